@@ -1,0 +1,14 @@
+//! Links the QEMU image at TF-A's `RMM_BASE` for `PLAT=qemu`, inside its 24 MiB - 4 KiB
+//! Realm carve-out.
+fn main() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    println!("cargo:rerun-if-changed={root}/linker.ld");
+    for arg in [
+        format!("-T{root}/linker.ld"),
+        "--defsym=IMAGE_BASE=0x40100000".into(),
+        "--defsym=IMAGE_MAX_SIZE=0x17FF000".into(),
+        "--entry=rmm_entry".into(),
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}

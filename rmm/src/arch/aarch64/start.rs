@@ -1,0 +1,155 @@
+//! Glue from the entry assembly to the core: cold and warm boot, then the RMI loop.
+//!
+//! Decisions (what is valid, which error code) are made by [`crate::boot`]; this file only
+//! supplies the hardware pieces: the console, the copy of the shared page, the ID registers,
+//! the image bounds and the SMCs.
+
+use super::pl011::Pl011;
+use super::smc::El3Smc;
+use super::sysreg;
+use crate::GRANULE_SIZE;
+use crate::arch::El3Port;
+use crate::boot::{self, args::RawBootArgs};
+use crate::logger::{ConsoleLogger, DEFAULT_LEVEL};
+use crate::monitor::{Monitor, serve};
+use crate::platform::PlatformConfig;
+use crate::rmi::RmiRequest;
+use rmm_abi::el3::BootError;
+use rmm_abi::version::RMI_ABI_VERSION;
+
+static LOGGER: ConsoleLogger<Pl011> = ConsoleLogger::new(Pl011::new());
+static MONITOR: spin::Once<Monitor> = spin::Once::new();
+
+unsafe extern "C" {
+    static __image_start: u8;
+    static __image_end: u8;
+}
+
+/// Entry from `rmm_platform_main`: boots this CPU and serves RMI requests forever.
+pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold: bool) -> ! {
+    let raw = RawBootArgs {
+        cpu_index: x0,
+        ifc_version: x1,
+        cpu_count: x2,
+        shared_page: x3,
+    };
+    let mut el3 = El3Smc;
+    let first = if cold {
+        cold_boot(platform, raw, &mut el3)
+    } else {
+        warm_boot(raw, &mut el3)
+    };
+    if let (Some(monitor), Some(first)) = (MONITOR.get(), first) {
+        serve(monitor, &mut el3, Some(first));
+    }
+    halt()
+}
+
+fn cold_boot(platform: &PlatformConfig, raw: RawBootArgs, el3: &mut El3Smc) -> Option<RmiRequest> {
+    LOGGER.sink().set_base(platform.early_console_base);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(DEFAULT_LEVEL);
+    }
+    let cpu = sysreg::cpu_id_registers();
+    match boot::cold_boot(raw, image_range(), copy_shared_page, &cpu) {
+        Ok(monitor) => {
+            LOGGER.sink().init(&monitor.manifest.console);
+            let monitor = MONITOR.call_once(|| monitor);
+            print_banner(platform, monitor);
+            el3.boot_complete(0)
+        }
+        Err(error) => {
+            log::error!(
+                "cold boot on CPU {} failed: {error:?}; reporting RMM_BOOT_COMPLETE({})",
+                raw.cpu_index,
+                error.code() as i64
+            );
+            el3.boot_complete(error.code());
+            None
+        }
+    }
+}
+
+fn warm_boot(raw: RawBootArgs, el3: &mut El3Smc) -> Option<RmiRequest> {
+    let result = match MONITOR.get() {
+        Some(monitor) => monitor.warm_boot(raw).map(|_| ()),
+        None => Err(BootError::Unknown),
+    };
+    match result {
+        Ok(()) => {
+            log::info!("CPU {} warm boot: RMI ready", raw.cpu_index);
+            el3.boot_complete(0)
+        }
+        Err(error) => {
+            log::error!("warm boot of CPU {} failed: {error:?}", raw.cpu_index);
+            el3.boot_complete(error.code());
+            None
+        }
+    }
+}
+
+fn print_banner(platform: &PlatformConfig, monitor: &Monitor) {
+    let b = &monitor.boot;
+    let m = &monitor.manifest;
+    log::info!(
+        "Rust RMM {} on {}: cold boot on CPU {}",
+        env!("CARGO_PKG_VERSION"),
+        platform.name,
+        b.cpu_index
+    );
+    log::info!(
+        "RMM-EL3 interface {}.{}, boot manifest {}.{}, {} CPUs, shared page {:#x}",
+        b.ifc_version.major,
+        b.ifc_version.minor,
+        m.version.major,
+        m.version.minor,
+        b.cpu_count,
+        b.shared_page
+    );
+    for (i, bank) in m.dram.banks().iter().enumerate() {
+        log::info!(
+            "NS DRAM bank {i}: {:#x}..{:#x} ({} MiB)",
+            bank.base,
+            bank.end(),
+            bank.size >> 20
+        );
+    }
+    log::info!("console: PL011 at {:#x}", m.console.base);
+    log::info!(
+        "RMI ABI {}.{} ready, feature register 0 = {:#x}",
+        RMI_ABI_VERSION.major,
+        RMI_ABI_VERSION.minor,
+        monitor.features.0
+    );
+}
+
+/// The RMM image's PA range, from the linker script.
+fn image_range() -> (u64, u64) {
+    let start = &raw const __image_start;
+    let end = &raw const __image_end;
+    (start as u64, end as u64)
+}
+
+/// Copies the EL3-RMM shared page in, once, with volatile reads.
+fn copy_shared_page(pa: u64, page: &mut [u8; GRANULE_SIZE]) {
+    for (i, chunk) in page.chunks_exact_mut(8).enumerate() {
+        // SAFETY: `pa` was validated by `boot::args` (non-zero, granule aligned, outside the
+        // image) and is the shared page EL3 set up for us in Realm PAS; with the MMU off this
+        // is an aligned 8-byte load inside that page.
+        let word = unsafe { core::ptr::read_volatile((pa as *const u64).add(i)) };
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+}
+
+/// Stops this CPU for good.
+pub fn halt() -> ! {
+    loop {
+        aarch64_cpu::asm::wfe();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    log::error!("RMM panic: {info}; this CPU stops");
+    halt()
+}

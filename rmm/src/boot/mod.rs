@@ -1,0 +1,43 @@
+//! The RMM-EL3 boot protocol, as pure logic: validate what EL3 passed, and build the
+//! [`Monitor`] or name the `RMM_BOOT_COMPLETE` error.
+//!
+//! The arch layer does the hardware side (stacks, BSS, vectors, copying the shared page,
+//! reading ID registers, issuing the SMC); this module decides.
+
+pub mod args;
+pub mod manifest;
+
+use crate::GRANULE_SIZE;
+use crate::cpu_features::{CpuIdRegisters, RMM_CAPABILITIES, feature_register_0};
+use crate::monitor::Monitor;
+use args::RawBootArgs;
+use rmm_abi::el3::BootError;
+
+/// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
+/// to copy the shared page in once, and parses the manifest from that copy.
+///
+/// `image` is the RMM image's PA range, which the shared page must not overlap.
+pub fn cold_boot(
+    raw: RawBootArgs,
+    image: (u64, u64),
+    copy_shared_page: impl FnOnce(u64, &mut [u8; GRANULE_SIZE]),
+    cpu: &CpuIdRegisters,
+) -> Result<Monitor, BootError> {
+    let boot = args::validate_cold(raw, image)?;
+    let mut page = [0u8; GRANULE_SIZE];
+    copy_shared_page(boot.shared_page, &mut page);
+    let manifest = manifest::parse(&page, boot.shared_page)?;
+    Ok(Monitor {
+        boot,
+        manifest,
+        features: feature_register_0(cpu, &RMM_CAPABILITIES),
+    })
+}
+
+/// The value of x1 in `RMM_BOOT_COMPLETE`: 0 or the negative error code.
+pub fn boot_status(result: Result<(), BootError>) -> u64 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => e.code(),
+    }
+}

@@ -1,0 +1,150 @@
+//! What the CPU offers (raw ID registers, read once at cold boot by `arch`) and what the RMM
+//! therefore advertises in RMI feature register 0.
+//!
+//! The advertised value is the intersection of the hardware and [`RMM_CAPABILITIES`], the
+//! list of features this RMM really implements. A capability flips to `true` in the same
+//! change that implements it (for example SVE context switching with REC entry).
+
+use rmm_abi::rmi::features::FeatureRegister0;
+
+/// Raw ID registers the feature register is derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuIdRegisters {
+    /// ID_AA64MMFR0_EL1 (PARange).
+    pub id_aa64mmfr0: u64,
+    /// ID_AA64PFR0_EL1 (SVE).
+    pub id_aa64pfr0: u64,
+    /// ID_AA64DFR0_EL1 (BRPs, WRPs, PMUVer).
+    pub id_aa64dfr0: u64,
+    /// ICH_VTR_EL2 (ListRegs).
+    pub ich_vtr: u64,
+}
+
+/// Features this RMM implements, independent of the hardware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// 52-bit IPAs with 4 KiB granules (FEAT_LPA2) in realm stage 2.
+    pub lpa2: bool,
+    /// SVE state in RECs.
+    pub sve: bool,
+    /// PMU state in RECs.
+    pub pmu: bool,
+    /// SHA-256 realm measurements.
+    pub sha256: bool,
+    /// SHA-512 realm measurements.
+    pub sha512: bool,
+    /// log2 of the largest number of RECs per realm.
+    pub max_recs_order: u64,
+}
+
+/// What this build of the RMM implements. SVE and PMU context switching arrive with realm
+/// execution; LPA2 stage-2 tables are not planned for 1.0. Both hash algorithms are what
+/// REALM_CREATE accepts; `max_recs_order` matches TF-RMM's 10.
+pub const RMM_CAPABILITIES: Capabilities = Capabilities {
+    lpa2: false,
+    sve: false,
+    pmu: false,
+    sha256: true,
+    sha512: true,
+    max_recs_order: 10,
+};
+
+/// Largest IPA width without LPA2 (4 KiB granules, 4-level stage 2).
+pub const MAX_S2SZ_WITHOUT_LPA2: u64 = 48;
+
+/// ID_AA64MMFR0_EL1.PARange to a physical address width in bits.
+pub const fn pa_range_bits(parange: u64) -> u64 {
+    match parange {
+        0 => 32,
+        1 => 36,
+        2 => 40,
+        3 => 42,
+        4 => 44,
+        5 => 48,
+        // 6 is 52 bits; 7.. are reserved for wider ranges. Both exceed what we use.
+        _ => 52,
+    }
+}
+
+const fn field(value: u64, shift: u32, bits: u32) -> u64 {
+    (value >> shift) & ((1 << bits) - 1)
+}
+
+/// RMI feature register 0 for this CPU and these capabilities.
+pub fn feature_register_0(cpu: &CpuIdRegisters, caps: &Capabilities) -> FeatureRegister0 {
+    let pa_bits = pa_range_bits(field(cpu.id_aa64mmfr0, 0, 4));
+    let s2sz = if caps.lpa2 {
+        pa_bits
+    } else {
+        pa_bits.min(MAX_S2SZ_WITHOUT_LPA2)
+    };
+    let sve = caps.sve && field(cpu.id_aa64pfr0, 32, 4) != 0;
+    let pmu = caps.pmu && !matches!(field(cpu.id_aa64dfr0, 8, 4), 0 | 0xF);
+    FeatureRegister0::default()
+        .with_s2sz(s2sz)
+        .with_lpa2(false)
+        .with_sve_en(sve)
+        .with_sve_vl(0)
+        .with_num_bps(field(cpu.id_aa64dfr0, 12, 4))
+        .with_num_wps(field(cpu.id_aa64dfr0, 20, 4))
+        .with_pmu_en(pmu)
+        .with_pmu_num_ctrs(0)
+        .with_hash_sha_256(caps.sha256)
+        .with_hash_sha_512(caps.sha512)
+        .with_gicv3_num_lrs(field(cpu.ich_vtr, 0, 5))
+        .with_max_recs_order(caps.max_recs_order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ID registers as QEMU 10 `-cpu max` reports them (PARange 6, 6 BRPs, 4 WRPs, SVE,
+    /// 4 list registers).
+    fn qemu_max() -> CpuIdRegisters {
+        CpuIdRegisters {
+            id_aa64mmfr0: 0x6,
+            id_aa64pfr0: 1 << 32,
+            id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
+            ich_vtr: 3,
+        }
+    }
+
+    #[test]
+    fn caps_s2sz_at_48_without_lpa2() {
+        let f = feature_register_0(&qemu_max(), &RMM_CAPABILITIES);
+        assert_eq!(f.0 & 0xFF, 48);
+        let narrow = CpuIdRegisters {
+            id_aa64mmfr0: 2,
+            ..qemu_max()
+        };
+        assert_eq!(feature_register_0(&narrow, &RMM_CAPABILITIES).0 & 0xFF, 40);
+    }
+
+    #[test]
+    fn encodes_every_field_where_the_spec_puts_it() {
+        let f = feature_register_0(&qemu_max(), &RMM_CAPABILITIES).0;
+        let expected = 48 | (5 << 14) | (3 << 20) | (1 << 32) | (1 << 33) | (3 << 34) | (10 << 38);
+        assert_eq!(f, expected, "{f:#x} != {expected:#x}");
+    }
+
+    #[test]
+    fn advertises_sve_and_pmu_only_when_both_hardware_and_rmm_have_them() {
+        let all = Capabilities {
+            sve: true,
+            pmu: true,
+            ..RMM_CAPABILITIES
+        };
+        let f = feature_register_0(&qemu_max(), &all).0;
+        assert_eq!((f >> 9) & 1, 1);
+        assert_eq!((f >> 26) & 1, 1);
+        let bare = CpuIdRegisters {
+            id_aa64pfr0: 0,
+            id_aa64dfr0: 0xF << 8,
+            ..qemu_max()
+        };
+        let f = feature_register_0(&bare, &all).0;
+        assert_eq!((f >> 9) & 1, 0);
+        assert_eq!((f >> 26) & 1, 0);
+    }
+}

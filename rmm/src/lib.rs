@@ -1,0 +1,30 @@
+//! # `rmm`: the Realm Management Monitor core
+//!
+//! Everything the monitor decides lives here, as plain Rust that runs under `cargo test` on the
+//! host; everything that touches the CPU lives behind [`arch`]. The firmware images in
+//! `platform/*` are thin: a [`platform::PlatformConfig`] and a call into [`arch`]'s start code.
+//!
+//! Layout:
+//! - [`boot`]: the RMM-EL3 boot protocol: boot-argument and boot-manifest validation, the
+//!   error code each failure reports in `RMM_BOOT_COMPLETE`.
+//! - [`monitor`]: the state fixed at cold boot and the RMI service loop.
+//! - [`rmi`]: the RMI dispatcher and one module per implemented command.
+//! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
+//! - [`logger`]: a `log` backend that prints whole lines under a lock.
+//! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
+#![cfg_attr(not(test), no_std)]
+
+pub mod arch;
+pub mod boot;
+pub mod cpu_features;
+pub mod logger;
+pub mod monitor;
+pub mod platform;
+pub mod rmi;
+
+/// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.
+/// TF-A passes its `PLATFORM_CORE_COUNT` (32 on QEMU `virt`, 8 on the default FVP) in x2.
+pub const MAX_CPUS: usize = 32;
+
+/// Size of a granule, the unit of memory the RMM tracks and protects.
+pub const GRANULE_SIZE: usize = 4096;

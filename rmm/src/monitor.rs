@@ -1,0 +1,43 @@
+//! The monitor's state fixed at cold boot, and the RMI service loop every CPU runs.
+//!
+//! [`Monitor`] is built once by [`crate::boot::cold_boot`] and shared read-only by all CPUs.
+//! [`serve`] is the loop that turns EL3's requests into results; it owns no state itself.
+
+use crate::arch::El3Port;
+use crate::boot::args::{ColdBootArgs, RawBootArgs};
+use crate::boot::manifest::BootManifest;
+use crate::rmi::{self, RmiRequest, RmiResult};
+use rmm_abi::el3::BootError;
+use rmm_abi::rmi::features::FeatureRegister0;
+
+/// Everything the RMM learned at cold boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Monitor {
+    /// Validated cold-boot arguments.
+    pub boot: ColdBootArgs,
+    /// Validated boot manifest.
+    pub manifest: BootManifest,
+    /// RMI feature register 0, as RMI_FEATURES reports it.
+    pub features: FeatureRegister0,
+}
+
+impl Monitor {
+    /// Handles one RMI request.
+    pub fn handle_rmi(&self, request: &RmiRequest) -> RmiResult {
+        rmi::dispatch(self, request)
+    }
+
+    /// Validates a secondary CPU's warm-boot arguments; returns its index.
+    pub fn warm_boot(&self, raw: RawBootArgs) -> Result<usize, BootError> {
+        crate::boot::args::validate_warm(raw, self.boot.cpu_count)
+    }
+}
+
+/// Serves RMI requests until EL3 stops sending them (on hardware: never).
+pub fn serve(monitor: &Monitor, el3: &mut impl El3Port, first: Option<RmiRequest>) {
+    let mut next = first;
+    while let Some(request) = next {
+        let result = monitor.handle_rmi(&request);
+        next = el3.rmi_complete(&result);
+    }
+}

@@ -1,0 +1,12 @@
+//! RMI_FEATURES: index 0 returns feature register 0 (computed once at cold boot); every other
+//! index returns zero, as RMM 1.0 defines no other feature registers.
+
+use super::RmiOutputs;
+use crate::monitor::Monitor;
+use rmm_abi::rmi::status::RmiReturn;
+
+/// Handles RMI_FEATURES(x1 = feature register index).
+pub fn handle(monitor: &Monitor, index: u64) -> RmiOutputs {
+    let value = if index == 0 { monitor.features.0 } else { 0 };
+    RmiOutputs::with(RmiReturn::success().pack(), &[value])
+}

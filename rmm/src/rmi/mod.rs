@@ -1,0 +1,92 @@
+//! The RMI dispatcher: one request in (x0..x7 as EL3 forwarded them), one result out (the
+//! host's x0..x4).
+//!
+//! The function id is decoded once (SVE hint stripped) into a typed command; each implemented
+//! command has its own module that parses its arguments and returns its outputs. Every id in
+//! the RMI range that is not implemented yet answers `SMC_UNKNOWN`. Results follow SMCCC:
+//! outputs a command does not define read as zero, except x4, which is preserved.
+
+pub mod features;
+pub mod version;
+
+use crate::monitor::Monitor;
+use rmm_abi::rmi::RmiCommand;
+use rmm_abi::smc::SMC_UNKNOWN;
+
+/// An RMI request as it reaches the RMM: x0 = function id (SVE hint possibly set), x1..x7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RmiRequest {
+    /// x0..x7.
+    pub regs: [u64; 8],
+}
+
+impl RmiRequest {
+    /// A request with function id `fid` and arguments x1.. from `args`.
+    pub fn new(fid: u64, args: &[u64]) -> Self {
+        let mut regs = [0; 8];
+        regs[0] = fid;
+        for (slot, arg) in regs[1..].iter_mut().zip(args) {
+            *slot = *arg;
+        }
+        Self { regs }
+    }
+
+    /// Argument register `n` (1..=7).
+    pub fn arg(&self, n: usize) -> u64 {
+        self.regs.get(n).copied().unwrap_or(0)
+    }
+}
+
+/// The answer to an RMI request: what the host sees in x0..x4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RmiResult {
+    /// Host x0..x4 (passed to EL3 as x1..x5 of `RMM_RMI_REQ_COMPLETE`).
+    pub regs: [u64; 5],
+}
+
+/// What a command handler returns: x0 and up to four outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RmiOutputs {
+    /// Packed status (or `SMC_UNKNOWN`).
+    pub x0: u64,
+    /// x1.. outputs; only the first `count` are defined by the command.
+    pub values: [u64; 4],
+    /// How many of `values` the command defines.
+    pub count: usize,
+}
+
+impl RmiOutputs {
+    /// Status only.
+    pub const fn status(x0: u64) -> Self {
+        Self {
+            x0,
+            values: [0; 4],
+            count: 0,
+        }
+    }
+
+    /// Status and the given outputs (at most four).
+    pub fn with(x0: u64, outputs: &[u64]) -> Self {
+        let mut values = [0; 4];
+        let count = outputs.len().min(4);
+        values[..count].copy_from_slice(&outputs[..count]);
+        Self { x0, values, count }
+    }
+
+    /// Lays the outputs out for the host: undefined x1..x3 zero, x4 preserved unless defined.
+    fn into_result(self, request: &RmiRequest) -> RmiResult {
+        let mut regs = [self.x0, 0, 0, 0, request.regs[4]];
+        regs[1..=self.count].copy_from_slice(&self.values[..self.count]);
+        RmiResult { regs }
+    }
+}
+
+/// Handles one RMI request.
+pub fn dispatch(monitor: &Monitor, request: &RmiRequest) -> RmiResult {
+    let outputs = match RmiCommand::from_fid(request.regs[0]) {
+        Some(RmiCommand::Version) => version::handle(request.arg(1)),
+        Some(RmiCommand::Features) => features::handle(monitor, request.arg(1)),
+        _ => RmiOutputs::status(SMC_UNKNOWN),
+    };
+    outputs.into_result(request)
+}

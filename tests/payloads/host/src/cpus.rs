@@ -1,0 +1,109 @@
+//! Bringing up the secondary CPUs and keeping the transcript clean while they boot.
+//!
+//! Each PSCI CPU_ON makes TF-A warm-boot our RMM on that CPU (which logs a line) before the
+//! CPU reaches us. So the sequence is: start all secondaries, wait (silently) until every one
+//! has arrived, report the arrivals, then release them to run their scenarios while the RMM is
+//! quiet. Every wait has a deadline, so a CPU that never arrives or never finishes is a FAIL,
+//! not a hang.
+
+use crate::gic::Cpus;
+use crate::platform::MAX_CPUS;
+use crate::runner::{Failure, report};
+use crate::{entry, regs, smc};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+static ARRIVED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static DONE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// Seconds to wait for secondaries to arrive, and to finish.
+const ARRIVAL_DEADLINE_S: u64 = 5;
+const FINISH_DEADLINE_S: u64 = 20;
+
+const MPIDR_AFFINITY: u64 = 0xFF_00FF_FFFF;
+
+/// Starts every CPU in `cpus` other than this one; slot i+1 gets the i-th other CPU.
+/// Returns a bit mask of the slots that were started.
+pub fn start_secondaries(cpus: &Cpus) -> u64 {
+    let me = regs::mpidr_el1() & MPIDR_AFFINITY;
+    let entry = entry::host_secondary_entry as *const () as u64;
+    let mut started = 0u64;
+    let others = cpus.mpidr[..cpus.count].iter().filter(|&&m| m != me);
+    for (slot, &mpidr) in (1..MAX_CPUS).zip(others) {
+        let status = smc::cpu_on(mpidr, entry, slot as u64);
+        if status == 0 {
+            started |= 1 << slot;
+        } else {
+            let reason = Failure::new(format_args!("PSCI CPU_ON({mpidr:#x}) returned {status}"));
+            report(slot, "cpu_on", &Err(reason));
+        }
+    }
+    started
+}
+
+/// Waits for the started secondaries; reports `cpu<N>.warm_boot` for each.
+pub fn wait_arrivals(started: u64) {
+    let arrived = wait_all(&ARRIVED, started, ARRIVAL_DEADLINE_S);
+    for slot in slots(started) {
+        let outcome = if arrived & (1 << slot) != 0 {
+            Ok(())
+        } else {
+            Err(Failure::new(format_args!(
+                "did not reach the hypervisor within {ARRIVAL_DEADLINE_S} s of CPU_ON"
+            )))
+        };
+        report(slot, "warm_boot", &outcome);
+    }
+}
+
+/// Lets the secondaries run their scenarios.
+pub fn release() {
+    RELEASED.store(true, Ordering::SeqCst);
+    regs::sev();
+}
+
+/// Waits for the started secondaries to finish; reports the ones that did not.
+pub fn wait_finished(started: u64) {
+    let arrived = slots(started).fold(0, |m, s| {
+        m | (u64::from(ARRIVED[s].load(Ordering::SeqCst)) << s)
+    });
+    let done = wait_all(&DONE, arrived, FINISH_DEADLINE_S);
+    for slot in slots(arrived & !done) {
+        let reason = Failure::new(format_args!(
+            "did not finish its scenarios within {FINISH_DEADLINE_S} s"
+        ));
+        report(slot, "finished", &Err(reason));
+    }
+}
+
+/// Called by a secondary on arrival; returns when released.
+pub fn arrive_and_wait(slot: usize) {
+    ARRIVED[slot].store(true, Ordering::SeqCst);
+    while !RELEASED.load(Ordering::SeqCst) {
+        regs::wfe();
+    }
+}
+
+/// Called by a secondary when it has nothing more to run.
+pub fn mark_done(slot: usize) {
+    DONE[slot % MAX_CPUS].store(true, Ordering::SeqCst);
+    regs::sev();
+}
+
+fn slots(mask: u64) -> impl Iterator<Item = usize> {
+    (0..MAX_CPUS).filter(move |s| mask & (1 << s) != 0)
+}
+
+/// Spins until every slot in `mask` has its flag set or `seconds` pass; returns the set ones.
+fn wait_all(flags: &[AtomicBool; MAX_CPUS], mask: u64, seconds: u64) -> u64 {
+    let deadline = regs::counter() + seconds * regs::cntfrq_el0();
+    loop {
+        let set = slots(mask).fold(0, |m, s| {
+            m | (u64::from(flags[s].load(Ordering::SeqCst)) << s)
+        });
+        if set == mask || regs::counter() > deadline {
+            return set;
+        }
+        core::hint::spin_loop();
+    }
+}

@@ -1,0 +1,33 @@
+//! The run mode, chosen by `cargo xtask` without rebuilding: QEMU's `-device loader` writes a
+//! magic word and a mode into NS memory before anything runs. No magic means the full test
+//! suite (the default on the FVP, where nothing preloads it).
+
+use crate::platform::MAILBOX;
+
+/// "RMMHOST1", little-endian.
+pub const MAGIC: u64 = u64::from_le_bytes(*b"RMMHOST1");
+
+/// What the hypervisor does after boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Run every scenario and print the transcript.
+    Suite,
+    /// Print instruction-count benchmarks (expects `-icount shift=0 -smp 1`).
+    Bench,
+}
+
+/// Reads the mode once, at boot.
+pub fn mode() -> Mode {
+    // SAFETY: MAILBOX is NS DRAM below the hypervisor image that nothing else uses; two
+    // aligned loads with the MMU off.
+    let (magic, mode) = unsafe {
+        (
+            core::ptr::read_volatile(MAILBOX as *const u64),
+            core::ptr::read_volatile((MAILBOX + 8) as *const u64),
+        )
+    };
+    match (magic, mode) {
+        (MAGIC, 1) => Mode::Bench,
+        _ => Mode::Suite,
+    }
+}

@@ -1,0 +1,92 @@
+//! # The NS test hypervisor (BL33)
+//!
+//! A small `no_std` hypervisor at NS-EL2 that drives our RMM the way a real host does, through
+//! RMI calls built on `rmm-abi`, and prints a machine-readable transcript:
+//! one `TEST cpu<N>.<name> PASS|FAIL <reason>` line per scenario and a final
+//! `<passed> passed, <failed> failed`, then powers the machine off with PSCI SYSTEM_OFF.
+//!
+//! Boot: the primary discovers the CPUs from the GIC redistributors, starts every secondary
+//! with PSCI CPU_ON (each one goes through TF-A and our RMM's warm boot first), waits for them
+//! with a deadline, then every CPU runs its scenarios. An unexpected exception becomes a FAIL
+//! line. The run mode (suite or benchmarks) comes from a mailbox QEMU fills at reset.
+#![no_std]
+#![no_main]
+
+mod bench;
+mod console;
+mod cpus;
+mod entry;
+mod exceptions;
+mod gic;
+mod mailbox;
+mod platform;
+mod regs;
+mod rmi;
+mod runner;
+mod scenarios;
+mod smc;
+
+/// Primary CPU, from `host_entry`.
+extern "C" fn primary_main() -> ! {
+    println!(
+        "NS test host {}: NS-EL2, {}",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(feature = "fvp") {
+            "FVP"
+        } else {
+            "QEMU virt"
+        }
+    );
+    if mailbox::mode() == mailbox::Mode::Bench {
+        bench::run();
+    }
+    let cpus = gic::discover_cpus();
+    println!(
+        "NS test host: {} CPUs found{}; starting secondaries",
+        cpus.count,
+        if cpus.truncated {
+            " (more not driven)"
+        } else {
+            ""
+        }
+    );
+    let secondaries = cpus.count.saturating_sub(1);
+    let plan =
+        scenarios::EVERY_CPU.len() * cpus.count + scenarios::PRIMARY_ONLY.len() + secondaries;
+    println!("PLAN {plan} tests on {} CPUs", cpus.count);
+    let started = cpus::start_secondaries(&cpus);
+    cpus::wait_arrivals(started);
+    cpus::release();
+    runner::run(scenarios::EVERY_CPU);
+    runner::run(scenarios::PRIMARY_ONLY);
+    cpus::wait_finished(started);
+    runner::finish()
+}
+
+/// Secondary CPUs, from `host_secondary_entry` with their slot.
+extern "C" fn secondary_main(slot: u64) -> ! {
+    let slot = slot as usize;
+    cpus::arrive_and_wait(slot);
+    runner::run(scenarios::EVERY_CPU);
+    cpus::mark_done(slot);
+    loop {
+        regs::wfe();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let cpu = regs::cpu_slot();
+    runner::report(
+        cpu,
+        "panic",
+        &Err(runner::Failure::new(format_args!("{info}"))),
+    );
+    if cpu == 0 {
+        runner::finish()
+    }
+    cpus::mark_done(cpu);
+    loop {
+        regs::wfe();
+    }
+}

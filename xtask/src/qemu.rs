@@ -1,0 +1,137 @@
+//! Booting QEMU `virt` with FEAT_RME under a deadline, capturing the shared UART.
+//!
+//! QEMU `virt` has no watchdog and a hung boot does not exit, so every run has a deadline
+//! after which QEMU is killed and the run reported as timed out. The run mode for the test
+//! hypervisor is written into NS memory at reset with `-device loader` (see the hypervisor's
+//! `mailbox.rs`).
+
+use crate::cmd::Result;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Address of the hypervisor's mode mailbox on QEMU.
+const MAILBOX: u64 = 0x5FFF_F000;
+/// "RMMHOST1", little-endian, as the hypervisor expects.
+const MAILBOX_MAGIC: u64 = u64::from_le_bytes(*b"RMMHOST1");
+
+/// What the hypervisor should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The end-to-end scenarios.
+    Suite = 0,
+    /// Instruction-count benchmarks.
+    Bench = 1,
+}
+
+/// One QEMU run's configuration.
+pub struct Run<'a> {
+    /// `qemu_fw.bios`.
+    pub bios: &'a Path,
+    /// Number of CPUs.
+    pub smp: u32,
+    /// Hypervisor mode.
+    pub mode: Mode,
+    /// Kill QEMU after this long.
+    pub deadline: Duration,
+    /// Echo the UART to the terminal while running.
+    pub live: bool,
+    /// Extra QEMU arguments (benchmark tracing).
+    pub extra: Vec<String>,
+    /// Where to write the full UART log.
+    pub log: PathBuf,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Everything printed on UART0 (TF-A, RMM and hypervisor).
+    pub output: String,
+    /// QEMU's exit code, or `None` if it was killed at the deadline.
+    pub exit_code: Option<i32>,
+    /// Wall time taken.
+    pub elapsed: Duration,
+}
+
+impl Run<'_> {
+    /// The full command line.
+    pub fn command(&self) -> Command {
+        let mut qemu = Command::new("qemu-system-aarch64");
+        qemu.args(["-M", "virt,virtualization=on,secure=on,gic-version=3"])
+            .args(["-cpu", "max,x-rme=on", "-m", "3G"])
+            .args(["-smp", &self.smp.to_string()])
+            .args([
+                "-display", "none", "-monitor", "none", "-nic", "none", "-serial", "stdio",
+            ])
+            .arg("-bios")
+            .arg(self.bios)
+            .args(["-device", &loader(MAILBOX, MAILBOX_MAGIC)])
+            .args(["-device", &loader(MAILBOX + 8, self.mode as u64)])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        qemu
+    }
+
+    /// Boots and waits for QEMU to power off or for the deadline.
+    pub fn execute(&self) -> Result<Outcome> {
+        let started = Instant::now();
+        let mut command = self.command();
+        eprintln!(
+            "xtask: booting QEMU ({} CPUs, mode {:?}, deadline {} s)",
+            self.smp,
+            self.mode,
+            self.deadline.as_secs()
+        );
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start qemu-system-aarch64: {e}"))?;
+        let output = Arc::new(Mutex::new(String::new()));
+        let stdout = child.stdout.take().ok_or("no stdout from QEMU")?;
+        let reader = {
+            let output = Arc::clone(&output);
+            let live = self.live;
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                    let line = line.trim_end_matches('\r').to_string();
+                    if live {
+                        println!("{line}");
+                    }
+                    if let Ok(mut out) = output.lock() {
+                        out.push_str(&line);
+                        out.push('\n');
+                    }
+                }
+            })
+        };
+        let exit_code = loop {
+            if let Some(status) = child.try_wait()? {
+                break Some(status.code().unwrap_or(-1));
+            }
+            if started.elapsed() > self.deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let _ = reader.join();
+        let output = output.lock().map(|o| o.clone()).unwrap_or_default();
+        if let Some(dir) = self.log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&self.log, &output)?;
+        Ok(Outcome {
+            output,
+            exit_code,
+            elapsed: started.elapsed(),
+        })
+    }
+}
+
+fn loader(addr: u64, value: u64) -> String {
+    format!("loader,addr={addr:#x},data={value:#x},data-len=8")
+}
