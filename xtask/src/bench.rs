@@ -27,7 +27,7 @@ const TARGET_VERSION_SHARE: u64 = 45;
 
 /// Runs the benchmarks and prints a markdown report.
 pub fn run() -> Result {
-    let boot = images::build_qemu_boot()?;
+    let boot = images::build_qemu_boot(images::Flavour::Release)?;
     let rmm = symbol_range(&boot.images.rmm_elf)?;
     let host = symbol_range(&boot.images.host_elf)?;
     let marker = symbol(&boot.images.host_elf, "bench_marker")?;

@@ -1,59 +1,90 @@
 //! `cargo xtask run` (the demo) and `cargo xtask test` (every test).
 //!
-//! `test` runs, in order and stopping at the first failure: `cargo fmt --check`, clippy on the
-//! host crates and on the firmware for the bare-metal target, `cargo test` for the host crates,
-//! then the QEMU end-to-end suite (TF-A + our RMM + the NS test hypervisor, 4 CPUs, RME). It
-//! ends with one summary line, so a run that executed nothing is visible.
+//! `test` runs, in order and stopping at the first failure of a step: `cargo fmt --check`,
+//! clippy on the host crates and on the firmware for the bare-metal target, `cargo test` for
+//! the host crates, a check that the RMM image contains no FP/SIMD instruction, then the QEMU
+//! end-to-end groups (TF-A + our RMM + the NS test hypervisor, RME), one boot each, each under
+//! its own deadline. It ends with one summary line over all groups, so a run that executed
+//! nothing is visible.
 
 use crate::cmd::{self, Result};
-use crate::images;
+use crate::images::{self, Flavour};
 use crate::paths::{self, FIRMWARE_TARGET};
 use crate::qemu::{self, Mode};
 use crate::transcript::{self, Expectations};
 use std::time::Duration;
 
-/// CPUs every end-to-end run uses.
-pub const SMP: u32 = 4;
-/// Deadline of one suite boot (it takes about a second when nothing hangs).
-const SUITE_DEADLINE: Duration = Duration::from_secs(60);
+/// Deadline of one boot (each takes well under a second when nothing hangs).
+const DEADLINE: Duration = Duration::from_secs(60);
 
-/// `cargo xtask run`: build everything, boot, show the whole UART, judge the scenarios.
-pub fn run_demo() -> Result {
-    let boot = images::build_qemu_boot()?;
-    let run = qemu::Run {
-        bios: &boot.bios,
-        smp: SMP,
+/// One QEMU boot of the end-to-end suite.
+struct Group {
+    name: &'static str,
+    flavour: Flavour,
+    mode: Mode,
+    smp: u32,
+    /// Checks on the whole UART log beyond the transcript.
+    extra: fn(&str) -> Vec<String>,
+}
+
+const GROUPS: &[Group] = &[
+    Group {
+        name: "suite",
+        flavour: Flavour::Release,
         mode: Mode::Suite,
-        deadline: SUITE_DEADLINE,
-        live: true,
-        extra: Vec::new(),
-        log: paths::logs().join("run.log"),
-    };
-    let outcome = run.execute()?;
-    let verdict = judge_suite(&outcome);
-    report(&verdict, &outcome, &run.log)
+        smp: 4,
+        extra: no_extra_checks,
+    },
+    Group {
+        name: "fault",
+        flavour: Flavour::FaultInjection,
+        mode: Mode::Fault,
+        smp: 2,
+        extra: rmm_reported_the_fault,
+    },
+];
+
+fn no_extra_checks(_: &str) -> Vec<String> {
+    Vec::new()
+}
+
+/// The RMM's report of the injected Granule Protection Fault on CPU 1: a data abort at
+/// R-EL2 (EC 0x25, IL, DFSC 0x28) at the hypervisor's NS image base.
+fn rmm_reported_the_fault(output: &str) -> Vec<String> {
+    let wanted = [
+        "RMM[1] ERROR unexpected exception (sync, current EL, SP_ELx)",
+        "ESR_EL2=0x0000000096000028",
+        "FAR_EL2=0x0000000060000000",
+        "this CPU stops",
+    ];
+    let reported = output
+        .lines()
+        .any(|line| wanted.iter().all(|w| line.contains(w)));
+    if reported {
+        Vec::new()
+    } else {
+        vec![format!(
+            "the RMM did not report the injected fault as `{}`",
+            wanted.join(" ... ")
+        )]
+    }
+}
+
+/// `cargo xtask run`: build everything, boot 4 CPUs, show the whole UART, judge the scenarios.
+pub fn run_demo() -> Result {
+    let verdict = run_group(&GROUPS[0], true)?;
+    summarise(&[verdict])
 }
 
 /// `cargo xtask test`.
 pub fn run_tests() -> Result {
     lint()?;
-    cmd::run(cmd::cargo().current_dir(paths::root()).args(["test"]))?;
-    let boot = images::build_qemu_boot()?;
-    let run = qemu::Run {
-        bios: &boot.bios,
-        smp: SMP,
-        mode: Mode::Suite,
-        deadline: SUITE_DEADLINE,
-        live: false,
-        extra: Vec::new(),
-        log: paths::logs().join("suite.log"),
-    };
-    let outcome = run.execute()?;
-    let verdict = judge_suite(&outcome);
-    for line in outcome.output.lines().filter(|l| l.starts_with("TEST ")) {
-        println!("{line}");
+    cmd::run(cmd::cargo().current_dir(paths::root()).arg("test"))?;
+    let mut verdicts = Vec::new();
+    for group in GROUPS {
+        verdicts.push(run_group(group, false)?);
     }
-    report(&verdict, &outcome, &run.log)
+    summarise(&verdicts)
 }
 
 /// Formatting and clippy, host and firmware; warnings are errors.
@@ -95,40 +126,72 @@ fn lint() -> Result {
 }
 
 struct Verdict {
+    group: &'static str,
     problems: Vec<String>,
     passed: usize,
     failed: usize,
 }
 
-fn judge_suite(outcome: &qemu::Outcome) -> Verdict {
+fn run_group(group: &Group, live: bool) -> Result<Verdict> {
+    let boot = images::build_qemu_boot(group.flavour)?;
+    images::check_no_fp_simd(&boot.images.rmm_elf)?;
+    let run = qemu::Run {
+        bios: &boot.bios,
+        smp: group.smp,
+        mode: group.mode,
+        deadline: DEADLINE,
+        live,
+        extra: Vec::new(),
+        log: paths::logs().join(format!("{}.log", group.name)),
+    };
+    let outcome = run.execute()?;
     let t = transcript::parse(&outcome.output);
     let expect = Expectations {
-        cpus: SMP,
-        deadline_s: SUITE_DEADLINE.as_secs(),
+        cpus: group.smp,
+        deadline_s: DEADLINE.as_secs(),
     };
-    let problems = transcript::judge(&t, outcome.exit_code, &outcome.output, &expect);
+    let mut problems = transcript::judge(&t, outcome.exit_code, &outcome.output, &expect);
+    problems.extend((group.extra)(&outcome.output));
+    if !live {
+        for r in &t.results {
+            match r.passed {
+                true => println!("TEST {}/{} PASS", group.name, r.name),
+                false => println!("TEST {}/{} FAIL {}", group.name, r.name, r.reason),
+            }
+        }
+    }
     let passed = t.results.iter().filter(|r| r.passed).count();
-    Verdict {
+    let failed = t.results.len() - passed;
+    println!(
+        "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \
+         (UART log: {})",
+        group.name,
+        problems.len(),
+        outcome.elapsed.as_secs_f64(),
+        run.log.display()
+    );
+    Ok(Verdict {
+        group: group.name,
         problems,
         passed,
-        failed: t.results.len() - passed,
-    }
+        failed,
+    })
 }
 
-fn report(verdict: &Verdict, outcome: &qemu::Outcome, log: &std::path::Path) -> Result {
-    println!(
-        "xtask: QEMU end-to-end: {} scenarios passed, {} failed, in {:.1} s (UART log: {})",
-        verdict.passed,
-        verdict.failed,
-        outcome.elapsed.as_secs_f64(),
-        log.display()
-    );
-    for problem in &verdict.problems {
-        println!("xtask: problem: {problem}");
+/// Prints every problem and the final summary line; fails if anything went wrong. A group
+/// with problems but no FAIL line (a hang, a missing summary) counts as one failure.
+fn summarise(verdicts: &[Verdict]) -> Result {
+    let mut passed = 0;
+    let mut failed = 0;
+    for v in verdicts {
+        for problem in &v.problems {
+            println!("xtask: problem in `{}`: {problem}", v.group);
+        }
+        passed += v.passed;
+        failed += v.failed + usize::from(v.failed == 0 && !v.problems.is_empty());
     }
-    let failed = verdict.failed + usize::from(verdict.failed == 0 && !verdict.problems.is_empty());
-    println!("{} passed, {} failed", verdict.passed, failed);
-    if verdict.problems.is_empty() {
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
         Ok(())
     } else {
         Err("the QEMU end-to-end suite failed".into())

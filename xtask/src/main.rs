@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(),
         Some("build") => setup::run()
-            .and_then(|()| images::build_qemu_boot())
+            .and_then(|()| images::build_qemu_boot(images::Flavour::Release))
             .map(|_| ()),
         Some("run") => setup::run().and_then(|()| e2e::run_demo()),
         Some("test") => setup::run().and_then(|()| e2e::run_tests()),

@@ -24,6 +24,8 @@ pub enum Mode {
     Suite = 0,
     /// Instruction-count benchmarks.
     Bench = 1,
+    /// The fault-injection check (needs the RMM's `fault-injection` build).
+    Fault = 2,
 }
 
 /// One QEMU run's configuration.

@@ -50,7 +50,7 @@ pub fn run() -> Result {
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for platform in [Platform::Qemu, Platform::Fvp] {
-        let images = images::build(platform)?;
+        let images = images::build(platform, images::Flavour::Release)?;
         print_row(
             &format!("rmm-{}", platform.name()),
             &images.rmm_elf,

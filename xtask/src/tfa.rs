@@ -6,7 +6,7 @@
 //! the TF-A source and make flags; changing either rebuilds TF-A.
 
 use crate::cmd::{self, Result};
-use crate::images::{self, Images, Platform};
+use crate::images::{self, Flavour, Images, Platform};
 use crate::{paths, setup};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +28,7 @@ fn make_flags(platform: Platform) -> Vec<String> {
 }
 
 /// Builds (or reuses) TF-A for `platform`; returns `(bl1.bin, fip.bin)` with our images in
-/// the FIP, both under `target/images/<platform>/`.
+/// the FIP, both next to our images.
 fn bl1_and_fip(platform: Platform, images: &Images) -> Result<(PathBuf, PathBuf)> {
     let source = setup::tfa_source()?;
     let build_base = paths::tfa_build(platform.name());
@@ -52,9 +52,8 @@ fn bl1_and_fip(platform: Platform, images: &Images) -> Result<(PathBuf, PathBuf)
         cmd::run(&mut make)?;
         std::fs::write(&stamp_path, stamp)?;
     }
-    let out = paths::images(platform.name());
-    let bl1 = out.join("bl1.bin");
-    let fip = out.join("fip.bin");
+    let bl1 = images.dir.join("bl1.bin");
+    let fip = images.dir.join("fip.bin");
     std::fs::copy(plat_dir.join("bl1.bin"), &bl1)?;
     std::fs::copy(plat_dir.join("fip.bin"), &fip)?;
     cmd::run(
@@ -86,7 +85,7 @@ pub fn qemu_bios(images: &Images) -> Result<PathBuf> {
     }
     bios.resize(QEMU_FIP_OFFSET, 0);
     bios.extend(std::fs::read(&fip)?);
-    let path = paths::images("qemu").join("qemu_fw.bios");
+    let path = images.dir.join("qemu_fw.bios");
     std::fs::write(&path, bios)?;
     Ok(path)
 }
@@ -94,7 +93,7 @@ pub fn qemu_bios(images: &Images) -> Result<PathBuf> {
 /// `cargo xtask fvp`: the FVP RMM and hypervisor, TF-A `PLAT=fvp ENABLE_RME=1`, and how to
 /// launch them.
 pub fn build_fvp() -> Result {
-    let images = images::build(Platform::Fvp)?;
+    let images = images::build(Platform::Fvp, Flavour::Release)?;
     let (bl1, fip) = bl1_and_fip(Platform::Fvp, &images)?;
     println!("FVP images:");
     for path in [&images.rmm_bin, &images.host_bin, &bl1, &fip] {

@@ -65,19 +65,31 @@ impl RmiOutputs {
         }
     }
 
-    /// Status and the given outputs (at most four).
-    pub fn with(x0: u64, outputs: &[u64]) -> Self {
+    /// Status and the `N` (at most four) outputs the command defines; the rest are zero.
+    pub fn with<const N: usize>(x0: u64, outputs: [u64; N]) -> Self {
+        const { assert!(N <= 4, "RMI commands return at most four outputs") };
         let mut values = [0; 4];
-        let count = outputs.len().min(4);
-        values[..count].copy_from_slice(&outputs[..count]);
-        Self { x0, values, count }
+        let mut i = 0;
+        while i < N {
+            values[i] = outputs[i];
+            i += 1;
+        }
+        Self {
+            x0,
+            values,
+            count: N,
+        }
     }
 
-    /// Lays the outputs out for the host: undefined x1..x3 zero, x4 preserved unless defined.
+    /// Lays the outputs out for the host: undefined x1..x3 are zero (`values` is zero past
+    /// `count`), x4 is preserved unless the command defines it. Straight-line code: this is
+    /// on every RMI call's path.
     fn into_result(self, request: &RmiRequest) -> RmiResult {
-        let mut regs = [self.x0, 0, 0, 0, request.regs[4]];
-        regs[1..=self.count].copy_from_slice(&self.values[..self.count]);
-        RmiResult { regs }
+        let [x1, x2, x3, x4] = self.values;
+        let x4 = if self.count == 4 { x4 } else { request.regs[4] };
+        RmiResult {
+            regs: [self.x0, x1, x2, x3, x4],
+        }
     }
 }
 

@@ -16,5 +16,5 @@ pub fn handle(requested: u64) -> RmiOutputs {
     } else {
         RmiReturn::error(RmiStatus::ErrorInput)
     };
-    RmiOutputs::with(status.pack(), &[ours, ours])
+    RmiOutputs::with(status.pack(), [ours, ours])
 }

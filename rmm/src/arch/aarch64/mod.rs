@@ -8,8 +8,12 @@
 //! - [`sysreg`]: the system registers the core reads.
 //! - [`pl011`]: the console driver.
 //! - [`start`]: glue from the entry code to the core's boot logic and RMI loop.
+//! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
+//!   the RMM take a real fault, to prove the vectors report it.
 
 pub mod entry;
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection;
 pub mod pl011;
 pub mod smc;
 pub mod start;

@@ -33,6 +33,9 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
         cpu_count: x2,
         shared_page: x3,
     };
+    #[cfg(feature = "fault-injection")]
+    let mut el3 = super::fault_injection::FaultInjectingEl3(El3Smc);
+    #[cfg(not(feature = "fault-injection"))]
     let mut el3 = El3Smc;
     let first = if cold {
         cold_boot(platform, raw, &mut el3)
@@ -45,7 +48,11 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
     halt()
 }
 
-fn cold_boot(platform: &PlatformConfig, raw: RawBootArgs, el3: &mut El3Smc) -> Option<RmiRequest> {
+fn cold_boot(
+    platform: &PlatformConfig,
+    raw: RawBootArgs,
+    el3: &mut impl El3Port,
+) -> Option<RmiRequest> {
     LOGGER.sink().set_base(platform.early_console_base);
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(DEFAULT_LEVEL);
@@ -70,7 +77,7 @@ fn cold_boot(platform: &PlatformConfig, raw: RawBootArgs, el3: &mut El3Smc) -> O
     }
 }
 
-fn warm_boot(raw: RawBootArgs, el3: &mut El3Smc) -> Option<RmiRequest> {
+fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     let result = match MONITOR.get() {
         Some(monitor) => monitor.warm_boot(raw).map(|_| ()),
         None => Err(BootError::Unknown),

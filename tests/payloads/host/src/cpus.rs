@@ -8,7 +8,7 @@
 
 use crate::gic::Cpus;
 use crate::platform::MAX_CPUS;
-use crate::runner::{Failure, report};
+use crate::runner::{Failure, Scenario, report};
 use crate::{entry, regs, smc};
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,14 +22,27 @@ const FINISH_DEADLINE_S: u64 = 20;
 
 const MPIDR_AFFINITY: u64 = 0xFF_00FF_FFFF;
 
-/// Starts every CPU in `cpus` other than this one; slot i+1 gets the i-th other CPU.
-/// Returns a bit mask of the slots that were started.
-pub fn start_secondaries(cpus: &Cpus) -> u64 {
+/// What released secondaries run (the suite's per-CPU scenarios unless changed before start).
+static SECONDARY_SCENARIOS: spin::Once<&'static [Scenario]> = spin::Once::new();
+
+/// Chooses what secondaries run; call before starting them. Defaults to the per-CPU suite.
+pub fn set_secondary_scenarios(scenarios: &'static [Scenario]) {
+    SECONDARY_SCENARIOS.call_once(|| scenarios);
+}
+
+/// What a released secondary runs.
+pub fn secondary_scenarios() -> &'static [Scenario] {
+    SECONDARY_SCENARIOS.call_once(|| crate::scenarios::EVERY_CPU)
+}
+
+/// Starts up to `limit - 1` CPUs of `cpus` other than this one; slot i+1 gets the i-th other
+/// CPU. Returns a bit mask of the slots that were started.
+pub fn start_secondaries(cpus: &Cpus, limit: usize) -> u64 {
     let me = regs::mpidr_el1() & MPIDR_AFFINITY;
     let entry = entry::host_secondary_entry as *const () as u64;
     let mut started = 0u64;
     let others = cpus.mpidr[..cpus.count].iter().filter(|&&m| m != me);
-    for (slot, &mpidr) in (1..MAX_CPUS).zip(others) {
+    for (slot, &mpidr) in (1..MAX_CPUS.min(limit)).zip(others) {
         let status = smc::cpu_on(mpidr, entry, slot as u64);
         if status == 0 {
             started |= 1 << slot;
@@ -81,6 +94,19 @@ pub fn arrive_and_wait(slot: usize) {
     ARRIVED[slot].store(true, Ordering::SeqCst);
     while !RELEASED.load(Ordering::SeqCst) {
         regs::wfe();
+    }
+}
+
+/// True once `slot` has called [`mark_done`].
+pub fn is_done(slot: usize) -> bool {
+    DONE[slot % MAX_CPUS].load(Ordering::SeqCst)
+}
+
+/// Waits `seconds` (by the generic timer).
+pub fn delay(seconds: u64) {
+    let deadline = regs::counter() + seconds * regs::cntfrq_el0();
+    while regs::counter() < deadline {
+        core::hint::spin_loop();
     }
 }
 

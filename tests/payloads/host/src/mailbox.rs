@@ -14,6 +14,9 @@ pub enum Mode {
     Suite,
     /// Print instruction-count benchmarks (expects `-icount shift=0 -smp 1`).
     Bench,
+    /// Prove an RMM fault is reported and stops only that CPU (needs the RMM's test-only
+    /// `fault-injection` build).
+    Fault,
 }
 
 /// Reads the mode once, at boot.
@@ -28,6 +31,7 @@ pub fn mode() -> Mode {
     };
     match (magic, mode) {
         (MAGIC, 1) => Mode::Bench,
+        (MAGIC, 2) => Mode::Fault,
         _ => Mode::Suite,
     }
 }

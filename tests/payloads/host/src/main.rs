@@ -8,7 +8,8 @@
 //! Boot: the primary discovers the CPUs from the GIC redistributors, starts every secondary
 //! with PSCI CPU_ON (each one goes through TF-A and our RMM's warm boot first), waits for them
 //! with a deadline, then every CPU runs its scenarios. An unexpected exception becomes a FAIL
-//! line. The run mode (suite or benchmarks) comes from a mailbox QEMU fills at reset.
+//! line. The run mode (suite, benchmarks, or the fault-injection check) comes from a mailbox
+//! QEMU fills at reset.
 #![no_std]
 #![no_main]
 
@@ -17,6 +18,7 @@ mod console;
 mod cpus;
 mod entry;
 mod exceptions;
+mod fault;
 mod gic;
 mod mailbox;
 mod platform;
@@ -37,10 +39,14 @@ extern "C" fn primary_main() -> ! {
             "QEMU virt"
         }
     );
-    if mailbox::mode() == mailbox::Mode::Bench {
+    let mode = mailbox::mode();
+    if mode == mailbox::Mode::Bench {
         bench::run();
     }
     let cpus = gic::discover_cpus();
+    if mode == mailbox::Mode::Fault {
+        fault::run(&cpus);
+    }
     println!(
         "NS test host: {} CPUs found{}; starting secondaries",
         cpus.count,
@@ -54,7 +60,7 @@ extern "C" fn primary_main() -> ! {
     let plan =
         scenarios::EVERY_CPU.len() * cpus.count + scenarios::PRIMARY_ONLY.len() + secondaries;
     println!("PLAN {plan} tests on {} CPUs", cpus.count);
-    let started = cpus::start_secondaries(&cpus);
+    let started = cpus::start_secondaries(&cpus, cpus.count);
     cpus::wait_arrivals(started);
     cpus::release();
     runner::run(scenarios::EVERY_CPU);
@@ -67,7 +73,7 @@ extern "C" fn primary_main() -> ! {
 extern "C" fn secondary_main(slot: u64) -> ! {
     let slot = slot as usize;
     cpus::arrive_and_wait(slot);
-    runner::run(scenarios::EVERY_CPU);
+    runner::run(cpus::secondary_scenarios());
     cpus::mark_done(slot);
     loop {
         regs::wfe();

@@ -13,6 +13,8 @@ mod board {
     pub const MAILBOX: u64 = 0x5FFF_F000;
     /// A granule inside the RMM's Realm PAS carve-out (its image base).
     pub const RMM_IMAGE: u64 = 0x4010_0000;
+    /// Where this hypervisor is loaded (BL33), an NS granule.
+    pub const IMAGE_BASE: u64 = 0x6000_0000;
 }
 
 #[cfg(feature = "fvp")]
@@ -26,6 +28,8 @@ mod board {
     pub const MAILBOX: u64 = 0x8A00_0000;
     /// A granule inside the RMM's Realm PAS carve-out (its image base).
     pub const RMM_IMAGE: u64 = 0xFDC0_0000;
+    /// Where this hypervisor is loaded (BL33), an NS granule.
+    pub const IMAGE_BASE: u64 = 0x8800_0000;
 }
 
 pub use board::*;

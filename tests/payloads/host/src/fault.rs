@@ -1,0 +1,52 @@
+//! Fault mode: proves that an unexpected exception inside the RMM is reported and stops only
+//! the CPU it happened on. Needs the RMM's test-only `fault-injection` build, which turns
+//! [`FAULT_INJECTION_FID`] into a load from the NS address in x1 at R-EL2 (a Granule
+//! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
+//!
+//! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
+//! serves RMI on its own CPU.
+
+use crate::gic::Cpus;
+use crate::runner::{Outcome, Scenario, report};
+use crate::{cpus, fail, println, rmi, runner, scenarios};
+
+/// The test-only RMI id of the RMM's fault-injection build.
+pub const FAULT_INJECTION_FID: u64 = 0xC400_018E;
+/// An NS address the RMM may not read: the hypervisor's own image.
+const NS_TARGET: u64 = crate::platform::IMAGE_BASE;
+/// How long CPU 0 waits before concluding CPU 1 is stopped.
+const WAIT_S: u64 = 1;
+
+const ON_CPU1: &[Scenario] = &[Scenario {
+    name: "rmm_fault_never_returns",
+    run: inject,
+}];
+
+fn inject() -> Outcome {
+    let out = rmi::call(FAULT_INJECTION_FID, &[NS_TARGET]);
+    fail!(
+        "the RMM returned x0={:#x} instead of stopping (is this the fault-injection build?)",
+        out.0[0]
+    )
+}
+
+/// Runs the fault-mode checks and powers off.
+pub fn run(all: &Cpus) -> ! {
+    println!("PLAN 4 tests on 2 CPUs");
+    cpus::set_secondary_scenarios(ON_CPU1);
+    let started = cpus::start_secondaries(all, 2);
+    cpus::wait_arrivals(started);
+    cpus::release();
+    cpus::delay(WAIT_S);
+    let outcome = if cpus::is_done(1) {
+        Err(runner::Failure::new(format_args!(
+            "CPU 1 came back from the faulting call"
+        )))
+    } else {
+        Ok(())
+    };
+    report(1, "stopped_in_rmm", &outcome);
+    // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
+    runner::run(&scenarios::EVERY_CPU[..2]);
+    runner::finish()
+}
