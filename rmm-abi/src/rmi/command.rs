@@ -1,5 +1,6 @@
-//! [`RmiCommand`]: the RMI commands this RMM implements (RMM 1.0-rel0 plus the CSM `APT_*`
-//! extension), decoded from a function identifier.
+//! [`RmiCommand`]: every RMI command of the ABI (RMM 1.0-rel0 plus the CSM `APT_*`
+//! extension), decoded from a function identifier. Which ones the monitor implements is the
+//! `rmm` crate's business; the others answer `SMC_UNKNOWN` there.
 
 use super::fid;
 
