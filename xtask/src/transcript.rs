@@ -61,14 +61,28 @@ pub fn parse(output: &str) -> Transcript {
     t
 }
 
+fn is_expected(x: &ExpectedFailure, r: &TestLine) -> bool {
+    r.name == x.name && r.reason.contains(x.reason)
+}
+
 fn parse_summary(line: &str) -> Option<(usize, usize)> {
     let (passed, rest) = line.split_once(" passed, ")?;
     let failed = rest.strip_suffix(" failed")?;
     Some((passed.parse().ok()?, failed.parse().ok()?))
 }
 
+/// A FAIL line a group provokes on purpose (to prove a failure path works).
+pub struct ExpectedFailure {
+    /// `cpu<N>.<name>`.
+    pub name: &'static str,
+    /// Text the reason must contain.
+    pub reason: &'static str,
+}
+
 /// What a suite run must show.
 pub struct Expectations {
+    /// FAIL lines that must appear, and only with these reasons.
+    pub expected_failures: &'static [ExpectedFailure],
     /// CPUs QEMU was started with; each must report and (but CPU 0) warm-boot.
     pub cpus: u32,
     /// Seconds the run was allowed (for the message on a timeout).
@@ -114,7 +128,17 @@ pub fn judge(
         problems.push("no tests ran".into());
     }
     for r in t.results.iter().filter(|r| !r.passed) {
-        problems.push(format!("FAIL {}: {}", r.name, r.reason));
+        if !e.expected_failures.iter().any(|x| is_expected(x, r)) {
+            problems.push(format!("FAIL {}: {}", r.name, r.reason));
+        }
+    }
+    for x in e.expected_failures {
+        if !t.results.iter().any(|r| !r.passed && is_expected(x, r)) {
+            problems.push(format!(
+                "expected {} to FAIL with `{}`, which did not happen",
+                x.name, x.reason
+            ));
+        }
     }
     let mut names: Vec<&str> = t.results.iter().map(|r| r.name.as_str()).collect();
     names.sort_unstable();
@@ -160,6 +184,7 @@ TEST cpu1.rmi_version PASS
 
     fn two_cpus() -> Expectations {
         Expectations {
+            expected_failures: &[],
             cpus: 2,
             deadline_s: 60,
         }
@@ -262,6 +287,48 @@ TEST cpu1.rmi_version PASS
                 .iter()
                 .any(|p| p.contains("more than once"))
         );
+    }
+
+    const EXPECTED: &[ExpectedFailure] = &[ExpectedFailure {
+        name: "cpu1.rmi_version",
+        reason: "on purpose",
+    }];
+
+    fn with_expected(output: &str) -> Vec<String> {
+        let e = Expectations {
+            expected_failures: EXPECTED,
+            ..two_cpus()
+        };
+        judge(&parse(output), Some(0), output, &e)
+    }
+
+    #[test]
+    fn an_expected_failure_is_not_a_problem() {
+        let out = GOOD
+            .replace(
+                "TEST cpu1.rmi_version PASS",
+                "TEST cpu1.rmi_version FAIL on purpose",
+            )
+            .replace("3 passed, 0 failed", "2 passed, 1 failed");
+        assert_eq!(with_expected(&out), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_expected_failure_that_does_not_happen_is_a_problem() {
+        let p = with_expected(GOOD);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].contains("which did not happen"), "{p:?}");
+    }
+
+    #[test]
+    fn an_expected_failure_for_another_reason_is_a_problem() {
+        let out = GOOD
+            .replace(
+                "TEST cpu1.rmi_version PASS",
+                "TEST cpu1.rmi_version FAIL x0 wrong",
+            )
+            .replace("3 passed, 0 failed", "2 passed, 1 failed");
+        assert_eq!(with_expected(&out).len(), 2);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
 //! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
-//! serves RMI on its own CPU.
+//! serves RMI on its own CPU. Last, CPU 0 proves the hypervisor's own safety net: it executes
+//! an undefined instruction outside any expected-fault window, which must become a FAIL line
+//! for that scenario followed by the summary and power-off (xtask expects exactly that
+//! failure).
 
 use crate::gic::Cpus;
 use crate::runner::{Outcome, Scenario, report};
@@ -16,6 +19,18 @@ pub const FAULT_INJECTION_FID: u64 = 0xC400_018E;
 const NS_TARGET: u64 = crate::platform::IMAGE_BASE;
 /// How long CPU 0 waits before concluding CPU 1 is stopped.
 const WAIT_S: u64 = 1;
+
+const LAST_ON_CPU0: &[Scenario] = &[Scenario {
+    name: "host_exception_becomes_fail",
+    run: undefined_instruction,
+}];
+
+fn undefined_instruction() -> Outcome {
+    // SAFETY: `udf` only raises an Undefined Instruction exception at NS-EL2, which the
+    // hypervisor's vectors turn into this scenario's FAIL line, the summary and power-off.
+    unsafe { core::arch::asm!("udf #0", options(nomem, nostack)) };
+    fail!("the undefined instruction did not trap")
+}
 
 const ON_CPU1: &[Scenario] = &[Scenario {
     name: "rmm_fault_never_returns",
@@ -32,7 +47,7 @@ fn inject() -> Outcome {
 
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
-    println!("PLAN 4 tests on 2 CPUs");
+    println!("PLAN 5 tests on 2 CPUs");
     cpus::set_secondary_scenarios(ON_CPU1);
     let started = cpus::start_secondaries(all, 2);
     cpus::wait_arrivals(started);
@@ -48,5 +63,6 @@ pub fn run(all: &Cpus) -> ! {
     report(1, "stopped_in_rmm", &outcome);
     // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
     runner::run(&scenarios::EVERY_CPU[..2]);
+    runner::run(LAST_ON_CPU0);
     runner::finish()
 }
