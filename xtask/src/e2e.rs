@@ -3,9 +3,8 @@
 //! `test` runs, in order and stopping at the first failure of a step: `cargo fmt --check`,
 //! clippy on the host crates and on the firmware for the bare-metal target, `cargo test` for
 //! the host crates, the FVP images (built, not run), a check that the RMM image contains no
-//! FP/SIMD instruction, then the QEMU
-//! end-to-end groups (TF-A + our RMM + the NS test hypervisor, RME), one boot each, each under
-//! its own deadline. It ends with one summary line over all groups, so a run that executed
+//! FP/SIMD instruction, then the QEMU end-to-end groups (TF-A + our RMM + the NS test
+//! hypervisor, RME), one boot each, each under its own deadline. It ends with one summary line over all groups, so a run that executed
 //! nothing is visible.
 
 use crate::cmd::{self, Result};
@@ -164,12 +163,9 @@ fn run_group(group: &Group, live: bool) -> Result<Verdict> {
     };
     let mut problems = transcript::judge(&t, outcome.exit_code, &outcome.output, &expect);
     problems.extend((group.extra)(&outcome.output));
-    let expected = |r: &transcript::TestLine| {
-        !r.passed && group.expected_failures.iter().any(|x| x.name == r.name)
-    };
     if !live {
         for r in &t.results {
-            match (r.passed, expected(r)) {
+            match (r.passed, expect.failed_as_intended(r)) {
                 (true, _) => println!("TEST {}/{} PASS", group.name, r.name),
                 (false, true) => println!(
                     "TEST {}/{} PASS (failed as intended: {})",
@@ -181,7 +177,11 @@ fn run_group(group: &Group, live: bool) -> Result<Verdict> {
     }
     // A provoked failure that happened as intended counts as a pass; `judge` has already
     // made it a problem if it did not happen or happened for another reason.
-    let passed = t.results.iter().filter(|r| r.passed || expected(r)).count();
+    let passed = t
+        .results
+        .iter()
+        .filter(|r| r.passed || expect.failed_as_intended(r))
+        .count();
     let failed = t.results.len() - passed;
     println!(
         "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \

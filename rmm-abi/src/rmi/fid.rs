@@ -57,6 +57,12 @@ pub const APT_CREATE: u32 = crate::csm::RMI_APT_CREATE;
 /// `RMI_APT_DESTROY` (CSM extension): x1 rd, x2 apt.
 pub const APT_DESTROY: u32 = crate::csm::RMI_APT_DESTROY;
 
+/// **Test builds only**: the id the RMM's `fault-injection` build answers by loading from
+/// the NS address in x1 at R-EL2 (to prove unexpected exceptions are reported). Release
+/// builds treat it like any unknown id (`SMC_UNKNOWN`). It is the last id TF-A forwards;
+/// RMM 1.0 leaves it unused (RMM 1.1 allocates it, which does not matter for test builds).
+pub const TEST_FAULT_INJECTION: u32 = 0xC400_018E;
+
 /// First function number TF-A forwards to the RMM as an RMI call.
 pub const RMI_FNUM_FIRST: u32 = 0x150;
 

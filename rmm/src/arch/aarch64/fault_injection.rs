@@ -1,6 +1,6 @@
 //! Test-only fault injection (cargo feature `fault-injection`; never in shipped images).
 //!
-//! [`FaultInjectingEl3`] wraps the real EL3 port. When the host sends [`FAULT_INJECTION_FID`]
+//! [`FaultInjectingEl3`] wraps the real EL3 port. When the host sends `TEST_FAULT_INJECTION`
 //! with an NS physical address in x1, the RMM loads from that address at R-EL2. With the MMU
 //! off that is a Realm-PAS access to an NS granule, so the CPU takes a Granule Protection
 //! Fault into the RMM's vectors, which must report it (ESR/ELR/FAR) and stop this CPU while
@@ -8,16 +8,14 @@
 
 use crate::arch::El3Port;
 use crate::rmi::{RmiRequest, RmiResult};
-
-/// The id the test hypervisor uses (the last id TF-A forwards; unused by RMM 1.0).
-pub const FAULT_INJECTION_FID: u64 = 0xC400_018E;
+use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
 
 /// The real EL3 port plus the fault-injection id.
 pub struct FaultInjectingEl3<E: El3Port>(pub E);
 
 impl<E: El3Port> FaultInjectingEl3<E> {
     fn inspect(request: Option<RmiRequest>) -> Option<RmiRequest> {
-        if let Some(req) = request.filter(|r| r.regs[0] == FAULT_INJECTION_FID) {
+        if let Some(req) = request.filter(|r| r.regs[0] == u64::from(TEST_FAULT_INJECTION)) {
             log::warn!(
                 "fault injection: loading from NS PA {:#x} at R-EL2",
                 req.arg(1)

@@ -104,7 +104,7 @@ pub fn is_done(slot: usize) -> bool {
 
 /// Waits `seconds` (by the generic timer).
 pub fn delay(seconds: u64) {
-    let deadline = regs::counter() + seconds * regs::cntfrq_el0();
+    let deadline = regs::deadline_after(seconds);
     while regs::counter() < deadline {
         core::hint::spin_loop();
     }
@@ -122,7 +122,7 @@ fn slots(mask: u64) -> impl Iterator<Item = usize> {
 
 /// Spins until every slot in `mask` has its flag set or `seconds` pass; returns the set ones.
 fn wait_all(flags: &[AtomicBool; MAX_CPUS], mask: u64, seconds: u64) -> u64 {
-    let deadline = regs::counter() + seconds * regs::cntfrq_el0();
+    let deadline = regs::deadline_after(seconds);
     loop {
         let set = slots(mask).fold(0, |m, s| {
             m | (u64::from(flags[s].load(Ordering::SeqCst)) << s)

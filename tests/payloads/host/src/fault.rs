@@ -1,6 +1,6 @@
 //! Fault mode: proves that an unexpected exception inside the RMM is reported and stops only
 //! the CPU it happened on. Needs the RMM's test-only `fault-injection` build, which turns
-//! [`FAULT_INJECTION_FID`] into a load from the NS address in x1 at R-EL2 (a Granule
+//! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
 //! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
@@ -12,13 +12,15 @@
 use crate::gic::Cpus;
 use crate::runner::{Outcome, Scenario, report};
 use crate::{cpus, fail, println, rmi, runner, scenarios};
+use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
 
-/// The test-only RMI id of the RMM's fault-injection build.
-pub const FAULT_INJECTION_FID: u64 = 0xC400_018E;
 /// An NS address the RMM may not read: the hypervisor's own image.
 const NS_TARGET: u64 = crate::platform::IMAGE_BASE;
 /// How long CPU 0 waits before concluding CPU 1 is stopped.
 const WAIT_S: u64 = 1;
+
+/// CPU 0's checks that the RMM still serves it (the first two per-CPU scenarios).
+const SERVED_ON_CPU0: &[Scenario] = scenarios::EVERY_CPU.split_at(2).0;
 
 const LAST_ON_CPU0: &[Scenario] = &[Scenario {
     name: "host_exception_becomes_fail",
@@ -38,7 +40,7 @@ const ON_CPU1: &[Scenario] = &[Scenario {
 }];
 
 fn inject() -> Outcome {
-    let out = rmi::call(FAULT_INJECTION_FID, &[NS_TARGET]);
+    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET]);
     fail!(
         "the RMM returned x0={:#x} instead of stopping (is this the fault-injection build?)",
         out.0[0]
@@ -47,7 +49,9 @@ fn inject() -> Outcome {
 
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
-    println!("PLAN 5 tests on 2 CPUs");
+    // cpu1.warm_boot and cpu1.stopped_in_rmm, then CPU 0's lists.
+    let plan = 2 + SERVED_ON_CPU0.len() + LAST_ON_CPU0.len();
+    println!("PLAN {plan} tests on 2 CPUs");
     cpus::set_secondary_scenarios(ON_CPU1);
     let started = cpus::start_secondaries(all, 2);
     cpus::wait_arrivals(started);
@@ -62,7 +66,7 @@ pub fn run(all: &Cpus) -> ! {
     };
     report(1, "stopped_in_rmm", &outcome);
     // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
-    runner::run(&scenarios::EVERY_CPU[..2]);
+    runner::run(SERVED_ON_CPU0);
     runner::run(LAST_ON_CPU0);
     runner::finish()
 }

@@ -33,6 +33,11 @@ pub fn counter() -> u64 {
     value
 }
 
+/// The counter value `seconds` from now.
+pub fn deadline_after(seconds: u64) -> u64 {
+    counter() + seconds * cntfrq_el0()
+}
+
 /// This CPU's slot (set by the entry code).
 pub fn cpu_slot() -> usize {
     tpidr_el2() as usize
