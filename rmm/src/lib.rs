@@ -17,7 +17,9 @@
 pub mod arch;
 pub mod boot;
 pub mod cpu_features;
+pub mod granule;
 pub mod logger;
+pub mod mmu;
 pub mod monitor;
 pub mod platform;
 pub mod rmi;

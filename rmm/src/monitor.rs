@@ -3,15 +3,17 @@
 //! [`Monitor`] is built once by [`crate::boot::cold_boot`] and shared read-only by all CPUs.
 //! [`serve`] is the loop that turns EL3's requests into results; it owns no state itself.
 
-use crate::arch::El3Port;
+use crate::arch::{El3Port, Machine};
+use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
+use crate::granule::GranuleTable;
 use crate::rmi::{self, RmiRequest, RmiResult};
 use rmm_abi::el3::BootError;
 use rmm_abi::rmi::features::FeatureRegister0;
 
-/// Everything the RMM learned at cold boot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Everything the RMM learned at cold boot, and the granule table.
+#[derive(Debug)]
 pub struct Monitor {
     /// Validated cold-boot arguments.
     pub boot: ColdBootArgs,
@@ -19,12 +21,24 @@ pub struct Monitor {
     pub manifest: BootManifest,
     /// RMI feature register 0, as RMI_FEATURES reports it.
     pub features: FeatureRegister0,
+    /// Every granule of NS DRAM.
+    pub granules: GranuleTable,
 }
 
 impl Monitor {
+    /// The monitor for a validated boot, tracking granules in `granules`.
+    pub fn new(config: BootConfig, granules: GranuleTable) -> Self {
+        Self {
+            boot: config.boot,
+            manifest: config.manifest,
+            features: config.features,
+            granules,
+        }
+    }
+
     /// Handles one RMI request.
-    pub fn handle_rmi(&self, request: &RmiRequest) -> RmiResult {
-        rmi::dispatch(self, request)
+    pub fn handle_rmi(&self, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
+        rmi::dispatch(self, machine, request)
     }
 
     /// Validates a secondary CPU's warm-boot arguments; returns its index.
@@ -34,10 +48,15 @@ impl Monitor {
 }
 
 /// Serves RMI requests until EL3 stops sending them (on hardware: never).
-pub fn serve(monitor: &Monitor, el3: &mut impl El3Port, first: Option<RmiRequest>) {
+pub fn serve(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    el3: &mut impl El3Port,
+    first: Option<RmiRequest>,
+) {
     let mut next = first;
     while let Some(request) = next {
-        let result = monitor.handle_rmi(&request);
+        let result = monitor.handle_rmi(machine, &request);
         next = el3.rmi_complete(&result);
     }
 }

@@ -5,7 +5,8 @@
 //! whole round-trip costs (EL3 forwarding + RMM + the hypervisor's own instructions). The same
 //! boot also logs every instruction executed inside the RMM image and the hypervisor image
 //! (`-accel tcg,one-insn-per-tb=on -d exec,nochain -dfilter ...`); counting the RMM's lines
-//! between the hypervisor's two `bench_marker` calls gives the RMM's own share exactly.
+//! between consecutive `bench_marker` calls gives the RMM's own share of each traced segment
+//! exactly. The hypervisor names the segments, in order, with `BENCH traced <name> calls=<n>`.
 
 use crate::cmd::{self, Result};
 use crate::images;
@@ -17,13 +18,38 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// RMI_VERSION calls the hypervisor makes between its two markers (its `TRACED_CALLS`).
-const TRACED_CALLS: u64 = 64;
+/// One row of the report: a command, the reference RMM's numbers and our target.
+struct Row {
+    /// `BENCH <bench>` name.
+    bench: &'static str,
+    /// What the row is called in the report.
+    label: &'static str,
+    /// TF-RMM rel0 total and RMM share (`design/PERFORMANCE.md`).
+    tf_rmm: (u64, u64),
+    /// Our target for the RMM share.
+    target: u64,
+}
 
-/// TF-RMM rel0 reference for one RMI_VERSION (`design/PERFORMANCE.md`): total and RMM share.
-const TF_RMM_VERSION_TOTAL: u64 = 1_191;
-const TF_RMM_VERSION_SHARE: u64 = 93;
-const TARGET_VERSION_SHARE: u64 = 45;
+const ROWS: &[Row] = &[
+    Row {
+        bench: "rmi_version",
+        label: "RMI_VERSION",
+        tf_rmm: (1_191, 93),
+        target: 45,
+    },
+    Row {
+        bench: "granule_delegate",
+        label: "RMI_GRANULE_DELEGATE (steady state)",
+        tf_rmm: (2_768, 736),
+        target: 300,
+    },
+    Row {
+        bench: "granule_undelegate",
+        label: "RMI_GRANULE_UNDELEGATE",
+        tf_rmm: (2_219, 161),
+        target: 120,
+    },
+];
 
 /// Runs the benchmarks and prints a markdown report.
 pub fn run() -> Result {
@@ -63,11 +89,15 @@ pub fn run() -> Result {
     if outcome.exit_code != Some(0) {
         return Err(format!("benchmark boot failed; see {}", run.log.display()).into());
     }
-    let total = bench_value(&outcome.output, "rmi_version", "instructions")
-        .ok_or("no `BENCH rmi_version` line in the benchmark transcript")?;
-    let counts = count_between_markers(&trace, marker, rmm, host)?;
-    let rmm_share = counts.rmm as f64 / TRACED_CALLS as f64;
-    let ns_share = counts.host as f64 / TRACED_CALLS as f64;
+    if let Some(line) = outcome
+        .output
+        .lines()
+        .find(|l| l.starts_with("BENCH error"))
+    {
+        return Err(format!("benchmark failed: {line}").into());
+    }
+    let segments = traced_segments(&outcome.output);
+    let counts = count_segments(&trace, marker, rmm, host, segments.len())?;
 
     println!("## Instruction counts (QEMU -icount shift=0 -smp 1, TF-A 2.12 from Debian)\n");
     println!(
@@ -75,15 +105,29 @@ pub fn run() -> Result {
          TF-RMM total | TF-RMM share | target share |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in ROWS {
+        let total = bench_value(&outcome.output, row.bench, "instructions")
+            .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
+        let (index, (_, calls)) = segments
+            .iter()
+            .enumerate()
+            .find(|(_, (name, _))| name == row.bench)
+            .ok_or_else(|| format!("no traced segment for {}", row.bench))?;
+        let count = &counts[index];
+        let rmm_share = count.rmm as f64 / *calls as f64;
+        let ns_share = count.host as f64 / *calls as f64;
+        println!(
+            "| {} | {total} | {rmm_share:.1} | {ns_share:.1} | {:.1} | {} | {} | <= {} |",
+            row.label,
+            total as f64 - rmm_share - ns_share,
+            row.tf_rmm.0,
+            row.tf_rmm.1,
+            row.target
+        );
+    }
     println!(
-        "| RMI_VERSION round trip | {total} | {rmm_share:.1} | {ns_share:.1} | {:.1} | \
-         {TF_RMM_VERSION_TOTAL} | {TF_RMM_VERSION_SHARE} | <= {TARGET_VERSION_SHARE} |",
-        total as f64 - rmm_share - ns_share
-    );
-    println!(
-        "\nRMM share: {} RMM instructions over {TRACED_CALLS} traced calls; \
-         total: median of the hypervisor's counter deltas.",
-        counts.rmm
+        "\nRMM share: instructions logged inside the RMM image per traced call; \
+         total: median of the hypervisor's counter deltas."
     );
     println!("\n## Image sizes (bytes)\n");
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
@@ -131,37 +175,56 @@ struct Counts {
     host: u64,
 }
 
-/// Counts logged instructions in each image between the first two executions of `marker`.
-fn count_between_markers(
+/// The traced segments the hypervisor announced, in order: (name, calls).
+fn traced_segments(output: &str) -> Vec<(String, u64)> {
+    output
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("BENCH traced ")?;
+            let (name, calls) = rest.split_once(" calls=")?;
+            Some((name.to_string(), calls.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Counts logged instructions in each image between consecutive executions of `marker`,
+/// for the first `segments` segments.
+fn count_segments(
     trace: &Path,
     marker: u64,
     rmm: (u64, u64),
     host: (u64, u64),
-) -> Result<Counts> {
+    segments: usize,
+) -> Result<Vec<Counts>> {
     let file = std::fs::File::open(trace)
         .map_err(|e| format!("no instruction trace at {}: {e}", trace.display()))?;
-    let mut markers = 0;
-    let mut counts = Counts { rmm: 0, host: 0 };
+    let mut counts: Vec<Counts> = Vec::new();
     for line in BufReader::new(file).lines() {
         let Some(pc) = trace_pc(&line?) else {
             continue;
         };
         if pc == marker {
-            markers += 1;
-            if markers == 2 {
+            if counts.len() == segments {
                 return Ok(counts);
             }
+            counts.push(Counts { rmm: 0, host: 0 });
             continue;
         }
-        if markers == 1 {
+        if let Some(current) = counts.last_mut() {
             if (rmm.0..rmm.1).contains(&pc) {
-                counts.rmm += 1;
+                current.rmm += 1;
             } else if (host.0..host.1).contains(&pc) {
-                counts.host += 1;
+                current.host += 1;
             }
         }
     }
-    Err(format!("found {markers} of 2 bench markers in {}", trace.display()).into())
+    Err(format!(
+        "found {} of {} bench markers in {}",
+        counts.len(),
+        segments + 1,
+        trace.display()
+    )
+    .into())
 }
 
 /// The guest PC of a `-d exec` line: `Trace 0: 0x... [cs_base/pc/flags/cflags] ...`.
@@ -180,6 +243,15 @@ mod tests {
         let line = "Trace 0: 0x7f0000001000 [00000000/0000000040100a04/00000000/ff200000] ";
         assert_eq!(trace_pc(line), Some(0x4010_0a04));
         assert_eq!(trace_pc("garbage"), None);
+    }
+
+    #[test]
+    fn reads_traced_segments_in_order() {
+        let out = "BENCH traced a calls=64\nnoise\nBENCH traced b_c calls=8\n";
+        assert_eq!(
+            traced_segments(out),
+            vec![("a".to_string(), 64), ("b_c".to_string(), 8)]
+        );
     }
 
     #[test]

@@ -57,12 +57,13 @@ fn no_extra_checks(_: &str) -> Vec<String> {
 }
 
 /// The RMM's report of the injected Granule Protection Fault on CPU 1: a data abort at
-/// R-EL2 (EC 0x25, IL, DFSC 0x28) at the hypervisor's NS image base.
+/// R-EL2 (EC 0x25, IL, DFSC 0x28) at the hypervisor's NS image base, seen through the RMM's
+/// Realm window onto DRAM (virtual address 1 << 46 + PA).
 fn rmm_reported_the_fault(output: &str) -> Vec<String> {
     let wanted = [
         "RMM[1] ERROR unexpected exception (sync, current EL, SP_ELx)",
         "ESR_EL2=0x0000000096000028",
-        "FAR_EL2=0x0000000060000000",
+        "FAR_EL2=0x0000400060000000",
         "this CPU stops",
     ];
     let reported = output

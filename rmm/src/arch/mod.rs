@@ -4,10 +4,13 @@
 //! aarch64 implementation ([`aarch64`], bare-metal builds only) is the real thing; the host
 //! fake ([`fake`], host builds only) lets every line of logic run under `cargo test`.
 //!
-//! Growing this boundary (NS memory access with fault fix-up, granule mapping, GTSI calls,
-//! realm entry) is how later features reach hardware; logic never bypasses it.
+//! Growing this boundary (realm entry next) is how later features reach hardware; logic never
+//! bypasses it.
 
+use crate::GRANULE_SIZE;
+use crate::granule::GranuleAddr;
 use crate::rmi::{RmiRequest, RmiResult};
+use rmm_abi::el3::El3Status;
 
 /// The RMM's calls to EL3 that hand control back and wait for the next RMI request.
 pub trait El3Port {
@@ -17,6 +20,37 @@ pub trait El3Port {
 
     /// `RMM_RMI_REQ_COMPLETE(result)`. Returns the next RMI request, as above.
     fn rmi_complete(&mut self, result: &RmiResult) -> Option<RmiRequest>;
+}
+
+/// The host changed a granule's physical address space under the RMM (or it never was
+/// Non-secure): the access took a Granule Protection Fault, which was fixed up into this error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsAccessFault;
+
+/// Memory and EL3 services the RMI and RSI handlers use. Shared by all CPUs.
+///
+/// Implementations must enforce what the hardware enforces: an access in the wrong physical
+/// address space faults. The real one crashes the CPU for a Realm access to a non-Realm
+/// granule (a bug in the RMM); the fake panics, so a test catches it.
+pub trait Machine: Sync {
+    /// `RMM_GTSI_DELEGATE`: asks EL3 to move `addr` from the Non-secure to the Realm PAS.
+    fn gtsi_delegate(&self, addr: GranuleAddr) -> El3Status;
+
+    /// `RMM_GTSI_UNDELEGATE`: asks EL3 to move `addr` from the Realm to the Non-secure PAS.
+    fn gtsi_undelegate(&self, addr: GranuleAddr) -> El3Status;
+
+    /// Fills the Realm-PAS granule `addr` with zeros. The caller holds the granule's lock and
+    /// its state says it is in the Realm PAS.
+    fn zero_granule(&self, addr: GranuleAddr);
+
+    /// Copies the host (Non-secure) granule `addr` into `page`, once. If the granule is not in
+    /// the Non-secure PAS when read, the copy stops and this returns [`NsAccessFault`];
+    /// `page` then holds partial data that the caller must ignore.
+    fn copy_from_ns(
+        &self,
+        addr: GranuleAddr,
+        page: &mut [u8; GRANULE_SIZE],
+    ) -> Result<(), NsAccessFault>;
 }
 
 /// Where log lines go. Implementations write raw bytes; the logger serialises whole lines.

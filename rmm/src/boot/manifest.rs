@@ -58,6 +58,33 @@ impl DramLayout {
         &self.banks[..self.len]
     }
 
+    /// The layout of `banks` (base, size), if it is well formed: one to
+    /// [`MAX_DRAM_BANKS`] banks, each non-empty, granule aligned, not wrapping, in ascending
+    /// order and not overlapping.
+    pub fn from_banks(banks: &[(u64, u64)]) -> Option<Self> {
+        if banks.is_empty() || banks.len() > MAX_DRAM_BANKS {
+            return None;
+        }
+        let mut layout = Self {
+            banks: [DramBank::default(); MAX_DRAM_BANKS],
+            len: banks.len(),
+        };
+        let mut previous_end = 0u64;
+        for (slot, &(base, size)) in layout.banks.iter_mut().zip(banks) {
+            let end = base.checked_add(size)?;
+            let well_formed = size != 0
+                && base.is_multiple_of(GRANULE)
+                && size.is_multiple_of(GRANULE)
+                && base >= previous_end;
+            if !well_formed {
+                return None;
+            }
+            previous_end = end;
+            *slot = DramBank { base, size };
+        }
+        Some(layout)
+    }
+
     /// Total number of granules in all banks (what granule tracking must cover).
     pub fn granule_count(&self) -> u64 {
         self.banks().iter().map(|b| b.size / GRANULE).sum()
@@ -155,29 +182,14 @@ fn parse_dram(
 ) -> Result<DramLayout, BootError> {
     let count = count_in(num, MAX_DRAM_BANKS)?;
     let bytes = array_in_page(page, page_pa, ptr, count, BANK_SIZE)?;
-    let mut layout = DramLayout {
-        banks: [DramBank::default(); MAX_DRAM_BANKS],
-        len: count,
-    };
+    let mut raw_banks = [(0u64, 0u64); MAX_DRAM_BANKS];
     let mut sum = num.wrapping_add(ptr).wrapping_add(checksum);
-    let mut previous_end = 0u64;
-    for (slot, raw) in layout.banks.iter_mut().zip(bytes.chunks_exact(BANK_SIZE)) {
+    for (slot, raw) in raw_banks.iter_mut().zip(bytes.chunks_exact(BANK_SIZE)) {
         let bank = NsDramBank::read_from_bytes(raw).map_err(|_| BootError::ManifestDataError)?;
         sum = sum.wrapping_add(bank.base).wrapping_add(bank.size);
-        let well_formed = bank.size != 0
-            && bank.base.is_multiple_of(GRANULE)
-            && bank.size.is_multiple_of(GRANULE)
-            && bank.base.checked_add(bank.size).is_some()
-            && bank.base >= previous_end;
-        if !well_formed {
-            return Err(BootError::ManifestDataError);
-        }
-        previous_end = bank.base + bank.size;
-        *slot = DramBank {
-            base: bank.base,
-            size: bank.size,
-        };
+        *slot = (bank.base, bank.size);
     }
+    let layout = DramLayout::from_banks(&raw_banks[..count]).ok_or(BootError::ManifestDataError)?;
     if sum != 0 {
         return Err(BootError::ManifestDataError);
     }

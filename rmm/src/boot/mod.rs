@@ -1,5 +1,5 @@
 //! The RMM-EL3 boot protocol, as pure logic: validate what EL3 passed, and build the
-//! [`Monitor`] or name the `RMM_BOOT_COMPLETE` error.
+//! [`BootConfig`] the monitor is built from, or name the `RMM_BOOT_COMPLETE` error.
 //!
 //! The arch layer does the hardware side (stacks, BSS, vectors, copying the shared page,
 //! reading ID registers, issuing the SMC); this module decides.
@@ -9,9 +9,22 @@ pub mod manifest;
 
 use crate::GRANULE_SIZE;
 use crate::cpu_features::{CpuIdRegisters, RMM_CAPABILITIES, feature_register_0};
-use crate::monitor::Monitor;
-use args::RawBootArgs;
+use args::{ColdBootArgs, RawBootArgs};
+use manifest::BootManifest;
 use rmm_abi::el3::BootError;
+use rmm_abi::rmi::features::FeatureRegister0;
+
+/// What cold boot validated: the boot arguments, the manifest and the features derived from
+/// the CPU. The monitor is built from this plus the granule table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootConfig {
+    /// Validated cold-boot arguments.
+    pub boot: ColdBootArgs,
+    /// Validated boot manifest.
+    pub manifest: BootManifest,
+    /// RMI feature register 0.
+    pub features: FeatureRegister0,
+}
 
 /// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
 /// to copy the shared page in once, and parses the manifest from that copy.
@@ -22,12 +35,12 @@ pub fn cold_boot(
     image: (u64, u64),
     copy_shared_page: impl FnOnce(u64, &mut [u8; GRANULE_SIZE]),
     cpu: &CpuIdRegisters,
-) -> Result<Monitor, BootError> {
+) -> Result<BootConfig, BootError> {
     let boot = args::validate_cold(raw, image)?;
     let mut page = [0u8; GRANULE_SIZE];
     copy_shared_page(boot.shared_page, &mut page);
     let manifest = manifest::parse(&page, boot.shared_page)?;
-    Ok(Monitor {
+    Ok(BootConfig {
         boot,
         manifest,
         features: feature_register_0(cpu, &RMM_CAPABILITIES),

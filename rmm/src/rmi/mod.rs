@@ -7,8 +7,10 @@
 //! outputs a command does not define read as zero, except x4, which is preserved.
 
 pub mod features;
+pub mod granule;
 pub mod version;
 
+use crate::arch::Machine;
 use crate::monitor::Monitor;
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
@@ -94,10 +96,14 @@ impl RmiOutputs {
 }
 
 /// Handles one RMI request.
-pub fn dispatch(monitor: &Monitor, request: &RmiRequest) -> RmiResult {
+pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
     let outputs = match RmiCommand::from_fid(request.regs[0]) {
         Some(RmiCommand::Version) => version::handle(request.arg(1)),
         Some(RmiCommand::Features) => features::handle(monitor, request.arg(1)),
+        Some(RmiCommand::GranuleDelegate) => granule::delegate(monitor, machine, request.arg(1)),
+        Some(RmiCommand::GranuleUndelegate) => {
+            granule::undelegate(monitor, machine, request.arg(1))
+        }
         _ => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)

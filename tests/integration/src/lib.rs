@@ -3,15 +3,23 @@
 //!
 //! The tests themselves live in `tests/*.rs`; this library only sets the scene.
 
+use core::sync::atomic::AtomicU16;
 use rmm::GRANULE_SIZE;
-use rmm::arch::fake::ManifestBuilder;
+use rmm::arch::fake::{FakeMachine, ManifestBuilder};
 use rmm::boot::{self, args::RawBootArgs};
 use rmm::cpu_features::CpuIdRegisters;
+use rmm::granule::{GranuleAddr, GranuleTable};
 use rmm::monitor::Monitor;
+use rmm::rmi::RmiRequest;
 use rmm_abi::el3::BootError;
+use rmm_abi::rmi::states::GranuleState;
 
 /// The RMM image range on QEMU (the 24 MiB Realm carve-out, minus the shared page).
 pub const QEMU_IMAGE: (u64, u64) = (0x4010_0000, 0x418F_F000);
+
+/// The RMM image range on the FVP (the 32 MiB carve-out at 0xFDC0_0000, minus the shared
+/// page at its end).
+pub const FVP_IMAGE: (u64, u64) = (0xFDC0_0000, 0xFFBF_F000);
 
 /// Entry registers as TF-A 2.12 passes them on QEMU (interface 0.4, 32 CPUs).
 pub fn qemu_args() -> RawBootArgs {
@@ -33,21 +41,93 @@ pub fn qemu_cpu() -> CpuIdRegisters {
     }
 }
 
-/// Cold-boots a monitor from `args` and the shared page `builder` writes.
+/// Cold-boots a monitor from `args` and the shared page `builder` writes, with a granule
+/// table sized from the manifest (zeroed storage, as the firmware's boot allocator gives it).
 pub fn boot_with(args: RawBootArgs, builder: &ManifestBuilder) -> Result<Monitor, BootError> {
+    boot_with_image(args, builder, QEMU_IMAGE)
+}
+
+/// [`boot_with`] for an RMM image at `image`.
+pub fn boot_with_image(
+    args: RawBootArgs,
+    builder: &ManifestBuilder,
+    image: (u64, u64),
+) -> Result<Monitor, BootError> {
     let page = builder.build();
-    boot::cold_boot(
+    let config = boot::cold_boot(
         args,
-        QEMU_IMAGE,
+        image,
         |pa, out: &mut [u8; GRANULE_SIZE]| {
             assert_eq!(pa, args.shared_page, "copied a page other than x3");
             *out = page;
         },
         &qemu_cpu(),
-    )
+    )?;
+    let entries = GranuleTable::entry_count(&config.manifest.dram);
+    let storage: &'static [AtomicU16] = (0..entries)
+        .map(|_| AtomicU16::new(0))
+        .collect::<Vec<_>>()
+        .leak();
+    let granules =
+        GranuleTable::new(&config.manifest.dram, storage).expect("storage sized for the table");
+    Ok(Monitor::new(config, granules))
 }
 
 /// A monitor booted exactly as on QEMU.
 pub fn qemu_monitor() -> Monitor {
     boot_with(qemu_args(), &ManifestBuilder::qemu()).expect("QEMU boot arguments are valid")
+}
+
+/// A booted monitor and the simulated machine it runs on, driven one RMI call at a time
+/// through the real dispatcher.
+pub struct Rig {
+    /// The monitor, booted as on QEMU (or FVP).
+    pub monitor: Monitor,
+    /// Simulated memory with PAS tags and EL3's GTSI.
+    pub machine: FakeMachine,
+}
+
+impl Rig {
+    /// QEMU `virt`: 3 GiB of DRAM at 0x4000_0000, the RMM carve-out at 0x4010_0000.
+    pub fn qemu() -> Self {
+        Self {
+            monitor: qemu_monitor(),
+            machine: FakeMachine::qemu(),
+        }
+    }
+
+    /// The FVP: two DRAM banks, the carve-out at 0xFDC0_0000 (outside both).
+    pub fn fvp() -> Self {
+        let args = RawBootArgs {
+            shared_page: 0xFFBF_F000,
+            ..qemu_args()
+        };
+        let monitor = boot_with_image(args, &ManifestBuilder::fvp(), FVP_IMAGE)
+            .expect("FVP boot arguments are valid");
+        let banks: Vec<(u64, u64)> = monitor
+            .manifest
+            .dram
+            .banks()
+            .iter()
+            .map(|b| (b.base, b.size))
+            .collect();
+        Self {
+            monitor,
+            machine: FakeMachine::new(&banks, (FVP_IMAGE.0, 0xFFC0_0000)),
+        }
+    }
+
+    /// Issues RMI `fid` with arguments x1.. and returns the host's x0..x4.
+    pub fn call(&self, fid: u64, args: &[u64]) -> [u64; 5] {
+        self.monitor
+            .handle_rmi(&self.machine, &RmiRequest::new(fid, args))
+            .regs
+    }
+
+    /// The granule table's state for `pa`.
+    pub fn state(&self, pa: u64) -> Option<GranuleState> {
+        self.monitor
+            .granules
+            .state_unlocked(GranuleAddr::new(pa).expect("aligned"))
+    }
 }

@@ -2,7 +2,7 @@
 //! commands the walking skeleton implements and for every id it does not.
 
 use rmm::arch::El3Port;
-use rmm::arch::fake::FakeEl3;
+use rmm::arch::fake::{FakeEl3, FakeMachine};
 use rmm::monitor::serve;
 use rmm::rmi::RmiRequest;
 use rmm_abi::rmi::RmiCommand;
@@ -11,6 +11,10 @@ use rmm_integration_tests::qemu_monitor;
 
 const VERSION: u64 = 0xC400_0150;
 const FEATURES: u64 = 0xC400_0165;
+const DELEGATE: u64 = 0xC400_0151;
+const UNDELEGATE: u64 = 0xC400_0152;
+/// The commands implemented so far.
+const IMPLEMENTED: [u64; 4] = [VERSION, FEATURES, DELEGATE, UNDELEGATE];
 const V1_0: u64 = 0x1_0000;
 const X4: u64 = 0xDEAD_BEEF_0000_0004;
 
@@ -19,7 +23,7 @@ fn run(requests: Vec<RmiRequest>) -> Vec<[u64; 5]> {
     let monitor = qemu_monitor();
     let mut el3 = FakeEl3::with_requests(requests.clone());
     let first = el3.boot_complete(0);
-    serve(&monitor, &mut el3, first);
+    serve(&monitor, &FakeMachine::qemu(), &mut el3, first);
     assert_eq!(el3.results.len(), requests.len(), "every request answered");
     el3.results.iter().map(|r| r.regs).collect()
 }
@@ -68,13 +72,12 @@ fn features_other_indices_are_zero() {
 
 #[test]
 fn every_unimplemented_id_in_the_forwarded_range_is_smc_unknown() {
-    let implemented = [VERSION, FEATURES];
     let requests: Vec<RmiRequest> = (0xC400_0150..=0xC400_018F)
-        .filter(|fid| !implemented.contains(fid))
+        .filter(|fid| !IMPLEMENTED.contains(fid))
         .flat_map(|fid| [fid, fid | SMC_SVE_HINT])
         .map(|fid| RmiRequest::new(fid, &[1, 2, 3, X4, 5, 6, 7]))
         .collect();
-    assert_eq!(requests.len(), 2 * (0x40 - 2));
+    assert_eq!(requests.len(), 2 * (0x40 - IMPLEMENTED.len()));
     for (req, out) in requests.iter().zip(run(requests.clone())) {
         assert_eq!(out, [SMC_UNKNOWN, 0, 0, 0, X4], "fid {:#x}", req.regs[0]);
     }
@@ -100,7 +103,7 @@ fn ids_outside_the_rmi_range_are_smc_unknown_too() {
 fn every_known_command_that_is_not_implemented_yet_is_smc_unknown() {
     for command in RmiCommand::ALL {
         let fid = u64::from(command.fid());
-        if [VERSION, FEATURES].contains(&fid) {
+        if IMPLEMENTED.contains(&fid) {
             continue;
         }
         let out = run(vec![RmiRequest::new(fid, &[0, 0, 0, X4])]);

@@ -4,7 +4,8 @@
 //! and no stack, with x0 = CPU index and x1..x3 = boot arguments (zero on warm boot). The
 //! first entry ever is the cold boot (a flag in `.data` says so); it clears BSS exactly once.
 //! Every CPU gets its own stack from [`STACKS`], records its index in TPIDR_EL2 and installs
-//! the vectors, then calls the platform's `rmm_platform_main(x0, x1, x2, x3, cold)`.
+//! the vectors; a warm-booting CPU also turns its MMU on with the tables the boot CPU built
+//! (before it uses its stack). Then it calls `rmm_platform_main(x0, x1, x2, x3, cold)`.
 //! A CPU index too large for a stack is reported to EL3 as `RMM_BOOT_COMPLETE(-4)` from
 //! assembly, since no Rust can run without a stack.
 
@@ -73,7 +74,12 @@ core::arch::global_asm!(
     "str xzr, [x9]",
     "dsb sy",
     "mov x4, #1",
+    "b 4f",
+    // Warm boot: MMU and caches on before the stack is touched (see `mmu`).
     "3:",
+    "bl rmm_mmu_enable",
+    "mov x4, #0",
+    "4:",
     "mov x0, x19",
     "mov x1, x20",
     "mov x2, x21",

@@ -1,30 +1,71 @@
 //! Test-only fault injection (cargo feature `fault-injection`; never in shipped images).
 //!
-//! [`FaultInjectingEl3`] wraps the real EL3 port. When the host sends `TEST_FAULT_INJECTION`
-//! with an NS physical address in x1, the RMM loads from that address at R-EL2. With the MMU
-//! off that is a Realm-PAS access to an NS granule, so the CPU takes a Granule Protection
-//! Fault into the RMM's vectors, which must report it (ESR/ELR/FAR) and stop this CPU while
-//! the others keep serving. The end-to-end suite checks exactly that.
+//! [`FaultInjectingEl3`] wraps the real EL3 port and intercepts `TEST_FAULT_INJECTION`
+//! (x1 = a physical address, x2 = mode):
+//! - mode 0: the RMM loads from x1 through its Realm window. For an NS granule that is a
+//!   Granule Protection Fault outside any fix-up range, which the vectors must report
+//!   (ESR/ELR/FAR) before stopping this CPU while the others keep serving.
+//! - mode 1: the RMM copies the host granule at x1 in with the fault-tolerant NS copy that
+//!   parameter pages use, and answers x0 = 0 and x1 = the first word copied, or
+//!   x0 = `RMI_ERROR_INPUT` if the copy faulted (the granule is not NS). The RMM keeps
+//!   running either way: this proves the fix-up path on real hardware.
 
-use crate::arch::El3Port;
+use super::machine::HwMachine;
+use crate::GRANULE_SIZE;
+use crate::arch::{El3Port, Machine};
+use crate::granule::GranuleAddr;
+use crate::mmu::layout::realm_va;
 use crate::rmi::{RmiRequest, RmiResult};
 use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
+use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
 
 /// The real EL3 port plus the fault-injection id.
 pub struct FaultInjectingEl3<E: El3Port>(pub E);
 
+fn is_injection(request: &RmiRequest) -> bool {
+    request.regs[0] == u64::from(TEST_FAULT_INJECTION)
+}
+
+fn copy_probe(request: &RmiRequest) -> RmiResult {
+    let mut page = [0u8; GRANULE_SIZE];
+    let copied = GranuleAddr::new(request.arg(1))
+        .ok_or(())
+        .and_then(|addr| HwMachine.copy_from_ns(addr, &mut page).map_err(|_| ()));
+    let (x0, x1) = match copied {
+        Ok(()) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&page[..8]);
+            (RmiReturn::success().pack(), u64::from_le_bytes(word))
+        }
+        Err(()) => (RmiReturn::error(RmiStatus::ErrorInput).pack(), 0),
+    };
+    log::info!(
+        "fault injection: NS copy of {:#x} gave x0={x0}",
+        request.arg(1)
+    );
+    RmiResult {
+        regs: [x0, x1, 0, 0, request.arg(4)],
+    }
+}
+
 impl<E: El3Port> FaultInjectingEl3<E> {
-    fn inspect(request: Option<RmiRequest>) -> Option<RmiRequest> {
-        if let Some(req) = request.filter(|r| r.regs[0] == u64::from(TEST_FAULT_INJECTION)) {
+    fn inspect(&mut self, mut request: Option<RmiRequest>) -> Option<RmiRequest> {
+        while let Some(req) = request.filter(is_injection) {
+            if req.arg(2) == 1 {
+                request = self.0.rmi_complete(&copy_probe(&req));
+                continue;
+            }
+            let va = realm_va(req.arg(1));
             log::warn!(
-                "fault injection: loading from NS PA {:#x} at R-EL2",
+                "fault injection: loading from PA {:#x} through the Realm window",
                 req.arg(1)
             );
             // SAFETY: a one-word read changes no memory. For an NS address it takes the
             // expected Granule Protection Fault, which the vectors report before stopping
             // this CPU (so nothing after it runs); for any other address the value is
             // discarded. Only test builds contain this.
-            let _ = unsafe { core::ptr::read_volatile(req.arg(1) as *const u64) };
+            let _ = unsafe { core::ptr::read_volatile(va as *const u64) };
+            return request;
         }
         request
     }
@@ -32,10 +73,12 @@ impl<E: El3Port> FaultInjectingEl3<E> {
 
 impl<E: El3Port> El3Port for FaultInjectingEl3<E> {
     fn boot_complete(&mut self, status: u64) -> Option<RmiRequest> {
-        Self::inspect(self.0.boot_complete(status))
+        let next = self.0.boot_complete(status);
+        self.inspect(next)
     }
 
     fn rmi_complete(&mut self, result: &RmiResult) -> Option<RmiRequest> {
-        Self::inspect(self.0.rmi_complete(result))
+        let next = self.0.rmi_complete(result);
+        self.inspect(next)
     }
 }

@@ -2,18 +2,27 @@
 //!
 //! - [`entry`]: the image entry point for cold and warm boot (assembly): per-CPU stack, BSS
 //!   cleared once, vectors installed, then [`start`].
-//! - [`vectors`]: the exception vector table; every exception is unexpected for now and is
-//!   reported with ESR/ELR/FAR before the CPU stops.
+//! - [`vectors`]: the exception vector table: the NS-copy fault fix-up; every other
+//!   exception is reported with ESR/ELR/FAR before the CPU stops.
 //! - [`smc`]: the SMC instruction and the [`El3Smc`](smc::El3Smc) port.
+//! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
+//! - [`mmu`]: turning stage-1 translation and the caches on, on every CPU.
+//! - [`machine`]: [`HwMachine`](machine::HwMachine), the `Machine` services (GTSI SMCs,
+//!   granule zeroing, host-memory copies).
+//! - [`ns_access`]: the host-memory copy routine whose faults are fixed up into errors.
 //! - [`sysreg`]: the system registers the core reads.
 //! - [`pl011`]: the console driver.
 //! - [`start`]: glue from the entry code to the core's boot logic and RMI loop.
 //! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
 //!   the RMM take a real fault, to prove the vectors report it.
 
+pub mod boot_memory;
 pub mod entry;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
+pub mod machine;
+pub mod mmu;
+pub mod ns_access;
 pub mod pl011;
 pub mod smc;
 pub mod start;

@@ -2,8 +2,10 @@
 //!
 //! Decisions (what is valid, which error code) are made by [`crate::boot`]; this file only
 //! supplies the hardware pieces: the console, the copy of the shared page, the ID registers,
-//! the image bounds and the SMCs.
+//! the image bounds, the memory set-up ([`super::boot_memory`]) and the SMCs.
 
+use super::boot_memory::{self, BootMemory};
+use super::machine::HwMachine;
 use super::pl011::Pl011;
 use super::smc::El3Smc;
 use super::sysreg;
@@ -19,11 +21,6 @@ use rmm_abi::version::RMI_ABI_VERSION;
 
 static LOGGER: ConsoleLogger<Pl011> = ConsoleLogger::new(Pl011::new());
 static MONITOR: spin::Once<Monitor> = spin::Once::new();
-
-unsafe extern "C" {
-    static __image_start: u8;
-    static __image_end: u8;
-}
 
 /// Entry from `rmm_platform_main`: boots this CPU and serves RMI requests forever.
 pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold: bool) -> ! {
@@ -43,7 +40,7 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
         warm_boot(raw, &mut el3)
     };
     if let (Some(monitor), Some(first)) = (MONITOR.get(), first) {
-        serve(monitor, &mut el3, Some(first));
+        serve(monitor, &HwMachine, &mut el3, Some(first));
     }
     halt()
 }
@@ -58,11 +55,33 @@ fn cold_boot(
         log::set_max_level(DEFAULT_LEVEL);
     }
     let cpu = sysreg::cpu_id_registers();
-    match boot::cold_boot(raw, image_range(), copy_shared_page, &cpu) {
-        Ok(monitor) => {
-            LOGGER.sink().init(&monitor.manifest.console);
-            let monitor = MONITOR.call_once(|| monitor);
+    let booted = boot::cold_boot(raw, image_range(), copy_shared_page, &cpu).and_then(|config| {
+        match boot_memory::set_up(&config, platform.early_console_base) {
+            Ok(memory) => Ok((config, memory)),
+            Err(error) => {
+                log::error!("memory set-up failed: {error:?}");
+                Err(BootError::Unknown)
+            }
+        }
+    });
+    match booted {
+        Ok((config, memory)) => {
+            LOGGER.sink().init(&config.manifest.console);
+            let BootMemory {
+                granules,
+                tables,
+                granule_table_bytes,
+                spare,
+            } = memory;
+            let monitor = MONITOR.call_once(|| Monitor::new(config, granules));
             print_banner(platform, monitor);
+            log::info!(
+                "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
+                 {} granules; {} KiB of the carve-out spare",
+                granule_table_bytes >> 10,
+                monitor.granules.len(),
+                spare >> 10
+            );
             el3.boot_complete(0)
         }
         Err(error) => {
@@ -132,9 +151,8 @@ fn print_banner(platform: &PlatformConfig, monitor: &Monitor) {
 
 /// The RMM image's PA range, from the linker script.
 fn image_range() -> (u64, u64) {
-    let start = &raw const __image_start;
-    let end = &raw const __image_end;
-    (start as u64, end as u64)
+    let sections = boot_memory::image_sections();
+    (sections.text.0, sections.rw.1)
 }
 
 /// Copies the EL3-RMM shared page in, once, with volatile reads.

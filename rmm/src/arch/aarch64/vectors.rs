@@ -1,11 +1,19 @@
 //! The R-EL2 exception vector table.
 //!
-//! Nothing in the RMM expects an exception yet, so every vector reports what happened (which
-//! vector, ESR_EL2, ELR_EL2, FAR_EL2, SPSR_EL2) and stops the CPU. The handler first resets
-//! SP to the top of this CPU's own stack, so even a stack overflow gets reported instead of
-//! faulting again. Later work adds the NS-access fault fix-up and realm exits here.
+//! One exception is expected: a synchronous data abort (EC 0x25) taken by the NS-memory copy
+//! routine (its PC between `rmm_ns_access_start` and `rmm_ns_access_end`), which resumes at
+//! `rmm_ns_access_fault` so the copy returns an error (see [`super::ns_access`]). The check
+//! uses x9 and x10 only, which that routine never relies on.
+//!
+//! Every other exception is unexpected: the vector reports what happened (which vector,
+//! ESR_EL2, ELR_EL2, FAR_EL2, SPSR_EL2) and stops the CPU. The handler first resets SP to the
+//! top of this CPU's own stack, so even a stack overflow gets reported instead of faulting
+//! again. Later work adds realm exits here.
 
 use super::entry::{STACK_SIZE, STACKS};
+
+/// Exception class of a data abort taken without a change in exception level.
+const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
 
 core::arch::global_asm!(
     ".section .text.vectors, \"ax\"",
@@ -14,9 +22,34 @@ core::arch::global_asm!(
     "rmm_vectors:",
     ".irp kind, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
     ".balign 0x80",
+    ".if \\kind == 4",
+    "b rmm_sync_current_el",
+    ".else",
     "mov x0, #\\kind",
     "b rmm_vector_common",
+    ".endif",
     ".endr",
+    // Synchronous, current EL: fix up a data abort in the NS copy routine.
+    "rmm_sync_current_el:",
+    "mrs x9, esr_el2",
+    "lsr x9, x9, #26",
+    "cmp x9, #{ec_data_abort}",
+    "b.ne 2f",
+    "mrs x9, elr_el2",
+    "adrp x10, rmm_ns_access_start",
+    "add x10, x10, :lo12:rmm_ns_access_start",
+    "cmp x9, x10",
+    "b.lo 2f",
+    "adrp x10, rmm_ns_access_end",
+    "add x10, x10, :lo12:rmm_ns_access_end",
+    "cmp x9, x10",
+    "b.hs 2f",
+    "adrp x10, rmm_ns_access_fault",
+    "add x10, x10, :lo12:rmm_ns_access_fault",
+    "msr elr_el2, x10",
+    "eret",
+    "2:",
+    "mov x0, #4",
     "rmm_vector_common:",
     "mrs x9, tpidr_el2",
     "adrp x10, {stacks}",
@@ -34,6 +67,7 @@ core::arch::global_asm!(
     "b 1b",
     stacks = sym STACKS,
     stack_size = const STACK_SIZE,
+    ec_data_abort = const EC_DATA_ABORT_SAME_EL,
 );
 
 /// Names of the 16 vectors, in table order.

@@ -23,15 +23,15 @@ const FINISH_DEADLINE_S: u64 = 20;
 const MPIDR_AFFINITY: u64 = 0xFF_00FF_FFFF;
 
 /// What released secondaries run (the suite's per-CPU scenarios unless changed before start).
-static SECONDARY_SCENARIOS: spin::Once<&'static [Scenario]> = spin::Once::new();
+static SECONDARY_SCENARIOS: spin::Once<&'static [&'static [Scenario]]> = spin::Once::new();
 
 /// Chooses what secondaries run; call before starting them. Defaults to the per-CPU suite.
-pub fn set_secondary_scenarios(scenarios: &'static [Scenario]) {
+pub fn set_secondary_scenarios(scenarios: &'static [&'static [Scenario]]) {
     SECONDARY_SCENARIOS.call_once(|| scenarios);
 }
 
-/// What a released secondary runs.
-pub fn secondary_scenarios() -> &'static [Scenario] {
+/// What a released secondary runs, list by list.
+pub fn secondary_scenarios() -> &'static [&'static [Scenario]] {
     SECONDARY_SCENARIOS.call_once(|| crate::scenarios::EVERY_CPU)
 }
 

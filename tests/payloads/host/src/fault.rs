@@ -4,14 +4,15 @@
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
 //! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
-//! serves RMI on its own CPU. Last, CPU 0 proves the hypervisor's own safety net: it executes
+//! serves RMI on its own CPU, and that the RMM's fault-tolerant NS copy (mode 1 of the same
+//! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running. Last, CPU 0 proves the hypervisor's own safety net: it executes
 //! an undefined instruction outside any expected-fault window, which must become a FAIL line
 //! for that scenario followed by the summary and power-off (xtask expects exactly that
 //! failure).
 
 use crate::gic::Cpus;
 use crate::runner::{Outcome, Scenario, report};
-use crate::{cpus, fail, println, rmi, runner, scenarios};
+use crate::{cpus, ensure_eq, fail, println, rmi, runner, scenarios};
 use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
 
 /// An NS address the RMM may not read: the hypervisor's own image.
@@ -20,7 +21,37 @@ const NS_TARGET: u64 = crate::platform::IMAGE_BASE;
 const WAIT_S: u64 = 1;
 
 /// CPU 0's checks that the RMM still serves it (the first two per-CPU scenarios).
-const SERVED_ON_CPU0: &[Scenario] = scenarios::EVERY_CPU.split_at(2).0;
+const SERVED_ON_CPU0: &[Scenario] = scenarios::RMI_BASICS.split_at(2).0;
+
+const FIXUP_ON_CPU0: &[Scenario] = &[Scenario {
+    name: "rmm_ns_copy_fault_becomes_error_input",
+    run: ns_copy_fixup,
+}];
+
+/// The page CPU 0 hands the RMM's NS copy: NS, then delegated, then NS again.
+const COPY_PAGE: u64 = crate::platform::GRANULE_POOL + 0x40_0000;
+const COPY_MARK: u64 = 0x0123_4567_89AB_CDEF;
+
+fn ns_copy_fixup() -> Outcome {
+    // SAFETY: an aligned store to an NS granule of the hypervisor's pool (MMU off).
+    unsafe { core::ptr::write_volatile(COPY_PAGE as *mut u64, COPY_MARK) };
+    let copy = |x4| rmi::call(u64::from(TEST_FAULT_INJECTION), &[COPY_PAGE, 1, 0, x4]).0;
+    let out = copy(4);
+    ensure_eq!(out, [0, COPY_MARK, 0, 0, 4], "copy of an NS page");
+    let out = rmi::granule_delegate(COPY_PAGE, 0).0;
+    ensure_eq!(out[0], 0, "delegate");
+    let out = copy(5);
+    ensure_eq!(
+        out,
+        [1, 0, 0, 0, 5],
+        "copy of a delegated page (GPF fixed up)"
+    );
+    let out = rmi::granule_undelegate(COPY_PAGE, 0).0;
+    ensure_eq!(out[0], 0, "undelegate");
+    let out = copy(6);
+    ensure_eq!(out, [0, 0, 0, 0, 6], "copy after undelegate (zeroed)");
+    Ok(())
+}
 
 const LAST_ON_CPU0: &[Scenario] = &[Scenario {
     name: "host_exception_becomes_fail",
@@ -34,13 +65,13 @@ fn undefined_instruction() -> Outcome {
     fail!("the undefined instruction did not trap")
 }
 
-const ON_CPU1: &[Scenario] = &[Scenario {
+const ON_CPU1: &[&[Scenario]] = &[&[Scenario {
     name: "rmm_fault_never_returns",
     run: inject,
-}];
+}]];
 
 fn inject() -> Outcome {
-    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET]);
+    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0]);
     fail!(
         "the RMM returned x0={:#x} instead of stopping (is this the fault-injection build?)",
         out.0[0]
@@ -50,7 +81,7 @@ fn inject() -> Outcome {
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
     // cpu1.warm_boot and cpu1.stopped_in_rmm, then CPU 0's lists.
-    let plan = 2 + SERVED_ON_CPU0.len() + LAST_ON_CPU0.len();
+    let plan = 2 + SERVED_ON_CPU0.len() + FIXUP_ON_CPU0.len() + LAST_ON_CPU0.len();
     println!("PLAN {plan} tests on 2 CPUs");
     cpus::set_secondary_scenarios(ON_CPU1);
     let started = cpus::start_secondaries(all, 2);
@@ -67,6 +98,7 @@ pub fn run(all: &Cpus) -> ! {
     report(1, "stopped_in_rmm", &outcome);
     // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
     runner::run(SERVED_ON_CPU0);
+    runner::run(FIXUP_ON_CPU0);
     runner::run(LAST_ON_CPU0);
     runner::finish()
 }

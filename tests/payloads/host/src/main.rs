@@ -57,15 +57,20 @@ extern "C" fn primary_main() -> ! {
         }
     );
     let secondaries = cpus.count.saturating_sub(1);
-    let plan =
-        scenarios::EVERY_CPU.len() * cpus.count + scenarios::PRIMARY_ONLY.len() + secondaries;
+    let plan = scenarios::EVERY_CPU_COUNT * cpus.count
+        + scenarios::PRIMARY_ONLY.len()
+        + scenarios::AFTER_ALL.len()
+        + secondaries;
     println!("PLAN {plan} tests on {} CPUs", cpus.count);
     let started = cpus::start_secondaries(&cpus, cpus.count);
     cpus::wait_arrivals(started);
     cpus::release();
-    runner::run(scenarios::EVERY_CPU);
+    scenarios::EVERY_CPU
+        .iter()
+        .for_each(|list| runner::run(list));
     runner::run(scenarios::PRIMARY_ONLY);
     cpus::wait_finished(started);
+    runner::run(scenarios::AFTER_ALL);
     runner::finish()
 }
 
@@ -73,7 +78,9 @@ extern "C" fn primary_main() -> ! {
 extern "C" fn secondary_main(slot: u64) -> ! {
     let slot = slot as usize;
     cpus::arrive_and_wait(slot);
-    runner::run(cpus::secondary_scenarios());
+    cpus::secondary_scenarios()
+        .iter()
+        .for_each(|list| runner::run(list));
     cpus::mark_done(slot);
     loop {
         regs::wfe();

@@ -15,6 +15,12 @@ mod board {
     pub const RMM_IMAGE: u64 = 0x4010_0000;
     /// Where this hypervisor is loaded (BL33), an NS granule.
     pub const IMAGE_BASE: u64 = 0x6000_0000;
+    /// NS DRAM the hypervisor donates to realms: 1 MiB per CPU slot from here.
+    pub const GRANULE_POOL: u64 = 0x5000_0000;
+    /// A range of NS DRAM that no DRAM bank covers.
+    pub const NOT_DRAM: u64 = 0x3000_0000;
+    /// First address past the last DRAM bank (QEMU's manifest bank ends at 4 GiB).
+    pub const DRAM_END: u64 = 0x1_0000_0000;
 }
 
 #[cfg(feature = "fvp")]
@@ -30,6 +36,12 @@ mod board {
     pub const RMM_IMAGE: u64 = 0xFDC0_0000;
     /// Where this hypervisor is loaded (BL33), an NS granule.
     pub const IMAGE_BASE: u64 = 0x8800_0000;
+    /// NS DRAM the hypervisor donates to realms: 1 MiB per CPU slot from here.
+    pub const GRANULE_POOL: u64 = 0x9000_0000;
+    /// A range of NS DRAM that no DRAM bank covers.
+    pub const NOT_DRAM: u64 = 0x3000_0000;
+    /// First address past the last DRAM bank.
+    pub const DRAM_END: u64 = 0x9_0000_0000;
 }
 
 pub use board::*;

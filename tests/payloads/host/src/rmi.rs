@@ -27,3 +27,13 @@ pub fn version(requested: u64, x4: u64) -> RmiRegs {
 pub fn features(index: u64, x4: u64) -> RmiRegs {
     call(u64::from(fid::FEATURES), &[index, 0, 0, x4])
 }
+
+/// RMI_GRANULE_DELEGATE(pa).
+pub fn granule_delegate(pa: u64, x4: u64) -> RmiRegs {
+    call(u64::from(fid::GRANULE_DELEGATE), &[pa, 0, 0, x4])
+}
+
+/// RMI_GRANULE_UNDELEGATE(pa).
+pub fn granule_undelegate(pa: u64, x4: u64) -> RmiRegs {
+    call(u64::from(fid::GRANULE_UNDELEGATE), &[pa, 0, 0, x4])
+}

@@ -8,6 +8,10 @@
 
 extern crate std;
 
+pub mod machine;
+
+pub use machine::{FakeMachine, FakePas, HostFault};
+
 use crate::GRANULE_SIZE;
 use crate::arch::{ConsoleSink, El3Port};
 use crate::rmi::{RmiRequest, RmiResult};

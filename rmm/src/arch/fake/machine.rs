@@ -1,0 +1,207 @@
+//! [`FakeMachine`]: simulated physical memory with a PAS tag per granule, and EL3's granule
+//! transition service, for host tests.
+//!
+//! It enforces what the hardware does for the things that matter to security:
+//! - the RMM may write only Realm-PAS granules; any other write is a Granule Protection Fault,
+//!   which on hardware stops the RMM, so here it panics and fails the test;
+//! - the RMM's reads of host memory fail (as the fix-up path makes them fail) unless the
+//!   granule is Non-secure;
+//! - EL3 moves only NS granules to Realm and only Realm granules back, inside DRAM, and does
+//!   **not** clear them: zeroing is the RMM's job, and tests check it was done;
+//! - the host may read or write only Non-secure granules.
+
+extern crate std;
+
+use crate::GRANULE_SIZE;
+use crate::arch::{Machine, NsAccessFault};
+use crate::granule::GranuleAddr;
+use rmm_abi::el3::El3Status;
+use std::boxed::Box;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::vec::Vec;
+
+const GRANULE: u64 = GRANULE_SIZE as u64;
+
+/// The physical address space a granule is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakePas {
+    /// Host memory.
+    NonSecure,
+    /// Realm memory (delegated granules and the RMM carve-out).
+    Realm,
+}
+
+/// The host touched a granule it may not (a Granule Protection Fault at NS-EL2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostFault;
+
+#[derive(Debug, Default)]
+struct Memory {
+    /// Granules whose PAS differs from their default.
+    pas: HashMap<u64, FakePas>,
+    /// Granules that were ever written (others read as zero).
+    contents: HashMap<u64, Box<[u8; GRANULE_SIZE]>>,
+    /// The next GTSI call(s) fail with this status, if set.
+    gtsi_failure: Option<El3Status>,
+    /// Number of GTSI calls made.
+    gtsi_calls: usize,
+}
+
+/// Simulated memory and EL3 GTSI.
+#[derive(Debug)]
+pub struct FakeMachine {
+    dram: Vec<(u64, u64)>,
+    carveout: (u64, u64),
+    memory: Mutex<Memory>,
+}
+
+impl FakeMachine {
+    /// QEMU `virt` as TF-A sets it up: 3 GiB of DRAM at 0x4000_0000 holding the RMM's 24 MiB
+    /// Realm carve-out at 0x4010_0000.
+    pub fn qemu() -> Self {
+        Self::new(&[(0x4000_0000, 0xC000_0000)], (0x4010_0000, 0x4190_0000))
+    }
+
+    /// Memory with `dram` banks (base, size) and the Realm carve-out `[start, end)`.
+    pub fn new(dram: &[(u64, u64)], carveout: (u64, u64)) -> Self {
+        Self {
+            dram: dram.to_vec(),
+            carveout,
+            memory: Mutex::new(Memory::default()),
+        }
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        // A panic while holding the lock (a detected GPF) poisons it; later reads still see
+        // consistent data because every update is a single insert.
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn in_dram(&self, pa: u64) -> bool {
+        self.dram
+            .iter()
+            .any(|&(base, size)| pa >= base && pa - base < size)
+    }
+
+    fn default_pas(&self, pa: u64) -> Option<FakePas> {
+        if pa >= self.carveout.0 && pa < self.carveout.1 {
+            Some(FakePas::Realm)
+        } else if self.in_dram(pa) {
+            Some(FakePas::NonSecure)
+        } else {
+            None
+        }
+    }
+
+    /// The PAS of the granule holding `pa` (`None` outside memory).
+    pub fn pas(&self, pa: u64) -> Option<FakePas> {
+        self.pas_in(&self.memory(), pa)
+    }
+
+    fn pas_in(&self, memory: &Memory, pa: u64) -> Option<FakePas> {
+        let granule = pa & !(GRANULE - 1);
+        memory
+            .pas
+            .get(&granule)
+            .copied()
+            .or_else(|| self.default_pas(granule))
+    }
+
+    /// Moves a granule to another PAS behind everyone's back (a hostile or buggy EL3, or a
+    /// host racing the RMM in ways the real GPT would allow).
+    pub fn set_pas(&self, pa: u64, pas: FakePas) {
+        self.memory().pas.insert(pa & !(GRANULE - 1), pas);
+    }
+
+    /// Makes every following GTSI call fail with `status` (`None` restores success).
+    pub fn fail_gtsi(&self, status: Option<El3Status>) {
+        self.memory().gtsi_failure = status;
+    }
+
+    /// Number of GTSI calls the RMM made.
+    pub fn gtsi_calls(&self) -> usize {
+        self.memory().gtsi_calls
+    }
+
+    /// The contents of a granule whatever its PAS (test inspection; no world can do this).
+    pub fn inspect(&self, pa: u64) -> [u8; GRANULE_SIZE] {
+        self.memory()
+            .contents
+            .get(&(pa & !(GRANULE - 1)))
+            .map_or([0; GRANULE_SIZE], |page| **page)
+    }
+
+    /// The host writes a whole granule.
+    pub fn host_write(&self, pa: u64, page: &[u8; GRANULE_SIZE]) -> Result<(), HostFault> {
+        let mut memory = self.memory();
+        if self.pas_in(&memory, pa) != Some(FakePas::NonSecure) {
+            return Err(HostFault);
+        }
+        memory.contents.insert(pa & !(GRANULE - 1), Box::new(*page));
+        Ok(())
+    }
+
+    /// The host reads a whole granule.
+    pub fn host_read(&self, pa: u64) -> Result<[u8; GRANULE_SIZE], HostFault> {
+        if self.pas(pa) != Some(FakePas::NonSecure) {
+            return Err(HostFault);
+        }
+        Ok(self.inspect(pa))
+    }
+
+    fn transition(&self, addr: GranuleAddr, from: FakePas, to: FakePas) -> El3Status {
+        let pa = addr.get();
+        let mut memory = self.memory();
+        let current = self.pas_in(&memory, pa);
+        memory.gtsi_calls += 1;
+        if let Some(status) = memory.gtsi_failure {
+            return status;
+        }
+        if !self.in_dram(pa) {
+            return El3Status::BadAddr;
+        }
+        if current != Some(from) {
+            return El3Status::BadPas;
+        }
+        memory.pas.insert(pa, to);
+        El3Status::Ok
+    }
+}
+
+impl Machine for FakeMachine {
+    fn gtsi_delegate(&self, addr: GranuleAddr) -> El3Status {
+        self.transition(addr, FakePas::NonSecure, FakePas::Realm)
+    }
+
+    fn gtsi_undelegate(&self, addr: GranuleAddr) -> El3Status {
+        self.transition(addr, FakePas::Realm, FakePas::NonSecure)
+    }
+
+    fn zero_granule(&self, addr: GranuleAddr) {
+        let pa = addr.get();
+        let mut memory = self.memory();
+        assert_eq!(
+            self.pas_in(&memory, pa),
+            Some(FakePas::Realm),
+            "Granule Protection Fault: the RMM wrote {pa:#x}, which is not in the Realm PAS"
+        );
+        assert!(
+            pa < self.carveout.0 || pa >= self.carveout.1,
+            "the RMM zeroed {pa:#x}, inside its own carve-out (not in its Realm window)"
+        );
+        memory.contents.remove(&pa);
+    }
+
+    fn copy_from_ns(
+        &self,
+        addr: GranuleAddr,
+        page: &mut [u8; GRANULE_SIZE],
+    ) -> Result<(), NsAccessFault> {
+        if self.pas(addr.get()) != Some(FakePas::NonSecure) {
+            return Err(NsAccessFault);
+        }
+        *page = self.inspect(addr.get());
+        Ok(())
+    }
+}

@@ -1,0 +1,349 @@
+//! [`GranuleTable`]: the descriptor of every granule in NS DRAM, and its lock.
+//!
+//! The table is sized at boot from the manifest's DRAM banks (two bytes per granule) and its
+//! storage is handed in by the boot code, so no compile-time maximum limits the DRAM we track.
+//! A granule's descriptor is read or changed only through [`LockedGranule`], which holds the
+//! descriptor's lock bit and releases it (with release ordering) when dropped.
+
+use super::GranuleAddr;
+use super::descriptor::{self, LOCK_BIT, MAX_REFCOUNT};
+use crate::GRANULE_SIZE;
+use crate::boot::manifest::{DramLayout, MAX_DRAM_BANKS};
+use core::sync::atomic::{AtomicU16, Ordering};
+use rmm_abi::rmi::states::GranuleState;
+
+const GRANULE: u64 = GRANULE_SIZE as u64;
+
+/// Why a granule could not be locked in the state the caller needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GranuleLockError {
+    /// The address is not in any DRAM bank the RMM tracks.
+    NotTracked,
+    /// The granule is tracked but in another state.
+    WrongState,
+}
+
+/// One DRAM bank as the table indexes it.
+#[derive(Debug, Clone, Copy, Default)]
+struct IndexedBank {
+    base: u64,
+    end: u64,
+    first_index: usize,
+}
+
+/// Descriptors for every granule of the DRAM banks.
+#[derive(Debug)]
+pub struct GranuleTable {
+    banks: [IndexedBank; MAX_DRAM_BANKS],
+    bank_count: usize,
+    entries: &'static [AtomicU16],
+}
+
+impl GranuleTable {
+    /// Bytes of storage the table needs for `dram`.
+    pub fn storage_bytes(dram: &DramLayout) -> u64 {
+        dram.granule_count() * core::mem::size_of::<AtomicU16>() as u64
+    }
+
+    /// Number of descriptors the table needs for `dram`.
+    pub fn entry_count(dram: &DramLayout) -> usize {
+        usize::try_from(dram.granule_count()).unwrap_or(usize::MAX)
+    }
+
+    /// A table over `dram` using `storage`, which must hold at least
+    /// [`entry_count`](Self::entry_count) descriptors, all zero (every granule UNDELEGATED,
+    /// unlocked, unreferenced). `None` if `storage` is too small.
+    pub fn new(dram: &DramLayout, storage: &'static [AtomicU16]) -> Option<Self> {
+        if storage.len() < Self::entry_count(dram) {
+            return None;
+        }
+        let mut banks = [IndexedBank::default(); MAX_DRAM_BANKS];
+        let mut first_index = 0usize;
+        for (slot, bank) in banks.iter_mut().zip(dram.banks()) {
+            *slot = IndexedBank {
+                base: bank.base,
+                end: bank.end(),
+                first_index,
+            };
+            first_index += usize::try_from(bank.size / GRANULE).ok()?;
+        }
+        Some(Self {
+            banks,
+            bank_count: dram.banks().len(),
+            entries: storage,
+        })
+    }
+
+    /// Number of granules tracked.
+    pub fn len(&self) -> usize {
+        self.banks[..self.bank_count]
+            .last()
+            .map_or(0, |b| b.first_index + ((b.end - b.base) / GRANULE) as usize)
+    }
+
+    /// True if no granule is tracked (never, for a valid manifest).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn entry(&self, addr: GranuleAddr) -> Option<&AtomicU16> {
+        let pa = addr.get();
+        let bank = self.banks[..self.bank_count]
+            .iter()
+            .find(|b| pa >= b.base && pa < b.end)?;
+        let index = bank.first_index + ((pa - bank.base) / GRANULE) as usize;
+        self.entries.get(index)
+    }
+
+    /// True if `addr` is a granule of tracked DRAM.
+    pub fn is_tracked(&self, addr: GranuleAddr) -> bool {
+        self.entry(addr).is_some()
+    }
+
+    /// The state of `addr` without locking it: a snapshot that may change at once. Only for
+    /// decisions that are re-checked under the lock or that stay safe if stale (an NS page
+    /// that is changed under us faults, and the fault is handled).
+    pub fn state_unlocked(&self, addr: GranuleAddr) -> Option<GranuleState> {
+        self.entry(addr)
+            .map(|e| descriptor::decode_state(e.load(Ordering::Acquire)))
+    }
+
+    /// Locks `addr` whatever its state. `None` if it is not tracked.
+    pub fn lock_any(&self, addr: GranuleAddr) -> Option<LockedGranule<'_>> {
+        let word = self.entry(addr)?;
+        Some(LockedGranule::acquire(word, addr))
+    }
+
+    /// Locks `addr` and checks that it is in `expected` state; on a state mismatch the lock
+    /// is released before returning.
+    pub fn lock(
+        &self,
+        addr: GranuleAddr,
+        expected: GranuleState,
+    ) -> Result<LockedGranule<'_>, GranuleLockError> {
+        let locked = self.lock_any(addr).ok_or(GranuleLockError::NotTracked)?;
+        if locked.state() == expected {
+            Ok(locked)
+        } else {
+            Err(GranuleLockError::WrongState)
+        }
+    }
+
+    /// Every tracked granule's address with its state and reference count, read without
+    /// locking. For tests and invariant checks on a quiescent table.
+    pub fn snapshot(&self) -> impl Iterator<Item = (GranuleAddr, GranuleState, u16)> + '_ {
+        self.banks[..self.bank_count].iter().flat_map(move |bank| {
+            (bank.base..bank.end)
+                .step_by(GRANULE_SIZE)
+                .enumerate()
+                .filter_map(move |(i, pa)| {
+                    let word = self
+                        .entries
+                        .get(bank.first_index + i)?
+                        .load(Ordering::Acquire);
+                    Some((
+                        GranuleAddr::new(pa)?,
+                        descriptor::decode_state(word),
+                        descriptor::refcount(word),
+                    ))
+                })
+        })
+    }
+}
+
+/// A granule whose lock this CPU holds. Dropping it releases the lock.
+#[derive(Debug)]
+pub struct LockedGranule<'a> {
+    word: &'a AtomicU16,
+    addr: GranuleAddr,
+    /// The descriptor as we last wrote it (lock bit set). Nobody else writes it while we hold
+    /// the lock.
+    value: u16,
+}
+
+/// Why a reference count could not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefcountError {
+    /// Incrementing would exceed [`MAX_REFCOUNT`].
+    Overflow,
+    /// Decrementing would go below zero.
+    Underflow,
+}
+
+impl<'a> LockedGranule<'a> {
+    fn acquire(word: &'a AtomicU16, addr: GranuleAddr) -> Self {
+        loop {
+            let current = word.load(Ordering::Relaxed);
+            if current & LOCK_BIT == 0
+                && word
+                    .compare_exchange_weak(
+                        current,
+                        current | LOCK_BIT,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                return Self {
+                    word,
+                    addr,
+                    value: current | LOCK_BIT,
+                };
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// The granule's address.
+    pub fn addr(&self) -> GranuleAddr {
+        self.addr
+    }
+
+    /// The granule's state.
+    pub fn state(&self) -> GranuleState {
+        descriptor::decode_state(self.value)
+    }
+
+    /// The granule's reference count.
+    pub fn refcount(&self) -> u16 {
+        descriptor::refcount(self.value)
+    }
+
+    /// Changes the granule's state (visible to others once the lock is released).
+    pub fn set_state(&mut self, state: GranuleState) {
+        self.store(descriptor::with_state(self.value, state));
+    }
+
+    /// Adds one reference.
+    pub fn get_ref(&mut self) -> Result<(), RefcountError> {
+        let count = self.refcount();
+        if count >= MAX_REFCOUNT {
+            return Err(RefcountError::Overflow);
+        }
+        self.store(descriptor::with_refcount(self.value, count + 1));
+        Ok(())
+    }
+
+    /// Drops one reference.
+    pub fn put_ref(&mut self) -> Result<(), RefcountError> {
+        let count = self.refcount();
+        let new = count.checked_sub(1).ok_or(RefcountError::Underflow)?;
+        self.store(descriptor::with_refcount(self.value, new));
+        Ok(())
+    }
+
+    fn store(&mut self, value: u16) {
+        self.value = value | LOCK_BIT;
+        self.word.store(self.value, Ordering::Relaxed);
+    }
+}
+
+impl Drop for LockedGranule<'_> {
+    fn drop(&mut self) {
+        self.word.store(self.value & !LOCK_BIT, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::boot::manifest::DramLayout;
+    use std::sync::Arc;
+    use std::vec::Vec;
+
+    fn storage(n: usize) -> &'static [AtomicU16] {
+        (0..n).map(|_| AtomicU16::new(0)).collect::<Vec<_>>().leak()
+    }
+
+    fn two_banks() -> DramLayout {
+        DramLayout::from_banks(&[(0x8000_0000, 0x4000), (0x1_0000_0000, 0x2000)])
+            .expect("valid banks")
+    }
+
+    fn g(pa: u64) -> GranuleAddr {
+        GranuleAddr::new(pa).expect("aligned")
+    }
+
+    #[test]
+    fn indexes_every_bank_and_nothing_else() {
+        let dram = two_banks();
+        let table = GranuleTable::new(&dram, storage(6)).expect("fits");
+        assert_eq!(table.len(), 6);
+        for pa in [0x8000_0000, 0x8000_3000, 0x1_0000_0000, 0x1_0000_1000] {
+            assert!(table.is_tracked(g(pa)), "{pa:#x}");
+        }
+        for pa in [0, 0x7FFF_F000, 0x8000_4000, 0xFFFF_F000, 0x1_0000_2000] {
+            assert!(!table.is_tracked(g(pa)), "{pa:#x}");
+        }
+    }
+
+    #[test]
+    fn too_small_storage_is_refused() {
+        assert!(GranuleTable::new(&two_banks(), storage(5)).is_none());
+        assert_eq!(GranuleTable::storage_bytes(&two_banks()), 12);
+    }
+
+    #[test]
+    fn lock_checks_state_and_releases_on_mismatch() {
+        let table = GranuleTable::new(&two_banks(), storage(6)).expect("fits");
+        let a = g(0x8000_1000);
+        assert_eq!(
+            table.lock(a, GranuleState::Delegated).unwrap_err(),
+            GranuleLockError::WrongState
+        );
+        {
+            let mut locked = table.lock(a, GranuleState::Undelegated).expect("NS");
+            locked.set_state(GranuleState::Delegated);
+            locked.get_ref().expect("room");
+        }
+        let locked = table
+            .lock(a, GranuleState::Delegated)
+            .expect("lock was released");
+        assert_eq!(locked.refcount(), 1);
+        assert_eq!(
+            table
+                .lock(g(0x9000_0000), GranuleState::Undelegated)
+                .unwrap_err(),
+            GranuleLockError::NotTracked
+        );
+    }
+
+    #[test]
+    fn refcount_saturates_with_errors_not_wraps() {
+        let table = GranuleTable::new(&two_banks(), storage(6)).expect("fits");
+        let mut locked = table.lock_any(g(0x8000_0000)).expect("tracked");
+        assert_eq!(locked.put_ref(), Err(RefcountError::Underflow));
+        for _ in 0..MAX_REFCOUNT {
+            locked.get_ref().expect("below max");
+        }
+        assert_eq!(locked.get_ref(), Err(RefcountError::Overflow));
+        assert_eq!(locked.refcount(), MAX_REFCOUNT);
+        assert_eq!(locked.state(), GranuleState::Undelegated);
+    }
+
+    #[test]
+    fn the_lock_excludes_other_threads() {
+        let table = Arc::new(GranuleTable::new(&two_banks(), storage(6)).expect("fits"));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let table = Arc::clone(&table);
+                std::thread::spawn(move || {
+                    for _ in 0..400 {
+                        let mut locked = table.lock_any(g(0x8000_2000)).expect("tracked");
+                        // A non-atomic read-modify-write that loses updates without the lock.
+                        let count = locked.refcount();
+                        std::thread::yield_now();
+                        locked.store(descriptor::with_refcount(locked.value, count + 1));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("no panic");
+        }
+        let locked = table.lock_any(g(0x8000_2000)).expect("tracked");
+        assert_eq!(locked.refcount(), 1600);
+    }
+}

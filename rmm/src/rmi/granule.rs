@@ -1,0 +1,61 @@
+//! RMI_GRANULE_DELEGATE and RMI_GRANULE_UNDELEGATE: moving a granule between the host and the
+//! realm world.
+//!
+//! Checks, in the reference RMM's order (`runtime/rmi/granule.c`, rmm-spec-v1.0-rel0): the
+//! address must be granule aligned and tracked, and the granule (once locked) in the right
+//! state — any failure is `RMI_ERROR_INPUT`; then EL3 changes the PAS. A delegated granule is
+//! zeroed before its lock is released, so every unlocked DELEGATED granule is all zeros, and
+//! every path that returns a granule to DELEGATED (the destroy commands) scrubs it first: that
+//! is why undelegation hands the host only zeros without clearing again.
+
+use super::RmiOutputs;
+use crate::arch::Machine;
+use crate::granule::GranuleAddr;
+use crate::monitor::Monitor;
+use rmm_abi::el3::El3Status;
+use rmm_abi::rmi::states::GranuleState;
+use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
+
+const INPUT: u64 = RmiReturn::error(RmiStatus::ErrorInput).pack();
+const SUCCESS: u64 = RmiReturn::success().pack();
+
+/// Handles RMI_GRANULE_DELEGATE(x1 = PA).
+pub fn delegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
+    let Some(addr) = GranuleAddr::new(pa) else {
+        return RmiOutputs::status(INPUT);
+    };
+    let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Undelegated) else {
+        return RmiOutputs::status(INPUT);
+    };
+    // EL3 refuses granules that are not NS (the RMM's own carve-out, secure memory): the
+    // reference RMM maps any EL3 error to RMI_ERROR_INPUT.
+    if machine.gtsi_delegate(addr) != El3Status::Ok {
+        return RmiOutputs::status(INPUT);
+    }
+    machine.zero_granule(addr);
+    granule.set_state(GranuleState::Delegated);
+    RmiOutputs::status(SUCCESS)
+}
+
+/// Handles RMI_GRANULE_UNDELEGATE(x1 = PA).
+pub fn undelegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
+    let Some(addr) = GranuleAddr::new(pa) else {
+        return RmiOutputs::status(INPUT);
+    };
+    let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Delegated) else {
+        return RmiOutputs::status(INPUT);
+    };
+    match machine.gtsi_undelegate(addr) {
+        El3Status::Ok => {
+            granule.set_state(GranuleState::Undelegated);
+            RmiOutputs::status(SUCCESS)
+        }
+        status => {
+            // The reference RMM panics here: EL3 refused to return a granule that our table
+            // says is Realm, which only a broken platform can cause. We keep serving instead:
+            // the granule stays DELEGATED (still zero) and the host gets an error.
+            log::error!("EL3 refused to undelegate {pa:#x}: {status:?}; granule stays DELEGATED");
+            RmiOutputs::status(INPUT)
+        }
+    }
+}
