@@ -124,6 +124,8 @@ fn lint() -> Result {
                 "-p",
                 "rmm",
                 "-p",
+                "attest",
+                "-p",
                 &format!("rmm-{platform}"),
             ])
             .args(["-p", "ns-test-host", "--target-dir"])

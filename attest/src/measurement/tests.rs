@@ -1,0 +1,155 @@
+//! Each measurement is recomputed here from raw bytes placed at the reference's offsets
+//! (RMM 1.0-rel0 C.3), independently of the `rmm_abi` layouts the code uses.
+
+extern crate std;
+
+use super::*;
+use std::vec::Vec;
+
+fn put(buf: &mut [u8], offset: usize, bytes: &[u8]) {
+    buf[offset..offset + bytes.len()].copy_from_slice(bytes);
+}
+
+fn reference_hash(algorithm: HashAlgorithm, bytes: &[u8]) -> Vec<u8> {
+    match algorithm {
+        HashAlgorithm::Sha256 => Sha256::digest(bytes).to_vec(),
+        HashAlgorithm::Sha512 => Sha512::digest(bytes).to_vec(),
+    }
+}
+
+fn padded(hash: Vec<u8>) -> Measurement {
+    let mut out = [0; 64];
+    out[..hash.len()].copy_from_slice(&hash);
+    out
+}
+
+const BOTH: [HashAlgorithm; 2] = [HashAlgorithm::Sha256, HashAlgorithm::Sha512];
+
+#[test]
+fn digests_are_the_standard_ones_zero_padded() {
+    let abc256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    let hex: std::string::String = digest(HashAlgorithm::Sha256, &[b"a", b"bc"])
+        .iter()
+        .map(|b| std::format!("{b:02x}"))
+        .collect();
+    assert_eq!(&hex[..64], abc256);
+    assert!(
+        hex[64..].chars().all(|c| c == '0'),
+        "SHA-256 leaves bytes 32..64 zero"
+    );
+    let abc512 = "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a";
+    let hex: std::string::String = digest(HashAlgorithm::Sha512, &[b"abc"])
+        .iter()
+        .map(|b| std::format!("{b:02x}"))
+        .collect();
+    assert_eq!(&hex[..64], abc512);
+}
+
+#[test]
+fn rim_init_hashes_the_params_page_with_only_the_measured_fields() {
+    for algorithm in BOTH {
+        let params = MeasuredRealmParams {
+            flags: 0b10,
+            s2sz: 40,
+            sve_vl: 3,
+            num_bps: 5,
+            num_wps: 3,
+            pmu_num_ctrs: 7,
+            hash_algo: algorithm,
+        };
+        let mut page = [0u8; 4096];
+        put(&mut page, 0x00, &0b10u64.to_le_bytes());
+        put(&mut page, 0x08, &[40]);
+        put(&mut page, 0x10, &[3]);
+        put(&mut page, 0x18, &[5]);
+        put(&mut page, 0x20, &[3]);
+        put(&mut page, 0x28, &[7]);
+        put(&mut page, 0x30, &[algorithm as u8]);
+        assert_eq!(rim_init(&params), padded(reference_hash(algorithm, &page)));
+    }
+}
+
+#[test]
+fn data_descriptor_is_byte_exact_with_and_without_content() {
+    let content: [u8; 4096] = core::array::from_fn(|i| (i * 7) as u8);
+    for algorithm in BOTH {
+        let rim = digest(algorithm, &[b"previous"]);
+        for flags in [0, MEASURE_CONTENT] {
+            let mut desc = [0u8; 0x100];
+            put(&mut desc, 0x00, &[0x0]);
+            put(&mut desc, 0x08, &0x100u64.to_le_bytes());
+            put(&mut desc, 0x10, &rim);
+            put(&mut desc, 0x50, &0x8000_3000u64.to_le_bytes());
+            put(&mut desc, 0x58, &flags.to_le_bytes());
+            if flags == MEASURE_CONTENT {
+                put(
+                    &mut desc,
+                    0x60,
+                    &padded(reference_hash(algorithm, &content)),
+                );
+            }
+            assert_eq!(
+                extend_data(algorithm, &rim, 0x8000_3000, flags, &content),
+                padded(reference_hash(algorithm, &desc)),
+                "{algorithm:?} flags {flags}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rec_descriptor_hashes_the_measured_rec_params() {
+    let gprs: [u64; 8] = [1, 2, 3, 4, 5, 6, 7, 0xFFFF_FFFF_FFFF_FFFF];
+    for algorithm in BOTH {
+        let rim = digest(algorithm, &[b"rim"]);
+        let mut params = [0u8; 4096];
+        put(&mut params, 0x000, &1u64.to_le_bytes());
+        put(&mut params, 0x200, &0x8008_0000u64.to_le_bytes());
+        for (i, g) in gprs.iter().enumerate() {
+            put(&mut params, 0x300 + 8 * i, &g.to_le_bytes());
+        }
+        let mut desc = [0u8; 0x100];
+        put(&mut desc, 0x00, &[0x1]);
+        put(&mut desc, 0x08, &0x100u64.to_le_bytes());
+        put(&mut desc, 0x10, &rim);
+        put(&mut desc, 0x50, &padded(reference_hash(algorithm, &params)));
+        assert_eq!(
+            extend_rec(algorithm, &rim, 1, 0x8008_0000, &gprs),
+            padded(reference_hash(algorithm, &desc))
+        );
+    }
+}
+
+#[test]
+fn ripas_descriptor_holds_base_and_top() {
+    for algorithm in BOTH {
+        let rim = digest(algorithm, &[b"rim"]);
+        let mut desc = [0u8; 0x100];
+        put(&mut desc, 0x00, &[0x2]);
+        put(&mut desc, 0x08, &0x100u64.to_le_bytes());
+        put(&mut desc, 0x10, &rim);
+        put(&mut desc, 0x50, &0x4000_0000u64.to_le_bytes());
+        put(&mut desc, 0x58, &0x4020_0000u64.to_le_bytes());
+        assert_eq!(
+            extend_ripas(algorithm, &rim, 0x4000_0000, 0x4020_0000),
+            padded(reference_hash(algorithm, &desc))
+        );
+    }
+}
+
+#[test]
+fn rem_extension_hashes_the_digest_length_of_the_old_value() {
+    for algorithm in BOTH {
+        let rem = digest(algorithm, &[b"rem"]);
+        let value = [0xAB; 64];
+        for size in [0, 1, 32, 64] {
+            let mut input = rem[..digest_len(algorithm)].to_vec();
+            input.extend_from_slice(&value[..size]);
+            assert_eq!(
+                extend_rem(algorithm, &rem, &value[..size]),
+                Some(padded(reference_hash(algorithm, &input)))
+            );
+        }
+        assert_eq!(extend_rem(algorithm, &rem, &[0; 65]), None);
+    }
+}
