@@ -55,10 +55,8 @@ impl RealmError {
         match self {
             NoApt | DuplicateGrant | RegionDamaged | AlreadyAttached | NotAttached | Full
             | ProviderNotReady | IdsExhausted => RsiStatus::ErrorState,
-            BadRange | OutsidePar | Overlap | NotRam | UnknownRegion | UnknownRealm
-            | SelfShare | BadMode | UnknownShare | WrongProvider | CsmMemory => {
-                RsiStatus::ErrorInput
-            }
+            BadRange | OutsidePar | Overlap | NotRam | UnknownRegion | UnknownRealm | SelfShare
+            | BadMode | UnknownShare | WrongProvider | CsmMemory => RsiStatus::ErrorInput,
         }
     }
 }

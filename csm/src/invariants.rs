@@ -86,15 +86,35 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
     pub fn check(&self) -> Result<(), Violation> {
         let (next_realm, next_region, next_share) = self.next_ids();
         for (i, e) in self.realms().enumerate() {
-            ensure(e.apt.validate().is_ok(), Invariant::S4, "a table breaks its own rules")?;
-            ensure(e.id().get() < next_realm, Invariant::S5, "RealmId not yet allocated")?;
+            ensure(
+                e.apt.validate().is_ok(),
+                Invariant::S4,
+                "a table breaks its own rules",
+            )?;
+            ensure(
+                e.id().get() < next_realm,
+                Invariant::S5,
+                "RealmId not yet allocated",
+            )?;
             for o in self.realms().skip(i + 1) {
-                ensure(o.id() != e.id(), Invariant::S5, "two realms share a RealmId")?;
+                ensure(
+                    o.id() != e.id(),
+                    Invariant::S5,
+                    "two realms share a RealmId",
+                )?;
                 ensure(o.rd != e.rd, Invariant::S4, "two entries for one RD")?;
             }
             for r in e.apt.regions() {
-                ensure(r.id.get() < next_region, Invariant::S5, "RegionId not yet allocated")?;
-                ensure(r.range.below(e.par_size), Invariant::S4, "region outside the PAR")?;
+                ensure(
+                    r.id.get() < next_region,
+                    Invariant::S5,
+                    "RegionId not yet allocated",
+                )?;
+                ensure(
+                    r.range.below(e.par_size),
+                    Invariant::S4,
+                    "region outside the PAR",
+                )?;
                 for o in self.realms().filter(|o| o.rd != e.rd) {
                     ensure(
                         o.apt.regions().all(|x| x.id != r.id),
@@ -103,23 +123,63 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
                     )?;
                 }
                 for g in r.grants() {
-                    ensure(g.share.get() < next_share, Invariant::S5, "ShareId not yet allocated")?;
-                    ensure(g.consumer != e.id(), Invariant::S7, "grant to its own provider")?;
+                    ensure(
+                        g.share.get() < next_share,
+                        Invariant::S5,
+                        "ShareId not yet allocated",
+                    )?;
+                    ensure(
+                        g.consumer != e.id(),
+                        Invariant::S7,
+                        "grant to its own provider",
+                    )?;
                     self.check_grant(e.id(), r.id, r.range.size(), g)?;
                 }
             }
             for a in e.apt.attachments() {
-                ensure(a.window.below(e.par_size), Invariant::S4, "window outside the PAR")?;
+                ensure(
+                    a.window.below(e.par_size),
+                    Invariant::S4,
+                    "window outside the PAR",
+                )?;
                 let Some((p, r, g)) = self.find_grant(a.share) else {
                     return fail(Invariant::S4, "attachment outlives its grant");
                 };
-                ensure(p.id() == a.provider, Invariant::S4, "attachment names another provider")?;
-                ensure(r.id == a.region, Invariant::S4, "attachment names another region")?;
-                ensure(g.consumer == e.id(), Invariant::S7, "attachment of another's grant")?;
-                ensure(g.state == GrantState::Attached, Invariant::S4, "attachment of an offered grant")?;
-                ensure(r.state == RegionState::Live, Invariant::S1, "attachment of a damaged region")?;
-                ensure(g.mode == a.mode, Invariant::S1, "attachment mode differs from the grant")?;
-                ensure(a.window.size() == r.range.size(), Invariant::S1, "window size differs")?;
+                ensure(
+                    p.id() == a.provider,
+                    Invariant::S4,
+                    "attachment names another provider",
+                )?;
+                ensure(
+                    r.id == a.region,
+                    Invariant::S4,
+                    "attachment names another region",
+                )?;
+                ensure(
+                    g.consumer == e.id(),
+                    Invariant::S7,
+                    "attachment of another's grant",
+                )?;
+                ensure(
+                    g.state == GrantState::Attached,
+                    Invariant::S4,
+                    "attachment of an offered grant",
+                )?;
+                ensure(
+                    r.state == RegionState::Live,
+                    Invariant::S1,
+                    "attachment of a damaged region",
+                )?;
+                ensure(
+                    g.mode == a.mode,
+                    Invariant::S1,
+                    "attachment mode differs from the grant",
+                )?;
+                ensure(
+                    a.window.size() == r.range.size(),
+                    Invariant::S1,
+                    "window size differs",
+                )?;
             }
         }
         Ok(())
@@ -136,17 +196,35 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
             return fail(Invariant::S4, "grant outlives its consumer's APT");
         };
         for o in self.realms() {
-            let dup = o.apt.regions().flat_map(|r| r.grants()).filter(|x| x.share == g.share).count();
+            let dup = o
+                .apt
+                .regions()
+                .flat_map(|r| r.grants())
+                .filter(|x| x.share == g.share)
+                .count();
             let expected = usize::from(o.id() == provider);
             ensure(dup == expected, Invariant::S5, "two grants share a ShareId")?;
         }
-        let attached = consumer.apt.attachments().filter(|a| a.share == g.share).count();
+        let attached = consumer
+            .apt
+            .attachments()
+            .filter(|a| a.share == g.share)
+            .count();
         match g.state {
-            GrantState::Offered => ensure(attached == 0, Invariant::S4, "offered grant with a window"),
+            GrantState::Offered => {
+                ensure(attached == 0, Invariant::S4, "offered grant with a window")
+            }
             GrantState::Attached => {
-                ensure(attached == 1, Invariant::S4, "attached grant without exactly one window")?;
+                ensure(
+                    attached == 1,
+                    Invariant::S4,
+                    "attached grant without exactly one window",
+                )?;
                 let ok = consumer.apt.attachments().any(|a| {
-                    a.share == g.share && a.provider == provider && a.region == region && a.window.size() == size
+                    a.share == g.share
+                        && a.provider == provider
+                        && a.region == region
+                        && a.window.size() == size
                 });
                 ensure(ok, Invariant::S4, "attachment does not match its grant")
             }
@@ -156,11 +234,19 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
     /// Checks S1, S2, S6, S8 and complete attachments against the stage-2 tables.
     pub fn check_stage2(&self, audit: &impl Stage2Audit) -> Result<(), Violation> {
         for e in self.realms() {
-            ensure(audit.realm_exists(e.rd), Invariant::S6, "APT of a destroyed realm")?;
+            ensure(
+                audit.realm_exists(e.rd),
+                Invariant::S6,
+                "APT of a destroyed realm",
+            )?;
             for a in e.apt.attachments() {
                 let mut ipa = a.window.base();
                 while ipa < a.window.end() {
-                    ensure(audit.is_alias(e.rd, ipa), Invariant::S10, "partly mapped window")?;
+                    ensure(
+                        audit.is_alias(e.rd, ipa),
+                        Invariant::S10,
+                        "partly mapped window",
+                    )?;
                     ipa += PAGE_SIZE;
                 }
             }
@@ -179,22 +265,42 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         let Some(consumer) = self.entry(alias.consumer) else {
             return fail(Invariant::S1, "alias in a realm without an APT");
         };
-        let Some(att) = consumer.apt.attachments().find(|a| a.window.contains(alias.ipa)) else {
+        let Some(att) = consumer
+            .apt
+            .attachments()
+            .find(|a| a.window.contains(alias.ipa))
+        else {
             return fail(Invariant::S1, "alias outside every window");
         };
         let Some((provider, region, grant)) = self.find_grant(att.share) else {
             return fail(Invariant::S1, "alias of a removed grant");
         };
-        ensure(grant.state == GrantState::Attached, Invariant::S1, "alias of an offered grant")?;
-        ensure(region.state == RegionState::Live, Invariant::S1, "alias of a damaged region")?;
-        ensure(provider.rd == alias.provider, Invariant::S1, "alias into another realm")?;
+        ensure(
+            grant.state == GrantState::Attached,
+            Invariant::S1,
+            "alias of an offered grant",
+        )?;
+        ensure(
+            region.state == RegionState::Live,
+            Invariant::S1,
+            "alias of a damaged region",
+        )?;
+        ensure(
+            provider.rd == alias.provider,
+            Invariant::S1,
+            "alias into another realm",
+        )?;
         let offset = alias.ipa - att.window.base();
         ensure(
             alias.provider_ipa == region.range.base() + offset,
             Invariant::S8,
             "alias of another page than the region's",
         )?;
-        ensure(!alias.writable || grant.mode.is_writable(), Invariant::S1, "writable alias of a read-only grant")?;
+        ensure(
+            !alias.writable || grant.mode.is_writable(),
+            Invariant::S1,
+            "writable alias of a read-only grant",
+        )?;
         ensure(
             audit.owns_ram_page(alias.provider, alias.provider_ipa),
             Invariant::S2,

@@ -145,11 +145,9 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         share: ShareId,
     ) -> Option<(&RealmEntry<NR, NG, NA>, &Region<NG>, &Grant)> {
         self.realms().find_map(|e| {
-            e.apt.regions().find_map(|r| {
-                r.grants()
-                    .find(|g| g.share == share)
-                    .map(|g| (e, r, g))
-            })
+            e.apt
+                .regions()
+                .find_map(|r| r.grants().find(|g| g.share == share).map(|g| (e, r, g)))
         })
     }
 

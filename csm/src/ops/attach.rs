@@ -36,8 +36,7 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         if grant.state == GrantState::Attached {
             return Err(RealmError::AlreadyAttached);
         }
-        let window =
-            IpaRange::new(window_base, region.range.size()).ok_or(RealmError::BadRange)?;
+        let window = IpaRange::new(window_base, region.range.size()).ok_or(RealmError::BadRange)?;
         if !window.below(consumer.par_size) {
             return Err(RealmError::OutsidePar);
         }

@@ -26,11 +26,10 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         if entry.apt.attachments().any(|a| a.window.contains(ipa)) {
             return Err(HostError::AliasEntry);
         }
-        let Some(r) = entry
-            .apt
-            .regions
-            .iter()
-            .position(|r| r.is_some_and(|r| r.range.contains(ipa) && r.state == RegionState::Live))
+        let Some(r) =
+            entry.apt.regions.iter().position(|r| {
+                r.is_some_and(|r| r.range.contains(ipa) && r.state == RegionState::Live)
+            })
         else {
             return Ok(Outcome::reply(Reply::Done));
         };
