@@ -88,13 +88,13 @@ pub fn explore(config: Config) -> Result<Stats, Counterexample> {
     let mut visited = HashSet::from([fp]);
     // Parent links for counterexamples: fingerprint → (parent, action).
     let mut parents: HashMap<u128, (u128, Action)> = HashMap::new();
-    let mut frontier = vec![(start, fp)];
+    let mut frontier = std::vec![(start, fp)];
     let mut stats = Stats {
         states: 1,
         transitions: 0,
         depth: 0,
         exhausted: false,
-        per_depth: vec![1],
+        per_depth: std::vec![1],
         time: Duration::ZERO,
         visited: HashSet::new(),
     };
@@ -112,7 +112,7 @@ pub fn explore(config: Config) -> Result<Stats, Counterexample> {
                         }
                     }
                     Err(violation) => {
-                        let mut trace = vec![action];
+                        let mut trace = std::vec![action];
                         let mut at = *wfp;
                         while let Some((parent, a)) = parents.get(&at) {
                             trace.push(*a);

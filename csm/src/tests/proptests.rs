@@ -198,7 +198,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Picks register values that hit live objects most of the time.
 fn pick(pool: &[u64], raw: u64) -> u64 {
-    if pool.is_empty() || raw % 8 == 0 {
+    if pool.is_empty() || raw.is_multiple_of(8) {
         raw % 64
     } else {
         pool[(raw / 8) as usize % pool.len()]
