@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use csm::model::explore::{Config, Start, explore};
 
 fn main() -> ExitCode {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let depth = |i: usize, default: usize| args.get(i).copied().unwrap_or(default);
     let runs = [
         (Start::Empty, depth(0, 13)),
@@ -18,7 +21,11 @@ fn main() -> ExitCode {
     ];
     let mut total = 0;
     for (start, depth) in runs {
-        match explore(Config { start, depth, fault: None }) {
+        match explore(Config {
+            start,
+            depth,
+            fault: None,
+        }) {
             Ok(s) => {
                 total += s.states;
                 println!(
@@ -27,7 +34,11 @@ fn main() -> ExitCode {
                     s.states,
                     s.transitions,
                     s.time.as_secs_f64(),
-                    if s.exhausted { " (state space exhausted)" } else { "" }
+                    if s.exhausted {
+                        " (state space exhausted)"
+                    } else {
+                        ""
+                    }
                 );
                 println!("  new states per depth: {:?}", s.per_depth);
             }

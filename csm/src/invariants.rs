@@ -290,9 +290,9 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
             Invariant::S1,
             "alias into another realm",
         )?;
-        let offset = alias.ipa - att.window.base();
+        let offset = alias.ipa.saturating_sub(att.window.base());
         ensure(
-            alias.provider_ipa == region.range.base() + offset,
+            region.range.base().checked_add(offset) == Some(alias.provider_ipa),
             Invariant::S8,
             "alias of another page than the region's",
         )?;
