@@ -1,14 +1,29 @@
-//! # `apt`: the Access Permission Table granule (not yet implemented)
+//! # `apt`: the Access Permission Table granule
 //!
-//! This crate will own the APT: one realm's typed, fixed-capacity 4 KiB table of its
-//! Confidential Shared Memory provider regions (with their grants) and its consumer
-//! attachments, the capacity limits (checked at compile time to fit one granule), and the
-//! encoding and validation of a table read back from a granule (a corrupted table is detected,
-//! never trusted).
+//! One CSM-capable realm's table: its provider regions with their grants, and its consumer
+//! attachments, in fixed capacity ([`capacity`]) so the whole table fits one 4 KiB granule
+//! (checked at compile time for every instantiation). The crate owns:
 //!
-//! It may depend only on `rmm-abi`. It never touches memory or hardware: the monitor hands it
-//! bytes and applies what it returns. The design is in `docs/architecture.md` and
-//! `../shared/design/CSM.md`; the work is tracked as the CSM state-machine issue.
+//! * [`ids`] — `RealmId`, `RegionId`, `ShareId` (never 0) and the owner handle `Rd`;
+//! * [`range`] — a checked, page-aligned IPA range;
+//! * [`table`] — the typed table ([`Apt`], [`Region`], [`Grant`], [`Attachment`]) and its
+//!   slot helpers;
+//! * [`codec`] — encoding to the granule and decoding with validation: a table read back from
+//!   a granule is checked completely (magic, version, capacities, checksum, every field and
+//!   every cross-record rule) and never trusted; decoding never panics on any input.
 //!
-//! Nothing here is callable yet, on purpose: no placeholder pretends to work.
+//! The crate never touches memory or hardware: the monitor hands it bytes. The CSM semantics
+//! (who may change what) live in the `csm` crate; `docs/csm.md` is the specification.
 #![no_std]
+
+pub mod capacity;
+pub mod codec;
+pub mod ids;
+pub mod range;
+pub mod table;
+
+pub use capacity::{FwApt, GRANULE_SIZE};
+pub use codec::DecodeError;
+pub use ids::{Rd, RealmId, RegionId, ShareId};
+pub use range::{IpaRange, PAGE_SIZE};
+pub use table::{Apt, Attachment, Grant, GrantState, Region, RegionState};

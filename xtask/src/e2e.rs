@@ -126,6 +126,10 @@ fn lint() -> Result {
                 "-p",
                 "attest",
                 "-p",
+                "apt",
+                "-p",
+                "csm",
+                "-p",
                 &format!("rmm-{platform}"),
             ])
             .args(["-p", "ns-test-host", "--target-dir"])

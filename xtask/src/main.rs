@@ -8,11 +8,13 @@
 //! - `bench`: instruction counts under `-icount shift=0 -smp 1`, and image sizes.
 //! - `size`: image section sizes.
 //! - `fvp`: the FVP images and TF-A `PLAT=fvp`, plus how to launch them.
+//! - `model-check`: the CSM model checker's larger configuration (host only).
 
 mod bench;
 mod cmd;
 mod e2e;
 mod images;
+mod model_check;
 mod paths;
 mod qemu;
 mod setup;
@@ -22,7 +24,7 @@ mod transcript;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup|build|run|test|bench|size|fvp>";
+const USAGE: &str = "usage: cargo xtask <setup|build|run|test|bench|size|fvp|model-check>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some("bench") => setup::run().and_then(|()| bench::run()),
         Some("size") => setup::run().and_then(|()| size::run()),
         Some("fvp") => setup::run().and_then(|()| tfa::build_fvp()),
+        Some("model-check") => model_check::run(args.get(1..).unwrap_or_default()),
         _ => Err(USAGE.into()),
     };
     match result {

@@ -1,0 +1,370 @@
+//! The granule layout of an [`Apt`] and its checked decoding.
+//!
+//! Little-endian, fixed offsets, every byte accounted for:
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 8 | magic `"CSM-APT\0"` |
+//! | 8 | 4 | layout version (1) |
+//! | 12 | 2 × 3 | capacities `NR`, `NG`, `NA` (must match the decoder's type) |
+//! | 18 | 6 | zero |
+//! | 24 | 8 | owner `RealmId` |
+//! | 32 | 8 | checksum: FNV-1a 64 over the whole granule with this field zero |
+//! | 40 | 24 | zero |
+//! | 64 | `NR` × (32 + `NG` × 24) | regions, each followed by its grants |
+//! | … | `NA` × 48 | attachments |
+//! | … | to 4096 | zero |
+//!
+//! Region record: `[used, state, 0 × 6]`, id, base, size. Grant record: `[used, mode, state,
+//! 0 × 5]`, share id, consumer. Attachment record: `[used, mode, 0 × 6]`, share id, provider,
+//! region, window base, window size. A free record is all zero. Decoding checks every byte
+//! and then [`Apt::validate`]; it returns an error on anything else and never panics.
+//!
+//! The APT granule is in the realm PAS, so only a monitor bug (or a hardware fault) can
+//! corrupt it; the checks make such corruption an error rather than a trusted table.
+
+use rmm_abi::csm::CsmMode;
+
+use crate::capacity::GRANULE_SIZE;
+use crate::ids::{RealmId, RegionId, ShareId};
+use crate::range::IpaRange;
+use crate::table::{Apt, Attachment, Grant, GrantState, Region, RegionState};
+
+/// Why a granule does not hold a valid table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not exactly one granule of bytes.
+    Length,
+    /// Wrong magic.
+    Magic,
+    /// Unknown layout version.
+    Version,
+    /// The table was written with other capacities.
+    Capacity,
+    /// The checksum does not match.
+    Checksum,
+    /// A reserved or padding byte, or a free record, is not zero.
+    NonZero,
+    /// A tag, state or mode byte holds an undefined value.
+    BadEnum,
+    /// An id is 0.
+    ZeroId,
+    /// A range is empty, misaligned or wraps.
+    BadRange,
+    /// Two objects share an id.
+    DuplicateId,
+    /// Two regions or windows overlap.
+    Overlap,
+    /// A damaged region still holds a grant.
+    GrantInDamagedRegion,
+    /// A grant to the owner itself, or an attachment to the owner's own region.
+    SelfReference,
+    /// Two grants of one region name the same consumer.
+    DuplicateGrant,
+}
+
+const MAGIC: [u8; 8] = *b"CSM-APT\0";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 64;
+const CHECKSUM_OFFSET: usize = 32;
+const REGION_LEN: usize = 32;
+const GRANT_LEN: usize = 24;
+const ATTACHMENT_LEN: usize = 48;
+
+impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
+    /// Bytes used by the encoded table (the rest of the granule is zero).
+    pub const ENCODED_LEN: usize =
+        HEADER_LEN + NR * (REGION_LEN + NG * GRANT_LEN) + NA * ATTACHMENT_LEN;
+
+    /// Evaluated (and so checked at compile time) for every capacity the codec is used with.
+    const FITS: () = assert!(
+        Self::ENCODED_LEN <= GRANULE_SIZE && NR <= 0xFFFF && NG <= 0xFFFF && NA <= 0xFFFF,
+        "an APT must fit one granule"
+    );
+
+    /// Writes the table into a granule (every byte of it).
+    pub fn encode(&self, out: &mut [u8; GRANULE_SIZE]) {
+        let () = Self::FITS;
+        let mut w = Writer { buf: out, pos: 0 };
+        w.bytes(&MAGIC);
+        w.u32(VERSION);
+        for cap in [NR, NG, NA] {
+            w.u16(cap as u16); // FITS bounds each capacity by 0xFFFF
+        }
+        w.zeros(6);
+        w.u64(self.owner.get());
+        w.zeros(HEADER_LEN - 32);
+        for region in &self.regions {
+            match region {
+                Some(r) => {
+                    let state = match r.state {
+                        RegionState::Live => 0,
+                        RegionState::Damaged => 1,
+                    };
+                    w.bytes(&[1, state, 0, 0, 0, 0, 0, 0]);
+                    w.u64(r.id.get());
+                    w.u64(r.range.base());
+                    w.u64(r.range.size());
+                    for grant in &r.grants {
+                        encode_grant(&mut w, grant.as_ref());
+                    }
+                }
+                None => w.zeros(REGION_LEN + NG * GRANT_LEN),
+            }
+        }
+        for attachment in &self.attachments {
+            match attachment {
+                Some(a) => {
+                    w.bytes(&[1, a.mode as u8, 0, 0, 0, 0, 0, 0]);
+                    w.u64(a.share.get());
+                    w.u64(a.provider.get());
+                    w.u64(a.region.get());
+                    w.u64(a.window.base());
+                    w.u64(a.window.size());
+                }
+                None => w.zeros(ATTACHMENT_LEN),
+            }
+        }
+        let rest = GRANULE_SIZE - w.pos;
+        w.zeros(rest);
+        let sum = checksum(out);
+        let mut w = Writer {
+            buf: out,
+            pos: CHECKSUM_OFFSET,
+        };
+        w.u64(sum);
+    }
+
+    /// Reads a table back from granule bytes, checking everything; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let () = Self::FITS;
+        let granule: &[u8; GRANULE_SIZE] = bytes.try_into().map_err(|_| DecodeError::Length)?;
+        let mut r = Reader {
+            buf: granule,
+            pos: 0,
+        };
+        if r.take::<8>() != MAGIC {
+            return Err(DecodeError::Magic);
+        }
+        if r.u32() != VERSION {
+            return Err(DecodeError::Version);
+        }
+        if [r.u16(), r.u16(), r.u16()] != [NR as u16, NG as u16, NA as u16] {
+            return Err(DecodeError::Capacity);
+        }
+        r.zeros(6)?;
+        let owner = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+        let stored_sum = r.u64();
+        r.zeros(HEADER_LEN - 40)?;
+        if stored_sum != checksum(granule) {
+            return Err(DecodeError::Checksum);
+        }
+        let mut apt = Self::new(owner);
+        for slot in apt.regions.iter_mut() {
+            *slot = decode_region(&mut r)?;
+        }
+        for slot in apt.attachments.iter_mut() {
+            *slot = decode_attachment(&mut r)?;
+        }
+        r.zeros(GRANULE_SIZE - Self::ENCODED_LEN)?;
+        apt.validate()?;
+        Ok(apt)
+    }
+}
+
+fn encode_grant(w: &mut Writer<'_>, grant: Option<&Grant>) {
+    match grant {
+        Some(g) => {
+            let state = match g.state {
+                GrantState::Offered => 0,
+                GrantState::Attached => 1,
+            };
+            w.bytes(&[1, g.mode as u8, state, 0, 0, 0, 0, 0]);
+            w.u64(g.share.get());
+            w.u64(g.consumer.get());
+        }
+        None => w.zeros(GRANT_LEN),
+    }
+}
+
+fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG>>, DecodeError> {
+    let [used, state, pad @ ..] = r.take::<8>();
+    if used == 0 {
+        if state != 0 || pad != [0; 6] {
+            return Err(DecodeError::NonZero);
+        }
+        r.zeros(REGION_LEN - 8 + NG * GRANT_LEN)?;
+        return Ok(None);
+    }
+    if used != 1 || pad != [0; 6] {
+        return Err(if used != 1 {
+            DecodeError::BadEnum
+        } else {
+            DecodeError::NonZero
+        });
+    }
+    let state = match state {
+        0 => RegionState::Live,
+        1 => RegionState::Damaged,
+        _ => return Err(DecodeError::BadEnum),
+    };
+    let id = RegionId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let (base, size) = (r.u64(), r.u64());
+    let range = IpaRange::new(base, size).ok_or(DecodeError::BadRange)?;
+    let mut region = Region::new(id, range);
+    region.state = state;
+    for slot in region.grants.iter_mut() {
+        *slot = decode_grant(r)?;
+    }
+    Ok(Some(region))
+}
+
+fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
+    let [used, mode, state, pad @ ..] = r.take::<8>();
+    if used == 0 {
+        if mode != 0 || state != 0 || pad != [0; 5] {
+            return Err(DecodeError::NonZero);
+        }
+        r.zeros(GRANT_LEN - 8)?;
+        return Ok(None);
+    }
+    if pad != [0; 5] {
+        return Err(DecodeError::NonZero);
+    }
+    let state = match (used, state) {
+        (1, 0) => GrantState::Offered,
+        (1, 1) => GrantState::Attached,
+        _ => return Err(DecodeError::BadEnum),
+    };
+    let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
+    let share = ShareId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let consumer = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    Ok(Some(Grant {
+        share,
+        consumer,
+        mode,
+        state,
+    }))
+}
+
+fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeError> {
+    let [used, mode, pad @ ..] = r.take::<8>();
+    if used == 0 {
+        if mode != 0 || pad != [0; 6] {
+            return Err(DecodeError::NonZero);
+        }
+        r.zeros(ATTACHMENT_LEN - 8)?;
+        return Ok(None);
+    }
+    if used != 1 {
+        return Err(DecodeError::BadEnum);
+    }
+    if pad != [0; 6] {
+        return Err(DecodeError::NonZero);
+    }
+    let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
+    let share = ShareId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let provider = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let region = RegionId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let (base, size) = (r.u64(), r.u64());
+    let window = IpaRange::new(base, size).ok_or(DecodeError::BadRange)?;
+    Ok(Some(Attachment {
+        share,
+        provider,
+        region,
+        window,
+        mode,
+    }))
+}
+
+/// FNV-1a 64 over the granule, reading the checksum field as zero.
+fn checksum(granule: &[u8; GRANULE_SIZE]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, byte) in granule.iter().enumerate() {
+        let b = if (CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8).contains(&i) {
+            0
+        } else {
+            *byte
+        };
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// Sequential writer; positions are fixed by the layout and bounded by `FITS`, and every
+/// write goes through `get_mut`, so a layout bug truncates rather than panics.
+struct Writer<'a> {
+    buf: &'a mut [u8; GRANULE_SIZE],
+    pos: usize,
+}
+
+impl Writer<'_> {
+    fn bytes(&mut self, src: &[u8]) {
+        let end = self.pos.saturating_add(src.len());
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.copy_from_slice(src);
+        }
+        self.pos = end;
+    }
+    fn zeros(&mut self, len: usize) {
+        let end = self.pos.saturating_add(len);
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            dst.fill(0);
+        }
+        self.pos = end;
+    }
+    fn u16(&mut self, v: u16) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+}
+
+/// Sequential reader; reading past the end yields zeros (only reachable through a layout bug,
+/// since `FITS` bounds the layout by the granule).
+struct Reader<'a> {
+    buf: &'a [u8; GRANULE_SIZE],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let end = self.pos.saturating_add(N);
+        let out = self
+            .buf
+            .get(self.pos..end)
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
+            .unwrap_or([0; N]);
+        self.pos = end;
+        out
+    }
+    fn zeros(&mut self, len: usize) -> Result<(), DecodeError> {
+        let end = self.pos.saturating_add(len);
+        let all_zero = self
+            .buf
+            .get(self.pos..end)
+            .is_some_and(|s| s.iter().all(|b| *b == 0));
+        self.pos = end;
+        if all_zero {
+            Ok(())
+        } else {
+            Err(DecodeError::NonZero)
+        }
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! The typed table: [`Apt`] holds one realm's provider [`Region`]s (each with its [`Grant`]s)
+//! and its consumer [`Attachment`]s in fixed-size slot arrays, plus the slot helpers the `csm`
+//! crate uses and [`Apt::validate`], the rules every single table must satisfy (also applied
+//! to every table decoded from a granule).
+
+use rmm_abi::csm::CsmMode;
+
+use crate::codec::DecodeError;
+use crate::ids::{RealmId, RegionId, ShareId};
+use crate::range::IpaRange;
+
+/// Region state. `Gone` is not stored: a gone region's slot is free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegionState {
+    /// Pages offered for sharing; may hold grants.
+    Live,
+    /// The host destroyed one of its pages: no grants, no attachments; only
+    /// `RSI_CSM_DESTROY` is accepted for it.
+    Damaged,
+}
+
+/// Grant state. A removed grant's slot is free and its `ShareId` is never valid again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GrantState {
+    /// Offered to the consumer, not mapped.
+    Offered,
+    /// The consumer accepted it: its window holds aliases of the region.
+    Attached,
+}
+
+/// Permission for one consumer to map one region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Grant {
+    /// The grant's id.
+    pub share: ShareId,
+    /// The only realm that may accept it.
+    pub consumer: RealmId,
+    /// Access mode of the aliases (never execute).
+    pub mode: CsmMode,
+    /// Offered or attached.
+    pub state: GrantState,
+}
+
+/// A provider region with its grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Region<const NG: usize> {
+    /// The region's id.
+    pub id: RegionId,
+    /// The provider IPA range.
+    pub range: IpaRange,
+    /// Live or damaged.
+    pub state: RegionState,
+    /// Grant slots.
+    pub grants: [Option<Grant>; NG],
+}
+
+/// A consumer's window onto a region it was granted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Attachment {
+    /// The grant this attachment uses.
+    pub share: ShareId,
+    /// The provider realm.
+    pub provider: RealmId,
+    /// The provider's region.
+    pub region: RegionId,
+    /// The window in the consumer's own IPA space (same size as the region).
+    pub window: IpaRange,
+    /// The grant's mode, which the aliases carry.
+    pub mode: CsmMode,
+}
+
+/// One realm's Access Permission Table: `NR` regions of `NG` grants, `NA` attachments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Apt<const NR: usize, const NG: usize, const NA: usize> {
+    /// The realm this table belongs to.
+    pub owner: RealmId,
+    /// Provider region slots.
+    pub regions: [Option<Region<NG>>; NR],
+    /// Consumer attachment slots.
+    pub attachments: [Option<Attachment>; NA],
+}
+
+impl<const NG: usize> Region<NG> {
+    /// A new live region without grants.
+    pub const fn new(id: RegionId, range: IpaRange) -> Self {
+        Self {
+            id,
+            range,
+            state: RegionState::Live,
+            grants: [None; NG],
+        }
+    }
+
+    /// The grants in use.
+    pub fn grants(&self) -> impl Iterator<Item = &Grant> {
+        self.grants.iter().flatten()
+    }
+
+    /// Slot of the grant with this id.
+    pub fn grant_slot(&self, share: ShareId) -> Option<usize> {
+        self.grants
+            .iter()
+            .position(|g| g.is_some_and(|g| g.share == share))
+    }
+
+    /// The grant for this consumer, if any.
+    pub fn grant_for(&self, consumer: RealmId) -> Option<&Grant> {
+        self.grants().find(|g| g.consumer == consumer)
+    }
+
+    /// A free grant slot.
+    pub fn free_grant_slot(&self) -> Option<usize> {
+        self.grants.iter().position(Option::is_none)
+    }
+}
+
+impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
+    /// An empty table for `owner`.
+    pub const fn new(owner: RealmId) -> Self {
+        Self {
+            owner,
+            regions: [None; NR],
+            attachments: [None; NA],
+        }
+    }
+
+    /// The regions in use.
+    pub fn regions(&self) -> impl Iterator<Item = &Region<NG>> {
+        self.regions.iter().flatten()
+    }
+
+    /// The attachments in use.
+    pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
+        self.attachments.iter().flatten()
+    }
+
+    /// Slot of the region with this id.
+    pub fn region_slot(&self, id: RegionId) -> Option<usize> {
+        self.regions
+            .iter()
+            .position(|r| r.as_ref().is_some_and(|r| r.id == id))
+    }
+
+    /// Region slot and grant slot of the grant with this id.
+    pub fn grant_slot(&self, share: ShareId) -> Option<(usize, usize)> {
+        self.regions
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.as_ref().and_then(|r| r.grant_slot(share)).map(|g| (i, g)))
+    }
+
+    /// A free region slot.
+    pub fn free_region_slot(&self) -> Option<usize> {
+        self.regions.iter().position(Option::is_none)
+    }
+
+    /// Slot of the attachment using this grant.
+    pub fn attachment_slot(&self, share: ShareId) -> Option<usize> {
+        self.attachments
+            .iter()
+            .position(|a| a.is_some_and(|a| a.share == share))
+    }
+
+    /// A free attachment slot.
+    pub fn free_attachment_slot(&self) -> Option<usize> {
+        self.attachments.iter().position(Option::is_none)
+    }
+
+    /// True if `range` overlaps any of this realm's regions (live or damaged) or windows.
+    pub fn overlaps_own(&self, range: IpaRange) -> bool {
+        self.regions().any(|r| r.range.overlaps(range))
+            || self.attachments().any(|a| a.window.overlaps(range))
+    }
+
+    /// The rules every table satisfies on its own: ids unique, regions and windows pairwise
+    /// disjoint, no grant to the owner itself and at most one per (region, consumer), no grant
+    /// in a damaged region, no attachment to the owner's own regions.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        let regions = || self.regions();
+        let grants = || regions().flat_map(|r| r.grants());
+        let attachments = || self.attachments();
+        for (i, r) in regions().enumerate() {
+            if regions().skip(i + 1).any(|o| o.id == r.id) {
+                return Err(DecodeError::DuplicateId);
+            }
+            if regions().skip(i + 1).any(|o| o.range.overlaps(r.range))
+                || attachments().any(|a| a.window.overlaps(r.range))
+            {
+                return Err(DecodeError::Overlap);
+            }
+            if r.state == RegionState::Damaged && r.grants().next().is_some() {
+                return Err(DecodeError::GrantInDamagedRegion);
+            }
+            for (j, g) in r.grants().enumerate() {
+                if g.consumer == self.owner {
+                    return Err(DecodeError::SelfReference);
+                }
+                if r.grants().skip(j + 1).any(|o| o.consumer == g.consumer) {
+                    return Err(DecodeError::DuplicateGrant);
+                }
+            }
+        }
+        for (i, g) in grants().enumerate() {
+            if grants().skip(i + 1).any(|o| o.share == g.share) {
+                return Err(DecodeError::DuplicateId);
+            }
+        }
+        for (i, a) in attachments().enumerate() {
+            if a.provider == self.owner {
+                return Err(DecodeError::SelfReference);
+            }
+            if attachments().skip(i + 1).any(|o| o.share == a.share) {
+                return Err(DecodeError::DuplicateId);
+            }
+            if attachments()
+                .skip(i + 1)
+                .any(|o| o.window.overlaps(a.window))
+            {
+                return Err(DecodeError::Overlap);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type T = Apt<2, 2, 2>;
+
+    fn rid(v: u64) -> RealmId {
+        RealmId::new(v).unwrap()
+    }
+    fn range(base: u64, size: u64) -> IpaRange {
+        IpaRange::new(base, size).unwrap()
+    }
+    fn grant(share: u64, consumer: u64) -> Grant {
+        Grant {
+            share: ShareId::new(share).unwrap(),
+            consumer: rid(consumer),
+            mode: CsmMode::Read,
+            state: GrantState::Offered,
+        }
+    }
+
+    fn sample() -> T {
+        let mut t = T::new(rid(1));
+        let mut r = Region::new(RegionId::new(5).unwrap(), range(0, 0x2000));
+        r.grants[1] = Some(grant(9, 2));
+        t.regions[1] = Some(r);
+        t.attachments[0] = Some(Attachment {
+            share: ShareId::new(10).unwrap(),
+            provider: rid(3),
+            region: RegionId::new(6).unwrap(),
+            window: range(0x4000, 0x1000),
+            mode: CsmMode::ReadWrite,
+        });
+        t
+    }
+
+    #[test]
+    fn lookups() {
+        let t = sample();
+        assert_eq!(t.region_slot(RegionId::new(5).unwrap()), Some(1));
+        assert_eq!(t.region_slot(RegionId::new(6).unwrap()), None);
+        assert_eq!(t.grant_slot(ShareId::new(9).unwrap()), Some((1, 1)));
+        assert_eq!(t.grant_slot(ShareId::new(10).unwrap()), None);
+        assert_eq!(t.attachment_slot(ShareId::new(10).unwrap()), Some(0));
+        assert_eq!(t.free_region_slot(), Some(0));
+        assert_eq!(t.free_attachment_slot(), Some(1));
+        assert!(t.overlaps_own(range(0x1000, 0x1000)));
+        assert!(t.overlaps_own(range(0x4000, 0x1000)));
+        assert!(!t.overlaps_own(range(0x2000, 0x2000)));
+        assert!(t.validate().is_ok());
+    }
+
+    #[test]
+    fn validation_rules() {
+        let mut t = sample();
+        t.regions[0] = t.regions[1];
+        assert_eq!(t.validate(), Err(DecodeError::DuplicateId));
+
+        let mut t = sample();
+        let mut r = Region::new(RegionId::new(7).unwrap(), range(0x1000, 0x1000));
+        r.state = RegionState::Live;
+        t.regions[0] = Some(r);
+        assert_eq!(t.validate(), Err(DecodeError::Overlap));
+
+        let mut t = sample();
+        t.regions[0] = Some(Region::new(
+            RegionId::new(7).unwrap(),
+            range(0x4000, 0x1000),
+        ));
+        assert_eq!(
+            t.validate(),
+            Err(DecodeError::Overlap),
+            "region over a window"
+        );
+
+        let mut t = sample();
+        t.regions[1].as_mut().unwrap().state = RegionState::Damaged;
+        assert_eq!(t.validate(), Err(DecodeError::GrantInDamagedRegion));
+
+        let mut t = sample();
+        t.regions[1].as_mut().unwrap().grants[0] = Some(grant(11, 1));
+        assert_eq!(t.validate(), Err(DecodeError::SelfReference));
+
+        let mut t = sample();
+        t.regions[1].as_mut().unwrap().grants[0] = Some(grant(11, 2));
+        assert_eq!(t.validate(), Err(DecodeError::DuplicateGrant));
+
+        let mut t = sample();
+        t.regions[1].as_mut().unwrap().grants[0] = Some(grant(9, 3));
+        assert_eq!(t.validate(), Err(DecodeError::DuplicateId), "share ids");
+
+        let mut t = sample();
+        t.attachments[0].as_mut().unwrap().provider = rid(1);
+        assert_eq!(t.validate(), Err(DecodeError::SelfReference));
+
+        let mut t = sample();
+        let mut a = t.attachments[0].unwrap();
+        a.window = range(0x4000, 0x2000);
+        a.share = ShareId::new(12).unwrap();
+        t.attachments[1] = Some(a);
+        assert_eq!(t.validate(), Err(DecodeError::Overlap));
+        t.attachments[1].as_mut().unwrap().share = ShareId::new(10).unwrap();
+        assert_eq!(t.validate(), Err(DecodeError::DuplicateId));
+    }
+}

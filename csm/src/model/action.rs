@@ -1,0 +1,428 @@
+//! Every step the model can take — each RSI call by each active realm with argument choices
+//! drawn from the state (plus wrong ones), and every host event — and [`step`], which runs one
+//! through the state machine, applies its effects as the monitor would, and checks the
+//! transition properties (S3, S5, S6, S7, S10, S11) and then the state invariants.
+
+extern crate std;
+use std::vec::Vec;
+
+use apt::{IpaRange, PAGE_SIZE, RealmId, RegionId, ShareId};
+use rmm_abi::csm::CsmMode;
+use rmm_abi::rmi::states::{RealmState, Ripas};
+
+use super::world::{Life, PAGES, Page, Realm, TABLE_PAGES, World, apt_pa, rd};
+use crate::invariants::{Invariant, Violation};
+use crate::ops::call::Call;
+
+/// One step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Host: `RMI_REALM_CREATE` into an empty RD slot.
+    RealmCreate(usize),
+    /// Host: `RMI_REALM_ACTIVATE`.
+    RealmActivate(usize),
+    /// Host: `RMI_REALM_DESTROY` (after destroying the realm's memory).
+    RealmDestroy(usize),
+    /// Host: `RMI_APT_CREATE`.
+    AptCreate(usize),
+    /// Host: `RMI_APT_DESTROY`.
+    AptDestroy(usize),
+    /// Host: populate one table's pages (`RMI_RTT_CREATE` if needed, then
+    /// `RMI_DATA_CREATE_UNKNOWN` at every unassigned RAM page), as asked by exit 8.
+    Populate(usize, usize),
+    /// Host: take one table's pages away (`RMI_DATA_DESTROY` at every DATA page, then
+    /// `RMI_RTT_CREATE` if needed), as asked by exit 7 — or as an attack on a region.
+    Prepare(usize, usize),
+    /// Host: `RMI_DATA_CREATE_UNKNOWN` at an alias (must be refused).
+    DataCreateAtAlias(usize, usize),
+    /// Host: `RMI_DATA_DESTROY` at an alias (must be refused).
+    DataDestroyAtAlias(usize, usize),
+    /// Host: `RMI_RTT_FOLD` of a table holding aliases (must be refused).
+    FoldAliases(usize, usize),
+    /// Realm: a CSM RSI call.
+    Rsi(usize, Call),
+    /// Realm: `RSI_IPA_STATE_SET` to RIPAS RAM (with `CHANGE_DESTROYED`) over one table's
+    /// pages, the host accepting: how a realm reclaims memory.
+    IpaStateSet(usize, usize),
+}
+
+const fn range(page: u64, pages: u64) -> IpaRange {
+    match IpaRange::new(page * PAGE_SIZE, pages * PAGE_SIZE) {
+        Some(r) => r,
+        None => panic!("constant range"),
+    }
+}
+
+/// All actions enabled in `w`.
+pub fn actions(w: &World) -> Vec<Action> {
+    let mut out = Vec::new();
+    let (next_realm, next_region, next_share) = w.csm.next_ids();
+    let realm_ids: Vec<RealmId> = w.csm.realms().map(|e| e.id()).collect();
+    let bogus_realm = RealmId::new(next_realm);
+    let mut shares: Vec<ShareId> = w
+        .csm
+        .realms()
+        .flat_map(|e| e.apt.regions().flat_map(|r| r.grants().map(|g| g.share)))
+        .collect();
+    shares.extend(ShareId::new(next_share));
+    for i in 0..super::world::REALMS {
+        let r = &w.realms[i];
+        if r.life == Life::Absent {
+            out.push(Action::RealmCreate(i));
+            continue;
+        }
+        if r.life == Life::New {
+            out.push(Action::RealmActivate(i));
+        }
+        if r.pages.iter().all(|p| matches!(p, Page::Unassigned(_))) {
+            out.push(Action::RealmDestroy(i));
+        }
+        out.push(Action::AptCreate(i));
+        out.push(Action::AptDestroy(i));
+        for t in 0..PAGES / TABLE_PAGES {
+            let pages = &r.pages[t * TABLE_PAGES..(t + 1) * TABLE_PAGES];
+            if pages.contains(&Page::Unassigned(Ripas::Ram)) {
+                out.push(Action::Populate(i, t));
+            }
+            if pages.iter().any(|p| matches!(p, Page::Data(_))) || !r.tables[t] {
+                out.push(Action::Prepare(i, t));
+            }
+            if pages.iter().any(|p| matches!(p, Page::Alias { .. })) {
+                out.push(Action::FoldAliases(i, t));
+            }
+        }
+        for p in 0..PAGES {
+            if matches!(r.pages[p], Page::Alias { .. }) {
+                out.push(Action::DataCreateAtAlias(i, p));
+                out.push(Action::DataDestroyAtAlias(i, p));
+            }
+        }
+        if r.life != Life::Active {
+            continue;
+        }
+        for t in 0..PAGES / TABLE_PAGES {
+            let pages = &r.pages[t * TABLE_PAGES..(t + 1) * TABLE_PAGES];
+            if pages
+                .iter()
+                .any(|p| !matches!(p, Page::Data(Ripas::Ram) | Page::Unassigned(Ripas::Ram)))
+            {
+                out.push(Action::IpaStateSet(i, t));
+            }
+        }
+        // CREATE: each table's pages, and one range outside the PAR.
+        for (page, pages) in [(0, 2), (2, 2), (3, 2)] {
+            out.push(Action::Rsi(
+                i,
+                Call::Create {
+                    range: range(page, pages),
+                },
+            ));
+        }
+        let own_regions: Vec<RegionId> = w
+            .csm
+            .entry(rd(i))
+            .map(|e| e.apt.regions().map(|r| r.id).collect())
+            .unwrap_or_default();
+        let mut regions = own_regions.clone();
+        regions.extend(RegionId::new(next_region));
+        for &region in &regions {
+            out.push(Action::Rsi(i, Call::Destroy { region }));
+            for consumer in realm_ids.iter().copied().chain(bogus_realm) {
+                for mode in [CsmMode::Read, CsmMode::ReadWrite] {
+                    out.push(Action::Rsi(
+                        i,
+                        Call::Share {
+                            region,
+                            consumer,
+                            mode,
+                        },
+                    ));
+                }
+            }
+        }
+        for &share in &shares {
+            out.push(Action::Rsi(i, Call::Detach { share }));
+            out.push(Action::Rsi(i, Call::Revoke { share }));
+            out.push(Action::Rsi(i, Call::Query { share: Some(share) }));
+            for provider in realm_ids.iter().copied() {
+                for base in [0, 2 * PAGE_SIZE] {
+                    out.push(Action::Rsi(
+                        i,
+                        Call::Accept {
+                            share,
+                            provider,
+                            window_base: base,
+                        },
+                    ));
+                }
+            }
+        }
+        out.push(Action::Rsi(i, Call::Query { share: None }));
+    }
+    out
+}
+
+fn violation(invariant: Invariant, what: &'static str) -> Violation {
+    Violation { invariant, what }
+}
+
+/// Runs one action on a copy of `w`: the successor, or the violated property.
+pub fn step(w: &World, action: Action) -> Result<World, Violation> {
+    let mut n = w.clone();
+    match action {
+        Action::RealmCreate(i) => {
+            n.realms[i] = Realm {
+                life: Life::New,
+                ..Realm::ABSENT
+            };
+        }
+        Action::RealmActivate(i) => n.realms[i].life = Life::Active,
+        Action::RealmDestroy(i) => {
+            let result = n.csm.realm_destroy(rd(i));
+            unchanged(&result, w, &n)?;
+            match result {
+                Ok(_) if n.csm.entry(rd(i)).is_some() => {
+                    return Err(violation(Invariant::S6, "REALM_DESTROY with an APT bound"));
+                }
+                Ok(_) => n.realms[i] = Realm::ABSENT,
+                Err(_) => {}
+            }
+        }
+        Action::AptCreate(i) => {
+            let state = match n.realms[i].life {
+                Life::New => RealmState::New,
+                _ => RealmState::Active,
+            };
+            let result = n.csm.apt_create(rd(i), apt_pa(i), state, super::world::PAR);
+            unchanged(&result, w, &n)?;
+        }
+        Action::AptDestroy(i) => {
+            let result = n.csm.apt_destroy(rd(i), apt_pa(i));
+            unchanged(&result, w, &n)?;
+            if let Ok(out) = result {
+                n.apply(&out)?;
+            }
+        }
+        Action::Populate(i, t) => {
+            n.realms[i].tables[t] = true;
+            for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
+                if n.realms[i].pages[p] == Page::Unassigned(Ripas::Ram) {
+                    let result = n.csm.data_create(rd(i), p as u64 * PAGE_SIZE);
+                    unchanged(&result, w, &n)?;
+                    if result.is_ok() {
+                        n.realms[i].pages[p] = Page::Data(Ripas::Ram);
+                    }
+                }
+            }
+        }
+        Action::Prepare(i, t) => {
+            for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
+                if matches!(n.realms[i].pages[p], Page::Data(_)) {
+                    let before = n.clone();
+                    let result = n.csm.data_destroy(rd(i), p as u64 * PAGE_SIZE);
+                    unchanged(&result, &before, &n)?;
+                    if let Ok(out) = result {
+                        n.apply(&out)?;
+                        if n.aliased(i, p) {
+                            return Err(violation(
+                                Invariant::S3,
+                                "granule destroyed while aliased",
+                            ));
+                        }
+                        let ripas = match n.realms[i].pages[p] {
+                            Page::Data(Ripas::Ram) => Ripas::Destroyed,
+                            Page::Data(other) => other,
+                            _ => Ripas::Destroyed,
+                        };
+                        n.realms[i].pages[p] = Page::Unassigned(ripas);
+                    }
+                }
+            }
+            n.realms[i].tables[t] = true;
+        }
+        Action::DataCreateAtAlias(i, p) => {
+            let result = n.csm.data_create(rd(i), p as u64 * PAGE_SIZE);
+            unchanged(&result, w, &n)?;
+            if result.is_ok() {
+                return Err(violation(Invariant::S2, "DATA_CREATE over an alias"));
+            }
+        }
+        Action::DataDestroyAtAlias(i, p) => {
+            let result = n.csm.data_destroy(rd(i), p as u64 * PAGE_SIZE);
+            unchanged(&result, w, &n)?;
+            if result.is_ok() {
+                return Err(violation(Invariant::S2, "DATA_DESTROY through an alias"));
+            }
+        }
+        Action::FoldAliases(i, t) => {
+            let table = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
+            let result = n.csm.rtt_fold(rd(i), table);
+            unchanged(&result, w, &n)?;
+            if result.is_ok() {
+                return Err(violation(Invariant::S2, "RTT_FOLD over an alias"));
+            }
+        }
+        Action::IpaStateSet(i, t) => {
+            let r = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
+            let result = n.csm.ipa_state_set(rd(i), r);
+            unchanged(&result, w, &n)?;
+            if result.is_ok() {
+                for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
+                    n.realms[i].pages[p] = match n.realms[i].pages[p] {
+                        Page::Data(_) => Page::Data(Ripas::Ram),
+                        Page::Unassigned(_) => Page::Unassigned(Ripas::Ram),
+                        Page::Alias { .. } => {
+                            return Err(violation(Invariant::S11, "RIPAS change over an alias"));
+                        }
+                    };
+                }
+                // S11: nothing of the realm's own regions may have been touched either.
+                if let Some(e) = w.csm.entry(rd(i))
+                    && e.apt.regions().any(|g| g.range.overlaps(r))
+                {
+                    return Err(violation(Invariant::S11, "RIPAS change over a region"));
+                }
+            }
+        }
+        Action::Rsi(i, call) => {
+            let result = n.csm.rsi(rd(i), call, w);
+            unchanged(&result, w, &n)?;
+            if let Ok(out) = result {
+                n.apply(&out)?;
+                check_rsi_transition(w, &n, i, call)?;
+            }
+        }
+    }
+    if n.csm != w.csm {
+        check_fresh_ids(w, &n)?;
+    }
+    n.csm.check()?;
+    n.csm.check_stage2(&n)?;
+    Ok(n)
+}
+
+/// S10: a refused operation leaves the CSM state exactly as it was.
+fn unchanged<T, E>(result: &Result<T, E>, before: &World, after: &World) -> Result<(), Violation> {
+    if result.is_err() && before.csm != after.csm {
+        return Err(violation(
+            Invariant::S10,
+            "a failed operation changed the state",
+        ));
+    }
+    Ok(())
+}
+
+/// S5: every id that appears in the successor and not before is fresh.
+fn check_fresh_ids(before: &World, after: &World) -> Result<(), Violation> {
+    let (nr, ng, ns) = before.csm.next_ids();
+    for e in after.csm.realms() {
+        let old = before.csm.by_id(e.id()).is_some();
+        if !old && e.id().get() < nr {
+            return Err(violation(Invariant::S5, "RealmId reused"));
+        }
+        for r in e.apt.regions() {
+            let old = before
+                .csm
+                .realms()
+                .any(|o| o.apt.regions().any(|x| x.id == r.id));
+            if !old && r.id.get() < ng {
+                return Err(violation(Invariant::S5, "RegionId reused"));
+            }
+            for g in r.grants() {
+                if before.csm.find_grant(g.share).is_none() && g.share.get() < ns {
+                    return Err(violation(Invariant::S5, "ShareId reused"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// S7: who may change what.
+fn check_rsi_transition(
+    before: &World,
+    after: &World,
+    i: usize,
+    call: Call,
+) -> Result<(), Violation> {
+    let me = rd(i);
+    let s7 = |what| Err(violation(Invariant::S7, what));
+    for (b, a) in before.csm.realms().zip(after.csm.realms()) {
+        if b.rd != a.rd {
+            return s7("realm set changed by an RSI call");
+        }
+        let provider_side_changed = b.apt.regions != a.apt.regions;
+        let consumer_side_changed = b.apt.attachments != a.apt.attachments;
+        match call {
+            Call::Create { .. }
+            | Call::Share { .. }
+            | Call::Revoke { .. }
+            | Call::Destroy { .. } => {
+                if provider_side_changed && b.rd != me {
+                    return s7("a provider operation changed another realm's regions");
+                }
+                for att in b.apt.attachments() {
+                    let gone = !a.apt.attachments().any(|x| x.share == att.share);
+                    let my_id = before.csm.entry(me).map(|e| e.id());
+                    if gone && Some(att.provider) != my_id {
+                        return s7("a provider operation removed a window of another provider");
+                    }
+                }
+            }
+            Call::Accept { provider, .. } => {
+                if consumer_side_changed && b.rd != me {
+                    return s7("ACCEPT changed another realm's windows");
+                }
+                if b.rd == me
+                    && a.apt
+                        .attachments()
+                        .any(|x| x.provider != provider && !b.apt.attachments().any(|y| y == x))
+                {
+                    return s7("ACCEPT attached another provider than expected");
+                }
+                check_grant_flip(b, a, before, me)?;
+            }
+            Call::Detach { .. } => {
+                if consumer_side_changed && b.rd != me {
+                    return s7("DETACH changed another realm's windows");
+                }
+                check_grant_flip(b, a, before, me)?;
+            }
+            Call::Query { .. } => {
+                if before.csm != after.csm {
+                    return s7("QUERY changed state");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A consumer operation may only flip the state of grants naming the caller.
+fn check_grant_flip(
+    b: &crate::state::RealmEntry<2, 2, 2>,
+    a: &crate::state::RealmEntry<2, 2, 2>,
+    before: &World,
+    me: apt::Rd,
+) -> Result<(), Violation> {
+    let my_id = before.csm.entry(me).map(|e| e.id());
+    for (rb, ra) in b.apt.regions.iter().zip(a.apt.regions.iter()) {
+        if rb.map(|r| (r.id, r.range, r.state)) != ra.map(|r| (r.id, r.range, r.state)) {
+            return Err(violation(
+                Invariant::S7,
+                "a consumer operation changed a region",
+            ));
+        }
+        if let (Some(rb), Some(ra)) = (rb, ra) {
+            for (gb, ga) in rb.grants.iter().zip(ra.grants.iter()) {
+                if gb != ga && gb.map(|g| g.consumer) != my_id {
+                    return Err(violation(
+                        Invariant::S7,
+                        "a consumer operation changed another's grant",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

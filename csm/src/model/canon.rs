@@ -1,0 +1,119 @@
+//! Canonical form of a model state, so that states that differ only in names are explored
+//! once: live ids are renamed 1, 2, … in order of creation (ids are only ever compared for
+//! equality and freshness, so an order-preserving renaming with the counters reset just past
+//! the largest live id behaves identically), table slots are sorted, and of the 3! ways to
+//! assign the realms to RD slots the one with the smallest fingerprint is kept (realms are
+//! symmetric). States are remembered by a 128-bit fingerprint.
+
+extern crate std;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::vec::Vec;
+
+use super::world::{Page, REALMS, World, apt_pa, rd, slot};
+
+const PERMUTATIONS: [[usize; REALMS]; 6] = [
+    [0, 1, 2],
+    [0, 2, 1],
+    [1, 0, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+];
+
+/// 128-bit fingerprint of a state.
+pub fn fingerprint(w: &World) -> u128 {
+    let half = |salt: u64| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        w.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0x5EED_0001)) << 64) | u128::from(half(0x5EED_0002))
+}
+
+/// The canonical representative of `w` and its fingerprint.
+pub fn canonical(w: &World) -> (World, u128) {
+    let mut named = w.clone();
+    rename_ids(&mut named);
+    let mut best: Option<(World, u128)> = None;
+    for perm in PERMUTATIONS {
+        let candidate = permute(&named, perm);
+        let fp = fingerprint(&candidate);
+        if best.as_ref().is_none_or(|(_, b)| fp < *b) {
+            best = Some((candidate, fp));
+        }
+    }
+    best.unwrap_or_else(|| (named.clone(), fingerprint(&named)))
+}
+
+fn rank(sorted: &[u64], v: u64) -> u64 {
+    sorted.binary_search(&v).map_or(v, |i| i as u64 + 1)
+}
+
+fn rename_ids(w: &mut World) {
+    let mut realms: Vec<u64> = w.csm.realms().map(|e| e.id().get()).collect();
+    let mut regions: Vec<u64> = Vec::new();
+    let mut shares: Vec<u64> = Vec::new();
+    for e in w.csm.realms() {
+        for r in e.apt.regions() {
+            regions.push(r.id.get());
+            shares.extend(r.grants().map(|g| g.share.get()));
+        }
+    }
+    for v in [&mut realms, &mut regions, &mut shares] {
+        v.sort_unstable();
+    }
+    let realm = |id: apt::RealmId| apt::RealmId::new(rank(&realms, id.get())).unwrap_or(id);
+    let region = |id: apt::RegionId| apt::RegionId::new(rank(&regions, id.get())).unwrap_or(id);
+    let share = |id: apt::ShareId| apt::ShareId::new(rank(&shares, id.get())).unwrap_or(id);
+    for e in w.csm.realms.iter_mut().flatten() {
+        e.apt.owner = realm(e.apt.owner);
+        for r in e.apt.regions.iter_mut().flatten() {
+            r.id = region(r.id);
+            for g in r.grants.iter_mut().flatten() {
+                g.share = share(g.share);
+                g.consumer = realm(g.consumer);
+            }
+            r.grants
+                .sort_by_key(|g| g.map_or(u64::MAX, |g| g.share.get()));
+        }
+        e.apt
+            .regions
+            .sort_by_key(|r| r.map_or(u64::MAX, |r| r.id.get()));
+        for a in e.apt.attachments.iter_mut().flatten() {
+            a.share = share(a.share);
+            a.provider = realm(a.provider);
+            a.region = region(a.region);
+        }
+        e.apt
+            .attachments
+            .sort_by_key(|a| a.map_or(u64::MAX, |a| a.share.get()));
+    }
+    w.csm.next_realm = realms.len() as u64 + 1;
+    w.csm.next_region = regions.len() as u64 + 1;
+    w.csm.next_share = shares.len() as u64 + 1;
+}
+
+/// Moves the realm in slot `i` to slot `perm[i]`; CSM entries are stored at their slot.
+fn permute(w: &World, perm: [usize; REALMS]) -> World {
+    let mut out = w.clone();
+    for i in 0..REALMS {
+        let mut r = w.realms[i];
+        for p in r.pages.iter_mut() {
+            if let Page::Alias { provider, .. } = p {
+                *provider = perm[usize::from(*provider)] as u8;
+            }
+        }
+        out.realms[perm[i]] = r;
+    }
+    out.csm.realms = [None; REALMS];
+    for e in w.csm.realms() {
+        if let Some(i) = slot(e.rd) {
+            let mut e = *e;
+            e.rd = rd(perm[i]);
+            e.apt_pa = apt_pa(perm[i]);
+            out.csm.realms[perm[i]] = Some(e);
+        }
+    }
+    out
+}
