@@ -79,15 +79,7 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         if let Some(a) = self.apt_mut(me).and_then(|a| a.attachments.get_mut(free)) {
             *a = Some(attachment);
         }
-        if let Some(apt) = self.apt_mut(ps)
-            && let Some((r, g)) = apt.grant_slot(share)
-            && let Some(Some(g)) = apt
-                .regions
-                .get_mut(r)
-                .and_then(Option::as_mut)
-                .map(|reg| reg.grants.get_mut(g))
-            && let Some(g) = g.as_mut()
-        {
+        if let Some(g) = self.apt_mut(ps).and_then(|apt| apt.grant_mut(share)) {
             g.state = GrantState::Attached;
         }
         Ok(Outcome {
@@ -132,15 +124,7 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         if let Some(slot) = self.apt_mut(me).and_then(|apt| apt.attachments.get_mut(a)) {
             *slot = None;
         }
-        if let Some(apt) = self.apt_mut(ps)
-            && let Some((r, g)) = apt.grant_slot(share)
-            && let Some(Some(g)) = apt
-                .regions
-                .get_mut(r)
-                .and_then(Option::as_mut)
-                .map(|reg| reg.grants.get_mut(g))
-            && let Some(g) = g.as_mut()
-        {
+        if let Some(g) = self.apt_mut(ps).and_then(|apt| apt.grant_mut(share)) {
             g.state = GrantState::Offered;
         }
         Ok(Outcome {

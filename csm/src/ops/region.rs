@@ -50,17 +50,7 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
     pub fn destroy(&mut self, caller: Rd, region: RegionId) -> Result<Outcome, RealmError> {
         let slot = self.slot_of(caller).ok_or(RealmError::NoApt)?;
         let entry = self.entry(caller).ok_or(RealmError::NoApt)?;
-        let r = entry
-            .apt
-            .region_slot(region)
-            .ok_or(RealmError::UnknownRegion)?;
-        let reg = entry
-            .apt
-            .regions
-            .get(r)
-            .copied()
-            .flatten()
-            .ok_or(RealmError::UnknownRegion)?;
+        let (r, reg) = entry.apt.region(region).ok_or(RealmError::UnknownRegion)?;
         let mut effects = Effects::new();
         for grant in reg.grants() {
             self.push_unmap(&mut effects, grant, Ripas::Empty)
