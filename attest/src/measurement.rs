@@ -57,16 +57,17 @@ pub fn digest(algorithm: HashAlgorithm, parts: &[&[u8]]) -> Measurement {
 pub struct MeasuredRealmParams {
     /// `flags`.
     pub flags: u64,
-    /// `s2sz`.
-    pub s2sz: u8,
+    /// `s2sz` (the reference RMM reads and measures the low 32 bits of each of these
+    /// fields; values the realm's flags leave unused are measured unvalidated).
+    pub s2sz: u32,
     /// `sve_vl`.
-    pub sve_vl: u8,
+    pub sve_vl: u32,
     /// `num_bps`.
-    pub num_bps: u8,
+    pub num_bps: u32,
     /// `num_wps`.
-    pub num_wps: u8,
+    pub num_wps: u32,
     /// `pmu_num_ctrs`.
-    pub pmu_num_ctrs: u8,
+    pub pmu_num_ctrs: u32,
     /// `hash_algo` (also the algorithm of the measurement).
     pub hash_algo: HashAlgorithm,
 }

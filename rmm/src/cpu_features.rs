@@ -12,6 +12,8 @@ use rmm_abi::rmi::features::FeatureRegister0;
 pub struct CpuIdRegisters {
     /// ID_AA64MMFR0_EL1 (PARange).
     pub id_aa64mmfr0: u64,
+    /// ID_AA64MMFR1_EL1 (VMIDBits).
+    pub id_aa64mmfr1: u64,
     /// ID_AA64PFR0_EL1 (SVE).
     pub id_aa64pfr0: u64,
     /// ID_AA64DFR0_EL1 (BRPs, WRPs, PMUVer).
@@ -70,6 +72,15 @@ const fn field(value: u64, shift: u32, bits: u32) -> u64 {
     (value >> shift) & ((1 << bits) - 1)
 }
 
+/// Width of the VMIDs realms may use: 16 bits with FEAT_VMID16, else 8.
+pub fn vmid_bits(cpu: &CpuIdRegisters) -> u8 {
+    if field(cpu.id_aa64mmfr1, 4, 4) == 2 {
+        16
+    } else {
+        8
+    }
+}
+
 /// RMI feature register 0 for this CPU and these capabilities.
 pub fn feature_register_0(cpu: &CpuIdRegisters, caps: &Capabilities) -> FeatureRegister0 {
     let pa_bits = pa_range_bits(field(cpu.id_aa64mmfr0, 0, 4));
@@ -104,10 +115,21 @@ mod tests {
     fn qemu_max() -> CpuIdRegisters {
         CpuIdRegisters {
             id_aa64mmfr0: 0x6,
+            id_aa64mmfr1: 2 << 4,
             id_aa64pfr0: 1 << 32,
             id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
             ich_vtr: 3,
         }
+    }
+
+    #[test]
+    fn vmid_width_follows_vmidbits() {
+        assert_eq!(vmid_bits(&qemu_max()), 16);
+        let old = CpuIdRegisters {
+            id_aa64mmfr1: 0,
+            ..qemu_max()
+        };
+        assert_eq!(vmid_bits(&old), 8);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!   error code each failure reports in `RMM_BOOT_COMPLETE`.
 //! - [`monitor`]: the state fixed at cold boot and the RMI service loop.
 //! - [`rmi`]: the RMI dispatcher and one module per implemented command.
+//! - [`realm`]: the Realm Descriptor and REC objects, and VMID allocation.
+//! - [`rtt`]: realm stage-2 tables: levels, entries, the locked walk.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`logger`]: a `log` backend that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
@@ -22,7 +24,9 @@ pub mod logger;
 pub mod mmu;
 pub mod monitor;
 pub mod platform;
+pub mod realm;
 pub mod rmi;
+pub mod rtt;
 
 /// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.
 /// TF-A passes its `PLATFORM_CORE_COUNT` (32 on QEMU `virt`, 8 on the default FVP) in x2.

@@ -8,6 +8,7 @@ use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
 use crate::granule::GranuleTable;
+use crate::realm::vmid::VmidSet;
 use crate::rmi::{self, RmiRequest, RmiResult};
 use rmm_abi::el3::BootError;
 use rmm_abi::rmi::features::FeatureRegister0;
@@ -21,18 +22,26 @@ pub struct Monitor {
     pub manifest: BootManifest,
     /// RMI feature register 0, as RMI_FEATURES reports it.
     pub features: FeatureRegister0,
+    /// Width of realm VMIDs (8 or 16).
+    pub vmid_bits: u8,
     /// Every granule of NS DRAM.
     pub granules: GranuleTable,
+    /// VMIDs of live realms (8 KiB, kept out of the monitor value so building it never puts
+    /// the set on a boot stack).
+    pub vmids: &'static VmidSet,
 }
 
 impl Monitor {
-    /// The monitor for a validated boot, tracking granules in `granules`.
-    pub fn new(config: BootConfig, granules: GranuleTable) -> Self {
+    /// The monitor for a validated boot, tracking granules in `granules` and realm VMIDs in
+    /// `vmids` (empty).
+    pub fn new(config: BootConfig, granules: GranuleTable, vmids: &'static VmidSet) -> Self {
         Self {
             boot: config.boot,
             manifest: config.manifest,
             features: config.features,
+            vmid_bits: config.vmid_bits,
             granules,
+            vmids,
         }
     }
 

@@ -51,7 +51,25 @@ pub trait Machine: Sync {
         addr: GranuleAddr,
         page: &mut [u8; GRANULE_SIZE],
     ) -> Result<(), NsAccessFault>;
+
+    /// Reads 64-bit word `index` (0..512) of the Realm-PAS granule `addr`. The caller holds
+    /// the granule's lock (or a reference that keeps its contents stable).
+    fn read_word(&self, addr: GranuleAddr, index: usize) -> u64;
+
+    /// Writes 64-bit word `index` (0..512) of the Realm-PAS granule `addr`, which the caller
+    /// holds locked. Stage-2 table entries are written with one single-copy-atomic store.
+    fn write_word(&self, addr: GranuleAddr, index: usize, value: u64);
+
+    /// Fills the Realm-PAS granule `addr` (locked by the caller) with `page`.
+    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]);
+
+    /// Invalidates every stage-2 (and combined stage-1/2) TLB entry of the realm with `vmid`
+    /// on every CPU, after a valid stage-2 entry was removed or changed.
+    fn invalidate_stage2(&self, vmid: u16);
 }
+
+/// Words in a granule, for [`Machine::read_word`] and [`Machine::write_word`].
+pub const GRANULE_WORDS: usize = GRANULE_SIZE / 8;
 
 /// Where log lines go. Implementations write raw bytes; the logger serialises whole lines.
 pub trait ConsoleSink: Send + Sync {

@@ -8,7 +8,7 @@ pub mod args;
 pub mod manifest;
 
 use crate::GRANULE_SIZE;
-use crate::cpu_features::{CpuIdRegisters, RMM_CAPABILITIES, feature_register_0};
+use crate::cpu_features::{CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, vmid_bits};
 use args::{ColdBootArgs, RawBootArgs};
 use manifest::BootManifest;
 use rmm_abi::el3::BootError;
@@ -24,6 +24,8 @@ pub struct BootConfig {
     pub manifest: BootManifest,
     /// RMI feature register 0.
     pub features: FeatureRegister0,
+    /// Width of realm VMIDs (8 or 16).
+    pub vmid_bits: u8,
 }
 
 /// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
@@ -44,6 +46,7 @@ pub fn cold_boot(
         boot,
         manifest,
         features: feature_register_0(cpu, &RMM_CAPABILITIES),
+        vmid_bits: vmid_bits(cpu),
     })
 }
 

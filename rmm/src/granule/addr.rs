@@ -12,6 +12,10 @@ const GRANULE: u64 = GRANULE_SIZE as u64;
 pub struct GranuleAddr(u64);
 
 impl GranuleAddr {
+    /// Physical address zero (a placeholder in fixed-size arrays; never tracked on the
+    /// supported platforms, whose DRAM starts above it).
+    pub const ZERO: Self = Self(0);
+
     /// `pa` if it is granule aligned.
     pub const fn new(pa: u64) -> Option<Self> {
         if pa.is_multiple_of(GRANULE) {

@@ -224,6 +224,27 @@ impl<'a> LockedGranule<'a> {
         Ok(())
     }
 
+    /// Adds `n` references (a block unfolded into a table of `n` counted entries).
+    pub fn add_refs(&mut self, n: u16) -> Result<(), RefcountError> {
+        let count = self
+            .refcount()
+            .checked_add(n)
+            .filter(|c| *c <= MAX_REFCOUNT)
+            .ok_or(RefcountError::Overflow)?;
+        self.store(descriptor::with_refcount(self.value, count));
+        Ok(())
+    }
+
+    /// Drops `n` references.
+    pub fn sub_refs(&mut self, n: u16) -> Result<(), RefcountError> {
+        let count = self
+            .refcount()
+            .checked_sub(n)
+            .ok_or(RefcountError::Underflow)?;
+        self.store(descriptor::with_refcount(self.value, count));
+        Ok(())
+    }
+
     /// Drops one reference.
     pub fn put_ref(&mut self) -> Result<(), RefcountError> {
         let count = self.refcount();

@@ -6,8 +6,19 @@
 //! the RMI range that is not implemented yet answers `SMC_UNKNOWN`. Results follow SMCCC:
 //! outputs a command does not define read as zero, except x4, which is preserved.
 
+pub mod data;
+pub mod error;
 pub mod features;
 pub mod granule;
+pub mod locks;
+pub mod ns_page;
+pub mod realm;
+pub mod realm_params;
+pub mod rec;
+pub mod ripas;
+pub mod rtt;
+pub mod rtt_args;
+pub mod unprotected;
 pub mod version;
 
 use crate::arch::Machine;
@@ -97,13 +108,29 @@ impl RmiOutputs {
 
 /// Handles one RMI request.
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
+    let [_, x1, x2, x3, x4, x5, _, _] = request.regs;
+    let (m, h) = (monitor, machine);
     let outputs = match RmiCommand::from_fid(request.regs[0]) {
-        Some(RmiCommand::Version) => version::handle(request.arg(1)),
-        Some(RmiCommand::Features) => features::handle(monitor, request.arg(1)),
-        Some(RmiCommand::GranuleDelegate) => granule::delegate(monitor, machine, request.arg(1)),
-        Some(RmiCommand::GranuleUndelegate) => {
-            granule::undelegate(monitor, machine, request.arg(1))
-        }
+        Some(RmiCommand::Version) => version::handle(x1),
+        Some(RmiCommand::Features) => features::handle(m, x1),
+        Some(RmiCommand::GranuleDelegate) => granule::delegate(m, h, x1),
+        Some(RmiCommand::GranuleUndelegate) => granule::undelegate(m, h, x1),
+        Some(RmiCommand::RealmCreate) => realm::create(m, h, x1, x2),
+        Some(RmiCommand::RealmActivate) => realm::activate(m, h, x1),
+        Some(RmiCommand::RealmDestroy) => realm::destroy(m, h, x1),
+        Some(RmiCommand::RecAuxCount) => rec::aux_count(m, h, x1),
+        Some(RmiCommand::RecCreate) => rec::create(m, h, x1, x2, x3),
+        Some(RmiCommand::RecDestroy) => rec::destroy(m, h, x1),
+        Some(RmiCommand::RttCreate) => rtt::create(m, h, x1, x2, x3, x4),
+        Some(RmiCommand::RttDestroy) => rtt::destroy(m, h, x1, x2, x3),
+        Some(RmiCommand::RttFold) => rtt::fold(m, h, x1, x2, x3),
+        Some(RmiCommand::RttReadEntry) => rtt::read_entry(m, h, x1, x2, x3),
+        Some(RmiCommand::RttInitRipas) => ripas::init(m, h, x1, x2, x3),
+        Some(RmiCommand::RttMapUnprotected) => unprotected::map(m, h, x1, x2, x3, x4),
+        Some(RmiCommand::RttUnmapUnprotected) => unprotected::unmap(m, h, x1, x2, x3),
+        Some(RmiCommand::DataCreate) => data::create(m, h, x1, x2, x3, x4, x5),
+        Some(RmiCommand::DataCreateUnknown) => data::create_unknown(m, h, x1, x2, x3),
+        Some(RmiCommand::DataDestroy) => data::destroy(m, h, x1, x2),
         _ => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)

@@ -3,6 +3,8 @@
 //!
 //! The tests themselves live in `tests/*.rs`; this library only sets the scene.
 
+pub mod host;
+
 use core::sync::atomic::AtomicU16;
 use rmm::GRANULE_SIZE;
 use rmm::arch::fake::{FakeMachine, ManifestBuilder};
@@ -35,6 +37,7 @@ pub fn qemu_args() -> RawBootArgs {
 pub fn qemu_cpu() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: 0x6,
+        id_aa64mmfr1: 2 << 4,
         id_aa64pfr0: 1 << 32,
         id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
         ich_vtr: 3,
@@ -70,7 +73,11 @@ pub fn boot_with_image(
         .leak();
     let granules =
         GranuleTable::new(&config.manifest.dram, storage).expect("storage sized for the table");
-    Ok(Monitor::new(config, granules))
+    Ok(Monitor::new(
+        config,
+        granules,
+        Box::leak(Box::new(rmm::realm::vmid::VmidSet::new())),
+    ))
 }
 
 /// A monitor booted exactly as on QEMU.

@@ -3,9 +3,9 @@
 //! GTSI requests are SMCs to EL3; granules are zeroed through the Realm window with
 //! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine.
 
-use super::{ns_access, smc::smc};
+use super::{ns_access, smc::smc, tlb};
 use crate::GRANULE_SIZE;
-use crate::arch::{Machine, NsAccessFault};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
 use rmm_abi::el3::{El3Status, RMM_GTSI_DELEGATE, RMM_GTSI_UNDELEGATE};
@@ -79,4 +79,35 @@ impl Machine for HwMachine {
     ) -> Result<(), NsAccessFault> {
         ns_access::copy_granule_in(addr.get(), page)
     }
+
+    fn read_word(&self, addr: GranuleAddr, index: usize) -> u64 {
+        let word = word_ptr(addr, index);
+        // SAFETY: `word_ptr` points inside the granule's mapping in the Realm window (Normal
+        // memory, 8-byte aligned). The caller holds the granule locked in a Realm-PAS state,
+        // so the access cannot fault and nobody writes the word concurrently.
+        unsafe { word.read_volatile() }
+    }
+
+    fn write_word(&self, addr: GranuleAddr, index: usize, value: u64) {
+        let word = word_ptr(addr, index);
+        // SAFETY: as in `read_word`; the caller's lock makes this CPU the only writer. A
+        // volatile aligned 64-bit store is single-copy atomic, which the table walker needs.
+        unsafe { word.write_volatile(value) }
+    }
+
+    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]) {
+        let base = realm_va(addr.get()) as *mut u8;
+        // SAFETY: the destination is the locked Realm-PAS granule's 4 KiB mapping in the
+        // Realm window; `page` is RMM memory (stack or image), so the two do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(page.as_ptr(), base, GRANULE_SIZE) };
+    }
+
+    fn invalidate_stage2(&self, vmid: u16) {
+        tlb::invalidate_vmid(vmid);
+    }
+}
+
+/// Word `index` (taken modulo the granule's 512 words) of granule `addr`, in the Realm window.
+fn word_ptr(addr: GranuleAddr, index: usize) -> *mut u64 {
+    (realm_va(addr.get()) as usize + (index % GRANULE_WORDS) * 8) as *mut u64
 }

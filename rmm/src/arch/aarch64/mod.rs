@@ -8,9 +8,10 @@
 //! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
 //! - [`mmu`]: turning stage-1 translation and the caches on, on every CPU.
 //! - [`machine`]: [`HwMachine`](machine::HwMachine), the `Machine` services (GTSI SMCs,
-//!   granule zeroing, host-memory copies).
+//!   granule zeroing and word access, host-memory copies).
 //! - [`ns_access`]: the host-memory copy routine whose faults are fixed up into errors.
 //! - [`sysreg`]: the system registers the core reads.
+//! - [`tlb`]: stage-2 TLB invalidation for realms.
 //! - [`pl011`]: the console driver.
 //! - [`start`]: glue from the entry code to the core's boot logic and RMI loop.
 //! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
@@ -27,6 +28,7 @@ pub mod pl011;
 pub mod smc;
 pub mod start;
 pub mod sysreg;
+pub mod tlb;
 pub mod vectors;
 
 pub use start::start;

@@ -15,12 +15,16 @@ use crate::boot::{self, args::RawBootArgs};
 use crate::logger::{ConsoleLogger, DEFAULT_LEVEL};
 use crate::monitor::{Monitor, serve};
 use crate::platform::PlatformConfig;
+use crate::realm::vmid::VmidSet;
 use crate::rmi::RmiRequest;
 use rmm_abi::el3::BootError;
 use rmm_abi::version::RMI_ABI_VERSION;
 
 static LOGGER: ConsoleLogger<Pl011> = ConsoleLogger::new(Pl011::new());
 static MONITOR: spin::Once<Monitor> = spin::Once::new();
+
+/// VMIDs of live realms (see [`Monitor::vmids`]).
+static VMIDS: VmidSet = VmidSet::new();
 
 /// Entry from `rmm_platform_main`: boots this CPU and serves RMI requests forever.
 pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold: bool) -> ! {
@@ -73,7 +77,7 @@ fn cold_boot(
                 granule_table_bytes,
                 spare,
             } = memory;
-            let monitor = MONITOR.call_once(|| Monitor::new(config, granules));
+            let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             print_banner(platform, monitor);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \

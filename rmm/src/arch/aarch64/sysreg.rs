@@ -2,13 +2,15 @@
 
 use crate::cpu_features::CpuIdRegisters;
 use aarch64_cpu::registers::{
-    ICH_VTR_EL2, ID_AA64DFR0_EL1, ID_AA64MMFR0_EL1, ID_AA64PFR0_EL1, Readable, TPIDR_EL2,
+    ICH_VTR_EL2, ID_AA64DFR0_EL1, ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1, ID_AA64PFR0_EL1, Readable,
+    TPIDR_EL2,
 };
 
 /// Snapshot of the ID registers RMI_FEATURES is derived from.
 pub fn cpu_id_registers() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: ID_AA64MMFR0_EL1.get(),
+        id_aa64mmfr1: ID_AA64MMFR1_EL1.get(),
         id_aa64pfr0: ID_AA64PFR0_EL1.get(),
         id_aa64dfr0: ID_AA64DFR0_EL1.get(),
         ich_vtr: ICH_VTR_EL2.get(),

@@ -2,18 +2,21 @@
 //! transition service, for host tests.
 //!
 //! It enforces what the hardware does for the things that matter to security:
-//! - the RMM may write only Realm-PAS granules; any other write is a Granule Protection Fault,
-//!   which on hardware stops the RMM, so here it panics and fails the test;
+//! - the RMM may read or write only Realm-PAS granules outside its carve-out (its Realm
+//!   window); any other access is a Granule Protection Fault, which on hardware stops the RMM,
+//!   so here it panics and fails the test;
 //! - the RMM's reads of host memory fail (as the fix-up path makes them fail) unless the
 //!   granule is Non-secure;
 //! - EL3 moves only NS granules to Realm and only Realm granules back, inside DRAM, and does
 //!   **not** clear them: zeroing is the RMM's job, and tests check it was done;
-//! - the host may read or write only Non-secure granules.
+//! - the host may read or write only Non-secure granules;
+//! - stage-2 TLB invalidations are recorded so tests can check one followed every removal of
+//!   a valid mapping.
 
 extern crate std;
 
 use crate::GRANULE_SIZE;
-use crate::arch::{Machine, NsAccessFault};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use rmm_abi::el3::El3Status;
 use std::boxed::Box;
@@ -46,6 +49,8 @@ struct Memory {
     gtsi_failure: Option<El3Status>,
     /// Number of GTSI calls made.
     gtsi_calls: usize,
+    /// VMIDs whose stage-2 TLB entries the RMM invalidated, in order.
+    stage2_invalidations: Vec<u16>,
 }
 
 /// Simulated memory and EL3 GTSI.
@@ -119,6 +124,11 @@ impl FakeMachine {
         self.memory().gtsi_failure = status;
     }
 
+    /// VMIDs whose stage-2 TLB entries the RMM invalidated since the last call (drained).
+    pub fn take_stage2_invalidations(&self) -> Vec<u16> {
+        std::mem::take(&mut self.memory().stage2_invalidations)
+    }
+
     /// Number of GTSI calls the RMM made.
     pub fn gtsi_calls(&self) -> usize {
         self.memory().gtsi_calls
@@ -150,6 +160,24 @@ impl FakeMachine {
         Ok(self.inspect(pa))
     }
 
+    /// The memory, after checking that the RMM may touch granule `addr` through its Realm
+    /// window: Realm PAS (else a Granule Protection Fault) and not its own carve-out (which
+    /// the window does not map). Either violation is an RMM bug and panics.
+    fn realm_access(&self, addr: GranuleAddr, what: &str) -> std::sync::MutexGuard<'_, Memory> {
+        let pa = addr.get();
+        let memory = self.memory();
+        assert_eq!(
+            self.pas_in(&memory, pa),
+            Some(FakePas::Realm),
+            "Granule Protection Fault: the RMM {what} {pa:#x}, which is not in the Realm PAS"
+        );
+        assert!(
+            pa < self.carveout.0 || pa >= self.carveout.1,
+            "the RMM {what} {pa:#x}, inside its own carve-out (not in its Realm window)"
+        );
+        memory
+    }
+
     fn transition(&self, addr: GranuleAddr, from: FakePas, to: FakePas) -> El3Status {
         let pa = addr.get();
         let mut memory = self.memory();
@@ -179,18 +207,44 @@ impl Machine for FakeMachine {
     }
 
     fn zero_granule(&self, addr: GranuleAddr) {
-        let pa = addr.get();
-        let mut memory = self.memory();
-        assert_eq!(
-            self.pas_in(&memory, pa),
-            Some(FakePas::Realm),
-            "Granule Protection Fault: the RMM wrote {pa:#x}, which is not in the Realm PAS"
-        );
+        let mut memory = self.realm_access(addr, "zeroed");
+        memory.contents.remove(&addr.get());
+    }
+
+    fn read_word(&self, addr: GranuleAddr, index: usize) -> u64 {
         assert!(
-            pa < self.carveout.0 || pa >= self.carveout.1,
-            "the RMM zeroed {pa:#x}, inside its own carve-out (not in its Realm window)"
+            index < GRANULE_WORDS,
+            "word index {index} outside a granule"
         );
-        memory.contents.remove(&pa);
+        let memory = self.realm_access(addr, "read");
+        memory.contents.get(&addr.get()).map_or(0, |page| {
+            let at = index * 8;
+            let mut word = [0; 8];
+            word.copy_from_slice(&page[at..at + 8]);
+            u64::from_le_bytes(word)
+        })
+    }
+
+    fn write_word(&self, addr: GranuleAddr, index: usize, value: u64) {
+        assert!(
+            index < GRANULE_WORDS,
+            "word index {index} outside a granule"
+        );
+        let mut memory = self.realm_access(addr, "wrote");
+        let page = memory
+            .contents
+            .entry(addr.get())
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        page[index * 8..index * 8 + 8].copy_from_slice(&value.to_le_bytes());
+    }
+
+    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]) {
+        let mut memory = self.realm_access(addr, "wrote");
+        memory.contents.insert(addr.get(), Box::new(*page));
+    }
+
+    fn invalidate_stage2(&self, vmid: u16) {
+        self.memory().stage2_invalidations.push(vmid);
     }
 
     fn copy_from_ns(

@@ -1,0 +1,167 @@
+//! RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN and RMI_DATA_DESTROY: protected pages of a realm.
+//!
+//! Check order is the reference RMM's (`docs/reference/tf-rmm-rel0-facts.md` §11.8–11.10):
+//! DATA_CREATE checks its flags and the source page first, then locks the data granule and
+//! the RD, then refuses a realm that is not NEW *before* looking at the IPA; a fault reading
+//! the source is `RMI_ERROR_INPUT` after the table checks. The source is copied once onto
+//! the stack, measured from there, and written to the data granule: the host cannot change
+//! what is measured after the fact.
+
+use super::RmiOutputs;
+use super::error::{RmiError, SUCCESS, status_only};
+use super::locks::{lock_two, tracked};
+use super::realm::lock_rd;
+use super::rtt::{break_before_make, refcount_ok};
+use super::rtt_args::{PA_LIMIT, data_ipa};
+use crate::GRANULE_SIZE;
+use crate::arch::Machine;
+use crate::monitor::Monitor;
+use crate::realm::descriptor::Rd;
+use crate::rtt::entry::Entry;
+use crate::rtt::level::RttLevel;
+use crate::rtt::walk::walk;
+use attest::measurement::{MEASURE_CONTENT, extend_data};
+use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
+
+/// What DATA_CREATE puts in the granule.
+enum Content {
+    /// A copy of host page `src`, measured into the RIM with `flags`.
+    Copy { src: u64, flags: u64 },
+    /// Nothing (the granule stays zero); not measured.
+    Unknown,
+}
+
+/// Handles RMI_DATA_CREATE(x1 = rd, x2 = data, x3 = ipa, x4 = src, x5 = flags).
+pub fn create(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    data: u64,
+    ipa: u64,
+    src: u64,
+    flags: u64,
+) -> RmiOutputs {
+    status_only((|| {
+        if flags > MEASURE_CONTENT {
+            return Err(RmiError::Input);
+        }
+        let src_addr = tracked(&monitor.granules, src)?;
+        if monitor.granules.state_unlocked(src_addr) != Some(GranuleState::Undelegated) {
+            return Err(RmiError::Input);
+        }
+        populate(
+            monitor,
+            machine,
+            rd,
+            data,
+            ipa,
+            Content::Copy { src, flags },
+        )
+    })())
+}
+
+/// Handles RMI_DATA_CREATE_UNKNOWN(x1 = rd, x2 = data, x3 = ipa).
+pub fn create_unknown(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    data: u64,
+    ipa: u64,
+) -> RmiOutputs {
+    status_only(populate(monitor, machine, rd, data, ipa, Content::Unknown))
+}
+
+fn populate(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    data_pa: u64,
+    ipa: u64,
+    content: Content,
+) -> Result<(), RmiError> {
+    let (mut data, rd) = lock_two(
+        &monitor.granules,
+        (data_pa, GranuleState::Delegated),
+        (rd_pa, GranuleState::Rd),
+    )?;
+    let realm = Rd::new(machine, rd.addr());
+    // Only measured content is refused once the realm runs: unknown content may be added
+    // to an active realm (the host populating memory the realm accepted).
+    if matches!(content, Content::Copy { .. }) && realm.state() != RealmState::New {
+        return Err(RmiError::Realm(0));
+    }
+    let config = realm.config();
+    let s2 = config.s2;
+    data_ipa(&s2, ipa)?;
+    if data.addr().get() >= PA_LIMIT {
+        return Err(RmiError::Input);
+    }
+    let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF)?;
+    if leaf.level != RttLevel::LEAF {
+        return Err(RmiError::Rtt(leaf.level));
+    }
+    let Entry::Unassigned(ripas) = leaf.entry(machine) else {
+        return Err(RmiError::Rtt(RttLevel::LEAF));
+    };
+    let pa = data.addr().get();
+    let entry = match content {
+        Content::Copy { src, flags } => {
+            let mut page = [0u8; GRANULE_SIZE];
+            let src = tracked(&monitor.granules, src)?;
+            machine
+                .copy_from_ns(src, &mut page)
+                .map_err(|_| RmiError::Input)?;
+            let rim = extend_data(config.hash, &realm.rim(), ipa, flags, &page);
+            realm.set_rim(&rim);
+            machine.write_page(data.addr(), &page);
+            // Measured content is always mapped as RAM, whatever the RIPAS was.
+            Entry::Assigned {
+                pa,
+                ripas: Ripas::Ram,
+            }
+        }
+        Content::Unknown => Entry::Assigned { pa, ripas },
+    };
+    leaf.set(machine, entry);
+    refcount_ok(leaf.table.get_ref());
+    data.set_state(GranuleState::Data);
+    Ok(())
+}
+
+/// Handles RMI_DATA_DESTROY(x1 = rd, x2 = ipa) → x1 = data PA, x2 = top.
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64, ipa: u64) -> RmiOutputs {
+    let result = (|| {
+        let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;
+        let s2 = config.s2;
+        data_ipa(&s2, ipa).map_err(|e| (e, 0))?;
+        let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF)
+            .map_err(|e| (e.into(), 0))?;
+        if leaf.level != RttLevel::LEAF {
+            return Err((RmiError::Rtt(leaf.level), leaf.nonlive_top(machine, ipa)));
+        }
+        let Entry::Assigned { pa, ripas } = leaf.entry(machine) else {
+            return Err((
+                RmiError::Rtt(RttLevel::LEAF),
+                leaf.nonlive_top(machine, ipa),
+            ));
+        };
+        let after = match ripas {
+            Ripas::Empty => Ripas::Empty,
+            Ripas::Ram | Ripas::Destroyed => Ripas::Destroyed,
+        };
+        break_before_make(machine, &leaf, &config, Entry::Unassigned(after));
+        refcount_ok(leaf.table.put_ref());
+        let addr = crate::granule::GranuleAddr::new(pa).ok_or((RmiError::Input, 0))?;
+        if let Ok(mut data) = monitor.granules.lock(addr, GranuleState::Data) {
+            machine.zero_granule(addr);
+            data.set_state(GranuleState::Delegated);
+        } else {
+            log::error!("DATA_DESTROY: {pa:#x} mapped but not a DATA granule");
+        }
+        Ok((pa, leaf.nonlive_top(machine, ipa)))
+    })();
+    match result {
+        Ok((pa, top)) => RmiOutputs::with(SUCCESS, [pa, top]),
+        Err((error, top)) => RmiOutputs::with(error.pack(), [0, top]),
+    }
+}

@@ -1,0 +1,98 @@
+//! Locking the granules an RMI command names, by the reference design's rules: external
+//! granules (named by arguments) in ascending PA order, each state checked once it is locked.
+//!
+//! Every failure here is `RMI_ERROR_INPUT`: a misaligned or untracked address, the same
+//! granule named twice, or a granule in the wrong state.
+
+use super::error::RmiError;
+use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use rmm_abi::rmi::states::GranuleState;
+
+/// `raw` as a granule address the table tracks.
+pub fn tracked(granules: &GranuleTable, raw: u64) -> Result<GranuleAddr, RmiError> {
+    GranuleAddr::new(raw)
+        .filter(|addr| granules.is_tracked(*addr))
+        .ok_or(RmiError::Input)
+}
+
+/// Locks the granule at `raw`, which must be in `state`.
+pub fn lock_one(
+    granules: &GranuleTable,
+    raw: u64,
+    state: GranuleState,
+) -> Result<LockedGranule<'_>, RmiError> {
+    let addr = tracked(granules, raw)?;
+    granules.lock(addr, state).map_err(|_| RmiError::Input)
+}
+
+/// Locks the two distinct granules `a` and `b` (address, expected state) in ascending
+/// address order and returns them in argument order.
+pub fn lock_two(
+    granules: &GranuleTable,
+    a: (u64, GranuleState),
+    b: (u64, GranuleState),
+) -> Result<(LockedGranule<'_>, LockedGranule<'_>), RmiError> {
+    let addr_a = tracked(granules, a.0)?;
+    let addr_b = tracked(granules, b.0)?;
+    if addr_a == addr_b {
+        return Err(RmiError::Input);
+    }
+    let lock = |addr, state| granules.lock(addr, state).map_err(|_| RmiError::Input);
+    if addr_a < addr_b {
+        let first = lock(addr_a, a.1)?;
+        let second = lock(addr_b, b.1)?;
+        Ok((first, second))
+    } else {
+        let first = lock(addr_b, b.1)?;
+        let second = lock(addr_a, a.1)?;
+        Ok((second, first))
+    }
+}
+
+/// Up to this many granules locked together (a realm's 16 root tables).
+pub const MAX_RUN: usize = 16;
+
+/// A run of contiguous granules, all locked.
+#[derive(Debug)]
+pub struct LockedRun<'t> {
+    slots: [Option<LockedGranule<'t>>; MAX_RUN],
+    len: usize,
+}
+
+impl<'t> LockedRun<'t> {
+    /// Locks the `count` (1..=[`MAX_RUN`]) granules from `base` upwards, each of which must be
+    /// in `state`. On any failure the ones already locked are released.
+    pub fn lock(
+        granules: &'t GranuleTable,
+        base: u64,
+        count: u64,
+        state: GranuleState,
+    ) -> Result<Self, RmiError> {
+        if count == 0 || count > MAX_RUN as u64 {
+            return Err(RmiError::Input);
+        }
+        let mut run = Self {
+            slots: [const { None }; MAX_RUN],
+            len: 0,
+        };
+        for i in 0..count {
+            let pa = i
+                .checked_mul(crate::GRANULE_SIZE as u64)
+                .and_then(|offset| base.checked_add(offset))
+                .ok_or(RmiError::Input)?;
+            run.slots[i as usize] = Some(lock_one(granules, pa, state)?);
+            run.len += 1;
+        }
+        Ok(run)
+    }
+
+    /// The locked granules, in address order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut LockedGranule<'t>> {
+        self.slots[..self.len].iter_mut().flatten()
+    }
+
+    /// The locked granules, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &LockedGranule<'t>> {
+        self.slots[..self.len].iter().flatten()
+    }
+}

@@ -1,0 +1,155 @@
+//! Validation of `RmiRealmParams` for RMI_REALM_CREATE against feature register 0, in the
+//! reference RMM's order (TF-RMM `validate_realm_params`, rmm-spec-v1.0-rel0; see
+//! `docs/reference/tf-rmm-rel0-facts.md` §5).
+//!
+//! Field widths follow TF-RMM: `s2sz`, `sve_vl`, `num_bps`, `num_wps`, `pmu_num_ctrs` and
+//! `rtt_num_start` are read as 32 bits, `hash_algo` as 8 and `vmid` as 16; the bytes above
+//! them are ignored. Every failure is `RMI_ERROR_INPUT`.
+
+use super::error::RmiError;
+use crate::granule::GranuleAddr;
+use crate::rtt::level::RttLevel;
+use crate::rtt::walk::{MAX_ROOTS, Stage2};
+use attest::measurement::MeasuredRealmParams;
+use rmm_abi::rmi::features::FeatureRegister0;
+use rmm_abi::rmi::realm_params::{RealmFlags, RealmParams};
+use rmm_abi::rmi::states::HashAlgorithm;
+
+/// Smallest IPA width a realm may have.
+pub const MIN_IPA_BITS: u32 = 32;
+
+/// A start level of 0 needs a CPU with at least this PA width (the reference RMM's rule).
+const START_LEVEL_0_MIN_PA_BITS: u8 = 44;
+
+/// Parameters that passed validation (the VMID is not claimed yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidParams {
+    /// Stage-2 shape.
+    pub s2: Stage2,
+    /// VMID.
+    pub vmid: u16,
+    /// What the initial RIM measures.
+    pub measured: MeasuredRealmParams,
+}
+
+fn low32(value: u64) -> u32 {
+    value as u32
+}
+
+/// Number of starting-level tables a realm of `ipa_bits` starting at `level` needs.
+fn roots_needed(ipa_bits: u32, level: RttLevel) -> u64 {
+    let root_bits = level.entry_shift() + 9;
+    if ipa_bits <= root_bits {
+        1
+    } else {
+        1 << (ipa_bits - root_bits)
+    }
+}
+
+/// Checks `p` against the features this RMM offers (`features`, with `vmid_bits` VMIDs).
+pub fn validate(
+    p: &RealmParams,
+    features: FeatureRegister0,
+    vmid_bits: u8,
+) -> Result<ValidParams, RmiError> {
+    let flags = p.flags;
+    // Unknown flag bits are ignored (and measured), as in the reference RMM.
+    let lpa2 = flags & RealmFlags::LPA2.bits() != 0;
+    let sve = flags & RealmFlags::SVE.bits() != 0;
+    let pmu = flags & RealmFlags::PMU.bits() != 0;
+    let s2sz = low32(p.s2sz);
+    let sve_vl = low32(p.sve_vl);
+    let num_bps = low32(p.num_bps);
+    let num_wps = low32(p.num_wps);
+    let pmu_num_ctrs = low32(p.pmu_num_ctrs);
+    let fail = Err(RmiError::Input);
+
+    if lpa2 && !features.lpa2() {
+        return fail;
+    }
+    if s2sz < MIN_IPA_BITS || s2sz > u32::from(features.s2sz()) {
+        return fail;
+    }
+    // Zero breakpoints or watchpoints is refused; the bound is the raw ID-register field.
+    if num_bps == 0
+        || num_bps > u32::from(features.num_bps())
+        || num_wps == 0
+        || num_wps > u32::from(features.num_wps())
+    {
+        return fail;
+    }
+    if sve && (!features.sve_en() || sve_vl > u32::from(features.sve_vl())) {
+        return fail;
+    }
+    // Deviation: TF-RMM assumes a PMU and never refuses the flag. This RMM does not switch
+    // PMU state yet, reports PMU_EN = 0, and so refuses the flag.
+    if pmu && (!features.pmu_en() || pmu_num_ctrs > u32::from(features.pmu_num_ctrs())) {
+        return fail;
+    }
+
+    // IPA width and starting level (no LPA2: levels 0..=3, IPA 32..=48 bits).
+    let Some(level) = RttLevel::new(p.rtt_level_start) else {
+        return fail;
+    };
+    if level.get() == 0 && features.s2sz() < START_LEVEL_0_MIN_PA_BITS {
+        return fail;
+    }
+    let levels = 3 - u32::from(level.get());
+    let min_bits = levels * 9 + 13;
+    let max_bits = min_bits + 8 + if level.get() > 0 { 4 } else { 0 };
+    if s2sz < min_bits || s2sz > max_bits {
+        return fail;
+    }
+    let num_roots = u64::from(low32(p.rtt_num_start));
+    if num_roots != roots_needed(s2sz, level) || num_roots > MAX_ROOTS {
+        return fail;
+    }
+
+    let Some(hash) = HashAlgorithm::from_u64(u64::from(p.hash_algo as u8)) else {
+        return fail;
+    };
+    let vmid = p.vmid as u16;
+    if u32::from(vmid) >= 1 << vmid_bits {
+        return fail;
+    }
+    let Some(rtt_base) = GranuleAddr::new(p.rtt_base) else {
+        return fail;
+    };
+    Ok(ValidParams {
+        s2: Stage2 {
+            rtt_base,
+            start_level: level,
+            num_roots,
+            ipa_bits: s2sz as u8,
+        },
+        vmid,
+        measured: MeasuredRealmParams {
+            flags,
+            s2sz,
+            sve_vl,
+            num_bps,
+            num_wps,
+            pmu_num_ctrs,
+            hash_algo: hash,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(n: i64) -> RttLevel {
+        RttLevel::new(n).expect("valid")
+    }
+
+    #[test]
+    fn root_counts_follow_the_start_level() {
+        assert_eq!(roots_needed(48, level(0)), 1);
+        assert_eq!(roots_needed(39, level(1)), 1);
+        assert_eq!(roots_needed(40, level(1)), 2);
+        assert_eq!(roots_needed(43, level(1)), 16);
+        assert_eq!(roots_needed(32, level(2)), 4);
+        assert_eq!(roots_needed(34, level(2)), 16);
+    }
+}

@@ -1,0 +1,182 @@
+//! RMI_REC_AUX_COUNT, RMI_REC_CREATE and RMI_REC_DESTROY.
+//!
+//! Check order is the reference RMM's (TF-RMM `runtime/rmi/rec.c`, rmm-spec-v1.0-rel0;
+//! `docs/reference/tf-rmm-rel0-facts.md` §8–10), including its quirks: `num_aux > 16` is
+//! refused before anything else, the auxiliary granules are claimed (DELEGATED → REC_AUX)
+//! before the REC and RD are locked, and `num_aux` must equal the aux count only after the
+//! realm-state and MPIDR checks.
+
+use super::RmiOutputs;
+use super::error::{RmiError, SUCCESS, status_only};
+use super::locks::{lock_one, lock_two};
+use super::ns_page;
+use super::realm::lock_rd;
+use crate::arch::Machine;
+use crate::granule::{GranuleAddr, GranuleTable};
+use crate::monitor::Monitor;
+use crate::realm::descriptor::Rd;
+use crate::realm::rec::{Rec, RecInit};
+use attest::measurement::extend_rec;
+use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, RecFlags, RecMpidr, RecParams};
+use rmm_abi::rmi::states::{GranuleState, RealmState};
+
+/// Auxiliary granules every REC needs (TF-RMM's constant `MAX_REC_AUX_GRANULES`).
+pub const REC_AUX_COUNT: u64 = MAX_REC_AUX_GRANULES as u64;
+
+/// RD reference count at which no further REC may be created (the reference RMM's 10-bit
+/// refcount limit; feature register 0 reports MAX_RECS_ORDER = 10).
+pub const MAX_RECS: u16 = (1 << 10) - 1;
+
+/// Handles RMI_REC_AUX_COUNT(x1 = rd).
+pub fn aux_count(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
+    match lock_rd(monitor, machine, rd) {
+        Ok(_) => RmiOutputs::with(SUCCESS, [REC_AUX_COUNT]),
+        Err(error) => RmiOutputs::with(error.pack(), [0]),
+    }
+}
+
+/// Auxiliary granules claimed as REC_AUX; dropping it without [`ClaimedAux::keep`] returns
+/// them to DELEGATED (they were zero and nothing wrote them).
+struct ClaimedAux<'t> {
+    granules: &'t GranuleTable,
+    addrs: [GranuleAddr; MAX_REC_AUX_GRANULES],
+    count: usize,
+}
+
+impl<'t> ClaimedAux<'t> {
+    fn claim(granules: &'t GranuleTable, aux: &[u64]) -> Result<Self, RmiError> {
+        let mut claimed = Self {
+            granules,
+            addrs: [GranuleAddr::ZERO; MAX_REC_AUX_GRANULES],
+            count: 0,
+        };
+        for &pa in aux {
+            let mut granule = lock_one(granules, pa, GranuleState::Delegated)?;
+            granule.set_state(GranuleState::RecAux);
+            claimed.addrs[claimed.count] = granule.addr();
+            claimed.count += 1;
+        }
+        Ok(claimed)
+    }
+
+    fn keep(mut self) -> ([GranuleAddr; MAX_REC_AUX_GRANULES], usize) {
+        let count = core::mem::take(&mut self.count);
+        (self.addrs, count)
+    }
+}
+
+impl Drop for ClaimedAux<'_> {
+    fn drop(&mut self) {
+        for addr in &self.addrs[..self.count] {
+            if let Ok(mut granule) = self.granules.lock(*addr, GranuleState::RecAux) {
+                granule.set_state(GranuleState::Delegated);
+            }
+        }
+    }
+}
+
+/// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
+pub fn create(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    rec: u64,
+    params_pa: u64,
+) -> RmiOutputs {
+    status_only(try_create(monitor, machine, rd, rec, params_pa))
+}
+
+fn try_create(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    rec_pa: u64,
+    params_pa: u64,
+) -> Result<(), RmiError> {
+    let mut params = RecParams::zeroed();
+    ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
+    if params.num_aux > REC_AUX_COUNT {
+        return Err(RmiError::Input);
+    }
+    let aux = ClaimedAux::claim(&monitor.granules, &params.aux[..params.num_aux as usize])?;
+    let (mut rec, mut rd) = lock_two(
+        &monitor.granules,
+        (rec_pa, GranuleState::Delegated),
+        (rd_pa, GranuleState::Rd),
+    )?;
+    if rd.refcount() >= MAX_RECS {
+        return Err(RmiError::Realm(0));
+    }
+    let realm = Rd::new(machine, rd.addr());
+    if realm.state() != RealmState::New {
+        return Err(RmiError::Realm(0));
+    }
+    let Some(mpidr) = RecMpidr::new(params.mpidr) else {
+        return Err(RmiError::Input);
+    };
+    if mpidr.index() != realm.rec_count() {
+        return Err(RmiError::Input);
+    }
+    if params.num_aux != REC_AUX_COUNT {
+        return Err(RmiError::Input);
+    }
+    rd.get_ref().map_err(|_| RmiError::Realm(0))?;
+
+    let runnable = params.flags & RecFlags::RUNNABLE.bits() != 0;
+    let (aux, num_aux) = aux.keep();
+    Rec::new(machine, rec.addr()).initialise(&RecInit {
+        rd: rd.addr(),
+        mpidr,
+        runnable,
+        pc: params.pc,
+        gprs: params.gprs,
+        aux,
+        num_aux,
+    });
+    if runnable {
+        let config = realm.config();
+        let rim = extend_rec(
+            config.hash,
+            &realm.rim(),
+            params.flags,
+            params.pc,
+            &params.gprs,
+        );
+        realm.set_rim(&rim);
+    }
+    realm.set_rec_count(mpidr.index() + 1);
+    rec.set_state(GranuleState::Rec);
+    Ok(())
+}
+
+/// Handles RMI_REC_DESTROY(x1 = rec).
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, rec: u64) -> RmiOutputs {
+    status_only(try_destroy(monitor, machine, rec))
+}
+
+fn try_destroy(monitor: &Monitor, machine: &impl Machine, rec_pa: u64) -> Result<(), RmiError> {
+    let granules = &monitor.granules;
+    let mut rec = lock_one(granules, rec_pa, GranuleState::Rec)?;
+    // A REC is referenced while it runs.
+    if rec.refcount() != 0 {
+        return Err(RmiError::Rec);
+    }
+    let view = Rec::new(machine, rec.addr());
+    let rd_addr = view.rd();
+    for aux in view.aux() {
+        if let Ok(mut granule) = granules.lock(aux, GranuleState::RecAux) {
+            machine.zero_granule(aux);
+            granule.set_state(GranuleState::Delegated);
+        }
+    }
+    machine.zero_granule(rec.addr());
+    rec.set_state(GranuleState::Delegated);
+    drop(rec);
+    // The RD cannot go away while this REC counted in it; the reference drops the reference
+    // with a release store and no lock. Here the RD lock is taken briefly instead, after the
+    // REC lock is released (RD before REC would be the external-granule order otherwise).
+    if let Ok(mut rd) = granules.lock(rd_addr, GranuleState::Rd) {
+        let _ = rd.put_ref();
+    }
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! RMI_RTT_CREATE, RMI_RTT_DESTROY, RMI_RTT_FOLD and RMI_RTT_READ_ENTRY: building and
+//! taking apart a realm's stage-2 tables.
+//!
+//! Check order is the reference RMM's (TF-RMM `runtime/rmi/rtt.c` at rmm-spec-v1.0-rel0;
+//! `docs/reference/tf-rmm-rel0-facts.md` §11.1–11.4). Unlike the reference, the RD stays
+//! locked for the whole command (the reference releases it once the root is locked): the
+//! lock order RD → tables is the same, and it keeps the realm's configuration stable.
+//!
+//! Refcounts: a table counts its entries that are tables or assigned protected memory
+//! (`Entry::is_counted`); a valid entry that is removed or replaced is followed by a
+//! stage-2 TLB invalidation for the realm's VMID (break before make).
+
+use super::RmiOutputs;
+use super::error::{RmiError, SUCCESS, status_only};
+use super::locks::lock_two;
+use super::realm::lock_rd;
+use super::rtt_args::{PA_LIMIT, entry_args, table_args};
+use crate::arch::Machine;
+use crate::granule::{GranuleAddr, LockedGranule};
+use crate::monitor::Monitor;
+use crate::realm::descriptor::RealmConfig;
+use crate::rtt::entry::Entry;
+use crate::rtt::level::{ENTRIES, RttLevel};
+use crate::rtt::walk::{BrokenTables, Walk, walk};
+use rmm_abi::rmi::states::{GranuleState, Ripas, RttEntryState};
+
+/// Entries of a full table, as a reference count.
+const FULL: u16 = ENTRIES as u16;
+
+impl From<BrokenTables> for RmiError {
+    fn from(_: BrokenTables) -> Self {
+        log::error!("a realm's stage-2 tables are not in the RTT state: refusing the command");
+        RmiError::Input
+    }
+}
+
+/// Records a refcount change that the table invariants guarantee cannot fail.
+pub(super) fn refcount_ok(result: Result<(), crate::granule::table::RefcountError>) {
+    if let Err(error) = result {
+        log::error!("RTT reference count out of range: {error:?}");
+    }
+}
+
+/// Replaces a valid entry: invalid first, TLB invalidation, then the new entry.
+pub(super) fn break_before_make(
+    machine: &impl Machine,
+    walk: &Walk<'_>,
+    config: &RealmConfig,
+    new: Entry,
+) {
+    if Entry::is_valid(walk.raw(machine)) {
+        walk.set(machine, Entry::Unassigned(Ripas::Empty));
+        machine.invalidate_stage2(config.vmid);
+    }
+    walk.set(machine, new);
+}
+
+/// Handles RMI_RTT_CREATE(x1 = rd, x2 = rtt, x3 = ipa, x4 = level).
+pub fn create(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    rtt: u64,
+    ipa: u64,
+    level: u64,
+) -> RmiOutputs {
+    status_only(try_create(monitor, machine, rd, rtt, ipa, level))
+}
+
+fn try_create(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    rtt_pa: u64,
+    ipa: u64,
+    raw_level: u64,
+) -> Result<(), RmiError> {
+    let (mut rtt, rd) = lock_two(
+        &monitor.granules,
+        (rtt_pa, GranuleState::Delegated),
+        (rd_pa, GranuleState::Rd),
+    )?;
+    let config = crate::realm::descriptor::Rd::new(machine, rd.addr()).config();
+    let s2 = config.s2;
+    let (level, parent_level) = table_args(&s2, ipa, raw_level)?;
+    if rtt.addr().get() >= PA_LIMIT {
+        return Err(RmiError::Input);
+    }
+    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level)?;
+    if parent.level != parent_level {
+        return Err(RmiError::Rtt(parent.level));
+    }
+    let old = parent.entry(machine);
+    match old {
+        Entry::Table(_) => return Err(RmiError::Rtt(parent_level)),
+        Entry::Unassigned(_) | Entry::UnassignedNs => {
+            fill(machine, rtt.addr(), level, old, 0);
+            refcount_ok(parent.table.get_ref());
+        }
+        Entry::Assigned { pa, .. } => {
+            // Unfolding a block: the parent's count for the block becomes the count for
+            // the table; the new table counts its 512 entries.
+            fill(machine, rtt.addr(), level, old, pa);
+            refcount_ok(rtt.add_refs(FULL));
+        }
+        Entry::AssignedNs { desc } => {
+            fill(
+                machine,
+                rtt.addr(),
+                level,
+                old,
+                desc & crate::rtt::entry::OA_MASK,
+            );
+            refcount_ok(parent.table.get_ref());
+        }
+    }
+    rtt.set_state(GranuleState::Rtt);
+    break_before_make(machine, &parent, &config, Entry::Table(rtt.addr()));
+    Ok(())
+}
+
+/// Fills the (zeroed) new table at `level` with what `parent` mapped: 512 copies of an
+/// unassigned entry, or 512 entries of an assigned block's kind at consecutive addresses
+/// from `pa`.
+fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Entry, pa: u64) {
+    let size = level.entry_size();
+    for index in 0..ENTRIES {
+        let entry = parent.with_pa(pa + index as u64 * size, level);
+        let raw = entry.encode(level);
+        // A zeroed granule already holds UNASSIGNED EMPTY everywhere.
+        if raw != 0 {
+            machine.write_word(table, index, raw);
+        }
+    }
+}
+
+/// Handles RMI_RTT_DESTROY(x1 = rd, x2 = ipa, x3 = level) → x1 = RTT PA, x2 = top.
+pub fn destroy(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    ipa: u64,
+    level: u64,
+) -> RmiOutputs {
+    match try_destroy(monitor, machine, rd, ipa, level) {
+        Ok((rtt, top)) => RmiOutputs::with(SUCCESS, [rtt, top]),
+        Err((error, top)) => RmiOutputs::with(error.pack(), [0, top]),
+    }
+}
+
+fn try_destroy(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    ipa: u64,
+    raw_level: u64,
+) -> Result<(u64, u64), (RmiError, u64)> {
+    let (_rd, config) = lock_rd(monitor, machine, rd_pa).map_err(|e| (e, 0))?;
+    let s2 = config.s2;
+    let (level, parent_level) = table_args(&s2, ipa, raw_level).map_err(|e| (e, 0))?;
+    let mut parent =
+        walk(&monitor.granules, machine, &s2, ipa, parent_level).map_err(|e| (e.into(), 0))?;
+    let child = match parent.entry(machine) {
+        Entry::Table(child) if parent.level == parent_level => child,
+        _ => {
+            return Err((
+                RmiError::Rtt(parent.level),
+                parent.nonlive_top(machine, ipa),
+            ));
+        }
+    };
+    let mut child = lock_table(monitor, child).map_err(|e| (e, 0))?;
+    if child.refcount() != 0 {
+        return Err((RmiError::Rtt(level), ipa));
+    }
+    let replacement = if s2.in_par(ipa) {
+        Entry::Unassigned(Ripas::Destroyed)
+    } else {
+        Entry::UnassignedNs
+    };
+    break_before_make(machine, &parent, &config, replacement);
+    refcount_ok(parent.table.put_ref());
+    machine.zero_granule(child.addr());
+    child.set_state(GranuleState::Delegated);
+    Ok((child.addr().get(), parent.nonlive_top(machine, ipa)))
+}
+
+fn lock_table(monitor: &Monitor, table: GranuleAddr) -> Result<LockedGranule<'_>, RmiError> {
+    monitor
+        .granules
+        .lock(table, GranuleState::Rtt)
+        .map_err(|_| BrokenTables.into())
+}
+
+/// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
+pub fn fold(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    ipa: u64,
+    level: u64,
+) -> RmiOutputs {
+    match try_fold(monitor, machine, rd, ipa, level) {
+        Ok(rtt) => RmiOutputs::with(SUCCESS, [rtt]),
+        Err(error) => RmiOutputs::with(error.pack(), [0]),
+    }
+}
+
+fn try_fold(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    ipa: u64,
+    raw_level: u64,
+) -> Result<u64, RmiError> {
+    let (_rd, config) = lock_rd(monitor, machine, rd_pa)?;
+    let s2 = config.s2;
+    let (level, parent_level) = table_args(&s2, ipa, raw_level)?;
+    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level)?;
+    if parent.level != parent_level {
+        return Err(RmiError::Rtt(parent.level));
+    }
+    let Entry::Table(child) = parent.entry(machine) else {
+        return Err(RmiError::Rtt(parent_level));
+    };
+    let mut child = lock_table(monitor, child)?;
+    let read = |index| Entry::decode(machine.read_word(child.addr(), index), level);
+    let first = read(0);
+    let uniform = |want: Entry| (0..ENTRIES).all(|i| read(i) == want);
+    // Blocks may not be made below level 1 (TF-RMM `S2TT_MIN_BLOCK_LEVEL`).
+    let block_allowed = parent_level.get() >= super::rtt_args::MIN_BLOCK_LEVEL;
+    let folded = match child.refcount() {
+        0 => {
+            let unassigned = [
+                Entry::Unassigned(Ripas::Destroyed),
+                Entry::Unassigned(Ripas::Empty),
+                Entry::Unassigned(Ripas::Ram),
+                Entry::UnassignedNs,
+            ];
+            if let Some(entry) = unassigned.into_iter().find(|e| uniform(*e)) {
+                entry
+            } else if let Some(block) = contiguous_block(&read, first, level, parent_level) {
+                if !block_allowed {
+                    return Err(RmiError::Rtt(parent_level));
+                }
+                block
+            } else {
+                return Err(RmiError::Rtt(level));
+            }
+        }
+        FULL => {
+            if !block_allowed {
+                return Err(RmiError::Rtt(parent_level));
+            }
+            contiguous_block(&read, first, level, parent_level).ok_or(RmiError::Rtt(level))?
+        }
+        _ => return Err(RmiError::Rtt(level)),
+    };
+    // Counted blocks (assigned memory) move their single count from the child's 512 to the
+    // parent's entry, which already counts one (the table); uncounted ones drop it.
+    if folded.is_counted() {
+        refcount_ok(child.sub_refs(FULL));
+    } else {
+        refcount_ok(parent.table.put_ref());
+    }
+    break_before_make(machine, &parent, &config, folded);
+    machine.zero_granule(child.addr());
+    child.set_state(GranuleState::Delegated);
+    Ok(child.addr().get())
+}
+
+/// If the table's 512 entries at `level` are all assigned memory of one kind (or all
+/// unprotected mappings with the same attributes) at consecutive addresses starting at a
+/// `parent_level`-aligned `first`, the block entry that replaces them.
+fn contiguous_block(
+    read: &impl Fn(usize) -> Entry,
+    first: Entry,
+    level: RttLevel,
+    parent_level: RttLevel,
+) -> Option<Entry> {
+    let (base, attrs) = match first {
+        Entry::Assigned { pa, .. } => (pa, 0),
+        Entry::AssignedNs { desc } => (
+            desc & crate::rtt::entry::OA_MASK,
+            Entry::host_desc(desc) & !crate::rtt::entry::OA_MASK,
+        ),
+        _ => return None,
+    };
+    if !parent_level.is_aligned(base) {
+        return None;
+    }
+    let size = level.entry_size();
+    let same = (0..ENTRIES).all(|i| {
+        let want_pa = base + i as u64 * size;
+        match (first, read(i)) {
+            (Entry::Assigned { ripas, .. }, Entry::Assigned { pa, ripas: r }) => {
+                r == ripas && pa == want_pa
+            }
+            (Entry::AssignedNs { .. }, Entry::AssignedNs { desc }) => {
+                let host = Entry::host_desc(desc);
+                host & crate::rtt::entry::OA_MASK == want_pa
+                    && host & !crate::rtt::entry::OA_MASK == attrs
+            }
+            _ => false,
+        }
+    });
+    if !same {
+        return None;
+    }
+    Some(match first {
+        Entry::AssignedNs { desc } => Entry::assigned_ns(Entry::host_desc(desc), parent_level),
+        other => other,
+    })
+}
+
+/// Handles RMI_RTT_READ_ENTRY(x1 = rd, x2 = ipa, x3 = level) → x1 walk level, x2 state,
+/// x3 descriptor, x4 RIPAS.
+pub fn read_entry(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    ipa: u64,
+    level: u64,
+) -> RmiOutputs {
+    match try_read_entry(monitor, machine, rd, ipa, level) {
+        Ok(values) => RmiOutputs::with(SUCCESS, values),
+        // On failure only x0 is defined; x4 keeps the host's value.
+        Err(error) => error.outputs(),
+    }
+}
+
+fn try_read_entry(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    ipa: u64,
+    raw_level: u64,
+) -> Result<[u64; 4], RmiError> {
+    let (_rd, config) = lock_rd(monitor, machine, rd_pa)?;
+    let s2 = config.s2;
+    let level = entry_args(&s2, ipa, raw_level)?;
+    let at = walk(&monitor.granules, machine, &s2, ipa, level)?;
+    let (state, desc, ripas) = match at.entry(machine) {
+        Entry::Unassigned(ripas) => (RttEntryState::Unassigned, 0, ripas),
+        // The output address for every assigned entry, DESTROYED included (TF-RMM returned
+        // 0 there until its v0.6.0 fix; the specification asks for the address).
+        Entry::Assigned { pa, ripas } => (RttEntryState::Assigned, pa, ripas),
+        Entry::UnassignedNs => (RttEntryState::Unassigned, 0, Ripas::Empty),
+        Entry::AssignedNs { desc } => (
+            RttEntryState::Assigned,
+            Entry::host_desc(desc),
+            Ripas::Empty,
+        ),
+        Entry::Table(table) => (RttEntryState::Table, table.get(), Ripas::Empty),
+    };
+    Ok([at.level.as_u64(), state as u64, desc, ripas as u64])
+}

@@ -1,0 +1,154 @@
+//! [`Stage2`]: the shape of a realm's stage-2 tables (root tables, start level, IPA width),
+//! and [`walk`], the hand-over-hand descent that every RTT command starts with.
+//!
+//! Locking: the caller holds the realm's RD lock (which keeps the roots alive); the walk
+//! locks the root table, then each next-level table before releasing its parent, so a table
+//! is never reached after it was destroyed or folded. It returns the last table still locked.
+
+use super::entry::Entry;
+use super::level::{ENTRIES, RttLevel};
+use crate::arch::Machine;
+use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use rmm_abi::rmi::states::GranuleState;
+
+/// The largest number of concatenated starting-level tables (the architecture's limit).
+pub const MAX_ROOTS: u64 = 16;
+
+/// A realm's stage-2 translation shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage2 {
+    /// First starting-level table; the others follow contiguously.
+    pub rtt_base: GranuleAddr,
+    /// Level of the starting tables.
+    pub start_level: RttLevel,
+    /// Number of concatenated starting tables (1..=16).
+    pub num_roots: u64,
+    /// IPA width in bits.
+    pub ipa_bits: u8,
+}
+
+impl Stage2 {
+    /// Size of the IPA space.
+    pub const fn ipa_limit(&self) -> u64 {
+        1 << self.ipa_bits
+    }
+
+    /// End of the protected half (the Protected Address Range is `[0, par_end)`).
+    pub const fn par_end(&self) -> u64 {
+        1 << (self.ipa_bits - 1)
+    }
+
+    /// True if `ipa` is in the protected half.
+    pub const fn in_par(&self, ipa: u64) -> bool {
+        ipa < self.par_end()
+    }
+
+    /// True if `ipa` is in the IPA space at all.
+    pub const fn in_ipa_space(&self, ipa: u64) -> bool {
+        ipa < self.ipa_limit()
+    }
+
+    /// The `n`th starting-level table.
+    pub fn root(&self, n: u64) -> GranuleAddr {
+        GranuleAddr::new(self.rtt_base.get() + n * crate::GRANULE_SIZE as u64)
+            .unwrap_or(self.rtt_base)
+    }
+
+    /// The starting-level table that maps `ipa` (which must be in the IPA space).
+    pub fn root_for(&self, ipa: u64) -> GranuleAddr {
+        let index = ipa / self.start_level.table_span();
+        self.root(index.min(self.num_roots - 1))
+    }
+}
+
+/// Where a walk stopped: the table at `level`, locked, and the index of `ipa`'s entry in it.
+#[derive(Debug)]
+pub struct Walk<'t> {
+    /// The level of `table`.
+    pub level: RttLevel,
+    /// The table the walk reached, still locked.
+    pub table: LockedGranule<'t>,
+    /// Index of the entry for the walked IPA.
+    pub index: usize,
+}
+
+impl Walk<'_> {
+    /// The raw entry for the walked IPA.
+    pub fn raw(&self, machine: &impl Machine) -> u64 {
+        machine.read_word(self.table.addr(), self.index)
+    }
+
+    /// The decoded entry for the walked IPA.
+    pub fn entry(&self, machine: &impl Machine) -> Entry {
+        Entry::decode(self.raw(machine), self.level)
+    }
+
+    /// Replaces the entry for the walked IPA.
+    pub fn set(&self, machine: &impl Machine, entry: Entry) {
+        machine.write_word(self.table.addr(), self.index, entry.encode(self.level));
+    }
+
+    /// The "top of the non-live region" the destroy commands report for `ipa` (the address
+    /// that was walked): `ipa` itself if its entry is live; otherwise the IPA of the next live
+    /// entry in the same table, or the end of the range the table maps. Like the reference
+    /// RMM, the scan never looks past this table.
+    pub fn nonlive_top(&self, machine: &impl Machine, ipa: u64) -> u64 {
+        let live = |index| {
+            Entry::decode(machine.read_word(self.table.addr(), index), self.level).is_live()
+        };
+        if live(self.index) {
+            return ipa;
+        }
+        let stop = (self.index + 1..ENTRIES)
+            .find(|&i| live(i))
+            .unwrap_or(ENTRIES);
+        self.level.align_down(ipa) + (stop - self.index) as u64 * self.level.entry_size()
+    }
+}
+
+/// The realm's tables are not what the RMM built: a root or an intermediate table is not in
+/// the RTT state. Only a bug in the RMM can cause it; the command fails instead of panicking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenTables;
+
+/// Walks `s2` for `ipa` (in the IPA space) down to `target` at most, stopping early at the
+/// first entry that is not a table. Returns the last table reached, locked.
+pub fn walk<'t>(
+    granules: &'t GranuleTable,
+    machine: &impl Machine,
+    s2: &Stage2,
+    ipa: u64,
+    target: RttLevel,
+) -> Result<Walk<'t>, BrokenTables> {
+    let mut level = s2.start_level;
+    let mut table = granules
+        .lock(s2.root_for(ipa), GranuleState::Rtt)
+        .map_err(|_| BrokenTables)?;
+    loop {
+        let index = level.index(ipa);
+        let next_level = match level.child() {
+            Some(child) if level < target => child,
+            _ => {
+                return Ok(Walk {
+                    level,
+                    table,
+                    index,
+                });
+            }
+        };
+        let Entry::Table(next) = Entry::decode(machine.read_word(table.addr(), index), level)
+        else {
+            return Ok(Walk {
+                level,
+                table,
+                index,
+            });
+        };
+        // Hand over hand: the child is locked before the parent is released.
+        let child = granules
+            .lock(next, GranuleState::Rtt)
+            .map_err(|_| BrokenTables)?;
+        table = child;
+        level = next_level;
+    }
+}
