@@ -14,7 +14,28 @@ const FEATURES: u64 = 0xC400_0165;
 const DELEGATE: u64 = 0xC400_0151;
 const UNDELEGATE: u64 = 0xC400_0152;
 /// The commands implemented so far.
-const IMPLEMENTED: [u64; 4] = [VERSION, FEATURES, DELEGATE, UNDELEGATE];
+const IMPLEMENTED: [u64; 20] = [
+    VERSION,
+    FEATURES,
+    DELEGATE,
+    UNDELEGATE,
+    0xC400_0153,
+    0xC400_0154,
+    0xC400_0155,
+    0xC400_0157,
+    0xC400_0158,
+    0xC400_0159,
+    0xC400_015A,
+    0xC400_015B,
+    0xC400_015D,
+    0xC400_015E,
+    0xC400_015F,
+    0xC400_0161,
+    0xC400_0162,
+    0xC400_0166,
+    0xC400_0167,
+    0xC400_0168,
+];
 const V1_0: u64 = 0x1_0000;
 const X4: u64 = 0xDEAD_BEEF_0000_0004;
 
