@@ -200,13 +200,19 @@ impl Host {
         self.call(fid::RTT_CREATE, &[rd, rtt, ipa, level as u64])
     }
 
-    /// Creates the tables that map `ipa` from the start level down to `level`.
+    /// Creates the tables that map `ipa` from the start level down to `level` (those that do
+    /// not exist yet); returns the new ones, top-down.
     pub fn must_tables_to(&self, realm: &TestRealm, ipa: u64, level: i64) -> Vec<u64> {
         let mut tables = Vec::new();
         for l in realm.shape.start_level + 1..=level {
-            let rtt = self.must_delegated();
             let shift = 12 + 9 * (3 - (l - 1)) as u64;
-            let out = self.rtt_create(realm.rd, rtt, ipa & !((1 << shift) - 1), l);
+            let parent_ipa = ipa & !((1 << shift) - 1);
+            let existing = self.read_entry(realm.rd, parent_ipa, l - 1);
+            if existing[0] == 0 && existing[1] == (l - 1) as u64 && existing[2] == 2 {
+                continue;
+            }
+            let rtt = self.must_delegated();
+            let out = self.rtt_create(realm.rd, rtt, parent_ipa, l);
             assert_eq!(out[0], 0, "RTT_CREATE level {l} for {ipa:#x}");
             tables.push(rtt);
         }

@@ -1,0 +1,269 @@
+//! REALM_CREATE, REALM_ACTIVATE and REALM_DESTROY through the real dispatcher: success for
+//! every legal shape, each failure condition in the reference RMM's order, and what each
+//! leaves behind (granule states, VMIDs, root table contents).
+
+use rmm_abi::rmi::states::GranuleState;
+use rmm_integration_tests::host::{Host, Shape, X4, status};
+
+fn ok() -> [u64; 5] {
+    [0, 0, 0, 0, X4]
+}
+
+fn err(x0: u64) -> [u64; 5] {
+    [x0, 0, 0, 0, X4]
+}
+
+#[test]
+fn every_legal_shape_is_created_and_destroyed() {
+    // (s2sz, start level, roots), all the shapes the rules allow at the edges.
+    let shapes = [
+        (48, 0, 1),
+        (40, 0, 1),
+        (39, 1, 1),
+        (32, 1, 1),
+        (40, 1, 2),
+        (43, 1, 16),
+        (32, 2, 4),
+        (33, 2, 8),
+        (34, 2, 16),
+    ];
+    let host = Host::new();
+    for (i, (s2sz, start_level, num_roots)) in shapes.into_iter().enumerate() {
+        for hash in [0, 1] {
+            let shape = Shape {
+                s2sz,
+                start_level,
+                num_roots,
+                hash,
+                vmid: 10 + i as u64,
+            };
+            let realm = host.must_create_realm(shape);
+            assert_eq!(host.rig.state(realm.rd), Some(GranuleState::Rd));
+            for n in 0..num_roots {
+                assert_eq!(
+                    host.rig.state(realm.rtt_base + n * 0x1000),
+                    Some(GranuleState::Rtt)
+                );
+            }
+            assert_eq!(host.realm_destroy(realm.rd), ok(), "{shape:?}");
+            assert_eq!(host.rig.state(realm.rd), Some(GranuleState::Delegated));
+            for n in 0..num_roots {
+                let root = realm.rtt_base + n * 0x1000;
+                assert_eq!(host.rig.state(root), Some(GranuleState::Delegated));
+                assert_eq!(host.rig.machine.inspect(root), [0; 4096], "root scrubbed");
+            }
+            assert_eq!(host.rig.machine.inspect(realm.rd), [0; 4096], "RD scrubbed");
+        }
+    }
+}
+
+#[test]
+fn illegal_shapes_are_input_errors() {
+    let host = Host::new();
+    let rd = host.must_delegated();
+    let base = host.must_delegated_run(16);
+    let bad = [
+        (31, 2, 2),  // IPA too small
+        (49, 0, 2),  // IPA too large without LPA2
+        (48, 1, 1),  // start level 1 cannot reach 48 bits
+        (39, 0, 1),  // start level 0 needs at least 40 bits
+        (40, 1, 1),  // needs 2 roots
+        (40, 1, 4),  // needs exactly 2
+        (39, 1, 2),  // needs exactly 1
+        (35, 2, 16), // start level 2 covers at most 34 bits
+        (32, 3, 1),  // start level 3 never validates
+        (40, -1, 1), // level -1 needs LPA2
+        (40, 4, 1),
+    ];
+    for (s2sz, start_level, num_roots) in bad {
+        let shape = Shape {
+            s2sz,
+            start_level,
+            num_roots,
+            ..Shape::default()
+        };
+        let params = Host::realm_params(&shape, base);
+        assert_eq!(
+            host.realm_create(rd, &params),
+            err(status::INPUT),
+            "{shape:?}"
+        );
+        assert_eq!(host.rig.state(rd), Some(GranuleState::Delegated));
+    }
+}
+
+#[test]
+fn every_params_field_is_validated() {
+    let host = Host::new();
+    let rd = host.must_delegated();
+    let base = host.must_delegated_run(2);
+    let good = Host::realm_params(&Shape::default(), base);
+    type Edit = fn(&mut rmm_abi::rmi::realm_params::RealmParams);
+    let edits: [(&str, Edit); 11] = [
+        ("LPA2 flag", |p| p.flags = 1),
+        ("SVE flag (not offered)", |p| p.flags = 2),
+        ("PMU flag (not offered)", |p| p.flags = 4),
+        ("no breakpoints", |p| p.num_bps = 0),
+        ("no watchpoints", |p| p.num_wps = 0),
+        ("too many breakpoints", |p| p.num_bps = 6),
+        ("too many watchpoints", |p| p.num_wps = 4),
+        ("hash algorithm 2", |p| p.hash_algo = 2),
+        ("s2sz upper bytes", |p| p.s2sz |= 1 << 32 >> 8),
+        (
+            "VMID 256+ is fine but 8-bit garbage above 16 bits is ignored",
+            |p| p.vmid = 0x1_0001,
+        ),
+        ("misaligned rtt_base", |p| p.rtt_base += 8),
+    ];
+    for (what, edit) in edits {
+        let mut params = good.clone();
+        edit(&mut params);
+        let out = host.realm_create(rd, &params);
+        if what.starts_with("VMID") {
+            // Only the low 16 bits are read: VMID 1 is fine.
+            assert_eq!(out, ok(), "{what}");
+            assert_eq!(host.realm_destroy(rd), ok());
+        } else {
+            assert_eq!(out, err(status::INPUT), "{what}");
+        }
+    }
+    // Fields read as 32 bits ignore their upper half; reserved space is not checked.
+    let mut params = good.clone();
+    params.num_bps |= 0xFFFF_FFFF_0000_0000;
+    params.hash_algo |= 0xFF00;
+    assert_eq!(host.realm_create(rd, &params), ok());
+}
+
+#[test]
+fn vmids_are_unique_among_live_realms_and_reusable_after_destroy() {
+    let host = Host::new();
+    let first = host.must_create_realm(Shape {
+        vmid: 7,
+        ..Shape::default()
+    });
+    let rd = host.must_delegated();
+    let base = host.must_delegated_run(2);
+    let params = Host::realm_params(
+        &Shape {
+            vmid: 7,
+            ..Shape::default()
+        },
+        base,
+    );
+    assert_eq!(host.realm_create(rd, &params), err(status::INPUT));
+    assert_eq!(host.rig.state(base), Some(GranuleState::Delegated));
+    assert_eq!(host.realm_destroy(first.rd), ok());
+    assert_eq!(host.realm_create(rd, &params), ok(), "VMID 7 is free again");
+    // VMID 0 is accepted, like the reference RMM.
+    host.must_create_realm(Shape {
+        vmid: 0,
+        ..Shape::default()
+    });
+}
+
+#[test]
+fn a_failed_create_releases_its_vmid() {
+    let host = Host::new();
+    let rd = host.must_delegated();
+    let base = host.alloc(2); // roots not delegated: locking them fails
+    let shape = Shape {
+        vmid: 9,
+        ..Shape::default()
+    };
+    assert_eq!(
+        host.realm_create(rd, &Host::realm_params(&shape, base)),
+        err(status::INPUT)
+    );
+    host.must_create_realm(shape);
+}
+
+#[test]
+fn aliasing_rd_and_roots_is_refused() {
+    let host = Host::new();
+    let base = host.must_delegated_run(2);
+    let params = Host::realm_params(&Shape::default(), base);
+    assert_eq!(
+        host.realm_create(base, &params),
+        err(status::INPUT),
+        "RD = root 0"
+    );
+    assert_eq!(
+        host.realm_create(base + 0x1000, &params),
+        err(status::INPUT),
+        "RD = root 1"
+    );
+    assert_eq!(host.rig.state(base), Some(GranuleState::Delegated));
+    // The params page itself may not be delegated (it must be host memory).
+    let rd = host.must_delegated();
+    let page = host.ns_page(zerocopy::IntoBytes::as_bytes(&params));
+    assert_eq!(host.delegate(page)[0], 0);
+    assert_eq!(
+        host.call(rmm_abi::rmi::fid::REALM_CREATE, &[rd, page, 0, X4]),
+        err(status::INPUT)
+    );
+    // Nor outside DRAM, nor misaligned.
+    for page in [0x1000, 0x1_0000_0000_0000, page + 8] {
+        assert_eq!(
+            host.call(rmm_abi::rmi::fid::REALM_CREATE, &[rd, page, 0, X4]),
+            err(status::INPUT)
+        );
+    }
+}
+
+#[test]
+fn roots_in_the_unprotected_half_are_unassigned_ns() {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default()); // 40 bits, two level-1 roots
+    // Protected half: [0, 2^39), the first root. Unprotected: the second root.
+    let out = host.read_entry(realm.rd, 0, 1);
+    assert_eq!(out, [0, 1, 0, 0, 0], "level 1, UNASSIGNED, RIPAS EMPTY");
+    let out = host.read_entry(realm.rd, 1 << 39, 1);
+    assert_eq!(
+        out,
+        [0, 1, 0, 0, 0],
+        "UNASSIGNED_NS reads as UNASSIGNED, EMPTY"
+    );
+    // The raw tables: root 0 all zero, root 1 all NS.
+    assert_eq!(host.rig.machine.inspect(realm.rtt_base), [0; 4096]);
+    let ns = host.rig.machine.inspect(realm.rtt_base + 0x1000);
+    for entry in ns.chunks_exact(8) {
+        assert_eq!(u64::from_le_bytes(entry.try_into().unwrap()), 1 << 55);
+    }
+}
+
+#[test]
+fn activate_only_from_new() {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    assert_eq!(host.realm_activate(realm.rd), ok());
+    assert_eq!(host.realm_activate(realm.rd), err(status::realm(0)));
+    let not_rd = host.must_delegated();
+    assert_eq!(host.realm_activate(not_rd), err(status::INPUT));
+    assert_eq!(host.realm_activate(realm.rd + 1), err(status::INPUT));
+    // An active realm is destroyed like any other.
+    assert_eq!(host.realm_destroy(realm.rd), ok());
+    assert_eq!(
+        host.realm_destroy(realm.rd),
+        err(status::INPUT),
+        "double destroy"
+    );
+}
+
+#[test]
+fn destroy_refuses_realms_with_tables_or_recs() {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    let tables = host.must_tables_to(&realm, 0, 2);
+    assert_eq!(host.realm_destroy(realm.rd), err(status::realm(0)));
+    // The level-1 parent is now all non-live: top is the end of the root (512 GiB).
+    assert_eq!(
+        host.rtt_destroy(realm.rd, 0, 2),
+        [0, tables[0], 1 << 39, 0, X4]
+    );
+    let params = host.must_rec_params(0, true);
+    let rec = host.must_delegated();
+    assert_eq!(host.rec_create(realm.rd, rec, &params), ok());
+    assert_eq!(host.realm_destroy(realm.rd), err(status::realm(0)));
+    assert_eq!(host.rec_destroy(rec), ok());
+    assert_eq!(host.realm_destroy(realm.rd), ok());
+}
