@@ -22,7 +22,8 @@ use crate::realm::{
 };
 use crate::rmi::{self, X4, entry_state, ripas, status};
 use crate::runner::{Failure, Outcome, Scenario};
-use crate::{ensure, fail, regs};
+use crate::{cpus, ensure, fail, regs};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use rmm_abi::rmi::realm_params::RealmParams;
 
 /// Run by the primary only.
@@ -46,10 +47,16 @@ pub const SCENARIOS: &[Scenario] = &[
 ];
 
 /// Run by every CPU at once.
-pub const EVERY_CPU: &[Scenario] = &[Scenario {
-    name: "realm_create_destroy_stress",
-    run: stress,
-}];
+pub const EVERY_CPU: &[Scenario] = &[
+    Scenario {
+        name: "realm_create_destroy_stress",
+        run: stress,
+    },
+    Scenario {
+        name: "realm_shared_by_every_cpu",
+        run: shared,
+    },
+];
 
 const MIB: u64 = 1 << 20;
 const L2_BLOCK: u64 = 2 * MIB;
@@ -80,6 +87,7 @@ const VMID_FOLD: u64 = 4;
 pub(super) const VMID_ISOLATION: u64 = 5;
 /// Only ever in a REALM_CREATE that must fail.
 const VMID_SPARE: u64 = 6;
+const VMID_SHARED: u64 = 7;
 const VMID_STRESS: u64 = 0x100;
 
 /// Data abort from the same EL, and its status code for a Granule Protection Fault.
@@ -800,7 +808,25 @@ fn lifecycle() -> Outcome {
         format_args!("RTT_MAP_UNPROTECTED of a 1 GiB block"),
     )?;
     realm.entry(up + GIB, 3, [1, entry_state::ASSIGNED, desc1, ripas::EMPTY])?;
-    // Left mapped, both: unprotected mappings keep neither a table nor the realm alive.
+    // Any MemAttr but FWB's reserved 0b100 and any S2AP: here Device-nGnRE, no access.
+    let device = ns | (0b001 << 2);
+    check(
+        rmi::rtt_map_unprotected(rd, up + 2 * PAGE, 3, device),
+        [status::SUCCESS, 0, 0, 0, device],
+        format_args!("RTT_MAP_UNPROTECTED of device memory"),
+    )?;
+    realm.entry(
+        up + 2 * PAGE,
+        3,
+        [3, entry_state::ASSIGNED, device, ripas::EMPTY],
+    )?;
+    let reserved = ns | (0b100 << 2) | (0b11 << 6);
+    check(
+        rmi::rtt_map_unprotected(rd, up + 3 * PAGE, 3, reserved),
+        [status::INPUT, 0, 0, 0, reserved],
+        format_args!("RTT_MAP_UNPROTECTED with the reserved MemAttr"),
+    )?;
+    // Left mapped, all three: unprotected mappings keep neither a table nor the realm alive.
     check(
         rmi::rtt_map_unprotected(rd, up + PAGE, 3, desc),
         [status::SUCCESS, 0, 0, 0, desc],
@@ -861,6 +887,23 @@ fn lifecycle() -> Outcome {
             format_args!("REC_CREATE {what}"),
         )?;
     }
+    // More than 16 aux granules, and a malformed MPIDR (Aff0[7:4] set).
+    let mut params = rec_params(2, 0, &aux_list(2), true);
+    params.num_aux = AUX as u64 + 1;
+    write_rec_params(rec_page, &params);
+    check_err(
+        rmi::rec_create(rd, rec2, rec_page),
+        status::INPUT,
+        format_args!("REC_CREATE with 17 aux granules"),
+    )?;
+    params.num_aux = AUX as u64;
+    params.mpidr = 0x12;
+    write_rec_params(rec_page, &params);
+    check_err(
+        rmi::rec_create(rd, rec2, rec_page),
+        status::INPUT,
+        format_args!("REC_CREATE with MPIDR 0x12"),
+    )?;
     expect_gpf(rec1, "REC")?;
     expect_gpf(aux[1] + (AUX as u64 - 1) * PAGE, "REC aux")?;
     check_err(
@@ -891,6 +934,18 @@ fn lifecycle() -> Outcome {
         rmi::rtt_init_ripas(rd, RAM_TOP, RAM_TOP + PAGE),
         status::realm(0),
         format_args!("RTT_INIT_RIPAS in an active realm"),
+    )?;
+    // The order of the checks: DATA_CREATE refuses the state before looking at the IPA,
+    // RTT_INIT_RIPAS looks at the range first.
+    check(
+        rmi::data_create(rd, spare, RAM_TOP + 8, src, MEASURE_CONTENT),
+        [status::realm(0), 0, 0, 0, src],
+        format_args!("DATA_CREATE at a bad IPA in an active realm"),
+    )?;
+    check_err(
+        rmi::rtt_init_ripas(rd, RAM_TOP + 8, RAM_TOP + PAGE),
+        status::INPUT,
+        format_args!("RTT_INIT_RIPAS of a bad range in an active realm"),
     )?;
     let ipa_late = 0x21 * PAGE;
     check_ok(
@@ -1268,4 +1323,124 @@ fn stress() -> Outcome {
         rounds().map_err(|f| f.context(format_args!("round {round}")))?;
     }
     pool.undelegate_all()
+}
+
+// ---------------------------------------------------------------------------------------
+// One realm, every CPU.
+
+/// The shared realm's RD once CPU 0 has created it (0 until then).
+static SHARED_RD: AtomicU64 = AtomicU64::new(0);
+/// CPUs done with their part of the shared realm.
+static SHARED_DONE: AtomicUsize = AtomicUsize::new(0);
+/// How long a CPU waits for the others.
+const SHARED_DEADLINE_S: u64 = 10;
+/// Measured pages each CPU adds to the shared realm.
+const SHARED_PAGES: u64 = 16;
+const SHARED_SHAPE: Shape = shape(40, 1, 2, 0, VMID_SHARED);
+
+/// Spins until `ready()` or the deadline; false on timeout.
+fn wait_for(ready: impl Fn() -> bool) -> bool {
+    let deadline = regs::deadline_after(SHARED_DEADLINE_S);
+    while !ready() {
+        if regs::counter() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// CPU 0 creates a realm and its level-2 table for [0, 1 GiB); then every CPU at once
+/// builds, fills with measured pages, checks and empties its own level-3 table under that
+/// shared level-2 table (the RD and the upper tables are contended); CPU 0 tears the realm
+/// down once all are done, and every CPU undelegates what it used.
+fn shared() -> Outcome {
+    let slot = regs::cpu_slot() as u64;
+    // The stress scenario's slot, which it has given back in full.
+    let base = REALM_POOL + slot * STRESS_SLOT;
+    let mut pool = Pool::new(base, base + STRESS_SLOT * 3 / 4, base + STRESS_SLOT);
+    if slot != 0 {
+        ensure!(
+            wait_for(|| SHARED_RD.load(Ordering::SeqCst) != 0),
+            "CPU 0 did not create the shared realm within {SHARED_DEADLINE_S} s"
+        );
+        let rd = SHARED_RD.load(Ordering::SeqCst);
+        let mine = shared_part(&mut pool, rd, slot);
+        SHARED_DONE.fetch_add(1, Ordering::SeqCst);
+        mine?;
+        return pool.undelegate_all();
+    }
+    let realm = Realm::create(&mut pool, SHARED_SHAPE)?;
+    let tables = realm.new_tables_to(&mut pool, 0, 2)?;
+    SHARED_RD.store(realm.rd, Ordering::SeqCst);
+    let mine = shared_part(&mut pool, realm.rd, slot);
+    SHARED_DONE.fetch_add(1, Ordering::SeqCst);
+    let cpus = cpus::running();
+    ensure!(
+        wait_for(|| SHARED_DONE.load(Ordering::SeqCst) == cpus),
+        "only {} of {cpus} CPUs finished with the shared realm within {SHARED_DEADLINE_S} s",
+        SHARED_DONE.load(Ordering::SeqCst)
+    );
+    mine?;
+    realm.destroy_tables(0, &tables)?;
+    realm.destroy()?;
+    pool.undelegate_all()
+}
+
+/// This CPU's level-3 table (at 2 MiB × (slot + 1)) and pages in the shared realm `rd`.
+fn shared_part(pool: &mut Pool, rd: u64, slot: u64) -> Outcome {
+    let realm = Realm {
+        rd,
+        rtt_base: 0,
+        shape: SHARED_SHAPE,
+    };
+    let base = (slot + 1) * L2_BLOCK;
+    let l3 = pool.delegate()?;
+    check(
+        rmi::rtt_create(rd, l3, base, 3),
+        [status::SUCCESS, 0, 0, 0, 3],
+        format_args!("RTT_CREATE({l3:#x}, {base:#x}, level 3)"),
+    )?;
+    let data = pool.delegate_run(SHARED_PAGES)?;
+    let src = pool.ns_page()?;
+    fill_page(src, 0x5A4E_D000 + slot);
+    for i in 0..SHARED_PAGES {
+        let (ipa, pa) = (base + i * PAGE, data + i * PAGE);
+        check(
+            rmi::data_create(rd, pa, ipa, src, MEASURE_CONTENT),
+            [status::SUCCESS, 0, 0, 0, src],
+            format_args!("DATA_CREATE({pa:#x}, {ipa:#x})"),
+        )?;
+    }
+    for i in 0..SHARED_PAGES {
+        let (ipa, pa) = (base + i * PAGE, data + i * PAGE);
+        realm.entry(ipa, 3, [3, entry_state::ASSIGNED, pa, ripas::RAM])?;
+    }
+    for i in 0..SHARED_PAGES {
+        let (ipa, pa) = (base + i * PAGE, data + i * PAGE);
+        let top = if i + 1 < SHARED_PAGES {
+            ipa + PAGE
+        } else {
+            base + L2_BLOCK
+        };
+        check(
+            rmi::data_destroy(rd, ipa),
+            [status::SUCCESS, pa, top, 0, X4],
+            format_args!("DATA_DESTROY({ipa:#x})"),
+        )?;
+    }
+    // The top depends on which other CPUs' tables are still there: the next one's address,
+    // or the end of the level-2 table.
+    let out = rmi::rtt_destroy(rd, base, 3);
+    let [x0, x1, top, x3, x4] = out.0;
+    ensure!(
+        [x0, x1, x3, x4] == [status::SUCCESS, l3, 0, X4]
+            && top > base
+            && top <= GIB
+            && top % L2_BLOCK == 0,
+        "RTT_DESTROY({base:#x}, level 3): got {}, expected [0x0 {l3:#x} <a 2 MiB boundary in \
+         ({base:#x}, 1 GiB]> 0x0 {X4:#x}]",
+        super::pool::Hex(out.0)
+    );
+    Ok(())
 }
