@@ -41,8 +41,10 @@ extern "C" fn primary_main() -> ! {
         }
     );
     let mode = mailbox::mode();
-    if mode == mailbox::Mode::Bench {
-        bench::run();
+    match mode {
+        mailbox::Mode::Bench => bench::run_timed(),
+        mailbox::Mode::BenchTrace => bench::run_traced(),
+        mailbox::Mode::Suite | mailbox::Mode::Fault => {}
     }
     let cpus = gic::discover_cpus();
     if mode == mailbox::Mode::Fault {
