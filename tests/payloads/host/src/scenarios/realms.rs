@@ -925,6 +925,25 @@ fn lifecycle() -> Outcome {
         status::realm(0),
         format_args!("REC_CREATE in an active realm"),
     )?;
+    // More than 16 aux granules is refused first; exactly 16 is checked after the state.
+    let mut params = rec_params(2, 0, &aux_list(2), true);
+    for (num_aux, want) in [
+        (AUX as u64 + 1, status::INPUT),
+        (AUX as u64 - 1, status::realm(0)),
+    ] {
+        params.num_aux = num_aux;
+        write_rec_params(rec_page, &params);
+        check_err(
+            rmi::rec_create(rd, rec2, rec_page),
+            want,
+            format_args!("REC_CREATE with {num_aux} aux granules in an active realm"),
+        )?;
+    }
+    check_err(
+        rmi::realm_activate(rec0),
+        status::INPUT,
+        format_args!("REALM_ACTIVATE of a REC"),
+    )?;
     check(
         rmi::data_create(rd, spare, RAM_TOP, src, MEASURE_CONTENT),
         [status::realm(0), 0, 0, 0, src],
@@ -953,6 +972,11 @@ fn lifecycle() -> Outcome {
         format_args!("DATA_CREATE_UNKNOWN in an active realm"),
     )?;
     realm.entry(ipa_late, 3, [3, entry_state::ASSIGNED, spare, ripas::EMPTY])?;
+    check_err(
+        rmi::data_create_unknown(rd, rec2, up + 4 * PAGE),
+        status::INPUT,
+        format_args!("DATA_CREATE_UNKNOWN outside the PAR"),
+    )?;
 
     // Teardown: every page (ascending, so the top is the next live page), the tables
     // bottom-up, the RECs, the realm.
@@ -1097,6 +1121,16 @@ fn fold() -> Outcome {
         format_args!("DATA_CREATE_UNKNOWN of the last page again"),
     )?;
     fold_ok("512 EMPTY pages")?;
+    for (ipa, want, what) in [
+        (base, status::rtt(2), "of a block"),
+        (GIB, status::rtt(1), "without a level-2 table"),
+    ] {
+        check_err(
+            rmi::rtt_fold(rd, ipa, 3),
+            want,
+            format_args!("RTT_FOLD {what}"),
+        )?;
+    }
     realm.entry(base, 3, [2, entry_state::ASSIGNED, block, ripas::EMPTY])?;
     realm.entry(base, 2, [2, entry_state::ASSIGNED, block, ripas::EMPTY])?;
     // The folded table went back to DELEGATED: it can be the table that unfolds the block.
