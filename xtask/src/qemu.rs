@@ -22,10 +22,12 @@ const MAILBOX_MAGIC: u64 = u64::from_le_bytes(*b"RMMHOST1");
 pub enum Mode {
     /// The end-to-end scenarios.
     Suite = 0,
-    /// Instruction-count benchmarks.
+    /// Instruction-count benchmarks, timed.
     Bench = 1,
     /// The fault-injection check (needs the RMM's `fault-injection` build).
     Fault = 2,
+    /// The traced benchmark segments (run with QEMU's instruction log on).
+    BenchTrace = 3,
 }
 
 /// One QEMU run's configuration.

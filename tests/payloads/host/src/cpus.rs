@@ -97,6 +97,15 @@ pub fn arrive_and_wait(slot: usize) {
     }
 }
 
+/// CPUs running scenarios: the primary and every secondary that arrived (stable once the
+/// secondaries are released).
+pub fn running() -> usize {
+    1 + ARRIVED[1..]
+        .iter()
+        .filter(|a| a.load(Ordering::SeqCst))
+        .count()
+}
+
 /// True once `slot` has called [`mark_done`].
 pub fn is_done(slot: usize) -> bool {
     DONE[slot % MAX_CPUS].load(Ordering::SeqCst)

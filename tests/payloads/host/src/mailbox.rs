@@ -14,6 +14,8 @@ pub enum Mode {
     Suite,
     /// Print instruction-count benchmarks (expects `-icount shift=0 -smp 1`).
     Bench,
+    /// Run the traced benchmark segments (expects QEMU's instruction log as well).
+    BenchTrace,
     /// Prove an RMM fault is reported and stops only that CPU (needs the RMM's test-only
     /// `fault-injection` build).
     Fault,
@@ -32,6 +34,7 @@ pub fn mode() -> Mode {
     match (magic, mode) {
         (MAGIC, 1) => Mode::Bench,
         (MAGIC, 2) => Mode::Fault,
+        (MAGIC, 3) => Mode::BenchTrace,
         _ => Mode::Suite,
     }
 }

@@ -22,6 +22,7 @@ mod fault;
 mod gic;
 mod mailbox;
 mod platform;
+mod realm;
 mod regs;
 mod rmi;
 mod runner;
@@ -40,8 +41,10 @@ extern "C" fn primary_main() -> ! {
         }
     );
     let mode = mailbox::mode();
-    if mode == mailbox::Mode::Bench {
-        bench::run();
+    match mode {
+        mailbox::Mode::Bench => bench::run_timed(),
+        mailbox::Mode::BenchTrace => bench::run_traced(),
+        mailbox::Mode::Suite | mailbox::Mode::Fault => {}
     }
     let cpus = gic::discover_cpus();
     if mode == mailbox::Mode::Fault {
@@ -58,7 +61,7 @@ extern "C" fn primary_main() -> ! {
     );
     let secondaries = cpus.count.saturating_sub(1);
     let plan = scenarios::EVERY_CPU_COUNT * cpus.count
-        + scenarios::PRIMARY_ONLY.len()
+        + scenarios::PRIMARY_ONLY_COUNT
         + scenarios::AFTER_ALL.len()
         + secondaries;
     println!("PLAN {plan} tests on {} CPUs", cpus.count);
@@ -68,7 +71,9 @@ extern "C" fn primary_main() -> ! {
     scenarios::EVERY_CPU
         .iter()
         .for_each(|list| runner::run(list));
-    runner::run(scenarios::PRIMARY_ONLY);
+    scenarios::PRIMARY_ONLY
+        .iter()
+        .for_each(|list| runner::run(list));
     cpus::wait_finished(started);
     runner::run(scenarios::AFTER_ALL);
     runner::finish()

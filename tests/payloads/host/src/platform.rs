@@ -17,6 +17,14 @@ mod board {
     pub const IMAGE_BASE: u64 = 0x6000_0000;
     /// NS DRAM the hypervisor donates to realms: 1 MiB per CPU slot from here.
     pub const GRANULE_POOL: u64 = 0x5000_0000;
+    /// NS DRAM for the realm scenarios and benchmarks ([`REALM_POOL_SIZE`] bytes). QEMU's
+    /// DRAM is 0x4000_0000..0x1_0000_0000; the RMM's carve-out is 0x4010_0000..0x4190_0000,
+    /// [`GRANULE_POOL`] uses 0x5000_0000..0x5080_0000, the mailbox is at 0x5FFF_F000 and
+    /// this image occupies 0x6000_0000..0x6040_0000, so 0x7000_0000..0x7380_0000 is free.
+    pub const REALM_POOL: u64 = 0x7000_0000;
+    /// A 1 GiB-aligned GiB of NS DRAM nothing else uses: the output of a level-1
+    /// unprotected mapping in a realm that never runs (nothing reads it).
+    pub const NS_GIB: u64 = 0xC000_0000;
     /// A range of NS DRAM that no DRAM bank covers.
     pub const NOT_DRAM: u64 = 0x3000_0000;
     /// First address past the last DRAM bank (QEMU's manifest bank ends at 4 GiB).
@@ -38,6 +46,12 @@ mod board {
     pub const IMAGE_BASE: u64 = 0x8800_0000;
     /// NS DRAM the hypervisor donates to realms: 1 MiB per CPU slot from here.
     pub const GRANULE_POOL: u64 = 0x9000_0000;
+    /// NS DRAM for the realm scenarios and benchmarks ([`REALM_POOL_SIZE`] bytes): above
+    /// [`GRANULE_POOL`] and this image, far below the RMM's carve-out at 0xFDC0_0000.
+    pub const REALM_POOL: u64 = 0xA000_0000;
+    /// A 1 GiB-aligned GiB of NS DRAM (the second bank): the output of a level-1
+    /// unprotected mapping in a realm that never runs (nothing reads it).
+    pub const NS_GIB: u64 = 0x8_8000_0000;
     /// A range of NS DRAM that no DRAM bank covers.
     pub const NOT_DRAM: u64 = 0x3000_0000;
     /// First address past the last DRAM bank.
@@ -45,6 +59,11 @@ mod board {
 }
 
 pub use board::*;
+
+/// Bytes of [`REALM_POOL`] in use: 8 per-CPU slots of 1 MiB (16 MiB reserved), then 5
+/// windows of 8 MiB for the primary's realm scenarios (see `scenarios/realms.rs`):
+/// 16 + 40 = 56 MiB. The benchmarks, which run alone, reuse the same range.
+pub const REALM_POOL_SIZE: u64 = 56 << 20;
 
 /// Bytes between two GICv3 redistributors (RD_base + SGI_base frames).
 pub const GICR_STRIDE: u64 = 0x2_0000;

@@ -31,6 +31,14 @@ impl Failure {
         let _ = reason.write_fmt(args);
         Self(())
     }
+
+    /// The same failure with `context` put in front of its reason.
+    pub fn context(self, context: core::fmt::Arguments<'_>) -> Self {
+        let mut reason = REASONS[regs::cpu_slot() % MAX_CPUS].lock();
+        let old = core::mem::take(&mut *reason);
+        let _ = reason.write_fmt(format_args!("{context}: {}", old.as_str()));
+        self
+    }
 }
 
 /// Fails the current scenario with a formatted reason.

@@ -2,6 +2,8 @@
 
 mod granules;
 mod isolation;
+mod pool;
+mod realms;
 mod rmi_basics;
 
 use crate::runner::Scenario;
@@ -10,13 +12,27 @@ use crate::runner::Scenario;
 pub const RMI_BASICS: &[Scenario] = rmi_basics::SCENARIOS;
 
 /// Run by every CPU, primary and secondaries alike, list after list.
-pub const EVERY_CPU: &[&[Scenario]] = &[RMI_BASICS, granules::SCENARIOS];
+pub const EVERY_CPU: &[&[Scenario]] = &[RMI_BASICS, granules::SCENARIOS, realms::EVERY_CPU];
 
 /// Number of scenarios in [`EVERY_CPU`].
-pub const EVERY_CPU_COUNT: usize = RMI_BASICS.len() + granules::SCENARIOS.len();
+pub const EVERY_CPU_COUNT: usize = count(EVERY_CPU);
 
-/// Run by the primary CPU only, after [`EVERY_CPU`].
-pub const PRIMARY_ONLY: &[Scenario] = isolation::SCENARIOS;
+/// Run by the primary CPU only, after [`EVERY_CPU`] (while the secondaries may still be
+/// running theirs).
+pub const PRIMARY_ONLY: &[&[Scenario]] = &[isolation::SCENARIOS, realms::SCENARIOS];
+
+/// Number of scenarios in [`PRIMARY_ONLY`].
+pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;
+
+const fn count(lists: &[&[Scenario]]) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < lists.len() {
+        total += lists[i].len();
+        i += 1;
+    }
+    total
+}
