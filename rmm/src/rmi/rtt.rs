@@ -123,6 +123,10 @@ fn try_create(
 /// unassigned entry, or 512 entries of an assigned block's kind at consecutive addresses
 /// from `pa`.
 fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Entry, pa: u64) {
+    // A zeroed granule already holds UNASSIGNED EMPTY everywhere: nothing to write.
+    if parent == Entry::Unassigned(Ripas::Empty) {
+        return;
+    }
     let size = level.entry_size();
     for index in 0..ENTRIES {
         let entry = parent.with_pa(pa + index as u64 * size, level);
