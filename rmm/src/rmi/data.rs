@@ -8,7 +8,7 @@
 //! what is measured after the fact.
 
 use super::RmiOutputs;
-use super::error::{RmiError, SUCCESS, status_only};
+use super::error::{RmiError, status_only, with_outputs};
 use super::locks::{lock_two, tracked};
 use super::realm::lock_rd;
 use super::rtt::{break_before_make, refcount_ok};
@@ -160,8 +160,9 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64, ipa: u64) -> 
         }
         Ok((pa, leaf.nonlive_top(machine, ipa)))
     })();
-    match result {
-        Ok((pa, top)) => RmiOutputs::with(SUCCESS, [pa, top]),
-        Err((error, top)) => RmiOutputs::with(error.pack(), [0, top]),
-    }
+    with_outputs(
+        result
+            .map(|(pa, top)| [pa, top])
+            .map_err(|(e, top)| (e, [0, top])),
+    )
 }

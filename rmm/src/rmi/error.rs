@@ -48,6 +48,20 @@ pub fn status_only(result: Result<(), RmiError>) -> RmiOutputs {
     }
 }
 
+/// The outputs of a command that defines `N` outputs: on success the values, on failure the
+/// error and the values the command defines for that failure (zero unless it says otherwise).
+pub fn with_outputs<const N: usize>(result: Result<[u64; N], (RmiError, [u64; N])>) -> RmiOutputs {
+    match result {
+        Ok(values) => RmiOutputs::with(SUCCESS, values),
+        Err((error, values)) => RmiOutputs::with(error.pack(), values),
+    }
+}
+
+/// A failure whose `N` outputs are all zero, for [`with_outputs`].
+pub fn zero_outputs<const N: usize>(error: RmiError) -> (RmiError, [u64; N]) {
+    (error, [0; N])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

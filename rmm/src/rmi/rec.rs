@@ -7,7 +7,7 @@
 //! realm-state and MPIDR checks.
 
 use super::RmiOutputs;
-use super::error::{RmiError, SUCCESS, status_only};
+use super::error::{RmiError, status_only, with_outputs, zero_outputs};
 use super::locks::{lock_one, lock_two};
 use super::ns_page;
 use super::realm::lock_rd;
@@ -29,10 +29,11 @@ pub const MAX_RECS: u16 = (1 << 10) - 1;
 
 /// Handles RMI_REC_AUX_COUNT(x1 = rd).
 pub fn aux_count(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
-    match lock_rd(monitor, machine, rd) {
-        Ok(_) => RmiOutputs::with(SUCCESS, [REC_AUX_COUNT]),
-        Err(error) => RmiOutputs::with(error.pack(), [0]),
-    }
+    with_outputs(
+        lock_rd(monitor, machine, rd)
+            .map(|_| [REC_AUX_COUNT])
+            .map_err(zero_outputs),
+    )
 }
 
 /// Auxiliary granules claimed as REC_AUX; dropping it without [`ClaimedAux::keep`] returns

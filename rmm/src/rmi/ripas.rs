@@ -9,7 +9,7 @@
 //! descriptor for that entry's range. The first entry of another kind ends the command.
 
 use super::RmiOutputs;
-use super::error::{RmiError, SUCCESS};
+use super::error::{RmiError, with_outputs, zero_outputs};
 use super::realm::lock_rd;
 use super::rtt_args::valid_map_addr;
 use crate::arch::Machine;
@@ -23,10 +23,11 @@ use rmm_abi::rmi::states::{RealmState, Ripas};
 
 /// Handles RMI_RTT_INIT_RIPAS(x1 = rd, x2 = base, x3 = top) → x1 = top of the range done.
 pub fn init(monitor: &Monitor, machine: &impl Machine, rd: u64, base: u64, top: u64) -> RmiOutputs {
-    match try_init(monitor, machine, rd, base, top) {
-        Ok(done) => RmiOutputs::with(SUCCESS, [done]),
-        Err(error) => RmiOutputs::with(error.pack(), [0]),
-    }
+    with_outputs(
+        try_init(monitor, machine, rd, base, top)
+            .map(|done| [done])
+            .map_err(zero_outputs),
+    )
 }
 
 fn try_init(

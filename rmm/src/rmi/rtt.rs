@@ -11,7 +11,7 @@
 //! stage-2 TLB invalidation for the realm's VMID (break before make).
 
 use super::RmiOutputs;
-use super::error::{RmiError, SUCCESS, status_only};
+use super::error::{RmiError, SUCCESS, status_only, with_outputs, zero_outputs};
 use super::locks::lock_two;
 use super::realm::lock_rd;
 use super::rtt_args::{PA_LIMIT, entry_args, table_args};
@@ -146,10 +146,11 @@ pub fn destroy(
     ipa: u64,
     level: u64,
 ) -> RmiOutputs {
-    match try_destroy(monitor, machine, rd, ipa, level) {
-        Ok((rtt, top)) => RmiOutputs::with(SUCCESS, [rtt, top]),
-        Err((error, top)) => RmiOutputs::with(error.pack(), [0, top]),
-    }
+    with_outputs(
+        try_destroy(monitor, machine, rd, ipa, level)
+            .map(|(rtt, top)| [rtt, top])
+            .map_err(|(e, top)| (e, [0, top])),
+    )
 }
 
 fn try_destroy(
@@ -204,10 +205,11 @@ pub fn fold(
     ipa: u64,
     level: u64,
 ) -> RmiOutputs {
-    match try_fold(monitor, machine, rd, ipa, level) {
-        Ok(rtt) => RmiOutputs::with(SUCCESS, [rtt]),
-        Err(error) => RmiOutputs::with(error.pack(), [0]),
-    }
+    with_outputs(
+        try_fold(monitor, machine, rd, ipa, level)
+            .map(|rtt| [rtt])
+            .map_err(zero_outputs),
+    )
 }
 
 fn try_fold(

@@ -8,7 +8,7 @@
 //! in the table's reference count.
 
 use super::RmiOutputs;
-use super::error::{RmiError, SUCCESS, status_only};
+use super::error::{RmiError, status_only, with_outputs};
 use super::realm::lock_rd;
 use super::rtt::break_before_make;
 use super::rtt_args::{mapping_level, valid_map_addr};
@@ -78,10 +78,7 @@ pub fn unmap(
         break_before_make(machine, &at, &config, Entry::UnassignedNs);
         Ok(at.nonlive_top(machine, ipa))
     })();
-    match result {
-        Ok(top) => RmiOutputs::with(SUCCESS, [top]),
-        Err((error, top)) => RmiOutputs::with(error.pack(), [top]),
-    }
+    with_outputs(result.map(|top| [top]).map_err(|(e, top)| (e, [top])))
 }
 
 #[cfg(test)]
