@@ -72,6 +72,12 @@ const fn field(value: u64, shift: u32, bits: u32) -> u64 {
     (value >> shift) & ((1 << bits) - 1)
 }
 
+/// VTCR_EL2.PS for realms: the CPU's physical address range, capped at 48 bits (stage-2
+/// tables without LPA2 cannot output wider addresses).
+pub fn stage2_ps(cpu: &CpuIdRegisters) -> u8 {
+    field(cpu.id_aa64mmfr0, 0, 4).min(5) as u8
+}
+
 /// Width of the VMIDs realms may use: 16 bits with FEAT_VMID16, else 8.
 pub fn vmid_bits(cpu: &CpuIdRegisters) -> u8 {
     if field(cpu.id_aa64mmfr1, 4, 4) == 2 {

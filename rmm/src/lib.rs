@@ -11,6 +11,8 @@
 //! - [`rmi`]: the RMI dispatcher and one module per implemented command.
 //! - [`realm`]: the Realm Descriptor and REC objects, and VMID allocation.
 //! - [`rtt`]: realm stage-2 tables: levels, entries, the locked walk.
+//! - [`exec`]: realm execution (REC_ENTER's run loop, trap handling, exit records).
+//! - [`rsi`]: the realm's calls to the RMM.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`logger`]: a `log` backend that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
@@ -19,6 +21,7 @@
 pub mod arch;
 pub mod boot;
 pub mod cpu_features;
+pub mod exec;
 pub mod granule;
 pub mod logger;
 pub mod mmu;
@@ -26,6 +29,7 @@ pub mod monitor;
 pub mod platform;
 pub mod realm;
 pub mod rmi;
+pub mod rsi;
 pub mod rtt;
 
 /// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.

@@ -24,6 +24,8 @@ pub struct Monitor {
     pub features: FeatureRegister0,
     /// Width of realm VMIDs (8 or 16).
     pub vmid_bits: u8,
+    /// VTCR_EL2.PS for realms.
+    pub stage2_ps: u8,
     /// Every granule of NS DRAM.
     pub granules: GranuleTable,
     /// VMIDs of live realms (8 KiB, kept out of the monitor value so building it never puts
@@ -40,6 +42,7 @@ impl Monitor {
             manifest: config.manifest,
             features: config.features,
             vmid_bits: config.vmid_bits,
+            stage2_ps: config.stage2_ps,
             granules,
             vmids,
         }

@@ -132,7 +132,15 @@ fn lint() -> Result {
                 "-p",
                 &format!("rmm-{platform}"),
             ])
-            .args(["-p", "ns-test-host", "--target-dir"])
+            .args([
+                "-p",
+                "ns-test-host",
+                "-p",
+                "realm-payload",
+                "-p",
+                "realm-protocol",
+            ])
+            .arg("--target-dir")
             .arg(paths::target().join(format!("firmware-{platform}")));
         if let Some(features) = features {
             clippy.args(["--features", features]);

@@ -58,7 +58,30 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     };
     // Separate target dirs keep the feature sets from rebuilding each other.
     let target_dir = paths::target().join(format!("firmware-{dir_name}"));
+    let out = paths::images(&dir_name);
+    std::fs::create_dir_all(&out)?;
+    let built = target_dir.join(FIRMWARE_TARGET).join("release");
+
+    // The test realm first: the hypervisor embeds its flat binary.
+    cmd::run(
+        cmd::cargo()
+            .current_dir(paths::root())
+            .args(["build", "--release", "--target", FIRMWARE_TARGET])
+            .args(["-p", "realm-payload", "--target-dir"])
+            .arg(&target_dir),
+    )?;
+    let realm_elf = out.join("realm.elf");
+    let realm_bin = out.join("realm.bin");
+    std::fs::copy(built.join("realm-payload"), &realm_elf)?;
+    cmd::run(
+        Command::new("aarch64-linux-gnu-objcopy")
+            .args(["-O", "binary"])
+            .arg(&realm_elf)
+            .arg(&realm_bin),
+    )?;
+
     let mut cargo = cmd::cargo();
+    cargo.env("REALM_IMAGE", &realm_bin);
     cargo
         .current_dir(paths::root())
         .args(["build", "--release", "--target", FIRMWARE_TARGET])
@@ -73,9 +96,6 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     }
     cmd::run(&mut cargo)?;
 
-    let out = paths::images(&dir_name);
-    std::fs::create_dir_all(&out)?;
-    let built = target_dir.join(FIRMWARE_TARGET).join("release");
     let images = Images {
         rmm_elf: out.join("rmm.elf"),
         rmm_bin: out.join("rmm.bin"),

@@ -4,13 +4,15 @@
 //! aarch64 implementation ([`aarch64`], bare-metal builds only) is the real thing; the host
 //! fake ([`fake`], host builds only) lets every line of logic run under `cargo test`.
 //!
-//! Growing this boundary (realm entry next) is how later features reach hardware; logic never
-//! bypasses it.
+//! [`world`] holds the realm's register file and [`world::RealmCpu`], the door into a realm.
+//! Growing this boundary is how later features reach hardware; logic never bypasses it.
 
 use crate::GRANULE_SIZE;
 use crate::granule::GranuleAddr;
 use crate::rmi::{RmiRequest, RmiResult};
 use rmm_abi::el3::El3Status;
+
+pub mod world;
 
 /// The RMM's calls to EL3 that hand control back and wait for the next RMI request.
 pub trait El3Port {
@@ -32,7 +34,7 @@ pub struct NsAccessFault;
 /// Implementations must enforce what the hardware enforces: an access in the wrong physical
 /// address space faults. The real one crashes the CPU for a Realm access to a non-Realm
 /// granule (a bug in the RMM); the fake panics, so a test catches it.
-pub trait Machine: Sync {
+pub trait Machine: Sync + world::RealmCpu {
     /// `RMM_GTSI_DELEGATE`: asks EL3 to move `addr` from the Non-secure to the Realm PAS.
     fn gtsi_delegate(&self, addr: GranuleAddr) -> El3Status;
 
@@ -51,6 +53,39 @@ pub trait Machine: Sync {
         addr: GranuleAddr,
         page: &mut [u8; GRANULE_SIZE],
     ) -> Result<(), NsAccessFault>;
+
+    /// Reads `buf.len()` bytes at `offset` of the host granule `addr` (both multiples of 16,
+    /// within the granule), once, like [`Machine::copy_from_ns`].
+    fn read_ns(
+        &self,
+        addr: GranuleAddr,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), NsAccessFault>;
+
+    /// Writes `buf` at `offset` of the host granule `addr` (both multiples of 16, within the
+    /// granule). If the granule is not in the Non-secure PAS the write stops, possibly part
+    /// way, and this returns [`NsAccessFault`]; nothing is written anywhere else.
+    fn write_ns(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) -> Result<(), NsAccessFault>;
+
+    /// Reads `buf.len()` bytes at byte `offset` of the Realm-PAS granule `addr` (within the
+    /// granule, 8-byte aligned, a multiple of 8 long), which the caller holds locked or
+    /// referenced as for [`Machine::read_word`].
+    fn read_realm(&self, addr: GranuleAddr, offset: usize, buf: &mut [u8]) {
+        for (i, chunk) in buf.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&self.read_word(addr, offset / 8 + i).to_le_bytes());
+        }
+    }
+
+    /// Writes `buf` at byte `offset` of the Realm-PAS granule `addr`, with the rules of
+    /// [`Machine::read_realm`] and [`Machine::write_word`].
+    fn write_realm(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
+        for (i, chunk) in buf.chunks_exact(8).enumerate() {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.write_word(addr, offset / 8 + i, u64::from_le_bytes(word));
+        }
+    }
 
     /// Reads 64-bit word `index` (0..512) of the Realm-PAS granule `addr`. The caller holds
     /// the granule's lock (or a reference that keeps its contents stable).

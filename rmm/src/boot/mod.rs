@@ -8,7 +8,9 @@ pub mod args;
 pub mod manifest;
 
 use crate::GRANULE_SIZE;
-use crate::cpu_features::{CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, vmid_bits};
+use crate::cpu_features::{
+    CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, stage2_ps, vmid_bits,
+};
 use args::{ColdBootArgs, RawBootArgs};
 use manifest::BootManifest;
 use rmm_abi::el3::BootError;
@@ -26,6 +28,8 @@ pub struct BootConfig {
     pub features: FeatureRegister0,
     /// Width of realm VMIDs (8 or 16).
     pub vmid_bits: u8,
+    /// VTCR_EL2.PS for realms.
+    pub stage2_ps: u8,
 }
 
 /// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
@@ -47,6 +51,7 @@ pub fn cold_boot(
         manifest,
         features: feature_register_0(cpu, &RMM_CAPABILITIES),
         vmid_bits: vmid_bits(cpu),
+        stage2_ps: stage2_ps(cpu),
     })
 }
 

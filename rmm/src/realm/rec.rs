@@ -3,12 +3,15 @@
 //!
 //! REC_CREATE fills in what the host chose (MPIDR, entry point, initial registers, runnable
 //! flag, auxiliary granules) and the owning realm; REC_DESTROY reads the auxiliary granules
-//! back to scrub them. Realm entry (a later stage) adds the saved register context after
-//! these words.
+//! back to scrub them. REC_ENTER keeps the realm CPU's saved context ([`RealmContext`]) and
+//! what the last exit left pending (a host call to complete, the syndrome of the last exit
+//! to the host) here between runs.
 
 use crate::arch::Machine;
+use crate::arch::world::RealmContext;
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
+use zerocopy::{FromZeros, IntoBytes};
 
 /// Word indices in the REC granule.
 mod word {
@@ -19,6 +22,34 @@ mod word {
     pub const GPRS: usize = 4; // 8 words
     pub const NUM_AUX: usize = 12;
     pub const AUX: usize = 16; // 16 words
+    pub const HOST_CALL_PENDING: usize = 32;
+    pub const LAST_ESR: usize = 33;
+    pub const LAST_FAR: usize = 34;
+    pub const LAST_HPFAR: usize = 35;
+    /// The saved [`RealmContext`](crate::arch::world::RealmContext).
+    pub const CONTEXT: usize = 64;
+}
+
+/// PSTATE a REC starts with: EL1h, AArch64, D, A, I and F masked.
+pub const INITIAL_PSTATE: u64 = 0x3C5;
+
+/// SCTLR_EL1 a REC starts with (the reference RMM's value): SPAN, EIS, nTWE, nTWI, EOS, nAA,
+/// CP15BEN, SA0, SA; MMU and caches off, little-endian.
+pub const INITIAL_SCTLR_EL1: u64 = 0x00C5_0878;
+
+/// MDSCR_EL1 a REC starts with: TDCC (EL0 DCC access traps).
+pub const INITIAL_MDSCR_EL1: u64 = 0x1000;
+
+/// The syndrome of the last exit to the host, which the next REC_ENTER's MMIO and SEA
+/// completions check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LastExit {
+    /// ESR_EL2 (ISV cleared when the host was not shown it); 0 when nothing can be completed.
+    pub esr: u64,
+    /// FAR_EL2.
+    pub far: u64,
+    /// HPFAR_EL2.
+    pub hpfar: u64,
 }
 
 /// What REC_CREATE stores.
@@ -40,12 +71,20 @@ pub struct RecInit {
     pub num_aux: usize,
 }
 
-/// A REC granule, which the caller holds locked.
-#[derive(Debug, Clone, Copy)]
+/// A REC granule, which the caller holds locked (or referenced, while it runs).
+#[derive(Debug)]
 pub struct Rec<'m, M: Machine> {
     machine: &'m M,
     addr: GranuleAddr,
 }
+
+impl<M: Machine> Clone for Rec<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: Machine> Copy for Rec<'_, M> {}
 
 impl<'m, M: Machine> Rec<'m, M> {
     /// The REC in granule `addr`.
@@ -64,6 +103,13 @@ impl<'m, M: Machine> Rec<'m, M> {
             m.write_word(self.addr, word::GPRS + i, *gpr);
         }
         m.write_word(self.addr, word::NUM_AUX, init.num_aux as u64);
+        let mut ctx = RealmContext::new_zeroed();
+        ctx.gprs.x[..REC_CREATE_NR_GPRS].copy_from_slice(&init.gprs);
+        ctx.gprs.pc = init.pc;
+        ctx.gprs.pstate = INITIAL_PSTATE;
+        ctx.el1.sctlr = INITIAL_SCTLR_EL1;
+        ctx.el1.mdscr = INITIAL_MDSCR_EL1;
+        self.set_context(&ctx);
         for (i, aux) in init.aux[..init.num_aux.min(MAX_REC_AUX_GRANULES)]
             .iter()
             .enumerate()
@@ -99,6 +145,55 @@ impl<'m, M: Machine> Rec<'m, M> {
             .read_word(self.addr, word::GPRS + n % REC_CREATE_NR_GPRS)
     }
 
+    /// Marks the REC runnable or not (PSCI CPU_ON / CPU_OFF).
+    pub fn set_runnable(&self, runnable: bool) {
+        self.machine
+            .write_word(self.addr, word::RUNNABLE, u64::from(runnable));
+    }
+
+    /// The realm CPU's saved context.
+    pub fn context(&self) -> RealmContext {
+        let mut ctx = RealmContext::new_zeroed();
+        self.machine
+            .read_realm(self.addr, word::CONTEXT * 8, ctx.as_mut_bytes());
+        ctx
+    }
+
+    /// Saves the realm CPU's context.
+    pub fn set_context(&self, ctx: &RealmContext) {
+        self.machine
+            .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
+    }
+
+    /// Whether an RSI_HOST_CALL exit waits for its results.
+    pub fn host_call_pending(&self) -> bool {
+        self.machine.read_word(self.addr, word::HOST_CALL_PENDING) != 0
+    }
+
+    /// Sets or clears the pending host call.
+    pub fn set_host_call_pending(&self, pending: bool) {
+        self.machine
+            .write_word(self.addr, word::HOST_CALL_PENDING, u64::from(pending));
+    }
+
+    /// The syndrome of the last exit to the host.
+    pub fn last_exit(&self) -> LastExit {
+        let m = self.machine;
+        LastExit {
+            esr: m.read_word(self.addr, word::LAST_ESR),
+            far: m.read_word(self.addr, word::LAST_FAR),
+            hpfar: m.read_word(self.addr, word::LAST_HPFAR),
+        }
+    }
+
+    /// Records the syndrome of an exit to the host.
+    pub fn set_last_exit(&self, last: &LastExit) {
+        let m = self.machine;
+        m.write_word(self.addr, word::LAST_ESR, last.esr);
+        m.write_word(self.addr, word::LAST_FAR, last.far);
+        m.write_word(self.addr, word::LAST_HPFAR, last.hpfar);
+    }
+
     /// The auxiliary granules, in the order REC_CREATE received them.
     pub fn aux(&self) -> impl Iterator<Item = GranuleAddr> + '_ {
         let count =
@@ -107,3 +202,8 @@ impl<'m, M: Machine> Rec<'m, M> {
             .filter_map(move |i| GranuleAddr::new(self.machine.read_word(self.addr, word::AUX + i)))
     }
 }
+
+const _: () = assert!(
+    word::CONTEXT * 8 + core::mem::size_of::<RealmContext>() <= crate::GRANULE_SIZE,
+    "the saved context must fit in the REC granule"
+);

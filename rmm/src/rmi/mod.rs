@@ -15,6 +15,7 @@ pub mod ns_page;
 pub mod realm;
 pub mod realm_params;
 pub mod rec;
+pub mod rec_enter;
 pub mod ripas;
 pub mod rtt;
 pub mod rtt_args;
@@ -131,6 +132,7 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
         Some(RmiCommand::DataCreate) => data::create(m, h, x1, x2, x3, x4, x5),
         Some(RmiCommand::DataCreateUnknown) => data::create_unknown(m, h, x1, x2, x3),
         Some(RmiCommand::DataDestroy) => data::destroy(m, h, x1, x2),
+        Some(RmiCommand::RecEnter) => rec_enter::handle(m, h, x1, x2),
         _ => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)

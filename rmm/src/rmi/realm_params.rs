@@ -115,6 +115,15 @@ pub fn validate(
     let Some(rtt_base) = GranuleAddr::new(p.rtt_base) else {
         return fail;
     };
+    // Deviation: the reference RMM at rel0 only needs a granule-aligned base. Concatenated
+    // starting-level tables must be aligned to their total size, or the hardware walk reads
+    // a table that is not this realm's (later TF-RMM versions added the same check).
+    if !p
+        .rtt_base
+        .is_multiple_of(num_roots * crate::GRANULE_SIZE as u64)
+    {
+        return fail;
+    }
     Ok(ValidParams {
         s2: Stage2 {
             rtt_base,

@@ -14,7 +14,8 @@ const FEATURES: u64 = 0xC400_0165;
 const DELEGATE: u64 = 0xC400_0151;
 const UNDELEGATE: u64 = 0xC400_0152;
 /// The commands implemented so far.
-const IMPLEMENTED: [u64; 20] = [
+const IMPLEMENTED: [u64; 21] = [
+    0xC400_015C,
     VERSION,
     FEATURES,
     DELEGATE,

@@ -1,7 +1,21 @@
 //! Links the test hypervisor where TF-A loads BL33: 0x60000000 on QEMU (`PLAT=qemu`
 //! `PLAT_QEMU_NS_IMAGE_BASE`), 0x88000000 on the FVP (`PLAT_ARM_NS_IMAGE_BASE`). The image,
 //! its data and its stacks must stay within 4 MiB.
+//!
+//! The test realm's flat binary is embedded: `cargo xtask build` builds it first and passes its
+//! path in `REALM_IMAGE`. Without it (a plain `cargo build` of this crate) the image is empty
+//! and the realm scenarios fail saying so.
 fn main() {
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    println!("cargo:rerun-if-env-changed=REALM_IMAGE");
+    let image = match std::env::var_os("REALM_IMAGE") {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.to_string_lossy());
+            std::fs::read(&path).expect("REALM_IMAGE names a readable file")
+        }
+        None => Vec::new(),
+    };
+    std::fs::write(out.join("realm.bin"), image).expect("OUT_DIR is writable");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../..");
     let base = if std::env::var_os("CARGO_FEATURE_FVP").is_some() {
         "0x88000000"

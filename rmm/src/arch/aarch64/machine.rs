@@ -3,8 +3,9 @@
 //! GTSI requests are SMCs to EL3; granules are zeroed through the Realm window with
 //! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine.
 
-use super::{ns_access, smc::smc, tlb};
+use super::{ns_access, smc::smc, tlb, world_switch};
 use crate::GRANULE_SIZE;
+use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
@@ -80,6 +81,39 @@ impl Machine for HwMachine {
         ns_access::copy_granule_in(addr.get(), page)
     }
 
+    fn read_ns(
+        &self,
+        addr: GranuleAddr,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), NsAccessFault> {
+        ns_access::read(addr.get(), offset, buf)
+    }
+
+    fn write_ns(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) -> Result<(), NsAccessFault> {
+        ns_access::write(addr.get(), offset, buf)
+    }
+
+    fn read_realm(&self, addr: GranuleAddr, offset: usize, buf: &mut [u8]) {
+        let Some(start) = realm_range(addr, offset, buf.len()) else {
+            buf.fill(0);
+            return;
+        };
+        // SAFETY: `realm_range` checked the range lies inside the granule's mapping in the
+        // Realm window (Normal memory); the caller holds the granule so it is Realm PAS and
+        // stable, and `buf` is RMM memory that cannot overlap a delegated granule.
+        unsafe { core::ptr::copy_nonoverlapping(start as *const u8, buf.as_mut_ptr(), buf.len()) };
+    }
+
+    fn write_realm(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
+        let Some(start) = realm_range(addr, offset, buf.len()) else {
+            return;
+        };
+        // SAFETY: as in `read_realm`; the caller's hold on the granule makes this CPU its only
+        // writer.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), start as *mut u8, buf.len()) };
+    }
+
     fn read_word(&self, addr: GranuleAddr, index: usize) -> u64 {
         let word = word_ptr(addr, index);
         // SAFETY: `word_ptr` points inside the granule's mapping in the Realm window (Normal
@@ -105,6 +139,22 @@ impl Machine for HwMachine {
     fn invalidate_stage2(&self, vmid: u16) {
         tlb::invalidate_vmid(vmid);
     }
+}
+
+impl RealmCpu for HwMachine {
+    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, on_trap: F)
+    where
+        F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
+    {
+        world_switch::run_realm(config, ctx, on_trap);
+    }
+}
+
+/// The Realm-window address of `len` bytes at `offset` of granule `addr`, if the range lies
+/// inside the granule (a caller bug otherwise, answered with `None`).
+fn realm_range(addr: GranuleAddr, offset: usize, len: usize) -> Option<usize> {
+    let end = offset.checked_add(len)?;
+    (end <= GRANULE_SIZE).then(|| realm_va(addr.get()) as usize + offset)
 }
 
 /// Word `index` (taken modulo the granule's 512 words) of granule `addr`, in the Realm window.

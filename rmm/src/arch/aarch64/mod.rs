@@ -2,7 +2,8 @@
 //!
 //! - [`entry`]: the image entry point for cold and warm boot (assembly): per-CPU stack, BSS
 //!   cleared once, vectors installed, then [`start`].
-//! - [`vectors`]: the exception vector table: the NS-copy fault fix-up; every other
+//! - [`vectors`]: the exception vector table: the NS-copy fault fix-up, the realm's exits;
+//!   every other
 //!   exception is reported with ESR/ELR/FAR before the CPU stops.
 //! - [`smc`]: the SMC instruction and the [`El3Smc`](smc::El3Smc) port.
 //! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
@@ -12,6 +13,8 @@
 //! - [`ns_access`]: the host-memory copy routine whose faults are fixed up into errors.
 //! - [`sysreg`]: the system registers the core reads.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
+//! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
+//!   the EL1 register swap and the realm's EL2 configuration around it.
 //! - [`pl011`]: the console driver.
 //! - [`start`]: glue from the entry code to the core's boot logic and RMI loop.
 //! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
@@ -30,5 +33,6 @@ pub mod start;
 pub mod sysreg;
 pub mod tlb;
 pub mod vectors;
+pub mod world_switch;
 
 pub use start::start;

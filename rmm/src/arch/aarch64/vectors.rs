@@ -5,6 +5,9 @@
 //! `rmm_ns_access_fault` so the copy returns an error (see [`super::ns_access`]). The check
 //! uses x9 and x10 only, which that routine never relies on.
 //!
+//! The four lower-EL AArch64 vectors are the realm's way back: they hand over to the world
+//! switch's exit path (see [`super::world_switch`]) with the vector's number in x1.
+//!
 //! Every other exception is unexpected: the vector reports what happened (which vector,
 //! ESR_EL2, ELR_EL2, FAR_EL2, SPSR_EL2) and stops the CPU. The handler first resets SP to the
 //! top of this CPU's own stack, so even a stack overflow gets reported instead of faulting
@@ -24,6 +27,11 @@ core::arch::global_asm!(
     ".balign 0x80",
     ".if \\kind == 4",
     "b rmm_sync_current_el",
+    ".elseif \\kind >= 8 && \\kind <= 11",
+    // From the realm (AArch64 at EL1/EL0): back into `rmm_realm_run`'s caller.
+    "stp x0, x1, [sp, #-16]!",
+    "mov x1, #(\\kind - 8)",
+    "b rmm_realm_exit",
     ".else",
     "mov x0, #\\kind",
     "b rmm_vector_common",

@@ -16,6 +16,7 @@
 extern crate std;
 
 use crate::GRANULE_SIZE;
+use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use rmm_abi::el3::El3Status;
@@ -53,12 +54,28 @@ struct Memory {
     stage2_invalidations: Vec<u16>,
 }
 
+/// A simulated realm CPU: called for every entry into the realm with the configuration the
+/// RMM installed and the realm's registers; it plays the realm (changing registers, touching
+/// memory through the machine) and returns the exception that ends the run.
+pub type FakeRealm =
+    Box<dyn FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) -> RealmTrap + Send>;
+
 /// Simulated memory and EL3 GTSI.
-#[derive(Debug)]
 pub struct FakeMachine {
     dram: Vec<(u64, u64)>,
     carveout: (u64, u64),
     memory: Mutex<Memory>,
+    realm: Mutex<Option<FakeRealm>>,
+    entries: Mutex<Vec<RealmEntryConfig>>,
+}
+
+impl core::fmt::Debug for FakeMachine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FakeMachine")
+            .field("dram", &self.dram)
+            .field("carveout", &self.carveout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FakeMachine {
@@ -74,7 +91,53 @@ impl FakeMachine {
             dram: dram.to_vec(),
             carveout,
             memory: Mutex::new(Memory::default()),
+            realm: Mutex::new(None),
+            entries: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Installs the simulated realm CPU that the next realm entries run.
+    pub fn set_realm(&self, realm: FakeRealm) {
+        *self.realm.lock().unwrap_or_else(|e| e.into_inner()) = Some(realm);
+    }
+
+    /// The configurations of every realm entry since the last call (drained).
+    pub fn take_realm_entries(&self) -> Vec<RealmEntryConfig> {
+        std::mem::take(&mut *self.entries.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The realm (on the simulated CPU) reads its memory at `pa`: the granule must be Realm
+    /// PAS (a realm access to anything else is a Granule Protection Fault and panics).
+    pub fn realm_read(&self, pa: u64, buf: &mut [u8]) {
+        let page = self.realm_granule(pa);
+        let at = (pa % GRANULE) as usize;
+        buf.copy_from_slice(&page[at..at + buf.len()]);
+    }
+
+    /// The realm writes its memory at `pa` (Realm PAS only, as for [`Self::realm_read`]).
+    pub fn realm_write(&self, pa: u64, bytes: &[u8]) {
+        let granule = pa & !(GRANULE - 1);
+        let mut memory = self.memory();
+        assert_eq!(
+            self.pas_in(&memory, granule),
+            Some(FakePas::Realm),
+            "Granule Protection Fault: realm wrote {pa:#x}"
+        );
+        let page = memory
+            .contents
+            .entry(granule)
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let at = (pa % GRANULE) as usize;
+        page[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn realm_granule(&self, pa: u64) -> [u8; GRANULE_SIZE] {
+        assert_eq!(
+            self.pas(pa),
+            Some(FakePas::Realm),
+            "Granule Protection Fault: realm read {pa:#x}"
+        );
+        self.inspect(pa)
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -247,6 +310,34 @@ impl Machine for FakeMachine {
         self.memory().stage2_invalidations.push(vmid);
     }
 
+    fn read_ns(
+        &self,
+        addr: GranuleAddr,
+        offset: usize,
+        buf: &mut [u8],
+    ) -> Result<(), NsAccessFault> {
+        if !ns_range_ok(offset, buf.len()) || self.pas(addr.get()) != Some(FakePas::NonSecure) {
+            return Err(NsAccessFault);
+        }
+        buf.copy_from_slice(&self.inspect(addr.get())[offset..offset + buf.len()]);
+        Ok(())
+    }
+
+    fn write_ns(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) -> Result<(), NsAccessFault> {
+        let mut memory = self.memory();
+        if !ns_range_ok(offset, buf.len())
+            || self.pas_in(&memory, addr.get()) != Some(FakePas::NonSecure)
+        {
+            return Err(NsAccessFault);
+        }
+        let page = memory
+            .contents
+            .entry(addr.get())
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        page[offset..offset + buf.len()].copy_from_slice(buf);
+        Ok(())
+    }
+
     fn copy_from_ns(
         &self,
         addr: GranuleAddr,
@@ -257,5 +348,54 @@ impl Machine for FakeMachine {
         }
         *page = self.inspect(addr.get());
         Ok(())
+    }
+}
+
+/// The ranges the real NS copy routine accepts: 16-byte multiples inside one granule.
+fn ns_range_ok(offset: usize, len: usize) -> bool {
+    offset.is_multiple_of(16) && len.is_multiple_of(16) && len != 0 && offset + len <= GRANULE_SIZE
+}
+
+impl RealmCpu for FakeMachine {
+    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, mut on_trap: F)
+    where
+        F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
+    {
+        // The stage-2 root the RMM points the hardware at must be Realm memory: anything else
+        // would let the realm's translation be read from (or steered by) the host.
+        let root = config.vttbr & 0x0000_FFFF_FFFF_F000;
+        assert_eq!(
+            self.pas(root),
+            Some(FakePas::Realm),
+            "realm entered with a stage-2 root {root:#x} outside the Realm PAS"
+        );
+        let mut realm = self
+            .realm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("a test entered a realm without installing a FakeRealm");
+        loop {
+            self.entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(*config);
+            let trap = realm(self, config, ctx);
+            // On hardware the realm's EL1 registers stay in the CPU while it is loaded: a
+            // handler that changes `ctx.el1` without declaring an injection would have its
+            // change lost. Catch that here.
+            let before = ctx.el1.clone();
+            let action = on_trap(ctx, &trap);
+            if action != TrapAction::ResumeInjected {
+                assert_eq!(
+                    before, ctx.el1,
+                    "a trap handler changed the realm's EL1 registers without injecting"
+                );
+            }
+            if action == TrapAction::Stop {
+                break;
+            }
+        }
+        *self.realm.lock().unwrap_or_else(|e| e.into_inner()) = Some(realm);
     }
 }

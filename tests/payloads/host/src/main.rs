@@ -23,6 +23,7 @@ mod gic;
 mod mailbox;
 mod platform;
 mod realm;
+mod realm_image;
 mod regs;
 mod rmi;
 mod runner;
@@ -62,6 +63,7 @@ extern "C" fn primary_main() -> ! {
     let secondaries = cpus.count.saturating_sub(1);
     let plan = scenarios::EVERY_CPU_COUNT * cpus.count
         + scenarios::PRIMARY_ONLY_COUNT
+        + scenarios::REALM_CHECK_LINES
         + scenarios::AFTER_ALL.len()
         + secondaries;
     println!("PLAN {plan} tests on {} CPUs", cpus.count);

@@ -48,6 +48,8 @@ pub mod status {
     pub const SUCCESS: u64 = 0;
     /// RMI_ERROR_INPUT.
     pub const INPUT: u64 = 1;
+    /// RMI_ERROR_REC.
+    pub const REC: u64 = 3;
     /// RMI_ERROR_REALM with index `index`.
     pub const fn realm(index: u64) -> u64 {
         2 | (index << 8)
@@ -161,4 +163,9 @@ pub fn data_create_unknown(rd: u64, data: u64, ipa: u64) -> RmiRegs {
 /// RMI_DATA_DESTROY(rd, ipa) → x0, x1 = data PA, x2 = top of the non-live range.
 pub fn data_destroy(rd: u64, ipa: u64) -> RmiRegs {
     rmi(fid::DATA_DESTROY, &[rd, ipa, 0, X4])
+}
+
+/// RMI_REC_ENTER(rec, run) → x0.
+pub fn rec_enter(rec: u64, run: u64) -> RmiRegs {
+    rmi(fid::REC_ENTER, &[rec, run, 0, X4])
 }

@@ -3,6 +3,7 @@
 mod granules;
 mod isolation;
 mod pool;
+mod realm_exec;
 mod realms;
 mod rmi_basics;
 
@@ -19,7 +20,14 @@ pub const EVERY_CPU_COUNT: usize = count(EVERY_CPU);
 
 /// Run by the primary CPU only, after [`EVERY_CPU`] (while the secondaries may still be
 /// running theirs).
-pub const PRIMARY_ONLY: &[&[Scenario]] = &[isolation::SCENARIOS, realms::SCENARIOS];
+pub const PRIMARY_ONLY: &[&[Scenario]] = &[
+    isolation::SCENARIOS,
+    realms::SCENARIOS,
+    realm_exec::SCENARIOS,
+];
+
+/// `TEST` lines the test realm adds (one per check it reports) to those of [`PRIMARY_ONLY`].
+pub const REALM_CHECK_LINES: usize = realm_exec::REALM_CHECK_LINES;
 
 /// Number of scenarios in [`PRIMARY_ONLY`].
 pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);

@@ -76,7 +76,7 @@ pub(super) const fn window(k: u64) -> Pool {
     Pool::new(base, base + WINDOW / 2, base + WINDOW)
 }
 
-const _: () = assert!(WINDOWS + 5 * WINDOW <= REALM_POOL + REALM_POOL_SIZE);
+const _: () = assert!(WINDOWS + 6 * WINDOW <= REALM_POOL + REALM_POOL_SIZE);
 const _: () = assert!(8 * STRESS_SLOT <= WINDOWS - REALM_POOL);
 
 /// VMIDs: each concurrently live realm has its own.
@@ -88,6 +88,8 @@ pub(super) const VMID_ISOLATION: u64 = 5;
 /// Only ever in a REALM_CREATE that must fail.
 const VMID_SPARE: u64 = 6;
 const VMID_SHARED: u64 = 7;
+/// The realm that runs the test payload.
+pub(super) const VMID_EXEC: u64 = 8;
 const VMID_STRESS: u64 = 0x100;
 
 /// Data abort from the same EL, and its status code for a Granule Protection Fault.
@@ -105,7 +107,8 @@ impl Realm {
     /// Delegates an RD and the root tables from `pool` and creates a realm of `shape`.
     pub fn create(pool: &mut Pool, shape: Shape) -> Result<Self, Failure> {
         let rd = pool.delegate()?;
-        let rtt_base = pool.delegate_run(shape.num_roots)?;
+        let roots = shape.num_roots;
+        let rtt_base = pool.delegate_aligned(roots, roots * PAGE)?;
         let page = pool.ns_page()?;
         Self::create_with(rd, rtt_base, page, shape)
     }
@@ -242,7 +245,13 @@ pub(super) fn create_rec(
 // ---------------------------------------------------------------------------------------
 // 1. Shapes.
 
-const fn shape(s2sz: u64, start_level: i64, num_roots: u64, hash: u64, vmid: u64) -> Shape {
+pub(super) const fn shape(
+    s2sz: u64,
+    start_level: i64,
+    num_roots: u64,
+    hash: u64,
+    vmid: u64,
+) -> Shape {
     Shape {
         s2sz,
         start_level,
@@ -399,7 +408,7 @@ fn build_and_tear_down(pool: &mut Pool, shape: Shape, seed: u64) -> Outcome {
 fn invalid_params() -> Outcome {
     let mut pool = window(1);
     let rd = pool.delegate()?;
-    let roots = pool.delegate_run(16)?;
+    let roots = pool.delegate_aligned(16, 16 * PAGE)?;
     let page = pool.ns_page()?;
     let good = shape(40, 1, 2, 0, VMID_INVALID);
     // Each case changes the good parameters (built one at a time: a RealmParams is 4 KiB and
@@ -1329,7 +1338,7 @@ fn stress() -> Outcome {
         ..shapes[slot as usize % shapes.len()]
     };
     let rd = pool.delegate()?;
-    let roots = pool.delegate_run(shape.num_roots)?;
+    let roots = pool.delegate_aligned(shape.num_roots, shape.num_roots * PAGE)?;
     let tables = pool.delegate_many::<3>()?;
     let data = pool.delegate()?;
     let params = pool.ns_page()?;

@@ -1,0 +1,286 @@
+//! The world switch: entering a realm at R-EL1 and coming back when it traps to R-EL2.
+//!
+//! `rmm_realm_run(gprs)` saves the RMM's callee-saved registers and `gprs` pointer on this
+//! CPU's stack, loads the realm's x0..x30, ELR_EL2 and SPSR_EL2 from `gprs` and `eret`s. The
+//! four lower-EL AArch64 vectors (see [`super::vectors`]) come back on the same stack (SP_EL2
+//! is untouched while the realm runs): they stash x0/x1 below it, store the realm's registers
+//! through the saved pointer, and return from `rmm_realm_run` with the vector's number.
+//!
+//! Around those runs, [`HwMachine::run_realm`](super::machine::HwMachine) swaps the EL1
+//! system registers (the host's out, the realm's in, and back) and installs the realm's EL2
+//! configuration (stage 2, traps, virtual MPIDR), restoring the RMM's values afterwards.
+
+use crate::arch::world::{
+    El1Sysregs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig, RealmGprs,
+    RealmTrap, TrapAction, TrapKind,
+};
+
+/// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
+const FRAME: usize = 112;
+/// Offset of the `gprs` pointer in that frame.
+const FRAME_GPRS: usize = 96;
+
+core::arch::global_asm!(
+    ".section .text.realm_switch, \"ax\"",
+    ".global rmm_realm_run",
+    ".global rmm_realm_exit",
+    // x0 = *mut RealmGprs. Returns the vector number (0 sync, 1 IRQ, 2 FIQ, 3 SError).
+    "rmm_realm_run:",
+    "sub sp, sp, #{frame}",
+    "stp x19, x20, [sp, #0]",
+    "stp x21, x22, [sp, #16]",
+    "stp x23, x24, [sp, #32]",
+    "stp x25, x26, [sp, #48]",
+    "stp x27, x28, [sp, #64]",
+    "stp x29, x30, [sp, #80]",
+    "str x0, [sp, #{frame_gprs}]",
+    "ldr x1, [x0, #{pc}]",
+    "msr elr_el2, x1",
+    "ldr x1, [x0, #{pstate}]",
+    "msr spsr_el2, x1",
+    "ldp x2, x3, [x0, #16]",
+    "ldp x4, x5, [x0, #32]",
+    "ldp x6, x7, [x0, #48]",
+    "ldp x8, x9, [x0, #64]",
+    "ldp x10, x11, [x0, #80]",
+    "ldp x12, x13, [x0, #96]",
+    "ldp x14, x15, [x0, #112]",
+    "ldp x16, x17, [x0, #128]",
+    "ldp x18, x19, [x0, #144]",
+    "ldp x20, x21, [x0, #160]",
+    "ldp x22, x23, [x0, #176]",
+    "ldp x24, x25, [x0, #192]",
+    "ldp x26, x27, [x0, #208]",
+    "ldp x28, x29, [x0, #224]",
+    "ldr x30, [x0, #240]",
+    "ldp x0, x1, [x0, #0]",
+    "eret",
+    // No straight-line speculation past the eret.
+    "dsb nsh",
+    "isb",
+    // Entered from a lower-EL vector with the realm's x0/x1 pushed and x1 = vector number.
+    "rmm_realm_exit:",
+    "ldr x0, [sp, #16 + {frame_gprs}]",
+    "stp x2, x3, [x0, #16]",
+    "stp x4, x5, [x0, #32]",
+    "stp x6, x7, [x0, #48]",
+    "stp x8, x9, [x0, #64]",
+    "stp x10, x11, [x0, #80]",
+    "stp x12, x13, [x0, #96]",
+    "stp x14, x15, [x0, #112]",
+    "stp x16, x17, [x0, #128]",
+    "stp x18, x19, [x0, #144]",
+    "stp x20, x21, [x0, #160]",
+    "stp x22, x23, [x0, #176]",
+    "stp x24, x25, [x0, #192]",
+    "stp x26, x27, [x0, #208]",
+    "stp x28, x29, [x0, #224]",
+    "str x30, [x0, #240]",
+    "ldp x2, x3, [sp], #16",
+    "stp x2, x3, [x0, #0]",
+    "mrs x2, elr_el2",
+    "str x2, [x0, #{pc}]",
+    "mrs x2, spsr_el2",
+    "str x2, [x0, #{pstate}]",
+    "mov x0, x1",
+    "ldp x19, x20, [sp, #0]",
+    "ldp x21, x22, [sp, #16]",
+    "ldp x23, x24, [sp, #32]",
+    "ldp x25, x26, [sp, #48]",
+    "ldp x27, x28, [sp, #64]",
+    "ldp x29, x30, [sp, #80]",
+    "add sp, sp, #{frame}",
+    "ret",
+    frame = const FRAME,
+    frame_gprs = const FRAME_GPRS,
+    pc = const GPRS_PC_OFFSET,
+    pstate = const GPRS_PSTATE_OFFSET,
+);
+
+unsafe extern "C" {
+    fn rmm_realm_run(gprs: *mut RealmGprs) -> u64;
+}
+
+macro_rules! mrs {
+    ($reg:literal) => {{
+        let value: u64;
+        // SAFETY: reading a system register has no side effect on memory.
+        unsafe {
+            core::arch::asm!(concat!("mrs {}, ", $reg), out(reg) value,
+                options(nomem, nostack, preserves_flags))
+        };
+        value
+    }};
+}
+
+macro_rules! msr {
+    ($reg:literal, $value:expr) => {{
+        let value: u64 = $value;
+        // SAFETY: the registers written here configure EL1/EL0 (which only the realm or the
+        // host's guests use, never the RMM) or the EL2 controls of the realm's run, whose
+        // RMM values `run_realm` restores before it returns; none changes the RMM's own
+        // translation or memory.
+        unsafe {
+            core::arch::asm!(concat!("msr ", $reg, ", {}"), in(reg) value,
+                options(nomem, nostack, preserves_flags))
+        };
+    }};
+}
+
+macro_rules! el1_registers {
+    ($($field:ident => $reg:literal),* $(,)?) => {
+        /// Reads this CPU's EL1/EL0 registers into `regs`.
+        fn save_el1(regs: &mut El1Sysregs) {
+            $( regs.$field = mrs!($reg); )*
+        }
+
+        /// Writes `regs` into this CPU's EL1/EL0 registers.
+        fn restore_el1(regs: &El1Sysregs) {
+            $( msr!($reg, regs.$field); )*
+        }
+    };
+}
+
+el1_registers! {
+    sctlr => "sctlr_el1",
+    cpacr => "cpacr_el1",
+    ttbr0 => "ttbr0_el1",
+    ttbr1 => "ttbr1_el1",
+    tcr => "tcr_el1",
+    mair => "mair_el1",
+    amair => "amair_el1",
+    vbar => "vbar_el1",
+    contextidr => "contextidr_el1",
+    tpidr_el0 => "tpidr_el0",
+    tpidrro_el0 => "tpidrro_el0",
+    tpidr_el1 => "tpidr_el1",
+    sp_el0 => "sp_el0",
+    sp_el1 => "sp_el1",
+    elr => "elr_el1",
+    spsr => "spsr_el1",
+    esr => "esr_el1",
+    far => "far_el1",
+    afsr0 => "afsr0_el1",
+    afsr1 => "afsr1_el1",
+    par => "par_el1",
+    csselr => "csselr_el1",
+    cntkctl => "cntkctl_el1",
+    mdscr => "mdscr_el1",
+    cntv_ctl => "cntv_ctl_el0",
+    cntv_cval => "cntv_cval_el0",
+    cntp_ctl => "cntp_ctl_el0",
+    cntp_cval => "cntp_cval_el0",
+}
+
+/// The EL2 controls a realm run changes, as the RMM had them.
+struct El2Controls {
+    hcr: u64,
+    vttbr: u64,
+    vtcr: u64,
+    cptr: u64,
+    mdcr: u64,
+    cnthctl: u64,
+    cntvoff: u64,
+    vmpidr: u64,
+}
+
+impl El2Controls {
+    fn save() -> Self {
+        Self {
+            hcr: mrs!("hcr_el2"),
+            vttbr: mrs!("vttbr_el2"),
+            vtcr: mrs!("vtcr_el2"),
+            cptr: mrs!("cptr_el2"),
+            mdcr: mrs!("mdcr_el2"),
+            cnthctl: mrs!("cnthctl_el2"),
+            cntvoff: mrs!("cntvoff_el2"),
+            vmpidr: mrs!("vmpidr_el2"),
+        }
+    }
+
+    fn install(values: &Self) {
+        msr!("vtcr_el2", values.vtcr);
+        msr!("vttbr_el2", values.vttbr);
+        msr!("cptr_el2", values.cptr);
+        msr!("mdcr_el2", values.mdcr);
+        msr!("cnthctl_el2", values.cnthctl);
+        msr!("cntvoff_el2", values.cntvoff);
+        msr!("vmpidr_el2", values.vmpidr);
+        msr!("hcr_el2", values.hcr);
+    }
+}
+
+/// `CPTR_EL2` (E2H = 0) while a realm runs: RES1 bits 13, 12, 9, 8 and 0..7, and `TFP` (bit
+/// 10): the realm's FP/SIMD accesses trap, because the registers still hold the host's values
+/// (a realm gets an UNDEFINED exception for them until FP context switching exists).
+const CPTR_EL2_REALM: u64 = 0x33FF | 1 << 10;
+
+/// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`) and debug (`TDA`, `TDOSA`,
+/// `TDRA`) register accesses; the realm gets none of the host's debug or PMU state.
+const MDCR_EL2_REALM: u64 = 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11;
+
+/// `CNTHCTL_EL2` (E2H = 0) while a realm runs: EL1 may read the physical counter and use the
+/// physical timer (`EL1PCTEN`, `EL1PCEN`).
+const CNTHCTL_EL2_REALM: u64 = 0b11;
+
+/// Runs the realm on this CPU (see [`crate::arch::world::RealmCpu::run_realm`]).
+pub fn run_realm<F>(config: &RealmEntryConfig, ctx: &mut RealmContext, mut on_trap: F)
+where
+    F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
+{
+    let mut host = El1Sysregs::default();
+    save_el1(&mut host);
+    let rmm = El2Controls::save();
+    El2Controls::install(&El2Controls {
+        hcr: config.hcr,
+        vttbr: config.vttbr,
+        vtcr: config.vtcr,
+        cptr: CPTR_EL2_REALM,
+        mdcr: MDCR_EL2_REALM,
+        cnthctl: CNTHCTL_EL2_REALM,
+        cntvoff: 0,
+        vmpidr: config.vmpidr,
+    });
+    restore_el1(&ctx.el1);
+    isb();
+    loop {
+        // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
+        // reads and writes through the pointer it saved; it restores every callee-saved
+        // register and the stack pointer before returning, like a normal call. The realm runs
+        // at EL1 under the stage-2 tables and traps just installed, so it can touch only its
+        // own memory, and every exception it takes comes back through the lower-EL vectors
+        // to the return path of this call.
+        let vector = unsafe { rmm_realm_run(&mut ctx.gprs) };
+        let trap = RealmTrap {
+            kind: match vector {
+                0 => TrapKind::Sync,
+                1 => TrapKind::Irq,
+                2 => TrapKind::Fiq,
+                _ => TrapKind::SError,
+            },
+            esr: mrs!("esr_el2"),
+            far: mrs!("far_el2"),
+            hpfar: mrs!("hpfar_el2"),
+        };
+        ctx.el1.vbar = mrs!("vbar_el1");
+        match on_trap(ctx, &trap) {
+            TrapAction::Resume => {}
+            TrapAction::ResumeInjected => {
+                msr!("esr_el1", ctx.el1.esr);
+                msr!("elr_el1", ctx.el1.elr);
+                msr!("spsr_el1", ctx.el1.spsr);
+                msr!("far_el1", ctx.el1.far);
+            }
+            TrapAction::Stop => break,
+        }
+    }
+    save_el1(&mut ctx.el1);
+    restore_el1(&host);
+    El2Controls::install(&rmm);
+    isb();
+}
+
+fn isb() {
+    // SAFETY: a barrier; no memory or register effects beyond ordering.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+}

@@ -1,0 +1,170 @@
+//! The door into a realm: the register state the world switch saves and restores, what it
+//! reports when the realm traps back to R-EL2, and the [`RealmCpu`] trait.
+//!
+//! These are plain data types shared by the aarch64 world switch (which reads and writes them
+//! from assembly, so the layouts are `repr(C)` with fixed offsets) and by the core's REC_ENTER
+//! logic, which runs unchanged on the host against the fake. Nothing here decides anything:
+//! which traps are handled, and how, is [`crate::exec`]'s job.
+
+use core::mem::offset_of;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// A realm's general registers, PC and PSTATE (the asm relies on this exact layout).
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct RealmGprs {
+    /// x0..x30.
+    pub x: [u64; 31],
+    /// The address the realm resumes at (ELR_EL2 on entry).
+    pub pc: u64,
+    /// The PSTATE the realm resumes with (SPSR_EL2 on entry).
+    pub pstate: u64,
+}
+
+/// Byte offset of [`RealmGprs::pc`], for the assembly.
+pub const GPRS_PC_OFFSET: usize = offset_of!(RealmGprs, pc);
+/// Byte offset of [`RealmGprs::pstate`], for the assembly.
+pub const GPRS_PSTATE_OFFSET: usize = offset_of!(RealmGprs, pstate);
+const _: () = assert!(GPRS_PC_OFFSET == 31 * 8 && GPRS_PSTATE_OFFSET == 32 * 8);
+
+/// The EL1/EL0 system registers a realm owns, saved when it leaves the CPU and restored when
+/// it comes back. The host's values of the same registers are swapped out around every run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct El1Sysregs {
+    /// SCTLR_EL1.
+    pub sctlr: u64,
+    /// CPACR_EL1.
+    pub cpacr: u64,
+    /// TTBR0_EL1.
+    pub ttbr0: u64,
+    /// TTBR1_EL1.
+    pub ttbr1: u64,
+    /// TCR_EL1.
+    pub tcr: u64,
+    /// MAIR_EL1.
+    pub mair: u64,
+    /// AMAIR_EL1.
+    pub amair: u64,
+    /// VBAR_EL1.
+    pub vbar: u64,
+    /// CONTEXTIDR_EL1.
+    pub contextidr: u64,
+    /// TPIDR_EL0.
+    pub tpidr_el0: u64,
+    /// TPIDRRO_EL0.
+    pub tpidrro_el0: u64,
+    /// TPIDR_EL1.
+    pub tpidr_el1: u64,
+    /// SP_EL0.
+    pub sp_el0: u64,
+    /// SP_EL1.
+    pub sp_el1: u64,
+    /// ELR_EL1.
+    pub elr: u64,
+    /// SPSR_EL1.
+    pub spsr: u64,
+    /// ESR_EL1.
+    pub esr: u64,
+    /// FAR_EL1.
+    pub far: u64,
+    /// AFSR0_EL1.
+    pub afsr0: u64,
+    /// AFSR1_EL1.
+    pub afsr1: u64,
+    /// PAR_EL1.
+    pub par: u64,
+    /// CSSELR_EL1.
+    pub csselr: u64,
+    /// CNTKCTL_EL1.
+    pub cntkctl: u64,
+    /// MDSCR_EL1.
+    pub mdscr: u64,
+    /// CNTV_CTL_EL0 (the EL1 virtual timer).
+    pub cntv_ctl: u64,
+    /// CNTV_CVAL_EL0.
+    pub cntv_cval: u64,
+    /// CNTP_CTL_EL0 (the EL1 physical timer).
+    pub cntp_ctl: u64,
+    /// CNTP_CVAL_EL0.
+    pub cntp_cval: u64,
+}
+
+/// Everything of a realm CPU the world switch moves on and off the physical CPU.
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct RealmContext {
+    /// General registers, PC, PSTATE.
+    pub gprs: RealmGprs,
+    /// EL1/EL0 system registers and timers.
+    pub el1: El1Sysregs,
+}
+
+/// How the realm's translation and traps are configured for a run (EL2 registers the RMM
+/// computes from the realm's parameters; the realm never sees them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RealmEntryConfig {
+    /// VTTBR_EL2: VMID and the stage-2 root.
+    pub vttbr: u64,
+    /// VTCR_EL2: the stage-2 shape.
+    pub vtcr: u64,
+    /// HCR_EL2 while the realm runs.
+    pub hcr: u64,
+    /// VMPIDR_EL2: the MPIDR the realm reads (its REC's).
+    pub vmpidr: u64,
+}
+
+/// Which vector the realm's exception came in through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A synchronous exception (ESR_EL2 says which).
+    Sync,
+    /// A physical IRQ.
+    Irq,
+    /// A physical FIQ.
+    Fiq,
+    /// An SError.
+    SError,
+}
+
+/// What the world switch read when the realm trapped to R-EL2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealmTrap {
+    /// The vector.
+    pub kind: TrapKind,
+    /// ESR_EL2.
+    pub esr: u64,
+    /// FAR_EL2.
+    pub far: u64,
+    /// HPFAR_EL2.
+    pub hpfar: u64,
+}
+
+/// What to do after a trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapAction {
+    /// Re-enter the realm with the general registers, PC and PSTATE in the context.
+    Resume,
+    /// Re-enter the realm after an exception was injected: ESR, ELR, SPSR and FAR of
+    /// [`RealmContext::el1`] were changed and must reach the CPU.
+    ResumeInjected,
+    /// Stop running the realm.
+    Stop,
+}
+
+/// Runs realm code on this CPU.
+pub trait RealmCpu {
+    /// Installs `config` and the realm's EL1 state from `ctx` (saving the host's), then
+    /// repeatedly enters the realm at `ctx.gprs.pc` and, each time it traps back, stores its
+    /// general registers in `ctx` and calls `on_trap`.
+    ///
+    /// While the realm is loaded its EL1 registers live in the CPU: during `on_trap`, only
+    /// `ctx.gprs` and `ctx.el1.vbar` are current (the rest of `ctx.el1` is as it was at
+    /// entry). `on_trap` may change the general registers, PC and PSTATE, or inject an
+    /// exception by writing ESR, ELR, SPSR and FAR in `ctx.el1` and answering
+    /// [`TrapAction::ResumeInjected`]. Before returning, the realm's EL1 state is saved into
+    /// `ctx` and the host's restored, so nothing of the realm remains in the CPU.
+    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, on_trap: F)
+    where
+        F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction;
+}

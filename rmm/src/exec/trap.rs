@@ -1,0 +1,253 @@
+//! What a realm's exception means (the reference RMM's `handle_realm_exit`): most are
+//! handled here and the realm resumes; the rest become an exit to the host carrying only the
+//! syndrome bits the host needs to act (sanitised ESR, page offset of FAR, HPFAR).
+
+use super::RecEnv;
+use super::esr::{
+    EA, EC_MASK, Esr, ExceptionClass, FNV, FSC_MASK, FaultStatus, ISV, SAS_MASK, SF, WNR,
+    fault_ipa_page,
+};
+use super::exit_record::ExitRecord;
+use super::inject;
+use super::realm_memory::ripas_run;
+use crate::arch::Machine;
+use crate::arch::world::{RealmContext, RealmTrap, TrapKind};
+use crate::realm::rec::LastExit;
+use crate::rsi::{self, RsiAction};
+use rmm_abi::rmi::exit::RecExitReason;
+use rmm_abi::rmi::states::Ripas;
+
+/// `ESR_ELx.SET` (synchronous error type).
+const SET_MASK: u64 = 0b11 << 11;
+/// ESR bits shown for aborts the host cannot emulate: EC, SET, FnV, EA, FSC.
+pub const NONEMULATED_MASK: u64 = EC_MASK | SET_MASK | FNV | EA | FSC_MASK;
+/// ESR bits shown for emulatable MMIO aborts: the above plus ISV, SAS, SF, WnR.
+pub const EMULATED_MASK: u64 = NONEMULATED_MASK | ISV | SAS_MASK | SF | WNR;
+/// ESR bits shown for WFI/WFE: EC and TI\[0\].
+pub const WFX_MASK: u64 = EC_MASK | 1;
+/// ESR bits shown for an SError: IDS, AET, EA, DFSC.
+pub const SERROR_MASK: u64 = 1 << 24 | 0b111 << 10 | EA | FSC_MASK;
+/// PSTATE.nRW: the realm was in AArch32.
+const PSTATE_NRW: u64 = 1 << 4;
+
+/// What happens after a trap.
+// The exit record travels by value once per exit; the RMM has no heap to box it in.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Back into the realm.
+    Resume,
+    /// Back into the realm, which now takes an exception the RMM injected.
+    Injected,
+    /// Out to the host with this exit; `last` is what the next REC_ENTER may complete.
+    Exit {
+        /// The exit record.
+        exit: ExitRecord,
+        /// The syndrome to remember (`None` leaves the REC's record as it was).
+        last: Option<LastExit>,
+    },
+}
+
+fn exit(exit: ExitRecord, last: Option<LastExit>) -> Outcome {
+    Outcome::Exit { exit, last }
+}
+
+/// Handles one trap of the realm running with `ctx`.
+pub fn handle<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+) -> Outcome {
+    match trap.kind {
+        TrapKind::Sync => sync(env, ctx, trap),
+        TrapKind::Irq => exit(ExitRecord::new(RecExitReason::Irq), None),
+        TrapKind::Fiq => exit(ExitRecord::new(RecExitReason::Fiq), None),
+        TrapKind::SError => {
+            let mut record = ExitRecord::new(RecExitReason::SError);
+            record.esr = trap.esr & SERROR_MASK;
+            exit(record, Some(raw_last(trap, trap.esr)))
+        }
+    }
+}
+
+fn raw_last(trap: &RealmTrap, esr: u64) -> LastExit {
+    LastExit {
+        esr,
+        far: trap.far,
+        hpfar: trap.hpfar,
+    }
+}
+
+/// A synchronous exit: remember the raw syndrome, with ISV cleared unless the host saw it.
+fn sync_exit(trap: &RealmTrap, record: ExitRecord) -> Outcome {
+    let esr = if record.esr & ISV == 0 {
+        trap.esr & !ISV
+    } else {
+        trap.esr
+    };
+    let last = raw_last(trap, esr);
+    exit(record, Some(last))
+}
+
+fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
+    let esr = Esr::new(trap.esr);
+    match esr.class() {
+        ExceptionClass::Wfx => {
+            ctx.gprs.pc += 4;
+            let mut record = ExitRecord::new(RecExitReason::Sync);
+            record.esr = trap.esr & WFX_MASK;
+            sync_exit(trap, record)
+        }
+        ExceptionClass::Hvc64 => {
+            // HVC's preferred return address is the next instruction, and so is the
+            // injected exception's (as the reference RMM does).
+            let next = ctx.gprs.pc;
+            inject::undefined(ctx, next);
+            Outcome::Injected
+        }
+        ExceptionClass::Smc64 => smc(env, ctx, trap),
+        ExceptionClass::SysReg => {
+            sysreg_raz_wi(ctx, esr);
+            Outcome::Resume
+        }
+        ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
+        ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr),
+        // FP/SIMD (0x07), pointer authentication (0x09), SVE (0x19), SME (0x1D): the realm
+        // has none of these yet, so the access is UNDEFINED for it.
+        ExceptionClass::FpAccess | ExceptionClass::Other(0x09 | 0x19 | 0x1D) => {
+            let pc = ctx.gprs.pc;
+            inject::undefined(ctx, pc);
+            Outcome::Injected
+        }
+        ExceptionClass::Other(class) => {
+            log::warn!(
+                "realm exception class {class:#x} (ESR_EL2 {:#x}) at {:#x} is not handled: \
+                 reported to the host without a syndrome",
+                trap.esr,
+                ctx.gprs.pc
+            );
+            sync_exit(trap, ExitRecord::new(RecExitReason::Sync))
+        }
+    }
+}
+
+/// A trapped system register access the RMM does not emulate reads as zero and ignores
+/// writes (the reference RMM's default), then the realm continues after it.
+fn sysreg_raz_wi(ctx: &mut RealmContext, esr: Esr) {
+    let is_read = esr.raw() & 1 != 0;
+    let rt = ((esr.raw() >> 5) & 0x1F) as usize;
+    if is_read && rt < 31 {
+        ctx.gprs.x[rt] = 0;
+    }
+    ctx.gprs.pc += 4;
+}
+
+fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
+    match rsi::dispatch(env, ctx) {
+        RsiAction::Return(regs) => {
+            ctx.gprs.x[..4].copy_from_slice(&regs);
+            ctx.gprs.pc += 4;
+            Outcome::Resume
+        }
+        RsiAction::ReturnWide(regs) => {
+            ctx.gprs.x[..9].copy_from_slice(&regs);
+            ctx.gprs.pc += 4;
+            Outcome::Resume
+        }
+        RsiAction::Exit(record) => {
+            ctx.gprs.pc += 4;
+            sync_exit(trap, record)
+        }
+        RsiAction::Stage2Abort(record) => sync_exit(trap, record),
+    }
+}
+
+/// The RIPAS of the protected IPA page `ipa`.
+fn ripas_at<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> Option<Ripas> {
+    ripas_run(
+        &env.monitor.granules,
+        env.machine,
+        &env.realm.s2,
+        ipa,
+        ipa + crate::GRANULE_SIZE as u64,
+    )
+    .map(|(_, ripas)| ripas)
+}
+
+/// Whether the abort must be answered by injecting an external abort into the realm: an
+/// IPA outside its space, or protected memory with RIPAS EMPTY.
+fn realm_gets_sea<M: Machine>(env: &RecEnv<'_, M>, fipa: u64, unprotected_too: bool) -> bool {
+    let s2 = &env.realm.s2;
+    if !s2.in_ipa_space(fipa) {
+        return true;
+    }
+    if !s2.in_par(fipa) {
+        return unprotected_too;
+    }
+    ripas_at(env, fipa) == Some(Ripas::Empty)
+}
+
+fn external_abort_report(trap: &RealmTrap) -> Outcome {
+    let mut record = ExitRecord::new(RecExitReason::Sync);
+    record.esr = trap.esr & NONEMULATED_MASK;
+    sync_exit(trap, record)
+}
+
+fn instruction_abort<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    esr: Esr,
+) -> Outcome {
+    if esr.external() {
+        return external_abort_report(trap);
+    }
+    let fipa = fault_ipa_page(trap.hpfar);
+    // Instructions cannot be fetched from the unprotected half.
+    if realm_gets_sea(env, fipa, true) {
+        inject::external_abort(ctx, esr, trap.far);
+        return Outcome::Injected;
+    }
+    let mut record = ExitRecord::new(RecExitReason::Sync);
+    if esr.fault_status() == FaultStatus::Translation {
+        record.esr = trap.esr & NONEMULATED_MASK;
+        record.hpfar = trap.hpfar;
+    }
+    sync_exit(trap, record)
+}
+
+fn data_abort<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    esr: Esr,
+) -> Outcome {
+    if esr.external() {
+        return external_abort_report(trap);
+    }
+    let fipa = fault_ipa_page(trap.hpfar);
+    if realm_gets_sea(env, fipa, false) {
+        inject::external_abort(ctx, esr, trap.far);
+        return Outcome::Injected;
+    }
+    let mut record = ExitRecord::new(RecExitReason::Sync);
+    record.hpfar = trap.hpfar;
+    let aarch32 = ctx.gprs.pstate & PSTATE_NRW != 0;
+    if aarch32 || env.realm.s2.in_par(fipa) {
+        record.esr = trap.esr & NONEMULATED_MASK;
+    } else {
+        record.esr = trap.esr & EMULATED_MASK;
+        record.far = trap.far & 0xFFF;
+        if esr.is_write() {
+            let rt = esr.srt();
+            let value = if rt < 31 { ctx.gprs.x[rt] } else { 0 };
+            let bits = esr.access_bytes() * 8;
+            record.gprs[0] = if bits >= 64 {
+                value
+            } else {
+                value & ((1 << bits) - 1)
+            };
+        }
+    }
+    sync_exit(trap, record)
+}

@@ -1,0 +1,137 @@
+//! RMI_REC_ENTER: run a REC until its realm needs the host.
+//!
+//! Check order and side effects are the reference RMM's (TF-RMM `runtime/rmi/run.c`,
+//! `docs/reference/tf-rmm-rel0-realm-execution-facts.md` §2.1): the run page before the REC;
+//! a REC already running is ERROR_REC; the REC is then held by a reference, not its lock,
+//! while the realm runs (so REC_DESTROY sees it in use). The exit is written to the run page
+//! only when the command succeeds.
+//!
+//! Not yet here (later stages of the realm-execution issue): PSCI requests, RIPAS changes,
+//! the virtual GIC list registers and FP/SIMD state.
+
+use super::RmiOutputs;
+use super::error::{RmiError, status_only};
+use super::locks::{lock_one, tracked};
+use crate::arch::Machine;
+use crate::arch::world::TrapAction;
+use crate::exec::exit_record::ExitRecord;
+use crate::exec::{RecEnv, complete, config, trap};
+use crate::granule::GranuleAddr;
+use crate::monitor::Monitor;
+use crate::realm::descriptor::Rd;
+use crate::realm::rec::{LastExit, Rec};
+use rmm_abi::rmi::rec_run::{RecEnter, RecEnterFlags};
+use rmm_abi::rmi::states::{GranuleState, RealmState};
+use zerocopy::{FromZeros, IntoBytes};
+
+/// Bytes of `RmiRecEnter` the RMM reads: every defined field (flags, gprs, GIC state).
+const ENTER_BYTES: usize = 0x390;
+
+/// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
+pub fn handle(monitor: &Monitor, machine: &impl Machine, rec: u64, run: u64) -> RmiOutputs {
+    status_only(enter(monitor, machine, rec, run))
+}
+
+fn enter<M: Machine>(
+    monitor: &Monitor,
+    machine: &M,
+    rec_pa: u64,
+    run_pa: u64,
+) -> Result<(), RmiError> {
+    let granules = &monitor.granules;
+    let run = tracked(granules, run_pa)?;
+    if granules.state_unlocked(run) != Some(GranuleState::Undelegated) {
+        return Err(RmiError::Input);
+    }
+    let rec_addr = {
+        let mut rec = lock_one(granules, rec_pa, GranuleState::Rec)?;
+        if rec.refcount() != 0 {
+            return Err(RmiError::Rec);
+        }
+        rec.get_ref().map_err(|_| RmiError::Rec)?;
+        rec.addr()
+    };
+    let result = run_rec(monitor, machine, rec_addr, run);
+    if let Ok(mut rec) = granules.lock(rec_addr, GranuleState::Rec) {
+        let _ = rec.put_ref();
+    }
+    result
+}
+
+/// Everything after the REC is referenced.
+fn run_rec<M: Machine>(
+    monitor: &Monitor,
+    machine: &M,
+    rec_addr: GranuleAddr,
+    run: GranuleAddr,
+) -> Result<(), RmiError> {
+    let mut enter = RecEnter::new_zeroed();
+    machine
+        .read_ns(run, 0, &mut enter.as_mut_bytes()[..ENTER_BYTES])
+        .map_err(|_| RmiError::Input)?;
+    let rec = Rec::new(machine, rec_addr);
+    let rd = rec.rd();
+    // The RD outlives the REC (it counts it); its configuration never changes after
+    // REALM_CREATE and its state is one word, so neither needs the RD lock here.
+    let realm = Rd::new(machine, rd);
+    match realm.state() {
+        RealmState::New => return Err(RmiError::Realm(0)),
+        RealmState::SystemOff => return Err(RmiError::Realm(1)),
+        RealmState::Active => {}
+    }
+    if !rec.runnable() {
+        return Err(RmiError::Rec);
+    }
+    let env = RecEnv {
+        monitor,
+        machine,
+        rec,
+        rd,
+        realm: realm.config(),
+    };
+    let mut ctx = rec.context();
+    let last = rec.last_exit();
+    complete::emulation(env.realm.s2.par_end(), &enter, &last, &mut ctx)
+        .map_err(|_| RmiError::Rec)?;
+    if let Some(exit) = complete::host_call(&env, &enter, &mut ctx) {
+        // The realm cannot run until the host maps its host-call page.
+        rec.set_context(&ctx);
+        return exit.write(machine, run).map_err(|_| RmiError::Input);
+    }
+    rec.set_last_exit(&LastExit { esr: 0, ..last });
+
+    let flags = RecEnterFlags::from_bits_truncate(enter.flags);
+    let entry = config::entry_config(
+        &env.realm,
+        rec.mpidr(),
+        monitor.stage2_ps,
+        monitor.vmid_bits,
+        flags.contains(RecEnterFlags::TRAP_WFI),
+        flags.contains(RecEnterFlags::TRAP_WFE),
+    );
+    let mut outcome: Option<(ExitRecord, Option<LastExit>)> = None;
+    machine.run_realm(&entry, &mut ctx, |ctx, realm_trap| {
+        match trap::handle(&env, ctx, realm_trap) {
+            trap::Outcome::Resume => TrapAction::Resume,
+            trap::Outcome::Injected => TrapAction::ResumeInjected,
+            trap::Outcome::Exit { exit, last } => {
+                outcome = Some((exit, last));
+                TrapAction::Stop
+            }
+        }
+    });
+    let Some((mut exit, last)) = outcome else {
+        return Err(RmiError::Rec);
+    };
+    exit.timers = [
+        ctx.el1.cntv_ctl,
+        ctx.el1.cntv_cval,
+        ctx.el1.cntp_ctl,
+        ctx.el1.cntp_cval,
+    ];
+    rec.set_context(&ctx);
+    if let Some(last) = last {
+        rec.set_last_exit(&last);
+    }
+    exit.write(machine, run).map_err(|_| RmiError::Input)
+}

@@ -1,0 +1,40 @@
+//! RSI_REALM_CONFIG: the RMM writes the realm's IPA width, hash algorithm and RPV into a
+//! granule of its own memory.
+
+use super::RsiAction;
+use crate::arch::Machine;
+use crate::exec::RecEnv;
+use crate::exec::realm_memory::{Unreachable, with_granule};
+use crate::exec::stage2_abort;
+use crate::realm::descriptor::Rd;
+use rmm_abi::rmi::states::Ripas;
+use rmm_abi::rsi::status::RsiStatus;
+
+/// Handles RSI_REALM_CONFIG(x1 = IPA of a protected granule). Only the three defined fields
+/// are written (`hash_algo` as a whole 8-byte slot); the rest of the page is left alone, as
+/// the reference RMM does.
+pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> RsiAction {
+    let machine = env.machine;
+    let rpv = {
+        let Ok(_rd) = env
+            .monitor
+            .granules
+            .lock(env.rd, rmm_abi::rmi::states::GranuleState::Rd)
+        else {
+            return RsiAction::status(RsiStatus::ErrorInput);
+        };
+        Rd::new(machine, env.rd).rpv()
+    };
+    let written = with_granule(&env.monitor.granules, machine, &env.realm.s2, ipa, |page| {
+        machine.write_word(page, 0, u64::from(env.realm.s2.ipa_bits));
+        machine.write_word(page, 1, env.realm.hash as u64);
+        machine.write_realm(page, 0x200, &rpv);
+    });
+    match written {
+        Ok(()) => RsiAction::status(RsiStatus::Success),
+        Err(Unreachable::NotMapped { level, ripas }) if ripas != Ripas::Empty => {
+            RsiAction::Stage2Abort(stage2_abort(level, ipa))
+        }
+        Err(_) => RsiAction::status(RsiStatus::ErrorInput),
+    }
+}

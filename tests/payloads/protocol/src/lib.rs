@@ -1,0 +1,180 @@
+//! # The test realm's protocol with the test hypervisor
+//!
+//! The hypervisor starts the realm with a [`Scenario`] number in x0 and the IPA of the shared
+//! (unprotected) page in x1. The realm answers through `RSI_HOST_CALL`, with the
+//! [`HostCallCode`] as the immediate, and prints through an emulated MMIO console at
+//! [`console_ipa`]. Both sides name checks by index into [`CHECKS`], so the transcript shows
+//! every check the realm ran as its own `TEST` line.
+#![no_std]
+
+/// Where the realm image is linked and entered (IPA = PA with the realm's MMU off).
+pub const REALM_IMAGE_BASE: u64 = 0x8_0000;
+
+/// Byte offset, in the realm image, of its start and end addresses (two 64-bit words; the
+/// end includes the NOLOAD BSS and stack the flat binary leaves out).
+pub const IMAGE_BOUNDS_OFFSET: usize = 8;
+
+/// What the realm does, chosen by the hypervisor in x0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Scenario {
+    /// Print through a host call and the MMIO console, then finish.
+    Hello = 0,
+    /// Run the RSI checks; x2 = the realm's IPA width, x3 = its hash algorithm; the RPV is
+    /// [`rpv_byte`] for every index.
+    Rsi = 1,
+    /// Host-call round trips for the benchmark: x2 = how many.
+    HostCallLoop = 2,
+    /// MMIO emulation checks (reads of every width, writes, injected SEA).
+    Mmio = 3,
+    /// Register state across exits.
+    Registers = 4,
+    /// Touch protected memory the host has not populated yet (x2 = its IPA).
+    Populate = 5,
+    /// One RSI_VERSION timed by the benchmark, then finish.
+    RsiVersionLoop = 6,
+}
+
+impl Scenario {
+    /// The scenario with number `n`.
+    pub fn from_u64(n: u64) -> Option<Self> {
+        Some(match n {
+            0 => Self::Hello,
+            1 => Self::Rsi,
+            2 => Self::HostCallLoop,
+            3 => Self::Mmio,
+            4 => Self::Registers,
+            5 => Self::Populate,
+            6 => Self::RsiVersionLoop,
+            _ => return None,
+        })
+    }
+}
+
+/// `RsiHostCall::imm` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum HostCallCode {
+    /// gprs\[0\] = check index, gprs\[1\] = 0 pass / 1 fail, gprs\[2..10\] = detail values
+    /// (for checks the hypervisor verifies itself, such as measurements, the value checked).
+    Report = 1,
+    /// gprs\[0\] = byte count (≤ 240), gprs\[1..\] = the bytes, little-endian.
+    Print = 2,
+    /// The scenario ended; gprs\[0\] = number of failed checks.
+    Done = 3,
+    /// The hypervisor returns gprs\[i\] + i + 1 in every gprs\[i\] (round-trip check).
+    Echo = 4,
+    /// The realm took an exception it did not expect: gprs\[0..3\] = ESR, ELR, FAR (EL1).
+    Exception = 5,
+}
+
+impl HostCallCode {
+    /// The code with value `imm`.
+    pub fn from_u16(imm: u16) -> Option<Self> {
+        Some(match imm {
+            1 => Self::Report,
+            2 => Self::Print,
+            3 => Self::Done,
+            4 => Self::Echo,
+            5 => Self::Exception,
+            _ => return None,
+        })
+    }
+}
+
+/// Offset of the emulated console's data register from the start of the unprotected half.
+pub const CONSOLE_OFFSET: u64 = 0x1000;
+
+/// Offset of a register the hypervisor emulates: reads return the last value written (first
+/// [`MMIO_MAGIC`]), cut to the access size.
+pub const MAGIC_OFFSET: u64 = 0x1008;
+
+/// What the magic register reads as.
+pub const MMIO_MAGIC: u64 = 0x8123_4567_89AB_CDEF;
+
+/// Offset of a register whose accesses the hypervisor answers with an injected synchronous
+/// external abort.
+pub const SEA_OFFSET: u64 = 0x1010;
+
+/// The console data register's IPA for a realm of `ipa_width` bits.
+pub const fn console_ipa(ipa_width: u64) -> u64 {
+    (1 << (ipa_width - 1)) + CONSOLE_OFFSET
+}
+
+/// Byte `i` of the RPV the hypervisor gives realms that run [`Scenario::Rsi`].
+pub const fn rpv_byte(i: usize) -> u8 {
+    (i as u8) ^ 0x5A
+}
+
+/// The value the realm extends REM1 with in the `rsi.measurement_extend` check (32 bytes
+/// used), so the hypervisor can compute the expected REM.
+pub const EXTEND_VALUE: [u8; 64] = {
+    let mut v = [0u8; 64];
+    let mut i = 0;
+    while i < 64 {
+        v[i] = (i as u8).wrapping_mul(7).wrapping_add(3);
+        i += 1;
+    }
+    v
+};
+
+/// How many bytes of [`EXTEND_VALUE`] are extended.
+pub const EXTEND_SIZE: u64 = 32;
+
+/// Every check the realm can report, by index.
+pub const CHECKS: &[&str] = &[
+    "rsi.version",
+    "rsi.version_unsupported",
+    "rsi.features",
+    "rsi.realm_config",
+    "rsi.realm_config_misaligned",
+    "rsi.realm_config_unprotected",
+    "rsi.realm_config_outside_ipa",
+    "rsi.host_call_misaligned",
+    "rsi.host_call_unprotected",
+    "rsi.measurement_read_rim",
+    "rsi.measurement_read_bad_index",
+    "rsi.measurement_extend",
+    "rsi.measurement_extend_bad_index",
+    "rsi.measurement_extend_bad_size",
+    "rsi.ipa_state_get",
+    "rsi.ipa_state_get_bad_range",
+    "rsi.unknown_smc",
+    "rsi.hvc_undefined",
+    "mmio.read_widths",
+    "mmio.sign_extend",
+    "mmio.write",
+    "mmio.inject_sea",
+    "regs.gprs_survive_exit",
+    "regs.sysregs_survive_exit",
+    "regs.host_call_results",
+    "regs.fp_trapped",
+    "populate.after_fault",
+];
+
+/// The index of check `name` (compile-time lookup for the realm's reports).
+pub const fn check(name: &str) -> u64 {
+    let mut i = 0;
+    while i < CHECKS.len() {
+        if str_eq(CHECKS[i], name) {
+            return i as u64;
+        }
+        i += 1;
+    }
+    panic!("unknown check name")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
