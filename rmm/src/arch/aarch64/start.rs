@@ -28,6 +28,11 @@ static MONITOR: spin::Once<Monitor> = spin::Once::new();
 /// VMIDs of live realms (see [`Monitor::vmids`]).
 static VMIDS: VmidSet = VmidSet::new();
 
+/// The monitor, once the cold boot has built it.
+pub fn monitor() -> Option<&'static Monitor> {
+    MONITOR.get()
+}
+
 /// Entry from `rmm_platform_main`: boots this CPU and serves RMI requests forever.
 pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold: bool) -> ! {
     let raw = RawBootArgs {
