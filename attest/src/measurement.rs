@@ -1,7 +1,8 @@
 //! Realm measurements: the RIM's initial value and its extensions, and REM extension.
 //!
-//! Every function takes the realm's hash algorithm and returns a full 64-byte measurement
-//! buffer; SHA-256 fills the first 32 bytes and leaves the rest zero (TF-RMM's convention,
+//! Every function takes the hash engine to compress with ([`crate::sha`]: the CPU's SHA-2
+//! instructions in the RMM, software elsewhere) and the realm's hash algorithm, and returns a
+//! full 64-byte measurement buffer; SHA-256 fills the first 32 bytes and leaves the rest zero (TF-RMM's convention,
 //! which RSI_MEASUREMENT_READ and the attestation token rely on). Descriptor layouts come from
 //! `rmm_abi::measurement`; what goes into them is RMM 1.0-rel0's rule (reference C.3):
 //!
@@ -13,6 +14,7 @@
 //! | RTT_INIT_RIPAS | the RIPAS descriptor, once per RTT entry: current RIM, entry base and top |
 //! | RSI_MEASUREMENT_EXTEND | H(REM\[0..hash length\] ‖ value\[0..size\]) |
 
+use crate::sha::{SOFT, Sha2Engine, sha256, sha512};
 use rmm_abi::measurement::{
     MAX_MEASUREMENT_SIZE, Measurement, MeasurementDescData, MeasurementDescRec,
     MeasurementDescRipas,
@@ -20,7 +22,6 @@ use rmm_abi::measurement::{
 use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::rec_params::{REC_CREATE_NR_GPRS, RecParams};
 use rmm_abi::rmi::states::HashAlgorithm;
-use sha2::{Digest, Sha256, Sha512};
 use zerocopy::IntoBytes;
 
 /// `RmiDataFlags` value that asks for the content to be measured.
@@ -34,22 +35,24 @@ pub const fn digest_len(algorithm: HashAlgorithm) -> usize {
     }
 }
 
-/// H(parts[0] ‖ parts[1] ‖ …), zero-padded to 64 bytes.
-pub fn digest(algorithm: HashAlgorithm, parts: &[&[u8]]) -> Measurement {
+/// H(parts[0] ‖ parts[1] ‖ …) with `engine`, zero-padded to 64 bytes.
+pub fn digest_with(
+    engine: &dyn Sha2Engine,
+    algorithm: HashAlgorithm,
+    parts: &[&[u8]],
+) -> Measurement {
     let mut out = [0u8; MAX_MEASUREMENT_SIZE];
     match algorithm {
-        HashAlgorithm::Sha256 => {
-            let mut h = Sha256::new();
-            parts.iter().for_each(|p| h.update(p));
-            out[..32].copy_from_slice(&h.finalize());
-        }
-        HashAlgorithm::Sha512 => {
-            let mut h = Sha512::new();
-            parts.iter().for_each(|p| h.update(p));
-            out.copy_from_slice(&h.finalize());
-        }
+        HashAlgorithm::Sha256 => out[..32].copy_from_slice(&sha256(engine, parts)),
+        HashAlgorithm::Sha512 => out.copy_from_slice(&sha512(engine, parts)),
     }
     out
+}
+
+/// [`digest_with`] the software engine (for hosts and tests; the RMM passes the engine its
+/// CPU offers).
+pub fn digest(algorithm: HashAlgorithm, parts: &[&[u8]]) -> Measurement {
+    digest_with(&SOFT, algorithm, parts)
 }
 
 /// The realm parameters that REALM_CREATE measures, already validated.
@@ -73,7 +76,7 @@ pub struct MeasuredRealmParams {
 }
 
 /// The initial RIM of a realm created with `params`.
-pub fn rim_init(params: &MeasuredRealmParams) -> Measurement {
+pub fn rim_init(engine: &dyn Sha2Engine, params: &MeasuredRealmParams) -> Measurement {
     let mut page = RealmParams::zeroed();
     page.flags = params.flags;
     page.s2sz = u64::from(params.s2sz);
@@ -82,12 +85,13 @@ pub fn rim_init(params: &MeasuredRealmParams) -> Measurement {
     page.num_wps = u64::from(params.num_wps);
     page.pmu_num_ctrs = u64::from(params.pmu_num_ctrs);
     page.hash_algo = params.hash_algo as u64;
-    digest(params.hash_algo, &[page.as_bytes()])
+    digest_with(engine, params.hash_algo, &[page.as_bytes()])
 }
 
 /// The RIM after DATA_CREATE of `content` at `ipa` with `flags` (content is hashed only if
 /// `flags` is [`MEASURE_CONTENT`]).
 pub fn extend_data(
+    engine: &dyn Sha2Engine,
     algorithm: HashAlgorithm,
     rim: &Measurement,
     ipa: u64,
@@ -95,16 +99,17 @@ pub fn extend_data(
     content: &[u8; 4096],
 ) -> Measurement {
     let content_hash = if flags == MEASURE_CONTENT {
-        digest(algorithm, &[content])
+        digest_with(engine, algorithm, &[content])
     } else {
         [0; MAX_MEASUREMENT_SIZE]
     };
     let desc = MeasurementDescData::new(*rim, ipa, flags, content_hash);
-    digest(algorithm, &[desc.as_bytes()])
+    digest_with(engine, algorithm, &[desc.as_bytes()])
 }
 
 /// The RIM after REC_CREATE of a runnable REC with these initial `flags`, `pc` and `gprs`.
 pub fn extend_rec(
+    engine: &dyn Sha2Engine,
     algorithm: HashAlgorithm,
     rim: &Measurement,
     flags: u64,
@@ -115,24 +120,26 @@ pub fn extend_rec(
     params.flags = flags;
     params.pc = pc;
     params.gprs = *gprs;
-    let content = digest(algorithm, &[params.as_bytes()]);
+    let content = digest_with(engine, algorithm, &[params.as_bytes()]);
     let desc = MeasurementDescRec::new(*rim, content);
-    digest(algorithm, &[desc.as_bytes()])
+    digest_with(engine, algorithm, &[desc.as_bytes()])
 }
 
 /// The RIM after RTT_INIT_RIPAS processed one RTT entry covering `[base, top)`.
 pub fn extend_ripas(
+    engine: &dyn Sha2Engine,
     algorithm: HashAlgorithm,
     rim: &Measurement,
     base: u64,
     top: u64,
 ) -> Measurement {
     let desc = MeasurementDescRipas::new(*rim, base, top);
-    digest(algorithm, &[desc.as_bytes()])
+    digest_with(engine, algorithm, &[desc.as_bytes()])
 }
 
 /// REM after RSI_MEASUREMENT_EXTEND with `value` (at most 64 bytes; `None` if longer).
 pub fn extend_rem(
+    engine: &dyn Sha2Engine,
     algorithm: HashAlgorithm,
     rem: &Measurement,
     value: &[u8],
@@ -140,7 +147,11 @@ pub fn extend_rem(
     if value.len() > MAX_MEASUREMENT_SIZE {
         return None;
     }
-    Some(digest(algorithm, &[&rem[..digest_len(algorithm)], value]))
+    Some(digest_with(
+        engine,
+        algorithm,
+        &[&rem[..digest_len(algorithm)], value],
+    ))
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub struct CpuIdRegisters {
     pub id_aa64dfr0: u64,
     /// ICH_VTR_EL2 (ListRegs).
     pub ich_vtr: u64,
+    /// ID_AA64ISAR0_EL1 (SHA2: which SHA-2 instructions the hash engine may use).
+    pub id_aa64isar0: u64,
 }
 
 /// Features this RMM implements, independent of the hardware.
@@ -87,6 +89,27 @@ pub fn vmid_bits(cpu: &CpuIdRegisters) -> u8 {
     }
 }
 
+/// The Armv8 SHA-2 instructions a CPU has (ID_AA64ISAR0_EL1.SHA2, bits \[15:12\]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sha2Instructions {
+    /// Neither: hashing stays in software.
+    None,
+    /// FEAT_SHA256: SHA256H, SHA256H2, SHA256SU0, SHA256SU1.
+    Sha256,
+    /// FEAT_SHA256 and FEAT_SHA512 (SHA512H, SHA512H2, SHA512SU0, SHA512SU1).
+    Sha256And512,
+}
+
+/// Which SHA-2 instructions `cpu` implements. FEAT_SHA256 needs FEAT_AdvSIMD, which every
+/// Armv8-A CPU with it has; values above 2 are reserved and taken as 2's superset.
+pub fn sha2_instructions(cpu: &CpuIdRegisters) -> Sha2Instructions {
+    match field(cpu.id_aa64isar0, 12, 4) {
+        0 => Sha2Instructions::None,
+        1 => Sha2Instructions::Sha256,
+        _ => Sha2Instructions::Sha256And512,
+    }
+}
+
 /// RMI feature register 0 for this CPU and these capabilities.
 pub fn feature_register_0(cpu: &CpuIdRegisters, caps: &Capabilities) -> FeatureRegister0 {
     let pa_bits = pa_range_bits(field(cpu.id_aa64mmfr0, 0, 4));
@@ -117,7 +140,7 @@ mod tests {
     use super::*;
 
     /// ID registers as QEMU 10 `-cpu max` reports them (PARange 6, 6 BRPs, 4 WRPs, SVE,
-    /// 4 list registers).
+    /// 4 list registers, SHA-256 and SHA-512).
     fn qemu_max() -> CpuIdRegisters {
         CpuIdRegisters {
             id_aa64mmfr0: 0x6,
@@ -125,7 +148,33 @@ mod tests {
             id_aa64pfr0: 1 << 32,
             id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
             ich_vtr: 3,
+            // SHA2 = 2 (SHA-256 and SHA-512) with AES, SHA1 and CRC32 around it.
+            id_aa64isar0: (1 << 16) | (2 << 12) | (1 << 8) | (2 << 4),
         }
+    }
+
+    #[test]
+    fn sha2_instructions_follow_isar0_sha2() {
+        assert_eq!(
+            sha2_instructions(&qemu_max()),
+            Sha2Instructions::Sha256And512
+        );
+        let only_field = |sha2: u64| CpuIdRegisters {
+            id_aa64isar0: sha2 << 12,
+            ..CpuIdRegisters::default()
+        };
+        assert_eq!(sha2_instructions(&only_field(0)), Sha2Instructions::None);
+        assert_eq!(sha2_instructions(&only_field(1)), Sha2Instructions::Sha256);
+        assert_eq!(
+            sha2_instructions(&only_field(2)),
+            Sha2Instructions::Sha256And512
+        );
+        // Neighbouring fields (SHA1 below, CRC32 above) do not leak in.
+        let neighbours = CpuIdRegisters {
+            id_aa64isar0: (0xF << 8) | (0xF << 16),
+            ..CpuIdRegisters::default()
+        };
+        assert_eq!(sha2_instructions(&neighbours), Sha2Instructions::None);
     }
 
     #[test]

@@ -135,31 +135,96 @@ pub fn build_qemu_boot(flavour: Flavour) -> Result<QemuBoot> {
     Ok(QemuBoot { images, bios })
 }
 
-/// Fails if the RMM image uses any FP/SIMD register: the RMM runs between two worlds' FP
-/// state and must never touch it (the soft-float target guarantees this; this catches a
-/// target or flag change).
+/// The only RMM functions allowed to use FP/SIMD registers: the SHA-2 block compression
+/// routines (`rmm/src/arch/aarch64/sha2_hw.rs`), which save every vector register they use.
+pub const FP_SIMD_FUNCTIONS: &[&str] = &["rmm_sha256_compress_hw", "rmm_sha512_compress_hw"];
+
+/// Fails if the RMM image uses any FP/SIMD register outside [`FP_SIMD_FUNCTIONS`]: the RMM
+/// runs between two worlds' FP state and must not change it (the soft-float target guarantees
+/// this for compiled code; this catches a target or flag change). Each of those functions must
+/// exist, must not touch FPCR/FPSR, and must store (`stp q`) and reload (`ldp q`) every vector
+/// register it names.
 pub fn check_no_fp_simd(elf: &std::path::Path) -> Result {
     let listing = cmd::output(Command::new("aarch64-linux-gnu-objdump").arg("-d").arg(elf))
         .ok_or_else(|| format!("cannot disassemble {}", elf.display()))?;
-    let offending: Vec<&str> = listing
-        .lines()
-        .filter(|line| {
-            // "  addr:\tencoding \tmnemonic\toperands"
-            let asm = line.splitn(3, '\t').nth(2).unwrap_or("");
-            uses_fp_simd(asm)
-        })
-        .take(5)
-        .collect();
-    if offending.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} uses FP/SIMD registers:\n{}",
-            elf.display(),
-            offending.join("\n")
-        )
-        .into())
+    check_fp_simd_listing(&listing).map_err(|e| format!("{}: {e}", elf.display()).into())
+}
+
+/// [`check_no_fp_simd`] on an `objdump -d` listing.
+fn check_fp_simd_listing(listing: &str) -> std::result::Result<(), String> {
+    let mut offending = Vec::new();
+    let mut function = "";
+    // Per allowed function: registers named, saved by `stp q`, reloaded by `ldp q`.
+    let mut seen: std::collections::BTreeMap<&str, [std::collections::BTreeSet<u32>; 3]> =
+        Default::default();
+    for line in listing.lines() {
+        // "0000000040101000 <name>:" starts a function.
+        if let Some(name) = line
+            .strip_suffix(">:")
+            .and_then(|l| l.split_once(" <"))
+            .map(|(_, name)| name)
+        {
+            function = name;
+            continue;
+        }
+        // "  addr:\tencoding \tmnemonic\toperands"
+        let mut fields = line.splitn(4, '\t');
+        let (mnemonic, operands) = (
+            fields.nth(2).unwrap_or("").trim(),
+            fields.next().unwrap_or(""),
+        );
+        let asm = line.splitn(3, '\t').nth(2).unwrap_or("");
+        if !uses_fp_simd(asm) {
+            continue;
+        }
+        let allowed =
+            FP_SIMD_FUNCTIONS.contains(&function) && !asm.contains("fpcr") && !asm.contains("fpsr");
+        if !allowed {
+            offending.push(line);
+            continue;
+        }
+        let regs = vector_registers(operands);
+        let sets = seen.entry(function).or_default();
+        let slot = match (mnemonic, operands.contains("[sp")) {
+            ("stp", true) => 1,
+            ("ldp", true) => 2,
+            _ => 0,
+        };
+        sets[slot].extend(regs);
     }
+    if !offending.is_empty() {
+        let shown: Vec<&str> = offending.into_iter().take(5).collect();
+        return Err(format!("uses FP/SIMD registers:\n{}", shown.join("\n")));
+    }
+    for name in FP_SIMD_FUNCTIONS {
+        let Some([used, saved, restored]) = seen.get(name) else {
+            return Err(format!(
+                "{name} not found (renamed? update FP_SIMD_FUNCTIONS)"
+            ));
+        };
+        if !used.is_subset(saved) || saved != restored {
+            return Err(format!(
+                "{name} uses vector registers {used:?} but saves {saved:?} and restores \
+                 {restored:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The numbers of the vector registers (b/h/s/d/q/v0..31) an operand list names.
+fn vector_registers(operands: &str) -> Vec<u32> {
+    operands
+        .split([',', ' ', '\t', '[', '{', '}'])
+        .map(|tok| tok.split('.').next().unwrap_or(""))
+        .filter_map(|tok| {
+            let rest = tok.strip_prefix(['b', 'h', 's', 'd', 'q', 'v'])?;
+            (!rest.is_empty() && rest.len() <= 2 && rest.chars().all(|c| c.is_ascii_digit()))
+                .then(|| rest.parse::<u32>().ok())
+                .flatten()
+                .filter(|&n| n < 32)
+        })
+        .collect()
 }
 
 /// True if an instruction's operand text names a FP/SIMD register (b/h/s/d/q/v0..31, fpcr,
@@ -186,7 +251,38 @@ fn uses_fp_simd(operands: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::uses_fp_simd;
+    use super::{check_fp_simd_listing, uses_fp_simd};
+
+    const SAVING: &str = "0000000040101000 <rmm_sha256_compress_hw>:
+    40101000:\tad0007e0 \tstp\tq0, q1, [sp]
+    40101004:\t4ea11c02 \tmov\tv2.16b, v0.16b
+    40101008:\tad4007e0 \tldp\tq0, q1, [sp]
+0000000040102000 <rmm_sha512_compress_hw>:
+    40102000:\tad0007e0 \tstp\tq0, q1, [sp]
+    40102004:\tad4007e0 \tldp\tq0, q1, [sp]
+0000000040103000 <other>:
+    40103000:\t91000000 \tadd\tx0, x0, #0x0
+";
+
+    #[test]
+    fn allows_vector_registers_only_in_the_saving_sha_routines() {
+        // v2 is used but not saved.
+        assert!(check_fp_simd_listing(SAVING).is_err());
+        let fixed = SAVING.replace("mov\tv2.16b, v0.16b", "mov\tv1.16b, v0.16b");
+        assert_eq!(check_fp_simd_listing(&fixed), Ok(()));
+        // Saved but not restored.
+        let unrestored = fixed.replacen("ldp\tq0, q1, [sp]", "ldp\tx0, x1, [sp]", 1);
+        assert!(check_fp_simd_listing(&unrestored).is_err());
+        // Any vector register elsewhere.
+        let elsewhere = fixed.replace("add\tx0, x0, #0x0", "movi\tv0.2d, #0x0");
+        assert!(check_fp_simd_listing(&elsewhere).is_err());
+        // FPCR even inside.
+        let fpcr = fixed.replace("mov\tv1.16b, v0.16b", "msr\tfpcr, x0");
+        assert!(check_fp_simd_listing(&fpcr).is_err());
+        // A routine that disappeared.
+        let missing = fixed.replace("rmm_sha512_compress_hw", "renamed");
+        assert!(check_fp_simd_listing(&missing).is_err());
+    }
 
     #[test]
     fn recognises_fp_simd_operands() {

@@ -173,8 +173,20 @@ pub fn judge(
     if !output.contains("Rust RMM") || !output.contains("cold boot on CPU 0") {
         problems.push("the RMM's cold-boot banner is missing".into());
     }
+    if !output.contains(HARDWARE_HASH_ENGINE) {
+        problems.push(format!(
+            "the RMM did not log `{HARDWARE_HASH_ENGINE}` (QEMU `-cpu max` has both \
+             instruction sets, so the hardware engine was not detected or failed its self-test)"
+        ));
+    }
     problems
 }
+
+/// What the RMM logs at cold boot when its SHA-2 instruction routines passed their
+/// known-answer test (`rmm/src/arch/aarch64/sha2_hw.rs`). Without it the RMM would quietly
+/// measure in software and the end-to-end runs would not exercise the hardware path.
+pub const HARDWARE_HASH_ENGINE: &str =
+    "hash engine: SHA-256 and SHA-512 instructions (self-test passed)";
 
 #[cfg(test)]
 mod tests {
@@ -183,6 +195,7 @@ mod tests {
     const GOOD: &str = "\
 NOTICE:  Booting Trusted Firmware
 RMM[0] INFO  Rust RMM 0.1.0 on QEMU virt: cold boot on CPU 0
+RMM[0] INFO  hash engine: SHA-256 and SHA-512 instructions (self-test passed)
 RMM[1] INFO  CPU 1 warm boot: RMI ready
 PLAN 3 tests on 2 CPUs
 TEST cpu1.warm_boot PASS
@@ -275,6 +288,17 @@ TEST cpu1.rmi_version PASS
         let p = problems(out, Some(0));
         assert!(p.iter().any(|p| p == "no tests ran"));
         assert!(p.iter().any(|p| p == "no results from CPU 0"));
+    }
+
+    #[test]
+    fn a_software_hash_engine_fails() {
+        let out = GOOD.replace(
+            "hash engine: SHA-256 and SHA-512 instructions (self-test passed)",
+            "hash engine: software",
+        );
+        let p = problems(&out, Some(0));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("hash engine"));
     }
 
     #[test]

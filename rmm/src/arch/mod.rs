@@ -10,6 +10,7 @@
 use crate::GRANULE_SIZE;
 use crate::granule::GranuleAddr;
 use crate::rmi::{RmiRequest, RmiResult};
+use attest::sha::Sha2Engine;
 use rmm_abi::el3::El3Status;
 
 pub mod world;
@@ -101,6 +102,12 @@ pub trait Machine: Sync + world::RealmCpu {
     /// Invalidates every stage-2 (and combined stage-1/2) TLB entry of the realm with `vmid`
     /// on every CPU, after a valid stage-2 entry was removed or changed.
     fn invalidate_stage2(&self, vmid: u16);
+
+    /// The SHA-2 block compression that measurements use: the CPU's SHA-2 instructions where
+    /// the real machine has them and they passed their boot-time self-test, else software.
+    fn sha2_engine(&self) -> &dyn Sha2Engine {
+        &attest::sha::SOFT
+    }
 }
 
 /// Words in a granule, for [`Machine::read_word`] and [`Machine::write_word`].

@@ -111,7 +111,14 @@ fn populate(
             machine
                 .copy_from_ns(src, &mut page)
                 .map_err(|_| RmiError::Input)?;
-            let rim = extend_data(config.hash, &realm.rim(), ipa, flags, &page);
+            let rim = extend_data(
+                machine.sha2_engine(),
+                config.hash,
+                &realm.rim(),
+                ipa,
+                flags,
+                &page,
+            );
             realm.set_rim(&rim);
             machine.write_page(data.addr(), &page);
             // Measured content is always mapped as RAM, whatever the RIPAS was.

@@ -83,7 +83,8 @@ fn lock_and_build(
         num_wps: valid.measured.num_wps as u8,
         pmu_num_ctrs: valid.measured.pmu_num_ctrs as u8,
     };
-    Rd::new(machine, rd.addr()).initialise(&config, &params.rpv, &rim_init(&valid.measured));
+    let rim = rim_init(machine.sha2_engine(), &valid.measured);
+    Rd::new(machine, rd.addr()).initialise(&config, &params.rpv, &rim);
     for (n, root) in roots.iter_mut().enumerate() {
         init_root(machine, &s2, n as u64, root.addr());
         root.set_state(GranuleState::Rtt);

@@ -137,6 +137,7 @@ fn try_create(
     if runnable {
         let config = realm.config();
         let rim = extend_rec(
+            machine.sha2_engine(),
             config.hash,
             &realm.rim(),
             params.flags,

@@ -79,7 +79,7 @@ fn try_init(
             Entry::Unassigned(Ripas::Ram) => {}
             _ => break,
         }
-        rim = extend_ripas(config.hash, &rim, addr, next);
+        rim = extend_ripas(machine.sha2_engine(), config.hash, &rim, addr, next);
         addr = next;
     }
     if addr == base {

@@ -46,7 +46,12 @@ pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     }
     let realm = Rd::new(env.machine, env.rd);
     let slot = index as usize - 1;
-    match extend_rem(env.realm.hash, &realm.rem(slot), &value[..size as usize]) {
+    match extend_rem(
+        env.machine.sha2_engine(),
+        env.realm.hash,
+        &realm.rem(slot),
+        &value[..size as usize],
+    ) {
         Some(rem) => {
             realm.set_rem(slot, &rem);
             RsiAction::status(RsiStatus::Success)

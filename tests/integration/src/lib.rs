@@ -33,7 +33,8 @@ pub fn qemu_args() -> RawBootArgs {
     }
 }
 
-/// ID registers of QEMU 10 `-cpu max`: 52-bit PA, SVE, 6 BRPs, 4 WRPs, 4 list registers.
+/// ID registers of QEMU 10 `-cpu max`: 52-bit PA, SVE, 6 BRPs, 4 WRPs, 4 list registers,
+/// SHA-256 and SHA-512 instructions.
 pub fn qemu_cpu() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: 0x6,
@@ -41,6 +42,7 @@ pub fn qemu_cpu() -> CpuIdRegisters {
         id_aa64pfr0: 1 << 32,
         id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
         ich_vtr: 3,
+        id_aa64isar0: 2 << 12,
     }
 }
 

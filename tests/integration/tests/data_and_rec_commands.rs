@@ -3,6 +3,7 @@
 //! descriptors computed independently here from the same inputs.
 
 use attest::measurement::{MeasuredRealmParams, extend_data, extend_rec, extend_ripas, rim_init};
+use attest::sha::SOFT;
 use rmm::granule::GranuleAddr;
 use rmm::realm::descriptor::Rd;
 use rmm_abi::rmi::states::{GranuleState, HashAlgorithm};
@@ -214,7 +215,7 @@ fn the_rim_follows_every_measured_command_with_both_hashes() {
         };
         let algo = HashAlgorithm::from_u64(hash).unwrap();
         let r = host.must_create_realm(shape);
-        let mut expected = rim_init(&measured(&shape));
+        let mut expected = rim_init(&SOFT, &measured(&shape));
         assert_eq!(rim(&host, &r), expected, "initial RIM");
         host.must_tables_to(&r, 0, 3);
         // RTT_INIT_RIPAS: one descriptor per level-3 entry, already-RAM ones included.
@@ -226,7 +227,7 @@ fn the_rim_follows_every_measured_command_with_both_hashes() {
             (0x1000, 0x2000),
             (0x2000, 0x3000),
         ] {
-            expected = extend_ripas(algo, &expected, base, top);
+            expected = extend_ripas(&SOFT, algo, &expected, base, top);
         }
         assert_eq!(rim(&host, &r), expected, "after INIT_RIPAS");
         // DATA_CREATE measured and unmeasured.
@@ -236,7 +237,7 @@ fn the_rim_follows_every_measured_command_with_both_hashes() {
             let data = host.must_delegated();
             let ipa = 0x10_0000 + i * 0x1000;
             assert_eq!(host.data_create(r.rd, data, ipa, src, flags)[0], 0);
-            expected = extend_data(algo, &expected, ipa, flags, &content);
+            expected = extend_data(&SOFT, algo, &expected, ipa, flags, &content);
         }
         assert_eq!(rim(&host, &r), expected, "after DATA_CREATE");
         // DATA_CREATE_UNKNOWN is not measured.
@@ -248,7 +249,7 @@ fn the_rim_follows_every_measured_command_with_both_hashes() {
         params.pc = 0x8_0000;
         params.gprs = [1, 2, 3, 4, 5, 6, 7, 8];
         assert_eq!(host.rec_create(r.rd, host.must_delegated(), &params)[0], 0);
-        expected = extend_rec(algo, &expected, 1, 0x8_0000, &params.gprs);
+        expected = extend_rec(&SOFT, algo, &expected, 1, 0x8_0000, &params.gprs);
         let params = host.must_rec_params(1, false);
         assert_eq!(host.rec_create(r.rd, host.must_delegated(), &params)[0], 0);
         assert_eq!(rim(&host, &r), expected, "after REC_CREATE");

@@ -9,12 +9,20 @@
 //!   parameter pages use, and answers x0 = 0 and x1 = the first word copied, or
 //!   x0 = `RMI_ERROR_INPUT` if the copy faulted (the granule is not NS). The RMM keeps
 //!   running either way: this proves the fix-up path on real hardware.
+//! - mode 2 (a probe, not a fault): x1 = an RD, x3 = `i` in 0..8: answers x0 = 0 and
+//!   x1 = word `i` of the realm's RIM (little-endian), or x0 = `RMI_ERROR_INPUT` if x1 is not
+//!   an RD or `i` is out of range. RMI has no way to read a RIM, and before realms run this is
+//!   how the host checks the RMM's measurements (hashed with the CPU's SHA-2 instructions)
+//!   against its own software computation.
 
 use super::machine::HwMachine;
+use super::start::monitor;
 use crate::GRANULE_SIZE;
 use crate::arch::{El3Port, Machine};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
+use crate::realm::descriptor::Rd;
+use crate::rmi::realm::lock_rd;
 use crate::rmi::{RmiRequest, RmiResult};
 use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
 use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
@@ -48,11 +56,33 @@ fn copy_probe(request: &RmiRequest) -> RmiResult {
     }
 }
 
+fn rim_probe(request: &RmiRequest) -> RmiResult {
+    let read = || -> Option<u64> {
+        let index = usize::try_from(request.arg(3)).ok().filter(|&i| i < 8)?;
+        let (rd, _) = lock_rd(monitor()?, &HwMachine, request.arg(1)).ok()?;
+        let rim = Rd::new(&HwMachine, rd.addr()).rim();
+        let mut word = [0u8; 8];
+        word.copy_from_slice(rim.get(index * 8..index * 8 + 8)?);
+        Some(u64::from_le_bytes(word))
+    };
+    let (x0, x1) = match read() {
+        Some(word) => (RmiReturn::success().pack(), word),
+        None => (RmiReturn::error(RmiStatus::ErrorInput).pack(), 0),
+    };
+    RmiResult {
+        regs: [x0, x1, 0, 0, request.arg(4)],
+    }
+}
+
 impl<E: El3Port> FaultInjectingEl3<E> {
     fn inspect(&mut self, mut request: Option<RmiRequest>) -> Option<RmiRequest> {
         while let Some(req) = request.filter(is_injection) {
             if req.arg(2) == 1 {
                 request = self.0.rmi_complete(&copy_probe(&req));
+                continue;
+            }
+            if req.arg(2) == 2 {
+                request = self.0.rmi_complete(&rim_probe(&req));
                 continue;
             }
             let va = realm_va(req.arg(1));

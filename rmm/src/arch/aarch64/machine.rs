@@ -1,14 +1,16 @@
 //! [`HwMachine`]: the [`Machine`] services on real hardware.
 //!
 //! GTSI requests are SMCs to EL3; granules are zeroed through the Realm window with
-//! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine.
+//! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine;
+//! measurements hash with the engine [`sha2_hw`] selected at boot.
 
-use super::{ns_access, smc::smc, tlb, world_switch};
+use super::{ns_access, sha2_hw, smc::smc, tlb, world_switch};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
+use attest::sha::Sha2Engine;
 use rmm_abi::el3::{El3Status, RMM_GTSI_DELEGATE, RMM_GTSI_UNDELEGATE};
 
 /// The real machine. Stateless: every CPU uses the same one.
@@ -138,6 +140,10 @@ impl Machine for HwMachine {
 
     fn invalidate_stage2(&self, vmid: u16) {
         tlb::invalidate_vmid(vmid);
+    }
+
+    fn sha2_engine(&self) -> &dyn Sha2Engine {
+        sha2_hw::engine()
     }
 }
 

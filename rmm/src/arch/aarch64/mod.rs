@@ -11,6 +11,9 @@
 //! - [`machine`]: [`HwMachine`](machine::HwMachine), the `Machine` services (GTSI SMCs,
 //!   granule zeroing and word access, host-memory copies).
 //! - [`ns_access`]: the host-memory copy routine whose faults are fixed up into errors.
+//! - [`sha2_hw`]: SHA-256/SHA-512 block compression with the Armv8 SHA-2 instructions (the
+//!   only code that touches vector registers, saving and restoring them), its boot-time
+//!   self-test and the choice between it and software.
 //! - [`sysreg`]: the system registers the core reads.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
@@ -28,6 +31,7 @@ pub mod machine;
 pub mod mmu;
 pub mod ns_access;
 pub mod pl011;
+pub mod sha2_hw;
 pub mod smc;
 pub mod start;
 pub mod sysreg;

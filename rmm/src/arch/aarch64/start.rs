@@ -2,11 +2,13 @@
 //!
 //! Decisions (what is valid, which error code) are made by [`crate::boot`]; this file only
 //! supplies the hardware pieces: the console, the copy of the shared page, the ID registers,
-//! the image bounds, the memory set-up ([`super::boot_memory`]) and the SMCs.
+//! the image bounds, the memory set-up ([`super::boot_memory`]), the hash engine
+//! ([`super::sha2_hw`]) and the SMCs.
 
 use super::boot_memory::{self, BootMemory};
 use super::machine::HwMachine;
 use super::pl011::Pl011;
+use super::sha2_hw;
 use super::smc::El3Smc;
 use super::sysreg;
 use crate::GRANULE_SIZE;
@@ -25,6 +27,11 @@ static MONITOR: spin::Once<Monitor> = spin::Once::new();
 
 /// VMIDs of live realms (see [`Monitor::vmids`]).
 static VMIDS: VmidSet = VmidSet::new();
+
+/// The monitor, once the cold boot has built it.
+pub fn monitor() -> Option<&'static Monitor> {
+    MONITOR.get()
+}
 
 /// Entry from `rmm_platform_main`: boots this CPU and serves RMI requests forever.
 pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold: bool) -> ! {
@@ -79,6 +86,7 @@ fn cold_boot(
             } = memory;
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             print_banner(platform, monitor);
+            sha2_hw::init_cold(&cpu);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
                  {} granules; {} KiB of the carve-out spare",
@@ -102,7 +110,9 @@ fn cold_boot(
 
 fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     let result = match MONITOR.get() {
-        Some(monitor) => monitor.warm_boot(raw).map(|_| ()),
+        Some(monitor) => monitor.warm_boot(raw).map(|_| {
+            sha2_hw::init_warm(&sysreg::cpu_id_registers(), raw.cpu_index);
+        }),
         None => Err(BootError::Unknown),
     };
     match result {

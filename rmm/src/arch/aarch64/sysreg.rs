@@ -2,11 +2,11 @@
 
 use crate::cpu_features::CpuIdRegisters;
 use aarch64_cpu::registers::{
-    ICH_VTR_EL2, ID_AA64DFR0_EL1, ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1, ID_AA64PFR0_EL1, Readable,
-    TPIDR_EL2,
+    ICH_VTR_EL2, ID_AA64DFR0_EL1, ID_AA64ISAR0_EL1, ID_AA64MMFR0_EL1, ID_AA64MMFR1_EL1,
+    ID_AA64PFR0_EL1, Readable, TPIDR_EL2,
 };
 
-/// Snapshot of the ID registers RMI_FEATURES is derived from.
+/// Snapshot of the ID registers RMI_FEATURES and the hash engine are derived from.
 pub fn cpu_id_registers() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: ID_AA64MMFR0_EL1.get(),
@@ -14,6 +14,7 @@ pub fn cpu_id_registers() -> CpuIdRegisters {
         id_aa64pfr0: ID_AA64PFR0_EL1.get(),
         id_aa64dfr0: ID_AA64DFR0_EL1.get(),
         ich_vtr: ICH_VTR_EL2.get(),
+        id_aa64isar0: ID_AA64ISAR0_EL1.get(),
     }
 }
 

@@ -235,7 +235,7 @@ where
         hcr: config.hcr,
         vttbr: config.vttbr,
         vtcr: config.vtcr,
-        cptr: CPTR_EL2_REALM,
+        cptr: rmm.cptr,
         mdcr: MDCR_EL2_REALM,
         cnthctl: CNTHCTL_EL2_REALM,
         cntvoff: 0,
@@ -244,6 +244,10 @@ where
     restore_el1(&ctx.el1);
     isb();
     loop {
+        // The realm's FP/SIMD trap is on only while it runs: the RMM's own hashing (in
+        // `on_trap`, e.g. RSI_MEASUREMENT_EXTEND) uses the SHA instructions, which the same
+        // CPTR_EL2.TFP bit would trap at EL2. The ERET synchronises this write.
+        msr!("cptr_el2", CPTR_EL2_REALM);
         // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
         // reads and writes through the pointer it saved; it restores every callee-saved
         // register and the stack pointer before returning, like a normal call. The realm runs
@@ -262,6 +266,8 @@ where
             far: mrs!("far_el2"),
             hpfar: mrs!("hpfar_el2"),
         };
+        msr!("cptr_el2", rmm.cptr);
+        isb();
         ctx.el1.vbar = mrs!("vbar_el1");
         match on_trap(ctx, &trap) {
             TrapAction::Resume => {}

@@ -50,6 +50,11 @@ core::arch::global_asm!(
     "madd x9, x0, x10, x9",
     "add sp, x9, x10",
     "msr tpidr_el2, x0",
+    // FP/SIMD at NS-EL2 (CPTR_EL2.TFP, E2H = 0): the FP/SIMD scenario writes the vector
+    // registers itself; compiled code never uses them (soft-float target).
+    "mrs x9, cptr_el2",
+    "bic x9, x9, #(1 << 10)",
+    "msr cptr_el2, x9",
     "adrp x9, host_vectors",
     "add x9, x9, :lo12:host_vectors",
     "msr vbar_el2, x9",

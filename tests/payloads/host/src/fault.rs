@@ -5,7 +5,9 @@
 //!
 //! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
 //! serves RMI on its own CPU, and that the RMM's fault-tolerant NS copy (mode 1 of the same
-//! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running. Last, CPU 0 proves the hypervisor's own safety net: it executes
+//! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running, and that the
+//! RIM the RMM computed (read with mode 2) equals the host's own software computation. Last,
+//! CPU 0 proves the hypervisor's own safety net: it executes
 //! an undefined instruction outside any expected-fault window, which must become a FAIL line
 //! for that scenario followed by the summary and power-off (xtask expects exactly that
 //! failure).
@@ -81,7 +83,11 @@ fn inject() -> Outcome {
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
     // cpu1.warm_boot and cpu1.stopped_in_rmm, then CPU 0's lists.
-    let plan = 2 + SERVED_ON_CPU0.len() + FIXUP_ON_CPU0.len() + LAST_ON_CPU0.len();
+    let plan = 2
+        + SERVED_ON_CPU0.len()
+        + FIXUP_ON_CPU0.len()
+        + scenarios::RIM_PROBE.len()
+        + LAST_ON_CPU0.len();
     println!("PLAN {plan} tests on 2 CPUs");
     cpus::set_secondary_scenarios(ON_CPU1);
     let started = cpus::start_secondaries(all, 2);
@@ -99,6 +105,7 @@ pub fn run(all: &Cpus) -> ! {
     // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
     runner::run(SERVED_ON_CPU0);
     runner::run(FIXUP_ON_CPU0);
+    runner::run(scenarios::RIM_PROBE);
     runner::run(LAST_ON_CPU0);
     runner::finish()
 }

@@ -2,6 +2,7 @@
 
 mod granules;
 mod isolation;
+mod measured;
 mod pool;
 mod realm_exec;
 mod realms;
@@ -13,7 +14,16 @@ use crate::runner::Scenario;
 pub const RMI_BASICS: &[Scenario] = rmi_basics::SCENARIOS;
 
 /// Run by every CPU, primary and secondaries alike, list after list.
-pub const EVERY_CPU: &[&[Scenario]] = &[RMI_BASICS, granules::SCENARIOS, realms::EVERY_CPU];
+pub const EVERY_CPU: &[&[Scenario]] = &[
+    RMI_BASICS,
+    granules::SCENARIOS,
+    realms::EVERY_CPU,
+    measured::EVERY_CPU,
+];
+
+/// The RMM's measurements against the host's own (needs the RMM's test-only RIM probe, so it
+/// runs in the fault group).
+pub const RIM_PROBE: &[Scenario] = measured::RIM_PROBE;
 
 /// Number of scenarios in [`EVERY_CPU`].
 pub const EVERY_CPU_COUNT: usize = count(EVERY_CPU);

@@ -16,6 +16,7 @@ use crate::{ensure, fail, println, realm_image, regs};
 use attest::measurement::{
     MeasuredRealmParams, extend_data, extend_rec, extend_rem, extend_ripas, rim_init,
 };
+use attest::sha::SOFT as SOFT_ENGINE;
 use core::fmt::Write;
 use realm_protocol::{
     CHECKS, CONSOLE_OFFSET, EXTEND_SIZE, EXTEND_VALUE, HostCallCode, MAGIC_OFFSET, MMIO_MAGIC,
@@ -149,15 +150,18 @@ impl TestVm {
             rtt_base,
             shape,
         };
-        let mut rim = rim_init(&MeasuredRealmParams {
-            flags: 0,
-            s2sz: 40,
-            sve_vl: 0,
-            num_bps: 2,
-            num_wps: 2,
-            pmu_num_ctrs: 0,
-            hash_algo: hash,
-        });
+        let mut rim = rim_init(
+            &SOFT_ENGINE,
+            &MeasuredRealmParams {
+                flags: 0,
+                s2sz: 40,
+                sve_vl: 0,
+                num_bps: 2,
+                num_wps: 2,
+                pmu_num_ctrs: 0,
+                hash_algo: hash,
+            },
+        );
         let tables = realm.new_tables_to(&mut pool, 0, 3)?;
 
         let image_top = REALM_IMAGE_BASE + pages * PAGE;
@@ -171,7 +175,7 @@ impl TestVm {
                 format_args!("RTT_INIT_RIPAS({base:#x}, {top:#x})"),
             )?;
             for page in (base..top).step_by(PAGE as usize) {
-                rim = extend_ripas(hash, &rim, page, page + PAGE);
+                rim = extend_ripas(&SOFT_ENGINE, hash, &rim, page, page + PAGE);
             }
         }
         for n in 0..pages {
@@ -185,7 +189,7 @@ impl TestVm {
                 [status::SUCCESS, 0, 0, 0, src],
                 format_args!("DATA_CREATE(image page {n})"),
             )?;
-            rim = extend_data(hash, &rim, ipa, MEASURE_CONTENT, &content);
+            rim = extend_data(&SOFT_ENGINE, hash, &rim, ipa, MEASURE_CONTENT, &content);
         }
 
         let rec = pool.delegate()?;
@@ -204,7 +208,14 @@ impl TestVm {
             rmi::rec_create(rd, rec, rec_page),
             format_args!("REC_CREATE"),
         )?;
-        rim = extend_rec(hash, &rim, 1, REALM_IMAGE_BASE, &rec_params.gprs);
+        rim = extend_rec(
+            &SOFT_ENGINE,
+            hash,
+            &rim,
+            1,
+            REALM_IMAGE_BASE,
+            &rec_params.gprs,
+        );
         if activate {
             check_ok(rmi::realm_activate(rd), format_args!("REALM_ACTIVATE"))?;
         }
@@ -477,7 +488,12 @@ fn report_check(
         let expected = if index == check_index("rsi.measurement_read_rim") {
             Some(vm.rim)
         } else if index == check_index("rsi.measurement_extend") {
-            extend_rem(vm.hash, &[0; 64], &EXTEND_VALUE[..EXTEND_SIZE as usize])
+            extend_rem(
+                &SOFT_ENGINE,
+                vm.hash,
+                &[0; 64],
+                &EXTEND_VALUE[..EXTEND_SIZE as usize],
+            )
         } else {
             None
         };
