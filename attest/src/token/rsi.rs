@@ -43,7 +43,7 @@ impl ContinueArgs {
     /// `offset + size > 4096` (including wrapping) is RSI_ERROR_INPUT.
     pub fn from_regs(x1: u64, x2: u64, x3: u64) -> Result<Self, RsiStatus> {
         let end = x2.checked_add(x3);
-        let ok = x1 % GRANULE_SIZE == 0
+        let ok = x1.is_multiple_of(GRANULE_SIZE)
             && x2 < GRANULE_SIZE
             && end.is_some_and(|end| end <= GRANULE_SIZE);
         if !ok {
