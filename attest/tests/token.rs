@@ -581,3 +581,23 @@ proptest! {
 fn session_total(inputs: &Inputs, platform_len: usize) -> usize {
     token_len(inputs.algo, platform_len)
 }
+
+/// Host timing of one realm token signature (`cargo test --release -p attest --test token
+/// -- --ignored --nocapture signing_cost`). Only a rough guide to the cost on the target.
+#[test]
+#[ignore]
+fn signing_cost() {
+    let key = sample_key();
+    let inputs = Inputs::known(HashAlgorithm::Sha256);
+    let mut session = TokenSession::new();
+    let rounds = 200;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        session
+            .init(&inputs.claims(key.public_key()), SAMPLE_PLATFORM_TOKEN.len())
+            .unwrap();
+        session.sign_step(&key).unwrap();
+    }
+    let per = start.elapsed() / rounds;
+    println!("INIT + signing step: {per:?} per token (host)");
+}
