@@ -594,7 +594,10 @@ fn signing_cost() {
     let start = std::time::Instant::now();
     for _ in 0..rounds {
         session
-            .init(&inputs.claims(key.public_key()), SAMPLE_PLATFORM_TOKEN.len())
+            .init(
+                &inputs.claims(key.public_key()),
+                SAMPLE_PLATFORM_TOKEN.len(),
+            )
             .unwrap();
         session.sign_step(&key).unwrap();
     }

@@ -59,7 +59,7 @@ impl ContinueArgs {
 
     /// The destination range inside the granule.
     pub const fn range(&self) -> core::ops::Range<usize> {
-        self.offset..self.offset + self.size
+        self.offset..self.offset.saturating_add(self.size)
     }
 }
 
