@@ -9,6 +9,7 @@
 //! - `size`: image section sizes.
 //! - `fvp`: the FVP images and TF-A `PLAT=fvp`, plus how to launch them.
 //! - `model-check`: the CSM model checker's larger configuration (host only).
+//! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
 
 mod bench;
 mod cmd;
@@ -20,11 +21,12 @@ mod qemu;
 mod setup;
 mod size;
 mod tfa;
+mod token;
 mod transcript;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup|build|run|test|bench|size|fvp|model-check>";
+const USAGE: &str = "usage: cargo xtask <setup|build|run|test|bench|size|fvp|model-check|token>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Some("size") => setup::run().and_then(|()| size::run()),
         Some("fvp") => setup::run().and_then(|()| tfa::build_fvp()),
         Some("model-check") => model_check::run(args.get(1..).unwrap_or_default()),
+        Some("token") => token::run(args.get(1..).unwrap_or_default()),
         _ => Err(USAGE.into()),
     };
     match result {

@@ -1,0 +1,209 @@
+//! [`TokenSession`]: one REC's RSI_ATTEST_TOKEN_INIT / CONTINUE state (reference C.4),
+//! as a pure state machine the RSI handler drives.
+//!
+//! ```text
+//!            init                 sign_step (Done)            copy_out (last byte)
+//!   Idle ──────────────► Unsigned ───────────────► Signed ───────────────────────► Idle
+//!    ▲  init from any state restarts: any token in progress is abandoned
+//! ```
+//!
+//! - INIT encodes the claims (the RD's values, taken under its lock, and the challenge) and
+//!   returns the exact token length, which is the upper bound the realm gets in x1.
+//! - The expensive ES384 signature happens in CONTINUE, through [`TokenSession::sign_step`]
+//!   (one step today: p384's signing cannot be split; see `docs/attestation.md`).
+//! - Then each CONTINUE copies the next bytes; the last one returns to Idle, so a further
+//!   CONTINUE is a state error until the next INIT (as in TF-RMM).
+//!
+//! A session holds 641 bytes of claims and the signature; no platform token and no
+//! assembled token (see [`super::stream`]).
+
+use super::claims::{CLAIMS_MAX_LEN, RealmClaims};
+use super::collection::{PLATFORM_TOKEN_MAX, cca_token_len};
+use super::error::TokenError;
+use super::key::{RealmSigningKey, SIGNATURE_LEN};
+use super::sign1::{realm_token_len, sig_structure_prefix};
+use super::stream::TokenStream;
+
+/// Where a session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No token in progress.
+    Idle,
+    /// INIT done; the realm token is not signed yet.
+    Unsigned,
+    /// Signed; `copied` bytes of the token have been handed out.
+    Signed {
+        /// Bytes copied to the realm so far.
+        copied: usize,
+    },
+}
+
+/// Result of one signing step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignStatus {
+    /// More signing work remains: check for a pending host interrupt, then step again.
+    InProgress,
+    /// The realm token is signed.
+    Done,
+}
+
+/// Result of a CONTINUE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Continue {
+    /// Stopped between signing steps because the caller asked to yield (a host interrupt is
+    /// pending): RSI_INCOMPLETE with nothing written; the REC exits to the host with
+    /// `RMI_EXIT_IRQ` and the realm calls CONTINUE again.
+    Yield,
+    /// `written` bytes copied; more remain (RSI_INCOMPLETE, x1 = `written`).
+    Incomplete {
+        /// Bytes copied by this call.
+        written: usize,
+    },
+    /// `written` bytes copied and they were the last (RSI_SUCCESS, x1 = `written`).
+    Done {
+        /// Bytes copied by this call.
+        written: usize,
+    },
+}
+
+/// One REC's attestation token state.
+#[derive(Clone, Debug)]
+pub struct TokenSession {
+    phase: Phase,
+    platform_len: usize,
+    claims_len: usize,
+    claims: [u8; CLAIMS_MAX_LEN],
+    signature: [u8; SIGNATURE_LEN],
+}
+
+impl Default for TokenSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TokenSession {
+    /// A session with no token in progress.
+    pub const fn new() -> Self {
+        Self {
+            phase: Phase::Idle,
+            platform_len: 0,
+            claims_len: 0,
+            claims: [0; CLAIMS_MAX_LEN],
+            signature: [0; SIGNATURE_LEN],
+        }
+    }
+
+    /// Where the session is.
+    pub const fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// RSI_ATTEST_TOKEN_INIT: abandons any token in progress, encodes the claims and returns
+    /// the token's exact length (x1). The platform token must be the one later CONTINUE calls
+    /// pass, and at most [`PLATFORM_TOKEN_MAX`] bytes; on error the session is Idle.
+    pub fn init(
+        &mut self,
+        claims: &RealmClaims<'_>,
+        platform_token_len: usize,
+    ) -> Result<usize, TokenError> {
+        self.phase = Phase::Idle;
+        if platform_token_len > PLATFORM_TOKEN_MAX {
+            return Err(TokenError::PlatformTokenTooLarge);
+        }
+        self.claims_len = claims.encode(&mut self.claims)?;
+        self.platform_len = platform_token_len;
+        self.signature = [0; SIGNATURE_LEN];
+        self.phase = Phase::Unsigned;
+        Ok(self.token_len())
+    }
+
+    /// Length of the token in progress (0 when Idle).
+    pub fn token_len(&self) -> usize {
+        match self.phase {
+            Phase::Idle => 0,
+            Phase::Unsigned | Phase::Signed { .. } => {
+                cca_token_len(self.platform_len, realm_token_len(self.claims_len))
+            }
+        }
+    }
+
+    /// One bounded step of signing. Idle: [`TokenError::NoTokenInProgress`]; Signed: `Done`
+    /// at once.
+    pub fn sign_step(&mut self, key: &RealmSigningKey) -> Result<SignStatus, TokenError> {
+        match self.phase {
+            Phase::Idle => Err(TokenError::NoTokenInProgress),
+            Phase::Signed { .. } => Ok(SignStatus::Done),
+            Phase::Unsigned => {
+                let claims = self.claims();
+                let (head, payload_head) = sig_structure_prefix(claims.len());
+                self.signature = key.sign(&[head, payload_head.as_bytes(), claims])?;
+                self.phase = Phase::Signed { copied: 0 };
+                Ok(SignStatus::Done)
+            }
+        }
+    }
+
+    /// Copies the next bytes of the signed token into `dst` (the realm's buffer from its
+    /// offset, `size` bytes long). An empty `dst` copies nothing and returns `Incomplete`.
+    pub fn copy_out(
+        &mut self,
+        platform_token: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Continue, TokenError> {
+        let copied = match self.phase {
+            Phase::Idle => return Err(TokenError::NoTokenInProgress),
+            Phase::Unsigned => return Err(TokenError::NotSigned),
+            Phase::Signed { copied } => copied,
+        };
+        if platform_token.len() != self.platform_len {
+            return Err(TokenError::PlatformTokenChanged);
+        }
+        let stream = self.stream(platform_token);
+        let written = stream.read_at(copied, dst);
+        let copied = copied.saturating_add(written);
+        if copied >= stream.len() {
+            self.phase = Phase::Idle;
+            Ok(Continue::Done { written })
+        } else {
+            self.phase = Phase::Signed { copied };
+            Ok(Continue::Incomplete { written })
+        }
+    }
+
+    /// RSI_ATTEST_TOKEN_CONTINUE after its arguments were checked and the buffer translated:
+    /// signs in steps, calling `should_yield` after each one (TF-RMM's pending-IRQ check) and
+    /// returning [`Continue::Yield`] if it says so; once signed, copies into `dst`.
+    /// At least one step runs per call, so the token always makes progress.
+    pub fn continue_token(
+        &mut self,
+        key: &RealmSigningKey,
+        platform_token: &[u8],
+        dst: &mut [u8],
+        mut should_yield: impl FnMut() -> bool,
+    ) -> Result<Continue, TokenError> {
+        if self.phase == Phase::Unsigned {
+            while self.sign_step(key)? == SignStatus::InProgress {
+                if should_yield() {
+                    return Ok(Continue::Yield);
+                }
+            }
+            if should_yield() {
+                return Ok(Continue::Yield);
+            }
+        }
+        self.copy_out(platform_token, dst)
+    }
+
+    fn claims(&self) -> &[u8] {
+        self.claims.get(..self.claims_len).unwrap_or(&[])
+    }
+
+    fn stream<'a>(&'a self, platform: &'a [u8]) -> TokenStream<'a> {
+        TokenStream {
+            platform,
+            claims: self.claims(),
+            signature: &self.signature,
+        }
+    }
+}
