@@ -14,6 +14,7 @@ use crate::arch::Machine;
 use crate::arch::world::{RealmContext, RealmTrap, TrapKind};
 use crate::realm::rec::LastExit;
 use crate::rsi::{self, RsiAction};
+use core::ops::ControlFlow;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
 
@@ -187,10 +188,27 @@ fn realm_gets_sea<M: Machine>(env: &RecEnv<'_, M>, fipa: u64, unprotected_too: b
     ripas_at(env, fipa) == Some(Ripas::Empty)
 }
 
-fn external_abort_report(trap: &RealmTrap) -> Outcome {
-    let mut record = ExitRecord::new(RecExitReason::Sync);
-    record.esr = trap.esr & NONEMULATED_MASK;
-    sync_exit(trap, record)
+/// What every abort checks first: an external abort is reported as it is; an abort the realm
+/// must take itself (see [`realm_gets_sea`]) becomes an injected external abort. `Continue`
+/// means the abort is the host's to see, at the fault IPA page it carries.
+fn abort_prelude<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    esr: Esr,
+    unprotected_too: bool,
+) -> ControlFlow<Outcome, u64> {
+    if esr.external() {
+        let mut record = ExitRecord::new(RecExitReason::Sync);
+        record.esr = trap.esr & NONEMULATED_MASK;
+        return ControlFlow::Break(sync_exit(trap, record));
+    }
+    let fipa = fault_ipa_page(trap.hpfar);
+    if realm_gets_sea(env, fipa, unprotected_too) {
+        inject::external_abort(ctx, esr, trap.far);
+        return ControlFlow::Break(Outcome::Injected);
+    }
+    ControlFlow::Continue(fipa)
 }
 
 fn instruction_abort<M: Machine>(
@@ -199,14 +217,9 @@ fn instruction_abort<M: Machine>(
     trap: &RealmTrap,
     esr: Esr,
 ) -> Outcome {
-    if esr.external() {
-        return external_abort_report(trap);
-    }
-    let fipa = fault_ipa_page(trap.hpfar);
     // Instructions cannot be fetched from the unprotected half.
-    if realm_gets_sea(env, fipa, true) {
-        inject::external_abort(ctx, esr, trap.far);
-        return Outcome::Injected;
+    if let ControlFlow::Break(handled) = abort_prelude(env, ctx, trap, esr, true) {
+        return handled;
     }
     let mut record = ExitRecord::new(RecExitReason::Sync);
     if esr.fault_status() == FaultStatus::Translation {
@@ -222,14 +235,10 @@ fn data_abort<M: Machine>(
     trap: &RealmTrap,
     esr: Esr,
 ) -> Outcome {
-    if esr.external() {
-        return external_abort_report(trap);
-    }
-    let fipa = fault_ipa_page(trap.hpfar);
-    if realm_gets_sea(env, fipa, false) {
-        inject::external_abort(ctx, esr, trap.far);
-        return Outcome::Injected;
-    }
+    let fipa = match abort_prelude(env, ctx, trap, esr, false) {
+        ControlFlow::Continue(fipa) => fipa,
+        ControlFlow::Break(handled) => return handled,
+    };
     let mut record = ExitRecord::new(RecExitReason::Sync);
     record.hpfar = trap.hpfar;
     let aarch32 = ctx.gprs.pstate & PSTATE_NRW != 0;
