@@ -21,6 +21,14 @@ pub struct RealmGprs {
     pub pstate: u64,
 }
 
+impl RealmGprs {
+    /// Moves the PC past the (32-bit) instruction that trapped. The realm chose its PC, so
+    /// the addition wraps rather than trusting it to be small.
+    pub fn advance_pc(&mut self) {
+        self.pc = self.pc.wrapping_add(4);
+    }
+}
+
 /// Byte offset of [`RealmGprs::pc`], for the assembly.
 pub const GPRS_PC_OFFSET: usize = offset_of!(RealmGprs, pc);
 /// Byte offset of [`RealmGprs::pstate`], for the assembly.

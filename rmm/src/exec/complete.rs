@@ -45,7 +45,7 @@ pub fn emulation(
         if !esr.is_write() && rt < 31 {
             ctx.gprs.x[rt] = load_value(esr, enter.gprs[0]);
         }
-        ctx.gprs.pc += 4;
+        ctx.gprs.advance_pc();
     }
     Ok(())
 }

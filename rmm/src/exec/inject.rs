@@ -37,7 +37,7 @@ fn take(ctx: &mut RealmContext, esr: u64, return_pc: u64) {
     ctx.el1.esr = esr;
     ctx.el1.elr = return_pc;
     ctx.el1.spsr = ctx.gprs.pstate;
-    ctx.gprs.pc = ctx.el1.vbar + vector_offset(ctx.gprs.pstate);
+    ctx.gprs.pc = ctx.el1.vbar.wrapping_add(vector_offset(ctx.gprs.pstate));
     ctx.gprs.pstate = INITIAL_PSTATE;
 }
 

@@ -94,7 +94,7 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
     let esr = Esr::new(trap.esr);
     match esr.class() {
         ExceptionClass::Wfx => {
-            ctx.gprs.pc += 4;
+            ctx.gprs.advance_pc();
             let mut record = ExitRecord::new(RecExitReason::Sync);
             record.esr = trap.esr & WFX_MASK;
             sync_exit(trap, record)
@@ -140,23 +140,23 @@ fn sysreg_raz_wi(ctx: &mut RealmContext, esr: Esr) {
     if is_read && rt < 31 {
         ctx.gprs.x[rt] = 0;
     }
-    ctx.gprs.pc += 4;
+    ctx.gprs.advance_pc();
 }
 
 fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
     match rsi::dispatch(env, ctx) {
         RsiAction::Return(regs) => {
             ctx.gprs.x[..4].copy_from_slice(&regs);
-            ctx.gprs.pc += 4;
+            ctx.gprs.advance_pc();
             Outcome::Resume
         }
         RsiAction::ReturnWide(regs) => {
             ctx.gprs.x[..9].copy_from_slice(&regs);
-            ctx.gprs.pc += 4;
+            ctx.gprs.advance_pc();
             Outcome::Resume
         }
         RsiAction::Exit(record) => {
-            ctx.gprs.pc += 4;
+            ctx.gprs.advance_pc();
             sync_exit(trap, record)
         }
         RsiAction::Stage2Abort(record) => sync_exit(trap, record),

@@ -76,20 +76,20 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     let mut c = Checks(0);
     let (status, lower, higher) = rsi::version(RSI_V1_0);
     c.report(
-        check("rsi.version"),
+        const { check("rsi.version") },
         status == SUCCESS && lower == RSI_V1_0 && higher == RSI_V1_0,
         &[status, lower, higher],
     );
     let (status, lower, higher) = rsi::version(2 << 16);
     c.report(
-        check("rsi.version_unsupported"),
+        const { check("rsi.version_unsupported") },
         status == ERROR_INPUT && lower == RSI_V1_0 && higher == RSI_V1_0,
         &[status, lower, higher],
     );
     let r = rsi::call(fid::FEATURES, &[0]);
     let r1 = rsi::call(fid::FEATURES, &[7]);
     c.report(
-        check("rsi.features"),
+        const { check("rsi.features") },
         r[0] == SUCCESS && r[1] == 0 && r1[0] == SUCCESS && r1[1] == 0,
         &[r[0], r[1], r1[0], r1[1]],
     );
@@ -103,7 +103,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
         .enumerate()
         .all(|(i, b)| *b == rpv_byte(i));
     c.report(
-        check("rsi.realm_config"),
+        const { check("rsi.realm_config") },
         status == SUCCESS
             && config.ipa_width == expected_width
             && config.hash_algo == expected_hash
@@ -117,32 +117,48 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     );
     let par_end = 1u64 << (expected_width - 1);
     let s = rsi::realm_config(config_ipa() + 8);
-    c.report(check("rsi.realm_config_misaligned"), s == ERROR_INPUT, &[s]);
+    c.report(
+        const { check("rsi.realm_config_misaligned") },
+        s == ERROR_INPUT,
+        &[s],
+    );
     let s = rsi::realm_config(config_ipa() | par_end);
     c.report(
-        check("rsi.realm_config_unprotected"),
+        const { check("rsi.realm_config_unprotected") },
         s == ERROR_INPUT,
         &[s],
     );
     let s = rsi::realm_config(1 << expected_width);
     c.report(
-        check("rsi.realm_config_outside_ipa"),
+        const { check("rsi.realm_config_outside_ipa") },
         s == ERROR_INPUT,
         &[s],
     );
 
     let slot = host_call::slot_ipa();
     let s = rsi::host_call(slot + 8);
-    c.report(check("rsi.host_call_misaligned"), s == ERROR_INPUT, &[s]);
+    c.report(
+        const { check("rsi.host_call_misaligned") },
+        s == ERROR_INPUT,
+        &[s],
+    );
     let s = rsi::host_call(slot | par_end);
-    c.report(check("rsi.host_call_unprotected"), s == ERROR_INPUT, &[s]);
+    c.report(
+        const { check("rsi.host_call_unprotected") },
+        s == ERROR_INPUT,
+        &[s],
+    );
 
     // The hypervisor compares the RIM with the one it computed from what it loaded.
     let r = rsi::call(fid::MEASUREMENT_READ, &[0]);
-    c.report(check("rsi.measurement_read_rim"), r[0] == SUCCESS, &r[1..9]);
+    c.report(
+        const { check("rsi.measurement_read_rim") },
+        r[0] == SUCCESS,
+        &r[1..9],
+    );
     let r = rsi::call(fid::MEASUREMENT_READ, &[5]);
     c.report(
-        check("rsi.measurement_read_bad_index"),
+        const { check("rsi.measurement_read_bad_index") },
         r[0] == ERROR_INPUT,
         &[r[0]],
     );
@@ -159,7 +175,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     let r = rsi::call(fid::MEASUREMENT_READ, &[1]);
     // The hypervisor checks the value against H(0 ‖ EXTEND_VALUE[..32]).
     c.report(
-        check("rsi.measurement_extend"),
+        const { check("rsi.measurement_extend") },
         extended[0] == SUCCESS && r[0] == SUCCESS,
         &r[1..9],
     );
@@ -169,7 +185,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     bad[0] = 5;
     let s5 = rsi::call(fid::MEASUREMENT_EXTEND, &bad)[0];
     c.report(
-        check("rsi.measurement_extend_bad_index"),
+        const { check("rsi.measurement_extend_bad_index") },
         s0 == ERROR_INPUT && s5 == ERROR_INPUT,
         &[s0, s5],
     );
@@ -177,7 +193,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     big[1] = 65;
     let s = rsi::call(fid::MEASUREMENT_EXTEND, &big)[0];
     c.report(
-        check("rsi.measurement_extend_bad_size"),
+        const { check("rsi.measurement_extend_bad_size") },
         s == ERROR_INPUT,
         &[s],
     );
@@ -185,7 +201,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     let base = realm_protocol::REALM_IMAGE_BASE;
     let r = rsi::call(fid::IPA_STATE_GET, &[base, base + 0x2000]);
     c.report(
-        check("rsi.ipa_state_get"),
+        const { check("rsi.ipa_state_get") },
         r[0] == SUCCESS && r[1] == base + 0x2000 && r[2] == RIPAS_RAM,
         &[r[0], r[1], r[2]],
     );
@@ -193,7 +209,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     let b = rsi::call(fid::IPA_STATE_GET, &[base + 0x1000, base + 0x1000])[0];
     let d = rsi::call(fid::IPA_STATE_GET, &[base, 1 << expected_width])[0];
     c.report(
-        check("rsi.ipa_state_get_bad_range"),
+        const { check("rsi.ipa_state_get_bad_range") },
         a == ERROR_INPUT && b == ERROR_INPUT && d == ERROR_INPUT,
         &[a, b, d],
     );
@@ -201,7 +217,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     let unknown_rsi = rsi::call(0xC400_01AF, &[])[0];
     let unknown_std = rsi::call(0x8400_FFFF, &[])[0];
     c.report(
-        check("rsi.unknown_smc"),
+        const { check("rsi.unknown_smc") },
         unknown_rsi == NOT_SUPPORTED && unknown_std == NOT_SUPPORTED,
         &[unknown_rsi, unknown_std],
     );
@@ -212,7 +228,7 @@ pub fn rsi_checks(expected_width: u64, expected_hash: u64) -> u64 {
     unsafe { core::arch::asm!("hvc #0", options(nostack)) };
     let esr = exceptions::taken().unwrap_or(u64::MAX);
     c.report(
-        check("rsi.hvc_undefined"),
+        const { check("rsi.hvc_undefined") },
         esr != u64::MAX && (esr >> 26) & 0x3F == 0,
         &[esr],
     );
@@ -272,7 +288,7 @@ pub fn mmio() -> u64 {
         )
     };
     c.report(
-        check("mmio.read_widths"),
+        const { check("mmio.read_widths") },
         b == MMIO_MAGIC & 0xFF
             && h == MMIO_MAGIC & 0xFFFF
             && w == MMIO_MAGIC & 0xFFFF_FFFF
@@ -284,7 +300,7 @@ pub fn mmio() -> u64 {
     let expect_h = u64::from(MMIO_MAGIC as u16 as i16 as i32 as u32);
     let expect_w = MMIO_MAGIC as u32 as i32 as i64 as u64;
     c.report(
-        check("mmio.sign_extend"),
+        const { check("mmio.sign_extend") },
         sb == expect_b && sh == expect_h && sw == expect_w,
         &[sb, sh, sw],
     );
@@ -298,7 +314,7 @@ pub fn mmio() -> u64 {
         (low, (magic as *const u64).read_volatile())
     };
     c.report(
-        check("mmio.write"),
+        const { check("mmio.write") },
         back.0 == 0x5555_AAAA && back.1 == value,
         &[back.0, back.1],
     );
@@ -308,7 +324,7 @@ pub fn mmio() -> u64 {
     unsafe { (console::sea() as *const u64).read_volatile() };
     let esr = exceptions::taken().unwrap_or(u64::MAX);
     c.report(
-        check("mmio.inject_sea"),
+        const { check("mmio.inject_sea") },
         esr != u64::MAX && (esr >> 26) & 0x3F == 0x25,
         &[esr],
     );
@@ -345,7 +361,7 @@ pub fn registers() -> u64 {
         )
     };
     c.report(
-        check("regs.gprs_survive_exit"),
+        const { check("regs.gprs_survive_exit") },
         status == SUCCESS && regs == patterns,
         &[status, regs[0], regs[9], regs[15]],
     );
@@ -372,7 +388,7 @@ pub fn registers() -> u64 {
         )
     };
     c.report(
-        check("regs.sysregs_survive_exit"),
+        const { check("regs.sysregs_survive_exit") },
         a == tpidr && b == contextidr && d == tpidr0,
         &[a, b, d],
     );
@@ -384,7 +400,7 @@ pub fn registers() -> u64 {
         .enumerate()
         .all(|(i, v)| *v == args[i] + i as u64 + 1);
     c.report(
-        check("regs.host_call_results"),
+        const { check("regs.host_call_results") },
         ok,
         &[answer[0], answer[30]],
     );
@@ -406,7 +422,7 @@ pub fn registers() -> u64 {
     };
     let esr = exceptions::taken().unwrap_or(u64::MAX);
     c.report(
-        check("regs.fp_trapped"),
+        const { check("regs.fp_trapped") },
         esr != u64::MAX && (esr >> 26) & 0x3F == 0,
         &[esr],
     );
@@ -424,7 +440,7 @@ pub fn populate(ipa: u64) -> u64 {
         (before, p.read_volatile())
     };
     c.report(
-        check("populate.after_fault"),
+        const { check("populate.after_fault") },
         before == 0 && after == 0xFEED_F00D,
         &[before, after],
     );

@@ -259,15 +259,7 @@ impl TestVm {
             );
         }
         check_ok(rmi::rec_destroy(self.rec), format_args!("REC_DESTROY"))?;
-        for l in (2..=3).rev() {
-            let at = 0;
-            let out = rmi::rtt_destroy(rd, at, l);
-            ensure!(
-                out.0[0] == status::SUCCESS && out.0[1] == self.tables[l as usize],
-                "RTT_DESTROY(level {l}) gave {:#x?}",
-                out.0
-            );
-        }
+        self.realm.destroy_tables(0, &self.tables)?;
         self.realm.destroy()?;
         self.pool.undelegate_all()
     }
@@ -485,9 +477,9 @@ fn report_check(
         Ok(())
     };
     if outcome.is_ok() {
-        let expected = if index == check_index("rsi.measurement_read_rim") {
+        let expected = if index == const { check_index("rsi.measurement_read_rim") } {
             Some(vm.rim)
-        } else if index == check_index("rsi.measurement_extend") {
+        } else if index == const { check_index("rsi.measurement_extend") } {
             extend_rem(
                 &SOFT_ENGINE,
                 vm.hash,
