@@ -1,7 +1,7 @@
 //! What REC_ENTER finishes before the realm runs again, from the host's `RecEnter`: an
-//! injected external abort or an emulated MMIO access for the last exit, and the results of
-//! a pending host call. Order and errors are the reference RMM's (§2.3–2.5 of
-//! `docs/reference/tf-rmm-rel0-realm-execution-facts.md`).
+//! injected external abort or an emulated MMIO access for the last exit, the outcome of a
+//! RIPAS change, and the results of a pending host call. Order and errors are the reference
+//! RMM's (§2.3–2.6 of `docs/reference/tf-rmm-rel0-realm-execution-facts.md`).
 
 use super::RecEnv;
 use super::esr::{Esr, ExceptionClass, fault_ipa_page, load_value};
@@ -9,9 +9,16 @@ use super::exit_record::ExitRecord;
 use super::inject;
 use crate::arch::Machine;
 use crate::arch::world::RealmContext;
-use crate::realm::rec::LastExit;
+use crate::realm::rec::{LastExit, Rec, RipasChange};
 use crate::rsi::host_call;
 use rmm_abi::rmi::rec_run::{RecEnter, RecEnterFlags};
+use rmm_abi::rmi::states::Ripas;
+use rmm_abi::rsi::status::RsiStatus;
+
+/// `RSI_ACCEPT` / `RSI_REJECT`: the host's answer to a RIPAS change, as the realm sees it.
+pub const RSI_ACCEPT: u64 = 0;
+/// See [`RSI_ACCEPT`].
+pub const RSI_REJECT: u64 = 1;
 
 /// The host asked for something the last exit does not allow (REC_ENTER fails with
 /// RMI_ERROR_REC).
@@ -57,4 +64,26 @@ pub fn host_call<M: Machine>(
     ctx: &mut RealmContext,
 ) -> Option<ExitRecord> {
     host_call::complete(env, &enter.gprs, &mut ctx.gprs.x)
+}
+
+/// Finishes a pending RIPAS change: the realm learns how far RTT_SET_RIPAS got (x1 = the
+/// first address not changed) and whether the host refused the rest (x2). As in the
+/// reference RMM, a host can only refuse a change to RAM, and only one it did not finish:
+/// anything else is reported as accepted. The change is no longer pending afterwards.
+pub fn ripas_change<M: Machine>(rec: &Rec<'_, M>, enter: &RecEnter, ctx: &mut RealmContext) {
+    let change = rec.ripas_change();
+    if !change.is_pending() {
+        return;
+    }
+    let rejected =
+        RecEnterFlags::from_bits_truncate(enter.flags).contains(RecEnterFlags::RIPAS_RESPONSE);
+    let refused = rejected && change.ripas == Ripas::Ram && change.addr != change.top;
+    ctx.gprs.x[0] = RsiStatus::Success.as_u64();
+    ctx.gprs.x[1] = change.addr;
+    ctx.gprs.x[2] = if refused { RSI_REJECT } else { RSI_ACCEPT };
+    rec.set_ripas_change(&RipasChange {
+        base: 0,
+        top: 0,
+        ..change
+    });
 }

@@ -159,6 +159,11 @@ fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap
             ctx.gprs.advance_pc();
             sync_exit(trap, record)
         }
+        RsiAction::ReturnAndExit(regs, record) => {
+            ctx.gprs.x[..4].copy_from_slice(&regs);
+            ctx.gprs.advance_pc();
+            sync_exit(trap, record)
+        }
         RsiAction::Stage2Abort(record) => sync_exit(trap, record),
     }
 }

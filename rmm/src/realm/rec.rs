@@ -4,13 +4,15 @@
 //! REC_CREATE fills in what the host chose (MPIDR, entry point, initial registers, runnable
 //! flag, auxiliary granules) and the owning realm; REC_DESTROY reads the auxiliary granules
 //! back to scrub them. REC_ENTER keeps the realm CPU's saved context ([`RealmContext`]) and
-//! what the last exit left pending (a host call to complete, the syndrome of the last exit
-//! to the host) here between runs.
+//! what the last exit left pending (a host call to complete, a PSCI request for the host to
+//! complete, a RIPAS change in progress, the syndrome of the last exit to the host) here
+//! between runs.
 
 use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
+use rmm_abi::rmi::states::Ripas;
 use zerocopy::{FromZeros, IntoBytes};
 
 /// Word indices in the REC granule.
@@ -26,6 +28,12 @@ mod word {
     pub const LAST_ESR: usize = 33;
     pub const LAST_FAR: usize = 34;
     pub const LAST_HPFAR: usize = 35;
+    pub const PSCI_PENDING: usize = 36;
+    pub const RIPAS_BASE: usize = 37;
+    pub const RIPAS_TOP: usize = 38;
+    pub const RIPAS_ADDR: usize = 39;
+    pub const RIPAS_VALUE: usize = 40;
+    pub const RIPAS_CHANGE_DESTROYED: usize = 41;
     /// The saved [`RealmContext`](crate::arch::world::RealmContext).
     pub const CONTEXT: usize = 64;
 }
@@ -50,6 +58,39 @@ pub struct LastExit {
     pub far: u64,
     /// HPFAR_EL2.
     pub hpfar: u64,
+}
+
+/// A RIPAS change the realm asked for with RSI_IPA_STATE_SET and the host has not finished
+/// (pending while `base != top`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RipasChange {
+    /// Start of the range the realm asked for.
+    pub base: u64,
+    /// End of that range (exclusive).
+    pub top: u64,
+    /// The first address RTT_SET_RIPAS has not changed yet.
+    pub addr: u64,
+    /// The RIPAS asked for (EMPTY or RAM).
+    pub ripas: Ripas,
+    /// Whether DESTROYED entries may change too (the realm passed exactly
+    /// `RSI_CHANGE_DESTROYED`).
+    pub change_destroyed: bool,
+}
+
+impl RipasChange {
+    /// Nothing pending.
+    pub const NONE: Self = Self {
+        base: 0,
+        top: 0,
+        addr: 0,
+        ripas: Ripas::Empty,
+        change_destroyed: false,
+    };
+
+    /// Whether a change is pending.
+    pub const fn is_pending(&self) -> bool {
+        self.base != self.top
+    }
 }
 
 /// What REC_CREATE stores.
@@ -129,6 +170,11 @@ impl<'m, M: Machine> Rec<'m, M> {
         self.machine.read_word(self.addr, word::MPIDR)
     }
 
+    /// The REC's linear index in its realm (from its MPIDR, as REC_CREATE checked it).
+    pub fn index(&self) -> u64 {
+        RecMpidr::new(self.mpidr()).map_or(u64::MAX, RecMpidr::index)
+    }
+
     /// Whether the REC is runnable.
     pub fn runnable(&self) -> bool {
         self.machine.read_word(self.addr, word::RUNNABLE) != 0
@@ -192,6 +238,47 @@ impl<'m, M: Machine> Rec<'m, M> {
         m.write_word(self.addr, word::LAST_ESR, last.esr);
         m.write_word(self.addr, word::LAST_FAR, last.far);
         m.write_word(self.addr, word::LAST_HPFAR, last.hpfar);
+    }
+
+    /// Whether a PSCI CPU_ON or AFFINITY_INFO waits for the host's RMI_PSCI_COMPLETE.
+    pub fn psci_pending(&self) -> bool {
+        self.machine.read_word(self.addr, word::PSCI_PENDING) != 0
+    }
+
+    /// Sets or clears the pending PSCI request.
+    pub fn set_psci_pending(&self, pending: bool) {
+        self.machine
+            .write_word(self.addr, word::PSCI_PENDING, u64::from(pending));
+    }
+
+    /// The RIPAS change in progress ([`RipasChange::NONE`]-like when nothing is pending).
+    pub fn ripas_change(&self) -> RipasChange {
+        let m = self.machine;
+        RipasChange {
+            base: m.read_word(self.addr, word::RIPAS_BASE),
+            top: m.read_word(self.addr, word::RIPAS_TOP),
+            addr: m.read_word(self.addr, word::RIPAS_ADDR),
+            ripas: if m.read_word(self.addr, word::RIPAS_VALUE) == Ripas::Ram as u64 {
+                Ripas::Ram
+            } else {
+                Ripas::Empty
+            },
+            change_destroyed: m.read_word(self.addr, word::RIPAS_CHANGE_DESTROYED) != 0,
+        }
+    }
+
+    /// Records a RIPAS change.
+    pub fn set_ripas_change(&self, change: &RipasChange) {
+        let m = self.machine;
+        m.write_word(self.addr, word::RIPAS_BASE, change.base);
+        m.write_word(self.addr, word::RIPAS_TOP, change.top);
+        m.write_word(self.addr, word::RIPAS_ADDR, change.addr);
+        m.write_word(self.addr, word::RIPAS_VALUE, change.ripas as u64);
+        m.write_word(
+            self.addr,
+            word::RIPAS_CHANGE_DESTROYED,
+            u64::from(change.change_destroyed),
+        );
     }
 
     /// The auxiliary granules, in the order REC_CREATE received them.

@@ -2,8 +2,9 @@
 //! host's x0..x4).
 //!
 //! The function id is decoded once (SVE hint stripped) into a typed command; each implemented
-//! command has its own module that parses its arguments and returns its outputs. Every id in
-//! the RMI range that is not implemented yet answers `SMC_UNKNOWN`. Results follow SMCCC:
+//! command has its own module that parses its arguments and returns its outputs. Every RMM
+//! 1.0 command is implemented; every other id in the RMI range (the CSM extension's, until
+//! it is wired in, and unassigned ones) answers `SMC_UNKNOWN`. Results follow SMCCC:
 //! outputs a command does not define read as zero, except x4, which is preserved.
 
 pub mod data;
@@ -12,6 +13,7 @@ pub mod features;
 pub mod granule;
 pub mod locks;
 pub mod ns_page;
+pub mod psci_complete;
 pub mod realm;
 pub mod realm_params;
 pub mod rec;
@@ -19,6 +21,7 @@ pub mod rec_enter;
 pub mod ripas;
 pub mod rtt;
 pub mod rtt_args;
+pub mod set_ripas;
 pub mod unprotected;
 pub mod version;
 
@@ -133,6 +136,8 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
         Some(RmiCommand::DataCreateUnknown) => data::create_unknown(m, h, x1, x2, x3),
         Some(RmiCommand::DataDestroy) => data::destroy(m, h, x1, x2),
         Some(RmiCommand::RecEnter) => rec_enter::handle(m, h, x1, x2),
+        Some(RmiCommand::RttSetRipas) => set_ripas::handle(m, h, x1, x2, x3, x4),
+        Some(RmiCommand::PsciComplete) => psci_complete::handle(m, h, x1, x2, x3),
         _ => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)

@@ -6,8 +6,8 @@
 //! while the realm runs (so REC_DESTROY sees it in use). The exit is written to the run page
 //! only when the command succeeds.
 //!
-//! Not yet here (later stages of the realm-execution issue): PSCI requests, RIPAS changes,
-//! the virtual GIC list registers and FP/SIMD state.
+//! Not yet here (the last stage of the realm-execution issue): the virtual GIC list
+//! registers and FP/SIMD state.
 
 use super::RmiOutputs;
 use super::error::{RmiError, status_only};
@@ -79,7 +79,7 @@ fn run_rec<M: Machine>(
         RealmState::SystemOff => return Err(RmiError::Realm(1)),
         RealmState::Active => {}
     }
-    if !rec.runnable() {
+    if !rec.runnable() || rec.psci_pending() {
         return Err(RmiError::Rec);
     }
     let env = RecEnv {
@@ -93,6 +93,7 @@ fn run_rec<M: Machine>(
     let last = rec.last_exit();
     complete::emulation(env.realm.s2.par_end(), &enter, &last, &mut ctx)
         .map_err(|_| RmiError::Rec)?;
+    complete::ripas_change(&rec, &enter, &mut ctx);
     if let Some(exit) = complete::host_call(&env, &enter, &mut ctx) {
         // The realm cannot run until the host maps its host-call page.
         rec.set_context(&ctx);

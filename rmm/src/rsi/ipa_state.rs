@@ -1,10 +1,63 @@
-//! RSI_IPA_STATE_GET: the RIPAS of a range of the realm's protected memory.
+//! RSI_IPA_STATE_GET and RSI_IPA_STATE_SET: reading the RIPAS of the realm's protected
+//! memory, and asking the host to change it.
+//!
+//! A change is recorded in the REC ([`RipasChange`]) and handed to the host as a
+//! RIPAS_CHANGE exit; the host applies it with RMI_RTT_SET_RIPAS (possibly in several calls,
+//! possibly only in part) and answers ACCEPT or REJECT in the next REC_ENTER, which tells
+//! the realm how far the change got (`exec::complete::ripas_change`).
 
 use super::RsiAction;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::ripas_run;
+use crate::realm::rec::RipasChange;
+use rmm_abi::rmi::exit::RecExitReason;
+use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
+
+/// `RSI_CHANGE_DESTROYED`: the only flags value that lets DESTROYED entries change (the
+/// reference RMM compares the whole register with it).
+pub const RSI_CHANGE_DESTROYED: u64 = 1;
+
+/// Handles RSI_IPA_STATE_SET(x1 = base, x2 = top, x3 = ripas, x4 = flags): records the
+/// change and exits to the host with the realm's x0 = SUCCESS, x1 = top (both overwritten
+/// when the host completes the change). Checks as the reference RMM
+/// (`docs/reference/tf-rmm-rel0-realm-execution-facts.md` §4.5): a RIPAS other than EMPTY
+/// or RAM, a misaligned or empty range, or one reaching past the protected half is
+/// RSI_ERROR_INPUT; the flags are not checked, nor whether a change is already pending
+/// (it cannot be: the REC does not run until the host completes it).
+pub fn set<M: Machine>(
+    env: &RecEnv<'_, M>,
+    base: u64,
+    top: u64,
+    ripas: u64,
+    flags: u64,
+) -> RsiAction {
+    let granule = crate::GRANULE_SIZE as u64;
+    let ripas = match ripas {
+        0 => Ripas::Empty,
+        1 => Ripas::Ram,
+        _ => return RsiAction::status(RsiStatus::ErrorInput),
+    };
+    let valid = base.is_multiple_of(granule)
+        && top.is_multiple_of(granule)
+        && base < top
+        && top <= env.realm.s2.par_end();
+    if !valid {
+        return RsiAction::status(RsiStatus::ErrorInput);
+    }
+    env.rec.set_ripas_change(&RipasChange {
+        base,
+        top,
+        addr: base,
+        ripas,
+        change_destroyed: flags == RSI_CHANGE_DESTROYED,
+    });
+    let mut exit = ExitRecord::new(RecExitReason::RipasChange);
+    exit.ripas = [base, top, ripas as u64];
+    RsiAction::ReturnAndExit([RsiStatus::Success.as_u64(), top, 0, 0], exit)
+}
 
 /// Handles RSI_IPA_STATE_GET(x1 = base, x2 = top): x1 = the end of the run of entries from
 /// `base` with the same RIPAS (at most `top`, and never past the last-level table that maps

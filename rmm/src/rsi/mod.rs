@@ -8,6 +8,7 @@
 pub mod host_call;
 pub mod ipa_state;
 pub mod measurement;
+pub mod psci;
 pub mod realm_config;
 
 use crate::arch::Machine;
@@ -35,6 +36,9 @@ pub enum RsiAction {
     ReturnWide([u64; 9]),
     /// Out to the host after the call (the realm's registers unchanged, PC past the SMC).
     Exit(ExitRecord),
+    /// Out to the host after the call, with the realm's x0..x3 already set to these (PC past
+    /// the SMC): RSI_IPA_STATE_SET, PSCI CPU_SUSPEND and CPU_OFF.
+    ReturnAndExit([u64; 4], ExitRecord),
     /// Out to the host with an emulated stage-2 abort; the realm will retry the SMC.
     Stage2Abort(ExitRecord),
 }
@@ -66,6 +70,8 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         fid::REALM_CONFIG => realm_config::handle(env, x[1]),
         fid::HOST_CALL => host_call::exit(env, x[1]),
         fid::IPA_STATE_GET => ipa_state::get(env, x[1], x[2]),
+        fid::IPA_STATE_SET => ipa_state::set(env, x[1], x[2], x[3], x[4]),
+        id if psci::in_range(id) => psci::handle(env, ctx),
         SMCCC_VERSION => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
         _ => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
     }

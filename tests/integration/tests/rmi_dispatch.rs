@@ -14,7 +14,7 @@ const FEATURES: u64 = 0xC400_0165;
 const DELEGATE: u64 = 0xC400_0151;
 const UNDELEGATE: u64 = 0xC400_0152;
 /// The commands implemented so far.
-const IMPLEMENTED: [u64; 21] = [
+const IMPLEMENTED: [u64; 23] = [
     0xC400_015C,
     VERSION,
     FEATURES,
@@ -33,9 +33,11 @@ const IMPLEMENTED: [u64; 21] = [
     0xC400_015F,
     0xC400_0161,
     0xC400_0162,
+    0xC400_0164,
     0xC400_0166,
     0xC400_0167,
     0xC400_0168,
+    0xC400_0169,
 ];
 const V1_0: u64 = 0x1_0000;
 const X4: u64 = 0xDEAD_BEEF_0000_0004;

@@ -1,0 +1,119 @@
+//! RMI_PSCI_COMPLETE: the host's answer to a realm's PSCI CPU_ON or AFFINITY_INFO naming
+//! another REC.
+//!
+//! Check order, results and side effects are the reference RMM's
+//! (`docs/reference/tf-rmm-rel0-realm-execution-facts.md` §5.1). The two RECs are locked
+//! together; every refusal is ERROR_INPUT. The RMM, not the host, decides what the realm
+//! learns: a target that is running or runnable is ALREADY_ON (CPU_ON) or ON
+//! (AFFINITY_INFO) whatever the host says; the host can only deny a CPU_ON. A CPU_ON that
+//! goes ahead resets the target's entry state (PC, PSTATE, SCTLR_EL1, x0) and makes it
+//! runnable; nothing else of the target changes.
+
+use super::RmiOutputs;
+use super::error::{RmiError, SUCCESS};
+use super::locks::lock_two;
+use crate::arch::Machine;
+use crate::monitor::Monitor;
+use crate::realm::rec::{INITIAL_PSTATE, INITIAL_SCTLR_EL1, Rec};
+use crate::rsi::psci::{code, target_index};
+use rmm_abi::psci::{
+    PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_SMC32, PSCI_AFFINITY_OFF, PSCI_AFFINITY_ON, PSCI_CPU_ON,
+    PSCI_CPU_ON_SMC32, PsciReturn,
+};
+use rmm_abi::rmi::states::GranuleState;
+
+/// SCTLR_EL1.EE: the endianness a CPU_ON target inherits from the caller.
+const SCTLR_EE: u64 = 1 << 25;
+
+/// Handles RMI_PSCI_COMPLETE(x1 = calling REC, x2 = target REC, x3 = status).
+pub fn handle(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    calling: u64,
+    target: u64,
+    status: u64,
+) -> RmiOutputs {
+    match complete(monitor, machine, calling, target, status) {
+        Ok(()) => RmiOutputs::status(SUCCESS),
+        Err(error) => error.outputs(),
+    }
+}
+
+fn complete(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    calling_pa: u64,
+    target_pa: u64,
+    status: u64,
+) -> Result<(), RmiError> {
+    let (calling_granule, target_granule) = lock_two(
+        &monitor.granules,
+        (calling_pa, GranuleState::Rec),
+        (target_pa, GranuleState::Rec),
+    )?;
+    // A running calling REC cannot be waiting for the host (the reference RMM answers
+    // ERROR_INPUT here, not ERROR_REC).
+    if calling_granule.refcount() != 0 {
+        return Err(RmiError::Input);
+    }
+    let calling = Rec::new(machine, calling_granule.addr());
+    let target = Rec::new(machine, target_granule.addr());
+    if !calling.psci_pending() || calling.rd() != target.rd() {
+        return Err(RmiError::Input);
+    }
+    let mut ctx = calling.context();
+    if target_index(ctx.gprs.x[1]) != target.index() {
+        return Err(RmiError::Input);
+    }
+    let target_on = target_granule.refcount() != 0 || target.runnable();
+    let denied = code(PsciReturn::Denied);
+    let (result, rmi) = match ctx.gprs.x[0] as u32 {
+        PSCI_CPU_ON | PSCI_CPU_ON_SMC32 => {
+            if status != 0 && status != denied {
+                return Err(RmiError::Input);
+            }
+            if target_on {
+                // The realm is told the truth; a host that denied an already-running target
+                // gets ERROR_INPUT, but the caller is completed all the same.
+                let rmi = if status == denied {
+                    Err(RmiError::Input)
+                } else {
+                    Ok(())
+                };
+                (code(PsciReturn::AlreadyOn), rmi)
+            } else if status == denied {
+                (denied, Ok(()))
+            } else {
+                let mut reset = target.context();
+                reset.gprs.pstate = INITIAL_PSTATE;
+                reset.el1.sctlr = INITIAL_SCTLR_EL1 | (ctx.el1.sctlr & SCTLR_EE);
+                reset.gprs.x[0] = ctx.gprs.x[3];
+                reset.gprs.pc = ctx.gprs.x[2];
+                target.set_context(&reset);
+                target.set_runnable(true);
+                (code(PsciReturn::Success), Ok(()))
+            }
+        }
+        PSCI_AFFINITY_INFO | PSCI_AFFINITY_INFO_SMC32 => {
+            if status != 0 {
+                return Err(RmiError::Input);
+            }
+            let state = if target_on {
+                PSCI_AFFINITY_ON
+            } else {
+                PSCI_AFFINITY_OFF
+            };
+            (state, Ok(()))
+        }
+        // Only CPU_ON and AFFINITY_INFO leave a request pending; anything else is an RMM bug
+        // and is refused rather than completed.
+        other => {
+            log::error!("PSCI_COMPLETE: pending request {other:#x} is not CPU_ON or AFFINITY_INFO");
+            return Err(RmiError::Input);
+        }
+    };
+    ctx.gprs.x[..4].copy_from_slice(&[result, 0, 0, 0]);
+    calling.set_context(&ctx);
+    calling.set_psci_pending(false);
+    rmi
+}

@@ -1,0 +1,132 @@
+//! RMI_RTT_SET_RIPAS: the host carrying out (part of) the RIPAS change a REC asked for with
+//! RSI_IPA_STATE_SET.
+//!
+//! Check order, outputs and the per-entry rules are the reference RMM's
+//! (`docs/reference/tf-rmm-rel0-realm-execution-facts.md` §6): `top <= base` before anything
+//! is looked up; the RD and the REC locked together (ERROR_INPUT); a running REC or one of
+//! another realm is ERROR_REC; the call must continue exactly where the change stands
+//! (`base` = the REC's next address, `top` within the range asked for). The walk from
+//! `base` stops at the deepest existing table; whole entries of that one table are changed
+//! while they fit under `top`, and the first entry that cannot change ends the call. x1 is
+//! the first address not changed, which the REC remembers; the change stays pending until
+//! the next REC_ENTER tells the realm.
+
+use super::RmiOutputs;
+use super::error::{RmiError, with_outputs, zero_outputs};
+use super::locks::lock_two;
+use crate::arch::Machine;
+use crate::monitor::Monitor;
+use crate::realm::descriptor::Rd;
+use crate::realm::rec::Rec;
+use crate::rtt::entry::Entry;
+use crate::rtt::level::{ENTRIES, RttLevel};
+use crate::rtt::walk::walk;
+use rmm_abi::rmi::states::{GranuleState, Ripas};
+
+/// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
+/// address not changed.
+pub fn handle(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd: u64,
+    rec: u64,
+    base: u64,
+    top: u64,
+) -> RmiOutputs {
+    with_outputs(
+        set(monitor, machine, rd, rec, base, top)
+            .map(|done| [done])
+            .map_err(zero_outputs),
+    )
+}
+
+fn set(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    rd_pa: u64,
+    rec_pa: u64,
+    base: u64,
+    top: u64,
+) -> Result<u64, RmiError> {
+    if top <= base {
+        return Err(RmiError::Input);
+    }
+    let (rd, rec_granule) = lock_two(
+        &monitor.granules,
+        (rd_pa, GranuleState::Rd),
+        (rec_pa, GranuleState::Rec),
+    )?;
+    if rec_granule.refcount() != 0 {
+        return Err(RmiError::Rec);
+    }
+    let rec = Rec::new(machine, rec_granule.addr());
+    if rec.rd() != rd.addr() {
+        return Err(RmiError::Rec);
+    }
+    let change = rec.ripas_change();
+    if base != change.addr || top > change.top {
+        return Err(RmiError::Input);
+    }
+    let config = Rd::new(machine, rd.addr()).config();
+    let s2 = config.s2;
+    // `base` is the REC's next address, which RSI_IPA_STATE_SET kept inside the protected
+    // half; the reference RMM reports a base outside the IPA space at the walk's level too.
+    if !s2.in_par(base) {
+        return Err(RmiError::Input);
+    }
+    let at = walk(&monitor.granules, machine, &s2, base, RttLevel::LEAF)?;
+    let level = at.level;
+    if !level.is_aligned(base) {
+        return Err(RmiError::Rtt(level));
+    }
+    let size = level.entry_size();
+    let mut addr = base;
+    let mut invalidate = false;
+    for index in at.index..ENTRIES {
+        let next = addr + size;
+        if next > top {
+            break;
+        }
+        let raw = machine.read_word(at.table.addr(), index);
+        let Some(changed) =
+            Entry::decode(raw, level).with_ripas(change.ripas, change.change_destroyed)
+        else {
+            break;
+        };
+        machine.write_word(at.table.addr(), index, changed.encode(level));
+        invalidate |= Entry::is_valid(raw);
+        addr = next;
+    }
+    if invalidate {
+        // RAM taken away from the realm: no CPU may keep using the old mapping once the
+        // host is told the change is done.
+        machine.invalidate_stage2(config.vmid);
+    }
+    if addr == base {
+        return Err(RmiError::Rtt(level));
+    }
+    rec.set_ripas_change(&crate::realm::rec::RipasChange { addr, ..change });
+    Ok(addr)
+}
+
+/// What RTT_SET_RIPAS may do to one entry.
+trait RipasUpdate: Sized {
+    /// The entry with RIPAS `ripas`, or `None` if it cannot change (a table, the
+    /// unprotected half, or DESTROYED without `change_destroyed`).
+    fn with_ripas(self, ripas: Ripas, change_destroyed: bool) -> Option<Self>;
+}
+
+impl RipasUpdate for Entry {
+    fn with_ripas(self, ripas: Ripas, change_destroyed: bool) -> Option<Self> {
+        match self {
+            Entry::Unassigned(Ripas::Destroyed)
+            | Entry::Assigned {
+                ripas: Ripas::Destroyed,
+                ..
+            } if !change_destroyed => None,
+            Entry::Unassigned(_) => Some(Entry::Unassigned(ripas)),
+            Entry::Assigned { pa, .. } => Some(Entry::Assigned { pa, ripas }),
+            Entry::Table(_) | Entry::UnassignedNs | Entry::AssignedNs { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Realm PSCI: the power-state calls a realm makes with `smc`, answered by the RMM where it
+//! can decide alone and forwarded to the host where only the host can act (starting another
+//! REC, asking whether one is on, powering the realm off).
+//!
+//! Behaviour is the reference RMM's (`docs/reference/tf-rmm-rel0-realm-execution-facts.md`
+//! §5): PSCI 1.1; CPU_ON and AFFINITY_INFO on another REC leave the calling REC waiting for
+//! RMI_PSCI_COMPLETE (`rmi::psci_complete`), which writes the result into it; CPU_OFF makes
+//! the REC not runnable; SYSTEM_OFF and SYSTEM_RESET put the whole realm in SYSTEM_OFF.
+//! This file decides only what the calling REC sees and what the host is told; it never
+//! touches another REC.
+
+use super::RsiAction;
+use crate::arch::Machine;
+use crate::arch::world::RealmContext;
+use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
+use crate::realm::descriptor::Rd;
+use rmm_abi::psci::{
+    PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_SMC32, PSCI_AFFINITY_ON, PSCI_CPU_OFF, PSCI_CPU_ON,
+    PSCI_CPU_ON_SMC32, PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_SMC32, PSCI_FEATURES, PSCI_FNUM_LAST,
+    PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_VERSION, PSCI_VERSION_1_1, PsciReturn,
+};
+use rmm_abi::rmi::exit::RecExitReason;
+use rmm_abi::rmi::states::{GranuleState, RealmState};
+use rmm_abi::smc::SMCCC_VERSION;
+
+/// Whether `id` (SVE hint cleared) is in one of the two PSCI ranges.
+pub const fn in_range(id: u32) -> bool {
+    let base = id & !0xFFFF;
+    (base == 0x8400_0000 || base == 0xC400_0000) && id & 0xFFFF <= PSCI_FNUM_LAST
+}
+
+/// A PSCI return code as the realm sees it (64-bit, sign-extended even for SMC32 calls).
+pub const fn code(ret: PsciReturn) -> u64 {
+    ret as i64 as u64
+}
+
+/// The REC index a PSCI `target_cpu` (MPIDR_EL1 layout) names: Aff0\[3:0\], Aff1, Aff2 and
+/// Aff3 packed as REC_CREATE numbers RECs. Like the reference RMM, the other bits (Aff0\[7:4\],
+/// \[31:24\], \[63:40\]) are ignored, not refused.
+pub const fn target_index(mpidr: u64) -> u64 {
+    (mpidr & 0xF)
+        | ((mpidr >> 8) & 0xFF) << 4
+        | ((mpidr >> 16) & 0xFF) << 12
+        | ((mpidr >> 32) & 0xFF) << 20
+}
+
+/// The functions PSCI_FEATURES reports as implemented (PSCI_VERSION itself is not among
+/// them in the reference RMM).
+const FEATURES: [u32; 10] = [
+    PSCI_CPU_SUSPEND_SMC32,
+    PSCI_CPU_SUSPEND,
+    PSCI_CPU_OFF,
+    PSCI_CPU_ON_SMC32,
+    PSCI_CPU_ON,
+    PSCI_AFFINITY_INFO_SMC32,
+    PSCI_AFFINITY_INFO,
+    PSCI_SYSTEM_OFF,
+    PSCI_SYSTEM_RESET,
+    PSCI_FEATURES,
+];
+
+/// Handles the PSCI call in `ctx` (x0 = function id, with the SVE hint bit not cleared: a
+/// PSCI id with it set is not supported, as in the reference RMM).
+pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
+    let x = &ctx.gprs.x;
+    match x[0] as u32 {
+        PSCI_VERSION => RsiAction::Return([PSCI_VERSION_1_1, 0, 0, 0]),
+        PSCI_CPU_SUSPEND_SMC32 | PSCI_CPU_SUSPEND => {
+            // Every power state is treated as standby: done at once, the host only told.
+            RsiAction::ReturnAndExit([0; 4], forward(x, 1))
+        }
+        PSCI_CPU_OFF => {
+            env.rec.set_runnable(false);
+            RsiAction::ReturnAndExit([0; 4], forward(x, 1))
+        }
+        PSCI_CPU_ON_SMC32 | PSCI_CPU_ON => cpu_on(env, x),
+        PSCI_AFFINITY_INFO_SMC32 | PSCI_AFFINITY_INFO => affinity_info(env, x),
+        PSCI_SYSTEM_OFF | PSCI_SYSTEM_RESET => {
+            system_off(env);
+            RsiAction::Exit(forward(x, 1))
+        }
+        PSCI_FEATURES => {
+            let asked = x[1] as u32;
+            let ret = if FEATURES.contains(&asked) || asked == SMCCC_VERSION {
+                PsciReturn::Success
+            } else {
+                PsciReturn::NotSupported
+            };
+            RsiAction::Return([code(ret), 0, 0, 0])
+        }
+        _ => RsiAction::Return([code(PsciReturn::NotSupported), 0, 0, 0]),
+    }
+}
+
+/// The exit that tells the host about the call: `gprs[0..n]` = the realm's x0..x(n-1).
+fn forward(x: &[u64; 31], n: usize) -> ExitRecord {
+    let mut exit = ExitRecord::new(RecExitReason::Psci);
+    exit.gprs[..n].copy_from_slice(&x[..n]);
+    exit
+}
+
+fn answer(ret: PsciReturn) -> RsiAction {
+    RsiAction::Return([code(ret), 0, 0, 0])
+}
+
+/// Number of RECs the realm has (the RD counts them; read without its lock, like the
+/// reference RMM: a REC being created concurrently is not yet a valid target either way).
+fn rec_count<M: Machine>(env: &RecEnv<'_, M>) -> u64 {
+    Rd::new(env.machine, env.rd).rec_count()
+}
+
+/// CPU_ON(x1 = target, x2 = entry, x3 = context id): refused here for a bad entry point,
+/// target or the caller itself; otherwise the host decides (RMI_PSCI_COMPLETE). Only the
+/// function id and the target are shown to the host: the entry point and context id stay
+/// in the calling REC until the completion copies them into the target.
+fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    if !env.realm.s2.in_par(x[2]) {
+        return answer(PsciReturn::InvalidAddress);
+    }
+    let target = target_index(x[1]);
+    if target >= rec_count(env) {
+        return answer(PsciReturn::InvalidParameters);
+    }
+    if target == env.rec.index() {
+        return answer(PsciReturn::AlreadyOn);
+    }
+    env.rec.set_psci_pending(true);
+    RsiAction::Exit(forward(x, 2))
+}
+
+/// AFFINITY_INFO(x1 = target, x2 = lowest affinity level): only level 0 exists; the caller
+/// itself is on; any other REC's state is settled by RMI_PSCI_COMPLETE.
+fn affinity_info<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    if x[2] != 0 {
+        return answer(PsciReturn::InvalidParameters);
+    }
+    let target = target_index(x[1]);
+    if target >= rec_count(env) {
+        return answer(PsciReturn::InvalidParameters);
+    }
+    if target == env.rec.index() {
+        return RsiAction::Return([PSCI_AFFINITY_ON, 0, 0, 0]);
+    }
+    env.rec.set_psci_pending(true);
+    RsiAction::Exit(forward(x, 2))
+}
+
+/// SYSTEM_OFF and SYSTEM_RESET: the realm is in SYSTEM_OFF from now on, so no REC of it
+/// enters again (REC_ENTER: RMI_ERROR_REALM, index 1). The host learns it from the exit.
+fn system_off<M: Machine>(env: &RecEnv<'_, M>) {
+    match env.monitor.granules.lock(env.rd, GranuleState::Rd) {
+        Ok(_rd) => Rd::new(env.machine, env.rd).set_state(RealmState::SystemOff),
+        // The RD outlives its RECs, so only an RMM bug gets here; nothing is written to a
+        // granule that is not an RD.
+        Err(_) => log::error!("SYSTEM_OFF: the RD of a running REC is not an RD"),
+    }
+}

@@ -1,0 +1,175 @@
+//! A realm that runs, for the REC_ENTER, PSCI and RIPAS-change tests: a small realm with
+//! RECs and an NS run page, and a scripted realm CPU (`FakeRealm`) that plays the realm's
+//! side of each entry (its SMCs, MMIO accesses and faults) and checks what the RMM gave it.
+
+use crate::host::{Host, Shape, TestRealm, X4, status};
+use rmm::arch::fake::FakeMachine;
+use rmm::arch::world::{RealmContext, RealmEntryConfig, RealmTrap, TrapKind};
+use rmm_abi::rmi::fid;
+use std::sync::{Arc, Mutex};
+
+/// Where REC 0 starts; holds DATA.
+pub const IMAGE_IPA: u64 = 0x1000;
+/// Holds DATA too (host-call structures, REALM_CONFIG pages).
+pub const CALL_IPA: u64 = 0x2000;
+/// RIPAS RAM without DATA.
+pub const UNPOPULATED_IPA: u64 = 0x3000;
+/// RIPAS EMPTY (never initialised).
+pub const EMPTY_IPA: u64 = 0x8000;
+/// The unprotected half of a 40-bit realm.
+pub const UNPROTECTED: u64 = 1 << 39;
+
+/// ESR_EL2 of a trapped `smc #0`.
+pub const SMC: u64 = 0x17 << 26 | 1 << 25;
+/// ESR_EL2 of a trapped `hvc #0`.
+pub const HVC: u64 = 0x16 << 26 | 1 << 25;
+/// ESR_EL2 of a data abort from a lower EL (add ISS bits).
+pub const DABT: u64 = 0x24 << 26 | 1 << 25;
+/// ESR ISV.
+pub const ISV: u64 = 1 << 24;
+
+/// A realm with tables at IPA 0 down to level 3, RAM at [0x1000, 0x4000) of which 0x1000
+/// and 0x2000 hold DATA, RECs 0.. (REC 0 runnable and entering at 0x1000, the others not
+/// runnable), and an NS run page.
+pub struct Rig {
+    /// The host and its machine.
+    pub host: Host,
+    /// The realm.
+    pub realm: TestRealm,
+    /// The RECs, by index.
+    pub recs: Vec<u64>,
+    /// REC 0.
+    pub rec: u64,
+    /// The run page.
+    pub run: u64,
+    /// PA of the DATA granule at [`CALL_IPA`].
+    pub call_pa: u64,
+}
+
+/// Builds the [`Rig`] with `recs` RECs (at least 1), activated if `activate`.
+pub fn setup_with(activate: bool, recs: u64) -> Rig {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    let rd = realm.rd;
+    host.must_tables_to(&realm, 0, 3);
+    assert_eq!(host.init_ripas(rd, IMAGE_IPA, 0x4000)[0], status::SUCCESS);
+    let mut pas = [0; 2];
+    for (i, ipa) in [IMAGE_IPA, CALL_IPA].into_iter().enumerate() {
+        let data = host.must_delegated();
+        let src = host.ns_page(&[0u8; 4096]);
+        assert_eq!(host.data_create(rd, data, ipa, src, 0)[0], status::SUCCESS);
+        pas[i] = data;
+    }
+    let recs: Vec<u64> = (0..recs.max(1))
+        .map(|index| {
+            let rec = host.must_delegated();
+            let mut params = host.must_rec_params(index, index == 0);
+            params.pc = IMAGE_IPA;
+            assert_eq!(host.rec_create(rd, rec, &params)[0], status::SUCCESS);
+            rec
+        })
+        .collect();
+    if activate {
+        assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
+    }
+    let run = host.ns_page(&[0u8; 4096]);
+    Rig {
+        host,
+        realm,
+        rec: recs[0],
+        recs,
+        run,
+        call_pa: pas[1],
+    }
+}
+
+/// [`setup_with`] one REC.
+pub fn setup(activate: bool) -> Rig {
+    setup_with(activate, 1)
+}
+
+impl Rig {
+    /// The simulated machine.
+    pub fn machine(&self) -> &FakeMachine {
+        &self.host.rig.machine
+    }
+
+    /// REC_ENTER of REC 0 with entry `flags` and `gprs`.
+    pub fn enter(&self, flags: u64, gprs: &[u64]) -> [u64; 5] {
+        self.enter_rec(self.rec, flags, gprs)
+    }
+
+    /// REC_ENTER of `rec` with entry `flags` and `gprs`.
+    pub fn enter_rec(&self, rec: u64, flags: u64, gprs: &[u64]) -> [u64; 5] {
+        let mut page = [0u8; 4096];
+        page[..8].copy_from_slice(&flags.to_le_bytes());
+        for (i, g) in gprs.iter().enumerate() {
+            page[0x200 + i * 8..0x208 + i * 8].copy_from_slice(&g.to_le_bytes());
+        }
+        self.machine()
+            .host_write(self.run, &page)
+            .expect("NS run page");
+        self.host.call(fid::REC_ENTER, &[rec, self.run, 0, X4])
+    }
+
+    /// Word at `offset` of the exit half of the run page.
+    pub fn exit(&self, offset: usize) -> u64 {
+        let page = self.machine().host_read(self.run).expect("NS run page");
+        let at = 0x800 + offset;
+        u64::from_le_bytes(page[at..at + 8].try_into().expect("8 bytes"))
+    }
+}
+
+/// A scripted realm entry: what the realm does until it traps.
+pub type Step =
+    Box<dyn FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) -> RealmTrap + Send>;
+
+/// Each realm entry (of any REC) runs the next step; one entry too many fails the test.
+pub fn script(machine: &FakeMachine, steps: Vec<Step>) {
+    let steps = Arc::new(Mutex::new(steps.into_iter()));
+    machine.set_realm(Box::new(move |m, config, ctx| {
+        let mut step = steps
+            .lock()
+            .expect("not poisoned")
+            .next()
+            .expect("the RMM entered the realm more often than the test expected");
+        step(m, config, ctx)
+    }));
+}
+
+/// A synchronous trap with `esr`.
+pub fn sync(esr: u64) -> RealmTrap {
+    RealmTrap {
+        kind: TrapKind::Sync,
+        esr,
+        far: 0,
+        hpfar: 0,
+    }
+}
+
+/// A physical IRQ while the realm runs.
+pub fn irq() -> RealmTrap {
+    RealmTrap {
+        kind: TrapKind::Irq,
+        esr: 0,
+        far: 0,
+        hpfar: 0,
+    }
+}
+
+/// The realm makes SMC `id` with `args` in x1...
+pub fn rsi_call(ctx: &mut RealmContext, id: u32, args: &[u64]) -> RealmTrap {
+    ctx.gprs.x[0] = u64::from(id);
+    ctx.gprs.x[1..=args.len()].copy_from_slice(args);
+    sync(SMC)
+}
+
+/// A stage-2 abort at `ipa` with `esr`.
+pub fn abort_at(ipa: u64, esr: u64) -> RealmTrap {
+    RealmTrap {
+        kind: TrapKind::Sync,
+        esr,
+        far: 0xFFFF_0000_0000_0000 | (ipa & 0xFFF),
+        hpfar: (ipa >> 12) << 4,
+    }
+}
