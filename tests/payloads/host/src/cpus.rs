@@ -5,6 +5,10 @@
 //! has arrived, report the arrivals, then release them to run their scenarios while the RMM is
 //! quiet. Every wait has a deadline, so a CPU that never arrives or never finishes is a FAIL,
 //! not a hang.
+//!
+//! A secondary that has finished its scenarios then serves jobs the primary posts to it
+//! ([`post_job`]): this is how a realm's second REC runs on another physical CPU while the
+//! primary runs the first.
 
 use crate::gic::Cpus;
 use crate::platform::MAX_CPUS;
@@ -15,6 +19,17 @@ use core::sync::atomic::{AtomicBool, Ordering};
 static ARRIVED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 static DONE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 static RELEASED: AtomicBool = AtomicBool::new(false);
+
+/// A job for a secondary: a function and its argument.
+#[derive(Clone, Copy)]
+struct Job {
+    run: fn(u64),
+    arg: u64,
+}
+
+/// Jobs posted to each secondary, and whether it is running one.
+static JOBS: [spin::Mutex<Option<Job>>; MAX_CPUS] = [const { spin::Mutex::new(None) }; MAX_CPUS];
+static BUSY: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
 
 /// Seconds to wait for secondaries to arrive, and to finish.
 const ARRIVAL_DEADLINE_S: u64 = 5;
@@ -140,5 +155,62 @@ fn wait_all(flags: &[AtomicBool; MAX_CPUS], mask: u64, seconds: u64) -> u64 {
             return set;
         }
         core::hint::spin_loop();
+    }
+}
+
+/// Waits up to `seconds` for secondary `slot` to finish its scenarios; true if it did.
+pub fn wait_idle(slot: usize, seconds: u64) -> bool {
+    let deadline = regs::deadline_after(seconds);
+    while !is_done(slot) || BUSY[slot % MAX_CPUS].load(Ordering::SeqCst) {
+        if regs::counter() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// Posts `run(arg)` to secondary `slot`, which must have finished its scenarios and hold no
+/// other job; false if it cannot take it.
+pub fn post_job(slot: usize, run: fn(u64), arg: u64) -> bool {
+    if slot == 0 || slot >= MAX_CPUS || !is_done(slot) || BUSY[slot].load(Ordering::SeqCst) {
+        return false;
+    }
+    let mut job = JOBS[slot].lock();
+    if job.is_some() {
+        return false;
+    }
+    *job = Some(Job { run, arg });
+    BUSY[slot].store(true, Ordering::SeqCst);
+    drop(job);
+    regs::sev();
+    true
+}
+
+/// Waits up to `seconds` for the job posted to `slot` to finish; true if it did.
+pub fn wait_job(slot: usize, seconds: u64) -> bool {
+    let deadline = regs::deadline_after(seconds);
+    while BUSY[slot % MAX_CPUS].load(Ordering::SeqCst) {
+        if regs::counter() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// A finished secondary's loop: runs the jobs posted to it, forever.
+pub fn serve_jobs(slot: usize) -> ! {
+    let slot = slot % MAX_CPUS;
+    loop {
+        let job = JOBS[slot].lock().take();
+        match job {
+            Some(job) => {
+                (job.run)(job.arg);
+                BUSY[slot].store(false, Ordering::SeqCst);
+                regs::sev();
+            }
+            None => regs::wfe(),
+        }
     }
 }

@@ -89,9 +89,7 @@ extern "C" fn secondary_main(slot: u64) -> ! {
         .iter()
         .for_each(|list| runner::run(list));
     cpus::mark_done(slot);
-    loop {
-        regs::wfe();
-    }
+    cpus::serve_jobs(slot)
 }
 
 #[panic_handler]

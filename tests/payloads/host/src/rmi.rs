@@ -169,3 +169,13 @@ pub fn data_destroy(rd: u64, ipa: u64) -> RmiRegs {
 pub fn rec_enter(rec: u64, run: u64) -> RmiRegs {
     rmi(fid::REC_ENTER, &[rec, run, 0, X4])
 }
+
+/// RMI_RTT_SET_RIPAS(rd, rec, base, top) → x0, x1 = the first address not changed.
+pub fn rtt_set_ripas(rd: u64, rec: u64, base: u64, top: u64) -> RmiRegs {
+    rmi(fid::RTT_SET_RIPAS, &[rd, rec, base, top])
+}
+
+/// RMI_PSCI_COMPLETE(calling rec, target rec, status) → x0.
+pub fn psci_complete(calling: u64, target: u64, status: u64) -> RmiRegs {
+    rmi(fid::PSCI_COMPLETE, &[calling, target, status, X4])
+}

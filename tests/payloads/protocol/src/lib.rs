@@ -33,6 +33,12 @@ pub enum Scenario {
     Populate = 5,
     /// One RSI_VERSION timed by the benchmark, then finish.
     RsiVersionLoop = 6,
+    /// Realm PSCI with two RECs (REC 1 started by CPU_ON runs on another physical CPU at
+    /// the same time), then SYSTEM_OFF after `Done`.
+    Psci = 7,
+    /// RIPAS changes: accepted, rejected, partly done, of DESTROYED memory; accesses to
+    /// EMPTY memory and outside the IPA space. x2 = [`RIPAS_REGION`]'s base.
+    Ripas = 8,
 }
 
 impl Scenario {
@@ -46,6 +52,8 @@ impl Scenario {
             4 => Self::Registers,
             5 => Self::Populate,
             6 => Self::RsiVersionLoop,
+            7 => Self::Psci,
+            8 => Self::Ripas,
             _ => return None,
         })
     }
@@ -66,7 +74,44 @@ pub enum HostCallCode {
     Echo = 4,
     /// The realm took an exception it did not expect: gprs\[0..3\] = ESR, ELR, FAR (EL1).
     Exception = 5,
+    /// How the hypervisor answers the realm's next RIPAS change: gprs\[0\] is a
+    /// [`RipasPolicy`], gprs\[1\] its page count (for `Partial`).
+    RipasPolicy = 6,
+    /// The hypervisor takes the page at IPA gprs\[0\] away with DATA_DESTROY.
+    DestroyPage = 7,
 }
+
+/// How the hypervisor answers one RIPAS change (then it goes back to `Accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub enum RipasPolicy {
+    /// RTT_SET_RIPAS over the whole range (in two calls when it spans several pages), then
+    /// ACCEPT.
+    Accept = 0,
+    /// No RTT_SET_RIPAS; REJECT.
+    Reject = 1,
+    /// RTT_SET_RIPAS over the first gprs\[1\] pages only, then ACCEPT.
+    Partial = 2,
+}
+
+impl RipasPolicy {
+    /// The policy with number `n`.
+    pub fn from_u64(n: u64) -> Option<Self> {
+        Some(match n {
+            0 => Self::Accept,
+            1 => Self::Reject,
+            2 => Self::Partial,
+            _ => return None,
+        })
+    }
+}
+
+/// Protected IPA range the `Ripas` scenario changes (RIPAS EMPTY at start, no DATA), in the
+/// image's level-3 table.
+pub const RIPAS_REGION: (u64, u64) = (0x1C_0000, 0x1D_0000);
+
+/// RECs the test realm supports (each has its own stack and host-call structure).
+pub const MAX_RECS: usize = 4;
 
 impl HostCallCode {
     /// The code with value `imm`.
@@ -77,6 +122,8 @@ impl HostCallCode {
             3 => Self::Done,
             4 => Self::Echo,
             5 => Self::Exception,
+            6 => Self::RipasPolicy,
+            7 => Self::DestroyPage,
             _ => return None,
         })
     }
@@ -150,6 +197,29 @@ pub const CHECKS: &[&str] = &[
     "regs.host_call_results",
     "regs.fp_trapped",
     "populate.after_fault",
+    "psci.version",
+    "psci.features",
+    "psci.affinity_info_self",
+    "psci.bad_arguments",
+    "psci.affinity_info_off",
+    "psci.cpu_on",
+    "psci.cpu_on_already_on",
+    "psci.secondary_entry",
+    "psci.concurrent_primary",
+    "psci.concurrent_secondary",
+    "psci.affinity_info_on",
+    "psci.cpu_off_seen",
+    "ripas.bad_arguments",
+    "ripas.initially_empty",
+    "ripas.set_ram_accepted",
+    "ripas.ram_populated_on_touch",
+    "ripas.set_empty_accepted",
+    "ripas.empty_access_sea",
+    "ripas.rejected",
+    "ripas.partial",
+    "ripas.destroyed",
+    "ripas.destroyed_changes_with_flag",
+    "ripas.outside_ipa_space_sea",
 ];
 
 /// The index of check `name` (compile-time lookup for the realm's reports).

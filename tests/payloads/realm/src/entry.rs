@@ -1,23 +1,47 @@
-//! The realm's entry point. The RMM enters at the image base at R-EL1 with the MMU off, and
-//! x0..x7 as the hypervisor passed them in RmiRecParams. The image starts with a branch and
-//! its bounds (start and end, NOLOAD stack included) (so the hypervisor knows how much memory to give it), then clears BSS, takes
-//! its stack, installs its vectors and calls `realm_main(x0, x1, x2, x3)`.
+//! The realm's entry points. The RMM enters REC 0 at the image base at R-EL1 with the MMU
+//! off, and x0..x7 as the hypervisor passed them in RmiRecParams. The image starts with a
+//! branch and its bounds (start and end, NOLOAD stacks included, so the hypervisor knows how
+//! much memory to give it), then clears BSS, takes its stack, installs its vectors and calls
+//! `realm_main(x0, x1, x2, x3)`.
+//!
+//! Other RECs start at [`realm_secondary_entry`] when REC 0 turns them on with PSCI CPU_ON,
+//! with their REC index as the context id in x0: each takes its own stack (BSS is not
+//! cleared again) and calls `realm_secondary_main(index)`.
 
 use core::cell::UnsafeCell;
+use realm_protocol::MAX_RECS;
 
 /// Bytes of stack (one REC).
 pub const STACK_SIZE: usize = 8 * 1024;
 
+/// Bytes of stack of each other REC.
+pub const SECONDARY_STACK_SIZE: usize = 4 * 1024;
+
 /// The stack (NOLOAD: the hypervisor gives the realm zeroed memory for it).
 #[repr(C, align(4096))]
-pub struct Stack(UnsafeCell<[u8; STACK_SIZE]>);
+pub struct Stack<const N: usize>(UnsafeCell<[u8; N]>);
 
-// SAFETY: Rust never accesses the array; it is the stack, used by the one REC only.
-unsafe impl Sync for Stack {}
+// SAFETY: Rust never accesses the arrays; each is the stack of exactly one REC.
+unsafe impl<const N: usize> Sync for Stack<N> {}
 
-/// The stack, referenced only by the assembly below.
+/// REC 0's stack, referenced only by the assembly below.
 #[unsafe(link_section = ".stacks")]
-pub static STACK: Stack = Stack(UnsafeCell::new([0; STACK_SIZE]));
+pub static STACK: Stack<STACK_SIZE> = Stack(UnsafeCell::new([0; STACK_SIZE]));
+
+/// The stacks of RECs 1.., referenced only by the assembly below.
+#[unsafe(link_section = ".stacks")]
+pub static SECONDARY_STACKS: [Stack<SECONDARY_STACK_SIZE>; MAX_RECS - 1] =
+    [const { Stack(UnsafeCell::new([0; SECONDARY_STACK_SIZE])) }; MAX_RECS - 1];
+
+/// Where RECs other than REC 0 start (the PSCI CPU_ON entry point).
+pub fn secondary_entry_ipa() -> u64 {
+    realm_secondary_entry as *const () as u64
+}
+
+unsafe extern "C" {
+    /// The entry point of RECs 1.. (x0 = REC index); defined in the assembly below.
+    fn realm_secondary_entry();
+}
 
 core::arch::global_asm!(
     ".section .text.entry, \"ax\"",
@@ -58,7 +82,31 @@ core::arch::global_asm!(
     "4:",
     "wfe",
     "b 4b",
+    ".global realm_secondary_entry",
+    "realm_secondary_entry:",
+    // x0 = REC index, 1..MAX_RECS; anything else parks the CPU.
+    "sub x9, x0, #1",
+    "cmp x9, #{secondaries}",
+    "b.hs 6f",
+    "adrp x10, {stacks}",
+    "add x10, x10, :lo12:{stacks}",
+    "add x9, x9, #1",
+    "mov x11, #{secondary_stack_size}",
+    "madd x10, x9, x11, x10",
+    "mov sp, x10",
+    "adrp x9, realm_vectors",
+    "add x9, x9, :lo12:realm_vectors",
+    "msr vbar_el1, x9",
+    "isb",
+    "bl {secondary_main}",
+    "6:",
+    "wfe",
+    "b 6b",
     stack = sym STACK,
     stack_size = const STACK_SIZE,
     main = sym crate::realm_main,
+    stacks = sym SECONDARY_STACKS,
+    secondaries = const MAX_RECS - 1,
+    secondary_stack_size = const SECONDARY_STACK_SIZE,
+    secondary_main = sym crate::realm_secondary_main,
 );

@@ -3,8 +3,9 @@
 //! A `no_std` payload that runs at R-EL1 under our RMM with its MMU off. The hypervisor picks
 //! a [`Scenario`] in x0; the realm runs its checks, reports each one through
 //! `RSI_HOST_CALL` (see `realm-protocol`), and ends with a `Done` host call. It never touches
-//! memory it was not given: its image, its stack, and the emulated MMIO registers in the
-//! unprotected half.
+//! memory it was not given: its image, its stacks, the emulated MMIO registers in the
+//! unprotected half, and (in the `Ripas` scenario) the region it asks to become RAM. RECs
+//! other than REC 0 start in `realm_secondary_main` when REC 0 turns them on.
 #![no_std]
 #![no_main]
 
@@ -12,10 +13,12 @@ mod console;
 mod entry;
 mod exceptions;
 mod host_call;
+mod psci;
+mod ripas;
 mod rsi;
 mod scenarios;
 
-use realm_protocol::Scenario;
+use realm_protocol::{HostCallCode, Scenario};
 
 /// Called by the entry code with the hypervisor's x0..x3.
 extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
@@ -27,6 +30,11 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::Registers) => scenarios::registers(),
         Some(Scenario::Populate) => scenarios::populate(x2),
         Some(Scenario::RsiVersionLoop) => scenarios::rsi_version_loop(x2),
+        Some(Scenario::Psci) => {
+            host_call::call(HostCallCode::Done, &[psci::primary()]);
+            psci::system_off()
+        }
+        Some(Scenario::Ripas) => ripas::run(x2),
         None => {
             host_call::print("unknown scenario");
             u64::MAX
@@ -41,4 +49,9 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use core::fmt::Write;
     let _ = write!(host_call::HostConsole, "realm panic: {info}");
     host_call::done(u64::MAX)
+}
+
+/// Called by the entry code for RECs other than REC 0, with the CPU_ON context id.
+extern "C" fn realm_secondary_main(context: u64) -> ! {
+    psci::secondary(context)
 }

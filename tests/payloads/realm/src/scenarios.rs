@@ -47,10 +47,21 @@ pub fn ipa_width() -> u64 {
 }
 
 /// Counts failures while reporting checks.
-struct Checks(u64);
+pub struct Checks(u64);
 
 impl Checks {
-    fn report(&mut self, index: u64, pass: bool, details: &[u64]) {
+    /// No checks yet.
+    pub const fn new() -> Self {
+        Self(0)
+    }
+
+    /// Failed checks so far.
+    pub const fn failures(&self) -> u64 {
+        self.0
+    }
+
+    /// Reports check `index` (and up to eight detail values) to the hypervisor.
+    pub fn report(&mut self, index: u64, pass: bool, details: &[u64]) {
         let mut args = [0u64; 10];
         args[0] = index;
         args[1] = u64::from(!pass);

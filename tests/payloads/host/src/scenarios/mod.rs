@@ -5,6 +5,9 @@ mod isolation;
 mod measured;
 mod pool;
 mod realm_exec;
+mod realm_service;
+mod realm_smp;
+mod realm_vm;
 mod realms;
 mod rmi_basics;
 
