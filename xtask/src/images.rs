@@ -139,7 +139,13 @@ pub fn build_qemu_boot(flavour: Flavour) -> Result<QemuBoot> {
 /// routines (`rmm/src/arch/aarch64/sha2_hw.rs`), which save every vector register they use.
 pub const FP_SIMD_FUNCTIONS: &[&str] = &["rmm_sha256_compress_hw", "rmm_sha512_compress_hw"];
 
-/// Fails if the RMM image uses any FP/SIMD register outside [`FP_SIMD_FUNCTIONS`]: the RMM
+/// The world switch's FP/SIMD context routines (`rmm/src/arch/aarch64/fp_regs.rs`), which move
+/// the whole FP/SIMD state between a CPU and memory: each must name all 32 vector registers,
+/// FPCR and FPSR (a routine that missed one would leak it between worlds).
+pub const FP_CONTEXT_FUNCTIONS: &[&str] = &["rmm_fp_save", "rmm_fp_load"];
+
+/// Fails if the RMM image uses any FP/SIMD register outside [`FP_SIMD_FUNCTIONS`] and
+/// [`FP_CONTEXT_FUNCTIONS`]: the RMM
 /// runs between two worlds' FP state and must not change it (the soft-float target guarantees
 /// this for compiled code; this catches a target or flag change). Each of those functions must
 /// exist, must not touch FPCR/FPSR, and must store (`stp q`) and reload (`ldp q`) every vector
@@ -157,6 +163,11 @@ fn check_fp_simd_listing(listing: &str) -> std::result::Result<(), String> {
     // Per allowed function: registers named, saved by `stp q`, reloaded by `ldp q`.
     let mut seen: std::collections::BTreeMap<&str, [std::collections::BTreeSet<u32>; 3]> =
         Default::default();
+    // Per context routine: vector registers named, and whether FPCR and FPSR are.
+    let mut context: std::collections::BTreeMap<
+        &str,
+        (std::collections::BTreeSet<u32>, bool, bool),
+    > = Default::default();
     for line in listing.lines() {
         // "0000000040101000 <name>:" starts a function.
         if let Some(name) = line
@@ -177,6 +188,13 @@ fn check_fp_simd_listing(listing: &str) -> std::result::Result<(), String> {
         if !uses_fp_simd(asm) {
             continue;
         }
+        if FP_CONTEXT_FUNCTIONS.contains(&function) {
+            let entry = context.entry(function).or_default();
+            entry.0.extend(vector_registers(operands));
+            entry.1 |= asm.contains("fpcr");
+            entry.2 |= asm.contains("fpsr");
+            continue;
+        }
         let allowed =
             FP_SIMD_FUNCTIONS.contains(&function) && !asm.contains("fpcr") && !asm.contains("fpsr");
         if !allowed {
@@ -195,6 +213,19 @@ fn check_fp_simd_listing(listing: &str) -> std::result::Result<(), String> {
     if !offending.is_empty() {
         let shown: Vec<&str> = offending.into_iter().take(5).collect();
         return Err(format!("uses FP/SIMD registers:\n{}", shown.join("\n")));
+    }
+    for name in FP_CONTEXT_FUNCTIONS {
+        let Some((vectors, fpcr, fpsr)) = context.get(name) else {
+            return Err(format!(
+                "{name} not found (renamed? update FP_CONTEXT_FUNCTIONS)"
+            ));
+        };
+        if vectors.len() != 32 || !fpcr || !fpsr {
+            return Err(format!(
+                "{name} moves vector registers {vectors:?}, FPCR {fpcr}, FPSR {fpsr}: \
+                 all 32, FPCR and FPSR are needed"
+            ));
+        }
     }
     for name in FP_SIMD_FUNCTIONS {
         let Some([used, saved, restored]) = seen.get(name) else {
@@ -264,11 +295,53 @@ mod tests {
     40103000:\t91000000 \tadd\tx0, x0, #0x0
 ";
 
+    /// The two context routines, each moving q0..q31, FPCR and FPSR.
+    fn context_routines() -> String {
+        let mut out = String::new();
+        for (name, op, fp) in [
+            ("rmm_fp_save", "stp", "mrs\tx1, "),
+            ("rmm_fp_load", "ldp", "msr\t"),
+        ] {
+            out += &format!("0000000040104000 <{name}>:\n");
+            for pair in 0..16 {
+                out += &format!(
+                    "    40104000:\tad000400 \t{op}\tq{}, q{}, [x0, #{}]\n",
+                    2 * pair,
+                    2 * pair + 1,
+                    32 * pair
+                );
+            }
+            for reg in ["fpcr", "fpsr"] {
+                let operands = if op == "stp" {
+                    format!("{fp}{reg}")
+                } else {
+                    format!("{fp}{reg}, x1")
+                };
+                out += &format!("    40104080:\td51b4401 \t{operands}\n");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn context_routines_must_move_every_register() {
+        let full =
+            SAVING.replace("mov\tv2.16b, v0.16b", "mov\tv1.16b, v0.16b") + &context_routines();
+        assert_eq!(check_fp_simd_listing(&full), Ok(()));
+        let no_q31 = full.replacen("q30, q31", "q30, q29", 1);
+        assert!(check_fp_simd_listing(&no_q31).is_err());
+        let no_fpsr = full.replacen("mrs\tx1, fpsr", "mrs\tx1, tpidr_el2", 1);
+        assert!(check_fp_simd_listing(&no_fpsr).is_err());
+        let missing = full.replace("rmm_fp_load", "renamed");
+        assert!(check_fp_simd_listing(&missing).is_err());
+    }
+
     #[test]
     fn allows_vector_registers_only_in_the_saving_sha_routines() {
+        let saving = SAVING.to_string() + &context_routines();
         // v2 is used but not saved.
-        assert!(check_fp_simd_listing(SAVING).is_err());
-        let fixed = SAVING.replace("mov\tv2.16b, v0.16b", "mov\tv1.16b, v0.16b");
+        assert!(check_fp_simd_listing(&saving).is_err());
+        let fixed = saving.replace("mov\tv2.16b, v0.16b", "mov\tv1.16b, v0.16b");
         assert_eq!(check_fp_simd_listing(&fixed), Ok(()));
         // Saved but not restored.
         let unrestored = fixed.replacen("ldp\tq0, q1, [sp]", "ldp\tx0, x1, [sp]", 1);

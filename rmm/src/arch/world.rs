@@ -98,6 +98,21 @@ pub struct El1Sysregs {
     pub cntp_cval: u64,
 }
 
+/// The FP/SIMD registers of one CPU: V0..V31 (128 bits each, as two little-endian
+/// halves), FPCR and FPSR (the asm relies on this exact layout).
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct FpRegs {
+    /// V0..V31.
+    pub v: [[u64; 2]; 32],
+    /// FPCR.
+    pub fpcr: u64,
+    /// FPSR.
+    pub fpsr: u64,
+}
+
+const _: () = assert!(offset_of!(FpRegs, fpcr) == 512 && offset_of!(FpRegs, fpsr) == 520);
+
 /// Everything of a realm CPU the world switch moves on and off the physical CPU.
 #[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -106,6 +121,8 @@ pub struct RealmContext {
     pub gprs: RealmGprs,
     /// EL1/EL0 system registers and timers.
     pub el1: El1Sysregs,
+    /// FP/SIMD registers (all zero when the REC is created).
+    pub fp: FpRegs,
 }
 
 /// How the realm's translation and traps are configured for a run (EL2 registers the RMM

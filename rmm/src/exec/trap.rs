@@ -113,8 +113,9 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
         }
         ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
         ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr),
-        // FP/SIMD (0x07), pointer authentication (0x09), SVE (0x19), SME (0x1D): the realm
-        // has none of these yet, so the access is UNDEFINED for it.
+        // Pointer authentication (0x09), SVE (0x19), SME (0x1D): the realm has none of these,
+        // so the access is UNDEFINED for it. FP/SIMD (0x07) is not trapped at EL2 (the
+        // realm's own registers are loaded); should it trap, it is refused the same way.
         ExceptionClass::FpAccess | ExceptionClass::Other(0x09 | 0x19 | 0x1D) => {
             let pc = ctx.gprs.pc;
             inject::undefined(ctx, pc);

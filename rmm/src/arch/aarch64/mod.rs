@@ -27,6 +27,7 @@ pub mod boot_memory;
 pub mod entry;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
+pub mod fp_regs;
 pub mod machine;
 pub mod mmu;
 pub mod ns_access;

@@ -7,12 +7,14 @@
 //! through the saved pointer, and return from `rmm_realm_run` with the vector's number.
 //!
 //! Around those runs, [`HwMachine::run_realm`](super::machine::HwMachine) swaps the EL1
-//! system registers (the host's out, the realm's in, and back) and installs the realm's EL2
-//! configuration (stage 2, traps, virtual MPIDR), restoring the RMM's values afterwards.
+//! system registers and the FP/SIMD registers (the host's out, the realm's in, and back) and
+//! installs the realm's EL2 configuration (stage 2, traps, virtual MPIDR), restoring the
+//! RMM's values afterwards.
 
+use super::fp_regs;
 use crate::arch::world::{
-    El1Sysregs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig, RealmGprs,
-    RealmTrap, TrapAction, TrapKind,
+    El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
+    RealmGprs, RealmTrap, TrapAction, TrapKind,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -210,10 +212,10 @@ impl El2Controls {
     }
 }
 
-/// `CPTR_EL2` (E2H = 0) while a realm runs: RES1 bits 13, 12, 9, 8 and 0..7, and `TFP` (bit
-/// 10): the realm's FP/SIMD accesses trap, because the registers still hold the host's values
-/// (a realm gets an UNDEFINED exception for them until FP context switching exists).
-const CPTR_EL2_REALM: u64 = 0x33FF | 1 << 10;
+/// `CPTR_EL2` (E2H = 0) while a realm runs: RES1 bits 13, 9 and 0..7, `TSM` (bit 12) and `TZ`
+/// (bit 8): SME and SVE trap (a realm has neither); FP/SIMD does not (`TFP` clear), because
+/// the realm's own FP/SIMD registers are loaded ([`fp_regs`]).
+const CPTR_EL2_REALM: u64 = 0x33FF;
 
 /// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`) and debug (`TDA`, `TDOSA`,
 /// `TDRA`) register accesses; the realm gets none of the host's debug or PMU state.
@@ -242,11 +244,15 @@ where
         vmpidr: config.vmpidr,
     });
     restore_el1(&ctx.el1);
+    // The host's FP/SIMD registers go aside and the realm's come in (eagerly: 64
+    // instructions each way, less than a lazy trap would cost on first use).
+    let mut host_fp = FpRegs::default();
+    fp_regs::save(&mut host_fp);
+    fp_regs::load(&ctx.fp);
     isb();
     loop {
-        // The realm's FP/SIMD trap is on only while it runs: the RMM's own hashing (in
-        // `on_trap`, e.g. RSI_MEASUREMENT_EXTEND) uses the SHA instructions, which the same
-        // CPTR_EL2.TFP bit would trap at EL2. The ERET synchronises this write.
+        // The realm's SVE/SME traps are on only while it runs. The ERET synchronises this
+        // write.
         msr!("cptr_el2", CPTR_EL2_REALM);
         // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
         // reads and writes through the pointer it saved; it restores every callee-saved
@@ -281,6 +287,8 @@ where
         }
     }
     save_el1(&mut ctx.el1);
+    fp_regs::save(&mut ctx.fp);
+    fp_regs::load(&host_fp);
     restore_el1(&host);
     El2Controls::install(&rmm);
     isb();

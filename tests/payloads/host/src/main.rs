@@ -19,6 +19,7 @@ mod cpus;
 mod entry;
 mod exceptions;
 mod fault;
+mod fp_regs;
 mod gic;
 mod mailbox;
 mod platform;

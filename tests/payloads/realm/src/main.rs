@@ -12,6 +12,7 @@
 mod console;
 mod entry;
 mod exceptions;
+mod fp;
 mod host_call;
 mod psci;
 mod ripas;

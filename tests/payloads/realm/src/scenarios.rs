@@ -1,7 +1,7 @@
 //! The realm's scenarios. Each returns the number of failed checks; every check is reported
 //! to the hypervisor as it completes.
 
-use crate::{console, exceptions, host_call, rsi};
+use crate::{console, exceptions, fp, host_call, rsi};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use realm_protocol::{EXTEND_SIZE, EXTEND_VALUE, HostCallCode, MMIO_MAGIC, check, rpv_byte};
@@ -416,26 +416,40 @@ pub fn registers() -> u64 {
         &[answer[0], answer[30]],
     );
 
-    // Let EL1 use FP/SIMD (CPACR_EL1.FPEN = 0b11), so only the RMM's trap can stop it.
-    exceptions::expect();
-    // SAFETY: CPACR_EL1 is the realm's own; the FP instruction (`fmov d0, xzr`, encoded
-    // because this target has no FP) either traps or writes d0, which nothing here uses.
-    unsafe {
-        core::arch::asm!(
-            "mrs {t}, cpacr_el1",
-            "orr {t}, {t}, #(3 << 20)",
-            "msr cpacr_el1, {t}",
-            "isb",
-            ".inst 0x9e6703e0",
-            t = out(reg) _,
-            options(nostack),
-        )
-    };
-    let esr = exceptions::taken().unwrap_or(u64::MAX);
+    // FP/SIMD: the realm's registers start zeroed (the hypervisor filled its own with a
+    // pattern before entering: none of it may show here), and survive an exit to the host
+    // (which refills its own registers before every entry).
+    fp::enable();
+    let mut first = fp::FpState([0; 66]);
+    fp::save(&mut first);
+    let host_seen = first.0.iter().position(|&w| w != 0);
     c.report(
-        const { check("regs.fp_trapped") },
-        esr != u64::MAX && (esr >> 26) & 0x3F == 0,
-        &[esr],
+        const { check("regs.fp_starts_zeroed") },
+        host_seen.is_none(),
+        &[
+            host_seen.map_or(u64::MAX, |i| i as u64),
+            host_seen.map_or(0, |i| first.0[i]),
+        ],
+    );
+    let mut pattern = fp::FpState(core::array::from_fn(|i| 0x0123_4567_0000_0000 | i as u64));
+    pattern.0[64] = 0x0340_0000;
+    pattern.0[65] = 0x0800_0010;
+    fp::load(&pattern);
+    host_call::call(HostCallCode::Echo, &[]);
+    let mut after = fp::FpState([0; 66]);
+    fp::save(&mut after);
+    let changed = after
+        .0
+        .iter()
+        .zip(pattern.0.iter())
+        .position(|(a, b)| a != b);
+    c.report(
+        const { check("regs.fp_survives_exit") },
+        changed.is_none(),
+        &[
+            changed.map_or(u64::MAX, |i| i as u64),
+            changed.map_or(0, |i| after.0[i]),
+        ],
     );
     c.0
 }

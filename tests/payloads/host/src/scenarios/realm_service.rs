@@ -10,11 +10,15 @@
 //! - PSCI: CPU_ON and AFFINITY_INFO are completed with RMI_PSCI_COMPLETE (a REC turned on is
 //!   started through the caller's `start` hook), CPU_OFF and SYSTEM_OFF end the run.
 //! - IRQ/FIQ: nothing of ours is pending; the REC is entered again.
+//!
+//! Around every REC_ENTER the hypervisor fills its own FP/SIMD registers with a pattern and
+//! checks them afterwards: the realm's values must never reach it, and the realm checks it
+//! never sees the pattern.
 
 use super::realm_vm::TestVm;
 use crate::rmi::{self, status};
 use crate::runner::{self, Failure, Outcome};
-use crate::{ensure, fail, println, regs};
+use crate::{ensure, fail, fp_regs, println, regs};
 use attest::measurement::extend_rem;
 use attest::sha::SOFT as SOFT_ENGINE;
 use core::fmt::Write;
@@ -125,7 +129,11 @@ pub fn run_realm(
     let mut answer = [0u64; 31];
     let mut t = Transcript::new();
     for _ in 0..MAX_ENTRIES {
+        fp_regs::fill();
         let x0 = vm.enter(rec, flags, &answer);
+        if let Err((word, value)) = fp_regs::intact() {
+            fail!("REC_ENTER({rec}) changed the host's FP/SIMD word {word} to {value:#x}");
+        }
         ensure!(x0 == status::SUCCESS, "REC_ENTER({rec}) gave {x0:#x}");
         flags = 0;
         answer = [0; 31];
