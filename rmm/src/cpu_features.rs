@@ -22,6 +22,28 @@ pub struct CpuIdRegisters {
     pub ich_vtr: u64,
     /// ID_AA64ISAR0_EL1 (SHA2: which SHA-2 instructions the hash engine may use).
     pub id_aa64isar0: u64,
+    /// The rest of the AArch64 ID registers a realm can read (through the RMM, which
+    /// sanitises them: `exec::id_regs`).
+    pub more: MoreIdRegisters,
+}
+
+/// AArch64 ID registers only realms' reads need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MoreIdRegisters {
+    /// ID_AA64PFR1_EL1.
+    pub id_aa64pfr1: u64,
+    /// ID_AA64ZFR0_EL1.
+    pub id_aa64zfr0: u64,
+    /// ID_AA64DFR1_EL1.
+    pub id_aa64dfr1: u64,
+    /// ID_AA64AFR0_EL1.
+    pub id_aa64afr0: u64,
+    /// ID_AA64AFR1_EL1.
+    pub id_aa64afr1: u64,
+    /// ID_AA64ISAR1_EL1.
+    pub id_aa64isar1: u64,
+    /// ID_AA64MMFR2_EL1.
+    pub id_aa64mmfr2: u64,
 }
 
 /// Features this RMM implements, independent of the hardware.
@@ -150,6 +172,7 @@ mod tests {
             ich_vtr: 3,
             // SHA2 = 2 (SHA-256 and SHA-512) with AES, SHA1 and CRC32 around it.
             id_aa64isar0: (1 << 16) | (2 << 12) | (1 << 8) | (2 << 4),
+            more: MoreIdRegisters::default(),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::arch::{El3Port, Machine};
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
+use crate::exec::id_regs::RealmIdRegisters;
 use crate::granule::GranuleTable;
 use crate::realm::vmid::VmidSet;
 use crate::rmi::{self, RmiRequest, RmiResult};
@@ -26,6 +27,8 @@ pub struct Monitor {
     pub vmid_bits: u8,
     /// VTCR_EL2.PS for realms.
     pub stage2_ps: u8,
+    /// The ID register values realms read.
+    pub realm_id_regs: RealmIdRegisters,
     /// Every granule of NS DRAM.
     pub granules: GranuleTable,
     /// VMIDs of live realms (8 KiB, kept out of the monitor value so building it never puts
@@ -43,6 +46,7 @@ impl Monitor {
             features: config.features,
             vmid_bits: config.vmid_bits,
             stage2_ps: config.stage2_ps,
+            realm_id_regs: config.realm_id_regs,
             granules,
             vmids,
         }

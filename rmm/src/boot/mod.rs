@@ -11,6 +11,7 @@ use crate::GRANULE_SIZE;
 use crate::cpu_features::{
     CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, stage2_ps, vmid_bits,
 };
+use crate::exec::id_regs::RealmIdRegisters;
 use args::{ColdBootArgs, RawBootArgs};
 use manifest::BootManifest;
 use rmm_abi::el3::BootError;
@@ -30,6 +31,8 @@ pub struct BootConfig {
     pub vmid_bits: u8,
     /// VTCR_EL2.PS for realms.
     pub stage2_ps: u8,
+    /// The ID register values realms read.
+    pub realm_id_regs: RealmIdRegisters,
 }
 
 /// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
@@ -52,6 +55,7 @@ pub fn cold_boot(
         features: feature_register_0(cpu, &RMM_CAPABILITIES),
         vmid_bits: vmid_bits(cpu),
         stage2_ps: stage2_ps(cpu),
+        realm_id_regs: RealmIdRegisters::from_cpu(cpu),
     })
 }
 

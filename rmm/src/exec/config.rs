@@ -28,6 +28,8 @@ mod hcr {
     pub const TWI: u64 = 1 << 13;
     /// Trap WFE.
     pub const TWE: u64 = 1 << 14;
+    /// Trap reads of the ID registers (group 3), which the RMM sanitises.
+    pub const TID3: u64 = 1 << 18;
     /// Trap SMC (RSI and PSCI reach the RMM this way).
     pub const TSC: u64 = 1 << 19;
     /// Trap implementation-defined system registers.
@@ -57,6 +59,7 @@ pub const fn hcr_el2(trap_wfi: bool, trap_wfe: bool) -> u64 {
         | hcr::AMO
         | hcr::FB
         | hcr::BSU_IS
+        | hcr::TID3
         | hcr::TSC
         | hcr::TIDCP
         | hcr::TACR
@@ -165,6 +168,7 @@ mod tests {
             "SMC must trap or RSI never reaches the RMM"
         );
         assert_ne!(h & hcr::VM, 0);
+        assert_ne!(h & hcr::TID3, 0, "ID registers are sanitised");
         assert_ne!(h & hcr::HCD, 0);
         assert_eq!(h & hcr::TWI, 0);
         assert_ne!(h & hcr::TWE, 0);

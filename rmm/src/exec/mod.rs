@@ -7,6 +7,7 @@
 //!   exit to the host with a sanitised [`exit_record::ExitRecord`].
 //! - [`complete`]: finishing what the last exit left pending, from the host's `RecEnter`.
 //! - [`inject`]: exceptions the RMM makes the realm take.
+//! - [`id_regs`]: the ID register values realms read.
 //! - [`realm_memory`]: reaching the realm's own memory for RSI arguments.
 //!
 //! Only [`crate::arch::world::RealmCpu`] touches the CPU; everything here runs on the host
@@ -16,6 +17,7 @@ pub mod complete;
 pub mod config;
 pub mod esr;
 pub mod exit_record;
+pub mod id_regs;
 pub mod inject;
 pub mod realm_memory;
 pub mod trap;

@@ -108,7 +108,7 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
         }
         ExceptionClass::Smc64 => smc(env, ctx, trap),
         ExceptionClass::SysReg => {
-            sysreg_raz_wi(ctx, esr);
+            sysreg(env, ctx, esr);
             Outcome::Resume
         }
         ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
@@ -133,13 +133,25 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
     }
 }
 
-/// A trapped system register access the RMM does not emulate reads as zero and ignores
-/// writes (the reference RMM's default), then the realm continues after it.
-fn sysreg_raz_wi(ctx: &mut RealmContext, esr: Esr) {
-    let is_read = esr.raw() & 1 != 0;
-    let rt = ((esr.raw() >> 5) & 0x1F) as usize;
+/// A trapped system register access: a read of the ID space (`op0 = 3, op1 = 0, CRn = 0`,
+/// trapped by HCR_EL2.TID3) gets the sanitised value ([`crate::exec::id_regs`]); any other
+/// access reads as zero and ignores writes (the reference RMM's default). The realm then
+/// continues after the instruction.
+fn sysreg<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, esr: Esr) {
+    let iss = esr.raw();
+    let is_read = iss & 1 != 0;
+    let rt = ((iss >> 5) & 0x1F) as usize;
+    let op0 = (iss >> 20) & 0b11;
+    let op2 = ((iss >> 17) & 0b111) as u8;
+    let op1 = (iss >> 14) & 0b111;
+    let crn = (iss >> 10) & 0xF;
+    let crm = ((iss >> 1) & 0xF) as u8;
     if is_read && rt < 31 {
-        ctx.gprs.x[rt] = 0;
+        ctx.gprs.x[rt] = if op0 == 3 && op1 == 0 && crn == 0 {
+            env.monitor.realm_id_regs.read(crm, op2)
+        } else {
+            0
+        };
     }
     ctx.gprs.advance_pc();
 }

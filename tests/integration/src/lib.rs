@@ -10,7 +10,7 @@ use core::sync::atomic::AtomicU16;
 use rmm::GRANULE_SIZE;
 use rmm::arch::fake::{FakeMachine, ManifestBuilder};
 use rmm::boot::{self, args::RawBootArgs};
-use rmm::cpu_features::CpuIdRegisters;
+use rmm::cpu_features::{CpuIdRegisters, MoreIdRegisters};
 use rmm::granule::{GranuleAddr, GranuleTable};
 use rmm::monitor::Monitor;
 use rmm::rmi::RmiRequest;
@@ -34,16 +34,25 @@ pub fn qemu_args() -> RawBootArgs {
     }
 }
 
-/// ID registers of QEMU 10 `-cpu max`: 52-bit PA, SVE, 6 BRPs, 4 WRPs, 4 list registers,
-/// SHA-256 and SHA-512 instructions.
+/// ID registers of QEMU 10 `-cpu max`: 52-bit PA, SVE, AMU, 6 BRPs, 4 WRPs, 4 list
+/// registers, SHA-256 and SHA-512 instructions, MTE, SME, BTI, pointer authentication.
 pub fn qemu_cpu() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: 0x6,
         id_aa64mmfr1: 2 << 4,
-        id_aa64pfr0: 1 << 32,
+        id_aa64pfr0: 1 << 44 | 1 << 32 | 0x11,
         id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
         ich_vtr: 3,
         id_aa64isar0: 2 << 12,
+        more: MoreIdRegisters {
+            id_aa64pfr1: 1 << 24 | 3 << 8 | 1,
+            id_aa64zfr0: 0x0011_0000_0001,
+            id_aa64dfr1: 1 << 48 | 1 << 36 | 1,
+            id_aa64afr0: 0,
+            id_aa64afr1: 0,
+            id_aa64isar1: 0x1 << 28 | 0x1 << 24 | 0x3 << 20 | 0x5 << 4 | 0x1,
+            id_aa64mmfr2: 0x1011,
+        },
     }
 }
 

@@ -268,3 +268,57 @@ fn rsi_calls_answer_the_realm() {
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_ne!(*rim.lock().unwrap(), [0; 4], "the RIM was read");
 }
+
+/// ESR_EL2 of a trapped `mrs x<rt>, S3_<op1>_C<crn>_C<crm>_<op2>`.
+fn mrs(op1: u64, crn: u64, crm: u64, op2: u64, rt: u64) -> u64 {
+    0x18 << 26 | 1 << 25 | 3 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | 1
+}
+
+#[test]
+fn id_registers_read_sanitised() {
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, config, _| {
+                assert_ne!(config.hcr & 1 << 18, 0, "TID3");
+                sync(mrs(0, 0, 4, 0, 5))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[5], 0x11, "ID_AA64PFR0_EL1 without SVE and AMU");
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 4);
+                sync(mrs(0, 0, 6, 1, 6))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[6], 0x30_0001, "ID_AA64ISAR1_EL1 without PAuth");
+                ctx.gprs.x[7] = 0x77;
+                sync(mrs(0, 0, 4, 1, 7))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(
+                    ctx.gprs.x[7], 0x1,
+                    "ID_AA64PFR1_EL1: BTI kept, MTE and SME hidden"
+                );
+                ctx.gprs.x[8] = 0x88;
+                sync(mrs(0, 0, 4, 4, 8))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[8], 0, "ID_AA64ZFR0_EL1: no SVE");
+                ctx.gprs.x[9] = 0x99;
+                sync(mrs(0, 0, 7, 2, 9))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[9], 0x1011, "ID_AA64MMFR2_EL1 as the CPU has it");
+                ctx.gprs.x[10] = 0xAA;
+                // Not the ID space (op1 = 3): read as zero.
+                sync(mrs(3, 9, 12, 0, 10))
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[10], 0, "other trapped registers read as zero");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "only the IRQ reached the host");
+}

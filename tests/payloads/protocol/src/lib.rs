@@ -195,6 +195,7 @@ pub const CHECKS: &[&str] = &[
     "regs.gprs_survive_exit",
     "regs.sysregs_survive_exit",
     "regs.host_call_results",
+    "regs.id_registers_sanitised",
     "regs.fp_starts_zeroed",
     "regs.fp_survives_exit",
     "populate.after_fault",

@@ -416,6 +416,37 @@ pub fn registers() -> u64 {
         &[answer[0], answer[30]],
     );
 
+    // ID registers: the RMM hides what realms cannot use (SVE, AMU, SME, MTE, pointer
+    // authentication) and reads the rest of the ID space it does not know as zero. QEMU's
+    // `max` CPU has all of these, so each field below would be non-zero without the RMM.
+    let (pfr0, pfr1, zfr0, isar1, isar2): (u64, u64, u64, u64, u64);
+    // SAFETY: reading ID registers has no side effects (the reads trap to the RMM, which
+    // answers them).
+    unsafe {
+        core::arch::asm!(
+            "mrs {a}, S3_0_C0_C4_0", "mrs {b}, S3_0_C0_C4_1", "mrs {c}, S3_0_C0_C4_4",
+            "mrs {d}, S3_0_C0_C6_1", "mrs {e}, S3_0_C0_C6_2",
+            a = out(reg) pfr0, b = out(reg) pfr1, c = out(reg) zfr0, d = out(reg) isar1,
+            e = out(reg) isar2,
+            options(nomem, nostack),
+        )
+    };
+    let field = |value: u64, shift: u32| (value >> shift) & 0xF;
+    let hidden = [
+        field(pfr0, 32),
+        field(pfr0, 44),
+        field(pfr1, 8),
+        field(pfr1, 24),
+        zfr0,
+        field(isar1, 4) | field(isar1, 8) | field(isar1, 24) | field(isar1, 28),
+        isar2,
+    ];
+    c.report(
+        const { check("regs.id_registers_sanitised") },
+        hidden == [0; 7] && field(pfr0, 16) != 0xF,
+        &[pfr0, pfr1, zfr0, isar1, isar2],
+    );
+
     // FP/SIMD: the realm's registers start zeroed (the hypervisor filled its own with a
     // pattern before entering: none of it may show here), and survive an exit to the host
     // (which refills its own registers before every entry).

@@ -1,0 +1,156 @@
+//! What a realm reads from the AArch64 ID registers (HCR_EL2.TID3 traps every read of the
+//! ID space `op0 = 3, op1 = 0, CRn = 0`): the CPU's values with every feature the realm cannot
+//! use taken out, computed once at cold boot.
+//!
+//! The rules are the reference RMM's (`docs/reference/tf-rmm-rel0-realm-execution-facts.md`
+//! §3.6): AMU and SVE hidden in ID_AA64PFR0_EL1, MTE and SME in ID_AA64PFR1_EL1, trace, SPE,
+//! BRBE and the like in ID_AA64DFR0/1_EL1; ID_AA64ZFR0_EL1 and ID_AA64SMFR0_EL1 read as zero
+//! (realms have no SVE or SME here); AFR0/1, ISAR0, MMFR0..2 as the CPU has them; everything
+//! else in the space reads as zero. One deliberate difference: this RMM does not switch
+//! pointer-authentication keys, so the PAuth fields of ID_AA64ISAR1_EL1 (APA, API, GPA, GPI)
+//! read as zero too, and a realm that follows the ID registers never uses the instructions
+//! that would trap.
+
+use crate::cpu_features::CpuIdRegisters;
+
+/// `(CRm, op2)` of the registers a realm reads something other than zero from.
+mod reg {
+    pub const PFR0: (u8, u8) = (4, 0);
+    pub const PFR1: (u8, u8) = (4, 1);
+    pub const DFR0: (u8, u8) = (5, 0);
+    pub const DFR1: (u8, u8) = (5, 1);
+    pub const AFR0: (u8, u8) = (5, 4);
+    pub const AFR1: (u8, u8) = (5, 5);
+    pub const ISAR0: (u8, u8) = (6, 0);
+    pub const ISAR1: (u8, u8) = (6, 1);
+    pub const MMFR0: (u8, u8) = (7, 0);
+    pub const MMFR1: (u8, u8) = (7, 1);
+    pub const MMFR2: (u8, u8) = (7, 2);
+}
+
+/// A 4-bit ID field at `shift`.
+const fn field(shift: u32) -> u64 {
+    0xF << shift
+}
+
+/// ID_AA64PFR0_EL1: SVE \[35:32\], AMU \[47:44\].
+pub const PFR0_HIDDEN: u64 = field(32) | field(44);
+/// ID_AA64PFR1_EL1: MTE \[11:8\], SME \[27:24\].
+pub const PFR1_HIDDEN: u64 = field(8) | field(24);
+/// ID_AA64DFR0_EL1: TraceVer, PMSS, SEBEP, CTX_CMPs, PMSVer, TraceFilt, TraceBuffer, BRBE,
+/// ExtTrcBuff.
+pub const DFR0_HIDDEN: u64 = 0x0FF0_FF0F_FF0F_00F0;
+/// ID_AA64DFR1_EL1: ICNTR \[39:36\], EBEP \[51:48\].
+pub const DFR1_HIDDEN: u64 = field(36) | field(48);
+/// ID_AA64ISAR1_EL1: APA \[7:4\], API \[11:8\], GPA \[27:24\], GPI \[31:28\] (see the module
+/// documentation).
+pub const ISAR1_HIDDEN: u64 = field(4) | field(8) | field(24) | field(28);
+
+/// The ID register values realms read, sanitised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RealmIdRegisters {
+    values: [((u8, u8), u64); 11],
+}
+
+impl RealmIdRegisters {
+    /// Sanitises the CPU's values.
+    pub const fn from_cpu(cpu: &CpuIdRegisters) -> Self {
+        let m = &cpu.more;
+        Self {
+            values: [
+                (reg::PFR0, cpu.id_aa64pfr0 & !PFR0_HIDDEN),
+                (reg::PFR1, m.id_aa64pfr1 & !PFR1_HIDDEN),
+                (reg::DFR0, cpu.id_aa64dfr0 & !DFR0_HIDDEN),
+                (reg::DFR1, m.id_aa64dfr1 & !DFR1_HIDDEN),
+                (reg::AFR0, m.id_aa64afr0),
+                (reg::AFR1, m.id_aa64afr1),
+                (reg::ISAR0, cpu.id_aa64isar0),
+                (reg::ISAR1, m.id_aa64isar1 & !ISAR1_HIDDEN),
+                (reg::MMFR0, cpu.id_aa64mmfr0),
+                (reg::MMFR1, cpu.id_aa64mmfr1),
+                (reg::MMFR2, m.id_aa64mmfr2),
+            ],
+        }
+    }
+
+    /// What a realm reads from the ID register `op0 = 3, op1 = 0, CRn = 0, crm, op2`.
+    pub fn read(&self, crm: u8, op2: u8) -> u64 {
+        self.values
+            .iter()
+            .find(|(at, _)| *at == (crm, op2))
+            .map_or(0, |(_, value)| *value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu_features::MoreIdRegisters;
+
+    fn everything() -> CpuIdRegisters {
+        CpuIdRegisters {
+            id_aa64mmfr0: 0x1111,
+            id_aa64mmfr1: 0x2222,
+            id_aa64pfr0: u64::MAX,
+            id_aa64dfr0: u64::MAX,
+            ich_vtr: u64::MAX,
+            id_aa64isar0: 0x3333,
+            more: MoreIdRegisters {
+                id_aa64pfr1: u64::MAX,
+                id_aa64zfr0: u64::MAX,
+                id_aa64dfr1: u64::MAX,
+                id_aa64afr0: 0x44,
+                id_aa64afr1: 0x55,
+                id_aa64isar1: u64::MAX,
+                id_aa64mmfr2: 0x6666,
+            },
+        }
+    }
+
+    #[test]
+    fn hidden_fields_read_as_zero_and_the_rest_passes() {
+        let r = RealmIdRegisters::from_cpu(&everything());
+        assert_eq!(
+            r.read(4, 0),
+            0xFFFF_0FF0_FFFF_FFFF,
+            "PFR0 without SVE and AMU"
+        );
+        assert_eq!(
+            r.read(4, 1),
+            0xFFFF_FFFF_F0FF_F0FF,
+            "PFR1 without MTE and SME"
+        );
+        assert_eq!(
+            r.read(5, 0),
+            0xF00F_00F0_00F0_FF0F,
+            "DFR0 without trace and SPE"
+        );
+        assert_eq!(
+            r.read(5, 1),
+            0xFFF0_FF0F_FFFF_FFFF,
+            "DFR1 without EBEP and ICNTR"
+        );
+        assert_eq!(r.read(6, 1), 0xFFFF_FFFF_00FF_F00F, "ISAR1 without PAuth");
+        assert_eq!(
+            [
+                r.read(5, 4),
+                r.read(5, 5),
+                r.read(6, 0),
+                r.read(7, 0),
+                r.read(7, 1),
+                r.read(7, 2)
+            ],
+            [0x44, 0x55, 0x3333, 0x1111, 0x2222, 0x6666]
+        );
+    }
+
+    #[test]
+    fn sve_sme_and_every_other_register_read_as_zero() {
+        let r = RealmIdRegisters::from_cpu(&everything());
+        assert_eq!(r.read(4, 4), 0, "ZFR0");
+        assert_eq!(r.read(4, 5), 0, "SMFR0");
+        assert_eq!(r.read(6, 2), 0, "ISAR2");
+        assert_eq!(r.read(1, 0), 0, "ID_PFR0_EL1 (AArch32)");
+        assert_eq!(r.read(7, 3), 0, "MMFR3");
+    }
+}
