@@ -5,6 +5,7 @@
 //! it with new x0..x3, or out to the host. Every handler validates every argument; nothing a
 //! realm passes can make the RMM fail.
 
+pub mod attest;
 pub mod host_call;
 pub mod ipa_state;
 pub mod measurement;
@@ -66,6 +67,8 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         fid::REALM_CONFIG => realm_config::handle(env, x[1]),
         fid::HOST_CALL => host_call::exit(env, x[1]),
         fid::IPA_STATE_GET => ipa_state::get(env, x[1], x[2]),
+        fid::ATTEST_TOKEN_INIT => attest::init(env, x),
+        fid::ATTEST_TOKEN_CONTINUE => attest::continue_token(env, x),
         SMCCC_VERSION => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
         _ => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
     }

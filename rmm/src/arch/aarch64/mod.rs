@@ -15,6 +15,9 @@
 //!   only code that touches vector registers, saving and restoring them), its boot-time
 //!   self-test and the choice between it and software.
 //! - [`sysreg`]: the system registers the core reads.
+//! - [`el3_attest`]: EL3's attestation services (realm attestation key, platform token)
+//!   through the locked shared page.
+//! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
 //!   the EL1 register swap and the realm's EL2 configuration around it.
@@ -24,9 +27,11 @@
 //!   the RMM take a real fault, to prove the vectors report it.
 
 pub mod boot_memory;
+pub mod el3_attest;
 pub mod entry;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
+pub mod interrupts;
 pub mod machine;
 pub mod mmu;
 pub mod ns_access;

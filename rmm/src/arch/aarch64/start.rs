@@ -19,10 +19,15 @@ use crate::monitor::{Monitor, serve};
 use crate::platform::PlatformConfig;
 use crate::realm::vmid::VmidSet;
 use crate::rmi::RmiRequest;
+use attest::token::collection::PLATFORM_TOKEN_MAX;
 use rmm_abi::el3::BootError;
 use rmm_abi::version::RMI_ABI_VERSION;
 
 static LOGGER: ConsoleLogger<Pl011> = ConsoleLogger::new(Pl011::new());
+
+/// The platform token EL3 hands over at cold boot (taken once, then read-only).
+static PLATFORM_TOKEN: spin::Mutex<[u8; PLATFORM_TOKEN_MAX]> =
+    spin::Mutex::new([0; PLATFORM_TOKEN_MAX]);
 static MONITOR: spin::Once<Monitor> = spin::Once::new();
 
 /// VMIDs of live realms (see [`Monitor::vmids`]).
@@ -87,6 +92,13 @@ fn cold_boot(
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
+            super::el3_attest::set_shared_page(monitor.boot.shared_page);
+            // A failure is logged and leaves the RMM without attestation; boot goes on.
+            let _ = crate::attestation::provision_into(
+                &monitor.attestation,
+                &HwMachine,
+                spin::MutexGuard::leak(PLATFORM_TOKEN.lock()).as_mut_slice(),
+            );
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
                  {} granules; {} KiB of the carve-out spare",
