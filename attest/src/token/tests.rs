@@ -378,7 +378,7 @@ fn continue_args_checks() {
 #[test]
 fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     use super::session::SESSION_BYTES;
-    const { assert!(SESSION_BYTES % 8 == 0 && SESSION_BYTES <= 4096) };
+    const { assert!(SESSION_BYTES.is_multiple_of(8) && SESSION_BYTES <= 4096) };
     // A zeroed granule holds an Idle session.
     assert_eq!(
         TokenSession::restore(&[0; SESSION_BYTES]).phase(),
