@@ -9,16 +9,29 @@ use rmm_abi::rsi::host_call::{RSI_HOST_CALL_NR_GPRS, RsiHostCall};
 #[repr(C, align(256))]
 struct Slot(UnsafeCell<RsiHostCall>);
 
-// SAFETY: the realm has one REC, so one CPU uses the slot, and never re-entrantly (the
-// exception handler reports through it only when the interrupted code was not using it, and
-// then never returns).
+// SAFETY: each REC uses its own slot (by MPIDR), never re-entrantly (the exception handler
+// reports through it only when the interrupted code was not using it, and then never
+// returns).
 unsafe impl Sync for Slot {}
 
-static SLOT: Slot = Slot(UnsafeCell::new(RsiHostCall::zeroed()));
+static SLOTS: [Slot; crate::entry::MAX_RECS] =
+    [const { Slot(UnsafeCell::new(RsiHostCall::zeroed())) }; crate::entry::MAX_RECS];
 
-/// The IPA of the host-call structure.
+/// This REC's index (MPIDR Aff0, as the entry code uses it).
+pub fn rec_index() -> usize {
+    let mpidr: u64;
+    // SAFETY: reading MPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    (mpidr & 1) as usize
+}
+
+fn slot() -> &'static Slot {
+    &SLOTS[rec_index()]
+}
+
+/// The IPA of this REC's host-call structure.
 pub fn slot_ipa() -> u64 {
-    SLOT.0.get() as u64
+    slot().0.get() as u64
 }
 
 /// Makes host call `code` with `args` in gprs\[0..\]; returns the gprs the host answered.
@@ -28,7 +41,7 @@ pub fn call(code: HostCallCode, args: &[u64]) -> [u64; RSI_HOST_CALL_NR_GPRS] {
 
 /// Makes a host call with immediate `imm`; returns the RSI status and the answered gprs.
 pub fn call_raw(imm: u16, args: &[u64]) -> (u64, [u64; RSI_HOST_CALL_NR_GPRS]) {
-    let ptr = SLOT.0.get();
+    let ptr = slot().0.get();
     let mut request = RsiHostCall::zeroed();
     request.imm = imm;
     for (slot, arg) in request.gprs.iter_mut().zip(args) {

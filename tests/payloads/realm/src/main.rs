@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod attest;
 mod console;
 mod entry;
 mod exceptions;
@@ -27,12 +28,13 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::Registers) => scenarios::registers(),
         Some(Scenario::Populate) => scenarios::populate(x2),
         Some(Scenario::RsiVersionLoop) => scenarios::rsi_version_loop(x2),
+        Some(Scenario::Attest) => attest::run(x1, x2, scenarios::ipa_width()),
         None => {
             host_call::print("unknown scenario");
             u64::MAX
         }
     };
-    let _ = x1;
+    let _ = (x1, x3);
     host_call::done(failures)
 }
 

@@ -1,5 +1,6 @@
 //! The scenarios, grouped by which CPUs run them.
 
+mod attestation;
 mod granules;
 mod isolation;
 mod measured;
@@ -34,6 +35,7 @@ pub const PRIMARY_ONLY: &[&[Scenario]] = &[
     isolation::SCENARIOS,
     realms::SCENARIOS,
     realm_exec::SCENARIOS,
+    attestation::SCENARIOS,
 ];
 
 /// `TEST` lines the test realm adds (one per check it reports) to those of [`PRIMARY_ONLY`].
