@@ -164,6 +164,17 @@ impl Machine for HwMachine {
     }
 
     fn host_irq_pending(&self) -> bool {
+        // Asked right after a signing step, the deepest path: report the stack it took, once.
+        static REPORTED: core::sync::atomic::AtomicBool =
+            core::sync::atomic::AtomicBool::new(false);
+        if !REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            let cpu = super::sysreg::cpu_index();
+            log::info!(
+                "attestation: signing a token took CPU {cpu}'s stack to {} of {} bytes",
+                super::stack_probe::high_water(cpu),
+                super::entry::STACK_SIZE
+            );
+        }
         interrupts::interrupt_pending()
     }
 }

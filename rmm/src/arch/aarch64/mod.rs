@@ -18,6 +18,7 @@
 //! - [`el3_attest`]: EL3's attestation services (realm attestation key, platform token)
 //!   through the locked shared page.
 //! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
+//! - [`stack_probe`]: the per-CPU stacks painted at cold boot and their high-water marks.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
 //!   the EL1 register swap and the realm's EL2 configuration around it.
@@ -38,6 +39,7 @@ pub mod ns_access;
 pub mod pl011;
 pub mod sha2_hw;
 pub mod smc;
+pub mod stack_probe;
 pub mod start;
 pub mod sysreg;
 pub mod tlb;

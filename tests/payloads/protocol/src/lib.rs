@@ -190,6 +190,10 @@ pub mod attest {
     /// attestation scenarios' hypervisor loop knows it): nothing to do, the hypervisor may
     /// run another REC before entering this one again.
     pub const YIELD_IMM: u16 = 0x100;
+    /// gprs\[0\] of the bench mode's one `Report` host call (not a check index): gprs\[2..\] =
+    /// INIT, all CONTINUEs, the longest CONTINUE (instructions, the empty counter-read pair
+    /// subtracted), the number of CONTINUEs, the token length, the empty pair.
+    pub const BENCH_REPORT: u64 = 0xBE7C;
     /// Bytes the pair mode asks for per CONTINUE.
     pub const PAIR_CHUNK: u64 = 512;
 

@@ -32,7 +32,8 @@ use attest::measurement::{
 use attest::sha::SOFT as SOFT_ENGINE;
 use core::fmt::Write;
 use realm_protocol::attest::{
-    BUFFER_IPA, EXTENDS, MODE_CHECKS, MODE_PAIR, SHARED_OFFSET, YIELD_IMM, challenge, extend_value,
+    BENCH_REPORT, BUFFER_IPA, EXTENDS, MODE_BENCH, MODE_CHECKS, MODE_PAIR, SHARED_OFFSET,
+    YIELD_IMM, challenge, extend_value,
 };
 use realm_protocol::{
     CHECKS, HostCallCode, REALM_IMAGE_BASE, Scenario as RealmScenario, check as check_index,
@@ -351,6 +352,8 @@ struct Reports {
     failed: u64,
     /// INIT's upper bound, from the `attest.init` report.
     init_len: Option<u64>,
+    /// The bench mode's numbers (gprs\[2..8\] of its report).
+    bench: Option<[u64; 6]>,
 }
 
 /// Enters REC `i` until it yields or finishes, servicing host calls, reports and the
@@ -371,6 +374,9 @@ fn run_rec(vm: &mut AttestVm, i: usize, reports: &mut Reports) -> Result<Stop, F
         match reason {
             5 if vm.exit_word(i, 0x600) as u16 == YIELD_IMM => return Ok(Stop::Yielded),
             5 => match HostCallCode::from_u16(vm.exit_word(i, 0x600) as u16) {
+                Some(HostCallCode::Report) if gpr(0) == BENCH_REPORT => {
+                    reports.bench = Some(core::array::from_fn(|k| gpr(2 + k as u64)));
+                }
                 Some(HostCallCode::Report) => {
                     report(vm, reports, cpu, gpr(0), gpr(1), &|k| gpr(2 + k))?;
                 }
@@ -522,4 +528,48 @@ fn two_recs() -> Outcome {
     })();
     let torn = vm.tear_down();
     result.and(torn)
+}
+
+/// `cargo xtask bench`: one token (SHA-256 realm, TF-A's sample platform token) timed inside
+/// the realm with the buffer page populated beforehand, so no CONTINUE leaves the realm:
+/// prints `BENCH attest_init`, `attest_continue_all`, `attest_token` (INIT + every CONTINUE)
+/// and `attest_longest_call` (the longest single CONTINUE: nothing in it checks for a
+/// pending host interrupt, so it is the longest uninterruptible stretch), or `BENCH error`.
+pub fn bench() {
+    let outcome = (|| {
+        let mut vm = AttestVm::build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
+        let data = vm.pool.delegate()?;
+        check_ok(
+            rmi::data_create_unknown(vm.realm.rd, data, BUFFER_IPA),
+            format_args!("DATA_CREATE_UNKNOWN of the token buffer"),
+        )?;
+        vm.populated[0] = true;
+        let mut reports = Reports::default();
+        let stop = run_rec(&mut vm, 0, &mut reports);
+        let torn = vm.tear_down();
+        let stop = stop?;
+        torn?;
+        ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
+        let Some([init, all, longest, calls, len, empty]) = reports.bench else {
+            fail!("the realm reported no numbers");
+        };
+        for (name, n) in [
+            ("attest_init", init),
+            ("attest_continue_all", all),
+            ("attest_token", init + all),
+            ("attest_longest_call", longest),
+        ] {
+            println!(
+                "BENCH {name} instructions={n} min={n} max={n} iterations=1 empty_pair={empty}"
+            );
+        }
+        println!("BENCH attest_shape bytes={len} continue_calls={calls}");
+        Ok(())
+    })();
+    if outcome.is_err() {
+        let mut line = crate::console::Line::new();
+        runner::report(regs::cpu_slot(), "attestation_bench", &outcome);
+        let _ = write!(line, "BENCH error attestation (see the FAIL line above)");
+        println!("{}", line.as_str());
+    }
 }

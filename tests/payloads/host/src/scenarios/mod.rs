@@ -44,6 +44,9 @@ pub const REALM_CHECK_LINES: usize = realm_exec::REALM_CHECK_LINES;
 /// Number of scenarios in [`PRIMARY_ONLY`].
 pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);
 
+/// The attestation benchmark (`cargo xtask bench`).
+pub use attestation::bench as attestation_bench;
+
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;
 
