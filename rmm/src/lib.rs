@@ -13,12 +13,14 @@
 //! - [`rtt`]: realm stage-2 tables: levels, entries, the locked walk.
 //! - [`exec`]: realm execution (REC_ENTER's run loop, trap handling, exit records).
 //! - [`rsi`]: the realm's calls to the RMM.
+//! - [`attestation`]: the realm attestation key and platform token from EL3, and signing.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`logger`]: a `log` backend that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
 #![cfg_attr(not(test), no_std)]
 
 pub mod arch;
+pub mod attestation;
 pub mod boot;
 pub mod cpu_features;
 pub mod exec;

@@ -4,6 +4,7 @@
 //! [`serve`] is the loop that turns EL3's requests into results; it owns no state itself.
 
 use crate::arch::{El3Port, Machine};
+use crate::attestation::Attestation;
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
@@ -34,6 +35,9 @@ pub struct Monitor {
     /// VMIDs of live realms (8 KiB, kept out of the monitor value so building it never puts
     /// the set on a boot stack).
     pub vmids: &'static VmidSet,
+    /// The realm attestation key and platform token, once EL3 provided them at cold boot
+    /// ([`crate::attestation::provision_into`]); empty if it could not.
+    pub attestation: spin::Once<Attestation>,
 }
 
 impl Monitor {
@@ -49,6 +53,7 @@ impl Monitor {
             realm_id_regs: config.realm_id_regs,
             granules,
             vmids,
+            attestation: spin::Once::new(),
         }
     }
 

@@ -228,6 +228,7 @@ pub fn run() -> Result {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    crate::bench_attest::print(&timed)?;
     println!("\n## Image sizes (bytes)\n");
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
     println!("|---|---:|---:|---:|---:|---:|---:|");

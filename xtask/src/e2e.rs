@@ -11,6 +11,7 @@ use crate::cmd::{self, Result};
 use crate::images::{self, Flavour};
 use crate::paths::{self, FIRMWARE_TARGET};
 use crate::qemu::{self, Mode};
+use crate::token_check;
 use crate::transcript::{self, Expectations, ExpectedFailure};
 use std::time::Duration;
 
@@ -27,6 +28,9 @@ struct Group {
     extra: fn(&str) -> Vec<String>,
     /// FAIL lines the group provokes on purpose.
     expected_failures: &'static [ExpectedFailure],
+    /// CCA tokens the transcript must carry; each is verified on the host
+    /// ([`token_check`]) and counted as one more result.
+    tokens: &'static [&'static str],
 }
 
 const GROUPS: &[Group] = &[
@@ -37,6 +41,7 @@ const GROUPS: &[Group] = &[
         smp: 4,
         extra: no_extra_checks,
         expected_failures: &[],
+        tokens: token_check::SUITE_TOKENS,
     },
     Group {
         name: "fault",
@@ -49,6 +54,7 @@ const GROUPS: &[Group] = &[
             name: "cpu0.host_exception_becomes_fail",
             reason: "unexpected exception (vector 4): ESR_EL2=0x2000000",
         }],
+        tokens: &[],
     },
 ];
 
@@ -170,7 +176,7 @@ fn run_group(group: &Group, live: bool) -> Result<Verdict> {
         log: paths::logs().join(format!("{}.log", group.name)),
     };
     let outcome = run.execute()?;
-    let t = transcript::parse(&outcome.output);
+    let mut t = transcript::parse(&outcome.output);
     let expect = Expectations {
         expected_failures: group.expected_failures,
         cpus: group.smp,
@@ -178,6 +184,9 @@ fn run_group(group: &Group, live: bool) -> Result<Verdict> {
     };
     let mut problems = transcript::judge(&t, outcome.exit_code, &outcome.output, &expect);
     problems.extend((group.extra)(&outcome.output));
+    // The tokens, verified here: results of their own, after the hypervisor's summary.
+    t.results
+        .extend(token_check::check(&outcome.output, group.tokens));
     if !live {
         for r in &t.results {
             match (r.passed, expect.failed_as_intended(r)) {

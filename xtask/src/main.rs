@@ -12,6 +12,7 @@
 //! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
 
 mod bench;
+mod bench_attest;
 mod cmd;
 mod e2e;
 mod images;
@@ -22,6 +23,7 @@ mod setup;
 mod size;
 mod tfa;
 mod token;
+mod token_check;
 mod transcript;
 
 use std::process::ExitCode;

@@ -66,6 +66,16 @@ pub enum Continue {
     },
 }
 
+/// Size of a session's saved form ([`TokenSession::save`], [`TokenSession::restore`]): four
+/// little-endian words (phase, bytes copied, platform token length, claims length), the
+/// claims buffer and the signature, padded to a multiple of 8 bytes. The RMM keeps it in a
+/// REC auxiliary granule between RSI calls.
+pub const SESSION_BYTES: usize = (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + 7) & !7;
+
+const PHASE_IDLE: u64 = 0;
+const PHASE_UNSIGNED: u64 = 1;
+const PHASE_SIGNED: u64 = 2;
+
 /// One REC's attestation token state.
 #[derive(Clone, Debug)]
 pub struct TokenSession {
@@ -193,6 +203,68 @@ impl TokenSession {
             }
         }
         self.copy_out(platform_token, dst)
+    }
+
+    /// Writes the session into `out` (see [`SESSION_BYTES`]). All zeros is an Idle session,
+    /// so a freshly zeroed granule holds one.
+    pub fn save(&self, out: &mut [u8; SESSION_BYTES]) {
+        let (phase, copied) = match self.phase {
+            Phase::Idle => (PHASE_IDLE, 0),
+            Phase::Unsigned => (PHASE_UNSIGNED, 0),
+            Phase::Signed { copied } => (PHASE_SIGNED, copied as u64),
+        };
+        out.fill(0);
+        let words = [
+            phase,
+            copied,
+            self.platform_len as u64,
+            self.claims_len as u64,
+        ];
+        for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        let claims_at = 4 * 8;
+        let sig_at = claims_at + CLAIMS_MAX_LEN;
+        out[claims_at..sig_at].copy_from_slice(&self.claims);
+        out[sig_at..sig_at + SIGNATURE_LEN].copy_from_slice(&self.signature);
+    }
+
+    /// The session saved in `bytes`. Anything inconsistent (an unknown phase, lengths out of
+    /// range, more bytes copied than the token has) restores as Idle: never a panic, never
+    /// an out-of-range copy later.
+    pub fn restore(bytes: &[u8; SESSION_BYTES]) -> Self {
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        let (phase, copied, platform_len, claims_len) = (word(0), word(1), word(2), word(3));
+        let mut session = Self::new();
+        if claims_len == 0
+            || claims_len > CLAIMS_MAX_LEN as u64
+            || platform_len > PLATFORM_TOKEN_MAX as u64
+        {
+            return session;
+        }
+        let claims_at = 4 * 8;
+        let sig_at = claims_at + CLAIMS_MAX_LEN;
+        session.claims.copy_from_slice(&bytes[claims_at..sig_at]);
+        session
+            .signature
+            .copy_from_slice(&bytes[sig_at..sig_at + SIGNATURE_LEN]);
+        session.platform_len = platform_len as usize;
+        session.claims_len = claims_len as usize;
+        session.phase = match phase {
+            PHASE_UNSIGNED if copied == 0 => Phase::Unsigned,
+            PHASE_SIGNED => Phase::Signed {
+                copied: copied as usize,
+            },
+            _ => return Self::new(),
+        };
+        if copied >= session.token_len() as u64 {
+            return Self::new();
+        }
+        session
     }
 
     fn claims(&self) -> &[u8] {

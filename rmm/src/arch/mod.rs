@@ -30,6 +30,18 @@ pub trait El3Port {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NsAccessFault;
 
+/// One `RMM_ATTEST_GET_PLAT_TOKEN` answer: how many bytes EL3 wrote this time and how many
+/// are still to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformTokenHunk {
+    /// Bytes of the token EL3 wrote in this call (copied to the caller's buffer).
+    pub len: usize,
+    /// Bytes EL3 says remain after this hunk.
+    pub remaining: usize,
+    /// EL3 answered `E_RMM_AGAIN`: call again for the rest.
+    pub again: bool,
+}
+
 /// Memory and EL3 services the RMI and RSI handlers use. Shared by all CPUs.
 ///
 /// Implementations must enforce what the hardware enforces: an access in the wrong physical
@@ -88,6 +100,13 @@ pub trait Machine: Sync + world::RealmCpu {
         }
     }
 
+    /// Writes exactly the bytes of `buf` at any byte `offset` of the Realm-PAS granule `addr`
+    /// (the range inside the granule; a caller bug otherwise, and nothing is written), with
+    /// the caller's hold as for [`Machine::write_word`]. Unlike [`Machine::write_realm`] no
+    /// alignment is needed and no byte outside the range is rewritten (another REC of the
+    /// realm may be writing next to it): what RSI calls that fill realm buffers use.
+    fn write_realm_bytes(&self, addr: GranuleAddr, offset: usize, buf: &[u8]);
+
     /// Reads 64-bit word `index` (0..512) of the Realm-PAS granule `addr`. The caller holds
     /// the granule's lock (or a reference that keeps its contents stable).
     fn read_word(&self, addr: GranuleAddr, index: usize) -> u64;
@@ -102,6 +121,28 @@ pub trait Machine: Sync + world::RealmCpu {
     /// Invalidates every stage-2 (and combined stage-1/2) TLB entry of the realm with `vmid`
     /// on every CPU, after a valid stage-2 entry was removed or changed.
     fn invalidate_stage2(&self, vmid: u16);
+
+    /// `RMM_ATTEST_GET_REALM_KEY` for curve P-384: EL3 writes the raw private scalar into the
+    /// EL3-RMM shared page; it is copied into `out` and the shared page's copy is wiped before
+    /// this returns, whatever the outcome. Returns the key length EL3 reported (the caller
+    /// refuses anything but 48), or EL3's error.
+    fn el3_realm_key(&self, out: &mut [u8; 48]) -> Result<usize, El3Status>;
+
+    /// One `RMM_ATTEST_GET_PLAT_TOKEN` call: `challenge` (32, 48 or 64 bytes) is placed at the
+    /// start of the shared page and its length passed in x3; the hunk EL3 writes there is
+    /// copied into `out`. A hunk longer than `out` or than the shared page is
+    /// `Err(El3Status::NoMem)`; EL3's own errors are passed on (`E_RMM_AGAIN` is not an
+    /// error: see [`PlatformTokenHunk::again`]).
+    fn el3_platform_token_hunk(
+        &self,
+        challenge: &[u8],
+        out: &mut [u8],
+    ) -> Result<PlatformTokenHunk, El3Status>;
+
+    /// Whether a physical interrupt is pending at this CPU (`ISR_EL1` read at R-EL2 shows the
+    /// physical IRQ, FIQ and SError lines). Long RSI work (signing a token) checks it to hand
+    /// the CPU back to the host instead of delaying its interrupt.
+    fn host_irq_pending(&self) -> bool;
 
     /// The SHA-2 block compression that measurements use: the CPU's SHA-2 instructions where
     /// the real machine has them and they passed their boot-time self-test, else software.

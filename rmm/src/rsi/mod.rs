@@ -5,6 +5,7 @@
 //! it with new x0..x3, or out to the host. Every handler validates every argument; nothing a
 //! realm passes can make the RMM fail.
 
+pub mod attest;
 pub mod host_call;
 pub mod ipa_state;
 pub mod measurement;
@@ -70,6 +71,8 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         fid::REALM_CONFIG => realm_config::handle(env, x[1]),
         fid::HOST_CALL => host_call::exit(env, x[1]),
         fid::IPA_STATE_GET => ipa_state::get(env, x[1], x[2]),
+        fid::ATTEST_TOKEN_INIT => attest::init(env, x),
+        fid::ATTEST_TOKEN_CONTINUE => attest::continue_token(env, x),
         fid::IPA_STATE_SET => ipa_state::set(env, x[1], x[2], x[3], x[4]),
         id if psci::in_range(id) => psci::handle(env, ctx),
         SMCCC_VERSION => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),

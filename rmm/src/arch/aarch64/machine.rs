@@ -4,10 +4,10 @@
 //! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine;
 //! measurements hash with the engine [`sha2_hw`] selected at boot.
 
-use super::{ns_access, sha2_hw, smc::smc, tlb, world_switch};
+use super::{el3_attest, interrupts, ns_access, sha2_hw, smc::smc, tlb, world_switch};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
-use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
 use attest::sha::Sha2Engine;
@@ -116,6 +116,11 @@ impl Machine for HwMachine {
         unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), start as *mut u8, buf.len()) };
     }
 
+    fn write_realm_bytes(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
+        // `write_realm` here is a byte copy at any offset already.
+        self.write_realm(addr, offset, buf);
+    }
+
     fn read_word(&self, addr: GranuleAddr, index: usize) -> u64 {
         let word = word_ptr(addr, index);
         // SAFETY: `word_ptr` points inside the granule's mapping in the Realm window (Normal
@@ -144,6 +149,33 @@ impl Machine for HwMachine {
 
     fn sha2_engine(&self) -> &dyn Sha2Engine {
         sha2_hw::engine()
+    }
+
+    fn el3_realm_key(&self, out: &mut [u8; 48]) -> Result<usize, El3Status> {
+        el3_attest::realm_key(out)
+    }
+
+    fn el3_platform_token_hunk(
+        &self,
+        challenge: &[u8],
+        out: &mut [u8],
+    ) -> Result<PlatformTokenHunk, El3Status> {
+        el3_attest::platform_token_hunk(challenge, out)
+    }
+
+    fn host_irq_pending(&self) -> bool {
+        // Asked right after a signing step, the deepest path: report the stack it took, once.
+        static REPORTED: core::sync::atomic::AtomicBool =
+            core::sync::atomic::AtomicBool::new(false);
+        if !REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+            let cpu = super::sysreg::cpu_index();
+            log::info!(
+                "attestation: signing a token took CPU {cpu}'s stack to {} of {} bytes",
+                super::stack_probe::high_water(cpu),
+                super::entry::STACK_SIZE
+            );
+        }
+        interrupts::interrupt_pending()
     }
 }
 

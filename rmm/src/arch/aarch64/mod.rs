@@ -15,6 +15,10 @@
 //!   only code that touches vector registers, saving and restoring them), its boot-time
 //!   self-test and the choice between it and software.
 //! - [`sysreg`]: the system registers the core reads.
+//! - [`el3_attest`]: EL3's attestation services (realm attestation key, platform token)
+//!   through the locked shared page.
+//! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
+//! - [`stack_probe`]: the per-CPU stacks painted at cold boot and their high-water marks.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
 //!   the EL1 register swap and the realm's EL2 configuration around it.
@@ -24,16 +28,19 @@
 //!   the RMM take a real fault, to prove the vectors report it.
 
 pub mod boot_memory;
+pub mod el3_attest;
 pub mod entry;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
 pub mod fp_regs;
+pub mod interrupts;
 pub mod machine;
 pub mod mmu;
 pub mod ns_access;
 pub mod pl011;
 pub mod sha2_hw;
 pub mod smc;
+pub mod stack_probe;
 pub mod start;
 pub mod sysreg;
 pub mod tlb;

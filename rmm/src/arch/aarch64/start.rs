@@ -19,10 +19,15 @@ use crate::monitor::{Monitor, serve};
 use crate::platform::PlatformConfig;
 use crate::realm::vmid::VmidSet;
 use crate::rmi::RmiRequest;
+use attest::token::collection::PLATFORM_TOKEN_MAX;
 use rmm_abi::el3::BootError;
 use rmm_abi::version::RMI_ABI_VERSION;
 
 static LOGGER: ConsoleLogger<Pl011> = ConsoleLogger::new(Pl011::new());
+
+/// The platform token EL3 hands over at cold boot (taken once, then read-only).
+static PLATFORM_TOKEN: spin::Mutex<[u8; PLATFORM_TOKEN_MAX]> =
+    spin::Mutex::new([0; PLATFORM_TOKEN_MAX]);
 static MONITOR: spin::Once<Monitor> = spin::Once::new();
 
 /// VMIDs of live realms (see [`Monitor::vmids`]).
@@ -66,15 +71,8 @@ fn cold_boot(
         log::set_max_level(DEFAULT_LEVEL);
     }
     let cpu = sysreg::cpu_id_registers();
-    let booted = boot::cold_boot(raw, image_range(), copy_shared_page, &cpu).and_then(|config| {
-        match boot_memory::set_up(&config, platform.early_console_base) {
-            Ok(memory) => Ok((config, memory)),
-            Err(error) => {
-                log::error!("memory set-up failed: {error:?}");
-                Err(BootError::Unknown)
-            }
-        }
-    });
+    super::stack_probe::paint(raw.cpu_index as usize);
+    let booted = validate_and_set_up(platform, raw, &cpu);
     match booted {
         Ok((config, memory)) => {
             LOGGER.sink().init(&config.manifest.console);
@@ -87,6 +85,7 @@ fn cold_boot(
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
+            provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
                  {} granules; {} KiB of the carve-out spare",
@@ -106,6 +105,42 @@ fn cold_boot(
             None
         }
     }
+}
+
+/// The boot checks and the memory set-up, in a frame of their own (the shared page's copy
+/// is 4 KiB of it), popped before the attestation key is imported.
+#[inline(never)]
+fn validate_and_set_up(
+    platform: &PlatformConfig,
+    raw: RawBootArgs,
+    cpu: &crate::cpu_features::CpuIdRegisters,
+) -> Result<(crate::boot::BootConfig, BootMemory), BootError> {
+    boot::cold_boot(raw, image_range(), copy_shared_page, cpu).and_then(|config| {
+        match boot_memory::set_up(&config, platform.early_console_base) {
+            Ok(memory) => Ok((config, memory)),
+            Err(error) => {
+                log::error!("memory set-up failed: {error:?}");
+                Err(BootError::Unknown)
+            }
+        }
+    })
+}
+
+/// Obtains the attestation key and platform token from EL3 (see
+/// [`crate::attestation`]); a failure is logged and the boot goes on without attestation.
+#[inline(never)]
+fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
+    super::el3_attest::set_shared_page(monitor.boot.shared_page);
+    let _ = crate::attestation::provision_into(
+        &monitor.attestation,
+        &HwMachine,
+        spin::MutexGuard::leak(PLATFORM_TOKEN.lock()).as_mut_slice(),
+    );
+    log::info!(
+        "stack high-water mark after the boot: {} of {} bytes",
+        super::stack_probe::high_water(cpu_index),
+        super::entry::STACK_SIZE
+    );
 }
 
 fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {

@@ -11,13 +11,17 @@
 //!   **not** clear them: zeroing is the RMM's job, and tests check it was done;
 //! - the host may read or write only Non-secure granules;
 //! - stage-2 TLB invalidations are recorded so tests can check one followed every removal of
-//!   a valid mapping.
+//!   a valid mapping;
+//! - EL3's attestation services hand over TF-A's fixed sample realm attestation key and
+//!   platform token (`attest/tests/data`) through a simulated shared page, the token in
+//!   hunks of a chosen size, with knobs to make either call fail; a host interrupt can be
+//!   made pending.
 
 extern crate std;
 
 use crate::GRANULE_SIZE;
 use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
-use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
 use rmm_abi::el3::El3Status;
 use std::boxed::Box;
@@ -52,6 +56,58 @@ struct Memory {
     gtsi_calls: usize,
     /// VMIDs whose stage-2 TLB entries the RMM invalidated, in order.
     stage2_invalidations: Vec<u16>,
+    /// EL3's attestation services.
+    el3_attest: FakeEl3Attest,
+    /// Whether a host interrupt is pending, and how often the RMM looked.
+    irq_pending: bool,
+    irq_checks: usize,
+}
+
+/// TF-A's fixed sample realm attestation key on QEMU and FVP (48-byte P-384 scalar).
+pub const SAMPLE_REALM_KEY: &[u8; 48] =
+    include_bytes!("../../../../attest/tests/data/tfa-sample-realm-attest-key.bin");
+
+/// TF-A's fixed sample platform token on QEMU and FVP (1,518 bytes).
+pub const SAMPLE_PLATFORM_TOKEN: &[u8] =
+    include_bytes!("../../../../attest/tests/data/tfa-sample-platform-token.bin");
+
+/// What the simulated EL3 answers to `RMM_ATTEST_GET_REALM_KEY` / `RMM_ATTEST_GET_PLAT_TOKEN`.
+#[derive(Debug, Clone)]
+pub struct FakeEl3Attest {
+    /// The key EL3 hands over (TF-A writes exactly these bytes and reports their length).
+    pub key: Vec<u8>,
+    /// `RMM_ATTEST_GET_REALM_KEY` fails with this status, if set.
+    pub key_failure: Option<El3Status>,
+    /// The platform token EL3 hands over.
+    pub platform_token: Vec<u8>,
+    /// Largest hunk per call (TF-A 2.12 on QEMU: the whole token at once).
+    pub hunk: usize,
+    /// Answer `E_RMM_AGAIN` (with the hunk) while more remains, instead of `E_RMM_OK`.
+    pub again_while_remaining: bool,
+    /// `RMM_ATTEST_GET_PLAT_TOKEN` fails with this status, if set.
+    pub token_failure: Option<El3Status>,
+    /// Challenges the RMM passed, one per call.
+    pub challenges: Vec<Vec<u8>>,
+    /// The simulated shared page as the RMM left it after the last call.
+    pub shared_page: Vec<u8>,
+    /// Bytes of the token already handed out.
+    handed_out: usize,
+}
+
+impl Default for FakeEl3Attest {
+    fn default() -> Self {
+        Self {
+            key: SAMPLE_REALM_KEY.to_vec(),
+            key_failure: None,
+            platform_token: SAMPLE_PLATFORM_TOKEN.to_vec(),
+            hunk: usize::MAX,
+            again_while_remaining: false,
+            token_failure: None,
+            challenges: Vec::new(),
+            shared_page: std::vec![0; GRANULE_SIZE],
+            handed_out: 0,
+        }
+    }
 }
 
 /// A simulated realm CPU: called for every entry into the realm with the configuration the
@@ -192,6 +248,27 @@ impl FakeMachine {
         std::mem::take(&mut self.memory().stage2_invalidations)
     }
 
+    /// Changes what EL3's attestation services answer (the key, the token, hunk size,
+    /// failures).
+    pub fn configure_el3_attest(&self, f: impl FnOnce(&mut FakeEl3Attest)) {
+        f(&mut self.memory().el3_attest);
+    }
+
+    /// EL3's attestation services as the RMM left them (challenges seen, shared page).
+    pub fn el3_attest(&self) -> FakeEl3Attest {
+        self.memory().el3_attest.clone()
+    }
+
+    /// Makes a host interrupt pending (or not) until changed.
+    pub fn set_host_irq_pending(&self, pending: bool) {
+        self.memory().irq_pending = pending;
+    }
+
+    /// How many times the RMM asked whether a host interrupt is pending.
+    pub fn host_irq_checks(&self) -> usize {
+        self.memory().irq_checks
+    }
+
     /// Number of GTSI calls the RMM made.
     pub fn gtsi_calls(&self) -> usize {
         self.memory().gtsi_calls
@@ -301,6 +378,24 @@ impl Machine for FakeMachine {
         page[index * 8..index * 8 + 8].copy_from_slice(&value.to_le_bytes());
     }
 
+    fn write_realm_bytes(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
+        let Some(end) = offset
+            .checked_add(buf.len())
+            .filter(|end| *end <= GRANULE_SIZE)
+        else {
+            panic!(
+                "the RMM wrote {} bytes at offset {offset} of a granule",
+                buf.len()
+            );
+        };
+        let mut memory = self.realm_access(addr, "wrote");
+        let page = memory
+            .contents
+            .entry(addr.get())
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        page[offset..end].copy_from_slice(buf);
+    }
+
     fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]) {
         let mut memory = self.realm_access(addr, "wrote");
         memory.contents.insert(addr.get(), Box::new(*page));
@@ -348,6 +443,64 @@ impl Machine for FakeMachine {
         }
         *page = self.inspect(addr.get());
         Ok(())
+    }
+
+    fn el3_realm_key(&self, out: &mut [u8; 48]) -> Result<usize, El3Status> {
+        let mut memory = self.memory();
+        let el3 = &mut memory.el3_attest;
+        if let Some(status) = el3.key_failure {
+            return Err(status);
+        }
+        // TF-A's rmmd: the key is written into the shared page, its length in x1.
+        let len = el3.key.len().min(GRANULE_SIZE);
+        el3.shared_page[..len].copy_from_slice(&el3.key[..len]);
+        // The RMM's side (as `HwMachine`): copy out, wipe the shared page.
+        let copied = len.min(out.len());
+        out[..copied].copy_from_slice(&el3.shared_page[..copied]);
+        el3.shared_page[..len].fill(0);
+        Ok(len)
+    }
+
+    fn el3_platform_token_hunk(
+        &self,
+        challenge: &[u8],
+        out: &mut [u8],
+    ) -> Result<PlatformTokenHunk, El3Status> {
+        let mut memory = self.memory();
+        let el3 = &mut memory.el3_attest;
+        el3.challenges.push(challenge.to_vec());
+        if let Some(status) = el3.token_failure {
+            return Err(status);
+        }
+        // TF-A 2.12 refuses any challenge size but a SHA-256/384/512 digest, on every call.
+        if ![32, 48, 64].contains(&challenge.len()) {
+            return Err(El3Status::Inval);
+        }
+        el3.shared_page[..challenge.len()].copy_from_slice(challenge);
+        let rest = el3.platform_token.len() - el3.handed_out;
+        let len = rest.min(el3.hunk).min(GRANULE_SIZE);
+        let start = el3.handed_out;
+        el3.shared_page[..len].copy_from_slice(&el3.platform_token[start..start + len]);
+        el3.handed_out += len;
+        let remaining = rest - len;
+        if remaining == 0 {
+            el3.handed_out = 0;
+        }
+        if len > out.len() {
+            return Err(El3Status::NoMem);
+        }
+        out[..len].copy_from_slice(&el3.shared_page[..len]);
+        Ok(PlatformTokenHunk {
+            len,
+            remaining,
+            again: el3.again_while_remaining && remaining > 0,
+        })
+    }
+
+    fn host_irq_pending(&self) -> bool {
+        let mut memory = self.memory();
+        memory.irq_checks += 1;
+        memory.irq_pending
     }
 }
 

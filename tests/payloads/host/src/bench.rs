@@ -317,6 +317,7 @@ pub fn run_timed() -> ! {
         expect("rtt_init_ripas top", out.0[1], base + L2_BLOCK);
     }
     report("rtt_init_ripas_2m", &mut ripas, empty);
+    crate::scenarios::attestation_bench();
     smc::system_off()
 }
 

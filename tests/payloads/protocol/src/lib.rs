@@ -33,12 +33,18 @@ pub enum Scenario {
     Populate = 5,
     /// One RSI_VERSION timed by the benchmark, then finish.
     RsiVersionLoop = 6,
+    /// Attestation ([`attest`]): x1 = IPA of the unprotected pages the token goes to (one per
+    /// REC), x2 = [`attest::MODE_CHECKS`] (one REC: known extends, INIT, CONTINUE in odd
+    /// chunks and every error) or [`attest::MODE_PAIR`] (each REC collects its own token,
+    /// yielding to the host after every call so the host can interleave the RECs), or
+    /// [`attest::MODE_BENCH`] (INIT and whole-page CONTINUEs, timed by the benchmark).
+    Attest = 7,
     /// Realm PSCI with two RECs (REC 1 started by CPU_ON runs on another physical CPU at
     /// the same time), then SYSTEM_OFF after `Done`.
-    Psci = 7,
+    Psci = 8,
     /// RIPAS changes: accepted, rejected, partly done, of DESTROYED memory; accesses to
     /// EMPTY memory and outside the IPA space. x2 = [`RIPAS_REGION`]'s base.
-    Ripas = 8,
+    Ripas = 9,
 }
 
 impl Scenario {
@@ -52,8 +58,9 @@ impl Scenario {
             4 => Self::Registers,
             5 => Self::Populate,
             6 => Self::RsiVersionLoop,
-            7 => Self::Psci,
-            8 => Self::Ripas,
+            7 => Self::Attest,
+            8 => Self::Psci,
+            9 => Self::Ripas,
             _ => return None,
         })
     }
@@ -222,7 +229,72 @@ pub const CHECKS: &[&str] = &[
     "ripas.destroyed",
     "ripas.destroyed_changes_with_flag",
     "ripas.outside_ipa_space_sea",
+    "attest.extends",
+    "attest.continue_without_init",
+    "attest.init",
+    "attest.continue_misaligned",
+    "attest.continue_outside_par",
+    "attest.continue_bad_offset_size",
+    "attest.continue_empty_page",
+    "attest.chunks",
+    "attest.continue_after_done",
 ];
+
+/// What the attestation scenario ([`Scenario::Attest`]) and the hypervisor agree on.
+pub mod attest {
+    /// x2: one REC runs every check.
+    pub const MODE_CHECKS: u64 = 0;
+    /// x2: each REC collects its own token, yielding after every call.
+    pub const MODE_PAIR: u64 = 1;
+    /// x2: INIT and whole-page CONTINUEs only, each timed (`CNTVCT_EL0`) and reported.
+    pub const MODE_BENCH: u64 = 2;
+
+    /// The protected page REC `i` collects its token in: `BUFFER_IPA + i * 4096`. RIPAS
+    /// RAM, not populated until the RMM reports the stage-2 abort of the first CONTINUE.
+    pub const BUFFER_IPA: u64 = 0x1C_0000;
+    /// A protected page the hypervisor leaves RIPAS EMPTY.
+    pub const EMPTY_IPA: u64 = 0x1E_0000;
+    /// Offset of REC `i`'s shared page from the start of the unprotected half:
+    /// `SHARED_OFFSET + i * 4096`. The realm writes the token's length (one word) then
+    /// its bytes.
+    pub const SHARED_OFFSET: u64 = 0x10_0000;
+    /// `RsiHostCall::imm` of the pair mode's yields (not a [`super::HostCallCode`]: only the
+    /// attestation scenarios' hypervisor loop knows it): nothing to do, the hypervisor may
+    /// run another REC before entering this one again.
+    pub const YIELD_IMM: u16 = 0x100;
+    /// gprs\[0\] of the bench mode's one `Report` host call (not a check index): gprs\[2..\] =
+    /// INIT, all CONTINUEs, the longest CONTINUE (instructions, the empty counter-read pair
+    /// subtracted), the number of CONTINUEs, the token length, the empty pair.
+    pub const BENCH_REPORT: u64 = 0xBE7C;
+    /// Bytes the pair mode asks for per CONTINUE.
+    pub const PAIR_CHUNK: u64 = 512;
+
+    /// The challenge REC `rec` passes to INIT.
+    pub const fn challenge(rec: u64) -> [u8; 64] {
+        let mut c = [0u8; 64];
+        let mut i = 0;
+        while i < 64 {
+            c[i] = (i as u8).wrapping_mul(29).wrapping_add(0x11) ^ (rec as u8).wrapping_mul(0x5B);
+            i += 1;
+        }
+        c
+    }
+
+    /// The extends the checks mode makes before INIT: (REM index, bytes, fill seed); the
+    /// value is [`extend_value`] of the seed, cut to the size.
+    pub const EXTENDS: [(u64, u64, u8); 3] = [(2, 64, 0x21), (4, 10, 0x42), (2, 33, 0x63)];
+
+    /// The 64-byte value an extend with `seed` uses.
+    pub const fn extend_value(seed: u8) -> [u8; 64] {
+        let mut v = [0u8; 64];
+        let mut i = 0;
+        while i < 64 {
+            v[i] = seed.wrapping_add((i as u8).wrapping_mul(3));
+            i += 1;
+        }
+        v
+    }
+}
 
 /// The index of check `name` (compile-time lookup for the realm's reports).
 pub const fn check(name: &str) -> u64 {

@@ -4,18 +4,20 @@
 //! much memory to give it), then clears BSS, takes its stack, installs its vectors and calls
 //! `realm_main(x0, x1, x2, x3)`.
 //!
-//! Other RECs start at [`realm_secondary_entry`] when REC 0 turns them on with PSCI CPU_ON,
-//! with their REC index as the context id in x0: each takes its own stack (BSS is not
-//! cleared again) and calls `realm_secondary_main(index)`.
+//! Other RECs either start at [`realm_secondary_entry`] when REC 0 turns them on with PSCI
+//! CPU_ON, with their REC index as the context id in x0 (they call
+//! `realm_secondary_main(index)`), or are created runnable and enter at the image base like
+//! REC 0 (the attestation scenario's pair mode; the hypervisor always starts REC 0 first).
+//! Either way each takes the stack of its MPIDR's Aff0 and only REC 0 clears BSS.
 
 use core::cell::UnsafeCell;
 use realm_protocol::MAX_RECS;
 
-/// Bytes of stack (one REC).
+/// Bytes of stack per REC.
 pub const STACK_SIZE: usize = 8 * 1024;
 
 /// Bytes of stack of each other REC.
-pub const SECONDARY_STACK_SIZE: usize = 4 * 1024;
+pub const SECONDARY_STACK_SIZE: usize = STACK_SIZE;
 
 /// The stack (NOLOAD: the hypervisor gives the realm zeroed memory for it).
 #[repr(C, align(4096))]
@@ -56,6 +58,10 @@ core::arch::global_asm!(
     "mov x20, x1",
     "mov x21, x2",
     "mov x22, x3",
+    // RECs other than REC 0 entering here take their own stack and leave BSS alone.
+    "mrs x0, mpidr_el1",
+    "and x0, x0, #0xF",
+    "cbnz x0, 5f",
     "adrp x11, __bss_start",
     "add x11, x11, :lo12:__bss_start",
     "adrp x12, __bss_end",
@@ -82,9 +88,20 @@ core::arch::global_asm!(
     "4:",
     "wfe",
     "b 4b",
-    ".global realm_secondary_entry",
-    "realm_secondary_entry:",
-    // x0 = REC index, 1..MAX_RECS; anything else parks the CPU.
+    "5:",
+    "bl 7f",
+    "adrp x9, realm_vectors",
+    "add x9, x9, :lo12:realm_vectors",
+    "msr vbar_el1, x9",
+    "isb",
+    "mov x0, x19",
+    "mov x1, x20",
+    "mov x2, x21",
+    "mov x3, x22",
+    "bl {main}",
+    "b 4b",
+    // x0 = REC index, 1..MAX_RECS: sets SP to the top of its stack; anything else parks.
+    "7:",
     "sub x9, x0, #1",
     "cmp x9, #{secondaries}",
     "b.hs 6f",
@@ -94,6 +111,12 @@ core::arch::global_asm!(
     "mov x11, #{secondary_stack_size}",
     "madd x10, x9, x11, x10",
     "mov sp, x10",
+    "ret",
+    ".global realm_secondary_entry",
+    "realm_secondary_entry:",
+    "mov x19, x0",
+    "bl 7b",
+    "mov x0, x19",
     "adrp x9, realm_vectors",
     "add x9, x9, :lo12:realm_vectors",
     "msr vbar_el1, x9",

@@ -9,6 +9,7 @@
 #![no_std]
 #![no_main]
 
+mod attest;
 mod console;
 mod entry;
 mod exceptions;
@@ -36,12 +37,13 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
             psci::system_off()
         }
         Some(Scenario::Ripas) => ripas::run(x2),
+        Some(Scenario::Attest) => attest::run(x1, x2, scenarios::ipa_width()),
         None => {
             host_call::print("unknown scenario");
             u64::MAX
         }
     };
-    let _ = x1;
+    let _ = (x1, x3);
     host_call::done(failures)
 }
 

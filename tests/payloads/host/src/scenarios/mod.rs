@@ -1,5 +1,6 @@
 //! The scenarios, grouped by which CPUs run them.
 
+mod attestation;
 mod granules;
 mod isolation;
 mod measured;
@@ -37,6 +38,7 @@ pub const PRIMARY_ONLY: &[&[Scenario]] = &[
     isolation::SCENARIOS,
     realms::SCENARIOS,
     realm_exec::SCENARIOS,
+    attestation::SCENARIOS,
 ];
 
 /// `TEST` lines the test realm adds (one per check it reports) to those of [`PRIMARY_ONLY`].
@@ -44,6 +46,9 @@ pub const REALM_CHECK_LINES: usize = realm_exec::REALM_CHECK_LINES;
 
 /// Number of scenarios in [`PRIMARY_ONLY`].
 pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);
+
+/// The attestation benchmark (`cargo xtask bench`).
+pub use attestation::bench as attestation_bench;
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;

@@ -1,0 +1,169 @@
+//! The realm attestation key (RAK) and the platform token, obtained from EL3 once at cold
+//! boot ([`provision`]), and the only code that reaches the key ([`Attestation`]).
+//!
+//! Boot (reference C.2): `RMM_ATTEST_GET_REALM_KEY` (P-384) gives the raw private scalar,
+//! imported at once ([`RealmSigningKey::from_raw_scalar`] wipes the bytes it was given; the
+//! arch layer wipes the shared page); then `RMM_ATTEST_GET_PLAT_TOKEN`, hunk after hunk until
+//! EL3 says nothing remains, with SHA-256 of our 107-byte COSE_Key as the challenge, into a
+//! static buffer (no heap). If either fails the RMM boots without attestation: it logs an
+//! error and RSI_ATTEST_TOKEN_INIT answers RSI_ERROR_UNKNOWN (so CONTINUE answers
+//! RSI_ERROR_STATE); everything else works.
+//!
+//! The key is a private field of [`Attestation`]; the only operation that uses it is
+//! [`Attestation::continue_token`], the signing step of RSI_ATTEST_TOKEN_CONTINUE. It is
+//! neither `Clone` nor `Copy` and wipes itself on drop. It lives in [`Monitor::attestation`]
+//! (a `spin::Once`), written once. Moving the freshly built value into the `Once` may leave
+//! a stale copy in the boot CPU's stack frame (RMM-private Realm memory, reused by later
+//! calls); Rust gives no way to build it in place without `unsafe`.
+//!
+//! [`Monitor::attestation`]: crate::monitor::Monitor::attestation
+
+use crate::arch::Machine;
+use attest::token::collection::PLATFORM_TOKEN_MAX;
+use attest::token::{Continue, CoseKey, RealmSigningKey, TokenError, TokenSession};
+use core::fmt;
+use rmm_abi::el3::El3Status;
+
+/// Most `RMM_ATTEST_GET_PLAT_TOKEN` calls the boot makes before giving up on EL3.
+pub const MAX_PLATFORM_TOKEN_CALLS: usize = 64;
+
+/// The attestation material, once EL3 provided it.
+pub struct Attestation {
+    key: RealmSigningKey,
+    platform_token: &'static [u8],
+    hunks: usize,
+}
+
+impl fmt::Debug for Attestation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attestation")
+            .field("public_key", self.key.public_key())
+            .field("platform_token_len", &self.platform_token.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the RMM has no attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisionError {
+    /// `RMM_ATTEST_GET_REALM_KEY` failed.
+    RealmKey(El3Status),
+    /// EL3 reported a key length other than 48 bytes.
+    KeyLength(usize),
+    /// The 48 bytes are not a valid P-384 private scalar (zero, or not below the order).
+    InvalidKey,
+    /// `RMM_ATTEST_GET_PLAT_TOKEN` failed.
+    PlatformToken(El3Status),
+    /// The platform token does not fit the static buffer.
+    PlatformTokenTooLarge,
+    /// EL3 returned an empty platform token.
+    PlatformTokenEmpty,
+    /// EL3 kept saying more remains after [`MAX_PLATFORM_TOKEN_CALLS`] calls.
+    TooManyCalls,
+}
+
+impl Attestation {
+    /// The realm public key claim.
+    pub fn public_key(&self) -> &CoseKey {
+        self.key.public_key()
+    }
+
+    /// The platform token EL3 gave at boot.
+    pub fn platform_token(&self) -> &[u8] {
+        self.platform_token
+    }
+
+    /// How many `RMM_ATTEST_GET_PLAT_TOKEN` calls it took.
+    pub fn platform_token_calls(&self) -> usize {
+        self.hunks
+    }
+
+    /// RSI_ATTEST_TOKEN_CONTINUE's work on `session`: signing (checking `should_yield`
+    /// between steps), then copying into `dst`. The only use of the key.
+    pub fn continue_token(
+        &self,
+        session: &mut TokenSession,
+        dst: &mut [u8],
+        should_yield: impl FnMut() -> bool,
+    ) -> Result<Continue, TokenError> {
+        session.continue_token(&self.key, self.platform_token, dst, should_yield)
+    }
+}
+
+/// Asks EL3 for the realm attestation key and the platform token (bound to that key), the
+/// token into `buffer` (at most [`PLATFORM_TOKEN_MAX`] bytes of it are used).
+pub fn provision<M: Machine>(
+    machine: &M,
+    buffer: &'static mut [u8],
+) -> Result<Attestation, ProvisionError> {
+    let mut raw = [0u8; 48];
+    let reported = machine.el3_realm_key(&mut raw);
+    // The import wipes `raw` whatever EL3 answered and whether or not it is a valid key.
+    let imported = RealmSigningKey::from_raw_scalar(&mut raw);
+    match reported {
+        Err(status) => return Err(ProvisionError::RealmKey(status)),
+        Ok(48) => {}
+        Ok(len) => return Err(ProvisionError::KeyLength(len)),
+    }
+    let key = imported.map_err(|_| ProvisionError::InvalidKey)?;
+    let challenge = key.public_key().platform_challenge();
+    let limit = buffer.len().min(PLATFORM_TOKEN_MAX);
+    let buffer: &'static mut [u8] = &mut buffer[..limit];
+    let mut filled = 0;
+    let mut calls = 0;
+    loop {
+        if calls == MAX_PLATFORM_TOKEN_CALLS {
+            return Err(ProvisionError::TooManyCalls);
+        }
+        calls += 1;
+        let out = buffer.get_mut(filled..).unwrap_or_default();
+        let hunk = match machine.el3_platform_token_hunk(&challenge, out) {
+            Ok(hunk) => hunk,
+            Err(El3Status::NoMem) => return Err(ProvisionError::PlatformTokenTooLarge),
+            Err(status) => return Err(ProvisionError::PlatformToken(status)),
+        };
+        filled = filled.saturating_add(hunk.len).min(limit);
+        if hunk.remaining > limit - filled {
+            return Err(ProvisionError::PlatformTokenTooLarge);
+        }
+        if hunk.remaining == 0 && !hunk.again {
+            break;
+        }
+    }
+    if filled == 0 {
+        return Err(ProvisionError::PlatformTokenEmpty);
+    }
+    let buffer: &'static [u8] = buffer;
+    Ok(Attestation {
+        key,
+        platform_token: &buffer[..filled],
+        hunks: calls,
+    })
+}
+
+/// [`provision`] straight into `store` (empty on failure), with the log line that says what
+/// happened.
+pub fn provision_into<M: Machine>(
+    store: &spin::Once<Attestation>,
+    machine: &M,
+    buffer: &'static mut [u8],
+) -> Result<(), ProvisionError> {
+    match store.try_call_once(|| provision(machine, buffer)) {
+        Ok(attestation) => {
+            log::info!(
+                "attestation: realm key (P-384) from EL3; platform token {} bytes in {} call(s), \
+                 bound to SHA-256 of the realm public key",
+                attestation.platform_token().len(),
+                attestation.platform_token_calls()
+            );
+            Ok(())
+        }
+        Err(error) => {
+            log::error!(
+                "attestation unavailable: {error:?}; realms get RSI_ERROR_UNKNOWN from \
+                 RSI_ATTEST_TOKEN_INIT, everything else works"
+            );
+            Err(error)
+        }
+    }
+}

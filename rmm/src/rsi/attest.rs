@@ -1,0 +1,182 @@
+//! RSI_ATTEST_TOKEN_INIT and RSI_ATTEST_TOKEN_CONTINUE (reference C.4; TF-RMM
+//! `runtime/rsi/realm_attest.c`): the realm asks for a CCA attestation token bound to its
+//! 64-byte challenge and collects it in chunks into its own memory.
+//!
+//! The REC's [`TokenSession`] lives in its first auxiliary granule
+//! ([`crate::realm::rec_attest`]); the key is reached only through
+//! [`crate::attestation::Attestation`]. Order of checks in CONTINUE, as TF-RMM's:
+//!
+//! 1. the buffer IPA granule-aligned, `offset < 4096`, `offset + size <= 4096` (no wrap):
+//!    else RSI_ERROR_INPUT;
+//! 2. the IPA in the protected half (PAR): else RSI_ERROR_INPUT;
+//! 3. no token in progress (no INIT, or the last byte already copied): RSI_ERROR_STATE;
+//! 4. not signed yet: sign, checking for a pending host interrupt after each signing step;
+//!    if one is pending the REC exits to the host with `RMI_EXIT_IRQ` and the SMC is not
+//!    completed (PC not advanced, registers untouched): the realm re-issues the same CONTINUE
+//!    when it next runs, and the signature made so far is kept;
+//! 5. the buffer page walked: RIPAS EMPTY → RSI_ERROR_INPUT; not mapped (RAM or DESTROYED)
+//!    → emulated stage-2 abort to the host, the SMC re-executed after the host maps it;
+//! 6. `min(size, remaining)` bytes copied to `[offset, offset + size)` of the page: x0 =
+//!    RSI_INCOMPLETE while bytes remain, RSI_SUCCESS with the last, x1 = bytes copied.
+//!
+//! INIT always restarts: it abandons any token in progress. With no attestation material
+//! (EL3 failed at boot) it answers RSI_ERROR_UNKNOWN.
+
+use super::RsiAction;
+use crate::arch::Machine;
+use crate::attestation::Attestation;
+use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
+use crate::exec::realm_memory::{Unreachable, with_granule};
+use crate::exec::stage2_abort;
+use crate::granule::GranuleAddr;
+use crate::realm::descriptor::Rd;
+use crate::realm::rec_attest::SessionSlot;
+use attest::token::rsi::{ContinueArgs, challenge_from_regs};
+use attest::token::session::Phase;
+use attest::token::{Continue, RealmClaims, SignStatus, TokenError, TokenSession};
+use rmm_abi::measurement::{Measurement, NUM_REMS};
+use rmm_abi::rmi::exit::RecExitReason;
+use rmm_abi::rmi::states::{GranuleState, Ripas};
+use rmm_abi::rsi::status::RsiStatus;
+
+/// Bytes copied per step from the token stream into the realm's page.
+const COPY_CHUNK: usize = 256;
+
+/// Handles RSI_ATTEST_TOKEN_INIT(x1..x8 = challenge): x1 = the token's exact length.
+pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    let Some(slot) = SessionSlot::of(&env.rec) else {
+        return RsiAction::status(RsiStatus::ErrorUnknown);
+    };
+    let mut session = TokenSession::new();
+    let Some(attestation) = env.monitor.attestation.get() else {
+        // Whatever was in progress is abandoned, as by any INIT.
+        slot.store(env.machine, &session);
+        return RsiAction::status(RsiStatus::ErrorUnknown);
+    };
+    let mut regs = [0u64; 8];
+    regs.copy_from_slice(&x[1..9]);
+    let challenge = challenge_from_regs(&regs);
+    let measured = {
+        let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
+            return RsiAction::status(RsiStatus::ErrorUnknown);
+        };
+        let rd = Rd::new(env.machine, env.rd);
+        let rems: [Measurement; NUM_REMS] = core::array::from_fn(|i| rd.rem(i));
+        (rd.rpv(), rd.rim(), rems)
+    };
+    let (rpv, rim, rems) = &measured;
+    let claims = RealmClaims {
+        challenge: &challenge,
+        personalization: rpv,
+        public_key: attestation.public_key(),
+        hash_algo: env.realm.hash,
+        rim,
+        rems,
+    };
+    let result = session.init(&claims, attestation.platform_token().len());
+    slot.store(env.machine, &session);
+    match result {
+        Ok(len) => RsiAction::Return([RsiStatus::Success.as_u64(), len as u64, 0, 0]),
+        Err(error) => RsiAction::status(error.rsi_status()),
+    }
+}
+
+/// Handles RSI_ATTEST_TOKEN_CONTINUE(x1 = buffer IPA, x2 = offset, x3 = size).
+pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    let args = match ContinueArgs::from_regs(x[1], x[2], x[3]) {
+        Ok(args) => args,
+        Err(status) => return RsiAction::status(status),
+    };
+    if !env.realm.s2.in_par(args.ipa) {
+        return RsiAction::status(RsiStatus::ErrorInput);
+    }
+    let (Some(slot), Some(attestation)) =
+        (SessionSlot::of(&env.rec), env.monitor.attestation.get())
+    else {
+        // No material means no INIT ever succeeded.
+        return RsiAction::status(RsiStatus::ErrorState);
+    };
+    let machine = env.machine;
+    let mut session = slot.load(machine);
+    match session.phase() {
+        Phase::Idle => return RsiAction::status(RsiStatus::ErrorState),
+        Phase::Unsigned => {
+            let signed = sign(attestation, &mut session, || machine.host_irq_pending());
+            slot.store(machine, &session);
+            match signed {
+                Ok(SignStatus::Done) => {}
+                // A host interrupt is pending: out to the host; CONTINUE runs again later.
+                Ok(SignStatus::InProgress) => {
+                    return RsiAction::Stage2Abort(ExitRecord::new(RecExitReason::Irq));
+                }
+                Err(error) => return RsiAction::status(error.rsi_status()),
+            }
+        }
+        Phase::Signed { .. } => {}
+    }
+    let copied = with_granule(
+        &env.monitor.granules,
+        machine,
+        &env.realm.s2,
+        args.ipa,
+        |page| copy_to_realm(machine, attestation, &mut session, page, args),
+    );
+    match copied {
+        Ok(result) => {
+            slot.store(machine, &session);
+            match result {
+                Ok(done) => RsiAction::Return([done.rsi_status().as_u64(), done.written(), 0, 0]),
+                Err(error) => RsiAction::status(error.rsi_status()),
+            }
+        }
+        Err(Unreachable::NotMapped { level, ripas }) if ripas != Ripas::Empty => {
+            RsiAction::Stage2Abort(stage2_abort(level, args.ipa))
+        }
+        Err(_) => RsiAction::status(RsiStatus::ErrorInput),
+    }
+}
+
+/// Signs `session`, asking `pending` after every step (the last one included) whether a host
+/// interrupt waits: `InProgress` means stop for the host (what is signed so far is kept in
+/// the session), `Done` means signed and nothing pending.
+fn sign(
+    attestation: &Attestation,
+    session: &mut TokenSession,
+    mut pending: impl FnMut() -> bool,
+) -> Result<SignStatus, TokenError> {
+    // `continue_token` with no room signs (stepping, asking after each step) and copies
+    // nothing.
+    match attestation.continue_token(session, &mut [], &mut pending)? {
+        Continue::Yield => Ok(SignStatus::InProgress),
+        Continue::Incomplete { .. } | Continue::Done { .. } => Ok(SignStatus::Done),
+    }
+}
+
+/// Copies the next bytes of the signed token to `[offset, offset + size)` of the realm's
+/// `page`, in chunks, writing only those bytes.
+#[inline(never)]
+fn copy_to_realm<M: Machine>(
+    machine: &M,
+    attestation: &Attestation,
+    session: &mut TokenSession,
+    page: GranuleAddr,
+    args: ContinueArgs,
+) -> Result<Continue, TokenError> {
+    let mut chunk = [0u8; COPY_CHUNK];
+    let mut written = 0;
+    loop {
+        let want = (args.size - written).min(COPY_CHUNK);
+        let step = attestation.continue_token(session, &mut chunk[..want], || false)?;
+        let n = step.written() as usize;
+        machine.write_realm_bytes(page, args.offset + written, &chunk[..n]);
+        written += n;
+        match step {
+            Continue::Done { .. } => return Ok(Continue::Done { written }),
+            _ if n < want || written == args.size => {
+                return Ok(Continue::Incomplete { written });
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The attestation rows of `cargo xtask bench`: one CCA token (SHA-256 realm, TF-A's sample
+//! platform token, 2,124 bytes), timed inside the realm around each RSI call (RMM-only
+//! work: the realm's SMC traps to R-EL2, never to EL3), against the reference RMM and our
+//! target (`design/PERFORMANCE.md`).
+
+use crate::cmd::Result;
+
+/// The value of `key=` on the `BENCH <name>` line.
+fn value(output: &str, name: &str, key: &str) -> Option<u64> {
+    let prefix = format!("BENCH {name} ");
+    let line = output.lines().find(|l| l.starts_with(&prefix))?;
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Prints the attestation table from the timed boot's transcript.
+pub fn print(timed: &str) -> Result {
+    let get = |name: &str, key: &str| {
+        value(timed, name, key).ok_or_else(|| format!("no `BENCH {name} {key}=` line"))
+    };
+    let init = get("attest_init", "instructions")?;
+    let all = get("attest_continue_all", "instructions")?;
+    let token = get("attest_token", "instructions")?;
+    let longest = get("attest_longest_call", "instructions")?;
+    let bytes = get("attest_shape", "bytes")?;
+    let calls = get("attest_shape", "continue_calls")?;
+    println!(
+        "\n## Attestation token ({} bytes, {calls} whole-page CONTINUE call(s); timed inside the \
+         realm)\n",
+        grouped(bytes)
+    );
+    println!("| measurement (instructions) | ours | TF-RMM | target |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| RSI_ATTEST_TOKEN_INIT | {} | ~14,400 | – |",
+        grouped(init)
+    );
+    println!(
+        "| all RSI_ATTEST_TOKEN_CONTINUE calls | {} | ~20,640,000 | – |",
+        grouped(all)
+    );
+    println!(
+        "| INIT + all CONTINUE calls | **{}** | ~20,650,000 | ≤ 10,000,000 |",
+        grouped(token)
+    );
+    println!(
+        "| longest uninterruptible stretch (the signing CONTINUE) | **{}** | ~20,600,000 | ≤ \
+         2,000,000 while a host IRQ is pending |",
+        grouped(longest)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_values_and_groups() {
+        let out = "BENCH attest_shape bytes=2124 continue_calls=1\n";
+        assert_eq!(value(out, "attest_shape", "bytes"), Some(2124));
+        assert_eq!(value(out, "attest_shape", "continue_calls"), Some(1));
+        assert_eq!(value(out, "attest_init", "instructions"), None);
+        assert_eq!(grouped(20_650_000), "20,650,000");
+        assert_eq!(grouped(999), "999");
+        assert!(print(out).is_err(), "missing lines fail");
+    }
+}
