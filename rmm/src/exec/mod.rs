@@ -8,6 +8,7 @@
 //! - [`complete`]: finishing what the last exit left pending, from the host's `RecEnter`.
 //! - [`inject`]: exceptions the RMM makes the realm take.
 //! - [`id_regs`]: the ID register values realms read.
+//! - [`gic`]: the virtual GIC state the host passes in and sees out.
 //! - [`realm_memory`]: reaching the realm's own memory for RSI arguments.
 //!
 //! Only [`crate::arch::world::RealmCpu`] touches the CPU; everything here runs on the host
@@ -17,6 +18,7 @@ pub mod complete;
 pub mod config;
 pub mod esr;
 pub mod exit_record;
+pub mod gic;
 pub mod id_regs;
 pub mod inject;
 pub mod realm_memory;
