@@ -31,8 +31,14 @@ pub enum Scenario {
     Registers = 4,
     /// Touch protected memory the host has not populated yet (x2 = its IPA).
     Populate = 5,
-    /// One RSI_VERSION timed by the benchmark, then finish.
+    /// The RSI_VERSION benchmark: an `Echo` host call, x2 RSI_VERSION calls each timed by the
+    /// realm itself (generic counter read after an `isb` on both sides), another `Echo`, then
+    /// a `Print` of the `BENCH rsi_version ...` line the benchmark reports, then finish.
     RsiVersionLoop = 6,
+    /// The MMIO round-trip benchmark: an `Echo` host call, x2 64-bit loads from the magic
+    /// register (each an emulated MMIO exit; the hypervisor answers [`MMIO_MAGIC`]), another
+    /// `Echo`, then finish.
+    MmioLoop = 7,
 }
 
 impl Scenario {
@@ -46,6 +52,7 @@ impl Scenario {
             4 => Self::Registers,
             5 => Self::Populate,
             6 => Self::RsiVersionLoop,
+            7 => Self::MmioLoop,
             _ => return None,
         })
     }

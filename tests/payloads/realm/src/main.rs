@@ -27,6 +27,7 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::Registers) => scenarios::registers(),
         Some(Scenario::Populate) => scenarios::populate(x2),
         Some(Scenario::RsiVersionLoop) => scenarios::rsi_version_loop(x2),
+        Some(Scenario::MmioLoop) => scenarios::mmio_loop(x2),
         None => {
             host_call::print("unknown scenario");
             u64::MAX
