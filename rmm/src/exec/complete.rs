@@ -11,22 +11,23 @@ use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::realm::rec::LastExit;
 use crate::rsi::host_call;
-use rmm_abi::rmi::rec_run::{RecEnter, RecEnterFlags};
+use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 
 /// The host asked for something the last exit does not allow (REC_ENTER fails with
 /// RMI_ERROR_REC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CannotComplete;
 
-/// Applies INJECT_SEA and EMUL_MMIO from `enter` to the REC's context `ctx`, given the last
-/// exit's syndrome `last`.
+/// Applies INJECT_SEA and EMUL_MMIO from `RecEnter.flags` to the REC's context `ctx`, given
+/// the last exit's syndrome `last`; `mmio_value` is `RecEnter.gprs[0]` (read by the caller
+/// only when EMUL_MMIO is set, since nothing else uses it).
 pub fn emulation(
     realm_par_end: u64,
-    enter: &RecEnter,
+    flags: RecEnterFlags,
+    mmio_value: u64,
     last: &LastExit,
     ctx: &mut RealmContext,
 ) -> Result<(), CannotComplete> {
-    let flags = RecEnterFlags::from_bits_truncate(enter.flags);
     let esr = Esr::new(last.esr);
     let was_data_abort = esr.class() == ExceptionClass::DataAbort;
     let inject_sea = flags.contains(RecEnterFlags::INJECT_SEA);
@@ -43,18 +44,19 @@ pub fn emulation(
         }
         let rt = esr.srt();
         if !esr.is_write() && rt < 31 {
-            ctx.gprs.x[rt] = load_value(esr, enter.gprs[0]);
+            ctx.gprs.x[rt] = load_value(esr, mmio_value);
         }
         ctx.gprs.advance_pc();
     }
     Ok(())
 }
 
-/// Delivers a pending host call's results; `Some(exit)` if the realm cannot run yet.
+/// Delivers a pending host call's results (`RecEnter.gprs`); `Some(exit)` if the realm cannot
+/// run yet.
 pub fn host_call<M: Machine>(
     env: &RecEnv<'_, M>,
-    enter: &RecEnter,
+    gprs: &[u64; REC_RUN_NR_GPRS],
     ctx: &mut RealmContext,
 ) -> Option<ExitRecord> {
-    host_call::complete(env, &enter.gprs, &mut ctx.gprs.x)
+    host_call::complete(env, gprs, &mut ctx.gprs.x)
 }
