@@ -4,6 +4,7 @@
 //! The tests themselves live in `tests/*.rs`; this library only sets the scene.
 
 pub mod host;
+pub mod snapshot;
 
 use core::sync::atomic::AtomicU16;
 use rmm::GRANULE_SIZE;
