@@ -11,7 +11,7 @@ use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::realm::rec::{LastExit, Rec, RipasChange};
 use crate::rsi::host_call;
-use rmm_abi::rmi::rec_run::{RecEnter, RecEnterFlags};
+use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
 
@@ -25,15 +25,16 @@ pub const RSI_REJECT: u64 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CannotComplete;
 
-/// Applies INJECT_SEA and EMUL_MMIO from `enter` to the REC's context `ctx`, given the last
-/// exit's syndrome `last`.
+/// Applies INJECT_SEA and EMUL_MMIO from `RecEnter.flags` to the REC's context `ctx`, given
+/// the last exit's syndrome `last`; `mmio_value` is `RecEnter.gprs[0]` (read by the caller
+/// only when EMUL_MMIO is set, since nothing else uses it).
 pub fn emulation(
     realm_par_end: u64,
-    enter: &RecEnter,
+    flags: RecEnterFlags,
+    mmio_value: u64,
     last: &LastExit,
     ctx: &mut RealmContext,
 ) -> Result<(), CannotComplete> {
-    let flags = RecEnterFlags::from_bits_truncate(enter.flags);
     let esr = Esr::new(last.esr);
     let was_data_abort = esr.class() == ExceptionClass::DataAbort;
     let inject_sea = flags.contains(RecEnterFlags::INJECT_SEA);
@@ -50,33 +51,33 @@ pub fn emulation(
         }
         let rt = esr.srt();
         if !esr.is_write() && rt < 31 {
-            ctx.gprs.x[rt] = load_value(esr, enter.gprs[0]);
+            ctx.gprs.x[rt] = load_value(esr, mmio_value);
         }
         ctx.gprs.advance_pc();
     }
     Ok(())
 }
 
-/// Delivers a pending host call's results; `Some(exit)` if the realm cannot run yet.
+/// Delivers a pending host call's results (`RecEnter.gprs`); `Some(exit)` if the realm cannot
+/// run yet.
 pub fn host_call<M: Machine>(
     env: &RecEnv<'_, M>,
-    enter: &RecEnter,
+    gprs: &[u64; REC_RUN_NR_GPRS],
     ctx: &mut RealmContext,
 ) -> Option<ExitRecord> {
-    host_call::complete(env, &enter.gprs, &mut ctx.gprs.x)
+    host_call::complete(env, gprs, &mut ctx.gprs.x)
 }
 
 /// Finishes a pending RIPAS change: the realm learns how far RTT_SET_RIPAS got (x1 = the
 /// first address not changed) and whether the host refused the rest (x2). As in the
 /// reference RMM, a host can only refuse a change to RAM, and only one it did not finish:
 /// anything else is reported as accepted. The change is no longer pending afterwards.
-pub fn ripas_change<M: Machine>(rec: &Rec<'_, M>, enter: &RecEnter, ctx: &mut RealmContext) {
+pub fn ripas_change<M: Machine>(rec: &Rec<'_, M>, flags: RecEnterFlags, ctx: &mut RealmContext) {
     let change = rec.ripas_change();
     if !change.is_pending() {
         return;
     }
-    let rejected =
-        RecEnterFlags::from_bits_truncate(enter.flags).contains(RecEnterFlags::RIPAS_RESPONSE);
+    let rejected = flags.contains(RecEnterFlags::RIPAS_RESPONSE);
     let refused = rejected && change.ripas == Ripas::Ram && change.addr != change.top;
     ctx.gprs.x[0] = RsiStatus::Success.as_u64();
     ctx.gprs.x[1] = change.addr;

@@ -7,7 +7,7 @@
 //! only when the command succeeds.
 //!
 //! Not yet here (the last stage of the realm-execution issue): the virtual GIC list
-//! registers and FP/SIMD state.
+//! registers.
 
 use super::RmiOutputs;
 use super::error::{RmiError, status_only};
@@ -20,12 +20,57 @@ use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{LastExit, Rec};
-use rmm_abi::rmi::rec_run::{RecEnter, RecEnterFlags};
+use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 use rmm_abi::rmi::states::{GranuleState, RealmState};
-use zerocopy::{FromZeros, IntoBytes};
+use zerocopy::IntoBytes;
 
-/// Bytes of `RmiRecEnter` the RMM reads: every defined field (flags, gprs, GIC state).
-const ENTER_BYTES: usize = 0x390;
+/// Offset of `RmiRecEnter.gprs` in the run page.
+const ENTER_GPRS: usize = 0x200;
+
+/// The parts of the host's `RmiRecEnter` this entry uses, each read once from the run page
+/// only if it is needed (the whole 0x390 defined bytes cost ~1,000 instructions per entry
+/// to clear and copy): the flags always; `gprs` when a host call waits for its results (all
+/// of them) or the host completes an MMIO read (`gprs[0]`). The GIC fields are not used
+/// until the virtual GIC exists.
+struct EnterArgs {
+    flags: RecEnterFlags,
+    /// `gprs`, then the reserved word after them (the copy moves 16-byte units).
+    gprs: [u64; REC_RUN_NR_GPRS + 1],
+}
+
+impl EnterArgs {
+    fn read<M: Machine>(
+        machine: &M,
+        run: GranuleAddr,
+        host_call_pending: bool,
+    ) -> Result<Self, RmiError> {
+        let mut flags = [0u64; 2];
+        machine
+            .read_ns(run, 0, flags.as_mut_bytes())
+            .map_err(|_| RmiError::Input)?;
+        let flags = RecEnterFlags::from_bits_truncate(flags[0]);
+        let mut gprs = [0u64; REC_RUN_NR_GPRS + 1];
+        let needed = if host_call_pending {
+            gprs.len()
+        } else if flags.contains(RecEnterFlags::EMUL_MMIO) {
+            2
+        } else {
+            0
+        };
+        if needed != 0 {
+            machine
+                .read_ns(run, ENTER_GPRS, gprs[..needed].as_mut_bytes())
+                .map_err(|_| RmiError::Input)?;
+        }
+        Ok(Self { flags, gprs })
+    }
+
+    fn gprs(&self) -> &[u64; REC_RUN_NR_GPRS] {
+        self.gprs[..REC_RUN_NR_GPRS]
+            .try_into()
+            .unwrap_or(&[0; REC_RUN_NR_GPRS])
+    }
+}
 
 /// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
 pub fn handle(monitor: &Monitor, machine: &impl Machine, rec: u64, run: u64) -> RmiOutputs {
@@ -65,11 +110,8 @@ fn run_rec<M: Machine>(
     rec_addr: GranuleAddr,
     run: GranuleAddr,
 ) -> Result<(), RmiError> {
-    let mut enter = RecEnter::new_zeroed();
-    machine
-        .read_ns(run, 0, &mut enter.as_mut_bytes()[..ENTER_BYTES])
-        .map_err(|_| RmiError::Input)?;
     let rec = Rec::new(machine, rec_addr);
+    let enter = EnterArgs::read(machine, run, rec.host_call_pending())?;
     let rd = rec.rd();
     // The RD outlives the REC (it counts it); its configuration never changes after
     // REALM_CREATE and its state is one word, so neither needs the RD lock here.
@@ -91,17 +133,23 @@ fn run_rec<M: Machine>(
     };
     let mut ctx = rec.context();
     let last = rec.last_exit();
-    complete::emulation(env.realm.s2.par_end(), &enter, &last, &mut ctx)
-        .map_err(|_| RmiError::Rec)?;
-    complete::ripas_change(&rec, &enter, &mut ctx);
-    if let Some(exit) = complete::host_call(&env, &enter, &mut ctx) {
+    complete::emulation(
+        env.realm.s2.par_end(),
+        enter.flags,
+        enter.gprs[0],
+        &last,
+        &mut ctx,
+    )
+    .map_err(|_| RmiError::Rec)?;
+    complete::ripas_change(&rec, enter.flags, &mut ctx);
+    if let Some(exit) = complete::host_call(&env, enter.gprs(), &mut ctx) {
         // The realm cannot run until the host maps its host-call page.
         rec.set_context(&ctx);
         return exit.write(machine, run).map_err(|_| RmiError::Input);
     }
     rec.set_last_exit(&LastExit { esr: 0, ..last });
 
-    let flags = RecEnterFlags::from_bits_truncate(enter.flags);
+    let flags = enter.flags;
     let entry = config::entry_config(
         &env.realm,
         rec.mpidr(),

@@ -111,6 +111,18 @@ impl Host {
         pa
     }
 
+    /// The granule table's refcount for `pa`.
+    pub fn refcount(&self, pa: u64) -> u16 {
+        let addr = rmm::granule::GranuleAddr::new(pa).expect("aligned");
+        self.rig
+            .monitor
+            .granules
+            .snapshot()
+            .find(|(a, _, _)| *a == addr)
+            .map(|(_, _, count)| count)
+            .expect("tracked")
+    }
+
     /// Raw RMI call.
     pub fn call(&self, fid: u32, args: &[u64]) -> [u64; 5] {
         self.rig.call(u64::from(fid), args)

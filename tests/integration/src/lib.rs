@@ -5,6 +5,7 @@
 
 pub mod host;
 pub mod running;
+pub mod snapshot;
 
 use core::sync::atomic::AtomicU16;
 use rmm::GRANULE_SIZE;

@@ -17,17 +17,6 @@ fn rim(host: &Host, realm: &TestRealm) -> [u8; 64] {
     Rd::new(&host.rig.machine, GranuleAddr::new(realm.rd).unwrap()).rim()
 }
 
-fn refcount(host: &Host, pa: u64) -> u16 {
-    let addr = GranuleAddr::new(pa).unwrap();
-    host.rig
-        .monitor
-        .granules
-        .snapshot()
-        .find(|(a, _, _)| *a == addr)
-        .unwrap()
-        .2
-}
-
 #[test]
 fn data_create_copies_maps_and_counts() {
     let host = Host::new();
@@ -46,7 +35,7 @@ fn data_create_copies_maps_and_counts() {
         [0, 3, 1, data, 1],
         "ASSIGNED RAM"
     );
-    assert_eq!(refcount(&host, tables[1]), 1);
+    assert_eq!(host.refcount(tables[1]), 1);
     // Destroy: PA and top back, entry DESTROYED, granule scrubbed and DELEGATED.
     host.rig.machine.take_stage2_invalidations();
     assert_eq!(host.data_destroy(r.rd, 0x3000), [0, data, 0x20_0000, 0, X4]);
@@ -58,7 +47,7 @@ fn data_create_copies_maps_and_counts() {
     );
     assert_eq!(host.rig.state(data), Some(GranuleState::Delegated));
     assert_eq!(host.rig.machine.inspect(data), [0; 4096]);
-    assert_eq!(refcount(&host, tables[1]), 0);
+    assert_eq!(host.refcount(tables[1]), 0);
     // DATA_CREATE accepts a DESTROYED entry and maps it as RAM again.
     assert_eq!(host.data_create(r.rd, data, 0x3000, src, 0)[0], 0);
     assert_eq!(host.read_entry(r.rd, 0x3000, 3), [0, 3, 1, data, 1]);
@@ -323,7 +312,7 @@ fn rec_create_destroy_and_failures_in_order() {
             .iter()
             .all(|a| host.rig.state(*a) == Some(GranuleState::RecAux))
     );
-    assert_eq!(refcount(&host, r.rd), 1);
+    assert_eq!(host.refcount(r.rd), 1);
     // The next REC must be index 1; the same MPIDR again is refused.
     let rec1 = host.must_delegated();
     let again = host.must_rec_params(0, true);
@@ -344,6 +333,6 @@ fn rec_create_destroy_and_failures_in_order() {
             .iter()
             .all(|a| host.rig.state(*a) == Some(GranuleState::Delegated))
     );
-    assert_eq!(refcount(&host, r.rd), 0);
+    assert_eq!(host.refcount(r.rd), 0);
     assert_eq!(host.realm_destroy(r.rd)[0], 0);
 }

@@ -178,39 +178,6 @@ fn a_failed_create_releases_its_vmid() {
 }
 
 #[test]
-fn aliasing_rd_and_roots_is_refused() {
-    let host = Host::new();
-    let base = host.must_delegated_run(2);
-    let params = Host::realm_params(&Shape::default(), base);
-    assert_eq!(
-        host.realm_create(base, &params),
-        err(status::INPUT),
-        "RD = root 0"
-    );
-    assert_eq!(
-        host.realm_create(base + 0x1000, &params),
-        err(status::INPUT),
-        "RD = root 1"
-    );
-    assert_eq!(host.rig.state(base), Some(GranuleState::Delegated));
-    // The params page itself may not be delegated (it must be host memory).
-    let rd = host.must_delegated();
-    let page = host.ns_page(zerocopy::IntoBytes::as_bytes(&params));
-    assert_eq!(host.delegate(page)[0], 0);
-    assert_eq!(
-        host.call(rmm_abi::rmi::fid::REALM_CREATE, &[rd, page, 0, X4]),
-        err(status::INPUT)
-    );
-    // Nor outside DRAM, nor misaligned.
-    for page in [0x1000, 0x1_0000_0000_0000, page + 8] {
-        assert_eq!(
-            host.call(rmm_abi::rmi::fid::REALM_CREATE, &[rd, page, 0, X4]),
-            err(status::INPUT)
-        );
-    }
-}
-
-#[test]
 fn roots_in_the_unprotected_half_are_unassigned_ns() {
     let host = Host::new();
     let realm = host.must_create_realm(Shape::default()); // 40 bits, two level-1 roots

@@ -1,7 +1,6 @@
 //! RTT_CREATE, RTT_DESTROY, RTT_FOLD, RTT_READ_ENTRY, RTT_MAP/UNMAP_UNPROTECTED and
 //! RTT_INIT_RIPAS through the real dispatcher: results, every failure in order, refcounts.
 
-use rmm::granule::GranuleAddr;
 use rmm_abi::rmi::states::GranuleState;
 use rmm_integration_tests::host::{Host, Shape, TestRealm, X4, status};
 
@@ -16,16 +15,6 @@ const TABLE: u64 = 2;
 const EMPTY: u64 = 0;
 const RAM: u64 = 1;
 const DESTROYED: u64 = 2;
-
-fn refcount(host: &Host, pa: u64) -> u16 {
-    host.rig
-        .monitor
-        .granules
-        .snapshot()
-        .find(|(addr, _, _)| *addr == GranuleAddr::new(pa).unwrap())
-        .map(|(_, _, count)| count)
-        .unwrap()
-}
 
 fn realm(host: &Host) -> TestRealm {
     host.must_create_realm(Shape::default())
@@ -50,9 +39,9 @@ fn create_walks_down_and_read_entry_reports_tables() {
     );
     // A walk that stops early is not an error: it reports where it stopped.
     assert_eq!(host.read_entry(r.rd, 0, 3), [0, 1, UNASSIGNED, 0, EMPTY]);
-    assert_eq!(refcount(&host, r.rtt_base), 1);
-    assert_eq!(refcount(&host, tables[0]), 1);
-    assert_eq!(refcount(&host, tables[1]), 0);
+    assert_eq!(host.refcount(r.rtt_base), 1);
+    assert_eq!(host.refcount(tables[0]), 1);
+    assert_eq!(host.refcount(tables[1]), 0);
 }
 
 #[test]
@@ -139,7 +128,7 @@ fn tables_in_the_unprotected_half_inherit_unassigned_ns() {
             .all(|e| u64::from_le_bytes(e.try_into().unwrap()) == 1 << 55)
     );
     // NS tables are counted in the parent like any table.
-    assert_eq!(refcount(&host, r.rtt_base + 0x1000), 1);
+    assert_eq!(host.refcount(r.rtt_base + 0x1000), 1);
 }
 
 #[test]
@@ -158,7 +147,7 @@ fn destroy_reports_the_table_and_the_top_of_the_non_live_region() {
     );
     assert_eq!(host.rig.state(a[1]), Some(GranuleState::Delegated));
     assert_eq!(host.rig.machine.inspect(a[1]), [0; 4096]);
-    assert_eq!(refcount(&host, a[0]), 1);
+    assert_eq!(host.refcount(a[0]), 1);
     // Failures: no table there (walk stops at level 2) → ERROR_RTT(2), top from there.
     assert_eq!(
         host.rtt_destroy(r.rd, 0, 3),
@@ -281,7 +270,7 @@ fn unprotected_mappings_do_not_keep_a_table_alive() {
     let ipa = UNPROTECTED;
     let tables = host.must_tables_to(&r, ipa, 3);
     assert_eq!(host.map_unprotected(r.rd, ipa, 3, 0x9000_0000)[0], 0);
-    assert_eq!(refcount(&host, tables[1]), 0);
+    assert_eq!(host.refcount(tables[1]), 0);
     host.rig.machine.take_stage2_invalidations();
     assert_eq!(host.rtt_destroy(r.rd, ipa, 3)[..2], [0, tables[1]]);
     assert!(
@@ -299,10 +288,10 @@ fn fold_unassigned_tables_at_any_level_and_unfold_again() {
     assert_eq!(host.rtt_fold(r.rd, 0, 3), [0, tables[1], 0, 0, X4]);
     assert_eq!(host.read_entry(r.rd, 0, 3), [0, 2, UNASSIGNED, 0, EMPTY]);
     assert_eq!(host.rig.state(tables[1]), Some(GranuleState::Delegated));
-    assert_eq!(refcount(&host, tables[0]), 0);
+    assert_eq!(host.refcount(tables[0]), 0);
     // And the level-2 table into a level-1 entry.
     assert_eq!(host.rtt_fold(r.rd, 0, 2), [0, tables[0], 0, 0, X4]);
-    assert_eq!(refcount(&host, r.rtt_base), 0);
+    assert_eq!(host.refcount(r.rtt_base), 0);
     // Failures: nothing to fold.
     assert_eq!(host.rtt_fold(r.rd, 0, 2), [status::rtt(1), 0, 0, 0, X4]);
     assert_eq!(host.rtt_fold(r.rd, 0, 3), [status::rtt(1), 0, 0, 0, X4]);
@@ -328,14 +317,14 @@ fn fold_assigned_pages_into_a_block_and_unfold_it() {
             0
         );
     }
-    assert_eq!(refcount(&host, tables[1]), 512);
+    assert_eq!(host.refcount(tables[1]), 512);
     assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, tables[1], 0, 0, X4]);
     assert_eq!(host.read_entry(r.rd, ipa, 3), [0, 2, ASSIGNED, data, EMPTY]);
-    assert_eq!(refcount(&host, tables[0]), 1, "the block counts once");
+    assert_eq!(host.refcount(tables[0]), 1, "the block counts once");
     // Unfold: a new level-3 table with 512 pages, counted 512.
     let rtt = host.must_delegated();
     assert_eq!(host.rtt_create(r.rd, rtt, ipa, 3)[0], 0);
-    assert_eq!(refcount(&host, rtt), 512);
+    assert_eq!(host.refcount(rtt), 512);
     assert_eq!(
         host.read_entry(r.rd, ipa + 0x5000, 3),
         [0, 3, ASSIGNED, data + 0x5000, EMPTY]

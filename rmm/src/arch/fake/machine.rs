@@ -116,6 +116,22 @@ impl Default for FakeEl3Attest {
 pub type FakeRealm =
     Box<dyn FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) -> RealmTrap + Send>;
 
+/// Everything [`FakeMachine`] holds that an RMI command can change, for tests that check a
+/// refused command changed nothing: every granule's PAS and (non-zero) contents, and how many
+/// GTSI calls and stage-2 TLB invalidations the RMM made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemorySnapshot {
+    /// Granules whose PAS was ever changed, with their PAS, by address.
+    pub pas: Vec<(u64, FakePas)>,
+    /// Granules with non-zero contents, by address (an all-zero granule and one never
+    /// written are the same memory).
+    pub contents: Vec<(u64, Box<[u8; GRANULE_SIZE]>)>,
+    /// GTSI calls so far.
+    pub gtsi_calls: usize,
+    /// Stage-2 TLB invalidations so far (not drained by taking the snapshot).
+    pub stage2_invalidations: usize,
+}
+
 /// Simulated memory and EL3 GTSI.
 pub struct FakeMachine {
     dram: Vec<(u64, u64)>,
@@ -267,6 +283,26 @@ impl FakeMachine {
     /// How many times the RMM asked whether a host interrupt is pending.
     pub fn host_irq_checks(&self) -> usize {
         self.memory().irq_checks
+    }
+
+    /// The whole simulated machine state, for before/after comparisons.
+    pub fn snapshot(&self) -> MemorySnapshot {
+        let memory = self.memory();
+        let mut pas: Vec<_> = memory.pas.iter().map(|(a, p)| (*a, *p)).collect();
+        pas.sort_unstable_by_key(|(a, _)| *a);
+        let mut contents: Vec<_> = memory
+            .contents
+            .iter()
+            .filter(|(_, page)| page.iter().any(|b| *b != 0))
+            .map(|(a, page)| (*a, page.clone()))
+            .collect();
+        contents.sort_unstable_by_key(|(a, _)| *a);
+        MemorySnapshot {
+            pas,
+            contents,
+            gtsi_calls: memory.gtsi_calls,
+            stage2_invalidations: memory.stage2_invalidations.len(),
+        }
     }
 
     /// Number of GTSI calls the RMM made.

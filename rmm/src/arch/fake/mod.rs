@@ -10,7 +10,7 @@ extern crate std;
 
 pub mod machine;
 
-pub use machine::{FakeMachine, FakePas, HostFault};
+pub use machine::{FakeMachine, FakePas, HostFault, MemorySnapshot};
 
 use crate::GRANULE_SIZE;
 use crate::arch::{ConsoleSink, El3Port};

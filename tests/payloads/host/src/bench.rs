@@ -11,15 +11,20 @@
 //!   order, so that `cargo xtask bench` can attribute each command's cost to the RMM exactly.
 //!
 //! Both boots set up the same realm first (untimed): s2sz 48, a level-0 root, SHA-256, with
-//! tables down to level 3 for [0, 2 MiB). Only the calls being measured are inside a timed
+//! tables down to level 3 for [0, 2 MiB). The realm-execution benchmarks run the test realm
+//! (`tests/payloads/realm`) in a second realm of the same shape, one REC per benchmark
+//! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`), each entered up to its first
+//! synchronisation host call before anything is timed or traced. Only the calls being measured are inside a timed
 //! interval or a traced segment; set-up and tear-down calls are outside. Failures of any call
 //! are printed as `BENCH error ...`, which fails `cargo xtask bench`.
 
 use crate::platform::{GRANULE_POOL, REALM_POOL};
 use crate::realm::{
-    MEASURE_CONTENT, PAGE, Shape, fill_page, rec_params, write_realm_params, write_rec_params,
+    MEASURE_CONTENT, PAGE, Shape, fill_page, rec_params, write_page, write_realm_params,
+    write_rec_params,
 };
-use crate::{println, regs, rmi, smc};
+use crate::{println, realm_image, regs, rmi, smc};
+use realm_protocol::{HostCallCode, MMIO_MAGIC, REALM_IMAGE_BASE, Scenario as RealmScenario};
 
 /// Timed calls per benchmark (the median is reported).
 const ITERATIONS: usize = 101;
@@ -192,6 +197,240 @@ fn write_rec_page(page: u64, index: u64, aux: u64) {
     write_rec_params(page, &rec_params(index, 0, &aux, true));
 }
 
+/// The realm-execution benchmark scenarios, one REC each, in REC index order.
+const EXEC_SCENARIOS: [RealmScenario; 3] = [
+    RealmScenario::HostCallLoop,
+    RealmScenario::RsiVersionLoop,
+    RealmScenario::MmioLoop,
+];
+
+/// `RmiRecExit.exit_reason` values.
+const EXIT_SYNC: u64 = 0;
+const EXIT_IRQ: u64 = 1;
+const EXIT_HOST_CALL: u64 = 5;
+/// `RmiRecEnter.flags`: complete an emulated MMIO read.
+const EMUL_MMIO: u64 = 1;
+/// ESR_EL2.EC of a data abort from a lower EL.
+const EC_DATA_ABORT_LOWER: u64 = 0x24;
+
+/// The test realm loaded into a realm of [`SHAPE`] (VMID 3), activated, with one runnable REC
+/// per entry of [`EXEC_SCENARIOS`] (x0 = the scenario, x2 = its count).
+struct ExecRealm {
+    recs: [u64; 3],
+    run: u64,
+}
+
+fn read_run(run: u64, offset: u64) -> u64 {
+    // SAFETY: the run page is an NS granule of the benchmark's pool; aligned load.
+    unsafe { core::ptr::read_volatile((run + offset) as *const u64) }
+}
+
+fn write_run(run: u64, offset: u64, value: u64) {
+    // SAFETY: as in `read_run`; aligned store.
+    unsafe { core::ptr::write_volatile((run + offset) as *mut u64, value) }
+}
+
+/// How the next REC_ENTER completes the last exit: entry flags and gprs\[0\].
+#[derive(Clone, Copy)]
+struct Completion {
+    flags: u64,
+    x0: u64,
+}
+
+const PLAIN: Completion = Completion { flags: 0, x0: 0 };
+
+impl ExecRealm {
+    /// Loads the test realm (unmeasured DATA_CREATE of every page of the image, RIPAS RAM over
+    /// its whole footprint) and creates the RECs with `counts`.
+    fn build(mem: &mut Memory, counts: [u64; 3]) -> Option<Self> {
+        let Some(pages) = realm_image::pages() else {
+            println!("BENCH error no test realm image embedded");
+            return None;
+        };
+        let rd = create_realm(mem, Shape { vmid: 3, ..SHAPE });
+        for level in 1..=3 {
+            let out = rmi::rtt_create(rd, mem.delegate(), 0, level);
+            expect_success("exec set-up RTT_CREATE", out.0[0]);
+        }
+        let top = REALM_IMAGE_BASE + pages * PAGE;
+        let out = rmi::rtt_init_ripas(rd, REALM_IMAGE_BASE, top);
+        expect_success("exec set-up RTT_INIT_RIPAS", out.0[0]);
+        for n in 0..pages {
+            let (data, src) = (mem.delegate(), mem.ns_page());
+            write_page(src, &realm_image::page(n));
+            let out = rmi::data_create(rd, data, REALM_IMAGE_BASE + n * PAGE, src, 0);
+            expect_success("exec set-up DATA_CREATE", out.0[0]);
+        }
+        let mut recs = [0; 3];
+        for (i, (scenario, count)) in EXEC_SCENARIOS.iter().zip(counts).enumerate() {
+            let rec = mem.delegate();
+            let aux = mem.delegate_run(16);
+            let aux: [u64; 16] = core::array::from_fn(|j| aux + j as u64 * PAGE);
+            let mut params = rec_params(i as u64, REALM_IMAGE_BASE, &aux, true);
+            params.gprs = [*scenario as u64, 0, count, 0, 0, 0, 0, 0];
+            let page = mem.ns_page();
+            write_rec_params(page, &params);
+            expect_success(
+                "exec set-up REC_CREATE",
+                rmi::rec_create(rd, rec, page).0[0],
+            );
+            recs[i] = rec;
+        }
+        expect_success("exec set-up REALM_ACTIVATE", rmi::realm_activate(rd).0[0]);
+        let run = mem.ns_page();
+        write_page(run, &[0; PAGE as usize]);
+        Some(Self { recs, run })
+    }
+
+    /// Writes `completion` into the run page (before the timed interval).
+    fn prepare(&self, completion: Completion) {
+        write_run(self.run, 0, completion.flags);
+        write_run(self.run, 0x200, completion.x0);
+    }
+
+    /// REC_ENTER of REC `index` with what [`Self::prepare`] wrote; returns x0.
+    fn enter(&self, index: usize) -> u64 {
+        rmi::rec_enter(self.recs[index], self.run).0[0]
+    }
+
+    fn exit_word(&self, offset: u64) -> u64 {
+        read_run(self.run, 0x800 + offset)
+    }
+
+    /// Services the last exit the way the realm's scenarios expect; returns how the next
+    /// entry completes it, or `None` once the realm said `Done` (after checking it reported
+    /// no failure) or on an exit no benchmark scenario takes (a `BENCH error` line).
+    fn service(&self) -> Option<Completion> {
+        let gpr0 = self.exit_word(0x200);
+        match self.exit_word(0) {
+            EXIT_HOST_CALL => match HostCallCode::from_u16(self.exit_word(0x600) as u16) {
+                Some(HostCallCode::Echo) => Some(Completion {
+                    flags: 0,
+                    x0: gpr0 + 1,
+                }),
+                Some(HostCallCode::Print) => {
+                    let len = gpr0.min(240) as usize;
+                    let mut bytes = [0u8; 248];
+                    for (i, chunk) in bytes.chunks_exact_mut(8).enumerate().take(len.div_ceil(8)) {
+                        chunk.copy_from_slice(&self.exit_word(0x208 + i as u64 * 8).to_le_bytes());
+                    }
+                    println!(
+                        "{}",
+                        core::str::from_utf8(&bytes[..len]).unwrap_or("BENCH error realm text")
+                    );
+                    Some(PLAIN)
+                }
+                Some(HostCallCode::Done) => {
+                    if gpr0 != 0 {
+                        println!("BENCH error the benchmark realm counted {gpr0} failures");
+                    }
+                    None
+                }
+                _ => {
+                    println!(
+                        "BENCH error unexpected host call {:#x}",
+                        self.exit_word(0x600)
+                    );
+                    None
+                }
+            },
+            EXIT_SYNC if (self.exit_word(0x100) >> 26) & 0x3F == EC_DATA_ABORT_LOWER => {
+                Some(Completion {
+                    flags: EMUL_MMIO,
+                    x0: MMIO_MAGIC,
+                })
+            }
+            EXIT_IRQ => Some(PLAIN),
+            reason => {
+                println!(
+                    "BENCH error unexpected exit reason {reason} (ESR {:#x})",
+                    self.exit_word(0x100)
+                );
+                None
+            }
+        }
+    }
+
+    /// Enters REC `index` (completing with `completion`) and services exits until one whose
+    /// reason is `reason` (for a host call: `Echo`); returns how that exit is completed.
+    fn run_until(&self, index: usize, mut completion: Completion, reason: u64) -> Completion {
+        for _ in 0..10_000 {
+            self.prepare(completion);
+            expect_success("exec REC_ENTER", self.enter(index));
+            let echo = self.exit_word(0) == EXIT_HOST_CALL
+                && self.exit_word(0x600) == HostCallCode::Echo as u64;
+            let Some(next) = self.service() else {
+                println!("BENCH error REC {index} finished before exit reason {reason}");
+                return PLAIN;
+            };
+            completion = next;
+            let reached = match reason {
+                EXIT_HOST_CALL => echo,
+                other => self.exit_word(0) == other,
+            };
+            if reached {
+                return completion;
+            }
+        }
+        println!("BENCH error REC {index} never reached exit reason {reason}");
+        PLAIN
+    }
+
+    /// Runs REC `index` to its `Done`.
+    fn finish(&self, index: usize, mut completion: Completion) {
+        for _ in 0..10_000 {
+            self.prepare(completion);
+            expect_success("exec REC_ENTER", self.enter(index));
+            match self.service() {
+                Some(next) => completion = next,
+                None => return,
+            }
+        }
+        println!("BENCH error REC {index} did not finish");
+    }
+}
+
+/// The REC_ENTER round trips, timed: REC 0 (host calls) and REC 2 (MMIO), each entered
+/// [`ITERATIONS`] times after its first timed-able exit; REC 1 times RSI_VERSION itself and
+/// prints its own `BENCH rsi_version` line.
+fn run_timed_exec(mem: &mut Memory, empty: u64) {
+    let n = ITERATIONS as u64;
+    let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1]) else {
+        return;
+    };
+    let mut samples = [0; ITERATIONS];
+    // Host calls: each timed entry completes one Echo and ends at the next.
+    let mut completion = vm.run_until(0, PLAIN, EXIT_HOST_CALL);
+    for s in samples.iter_mut() {
+        vm.prepare(completion);
+        let t0 = regs::counter();
+        let x0 = vm.enter(0);
+        *s = regs::counter() - t0;
+        expect_success("rec_enter_host_call", x0);
+        expect("rec_enter_host_call exit", vm.exit_word(0), EXIT_HOST_CALL);
+        completion = vm.service().unwrap_or(PLAIN);
+    }
+    vm.finish(0, completion);
+    report("rec_enter_host_call", &mut samples, empty);
+
+    vm.finish(1, PLAIN);
+
+    // MMIO: each timed entry completes one emulated load and ends at the next.
+    let echo = vm.run_until(2, PLAIN, EXIT_HOST_CALL);
+    let mut completion = vm.run_until(2, echo, EXIT_SYNC);
+    for s in samples.iter_mut() {
+        vm.prepare(completion);
+        let t0 = regs::counter();
+        let x0 = vm.enter(2);
+        *s = regs::counter() - t0;
+        expect_success("rec_enter_mmio", x0);
+        expect("rec_enter_mmio exit", vm.exit_word(0), EXIT_SYNC);
+        completion = vm.service().unwrap_or(PLAIN);
+    }
+    vm.finish(2, completion);
+    report("rec_enter_mmio", &mut samples, empty);
+}
+
 /// Runs the timed benchmarks and powers off.
 pub fn run_timed() -> ! {
     println!("BENCH mode: cntfrq={} Hz", regs::cntfrq_el0());
@@ -317,6 +556,7 @@ pub fn run_timed() -> ! {
         expect("rtt_init_ripas top", out.0[1], base + L2_BLOCK);
     }
     report("rtt_init_ripas_2m", &mut ripas, empty);
+    run_timed_exec(&mut mem, empty);
     crate::scenarios::attestation_bench();
     smc::system_off()
 }
@@ -350,6 +590,16 @@ pub fn run_traced() -> ! {
     let unknown = mem.delegate_run(TRACED_CALLS);
     let recs: [(u64, u64); N] = core::array::from_fn(|i| rec_create_args(&mut mem, i as u64));
     let ripas_base = realm.table_at(&mut mem, RIPAS_FIRST_BLOCK);
+    // The test realm: REC 0 waits at its first Echo, REC 1 at the Echo before its RSI_VERSION
+    // calls, REC 2 at its first MMIO load.
+    let Some(vm) = ExecRealm::build(&mut mem, [TRACED_CALLS + 1, TRACED_CALLS, TRACED_CALLS + 1])
+    else {
+        smc::system_off()
+    };
+    let host_call_completion = vm.run_until(0, PLAIN, EXIT_HOST_CALL);
+    let version_completion = vm.run_until(1, PLAIN, EXIT_HOST_CALL);
+    let echo = vm.run_until(2, PLAIN, EXIT_HOST_CALL);
+    let mmio_completion = vm.run_until(2, echo, EXIT_SYNC);
 
     let granule = |i: u64| GRANULE_POOL + i * PAGE;
     // OR of every x0, checked after the last segment (0 if every call succeeded).
@@ -398,7 +648,30 @@ pub fn run_traced() -> ! {
         failed |= rmi::rtt_init_ripas(rd, ripas_base, ripas_base + L2_BLOCK).0[0];
     }
     bench_marker(10);
+    // Each entry completes an Echo and ends at the next; the realm does the same thing every
+    // time (its loop, one host call), so every entry costs the same.
+    let mut echo_answer = host_call_completion;
+    for _ in 0..TRACED_CALLS {
+        vm.prepare(echo_answer);
+        failed |= vm.enter(0);
+        echo_answer.x0 = vm.exit_word(0x200) + 1;
+    }
+    bench_marker(11);
+    // One entry: the Echo completed, TRACED_CALLS RSI_VERSION calls, the next Echo. xtask
+    // takes one host-call round trip off this segment.
+    vm.prepare(version_completion);
+    failed |= vm.enter(1);
+    bench_marker(12);
+    for _ in 0..TRACED_CALLS {
+        vm.prepare(mmio_completion);
+        failed |= vm.enter(2);
+    }
+    bench_marker(13);
     expect_success("a traced call", failed);
+    expect("last traced MMIO exit", vm.exit_word(0), EXIT_SYNC);
+    vm.finish(2, mmio_completion);
+    vm.finish(1, PLAIN);
+    vm.finish(0, echo_answer);
     for (name, calls) in [
         ("rmi_version", TRACED_CALLS),
         ("granule_delegate", TRACED_CALLS),
@@ -410,6 +683,9 @@ pub fn run_traced() -> ! {
         ("data_destroy", TRACED_CALLS),
         ("rec_create", TRACED_HASHING_CALLS),
         ("rtt_init_ripas_2m", TRACED_RIPAS_CALLS),
+        ("rec_enter_host_call", TRACED_CALLS),
+        ("rsi_version", TRACED_CALLS),
+        ("rec_enter_mmio", TRACED_CALLS),
     ] {
         println!("BENCH traced {name} calls={calls}");
     }

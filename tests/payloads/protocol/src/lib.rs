@@ -31,7 +31,9 @@ pub enum Scenario {
     Registers = 4,
     /// Touch protected memory the host has not populated yet (x2 = its IPA).
     Populate = 5,
-    /// One RSI_VERSION timed by the benchmark, then finish.
+    /// The RSI_VERSION benchmark: an `Echo` host call, x2 RSI_VERSION calls each timed by the
+    /// realm itself (generic counter read after an `isb` on both sides), another `Echo`, then
+    /// a `Print` of the `BENCH rsi_version ...` line the benchmark reports, then finish.
     RsiVersionLoop = 6,
     /// Attestation ([`attest`]): x1 = IPA of the unprotected pages the token goes to (one per
     /// REC), x2 = [`attest::MODE_CHECKS`] (one REC: known extends, INIT, CONTINUE in odd
@@ -45,6 +47,10 @@ pub enum Scenario {
     /// RIPAS changes: accepted, rejected, partly done, of DESTROYED memory; accesses to
     /// EMPTY memory and outside the IPA space. x2 = [`RIPAS_REGION`]'s base.
     Ripas = 9,
+    /// The MMIO round-trip benchmark: an `Echo` host call, x2 64-bit loads from the magic
+    /// register (each an emulated MMIO exit; the hypervisor answers [`MMIO_MAGIC`]), another
+    /// `Echo`, then finish.
+    MmioLoop = 10,
 }
 
 impl Scenario {
@@ -61,6 +67,7 @@ impl Scenario {
             7 => Self::Attest,
             8 => Self::Psci,
             9 => Self::Ripas,
+            10 => Self::MmioLoop,
             _ => return None,
         })
     }

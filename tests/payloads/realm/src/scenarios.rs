@@ -3,6 +3,7 @@
 
 use crate::{console, exceptions, fp, host_call, rsi};
 use core::cell::UnsafeCell;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use realm_protocol::{EXTEND_SIZE, EXTEND_VALUE, HostCallCode, MMIO_MAGIC, check, rpv_byte};
 use rmm_abi::rsi::fid;
@@ -258,14 +259,133 @@ pub fn host_call_loop(count: u64) -> u64 {
     failures
 }
 
-/// `count` RSI_VERSION calls.
+/// Most RSI_VERSION calls [`rsi_version_loop`] times (the samples live on the stack).
+const MAX_TIMED: usize = 256;
+
+/// The generic counter after an `isb`. With `-icount shift=0` and CNTFRQ = 1 GHz it advances by
+/// one per instruction executed at any exception level. The RMM lets R-EL1 read the physical
+/// counter (CNTHCTL_EL2.EL1PCTEN); CNTVOFF_EL2 is 0, so it equals the virtual one.
+fn counter() -> u64 {
+    let value: u64;
+    // SAFETY: ISB and a counter read have no side effects.
+    unsafe {
+        core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) value, options(nomem, nostack));
+    }
+    value
+}
+
+/// One RSI_VERSION between two counter reads: (status, counter delta).
+fn timed_version() -> (u64, u64) {
+    let (t0, t1, status): (u64, u64, u64);
+    // SAFETY: RSI_VERSION changes only x0..x3 (declared clobbered with the rest of x0..x10,
+    // which the RMM may write for other calls); it touches no memory of ours.
+    unsafe {
+        core::arch::asm!(
+            "isb",
+            "mrs {t0}, cntpct_el0",
+            "smc #0",
+            "isb",
+            "mrs {t1}, cntpct_el0",
+            t0 = out(reg) t0, t1 = out(reg) t1,
+            inout("x0") u64::from(fid::VERSION) => status,
+            inout("x1") RSI_V1_0 => _,
+            out("x2") _, out("x3") _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
+            out("x8") _, out("x9") _, out("x10") _,
+            options(nostack),
+        );
+    }
+    (status, t1 - t0)
+}
+
+/// A line formatted in place, so it reaches the hypervisor as one `Print` host call.
+struct Line {
+    bytes: [u8; 240],
+    len: usize,
+}
+
+impl Line {
+    const fn new() -> Self {
+        Self {
+            bytes: [0; 240],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("<not UTF-8>")
+    }
+}
+
+impl Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        let dest = self.bytes.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dest.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// (median, min, max) of `samples`, which it sorts.
+fn median(samples: &mut [u64]) -> (u64, u64, u64) {
+    samples.sort_unstable();
+    (
+        samples[samples.len() / 2],
+        samples[0],
+        samples[samples.len() - 1],
+    )
+}
+
+/// The RSI_VERSION benchmark ([`realm_protocol::Scenario::RsiVersionLoop`]): `count` calls
+/// (1..=256) timed here, between two `Echo` host calls that bracket the traced segment; then
+/// prints `BENCH rsi_version instructions=<median> min= max= iterations= empty_pair=` (the
+/// cost of an empty pair of counter reads subtracted).
 pub fn rsi_version_loop(count: u64) -> u64 {
+    let n = (count as usize).clamp(1, MAX_TIMED);
     let mut failures = 0;
+    let mut samples = [0u64; MAX_TIMED];
+    host_call::call(HostCallCode::Echo, &[0]);
+    for s in samples[..n].iter_mut() {
+        let (status, delta) = timed_version();
+        if status != SUCCESS {
+            failures += 1;
+        }
+        *s = delta;
+    }
+    host_call::call(HostCallCode::Echo, &[1]);
+    let mut empty = [0u64; MAX_TIMED];
+    for e in empty[..n].iter_mut() {
+        let t0 = counter();
+        *e = counter() - t0;
+    }
+    let (empty, _, _) = median(&mut empty[..n]);
+    let (med, min, max) = median(&mut samples[..n]);
+    let mut line = Line::new();
+    let _ = write!(
+        line,
+        "BENCH rsi_version instructions={} min={} max={} iterations={n} empty_pair={empty}",
+        med.saturating_sub(empty),
+        min.saturating_sub(empty),
+        max.saturating_sub(empty),
+    );
+    host_call::print(line.as_str());
+    failures
+}
+
+/// The MMIO round-trip benchmark ([`realm_protocol::Scenario::MmioLoop`]): `count` 64-bit
+/// loads from the emulated magic register between two `Echo` host calls; each must read
+/// [`MMIO_MAGIC`].
+pub fn mmio_loop(count: u64) -> u64 {
+    let magic = console::magic() as *const u64;
+    let mut failures = 0;
+    host_call::call(HostCallCode::Echo, &[0]);
     for _ in 0..count {
-        if rsi::version(RSI_V1_0).0 != SUCCESS {
+        // SAFETY: an MMIO load from the emulated register; no memory is behind it.
+        if unsafe { magic.read_volatile() } != MMIO_MAGIC {
             failures += 1;
         }
     }
+    host_call::call(HostCallCode::Echo, &[1]);
     failures
 }
 
