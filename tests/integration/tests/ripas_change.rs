@@ -278,3 +278,51 @@ fn block_entries_change_whole_and_the_walk_level_is_reported() {
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), IRQ_EXIT);
 }
+
+#[test]
+fn a_running_rec_is_refused_before_its_arguments() {
+    use rmm::arch::world::{RealmTrap, TrapKind};
+    use std::sync::{Mutex, mpsc};
+    let rig = setup(true);
+    let (rd, rec) = (rig.realm.rd, rig.rec);
+    script(rig.machine(), vec![ask(0x4000, 0x8000, RAM, 0)]);
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    // The next entry blocks inside the realm until the test lets it go.
+    let (running_tx, running_rx) = mpsc::channel::<()>();
+    let (resume_tx, resume_rx) = mpsc::channel::<()>();
+    let resume_rx = Mutex::new(resume_rx);
+    rig.machine().set_realm(Box::new(move |_, _, _| {
+        running_tx.send(()).expect("the test waits");
+        resume_rx
+            .lock()
+            .expect("not poisoned")
+            .recv()
+            .expect("resumed");
+        RealmTrap {
+            kind: TrapKind::Irq,
+            esr: 0,
+            far: 0,
+            hpfar: 0,
+        }
+    }));
+    let (machine_rig, run) = (&rig.host.rig, rig.run);
+    std::thread::scope(|scope| {
+        let entered =
+            scope.spawn(move || machine_rig.call(u64::from(fid::REC_ENTER), &[rec, run, 0, 0])[0]);
+        running_rx.recv().expect("the realm runs");
+        // Arguments that would otherwise be ERROR_INPUT (nothing pending any more).
+        assert_eq!(
+            rig.host
+                .call(fid::RTT_SET_RIPAS, &[rd, rec, 0x4000, 0x8000])[0],
+            status::REC,
+            "RTT_SET_RIPAS on a running REC"
+        );
+        resume_tx.send(()).expect("the realm waits");
+        assert_eq!(entered.join().expect("no panic"), status::SUCCESS);
+    });
+    assert_eq!(
+        set_ripas(&rig, rec, 0x4000, 0x8000)[0],
+        status::INPUT,
+        "not running"
+    );
+}
