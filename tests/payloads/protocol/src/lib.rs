@@ -7,6 +7,9 @@
 //! every check the realm ran as its own `TEST` line.
 #![no_std]
 
+#[cfg(target_arch = "aarch64")]
+pub mod fp;
+
 /// Where the realm image is linked and entered (IPA = PA with the realm's MMU off).
 pub const REALM_IMAGE_BASE: u64 = 0x8_0000;
 
