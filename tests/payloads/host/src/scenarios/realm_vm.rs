@@ -2,6 +2,9 @@
 //! VM: its image loaded into protected memory with measured DATA_CREATE, its RECs created,
 //! the RIM computed here from what was loaded, and everything taken apart again at the end.
 //!
+//! [`VmSpec`] says what varies between scenarios: how many RECs and whether all are
+//! runnable, another RAM range, shared (unprotected) pages the realm writes results to.
+//!
 //! A `TestVm` is shared by the CPUs that run its RECs, so everything that changes while it
 //! runs (the granule pool, the pages populated on faults, the answer to the next RIPAS
 //! change, which RECs were started) sits behind a lock or in an atomic.
@@ -10,7 +13,9 @@
 
 use super::pool::{Pool, check, check_ok};
 use super::realms::{Realm, VMID_EXEC, shape, window};
-use crate::realm::{MEASURE_CONTENT, PAGE, write_page, write_realm_params, write_rec_params};
+use crate::realm::{
+    MEASURE_CONTENT, NS_NORMAL_RW, PAGE, write_page, write_realm_params, write_rec_params,
+};
 use crate::rmi::{self, X4, status};
 use crate::runner::{Failure, Outcome};
 use crate::{ensure, fail, realm_image};
@@ -40,12 +45,43 @@ struct Populated {
     len: usize,
 }
 
+/// What to build: the scenario and registers every REC starts with, and the VM around it.
+#[derive(Debug, Clone, Copy)]
+pub struct VmSpec {
+    /// The scenario (x0).
+    pub scenario: RealmScenario,
+    /// x1: with `shared`, also where the shared pages start (in the unprotected half).
+    pub x1: u64,
+    /// x2.
+    pub x2: u64,
+    /// x3.
+    pub x3: u64,
+    /// The realm's hash algorithm.
+    pub hash: HashAlgorithm,
+    /// Activate the realm.
+    pub activate: bool,
+    /// RECs (1..=MAX_RECS).
+    pub recs: usize,
+    /// Every REC runnable from the start (else only REC 0; the others wait for CPU_ON).
+    pub all_runnable: bool,
+    /// Another protected range with RIPAS RAM (measured) and no DATA.
+    pub ram: Option<(u64, u64)>,
+    /// One unprotected page per REC mapped at `x1 + i * 4096`.
+    pub shared: bool,
+}
+
 /// A loaded test realm.
 pub struct TestVm {
     pool: spin::Mutex<Pool>,
     /// The realm.
     pub realm: Realm,
     tables: [u64; 4],
+    /// Tables of the unprotected half down to level 3 at the shared pages, if any.
+    high_tables: Option<[u64; 4]>,
+    /// Where the shared pages start in the unprotected half (0 if none).
+    pub shared_ipa: u64,
+    /// The NS page mapped at `shared_ipa + i * 4096` for REC `i` (0 if none).
+    pub shared: [u64; MAX_RECS],
     /// The RECs, by index (the first `rec_count`).
     pub recs: [u64; MAX_RECS],
     /// Each REC's run page.
@@ -77,11 +113,6 @@ fn wr64(pa: u64, value: u64) {
     unsafe { core::ptr::write_volatile(pa as *mut u64, value) }
 }
 
-/// The REC's initial x0..x7.
-fn rec_gprs(scenario: RealmScenario, x2: u64, x3: u64) -> [u64; 8] {
-    [scenario as u64, 0, x2, x3, 0, 0, 0, 0]
-}
-
 impl TestVm {
     /// Creates, loads and (if `activate`) activates a realm running `scenario` on one REC.
     pub fn build(
@@ -103,6 +134,32 @@ impl TestVm {
         activate: bool,
         recs: usize,
     ) -> Result<Self, Failure> {
+        Self::from_spec(&VmSpec {
+            scenario,
+            x1: 0,
+            x2,
+            x3,
+            hash,
+            activate,
+            recs,
+            all_runnable: false,
+            ram: None,
+            shared: false,
+        })
+    }
+
+    /// Builds the VM `spec` describes.
+    pub fn from_spec(spec: &VmSpec) -> Result<Self, Failure> {
+        let VmSpec {
+            scenario,
+            x1,
+            x2,
+            x3,
+            hash,
+            activate,
+            recs,
+            ..
+        } = *spec;
         let Some(pages) = realm_image::pages() else {
             fail!(
                 "no test realm image embedded ({} bytes): build with `cargo xtask build`",
@@ -145,10 +202,12 @@ impl TestVm {
         let tables = realm.new_tables_to(&mut pool, 0, 3)?;
 
         let image_top = REALM_IMAGE_BASE + pages * PAGE;
-        for (base, top) in [
-            (REALM_IMAGE_BASE, image_top),
-            (POPULATE_IPA, POPULATE_IPA + PAGE),
-        ] {
+        let ram = [
+            Some((REALM_IMAGE_BASE, image_top)),
+            Some((POPULATE_IPA, POPULATE_IPA + PAGE)),
+            spec.ram,
+        ];
+        for (base, top) in ram.into_iter().flatten() {
             check(
                 rmi::rtt_init_ripas(rd, base, top),
                 [status::SUCCESS, top, 0, 0, X4],
@@ -179,12 +238,12 @@ impl TestVm {
             let aux_base = pool.delegate_run(AUX)?;
             let rec_page = pool.ns_page()?;
             let aux: [u64; AUX as usize] = core::array::from_fn(|i| aux_base + i as u64 * PAGE);
-            let runnable = index == 0;
+            let runnable = index == 0 || spec.all_runnable;
             let mut rec_params = RecParams::zeroed();
             rec_params.flags = u64::from(runnable);
             rec_params.mpidr = RecMpidr::from_index(index as u64).map_or(0, RecMpidr::bits);
             rec_params.pc = REALM_IMAGE_BASE;
-            rec_params.gprs = rec_gprs(scenario, x2, x3);
+            rec_params.gprs = [scenario as u64, x1, x2, x3, 0, 0, 0, 0];
             rec_params.num_aux = AUX;
             rec_params.aux[..AUX as usize].copy_from_slice(&aux);
             write_rec_params(rec_page, &rec_params);
@@ -208,6 +267,25 @@ impl TestVm {
             write_page(run, &[0u8; 4096]);
             runs[index] = run;
         }
+        let mut shared = [0u64; MAX_RECS];
+        let (shared_ipa, high_tables) = if spec.shared {
+            let shared_ipa = x1;
+            let high = realm.new_tables_to(&mut pool, shared_ipa, 3)?;
+            for (i, ns) in shared.iter_mut().enumerate().take(recs) {
+                *ns = pool.ns_page()?;
+                write_page(*ns, &[0u8; 4096]);
+                let ipa = shared_ipa + i as u64 * PAGE;
+                let desc = *ns | NS_NORMAL_RW;
+                check(
+                    rmi::rtt_map_unprotected(rd, ipa, 3, desc),
+                    [status::SUCCESS, 0, 0, 0, desc],
+                    format_args!("RTT_MAP_UNPROTECTED({ipa:#x})"),
+                )?;
+            }
+            (shared_ipa, Some(high))
+        } else {
+            (0, None)
+        };
         if activate {
             check_ok(rmi::realm_activate(rd), format_args!("REALM_ACTIVATE"))?;
         }
@@ -215,6 +293,9 @@ impl TestVm {
             pool: spin::Mutex::new(pool),
             realm,
             tables,
+            high_tables,
+            shared_ipa,
+            shared,
             recs: rec_pas,
             runs,
             rec_count: recs,
@@ -237,6 +318,17 @@ impl TestVm {
     /// Destroys everything and undelegates every granule.
     pub fn tear_down(&self) -> Outcome {
         let rd = self.realm.rd;
+        if self.high_tables.is_some() {
+            for i in 0..self.rec_count {
+                let ipa = self.shared_ipa + i as u64 * PAGE;
+                let out = rmi::rtt_unmap_unprotected(rd, ipa, 3);
+                ensure!(
+                    out.0[0] == status::SUCCESS,
+                    "RTT_UNMAP_UNPROTECTED({ipa:#x}) gave {:#x}",
+                    out.0[0]
+                );
+            }
+        }
         for n in 0..self.pages {
             let ipa = REALM_IMAGE_BASE + n * PAGE;
             let out = rmi::data_destroy(rd, ipa);
@@ -258,6 +350,9 @@ impl TestVm {
         drop(populated);
         for (index, &rec) in self.recs[..self.rec_count].iter().enumerate() {
             check_ok(rmi::rec_destroy(rec), format_args!("REC_DESTROY({index})"))?;
+        }
+        if let Some(high) = &self.high_tables {
+            self.realm.destroy_tables(self.shared_ipa, high)?;
         }
         self.realm.destroy_tables(0, &self.tables)?;
         self.realm.destroy()?;
