@@ -113,7 +113,8 @@ pub struct FpRegs {
 
 const _: () = assert!(offset_of!(FpRegs, fpcr) == 512 && offset_of!(FpRegs, fpsr) == 520);
 
-/// Everything of a realm CPU the world switch moves on and off the physical CPU.
+/// Everything of a realm CPU the world switch moves on and off the physical CPU on every
+/// run (the FP/SIMD registers move only when the realm uses them: [`RealmFp`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct RealmContext {
@@ -121,8 +122,16 @@ pub struct RealmContext {
     pub gprs: RealmGprs,
     /// EL1/EL0 system registers and timers.
     pub el1: El1Sysregs,
-    /// FP/SIMD registers (all zero when the REC is created).
-    pub fp: FpRegs,
+}
+
+/// Where a realm CPU's FP/SIMD registers are kept between runs (its REC). The world switch
+/// loads them only when the realm first uses FP/SIMD in a run, and stores them back at the
+/// end of that run, so runs that never touch FP/SIMD cost nothing for it.
+pub trait RealmFp {
+    /// Reads the saved registers into `regs`.
+    fn load(&self, regs: &mut FpRegs);
+    /// Saves `regs`.
+    fn store(&self, regs: &FpRegs);
 }
 
 /// How the realm's translation and traps are configured for a run (EL2 registers the RMM
@@ -189,7 +198,16 @@ pub trait RealmCpu {
     /// exception by writing ESR, ELR, SPSR and FAR in `ctx.el1` and answering
     /// [`TrapAction::ResumeInjected`]. Before returning, the realm's EL1 state is saved into
     /// `ctx` and the host's restored, so nothing of the realm remains in the CPU.
-    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, on_trap: F)
-    where
+    ///
+    /// The realm's FP/SIMD registers come from `fp` the first time it uses FP/SIMD in this
+    /// call (its first access traps to R-EL2, which the implementation handles itself) and
+    /// go back to `fp` before returning; the host's are restored.
+    fn run_realm<F>(
+        &self,
+        config: &RealmEntryConfig,
+        ctx: &mut RealmContext,
+        fp: &dyn RealmFp,
+        on_trap: F,
+    ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction;
 }

@@ -9,7 +9,7 @@
 //! between runs.
 
 use crate::arch::Machine;
-use crate::arch::world::RealmContext;
+use crate::arch::world::{FpRegs, RealmContext, RealmFp};
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
@@ -36,6 +36,9 @@ mod word {
     pub const RIPAS_CHANGE_DESTROYED: usize = 41;
     /// The saved [`RealmContext`](crate::arch::world::RealmContext).
     pub const CONTEXT: usize = 64;
+    /// The saved [`FpRegs`](crate::arch::world::FpRegs) (zero from REC_CREATE's zeroed
+    /// granule until the realm first uses FP/SIMD).
+    pub const FP: usize = 192;
 }
 
 /// PSTATE a REC starts with: EL1h, AArch64, D, A, I and F masked.
@@ -290,7 +293,20 @@ impl<'m, M: Machine> Rec<'m, M> {
     }
 }
 
+impl<M: Machine> RealmFp for Rec<'_, M> {
+    fn load(&self, regs: &mut FpRegs) {
+        self.machine
+            .read_realm(self.addr, word::FP * 8, regs.as_mut_bytes());
+    }
+
+    fn store(&self, regs: &FpRegs) {
+        self.machine
+            .write_realm(self.addr, word::FP * 8, regs.as_bytes());
+    }
+}
+
 const _: () = assert!(
-    word::CONTEXT * 8 + core::mem::size_of::<RealmContext>() <= crate::GRANULE_SIZE,
-    "the saved context must fit in the REC granule"
+    word::CONTEXT * 8 + core::mem::size_of::<RealmContext>() <= word::FP * 8
+        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE,
+    "the saved context and FP/SIMD registers must fit in the REC granule, apart"
 );

@@ -159,16 +159,19 @@ fn run_rec<M: Machine>(
         flags.contains(RecEnterFlags::TRAP_WFE),
     );
     let mut outcome: Option<(ExitRecord, Option<LastExit>)> = None;
-    machine.run_realm(&entry, &mut ctx, |ctx, realm_trap| {
-        match trap::handle(&env, ctx, realm_trap) {
+    machine.run_realm(
+        &entry,
+        &mut ctx,
+        &rec,
+        |ctx, realm_trap| match trap::handle(&env, ctx, realm_trap) {
             trap::Outcome::Resume => TrapAction::Resume,
             trap::Outcome::Injected => TrapAction::ResumeInjected,
             trap::Outcome::Exit { exit, last } => {
                 outcome = Some((exit, last));
                 TrapAction::Stop
             }
-        }
-    });
+        },
+    );
     let Some((mut exit, last)) = outcome else {
         return Err(RmiError::Rec);
     };

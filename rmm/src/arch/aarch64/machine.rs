@@ -6,7 +6,9 @@
 
 use super::{el3_attest, interrupts, ns_access, sha2_hw, smc::smc, tlb, world_switch};
 use crate::GRANULE_SIZE;
-use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
+use crate::arch::world::{
+    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction,
+};
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
@@ -180,11 +182,16 @@ impl Machine for HwMachine {
 }
 
 impl RealmCpu for HwMachine {
-    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, on_trap: F)
-    where
+    fn run_realm<F>(
+        &self,
+        config: &RealmEntryConfig,
+        ctx: &mut RealmContext,
+        fp: &dyn RealmFp,
+        on_trap: F,
+    ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
     {
-        world_switch::run_realm(config, ctx, on_trap);
+        world_switch::run_realm(config, ctx, fp, on_trap);
     }
 }
 

@@ -14,7 +14,7 @@
 use super::fp_regs;
 use crate::arch::world::{
     El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
-    RealmGprs, RealmTrap, TrapAction, TrapKind,
+    RealmFp, RealmGprs, RealmTrap, TrapAction, TrapKind,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -212,10 +212,18 @@ impl El2Controls {
     }
 }
 
-/// `CPTR_EL2` (E2H = 0) while a realm runs: RES1 bits 13, 9 and 0..7, `TSM` (bit 12) and `TZ`
-/// (bit 8): SME and SVE trap (a realm has neither); FP/SIMD does not (`TFP` clear), because
-/// the realm's own FP/SIMD registers are loaded ([`fp_regs`]).
+/// `CPTR_EL2` (E2H = 0) while a realm runs with its FP/SIMD registers loaded: RES1 bits 13,
+/// 9 and 0..7, `TSM` (bit 12) and `TZ` (bit 8): SME and SVE trap (a realm has neither);
+/// FP/SIMD does not (`TFP` clear).
 const CPTR_EL2_REALM: u64 = 0x33FF;
+
+/// `CPTR_EL2` while a realm runs before its first FP/SIMD use in this run: as
+/// [`CPTR_EL2_REALM`] plus `TFP` (bit 10), so that use traps and the world switch loads the
+/// realm's registers then (the host's are still in the CPU until that moment).
+const CPTR_EL2_REALM_FP_UNLOADED: u64 = CPTR_EL2_REALM | 1 << 10;
+
+/// ESR_EL2.EC of a trapped FP/SIMD access.
+const EC_FP_ACCESS: u64 = 0x07;
 
 /// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`) and debug (`TDA`, `TDOSA`,
 /// `TDRA`) register accesses; the realm gets none of the host's debug or PMU state.
@@ -226,8 +234,12 @@ const MDCR_EL2_REALM: u64 = 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11;
 const CNTHCTL_EL2_REALM: u64 = 0b11;
 
 /// Runs the realm on this CPU (see [`crate::arch::world::RealmCpu::run_realm`]).
-pub fn run_realm<F>(config: &RealmEntryConfig, ctx: &mut RealmContext, mut on_trap: F)
-where
+pub fn run_realm<F>(
+    config: &RealmEntryConfig,
+    ctx: &mut RealmContext,
+    fp: &dyn RealmFp,
+    mut on_trap: F,
+) where
     F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
 {
     let mut host = El1Sysregs::default();
@@ -244,16 +256,23 @@ where
         vmpidr: config.vmpidr,
     });
     restore_el1(&ctx.el1);
-    // The host's FP/SIMD registers go aside and the realm's come in (eagerly: 64
-    // instructions each way, less than a lazy trap would cost on first use).
+    // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
+    // first FP/SIMD access traps, then go aside while the realm's are loaded.
     let mut host_fp = FpRegs::default();
-    fp_regs::save(&mut host_fp);
-    fp_regs::load(&ctx.fp);
+    let mut realm_fp = FpRegs::default();
+    let mut fp_loaded = false;
     isb();
     loop {
-        // The realm's SVE/SME traps are on only while it runs. The ERET synchronises this
-        // write.
-        msr!("cptr_el2", CPTR_EL2_REALM);
+        // The realm's traps are on only while it runs (the RMM's own SHA-2 routines use the
+        // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
+        msr!(
+            "cptr_el2",
+            if fp_loaded {
+                CPTR_EL2_REALM
+            } else {
+                CPTR_EL2_REALM_FP_UNLOADED
+            }
+        );
         // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
         // reads and writes through the pointer it saved; it restores every callee-saved
         // register and the stack pointer before returning, like a normal call. The realm runs
@@ -274,6 +293,15 @@ where
         };
         msr!("cptr_el2", rmm.cptr);
         isb();
+        if !fp_loaded && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
+            // The realm's first FP/SIMD use: its registers in, the host's aside; the
+            // instruction runs again.
+            fp_regs::save(&mut host_fp);
+            fp.load(&mut realm_fp);
+            fp_regs::load(&realm_fp);
+            fp_loaded = true;
+            continue;
+        }
         ctx.el1.vbar = mrs!("vbar_el1");
         match on_trap(ctx, &trap) {
             TrapAction::Resume => {}
@@ -287,8 +315,11 @@ where
         }
     }
     save_el1(&mut ctx.el1);
-    fp_regs::save(&mut ctx.fp);
-    fp_regs::load(&host_fp);
+    if fp_loaded {
+        fp_regs::save(&mut realm_fp);
+        fp.store(&realm_fp);
+        fp_regs::load(&host_fp);
+    }
     restore_el1(&host);
     El2Controls::install(&rmm);
     isb();

@@ -20,7 +20,9 @@
 extern crate std;
 
 use crate::GRANULE_SIZE;
-use crate::arch::world::{RealmContext, RealmCpu, RealmEntryConfig, RealmTrap, TrapAction};
+use crate::arch::world::{
+    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction,
+};
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
 use rmm_abi::el3::El3Status;
@@ -546,8 +548,14 @@ fn ns_range_ok(offset: usize, len: usize) -> bool {
 }
 
 impl RealmCpu for FakeMachine {
-    fn run_realm<F>(&self, config: &RealmEntryConfig, ctx: &mut RealmContext, mut on_trap: F)
-    where
+    /// The fake realm CPU has no FP/SIMD registers: `fp` is never used.
+    fn run_realm<F>(
+        &self,
+        config: &RealmEntryConfig,
+        ctx: &mut RealmContext,
+        _fp: &dyn RealmFp,
+        mut on_trap: F,
+    ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
     {
         // The stage-2 root the RMM points the hardware at must be Realm memory: anything else
