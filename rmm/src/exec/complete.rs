@@ -73,10 +73,10 @@ pub fn host_call<M: Machine>(
 /// reference RMM, a host can only refuse a change to RAM, and only one it did not finish:
 /// anything else is reported as accepted. The change is no longer pending afterwards.
 pub fn ripas_change<M: Machine>(rec: &Rec<'_, M>, flags: RecEnterFlags, ctx: &mut RealmContext) {
-    let change = rec.ripas_change();
-    if !change.is_pending() {
+    if !rec.ripas_change_pending() {
         return;
     }
+    let change = rec.ripas_change();
     let rejected = flags.contains(RecEnterFlags::RIPAS_RESPONSE);
     let refused = rejected && change.ripas == Ripas::Ram && change.addr != change.top;
     ctx.gprs.x[0] = RsiStatus::Success.as_u64();

@@ -254,6 +254,12 @@ impl<'m, M: Machine> Rec<'m, M> {
             .write_word(self.addr, word::PSCI_PENDING, u64::from(pending));
     }
 
+    /// Whether a RIPAS change is pending (two words; REC_ENTER asks on every entry).
+    pub fn ripas_change_pending(&self) -> bool {
+        let m = self.machine;
+        m.read_word(self.addr, word::RIPAS_BASE) != m.read_word(self.addr, word::RIPAS_TOP)
+    }
+
     /// The RIPAS change in progress ([`RipasChange::NONE`]-like when nothing is pending).
     pub fn ripas_change(&self) -> RipasChange {
         let m = self.machine;

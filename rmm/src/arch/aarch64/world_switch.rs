@@ -258,16 +258,15 @@ pub fn run_realm<F>(
     restore_el1(&ctx.el1);
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
-    let mut host_fp = FpRegs::default();
-    let mut realm_fp = FpRegs::default();
-    let mut fp_loaded = false;
+    // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
+    let mut fp_state: Option<(FpRegs, FpRegs)> = None;
     isb();
     loop {
         // The realm's traps are on only while it runs (the RMM's own SHA-2 routines use the
         // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
         msr!(
             "cptr_el2",
-            if fp_loaded {
+            if fp_state.is_some() {
                 CPTR_EL2_REALM
             } else {
                 CPTR_EL2_REALM_FP_UNLOADED
@@ -293,13 +292,13 @@ pub fn run_realm<F>(
         };
         msr!("cptr_el2", rmm.cptr);
         isb();
-        if !fp_loaded && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
+        if fp_state.is_none() && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
             // The realm's first FP/SIMD use: its registers in, the host's aside; the
             // instruction runs again.
-            fp_regs::save(&mut host_fp);
-            fp.load(&mut realm_fp);
-            fp_regs::load(&realm_fp);
-            fp_loaded = true;
+            let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
+            fp_regs::save(host_fp);
+            fp.load(realm_fp);
+            fp_regs::load(realm_fp);
             continue;
         }
         ctx.el1.vbar = mrs!("vbar_el1");
@@ -315,10 +314,10 @@ pub fn run_realm<F>(
         }
     }
     save_el1(&mut ctx.el1);
-    if fp_loaded {
-        fp_regs::save(&mut realm_fp);
-        fp.store(&realm_fp);
-        fp_regs::load(&host_fp);
+    if let Some((host_fp, realm_fp)) = &mut fp_state {
+        fp_regs::save(realm_fp);
+        fp.store(realm_fp);
+        fp_regs::load(host_fp);
     }
     restore_el1(&host);
     El2Controls::install(&rmm);
