@@ -8,6 +8,7 @@ use crate::attestation::Attestation;
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
+use crate::exec::gic::VgicShape;
 use crate::exec::id_regs::RealmIdRegisters;
 use crate::granule::GranuleTable;
 use crate::realm::vmid::VmidSet;
@@ -30,6 +31,8 @@ pub struct Monitor {
     pub stage2_ps: u8,
     /// The ID register values realms read.
     pub realm_id_regs: RealmIdRegisters,
+    /// The GICv3 virtual CPU interface realms get.
+    pub vgic: VgicShape,
     /// Every granule of NS DRAM.
     pub granules: GranuleTable,
     /// VMIDs of live realms (8 KiB, kept out of the monitor value so building it never puts
@@ -51,6 +54,7 @@ impl Monitor {
             vmid_bits: config.vmid_bits,
             stage2_ps: config.stage2_ps,
             realm_id_regs: config.realm_id_regs,
+            vgic: config.vgic,
             granules,
             vmids,
             attestation: spin::Once::new(),

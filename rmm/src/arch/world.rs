@@ -124,6 +124,67 @@ pub struct RealmContext {
     pub el1: El1Sysregs,
 }
 
+/// List registers the `RmiRecEnter`/`RmiRecExit` layout has room for (and GICv3 can have).
+pub const VGIC_MAX_LRS: usize = 16;
+
+/// Active-priority registers per group GICv3 can have.
+pub const VGIC_MAX_APRS: usize = 4;
+
+/// A realm CPU's GICv3 virtual CPU interface: the ICH_* registers the world switch loads
+/// before the realm runs and reads back after (the asm does not touch this type; the
+/// layout is `repr(C)` so the REC can keep it as bytes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VgicState {
+    /// ICH_HCR_EL2.
+    pub hcr: u64,
+    /// ICH_VMCR_EL2.
+    pub vmcr: u64,
+    /// ICH_AP0R<n>_EL2.
+    pub ap0r: [u64; VGIC_MAX_APRS],
+    /// ICH_AP1R<n>_EL2.
+    pub ap1r: [u64; VGIC_MAX_APRS],
+    /// ICH_LR<n>_EL2.
+    pub lrs: [u64; VGIC_MAX_LRS],
+    /// ICH_MISR_EL2 (read at exit; never written).
+    pub misr: u64,
+}
+
+/// The EL1 generic timers' control bits (CNTV_CTL_EL0, CNTP_CTL_EL0).
+pub mod timer_ctl {
+    /// ENABLE.
+    pub const ENABLE: u64 = 1 << 0;
+    /// IMASK.
+    pub const IMASK: u64 = 1 << 1;
+    /// ISTATUS (read-only: the condition is met).
+    pub const ISTATUS: u64 = 1 << 2;
+
+    /// Whether a timer with control value `ctl` asserts its interrupt output: enabled, the
+    /// condition met and not masked.
+    pub const fn asserted(ctl: u64) -> bool {
+        ctl & (ENABLE | IMASK | ISTATUS) == ENABLE | ISTATUS
+    }
+}
+
+/// Which of a realm's two EL1 timers assert their output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimerOutputs {
+    /// The virtual timer (CNTV).
+    pub virt: bool,
+    /// The physical timer (CNTP).
+    pub phys: bool,
+}
+
+impl TimerOutputs {
+    /// The outputs of timers with controls `cntv_ctl` and `cntp_ctl`.
+    pub const fn of(cntv_ctl: u64, cntp_ctl: u64) -> Self {
+        Self {
+            virt: timer_ctl::asserted(cntv_ctl),
+            phys: timer_ctl::asserted(cntp_ctl),
+        }
+    }
+}
+
 /// Where a realm CPU's FP/SIMD registers are kept between runs (its REC). The world switch
 /// loads them only when the realm first uses FP/SIMD in a run, and stores them back at the
 /// end of that run, so runs that never touch FP/SIMD cost nothing for it.
@@ -146,6 +207,10 @@ pub struct RealmEntryConfig {
     pub hcr: u64,
     /// VMPIDR_EL2: the MPIDR the realm reads (its REC's).
     pub vmpidr: u64,
+    /// Implemented ICH_LR<n>_EL2 (1..=16): only these are loaded and saved.
+    pub vgic_lrs: usize,
+    /// Implemented ICH_AP0R<n>_EL2 / ICH_AP1R<n>_EL2 per group (1, 2 or 4).
+    pub vgic_aprs: usize,
 }
 
 /// Which vector the realm's exception came in through.
@@ -159,6 +224,9 @@ pub enum TrapKind {
     Fiq,
     /// An SError.
     SError,
+    /// Not a trap: the realm was not entered because one of its timers started or stopped
+    /// asserting its output since the last exit (see [`RealmCpu::run_realm`]).
+    TimerChanged,
 }
 
 /// What the world switch read when the realm trapped to R-EL2.
@@ -202,10 +270,24 @@ pub trait RealmCpu {
     /// The realm's FP/SIMD registers come from `fp` the first time it uses FP/SIMD in this
     /// call (its first access traps to R-EL2, which the implementation handles itself) and
     /// go back to `fp` before returning; the host's are restored.
+    ///
+    /// The virtual CPU interface is loaded from `gic` (its first `config.vgic_lrs` list
+    /// registers and `config.vgic_aprs` active-priority registers per group) before the
+    /// first entry and saved back into it, MISR included, before returning; then it is
+    /// disabled and its list and active-priority registers cleared, so nothing of the realm's
+    /// interrupt state stays in the CPU.
+    ///
+    /// Timers: before every entry, a realm timer whose output is asserted is masked from the
+    /// interrupt controller for that run (CNTHCTL_EL2.CNTVMASK / CNTPMASK), so a timer the
+    /// host has already been told about cannot keep interrupting the realm; and if the
+    /// asserted state of either timer differs from what `ctx.el1`'s controls (those at the
+    /// last exit) gave, the realm is not entered: `on_trap` is called with
+    /// [`TrapKind::TimerChanged`], so the host hears about the change first.
     fn run_realm<F>(
         &self,
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
+        gic: &mut VgicState,
         fp: &dyn RealmFp,
         on_trap: F,
     ) where

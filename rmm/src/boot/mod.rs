@@ -11,6 +11,7 @@ use crate::GRANULE_SIZE;
 use crate::cpu_features::{
     CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, stage2_ps, vmid_bits,
 };
+use crate::exec::gic::VgicShape;
 use crate::exec::id_regs::RealmIdRegisters;
 use args::{ColdBootArgs, RawBootArgs};
 use manifest::BootManifest;
@@ -33,6 +34,8 @@ pub struct BootConfig {
     pub stage2_ps: u8,
     /// The ID register values realms read.
     pub realm_id_regs: RealmIdRegisters,
+    /// The GICv3 virtual CPU interface (from ICH_VTR_EL2).
+    pub vgic: VgicShape,
 }
 
 /// Cold boot: checks the entry registers, then (only if they are valid) asks `copy_shared_page`
@@ -56,6 +59,7 @@ pub fn cold_boot(
         vmid_bits: vmid_bits(cpu),
         stage2_ps: stage2_ps(cpu),
         realm_id_regs: RealmIdRegisters::from_cpu(cpu),
+        vgic: VgicShape::from_ich_vtr(cpu.ich_vtr),
     })
 }
 

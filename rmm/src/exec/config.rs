@@ -2,6 +2,7 @@
 //! shape), VTTBR_EL2 (VMID and root) and HCR_EL2 (what traps to the RMM), plus the virtual
 //! MPIDR of its REC. Pure functions; the world switch only installs the values.
 
+use super::gic::VgicShape;
 use crate::arch::world::RealmEntryConfig;
 use crate::realm::descriptor::RealmConfig;
 use crate::rtt::walk::Stage2;
@@ -107,20 +108,32 @@ pub const fn vmpidr_el2(mpidr: u64) -> u64 {
     mpidr | 1 << 31
 }
 
+/// The CPU features an entry configuration depends on (fixed at cold boot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuShape {
+    /// VTCR_EL2.PS for realms.
+    pub ps: u8,
+    /// Width of VMIDs (8 or 16).
+    pub vmid_bits: u8,
+    /// The virtual CPU interface.
+    pub vgic: VgicShape,
+}
+
 /// The whole entry configuration for one REC of `realm`.
 pub fn entry_config(
     realm: &RealmConfig,
     mpidr: u64,
-    ps: u8,
-    vmid_bits: u8,
+    cpu: &CpuShape,
     trap_wfi: bool,
     trap_wfe: bool,
 ) -> RealmEntryConfig {
     RealmEntryConfig {
         vttbr: vttbr_el2(&realm.s2, realm.vmid),
-        vtcr: vtcr_el2(&realm.s2, ps, vmid_bits == 16),
+        vtcr: vtcr_el2(&realm.s2, cpu.ps, cpu.vmid_bits == 16),
         hcr: hcr_el2(trap_wfi, trap_wfe),
         vmpidr: vmpidr_el2(mpidr),
+        vgic_lrs: cpu.vgic.nr_lrs,
+        vgic_aprs: cpu.vgic.nr_aprs,
     }
 }
 

@@ -1,6 +1,8 @@
 //! The exit record REC_ENTER hands the host: built zeroed, filled with only what the exit's
-//! kind allows, and written to the `RmiRecExit` half of the host's run page.
+//! kind allows, and written to the `RmiRecExit` half of the host's run page together with
+//! the GIC group ([`ExitGic`], which REC_ENTER fills from the run).
 
+use super::gic::ExitGic;
 use crate::arch::{Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::exit::RecExitReason;
@@ -45,11 +47,15 @@ impl ExitRecord {
 
     /// Writes the record into the exit half of the host's run page `run`: each group of
     /// fields with the reserved words around it zeroed, nothing else of the page touched.
-    pub fn write(&self, machine: &impl Machine, run: GranuleAddr) -> Result<(), NsAccessFault> {
-        /// Zeros for the GIC group (hcr, 16 LRs, misr, vmcr, a pad word: no virtual interrupts
-        /// yet) and the PMU pair, written from read-only data rather than cleared on the stack
-        /// for every exit.
-        static ZEROS: [u64; 20] = [0; 20];
+    pub fn write(
+        &self,
+        machine: &impl Machine,
+        run: GranuleAddr,
+        gic: &ExitGic,
+    ) -> Result<(), NsAccessFault> {
+        /// Zeros for the PMU pair, written from read-only data rather than cleared on the
+        /// stack for every exit.
+        static ZEROS: [u64; 2] = [0; 2];
         let base = REC_RUN_EXIT_OFFSET;
         let reason = [self.reason.as_u64(), 0];
         let fault = [self.esr, self.far, self.hpfar, 0];
@@ -63,10 +69,10 @@ impl ExitRecord {
         machine.write_ns(run, base + 0x100, fault.as_bytes())?;
         machine.write_ns(run, base + 0x200, pairs.as_bytes())?;
         machine.write_ns(run, base + 0x2F0, tail.as_bytes())?;
-        machine.write_ns(run, base + 0x300, ZEROS.as_bytes())?;
+        machine.write_ns(run, base + 0x300, gic.as_bytes())?;
         machine.write_ns(run, base + 0x400, self.timers.as_bytes())?;
         machine.write_ns(run, base + 0x500, ripas.as_bytes())?;
         machine.write_ns(run, base + 0x600, imm.as_bytes())?;
-        machine.write_ns(run, base + 0x700, ZEROS[..2].as_bytes())
+        machine.write_ns(run, base + 0x700, ZEROS.as_bytes())
     }
 }

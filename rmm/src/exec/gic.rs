@@ -9,6 +9,9 @@
 //! vINTID of a later valid one. The RMM keeps En, vSGIEOICount and DVIM, and shows the host
 //! only its own bits and EOIcount.
 
+use crate::arch::world::{VGIC_MAX_APRS, VGIC_MAX_LRS, VgicState};
+use zerocopy::{Immutable, IntoBytes};
+
 /// ICH_HCR_EL2 bits the host controls: UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE,
 /// VGrp1DIE, TDIR.
 pub const HOST_HCR_MASK: u64 = 0x40FE;
@@ -20,7 +23,7 @@ pub const EXIT_HCR_MASK: u64 = 0xF800_0000 | HOST_HCR_MASK;
 pub const INITIAL_HCR: u64 = 0x8101;
 
 /// List registers the `RmiRecEnter`/`RmiRecExit` layout has room for.
-pub const MAX_LRS: usize = 16;
+pub const MAX_LRS: usize = VGIC_MAX_LRS;
 
 const LR_STATE_SHIFT: u32 = 62;
 const LR_HW: u64 = 1 << 61;
@@ -52,7 +55,7 @@ impl VgicShape {
             pri_bits,
             id_bits: if (vtr >> 23) & 0x7 == 1 { 24 } else { 16 },
             nr_aprs: match pre_bits {
-                7 => 4,
+                7 => VGIC_MAX_APRS,
                 6 => 2,
                 _ => 1,
             },
@@ -102,6 +105,66 @@ pub fn validate(shape: &VgicShape, hcr: u64, lrs: &[u64; MAX_LRS]) -> Result<(),
 /// replaced, the RMM's kept.
 pub const fn entry_hcr(rec_hcr: u64, host_hcr: u64) -> u64 {
     (rec_hcr & !HOST_HCR_MASK) | (host_hcr & HOST_HCR_MASK)
+}
+
+/// The virtual CPU interface a REC runs with after an entry that passed [`validate`]: the
+/// host's implemented list registers (the others zero), the REC's saved ICH_HCR_EL2 with the
+/// host's bits, and the REC's saved VMCR and active priorities, which the host never sets.
+pub fn entry_state(
+    shape: &VgicShape,
+    saved: &VgicState,
+    host_hcr: u64,
+    host_lrs: &[u64; MAX_LRS],
+) -> VgicState {
+    let implemented = shape.nr_lrs.min(MAX_LRS);
+    let mut lrs = [0; MAX_LRS];
+    lrs[..implemented].copy_from_slice(&host_lrs[..implemented]);
+    VgicState {
+        hcr: entry_hcr(saved.hcr, host_hcr),
+        vmcr: saved.vmcr,
+        ap0r: saved.ap0r,
+        ap1r: saved.ap1r,
+        lrs,
+        misr: 0,
+    }
+}
+
+/// The GIC group of `RmiRecExit` (offsets 0x300..0x3A0 of the exit half), as written.
+#[derive(Debug, Clone, PartialEq, Eq, IntoBytes, Immutable)]
+#[repr(C)]
+pub struct ExitGic {
+    /// `gicv3_hcr`: the host's bits and EOIcount only.
+    pub hcr: u64,
+    /// `gicv3_lrs`: the implemented list registers after the run, the others zero.
+    pub lrs: [u64; MAX_LRS],
+    /// `gicv3_misr`.
+    pub misr: u64,
+    /// `gicv3_vmcr`.
+    pub vmcr: u64,
+    /// The reserved word after them (the copy moves 16-byte units).
+    reserved: u64,
+}
+
+impl ExitGic {
+    /// An exit that did not run the realm shows no GIC state.
+    pub const NONE: Self = Self {
+        hcr: 0,
+        lrs: [0; MAX_LRS],
+        misr: 0,
+        vmcr: 0,
+        reserved: 0,
+    };
+
+    /// What the host may see of the virtual CPU interface `after` a run.
+    pub const fn after(after: &VgicState) -> Self {
+        Self {
+            hcr: after.hcr & EXIT_HCR_MASK,
+            lrs: after.lrs,
+            misr: after.misr,
+            vmcr: after.vmcr,
+            reserved: 0,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +232,39 @@ mod tests {
         ] {
             assert_eq!(validate(&QEMU, 0, &lrs), Err(InvalidGicState), "{what}");
         }
+    }
+
+    #[test]
+    fn entry_takes_the_hosts_lrs_and_keeps_the_recs_state() {
+        let saved = VgicState {
+            hcr: INITIAL_HCR | 0x2 | 3 << 27,
+            vmcr: 0xF800_0002,
+            ap0r: [1, 0, 0, 0],
+            ap1r: [2, 0, 0, 0],
+            lrs: [7; MAX_LRS],
+            misr: 9,
+        };
+        let host = [lr(27, 0xA0); MAX_LRS];
+        let state = entry_state(&QEMU, &saved, 0x4, &host);
+        assert_eq!(state.hcr, INITIAL_HCR | 0x4 | 3 << 27);
+        assert_eq!(
+            (state.vmcr, state.ap0r, state.ap1r),
+            (saved.vmcr, saved.ap0r, saved.ap1r)
+        );
+        assert_eq!(&state.lrs[..4], &host[..4]);
+        assert!(
+            state.lrs[4..].iter().all(|&l| l == 0),
+            "unimplemented LRs are zero"
+        );
+        assert_eq!(state.misr, 0);
+
+        let exit = ExitGic::after(&VgicState {
+            hcr: u64::MAX,
+            ..state.clone()
+        });
+        assert_eq!(exit.hcr, EXIT_HCR_MASK, "never En, vSGIEOICount, DVIM");
+        assert_eq!(exit.lrs, state.lrs);
+        assert_eq!(exit.as_bytes().len(), 0xA0);
     }
 
     #[test]

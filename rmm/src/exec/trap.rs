@@ -61,7 +61,9 @@ pub fn handle<M: Machine>(
 ) -> Outcome {
     match trap.kind {
         TrapKind::Sync => sync(env, ctx, trap),
-        TrapKind::Irq => exit(ExitRecord::new(RecExitReason::Irq), None),
+        // A timer's output changed while the host had the CPU: the host hears of it as an
+        // interrupt, before the realm runs.
+        TrapKind::Irq | TrapKind::TimerChanged => exit(ExitRecord::new(RecExitReason::Irq), None),
         TrapKind::Fiq => exit(ExitRecord::new(RecExitReason::Fiq), None),
         TrapKind::SError => {
             let mut record = ExitRecord::new(RecExitReason::SError);

@@ -9,7 +9,8 @@
 //! between runs.
 
 use crate::arch::Machine;
-use crate::arch::world::{FpRegs, RealmContext, RealmFp};
+use crate::arch::world::{FpRegs, RealmContext, RealmFp, VgicState};
+use crate::exec::gic::INITIAL_HCR;
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
@@ -39,7 +40,14 @@ mod word {
     /// The saved [`FpRegs`](crate::arch::world::FpRegs) (zero from REC_CREATE's zeroed
     /// granule until the realm first uses FP/SIMD).
     pub const FP: usize = 192;
+    /// The saved virtual CPU interface: the leading [`super::GIC_SAVED_BYTES`] of a
+    /// [`VgicState`](crate::arch::world::VgicState) (HCR, VMCR, active priorities; the list
+    /// registers come from the host on every entry).
+    pub const GIC: usize = 264;
 }
+
+/// Bytes of a [`VgicState`] a REC keeps between runs: `hcr`, `vmcr`, `ap0r`, `ap1r`.
+const GIC_SAVED_BYTES: usize = core::mem::offset_of!(VgicState, lrs);
 
 /// PSTATE a REC starts with: EL1h, AArch64, D, A, I and F masked.
 pub const INITIAL_PSTATE: u64 = 0x3C5;
@@ -154,6 +162,7 @@ impl<'m, M: Machine> Rec<'m, M> {
         ctx.el1.sctlr = INITIAL_SCTLR_EL1;
         ctx.el1.mdscr = INITIAL_MDSCR_EL1;
         self.set_context(&ctx);
+        m.write_word(self.addr, word::GIC, INITIAL_HCR);
         for (i, aux) in init.aux[..init.num_aux.min(MAX_REC_AUX_GRANULES)]
             .iter()
             .enumerate()
@@ -212,6 +221,24 @@ impl<'m, M: Machine> Rec<'m, M> {
     pub fn set_context(&self, ctx: &RealmContext) {
         self.machine
             .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
+    }
+
+    /// The saved virtual CPU interface (list registers and MISR zero: the REC does not keep
+    /// them).
+    pub fn vgic(&self) -> VgicState {
+        let mut gic = VgicState::new_zeroed();
+        self.machine.read_realm(
+            self.addr,
+            word::GIC * 8,
+            &mut gic.as_mut_bytes()[..GIC_SAVED_BYTES],
+        );
+        gic
+    }
+
+    /// Saves the virtual CPU interface's HCR, VMCR and active priorities.
+    pub fn set_vgic(&self, gic: &VgicState) {
+        self.machine
+            .write_realm(self.addr, word::GIC * 8, &gic.as_bytes()[..GIC_SAVED_BYTES]);
     }
 
     /// Whether an RSI_HOST_CALL exit waits for its results.
@@ -313,6 +340,7 @@ impl<M: Machine> RealmFp for Rec<'_, M> {
 
 const _: () = assert!(
     word::CONTEXT * 8 + core::mem::size_of::<RealmContext>() <= word::FP * 8
-        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE,
-    "the saved context and FP/SIMD registers must fit in the REC granule, apart"
+        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= word::GIC * 8
+        && word::GIC * 8 + GIC_SAVED_BYTES <= crate::GRANULE_SIZE,
+    "the saved context, FP/SIMD and GIC registers must fit in the REC granule, apart"
 );

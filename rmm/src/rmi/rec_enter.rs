@@ -6,8 +6,10 @@
 //! while the realm runs (so REC_DESTROY sees it in use). The exit is written to the run page
 //! only when the command succeeds.
 //!
-//! Not yet here (the last stage of the realm-execution issue): the virtual GIC list
-//! registers.
+//! The host's virtual-interrupt state (`gicv3_hcr`, `gicv3_lrs`) is validated before any
+//! side effect ([`crate::exec::gic::validate`]: ERROR_REC) and then taken into the REC even
+//! if a completion below fails, as in the reference; the exit shows the list registers after
+//! the run, MISR, VMCR and the host's HCR bits ([`ExitGic`]).
 
 use super::RmiOutputs;
 use super::error::{RmiError, status_only};
@@ -15,6 +17,7 @@ use super::locks::{lock_one, tracked};
 use crate::arch::Machine;
 use crate::arch::world::TrapAction;
 use crate::exec::exit_record::ExitRecord;
+use crate::exec::gic::{self, ExitGic, MAX_LRS, VgicShape};
 use crate::exec::{RecEnv, complete, config, trap};
 use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
@@ -27,15 +30,21 @@ use zerocopy::IntoBytes;
 /// Offset of `RmiRecEnter.gprs` in the run page.
 const ENTER_GPRS: usize = 0x200;
 
+/// Offset of `RmiRecEnter.gicv3_hcr` (the list registers follow it).
+const ENTER_GIC: usize = 0x300;
+
 /// The parts of the host's `RmiRecEnter` this entry uses, each read once from the run page
 /// only if it is needed (the whole 0x390 defined bytes cost ~1,000 instructions per entry
 /// to clear and copy): the flags always; `gprs` when a host call waits for its results (all
-/// of them) or the host completes an MMIO read (`gprs[0]`). The GIC fields are not used
-/// until the virtual GIC exists.
+/// of them) or the host completes an MMIO read (`gprs[0]`); `gicv3_hcr` and the implemented
+/// list registers always.
 struct EnterArgs {
     flags: RecEnterFlags,
     /// `gprs`, then the reserved word after them (the copy moves 16-byte units).
     gprs: [u64; REC_RUN_NR_GPRS + 1],
+    /// `gicv3_hcr`, `gicv3_lrs` (only the implemented ones read; the rest zero), and the
+    /// word after them.
+    gic: [u64; 1 + MAX_LRS + 1],
 }
 
 impl EnterArgs {
@@ -43,6 +52,7 @@ impl EnterArgs {
         machine: &M,
         run: GranuleAddr,
         host_call_pending: bool,
+        vgic: &VgicShape,
     ) -> Result<Self, RmiError> {
         let mut flags = [0u64; 2];
         machine
@@ -62,13 +72,27 @@ impl EnterArgs {
                 .read_ns(run, ENTER_GPRS, gprs[..needed].as_mut_bytes())
                 .map_err(|_| RmiError::Input)?;
         }
-        Ok(Self { flags, gprs })
+        let mut gic = [0u64; 1 + MAX_LRS + 1];
+        // HCR and the implemented LRs, rounded up to whole 16-byte units.
+        let words = (1 + vgic.nr_lrs.min(MAX_LRS)).next_multiple_of(2);
+        machine
+            .read_ns(run, ENTER_GIC, gic[..words].as_mut_bytes())
+            .map_err(|_| RmiError::Input)?;
+        Ok(Self { flags, gprs, gic })
     }
 
     fn gprs(&self) -> &[u64; REC_RUN_NR_GPRS] {
         self.gprs[..REC_RUN_NR_GPRS]
             .try_into()
             .unwrap_or(&[0; REC_RUN_NR_GPRS])
+    }
+
+    fn gic_hcr(&self) -> u64 {
+        self.gic[0]
+    }
+
+    fn gic_lrs(&self) -> &[u64; MAX_LRS] {
+        self.gic[1..=MAX_LRS].try_into().unwrap_or(&[0; MAX_LRS])
     }
 }
 
@@ -111,7 +135,7 @@ fn run_rec<M: Machine>(
     run: GranuleAddr,
 ) -> Result<(), RmiError> {
     let rec = Rec::new(machine, rec_addr);
-    let enter = EnterArgs::read(machine, run, rec.host_call_pending())?;
+    let enter = EnterArgs::read(machine, run, rec.host_call_pending(), &monitor.vgic)?;
     let rd = rec.rd();
     // The RD outlives the REC (it counts it); its configuration never changes after
     // REALM_CREATE and its state is one word, so neither needs the RD lock here.
@@ -124,6 +148,9 @@ fn run_rec<M: Machine>(
     if !rec.runnable() || rec.psci_pending() {
         return Err(RmiError::Rec);
     }
+    gic::validate(&monitor.vgic, enter.gic_hcr(), enter.gic_lrs()).map_err(|_| RmiError::Rec)?;
+    let mut vgic = gic::entry_state(&monitor.vgic, &rec.vgic(), enter.gic_hcr(), enter.gic_lrs());
+    rec.set_vgic(&vgic);
     let env = RecEnv {
         monitor,
         machine,
@@ -145,16 +172,22 @@ fn run_rec<M: Machine>(
     if let Some(exit) = complete::host_call(&env, enter.gprs(), &mut ctx) {
         // The realm cannot run until the host maps its host-call page.
         rec.set_context(&ctx);
-        return exit.write(machine, run).map_err(|_| RmiError::Input);
+        return exit
+            .write(machine, run, &ExitGic::NONE)
+            .map_err(|_| RmiError::Input);
     }
     rec.set_last_exit(&LastExit { esr: 0, ..last });
 
     let flags = enter.flags;
+    let cpu = config::CpuShape {
+        ps: monitor.stage2_ps,
+        vmid_bits: monitor.vmid_bits,
+        vgic: monitor.vgic,
+    };
     let entry = config::entry_config(
         &env.realm,
         rec.mpidr(),
-        monitor.stage2_ps,
-        monitor.vmid_bits,
+        &cpu,
         flags.contains(RecEnterFlags::TRAP_WFI),
         flags.contains(RecEnterFlags::TRAP_WFE),
     );
@@ -162,6 +195,7 @@ fn run_rec<M: Machine>(
     machine.run_realm(
         &entry,
         &mut ctx,
+        &mut vgic,
         &rec,
         |ctx, realm_trap| match trap::handle(&env, ctx, realm_trap) {
             trap::Outcome::Resume => TrapAction::Resume,
@@ -182,8 +216,10 @@ fn run_rec<M: Machine>(
         ctx.el1.cntp_cval,
     ];
     rec.set_context(&ctx);
+    rec.set_vgic(&vgic);
     if let Some(last) = last {
         rec.set_last_exit(&last);
     }
-    exit.write(machine, run).map_err(|_| RmiError::Input)
+    exit.write(machine, run, &ExitGic::after(&vgic))
+        .map_err(|_| RmiError::Input)
 }

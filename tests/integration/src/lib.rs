@@ -36,14 +36,14 @@ pub fn qemu_args() -> RawBootArgs {
 }
 
 /// ID registers of QEMU 10 `-cpu max`: 52-bit PA, SVE, AMU, 6 BRPs, 4 WRPs, 4 list
-/// registers, SHA-256 and SHA-512 instructions, MTE, SME, BTI, pointer authentication.
+/// registers with 5 priority bits, SHA-256 and SHA-512 instructions, MTE, SME, BTI, pointer authentication.
 pub fn qemu_cpu() -> CpuIdRegisters {
     CpuIdRegisters {
         id_aa64mmfr0: 0x6,
         id_aa64mmfr1: 2 << 4,
         id_aa64pfr0: 1 << 44 | 1 << 32 | 0x11,
         id_aa64dfr0: (3 << 20) | (5 << 12) | (9 << 8),
-        ich_vtr: 3,
+        ich_vtr: 0x9000_0003,
         id_aa64isar0: 2 << 12,
         more: MoreIdRegisters {
             id_aa64pfr1: 1 << 24 | 3 << 8 | 1,

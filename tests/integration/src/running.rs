@@ -101,10 +101,32 @@ impl Rig {
 
     /// REC_ENTER of `rec` with entry `flags` and `gprs`.
     pub fn enter_rec(&self, rec: u64, flags: u64, gprs: &[u64]) -> [u64; 5] {
+        self.enter_full(rec, flags, gprs, 0, &[])
+    }
+
+    /// REC_ENTER of REC 0 with no flags and the GIC fields `gicv3_hcr` = `hcr` and
+    /// `gicv3_lrs` starting with `lrs`.
+    pub fn enter_gic(&self, hcr: u64, lrs: &[u64]) -> [u64; 5] {
+        self.enter_full(self.rec, 0, &[], hcr, lrs)
+    }
+
+    /// REC_ENTER of `rec` with every entry field this rig sets.
+    pub fn enter_full(
+        &self,
+        rec: u64,
+        flags: u64,
+        gprs: &[u64],
+        hcr: u64,
+        lrs: &[u64],
+    ) -> [u64; 5] {
         let mut page = [0u8; 4096];
         page[..8].copy_from_slice(&flags.to_le_bytes());
         for (i, g) in gprs.iter().enumerate() {
             page[0x200 + i * 8..0x208 + i * 8].copy_from_slice(&g.to_le_bytes());
+        }
+        page[0x300..0x308].copy_from_slice(&hcr.to_le_bytes());
+        for (i, lr) in lrs.iter().enumerate() {
+            page[0x308 + i * 8..0x310 + i * 8].copy_from_slice(&lr.to_le_bytes());
         }
         self.machine()
             .host_write(self.run, &page)

@@ -7,7 +7,7 @@
 use super::{el3_attest, interrupts, ns_access, sha2_hw, smc::smc, tlb, world_switch};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{
-    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction,
+    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction, VgicState,
 };
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
@@ -186,12 +186,13 @@ impl RealmCpu for HwMachine {
         &self,
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
+        gic: &mut VgicState,
         fp: &dyn RealmFp,
         on_trap: F,
     ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
     {
-        world_switch::run_realm(config, ctx, fp, on_trap);
+        world_switch::run_realm(config, ctx, gic, fp, on_trap);
     }
 }
 

@@ -22,6 +22,8 @@
 //! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
 //! - [`stack_probe`]: the per-CPU stacks painted at cold boot and their high-water marks.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
+//! - [`vgic_regs`]: the GICv3 virtual CPU interface registers a realm's run loads and
+//!   saves, and the per-CPU `ICC_SRE_EL2` set-up.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
 //!   the EL1 register swap and the realm's EL2 configuration around it.
 //! - [`pl011`]: the console driver.
@@ -48,6 +50,7 @@ pub mod start;
 pub mod sysreg;
 pub mod tlb;
 pub mod vectors;
+pub mod vgic_regs;
 pub mod world_switch;
 
 pub use start::start;

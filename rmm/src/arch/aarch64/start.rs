@@ -85,6 +85,7 @@ fn cold_boot(
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
+            super::vgic_regs::init_cpu();
             provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
@@ -147,6 +148,7 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     let result = match MONITOR.get() {
         Some(monitor) => monitor.warm_boot(raw).map(|_| {
             sha2_hw::init_warm(&sysreg::cpu_id_registers(), raw.cpu_index);
+            super::vgic_regs::init_cpu();
         }),
         None => Err(BootError::Unknown),
     };

@@ -7,14 +7,15 @@
 //! through the saved pointer, and return from `rmm_realm_run` with the vector's number.
 //!
 //! Around those runs, [`HwMachine::run_realm`](super::machine::HwMachine) swaps the EL1
-//! system registers and the FP/SIMD registers (the host's out, the realm's in, and back) and
-//! installs the realm's EL2 configuration (stage 2, traps, virtual MPIDR), restoring the
-//! RMM's values afterwards.
+//! system registers and the FP/SIMD registers (the host's out, the realm's in, and back),
+//! loads and saves the realm's virtual CPU interface ([`vgic_regs`]), masks the realm's
+//! asserted timers before each entry, and installs the realm's EL2 configuration (stage 2,
+//! traps, virtual MPIDR), restoring the RMM's values afterwards.
 
-use super::fp_regs;
+use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
     El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
-    RealmFp, RealmGprs, RealmTrap, TrapAction, TrapKind,
+    RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -233,10 +234,43 @@ const MDCR_EL2_REALM: u64 = 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11;
 /// physical timer (`EL1PCTEN`, `EL1PCEN`).
 const CNTHCTL_EL2_REALM: u64 = 0b11;
 
+/// `CNTHCTL_EL2.CNTVMASK` (FEAT_RME): the EL1 virtual timer's interrupt output is masked.
+const CNTHCTL_CNTVMASK: u64 = 1 << 18;
+/// `CNTHCTL_EL2.CNTPMASK` (FEAT_RME): the EL1 physical timer's interrupt output is masked.
+const CNTHCTL_CNTPMASK: u64 = 1 << 19;
+
+/// INTIDs of the EL1 virtual and physical timers' PPIs (the Server Base System
+/// Architecture's, which QEMU `virt` and the FVP follow).
+const PPI_VIRTUAL_TIMER: u64 = 27;
+const PPI_PHYSICAL_TIMER: u64 = 30;
+
+/// `CNTHCTL_EL2` for a run with the timers `asserted` masked.
+const fn cnthctl_masking(asserted: TimerOutputs) -> u64 {
+    CNTHCTL_EL2_REALM
+        | if asserted.virt { CNTHCTL_CNTVMASK } else { 0 }
+        | if asserted.phys { CNTHCTL_CNTPMASK } else { 0 }
+}
+
+/// After masking the `masked` timers: waits (boundedly) until the interrupt controller no
+/// longer shows their PPIs as the highest pending, so the realm is not entered only to be
+/// interrupted at once by a timer the host already knows about. Should the wait run out,
+/// the realm merely takes an IRQ exit.
+fn wait_for_masked_timers(masked: TimerOutputs) {
+    for _ in 0..64 {
+        let pending = mrs!("S3_0_C12_C12_2") & 0xFF_FFFF; // ICC_HPPIR1_EL1.INTID
+        let still = (masked.virt && pending == PPI_VIRTUAL_TIMER)
+            || (masked.phys && pending == PPI_PHYSICAL_TIMER);
+        if !still {
+            return;
+        }
+    }
+}
+
 /// Runs the realm on this CPU (see [`crate::arch::world::RealmCpu::run_realm`]).
 pub fn run_realm<F>(
     config: &RealmEntryConfig,
     ctx: &mut RealmContext,
+    gic: &mut VgicState,
     fp: &dyn RealmFp,
     mut on_trap: F,
 ) where
@@ -256,12 +290,36 @@ pub fn run_realm<F>(
         vmpidr: config.vmpidr,
     });
     restore_el1(&ctx.el1);
+    vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
+    // Which timers asserted their output at the last exit (the controls saved then).
+    let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
+    let mut cnthctl = CNTHCTL_EL2_REALM;
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
     // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
     let mut fp_state: Option<(FpRegs, FpRegs)> = None;
     isb();
     loop {
+        let asserted = TimerOutputs::of(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
+        if cnthctl_masking(asserted) != cnthctl {
+            cnthctl = cnthctl_masking(asserted);
+            msr!("cnthctl_el2", cnthctl);
+            isb();
+            wait_for_masked_timers(asserted);
+        }
+        if asserted != at_last_exit {
+            // The host hears about the timer before the realm runs again.
+            let trap = RealmTrap {
+                kind: TrapKind::TimerChanged,
+                esr: 0,
+                far: 0,
+                hpfar: 0,
+            };
+            if on_trap(ctx, &trap) == TrapAction::Stop {
+                break;
+            }
+            continue;
+        }
         // The realm's traps are on only while it runs (the RMM's own SHA-2 routines use the
         // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
         msr!(
@@ -314,6 +372,7 @@ pub fn run_realm<F>(
         }
     }
     save_el1(&mut ctx.el1);
+    vgic_regs::save_and_clear(gic, config.vgic_lrs, config.vgic_aprs);
     if let Some((host_fp, realm_fp)) = &mut fp_state {
         fp_regs::save(realm_fp);
         fp.store(realm_fp);

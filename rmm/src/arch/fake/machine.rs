@@ -21,7 +21,8 @@ extern crate std;
 
 use crate::GRANULE_SIZE;
 use crate::arch::world::{
-    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction,
+    RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TimerOutputs, TrapAction,
+    TrapKind, VgicState, timer_ctl,
 };
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
 use crate::granule::GranuleAddr;
@@ -141,6 +142,21 @@ pub struct FakeMachine {
     memory: Mutex<Memory>,
     realm: Mutex<Option<FakeRealm>>,
     entries: Mutex<Vec<RealmEntryConfig>>,
+    vgic: Mutex<FakeVgic>,
+}
+
+/// The simulated virtual CPU interface and timers.
+#[derive(Debug, Default)]
+struct FakeVgic {
+    /// The ICH_* registers while a realm is loaded.
+    live: VgicState,
+    /// What each `run_realm` loaded.
+    loads: Vec<VgicState>,
+    /// The timers' conditions (ISTATUS) when the next run starts, if a test sets them: time
+    /// passing while the host had the CPU.
+    conditions: Option<TimerOutputs>,
+    /// Which timers each entry into the realm masked.
+    masks: Vec<TimerOutputs>,
 }
 
 impl core::fmt::Debug for FakeMachine {
@@ -167,7 +183,34 @@ impl FakeMachine {
             memory: Mutex::new(Memory::default()),
             realm: Mutex::new(None),
             entries: Mutex::new(Vec::new()),
+            vgic: Mutex::new(FakeVgic::default()),
         }
+    }
+
+    fn fake_vgic(&self) -> std::sync::MutexGuard<'_, FakeVgic> {
+        self.vgic.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The realm (on the simulated CPU) changes its virtual CPU interface: acknowledges and
+    /// ends interrupts, which the list registers show.
+    pub fn with_live_vgic(&self, change: impl FnOnce(&mut VgicState)) {
+        change(&mut self.fake_vgic().live);
+    }
+
+    /// The virtual CPU interface each run loaded since the last call (drained).
+    pub fn take_vgic_loads(&self) -> Vec<VgicState> {
+        std::mem::take(&mut self.fake_vgic().loads)
+    }
+
+    /// Which timers each realm entry masked since the last call (drained).
+    pub fn take_timer_masks(&self) -> Vec<TimerOutputs> {
+        std::mem::take(&mut self.fake_vgic().masks)
+    }
+
+    /// Sets the timers' conditions (ISTATUS) the next run finds: as if their deadlines
+    /// passed, or were moved, while the host had the CPU.
+    pub fn set_timer_conditions(&self, conditions: TimerOutputs) {
+        self.fake_vgic().conditions = Some(conditions);
     }
 
     /// Installs the simulated realm CPU that the next realm entries run.
@@ -548,11 +591,14 @@ fn ns_range_ok(offset: usize, len: usize) -> bool {
 }
 
 impl RealmCpu for FakeMachine {
-    /// The fake realm CPU has no FP/SIMD registers: `fp` is never used.
+    /// The fake realm CPU has no FP/SIMD registers: `fp` is never used. Its timers follow
+    /// the contract: masked when asserted, and a change since the last exit reported as
+    /// [`TrapKind::TimerChanged`] without running the realm.
     fn run_realm<F>(
         &self,
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
+        gic: &mut VgicState,
         _fp: &dyn RealmFp,
         mut on_trap: F,
     ) where
@@ -572,12 +618,36 @@ impl RealmCpu for FakeMachine {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .expect("a test entered a realm without installing a FakeRealm");
+        let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
+        {
+            let mut vgic = self.fake_vgic();
+            vgic.loads.push(gic.clone());
+            vgic.live = gic.clone();
+            if let Some(conditions) = vgic.conditions.take() {
+                let set = |ctl: &mut u64, met: bool| {
+                    *ctl = (*ctl & !timer_ctl::ISTATUS) | if met { timer_ctl::ISTATUS } else { 0 };
+                };
+                set(&mut ctx.el1.cntv_ctl, conditions.virt);
+                set(&mut ctx.el1.cntp_ctl, conditions.phys);
+            }
+        }
         loop {
-            self.entries
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(*config);
-            let trap = realm(self, config, ctx);
+            let asserted = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
+            let trap = if asserted == at_last_exit {
+                self.entries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(*config);
+                self.fake_vgic().masks.push(asserted);
+                realm(self, config, ctx)
+            } else {
+                RealmTrap {
+                    kind: TrapKind::TimerChanged,
+                    esr: 0,
+                    far: 0,
+                    hpfar: 0,
+                }
+            };
             // On hardware the realm's EL1 registers stay in the CPU while it is loaded: a
             // handler that changes `ctx.el1` without declaring an injection would have its
             // change lost. Catch that here.
@@ -592,6 +662,17 @@ impl RealmCpu for FakeMachine {
             if action == TrapAction::Stop {
                 break;
             }
+        }
+        {
+            let mut vgic = self.fake_vgic();
+            let live = std::mem::take(&mut vgic.live);
+            let lrs = config.vgic_lrs.min(live.lrs.len());
+            gic.hcr = live.hcr;
+            gic.vmcr = live.vmcr;
+            gic.misr = live.misr;
+            gic.ap0r = live.ap0r;
+            gic.ap1r = live.ap1r;
+            gic.lrs[..lrs].copy_from_slice(&live.lrs[..lrs]);
         }
         *self.realm.lock().unwrap_or_else(|e| e.into_inner()) = Some(realm);
     }

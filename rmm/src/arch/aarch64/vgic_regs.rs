@@ -1,0 +1,118 @@
+//! The GICv3 virtual CPU interface registers (ICH_*_EL2) of this CPU, loaded from and saved
+//! into a [`VgicState`] around a realm's run, and the CPU-interface set-up that lets a realm
+//! reach them (`ICC_SRE_EL2`).
+//!
+//! Only the implemented list and active-priority registers may be accessed (the others are
+//! UNDEFINED), so every access goes through an index match bounded by the counts the caller
+//! took from ICH_VTR_EL2. Registers are named by their encodings, which every assembler
+//! accepts.
+//!
+//! This file may not decide what the values are: [`crate::exec::gic`] does.
+
+use crate::arch::world::{VGIC_MAX_APRS, VGIC_MAX_LRS, VgicState};
+
+macro_rules! mrs {
+    ($reg:literal) => {{
+        let value: u64;
+        // SAFETY: reading a GIC virtual-interface control register has no memory effect.
+        unsafe {
+            core::arch::asm!(concat!("mrs {}, ", $reg), out(reg) value,
+                options(nomem, nostack, preserves_flags))
+        };
+        value
+    }};
+}
+
+macro_rules! msr {
+    ($reg:literal, $value:expr) => {{
+        let value: u64 = $value;
+        // SAFETY: the ICH_* registers configure only the virtual CPU interface a realm at
+        // EL1 sees (the RMM at EL2 takes no virtual interrupts), and ICC_SRE_EL2 only how
+        // EL1 and EL2 reach the CPU interface; none touches memory or the RMM's translation.
+        unsafe {
+            core::arch::asm!(concat!("msr ", $reg, ", {}"), in(reg) value,
+                options(nomem, nostack, preserves_flags))
+        };
+    }};
+}
+
+/// Generates a reader and a writer of the `n`th register of a numbered family.
+macro_rules! numbered {
+    ($read:ident, $write:ident, $($n:literal => $reg:literal),* $(,)?) => {
+        fn $read(n: usize) -> u64 {
+            match n {
+                $( $n => mrs!($reg), )*
+                _ => 0,
+            }
+        }
+
+        fn $write(n: usize, value: u64) {
+            match n {
+                $( $n => msr!($reg, value), )*
+                _ => {}
+            }
+        }
+    };
+}
+
+numbered!(read_lr, write_lr,
+    0 => "S3_4_C12_C12_0", 1 => "S3_4_C12_C12_1", 2 => "S3_4_C12_C12_2",
+    3 => "S3_4_C12_C12_3", 4 => "S3_4_C12_C12_4", 5 => "S3_4_C12_C12_5",
+    6 => "S3_4_C12_C12_6", 7 => "S3_4_C12_C12_7", 8 => "S3_4_C12_C13_0",
+    9 => "S3_4_C12_C13_1", 10 => "S3_4_C12_C13_2", 11 => "S3_4_C12_C13_3",
+    12 => "S3_4_C12_C13_4", 13 => "S3_4_C12_C13_5", 14 => "S3_4_C12_C13_6",
+    15 => "S3_4_C12_C13_7",
+);
+
+numbered!(read_ap0r, write_ap0r,
+    0 => "S3_4_C12_C8_0", 1 => "S3_4_C12_C8_1", 2 => "S3_4_C12_C8_2", 3 => "S3_4_C12_C8_3",
+);
+
+numbered!(read_ap1r, write_ap1r,
+    0 => "S3_4_C12_C9_0", 1 => "S3_4_C12_C9_1", 2 => "S3_4_C12_C9_2", 3 => "S3_4_C12_C9_3",
+);
+
+/// ICC_SRE_EL2: SRE (system-register interface at EL2), DFB, DIB, and Enable (EL1 may use
+/// ICC_SRE_EL1, whose SRE then reads as one).
+const ICC_SRE_EL2_RMM: u64 = 0b1111;
+
+/// Lets this CPU's realms use the GIC system-register interface (once per CPU at boot).
+pub fn init_cpu() {
+    msr!("S3_4_C12_C9_5", ICC_SRE_EL2_RMM);
+    // SAFETY: a barrier; no memory or register effects beyond ordering.
+    unsafe { core::arch::asm!("isb", options(nomem, nostack, preserves_flags)) };
+}
+
+/// Loads `gic` into the virtual CPU interface: the first `aprs` active-priority registers of
+/// each group, the first `lrs` list registers, VMCR and (last, since it enables the
+/// interface) HCR.
+pub fn load(gic: &VgicState, lrs: usize, aprs: usize) {
+    for n in 0..aprs.min(VGIC_MAX_APRS) {
+        write_ap0r(n, gic.ap0r[n]);
+        write_ap1r(n, gic.ap1r[n]);
+    }
+    for n in 0..lrs.min(VGIC_MAX_LRS) {
+        write_lr(n, gic.lrs[n]);
+    }
+    msr!("S3_4_C12_C11_7", gic.vmcr);
+    msr!("S3_4_C12_C11_0", gic.hcr);
+}
+
+/// Saves the virtual CPU interface into `gic` (MISR included), then disables it and clears
+/// its list and active-priority registers.
+pub fn save_and_clear(gic: &mut VgicState, lrs: usize, aprs: usize) {
+    gic.misr = mrs!("S3_4_C12_C11_2");
+    gic.hcr = mrs!("S3_4_C12_C11_0");
+    gic.vmcr = mrs!("S3_4_C12_C11_7");
+    msr!("S3_4_C12_C11_0", 0);
+    for n in 0..aprs.min(VGIC_MAX_APRS) {
+        gic.ap0r[n] = read_ap0r(n);
+        gic.ap1r[n] = read_ap1r(n);
+        write_ap0r(n, 0);
+        write_ap1r(n, 0);
+    }
+    for n in 0..lrs.min(VGIC_MAX_LRS) {
+        gic.lrs[n] = read_lr(n);
+        write_lr(n, 0);
+    }
+}
