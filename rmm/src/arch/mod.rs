@@ -12,6 +12,7 @@ use crate::granule::GranuleAddr;
 use crate::rmi::{RmiRequest, RmiResult};
 use attest::sha::Sha2Engine;
 use rmm_abi::el3::El3Status;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub mod world;
 
@@ -98,6 +99,26 @@ pub trait Machine: Sync + world::RealmCpu {
             word.copy_from_slice(chunk);
             self.write_word(addr, offset / 8 + i, u64::from_le_bytes(word));
         }
+    }
+
+    /// Runs `f` on the `T` kept at byte `offset` of the Realm-PAS granule `addr` (within the
+    /// granule, aligned for `T`), which the caller holds so that nothing else reads or writes
+    /// those bytes until `f` returns (a REC referenced by REC_ENTER, say). This default copies
+    /// the value out and back; hardware lends it in place, saving both copies.
+    fn with_realm_value<T, R>(
+        &self,
+        addr: GranuleAddr,
+        offset: usize,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R
+    where
+        T: FromBytes + IntoBytes + KnownLayout + Immutable,
+    {
+        let mut value = T::new_zeroed();
+        self.read_realm(addr, offset, value.as_mut_bytes());
+        let result = f(&mut value);
+        self.write_realm(addr, offset, value.as_bytes());
+        result
     }
 
     /// Writes exactly the bytes of `buf` at any byte `offset` of the Realm-PAS granule `addr`

@@ -22,7 +22,7 @@ pub struct ExitRecord {
     pub hpfar: u64,
     /// `gprs` (host-call arguments, PSCI arguments, the MMIO write value in `gprs[0]`).
     pub gprs: [u64; REC_RUN_NR_GPRS],
-    /// Timer state: CNTV_CTL, CNTV_CVAL, CNTP_CTL, CNTP_CVAL.
+    /// Timer state in `RmiRecExit` order: CNTP_CTL, CNTP_CVAL, CNTV_CTL, CNTV_CVAL.
     pub timers: [u64; 4],
     /// RIPAS change: base, top, value.
     pub ripas: [u64; 3],

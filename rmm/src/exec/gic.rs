@@ -107,26 +107,21 @@ pub const fn entry_hcr(rec_hcr: u64, host_hcr: u64) -> u64 {
     (rec_hcr & !HOST_HCR_MASK) | (host_hcr & HOST_HCR_MASK)
 }
 
-/// The virtual CPU interface a REC runs with after an entry that passed [`validate`]: the
-/// host's implemented list registers (the others zero), the REC's saved ICH_HCR_EL2 with the
-/// host's bits, and the REC's saved VMCR and active priorities, which the host never sets.
-pub fn entry_state(
+/// Takes an entry's host values (which passed [`validate`]) into the REC's virtual CPU
+/// interface `gic`: the host's implemented list registers (the others zero) and its
+/// ICH_HCR_EL2 bits; the REC's other HCR bits, VMCR and active priorities, which the host
+/// never sets, are kept.
+pub fn take_host_state(
+    gic: &mut VgicState,
     shape: &VgicShape,
-    saved: &VgicState,
     host_hcr: u64,
     host_lrs: &[u64; MAX_LRS],
-) -> VgicState {
+) {
     let implemented = shape.nr_lrs.min(MAX_LRS);
-    let mut lrs = [0; MAX_LRS];
-    lrs[..implemented].copy_from_slice(&host_lrs[..implemented]);
-    VgicState {
-        hcr: entry_hcr(saved.hcr, host_hcr),
-        vmcr: saved.vmcr,
-        ap0r: saved.ap0r,
-        ap1r: saved.ap1r,
-        lrs,
-        misr: 0,
-    }
+    gic.hcr = entry_hcr(gic.hcr, host_hcr);
+    gic.lrs = [0; MAX_LRS];
+    gic.lrs[..implemented].copy_from_slice(&host_lrs[..implemented]);
+    gic.misr = 0;
 }
 
 /// The GIC group of `RmiRecExit` (offsets 0x300..0x3A0 of the exit half), as written.
@@ -245,7 +240,8 @@ mod tests {
             misr: 9,
         };
         let host = [lr(27, 0xA0); MAX_LRS];
-        let state = entry_state(&QEMU, &saved, 0x4, &host);
+        let mut state = saved.clone();
+        take_host_state(&mut state, &QEMU, 0x4, &host);
         assert_eq!(state.hcr, INITIAL_HCR | 0x4 | 3 << 27);
         assert_eq!(
             (state.vmcr, state.ap0r, state.ap1r),

@@ -14,7 +14,7 @@ use crate::exec::gic::INITIAL_HCR;
 use crate::granule::GranuleAddr;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
-use zerocopy::{FromZeros, IntoBytes};
+use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
 
 /// Word indices in the REC granule.
 mod word {
@@ -35,19 +35,29 @@ mod word {
     pub const RIPAS_ADDR: usize = 39;
     pub const RIPAS_VALUE: usize = 40;
     pub const RIPAS_CHANGE_DESTROYED: usize = 41;
-    /// The saved [`RealmContext`](crate::arch::world::RealmContext).
+    /// The saved [`RecRunState`](super::RecRunState): the
+    /// [`RealmContext`](crate::arch::world::RealmContext), then the virtual CPU interface.
     pub const CONTEXT: usize = 64;
     /// The saved [`FpRegs`](crate::arch::world::FpRegs) (zero from REC_CREATE's zeroed
     /// granule until the realm first uses FP/SIMD).
     pub const FP: usize = 192;
-    /// The saved virtual CPU interface: the leading [`super::GIC_SAVED_BYTES`] of a
-    /// [`VgicState`](crate::arch::world::VgicState) (HCR, VMCR, active priorities; the list
-    /// registers come from the host on every entry).
-    pub const GIC: usize = 264;
 }
 
-/// Bytes of a [`VgicState`] a REC keeps between runs: `hcr`, `vmcr`, `ap0r`, `ap1r`.
-const GIC_SAVED_BYTES: usize = core::mem::offset_of!(VgicState, lrs);
+/// What a REC keeps of its realm CPU between runs and REC_ENTER works on in place: the
+/// context the world switch saves and restores, and the virtual CPU interface (of which
+/// only HCR, VMCR and the active priorities matter between runs: the list registers come
+/// from the host on every entry).
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct RecRunState {
+    /// General and EL1 registers.
+    pub ctx: RealmContext,
+    /// ICH_* registers.
+    pub gic: VgicState,
+}
+
+/// Byte offset of [`RecRunState::gic`] in the REC granule.
+const GIC_OFFSET: usize = word::CONTEXT * 8 + core::mem::offset_of!(RecRunState, gic);
 
 /// PSTATE a REC starts with: EL1h, AArch64, D, A, I and F masked.
 pub const INITIAL_PSTATE: u64 = 0x3C5;
@@ -162,7 +172,7 @@ impl<'m, M: Machine> Rec<'m, M> {
         ctx.el1.sctlr = INITIAL_SCTLR_EL1;
         ctx.el1.mdscr = INITIAL_MDSCR_EL1;
         self.set_context(&ctx);
-        m.write_word(self.addr, word::GIC, INITIAL_HCR);
+        m.write_word(self.addr, GIC_OFFSET / 8, INITIAL_HCR);
         for (i, aux) in init.aux[..init.num_aux.min(MAX_REC_AUX_GRANULES)]
             .iter()
             .enumerate()
@@ -223,22 +233,19 @@ impl<'m, M: Machine> Rec<'m, M> {
             .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
     }
 
-    /// The saved virtual CPU interface (list registers and MISR zero: the REC does not keep
-    /// them).
+    /// The saved virtual CPU interface.
     pub fn vgic(&self) -> VgicState {
         let mut gic = VgicState::new_zeroed();
-        self.machine.read_realm(
-            self.addr,
-            word::GIC * 8,
-            &mut gic.as_mut_bytes()[..GIC_SAVED_BYTES],
-        );
+        self.machine
+            .read_realm(self.addr, GIC_OFFSET, gic.as_mut_bytes());
         gic
     }
 
-    /// Saves the virtual CPU interface's HCR, VMCR and active priorities.
-    pub fn set_vgic(&self, gic: &VgicState) {
+    /// Runs `f` on the REC's run state where it is kept. The caller holds the REC so that
+    /// nothing else touches it meanwhile (REC_ENTER's reference).
+    pub fn with_run_state<R>(&self, f: impl FnOnce(&mut RecRunState) -> R) -> R {
         self.machine
-            .write_realm(self.addr, word::GIC * 8, &gic.as_bytes()[..GIC_SAVED_BYTES]);
+            .with_realm_value(self.addr, word::CONTEXT * 8, f)
     }
 
     /// Whether an RSI_HOST_CALL exit waits for its results.
@@ -339,8 +346,7 @@ impl<M: Machine> RealmFp for Rec<'_, M> {
 }
 
 const _: () = assert!(
-    word::CONTEXT * 8 + core::mem::size_of::<RealmContext>() <= word::FP * 8
-        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= word::GIC * 8
-        && word::GIC * 8 + GIC_SAVED_BYTES <= crate::GRANULE_SIZE,
-    "the saved context, FP/SIMD and GIC registers must fit in the REC granule, apart"
+    word::CONTEXT * 8 + core::mem::size_of::<RecRunState>() <= word::FP * 8
+        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE,
+    "the saved run state and FP/SIMD registers must fit in the REC granule, apart"
 );

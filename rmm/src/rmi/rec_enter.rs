@@ -22,7 +22,7 @@ use crate::exec::{RecEnv, complete, config, trap};
 use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
-use crate::realm::rec::{LastExit, Rec};
+use crate::realm::rec::{LastExit, Rec, RecRunState};
 use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 use zerocopy::IntoBytes;
@@ -149,8 +149,6 @@ fn run_rec<M: Machine>(
         return Err(RmiError::Rec);
     }
     gic::validate(&monitor.vgic, enter.gic_hcr(), enter.gic_lrs()).map_err(|_| RmiError::Rec)?;
-    let mut vgic = gic::entry_state(&monitor.vgic, &rec.vgic(), enter.gic_hcr(), enter.gic_lrs());
-    rec.set_vgic(&vgic);
     let env = RecEnv {
         monitor,
         machine,
@@ -158,20 +156,41 @@ fn run_rec<M: Machine>(
         rd,
         realm: realm.config(),
     };
-    let mut ctx = rec.context();
+    // The REC's context and virtual CPU interface are used where they are kept (the REC is
+    // ours while we hold its reference).
+    rec.with_run_state(|state| run_in_place(&env, &enter, run, state))
+}
+
+/// The entry from the completions on, with the REC's run state lent in place (a frame of
+/// its own, so the exit records it moves stay aligned for the copy routine).
+#[inline(never)]
+fn run_in_place<M: Machine>(
+    env: &RecEnv<'_, M>,
+    enter: &EnterArgs,
+    run: GranuleAddr,
+    state: &mut RecRunState,
+) -> Result<(), RmiError> {
+    let (monitor, machine, rec) = (env.monitor, env.machine, &env.rec);
+    // Taken even if a completion below fails, as in the reference.
+    gic::take_host_state(
+        &mut state.gic,
+        &monitor.vgic,
+        enter.gic_hcr(),
+        enter.gic_lrs(),
+    );
+    let ctx = &mut state.ctx;
     let last = rec.last_exit();
     complete::emulation(
         env.realm.s2.par_end(),
         enter.flags,
         enter.gprs[0],
         &last,
-        &mut ctx,
+        ctx,
     )
     .map_err(|_| RmiError::Rec)?;
-    complete::ripas_change(&rec, enter.flags, &mut ctx);
-    if let Some(exit) = complete::host_call(&env, enter.gprs(), &mut ctx) {
+    complete::ripas_change(rec, enter.flags, ctx);
+    if let Some(exit) = complete::host_call(env, enter.gprs(), ctx) {
         // The realm cannot run until the host maps its host-call page.
-        rec.set_context(&ctx);
         return exit
             .write(machine, run, &ExitGic::NONE)
             .map_err(|_| RmiError::Input);
@@ -194,10 +213,10 @@ fn run_rec<M: Machine>(
     let mut outcome: Option<(ExitRecord, Option<LastExit>)> = None;
     machine.run_realm(
         &entry,
-        &mut ctx,
-        &mut vgic,
-        &rec,
-        |ctx, realm_trap| match trap::handle(&env, ctx, realm_trap) {
+        ctx,
+        &mut state.gic,
+        rec,
+        |ctx, realm_trap| match trap::handle(env, ctx, realm_trap) {
             trap::Outcome::Resume => TrapAction::Resume,
             trap::Outcome::Injected => TrapAction::ResumeInjected,
             trap::Outcome::Exit { exit, last } => {
@@ -209,17 +228,11 @@ fn run_rec<M: Machine>(
     let Some((mut exit, last)) = outcome else {
         return Err(RmiError::Rec);
     };
-    exit.timers = [
-        ctx.el1.cntv_ctl,
-        ctx.el1.cntv_cval,
-        ctx.el1.cntp_ctl,
-        ctx.el1.cntp_cval,
-    ];
-    rec.set_context(&ctx);
-    rec.set_vgic(&vgic);
+    let el1 = &state.ctx.el1;
+    exit.timers = [el1.cntp_ctl, el1.cntp_cval, el1.cntv_ctl, el1.cntv_cval];
     if let Some(last) = last {
         rec.set_last_exit(&last);
     }
-    exit.write(machine, run, &ExitGic::after(&vgic))
+    exit.write(machine, run, &ExitGic::after(&state.gic))
         .map_err(|_| RmiError::Input)
 }

@@ -22,7 +22,8 @@ const EXIT_GIC_HCR: usize = 0x300;
 const EXIT_GIC_LRS: usize = 0x308;
 const EXIT_GIC_MISR: usize = 0x388;
 const EXIT_GIC_VMCR: usize = 0x390;
-const EXIT_CNTV_CTL: usize = 0x400;
+const EXIT_CNTP_CTL: usize = 0x400;
+const EXIT_CNTV_CTL: usize = 0x410;
 
 fn irq_reason() -> u64 {
     RecExitReason::Irq.as_u64()
@@ -236,7 +237,8 @@ fn a_timer_that_stopped_asserting_is_reported_too() {
     rig.machine().set_timer_conditions(TimerOutputs::default());
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), irq_reason());
-    assert_eq!(rig.exit(EXIT_CNTV_CTL + 16), timer_ctl::ENABLE);
+    assert_eq!(rig.exit(EXIT_CNTP_CTL), timer_ctl::ENABLE);
+    assert_eq!(rig.exit(EXIT_CNTV_CTL), 0);
     assert!(
         rig.machine().take_realm_entries().len() == 1,
         "only the first run"

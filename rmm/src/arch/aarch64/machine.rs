@@ -14,6 +14,7 @@ use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
 use attest::sha::Sha2Engine;
 use rmm_abi::el3::{El3Status, RMM_GTSI_DELEGATE, RMM_GTSI_UNDELEGATE};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// The real machine. Stateless: every CPU uses the same one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -116,6 +117,29 @@ impl Machine for HwMachine {
         // SAFETY: as in `read_realm`; the caller's hold on the granule makes this CPU its only
         // writer.
         unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), start as *mut u8, buf.len()) };
+    }
+
+    fn with_realm_value<T, R>(
+        &self,
+        addr: GranuleAddr,
+        offset: usize,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R
+    where
+        T: FromBytes + IntoBytes + KnownLayout + Immutable,
+    {
+        match realm_range(addr, offset, core::mem::size_of::<T>()) {
+            Some(start) if start.is_multiple_of(core::mem::align_of::<T>()) => {
+                // SAFETY: `realm_range` checked that the value's bytes lie inside the
+                // granule's mapping in the Realm window (Normal memory) and the match that
+                // they are aligned for `T`; `T: FromBytes` makes any contents a valid `T`.
+                // The caller's hold on the granule keeps it Realm PAS and makes this the only
+                // access to those bytes until `f` returns, so the `&mut` is exclusive.
+                f(unsafe { &mut *(start as *mut T) })
+            }
+            // A caller bug (the offsets are constants): work on a zero value, store nothing.
+            _ => f(&mut T::new_zeroed()),
+        }
     }
 
     fn write_realm_bytes(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {

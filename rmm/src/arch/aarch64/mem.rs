@@ -7,8 +7,12 @@
 //! use only general-purpose registers (the RMM keeps the FP/SIMD registers for whoever called
 //! it; `cargo xtask test`'s disassembly check covers these routines too).
 //!
-//! Unaligned operands take a byte loop, as the portable versions do: before the MMU is on,
-//! all memory is Device memory, where an unaligned access faults.
+//! Operands misaligned alike (a value with a byte-aligned layout moved between two stack
+//! slots, say) are copied bytewise up to the next 8-byte boundary, then as aligned ones;
+//! other unaligned operands move eight bytes at a time with unaligned accesses once the MMU
+//! is on (`SCTLR_EL2.M`; alignment checking, `SCTLR_EL2.A`, is off), and take a byte loop
+//! before that, as the portable versions do: with the MMU off all memory is Device memory,
+//! where an unaligned access faults.
 
 core::arch::global_asm!(
     ".section .text.rmm_mem, \"ax\"",
@@ -20,7 +24,20 @@ core::arch::global_asm!(
     "mov x3, x0",
     "orr x4, x0, x1",
     "tst x4, #7",
+    "b.eq 0f",
+    // Unaligned. If both are misaligned alike (a value moved between two such places),
+    // copy bytes up to the next 8-byte boundary and go on aligned; otherwise bytes only.
+    "eor x4, x0, x1",
+    "tst x4, #7",
     "b.ne 5f",
+    "7:",
+    "cbz x2, 9f",
+    "ldrb w4, [x1], #1",
+    "strb w4, [x3], #1",
+    "sub x2, x2, #1",
+    "tst x3, #7",
+    "b.ne 7b",
+    "0:",
     "subs x2, x2, #64",
     "b.lo 2f",
     "1:",
@@ -48,14 +65,25 @@ core::arch::global_asm!(
     "b 3b",
     "4:",
     "adds x2, x2, #8",
-    // 0..7 bytes left, or an unaligned copy of x2 bytes.
+    // 0..7 bytes left, or an unaligned copy of x2 bytes: with the MMU on (Normal memory,
+    // SCTLR_EL2.A clear) eight bytes at a time with unaligned accesses, then bytes.
     "5:",
-    "cbz x2, 9f",
+    "cmp x2, #16",
+    "b.lo 6f",
+    "mrs x5, sctlr_el2",
+    "tbz x5, #0, 6f",
+    "8:",
+    "ldr x4, [x1], #8",
+    "str x4, [x3], #8",
+    "sub x2, x2, #8",
+    "cmp x2, #8",
+    "b.hs 8b",
     "6:",
+    "cbz x2, 9f",
     "ldrb w4, [x1], #1",
     "strb w4, [x3], #1",
-    "subs x2, x2, #1",
-    "b.ne 6b",
+    "sub x2, x2, #1",
+    "b 6b",
     "9:",
     "ret",
     ".size memcpy, . - memcpy",

@@ -85,22 +85,28 @@ pub fn init_cpu() {
 
 /// Loads `gic` into the virtual CPU interface: the first `aprs` active-priority registers of
 /// each group, the first `lrs` list registers, VMCR and (last, since it enables the
-/// interface) HCR.
-pub fn load(gic: &VgicState, lrs: usize, aprs: usize) {
+/// interface) HCR. Returns whether any list register is in use (not all-zero).
+pub fn load(gic: &VgicState, lrs: usize, aprs: usize) -> bool {
     for n in 0..aprs.min(VGIC_MAX_APRS) {
         write_ap0r(n, gic.ap0r[n]);
         write_ap1r(n, gic.ap1r[n]);
     }
+    let mut in_use = 0;
     for n in 0..lrs.min(VGIC_MAX_LRS) {
         write_lr(n, gic.lrs[n]);
+        in_use |= gic.lrs[n];
     }
     msr!("S3_4_C12_C11_7", gic.vmcr);
     msr!("S3_4_C12_C11_0", gic.hcr);
+    in_use != 0
 }
 
 /// Saves the virtual CPU interface into `gic` (MISR included), then disables it and clears
-/// its list and active-priority registers.
-pub fn save_and_clear(gic: &mut VgicState, lrs: usize, aprs: usize) {
+/// its list and active-priority registers. `lrs_in_use` is what [`load`] said: list
+/// registers loaded all-zero are still all-zero (only the hardware changes them, and only
+/// the state of a valid one), so they are neither read nor cleared. The active priorities
+/// always are: the realm may write them.
+pub fn save_and_clear(gic: &mut VgicState, lrs: usize, aprs: usize, lrs_in_use: bool) {
     gic.misr = mrs!("S3_4_C12_C11_2");
     gic.hcr = mrs!("S3_4_C12_C11_0");
     gic.vmcr = mrs!("S3_4_C12_C11_7");
@@ -111,8 +117,10 @@ pub fn save_and_clear(gic: &mut VgicState, lrs: usize, aprs: usize) {
         write_ap0r(n, 0);
         write_ap1r(n, 0);
     }
-    for n in 0..lrs.min(VGIC_MAX_LRS) {
-        gic.lrs[n] = read_lr(n);
-        write_lr(n, 0);
+    if lrs_in_use {
+        for n in 0..lrs.min(VGIC_MAX_LRS) {
+            gic.lrs[n] = read_lr(n);
+            write_lr(n, 0);
+        }
     }
 }

@@ -290,7 +290,7 @@ pub fn run_realm<F>(
         vmpidr: config.vmpidr,
     });
     restore_el1(&ctx.el1);
-    vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
+    let lrs_in_use = vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
     // Which timers asserted their output at the last exit (the controls saved then).
     let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
     let mut cnthctl = CNTHCTL_EL2_REALM;
@@ -372,7 +372,7 @@ pub fn run_realm<F>(
         }
     }
     save_el1(&mut ctx.el1);
-    vgic_regs::save_and_clear(gic, config.vgic_lrs, config.vgic_aprs);
+    vgic_regs::save_and_clear(gic, config.vgic_lrs, config.vgic_aprs, lrs_in_use);
     if let Some((host_fp, realm_fp)) = &mut fp_state {
         fp_regs::save(realm_fp);
         fp.store(realm_fp);
