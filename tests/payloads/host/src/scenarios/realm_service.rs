@@ -350,6 +350,22 @@ fn emulate_mmio(
     }
 }
 
+/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
+struct Words<'a>(&'a [u64]);
+
+impl core::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (i, word) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{word:#x}")?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// Prints the realm's report of check `index` as a TEST line, after checking values the
 /// hypervisor can verify itself.
 fn report_check(
@@ -371,8 +387,8 @@ fn report_check(
     let details: [u64; 8] = core::array::from_fn(|i| detail(i as u64));
     let mut outcome: Outcome = if realm_failed != 0 {
         Err(Failure::new(format_args!(
-            "realm check failed; details {:#x?}",
-            details
+            "realm check failed; details {}",
+            Words(&details)
         )))
     } else {
         Ok(())
@@ -398,7 +414,9 @@ fn report_check(
             });
             if want != details {
                 outcome = Err(Failure::new(format_args!(
-                    "realm read {details:#x?}, the hypervisor computed {want:#x?}"
+                    "realm read {}, the hypervisor computed {}",
+                    Words(&details),
+                    Words(&want)
                 )));
             }
         }
