@@ -54,6 +54,12 @@ pub enum Scenario {
     /// register (each an emulated MMIO exit; the hypervisor answers [`MMIO_MAGIC`]), another
     /// `Echo`, then finish.
     MmioLoop = 10,
+    /// Interrupts ([`irq`]): x2 = the mode, one of [`irq::MODE_LR`] (a virtual interrupt the
+    /// host injects through a list register), [`irq::MODE_REJECT`] (the host tries invalid
+    /// GIC states while the realm waits in a host call), [`irq::MODE_SPIN`] (register-heavy
+    /// work while the host's timer makes IRQ exits) or [`irq::MODE_VTIMER`] (the realm's
+    /// virtual timer expires while the host has the CPU).
+    Interrupts = 11,
 }
 
 impl Scenario {
@@ -71,6 +77,7 @@ impl Scenario {
             8 => Self::Psci,
             9 => Self::Ripas,
             10 => Self::MmioLoop,
+            11 => Self::Interrupts,
             _ => return None,
         })
     }
@@ -96,6 +103,22 @@ pub enum HostCallCode {
     RipasPolicy = 6,
     /// The hypervisor takes the page at IPA gprs\[0\] away with DATA_DESTROY.
     DestroyPage = 7,
+    /// The hypervisor puts a pending Group 1 virtual interrupt, vINTID gprs\[0\] with
+    /// priority gprs\[1\], in a list register of the entry that completes this call.
+    InjectIrq = 8,
+    /// While the realm waits in this call the hypervisor tries REC_ENTER with invalid GIC
+    /// states (round gprs\[0\] = 0: each must be refused with RMI_ERROR_REC; the call is then
+    /// completed with implemented list registers that are invalid but full of other bits;
+    /// round 1: completed with garbage in the list registers past the implemented ones).
+    /// Answer: gprs\[i\] = [`irq::gic_answer`]`(i)`.
+    GicStateChecks = 9,
+    /// The hypervisor arms its own EL2 physical timer (PPI 26) to fire gprs\[0\] µs after
+    /// completing this call, and again after each IRQ exit it causes (a few times).
+    HostTimer = 10,
+    /// The realm armed its EL1 virtual timer with CNTV_CVAL = gprs\[0\]: the hypervisor lets
+    /// the deadline pass before entering again, expects REC_ENTER to exit with IRQ without
+    /// running the realm, then injects the timer's interrupt ([`irq::VTIMER_INTID`]).
+    TimerArmed = 11,
 }
 
 /// How the hypervisor answers one RIPAS change (then it goes back to `Accept`).
@@ -141,6 +164,10 @@ impl HostCallCode {
             5 => Self::Exception,
             6 => Self::RipasPolicy,
             7 => Self::DestroyPage,
+            8 => Self::InjectIrq,
+            9 => Self::GicStateChecks,
+            10 => Self::HostTimer,
+            11 => Self::TimerArmed,
             _ => return None,
         })
     }
@@ -248,7 +275,56 @@ pub const CHECKS: &[&str] = &[
     "attest.continue_empty_page",
     "attest.chunks",
     "attest.continue_after_done",
+    "irq.lr.gic_sysregs",
+    "irq.lr.taken_once",
+    "irq.lr.nothing_pending_after",
+    "irq.reject.continues",
+    "irq.reject.upper_lrs_ignored",
+    "irq.spin.registers_survive",
+    "irq.vtimer.taken",
+    "irq.vtimer.masked_nothing_pending",
 ];
+
+/// What the interrupt scenarios ([`Scenario::Interrupts`]) and the hypervisor agree on.
+pub mod irq {
+    /// x2: the realm asks for [`LR_INTID`] with [`HostCallCode::InjectIrq`](super::HostCallCode)
+    /// and must take it exactly once.
+    pub const MODE_LR: u64 = 0;
+    /// x2: the realm waits in two [`HostCallCode::GicStateChecks`](super::HostCallCode) calls
+    /// and checks it continues normally afterwards.
+    pub const MODE_REJECT: u64 = 1;
+    /// x2: the realm asks for the host's timer, then spins [`SPIN_US`] doing register-heavy
+    /// work, which must survive the IRQ exits.
+    pub const MODE_SPIN: u64 = 2;
+    /// x2: the realm arms its virtual timer [`VTIMER_DELAY_US`] ahead, tells the host
+    /// ([`HostCallCode::TimerArmed`](super::HostCallCode)) and must then take
+    /// [`VTIMER_INTID`] from a list register.
+    pub const MODE_VTIMER: u64 = 3;
+
+    /// The vINTID the LR mode asks for (an SPI number, nothing the hardware also raises).
+    pub const LR_INTID: u64 = 100;
+    /// Its priority (a multiple of 8: valid with 5 priority bits).
+    pub const LR_PRIORITY: u64 = 0xA0;
+    /// The EL1 virtual timer's PPI.
+    pub const VTIMER_INTID: u64 = 27;
+    /// The EL2 physical timer's PPI (the hypervisor's own timer).
+    pub const HOST_TIMER_INTID: u64 = 26;
+    /// How far ahead the realm sets its virtual timer: far enough that it cannot fire before
+    /// the realm's host call reaches the host, even when QEMU's vCPU thread is descheduled
+    /// (the counter follows wall-clock time).
+    pub const VTIMER_DELAY_US: u64 = 50_000;
+    /// How long after completing the call the host timer fires.
+    pub const HOST_TIMER_DELAY_US: u64 = 1_000;
+    /// How long the spin mode spins (generic counter time).
+    pub const SPIN_US: u64 = 50_000;
+    /// How long the realm waits for an interrupt it expects.
+    pub const WAIT_US: u64 = 10_000;
+
+    /// Word `i` of the host's answer to a `GicStateChecks` call.
+    pub const fn gic_answer(i: usize) -> u64 {
+        0x61C0_0000_0000_0000 | ((i as u64) * 0x0101)
+    }
+}
 
 /// What the attestation scenario ([`Scenario::Attest`]) and the hypervisor agree on.
 pub mod attest {

@@ -1,7 +1,8 @@
 //! The realm's EL1 exception vectors. A synchronous exception the running check announced
-//! with [`expect`] is recorded and skipped (the faulting instruction is stepped over); any
-//! other exception is reported to the hypervisor as [`HostCallCode::Exception`] and the realm
-//! stops.
+//! with [`expect`] is recorded and skipped (the faulting instruction is stepped over); an IRQ
+//! (taken only where the interrupt scenarios unmask them) goes to [`crate::irq::handle`] and
+//! the interrupted code resumes; any other exception is reported to the hypervisor as
+//! [`HostCallCode::Exception`] and the realm stops.
 
 use crate::host_call;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -77,8 +78,15 @@ core::arch::global_asm!(
     handler = sym realm_exception,
 );
 
+/// IRQs from the current EL with SP_ELx (the realm runs at EL1h).
+const IRQ_CURRENT_EL_SPX: u64 = 5;
+
 /// Handles an exception from vector `kind`; returns where to resume.
 extern "C" fn realm_exception(kind: u64, esr: u64, elr: u64, far: u64) -> u64 {
+    if kind == IRQ_CURRENT_EL_SPX {
+        crate::irq::handle();
+        return elr;
+    }
     // Synchronous exceptions from the current EL with SP_ELx are vector 4.
     if kind == 4 && EXPECTING.swap(false, Ordering::SeqCst) {
         TAKEN_ESR.store(esr | 1 << 63, Ordering::SeqCst);

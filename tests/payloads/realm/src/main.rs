@@ -15,6 +15,7 @@ mod entry;
 mod exceptions;
 mod fp;
 mod host_call;
+mod irq;
 mod psci;
 mod ripas;
 mod rsi;
@@ -39,6 +40,7 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::Ripas) => ripas::run(x2),
         Some(Scenario::Attest) => attest::run(x1, x2, scenarios::ipa_width()),
         Some(Scenario::MmioLoop) => scenarios::mmio_loop(x2),
+        Some(Scenario::Interrupts) => irq::run(x2),
         None => {
             host_call::print("unknown scenario");
             u64::MAX

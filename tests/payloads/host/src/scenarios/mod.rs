@@ -6,6 +6,7 @@ mod isolation;
 mod measured;
 mod pool;
 mod realm_exec;
+mod realm_interrupts;
 mod realm_service;
 mod realm_smp;
 mod realm_vm;
@@ -38,6 +39,7 @@ pub const PRIMARY_ONLY: &[&[Scenario]] = &[
     isolation::SCENARIOS,
     realms::SCENARIOS,
     realm_exec::SCENARIOS,
+    realm_interrupts::SCENARIOS,
     attestation::SCENARIOS,
 ];
 

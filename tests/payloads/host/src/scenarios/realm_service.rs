@@ -10,6 +10,9 @@
 //! - PSCI: CPU_ON and AFFINITY_INFO are completed with RMI_PSCI_COMPLETE (a REC turned on is
 //!   started through the caller's `start` hook), CPU_OFF and SYSTEM_OFF end the run.
 //! - IRQ/FIQ: nothing of ours is pending; the REC is entered again.
+//! - A scenario can add to this ([`Service`], [`run_realm_with`]): set the GIC part of each
+//!   entry, look at each exit, and serve host calls only it knows (the interrupt
+//!   scenarios).
 //!
 //! Around every REC_ENTER the hypervisor fills its own FP/SIMD registers with a pattern and
 //! checks them afterwards: the realm's values must never reach it, and the realm checks it
@@ -115,12 +118,53 @@ pub fn no_other_recs(rec: usize) -> Outcome {
     fail!("the realm turned on REC {rec}; this scenario runs one REC")
 }
 
+/// What a scenario adds to [`run_realm_with`]'s servicing.
+pub trait Service {
+    /// Called before every REC_ENTER of REC `rec` (e.g. to set the entry's GIC part).
+    fn before_enter(&self, _vm: &TestVm, _rec: usize) -> Outcome {
+        Ok(())
+    }
+
+    /// Called after every successful REC_ENTER of REC `rec` with the exit reason, before the
+    /// exit is serviced.
+    fn after_exit(&self, _vm: &TestVm, _rec: usize, _reason: u64) -> Outcome {
+        Ok(())
+    }
+
+    /// Serves host call `code`, which the loop does not know itself (gprs in `gpr(i)`);
+    /// returns the answer's gprs.
+    fn host_call(
+        &self,
+        _vm: &TestVm,
+        _rec: usize,
+        code: HostCallCode,
+        _gpr: &dyn Fn(u64) -> u64,
+    ) -> Result<[u64; 31], Failure> {
+        fail!("realm made host call {code:?}, which this scenario does not serve")
+    }
+}
+
+/// Adds nothing.
+struct NoService;
+
+impl Service for NoService {}
+
 /// Runs REC `rec` of `vm` until the realm says `Done`, or the REC turns itself or the realm
 /// off, servicing every exit. `start` runs a REC that CPU_ON turned on.
 pub fn run_realm(
     vm: &TestVm,
     rec: usize,
     start: &dyn Fn(usize) -> Outcome,
+) -> Result<Transcript, Failure> {
+    run_realm_with(vm, rec, start, &NoService)
+}
+
+/// [`run_realm`] with `service`'s additions.
+pub fn run_realm_with(
+    vm: &TestVm,
+    rec: usize,
+    start: &dyn Fn(usize) -> Outcome,
+    service: &dyn Service,
 ) -> Result<Transcript, Failure> {
     let cpu = regs::cpu_slot();
     let par_end = vm.realm.shape.par_end();
@@ -129,6 +173,7 @@ pub fn run_realm(
     let mut answer = [0u64; 31];
     let mut t = Transcript::new();
     for _ in 0..MAX_ENTRIES {
+        service.before_enter(vm, rec)?;
         fp_regs::fill();
         let x0 = vm.enter(rec, flags, &answer);
         if let Err((word, value)) = fp_regs::intact() {
@@ -143,6 +188,7 @@ pub fn run_realm(
         let far = exit(0x108);
         let hpfar = exit(0x110);
         let gpr = |i: u64| exit(0x200 + i * 8);
+        service.after_exit(vm, rec, reason)?;
         match reason {
             EXIT_HOST_CALL => {
                 t.host_calls += 1;
@@ -183,6 +229,12 @@ pub fn run_realm(
                         vm.set_ripas_policy(policy, gpr(1));
                     }
                     Some(HostCallCode::DestroyPage) => vm.destroy_page(gpr(0))?,
+                    Some(
+                        code @ (HostCallCode::InjectIrq
+                        | HostCallCode::GicStateChecks
+                        | HostCallCode::HostTimer
+                        | HostCallCode::TimerArmed),
+                    ) => answer = service.host_call(vm, rec, code, &gpr)?,
                     None => fail!("realm made host call {imm:#x}"),
                 }
             }
@@ -350,6 +402,22 @@ fn emulate_mmio(
     }
 }
 
+/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
+struct Words<'a>(&'a [u64]);
+
+impl core::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (i, word) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{word:#x}")?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// Prints the realm's report of check `index` as a TEST line, after checking values the
 /// hypervisor can verify itself.
 fn report_check(
@@ -371,8 +439,8 @@ fn report_check(
     let details: [u64; 8] = core::array::from_fn(|i| detail(i as u64));
     let mut outcome: Outcome = if realm_failed != 0 {
         Err(Failure::new(format_args!(
-            "realm check failed; details {:#x?}",
-            details
+            "realm check failed; details {}",
+            Words(&details)
         )))
     } else {
         Ok(())
@@ -398,7 +466,9 @@ fn report_check(
             });
             if want != details {
                 outcome = Err(Failure::new(format_args!(
-                    "realm read {details:#x?}, the hypervisor computed {want:#x?}"
+                    "realm read {}, the hypervisor computed {}",
+                    Words(&details),
+                    Words(&want)
                 )));
             }
         }

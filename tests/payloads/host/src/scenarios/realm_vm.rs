@@ -27,11 +27,25 @@ use realm_protocol::{
 };
 use rmm_abi::measurement::Measurement;
 use rmm_abi::rmi::rec_params::{RecMpidr, RecParams};
+use rmm_abi::rmi::rec_run::REC_GIC_NUM_LRS;
 use rmm_abi::rmi::states::HashAlgorithm;
 
 /// An IPA with RIPAS RAM and no DATA, for the populate scenario (same level-3 table as the
 /// image).
 pub const POPULATE_IPA: u64 = 0x10_0000;
+
+/// The GIC fields of an exit (`RmiRecExit`).
+#[derive(Debug, Clone, Copy)]
+pub struct ExitGic {
+    /// `gicv3_hcr`.
+    pub hcr: u64,
+    /// `gicv3_lrs`.
+    pub lrs: [u64; REC_GIC_NUM_LRS],
+    /// `gicv3_misr`.
+    pub misr: u64,
+    /// `gicv3_vmcr`.
+    pub vmcr: u64,
+}
 
 /// Pages each REC's auxiliary granules take.
 const AUX: u64 = 16;
@@ -375,6 +389,32 @@ impl TestVm {
     /// Word at `offset` of the exit half of REC `rec`'s run page.
     pub fn exit_word(&self, rec: usize, offset: u64) -> u64 {
         rd64(self.runs[rec] + 0x800 + offset)
+    }
+
+    /// Writes `value` over the exit reason of REC `rec`'s run page (a marker showing whether
+    /// a REC_ENTER wrote the exit).
+    pub fn mark_exit(&self, rec: usize, value: u64) {
+        wr64(self.runs[rec] + 0x800, value);
+    }
+
+    /// Sets the GIC part of REC `rec`'s entries (`gicv3_hcr` and the 16 `gicv3_lrs`); it
+    /// stays in the run page for every later entry until set again.
+    pub fn set_gic(&self, rec: usize, hcr: u64, lrs: &[u64; REC_GIC_NUM_LRS]) {
+        let run = self.runs[rec];
+        wr64(run + 0x300, hcr);
+        for (i, lr) in lrs.iter().enumerate() {
+            wr64(run + 0x308 + i as u64 * 8, *lr);
+        }
+    }
+
+    /// The GIC part of REC `rec`'s last exit.
+    pub fn exit_gic(&self, rec: usize) -> ExitGic {
+        ExitGic {
+            hcr: self.exit_word(rec, 0x300),
+            lrs: core::array::from_fn(|i| self.exit_word(rec, 0x308 + i as u64 * 8)),
+            misr: self.exit_word(rec, 0x388),
+            vmcr: self.exit_word(rec, 0x390),
+        }
     }
 
     /// Gives the realm a zeroed page at the protected `ipa` (RIPAS RAM, no DATA yet).
