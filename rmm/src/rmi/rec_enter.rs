@@ -48,37 +48,46 @@ struct EnterArgs {
 }
 
 impl EnterArgs {
+    /// Nothing read yet.
+    const fn new() -> Self {
+        Self {
+            flags: RecEnterFlags::from_bits_truncate(0),
+            gprs: [0; REC_RUN_NR_GPRS + 1],
+            gic: [0; 1 + MAX_LRS + 1],
+        }
+    }
+
+    /// Reads what this entry needs into `self` (filled in place: the value is 0x190 bytes,
+    /// and moving it out of a constructor cost three copies).
     fn read<M: Machine>(
+        &mut self,
         machine: &M,
         run: GranuleAddr,
         host_call_pending: bool,
         vgic: &VgicShape,
-    ) -> Result<Self, RmiError> {
+    ) -> Result<(), RmiError> {
         let mut flags = [0u64; 2];
         machine
             .read_ns(run, 0, flags.as_mut_bytes())
             .map_err(|_| RmiError::Input)?;
-        let flags = RecEnterFlags::from_bits_truncate(flags[0]);
-        let mut gprs = [0u64; REC_RUN_NR_GPRS + 1];
+        self.flags = RecEnterFlags::from_bits_truncate(flags[0]);
         let needed = if host_call_pending {
-            gprs.len()
-        } else if flags.contains(RecEnterFlags::EMUL_MMIO) {
+            self.gprs.len()
+        } else if self.flags.contains(RecEnterFlags::EMUL_MMIO) {
             2
         } else {
             0
         };
         if needed != 0 {
             machine
-                .read_ns(run, ENTER_GPRS, gprs[..needed].as_mut_bytes())
+                .read_ns(run, ENTER_GPRS, self.gprs[..needed].as_mut_bytes())
                 .map_err(|_| RmiError::Input)?;
         }
-        let mut gic = [0u64; 1 + MAX_LRS + 1];
         // HCR and the implemented LRs, rounded up to whole 16-byte units.
         let words = (1 + vgic.nr_lrs.min(MAX_LRS)).next_multiple_of(2);
         machine
-            .read_ns(run, ENTER_GIC, gic[..words].as_mut_bytes())
-            .map_err(|_| RmiError::Input)?;
-        Ok(Self { flags, gprs, gic })
+            .read_ns(run, ENTER_GIC, self.gic[..words].as_mut_bytes())
+            .map_err(|_| RmiError::Input)
     }
 
     fn gprs(&self) -> &[u64; REC_RUN_NR_GPRS] {
@@ -135,7 +144,8 @@ fn run_rec<M: Machine>(
     run: GranuleAddr,
 ) -> Result<(), RmiError> {
     let rec = Rec::new(machine, rec_addr);
-    let enter = EnterArgs::read(machine, run, rec.host_call_pending(), &monitor.vgic)?;
+    let mut enter = EnterArgs::new();
+    enter.read(machine, run, rec.host_call_pending(), &monitor.vgic)?;
     let rd = rec.rd();
     // The RD outlives the REC (it counts it); its configuration never changes after
     // REALM_CREATE and its state is one word, so neither needs the RD lock here.

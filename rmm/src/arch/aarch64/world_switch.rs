@@ -15,7 +15,7 @@
 use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
     El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
-    RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState,
+    RealmFp, RealmGprs, RealmTrap, TrapAction, TrapKind, VgicState, timer_ctl,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -244,22 +244,23 @@ const CNTHCTL_CNTPMASK: u64 = 1 << 19;
 const PPI_VIRTUAL_TIMER: u64 = 27;
 const PPI_PHYSICAL_TIMER: u64 = 30;
 
-/// `CNTHCTL_EL2` for a run with the timers `asserted` masked.
-const fn cnthctl_masking(asserted: TimerOutputs) -> u64 {
-    CNTHCTL_EL2_REALM
-        | if asserted.virt { CNTHCTL_CNTVMASK } else { 0 }
-        | if asserted.phys { CNTHCTL_CNTPMASK } else { 0 }
+/// Which timers with controls `cntv_ctl`, `cntp_ctl` assert their output, as bits: 0 the
+/// virtual timer, 1 the physical one (so `bits << 18` are their CNTHCTL_EL2 masks).
+fn asserted_bits(cntv_ctl: u64, cntp_ctl: u64) -> u64 {
+    u64::from(timer_ctl::asserted(cntv_ctl)) | u64::from(timer_ctl::asserted(cntp_ctl)) << 1
 }
 
-/// After masking the `masked` timers: waits (boundedly) until the interrupt controller no
-/// longer shows their PPIs as the highest pending, so the realm is not entered only to be
-/// interrupted at once by a timer the host already knows about. Should the wait run out,
-/// the realm merely takes an IRQ exit.
-fn wait_for_masked_timers(masked: TimerOutputs) {
+const _: () = assert!(CNTHCTL_CNTVMASK == 1 << 18 && CNTHCTL_CNTPMASK == 2 << 18);
+
+/// After masking the timers in `masked` ([`asserted_bits`]): waits (boundedly) until the
+/// interrupt controller no longer shows their PPIs as the highest pending, so the realm is
+/// not entered only to be interrupted at once by a timer the host already knows about.
+/// Should the wait run out, the realm merely takes an IRQ exit.
+fn wait_for_masked_timers(masked: u64) {
     for _ in 0..64 {
         let pending = mrs!("S3_0_C12_C12_2") & 0xFF_FFFF; // ICC_HPPIR1_EL1.INTID
-        let still = (masked.virt && pending == PPI_VIRTUAL_TIMER)
-            || (masked.phys && pending == PPI_PHYSICAL_TIMER);
+        let still = (masked & 1 != 0 && pending == PPI_VIRTUAL_TIMER)
+            || (masked & 2 != 0 && pending == PPI_PHYSICAL_TIMER);
         if !still {
             return;
         }
@@ -291,21 +292,22 @@ pub fn run_realm<F>(
     });
     restore_el1(&ctx.el1);
     let lrs_in_use = vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
-    // Which timers asserted their output at the last exit (the controls saved then).
-    let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
-    let mut cnthctl = CNTHCTL_EL2_REALM;
+    // Which timers asserted their output at the last exit (the controls saved then), and
+    // which are masked now.
+    let at_last_exit = asserted_bits(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
+    let mut masked = 0;
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
     // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
     let mut fp_state: Option<(FpRegs, FpRegs)> = None;
     isb();
     loop {
-        let asserted = TimerOutputs::of(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
-        if cnthctl_masking(asserted) != cnthctl {
-            cnthctl = cnthctl_masking(asserted);
-            msr!("cnthctl_el2", cnthctl);
+        let asserted = asserted_bits(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
+        if asserted != masked {
+            masked = asserted;
+            msr!("cnthctl_el2", CNTHCTL_EL2_REALM | masked << 18);
             isb();
-            wait_for_masked_timers(asserted);
+            wait_for_masked_timers(masked);
         }
         if asserted != at_last_exit {
             // The host hears about the timer before the realm runs again.
