@@ -95,6 +95,10 @@ pub struct SignState {
     identity: u8,
     /// Which RFC 6979 candidate is in use (0 = the first; see the module docs).
     attempt: u32,
+    /// Whether `k`, `h`, `x` or `y` may be non-zero (not saved: a saved state holds them
+    /// exactly when its step is not 0). Lets [`Self::wipe`] skip a state that holds nothing,
+    /// the common case (INIT, and every CONTINUE once signed).
+    dirty: bool,
     k: [u8; LEN],
     h: [u8; LEN],
     x: [u8; LEN],
@@ -108,6 +112,7 @@ impl SignState {
             step: 0,
             identity: 0,
             attempt: 0,
+            dirty: false,
             k: [0; LEN],
             h: [0; LEN],
             x: [0; LEN],
@@ -125,10 +130,13 @@ impl SignState {
         self.step = 0;
         self.identity = 0;
         self.attempt = 0;
-        self.k.zeroize();
-        self.h.zeroize();
-        self.x.zeroize();
-        self.y.zeroize();
+        if self.dirty {
+            self.k.zeroize();
+            self.h.zeroize();
+            self.x.zeroize();
+            self.y.zeroize();
+            self.dirty = false;
+        }
     }
 
     /// Writes the state into `out`.
@@ -157,6 +165,7 @@ impl SignState {
             step: bytes[0],
             identity: bytes[1],
             attempt: u32::from_le_bytes(attempt),
+            dirty: true,
             k: part(0),
             h: part(1),
             x: part(2),
@@ -286,6 +295,7 @@ pub fn step(
 
 /// The first step's extra work: `h` and the nonce of the current attempt; `Q` = identity.
 fn start(d: &NonZeroScalar, state: &mut SignState, message: &[&[u8]]) {
+    state.dirty = true;
     let mut hasher = Sha384::new();
     for part in message {
         hasher.update(part);

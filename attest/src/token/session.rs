@@ -79,9 +79,13 @@ pub const SESSION_BYTES: usize = (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + STATE
 
 /// Wipes the part of a saved session that can hold secrets (the signature in progress: its
 /// nonce, hash and partial point), for the caller's copies of the saved form once used. The
-/// claims and the signature are not secret.
+/// claims and the signature are not secret. A saved signature in progress holds secrets
+/// exactly when its step is not 0 (the first byte of its part), so an idle, freshly
+/// initialised or signed session costs nothing here.
 pub fn wipe_saved_secrets(bytes: &mut [u8; SESSION_BYTES]) {
-    bytes[STATE_AT..].zeroize();
+    if bytes[STATE_AT] != 0 {
+        bytes[STATE_AT..].zeroize();
+    }
 }
 
 /// Where the claims, the signature and the signature in progress start in the saved form.

@@ -469,6 +469,12 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     assert_eq!(TokenSession::restore(&saved).phase(), Phase::Unsigned);
     assert_eq!(TokenSession::restore(&saved).signing_steps_done(), 1);
     assert_eq!(TokenSession::restore(&bad).phase(), Phase::Idle);
+    // The caller's copy of the saved form loses the signature in progress, nothing else.
+    let mut wiped = saved;
+    super::session::wipe_saved_secrets(&mut wiped);
+    assert_eq!(wiped[..nonce_at - 8], saved[..nonce_at - 8]);
+    assert!(wiped[nonce_at - 8..].iter().all(|&b| b == 0));
+    assert!(saved[nonce_at..nonce_at + 48].iter().any(|&b| b != 0));
     sign_all(&mut direct, &key);
     direct.save(&mut saved);
     assert_eq!(
