@@ -62,7 +62,7 @@ pub const DIGITS: usize = 97;
 /// last also finishes the signature). Chosen from instruction counts on the target
 /// (`docs/attestation.md`) so that no step, with the RMM's work around it, comes near
 /// 2,000,000 instructions.
-pub const SCHEDULE: [u8; STEPS] = [16, 17, 17, 17, 16, 14];
+pub const SCHEDULE: [u8; STEPS] = [15, 17, 17, 17, 16, 15];
 
 /// Number of steps one signature takes (one more for each restart with a new nonce, which
 /// happens with probability about 2⁻³⁸³).
