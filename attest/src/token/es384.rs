@@ -227,7 +227,8 @@ impl fmt::Debug for SignState {
     }
 }
 
-/// The first `digits[from..]` not yet handled at the start of step `step`.
+/// How many digits, counted from the bottom (`digits[..n]`), are still to do when step `step`
+/// starts: the step handles `digits[n - SCHEDULE[step]..n]`, top digit first.
 const fn remaining_before(step: usize) -> usize {
     let mut left = DIGITS;
     let mut i = 0;
