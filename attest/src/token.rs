@@ -10,6 +10,7 @@
 //! - [`cose_key`]: the realm public key as the 107-byte COSE_Key the platform token binds;
 //! - [`claims`]: the realm claims map, encoded with minicbor into a caller buffer;
 //! - [`key`]: the realm attestation key (RAK), zeroized on drop;
+//! - [`es384`]: the RAK's ES384 signature in bounded, resumable steps;
 //! - [`sign1`]: the COSE_Sign1 framing and its Sig_structure;
 //! - [`collection`]: the tag-399 collection, its exact length and one-shot encoding;
 //! - [`stream`]: the whole CCA token as a virtual byte stream that is never materialised;
@@ -23,6 +24,7 @@ pub mod claims;
 pub mod collection;
 pub mod cose_key;
 pub mod error;
+pub mod es384;
 pub mod key;
 pub mod rsi;
 pub mod session;
@@ -35,5 +37,7 @@ pub use error::TokenError;
 pub use key::RealmSigningKey;
 pub use session::{Continue, SignStatus, TokenSession};
 
+#[cfg(test)]
+mod es384_tests;
 #[cfg(test)]
 mod tests;

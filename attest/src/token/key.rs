@@ -9,6 +9,7 @@
 
 use super::cose_key::{COORD_LEN, CoseKey};
 use super::error::TokenError;
+use super::es384::{self, SignState};
 use core::fmt;
 use p384::ecdsa::signature::MultipartSigner;
 use p384::ecdsa::{Signature, SigningKey};
@@ -59,13 +60,27 @@ impl RealmSigningKey {
     }
 
     /// ES384 over the concatenation of `parts` (SHA-384, RFC 6979 deterministic nonce):
-    /// 96 bytes r ‖ s, as COSE wants them.
+    /// 96 bytes r ‖ s, as COSE wants them, in one uninterruptible call (p384's own
+    /// `try_multipart_sign`). The RMM signs in steps instead ([`Self::sign_step`]); this is
+    /// the reference the steps are tested against.
     pub fn sign(&self, parts: &[&[u8]]) -> Result<[u8; SIGNATURE_LEN], TokenError> {
         let signature: Signature = self
             .key
             .try_multipart_sign(parts)
             .map_err(|_| TokenError::Signing)?;
         Ok(signature.to_bytes().into())
+    }
+
+    /// One bounded step of the same ES384 signature over `parts` ([`es384::step`]):
+    /// `Some(r ‖ s)` once done, byte for byte what [`Self::sign`] gives; `None` while steps
+    /// remain, the progress kept in `state`. `parts` must not change between the steps of
+    /// one signature.
+    pub fn sign_step(
+        &self,
+        state: &mut SignState,
+        parts: &[&[u8]],
+    ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
+        es384::step(self.key.as_nonzero_scalar(), state, parts)
     }
 }
 

@@ -9,27 +9,31 @@
 //!
 //! - INIT encodes the claims (the RD's values, taken under its lock, and the challenge) and
 //!   returns the exact token length, which is the upper bound the realm gets in x1.
-//! - The expensive ES384 signature happens in CONTINUE, through [`TokenSession::sign_step`]
-//!   (one step today: p384's signing cannot be split; see `docs/attestation.md`).
+//! - The expensive ES384 signature happens in CONTINUE, through [`TokenSession::sign_step`],
+//!   in [`super::es384::STEPS`] bounded steps ([`super::es384`]); the RMM checks for a pending host
+//!   interrupt after each one, and the signature in progress ([`SignState`]: nonce, hash,
+//!   partial point) is part of the saved session, so it resumes where it stopped.
 //! - Then each CONTINUE copies the next bytes; the last one returns to Idle, so a further
 //!   CONTINUE is a state error until the next INIT (as in TF-RMM).
 //!
-//! A session holds 641 bytes of claims and the signature; no platform token and no
-//! assembled token (see [`super::stream`]).
+//! A session holds 641 bytes of claims, the signature and the signature in progress; no
+//! platform token and no assembled token (see [`super::stream`]).
 
 use super::claims::{CLAIMS_MAX_LEN, RealmClaims};
 use super::collection::{PLATFORM_TOKEN_MAX, cca_token_len};
 use super::error::TokenError;
+use super::es384::{STATE_BYTES, SignState};
 use super::key::{RealmSigningKey, SIGNATURE_LEN};
 use super::sign1::{realm_token_len, sig_structure_prefix};
 use super::stream::TokenStream;
+use zeroize::Zeroize;
 
 /// Where a session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// No token in progress.
     Idle,
-    /// INIT done; the realm token is not signed yet.
+    /// INIT done; the realm token is not signed yet (signing may be part way through).
     Unsigned,
     /// Signed; `copied` bytes of the token have been handed out.
     Signed {
@@ -68,9 +72,26 @@ pub enum Continue {
 
 /// Size of a session's saved form ([`TokenSession::save`], [`TokenSession::restore`]): four
 /// little-endian words (phase, bytes copied, platform token length, claims length), the
-/// claims buffer and the signature, padded to a multiple of 8 bytes. The RMM keeps it in a
-/// REC auxiliary granule between RSI calls.
-pub const SESSION_BYTES: usize = (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + 7) & !7;
+/// claims buffer, the signature and the signature in progress ([`super::es384::STATE_BYTES`]),
+/// padded to a multiple of 8 bytes. The RMM keeps it in a REC auxiliary granule between RSI
+/// calls.
+pub const SESSION_BYTES: usize = (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + STATE_BYTES + 7) & !7;
+
+/// Wipes the part of a saved session that can hold secrets (the signature in progress: its
+/// nonce, hash and partial point), for the caller's copies of the saved form once used. The
+/// claims and the signature are not secret. A saved signature in progress holds secrets
+/// exactly when its step is not 0 (the first byte of its part), so an idle, freshly
+/// initialised or signed session costs nothing here.
+pub fn wipe_saved_secrets(bytes: &mut [u8; SESSION_BYTES]) {
+    if bytes[STATE_AT] != 0 {
+        bytes[STATE_AT..].zeroize();
+    }
+}
+
+/// Where the claims, the signature and the signature in progress start in the saved form.
+const CLAIMS_AT: usize = 4 * 8;
+const SIGNATURE_AT: usize = CLAIMS_AT + CLAIMS_MAX_LEN;
+const STATE_AT: usize = SIGNATURE_AT + SIGNATURE_LEN;
 
 const PHASE_IDLE: u64 = 0;
 const PHASE_UNSIGNED: u64 = 1;
@@ -84,6 +105,8 @@ pub struct TokenSession {
     claims_len: usize,
     claims: [u8; CLAIMS_MAX_LEN],
     signature: [u8; SIGNATURE_LEN],
+    /// The signature in progress (Unsigned only; wiped otherwise).
+    signer: SignState,
 }
 
 impl Default for TokenSession {
@@ -101,12 +124,19 @@ impl TokenSession {
             claims_len: 0,
             claims: [0; CLAIMS_MAX_LEN],
             signature: [0; SIGNATURE_LEN],
+            signer: SignState::new(),
         }
     }
 
     /// Where the session is.
     pub const fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// Signing steps done so far for the token in progress (0 unless Unsigned; the whole
+    /// signature takes [`super::es384::STEPS`]).
+    pub const fn signing_steps_done(&self) -> usize {
+        self.signer.steps_done()
     }
 
     /// RSI_ATTEST_TOKEN_INIT: abandons any token in progress, encodes the claims and returns
@@ -118,6 +148,7 @@ impl TokenSession {
         platform_token_len: usize,
     ) -> Result<usize, TokenError> {
         self.phase = Phase::Idle;
+        self.signer.wipe();
         if platform_token_len > PLATFORM_TOKEN_MAX {
             return Err(TokenError::PlatformTokenTooLarge);
         }
@@ -138,18 +169,25 @@ impl TokenSession {
         }
     }
 
-    /// One bounded step of signing. Idle: [`TokenError::NoTokenInProgress`]; Signed: `Done`
-    /// at once.
+    /// One bounded step of signing ([`super::es384::step`]): `InProgress` until the last of
+    /// [`super::es384::STEPS`] steps, which signs. Idle: [`TokenError::NoTokenInProgress`]; Signed:
+    /// `Done` at once.
     pub fn sign_step(&mut self, key: &RealmSigningKey) -> Result<SignStatus, TokenError> {
         match self.phase {
             Phase::Idle => Err(TokenError::NoTokenInProgress),
             Phase::Signed { .. } => Ok(SignStatus::Done),
             Phase::Unsigned => {
-                let claims = self.claims();
+                let claims = self.claims.get(..self.claims_len).unwrap_or(&[]);
                 let (head, payload_head) = sig_structure_prefix(claims.len());
-                self.signature = key.sign(&[head, payload_head.as_bytes(), claims])?;
-                self.phase = Phase::Signed { copied: 0 };
-                Ok(SignStatus::Done)
+                let parts = [head, payload_head.as_bytes(), claims];
+                match key.sign_step(&mut self.signer, &parts)? {
+                    None => Ok(SignStatus::InProgress),
+                    Some(signature) => {
+                        self.signature = signature;
+                        self.phase = Phase::Signed { copied: 0 };
+                        Ok(SignStatus::Done)
+                    }
+                }
             }
         }
     }
@@ -223,15 +261,19 @@ impl TokenSession {
         for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
-        let claims_at = 4 * 8;
-        let sig_at = claims_at + CLAIMS_MAX_LEN;
-        out[claims_at..sig_at].copy_from_slice(&self.claims);
-        out[sig_at..sig_at + SIGNATURE_LEN].copy_from_slice(&self.signature);
+        out[CLAIMS_AT..SIGNATURE_AT].copy_from_slice(&self.claims);
+        out[SIGNATURE_AT..STATE_AT].copy_from_slice(&self.signature);
+        if self.phase == Phase::Unsigned
+            && let Some((state, _)) = out[STATE_AT..].split_first_chunk_mut()
+        {
+            self.signer.save(state);
+        }
     }
 
     /// The session saved in `bytes`. Anything inconsistent (an unknown phase, lengths out of
-    /// range, more bytes copied than the token has) restores as Idle: never a panic, never
-    /// an out-of-range copy later.
+    /// range, more bytes copied than the token has, a signature in progress that
+    /// [`SignState::restore`] refuses) restores as Idle: never a panic, never an
+    /// out-of-range copy later.
     pub fn restore(bytes: &[u8; SESSION_BYTES]) -> Self {
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -246,16 +288,25 @@ impl TokenSession {
         {
             return session;
         }
-        let claims_at = 4 * 8;
-        let sig_at = claims_at + CLAIMS_MAX_LEN;
-        session.claims.copy_from_slice(&bytes[claims_at..sig_at]);
+        session
+            .claims
+            .copy_from_slice(&bytes[CLAIMS_AT..SIGNATURE_AT]);
         session
             .signature
-            .copy_from_slice(&bytes[sig_at..sig_at + SIGNATURE_LEN]);
+            .copy_from_slice(&bytes[SIGNATURE_AT..STATE_AT]);
         session.platform_len = platform_len as usize;
         session.claims_len = claims_len as usize;
         session.phase = match phase {
-            PHASE_UNSIGNED if copied == 0 => Phase::Unsigned,
+            PHASE_UNSIGNED if copied == 0 => {
+                let signer = bytes[STATE_AT..]
+                    .first_chunk::<STATE_BYTES>()
+                    .and_then(SignState::restore);
+                match signer {
+                    Some(signer) => session.signer = signer,
+                    None => return Self::new(),
+                }
+                Phase::Unsigned
+            }
             PHASE_SIGNED => Phase::Signed {
                 copied: copied as usize,
             },

@@ -47,6 +47,15 @@ fn sample_key() -> RealmSigningKey {
     RealmSigningKey::from_raw_scalar(&mut raw).expect("sample key is valid")
 }
 
+/// Runs every signing step of an Unsigned session; returns how many it took.
+fn sign_all(s: &mut TokenSession, key: &RealmSigningKey) -> usize {
+    let mut steps = 1;
+    while s.sign_step(key).unwrap() == SignStatus::InProgress {
+        steps += 1;
+    }
+    steps
+}
+
 /// Appends `parts` into a fixed buffer (the crate is no_std; tests avoid std where easy).
 struct Bytes {
     buf: [u8; 1024],
@@ -278,13 +287,21 @@ fn session_runs_init_sign_copy_and_ends_idle() {
         s.copy_out(SAMPLE_PLATFORM_TOKEN, &mut buf),
         Err(TokenError::NotSigned)
     );
-    // Yield after the signing step: nothing copied, signed already.
-    let r = s.continue_token(&key, SAMPLE_PLATFORM_TOKEN, &mut buf, || true);
-    assert_eq!(r, Ok(Continue::Yield));
-    assert_eq!(r.unwrap().rsi_status(), RsiStatus::Incomplete);
-    assert_eq!(r.unwrap().written(), 0);
-    assert!(r.unwrap().exits_to_host());
+    // A pending interrupt after every signing step: each CONTINUE makes exactly one step
+    // and yields, nothing copied; the last step's yield leaves the token signed.
+    for step in 1..=es384::STEPS {
+        let r = s.continue_token(&key, SAMPLE_PLATFORM_TOKEN, &mut buf, || true);
+        assert_eq!(r, Ok(Continue::Yield));
+        assert_eq!(r.unwrap().rsi_status(), RsiStatus::Incomplete);
+        assert_eq!(r.unwrap().written(), 0);
+        assert!(r.unwrap().exits_to_host());
+        if step < es384::STEPS {
+            assert_eq!(s.phase(), Phase::Unsigned);
+            assert_eq!(s.signing_steps_done(), step);
+        }
+    }
     assert_eq!(s.phase(), Phase::Signed { copied: 0 });
+    assert_eq!(s.signing_steps_done(), 0);
     assert_eq!(s.sign_step(&key), Ok(SignStatus::Done));
 
     // Wrong platform token length.
@@ -324,7 +341,15 @@ fn init_restarts_and_refuses_oversized_platform_tokens() {
     let mut s = TokenSession::default();
     let mut buf = [0u8; 100];
     s.init(&c, 1518).unwrap();
-    s.sign_step(&key).unwrap();
+    assert_eq!(s.sign_step(&key), Ok(SignStatus::InProgress));
+    assert_eq!(s.signing_steps_done(), 1);
+    assert_eq!(s.init(&c, 1518), Ok(2284));
+    assert_eq!(
+        s.signing_steps_done(),
+        0,
+        "INIT drops a signature in progress"
+    );
+    assert_eq!(sign_all(&mut s, &key), es384::STEPS);
     s.copy_out(SAMPLE_PLATFORM_TOKEN, &mut buf).unwrap();
     assert_eq!(s.phase(), Phase::Signed { copied: 100 });
     assert_eq!(s.init(&c, 1518), Ok(2284));
@@ -394,7 +419,7 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     let mut saved = [0u8; SESSION_BYTES];
     direct.save(&mut saved);
     assert_eq!(TokenSession::restore(&saved).phase(), Phase::Unsigned);
-    direct.sign_step(&key).unwrap();
+    sign_all(&mut direct, &key);
     let mut expected = [0u8; 2124];
     let mut at = 0;
     while at < expected.len() {
@@ -404,20 +429,28 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
             .unwrap();
         at = end;
     }
+    // Through the saved form after every signing step (a pending interrupt each time) and
+    // every chunk.
     let mut got = [0u8; 2124];
     let mut at = 0;
+    let mut yields = 0;
     loop {
         let mut s = TokenSession::restore(&saved);
         let end = (at + 97).min(got.len());
         let r = s
-            .continue_token(&key, SAMPLE_PLATFORM_TOKEN, &mut got[at..end], || false)
+            .continue_token(&key, SAMPLE_PLATFORM_TOKEN, &mut got[at..end], || true)
             .unwrap();
         s.save(&mut saved);
+        if r == Continue::Yield {
+            yields += 1;
+            continue;
+        }
         at += r.written() as usize;
         if let Continue::Done { .. } = r {
             break;
         }
     }
+    assert_eq!(yields, es384::STEPS, "one yield per signing step");
     assert_eq!(at, 2124);
     assert_eq!(got, expected);
     assert_eq!(
@@ -427,7 +460,22 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     );
     // Corruptions: unknown phase, lengths out of range, copied past the end.
     direct.init(&c, SAMPLE_PLATFORM_TOKEN.len()).unwrap();
+    // A signature in progress whose saved state is corrupt restores Idle.
     direct.sign_step(&key).unwrap();
+    direct.save(&mut saved);
+    let mut bad = saved;
+    let nonce_at = 4 * 8 + CLAIMS_MAX_LEN + key::SIGNATURE_LEN + 8;
+    bad[nonce_at..nonce_at + 48].fill(0xff); // k >= n
+    assert_eq!(TokenSession::restore(&saved).phase(), Phase::Unsigned);
+    assert_eq!(TokenSession::restore(&saved).signing_steps_done(), 1);
+    assert_eq!(TokenSession::restore(&bad).phase(), Phase::Idle);
+    // The caller's copy of the saved form loses the signature in progress, nothing else.
+    let mut wiped = saved;
+    super::session::wipe_saved_secrets(&mut wiped);
+    assert_eq!(wiped[..nonce_at - 8], saved[..nonce_at - 8]);
+    assert!(wiped[nonce_at - 8..].iter().all(|&b| b == 0));
+    assert!(saved[nonce_at..nonce_at + 48].iter().any(|&b| b != 0));
+    sign_all(&mut direct, &key);
     direct.save(&mut saved);
     assert_eq!(
         TokenSession::restore(&saved).phase(),

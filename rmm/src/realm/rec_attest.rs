@@ -5,12 +5,18 @@
 //! all-zero saved session is Idle: a new REC has no token in progress without any set-up.
 //! REC_DESTROY scrubs its auxiliary granules. Only the CPU running the REC touches the
 //! session (REC_ENTER holds the REC's reference), so no lock is needed.
+//!
+//! While the token is being signed the session holds the signature in progress, nonce
+//! included (`attest::token::es384`): it lives here, in RMM-private Realm memory, between
+//! CONTINUE calls; the byte buffers that carry it to and from the granule are wiped after
+//! use (`wipe_saved_secrets`), and the session wipes its signing state itself when it is
+//! dropped.
 
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::realm::rec::Rec;
 use attest::token::TokenSession;
-use attest::token::session::SESSION_BYTES;
+use attest::token::session::{SESSION_BYTES, wipe_saved_secrets};
 
 /// Which auxiliary granule holds the session.
 pub const SESSION_AUX_INDEX: usize = 0;
@@ -34,7 +40,9 @@ impl SessionSlot {
     pub fn load<M: Machine>(&self, machine: &M) -> TokenSession {
         let mut bytes = [0u8; SESSION_BYTES];
         machine.read_realm(self.0, SESSION_OFFSET, &mut bytes);
-        TokenSession::restore(&bytes)
+        let session = TokenSession::restore(&bytes);
+        wipe_saved_secrets(&mut bytes);
+        session
     }
 
     /// Writes the session back.
@@ -42,5 +50,6 @@ impl SessionSlot {
         let mut bytes = [0u8; SESSION_BYTES];
         session.save(&mut bytes);
         machine.write_realm(self.0, SESSION_OFFSET, &bytes);
+        wipe_saved_secrets(&mut bytes);
     }
 }

@@ -10,10 +10,11 @@
 //!    else RSI_ERROR_INPUT;
 //! 2. the IPA in the protected half (PAR): else RSI_ERROR_INPUT;
 //! 3. no token in progress (no INIT, or the last byte already copied): RSI_ERROR_STATE;
-//! 4. not signed yet: sign, checking for a pending host interrupt after each signing step;
-//!    if one is pending the REC exits to the host with `RMI_EXIT_IRQ` and the SMC is not
-//!    completed (PC not advanced, registers untouched): the realm re-issues the same CONTINUE
-//!    when it next runs, and the signature made so far is kept;
+//! 4. not signed yet: sign, in `attest::token::es384::STEPS` bounded steps, checking for a
+//!    pending host interrupt after each one; if one is pending the REC exits to the host with
+//!    `RMI_EXIT_IRQ` and the SMC is not completed (PC not advanced, registers untouched): the
+//!    realm re-issues the same CONTINUE when it next runs, and signing resumes from the step
+//!    it stopped after (the progress is part of the saved session);
 //! 5. the buffer page walked: RIPAS EMPTY → RSI_ERROR_INPUT; not mapped (RAM or DESTROYED)
 //!    → emulated stage-2 abort to the host, the SMC re-executed after the host maps it;
 //! 6. `min(size, remaining)` bytes copied to `[offset, offset + size)` of the page: x0 =

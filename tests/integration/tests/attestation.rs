@@ -4,6 +4,7 @@
 //! every error in the reference order, a pending host interrupt, an unpopulated buffer, two
 //! RECs with sessions in progress at once, and a boot without attestation.
 
+use attest::token::es384::STEPS;
 use ciborium::Value;
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{Signature, VerifyingKey};
@@ -570,36 +571,62 @@ fn unpopulated_buffer_exits_with_a_stage2_abort_then_completes() {
 }
 
 #[test]
-fn pending_host_interrupt_stops_signing_and_keeps_the_signature() {
+fn pending_host_interrupt_stops_signing_after_every_step_and_keeps_the_progress() {
     let r = Rig::new(1);
     let ch = challenge(3);
     r.player.push(0, [init(&ch), cont(BUF_IPA, 0, 4096)]);
     r.machine().set_host_irq_pending(true);
     let before = r.machine().host_irq_checks();
-    assert_eq!(r.enter(0), status::SUCCESS);
-    assert_eq!(r.exit(0, 0), 1, "RMI_EXIT_IRQ");
-    assert_eq!(r.exit(0, 0x100), 0, "no syndrome on an IRQ exit");
-    assert_eq!(
-        r.machine().host_irq_checks() - before,
-        1,
-        "asked once, after the one signing step"
-    );
-    // The host took its interrupt; the realm re-executes the same CONTINUE, which copies
-    // without signing again.
+    // While an interrupt stays pending, every REC_ENTER makes exactly one signing step and
+    // exits with RMI_EXIT_IRQ; the realm re-executes the same CONTINUE each time.
+    for step in 1..=STEPS {
+        assert_eq!(r.enter(0), status::SUCCESS);
+        assert_eq!(r.exit(0, 0), 1, "RMI_EXIT_IRQ after step {step}");
+        assert_eq!(r.exit(0, 0x100), 0, "no syndrome on an IRQ exit");
+        assert_eq!(
+            r.machine().host_irq_checks() - before,
+            step,
+            "asked once, after the one signing step"
+        );
+    }
+    // Signed (the last step's check also saw the interrupt): the next CONTINUE copies
+    // without signing again, so without asking again.
     r.machine().set_host_irq_pending(false);
     r.run(0);
-    assert_eq!(r.player.retried(0), 1);
-    assert_eq!(
-        r.machine().host_irq_checks() - before,
-        1,
-        "no second signature, so no second check"
-    );
+    assert_eq!(r.player.retried(0), STEPS);
+    assert_eq!(r.machine().host_irq_checks() - before, STEPS);
     let seen = r.player.take_seen(0);
     assert_eq!(
         seen.iter().map(|s| s.x[0]).collect::<Vec<_>>(),
         [SUCCESS, SUCCESS]
     );
     assert_eq!(seen[1].x[1], TOKEN_LEN as u64);
+    assert_eq!(
+        decode_and_verify(&seen[1].page[..TOKEN_LEN]).challenge,
+        challenge_bytes(&ch)
+    );
+}
+
+#[test]
+fn an_interrupt_part_way_through_signing_resumes_where_it_stopped() {
+    let r = Rig::new(1);
+    let ch = challenge(4);
+    r.player.push(0, [init(&ch), cont(BUF_IPA, 0, 4096)]);
+    // Pending at the first step's check only (the host takes it on the exit).
+    r.machine().set_host_irq_pending(true);
+    let before = r.machine().host_irq_checks();
+    assert_eq!(r.enter(0), status::SUCCESS);
+    assert_eq!(r.exit(0, 0), 1);
+    assert_eq!(r.machine().host_irq_checks() - before, 1);
+    r.machine().set_host_irq_pending(false);
+    r.run(0);
+    assert_eq!(
+        r.machine().host_irq_checks() - before,
+        STEPS,
+        "the other steps ran in one go, each followed by a check"
+    );
+    let seen = r.player.take_seen(0);
+    assert_eq!(seen[1].x[..2], [SUCCESS, TOKEN_LEN as u64]);
     assert_eq!(
         decode_and_verify(&seen[1].page[..TOKEN_LEN]).challenge,
         challenge_bytes(&ch)

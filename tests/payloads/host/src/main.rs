@@ -30,6 +30,7 @@ mod rmi;
 mod runner;
 mod scenarios;
 mod smc;
+mod timer_irq;
 
 /// Primary CPU, from `host_entry`.
 extern "C" fn primary_main() -> ! {

@@ -7,6 +7,8 @@ pub const MAX_CPUS: usize = 8;
 mod board {
     /// NS console (UART0), shared with TF-A and the RMM.
     pub const UART_BASE: u64 = 0x0900_0000;
+    /// GICv3 distributor.
+    pub const GICD_BASE: u64 = 0x0800_0000;
     /// First GICv3 redistributor frame.
     pub const GICR_BASE: u64 = 0x080A_0000;
     /// Where `cargo xtask` asks QEMU (`-device loader`) to write the run mode.
@@ -35,6 +37,8 @@ mod board {
 mod board {
     /// NS console (UART0).
     pub const UART_BASE: u64 = 0x1C09_0000;
+    /// GICv3 distributor.
+    pub const GICD_BASE: u64 = 0x2F00_0000;
     /// First GICv3 redistributor frame.
     pub const GICR_BASE: u64 = 0x2F10_0000;
     /// Run-mode mailbox, above the 4 MiB image (absent unless the model preloads it with

@@ -24,9 +24,11 @@ use super::realms::{VMID_EXEC, shape};
 use crate::realm::PAGE;
 use crate::rmi::status;
 use crate::runner::{self, Failure, Outcome, Scenario};
+use crate::timer_irq::HostTimerIrq;
 use crate::{ensure, fail, println, regs};
 use attest::measurement::extend_rem;
 use attest::sha::SOFT as SOFT_ENGINE;
+use attest::token::es384;
 use core::fmt::Write;
 use realm_protocol::attest::{
     BENCH_REPORT, BUFFER_IPA, EXTENDS, MODE_BENCH, MODE_CHECKS, MODE_PAIR, SHARED_OFFSET,
@@ -182,9 +184,67 @@ struct Reports {
 /// Enters REC `i` until it yields or finishes, servicing host calls, reports and the
 /// stage-2 abort of its token buffer.
 fn run_rec(vm: &TestVm, i: usize, reports: &mut Reports) -> Result<Stop, Failure> {
+    run_rec_timed(vm, i, reports, None)
+}
+
+/// The stepped-signing benchmark's view of every REC_ENTER: a host interrupt fired
+/// [`FIRE_AFTER`] instructions into each, and how long each took.
+struct EntryTimes {
+    timer: HostTimerIrq,
+    entries: u64,
+    irq_exits: u64,
+    /// Entries longer than [`LONG_ENTRY`]: the ones that held a signing step.
+    long_entries: u64,
+    /// How long the first [`LONG_KEPT`] of those took, in order.
+    long: [u64; LONG_KEPT],
+    longest: u64,
+}
+
+/// Long entries whose lengths are printed.
+const LONG_KEPT: usize = 8;
+
+/// When the host timer fires after REC_ENTER starts: well past the entry path and the
+/// realm's re-executed CONTINUE (a few thousand instructions), well before the end of any
+/// signing step (about a million).
+const FIRE_AFTER: u64 = 100_000;
+/// An entry this long did more than run the realm until the timer: it held a signing step.
+const LONG_ENTRY: u64 = 4 * FIRE_AFTER;
+
+impl EntryTimes {
+    fn enter(&mut self, vm: &TestVm, i: usize) -> u64 {
+        self.timer.fire_after(FIRE_AFTER);
+        let t0 = regs::counter();
+        let x0 = vm.enter(i, 0, &[]);
+        let took = regs::counter() - t0;
+        self.timer.cancel();
+        self.entries += 1;
+        self.longest = self.longest.max(took);
+        if took > LONG_ENTRY {
+            if let Some(slot) = self.long.get_mut(self.long_entries as usize) {
+                *slot = took;
+            }
+            self.long_entries += 1;
+        }
+        if vm.exit_word(i, 0) == 1 {
+            self.irq_exits += 1;
+        }
+        x0
+    }
+}
+
+/// [`run_rec`], timing every entry with `times` when given.
+fn run_rec_timed(
+    vm: &TestVm,
+    i: usize,
+    reports: &mut Reports,
+    mut times: Option<&mut EntryTimes>,
+) -> Result<Stop, Failure> {
     let cpu = regs::cpu_slot();
     for _ in 0..MAX_ENTRIES {
-        let x0 = vm.enter(i, 0, &[]);
+        let x0 = match times.as_deref_mut() {
+            Some(times) => times.enter(vm, i),
+            None => vm.enter(i, 0, &[]),
+        };
         ensure!(x0 == status::SUCCESS, "REC_ENTER({i}) gave {x0:#x}");
         let reason = vm.exit_word(i, 0);
         let esr = vm.exit_word(i, 0x100);
@@ -338,11 +398,23 @@ fn two_recs() -> Outcome {
     result.and(torn)
 }
 
-/// `cargo xtask bench`: one token (SHA-256 realm, TF-A's sample platform token) timed inside
-/// the realm with the buffer page populated beforehand, so no CONTINUE leaves the realm:
-/// prints `BENCH attest_init`, `attest_continue_all`, `attest_token` (INIT + every CONTINUE)
-/// and `attest_longest_call` (the longest single CONTINUE: nothing in it checks for a
-/// pending host interrupt, so it is the longest uninterruptible stretch), or `BENCH error`.
+/// `cargo xtask bench`, two runs of one token (SHA-256 realm, TF-A's sample platform token,
+/// the buffer page populated beforehand):
+///
+/// 1. No host interrupt: the realm times each RSI call itself, so every CONTINUE signs in
+///    one go. Prints `BENCH attest_init`, `attest_continue_all`, `attest_token` (INIT +
+///    every CONTINUE) and `attest_longest_call` (the longest CONTINUE: all the signing
+///    steps, which run back to back when nothing is pending).
+/// 2. The EL2 physical timer fires [`FIRE_AFTER`] instructions into every REC_ENTER
+///    ([`HostTimerIrq`]), so after each signing step the RMM sees a pending interrupt and
+///    exits with `RMI_EXIT_IRQ`; this hypervisor times every REC_ENTER. The longest one is
+///    the longest uninterruptible stretch: it holds one signing step and everything around
+///    it (EL3, the REC entry and exit, the re-executed CONTINUE, the session's load and
+///    store). Prints `BENCH attest_longest_stretch`, `BENCH attest_steps` (entries, IRQ
+///    exits, entries that held a signing step, the signer's number of steps) and
+///    `BENCH attest_step_entries` (how long each entry that held a step took).
+///
+/// On any failure: `BENCH error`.
 pub fn bench() {
     let outcome = (|| {
         let vm = build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
@@ -367,6 +439,50 @@ pub fn bench() {
             );
         }
         println!("BENCH attest_shape bytes={len} continue_calls={calls}");
+
+        let Some(timer) = HostTimerIrq::enable() else {
+            fail!("the EL2 timer's interrupt never showed as pending: no stepped measurement");
+        };
+        let mut times = EntryTimes {
+            timer,
+            entries: 0,
+            irq_exits: 0,
+            long_entries: 0,
+            long: [0; LONG_KEPT],
+            longest: 0,
+        };
+        let vm = build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
+        vm.populate(buffer(0))?;
+        let mut reports = Reports::default();
+        let stop = run_rec_timed(&vm, 0, &mut reports, Some(&mut times));
+        drop(times.timer);
+        let torn = vm.tear_down();
+        let stop = stop?;
+        torn?;
+        ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
+        let n = times.longest;
+        println!(
+            "BENCH attest_longest_stretch instructions={n} min={n} max={n} iterations=1 \
+             fire_after={FIRE_AFTER}"
+        );
+        println!(
+            "BENCH attest_steps entries={} irq_exits={} long_entries={} signer_steps={}",
+            times.entries,
+            times.irq_exits,
+            times.long_entries,
+            es384::STEPS
+        );
+        let mut line = crate::console::Line::new();
+        let _ = write!(line, "BENCH attest_step_entries");
+        for (k, n) in times
+            .long
+            .iter()
+            .take(times.long_entries as usize)
+            .enumerate()
+        {
+            let _ = write!(line, " step{}={n}", k + 1);
+        }
+        println!("{}", line.as_str());
         Ok(())
     })();
     if outcome.is_err() {
