@@ -183,6 +183,12 @@ impl TimerOutputs {
             phys: timer_ctl::asserted(cntp_ctl),
         }
     }
+
+    /// As bits: 0 the virtual timer, 1 the physical one (so `bits << 18` are their
+    /// CNTHCTL_EL2.CNTVMASK / CNTPMASK).
+    pub const fn bits(self) -> u64 {
+        self.virt as u64 | (self.phys as u64) << 1
+    }
 }
 
 /// Where a realm CPU's FP/SIMD registers are kept between runs (its REC). The world switch
@@ -292,4 +298,21 @@ pub trait RealmCpu {
         on_trap: F,
     ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_outputs_follow_enable_istatus_and_imask() {
+        use timer_ctl::{ENABLE, IMASK, ISTATUS};
+        assert_eq!(TimerOutputs::of(ENABLE | ISTATUS, 0).bits(), 0b01);
+        assert_eq!(TimerOutputs::of(0, ENABLE | ISTATUS).bits(), 0b10);
+        assert_eq!(
+            TimerOutputs::of(ENABLE | ISTATUS | IMASK, ISTATUS).bits(),
+            0
+        );
+        assert_eq!(TimerOutputs::of(ENABLE, ENABLE | ISTATUS | 8).bits(), 0b10);
+    }
 }

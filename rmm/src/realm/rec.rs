@@ -233,14 +233,6 @@ impl<'m, M: Machine> Rec<'m, M> {
             .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
     }
 
-    /// The saved virtual CPU interface.
-    pub fn vgic(&self) -> VgicState {
-        let mut gic = VgicState::new_zeroed();
-        self.machine
-            .read_realm(self.addr, GIC_OFFSET, gic.as_mut_bytes());
-        gic
-    }
-
     /// Runs `f` on the REC's run state where it is kept. The caller holds the REC so that
     /// nothing else touches it meanwhile (REC_ENTER's reference).
     pub fn with_run_state<R>(&self, f: impl FnOnce(&mut RecRunState) -> R) -> R {

@@ -22,6 +22,7 @@
 //! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
 //! - [`stack_probe`]: the per-CPU stacks painted at cold boot and their high-water marks.
 //! - [`tlb`]: stage-2 TLB invalidation for realms.
+//! - `realm_sysregs`: the `mrs!`/`msr!` macros of the world switch and `vgic_regs`.
 //! - [`vgic_regs`]: the GICv3 virtual CPU interface registers a realm's run loads and
 //!   saves, and the per-CPU `ICC_SRE_EL2` set-up.
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
@@ -43,6 +44,7 @@ pub mod mem;
 pub mod mmu;
 pub mod ns_access;
 pub mod pl011;
+mod realm_sysregs;
 pub mod sha2_hw;
 pub mod smc;
 pub mod stack_probe;

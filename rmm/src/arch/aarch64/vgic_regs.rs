@@ -9,32 +9,8 @@
 //!
 //! This file may not decide what the values are: [`crate::exec::gic`] does.
 
+use super::realm_sysregs::{mrs, msr};
 use crate::arch::world::{VGIC_MAX_APRS, VGIC_MAX_LRS, VgicState};
-
-macro_rules! mrs {
-    ($reg:literal) => {{
-        let value: u64;
-        // SAFETY: reading a GIC virtual-interface control register has no memory effect.
-        unsafe {
-            core::arch::asm!(concat!("mrs {}, ", $reg), out(reg) value,
-                options(nomem, nostack, preserves_flags))
-        };
-        value
-    }};
-}
-
-macro_rules! msr {
-    ($reg:literal, $value:expr) => {{
-        let value: u64 = $value;
-        // SAFETY: the ICH_* registers configure only the virtual CPU interface a realm at
-        // EL1 sees (the RMM at EL2 takes no virtual interrupts), and ICC_SRE_EL2 only how
-        // EL1 and EL2 reach the CPU interface; none touches memory or the RMM's translation.
-        unsafe {
-            core::arch::asm!(concat!("msr ", $reg, ", {}"), in(reg) value,
-                options(nomem, nostack, preserves_flags))
-        };
-    }};
-}
 
 /// Generates a reader and a writer of the `n`th register of a numbered family.
 macro_rules! numbered {

@@ -12,10 +12,11 @@
 //! asserted timers before each entry, and installs the realm's EL2 configuration (stage 2,
 //! traps, virtual MPIDR), restoring the RMM's values afterwards.
 
+use super::realm_sysregs::{mrs, msr};
 use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
     El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
-    RealmFp, RealmGprs, RealmTrap, TrapAction, TrapKind, VgicState, timer_ctl,
+    RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -102,32 +103,6 @@ core::arch::global_asm!(
 
 unsafe extern "C" {
     fn rmm_realm_run(gprs: *mut RealmGprs) -> u64;
-}
-
-macro_rules! mrs {
-    ($reg:literal) => {{
-        let value: u64;
-        // SAFETY: reading a system register has no side effect on memory.
-        unsafe {
-            core::arch::asm!(concat!("mrs {}, ", $reg), out(reg) value,
-                options(nomem, nostack, preserves_flags))
-        };
-        value
-    }};
-}
-
-macro_rules! msr {
-    ($reg:literal, $value:expr) => {{
-        let value: u64 = $value;
-        // SAFETY: the registers written here configure EL1/EL0 (which only the realm or the
-        // host's guests use, never the RMM) or the EL2 controls of the realm's run, whose
-        // RMM values `run_realm` restores before it returns; none changes the RMM's own
-        // translation or memory.
-        unsafe {
-            core::arch::asm!(concat!("msr ", $reg, ", {}"), in(reg) value,
-                options(nomem, nostack, preserves_flags))
-        };
-    }};
 }
 
 macro_rules! el1_registers {
@@ -244,15 +219,9 @@ const CNTHCTL_CNTPMASK: u64 = 1 << 19;
 const PPI_VIRTUAL_TIMER: u64 = 27;
 const PPI_PHYSICAL_TIMER: u64 = 30;
 
-/// Which timers with controls `cntv_ctl`, `cntp_ctl` assert their output, as bits: 0 the
-/// virtual timer, 1 the physical one (so `bits << 18` are their CNTHCTL_EL2 masks).
-fn asserted_bits(cntv_ctl: u64, cntp_ctl: u64) -> u64 {
-    u64::from(timer_ctl::asserted(cntv_ctl)) | u64::from(timer_ctl::asserted(cntp_ctl)) << 1
-}
-
 const _: () = assert!(CNTHCTL_CNTVMASK == 1 << 18 && CNTHCTL_CNTPMASK == 2 << 18);
 
-/// After masking the timers in `masked` ([`asserted_bits`]): waits (boundedly) until the
+/// After masking the timers in `masked` ([`TimerOutputs::bits`]): waits (boundedly) until the
 /// interrupt controller no longer shows their PPIs as the highest pending, so the realm is
 /// not entered only to be interrupted at once by a timer the host already knows about.
 /// Should the wait run out, the realm merely takes an IRQ exit.
@@ -294,7 +263,7 @@ pub fn run_realm<F>(
     let lrs_in_use = vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
     // Which timers asserted their output at the last exit (the controls saved then), and
     // which are masked now.
-    let at_last_exit = asserted_bits(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
+    let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl).bits();
     let mut masked = 0;
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
@@ -302,65 +271,63 @@ pub fn run_realm<F>(
     let mut fp_state: Option<(FpRegs, FpRegs)> = None;
     isb();
     loop {
-        let asserted = asserted_bits(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
+        let asserted = TimerOutputs::of(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0")).bits();
         if asserted != masked {
             masked = asserted;
             msr!("cnthctl_el2", CNTHCTL_EL2_REALM | masked << 18);
             isb();
             wait_for_masked_timers(masked);
         }
-        if asserted != at_last_exit {
+        let trap = if asserted != at_last_exit {
             // The host hears about the timer before the realm runs again.
-            let trap = RealmTrap {
+            RealmTrap {
                 kind: TrapKind::TimerChanged,
                 esr: 0,
                 far: 0,
                 hpfar: 0,
+            }
+        } else {
+            // The realm's traps are on only while it runs (the RMM's own SHA-2 routines use the
+            // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
+            msr!(
+                "cptr_el2",
+                if fp_state.is_some() {
+                    CPTR_EL2_REALM
+                } else {
+                    CPTR_EL2_REALM_FP_UNLOADED
+                }
+            );
+            // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
+            // reads and writes through the pointer it saved; it restores every callee-saved
+            // register and the stack pointer before returning, like a normal call. The realm runs
+            // at EL1 under the stage-2 tables and traps just installed, so it can touch only its
+            // own memory, and every exception it takes comes back through the lower-EL vectors
+            // to the return path of this call.
+            let vector = unsafe { rmm_realm_run(&mut ctx.gprs) };
+            let trap = RealmTrap {
+                kind: match vector {
+                    0 => TrapKind::Sync,
+                    1 => TrapKind::Irq,
+                    2 => TrapKind::Fiq,
+                    _ => TrapKind::SError,
+                },
+                esr: mrs!("esr_el2"),
+                far: mrs!("far_el2"),
+                hpfar: mrs!("hpfar_el2"),
             };
-            if on_trap(ctx, &trap) == TrapAction::Stop {
-                break;
+            msr!("cptr_el2", rmm.cptr);
+            isb();
+            if fp_state.is_none() && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
+                // The realm's first FP/SIMD use: its registers in, the host's aside; the
+                // instruction runs again.
+                let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
+                fp_regs::save(host_fp);
+                fp.load(realm_fp);
+                fp_regs::load(realm_fp);
+                continue;
             }
-            continue;
-        }
-        // The realm's traps are on only while it runs (the RMM's own SHA-2 routines use the
-        // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
-        msr!(
-            "cptr_el2",
-            if fp_state.is_some() {
-                CPTR_EL2_REALM
-            } else {
-                CPTR_EL2_REALM_FP_UNLOADED
-            }
-        );
-        // SAFETY: `ctx.gprs` is a valid, exclusively borrowed `RealmGprs`, which the routine
-        // reads and writes through the pointer it saved; it restores every callee-saved
-        // register and the stack pointer before returning, like a normal call. The realm runs
-        // at EL1 under the stage-2 tables and traps just installed, so it can touch only its
-        // own memory, and every exception it takes comes back through the lower-EL vectors
-        // to the return path of this call.
-        let vector = unsafe { rmm_realm_run(&mut ctx.gprs) };
-        let trap = RealmTrap {
-            kind: match vector {
-                0 => TrapKind::Sync,
-                1 => TrapKind::Irq,
-                2 => TrapKind::Fiq,
-                _ => TrapKind::SError,
-            },
-            esr: mrs!("esr_el2"),
-            far: mrs!("far_el2"),
-            hpfar: mrs!("hpfar_el2"),
+            trap
         };
-        msr!("cptr_el2", rmm.cptr);
-        isb();
-        if fp_state.is_none() && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
-            // The realm's first FP/SIMD use: its registers in, the host's aside; the
-            // instruction runs again.
-            let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
-            fp_regs::save(host_fp);
-            fp.load(realm_fp);
-            fp_regs::load(realm_fp);
-            continue;
-        }
         ctx.el1.vbar = mrs!("vbar_el1");
         match on_trap(ctx, &trap) {
             TrapAction::Resume => {}
