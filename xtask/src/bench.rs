@@ -44,6 +44,9 @@ struct Row {
     /// segment is one REC_ENTER that also completes and takes a host call), taken off before
     /// dividing by the number of calls.
     less_one: Option<&'static str>,
+    /// Further segments whose per-call shares add to the row's (a RIPAS change spans an
+    /// entry that exits asking for it, RTT_SET_RIPAS, and the entry that accepts it).
+    also: &'static [&'static str],
 }
 
 const ROWS: &[Row] = &[
@@ -53,6 +56,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["1,191", "93"],
         target: "share ≤ 45",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "granule_delegate",
@@ -60,6 +64,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["2,768", "736"],
         target: "share ≤ 300",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "granule_undelegate",
@@ -67,6 +72,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["2,219", "161"],
         target: "share ≤ 120",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "realm_create",
@@ -74,6 +80,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["183,934", "~182,800"],
         target: "share ≤ 90,000",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "rtt_create_l3",
@@ -81,6 +88,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["3,655", "~2,550"],
         target: "share ≤ 1,300",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "data_create",
@@ -88,6 +96,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["198,817", "~197,700"],
         target: "total ≤ 50,000",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "data_create_unknown",
@@ -95,6 +104,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["–", "–"],
         target: "–",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "data_destroy",
@@ -102,6 +112,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["–", "–"],
         target: "–",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "rec_create",
@@ -109,6 +120,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["203,169", "~202,000"],
         target: "share ≤ 90,000",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "rtt_init_ripas_2m",
@@ -116,6 +128,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["7,510,822", "–"],
         target: "share ≤ 2,000,000",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "rec_enter_host_call",
@@ -123,6 +136,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["13,443", "12,340"],
         target: "share ≤ 3,000",
         less_one: None,
+        also: &[],
     },
     Row {
         bench: "rsi_version",
@@ -130,6 +144,7 @@ const ROWS: &[Row] = &[
         tf_rmm: ["277", "276"],
         target: "share ≤ 150",
         less_one: Some("rec_enter_host_call"),
+        also: &[],
     },
     Row {
         bench: "rec_enter_mmio",
@@ -137,6 +152,24 @@ const ROWS: &[Row] = &[
         tf_rmm: ["–", "–"],
         target: "–",
         less_one: None,
+        also: &[],
+    },
+    Row {
+        bench: "rtt_set_ripas_2m",
+        label: "RMI_RTT_SET_RIPAS, 2 MiB as 512 level-3 entries (EMPTY → RAM, no DATA)",
+        tf_rmm: ["–", "–"],
+        target: "–",
+        less_one: None,
+        also: &[],
+    },
+    Row {
+        bench: "ripas_change_2m",
+        label: "RIPAS change of 2 MiB, timed inside the realm (RSI_IPA_STATE_SET → exit → \
+                RTT_SET_RIPAS → REC_ENTER accepting it → RSI returns)",
+        tf_rmm: ["–", "–"],
+        target: "–",
+        less_one: Some("rec_enter_host_call"),
+        also: &["ripas_change_exit", "rtt_set_ripas_2m"],
     },
 ];
 
@@ -231,12 +264,7 @@ pub fn run() -> Result {
     for row in ROWS {
         let total = bench_value(&timed, row.bench, "instructions")
             .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
-        let (index, (_, calls)) = segments
-            .iter()
-            .enumerate()
-            .find(|(_, (name, _))| name == row.bench)
-            .ok_or_else(|| format!("no traced segment for {}", row.bench))?;
-        let (rmm_share, ns_share) = shares(&segments, &counts, index, *calls, row.less_one)?;
+        let (rmm_share, ns_share) = row_shares(row, &segments, &counts)?;
         println!(
             "| {} | {} | **{}** | {} | {} | {} | {} | {} |",
             row.label,
@@ -282,6 +310,20 @@ pub fn run() -> Result {
     )
 }
 
+/// The RMM's and the hypervisor's instructions per call of `row`: its own segment's, less one
+/// call of its `less_one` segment, plus one call of each of its `also` segments.
+fn row_shares(row: &Row, segments: &[(String, u64)], counts: &[Counts]) -> Result<(f64, f64)> {
+    let (index, (_, calls)) = segment(segments, row.bench)?;
+    let (mut rmm_share, mut ns_share) = shares(segments, counts, index, *calls, row.less_one)?;
+    for name in row.also {
+        let (i, (_, n)) = segment(segments, name)?;
+        let (rmm, ns) = shares(segments, counts, i, *n, None)?;
+        rmm_share += rmm;
+        ns_share += ns;
+    }
+    Ok((rmm_share, ns_share))
+}
+
 /// The RMM's and the hypervisor's instructions per call in segment `index` of `calls` calls,
 /// less one call of segment `less_one` if the row says so.
 fn shares(
@@ -294,15 +336,20 @@ fn shares(
     let count = &counts[index];
     let (mut rmm, mut host) = (count.rmm as f64, count.host as f64);
     if let Some(other) = less_one {
-        let (i, (_, n)) = segments
-            .iter()
-            .enumerate()
-            .find(|(_, (name, _))| name == other)
-            .ok_or_else(|| format!("no traced segment for {other}"))?;
+        let (i, (_, n)) = segment(segments, other)?;
         rmm -= counts[i].rmm as f64 / *n as f64;
         host -= counts[i].host as f64 / *n as f64;
     }
     Ok((rmm / calls as f64, host / calls as f64))
+}
+
+/// The index and entry of the traced segment called `name`.
+fn segment<'a>(segments: &'a [(String, u64)], name: &str) -> Result<(usize, &'a (String, u64))> {
+    segments
+        .iter()
+        .enumerate()
+        .find(|(_, (n, _))| n == name)
+        .ok_or_else(|| format!("no traced segment for {name}").into())
 }
 
 /// The value of `key=` on the `BENCH <name>` line.
@@ -436,6 +483,36 @@ mod tests {
             (100.0, 10.0)
         );
         assert!(shares(&segments, &counts, 1, 10, Some("missing")).is_err());
+    }
+
+    #[test]
+    fn a_row_adds_its_other_segments_and_takes_one_round_trip_off() {
+        let segments: Vec<(String, u64)> = [("rt", 4), ("exit", 1), ("set", 1), ("change", 1)]
+            .iter()
+            .map(|(n, c)| (n.to_string(), *c))
+            .collect();
+        let counts = [(400, 40), (300, 5), (5_000, 7), (250, 3)]
+            .iter()
+            .map(|&(rmm, host)| Counts { rmm, host })
+            .collect::<Vec<_>>();
+        let row = Row {
+            bench: "change",
+            label: "",
+            tf_rmm: ["–", "–"],
+            target: "–",
+            less_one: Some("rt"),
+            also: &["exit", "set"],
+        };
+        // (250 - 100) + 300 + 5,000 and (3 - 10) + 5 + 7.
+        assert_eq!(
+            row_shares(&row, &segments, &counts).unwrap(),
+            (5_450.0, 5.0)
+        );
+        let missing = Row {
+            also: &["gone"],
+            ..row
+        };
+        assert!(row_shares(&missing, &segments, &counts).is_err());
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //! Both boots set up the same realm first (untimed): s2sz 48, a level-0 root, SHA-256, with
 //! tables down to level 3 for [0, 2 MiB). The realm-execution benchmarks run the test realm
 //! (`tests/payloads/realm`) in a second realm of the same shape, one REC per benchmark
-//! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`), each entered up to its first
-//! synchronisation host call before anything is timed or traced. Only the calls being measured are inside a timed
+//! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`, `RipasChangeLoop`), each entered up
+//! to its first synchronisation host call before anything is timed or traced; the RIPAS
+//! benchmark changes a 2 MiB region that has its own level-3 table. Only the calls being measured are inside a timed
 //! interval or a traced segment; set-up and tear-down calls are outside. Failures of any call
 //! are printed as `BENCH error ...`, which fails `cargo xtask bench`.
 
@@ -24,7 +25,9 @@ use crate::realm::{
     write_rec_params,
 };
 use crate::{println, realm_image, regs, rmi, smc};
-use realm_protocol::{HostCallCode, MMIO_MAGIC, REALM_IMAGE_BASE, Scenario as RealmScenario};
+use realm_protocol::{
+    HostCallCode, MMIO_MAGIC, REALM_IMAGE_BASE, RIPAS_BENCH_REGION, Scenario as RealmScenario,
+};
 
 /// Timed calls per benchmark (the median is reported).
 const ITERATIONS: usize = 101;
@@ -198,15 +201,19 @@ fn write_rec_page(page: u64, index: u64, aux: u64) {
 }
 
 /// The realm-execution benchmark scenarios, one REC each, in REC index order.
-const EXEC_SCENARIOS: [RealmScenario; 3] = [
+const EXEC_SCENARIOS: [RealmScenario; 4] = [
     RealmScenario::HostCallLoop,
     RealmScenario::RsiVersionLoop,
     RealmScenario::MmioLoop,
+    RealmScenario::RipasChangeLoop,
 ];
+/// The REC of [`RealmScenario::RipasChangeLoop`].
+const RIPAS_REC: usize = 3;
 
 /// `RmiRecExit.exit_reason` values.
 const EXIT_SYNC: u64 = 0;
 const EXIT_IRQ: u64 = 1;
+const EXIT_RIPAS_CHANGE: u64 = 4;
 const EXIT_HOST_CALL: u64 = 5;
 /// `RmiRecEnter.flags`: complete an emulated MMIO read.
 const EMUL_MMIO: u64 = 1;
@@ -214,9 +221,11 @@ const EMUL_MMIO: u64 = 1;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 
 /// The test realm loaded into a realm of [`SHAPE`] (VMID 3), activated, with one runnable REC
-/// per entry of [`EXEC_SCENARIOS`] (x0 = the scenario, x2 = its count).
+/// per entry of [`EXEC_SCENARIOS`] (x0 = the scenario, x2 = its count), and a level-3 table
+/// for [`RIPAS_BENCH_REGION`] (RIPAS EMPTY, no DATA).
 struct ExecRealm {
-    recs: [u64; 3],
+    rd: u64,
+    recs: [u64; 4],
     run: u64,
 }
 
@@ -242,7 +251,7 @@ const PLAIN: Completion = Completion { flags: 0, x0: 0 };
 impl ExecRealm {
     /// Loads the test realm (unmeasured DATA_CREATE of every page of the image, RIPAS RAM over
     /// its whole footprint) and creates the RECs with `counts`.
-    fn build(mem: &mut Memory, counts: [u64; 3]) -> Option<Self> {
+    fn build(mem: &mut Memory, counts: [u64; 4]) -> Option<Self> {
         let Some(pages) = realm_image::pages() else {
             println!("BENCH error no test realm image embedded");
             return None;
@@ -252,6 +261,8 @@ impl ExecRealm {
             let out = rmi::rtt_create(rd, mem.delegate(), 0, level);
             expect_success("exec set-up RTT_CREATE", out.0[0]);
         }
+        let out = rmi::rtt_create(rd, mem.delegate(), RIPAS_BENCH_REGION.0, 3);
+        expect_success("exec set-up RTT_CREATE (RIPAS region)", out.0[0]);
         let top = REALM_IMAGE_BASE + pages * PAGE;
         let out = rmi::rtt_init_ripas(rd, REALM_IMAGE_BASE, top);
         expect_success("exec set-up RTT_INIT_RIPAS", out.0[0]);
@@ -261,7 +272,7 @@ impl ExecRealm {
             let out = rmi::data_create(rd, data, REALM_IMAGE_BASE + n * PAGE, src, 0);
             expect_success("exec set-up DATA_CREATE", out.0[0]);
         }
-        let mut recs = [0; 3];
+        let mut recs = [0; 4];
         for (i, (scenario, count)) in EXEC_SCENARIOS.iter().zip(counts).enumerate() {
             let rec = mem.delegate();
             let aux = mem.delegate_run(16);
@@ -279,7 +290,7 @@ impl ExecRealm {
         expect_success("exec set-up REALM_ACTIVATE", rmi::realm_activate(rd).0[0]);
         let run = mem.ns_page();
         write_page(run, &[0; PAGE as usize]);
-        Some(Self { recs, run })
+        Some(Self { rd, recs, run })
     }
 
     /// Writes `completion` into the run page (before the timed interval).
@@ -297,10 +308,40 @@ impl ExecRealm {
         read_run(self.run, 0x800 + offset)
     }
 
+    /// The RIPAS change the last exit asks for: (base, top, RIPAS).
+    fn ripas_request(&self) -> (u64, u64, u64) {
+        (
+            self.exit_word(0x500),
+            self.exit_word(0x508),
+            self.exit_word(0x510),
+        )
+    }
+
+    /// One RTT_SET_RIPAS of `[base, top)` for REC `index`; returns (x0, x1).
+    fn set_ripas(&self, index: usize, base: u64, top: u64) -> (u64, u64) {
+        let out = rmi::rtt_set_ripas(self.rd, self.recs[index], base, top).0;
+        (out[0], out[1])
+    }
+
+    /// Carries out the RIPAS change REC `index` asked for, in as many RTT_SET_RIPAS calls as
+    /// the RMM takes (one per level-3 table); the entry that follows ACCEPTs it.
+    fn change_ripas(&self, index: usize) -> Completion {
+        let (mut base, top, _) = self.ripas_request();
+        while base < top {
+            let (x0, done) = self.set_ripas(index, base, top);
+            if x0 != rmi::status::SUCCESS || done <= base || done > top {
+                println!("BENCH error RTT_SET_RIPAS({base:#x}, {top:#x}) gave {x0:#x}, {done:#x}");
+                break;
+            }
+            base = done;
+        }
+        PLAIN
+    }
+
     /// Services the last exit the way the realm's scenarios expect; returns how the next
     /// entry completes it, or `None` once the realm said `Done` (after checking it reported
     /// no failure) or on an exit no benchmark scenario takes (a `BENCH error` line).
-    fn service(&self) -> Option<Completion> {
+    fn service(&self, index: usize) -> Option<Completion> {
         let gpr0 = self.exit_word(0x200);
         match self.exit_word(0) {
             EXIT_HOST_CALL => match HostCallCode::from_u16(self.exit_word(0x600) as u16) {
@@ -341,6 +382,7 @@ impl ExecRealm {
                 })
             }
             EXIT_IRQ => Some(PLAIN),
+            EXIT_RIPAS_CHANGE => Some(self.change_ripas(index)),
             reason => {
                 println!(
                     "BENCH error unexpected exit reason {reason} (ESR {:#x})",
@@ -359,7 +401,7 @@ impl ExecRealm {
             expect_success("exec REC_ENTER", self.enter(index));
             let echo = self.exit_word(0) == EXIT_HOST_CALL
                 && self.exit_word(0x600) == HostCallCode::Echo as u64;
-            let Some(next) = self.service() else {
+            let Some(next) = self.service(index) else {
                 println!("BENCH error REC {index} finished before exit reason {reason}");
                 return PLAIN;
             };
@@ -381,7 +423,7 @@ impl ExecRealm {
         for _ in 0..10_000 {
             self.prepare(completion);
             expect_success("exec REC_ENTER", self.enter(index));
-            match self.service() {
+            match self.service(index) {
                 Some(next) => completion = next,
                 None => return,
             }
@@ -395,7 +437,8 @@ impl ExecRealm {
 /// prints its own `BENCH rsi_version` line.
 fn run_timed_exec(mem: &mut Memory, empty: u64) {
     let n = ITERATIONS as u64;
-    let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1]) else {
+    let rounds = RIPAS_ITERATIONS as u64;
+    let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1, rounds]) else {
         return;
     };
     let mut samples = [0; ITERATIONS];
@@ -408,7 +451,7 @@ fn run_timed_exec(mem: &mut Memory, empty: u64) {
         *s = regs::counter() - t0;
         expect_success("rec_enter_host_call", x0);
         expect("rec_enter_host_call exit", vm.exit_word(0), EXIT_HOST_CALL);
-        completion = vm.service().unwrap_or(PLAIN);
+        completion = vm.service(0).unwrap_or(PLAIN);
     }
     vm.finish(0, completion);
     report("rec_enter_host_call", &mut samples, empty);
@@ -425,10 +468,38 @@ fn run_timed_exec(mem: &mut Memory, empty: u64) {
         *s = regs::counter() - t0;
         expect_success("rec_enter_mmio", x0);
         expect("rec_enter_mmio exit", vm.exit_word(0), EXIT_SYNC);
-        completion = vm.service().unwrap_or(PLAIN);
+        completion = vm.service(2).unwrap_or(PLAIN);
     }
     vm.finish(2, completion);
     report("rec_enter_mmio", &mut samples, empty);
+
+    // RIPAS changes: in each round the realm asks for its 2 MiB region to become RAM (the
+    // realm times the whole change and prints `BENCH ripas_change_2m`); RTT_SET_RIPAS over
+    // the region's 512 level-3 entries is timed here. The realm then makes the region EMPTY
+    // again (untimed) before its next round.
+    let mut ripas = [0; RIPAS_ITERATIONS];
+    // How the next entry completes the last exit of the RIPAS REC.
+    let mut pending = PLAIN;
+    for s in ripas.iter_mut() {
+        // Up to the round's first Echo (servicing the last round's EMPTY change on the way).
+        let echo = vm.run_until(RIPAS_REC, pending, EXIT_HOST_CALL);
+        vm.prepare(echo);
+        expect_success("ripas REC_ENTER", vm.enter(RIPAS_REC));
+        expect("ripas exit", vm.exit_word(0), EXIT_RIPAS_CHANGE);
+        let (base, top, ripas) = vm.ripas_request();
+        expect("ripas request base", base, RIPAS_BENCH_REGION.0);
+        expect("ripas request top", top, RIPAS_BENCH_REGION.1);
+        expect("ripas request RIPAS", ripas, rmi::ripas::RAM);
+        let t0 = regs::counter();
+        let (x0, done) = vm.set_ripas(RIPAS_REC, base, top);
+        *s = regs::counter() - t0;
+        expect_success("rtt_set_ripas", x0);
+        expect("rtt_set_ripas top", done, top);
+        // ACCEPT, up to the round's second Echo.
+        pending = vm.run_until(RIPAS_REC, PLAIN, EXIT_HOST_CALL);
+    }
+    vm.finish(RIPAS_REC, pending);
+    report("rtt_set_ripas_2m", &mut ripas, empty);
 }
 
 /// Runs the timed benchmarks and powers off.
@@ -592,14 +663,15 @@ pub fn run_traced() -> ! {
     let ripas_base = realm.table_at(&mut mem, RIPAS_FIRST_BLOCK);
     // The test realm: REC 0 waits at its first Echo, REC 1 at the Echo before its RSI_VERSION
     // calls, REC 2 at its first MMIO load.
-    let Some(vm) = ExecRealm::build(&mut mem, [TRACED_CALLS + 1, TRACED_CALLS, TRACED_CALLS + 1])
-    else {
+    let counts = [TRACED_CALLS + 1, TRACED_CALLS, TRACED_CALLS + 1, 1];
+    let Some(vm) = ExecRealm::build(&mut mem, counts) else {
         smc::system_off()
     };
     let host_call_completion = vm.run_until(0, PLAIN, EXIT_HOST_CALL);
     let version_completion = vm.run_until(1, PLAIN, EXIT_HOST_CALL);
     let echo = vm.run_until(2, PLAIN, EXIT_HOST_CALL);
     let mmio_completion = vm.run_until(2, echo, EXIT_SYNC);
+    let ripas_echo = vm.run_until(RIPAS_REC, PLAIN, EXIT_HOST_CALL);
 
     let granule = |i: u64| GRANULE_POOL + i * PAGE;
     // OR of every x0, checked after the last segment (0 if every call succeeded).
@@ -666,9 +738,31 @@ pub fn run_traced() -> ! {
         vm.prepare(mmio_completion);
         failed |= vm.enter(2);
     }
+    let mmio_exit = vm.exit_word(0);
     bench_marker(13);
+    // A RIPAS change of 2 MiB in three segments: the entry completing the round's first Echo
+    // up to the exit asking for the change, RTT_SET_RIPAS of the 512 entries, and the entry
+    // that ACCEPTs it up to the round's second Echo. xtask adds them up and takes one
+    // host-call round trip off.
+    vm.prepare(ripas_echo);
+    failed |= vm.enter(RIPAS_REC);
+    bench_marker(14);
+    let (base, top) = RIPAS_BENCH_REGION;
+    let (set_ripas, done) = vm.set_ripas(RIPAS_REC, base, top);
+    bench_marker(15);
+    vm.prepare(PLAIN);
+    failed |= vm.enter(RIPAS_REC) | set_ripas;
+    bench_marker(16);
     expect_success("a traced call", failed);
-    expect("last traced MMIO exit", vm.exit_word(0), EXIT_SYNC);
+    expect("last traced MMIO exit", mmio_exit, EXIT_SYNC);
+    expect("traced RTT_SET_RIPAS top", done, top);
+    expect(
+        "traced RIPAS round's end",
+        vm.exit_word(0x600),
+        HostCallCode::Echo as u64,
+    );
+    let ripas_end = vm.service(RIPAS_REC).unwrap_or(PLAIN);
+    vm.finish(RIPAS_REC, ripas_end);
     vm.finish(2, mmio_completion);
     vm.finish(1, PLAIN);
     vm.finish(0, echo_answer);
@@ -686,6 +780,9 @@ pub fn run_traced() -> ! {
         ("rec_enter_host_call", TRACED_CALLS),
         ("rsi_version", TRACED_CALLS),
         ("rec_enter_mmio", TRACED_CALLS),
+        ("ripas_change_exit", 1),
+        ("rtt_set_ripas_2m", 1),
+        ("ripas_change_2m", 1),
     ] {
         println!("BENCH traced {name} calls={calls}");
     }

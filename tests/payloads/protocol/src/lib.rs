@@ -60,6 +60,10 @@ pub enum Scenario {
     /// work while the host's timer makes IRQ exits) or [`irq::MODE_VTIMER`] (the realm's
     /// virtual timer expires while the host has the CPU).
     Interrupts = 11,
+    /// The RIPAS-change benchmark: x2 rounds, each an `Echo`, one RSI_IPA_STATE_SET of
+    /// [`RIPAS_BENCH_REGION`] to RAM (timed by the realm), another `Echo`, and the region made
+    /// EMPTY again; then a `Print` of the `BENCH ripas_change_2m ...` line, then finish.
+    RipasChangeLoop = 12,
 }
 
 impl Scenario {
@@ -78,6 +82,7 @@ impl Scenario {
             9 => Self::Ripas,
             10 => Self::MmioLoop,
             11 => Self::Interrupts,
+            12 => Self::RipasChangeLoop,
             _ => return None,
         })
     }
@@ -149,6 +154,10 @@ impl RipasPolicy {
 /// Protected IPA range the `Ripas` scenario changes (RIPAS EMPTY at start, no DATA), in the
 /// image's level-3 table.
 pub const RIPAS_REGION: (u64, u64) = (0x1C_0000, 0x1D_0000);
+
+/// Protected IPA range the `RipasChangeLoop` benchmark changes: one whole level-3 table
+/// (2 MiB, 512 entries), RIPAS EMPTY and without DATA at the start of every round.
+pub const RIPAS_BENCH_REGION: (u64, u64) = (0x20_0000, 0x40_0000);
 
 /// RECs the test realm supports (each has its own stack and host-call structure).
 pub const MAX_RECS: usize = 4;

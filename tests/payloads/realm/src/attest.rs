@@ -11,6 +11,7 @@
 //!   the host after every call, so the host can keep both sessions in progress at once.
 //! - Bench mode: INIT and whole-page CONTINUEs, each timed with `CNTVCT_EL0`.
 
+use crate::bench::counter;
 use crate::host_call::{self, rec_index};
 use crate::rsi;
 use realm_protocol::attest::{
@@ -124,13 +125,6 @@ fn keep(
         *total += written;
     }
     (status, written)
-}
-
-fn counter() -> u64 {
-    let t: u64;
-    // SAFETY: reading the virtual counter has no side effects; the ISB orders it.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntvct_el0", out(reg) t, options(nomem, nostack)) };
-    t
 }
 
 /// Runs the scenario in `mode` with the shared pages at `shared_base`.
