@@ -219,7 +219,32 @@ const CNTHCTL_CNTPMASK: u64 = 1 << 19;
 const PPI_VIRTUAL_TIMER: u64 = 27;
 const PPI_PHYSICAL_TIMER: u64 = 30;
 
-const _: () = assert!(CNTHCTL_CNTVMASK == 1 << 18 && CNTHCTL_CNTPMASK == 2 << 18);
+/// Where [`TimerOutputs::bits`] go in `CNTHCTL_EL2` to mask those timers.
+const CNTHCTL_EL2_TIMER_MASK_SHIFT: u32 = 18;
+const _: () = assert!(
+    CNTHCTL_CNTVMASK == 1 << CNTHCTL_EL2_TIMER_MASK_SHIFT
+        && CNTHCTL_CNTPMASK == 2 << CNTHCTL_EL2_TIMER_MASK_SHIFT
+);
+
+/// Masks exactly the timers with controls `cntv_ctl` and `cntp_ctl` that assert their
+/// output (CNTHCTL_EL2 keeps which are masked), waiting for a newly masked one's interrupt to
+/// go; returns which assert ([`TimerOutputs::bits`]). Out of line: the realm rarely touches
+/// its timers between two traps, and the trap path stays short without this.
+#[cold]
+#[inline(never)]
+fn settle_timers(cntv_ctl: u64, cntp_ctl: u64) -> u64 {
+    let asserted = TimerOutputs::of(cntv_ctl, cntp_ctl).bits();
+    let masked = (mrs!("cnthctl_el2") >> CNTHCTL_EL2_TIMER_MASK_SHIFT) & 0b11;
+    if asserted != masked {
+        msr!(
+            "cnthctl_el2",
+            CNTHCTL_EL2_REALM | asserted << CNTHCTL_EL2_TIMER_MASK_SHIFT
+        );
+        isb();
+        wait_for_masked_timers(asserted);
+    }
+    asserted
+}
 
 /// After masking the timers in `masked` ([`TimerOutputs::bits`]): waits (boundedly) until the
 /// interrupt controller no longer shows their PPIs as the highest pending, so the realm is
@@ -261,24 +286,32 @@ pub fn run_realm<F>(
     });
     restore_el1(&ctx.el1);
     let lrs_in_use = vgic_regs::load(gic, config.vgic_lrs, config.vgic_aprs);
-    // Which timers asserted their output at the last exit (the controls saved then), and
-    // which are masked now.
+    // Which timers asserted their output at the last exit (the controls saved then).
     let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl).bits();
-    let mut masked = 0;
+    // The timer controls' key when the timers last needed nothing (masks in place, no change
+    // since the last exit). At entry that is the saved controls' key if no timer asserted
+    // at the last exit: CNTHCTL_EL2 was just installed with neither timer masked.
+    let mut settled = if at_last_exit == 0 {
+        TimerOutputs::key(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl)
+    } else {
+        u64::MAX
+    };
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
     // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
     let mut fp_state: Option<(FpRegs, FpRegs)> = None;
     isb();
     loop {
-        let asserted = TimerOutputs::of(mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0")).bits();
-        if asserted != masked {
-            masked = asserted;
-            msr!("cnthctl_el2", CNTHCTL_EL2_REALM | masked << 18);
-            isb();
-            wait_for_masked_timers(masked);
-        }
-        let trap = if asserted != at_last_exit {
+        let (cntv_ctl, cntp_ctl) = (mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
+        let key = TimerOutputs::key(cntv_ctl, cntp_ctl);
+        let timer_changed = key != settled && {
+            let asserted = settle_timers(cntv_ctl, cntp_ctl);
+            if asserted == at_last_exit {
+                settled = key;
+            }
+            asserted != at_last_exit
+        };
+        let trap = if timer_changed {
             // The host hears about the timer before the realm runs again.
             RealmTrap {
                 kind: TrapKind::TimerChanged,
