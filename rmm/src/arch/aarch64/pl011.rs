@@ -49,8 +49,13 @@ impl Pl011 {
             return;
         }
         self.write(CR, 0);
-        if console.clk_in_hz >= 16 * console.baud_rate {
-            let divisor_64ths = console.clk_in_hz.saturating_mul(4) / console.baud_rate;
+        // `checked_div`: the manifest parser refuses a zero baud rate, and this keeps a
+        // division-by-zero panic out of the image all the same.
+        let divisor_64ths = console
+            .clk_in_hz
+            .saturating_mul(4)
+            .checked_div(console.baud_rate);
+        if let Some(divisor_64ths) = divisor_64ths.filter(|d| *d >= 64) {
             self.write(IBRD, ((divisor_64ths >> 6) & 0xFFFF) as u32);
             self.write(FBRD, (divisor_64ths & 0x3F) as u32);
         }

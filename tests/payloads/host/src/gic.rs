@@ -7,7 +7,7 @@
 //! This CPU's own interrupts ([`HostGic`], [`acknowledge`], [`end_of_interrupt`]): enough
 //! of a driver for the interrupt scenarios, which enable a timer PPI and poll for it.
 
-use crate::platform::{GICR_BASE, GICR_STRIDE, MAX_CPUS};
+use crate::platform::{GICD_BASE, GICR_BASE, GICR_STRIDE, MAX_CPUS};
 use crate::runner::{Failure, Outcome};
 use crate::{ensure, fail};
 
@@ -63,13 +63,6 @@ pub fn discover_cpus() -> Cpus {
 // [`HostGic::init`] checks what it can see from NS-EL2, enables what is off, and opens the
 // priority mask. The hypervisor never unmasks PSTATE.I: it polls ICC_IAR1_EL1 after an IRQ
 // exit.
-
-/// First GICv3 distributor register.
-#[cfg(not(feature = "fvp"))]
-const GICD_BASE: u64 = 0x0800_0000;
-/// First GICv3 distributor register.
-#[cfg(feature = "fvp")]
-const GICD_BASE: u64 = 0x2F00_0000;
 
 const GICD_CTLR: u64 = 0x0;
 /// GICD_CTLR, Non-secure view: EnableGrp1A (Group 1 NS) and ARE_NS.
