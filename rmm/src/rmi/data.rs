@@ -32,6 +32,7 @@ enum Content {
 }
 
 /// Handles RMI_DATA_CREATE(x1 = rd, x2 = data, x3 = ipa, x4 = src, x5 = flags).
+#[inline(never)]
 pub fn create(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -61,6 +62,7 @@ pub fn create(
 }
 
 /// Handles RMI_DATA_CREATE_UNKNOWN(x1 = rd, x2 = data, x3 = ipa).
+#[inline(never)]
 pub fn create_unknown(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -136,6 +138,7 @@ fn populate(
 }
 
 /// Handles RMI_DATA_DESTROY(x1 = rd, x2 = ipa) → x1 = data PA, x2 = top.
+#[inline(never)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64, ipa: u64) -> RmiOutputs {
     let result = (|| {
         let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;

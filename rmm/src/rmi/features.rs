@@ -6,6 +6,7 @@ use crate::monitor::Monitor;
 use rmm_abi::rmi::status::RmiReturn;
 
 /// Handles RMI_FEATURES(x1 = feature register index).
+#[inline(never)]
 pub fn handle(monitor: &Monitor, index: u64) -> RmiOutputs {
     let value = if index == 0 { monitor.features.0 } else { 0 };
     RmiOutputs::with(RmiReturn::success().pack(), [value])

@@ -20,6 +20,7 @@ const INPUT: u64 = RmiReturn::error(RmiStatus::ErrorInput).pack();
 const SUCCESS: u64 = RmiReturn::success().pack();
 
 /// Handles RMI_GRANULE_DELEGATE(x1 = PA).
+#[inline(never)]
 pub fn delegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
     let Some(addr) = GranuleAddr::new(pa) else {
         return RmiOutputs::status(INPUT);
@@ -38,6 +39,7 @@ pub fn delegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutput
 }
 
 /// Handles RMI_GRANULE_UNDELEGATE(x1 = PA).
+#[inline(never)]
 pub fn undelegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
     let Some(addr) = GranuleAddr::new(pa) else {
         return RmiOutputs::status(INPUT);

@@ -26,6 +26,7 @@ use rmm_abi::rmi::states::GranuleState;
 const SCTLR_EE: u64 = 1 << 25;
 
 /// Handles RMI_PSCI_COMPLETE(x1 = calling REC, x2 = target REC, x3 = status).
+#[inline(never)]
 pub fn handle(
     monitor: &Monitor,
     machine: &impl Machine,

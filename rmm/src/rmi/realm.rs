@@ -22,6 +22,7 @@ use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Handles RMI_REALM_CREATE(x1 = rd, x2 = params PA).
+#[inline(never)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, rd: u64, params_pa: u64) -> RmiOutputs {
     status_only(try_create(monitor, machine, rd, params_pa))
 }
@@ -112,6 +113,7 @@ fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: GranuleAddr) {
 }
 
 /// Handles RMI_REALM_ACTIVATE(x1 = rd).
+#[inline(never)]
 pub fn activate(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
     status_only((|| {
         let rd = lock_one(&monitor.granules, rd, GranuleState::Rd)?;
@@ -135,6 +137,7 @@ fn lock_unused_rd<'t>(monitor: &'t Monitor, raw: u64) -> Result<LockedGranule<'t
 }
 
 /// Handles RMI_REALM_DESTROY(x1 = rd).
+#[inline(never)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
     status_only(try_destroy(monitor, machine, rd))
 }

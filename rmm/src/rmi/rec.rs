@@ -28,6 +28,7 @@ pub const REC_AUX_COUNT: u64 = MAX_REC_AUX_GRANULES as u64;
 pub const MAX_RECS: u16 = (1 << 10) - 1;
 
 /// Handles RMI_REC_AUX_COUNT(x1 = rd).
+#[inline(never)]
 pub fn aux_count(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
     with_outputs(
         lock_rd(monitor, machine, rd)
@@ -77,6 +78,7 @@ impl Drop for ClaimedAux<'_> {
 }
 
 /// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
+#[inline(never)]
 pub fn create(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -152,6 +154,7 @@ fn try_create(
 }
 
 /// Handles RMI_REC_DESTROY(x1 = rec).
+#[inline(never)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, rec: u64) -> RmiOutputs {
     status_only(try_destroy(monitor, machine, rec))
 }

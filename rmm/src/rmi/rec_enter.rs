@@ -106,6 +106,7 @@ impl EnterArgs {
 }
 
 /// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
+#[inline(never)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, rec: u64, run: u64) -> RmiOutputs {
     status_only(enter(monitor, machine, rec, run))
 }

@@ -22,6 +22,7 @@ use attest::measurement::extend_ripas;
 use rmm_abi::rmi::states::{RealmState, Ripas};
 
 /// Handles RMI_RTT_INIT_RIPAS(x1 = rd, x2 = base, x3 = top) → x1 = top of the range done.
+#[inline(never)]
 pub fn init(monitor: &Monitor, machine: &impl Machine, rd: u64, base: u64, top: u64) -> RmiOutputs {
     with_outputs(
         try_init(monitor, machine, rd, base, top)

@@ -56,6 +56,7 @@ pub(super) fn break_before_make(
 }
 
 /// Handles RMI_RTT_CREATE(x1 = rd, x2 = rtt, x3 = ipa, x4 = level).
+#[inline(never)]
 pub fn create(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -139,6 +140,7 @@ fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Ent
 }
 
 /// Handles RMI_RTT_DESTROY(x1 = rd, x2 = ipa, x3 = level) → x1 = RTT PA, x2 = top.
+#[inline(never)]
 pub fn destroy(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -198,6 +200,7 @@ fn lock_table(monitor: &Monitor, table: GranuleAddr) -> Result<LockedGranule<'_>
 }
 
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
+#[inline(never)]
 pub fn fold(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -321,6 +324,7 @@ fn contiguous_block(
 
 /// Handles RMI_RTT_READ_ENTRY(x1 = rd, x2 = ipa, x3 = level) → x1 walk level, x2 state,
 /// x3 descriptor, x4 RIPAS.
+#[inline(never)]
 pub fn read_entry(
     monitor: &Monitor,
     machine: &impl Machine,

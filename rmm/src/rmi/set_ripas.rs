@@ -25,6 +25,7 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
 /// address not changed.
+#[inline(never)]
 pub fn handle(
     monitor: &Monitor,
     machine: &impl Machine,

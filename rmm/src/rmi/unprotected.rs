@@ -25,6 +25,7 @@ fn valid_host_desc(desc: u64, level: RttLevel) -> bool {
 }
 
 /// Handles RMI_RTT_MAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level, x4 = desc).
+#[inline(never)]
 pub fn map(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -57,6 +58,7 @@ pub fn map(
 }
 
 /// Handles RMI_RTT_UNMAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level) → x1 = top.
+#[inline(never)]
 pub fn unmap(
     monitor: &Monitor,
     machine: &impl Machine,
