@@ -79,6 +79,12 @@ const _: () = {
     assert!(sum == DIGITS);
 };
 
+/// RFC 6979 candidates one signature may try (the first and restarts). The first step
+/// draws `attempt + 1` candidates from the DRBG, so this also bounds that step's work; a
+/// restart happens with probability about 2⁻³⁸³, so no honest signature comes near the bound,
+/// and a saved state claiming more is refused as corrupt.
+pub const MAX_ATTEMPTS: u32 = 8;
+
 /// Bytes of the 48-byte values.
 const LEN: usize = 48;
 
@@ -151,8 +157,9 @@ impl SignState {
     }
 
     /// The state saved in `bytes`, if it is one [`step`] can continue from: a step number
-    /// below [`STEPS`], an identity flag of 0 or 1, and (once started) a nonce in `[1, n)`
-    /// and a partial point on the curve. `None` for anything else.
+    /// below [`STEPS`], an identity flag of 0 or 1, an attempt below [`MAX_ATTEMPTS`], and
+    /// (once started) a nonce in `[1, n)` and a partial point on the curve. `None` for
+    /// anything else.
     pub fn restore(bytes: &[u8; STATE_BYTES]) -> Option<Self> {
         let part = |i: usize| {
             let mut v = [0u8; LEN];
@@ -173,6 +180,7 @@ impl SignState {
         };
         let valid = usize::from(state.step) < STEPS
             && state.identity <= 1
+            && state.attempt < MAX_ATTEMPTS
             && bytes[2..4] == [0, 0]
             && (state.step == 0 || (state.nonce().is_some() && state.partial().is_some()));
         valid.then_some(state)
@@ -285,8 +293,13 @@ pub fn step(
             Ok(Some(signature))
         }
         None => {
-            // r or s is zero: ecdsa takes the next RFC 6979 candidate; so do we.
-            let attempt = state.attempt.checked_add(1).ok_or(TokenError::Signing)?;
+            // r or s is zero: ecdsa takes the next RFC 6979 candidate; so do we, up to
+            // MAX_ATTEMPTS candidates in all.
+            let attempt = state.attempt + 1;
+            if attempt >= MAX_ATTEMPTS {
+                state.wipe();
+                return Err(TokenError::Signing);
+            }
             state.wipe();
             state.attempt = attempt;
             Ok(None)

@@ -5,7 +5,7 @@
 
 extern crate std;
 
-use super::es384::{DIGITS, SCHEDULE, STATE_BYTES, STEPS, SignState};
+use super::es384::{DIGITS, MAX_ATTEMPTS, SCHEDULE, STATE_BYTES, STEPS, SignState};
 use super::key::{RealmSigningKey, SIGNATURE_LEN};
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
@@ -166,9 +166,19 @@ fn the_state_is_wiped_when_done_and_corruption_is_refused() {
     let mut bad = saved;
     bad[8 + 2 * 48 + 47] ^= 1; // x
     cases.push(bad);
+    // An attempt at the bound (also when not started: the first step would draw that many
+    // DRBG candidates).
+    for from in [saved, [0; STATE_BYTES]] {
+        let mut bad = from;
+        bad[4..8].copy_from_slice(&MAX_ATTEMPTS.to_le_bytes());
+        cases.push(bad);
+    }
     for (i, bad) in cases.iter().enumerate() {
         assert!(SignState::restore(bad).is_none(), "case {i}");
     }
+    let mut last = [0; STATE_BYTES];
+    last[4..8].copy_from_slice(&(MAX_ATTEMPTS - 1).to_le_bytes());
+    assert!(SignState::restore(&last).is_some());
     // Not started: nothing else is looked at.
     assert!(SignState::restore(&[0; STATE_BYTES]).is_some());
 
