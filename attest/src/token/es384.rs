@@ -296,11 +296,10 @@ pub fn step(
             // r or s is zero: ecdsa takes the next RFC 6979 candidate; so do we, up to
             // MAX_ATTEMPTS candidates in all.
             let attempt = state.attempt + 1;
+            state.wipe();
             if attempt >= MAX_ATTEMPTS {
-                state.wipe();
                 return Err(TokenError::Signing);
             }
-            state.wipe();
             state.attempt = attempt;
             Ok(None)
         }

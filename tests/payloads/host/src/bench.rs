@@ -15,9 +15,10 @@
 //! (`tests/payloads/realm`) in a second realm of the same shape, one REC per benchmark
 //! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`, `RipasChangeLoop`), each entered up
 //! to its first synchronisation host call before anything is timed or traced; the RIPAS
-//! benchmark changes a 2 MiB region that has its own level-3 table. Only the calls being measured are inside a timed
-//! interval or a traced segment; set-up and tear-down calls are outside. Failures of any call
-//! are printed as `BENCH error ...`, which fails `cargo xtask bench`.
+//! benchmark changes a 2 MiB region that has its own level-3 table. Only the calls being
+//! measured are inside a timed interval or a traced segment; set-up and tear-down calls are
+//! outside. Failures of any call are printed as `BENCH error ...`, which fails
+//! `cargo xtask bench`.
 
 use crate::platform::{GRANULE_POOL, REALM_POOL};
 use crate::realm::{
@@ -418,6 +419,31 @@ impl ExecRealm {
         PLAIN
     }
 
+    /// Times [`ITERATIONS`] entries of REC `index`, the first completing with `completion`,
+    /// each of which must end in an exit with `reason`; reports them as `BENCH <name>` and
+    /// runs the REC to its `Done`.
+    fn time_entries(
+        &self,
+        name: &str,
+        index: usize,
+        mut completion: Completion,
+        reason: u64,
+        empty: u64,
+    ) {
+        let mut samples = [0; ITERATIONS];
+        for s in samples.iter_mut() {
+            self.prepare(completion);
+            let t0 = regs::counter();
+            let x0 = self.enter(index);
+            *s = regs::counter() - t0;
+            expect_success(name, x0);
+            expect(name, self.exit_word(0), reason);
+            completion = self.service(index).unwrap_or(PLAIN);
+        }
+        self.finish(index, completion);
+        report(name, &mut samples, empty);
+    }
+
     /// Runs REC `index` to its `Done`.
     fn finish(&self, index: usize, mut completion: Completion) {
         for _ in 0..10_000 {
@@ -441,37 +467,16 @@ fn run_timed_exec(mem: &mut Memory, empty: u64) {
     let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1, rounds]) else {
         return;
     };
-    let mut samples = [0; ITERATIONS];
     // Host calls: each timed entry completes one Echo and ends at the next.
-    let mut completion = vm.run_until(0, PLAIN, EXIT_HOST_CALL);
-    for s in samples.iter_mut() {
-        vm.prepare(completion);
-        let t0 = regs::counter();
-        let x0 = vm.enter(0);
-        *s = regs::counter() - t0;
-        expect_success("rec_enter_host_call", x0);
-        expect("rec_enter_host_call exit", vm.exit_word(0), EXIT_HOST_CALL);
-        completion = vm.service(0).unwrap_or(PLAIN);
-    }
-    vm.finish(0, completion);
-    report("rec_enter_host_call", &mut samples, empty);
+    let first = vm.run_until(0, PLAIN, EXIT_HOST_CALL);
+    vm.time_entries("rec_enter_host_call", 0, first, EXIT_HOST_CALL, empty);
 
     vm.finish(1, PLAIN);
 
     // MMIO: each timed entry completes one emulated load and ends at the next.
     let echo = vm.run_until(2, PLAIN, EXIT_HOST_CALL);
-    let mut completion = vm.run_until(2, echo, EXIT_SYNC);
-    for s in samples.iter_mut() {
-        vm.prepare(completion);
-        let t0 = regs::counter();
-        let x0 = vm.enter(2);
-        *s = regs::counter() - t0;
-        expect_success("rec_enter_mmio", x0);
-        expect("rec_enter_mmio exit", vm.exit_word(0), EXIT_SYNC);
-        completion = vm.service(2).unwrap_or(PLAIN);
-    }
-    vm.finish(2, completion);
-    report("rec_enter_mmio", &mut samples, empty);
+    let first = vm.run_until(2, echo, EXIT_SYNC);
+    vm.time_entries("rec_enter_mmio", 2, first, EXIT_SYNC, empty);
 
     // RIPAS changes: in each round the realm asks for its 2 MiB region to become RAM (the
     // realm times the whole change and prints `BENCH ripas_change_2m`); RTT_SET_RIPAS over
