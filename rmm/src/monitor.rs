@@ -3,7 +3,7 @@
 //! [`Monitor`] is built once by [`crate::boot::cold_boot`] and shared read-only by all CPUs.
 //! [`serve`] is the loop that turns EL3's requests into results; it owns no state itself.
 
-use crate::arch::{El3Port, Machine};
+use crate::arch::{El3Port, Machine, VmidWidth};
 use crate::attestation::Attestation;
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
@@ -64,6 +64,13 @@ impl Monitor {
     /// Handles one RMI request.
     pub fn handle_rmi(&self, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
         rmi::dispatch(self, machine, request)
+    }
+
+    /// Puts the calling CPU's resting EL2 controls in place for this monitor's realms (their
+    /// VMID width above all, see [`Machine::install_resting_controls`]). Every CPU calls it
+    /// once, at cold or warm boot, before it serves RMI.
+    pub fn prepare_cpu(&self, machine: &impl Machine) {
+        machine.install_resting_controls(VmidWidth::from_bits(self.vmid_bits));
     }
 
     /// Validates a secondary CPU's warm-boot arguments; returns its index.

@@ -43,6 +43,48 @@ pub struct PlatformTokenHunk {
     pub again: bool,
 }
 
+/// How many bits of a VMID tag stage-2 TLB entries: VTCR_EL2.VS, the same for every realm
+/// run and for every invalidation the RMM issues between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmidWidth {
+    /// 8-bit VMIDs (VTCR_EL2.VS = 0): VMID\[15:8\] are ignored in TLB matching.
+    Bits8,
+    /// 16-bit VMIDs (FEAT_VMID16, VTCR_EL2.VS = 1).
+    Bits16,
+}
+
+impl VmidWidth {
+    /// The width for `bits` (16 → [`VmidWidth::Bits16`], anything else 8).
+    pub const fn from_bits(bits: u8) -> Self {
+        if bits == 16 {
+            Self::Bits16
+        } else {
+            Self::Bits8
+        }
+    }
+
+    /// The width in bits.
+    pub const fn bits(self) -> u8 {
+        match self {
+            Self::Bits8 => 8,
+            Self::Bits16 => 16,
+        }
+    }
+
+    /// Whether `vmid` is one this width can tell apart from every other.
+    pub const fn holds(self, vmid: u16) -> bool {
+        (vmid as u32) >> self.bits() == 0
+    }
+
+    /// The part of `vmid` that tags TLB entries under this width.
+    pub const fn tag(self, vmid: u16) -> u16 {
+        match self {
+            Self::Bits8 => vmid & 0xFF,
+            Self::Bits16 => vmid,
+        }
+    }
+}
+
 /// Memory and EL3 services the RMI and RSI handlers use. Shared by all CPUs.
 ///
 /// Implementations must enforce what the hardware enforces: an access in the wrong physical
@@ -139,8 +181,17 @@ pub trait Machine: Sync + world::RealmCpu {
     /// Fills the Realm-PAS granule `addr` (locked by the caller) with `page`.
     fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]);
 
+    /// Puts this CPU's resting EL2 controls in place instead of relying on what EL3 left
+    /// there: above all VTCR_EL2.VS for realms with `width`-bit VMIDs, so that every TLB
+    /// invalidation the RMM issues between realm runs matches entries exactly as the runs
+    /// tagged them. Called on every CPU, at cold and warm boot, before it serves RMI.
+    fn install_resting_controls(&self, width: VmidWidth);
+
     /// Invalidates every stage-2 (and combined stage-1/2) TLB entry of the realm with `vmid`
-    /// on every CPU, after a valid stage-2 entry was removed or changed.
+    /// on every CPU, after a valid stage-2 entry was removed or changed. If the regime in
+    /// force on this CPU is not the one [`Machine::install_resting_controls`] set (or `vmid`
+    /// does not fit its width) the invalidation could miss entries: an RMM bug, and the
+    /// monitor stops instead of going on.
     fn invalidate_stage2(&self, vmid: u16);
 
     /// `RMM_ATTEST_GET_REALM_KEY` for curve P-384: EL3 writes the raw private scalar into the

@@ -90,8 +90,13 @@ impl Default for Host {
 impl Host {
     /// A host on a QEMU-shaped rig.
     pub fn new() -> Self {
+        Self::on(Rig::qemu())
+    }
+
+    /// A host on `rig`.
+    pub fn on(rig: Rig) -> Self {
         Self {
-            rig: Rig::qemu(),
+            rig,
             next: Cell::new(POOL_BASE),
         }
     }

@@ -69,6 +69,16 @@ pub fn boot_with_image(
     builder: &ManifestBuilder,
     image: (u64, u64),
 ) -> Result<Monitor, BootError> {
+    boot_on_cpu(args, builder, image, &qemu_cpu())
+}
+
+/// [`boot_with_image`] on a CPU with ID registers `cpu`.
+pub fn boot_on_cpu(
+    args: RawBootArgs,
+    builder: &ManifestBuilder,
+    image: (u64, u64),
+    cpu: &CpuIdRegisters,
+) -> Result<Monitor, BootError> {
     let page = builder.build();
     let config = boot::cold_boot(
         args,
@@ -77,7 +87,7 @@ pub fn boot_with_image(
             assert_eq!(pa, args.shared_page, "copied a page other than x3");
             *out = page;
         },
-        &qemu_cpu(),
+        cpu,
     )?;
     let entries = GranuleTable::entry_count(&config.manifest.dram);
     let storage: &'static [AtomicU16] = (0..entries)
@@ -110,10 +120,13 @@ pub struct Rig {
 impl Rig {
     /// QEMU `virt`: 3 GiB of DRAM at 0x4000_0000, the RMM carve-out at 0x4010_0000.
     pub fn qemu() -> Self {
-        Self {
-            monitor: qemu_monitor(),
-            machine: FakeMachine::qemu(),
-        }
+        Self::on(qemu_monitor(), FakeMachine::qemu())
+    }
+
+    /// `monitor` on `machine`, with the boot CPU prepared as the firmware prepares every CPU.
+    pub fn on(monitor: Monitor, machine: FakeMachine) -> Self {
+        monitor.prepare_cpu(&machine);
+        Self { monitor, machine }
     }
 
     /// The FVP: two DRAM banks, the carve-out at 0xFDC0_0000 (outside both).
@@ -131,10 +144,10 @@ impl Rig {
             .iter()
             .map(|b| (b.base, b.size))
             .collect();
-        Self {
+        Self::on(
             monitor,
-            machine: FakeMachine::new(&banks, (FVP_IMAGE.0, 0xFFC0_0000)),
-        }
+            FakeMachine::new(&banks, (FVP_IMAGE.0, 0xFFC0_0000)),
+        )
     }
 
     /// Issues RMI `fid` with arguments x1.. and returns the host's x0..x4.

@@ -47,7 +47,9 @@ fn run(requests: Vec<RmiRequest>) -> Vec<[u64; 5]> {
     let monitor = qemu_monitor();
     let mut el3 = FakeEl3::with_requests(requests.clone());
     let first = el3.boot_complete(0);
-    serve(&monitor, &FakeMachine::qemu(), &mut el3, first);
+    let machine = FakeMachine::qemu();
+    monitor.prepare_cpu(&machine);
+    serve(&monitor, &machine, &mut el3, first);
     assert_eq!(el3.results.len(), requests.len(), "every request answered");
     el3.results.iter().map(|r| r.regs).collect()
 }

@@ -9,7 +9,7 @@ use crate::GRANULE_SIZE;
 use crate::arch::world::{
     RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction, VgicState,
 };
-use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk, VmidWidth};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
 use attest::sha::Sha2Engine;
@@ -167,6 +167,10 @@ impl Machine for HwMachine {
         // SAFETY: the destination is the locked Realm-PAS granule's 4 KiB mapping in the
         // Realm window; `page` is RMM memory (stack or image), so the two do not overlap.
         unsafe { core::ptr::copy_nonoverlapping(page.as_ptr(), base, GRANULE_SIZE) };
+    }
+
+    fn install_resting_controls(&self, width: VmidWidth) {
+        tlb::install_resting_vtcr(width);
     }
 
     fn invalidate_stage2(&self, vmid: u16) {

@@ -5,6 +5,7 @@
 //! - [`vectors`]: the exception vector table: the NS-copy fault fix-up, the realm's exits;
 //!   every other
 //!   exception is reported with ESR/ELR/FAR before the CPU stops.
+//! - [`fatal`]: the fatal stop for inconsistencies only an RMM bug can cause.
 //! - [`smc`]: the SMC instruction and the [`El3Smc`](smc::El3Smc) port.
 //! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
 //! - [`mem`]: `memcpy` and `memset` (assembly, general-purpose registers only), four times
@@ -21,7 +22,7 @@
 //!   through the locked shared page.
 //! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
 //! - [`stack_probe`]: the per-CPU stacks painted at cold boot and their high-water marks.
-//! - [`tlb`]: stage-2 TLB invalidation for realms.
+//! - [`tlb`]: stage-2 TLB invalidation for realms, and the resting VTCR_EL2 it checks.
 //! - `realm_sysregs`: the `mrs!`/`msr!` macros of the world switch and `vgic_regs`.
 //! - [`vgic_regs`]: the GICv3 virtual CPU interface registers a realm's run loads and
 //!   saves, and the per-CPU `ICC_SRE_EL2` set-up.
@@ -35,6 +36,7 @@
 pub mod boot_memory;
 pub mod el3_attest;
 pub mod entry;
+pub mod fatal;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
 pub mod fp_regs;

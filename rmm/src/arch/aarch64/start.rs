@@ -6,6 +6,7 @@
 //! ([`super::sha2_hw`]) and the SMCs.
 
 use super::boot_memory::{self, BootMemory};
+use super::fatal::halt;
 use super::machine::HwMachine;
 use super::pl011::Pl011;
 use super::sha2_hw;
@@ -83,6 +84,7 @@ fn cold_boot(
                 spare,
             } = memory;
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
+            monitor.prepare_cpu(&HwMachine);
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
             super::vgic_regs::init_cpu();
@@ -147,6 +149,7 @@ fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
 fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     let result = match MONITOR.get() {
         Some(monitor) => monitor.warm_boot(raw).map(|_| {
+            monitor.prepare_cpu(&HwMachine);
             sha2_hw::init_warm(&sysreg::cpu_id_registers(), raw.cpu_index);
             super::vgic_regs::init_cpu();
         }),
@@ -217,15 +220,7 @@ fn copy_shared_page(pa: u64, page: &mut [u8; GRANULE_SIZE]) {
     }
 }
 
-/// Stops this CPU for good.
-pub fn halt() -> ! {
-    loop {
-        aarch64_cpu::asm::wfe();
-    }
-}
-
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    log::error!("RMM panic: {info}; this CPU stops");
-    halt()
+    super::fatal::stop(format_args!("panic: {info}"))
 }

@@ -1,4 +1,66 @@
-//! Stage-2 TLB maintenance for realms, broadcast to every CPU in the Inner Shareable domain.
+//! Stage-2 TLB maintenance for realms, broadcast to every CPU in the Inner Shareable domain,
+//! and the resting VTCR_EL2 it depends on.
+//!
+//! With VTCR_EL2.VS = 0 a CPU ignores VMID\[15:8\] when it matches TLB entries, so an
+//! invalidation for VMID 0x100 issued under VS = 0 would hit VMID 0x00 and leave 0x100's
+//! entries alive. Realms run with VS = 1 where the CPU has 16-bit VMIDs; the RMM therefore
+//! writes the same VS into its own resting VTCR_EL2 on every CPU at boot
+//! ([`install_resting_vtcr`]) instead of trusting EL3's value (TF-A leaves 0), and every
+//! invalidation checks that regime is still in force before it runs.
+
+use super::fatal;
+use crate::arch::VmidWidth;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// VTCR_EL2.VS: 16-bit VMIDs.
+const VTCR_VS: u64 = 1 << 19;
+/// VTCR_EL2 bit 31 is RES1.
+const VTCR_RES1: u64 = 1 << 31;
+
+/// The VMID width realms use, in bits (0 until the boot CPU set it).
+static REALM_VMID_BITS: AtomicU8 = AtomicU8::new(0);
+
+/// The resting VTCR_EL2 for realms with `width`-bit VMIDs. The RMM's own code runs with
+/// stage 2 off (HCR_EL2.VM = 0), so only VS matters at rest.
+const fn resting_vtcr(width: VmidWidth) -> u64 {
+    match width {
+        VmidWidth::Bits8 => VTCR_RES1,
+        VmidWidth::Bits16 => VTCR_RES1 | VTCR_VS,
+    }
+}
+
+/// Writes this CPU's resting VTCR_EL2 for realms with `width`-bit VMIDs and records the width
+/// the invalidations check against. The world switch saves this value at every realm entry
+/// and puts it back at every exit.
+pub fn install_resting_vtcr(width: VmidWidth) {
+    REALM_VMID_BITS.store(width.bits(), Ordering::Relaxed);
+    let value = resting_vtcr(width);
+    // SAFETY: no realm runs on this CPU and the RMM's own translation regime (EL2) does not
+    // use VTCR_EL2; the write only decides how later EL1&0 TLB maintenance matches VMIDs.
+    unsafe { core::arch::asm!("msr vtcr_el2, {}", "isb", in(reg) value, options(nostack)) };
+}
+
+/// Stops the monitor unless this CPU's VTCR_EL2.VS is the one realms run with and `vmid`
+/// fits that width: otherwise an invalidation would miss the realm's entries.
+fn check_regime(vmid: u16) {
+    let vtcr: u64;
+    // SAFETY: reading VTCR_EL2 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, vtcr_el2", out(reg) vtcr, options(nomem, nostack)) };
+    let width = match REALM_VMID_BITS.load(Ordering::Relaxed) {
+        16 => VmidWidth::Bits16,
+        8 => VmidWidth::Bits8,
+        _ => fatal::stop(format_args!(
+            "TLB invalidation for VMID {vmid:#x} before the VMID width was set"
+        )),
+    };
+    if vtcr & VTCR_VS != resting_vtcr(width) & VTCR_VS || !width.holds(vmid) {
+        fatal::stop(format_args!(
+            "TLB invalidation for VMID {vmid:#x} under VTCR_EL2 {vtcr:#x}, but realms use \
+             {}-bit VMIDs: it would miss the realm's entries",
+            width.bits()
+        ));
+    }
+}
 
 /// Invalidates all stage-1 and stage-2 TLB entries tagged with `vmid` on every CPU.
 ///
@@ -6,6 +68,7 @@
 /// for the duration. No realm runs on this CPU while the RMM handles an RMI command, so
 /// VTTBR_EL2 is free to borrow; its old value is restored before returning.
 pub fn invalidate_vmid(vmid: u16) {
+    check_regime(vmid);
     let tagged = u64::from(vmid) << 48;
     // SAFETY: only VTTBR_EL2 (restored before the block ends) and TLB contents change. TLB
     // invalidation never removes a translation the RMM itself depends on (its own stage-1

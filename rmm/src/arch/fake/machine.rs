@@ -11,7 +11,9 @@
 //!   **not** clear them: zeroing is the RMM's job, and tests check it was done;
 //! - the host may read or write only Non-secure granules;
 //! - stage-2 TLB invalidations are recorded so tests can check one followed every removal of
-//!   a valid mapping;
+//!   a valid mapping; each is matched under the VMID width the boot installed
+//!   ([`Machine::install_resting_controls`]), and one before that, or for a VMID the width
+//!   cannot hold, panics as the hardware's check stops the monitor;
 //! - EL3's attestation services hand over TF-A's fixed sample realm attestation key and
 //!   platform token (`attest/tests/data`) through a simulated shared page, the token in
 //!   hunks of a chosen size, with knobs to make either call fail; a host interrupt can be
@@ -24,7 +26,7 @@ use crate::arch::world::{
     RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TimerOutputs, TrapAction,
     TrapKind, VgicState, timer_ctl,
 };
-use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk};
+use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk, VmidWidth};
 use crate::granule::GranuleAddr;
 use rmm_abi::el3::El3Status;
 use std::boxed::Box;
@@ -57,7 +59,11 @@ struct Memory {
     gtsi_failure: Option<El3Status>,
     /// Number of GTSI calls made.
     gtsi_calls: usize,
-    /// VMIDs whose stage-2 TLB entries the RMM invalidated, in order.
+    /// The VMID width the RMM's resting controls were installed for (`None` until the boot
+    /// called [`Machine::install_resting_controls`]).
+    vmid_width: Option<VmidWidth>,
+    /// VMID tags (the part of the VMID the installed width matches) whose stage-2 TLB
+    /// entries the RMM invalidated, in order.
     stage2_invalidations: Vec<u16>,
     /// EL3's attestation services.
     el3_attest: FakeEl3Attest,
@@ -304,6 +310,11 @@ impl FakeMachine {
         self.memory().gtsi_failure = status;
     }
 
+    /// The VMID width the RMM installed its resting controls for, if it did.
+    pub fn vmid_width(&self) -> Option<VmidWidth> {
+        self.memory().vmid_width
+    }
+
     /// VMIDs whose stage-2 TLB entries the RMM invalidated since the last call (drained).
     pub fn take_stage2_invalidations(&self) -> Vec<u16> {
         std::mem::take(&mut self.memory().stage2_invalidations)
@@ -482,8 +493,25 @@ impl Machine for FakeMachine {
         memory.contents.insert(addr.get(), Box::new(*page));
     }
 
+    fn install_resting_controls(&self, width: VmidWidth) {
+        self.memory().vmid_width = Some(width);
+    }
+
     fn invalidate_stage2(&self, vmid: u16) {
-        self.memory().stage2_invalidations.push(vmid);
+        let mut memory = self.memory();
+        // As the hardware stops the monitor: an invalidation outside the realms' regime
+        // could miss entries.
+        let Some(width) = memory.vmid_width else {
+            panic!(
+                "TLB invalidation for VMID {vmid:#x} before the resting controls were installed"
+            );
+        };
+        assert!(
+            width.holds(vmid),
+            "TLB invalidation for VMID {vmid:#x} with {}-bit VMIDs would miss its entries",
+            width.bits()
+        );
+        memory.stage2_invalidations.push(width.tag(vmid));
     }
 
     fn read_ns(
