@@ -2,7 +2,7 @@
 //!
 //! Everything the monitor decides lives here, as plain Rust that runs under `cargo test` on the
 //! host; everything that touches the CPU lives behind [`arch`]. The firmware images in
-//! `platform/*` are thin: a [`platform::PlatformConfig`] and a call into [`arch`]'s start code.
+//! `platform/*` are thin: a [`platform::PlatformConfig`] and a call into `firmware::start`.
 //!
 //! Layout:
 //! - [`boot`]: the RMM-EL3 boot protocol: boot-argument and boot-manifest validation, the
@@ -17,6 +17,8 @@
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`logger`]: a `log` backend that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
+//! - `firmware` (bare-metal builds only): the composition root, cold and warm boot wiring the
+//!   monitor to `arch::aarch64`, then the RMI loop.
 #![cfg_attr(not(test), no_std)]
 
 pub mod arch;
@@ -24,6 +26,8 @@ pub mod attestation;
 pub mod boot;
 pub mod cpu_features;
 pub mod exec;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod firmware;
 pub mod granule;
 pub mod logger;
 pub mod mmu;

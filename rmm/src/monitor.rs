@@ -1,9 +1,9 @@
-//! The monitor's state fixed at cold boot, and the RMI service loop every CPU runs.
+//! The monitor's state fixed at cold boot.
 //!
-//! [`Monitor`] is built once by [`crate::boot::cold_boot`] and shared read-only by all CPUs.
-//! [`serve`] is the loop that turns EL3's requests into results; it owns no state itself.
+//! [`Monitor`] is built once from [`crate::boot::cold_boot`]'s result and shared read-only by
+//! all CPUs. The RMI service loop that uses it is `rmi::serve`, a floor above.
 
-use crate::arch::{El3Port, Machine, VmidWidth};
+use crate::arch::{Machine, VmidWidth};
 use crate::attestation::Attestation;
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
@@ -12,7 +12,6 @@ use crate::exec::gic::VgicShape;
 use crate::exec::id_regs::RealmIdRegisters;
 use crate::granule::GranuleTable;
 use crate::realm::vmid::VmidSet;
-use crate::rmi::{self, RmiRequest, RmiResult};
 use rmm_abi::el3::BootError;
 use rmm_abi::rmi::features::FeatureRegister0;
 
@@ -61,11 +60,6 @@ impl Monitor {
         }
     }
 
-    /// Handles one RMI request.
-    pub fn handle_rmi(&self, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
-        rmi::dispatch(self, machine, request)
-    }
-
     /// Puts the calling CPU's resting EL2 controls in place for this monitor's realms (their
     /// VMID width above all, see [`Machine::install_resting_controls`]). Every CPU calls it
     /// once, at cold or warm boot, before it serves RMI.
@@ -76,19 +70,5 @@ impl Monitor {
     /// Validates a secondary CPU's warm-boot arguments; returns its index.
     pub fn warm_boot(&self, raw: RawBootArgs) -> Result<usize, BootError> {
         crate::boot::args::validate_warm(raw, self.boot.cpu_count)
-    }
-}
-
-/// Serves RMI requests until EL3 stops sending them (on hardware: never).
-pub fn serve(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    el3: &mut impl El3Port,
-    first: Option<RmiRequest>,
-) {
-    let mut next = first;
-    while let Some(request) = next {
-        let result = monitor.handle_rmi(machine, &request);
-        next = el3.rmi_complete(&result);
     }
 }

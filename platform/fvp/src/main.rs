@@ -17,5 +17,5 @@ static FVP_BASE: PlatformConfig = PlatformConfig {
 /// Called by the shared entry code on every CPU, cold and warm.
 #[unsafe(no_mangle)]
 extern "C" fn rmm_platform_main(x0: u64, x1: u64, x2: u64, x3: u64, cold: u64) -> ! {
-    rmm::arch::aarch64::start(&FVP_BASE, x0, x1, x2, x3, cold != 0)
+    rmm::firmware::start(&FVP_BASE, x0, x1, x2, x3, cold != 0)
 }

@@ -16,5 +16,5 @@ static QEMU_VIRT: PlatformConfig = PlatformConfig {
 /// Called by the shared entry code on every CPU, cold and warm.
 #[unsafe(no_mangle)]
 extern "C" fn rmm_platform_main(x0: u64, x1: u64, x2: u64, x3: u64, cold: u64) -> ! {
-    rmm::arch::aarch64::start(&QEMU_VIRT, x0, x1, x2, x3, cold != 0)
+    rmm::firmware::start(&QEMU_VIRT, x0, x1, x2, x3, cold != 0)
 }

@@ -9,12 +9,43 @@
 
 use crate::GRANULE_SIZE;
 use crate::granule::GranuleAddr;
-use crate::rmi::{RmiRequest, RmiResult};
 use attest::sha::Sha2Engine;
 use rmm_abi::el3::El3Status;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub mod world;
+
+/// An RMI request as it reaches the RMM (the EL3 port's register-level type; the RMI
+/// dispatcher decodes it): x0 = function id (SVE hint possibly set), x1..x7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RmiRequest {
+    /// x0..x7.
+    pub regs: [u64; 8],
+}
+
+impl RmiRequest {
+    /// A request with function id `fid` and arguments x1.. from `args`.
+    pub fn new(fid: u64, args: &[u64]) -> Self {
+        let mut regs = [0; 8];
+        regs[0] = fid;
+        for (slot, arg) in regs[1..].iter_mut().zip(args) {
+            *slot = *arg;
+        }
+        Self { regs }
+    }
+
+    /// Argument register `n` (1..=7).
+    pub fn arg(&self, n: usize) -> u64 {
+        self.regs.get(n).copied().unwrap_or(0)
+    }
+}
+
+/// The answer to an RMI request: what the host sees in x0..x4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RmiResult {
+    /// Host x0..x4 (passed to EL3 as x1..x5 of `RMM_RMI_REQ_COMPLETE`).
+    pub regs: [u64; 5],
+}
 
 /// The RMM's calls to EL3 that hand control back and wait for the next RMI request.
 pub trait El3Port {

@@ -4,7 +4,7 @@
 //! These are plain data types shared by the aarch64 world switch (which reads and writes them
 //! from assembly, so the layouts are `repr(C)` with fixed offsets) and by the core's REC_ENTER
 //! logic, which runs unchanged on the host against the fake. Nothing here decides anything:
-//! which traps are handled, and how, is [`crate::exec`]'s job.
+//! which traps are handled, and how, is the job of the realm-execution logic above `arch`.
 
 use core::mem::offset_of;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};

@@ -25,41 +25,12 @@ pub mod set_ripas;
 pub mod unprotected;
 pub mod version;
 
-use crate::arch::Machine;
+pub use crate::arch::{RmiRequest, RmiResult};
+
+use crate::arch::{El3Port, Machine};
 use crate::monitor::Monitor;
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
-
-/// An RMI request as it reaches the RMM: x0 = function id (SVE hint possibly set), x1..x7.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RmiRequest {
-    /// x0..x7.
-    pub regs: [u64; 8],
-}
-
-impl RmiRequest {
-    /// A request with function id `fid` and arguments x1.. from `args`.
-    pub fn new(fid: u64, args: &[u64]) -> Self {
-        let mut regs = [0; 8];
-        regs[0] = fid;
-        for (slot, arg) in regs[1..].iter_mut().zip(args) {
-            *slot = *arg;
-        }
-        Self { regs }
-    }
-
-    /// Argument register `n` (1..=7).
-    pub fn arg(&self, n: usize) -> u64 {
-        self.regs.get(n).copied().unwrap_or(0)
-    }
-}
-
-/// The answer to an RMI request: what the host sees in x0..x4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RmiResult {
-    /// Host x0..x4 (passed to EL3 as x1..x5 of `RMM_RMI_REQ_COMPLETE`).
-    pub regs: [u64; 5],
-}
 
 /// What a command handler returns: x0 and up to four outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,4 +116,25 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
         _ => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)
+}
+
+impl Monitor {
+    /// Handles one RMI request ([`dispatch`]).
+    pub fn handle_rmi(&self, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
+        dispatch(self, machine, request)
+    }
+}
+
+/// Serves RMI requests until EL3 stops sending them (on hardware: never).
+pub fn serve(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    el3: &mut impl El3Port,
+    first: Option<RmiRequest>,
+) {
+    let mut next = first;
+    while let Some(request) = next {
+        let result = monitor.handle_rmi(machine, &request);
+        next = el3.rmi_complete(&result);
+    }
 }

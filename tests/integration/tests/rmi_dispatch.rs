@@ -3,8 +3,8 @@
 
 use rmm::arch::El3Port;
 use rmm::arch::fake::{FakeEl3, FakeMachine};
-use rmm::monitor::serve;
 use rmm::rmi::RmiRequest;
+use rmm::rmi::serve;
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::{SMC_SVE_HINT, SMC_UNKNOWN};
 use rmm_integration_tests::qemu_monitor;

@@ -1,13 +1,12 @@
 //! The real `arch` implementation for the RMM at R-EL2 (bare-metal aarch64 builds only).
 //!
 //! - [`entry`]: the image entry point for cold and warm boot (assembly): per-CPU stack, BSS
-//!   cleared once, vectors installed, then [`start`].
+//!   cleared once, vectors installed, then the platform's `rmm_platform_main`.
 //! - [`vectors`]: the exception vector table: the NS-copy fault fix-up, the realm's exits;
 //!   every other
 //!   exception is reported with ESR/ELR/FAR before the CPU stops.
 //! - [`fatal`]: the fatal stop for inconsistencies only an RMM bug can cause.
 //! - [`smc`]: the SMC instruction and the [`El3Smc`](smc::El3Smc) port.
-//! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
 //! - [`mem`]: `memcpy` and `memset` (assembly, general-purpose registers only), four times
 //!   faster than the portable ones on the aligned moves the compiler emits for larger values.
 //! - [`mmu`]: turning stage-1 translation and the caches on, on every CPU.
@@ -29,16 +28,10 @@
 //! - [`world_switch`]: entering a realm and coming back on its exceptions (assembly), with
 //!   the EL1 register swap and the realm's EL2 configuration around it.
 //! - [`pl011`]: the console driver.
-//! - [`start`]: glue from the entry code to the core's boot logic and RMI loop.
-//! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
-//!   the RMM take a real fault, to prove the vectors report it.
 
-pub mod boot_memory;
 pub mod el3_attest;
 pub mod entry;
 pub mod fatal;
-#[cfg(feature = "fault-injection")]
-pub mod fault_injection;
 pub mod fp_regs;
 pub mod interrupts;
 pub mod machine;
@@ -50,11 +43,8 @@ mod realm_sysregs;
 pub mod sha2_hw;
 pub mod smc;
 pub mod stack_probe;
-pub mod start;
 pub mod sysreg;
 pub mod tlb;
 pub mod vectors;
 pub mod vgic_regs;
 pub mod world_switch;
-
-pub use start::start;

@@ -6,7 +6,6 @@
 //! waits a bounded number of polls and is dropped after that.
 
 use crate::arch::ConsoleSink;
-use crate::boot::manifest::ConsoleConfig;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 const DR: u64 = 0x000;
@@ -40,21 +39,18 @@ impl Pl011 {
         self.base.store(base, Ordering::Release);
     }
 
-    /// Switches to the manifest's console and enables it if EL3 has not. The baud rate is
-    /// programmed only when the reference clock makes that meaningful (TF-A's QEMU port passes
-    /// a dummy 1 Hz clock for an already-running UART).
-    pub fn init(&self, console: &ConsoleConfig) {
-        self.set_base(console.base);
+    /// Switches to the UART at `base` (the boot manifest's console) and enables it if EL3 has
+    /// not. The baud rate is programmed only when the reference clock `clk_in_hz` makes that
+    /// meaningful (TF-A's QEMU port passes a dummy 1 Hz clock for an already-running UART).
+    pub fn init(&self, base: u64, clk_in_hz: u64, baud_rate: u64) {
+        self.set_base(base);
         if self.read(CR) & CR_UARTEN != 0 {
             return;
         }
         self.write(CR, 0);
         // `checked_div`: the manifest parser refuses a zero baud rate, and this keeps a
         // division-by-zero panic out of the image all the same.
-        let divisor_64ths = console
-            .clk_in_hz
-            .saturating_mul(4)
-            .checked_div(console.baud_rate);
+        let divisor_64ths = clk_in_hz.saturating_mul(4).checked_div(baud_rate);
         if let Some(divisor_64ths) = divisor_64ths.filter(|d| *d >= 64) {
             self.write(IBRD, ((divisor_64ths >> 6) & 0xFFFF) as u32);
             self.write(FBRD, (divisor_64ths & 0x3F) as u32);

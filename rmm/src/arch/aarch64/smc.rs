@@ -1,7 +1,7 @@
 //! The `smc` instruction, and EL3's side of the RMI loop built on it.
 
 use crate::arch::El3Port;
-use crate::rmi::{RmiRequest, RmiResult};
+use crate::arch::{RmiRequest, RmiResult};
 use rmm_abi::el3::{RMM_BOOT_COMPLETE, RMM_RMI_REQ_COMPLETE};
 
 /// Issues `smc #0` with x0..x7 = `regs` and returns x0..x7 as EL3 left them.

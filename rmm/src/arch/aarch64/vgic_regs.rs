@@ -7,7 +7,7 @@
 //! took from ICH_VTR_EL2. Registers are named by their encodings, which every assembler
 //! accepts.
 //!
-//! This file may not decide what the values are: [`crate::exec::gic`] does.
+//! This file may not decide what the values are: the vGIC rules above `arch` do.
 
 use super::realm_sysregs::{mrs, msr};
 use crate::arch::world::{VGIC_MAX_APRS, VGIC_MAX_LRS, VgicState};

@@ -14,7 +14,7 @@ pub use machine::{FakeMachine, FakePas, HostFault, MemorySnapshot};
 
 use crate::GRANULE_SIZE;
 use crate::arch::{ConsoleSink, El3Port};
-use crate::rmi::{RmiRequest, RmiResult};
+use crate::arch::{RmiRequest, RmiResult};
 use rmm_abi::el3::{BootManifestHeader, ConsoleInfo, ConsoleList, NsDramBank, NsDramInfo};
 use std::collections::VecDeque;
 use std::sync::Mutex;

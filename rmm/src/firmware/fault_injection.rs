@@ -15,9 +15,9 @@
 //!   how the host checks the RMM's measurements (hashed with the CPU's SHA-2 instructions)
 //!   against its own software computation.
 
-use super::machine::HwMachine;
-use super::start::monitor;
+use super::monitor;
 use crate::GRANULE_SIZE;
+use crate::arch::aarch64::machine::HwMachine;
 use crate::arch::{El3Port, Machine};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;

@@ -7,8 +7,9 @@
 //! granule table (zeroed with the caches on). Its size, not a compile-time constant, bounds
 //! the DRAM the RMM can track: two bytes per 4 KiB granule.
 
-use super::mmu::{self, MmuRegs};
 use crate::GRANULE_SIZE;
+use crate::arch::aarch64::mmu::{self, MmuRegs};
+use crate::arch::aarch64::sysreg;
 use crate::boot::BootConfig;
 use crate::granule::GranuleTable;
 use crate::mmu::attrs::{HCR_EL2_RMM, MAIR_EL2, SCTLR_EL2_MMU_ON, tcr_el2};
@@ -106,7 +107,7 @@ pub fn set_up(config: &BootConfig, early_console: u64) -> Result<BootMemory, Boo
 
     let regs = MmuRegs {
         mair: MAIR_EL2,
-        tcr: tcr_el2(super::sysreg::cpu_id_registers().id_aa64mmfr0 & 0xF),
+        tcr: tcr_el2(sysreg::cpu_id_registers().id_aa64mmfr0 & 0xF),
         ttbr0: builder.root_pa(),
         sctlr: SCTLR_EL2_MMU_ON,
         hcr: HCR_EL2_RMM,

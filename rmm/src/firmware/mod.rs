@@ -1,26 +1,36 @@
-//! Glue from the entry assembly to the core: cold and warm boot, then the RMI loop.
+//! The composition root of the firmware (bare-metal builds only): from the platform's entry
+//! to cold and warm boot, then the RMI loop. The top floor: it wires the monitor's logic to
+//! the `arch` implementation and nothing below imports it.
 //!
-//! Decisions (what is valid, which error code) are made by [`crate::boot`]; this file only
-//! supplies the hardware pieces: the console, the copy of the shared page, the ID registers,
-//! the image bounds, the memory set-up ([`super::boot_memory`]), the hash engine
-//! ([`super::sha2_hw`]) and the SMCs.
+//! Decisions (what is valid, which error code) are made by [`crate::boot`]; this module only
+//! puts the pieces together: the console, the copy of the shared page, the ID registers,
+//! the image bounds, the memory set-up ([`boot_memory`]), the hash engine
+//! ([`sha2_hw`]), the resting EL2 controls and the SMCs.
+//!
+//! - [`boot_memory`]: the carve-out after the image: translation tables, granule table.
+//! - `fault_injection` (test builds only, feature `fault-injection`): an RMI id that makes
+//!   the RMM take a real fault, to prove the vectors report it.
 
-use super::boot_memory::{self, BootMemory};
-use super::fatal::halt;
-use super::machine::HwMachine;
-use super::pl011::Pl011;
-use super::sha2_hw;
-use super::smc::El3Smc;
-use super::sysreg;
+pub mod boot_memory;
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection;
+
 use crate::GRANULE_SIZE;
 use crate::arch::El3Port;
+use crate::arch::aarch64::fatal::halt;
+use crate::arch::aarch64::machine::HwMachine;
+use crate::arch::aarch64::pl011::Pl011;
+use crate::arch::aarch64::smc::El3Smc;
+use crate::arch::aarch64::{el3_attest, entry, sha2_hw, stack_probe, sysreg, vgic_regs};
 use crate::boot::{self, args::RawBootArgs};
 use crate::logger::{ConsoleLogger, DEFAULT_LEVEL};
-use crate::monitor::{Monitor, serve};
+use crate::monitor::Monitor;
 use crate::platform::PlatformConfig;
 use crate::realm::vmid::VmidSet;
 use crate::rmi::RmiRequest;
+use crate::rmi::serve;
 use attest::token::collection::PLATFORM_TOKEN_MAX;
+use boot_memory::BootMemory;
 use rmm_abi::el3::BootError;
 use rmm_abi::version::RMI_ABI_VERSION;
 
@@ -48,7 +58,7 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
         shared_page: x3,
     };
     #[cfg(feature = "fault-injection")]
-    let mut el3 = super::fault_injection::FaultInjectingEl3(El3Smc);
+    let mut el3 = fault_injection::FaultInjectingEl3(El3Smc);
     #[cfg(not(feature = "fault-injection"))]
     let mut el3 = El3Smc;
     let first = if cold {
@@ -72,11 +82,14 @@ fn cold_boot(
         log::set_max_level(DEFAULT_LEVEL);
     }
     let cpu = sysreg::cpu_id_registers();
-    super::stack_probe::paint(raw.cpu_index as usize);
+    stack_probe::paint(raw.cpu_index as usize);
     let booted = validate_and_set_up(platform, raw, &cpu);
     match booted {
         Ok((config, memory)) => {
-            LOGGER.sink().init(&config.manifest.console);
+            let console = &config.manifest.console;
+            LOGGER
+                .sink()
+                .init(console.base, console.clk_in_hz, console.baud_rate);
             let BootMemory {
                 granules,
                 tables,
@@ -87,7 +100,7 @@ fn cold_boot(
             monitor.prepare_cpu(&HwMachine);
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
-            super::vgic_regs::init_cpu();
+            vgic_regs::init_cpu();
             provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
@@ -133,7 +146,7 @@ fn validate_and_set_up(
 /// [`crate::attestation`]); a failure is logged and the boot goes on without attestation.
 #[inline(never)]
 fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
-    super::el3_attest::set_shared_page(monitor.boot.shared_page);
+    el3_attest::set_shared_page(monitor.boot.shared_page);
     let _ = crate::attestation::provision_into(
         &monitor.attestation,
         &HwMachine,
@@ -141,8 +154,8 @@ fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
     );
     log::info!(
         "stack high-water mark after the boot: {} of {} bytes",
-        super::stack_probe::high_water(cpu_index),
-        super::entry::STACK_SIZE
+        stack_probe::high_water(cpu_index),
+        entry::STACK_SIZE
     );
 }
 
@@ -151,7 +164,7 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
         Some(monitor) => monitor.warm_boot(raw).map(|_| {
             monitor.prepare_cpu(&HwMachine);
             sha2_hw::init_warm(&sysreg::cpu_id_registers(), raw.cpu_index);
-            super::vgic_regs::init_cpu();
+            vgic_regs::init_cpu();
         }),
         None => Err(BootError::Unknown),
     };
@@ -222,5 +235,5 @@ fn copy_shared_page(pa: u64, page: &mut [u8; GRANULE_SIZE]) {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    super::fatal::stop(format_args!("panic: {info}"))
+    crate::arch::aarch64::fatal::stop(format_args!("panic: {info}"))
 }
