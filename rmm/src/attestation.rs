@@ -11,12 +11,10 @@
 //!
 //! The key is a private field of [`Attestation`]; the only operation that uses it is
 //! [`Attestation::continue_token`], the signing step of RSI_ATTEST_TOKEN_CONTINUE. It is
-//! neither `Clone` nor `Copy` and wipes itself on drop. It lives in [`Monitor::attestation`]
-//! (a `spin::Once`), written once. Moving the freshly built value into the `Once` may leave
+//! neither `Clone` nor `Copy` and wipes itself on drop. It lives in the monitor's `attestation`
+//! field (a `spin::Once`), written once. Moving the freshly built value into the `Once` may leave
 //! a stale copy in the boot CPU's stack frame (RMM-private Realm memory, reused by later
 //! calls); Rust gives no way to build it in place without `unsafe`.
-//!
-//! [`Monitor::attestation`]: crate::monitor::Monitor::attestation
 
 use crate::arch::Machine;
 use attest::token::collection::PLATFORM_TOKEN_MAX;

@@ -37,6 +37,7 @@ pub mod realm;
 pub mod rmi;
 pub mod rsi;
 pub mod rtt;
+pub mod vcpu;
 
 /// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.
 /// TF-A passes its `PLATFORM_CORE_COUNT` (32 on QEMU `virt`, 8 on the default FVP) in x2.

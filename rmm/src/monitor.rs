@@ -8,10 +8,10 @@ use crate::attestation::Attestation;
 use crate::boot::BootConfig;
 use crate::boot::args::{ColdBootArgs, RawBootArgs};
 use crate::boot::manifest::BootManifest;
-use crate::exec::gic::VgicShape;
-use crate::exec::id_regs::RealmIdRegisters;
 use crate::granule::GranuleTable;
 use crate::realm::vmid::VmidSet;
+use crate::vcpu::gic::VgicShape;
+use crate::vcpu::id_regs::RealmIdRegisters;
 use rmm_abi::el3::BootError;
 use rmm_abi::rmi::features::FeatureRegister0;
 

@@ -11,8 +11,8 @@ use crate::GRANULE_SIZE;
 use crate::cpu_features::{
     CpuIdRegisters, RMM_CAPABILITIES, feature_register_0, stage2_ps, vmid_bits,
 };
-use crate::exec::gic::VgicShape;
-use crate::exec::id_regs::RealmIdRegisters;
+use crate::vcpu::gic::VgicShape;
+use crate::vcpu::id_regs::RealmIdRegisters;
 use args::{ColdBootArgs, RawBootArgs};
 use manifest::BootManifest;
 use rmm_abi::el3::BootError;

@@ -2,10 +2,10 @@
 //! shape), VTTBR_EL2 (VMID and root) and HCR_EL2 (what traps to the RMM), plus the virtual
 //! MPIDR of its REC. Pure functions; the world switch only installs the values.
 
-use super::gic::VgicShape;
 use crate::arch::world::RealmEntryConfig;
 use crate::realm::descriptor::RealmConfig;
 use crate::rtt::walk::Stage2;
+use crate::vcpu::gic::VgicShape;
 
 /// HCR_EL2 bits (Arm ARM D19.2.49).
 mod hcr {

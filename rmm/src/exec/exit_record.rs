@@ -2,9 +2,9 @@
 //! kind allows, and written to the `RmiRecExit` half of the host's run page together with
 //! the GIC group ([`ExitGic`], which REC_ENTER fills from the run).
 
-use super::gic::ExitGic;
 use crate::arch::{Machine, NsAccessFault};
 use crate::granule::GranuleAddr;
+use crate::vcpu::gic::ExitGic;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::rec_run::{REC_RUN_EXIT_OFFSET, REC_RUN_NR_GPRS};
 use zerocopy::IntoBytes;

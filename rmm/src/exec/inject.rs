@@ -1,9 +1,9 @@
 //! Injecting exceptions into a realm: the realm's EL1 takes them as if the hardware had
 //! raised them (ESR/ELR/SPSR/FAR_EL1 set, PC at its vector, PSTATE EL1h with DAIF masked).
 
-use super::esr::{EA, EC_MASK, Esr, FNV, FSC_MASK, IL, S1PTW};
 use crate::arch::world::RealmContext;
 use crate::realm::rec::INITIAL_PSTATE;
+use crate::vcpu::esr::{EA, EC_MASK, Esr, FNV, FSC_MASK, IL, S1PTW};
 
 /// `SPSR.M[3:0]` values.
 const MODE_MASK: u64 = 0b1111;

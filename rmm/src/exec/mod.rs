@@ -1,28 +1,22 @@
-//! Realm execution: what REC_ENTER does between checking its arguments and answering the
-//! host.
+//! Realm execution services: what a running REC's handlers (the RSI calls, and REC_ENTER's
+//! trap handling and completion above them) share.
 //!
+//! - [`RecEnv`]: what a running REC's handlers may use.
 //! - [`config`]: the EL2 configuration a realm runs under (stage 2, traps, virtual MPIDR).
-//! - [`esr`]: syndrome decoding.
-//! - [`trap`]: what each realm exception means: handled here and back to the realm, or an
-//!   exit to the host with a sanitised [`exit_record::ExitRecord`].
-//! - [`complete`]: finishing what the last exit left pending, from the host's `RecEnter`.
+//! - [`exit_record`]: the sanitised exit the host sees.
 //! - [`inject`]: exceptions the RMM makes the realm take.
-//! - [`id_regs`]: the ID register values realms read.
-//! - [`gic`]: the virtual GIC state the host passes in and sees out.
 //! - [`realm_memory`]: reaching the realm's own memory for RSI arguments.
 //!
-//! Only [`crate::arch::world::RealmCpu`] touches the CPU; everything here runs on the host
+//! This floor sits above `realm` and `monitor` and below `rsi`; what each realm exception
+//! means (`rmi::rec_enter::trap`) and finishing what the last exit left pending
+//! (`rmi::rec_enter::complete`) sit above `rsi`, so nothing here calls up into it. Only
+//! [`crate::arch::world::RealmCpu`] touches the CPU; everything here runs on the host
 //! against the fake.
 
-pub mod complete;
 pub mod config;
-pub mod esr;
 pub mod exit_record;
-pub mod gic;
-pub mod id_regs;
 pub mod inject;
 pub mod realm_memory;
-pub mod trap;
 
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;

@@ -10,8 +10,8 @@
 
 use crate::arch::Machine;
 use crate::arch::world::{FpRegs, RealmContext, RealmFp, VgicState};
-use crate::exec::gic::INITIAL_HCR;
 use crate::granule::GranuleAddr;
+use crate::vcpu::gic::INITIAL_HCR;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};

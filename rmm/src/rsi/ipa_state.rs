@@ -4,7 +4,7 @@
 //! A change is recorded in the REC ([`RipasChange`]) and handed to the host as a
 //! RIPAS_CHANGE exit; the host applies it with RMI_RTT_SET_RIPAS (possibly in several calls,
 //! possibly only in part) and answers ACCEPT or REJECT in the next REC_ENTER, which tells
-//! the realm how far the change got (`exec::complete::ripas_change`).
+//! the realm how far the change got (`rmi::rec_enter::complete::ripas_change`).
 
 use super::RsiAction;
 use crate::arch::Machine;

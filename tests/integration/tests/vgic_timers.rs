@@ -7,7 +7,7 @@
 //! (`docs/reference/tf-rmm-rel0-realm-execution-facts.md` §2.2, §3.10).
 
 use rmm::arch::world::{TimerOutputs, timer_ctl};
-use rmm::exec::gic::{EXIT_HCR_MASK, INITIAL_HCR};
+use rmm::vcpu::gic::{EXIT_HCR_MASK, INITIAL_HCR};
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::fid as rsi;
 use rmm_integration_tests::host::status;

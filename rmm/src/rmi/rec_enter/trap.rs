@@ -2,18 +2,18 @@
 //! handled here and the realm resumes; the rest become an exit to the host carrying only the
 //! syndrome bits the host needs to act (sanitised ESR, page offset of FAR, HPFAR).
 
-use super::RecEnv;
-use super::esr::{
+use crate::arch::Machine;
+use crate::arch::world::{RealmContext, RealmTrap, TrapKind};
+use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
+use crate::exec::inject;
+use crate::exec::realm_memory::ripas_run;
+use crate::realm::rec::LastExit;
+use crate::rsi::{self, RsiAction};
+use crate::vcpu::esr::{
     EA, EC_MASK, Esr, ExceptionClass, FNV, FSC_MASK, FaultStatus, ISV, SAS_MASK, SF, WNR,
     fault_ipa_page,
 };
-use super::exit_record::ExitRecord;
-use super::inject;
-use super::realm_memory::ripas_run;
-use crate::arch::Machine;
-use crate::arch::world::{RealmContext, RealmTrap, TrapKind};
-use crate::realm::rec::LastExit;
-use crate::rsi::{self, RsiAction};
 use core::ops::ControlFlow;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
@@ -137,7 +137,7 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
 }
 
 /// A trapped system register access: a read of the ID space (`op0 = 3, op1 = 0, CRn = 0`,
-/// trapped by HCR_EL2.TID3) gets the sanitised value ([`crate::exec::id_regs`]); any other
+/// trapped by HCR_EL2.TID3) gets the sanitised value ([`crate::vcpu::id_regs`]); any other
 /// access reads as zero and ignores writes (the reference RMM's default). The realm then
 /// continues after the instruction.
 fn sysreg<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, esr: Esr) {

@@ -3,14 +3,14 @@
 //! RIPAS change, and the results of a pending host call. Order and errors are the reference
 //! RMM's (§2.3–2.6 of `docs/reference/tf-rmm-rel0-realm-execution-facts.md`).
 
-use super::RecEnv;
-use super::esr::{Esr, ExceptionClass, fault_ipa_page, load_value};
-use super::exit_record::ExitRecord;
-use super::inject;
 use crate::arch::Machine;
 use crate::arch::world::RealmContext;
+use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
+use crate::exec::inject;
 use crate::realm::rec::{LastExit, Rec, RipasChange};
 use crate::rsi::host_call;
+use crate::vcpu::esr::{Esr, ExceptionClass, fault_ipa_page, load_value};
 use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;

@@ -7,22 +7,25 @@
 //! only when the command succeeds.
 //!
 //! The host's virtual-interrupt state (`gicv3_hcr`, `gicv3_lrs`) is validated before any
-//! side effect ([`crate::exec::gic::validate`]: ERROR_REC) and then taken into the REC even
+//! side effect ([`crate::vcpu::gic::validate`]: ERROR_REC) and then taken into the REC even
 //! if a completion below fails, as in the reference; the exit shows the list registers after
 //! the run, MISR, VMCR and the host's HCR bits ([`ExitGic`]).
 
 use super::RmiOutputs;
 use super::error::{RmiError, status_only};
 use super::locks::{lock_one, tracked};
+
+pub mod complete;
+pub mod trap;
 use crate::arch::Machine;
 use crate::arch::world::TrapAction;
 use crate::exec::exit_record::ExitRecord;
-use crate::exec::gic::{self, ExitGic, MAX_LRS, VgicShape};
-use crate::exec::{RecEnv, complete, config, trap};
+use crate::exec::{RecEnv, config};
 use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{LastExit, Rec, RecRunState};
+use crate::vcpu::gic::{self, ExitGic, MAX_LRS, VgicShape};
 use rmm_abi::rmi::rec_run::{REC_RUN_NR_GPRS, RecEnterFlags};
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 use zerocopy::IntoBytes;
