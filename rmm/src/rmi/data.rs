@@ -8,6 +8,7 @@
 //! what is measured after the fact.
 
 use super::RmiOutputs;
+use super::args::{DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs};
 use super::error::{RmiError, status_only, with_outputs};
 use super::locks::{lock_two, tracked};
 use super::realm::lock_rd;
@@ -33,15 +34,14 @@ enum Content {
 
 /// Handles RMI_DATA_CREATE(x1 = rd, x2 = data, x3 = ipa, x4 = src, x5 = flags).
 #[inline(never)]
-pub fn create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    data: u64,
-    ipa: u64,
-    src: u64,
-    flags: u64,
-) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -> RmiOutputs {
+    let DataCreateArgs {
+        rd,
+        data,
+        ipa,
+        src,
+        flags,
+    } = args;
     status_only((|| {
         if flags > MEASURE_CONTENT {
             return Err(RmiError::Input);
@@ -66,10 +66,9 @@ pub fn create(
 pub fn create_unknown(
     monitor: &Monitor,
     machine: &impl Machine,
-    rd: u64,
-    data: u64,
-    ipa: u64,
+    args: DataCreateUnknownArgs,
 ) -> RmiOutputs {
+    let DataCreateUnknownArgs { rd, data, ipa } = args;
     status_only(populate(monitor, machine, rd, data, ipa, Content::Unknown))
 }
 
@@ -139,7 +138,8 @@ fn populate(
 
 /// Handles RMI_DATA_DESTROY(x1 = rd, x2 = ipa) → x1 = data PA, x2 = top.
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64, ipa: u64) -> RmiOutputs {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs) -> RmiOutputs {
+    let DataDestroyArgs { rd, ipa } = args;
     let result = (|| {
         let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;
         let s2 = config.s2;

@@ -2,12 +2,14 @@
 //! index returns zero, as RMM 1.0 defines no other feature registers.
 
 use super::RmiOutputs;
+use super::args::FeaturesArgs;
 use crate::monitor::Monitor;
 use rmm_abi::rmi::status::RmiReturn;
 
 /// Handles RMI_FEATURES(x1 = feature register index).
 #[inline(never)]
-pub fn handle(monitor: &Monitor, index: u64) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> RmiOutputs {
+    let FeaturesArgs { index } = args;
     let value = if index == 0 { monitor.features.0 } else { 0 };
     RmiOutputs::with(RmiReturn::success().pack(), [value])
 }

@@ -9,6 +9,7 @@
 //! is why undelegation hands the host only zeros without clearing again.
 
 use super::RmiOutputs;
+use super::args::GranuleArgs;
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
@@ -21,7 +22,8 @@ const SUCCESS: u64 = RmiReturn::success().pack();
 
 /// Handles RMI_GRANULE_DELEGATE(x1 = PA).
 #[inline(never)]
-pub fn delegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
+pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> RmiOutputs {
+    let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {
         return RmiOutputs::status(INPUT);
     };
@@ -40,7 +42,8 @@ pub fn delegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutput
 
 /// Handles RMI_GRANULE_UNDELEGATE(x1 = PA).
 #[inline(never)]
-pub fn undelegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutputs {
+pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> RmiOutputs {
+    let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {
         return RmiOutputs::status(INPUT);
     };
@@ -52,7 +55,12 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, pa: u64) -> RmiOutp
             granule.set_state(GranuleState::Undelegated);
             RmiOutputs::status(SUCCESS)
         }
-        status => {
+        status @ (El3Status::Unknown
+        | El3Status::BadAddr
+        | El3Status::BadPas
+        | El3Status::NoMem
+        | El3Status::Inval
+        | El3Status::Again) => {
             // The reference RMM panics here: EL3 refused to return a granule that our table
             // says is Realm, which only a broken platform can cause. We keep serving instead:
             // the granule stays DELEGATED (still zero) and the host gets an error.

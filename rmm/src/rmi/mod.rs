@@ -1,12 +1,17 @@
 //! The RMI dispatcher: one request in (x0..x7 as EL3 forwarded them), one result out (the
 //! host's x0..x4).
 //!
-//! The function id is decoded once (SVE hint stripped) into a typed command; each implemented
-//! command has its own module that parses its arguments and returns its outputs. Every RMM
-//! 1.0 command is implemented; every other id in the RMI range (the CSM extension's, until
-//! it is wired in, and unassigned ones) answers `SMC_UNKNOWN`. Results follow SMCCC:
-//! outputs a command does not define read as zero, except x4, which is preserved.
+//! The function id is decoded once (SVE hint stripped) into a typed command and its arguments
+//! into the command's struct ([`args`]); the match over the command is exhaustive, so a
+//! command added to `rmm_abi::rmi::RmiCommand` does not compile until it is handled here.
+//! Each implemented command has its own module that validates its arguments and returns its
+//! outputs. Every RMM 1.0 command is implemented; the CSM extension's two commands (until it
+//! is wired in) and every unassigned id in the RMI range answer `SMC_UNKNOWN`. Results follow
+//! SMCCC: outputs a command does not define read as zero, except x4, which is preserved.
 
+#![deny(clippy::wildcard_enum_match_arm)]
+
+pub mod args;
 pub mod data;
 pub mod error;
 pub mod features;
@@ -29,6 +34,11 @@ pub use crate::arch::{RmiRequest, RmiResult};
 
 use crate::arch::{El3Port, Machine};
 use crate::monitor::Monitor;
+use args::{
+    DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs, FeaturesArgs, GranuleArgs,
+    InitRipasArgs, MapUnprotectedArgs, PsciCompleteArgs, RdArgs, RealmCreateArgs, RecArgs,
+    RecCreateArgs, RecEnterArgs, RttCreateArgs, RttEntryArgs, SetRipasArgs, VersionArgs,
+};
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
 
@@ -87,33 +97,38 @@ impl RmiOutputs {
 /// into this one they gave it a 6.5 KiB frame and twelve saved registers that every command
 /// paid, RMI_VERSION included, and put that frame under REC_ENTER's stack too.
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
-    let [_, x1, x2, x3, x4, x5, _, _] = request.regs;
-    let (m, h) = (monitor, machine);
-    let outputs = match RmiCommand::from_fid(request.regs[0]) {
-        Some(RmiCommand::Version) => version::handle(x1),
-        Some(RmiCommand::Features) => features::handle(m, x1),
-        Some(RmiCommand::GranuleDelegate) => granule::delegate(m, h, x1),
-        Some(RmiCommand::GranuleUndelegate) => granule::undelegate(m, h, x1),
-        Some(RmiCommand::RealmCreate) => realm::create(m, h, x1, x2),
-        Some(RmiCommand::RealmActivate) => realm::activate(m, h, x1),
-        Some(RmiCommand::RealmDestroy) => realm::destroy(m, h, x1),
-        Some(RmiCommand::RecAuxCount) => rec::aux_count(m, h, x1),
-        Some(RmiCommand::RecCreate) => rec::create(m, h, x1, x2, x3),
-        Some(RmiCommand::RecDestroy) => rec::destroy(m, h, x1),
-        Some(RmiCommand::RttCreate) => rtt::create(m, h, x1, x2, x3, x4),
-        Some(RmiCommand::RttDestroy) => rtt::destroy(m, h, x1, x2, x3),
-        Some(RmiCommand::RttFold) => rtt::fold(m, h, x1, x2, x3),
-        Some(RmiCommand::RttReadEntry) => rtt::read_entry(m, h, x1, x2, x3),
-        Some(RmiCommand::RttInitRipas) => ripas::init(m, h, x1, x2, x3),
-        Some(RmiCommand::RttMapUnprotected) => unprotected::map(m, h, x1, x2, x3, x4),
-        Some(RmiCommand::RttUnmapUnprotected) => unprotected::unmap(m, h, x1, x2, x3),
-        Some(RmiCommand::DataCreate) => data::create(m, h, x1, x2, x3, x4, x5),
-        Some(RmiCommand::DataCreateUnknown) => data::create_unknown(m, h, x1, x2, x3),
-        Some(RmiCommand::DataDestroy) => data::destroy(m, h, x1, x2),
-        Some(RmiCommand::RecEnter) => rec_enter::handle(m, h, x1, x2),
-        Some(RmiCommand::RttSetRipas) => set_ripas::handle(m, h, x1, x2, x3, x4),
-        Some(RmiCommand::PsciComplete) => psci_complete::handle(m, h, x1, x2, x3),
-        _ => RmiOutputs::status(SMC_UNKNOWN),
+    let (m, h, r) = (monitor, machine, request);
+    let Some(command) = RmiCommand::from_fid(r.regs[0]) else {
+        return RmiOutputs::status(SMC_UNKNOWN).into_result(r);
+    };
+    let outputs = match command {
+        RmiCommand::Version => version::handle(VersionArgs::decode(r)),
+        RmiCommand::Features => features::handle(m, FeaturesArgs::decode(r)),
+        RmiCommand::GranuleDelegate => granule::delegate(m, h, GranuleArgs::decode(r)),
+        RmiCommand::GranuleUndelegate => granule::undelegate(m, h, GranuleArgs::decode(r)),
+        RmiCommand::RealmCreate => realm::create(m, h, RealmCreateArgs::decode(r)),
+        RmiCommand::RealmActivate => realm::activate(m, h, RdArgs::decode(r)),
+        RmiCommand::RealmDestroy => realm::destroy(m, h, RdArgs::decode(r)),
+        RmiCommand::RecAuxCount => rec::aux_count(m, h, RdArgs::decode(r)),
+        RmiCommand::RecCreate => rec::create(m, h, RecCreateArgs::decode(r)),
+        RmiCommand::RecDestroy => rec::destroy(m, h, RecArgs::decode(r)),
+        RmiCommand::RttCreate => rtt::create(m, h, RttCreateArgs::decode(r)),
+        RmiCommand::RttDestroy => rtt::destroy(m, h, RttEntryArgs::decode(r)),
+        RmiCommand::RttFold => rtt::fold(m, h, RttEntryArgs::decode(r)),
+        RmiCommand::RttReadEntry => rtt::read_entry(m, h, RttEntryArgs::decode(r)),
+        RmiCommand::RttInitRipas => ripas::init(m, h, InitRipasArgs::decode(r)),
+        RmiCommand::RttMapUnprotected => unprotected::map(m, h, MapUnprotectedArgs::decode(r)),
+        RmiCommand::RttUnmapUnprotected => unprotected::unmap(m, h, RttEntryArgs::decode(r)),
+        RmiCommand::DataCreate => data::create(m, h, DataCreateArgs::decode(r)),
+        RmiCommand::DataCreateUnknown => {
+            data::create_unknown(m, h, DataCreateUnknownArgs::decode(r))
+        }
+        RmiCommand::DataDestroy => data::destroy(m, h, DataDestroyArgs::decode(r)),
+        RmiCommand::RecEnter => rec_enter::handle(m, h, RecEnterArgs::decode(r)),
+        RmiCommand::RttSetRipas => set_ripas::handle(m, h, SetRipasArgs::decode(r)),
+        RmiCommand::PsciComplete => psci_complete::handle(m, h, PsciCompleteArgs::decode(r)),
+        // The CSM extension's commands: not wired into the monitor yet.
+        RmiCommand::AptCreate | RmiCommand::AptDestroy => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)
 }

@@ -10,6 +10,7 @@
 //! runnable; nothing else of the target changes.
 
 use super::RmiOutputs;
+use super::args::PsciCompleteArgs;
 use super::error::{RmiError, SUCCESS};
 use super::locks::lock_two;
 use crate::arch::Machine;
@@ -27,13 +28,12 @@ const SCTLR_EE: u64 = 1 << 25;
 
 /// Handles RMI_PSCI_COMPLETE(x1 = calling REC, x2 = target REC, x3 = status).
 #[inline(never)]
-pub fn handle(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    calling: u64,
-    target: u64,
-    status: u64,
-) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs) -> RmiOutputs {
+    let PsciCompleteArgs {
+        calling,
+        target,
+        status,
+    } = args;
     match complete(monitor, machine, calling, target, status) {
         Ok(()) => RmiOutputs::status(SUCCESS),
         Err(error) => error.outputs(),

@@ -5,6 +5,7 @@
 //! validation and released on every later failure and on destroy.
 
 use super::RmiOutputs;
+use super::args::{RdArgs, RealmCreateArgs};
 use super::error::{RmiError, status_only};
 use super::locks::{LockedRun, lock_one, tracked};
 use super::ns_page;
@@ -23,7 +24,11 @@ use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Handles RMI_REALM_CREATE(x1 = rd, x2 = params PA).
 #[inline(never)]
-pub fn create(monitor: &Monitor, machine: &impl Machine, rd: u64, params_pa: u64) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) -> RmiOutputs {
+    let RealmCreateArgs {
+        rd,
+        params: params_pa,
+    } = args;
     status_only(try_create(monitor, machine, rd, params_pa))
 }
 
@@ -114,7 +119,8 @@ fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: GranuleAddr) {
 
 /// Handles RMI_REALM_ACTIVATE(x1 = rd).
 #[inline(never)]
-pub fn activate(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
+pub fn activate(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
+    let RdArgs { rd } = args;
     status_only((|| {
         let rd = lock_one(&monitor.granules, rd, GranuleState::Rd)?;
         let realm = Rd::new(machine, rd.addr());
@@ -138,7 +144,8 @@ fn lock_unused_rd<'t>(monitor: &'t Monitor, raw: u64) -> Result<LockedGranule<'t
 
 /// Handles RMI_REALM_DESTROY(x1 = rd).
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
+    let RdArgs { rd } = args;
     status_only(try_destroy(monitor, machine, rd))
 }
 

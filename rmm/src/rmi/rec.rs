@@ -7,6 +7,7 @@
 //! realm-state and MPIDR checks.
 
 use super::RmiOutputs;
+use super::args::{RdArgs, RecArgs, RecCreateArgs};
 use super::error::{RmiError, status_only, with_outputs, zero_outputs};
 use super::locks::{lock_one, lock_two};
 use super::ns_page;
@@ -29,7 +30,8 @@ pub const MAX_RECS: u16 = (1 << 10) - 1;
 
 /// Handles RMI_REC_AUX_COUNT(x1 = rd).
 #[inline(never)]
-pub fn aux_count(monitor: &Monitor, machine: &impl Machine, rd: u64) -> RmiOutputs {
+pub fn aux_count(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
+    let RdArgs { rd } = args;
     with_outputs(
         lock_rd(monitor, machine, rd)
             .map(|_| [REC_AUX_COUNT])
@@ -79,13 +81,12 @@ impl Drop for ClaimedAux<'_> {
 
 /// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
 #[inline(never)]
-pub fn create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    rec: u64,
-    params_pa: u64,
-) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) -> RmiOutputs {
+    let RecCreateArgs {
+        rd,
+        rec,
+        params: params_pa,
+    } = args;
     status_only(try_create(monitor, machine, rd, rec, params_pa))
 }
 
@@ -155,7 +156,8 @@ fn try_create(
 
 /// Handles RMI_REC_DESTROY(x1 = rec).
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, rec: u64) -> RmiOutputs {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> RmiOutputs {
+    let RecArgs { rec } = args;
     status_only(try_destroy(monitor, machine, rec))
 }
 

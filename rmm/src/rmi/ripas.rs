@@ -9,6 +9,7 @@
 //! descriptor for that entry's range. The first entry of another kind ends the command.
 
 use super::RmiOutputs;
+use super::args::InitRipasArgs;
 use super::error::{RmiError, with_outputs, zero_outputs};
 use super::realm::lock_rd;
 use super::rtt_args::valid_map_addr;
@@ -23,7 +24,8 @@ use rmm_abi::rmi::states::{RealmState, Ripas};
 
 /// Handles RMI_RTT_INIT_RIPAS(x1 = rd, x2 = base, x3 = top) → x1 = top of the range done.
 #[inline(never)]
-pub fn init(monitor: &Monitor, machine: &impl Machine, rd: u64, base: u64, top: u64) -> RmiOutputs {
+pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> RmiOutputs {
+    let InitRipasArgs { rd, base, top } = args;
     with_outputs(
         try_init(monitor, machine, rd, base, top)
             .map(|done| [done])
@@ -78,7 +80,11 @@ fn try_init(
                 );
             }
             Entry::Unassigned(Ripas::Ram) => {}
-            _ => break,
+            Entry::Unassigned(Ripas::Destroyed)
+            | Entry::Assigned { .. }
+            | Entry::UnassignedNs
+            | Entry::AssignedNs { .. }
+            | Entry::Table(_) => break,
         }
         rim = extend_ripas(machine.sha2_engine(), config.hash, &rim, addr, next);
         addr = next;

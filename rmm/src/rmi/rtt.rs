@@ -11,6 +11,7 @@
 //! stage-2 TLB invalidation for the realm's VMID (break before make).
 
 use super::RmiOutputs;
+use super::args::{RttCreateArgs, RttEntryArgs};
 use super::error::{RmiError, SUCCESS, status_only, with_outputs, zero_outputs};
 use super::locks::lock_two;
 use super::realm::lock_rd;
@@ -57,14 +58,13 @@ pub(super) fn break_before_make(
 
 /// Handles RMI_RTT_CREATE(x1 = rd, x2 = rtt, x3 = ipa, x4 = level).
 #[inline(never)]
-pub fn create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    rtt: u64,
-    ipa: u64,
-    level: u64,
-) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) -> RmiOutputs {
+    let RttCreateArgs {
+        rd,
+        rtt,
+        ipa,
+        level,
+    } = args;
     status_only(try_create(monitor, machine, rd, rtt, ipa, level))
 }
 
@@ -141,13 +141,8 @@ fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Ent
 
 /// Handles RMI_RTT_DESTROY(x1 = rd, x2 = ipa, x3 = level) → x1 = RTT PA, x2 = top.
 #[inline(never)]
-pub fn destroy(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    ipa: u64,
-    level: u64,
-) -> RmiOutputs {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
+    let RttEntryArgs { rd, ipa, level } = args;
     with_outputs(
         try_destroy(monitor, machine, rd, ipa, level)
             .map(|(rtt, top)| [rtt, top])
@@ -169,7 +164,11 @@ fn try_destroy(
         walk(&monitor.granules, machine, &s2, ipa, parent_level).map_err(|e| (e.into(), 0))?;
     let child = match parent.entry(machine) {
         Entry::Table(child) if parent.level == parent_level => child,
-        _ => {
+        Entry::Table(_)
+        | Entry::Unassigned(_)
+        | Entry::Assigned { .. }
+        | Entry::UnassignedNs
+        | Entry::AssignedNs { .. } => {
             return Err((
                 RmiError::Rtt(parent.level),
                 parent.nonlive_top(machine, ipa),
@@ -201,13 +200,8 @@ fn lock_table(monitor: &Monitor, table: GranuleAddr) -> Result<LockedGranule<'_>
 
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
 #[inline(never)]
-pub fn fold(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    ipa: u64,
-    level: u64,
-) -> RmiOutputs {
+pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
+    let RttEntryArgs { rd, ipa, level } = args;
     with_outputs(
         try_fold(monitor, machine, rd, ipa, level)
             .map(|rtt| [rtt])
@@ -293,7 +287,7 @@ fn contiguous_block(
             desc & crate::rtt::entry::OA_MASK,
             Entry::host_desc(desc) & !crate::rtt::entry::OA_MASK,
         ),
-        _ => return None,
+        Entry::Unassigned(_) | Entry::UnassignedNs | Entry::Table(_) => return None,
     };
     if !parent_level.is_aligned(base) {
         return None;
@@ -318,20 +312,18 @@ fn contiguous_block(
     }
     Some(match first {
         Entry::AssignedNs { desc } => Entry::assigned_ns(Entry::host_desc(desc), parent_level),
-        other => other,
+        other @ (Entry::Unassigned(_)
+        | Entry::Assigned { .. }
+        | Entry::UnassignedNs
+        | Entry::Table(_)) => other,
     })
 }
 
 /// Handles RMI_RTT_READ_ENTRY(x1 = rd, x2 = ipa, x3 = level) → x1 walk level, x2 state,
 /// x3 descriptor, x4 RIPAS.
 #[inline(never)]
-pub fn read_entry(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    ipa: u64,
-    level: u64,
-) -> RmiOutputs {
+pub fn read_entry(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
+    let RttEntryArgs { rd, ipa, level } = args;
     match try_read_entry(monitor, machine, rd, ipa, level) {
         Ok(values) => RmiOutputs::with(SUCCESS, values),
         // On failure only x0 is defined; x4 keeps the host's value.

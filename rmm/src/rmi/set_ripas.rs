@@ -12,6 +12,7 @@
 //! the next REC_ENTER tells the realm.
 
 use super::RmiOutputs;
+use super::args::SetRipasArgs;
 use super::error::{RmiError, with_outputs, zero_outputs};
 use super::locks::lock_two;
 use crate::arch::Machine;
@@ -26,14 +27,8 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
 /// address not changed.
 #[inline(never)]
-pub fn handle(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    rec: u64,
-    base: u64,
-    top: u64,
-) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> RmiOutputs {
+    let SetRipasArgs { rd, rec, base, top } = args;
     with_outputs(
         set(monitor, machine, rd, rec, base, top)
             .map(|done| [done])

@@ -8,6 +8,7 @@
 //! in the table's reference count.
 
 use super::RmiOutputs;
+use super::args::{MapUnprotectedArgs, RttEntryArgs};
 use super::error::{RmiError, status_only, with_outputs};
 use super::realm::lock_rd;
 use super::rtt::break_before_make;
@@ -26,14 +27,13 @@ fn valid_host_desc(desc: u64, level: RttLevel) -> bool {
 
 /// Handles RMI_RTT_MAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level, x4 = desc).
 #[inline(never)]
-pub fn map(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    ipa: u64,
-    level: u64,
-    desc: u64,
-) -> RmiOutputs {
+pub fn map(monitor: &Monitor, machine: &impl Machine, args: MapUnprotectedArgs) -> RmiOutputs {
+    let MapUnprotectedArgs {
+        rd,
+        ipa,
+        level,
+        desc,
+    } = args;
     status_only((|| {
         let level = mapping_level(level)?;
         let (_rd, config) = lock_rd(monitor, machine, rd)?;
@@ -59,13 +59,8 @@ pub fn map(
 
 /// Handles RMI_RTT_UNMAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level) → x1 = top.
 #[inline(never)]
-pub fn unmap(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd: u64,
-    ipa: u64,
-    level: u64,
-) -> RmiOutputs {
+pub fn unmap(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
+    let RttEntryArgs { rd, ipa, level } = args;
     let result = (|| {
         let level = mapping_level(level).map_err(|e| (e, 0))?;
         let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;

@@ -5,11 +5,13 @@
 //! the host learns what we speak. This is TF-RMM's behaviour (`runtime/rmi/version.c`).
 
 use super::RmiOutputs;
+use super::args::VersionArgs;
 use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
 use rmm_abi::version::RMI_ABI_VERSION;
 
 /// Handles RMI_VERSION(x1 = requested version).
-pub fn handle(requested: u64) -> RmiOutputs {
+pub fn handle(args: VersionArgs) -> RmiOutputs {
+    let VersionArgs { requested } = args;
     let ours = RMI_ABI_VERSION.encode();
     let status = if requested == ours {
         RmiReturn::success()

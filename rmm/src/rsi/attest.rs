@@ -174,10 +174,10 @@ fn copy_to_realm<M: Machine>(
         written += n;
         match step {
             Continue::Done { .. } => return Ok(Continue::Done { written }),
-            _ if n < want || written == args.size => {
+            Continue::Yield | Continue::Incomplete { .. } if n < want || written == args.size => {
                 return Ok(Continue::Incomplete { written });
             }
-            _ => {}
+            Continue::Yield | Continue::Incomplete { .. } => {}
         }
     }
 }

@@ -1,9 +1,13 @@
 //! RSI: the calls a realm makes to the RMM with `smc`, and the SMCCC services around them.
 //!
-//! [`dispatch`] decodes the function id once (low 32 bits of x0, SVE hint cleared, as the
-//! reference RMM does) and returns an [`RsiAction`] saying what happens to the realm: back to
-//! it with new x0..x3, or out to the host. Every handler validates every argument; nothing a
-//! realm passes can make the RMM fail.
+//! [`dispatch`] decodes the function id once into a [`RealmCall`] (low 32 bits of x0, SVE hint
+//! cleared, as the reference RMM does) and returns an [`RsiAction`] saying what happens to
+//! the realm: back to it with new x0..x3, or out to the host. The matches are exhaustive (and
+//! `clippy::wildcard_enum_match_arm` is denied here), so a new command in `rmm-abi` fails to
+//! compile until it is handled. Every handler validates every argument; nothing a realm
+//! passes can make the RMM fail.
+
+#![deny(clippy::wildcard_enum_match_arm)]
 
 pub mod attest;
 pub mod host_call;
@@ -16,7 +20,8 @@ use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
-use rmm_abi::rsi::fid;
+use rmm_abi::csm::CsmRsiCommand;
+use rmm_abi::rsi::RsiCommand;
 use rmm_abi::rsi::status::RsiStatus;
 use rmm_abi::smc::{SMC_SVE_HINT, SMC_UNKNOWN, SMCCC_VERSION};
 
@@ -51,12 +56,68 @@ impl RsiAction {
     }
 }
 
+/// What a realm's SMC asks for, decoded once from x0 (low 32 bits, SVE hint cleared, as the
+/// reference RMM reads it): every service the RMM answers is a typed command, so a command
+/// added to `rmm-abi` does not compile until [`dispatch`] handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealmCall {
+    /// An RSI 1.0 command.
+    Rsi(RsiCommand),
+    /// A CSM extension call (SMCCC vendor hypervisor service range, OEN 6).
+    Csm(CsmRsiCommand),
+    /// A PSCI call (either PSCI range); `psci::handle` tells the functions apart.
+    Psci,
+    /// SMCCC_VERSION.
+    SmcccVersion,
+    /// Anything else: `SMC_UNKNOWN`.
+    Unknown,
+}
+
+impl RealmCall {
+    /// Decodes x0.
+    #[inline(always)]
+    pub fn decode(x0: u64) -> Self {
+        let id = (x0 as u32) & !(SMC_SVE_HINT as u32);
+        if let Some(command) = RsiCommand::from_fid(u64::from(id)) {
+            Self::Rsi(command)
+        } else if psci::in_range(id) {
+            Self::Psci
+        } else if id == SMCCC_VERSION {
+            Self::SmcccVersion
+        } else if let Some(command) = CsmRsiCommand::from_fid(u64::from(id)) {
+            Self::Csm(command)
+        } else {
+            Self::Unknown
+        }
+    }
+}
+
 /// Handles the SMC the realm in `ctx` made.
 pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
     let x = &ctx.gprs.x;
-    let id = (x[0] as u32) & !(SMC_SVE_HINT as u32);
-    match id {
-        fid::VERSION => {
+    match RealmCall::decode(x[0]) {
+        RealmCall::Rsi(command) => rsi_command(env, command, x),
+        RealmCall::Psci => psci::handle(env, ctx),
+        RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
+        // The CSM extension's calls: not wired into the monitor yet.
+        RealmCall::Csm(
+            CsmRsiCommand::Create
+            | CsmRsiCommand::Share
+            | CsmRsiCommand::Accept
+            | CsmRsiCommand::Detach
+            | CsmRsiCommand::Revoke
+            | CsmRsiCommand::Destroy
+            | CsmRsiCommand::Query,
+        )
+        | RealmCall::Unknown => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
+    }
+}
+
+/// Handles RSI 1.0 `command` with the realm's registers `x`.
+#[inline(always)]
+fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 31]) -> RsiAction {
+    match command {
+        RsiCommand::Version => {
             let status = if x[1] == RSI_VERSION_1_0 {
                 RsiStatus::Success
             } else {
@@ -65,17 +126,14 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
             RsiAction::Return([status.as_u64(), RSI_VERSION_1_0, RSI_VERSION_1_0, 0])
         }
         // Every feature register index reads as zero in RMM 1.0.
-        fid::FEATURES => RsiAction::status(RsiStatus::Success),
-        fid::MEASUREMENT_READ => measurement::read(env, x[1]),
-        fid::MEASUREMENT_EXTEND => measurement::extend(env, x),
-        fid::REALM_CONFIG => realm_config::handle(env, x[1]),
-        fid::HOST_CALL => host_call::exit(env, x[1]),
-        fid::IPA_STATE_GET => ipa_state::get(env, x[1], x[2]),
-        fid::ATTEST_TOKEN_INIT => attest::init(env, x),
-        fid::ATTEST_TOKEN_CONTINUE => attest::continue_token(env, x),
-        fid::IPA_STATE_SET => ipa_state::set(env, x[1], x[2], x[3], x[4]),
-        id if psci::in_range(id) => psci::handle(env, ctx),
-        SMCCC_VERSION => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
-        _ => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
+        RsiCommand::Features => RsiAction::status(RsiStatus::Success),
+        RsiCommand::MeasurementRead => measurement::read(env, x[1]),
+        RsiCommand::MeasurementExtend => measurement::extend(env, x),
+        RsiCommand::RealmConfig => realm_config::handle(env, x[1]),
+        RsiCommand::HostCall => host_call::exit(env, x[1]),
+        RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
+        RsiCommand::AttestTokenInit => attest::init(env, x),
+        RsiCommand::AttestTokenContinue => attest::continue_token(env, x),
+        RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
     }
 }

@@ -14,6 +14,7 @@
 use super::RmiOutputs;
 use super::error::{RmiError, status_only};
 use super::locks::{lock_one, tracked};
+use crate::rmi::args::RecEnterArgs;
 
 pub mod complete;
 pub mod trap;
@@ -110,7 +111,8 @@ impl EnterArgs {
 
 /// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
 #[inline(never)]
-pub fn handle(monitor: &Monitor, machine: &impl Machine, rec: u64, run: u64) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: RecEnterArgs) -> RmiOutputs {
+    let RecEnterArgs { rec, run } = args;
     status_only(enter(monitor, machine, rec, run))
 }
 
