@@ -265,6 +265,12 @@ fn data_abort<M: Machine>(
     let aarch32 = ctx.gprs.pstate & PSTATE_NRW != 0;
     if aarch32 || env.realm.s2.in_par(fipa) {
         record.esr = trap.esr & NONEMULATED_MASK;
+    } else if !esr.isv() {
+        // Not emulatable (no syndrome for the access, e.g. a load/store pair): SRT and SAS
+        // are RES0, so there is no value to show, and the access syndrome (WnR, SAS, SF) is
+        // the realm's business. The host sees where it happened, to map the page.
+        record.esr = trap.esr & NONEMULATED_MASK;
+        record.far = trap.far & 0xFFF;
     } else {
         record.esr = trap.esr & EMULATED_MASK;
         record.far = trap.far & 0xFFF;
