@@ -34,7 +34,10 @@ fn non_emulatable_unprotected_abort_shows_no_access_syndrome_or_value() {
                 abort_at(ipa, every)
             }),
             Box::new(move |_, _, ctx| {
-                assert_eq!(ctx.gprs.pc, IMAGE_IPA, "not emulated: the access runs again");
+                assert_eq!(
+                    ctx.gprs.pc, IMAGE_IPA,
+                    "not emulated: the access runs again"
+                );
                 ctx.gprs.x[0] = 0xDEAD_BEEF_CAFE_F0AB;
                 abort_at(ipa, pair_store)
             }),
@@ -74,3 +77,87 @@ fn non_emulatable_unprotected_abort_shows_no_access_syndrome_or_value() {
     );
 }
 
+/// ESR_EL2 of a trapped `msr S3_<op1>_C<crn>_C<crm>_<op2>, x<rt>` (a write).
+fn msr(op1: u64, crn: u64, crm: u64, op2: u64, rt: u64) -> u64 {
+    0x18 << 26 | 1 << 25 | 3 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1
+}
+
+/// ISS\[24:22\]: RES0 in a system register trap's syndrome.
+const SYSREG_RES0: u64 = 0b111 << 22;
+
+/// Writes to the GIC CPU interface registers that trap (SGIs, and ICC_DIR_EL1 under the
+/// host's ICH_HCR_EL2.TDIR) are the host's to emulate: an `RMI_EXIT_SYNC` with the syndrome
+/// and the written value in `gprs[0]`, the realm past the instruction (TF-RMM's
+/// `handle_icc_el1_sysreg_trap`).
+#[test]
+fn gic_cpu_interface_writes_exit_with_the_value() {
+    let rig = setup(true);
+    let sgi1r = msr(0, 12, 11, 5, 5) | SYSREG_RES0;
+    let sgi0r = msr(0, 12, 11, 7, 30);
+    let asgi1r = msr(0, 12, 11, 6, 31);
+    let dir = msr(0, 12, 11, 1, 1);
+    // A write to a register nobody emulates (PMCR_EL0) and a read of ICC_SGI1R_EL1 (which
+    // cannot trap): the default, ignored / read as zero, no exit.
+    let pmcr = msr(3, 9, 12, 0, 2);
+    let sgi1r_read = msr(0, 12, 11, 5, 3) | 1;
+    script(
+        rig.machine(),
+        vec![
+            Box::new(move |_, _, ctx| {
+                ctx.gprs.x[5] = 0x00FF_0001_0000_FFFF;
+                ctx.gprs.x[30] = 0x1234_5678_9ABC_DEF0;
+                ctx.gprs.x[1] = 27;
+                sync(sgi1r)
+            }),
+            Box::new(move |_, _, ctx| {
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 4, "past the MSR");
+                assert_eq!(ctx.gprs.x[5], 0x00FF_0001_0000_FFFF, "registers untouched");
+                sync(sgi0r)
+            }),
+            Box::new(move |_, _, ctx| {
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 8);
+                sync(asgi1r)
+            }),
+            Box::new(move |_, _, _| sync(dir)),
+            Box::new(move |_, _, ctx| {
+                ctx.gprs.x[3] = 0x33;
+                sync(pmcr)
+            }),
+            Box::new(move |_, _, ctx| {
+                assert_eq!(
+                    ctx.gprs.pc,
+                    IMAGE_IPA + 20,
+                    "PMCR write ignored, PC advanced"
+                );
+                sync(sgi1r_read)
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[3], 0, "read as zero");
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 24);
+                irq()
+            }),
+        ],
+    );
+    for (esr, value) in [
+        (sgi1r & !SYSREG_RES0, 0x00FF_0001_0000_FFFF),
+        (sgi0r, 0x1234_5678_9ABC_DEF0),
+        (asgi1r, 0),
+        (dir, 27),
+    ] {
+        assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+        assert_eq!(rig.exit(0), SYNC_EXIT, "ESR {esr:#x}");
+        assert_eq!(rig.exit(0x100), esr, "the syndrome, without RES0 bits");
+        assert_eq!(rig.exit(0x108), 0, "no FAR");
+        assert_eq!(rig.exit(0x110), 0, "no HPFAR");
+        assert_eq!(rig.exit(0x200), value, "the value written");
+        assert_eq!(rig.exit(0x208), 0, "nothing else");
+        assert_eq!(
+            rig.enter(EMUL_MMIO, &[])[0],
+            status::REC,
+            "not an MMIO access"
+        );
+        assert_eq!(rig.enter(INJECT_SEA, &[])[0], status::REC, "not an abort");
+    }
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "then only the IRQ");
+}
