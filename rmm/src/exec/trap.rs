@@ -122,12 +122,10 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
             Outcome::Injected
         }
         ExceptionClass::Other(class) => {
-            log::warn!(
-                "realm exception class {class:#x} (ESR_EL2 {:#x}) at {:#x} is not handled: \
-                 reported to the host without a syndrome",
-                trap.esr,
-                ctx.gprs.pc
-            );
+            // A realm can raise these at will (BRK, illegal execution state...), so they must
+            // not reach the shared console at the default level, and the line carries only
+            // the 6-bit class, never the realm's PC, syndrome or registers.
+            log::debug!("realm exception class {class:#04x} not handled: a SYNC exit");
             sync_exit(trap, ExitRecord::new(RecExitReason::Sync))
         }
     }
