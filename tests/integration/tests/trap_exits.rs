@@ -161,3 +161,40 @@ fn gic_cpu_interface_writes_exit_with_the_value() {
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), 1, "then only the IRQ");
 }
+
+/// HCR_EL2.TLOR (bit 35) and TERR (bit 36).
+const HCR_TLOR: u64 = 1 << 35;
+const HCR_TERR: u64 = 1 << 36;
+
+/// A realm runs with the LORegions and RAS error record registers trapped (the RMM does not
+/// switch them), and a trapped access is answered as for any other unknown register: reads
+/// as zero, writes ignored, no exit.
+#[test]
+fn lor_and_ras_registers_trap_and_read_as_zero() {
+    let rig = setup(true);
+    // msr LORSA_EL1, x4 / mrs x5, ERRSELR_EL1.
+    let lorsa_write = msr(0, 10, 4, 0, 4);
+    let errselr_read = msr(0, 5, 3, 1, 5) | 1;
+    script(
+        rig.machine(),
+        vec![
+            Box::new(move |_, config, ctx| {
+                assert_eq!(config.hcr & HCR_TLOR, HCR_TLOR, "HCR_EL2.TLOR");
+                assert_eq!(config.hcr & HCR_TERR, HCR_TERR, "HCR_EL2.TERR");
+                ctx.gprs.x[4] = 0x1_0001;
+                sync(lorsa_write)
+            }),
+            Box::new(move |_, _, ctx| {
+                ctx.gprs.x[5] = 0x55;
+                sync(errselr_read)
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[5], 0, "read as zero");
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 8);
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "no exit but the IRQ");
+}

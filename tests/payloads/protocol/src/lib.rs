@@ -249,6 +249,7 @@ pub const CHECKS: &[&str] = &[
     "regs.sysregs_survive_exit",
     "regs.host_call_results",
     "regs.id_registers_sanitised",
+    "regs.midr_sane",
     "regs.fp_starts_zeroed",
     "regs.fp_survives_exit",
     "populate.after_fault",
