@@ -23,7 +23,7 @@ pub struct CpuIdRegisters {
     /// ID_AA64ISAR0_EL1 (SHA2: which SHA-2 instructions the hash engine may use).
     pub id_aa64isar0: u64,
     /// The rest of the AArch64 ID registers a realm can read (through the RMM, which
-    /// sanitises them: `exec::id_regs`).
+    /// sanitises them: `vcpu::id_regs`).
     pub more: MoreIdRegisters,
 }
 

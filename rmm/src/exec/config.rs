@@ -41,6 +41,10 @@ mod hcr {
     pub const HCD: u64 = 1 << 29;
     /// EL1 is AArch64.
     pub const RW: u64 = 1 << 31;
+    /// Trap the LORegions registers (FEAT_LOR): the RMM does not switch them.
+    pub const TLOR: u64 = 1 << 35;
+    /// Trap the RAS error record registers (FEAT_RAS): the RMM does not switch them.
+    pub const TERR: u64 = 1 << 36;
     /// Route synchronous external aborts to EL2.
     pub const TEA: u64 = 1 << 37;
     /// Stage-2 attributes override stage 1 (the RTT encoding relies on it).
@@ -50,7 +54,11 @@ mod hcr {
 /// HCR_EL2 while a realm runs, with WFI/WFE trapped as the host asked.
 ///
 /// Pointer authentication stays trapped (APK/API clear): the keys are not switched, so the
-/// realm gets an UNDEFINED exception for PAC instructions that need them.
+/// realm gets an UNDEFINED exception for PAC instructions that need them. The LORegions and
+/// RAS error record registers (TLOR, TERR) trap too, and read as zero and ignore writes like
+/// other unknown system registers: the RMM does not switch them, so a realm could otherwise
+/// leave state in them for the next realm (or the host) on that CPU. Both bits are RES0 (so
+/// ignored) on a CPU without the feature.
 pub const fn hcr_el2(trap_wfi: bool, trap_wfe: bool) -> u64 {
     let mut value = hcr::VM
         | hcr::SWIO
@@ -66,6 +74,8 @@ pub const fn hcr_el2(trap_wfi: bool, trap_wfe: bool) -> u64 {
         | hcr::TACR
         | hcr::HCD
         | hcr::RW
+        | hcr::TLOR
+        | hcr::TERR
         | hcr::TEA
         | hcr::FWB;
     if trap_wfi {
@@ -183,6 +193,8 @@ mod tests {
         assert_ne!(h & hcr::VM, 0);
         assert_ne!(h & hcr::TID3, 0, "ID registers are sanitised");
         assert_ne!(h & hcr::HCD, 0);
+        assert_ne!(h & hcr::TLOR, 0, "LORegions registers trap");
+        assert_ne!(h & hcr::TERR, 0, "RAS error record registers trap");
         assert_eq!(h & hcr::TWI, 0);
         assert_ne!(h & hcr::TWE, 0);
         assert_eq!(vmpidr_el2(0x0001_0203), 0x8001_0203);

@@ -5,7 +5,10 @@
 //! (`docs/reference/tf-rmm-rel0-realm-execution-facts.md` §6): `top <= base` before anything
 //! is looked up; the RD and the REC locked together (ERROR_INPUT); a running REC or one of
 //! another realm is ERROR_REC; the call must continue exactly where the change stands
-//! (`base` = the REC's next address, `top` within the range asked for). The walk from
+//! (`base` = the REC's next address, `top` within the range asked for). Then, unlike the
+//! reference (which never looks at it), a `top` that is not granule aligned is ERROR_INPUT
+//! (the specification's `top_gran_align`, ordered before `no_progress`), before the walk:
+//! an unaligned `top` never changes anything. The walk from
 //! `base` stops at the deepest existing table; whole entries of that one table are changed
 //! while they fit under `top`, and the first entry that cannot change ends the call. x1 is
 //! the first address not changed, which the REC remembers; the change stays pending until
@@ -61,6 +64,9 @@ fn set(
     }
     let change = rec.ripas_change();
     if base != change.addr || top > change.top {
+        return Err(RmiError::Input);
+    }
+    if !top.is_multiple_of(crate::GRANULE_SIZE as u64) {
         return Err(RmiError::Input);
     }
     let config = Rd::new(machine, rd.addr()).config();

@@ -11,10 +11,11 @@
 //! 2. the IPA in the protected half (PAR): else RSI_ERROR_INPUT;
 //! 3. no token in progress (no INIT, or the last byte already copied): RSI_ERROR_STATE;
 //! 4. not signed yet: sign, in `attest::token::es384::STEPS` bounded steps, checking for a
-//!    pending host interrupt after each one; if one is pending the REC exits to the host with
-//!    `RMI_EXIT_IRQ` and the SMC is not completed (PC not advanced, registers untouched): the
-//!    realm re-issues the same CONTINUE when it next runs, and signing resumes from the step
-//!    it stopped after (the progress is part of the saved session);
+//!    pending host interrupt after each one; if one is pending the call returns
+//!    RSI_INCOMPLETE with x1 = 0 (nothing copied, PC past the SMC) and the REC exits to the
+//!    host with `RMI_EXIT_IRQ`: the realm calls CONTINUE again when it next runs (as Linux's
+//!    arm-cca-guest loops on INCOMPLETE), and signing resumes from the step it stopped after
+//!    (the progress is part of the saved session);
 //! 5. the buffer page walked: RIPAS EMPTY → RSI_ERROR_INPUT; not mapped (RAM or DESTROYED)
 //!    → emulated stage-2 abort to the host, the SMC re-executed after the host maps it;
 //! 6. `min(size, remaining)` bytes copied to `[offset, offset + size)` of the page: x0 =
@@ -107,9 +108,15 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
             slot.store(machine, &session);
             match signed {
                 Ok(SignStatus::Done) => {}
-                // A host interrupt is pending: out to the host; CONTINUE runs again later.
+                // A host interrupt is pending: the call completes with RSI_INCOMPLETE and
+                // nothing copied (x1 = 0), and the REC exits to the host with RMI_EXIT_IRQ;
+                // the realm calls CONTINUE again, which resumes signing (TF-RMM's
+                // `handle_rsi_attest_token_continue`; the specification's flow D1.7.2).
                 Ok(SignStatus::InProgress) => {
-                    return RsiAction::Stage2Abort(ExitRecord::new(RecExitReason::Irq));
+                    return RsiAction::ReturnAndExit(
+                        [RsiStatus::Incomplete.as_u64(), 0, 0, 0],
+                        ExitRecord::new(RecExitReason::Irq),
+                    );
                 }
                 Err(error) => return RsiAction::status(error.rsi_status()),
             }

@@ -80,11 +80,38 @@ struct Seen {
 #[derive(Default)]
 struct Player {
     calls: VecDeque<Call>,
-    /// PC of the SMC in flight, if one was issued.
+    /// PC of the SMC in flight, if one was issued, and the call.
     issued_at: Option<u64>,
+    in_flight: Option<Call>,
     seen: Vec<Seen>,
     /// Times the realm had to re-execute an SMC the RMM did not complete.
     retried: usize,
+    /// What the CONTINUEs an interrupt stopped returned (RSI_INCOMPLETE with nothing
+    /// copied), each of which the realm issued again, as Linux's arm-cca-guest does.
+    interrupted: Vec<[u64; 4]>,
+}
+
+impl Player {
+    /// Issues `call` from `ctx`.
+    fn issue(&mut self, call: Call, ctx: &mut RealmContext) -> RealmTrap {
+        match &call {
+            Call::Rsi(id, args) => {
+                ctx.gprs.x[0] = u64::from(*id);
+                ctx.gprs.x[1..=args.len()].copy_from_slice(args);
+                self.issued_at = Some(ctx.gprs.pc);
+                self.in_flight = Some(call);
+                smc_trap()
+            }
+            Call::Pause => irq_trap(),
+        }
+    }
+}
+
+/// Whether `call` returning `x` is a CONTINUE an interrupt stopped: RSI_INCOMPLETE with
+/// nothing copied although room was given.
+fn interrupted(call: &Option<Call>, x: &[u64; 4]) -> bool {
+    matches!(call, Some(Call::Rsi(id, args))
+        if *id == rsi::ATTEST_TOKEN_CONTINUE && args[2] != 0 && x[0] == INCOMPLETE && x[1] == 0)
 }
 
 /// The simulated realm: each REC (by MPIDR) plays its own queue of calls.
@@ -106,23 +133,20 @@ impl Realm {
                         p.retried += 1;
                         return smc_trap();
                     }
+                    let x = [ctx.gprs.x[0], ctx.gprs.x[1], ctx.gprs.x[2], ctx.gprs.x[3]];
+                    p.issued_at = None;
+                    let call = p.in_flight.take();
+                    if interrupted(&call, &x) {
+                        // Call CONTINUE again.
+                        p.interrupted.push(x);
+                        return p.issue(call.expect("in flight"), ctx);
+                    }
                     let mut page = vec![0u8; 4096];
                     m.realm_read(buf_pa, &mut page);
-                    p.seen.push(Seen {
-                        x: [ctx.gprs.x[0], ctx.gprs.x[1], ctx.gprs.x[2], ctx.gprs.x[3]],
-                        page,
-                    });
-                    p.issued_at = None;
+                    p.seen.push(Seen { x, page });
                 }
-                match p.calls.pop_front() {
-                    Some(Call::Rsi(id, args)) => {
-                        ctx.gprs.x[0] = u64::from(id);
-                        ctx.gprs.x[1..=args.len()].copy_from_slice(&args);
-                        p.issued_at = Some(ctx.gprs.pc);
-                        smc_trap()
-                    }
-                    Some(Call::Pause) | None => irq_trap(),
-                }
+                let call = p.calls.pop_front().unwrap_or(Call::Pause);
+                p.issue(call, ctx)
             },
         ));
         Self { players }
@@ -140,6 +164,16 @@ impl Realm {
 
     fn take_seen(&self, mpidr: u64) -> Vec<Seen> {
         std::mem::take(&mut self.players.lock().unwrap().entry(mpidr).or_default().seen)
+    }
+
+    fn interrupted(&self, mpidr: u64) -> Vec<[u64; 4]> {
+        self.players
+            .lock()
+            .unwrap()
+            .entry(mpidr)
+            .or_default()
+            .interrupted
+            .clone()
     }
 
     fn retried(&self, mpidr: u64) -> usize {
@@ -578,7 +612,8 @@ fn pending_host_interrupt_stops_signing_after_every_step_and_keeps_the_progress(
     r.machine().set_host_irq_pending(true);
     let before = r.machine().host_irq_checks();
     // While an interrupt stays pending, every REC_ENTER makes exactly one signing step and
-    // exits with RMI_EXIT_IRQ; the realm re-executes the same CONTINUE each time.
+    // exits with RMI_EXIT_IRQ; the realm sees its CONTINUE return RSI_INCOMPLETE with
+    // nothing copied (PC past the SMC) and calls it again.
     for step in 1..=STEPS {
         assert_eq!(r.enter(0), status::SUCCESS);
         assert_eq!(r.exit(0, 0), 1, "RMI_EXIT_IRQ after step {step}");
@@ -593,7 +628,12 @@ fn pending_host_interrupt_stops_signing_after_every_step_and_keeps_the_progress(
     // without signing again, so without asking again.
     r.machine().set_host_irq_pending(false);
     r.run(0);
-    assert_eq!(r.player.retried(0), STEPS);
+    assert_eq!(r.player.retried(0), 0, "every SMC completed");
+    assert_eq!(
+        r.player.interrupted(0),
+        vec![[INCOMPLETE, 0, 0, 0]; STEPS],
+        "each interrupted CONTINUE returned RSI_INCOMPLETE, x1 = 0"
+    );
     assert_eq!(r.machine().host_irq_checks() - before, STEPS);
     let seen = r.player.take_seen(0);
     assert_eq!(
@@ -625,6 +665,8 @@ fn an_interrupt_part_way_through_signing_resumes_where_it_stopped() {
         STEPS,
         "the other steps ran in one go, each followed by a check"
     );
+    assert_eq!(r.player.interrupted(0), vec![[INCOMPLETE, 0, 0, 0]]);
+    assert_eq!(r.player.retried(0), 0);
     let seen = r.player.take_seen(0);
     assert_eq!(seen[1].x[..2], [SUCCESS, TOKEN_LEN as u64]);
     assert_eq!(

@@ -133,8 +133,21 @@ fn accepted_change_in_several_steps() {
         status::INPUT,
         "done already"
     );
-    // A top that is not page aligned stops before the page it cuts.
-    assert_eq!(set_ripas(&rig, rec, 0x6000, 0x7800)[..2], [0, 0x7000]);
+    // A top that is not granule aligned is refused (`top_gran_align`), even when whole
+    // entries fit below it, and changes nothing.
+    assert_eq!(
+        set_ripas(&rig, rec, 0x6000, 0x7800)[..2],
+        [status::INPUT, 0],
+        "top not granule aligned"
+    );
+    assert_eq!(entry(&rig, 0x6000), (UNASSIGNED, EMPTY), "unchanged");
+    // One that cuts the first page: ERROR_INPUT, not no_progress's ERROR_RTT(3).
+    assert_eq!(
+        set_ripas(&rig, rec, 0x6000, 0x6800)[0],
+        status::INPUT,
+        "top_gran_align before no_progress"
+    );
+    assert_eq!(set_ripas(&rig, rec, 0x6000, 0x7000)[..2], [0, 0x7000]);
     assert_eq!(set_ripas(&rig, rec, 0x7000, 0x8000)[..2], [0, 0x8000]);
     assert_eq!(entry(&rig, 0x7000), (UNASSIGNED, RAM));
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
@@ -270,6 +283,11 @@ fn block_entries_change_whole_and_the_walk_level_is_reported() {
     let out = rig.host.read_entry(rig.realm.rd, 0x20_0000, 2);
     assert_eq!([out[0], out[1], out[2], out[4]], [0, 2, UNASSIGNED, RAM]);
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(
+        set_ripas(&rig, rec, 0x20_1000, 0x20_1800)[0],
+        status::INPUT,
+        "an unaligned top is an argument error, found before the walk's base_align"
+    );
     assert_eq!(
         set_ripas(&rig, rec, 0x20_1000, 0x20_2000)[0],
         status::rtt(2),

@@ -188,10 +188,18 @@ impl El2Controls {
     }
 }
 
+/// `CPTR_EL2.TTA` (E2H = 0): trace unit system register accesses trap.
+const CPTR_EL2_TTA: u64 = 1 << 20;
+/// `CPTR_EL2.TAM`: activity monitor (AMU) accesses trap.
+const CPTR_EL2_TAM: u64 = 1 << 30;
+
 /// `CPTR_EL2` (E2H = 0) while a realm runs with its FP/SIMD registers loaded: RES1 bits 13,
 /// 9 and 0..7, `TSM` (bit 12) and `TZ` (bit 8): SME and SVE trap (a realm has neither);
-/// FP/SIMD does not (`TFP` clear).
-const CPTR_EL2_REALM: u64 = 0x33FF;
+/// FP/SIMD does not (`TFP` clear); trace (`TTA`) and the activity monitors (`TAM`) trap, as
+/// in TF-RMM, so a realm can neither read every world's activity counters nor leave trace
+/// state behind (the accesses read as zero and ignore writes). `TAM` is RES0, so ignored,
+/// without FEAT_AMUv1.
+const CPTR_EL2_REALM: u64 = 0x33FF | CPTR_EL2_TTA | CPTR_EL2_TAM;
 
 /// `CPTR_EL2` while a realm runs before its first FP/SIMD use in this run: as
 /// [`CPTR_EL2_REALM`] plus `TFP` (bit 10), so that use traps and the world switch loads the
@@ -201,9 +209,57 @@ const CPTR_EL2_REALM_FP_UNLOADED: u64 = CPTR_EL2_REALM | 1 << 10;
 /// ESR_EL2.EC of a trapped FP/SIMD access.
 const EC_FP_ACCESS: u64 = 0x07;
 
-/// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`) and debug (`TDA`, `TDOSA`,
-/// `TDRA`) register accesses; the realm gets none of the host's debug or PMU state.
-const MDCR_EL2_REALM: u64 = 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11;
+/// `MDCR_EL2.TPMS`: statistical profiling (SPE) register accesses trap.
+const MDCR_EL2_TPMS: u64 = 1 << 14;
+/// `MDCR_EL2.TTRF`: trace filter control (TRFCR_EL1) accesses trap.
+const MDCR_EL2_TTRF: u64 = 1 << 19;
+
+/// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`), debug (`TDA`, `TDOSA`, `TDRA`),
+/// statistical profiling (`TPMS`) and trace filter (`TTRF`) register accesses; the realm gets
+/// none of the host's debug, PMU, SPE or trace state and leaves none behind (TPMS and TTRF
+/// are RES0, so ignored, without FEAT_SPE / FEAT_TRF). `HPMN` is 0, as in TF-RMM (with
+/// `TPM` every PMU access traps anyway).
+const MDCR_EL2_REALM: u64 =
+    1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11 | MDCR_EL2_TPMS | MDCR_EL2_TTRF;
+
+const _: () = assert!(
+    CPTR_EL2_REALM & (CPTR_EL2_TTA | CPTR_EL2_TAM) == CPTR_EL2_TTA | CPTR_EL2_TAM
+        && MDCR_EL2_REALM & (MDCR_EL2_TPMS | MDCR_EL2_TTRF) == MDCR_EL2_TPMS | MDCR_EL2_TTRF
+);
+
+/// ID_AA64MMFR0_EL1.FGT \[59:56\]: the fine-grained trap registers exist.
+const MMFR0_FGT_SHIFT: u32 = 56;
+/// ID_AA64MMFR1_EL1.HCX \[43:40\]: HCRX_EL2 exists.
+const MMFR1_HCX_SHIFT: u32 = 40;
+
+/// Puts the EL2 registers realms run under but the world switch does not install on this
+/// CPU into a known state, at cold and warm boot, instead of relying on what TF-A left in
+/// the Realm world's EL2 context:
+/// - `VPIDR_EL2` = this CPU's `MIDR_EL1`, so a realm reads a sane MIDR_EL1;
+/// - with FEAT_FGT, `HFGRTR_EL2`, `HFGWTR_EL2`, `HFGITR_EL2`, `HDFGRTR_EL2`, `HDFGWTR_EL2` = 0:
+///   no fine-grained trap beyond the coarse ones, and every negative-polarity (`n…`) control
+///   traps — the registers of newer features (PIR, POR, GCS, BRBE, ACCDATA, …), which the
+///   RMM does not switch, read as zero and ignore writes for the realm;
+/// - with FEAT_HCX, `HCRX_EL2` = 0: TCR2_EL1, SCTLR2_EL1 and the like trap, and the
+///   instructions it enables (LS64, MOPS, …) are not enabled, matching the ID registers a
+///   realm reads (ISAR2 reads as zero).
+///
+/// The registers exist only with their feature, so each is written only if the ID register
+/// says so.
+pub fn init_cpu(id_aa64mmfr0: u64, id_aa64mmfr1: u64) {
+    msr!("vpidr_el2", mrs!("midr_el1"));
+    if (id_aa64mmfr0 >> MMFR0_FGT_SHIFT) & 0xF != 0 {
+        msr!("S3_4_C1_C1_4", 0); // HFGRTR_EL2
+        msr!("S3_4_C1_C1_5", 0); // HFGWTR_EL2
+        msr!("S3_4_C1_C1_6", 0); // HFGITR_EL2
+        msr!("S3_4_C3_C1_4", 0); // HDFGRTR_EL2
+        msr!("S3_4_C3_C1_5", 0); // HDFGWTR_EL2
+    }
+    if (id_aa64mmfr1 >> MMFR1_HCX_SHIFT) & 0xF != 0 {
+        msr!("S3_4_C1_C2_2", 0); // HCRX_EL2
+    }
+    isb();
+}
 
 /// `CNTHCTL_EL2` (E2H = 0) while a realm runs: EL1 may read the physical counter and use the
 /// physical timer (`EL1PCTEN`, `EL1PCEN`).

@@ -11,7 +11,7 @@ use crate::exec::realm_memory::ripas_run;
 use crate::realm::rec::LastExit;
 use crate::rsi::{self, RsiAction};
 use crate::vcpu::esr::{
-    EA, EC_MASK, Esr, ExceptionClass, FNV, FSC_MASK, FaultStatus, ISV, SAS_MASK, SF, WNR,
+    EA, EC_MASK, Esr, ExceptionClass, FNV, FSC_MASK, FaultStatus, IL, ISV, SAS_MASK, SF, WNR,
     fault_ipa_page,
 };
 use core::ops::ControlFlow;
@@ -109,10 +109,7 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
             Outcome::Injected
         }
         ExceptionClass::Smc64 => smc(env, ctx, trap),
-        ExceptionClass::SysReg => {
-            sysreg(env, ctx, esr);
-            Outcome::Resume
-        }
+        ExceptionClass::SysReg => sysreg(env, ctx, trap, esr),
         ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
         ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr),
         // Pointer authentication (0x09), SVE (0x19), SME (0x1D): the realm has none of these,
@@ -125,22 +122,48 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
             Outcome::Injected
         }
         ExceptionClass::Other(class) => {
-            log::warn!(
-                "realm exception class {class:#x} (ESR_EL2 {:#x}) at {:#x} is not handled: \
-                 reported to the host without a syndrome",
-                trap.esr,
-                ctx.gprs.pc
-            );
+            // A realm can raise these at will (BRK, illegal execution state...), so they must
+            // not reach the shared console at the default level, and the line carries only
+            // the 6-bit class, never the realm's PC, syndrome or registers.
+            log::debug!("realm exception class {class:#04x} not handled: a SYNC exit");
             sync_exit(trap, ExitRecord::new(RecExitReason::Sync))
         }
     }
 }
 
+/// ESR bits shown for a trapped GIC CPU interface write: EC, IL and the ISS fields of a
+/// system register trap (Op0, Op2, Op1, CRn, Rt, CRm, direction; ISS\[24:22\] are RES0).
+pub const SYSREG_MASK: u64 = EC_MASK | IL | 0x3F_FFFF;
+
+/// Whether a trapped system register access (ISS of EC 0x18) is to the GIC CPU interface
+/// registers the host emulates: TF-RMM's ICC group (`op0 = 3, op1 = 0 or 4, CRn = 12,
+/// CRm = 8..15`: ICC_SGI0R_EL1, ICC_SGI1R_EL1 and ICC_ASGI1R_EL1, which trap by
+/// architecture while HCR_EL2.IMO/FMO route interrupts to EL2, and ICC_DIR_EL1, which traps
+/// when the host sets ICH_HCR_EL2.TDIR) and ICC_PMR_EL1.
+fn is_gic_cpu_interface(iss: u64) -> bool {
+    let op0 = (iss >> 20) & 0b11;
+    let op2 = (iss >> 17) & 0b111;
+    let op1 = (iss >> 14) & 0b111;
+    let crn = (iss >> 10) & 0xF;
+    let crm = (iss >> 1) & 0xF;
+    let icc_group = op0 == 3 && op1 & 0b11 == 0 && crn == 12 && crm & 0b1000 != 0;
+    let icc_pmr = op0 == 3 && op1 == 0 && crn == 4 && crm == 6 && op2 == 0;
+    icc_group || icc_pmr
+}
+
 /// A trapped system register access: a read of the ID space (`op0 = 3, op1 = 0, CRn = 0`,
-/// trapped by HCR_EL2.TID3) gets the sanitised value ([`crate::vcpu::id_regs`]); any other
-/// access reads as zero and ignores writes (the reference RMM's default). The realm then
-/// continues after the instruction.
-fn sysreg<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, esr: Esr) {
+/// trapped by HCR_EL2.TID3) gets the sanitised value ([`crate::vcpu::id_regs`]); a write to
+/// the GIC CPU interface ([`is_gic_cpu_interface`]: sending an SGI, deactivating an
+/// interrupt) goes to the host, which emulates it: an `RMI_EXIT_SYNC` with the syndrome
+/// ([`SYSREG_MASK`]) and the written value in `gprs[0]`, as the reference RMM does; any
+/// other access reads as zero and ignores writes (the reference RMM's default). Either way
+/// the realm continues after the instruction.
+fn sysreg<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    esr: Esr,
+) -> Outcome {
     let iss = esr.raw();
     let is_read = iss & 1 != 0;
     let rt = ((iss >> 5) & 0x1F) as usize;
@@ -149,6 +172,13 @@ fn sysreg<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, esr: Esr) {
     let op1 = (iss >> 14) & 0b111;
     let crn = (iss >> 10) & 0xF;
     let crm = ((iss >> 1) & 0xF) as u8;
+    ctx.gprs.advance_pc();
+    if !is_read && is_gic_cpu_interface(iss) {
+        let mut record = ExitRecord::new(RecExitReason::Sync);
+        record.esr = trap.esr & SYSREG_MASK;
+        record.gprs[0] = if rt < 31 { ctx.gprs.x[rt] } else { 0 };
+        return sync_exit(trap, record);
+    }
     if is_read && rt < 31 {
         ctx.gprs.x[rt] = if op0 == 3 && op1 == 0 && crn == 0 {
             env.monitor.realm_id_regs.read(crm, op2)
@@ -156,7 +186,7 @@ fn sysreg<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, esr: Esr) {
             0
         };
     }
-    ctx.gprs.advance_pc();
+    Outcome::Resume
 }
 
 fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
@@ -265,6 +295,12 @@ fn data_abort<M: Machine>(
     let aarch32 = ctx.gprs.pstate & PSTATE_NRW != 0;
     if aarch32 || env.realm.s2.in_par(fipa) {
         record.esr = trap.esr & NONEMULATED_MASK;
+    } else if !esr.isv() {
+        // Not emulatable (no syndrome for the access, e.g. a load/store pair): SRT and SAS
+        // are RES0, so there is no value to show, and the access syndrome (WnR, SAS, SF) is
+        // the realm's business. The host sees where it happened, to map the page.
+        record.esr = trap.esr & NONEMULATED_MASK;
+        record.far = trap.far & 0xFFF;
     } else {
         record.esr = trap.esr & EMULATED_MASK;
         record.far = trap.far & 0xFFF;

@@ -249,6 +249,7 @@ pub const CHECKS: &[&str] = &[
     "regs.sysregs_survive_exit",
     "regs.host_call_results",
     "regs.id_registers_sanitised",
+    "regs.midr_sane",
     "regs.fp_starts_zeroed",
     "regs.fp_survives_exit",
     "populate.after_fault",
@@ -314,6 +315,10 @@ pub mod irq {
     pub const LR_INTID: u64 = 100;
     /// Its priority (a multiple of 8: valid with 5 priority bits).
     pub const LR_PRIORITY: u64 = 0xA0;
+    /// What the LR mode writes to ICC_SGI1R_EL1 last: SGI 5 to the CPU with affinity
+    /// 0.0.0.0 (target list bit 0). The write traps to the RMM, which hands it to the host
+    /// (`RMI_EXIT_SYNC`, the value in `gprs[0]`) to send the IPI.
+    pub const SGI1R_VALUE: u64 = 5 << 24 | 1;
     /// The EL1 virtual timer's PPI.
     pub const VTIMER_INTID: u64 = 27;
     /// The EL2 physical timer's PPI (the hypervisor's own timer).

@@ -9,11 +9,16 @@
 //!   first CONTINUE that reaches it makes the RMM report a stage-2 abort to the host.
 //! - Pair mode (two RECs): each REC collects its own token in 512-byte chunks and yields to
 //!   the host after every call, so the host can keep both sessions in progress at once.
-//! - Bench mode: INIT and whole-page CONTINUEs, each timed with `CNTVCT_EL0`.
+//! - Bench mode: INIT and whole-page CONTINUEs, each timed with `CNTVCT_EL0`; the report
+//!   also counts the CONTINUEs a host interrupt stopped.
+//!
+//! Every CONTINUE is issued again while it returns RSI_INCOMPLETE with nothing copied for a
+//! non-empty chunk: the RMM stopped signing for a host interrupt (Linux's loop).
 
 use crate::bench::counter;
 use crate::host_call::{self, rec_index};
 use crate::rsi;
+use core::sync::atomic::{AtomicU64, Ordering};
 use realm_protocol::attest::{
     BENCH_REPORT, BUFFER_IPA, EMPTY_IPA, EXTENDS, MODE_BENCH, MODE_CHECKS, MODE_PAIR, PAIR_CHUNK,
     YIELD_IMM, challenge, extend_value,
@@ -65,8 +70,26 @@ fn init(rec: u64) -> [u64; 11] {
     rsi::call(fid::ATTEST_TOKEN_INIT, &words(&challenge(rec)))
 }
 
+/// CONTINUEs that a host interrupt stopped (RSI_INCOMPLETE with nothing copied although
+/// there was room), each issued again.
+static INTERRUPTED: AtomicU64 = AtomicU64::new(0);
+
+/// Most times one CONTINUE is issued again after an interrupt (the signing takes
+/// `es384::STEPS` steps, at least one per call).
+const MAX_INTERRUPTED: u64 = 64;
+
+/// RSI_ATTEST_TOKEN_CONTINUE, issued again while a host interrupt stops it (RSI_INCOMPLETE
+/// with x1 = 0 for a non-empty chunk), as Linux's arm-cca-guest does.
 fn cont(ipa: u64, offset: u64, size: u64) -> [u64; 11] {
-    rsi::call(fid::ATTEST_TOKEN_CONTINUE, &[ipa, offset, size])
+    let mut again = 0;
+    loop {
+        let r = rsi::call(fid::ATTEST_TOKEN_CONTINUE, &[ipa, offset, size]);
+        if r[0] != INCOMPLETE || r[1] != 0 || size == 0 || again == MAX_INTERRUPTED {
+            return r;
+        }
+        INTERRUPTED.fetch_add(1, Ordering::Relaxed);
+        again += 1;
+    }
 }
 
 /// The protected page `offset..offset + len` of the buffer, read back.
@@ -302,6 +325,7 @@ fn bench(shared: u64, buffer: u64) -> u64 {
             calls,
             total,
             empty,
+            INTERRUPTED.load(Ordering::Relaxed),
         ],
     );
     0

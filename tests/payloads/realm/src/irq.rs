@@ -8,7 +8,8 @@
 //!
 //! Modes (x2):
 //! - LR: GIC set-up checks, then the realm asks for [`LR_INTID`] and must take it exactly
-//!   once, with nothing pending and no active priority afterwards.
+//!   once, with nothing pending and no active priority afterwards; last it sends an SGI
+//!   (ICC_SGI1R_EL1 = [`SGI1R_VALUE`]), which the host must see.
 //! - reject: two host calls during which the host tries invalid GIC states; each answer
 //!   must be exact and no interrupt may arrive.
 //! - spin: the host arms its own timer, the realm spins [`SPIN_US`] over 28 registers
@@ -21,7 +22,7 @@ use crate::scenarios::Checks;
 use core::sync::atomic::{AtomicU64, Ordering};
 use realm_protocol::irq::{
     HOST_TIMER_DELAY_US, LR_INTID, LR_PRIORITY, MODE_LR, MODE_REJECT, MODE_SPIN, MODE_VTIMER,
-    SPIN_US, VTIMER_DELAY_US, VTIMER_INTID, WAIT_US, gic_answer,
+    SGI1R_VALUE, SPIN_US, VTIMER_DELAY_US, VTIMER_INTID, WAIT_US, gic_answer,
 };
 use realm_protocol::{HostCallCode, check};
 
@@ -85,6 +86,7 @@ read_reg!(icc_pmr, "S3_0_C4_C6_0");
 write_reg!(set_icc_pmr, "S3_0_C4_C6_0");
 read_reg!(icc_rpr, "S3_0_C12_C11_3");
 write_reg!(icc_dir, "S3_0_C12_C11_1");
+write_reg!(icc_sgi1r, "S3_0_C12_C11_5");
 read_reg!(cntv_ctl, "cntv_ctl_el0");
 write_reg!(set_cntv_ctl, "cntv_ctl_el0");
 write_reg!(set_cntv_cval, "cntv_cval_el0");
@@ -222,6 +224,8 @@ fn lr() -> u64 {
         hppir == SPURIOUS && rpr == 0xFF,
         &[hppir, rpr],
     );
+    // An IPI: the host must see it (a SYNC exit with the value), the realm goes on.
+    icc_sgi1r(SGI1R_VALUE);
     c.failures()
 }
 

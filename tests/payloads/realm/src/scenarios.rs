@@ -424,6 +424,19 @@ pub fn registers() -> u64 {
         &[pfr0, pfr1, zfr0, isar1, isar2],
     );
 
+    // MIDR_EL1 (VPIDR_EL2, which the RMM sets from the CPU's MIDR_EL1 on every CPU): a real
+    // value, with the Architecture field 0xF every Armv8 CPU has (0 if nobody set it).
+    let midr: u64;
+    // SAFETY: reading MIDR_EL1 has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, midr_el1", out(reg) midr, options(nomem, nostack));
+    }
+    c.report(
+        const { check("regs.midr_sane") },
+        (midr >> 16) & 0xF == 0xF,
+        &[midr],
+    );
+
     // FP/SIMD: the realm's registers start zeroed (the hypervisor filled its own with a
     // pattern before entering: none of it may show here), and survive an exit to the host
     // (which refills its own registers before every entry).

@@ -178,7 +178,7 @@ struct Reports {
     /// INIT's upper bound, from the `attest.init` report.
     init_len: Option<u64>,
     /// The bench mode's numbers (gprs\[2..8\] of its report).
-    bench: Option<[u64; 6]>,
+    bench: Option<[u64; 7]>,
 }
 
 /// Enters REC `i` until it yields or finishes, servicing host calls, reports and the
@@ -204,7 +204,7 @@ struct EntryTimes {
 const LONG_KEPT: usize = 8;
 
 /// When the host timer fires after REC_ENTER starts: well past the entry path and the
-/// realm's re-executed CONTINUE (a few thousand instructions), well before the end of any
+/// realm's CONTINUE called again (a few thousand instructions), well before the end of any
 /// signing step (about a million).
 const FIRE_AFTER: u64 = 100_000;
 /// An entry this long did more than run the realm until the timer: it held a signing step.
@@ -409,9 +409,12 @@ fn two_recs() -> Outcome {
 ///    ([`HostTimerIrq`]), so after each signing step the RMM sees a pending interrupt and
 ///    exits with `RMI_EXIT_IRQ`; this hypervisor times every REC_ENTER. The longest one is
 ///    the longest uninterruptible stretch: it holds one signing step and everything around
-///    it (EL3, the REC entry and exit, the re-executed CONTINUE, the session's load and
-///    store). Prints `BENCH attest_longest_stretch`, `BENCH attest_steps` (entries, IRQ
-///    exits, entries that held a signing step, the signer's number of steps) and
+///    it (EL3, the REC entry and exit, the CONTINUE called again, the session's load and
+///    store). Each interrupted CONTINUE returns RSI_INCOMPLETE with nothing copied, which the
+///    realm counts and calls again; the count must equal the signer's number of steps.
+///    Prints `BENCH attest_longest_stretch`, `BENCH attest_steps` (entries, IRQ exits,
+///    entries that held a signing step, the signer's number of steps, the interrupted
+///    CONTINUEs the realm saw) and
 ///    `BENCH attest_step_entries` (how long each entry that held a step took).
 ///
 /// On any failure: `BENCH error`.
@@ -425,9 +428,13 @@ pub fn bench() {
         let stop = stop?;
         torn?;
         ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
-        let Some([init, all, longest, calls, len, empty]) = reports.bench else {
+        let Some([init, all, longest, calls, len, empty, interrupted]) = reports.bench else {
             fail!("the realm reported no numbers");
         };
+        ensure!(
+            interrupted == 0,
+            "{interrupted} CONTINUEs stopped with no host interrupt armed"
+        );
         for (name, n) in [
             ("attest_init", init),
             ("attest_continue_all", all),
@@ -460,13 +467,22 @@ pub fn bench() {
         let stop = stop?;
         torn?;
         ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
+        // Every signing step ends with the timer pending: the realm sees each of those
+        // CONTINUEs return RSI_INCOMPLETE with nothing copied, and calls again.
+        let interrupted = reports.bench.map_or(0, |b| b[6]);
+        ensure!(
+            interrupted == es384::STEPS as u64,
+            "the realm saw {interrupted} interrupted CONTINUEs, expected one per signing step ({})",
+            es384::STEPS
+        );
         let n = times.longest;
         println!(
             "BENCH attest_longest_stretch instructions={n} min={n} max={n} iterations=1 \
              fire_after={FIRE_AFTER}"
         );
         println!(
-            "BENCH attest_steps entries={} irq_exits={} long_entries={} signer_steps={}",
+            "BENCH attest_steps entries={} irq_exits={} long_entries={} signer_steps={} \
+             realm_saw_incomplete={interrupted}",
             times.entries,
             times.irq_exits,
             times.long_entries,

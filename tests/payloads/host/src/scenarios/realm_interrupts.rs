@@ -13,7 +13,8 @@
 //!
 //! Scenarios (one realm each, on the primary):
 //! - `realm_virtual_interrupt_via_list_register`: the realm asks for vINTID 100 and takes
-//!   it exactly once from the list register.
+//!   it exactly once from the list register; then it sends an SGI, which must reach this
+//!   hypervisor as one `RMI_EXIT_SYNC` with the ICC_SGI1R_EL1 syndrome and the value.
 //! - `realm_invalid_gic_state_refused`: while the realm waits in a host call, REC_ENTER with
 //!   each invalid GIC state is RMI_ERROR_REC and leaves the run page's exit alone; invalid
 //!   list registers with garbage in their other bits, and garbage past the implemented
@@ -38,8 +39,8 @@ use crate::{ensure, fail, println, regs};
 use core::cell::{Cell, RefCell};
 use core::fmt::Write;
 use realm_protocol::irq::{
-    HOST_TIMER_INTID, LR_PRIORITY, MODE_LR, MODE_REJECT, MODE_SPIN, MODE_VTIMER, VTIMER_INTID,
-    gic_answer,
+    HOST_TIMER_INTID, LR_PRIORITY, MODE_LR, MODE_REJECT, MODE_SPIN, MODE_VTIMER, SGI1R_VALUE,
+    VTIMER_INTID, gic_answer,
 };
 use realm_protocol::{HostCallCode, Scenario as RealmScenario};
 use rmm_abi::rmi::rec_run::REC_GIC_NUM_LRS;
@@ -611,12 +612,25 @@ fn run_mode(
     vm.tear_down()
 }
 
+/// ESR_EL2 of the realm's `msr ICC_SGI1R_EL1, x<rt>` with Rt left out: EC 0x18, IL, op0 3,
+/// op2 5, op1 0, CRn 12, CRm 11, a write.
+const SGI1R_WRITE_ESR: u64 = 0x18 << 26 | 1 << 25 | 3 << 20 | 5 << 17 | 12 << 10 | 11 << 1;
+/// ESR ISS Rt field.
+const ESR_RT: u64 = 0x1F << 5;
+
 fn lr_injection() -> Outcome {
-    run_mode(MODE_LR, &[], "irq.lr.", &|irqs, _| {
+    run_mode(MODE_LR, &[], "irq.lr.", &|irqs, t| {
         ensure!(
             irqs.verified.get() == 1,
             "the injected list register was seen handled at {} exits, expected 1",
             irqs.verified.get()
+        );
+        let (esr, value) = t.last_sysreg_write;
+        ensure!(
+            t.sysreg_writes == 1 && esr & !ESR_RT == SGI1R_WRITE_ESR && value == SGI1R_VALUE,
+            "the realm's SGI: {} system register exits, the last ESR {esr:#x} value {value:#x} \
+             (expected one, ESR {SGI1R_WRITE_ESR:#x} value {SGI1R_VALUE:#x})",
+            t.sysreg_writes
         );
         Ok(())
     })

@@ -41,6 +41,8 @@ const EXIT_PSCI: u64 = 3;
 const EXIT_RIPAS_CHANGE: u64 = 4;
 const EXIT_HOST_CALL: u64 = 5;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
+/// ESR_EL2.EC of a trapped system register access.
+const EC_SYSREG: u64 = 0x18;
 const PAGE: u64 = 0x1000;
 
 /// RecEnter flags.
@@ -62,6 +64,11 @@ pub struct Transcript {
     pub host_calls: u32,
     /// RIPAS changes serviced.
     pub ripas_changes: u32,
+    /// System register writes the RMM handed over (SYNC exits with EC 0x18: a GIC CPU
+    /// interface write, e.g. an SGI).
+    pub sysreg_writes: u32,
+    /// The last of those: (ESR, value).
+    pub last_sysreg_write: (u64, u64),
     /// The run ended with PSCI CPU_OFF.
     pub cpu_off: bool,
     /// The run ended with PSCI SYSTEM_OFF (or SYSTEM_RESET).
@@ -80,6 +87,8 @@ impl Transcript {
             mmio: 0,
             host_calls: 0,
             ripas_changes: 0,
+            sysreg_writes: 0,
+            last_sysreg_write: (0, 0),
             cpu_off: false,
             system_off: false,
             console: [0; 120],
@@ -237,6 +246,11 @@ pub fn run_realm_with(
                     ) => answer = service.host_call(vm, rec, code, &gpr)?,
                     None => fail!("realm made host call {imm:#x}"),
                 }
+            }
+            EXIT_SYNC if (esr >> 26) & 0x3F == EC_SYSREG => {
+                // Nothing to emulate here: the write is recorded for the scenario to check.
+                t.sysreg_writes += 1;
+                t.last_sysreg_write = (esr, gpr(0));
             }
             EXIT_SYNC => {
                 ensure!(
