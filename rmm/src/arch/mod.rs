@@ -213,7 +213,9 @@ pub trait Machine: Sync + world::RealmCpu {
     fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]);
 
     /// Puts this CPU's resting EL2 controls in place instead of relying on what EL3 left
-    /// there: above all VTCR_EL2.VS for realms with `width`-bit VMIDs, so that every TLB
+    /// there (on hardware also the realm-facing registers the world switch does not install:
+    /// VPIDR_EL2, the fine-grained traps, HCRX_EL2): above all VTCR_EL2.VS for realms with
+    /// `width`-bit VMIDs, so that every TLB
     /// invalidation the RMM issues between realm runs matches entries exactly as the runs
     /// tagged them. Called on every CPU, at cold and warm boot, before it serves RMI.
     fn install_resting_controls(&self, width: VmidWidth);

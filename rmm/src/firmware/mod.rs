@@ -21,9 +21,7 @@ use crate::arch::aarch64::fatal::halt;
 use crate::arch::aarch64::machine::HwMachine;
 use crate::arch::aarch64::pl011::Pl011;
 use crate::arch::aarch64::smc::El3Smc;
-use crate::arch::aarch64::{
-    el3_attest, entry, sha2_hw, stack_probe, sysreg, vgic_regs, world_switch,
-};
+use crate::arch::aarch64::{el3_attest, entry, sha2_hw, stack_probe, sysreg, vgic_regs};
 use crate::boot::{self, args::RawBootArgs};
 use crate::logger::{ConsoleLogger, DEFAULT_LEVEL};
 use crate::monitor::Monitor;
@@ -103,7 +101,6 @@ fn cold_boot(
             print_banner(platform, monitor);
             sha2_hw::init_cold(&cpu);
             vgic_regs::init_cpu();
-            world_switch::init_cpu(cpu.id_aa64mmfr0, cpu.id_aa64mmfr1);
             provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(
                 "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
@@ -166,10 +163,8 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     let result = match MONITOR.get() {
         Some(monitor) => monitor.warm_boot(raw).map(|_| {
             monitor.prepare_cpu(&HwMachine);
-            let cpu = sysreg::cpu_id_registers();
-            sha2_hw::init_warm(&cpu, raw.cpu_index);
+            sha2_hw::init_warm(&sysreg::cpu_id_registers(), raw.cpu_index);
             vgic_regs::init_cpu();
-            world_switch::init_cpu(cpu.id_aa64mmfr0, cpu.id_aa64mmfr1);
         }),
         None => Err(BootError::Unknown),
     };

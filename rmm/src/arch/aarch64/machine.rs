@@ -4,7 +4,7 @@
 //! `dc zva`; host pages are read through the NS window by the fault-tolerant copy routine;
 //! measurements hash with the engine [`sha2_hw`] selected at boot.
 
-use super::{el3_attest, interrupts, ns_access, sha2_hw, smc::smc, tlb, world_switch};
+use super::{el3_attest, interrupts, ns_access, sha2_hw, smc::smc, sysreg, tlb, world_switch};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{
     RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TrapAction, VgicState,
@@ -170,6 +170,8 @@ impl Machine for HwMachine {
     }
 
     fn install_resting_controls(&self, width: VmidWidth) {
+        let cpu = sysreg::cpu_id_registers();
+        world_switch::init_cpu(cpu.id_aa64mmfr0, cpu.id_aa64mmfr1);
         tlb::install_resting_vtcr(width);
     }
 
