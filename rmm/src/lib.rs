@@ -15,6 +15,7 @@
 //! - [`rsi`]: the realm's calls to the RMM.
 //! - [`attestation`]: the realm attestation key and platform token from EL3, and signing.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
+//! - [`invariant`]: the fatal stop for inconsistencies only an RMM bug can cause.
 //! - [`logger`]: a `log` backend that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
 //! - `firmware` (bare-metal builds only): the composition root, cold and warm boot wiring the
@@ -29,6 +30,7 @@ pub mod exec;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod firmware;
 pub mod granule;
+pub mod invariant;
 pub mod logger;
 pub mod mmu;
 pub mod monitor;

@@ -227,6 +227,13 @@ pub trait Machine: Sync + world::RealmCpu {
     /// monitor stops instead of going on.
     fn invalidate_stage2(&self, vmid: u16);
 
+    /// Invalidates the stage-2 (and combined stage-1/2) TLB entries of the realm with `vmid`
+    /// for `ipa` on every CPU (`TLBI IPAS2E1IS` for every level of the walk, then
+    /// `TLBI VMALLE1IS` for the stage-1 entries built on it, with the barriers), after the one
+    /// valid stage-2 entry that maps `ipa` was removed or changed; checked as
+    /// [`Machine::invalidate_stage2`] is.
+    fn invalidate_stage2_ipa(&self, vmid: u16, ipa: u64);
+
     /// `RMM_ATTEST_GET_REALM_KEY` for curve P-384: EL3 writes the raw private scalar into the
     /// EL3-RMM shared page; it is copied into `out` and the shared page's copy is wiped before
     /// this returns, whatever the outcome. Returns the key length EL3 reported (the caller

@@ -40,11 +40,7 @@ pub fn with_granule<M: Machine, R>(
     if !ipa.is_multiple_of(crate::GRANULE_SIZE as u64) || !s2.in_par(ipa) {
         return Err(Unreachable::Invalid);
     }
-    // A broken table is an RMM bug; the realm sees its call fail rather than the RMM stop.
-    let reached = walk(granules, machine, s2, ipa, RttLevel::LEAF).map_err(|_| {
-        log::error!("realm stage-2 tables broken at IPA {ipa:#x}");
-        Unreachable::Invalid
-    })?;
+    let reached = walk(granules, machine, s2, ipa, RttLevel::LEAF);
     match reached.entry(machine) {
         Entry::Assigned {
             pa,
@@ -80,7 +76,7 @@ pub fn ripas_run<M: Machine>(
     base: u64,
     top: u64,
 ) -> Option<(u64, Ripas)> {
-    let reached = walk(granules, machine, s2, base, RttLevel::LEAF).ok()?;
+    let reached = walk(granules, machine, s2, base, RttLevel::LEAF);
     let level = reached.level;
     let ripas_of =
         |index: usize| match Entry::decode(machine.read_word(reached.table.addr(), index), level) {

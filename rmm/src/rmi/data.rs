@@ -7,15 +7,14 @@
 //! the stack, measured from there, and written to the data granule: the host cannot change
 //! what is measured after the fact.
 
-use super::RmiOutputs;
 use super::args::{DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs};
-use super::error::{RmiError, status_only, with_outputs};
-use super::locks::{lock_two, tracked};
-use super::realm::lock_rd;
-use super::rtt::{break_before_make, refcount_ok};
+use super::error::{Handled, RmiError};
+use super::locks::{lock_rd, lock_two, tracked};
 use super::rtt_args::{PA_LIMIT, data_ipa};
 use crate::GRANULE_SIZE;
 use crate::arch::Machine;
+use crate::granule::GranuleAddr;
+use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::rtt::entry::Entry;
@@ -34,7 +33,7 @@ enum Content {
 
 /// Handles RMI_DATA_CREATE(x1 = rd, x2 = data, x3 = ipa, x4 = src, x5 = flags).
 #[inline(never)]
-pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -> Handled {
     let DataCreateArgs {
         rd,
         data,
@@ -42,23 +41,22 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -
         src,
         flags,
     } = args;
-    status_only((|| {
-        if flags > MEASURE_CONTENT {
-            return Err(RmiError::Input);
-        }
-        let src_addr = tracked(&monitor.granules, src)?;
-        if monitor.granules.state_unlocked(src_addr) != Some(GranuleState::Undelegated) {
-            return Err(RmiError::Input);
-        }
-        populate(
-            monitor,
-            machine,
-            rd,
-            data,
-            ipa,
-            Content::Copy { src, flags },
-        )
-    })())
+    if flags > MEASURE_CONTENT {
+        return Err(RmiError::Input.into());
+    }
+    let src_addr = tracked(&monitor.granules, src)?;
+    if monitor.granules.state_unlocked(src_addr) != Some(GranuleState::Undelegated) {
+        return Err(RmiError::Input.into());
+    }
+    populate(
+        monitor,
+        machine,
+        rd,
+        data,
+        ipa,
+        Content::Copy { src, flags },
+    )?;
+    Ok([])
 }
 
 /// Handles RMI_DATA_CREATE_UNKNOWN(x1 = rd, x2 = data, x3 = ipa).
@@ -67,9 +65,10 @@ pub fn create_unknown(
     monitor: &Monitor,
     machine: &impl Machine,
     args: DataCreateUnknownArgs,
-) -> RmiOutputs {
+) -> Handled {
     let DataCreateUnknownArgs { rd, data, ipa } = args;
-    status_only(populate(monitor, machine, rd, data, ipa, Content::Unknown))
+    populate(monitor, machine, rd, data, ipa, Content::Unknown)?;
+    Ok([])
 }
 
 fn populate(
@@ -97,7 +96,7 @@ fn populate(
     if data.addr().get() >= PA_LIMIT {
         return Err(RmiError::Input);
     }
-    let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF)?;
+    let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF);
     if leaf.level != RttLevel::LEAF {
         return Err(RmiError::Rtt(leaf.level));
     }
@@ -131,48 +130,43 @@ fn populate(
         Content::Unknown => Entry::Assigned { pa, ripas },
     };
     leaf.set(machine, entry);
-    refcount_ok(leaf.table.get_ref());
+    leaf.count_entry();
     data.set_state(GranuleState::Data);
     Ok(())
 }
 
 /// Handles RMI_DATA_DESTROY(x1 = rd, x2 = ipa) → x1 = data PA, x2 = top.
+///
+/// Everything is checked before anything changes: the entry, then the DATA granule it maps,
+/// locked (RD, tables root to leaf, then the DATA granule: `docs/locking.md`). An assigned
+/// entry whose granule is not DATA can only be an RMM bug, and stops the monitor.
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs) -> RmiOutputs {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs) -> Handled<2> {
     let DataDestroyArgs { rd, ipa } = args;
-    let result = (|| {
-        let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;
-        let s2 = config.s2;
-        data_ipa(&s2, ipa).map_err(|e| (e, 0))?;
-        let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF)
-            .map_err(|e| (e.into(), 0))?;
-        if leaf.level != RttLevel::LEAF {
-            return Err((RmiError::Rtt(leaf.level), leaf.nonlive_top(machine, ipa)));
-        }
-        let Entry::Assigned { pa, ripas } = leaf.entry(machine) else {
-            return Err((
-                RmiError::Rtt(RttLevel::LEAF),
-                leaf.nonlive_top(machine, ipa),
-            ));
-        };
-        let after = match ripas {
-            Ripas::Empty => Ripas::Empty,
-            Ripas::Ram | Ripas::Destroyed => Ripas::Destroyed,
-        };
-        break_before_make(machine, &leaf, &config, Entry::Unassigned(after));
-        refcount_ok(leaf.table.put_ref());
-        let addr = crate::granule::GranuleAddr::new(pa).ok_or((RmiError::Input, 0))?;
-        if let Ok(mut data) = monitor.granules.lock(addr, GranuleState::Data) {
-            machine.zero_granule(addr);
-            data.set_state(GranuleState::Delegated);
-        } else {
-            log::error!("DATA_DESTROY: {pa:#x} mapped but not a DATA granule");
-        }
-        Ok((pa, leaf.nonlive_top(machine, ipa)))
-    })();
-    with_outputs(
-        result
-            .map(|(pa, top)| [pa, top])
-            .map_err(|(e, top)| (e, [0, top])),
-    )
+    let (_rd, config) = lock_rd(monitor, machine, rd)?;
+    let s2 = config.s2;
+    data_ipa(&s2, ipa)?;
+    let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF);
+    if leaf.level != RttLevel::LEAF {
+        let top = leaf.nonlive_top(machine, ipa);
+        return Err(RmiError::Rtt(leaf.level).with([0, top]));
+    }
+    let Entry::Assigned { pa, ripas } = leaf.entry(machine) else {
+        let top = leaf.nonlive_top(machine, ipa);
+        return Err(RmiError::Rtt(RttLevel::LEAF).with([0, top]));
+    };
+    let mut data = GranuleAddr::new(pa)
+        .and_then(|addr| monitor.granules.lock(addr, GranuleState::Data).ok())
+        .unwrap_or_else(|| {
+            invariant::broken(format_args!("{ipa:#x} maps {pa:#x}, which is not DATA"))
+        });
+    let after = match ripas {
+        Ripas::Empty => Ripas::Empty,
+        Ripas::Ram | Ripas::Destroyed => Ripas::Destroyed,
+    };
+    leaf.replace(machine, config.vmid, ipa, Entry::Unassigned(after));
+    leaf.uncount_entry();
+    machine.zero_granule(data.addr());
+    data.set_state(GranuleState::Delegated);
+    Ok([pa, leaf.nonlive_top(machine, ipa)])
 }

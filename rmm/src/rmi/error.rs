@@ -1,7 +1,8 @@
 //! [`RmiError`]: a command's failure as a typed value, and its packing into x0.
 //!
-//! Handlers return `Result<outputs, RmiError>`; the dispatcher packs either side. Keeping the
-//! error typed until the edge lets every check say which spec failure it is.
+//! Every handler returns [`Handled<N>`]: its `N` outputs, or a [`Refusal`] (an `RmiError`
+//! converts into one with `?`); the dispatcher packs either side with [`outputs`]. Keeping
+//! the error typed until the edge lets every check say which spec failure it is.
 
 use super::RmiOutputs;
 use crate::rtt::level::RttLevel;
@@ -30,36 +31,61 @@ impl RmiError {
             RmiError::Rtt(level) => RmiReturn::with_index(RmiStatus::ErrorRtt, level.get()).pack(),
         }
     }
-
-    /// The outputs of a command that failed with this error and defines no outputs on error.
-    pub const fn outputs(self) -> RmiOutputs {
-        RmiOutputs::status(self.pack())
-    }
 }
 
 /// Packed `RMI_SUCCESS`.
 pub const SUCCESS: u64 = RmiReturn::success().pack();
 
-/// The outputs of a command that returns status only.
-pub fn status_only(result: Result<(), RmiError>) -> RmiOutputs {
-    match result {
-        Ok(()) => RmiOutputs::status(SUCCESS),
-        Err(error) => error.outputs(),
+/// A refused command: its error, and the outputs the command defines for that failure (a
+/// destroy command's `top`, say). Outputs not given read as zero; x4 keeps the host's value
+/// unless the refusal defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The failure.
+    pub error: RmiError,
+    outputs: [u64; 4],
+    count: usize,
+}
+
+impl From<RmiError> for Refusal {
+    /// A refusal that defines no outputs.
+    fn from(error: RmiError) -> Self {
+        Self {
+            error,
+            outputs: [0; 4],
+            count: 0,
+        }
     }
 }
 
-/// The outputs of a command that defines `N` outputs: on success the values, on failure the
-/// error and the values the command defines for that failure (zero unless it says otherwise).
-pub fn with_outputs<const N: usize>(result: Result<[u64; N], (RmiError, [u64; N])>) -> RmiOutputs {
+impl RmiError {
+    /// A refusal with this error and the `N` outputs (at most four) the command defines for it.
+    pub fn with<const N: usize>(self, outputs: [u64; N]) -> Refusal {
+        let mut refusal = Refusal::from(self);
+        refusal.count = N.min(4);
+        for (slot, value) in refusal.outputs.iter_mut().zip(outputs) {
+            *slot = value;
+        }
+        refusal
+    }
+}
+
+/// What every RMI handler returns: the `N` outputs the command defines on success (none for
+/// a status-only command), or a [`Refusal`]. One shape for every handler; the dispatcher
+/// packs it with [`outputs`].
+pub type Handled<const N: usize = 0> = Result<[u64; N], Refusal>;
+
+/// Packs a handler's result for the host.
+#[inline(always)]
+pub fn outputs<const N: usize>(result: Handled<N>) -> RmiOutputs {
     match result {
         Ok(values) => RmiOutputs::with(SUCCESS, values),
-        Err((error, values)) => RmiOutputs::with(error.pack(), values),
+        Err(refusal) => RmiOutputs {
+            x0: refusal.error.pack(),
+            values: refusal.outputs,
+            count: refusal.count,
+        },
     }
-}
-
-/// A failure whose `N` outputs are all zero, for [`with_outputs`].
-pub fn zero_outputs<const N: usize>(error: RmiError) -> (RmiError, [u64; N]) {
-    (error, [0; N])
 }
 
 #[cfg(test)]
@@ -75,6 +101,12 @@ mod tests {
             RmiError::Rtt(RttLevel::new(2).expect("valid")).pack(),
             4 | (2 << 8)
         );
-        assert_eq!(status_only(Ok(())).x0, 0);
+        assert_eq!(outputs::<0>(Ok([])).x0, 0);
+        let refused = outputs::<2>(Err(RmiError::Input.with([0, 7])));
+        assert_eq!(
+            (refused.x0, refused.values, refused.count),
+            (1, [0, 7, 0, 0], 2)
+        );
+        assert_eq!(outputs::<4>(Err(RmiError::Rec.into())).count, 0);
     }
 }

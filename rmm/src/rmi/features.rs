@@ -1,15 +1,14 @@
 //! RMI_FEATURES: index 0 returns feature register 0 (computed once at cold boot); every other
 //! index returns zero, as RMM 1.0 defines no other feature registers.
 
-use super::RmiOutputs;
 use super::args::FeaturesArgs;
+use super::error::Handled;
 use crate::monitor::Monitor;
-use rmm_abi::rmi::status::RmiReturn;
 
 /// Handles RMI_FEATURES(x1 = feature register index).
 #[inline(never)]
-pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> Handled<1> {
     let FeaturesArgs { index } = args;
     let value = if index == 0 { monitor.features.0 } else { 0 };
-    RmiOutputs::with(RmiReturn::success().pack(), [value])
+    Ok([value])
 }

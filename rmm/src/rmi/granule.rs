@@ -8,52 +8,48 @@
 //! every path that returns a granule to DELEGATED (the destroy commands) scrubs it first: that
 //! is why undelegation hands the host only zeros without clearing again.
 
-use super::RmiOutputs;
 use super::args::GranuleArgs;
+use super::error::{Handled, RmiError};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
 use rmm_abi::el3::El3Status;
 use rmm_abi::rmi::states::GranuleState;
-use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
-
-const INPUT: u64 = RmiReturn::error(RmiStatus::ErrorInput).pack();
-const SUCCESS: u64 = RmiReturn::success().pack();
 
 /// Handles RMI_GRANULE_DELEGATE(x1 = PA).
 #[inline(never)]
-pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> RmiOutputs {
+pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> Handled {
     let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {
-        return RmiOutputs::status(INPUT);
+        return Err(RmiError::Input.into());
     };
     let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Undelegated) else {
-        return RmiOutputs::status(INPUT);
+        return Err(RmiError::Input.into());
     };
     // EL3 refuses granules that are not NS (the RMM's own carve-out, secure memory): the
     // reference RMM maps any EL3 error to RMI_ERROR_INPUT.
     if machine.gtsi_delegate(addr) != El3Status::Ok {
-        return RmiOutputs::status(INPUT);
+        return Err(RmiError::Input.into());
     }
     machine.zero_granule(addr);
     granule.set_state(GranuleState::Delegated);
-    RmiOutputs::status(SUCCESS)
+    Ok([])
 }
 
 /// Handles RMI_GRANULE_UNDELEGATE(x1 = PA).
 #[inline(never)]
-pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> RmiOutputs {
+pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> Handled {
     let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {
-        return RmiOutputs::status(INPUT);
+        return Err(RmiError::Input.into());
     };
     let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Delegated) else {
-        return RmiOutputs::status(INPUT);
+        return Err(RmiError::Input.into());
     };
     match machine.gtsi_undelegate(addr) {
         El3Status::Ok => {
             granule.set_state(GranuleState::Undelegated);
-            RmiOutputs::status(SUCCESS)
+            Ok([])
         }
         status @ (El3Status::Unknown
         | El3Status::BadAddr
@@ -65,7 +61,7 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) 
             // says is Realm, which only a broken platform can cause. We keep serving instead:
             // the granule stays DELEGATED (still zero) and the host gets an error.
             log::error!("EL3 refused to undelegate {pa:#x}: {status:?}; granule stays DELEGATED");
-            RmiOutputs::status(INPUT)
+            Err(RmiError::Input.into())
         }
     }
 }

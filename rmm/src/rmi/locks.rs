@@ -1,11 +1,15 @@
-//! Locking the granules an RMI command names, by the reference design's rules: external
-//! granules (named by arguments) in ascending PA order, each state checked once it is locked.
+//! The locking module: every way an RMI command locks the granules it names, by the rules in
+//! `docs/locking.md`: external granules (named by arguments) in ascending PA order, each
+//! state checked once it is locked; an RD ([`lock_rd`]) before its tables; a run of roots.
 //!
 //! Every failure here is `RMI_ERROR_INPUT`: a misaligned or untracked address, the same
 //! granule named twice, or a granule in the wrong state.
 
 use super::error::RmiError;
+use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use crate::monitor::Monitor;
+use crate::realm::descriptor::{Rd, RealmConfig};
 use rmm_abi::rmi::states::GranuleState;
 
 /// `raw` as a granule address the table tracks.
@@ -47,6 +51,21 @@ pub fn lock_two(
         let second = lock(addr_a, a.1)?;
         Ok((second, first))
     }
+}
+
+/// Locks the RD at `raw` (state RD) and reads its configuration.
+pub fn lock_rd<'t, M: Machine>(
+    monitor: &'t Monitor,
+    machine: &M,
+    raw: u64,
+) -> Result<(LockedGranule<'t>, RealmConfig), RmiError> {
+    let addr = tracked(&monitor.granules, raw)?;
+    let rd = monitor
+        .granules
+        .lock(addr, GranuleState::Rd)
+        .map_err(|_| RmiError::Input)?;
+    let config = Rd::new(machine, addr).config();
+    Ok((rd, config))
 }
 
 /// Up to this many granules locked together (a realm's 16 root tables).

@@ -39,6 +39,7 @@ use args::{
     InitRipasArgs, MapUnprotectedArgs, PsciCompleteArgs, RdArgs, RealmCreateArgs, RecArgs,
     RecCreateArgs, RecEnterArgs, RttCreateArgs, RttEntryArgs, SetRipasArgs, VersionArgs,
 };
+use error::outputs;
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
 
@@ -102,31 +103,37 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
         return RmiOutputs::status(SMC_UNKNOWN).into_result(r);
     };
     let outputs = match command {
-        RmiCommand::Version => version::handle(VersionArgs::decode(r)),
-        RmiCommand::Features => features::handle(m, FeaturesArgs::decode(r)),
-        RmiCommand::GranuleDelegate => granule::delegate(m, h, GranuleArgs::decode(r)),
-        RmiCommand::GranuleUndelegate => granule::undelegate(m, h, GranuleArgs::decode(r)),
-        RmiCommand::RealmCreate => realm::create(m, h, RealmCreateArgs::decode(r)),
-        RmiCommand::RealmActivate => realm::activate(m, h, RdArgs::decode(r)),
-        RmiCommand::RealmDestroy => realm::destroy(m, h, RdArgs::decode(r)),
-        RmiCommand::RecAuxCount => rec::aux_count(m, h, RdArgs::decode(r)),
-        RmiCommand::RecCreate => rec::create(m, h, RecCreateArgs::decode(r)),
-        RmiCommand::RecDestroy => rec::destroy(m, h, RecArgs::decode(r)),
-        RmiCommand::RttCreate => rtt::create(m, h, RttCreateArgs::decode(r)),
-        RmiCommand::RttDestroy => rtt::destroy(m, h, RttEntryArgs::decode(r)),
-        RmiCommand::RttFold => rtt::fold(m, h, RttEntryArgs::decode(r)),
-        RmiCommand::RttReadEntry => rtt::read_entry(m, h, RttEntryArgs::decode(r)),
-        RmiCommand::RttInitRipas => ripas::init(m, h, InitRipasArgs::decode(r)),
-        RmiCommand::RttMapUnprotected => unprotected::map(m, h, MapUnprotectedArgs::decode(r)),
-        RmiCommand::RttUnmapUnprotected => unprotected::unmap(m, h, RttEntryArgs::decode(r)),
-        RmiCommand::DataCreate => data::create(m, h, DataCreateArgs::decode(r)),
-        RmiCommand::DataCreateUnknown => {
-            data::create_unknown(m, h, DataCreateUnknownArgs::decode(r))
+        RmiCommand::Version => outputs(version::handle(VersionArgs::decode(r))),
+        RmiCommand::Features => outputs(features::handle(m, FeaturesArgs::decode(r))),
+        RmiCommand::GranuleDelegate => outputs(granule::delegate(m, h, GranuleArgs::decode(r))),
+        RmiCommand::GranuleUndelegate => outputs(granule::undelegate(m, h, GranuleArgs::decode(r))),
+        RmiCommand::RealmCreate => outputs(realm::create(m, h, RealmCreateArgs::decode(r))),
+        RmiCommand::RealmActivate => outputs(realm::activate(m, h, RdArgs::decode(r))),
+        RmiCommand::RealmDestroy => outputs(realm::destroy(m, h, RdArgs::decode(r))),
+        RmiCommand::RecAuxCount => outputs(rec::aux_count(m, h, RdArgs::decode(r))),
+        RmiCommand::RecCreate => outputs(rec::create(m, h, RecCreateArgs::decode(r))),
+        RmiCommand::RecDestroy => outputs(rec::destroy(m, h, RecArgs::decode(r))),
+        RmiCommand::RttCreate => outputs(rtt::create(m, h, RttCreateArgs::decode(r))),
+        RmiCommand::RttDestroy => outputs(rtt::destroy(m, h, RttEntryArgs::decode(r))),
+        RmiCommand::RttFold => outputs(rtt::fold(m, h, RttEntryArgs::decode(r))),
+        RmiCommand::RttReadEntry => outputs(rtt::read_entry(m, h, RttEntryArgs::decode(r))),
+        RmiCommand::RttInitRipas => outputs(ripas::init(m, h, InitRipasArgs::decode(r))),
+        RmiCommand::RttMapUnprotected => {
+            outputs(unprotected::map(m, h, MapUnprotectedArgs::decode(r)))
         }
-        RmiCommand::DataDestroy => data::destroy(m, h, DataDestroyArgs::decode(r)),
-        RmiCommand::RecEnter => rec_enter::handle(m, h, RecEnterArgs::decode(r)),
-        RmiCommand::RttSetRipas => set_ripas::handle(m, h, SetRipasArgs::decode(r)),
-        RmiCommand::PsciComplete => psci_complete::handle(m, h, PsciCompleteArgs::decode(r)),
+        RmiCommand::RttUnmapUnprotected => {
+            outputs(unprotected::unmap(m, h, RttEntryArgs::decode(r)))
+        }
+        RmiCommand::DataCreate => outputs(data::create(m, h, DataCreateArgs::decode(r))),
+        RmiCommand::DataCreateUnknown => {
+            outputs(data::create_unknown(m, h, DataCreateUnknownArgs::decode(r)))
+        }
+        RmiCommand::DataDestroy => outputs(data::destroy(m, h, DataDestroyArgs::decode(r))),
+        RmiCommand::RecEnter => outputs(rec_enter::handle(m, h, RecEnterArgs::decode(r))),
+        RmiCommand::RttSetRipas => outputs(set_ripas::handle(m, h, SetRipasArgs::decode(r))),
+        RmiCommand::PsciComplete => {
+            outputs(psci_complete::handle(m, h, PsciCompleteArgs::decode(r)))
+        }
         // The CSM extension's commands: not wired into the monitor yet.
         RmiCommand::AptCreate | RmiCommand::AptDestroy => RmiOutputs::status(SMC_UNKNOWN),
     };

@@ -9,11 +9,11 @@
 //! goes ahead resets the target's entry state (PC, PSTATE, SCTLR_EL1, x0) and makes it
 //! runnable; nothing else of the target changes.
 
-use super::RmiOutputs;
 use super::args::PsciCompleteArgs;
-use super::error::{RmiError, SUCCESS};
+use super::error::{Handled, RmiError};
 use super::locks::lock_two;
 use crate::arch::Machine;
+use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::rec::{INITIAL_PSTATE, INITIAL_SCTLR_EL1, Rec};
 use crate::rsi::psci::{code, target_index};
@@ -28,25 +28,12 @@ const SCTLR_EE: u64 = 1 << 25;
 
 /// Handles RMI_PSCI_COMPLETE(x1 = calling REC, x2 = target REC, x3 = status).
 #[inline(never)]
-pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs) -> RmiOutputs {
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs) -> Handled {
     let PsciCompleteArgs {
-        calling,
-        target,
+        calling: calling_pa,
+        target: target_pa,
         status,
     } = args;
-    match complete(monitor, machine, calling, target, status) {
-        Ok(()) => RmiOutputs::status(SUCCESS),
-        Err(error) => error.outputs(),
-    }
-}
-
-fn complete(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    calling_pa: u64,
-    target_pa: u64,
-    status: u64,
-) -> Result<(), RmiError> {
     let (calling_granule, target_granule) = lock_two(
         &monitor.granules,
         (calling_pa, GranuleState::Rec),
@@ -55,23 +42,23 @@ fn complete(
     // A running calling REC cannot be waiting for the host (the reference RMM answers
     // ERROR_INPUT here, not ERROR_REC).
     if calling_granule.refcount() != 0 {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let calling = Rec::new(machine, calling_granule.addr());
     let target = Rec::new(machine, target_granule.addr());
     if !calling.psci_pending() || calling.rd() != target.rd() {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let mut ctx = calling.context();
     if target_index(ctx.gprs.x[1]) != target.index() {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let target_on = target_granule.refcount() != 0 || target.runnable();
     let denied = code(PsciReturn::Denied);
     let (result, rmi) = match ctx.gprs.x[0] as u32 {
         PSCI_CPU_ON | PSCI_CPU_ON_SMC32 => {
             if status != 0 && status != denied {
-                return Err(RmiError::Input);
+                return Err(RmiError::Input.into());
             }
             if target_on {
                 // The realm is told the truth; a host that denied an already-running target
@@ -97,7 +84,7 @@ fn complete(
         }
         PSCI_AFFINITY_INFO | PSCI_AFFINITY_INFO_SMC32 => {
             if status != 0 {
-                return Err(RmiError::Input);
+                return Err(RmiError::Input.into());
             }
             let state = if target_on {
                 PSCI_AFFINITY_ON
@@ -106,15 +93,15 @@ fn complete(
             };
             (state, Ok(()))
         }
-        // Only CPU_ON and AFFINITY_INFO leave a request pending; anything else is an RMM bug
-        // and is refused rather than completed.
-        other => {
-            log::error!("PSCI_COMPLETE: pending request {other:#x} is not CPU_ON or AFFINITY_INFO");
-            return Err(RmiError::Input);
-        }
+        // Only CPU_ON and AFFINITY_INFO leave a request pending (and a REC waiting for its
+        // completion does not run): anything else is an RMM bug.
+        other => invariant::broken(format_args!(
+            "PSCI_COMPLETE: pending request {other:#x} is not CPU_ON or AFFINITY_INFO"
+        )),
     };
     ctx.gprs.x[..4].copy_from_slice(&[result, 0, 0, 0]);
     calling.set_context(&ctx);
     calling.set_psci_pending(false);
-    rmi
+    rmi?;
+    Ok([])
 }

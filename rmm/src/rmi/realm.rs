@@ -4,10 +4,9 @@
 //! `docs/reference/tf-rmm-rel0-facts.md` §5–7). The realm's VMID is claimed during
 //! validation and released on every later failure and on destroy.
 
-use super::RmiOutputs;
 use super::args::{RdArgs, RealmCreateArgs};
-use super::error::{RmiError, status_only};
-use super::locks::{LockedRun, lock_one, tracked};
+use super::error::{Handled, RmiError};
+use super::locks::{LockedRun, lock_one};
 use super::ns_page;
 use super::realm_params::{self, ValidParams};
 use crate::GRANULE_SIZE;
@@ -24,32 +23,23 @@ use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Handles RMI_REALM_CREATE(x1 = rd, x2 = params PA).
 #[inline(never)]
-pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) -> Handled {
     let RealmCreateArgs {
-        rd,
+        rd: rd_pa,
         params: params_pa,
     } = args;
-    status_only(try_create(monitor, machine, rd, params_pa))
-}
-
-fn try_create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    params_pa: u64,
-) -> Result<(), RmiError> {
     let mut params = RealmParams::zeroed();
     ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
     let valid = realm_params::validate(&params, monitor.features, monitor.vmid_bits)?;
     // The VMID is reserved last in validation; from here on every failure releases it.
     if !monitor.vmids.claim(valid.vmid) {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
-    let result = lock_and_build(monitor, machine, rd_pa, &valid, &params);
-    if result.is_err() {
+    if let Err(error) = lock_and_build(monitor, machine, rd_pa, &valid, &params) {
         monitor.vmids.release(valid.vmid);
+        return Err(error.into());
     }
-    result
+    Ok([])
 }
 
 fn lock_and_build(
@@ -119,17 +109,14 @@ fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: GranuleAddr) {
 
 /// Handles RMI_REALM_ACTIVATE(x1 = rd).
 #[inline(never)]
-pub fn activate(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
-    let RdArgs { rd } = args;
-    status_only((|| {
-        let rd = lock_one(&monitor.granules, rd, GranuleState::Rd)?;
-        let realm = Rd::new(machine, rd.addr());
-        if realm.state() != RealmState::New {
-            return Err(RmiError::Realm(0));
-        }
-        realm.set_state(RealmState::Active);
-        Ok(())
-    })())
+pub fn activate(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled {
+    let rd = lock_one(&monitor.granules, args.rd, GranuleState::Rd)?;
+    let realm = Rd::new(machine, rd.addr());
+    if realm.state() != RealmState::New {
+        return Err(RmiError::Realm(0).into());
+    }
+    realm.set_state(RealmState::Active);
+    Ok([])
 }
 
 /// Locks `raw` as an RD that no REC references: wrong address or state is ERROR_INPUT, a
@@ -144,12 +131,8 @@ fn lock_unused_rd<'t>(monitor: &'t Monitor, raw: u64) -> Result<LockedGranule<'t
 
 /// Handles RMI_REALM_DESTROY(x1 = rd).
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
-    let RdArgs { rd } = args;
-    status_only(try_destroy(monitor, machine, rd))
-}
-
-fn try_destroy(monitor: &Monitor, machine: &impl Machine, rd_pa: u64) -> Result<(), RmiError> {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled {
+    let RdArgs { rd: rd_pa } = args;
     let mut rd = lock_unused_rd(monitor, rd_pa)?;
     let config = Rd::new(machine, rd.addr()).config();
     let s2 = config.s2;
@@ -164,7 +147,7 @@ fn try_destroy(monitor: &Monitor, machine: &impl Machine, rd_pa: u64) -> Result<
     // Live tables or protected memory under any root keep the realm alive. Unprotected
     // mappings are not counted (reference RMM rule) and go with the roots.
     if roots.iter().any(|root| root.refcount() != 0) {
-        return Err(RmiError::Realm(0));
+        return Err(RmiError::Realm(0).into());
     }
     for root in roots.iter_mut() {
         machine.zero_granule(root.addr());
@@ -176,20 +159,5 @@ fn try_destroy(monitor: &Monitor, machine: &impl Machine, rd_pa: u64) -> Result<
     monitor.vmids.release(config.vmid);
     machine.zero_granule(rd.addr());
     rd.set_state(GranuleState::Delegated);
-    Ok(())
-}
-
-/// Locks the RD at `raw` (state RD) and reads its configuration.
-pub fn lock_rd<'t, M: Machine>(
-    monitor: &'t Monitor,
-    machine: &M,
-    raw: u64,
-) -> Result<(LockedGranule<'t>, RealmConfig), RmiError> {
-    let addr = tracked(&monitor.granules, raw)?;
-    let rd = monitor
-        .granules
-        .lock(addr, GranuleState::Rd)
-        .map_err(|_| RmiError::Input)?;
-    let config = Rd::new(machine, addr).config();
-    Ok((rd, config))
+    Ok([])
 }

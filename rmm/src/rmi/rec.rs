@@ -6,14 +6,13 @@
 //! before the REC and RD are locked, and `num_aux` must equal the aux count only after the
 //! realm-state and MPIDR checks.
 
-use super::RmiOutputs;
 use super::args::{RdArgs, RecArgs, RecCreateArgs};
-use super::error::{RmiError, status_only, with_outputs, zero_outputs};
-use super::locks::{lock_one, lock_two};
+use super::error::{Handled, RmiError};
+use super::locks::{lock_one, lock_rd, lock_two};
 use super::ns_page;
-use super::realm::lock_rd;
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable};
+use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{Rec, RecInit};
@@ -30,13 +29,9 @@ pub const MAX_RECS: u16 = (1 << 10) - 1;
 
 /// Handles RMI_REC_AUX_COUNT(x1 = rd).
 #[inline(never)]
-pub fn aux_count(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> RmiOutputs {
-    let RdArgs { rd } = args;
-    with_outputs(
-        lock_rd(monitor, machine, rd)
-            .map(|_| [REC_AUX_COUNT])
-            .map_err(zero_outputs),
-    )
+pub fn aux_count(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled<1> {
+    lock_rd(monitor, machine, args.rd)?;
+    Ok([REC_AUX_COUNT])
 }
 
 /// Auxiliary granules claimed as REC_AUX; dropping it without [`ClaimedAux::keep`] returns
@@ -81,26 +76,16 @@ impl Drop for ClaimedAux<'_> {
 
 /// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
 #[inline(never)]
-pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) -> Handled {
     let RecCreateArgs {
-        rd,
-        rec,
+        rd: rd_pa,
+        rec: rec_pa,
         params: params_pa,
     } = args;
-    status_only(try_create(monitor, machine, rd, rec, params_pa))
-}
-
-fn try_create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    rec_pa: u64,
-    params_pa: u64,
-) -> Result<(), RmiError> {
     let mut params = RecParams::zeroed();
     ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
     if params.num_aux > REC_AUX_COUNT {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let aux = ClaimedAux::claim(&monitor.granules, &params.aux[..params.num_aux as usize])?;
     let (mut rec, mut rd) = lock_two(
@@ -109,20 +94,20 @@ fn try_create(
         (rd_pa, GranuleState::Rd),
     )?;
     if rd.refcount() >= MAX_RECS {
-        return Err(RmiError::Realm(0));
+        return Err(RmiError::Realm(0).into());
     }
     let realm = Rd::new(machine, rd.addr());
     if realm.state() != RealmState::New {
-        return Err(RmiError::Realm(0));
+        return Err(RmiError::Realm(0).into());
     }
     let Some(mpidr) = RecMpidr::new(params.mpidr) else {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     };
     if mpidr.index() != realm.rec_count() {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     if params.num_aux != REC_AUX_COUNT {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     rd.get_ref().map_err(|_| RmiError::Realm(0))?;
 
@@ -151,22 +136,18 @@ fn try_create(
     }
     realm.set_rec_count(mpidr.index() + 1);
     rec.set_state(GranuleState::Rec);
-    Ok(())
+    Ok([])
 }
 
 /// Handles RMI_REC_DESTROY(x1 = rec).
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> RmiOutputs {
-    let RecArgs { rec } = args;
-    status_only(try_destroy(monitor, machine, rec))
-}
-
-fn try_destroy(monitor: &Monitor, machine: &impl Machine, rec_pa: u64) -> Result<(), RmiError> {
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Handled {
+    let RecArgs { rec: rec_pa } = args;
     let granules = &monitor.granules;
     let mut rec = lock_one(granules, rec_pa, GranuleState::Rec)?;
     // A REC is referenced while it runs.
     if rec.refcount() != 0 {
-        return Err(RmiError::Rec);
+        return Err(RmiError::Rec.into());
     }
     let view = Rec::new(machine, rec.addr());
     let rd_addr = view.rd();
@@ -182,8 +163,9 @@ fn try_destroy(monitor: &Monitor, machine: &impl Machine, rec_pa: u64) -> Result
     // The RD cannot go away while this REC counted in it; the reference drops the reference
     // with a release store and no lock. Here the RD lock is taken briefly instead, after the
     // REC lock is released (RD before REC would be the external-granule order otherwise).
-    if let Ok(mut rd) = granules.lock(rd_addr, GranuleState::Rd) {
-        let _ = rd.put_ref();
-    }
-    Ok(())
+    let mut rd = granules
+        .lock(rd_addr, GranuleState::Rd)
+        .unwrap_or_else(|_| invariant::broken(format_args!("a REC's RD stopped being an RD")));
+    invariant::holds(rd.put_ref(), "RD reference count");
+    Ok([])
 }

@@ -8,10 +8,9 @@
 //! and every processed entry — already-RAM ones included — extends the RIM with one RIPAS
 //! descriptor for that entry's range. The first entry of another kind ends the command.
 
-use super::RmiOutputs;
 use super::args::InitRipasArgs;
-use super::error::{RmiError, with_outputs, zero_outputs};
-use super::realm::lock_rd;
+use super::error::{Handled, RmiError};
+use super::locks::lock_rd;
 use super::rtt_args::valid_map_addr;
 use crate::arch::Machine;
 use crate::monitor::Monitor;
@@ -24,24 +23,14 @@ use rmm_abi::rmi::states::{RealmState, Ripas};
 
 /// Handles RMI_RTT_INIT_RIPAS(x1 = rd, x2 = base, x3 = top) → x1 = top of the range done.
 #[inline(never)]
-pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> RmiOutputs {
-    let InitRipasArgs { rd, base, top } = args;
-    with_outputs(
-        try_init(monitor, machine, rd, base, top)
-            .map(|done| [done])
-            .map_err(zero_outputs),
-    )
-}
-
-fn try_init(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    base: u64,
-    top: u64,
-) -> Result<u64, RmiError> {
+pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> Handled<1> {
+    let InitRipasArgs {
+        rd: rd_pa,
+        base,
+        top,
+    } = args;
     if top <= base {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let (rd, config) = lock_rd(monitor, machine, rd_pa)?;
     let s2 = config.s2;
@@ -52,16 +41,16 @@ fn try_init(
         || !s2.in_par(base)
         || !s2.in_par(top - page.entry_size())
     {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let realm = Rd::new(machine, rd.addr());
     if realm.state() != RealmState::New {
-        return Err(RmiError::Realm(0));
+        return Err(RmiError::Realm(0).into());
     }
-    let at = walk(&monitor.granules, machine, &s2, base, page)?;
+    let at = walk(&monitor.granules, machine, &s2, base, page);
     let level = at.level;
     if !level.is_aligned(base) {
-        return Err(RmiError::Rtt(level));
+        return Err(RmiError::Rtt(level).into());
     }
     let size = level.entry_size();
     let mut rim = realm.rim();
@@ -90,8 +79,8 @@ fn try_init(
         addr = next;
     }
     if addr == base {
-        return Err(RmiError::Rtt(level));
+        return Err(RmiError::Rtt(level).into());
     }
     realm.set_rim(&rim);
-    Ok(addr)
+    Ok([addr])
 }

@@ -10,72 +10,32 @@
 //! (`Entry::is_counted`); a valid entry that is removed or replaced is followed by a
 //! stage-2 TLB invalidation for the realm's VMID (break before make).
 
-use super::RmiOutputs;
 use super::args::{RttCreateArgs, RttEntryArgs};
-use super::error::{RmiError, SUCCESS, status_only, with_outputs, zero_outputs};
-use super::locks::lock_two;
-use super::realm::lock_rd;
+use super::error::{Handled, RmiError};
+use super::locks::{lock_rd, lock_two};
 use super::rtt_args::{PA_LIMIT, entry_args, table_args};
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, LockedGranule};
+use crate::invariant;
 use crate::monitor::Monitor;
-use crate::realm::descriptor::RealmConfig;
+use crate::rtt::change::{add_entries, remove_entries};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
-use crate::rtt::walk::{BrokenTables, Walk, walk};
+use crate::rtt::walk::walk;
 use rmm_abi::rmi::states::{GranuleState, Ripas, RttEntryState};
 
 /// Entries of a full table, as a reference count.
 const FULL: u16 = ENTRIES as u16;
 
-impl From<BrokenTables> for RmiError {
-    fn from(_: BrokenTables) -> Self {
-        log::error!("a realm's stage-2 tables are not in the RTT state: refusing the command");
-        RmiError::Input
-    }
-}
-
-/// Records a refcount change that the table invariants guarantee cannot fail.
-pub(super) fn refcount_ok(result: Result<(), crate::granule::table::RefcountError>) {
-    if let Err(error) = result {
-        log::error!("RTT reference count out of range: {error:?}");
-    }
-}
-
-/// Replaces a valid entry: invalid first, TLB invalidation, then the new entry.
-pub(super) fn break_before_make(
-    machine: &impl Machine,
-    walk: &Walk<'_>,
-    config: &RealmConfig,
-    new: Entry,
-) {
-    if Entry::is_valid(walk.raw(machine)) {
-        walk.set(machine, Entry::Unassigned(Ripas::Empty));
-        machine.invalidate_stage2(config.vmid);
-    }
-    walk.set(machine, new);
-}
-
 /// Handles RMI_RTT_CREATE(x1 = rd, x2 = rtt, x3 = ipa, x4 = level).
 #[inline(never)]
-pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) -> RmiOutputs {
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) -> Handled {
     let RttCreateArgs {
-        rd,
-        rtt,
+        rd: rd_pa,
+        rtt: rtt_pa,
         ipa,
-        level,
+        level: raw_level,
     } = args;
-    status_only(try_create(monitor, machine, rd, rtt, ipa, level))
-}
-
-fn try_create(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    rtt_pa: u64,
-    ipa: u64,
-    raw_level: u64,
-) -> Result<(), RmiError> {
     let (mut rtt, rd) = lock_two(
         &monitor.granules,
         (rtt_pa, GranuleState::Delegated),
@@ -85,24 +45,24 @@ fn try_create(
     let s2 = config.s2;
     let (level, parent_level) = table_args(&s2, ipa, raw_level)?;
     if rtt.addr().get() >= PA_LIMIT {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
-    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level)?;
+    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level);
     if parent.level != parent_level {
-        return Err(RmiError::Rtt(parent.level));
+        return Err(RmiError::Rtt(parent.level).into());
     }
     let old = parent.entry(machine);
     match old {
-        Entry::Table(_) => return Err(RmiError::Rtt(parent_level)),
+        Entry::Table(_) => return Err(RmiError::Rtt(parent_level).into()),
         Entry::Unassigned(_) | Entry::UnassignedNs => {
             fill(machine, rtt.addr(), level, old, 0);
-            refcount_ok(parent.table.get_ref());
+            parent.count_entry();
         }
         Entry::Assigned { pa, .. } => {
             // Unfolding a block: the parent's count for the block becomes the count for
             // the table; the new table counts its 512 entries.
             fill(machine, rtt.addr(), level, old, pa);
-            refcount_ok(rtt.add_refs(FULL));
+            add_entries(&mut rtt, FULL);
         }
         Entry::AssignedNs { desc } => {
             fill(
@@ -112,12 +72,12 @@ fn try_create(
                 old,
                 desc & crate::rtt::entry::OA_MASK,
             );
-            refcount_ok(parent.table.get_ref());
+            parent.count_entry();
         }
     }
     rtt.set_state(GranuleState::Rtt);
-    break_before_make(machine, &parent, &config, Entry::Table(rtt.addr()));
-    Ok(())
+    parent.replace(machine, config.vmid, ipa, Entry::Table(rtt.addr()));
+    Ok([])
 }
 
 /// Fills the (zeroed) new table at `level` with what `parent` mapped: 512 copies of an
@@ -141,27 +101,16 @@ fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Ent
 
 /// Handles RMI_RTT_DESTROY(x1 = rd, x2 = ipa, x3 = level) → x1 = RTT PA, x2 = top.
 #[inline(never)]
-pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
-    let RttEntryArgs { rd, ipa, level } = args;
-    with_outputs(
-        try_destroy(monitor, machine, rd, ipa, level)
-            .map(|(rtt, top)| [rtt, top])
-            .map_err(|(e, top)| (e, [0, top])),
-    )
-}
-
-fn try_destroy(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    ipa: u64,
-    raw_level: u64,
-) -> Result<(u64, u64), (RmiError, u64)> {
-    let (_rd, config) = lock_rd(monitor, machine, rd_pa).map_err(|e| (e, 0))?;
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<2> {
+    let RttEntryArgs {
+        rd: rd_pa,
+        ipa,
+        level: raw_level,
+    } = args;
+    let (_rd, config) = lock_rd(monitor, machine, rd_pa)?;
     let s2 = config.s2;
-    let (level, parent_level) = table_args(&s2, ipa, raw_level).map_err(|e| (e, 0))?;
-    let mut parent =
-        walk(&monitor.granules, machine, &s2, ipa, parent_level).map_err(|e| (e.into(), 0))?;
+    let (level, parent_level) = table_args(&s2, ipa, raw_level)?;
+    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level);
     let child = match parent.entry(machine) {
         Entry::Table(child) if parent.level == parent_level => child,
         Entry::Table(_)
@@ -169,64 +118,54 @@ fn try_destroy(
         | Entry::Assigned { .. }
         | Entry::UnassignedNs
         | Entry::AssignedNs { .. } => {
-            return Err((
-                RmiError::Rtt(parent.level),
-                parent.nonlive_top(machine, ipa),
-            ));
+            let top = parent.nonlive_top(machine, ipa);
+            return Err(RmiError::Rtt(parent.level).with([0, top]));
         }
     };
-    let mut child = lock_table(monitor, child).map_err(|e| (e, 0))?;
+    let mut child = lock_table(monitor, child);
     if child.refcount() != 0 {
-        return Err((RmiError::Rtt(level), ipa));
+        return Err(RmiError::Rtt(level).with([0, ipa]));
     }
     let replacement = if s2.in_par(ipa) {
         Entry::Unassigned(Ripas::Destroyed)
     } else {
         Entry::UnassignedNs
     };
-    break_before_make(machine, &parent, &config, replacement);
-    refcount_ok(parent.table.put_ref());
+    parent.replace(machine, config.vmid, ipa, replacement);
+    parent.uncount_entry();
     machine.zero_granule(child.addr());
     child.set_state(GranuleState::Delegated);
-    Ok((child.addr().get(), parent.nonlive_top(machine, ipa)))
+    Ok([child.addr().get(), parent.nonlive_top(machine, ipa)])
 }
 
-fn lock_table(monitor: &Monitor, table: GranuleAddr) -> Result<LockedGranule<'_>, RmiError> {
+/// Locks `table`, which a table entry points to: a granule that is not an RTT there can only
+/// be an RMM bug.
+fn lock_table(monitor: &Monitor, table: GranuleAddr) -> LockedGranule<'_> {
     monitor
         .granules
         .lock(table, GranuleState::Rtt)
-        .map_err(|_| BrokenTables.into())
+        .unwrap_or_else(|_| invariant::broken(format_args!("{table:?} is not an RTT")))
 }
 
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
 #[inline(never)]
-pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
-    let RttEntryArgs { rd, ipa, level } = args;
-    with_outputs(
-        try_fold(monitor, machine, rd, ipa, level)
-            .map(|rtt| [rtt])
-            .map_err(zero_outputs),
-    )
-}
-
-fn try_fold(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    ipa: u64,
-    raw_level: u64,
-) -> Result<u64, RmiError> {
+pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<1> {
+    let RttEntryArgs {
+        rd: rd_pa,
+        ipa,
+        level: raw_level,
+    } = args;
     let (_rd, config) = lock_rd(monitor, machine, rd_pa)?;
     let s2 = config.s2;
     let (level, parent_level) = table_args(&s2, ipa, raw_level)?;
-    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level)?;
+    let mut parent = walk(&monitor.granules, machine, &s2, ipa, parent_level);
     if parent.level != parent_level {
-        return Err(RmiError::Rtt(parent.level));
+        return Err(RmiError::Rtt(parent.level).into());
     }
     let Entry::Table(child) = parent.entry(machine) else {
-        return Err(RmiError::Rtt(parent_level));
+        return Err(RmiError::Rtt(parent_level).into());
     };
-    let mut child = lock_table(monitor, child)?;
+    let mut child = lock_table(monitor, child);
     let read = |index| Entry::decode(machine.read_word(child.addr(), index), level);
     let first = read(0);
     let uniform = |want: Entry| (0..ENTRIES).all(|i| read(i) == want);
@@ -244,32 +183,32 @@ fn try_fold(
                 entry
             } else if let Some(block) = contiguous_block(&read, first, level, parent_level) {
                 if !block_allowed {
-                    return Err(RmiError::Rtt(parent_level));
+                    return Err(RmiError::Rtt(parent_level).into());
                 }
                 block
             } else {
-                return Err(RmiError::Rtt(level));
+                return Err(RmiError::Rtt(level).into());
             }
         }
         FULL => {
             if !block_allowed {
-                return Err(RmiError::Rtt(parent_level));
+                return Err(RmiError::Rtt(parent_level).into());
             }
             contiguous_block(&read, first, level, parent_level).ok_or(RmiError::Rtt(level))?
         }
-        _ => return Err(RmiError::Rtt(level)),
+        _ => return Err(RmiError::Rtt(level).into()),
     };
     // Counted blocks (assigned memory) move their single count from the child's 512 to the
     // parent's entry, which already counts one (the table); uncounted ones drop it.
     if folded.is_counted() {
-        refcount_ok(child.sub_refs(FULL));
+        remove_entries(&mut child, FULL);
     } else {
-        refcount_ok(parent.table.put_ref());
+        parent.uncount_entry();
     }
-    break_before_make(machine, &parent, &config, folded);
+    parent.replace(machine, config.vmid, ipa, folded);
     machine.zero_granule(child.addr());
     child.set_state(GranuleState::Delegated);
-    Ok(child.addr().get())
+    Ok([child.addr().get()])
 }
 
 /// If the table's 512 entries at `level` are all assigned memory of one kind (or all
@@ -322,26 +261,16 @@ fn contiguous_block(
 /// Handles RMI_RTT_READ_ENTRY(x1 = rd, x2 = ipa, x3 = level) → x1 walk level, x2 state,
 /// x3 descriptor, x4 RIPAS.
 #[inline(never)]
-pub fn read_entry(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
-    let RttEntryArgs { rd, ipa, level } = args;
-    match try_read_entry(monitor, machine, rd, ipa, level) {
-        Ok(values) => RmiOutputs::with(SUCCESS, values),
-        // On failure only x0 is defined; x4 keeps the host's value.
-        Err(error) => error.outputs(),
-    }
-}
-
-fn try_read_entry(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    ipa: u64,
-    raw_level: u64,
-) -> Result<[u64; 4], RmiError> {
+pub fn read_entry(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<4> {
+    let RttEntryArgs {
+        rd: rd_pa,
+        ipa,
+        level: raw_level,
+    } = args;
     let (_rd, config) = lock_rd(monitor, machine, rd_pa)?;
     let s2 = config.s2;
     let level = entry_args(&s2, ipa, raw_level)?;
-    let at = walk(&monitor.granules, machine, &s2, ipa, level)?;
+    let at = walk(&monitor.granules, machine, &s2, ipa, level);
     let (state, desc, ripas) = match at.entry(machine) {
         Entry::Unassigned(ripas) => (RttEntryState::Unassigned, 0, ripas),
         // The output address for every assigned entry, DESTROYED included (TF-RMM returned

@@ -14,9 +14,8 @@
 //! the first address not changed, which the REC remembers; the change stays pending until
 //! the next REC_ENTER tells the realm.
 
-use super::RmiOutputs;
 use super::args::SetRipasArgs;
-use super::error::{RmiError, with_outputs, zero_outputs};
+use super::error::{Handled, RmiError};
 use super::locks::lock_two;
 use crate::arch::Machine;
 use crate::monitor::Monitor;
@@ -30,25 +29,15 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
 /// address not changed.
 #[inline(never)]
-pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> RmiOutputs {
-    let SetRipasArgs { rd, rec, base, top } = args;
-    with_outputs(
-        set(monitor, machine, rd, rec, base, top)
-            .map(|done| [done])
-            .map_err(zero_outputs),
-    )
-}
-
-fn set(
-    monitor: &Monitor,
-    machine: &impl Machine,
-    rd_pa: u64,
-    rec_pa: u64,
-    base: u64,
-    top: u64,
-) -> Result<u64, RmiError> {
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
+    let SetRipasArgs {
+        rd: rd_pa,
+        rec: rec_pa,
+        base,
+        top,
+    } = args;
     if top <= base {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let (rd, rec_granule) = lock_two(
         &monitor.granules,
@@ -56,30 +45,30 @@ fn set(
         (rec_pa, GranuleState::Rec),
     )?;
     if rec_granule.refcount() != 0 {
-        return Err(RmiError::Rec);
+        return Err(RmiError::Rec.into());
     }
     let rec = Rec::new(machine, rec_granule.addr());
     if rec.rd() != rd.addr() {
-        return Err(RmiError::Rec);
+        return Err(RmiError::Rec.into());
     }
     let change = rec.ripas_change();
     if base != change.addr || top > change.top {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     if !top.is_multiple_of(crate::GRANULE_SIZE as u64) {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
     let config = Rd::new(machine, rd.addr()).config();
     let s2 = config.s2;
     // `base` is the REC's next address, which RSI_IPA_STATE_SET kept inside the protected
     // half; the reference RMM reports a base outside the IPA space at the walk's level too.
     if !s2.in_par(base) {
-        return Err(RmiError::Input);
+        return Err(RmiError::Input.into());
     }
-    let at = walk(&monitor.granules, machine, &s2, base, RttLevel::LEAF)?;
+    let at = walk(&monitor.granules, machine, &s2, base, RttLevel::LEAF);
     let level = at.level;
     if !level.is_aligned(base) {
-        return Err(RmiError::Rtt(level));
+        return Err(RmiError::Rtt(level).into());
     }
     let size = level.entry_size();
     let mut addr = base;
@@ -105,10 +94,10 @@ fn set(
         machine.invalidate_stage2(config.vmid);
     }
     if addr == base {
-        return Err(RmiError::Rtt(level));
+        return Err(RmiError::Rtt(level).into());
     }
     rec.set_ripas_change(&crate::realm::rec::RipasChange { addr, ..change });
-    Ok(addr)
+    Ok([addr])
 }
 
 /// What RTT_SET_RIPAS may do to one entry.

@@ -7,11 +7,9 @@
 //! (not the reserved 0b100) and S2AP; the RMM adds the rest. These mappings are not counted
 //! in the table's reference count.
 
-use super::RmiOutputs;
 use super::args::{MapUnprotectedArgs, RttEntryArgs};
-use super::error::{RmiError, status_only, with_outputs};
-use super::realm::lock_rd;
-use super::rtt::break_before_make;
+use super::error::{Handled, RmiError};
+use super::locks::lock_rd;
 use super::rtt_args::{mapping_level, valid_map_addr};
 use crate::arch::Machine;
 use crate::monitor::Monitor;
@@ -27,55 +25,51 @@ fn valid_host_desc(desc: u64, level: RttLevel) -> bool {
 
 /// Handles RMI_RTT_MAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level, x4 = desc).
 #[inline(never)]
-pub fn map(monitor: &Monitor, machine: &impl Machine, args: MapUnprotectedArgs) -> RmiOutputs {
+pub fn map(monitor: &Monitor, machine: &impl Machine, args: MapUnprotectedArgs) -> Handled {
     let MapUnprotectedArgs {
         rd,
         ipa,
         level,
         desc,
     } = args;
-    status_only((|| {
-        let level = mapping_level(level)?;
-        let (_rd, config) = lock_rd(monitor, machine, rd)?;
-        let s2 = config.s2;
-        if !valid_host_desc(desc, level) {
-            return Err(RmiError::Input);
-        }
-        if !valid_map_addr(&s2, ipa, level) || s2.in_par(ipa) {
-            return Err(RmiError::Input);
-        }
-        let at = walk(&monitor.granules, machine, &s2, ipa, level)?;
-        if at.level != level {
-            return Err(RmiError::Rtt(at.level));
-        }
-        if at.entry(machine) != Entry::UnassignedNs {
-            return Err(RmiError::Rtt(level));
-        }
-        // The entry was invalid: no TLB entry can exist for it.
-        at.set(machine, Entry::assigned_ns(desc, level));
-        Ok(())
-    })())
+    let level = mapping_level(level)?;
+    let (_rd, config) = lock_rd(monitor, machine, rd)?;
+    let s2 = config.s2;
+    if !valid_host_desc(desc, level) {
+        return Err(RmiError::Input.into());
+    }
+    if !valid_map_addr(&s2, ipa, level) || s2.in_par(ipa) {
+        return Err(RmiError::Input.into());
+    }
+    let at = walk(&monitor.granules, machine, &s2, ipa, level);
+    if at.level != level {
+        return Err(RmiError::Rtt(at.level).into());
+    }
+    if at.entry(machine) != Entry::UnassignedNs {
+        return Err(RmiError::Rtt(level).into());
+    }
+    // The entry was invalid: no TLB entry can exist for it.
+    at.set(machine, Entry::assigned_ns(desc, level));
+    Ok([])
 }
 
 /// Handles RMI_RTT_UNMAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level) → x1 = top.
 #[inline(never)]
-pub fn unmap(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> RmiOutputs {
+pub fn unmap(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<1> {
     let RttEntryArgs { rd, ipa, level } = args;
-    let result = (|| {
-        let level = mapping_level(level).map_err(|e| (e, 0))?;
-        let (_rd, config) = lock_rd(monitor, machine, rd).map_err(|e| (e, 0))?;
-        let s2 = config.s2;
-        if !valid_map_addr(&s2, ipa, level) || s2.in_par(ipa) {
-            return Err((RmiError::Input, 0));
-        }
-        let at = walk(&monitor.granules, machine, &s2, ipa, level).map_err(|e| (e.into(), 0))?;
-        if at.level != level || !matches!(at.entry(machine), Entry::AssignedNs { .. }) {
-            return Err((RmiError::Rtt(at.level), at.nonlive_top(machine, ipa)));
-        }
-        break_before_make(machine, &at, &config, Entry::UnassignedNs);
-        Ok(at.nonlive_top(machine, ipa))
-    })();
-    with_outputs(result.map(|top| [top]).map_err(|(e, top)| (e, [top])))
+    let level = mapping_level(level)?;
+    let (_rd, config) = lock_rd(monitor, machine, rd)?;
+    let s2 = config.s2;
+    if !valid_map_addr(&s2, ipa, level) || s2.in_par(ipa) {
+        return Err(RmiError::Input.into());
+    }
+    let at = walk(&monitor.granules, machine, &s2, ipa, level);
+    if at.level != level || !matches!(at.entry(machine), Entry::AssignedNs { .. }) {
+        let top = at.nonlive_top(machine, ipa);
+        return Err(RmiError::Rtt(at.level).with([top]));
+    }
+    at.replace(machine, config.vmid, ipa, Entry::UnassignedNs);
+    Ok([at.nonlive_top(machine, ipa)])
 }
 
 #[cfg(test)]

@@ -4,19 +4,17 @@
 //! `RMI_ERROR_INPUT`. Either way x1 (lowest) and x2 (highest implemented revision) are 1.0, so
 //! the host learns what we speak. This is TF-RMM's behaviour (`runtime/rmi/version.c`).
 
-use super::RmiOutputs;
 use super::args::VersionArgs;
-use rmm_abi::rmi::status::{RmiReturn, RmiStatus};
+use super::error::{Handled, RmiError};
 use rmm_abi::version::RMI_ABI_VERSION;
 
 /// Handles RMI_VERSION(x1 = requested version).
-pub fn handle(args: VersionArgs) -> RmiOutputs {
+pub fn handle(args: VersionArgs) -> Handled<2> {
     let VersionArgs { requested } = args;
     let ours = RMI_ABI_VERSION.encode();
-    let status = if requested == ours {
-        RmiReturn::success()
+    if requested == ours {
+        Ok([ours, ours])
     } else {
-        RmiReturn::error(RmiStatus::ErrorInput)
-    };
-    RmiOutputs::with(status.pack(), [ours, ours])
+        Err(RmiError::Input.with([ours, ours]))
+    }
 }

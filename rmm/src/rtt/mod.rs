@@ -4,9 +4,12 @@
 //! - [`level`]: [`RttLevel`](level::RttLevel) and the address arithmetic of 4 KiB tables.
 //! - [`entry`]: [`Entry`](entry::Entry), one table entry decoded, and its encoding.
 //! - [`walk`]: a realm's stage-2 shape and the hand-over-hand locked walk.
+//! - [`change`]: the one API for changing an entry (break-before-make with TLB invalidation)
+//!   and the table reference counts.
 //!
 //! This module owns table contents only; which command may change what is `rmi`'s business.
 
+pub mod change;
 pub mod entry;
 pub mod level;
 pub mod walk;

@@ -9,6 +9,7 @@ use super::entry::Entry;
 use super::level::{ENTRIES, RttLevel};
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use crate::invariant;
 use rmm_abi::rmi::states::GranuleState;
 
 /// The largest number of concatenated starting-level tables (the architecture's limit).
@@ -83,7 +84,8 @@ impl Walk<'_> {
         Entry::decode(self.raw(machine), self.level)
     }
 
-    /// Replaces the entry for the walked IPA.
+    /// Writes the entry for the walked IPA over one that is not valid (no TLB entry can hold
+    /// it); a valid entry is replaced with [`Walk::replace`], which invalidates.
     pub fn set(&self, machine: &impl Machine, entry: Entry) {
         machine.write_word(self.table.addr(), self.index, entry.encode(self.level));
     }
@@ -106,10 +108,13 @@ impl Walk<'_> {
     }
 }
 
-/// The realm's tables are not what the RMM built: a root or an intermediate table is not in
-/// the RTT state. Only a bug in the RMM can cause it; the command fails instead of panicking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BrokenTables;
+/// Locks `table`, a root or a table an entry points to. The tables are the RMM's own: one
+/// that is not in the RTT state can only be an RMM bug, and stops the monitor.
+fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
+    granules
+        .lock(table, GranuleState::Rtt)
+        .unwrap_or_else(|_| invariant::broken(format_args!("{table:?} is not an RTT")))
+}
 
 /// Walks `s2` for `ipa` (in the IPA space) down to `target` at most, stopping early at the
 /// first entry that is not a table. Returns the last table reached, locked.
@@ -119,36 +124,31 @@ pub fn walk<'t>(
     s2: &Stage2,
     ipa: u64,
     target: RttLevel,
-) -> Result<Walk<'t>, BrokenTables> {
+) -> Walk<'t> {
     let mut level = s2.start_level;
-    let mut table = granules
-        .lock(s2.root_for(ipa), GranuleState::Rtt)
-        .map_err(|_| BrokenTables)?;
+    let mut table = lock_table(granules, s2.root_for(ipa));
     loop {
         let index = level.index(ipa);
         let next_level = match level.child() {
             Some(child) if level < target => child,
             _ => {
-                return Ok(Walk {
+                return Walk {
                     level,
                     table,
                     index,
-                });
+                };
             }
         };
         let Entry::Table(next) = Entry::decode(machine.read_word(table.addr(), index), level)
         else {
-            return Ok(Walk {
+            return Walk {
                 level,
                 table,
                 index,
-            });
+            };
         };
         // Hand over hand: the child is locked before the parent is released.
-        let child = granules
-            .lock(next, GranuleState::Rtt)
-            .map_err(|_| BrokenTables)?;
-        table = child;
+        table = lock_table(granules, next);
         level = next_level;
     }
 }

@@ -179,6 +179,10 @@ impl Machine for HwMachine {
         tlb::invalidate_vmid(vmid);
     }
 
+    fn invalidate_stage2_ipa(&self, vmid: u16, ipa: u64) {
+        tlb::invalidate_ipa(vmid, ipa);
+    }
+
     fn sha2_engine(&self) -> &dyn Sha2Engine {
         sha2_hw::engine()
     }

@@ -62,6 +62,38 @@ fn check_regime(vmid: u16) {
     }
 }
 
+/// Invalidates the TLB entries of the realm with `vmid` for `ipa` on every CPU: the stage-2
+/// entries for that IPA at every level (`TLBI IPAS2E1IS`, which takes IPA\[51:12\] in bits
+/// \[39:0\]), then, once those are complete, every stage-1 entry of the VMID
+/// (`TLBI VMALLE1IS`), since a combined stage-1/2 entry cannot be found by IPA. VTTBR_EL2 is
+/// borrowed for the VMID as in [`invalidate_vmid`].
+pub fn invalidate_ipa(vmid: u16, ipa: u64) {
+    check_regime(vmid);
+    let tagged = u64::from(vmid) << 48;
+    let operand = (ipa >> 12) & ((1 << 40) - 1);
+    // SAFETY: as in `invalidate_vmid`: only VTTBR_EL2 (restored) and TLB contents change; the
+    // DSB between the two TLBIs orders the stage-2 invalidation before the stage-1 one, and
+    // the last DSB completes both on every CPU before the command goes on.
+    unsafe {
+        core::arch::asm!(
+            "mrs {saved}, vttbr_el2",
+            "msr vttbr_el2, {tagged}",
+            "isb",
+            "dsb ishst",
+            "tlbi ipas2e1is, {operand}",
+            "dsb ish",
+            "tlbi vmalle1is",
+            "dsb ish",
+            "msr vttbr_el2, {saved}",
+            "isb",
+            saved = out(reg) _,
+            tagged = in(reg) tagged,
+            operand = in(reg) operand,
+            options(nostack),
+        )
+    };
+}
+
 /// Invalidates all stage-1 and stage-2 TLB entries tagged with `vmid` on every CPU.
 ///
 /// TLBI VMALLS12E1IS acts on the VMID in this CPU's VTTBR_EL2, so the VMID is loaded there

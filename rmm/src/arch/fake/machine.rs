@@ -63,8 +63,10 @@ struct Memory {
     /// called [`Machine::install_resting_controls`]).
     vmid_width: Option<VmidWidth>,
     /// VMID tags (the part of the VMID the installed width matches) whose stage-2 TLB
-    /// entries the RMM invalidated, in order.
+    /// entries the RMM invalidated, in order (whole-VMID and per-IPA invalidations alike).
     stage2_invalidations: Vec<u16>,
+    /// The per-IPA invalidations among them: (VMID tag, IPA).
+    ipa_invalidations: Vec<(u16, u64)>,
     /// EL3's attestation services.
     el3_attest: FakeEl3Attest,
     /// Whether a host interrupt is pending, and how often the RMM looked.
@@ -315,6 +317,11 @@ impl FakeMachine {
         self.memory().vmid_width
     }
 
+    /// The per-IPA invalidations since the last call, as (VMID, IPA) (drained).
+    pub fn take_ipa_invalidations(&self) -> Vec<(u16, u64)> {
+        std::mem::take(&mut self.memory().ipa_invalidations)
+    }
+
     /// VMIDs whose stage-2 TLB entries the RMM invalidated since the last call (drained).
     pub fn take_stage2_invalidations(&self) -> Vec<u16> {
         std::mem::take(&mut self.memory().stage2_invalidations)
@@ -512,6 +519,13 @@ impl Machine for FakeMachine {
             width.bits()
         );
         memory.stage2_invalidations.push(width.tag(vmid));
+    }
+
+    fn invalidate_stage2_ipa(&self, vmid: u16, ipa: u64) {
+        self.invalidate_stage2(vmid);
+        let mut memory = self.memory();
+        let tag = memory.vmid_width.map_or(vmid, |width| width.tag(vmid));
+        memory.ipa_invalidations.push((tag, ipa));
     }
 
     fn read_ns(

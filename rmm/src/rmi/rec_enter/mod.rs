@@ -11,8 +11,7 @@
 //! if a completion below fails, as in the reference; the exit shows the list registers after
 //! the run, MISR, VMCR and the host's HCR bits ([`ExitGic`]).
 
-use super::RmiOutputs;
-use super::error::{RmiError, status_only};
+use super::error::{Handled, RmiError};
 use super::locks::{lock_one, tracked};
 use crate::rmi::args::RecEnterArgs;
 
@@ -23,6 +22,7 @@ use crate::arch::world::TrapAction;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::{RecEnv, config};
 use crate::granule::GranuleAddr;
+use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{LastExit, Rec, RecRunState};
@@ -111,9 +111,9 @@ impl EnterArgs {
 
 /// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
 #[inline(never)]
-pub fn handle(monitor: &Monitor, machine: &impl Machine, args: RecEnterArgs) -> RmiOutputs {
-    let RecEnterArgs { rec, run } = args;
-    status_only(enter(monitor, machine, rec, run))
+pub fn handle(monitor: &Monitor, machine: &impl Machine, args: RecEnterArgs) -> Handled {
+    enter(monitor, machine, args.rec, args.run)?;
+    Ok([])
 }
 
 fn enter<M: Machine>(
@@ -136,9 +136,11 @@ fn enter<M: Machine>(
         rec.addr()
     };
     let result = run_rec(monitor, machine, rec_addr, run);
-    if let Ok(mut rec) = granules.lock(rec_addr, GranuleState::Rec) {
-        let _ = rec.put_ref();
-    }
+    // The reference taken above keeps the REC a REC (REC_DESTROY refuses a referenced one).
+    let mut rec = granules
+        .lock(rec_addr, GranuleState::Rec)
+        .unwrap_or_else(|_| invariant::broken(format_args!("a running REC stopped being a REC")));
+    invariant::holds(rec.put_ref(), "REC reference count");
     result
 }
 

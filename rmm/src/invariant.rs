@@ -1,0 +1,28 @@
+//! Inconsistencies that only a bug in the RMM can cause, and the one way the monitor reacts
+//! to them: the fatal stop.
+//!
+//! Two kinds of inconsistency exist. Those a host or realm can cause (a granule in the wrong
+//! state, an entry already mapped) are errors the command returns before it changes anything.
+//! Those only an RMM bug can cause (a table's reference count out of range, a mapped page
+//! that is not a DATA granule, a stage-2 table not in the RTT state, a TLB invalidation in
+//! the wrong regime) stop the monitor: [`broken`] panics, and on hardware the panic handler
+//! (`firmware`) logs `RMM FATAL: …` and halts the CPU in the middle of the command, its locks
+//! still held, so neither the host nor a realm ever sees the half-changed state and no other
+//! CPU can act on it. In host tests the panic fails the test. `docs/architecture.md` lists
+//! which checks are which.
+
+/// Stops the monitor: `what` names the rule an RMM bug broke.
+#[cold]
+#[track_caller]
+pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
+    panic!("RMM invariant broken: {what}")
+}
+
+/// Stops the monitor if `result` is an error: for operations whose failure only an RMM bug
+/// can cause (a table's reference count leaving 0..=512, say).
+#[track_caller]
+pub fn holds<E: core::fmt::Debug>(result: Result<(), E>, what: &str) {
+    if let Err(error) = result {
+        broken(format_args!("{what}: {error:?}"));
+    }
+}

@@ -1,0 +1,50 @@
+//! The one way handlers change a realm's stage-2 tables: entries written through a locked
+//! [`Walk`], a valid entry replaced only by break-before-make with the TLB invalidation it
+//! needs, and table reference counts kept with the entries they count.
+//!
+//! The TLB rule: once a valid entry has been made invalid, the realm's translations of that
+//! IPA are invalidated on every CPU (broadcast, with barriers, under the realm's VMID) before
+//! the new entry is written and before the command returns, so no CPU keeps a stale
+//! translation of a page that may change hands. `docs/locking.md` states it with the locks.
+//! A reference count that leaves 0..=512 can only be an RMM bug: it stops the monitor
+//! ([`crate::invariant`]).
+
+use super::entry::Entry;
+use super::walk::Walk;
+use crate::arch::Machine;
+use crate::granule::LockedGranule;
+use crate::invariant;
+use rmm_abi::rmi::states::Ripas;
+
+impl Walk<'_> {
+    /// Writes `new` over the entry for the walked IPA, `ipa`, in the realm with `vmid`: if the
+    /// old entry is valid it is made invalid first and the realm's TLB entries for `ipa` are
+    /// invalidated on every CPU (break-before-make); an invalid old entry is simply replaced.
+    pub fn replace(&self, machine: &impl Machine, vmid: u16, ipa: u64, new: Entry) {
+        if Entry::is_valid(self.raw(machine)) {
+            self.set(machine, Entry::Unassigned(Ripas::Empty));
+            machine.invalidate_stage2_ipa(vmid, ipa);
+        }
+        self.set(machine, new);
+    }
+
+    /// Counts one more entry of the walked table (an entry became a table or assigned).
+    pub fn count_entry(&mut self) {
+        invariant::holds(self.table.get_ref(), "RTT reference count");
+    }
+
+    /// Counts one entry of the walked table less.
+    pub fn uncount_entry(&mut self) {
+        invariant::holds(self.table.put_ref(), "RTT reference count");
+    }
+}
+
+/// Adds `n` to the reference count of `table`, a table being built or taken apart.
+pub fn add_entries(table: &mut LockedGranule<'_>, n: u16) {
+    invariant::holds(table.add_refs(n), "RTT reference count");
+}
+
+/// Takes `n` from the reference count of `table`.
+pub fn remove_entries(table: &mut LockedGranule<'_>, n: u16) {
+    invariant::holds(table.sub_refs(n), "RTT reference count");
+}
