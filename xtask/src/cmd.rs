@@ -47,7 +47,8 @@ pub fn in_dir(program: &str, dir: &Path) -> Command {
     command
 }
 
-fn describe(command: &Command) -> String {
+/// The command line of `command`, as echoed.
+pub fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
         text.push(' ');
