@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # Boots TF-A + our RMM + a BL33 on the Arm FVP (FVP_Base_RevC-2xAEMvA). The model flags are
 # TF-A 2.12's (docs/components/realm-management-extension.rst), which documents FVP 11.26
 # (docs/plat/arm/fvp/fvp-support.rst); a model without the `rme_support_level` parameter

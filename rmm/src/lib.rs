@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `rmm`: the Realm Management Monitor core
 //!
 //! Everything the monitor decides lives here, as plain Rust that runs under `cargo test` on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask bench`: deterministic instruction counts, and image sizes.
 //!
 //! Two QEMU boots with `-icount shift=0 -smp 1`, under which the counter the hypervisor reads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Running external commands with their command line echoed and failures turned into errors.
 
 use std::path::Path;

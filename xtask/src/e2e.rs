@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask run` (the demo) and `cargo xtask test` (every test).
 //!
 //! `test` runs, in order and stopping at the first failure of a step: `cargo fmt --check`,

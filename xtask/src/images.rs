@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Building the bare-metal images: the RMM and the NS test hypervisor, as ELF and flat binary.
 
 use crate::cmd::{self, Result};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask <command> [options]`: everything needed to set up, build, boot and test the RMM.
 //!
 //! Commands (each one does the set-up it needs first, idempotently):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Command-line options of `cargo xtask build|run|test|fvp`, parsed and validated up front: an
 //! option a command does not take, or a value out of range, is an error, never ignored.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Where things live: the workspace, the build outputs, TF-A's source and builds.
 //!
 //! The workspace is found when xtask runs, not when it is compiled: `cargo run` (which

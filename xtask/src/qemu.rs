@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Booting QEMU `virt` with FEAT_RME under a deadline, capturing the shared UART.
 //!
 //! QEMU `virt` has no watchdog and a hung boot does not exit, so every run has a deadline

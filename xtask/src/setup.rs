@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask setup`: installs what the build and the QEMU runs need, idempotently.
 //!
 //! Supported: Debian 12 (bookworm) on x86_64 or aarch64, as root or with `sudo`. On any other

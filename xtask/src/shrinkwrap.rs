@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask shrinkwrap` (and a step of `test`): the Shrinkwrap overlay in `shrinkwrap/`
 //! checked by Shrinkwrap itself, without an FVP, a container or a network.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! TF-A from Debian's source package: built once per platform, then reused.
 //!
 //! The first build runs `make ... RMM=<rmm.bin> BL33=<host.bin> all fip`. Later builds only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Locking the granules an RMI command names, by the reference design's rules: external
 //! granules (named by arguments) in ascending PA order, each state checked once it is locked.
 //!
