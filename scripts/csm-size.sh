@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # Code size of apt + csm as the firmware would carry them, without the invariant checker and
 # the model checker: a throwaway no_std staticlib (generated under target/csm-size) instantiates
 # the firmware state `FwCsm<64>` and exports one function per operation plus the APT codec; it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The firmware's table capacities and the granule size. The table type is generic over its
 //! capacities so the model checker can use a tiny table; every instantiation is checked at
 //! compile time to encode into one granule ([`crate::Apt::ENCODED_LEN`]).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The granule layout of an [`Apt`] and its checked decoding.
 //!
 //! Little-endian, fixed offsets, every byte accounted for:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CSM identities: [`RealmId`], [`RegionId`], [`ShareId`] (64-bit, never 0, never reused
 //! within a boot — the allocator is in `csm`), and [`Rd`], the monitor's handle on a realm
 //! (its RD granule's physical address).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `apt`: the Access Permission Table granule
 //!
 //! One CSM-capable realm's table: its provider regions with their grants, and its consumer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`IpaRange`]: a non-empty, page-aligned, non-wrapping IPA range `[base, base + size)`. Every
 //! range the CSM stores or reasons about is one of these, so alignment and overflow are
 //! checked once, at construction.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The typed table: [`Apt`] holds one realm's provider [`Region`]s (each with its [`Grant`]s)
 //! and its consumer [`Attachment`]s in fixed-size slot arrays, plus the slot helpers the `csm`
 //! crate uses and [`Apt::validate`], the rules every single table must satisfy (also applied

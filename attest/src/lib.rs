@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `attest`: measurements and attestation tokens
 //!
 //! This crate owns RIM/REM measurement ([`measurement`]: SHA-256 and SHA-512 over the exact

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm measurements: the RIM's initial value and its extensions, and REM extension.
 //!
 //! Every function takes the hash engine to compress with ([`crate::sha`]: the CPU's SHA-2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! SHA-256 and SHA-512 over a pluggable block-compression engine.
 //!
 //! The RMM hashes with whichever engine the CPU offers: the Armv8 SHA-2 instructions (a routine

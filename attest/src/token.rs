@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CCA attestation token (RMM 1.0-rel0, reference C.1/C.2/C.4), as pure logic.
 //!
 //! ```text

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The attestation token decoded and verified with an independent implementation (coset,
 //! ciborium, p384's verifier): TF-A's sample key and platform token, every claim's type and
 //! value, the signature, the platform binding, chunked retrieval against the one-shot token,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The larger model-checking configuration, run by `cargo xtask model-check` (release build,
 //! feature `model`). Explores each start state to its depth bound and prints the numbers
 //! `docs/csm.md` reports; exits non-zero with a counterexample trace on any violation.

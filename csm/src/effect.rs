@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a successful operation asks the monitor to do ([`Effect`], in order, all of them,
 //! while still holding the locks of S9), and what it returns to the caller ([`Reply`]).
 //! [`Effects`] is a fixed-capacity list: no heap.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Why an operation failed, and the status code each failure returns: [`RealmError`] for the
 //! RSI calls (and `RSI_IPA_STATE_SET` over CSM memory), [`HostError`] for the RMI commands
 //! and host events. A failure never changes any state (S10).

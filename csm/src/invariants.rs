@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The security invariants as code: [`Csm::check`] (everything that can be judged from the
 //! CSM state alone: S4, S5, S7 and the table rules) and [`Csm::check_stage2`] (S1, S2, S6, S8
 //! and the all-or-nothing half of S10, judged against the stage-2 tables through

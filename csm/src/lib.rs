@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `csm`: the Confidential Shared Memory state machine
 //!
 //! The CSM state of every realm ([`Csm`]) and one pure function per operation — `RMI_APT_CREATE`,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Csm`]: the CSM state of every realm — one [`RealmEntry`] (RD, APT granule, protected IPA
 //! size, table) per realm with an APT bound — and the three id counters. Ids come from
 //! monotonic counters that start at 1 and never go back, so no id is ever reused (S5). This

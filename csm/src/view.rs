@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Stage2View`]: the only thing the state machine reads besides its own state — a summary
 //! of a range of a realm's stage-2 table, which the monitor computes by walking the realm's RTT
 //! under its lock. The state machine decides from it; it never sees a physical address.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Links the FVP image at TF-A's `ARM_REALM_BASE` for `PLAT=fvp`, inside its 32 MiB - 4 KiB
 //! Realm carve-out.
 fn main() {

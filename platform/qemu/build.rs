@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Links the QEMU image at TF-A's `RMM_BASE` for `PLAT=qemu`, inside its 24 MiB - 4 KiB
 //! Realm carve-out.
 fn main() {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Confidential Shared Memory (CSM) extension ABI: the two RMI commands (in the RMI 1.0
 //! window), the seven RSI calls (vendor hypervisor service range, OEN 6), the grant access
 //! mode and the two REC exit reasons.

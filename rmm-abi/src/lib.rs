@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `rmm-abi`: every number and memory layout that crosses a world boundary of the Realm
 //! Management Monitor, for Arm CCA RMM specification 1.0-rel0.
 //!

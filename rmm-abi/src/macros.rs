@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Crate-internal macros that generate the repetitive parts of ABI enums, flag words and
 //! command tables (checked decoding from register values, `ALL` lists, names).
 

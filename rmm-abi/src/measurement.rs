@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Measurement descriptor layouts hashed into the RIM (RMM 1.0-rel0 C.3) and measurement
 //! slot constants. Layout only; hashing is done elsewhere.
 //!

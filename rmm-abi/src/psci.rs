@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! PSCI function identifiers used by hosts and realms (handled or forwarded by the RMM), and
 //! PSCI return codes.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! SMC Calling Convention (SMCCC) basics: function-identifier encoding, owning entity numbers,
 //! the SMCCC v1.3 SVE hint bit and the generic return values.
 //!

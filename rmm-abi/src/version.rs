@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! ABI version numbers of the RMI and RSI interfaces and their register encoding
 //! (`major << 16 | minor`, as used by `RMI_VERSION` / `RSI_VERSION`).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm attestation key (RAK) and the platform token, obtained from EL3 once at cold
 //! boot ([`provision`]), and the only code that reaches the key ([`Attestation`]).
 //!

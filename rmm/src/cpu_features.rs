@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What the CPU offers (raw ID registers, read once at cold boot by `arch`) and what the RMM
 //! therefore advertises in RMI feature register 0.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Inconsistencies that only a bug in the RMM can cause, and the one way the monitor reacts
 //! to them: the fatal stop.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `rmm`: the Realm Management Monitor core
 //!
 //! Everything the monitor decides lives here, as plain Rust that runs under `cargo test` on the
@@ -43,7 +44,26 @@ pub mod vcpu;
 
 /// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.
 /// TF-A passes its `PLATFORM_CORE_COUNT` (32 on QEMU `virt`, 8 on the default FVP) in x2.
-pub const MAX_CPUS: usize = 32;
+/// 32 unless the build sets `RMM_MAX_CPUS` (1 to 256; `cargo xtask build --max-cpus N`).
+pub const MAX_CPUS: usize = match option_env!("RMM_MAX_CPUS") {
+    Some(digits) => parse_max_cpus(digits),
+    None => 32,
+};
+
+/// `RMM_MAX_CPUS` as a number; a bad value stops the build.
+const fn parse_max_cpus(digits: &str) -> usize {
+    let bytes = digits.as_bytes();
+    let mut value = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "RMM_MAX_CPUS is not a number");
+        value = value * 10 + (bytes[i] - b'0') as usize;
+        assert!(value <= 256, "RMM_MAX_CPUS is above 256");
+        i += 1;
+    }
+    assert!(value >= 1, "RMM_MAX_CPUS must be at least 1");
+    value
+}
 
 /// Size of a granule, the unit of memory the RMM tracks and protects.
 pub const GRANULE_SIZE: usize = 4096;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A `log` backend that writes each record as one whole line, under a lock, with the CPU index.
 //!
 //! Several CPUs (and TF-A and the test hypervisor) share one UART, so a record is formatted

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The monitor's state fixed at cold boot.
 //!
 //! [`Monitor`] is built once from [`crate::boot::cold_boot`]'s result and shared read-only by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a firmware image tells the core about its board. Only `platform/*` crates build these.
 //!
 //! Everything else about the machine comes from EL3 at boot (the boot manifest), so this stays

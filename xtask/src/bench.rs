@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask bench`: deterministic instruction counts, and image sizes.
 //!
 //! Two QEMU boots with `-icount shift=0 -smp 1`, under which the counter the hypervisor reads
@@ -35,10 +36,10 @@ struct Row {
     bench: &'static str,
     /// What the row is called in the report.
     label: &'static str,
-    /// TF-RMM rel0 total and RMM share, as `design/PERFORMANCE.md` gives them ("–" where
-    /// it has none).
+    /// TF-RMM rel0 total and RMM share, as measured with TF-RMM in our place
+    /// (`docs/benchmarks.md`; "–" where it has none).
     tf_rmm: [&'static str; 2],
-    /// Our target (`design/PERFORMANCE.md`): for our share unless it says total.
+    /// Our target (`docs/benchmarks.md`): for our share unless it says total.
     target: &'static str,
     /// A row whose per-call shares the traced segment also contains once (the RSI_VERSION
     /// segment is one REC_ENTER that also completes and takes a host call), taken off before
@@ -199,9 +200,10 @@ fn boot(bios: &Path, mode: Mode, extra: Vec<String>, log: &str) -> Result<String
         bios,
         smp: 1,
         mode,
-        deadline: Duration::from_secs(300),
+        deadline: Some(Duration::from_secs(300)),
         live: false,
         extra,
+        print_command: false,
         log: paths::logs().join(log),
     };
     let outcome = run.execute()?;

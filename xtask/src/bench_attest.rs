@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The attestation rows of `cargo xtask bench`: one CCA token (SHA-256 realm, TF-A's sample
 //! platform token, 2,124 bytes), against the reference RMM and our target
-//! (`design/PERFORMANCE.md`), from two runs the hypervisor makes
+//! (the project's performance target, `docs/benchmarks.md`), from two runs the hypervisor makes
 //! (`tests/payloads/host/src/scenarios/attestation.rs`):
 //!
 //! - no host interrupt: INIT and CONTINUE timed inside the realm around each RSI call

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Running external commands with their command line echoed and failures turned into errors.
 
 use std::path::Path;
@@ -47,7 +48,8 @@ pub fn in_dir(program: &str, dir: &Path) -> Command {
     command
 }
 
-fn describe(command: &Command) -> String {
+/// The command line of `command`, as echoed.
+pub fn describe(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
         text.push(' ');

@@ -1,22 +1,23 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask run` (the demo) and `cargo xtask test` (every test).
 //!
 //! `test` runs, in order and stopping at the first failure of a step: `cargo fmt --check`,
 //! clippy on the host crates and on the firmware for the bare-metal target, `cargo test` for
 //! the host crates, the FVP images (built, not run), a check that the RMM image contains no
 //! FP/SIMD instruction, then the QEMU end-to-end groups (TF-A + our RMM + the NS test
-//! hypervisor, RME), one boot each, each under its own deadline. It ends with one summary line over all groups, so a run that executed
+//! hypervisor, RME), one boot each, each under its own deadline (60 s unless `--deadline` or
+//! `--no-deadline`). It ends with one summary line over all groups, so a run that executed
 //! nothing is visible.
+//!
+//! `run --gdb` boots the debug-info build with QEMU's gdb stub (`-s -S`) and no deadline.
 
 use crate::cmd::{self, Result};
 use crate::images::{self, Flavour};
+use crate::options::{Deadline, Options};
 use crate::paths::{self, FIRMWARE_TARGET};
 use crate::qemu::{self, Mode};
 use crate::token_check;
 use crate::transcript::{self, Expectations, ExpectedFailure};
-use std::time::Duration;
-
-/// Deadline of one boot (each takes well under a second when nothing hangs).
-const DEADLINE: Duration = Duration::from_secs(60);
 
 /// One QEMU boot of the end-to-end suite.
 struct Group {
@@ -85,21 +86,25 @@ fn rmm_reported_the_fault(output: &str) -> Vec<String> {
     }
 }
 
-/// `cargo xtask run`: build everything, boot 4 CPUs, show the whole UART, judge the scenarios.
-pub fn run_demo() -> Result {
-    let verdict = run_group(&GROUPS[0], true)?;
+/// `cargo xtask run`: build everything, boot 4 CPUs (or `--smp`), show the whole UART, judge
+/// the scenarios.
+pub fn run_demo(options: &Options) -> Result {
+    let verdict = run_group(&GROUPS[0], true, options)?;
     summarise(&[verdict])
 }
 
 /// `cargo xtask test`.
-pub fn run_tests() -> Result {
+pub fn run_tests(options: &Options) -> Result {
     lint()?;
     cmd::run(cmd::cargo().current_dir(paths::root()).arg("test"))?;
-    // The FVP cannot run here, but its images must keep building.
+    // The FVP cannot run here, but its images must keep building and stay right: built and
+    // checked (fiptool info and unpack, dtc on HW_CONFIG, RMM_BASE).
     crate::tfa::build_fvp()?;
+    // The Shrinkwrap overlays, through Shrinkwrap's own config processing.
+    crate::shrinkwrap::check()?;
     let mut verdicts = Vec::new();
     for group in GROUPS {
-        verdicts.push(run_group(group, false)?);
+        verdicts.push(run_group(group, false, options)?);
     }
     summarise(&verdicts)
 }
@@ -156,6 +161,20 @@ fn lint() -> Result {
     Ok(())
 }
 
+/// How to attach gdb to the waiting QEMU (README, "Debugging with gdb").
+fn print_gdb_recipe(images: &images::Images) {
+    println!(
+        "xtask: QEMU starts halted and waits for gdb on localhost:1234. In another terminal:\n  \
+         gdb-multiarch -q {rmm} -ex 'set confirm off' \\\n    \
+         -ex 'add-symbol-file {host}' \\\n    \
+         -ex 'target remote :1234' -ex 'hbreak rmm_platform_main' -ex 'continue'\n\
+         xtask: the RMM is entered first at 0x40100000 (rmm_entry, cold boot, CPU 0); ending \
+         QEMU from gdb or with Ctrl-C here makes the run count as failed.",
+        rmm = images.rmm_elf.display(),
+        host = images.host_elf.display(),
+    );
+}
+
 struct Verdict {
     group: &'static str,
     problems: Vec<String>,
@@ -163,24 +182,43 @@ struct Verdict {
     failed: usize,
 }
 
-fn run_group(group: &Group, live: bool) -> Result<Verdict> {
-    let boot = images::build_qemu_boot(group.flavour)?;
+fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
+    let flavour = if options.gdb {
+        Flavour::DebugInfo
+    } else {
+        group.flavour
+    };
+    let boot = images::build_qemu_boot(flavour)?;
     images::check_no_fp_simd(&boot.images.rmm_elf)?;
+    // `--smp` applies to the suite; the fault group's expectations are per CPU.
+    let smp = match (group.mode, options.smp) {
+        (Mode::Suite, Some(smp)) => smp,
+        _ => group.smp,
+    };
+    let mut extra = Vec::new();
+    if options.gdb {
+        extra.extend(["-s".to_string(), "-S".to_string()]);
+        print_gdb_recipe(&boot.images);
+    }
     let run = qemu::Run {
         bios: &boot.bios,
-        smp: group.smp,
+        smp,
         mode: group.mode,
-        deadline: DEADLINE,
+        deadline: match options.deadline {
+            Deadline::After(d) => Some(d),
+            Deadline::Never => None,
+        },
         live,
-        extra: Vec::new(),
+        extra,
+        print_command: options.print_qemu,
         log: paths::logs().join(format!("{}.log", group.name)),
     };
     let outcome = run.execute()?;
     let mut t = transcript::parse(&outcome.output);
     let expect = Expectations {
         expected_failures: group.expected_failures,
-        cpus: group.smp,
-        deadline_s: DEADLINE.as_secs(),
+        cpus: smp,
+        deadline_s: run.deadline.map_or(0, |d| d.as_secs()),
     };
     let mut problems = transcript::judge(&t, outcome.exit_code, &outcome.output, &expect);
     problems.extend((group.extra)(&outcome.output));

@@ -1,10 +1,33 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Building the bare-metal images: the RMM and the NS test hypervisor, as ELF and flat binary.
 
 use crate::cmd::{self, Result};
+use crate::options::BuildSettings;
 use crate::paths::{self, FIRMWARE_TARGET};
 use crate::tfa;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
+
+static SETTINGS: OnceLock<BuildSettings> = OnceLock::new();
+
+/// Sets the firmware build settings for this run of xtask (before any build).
+pub fn configure(settings: BuildSettings) {
+    let _ = SETTINGS.set(settings);
+}
+
+fn settings() -> &'static BuildSettings {
+    SETTINGS.get_or_init(BuildSettings::default)
+}
+
+/// The CPU count TF-A passes the RMM in x2 (its `PLATFORM_CORE_COUNT`): an RMM built for fewer
+/// CPUs refuses to boot (`RMM_BOOT_COMPLETE(-3)`).
+pub fn tfa_core_count(platform: Platform) -> u32 {
+    match platform {
+        Platform::Qemu => 32,
+        Platform::Fvp => 8,
+    }
+}
 
 /// A board we build for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +55,17 @@ pub enum Flavour {
     Release,
     /// Release plus the test-only `fault-injection` RMI id (end-to-end fault test only).
     FaultInjection,
+    /// Release code with debug info (cargo profile `release-debug`), for gdb.
+    DebugInfo,
+}
+
+impl Flavour {
+    fn profile(self) -> &'static str {
+        match self {
+            Flavour::DebugInfo => "release-debug",
+            _ => "release",
+        }
+    }
 }
 
 /// The images for one platform.
@@ -55,18 +89,35 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     let dir_name = match flavour {
         Flavour::Release => name.to_string(),
         Flavour::FaultInjection => format!("{name}-fault-injection"),
+        Flavour::DebugInfo => format!("{name}-debug"),
     };
-    // Separate target dirs keep the feature sets from rebuilding each other.
-    let target_dir = paths::target().join(format!("firmware-{dir_name}"));
+    let settings = settings();
+    if let Some(max) = settings.max_cpus {
+        let needed = tfa_core_count(platform);
+        if max < needed {
+            return Err(format!(
+                "--max-cpus {max}: TF-A PLAT={name} passes the RMM {needed} CPUs, and an RMM \
+                 built for fewer refuses to boot"
+            )
+            .into());
+        }
+    }
+    // Separate target dirs keep the feature sets from rebuilding each other (the release and
+    // debug-info profiles already have directories of their own).
+    let target_dir = match flavour {
+        Flavour::DebugInfo => paths::target().join(format!("firmware-{name}")),
+        _ => paths::target().join(format!("firmware-{dir_name}")),
+    };
     let out = paths::images(&dir_name);
     std::fs::create_dir_all(&out)?;
-    let built = target_dir.join(FIRMWARE_TARGET).join("release");
+    let built = target_dir.join(FIRMWARE_TARGET).join(flavour.profile());
+    let profile = format!("--profile={}", flavour.profile());
 
     // The test realm first: the hypervisor embeds its flat binary.
     cmd::run(
         cmd::cargo()
             .current_dir(paths::root())
-            .args(["build", "--release", "--target", FIRMWARE_TARGET])
+            .args(["build", &profile, "--target", FIRMWARE_TARGET])
             .args(["-p", "realm-payload", "--target-dir"])
             .arg(&target_dir),
     )?;
@@ -82,12 +133,20 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
 
     let mut cargo = cmd::cargo();
     cargo.env("REALM_IMAGE", &realm_bin);
+    // The RMM's CPU limit is read at compile time (`rmm::MAX_CPUS`); never inherit it.
+    match settings.max_cpus {
+        Some(max) => cargo.env("RMM_MAX_CPUS", max.to_string()),
+        None => cargo.env_remove("RMM_MAX_CPUS"),
+    };
     cargo
         .current_dir(paths::root())
-        .args(["build", "--release", "--target", FIRMWARE_TARGET])
+        .args(["build", &profile, "--target", FIRMWARE_TARGET])
         .args(["-p", &format!("rmm-{name}"), "-p", "ns-test-host"])
         .arg("--target-dir")
         .arg(&target_dir);
+    if let Some(feature) = settings.log_level.and_then(|l| l.feature()) {
+        cargo.args(["--features", &format!("rmm-{name}/{feature}")]);
+    }
     if platform == Platform::Fvp {
         cargo.args(["--features", "ns-test-host/fvp"]);
     }

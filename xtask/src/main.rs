@@ -1,15 +1,21 @@
-//! `cargo xtask <command>`: everything needed to set up, build, boot and test the RMM.
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `cargo xtask <command> [options]`: everything needed to set up, build, boot and test the RMM.
 //!
 //! Commands (each one does the set-up it needs first, idempotently):
 //! - `setup`: apt sources and packages, the TF-A source, the rustup target.
-//! - `build`: the firmware images (RMM for QEMU and FVP, test hypervisor) and TF-A for QEMU.
+//! - `build`: the QEMU firmware: RMM and test hypervisor for QEMU, packed with TF-A `PLAT=qemu`
+//!   into `target/images/qemu/qemu_fw.bios`.
 //! - `run`: build, then boot QEMU (RME, 4 CPUs) and show the boot and every scenario.
-//! - `test`: formatting and clippy, host tests, then the QEMU end-to-end suite.
+//! - `test`: formatting and clippy, host tests, the FVP images built and checked, then the
+//!   QEMU end-to-end suite.
 //! - `bench`: instruction counts under `-icount shift=0 -smp 1`, and image sizes.
 //! - `size`: image section sizes.
-//! - `fvp`: the FVP images and TF-A `PLAT=fvp`, plus how to launch them.
+//! - `fvp`: the FVP images and TF-A `PLAT=fvp`, checked, plus how to launch them.
+//! - `shrinkwrap`: check the Shrinkwrap overlays in `shrinkwrap/` with Shrinkwrap itself.
 //! - `model-check`: the CSM model checker's larger configuration (host only).
 //! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
+//!
+//! Options are parsed and validated by [`options`]; `cargo xtask help` lists them.
 
 mod bench;
 mod bench_attest;
@@ -17,9 +23,11 @@ mod cmd;
 mod e2e;
 mod images;
 mod model_check;
+mod options;
 mod paths;
 mod qemu;
 mod setup;
+mod shrinkwrap;
 mod size;
 mod tfa;
 mod token;
@@ -28,22 +36,27 @@ mod transcript;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <setup|build|run|test|bench|size|fvp|model-check|token>";
+const USAGE: &str = "usage: cargo xtask <command> [options]
+commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
+          token <file>, help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("setup") => setup::run(),
-        Some("build") => setup::run()
-            .and_then(|()| images::build_qemu_boot(images::Flavour::Release))
-            .map(|_| ()),
-        Some("run") => setup::run().and_then(|()| e2e::run_demo()),
-        Some("test") => setup::run().and_then(|()| e2e::run_tests()),
-        Some("bench") => setup::run().and_then(|()| bench::run()),
-        Some("size") => setup::run().and_then(|()| size::run()),
-        Some("fvp") => setup::run().and_then(|()| tfa::build_fvp()),
-        Some("model-check") => model_check::run(args.get(1..).unwrap_or_default()),
-        Some("token") => token::run(args.get(1..).unwrap_or_default()),
+    let command = args.first().map(String::as_str).unwrap_or("");
+    let rest = args.get(1..).unwrap_or_default();
+    let result = match command {
+        "model-check" => model_check::run(rest),
+        "token" => token::run(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}\n{}", options::HELP);
+            Ok(())
+        }
+        "setup" | "build" | "run" | "test" | "bench" | "size" | "fvp" | "shrinkwrap" => {
+            match options::parse(command, rest) {
+                Ok(options) => run(command, options),
+                Err(error) => Err(format!("{error}\n{USAGE}\n{}", options::HELP).into()),
+            }
+        }
         _ => Err(USAGE.into()),
     };
     match result {
@@ -52,5 +65,23 @@ fn main() -> ExitCode {
             eprintln!("xtask: error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(command: &str, options: options::Options) -> cmd::Result {
+    tfa::configure(options.tfa.clone());
+    images::configure(options.build.clone());
+    if command == "shrinkwrap" {
+        return shrinkwrap::check();
+    }
+    setup::run()?;
+    match command {
+        "build" => images::build_qemu_boot(images::Flavour::Release).map(|_| ()),
+        "run" => e2e::run_demo(&options),
+        "test" => e2e::run_tests(&options),
+        "bench" => bench::run(),
+        "size" => size::run(),
+        "fvp" => tfa::build_fvp(),
+        _ => Ok(()),
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask model-check`: the CSM model checker's larger configuration (deeper than the
 //! one inside `cargo test`), as the `csm` crate's `model_check` example in release mode.
 //! Extra arguments are passed on as depth bounds (`EMPTY READY OFFERED`).

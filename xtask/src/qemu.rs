@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Booting QEMU `virt` with FEAT_RME under a deadline, capturing the shared UART.
 //!
 //! QEMU `virt` has no watchdog and a hung boot does not exit, so every run has a deadline
@@ -5,7 +6,7 @@
 //! hypervisor is written into NS memory at reset with `-device loader` (see the hypervisor's
 //! `mailbox.rs`).
 
-use crate::cmd::Result;
+use crate::cmd::{self, Result};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -38,12 +39,14 @@ pub struct Run<'a> {
     pub smp: u32,
     /// Hypervisor mode.
     pub mode: Mode,
-    /// Kill QEMU after this long.
-    pub deadline: Duration,
+    /// Kill QEMU after this long (`None`: never).
+    pub deadline: Option<Duration>,
     /// Echo the UART to the terminal while running.
     pub live: bool,
-    /// Extra QEMU arguments (benchmark tracing).
+    /// Extra QEMU arguments (benchmark tracing, `-s -S` for gdb).
     pub extra: Vec<String>,
+    /// Print the command line before booting.
+    pub print_command: bool,
     /// Where to write the full UART log.
     pub log: PathBuf,
 }
@@ -84,12 +87,17 @@ impl Run<'_> {
     pub fn execute(&self) -> Result<Outcome> {
         let started = Instant::now();
         let mut command = self.command();
+        let deadline = match self.deadline {
+            Some(d) => format!("deadline {} s", d.as_secs()),
+            None => "no deadline".into(),
+        };
         eprintln!(
-            "xtask: booting QEMU ({} CPUs, mode {:?}, deadline {} s)",
-            self.smp,
-            self.mode,
-            self.deadline.as_secs()
+            "xtask: booting QEMU ({} CPUs, mode {:?}, {deadline})",
+            self.smp, self.mode
         );
+        if self.print_command {
+            println!("xtask: QEMU command line:\n{}", cmd::describe(&command));
+        }
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start qemu-system-aarch64: {e}"))?;
@@ -115,7 +123,7 @@ impl Run<'_> {
             if let Some(status) = child.try_wait()? {
                 break Some(status.code().unwrap_or(-1));
             }
-            if started.elapsed() > self.deadline {
+            if self.deadline.is_some_and(|d| started.elapsed() > d) {
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;

@@ -1,9 +1,15 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask setup`: installs what the build and the QEMU runs need, idempotently.
 //!
-//! 1. apt sources for bookworm-backports and trixie deb-src (`scripts/debian-extra.sources`);
+//! Supported: Debian 12 (bookworm) on x86_64 or aarch64, as root or with `sudo`. On any other
+//! system the apt steps are skipped with a message saying so, and setup only checks that the
+//! tools are there (see the README for the list).
+//!
+//! 1. apt sources for bookworm-backports and trixie deb-src (`scripts/debian-extra.sources`,
+//!    on the Debian mirror the machine's own apt sources already use for bookworm);
 //! 2. packages: QEMU from backports (FEAT_RME needs QEMU >= 9), the aarch64 cross binutils and
 //!    gcc (TF-A, `objcopy`), make, host gcc and libssl-dev (TF-A's tools), device-tree-compiler
-//!    (TF-A `PLAT=fvp`), dpkg-dev (`apt-get source`);
+//!    (TF-A `PLAT=fvp`), dpkg-dev (`apt-get source`), python3-venv (Shrinkwrap's virtualenv);
 //! 3. the TF-A source via `apt-get source arm-trusted-firmware` into `target/tf-a/`, checked
 //!    to be 2.12.x;
 //! 4. `rustup target add aarch64-unknown-none-softfloat`.
@@ -26,6 +32,8 @@ const PACKAGES: &[&str] = &[
     "device-tree-compiler",
     "dpkg-dev",
     "xz-utils",
+    // Shrinkwrap, in a virtualenv (`cargo xtask test` checks the Shrinkwrap overlay).
+    "python3-venv",
 ];
 const TOOLS: &[&str] = &[
     "aarch64-linux-gnu-gcc",
@@ -41,10 +49,133 @@ pub const TFA_VERSION_PREFIX: &str = "2.12.";
 
 /// Runs every set-up step.
 pub fn run() -> Result {
-    let sources_changed = ensure_apt_sources()?;
-    ensure_packages(sources_changed)?;
+    let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    match supported_os(&os) {
+        Ok(()) => {
+            let sources_changed = ensure_apt_sources()?;
+            ensure_packages(sources_changed)?;
+        }
+        Err(why) => check_tools_without_apt(&why)?,
+    }
     tfa_source()?;
     ensure_rust_target()
+}
+
+/// `Ok` on Debian bookworm (what setup installs for), otherwise why not, from the text of
+/// `/etc/os-release`.
+pub fn supported_os(os_release: &str) -> std::result::Result<(), String> {
+    let field = |key: &str| {
+        os_release.lines().find_map(|line| {
+            line.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(|value| value.trim_matches('"').to_string())
+        })
+    };
+    let id = field("ID").unwrap_or_default();
+    let codename = field("VERSION_CODENAME").unwrap_or_default();
+    if id == "debian" && codename == "bookworm" {
+        return Ok(());
+    }
+    let name = field("PRETTY_NAME").unwrap_or_else(|| "an unknown system".into());
+    Err(format!(
+        "this machine runs {name}; `cargo xtask setup` installs packages only on Debian 12 \
+         (bookworm)"
+    ))
+}
+
+/// Outside bookworm: install nothing, but say what is missing.
+fn check_tools_without_apt(why: &str) -> Result {
+    eprintln!("xtask: warning: {why}. Skipping the apt steps; checking the tools instead.");
+    let mut missing: Vec<String> = TOOLS
+        .iter()
+        .filter(|t| !cmd::have(t))
+        .map(|t| t.to_string())
+        .collect();
+    if !qemu_is_new_enough() {
+        missing.push("qemu-system-aarch64 >= 9 (FEAT_RME: -cpu max,x-rme=on)".into());
+    }
+    if !std::path::Path::new("/usr/include/openssl/sha.h").exists() {
+        missing.push("OpenSSL headers (libssl-dev)".into());
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "missing on this unsupported system: {}. Install them by hand (README, \
+         \"Requirements\"), and put a TF-A 2.12 source tree in {} or pass --tfa-dir.",
+        missing.join(", "),
+        paths::tfa_source_parent().display()
+    )
+    .into())
+}
+
+/// The URI of the Debian archive that this machine's apt sources use for bookworm's main
+/// component (deb822 `.sources` files and one-line `sources.list` files both count).
+pub fn debian_mirror(sources: &[String]) -> Option<String> {
+    for text in sources {
+        // deb822: stanzas separated by blank lines.
+        for stanza in text.split("\n\n") {
+            let field = |key: &str| {
+                stanza.lines().find_map(|line| {
+                    let (k, v) = line.split_once(':')?;
+                    (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().to_string())
+                })
+            };
+            let (Some(uris), Some(suites)) = (field("URIs"), field("Suites")) else {
+                continue;
+            };
+            let types = field("Types").unwrap_or_default();
+            let components = field("Components").unwrap_or_default();
+            if types.split_whitespace().any(|t| t == "deb")
+                && suites.split_whitespace().any(|s| s == "bookworm")
+                && components.split_whitespace().any(|c| c == "main")
+                && let Some(uri) = uris.split_whitespace().next()
+            {
+                return Some(uri.to_string());
+            }
+        }
+        // One-line format: `deb [options] URI suite components...`.
+        for line in text.lines() {
+            let mut words = line.split_whitespace().peekable();
+            if words.next() != Some("deb") {
+                continue;
+            }
+            if words.peek().is_some_and(|w| w.starts_with('[')) {
+                for w in words.by_ref() {
+                    if w.ends_with(']') {
+                        break;
+                    }
+                }
+            }
+            let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if suite == "bookworm" && words.any(|c| c == "main") {
+                return Some(uri.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The apt sources this machine has, except the file setup writes itself.
+fn machine_apt_sources() -> Vec<String> {
+    let mut texts: Vec<String> = std::fs::read_to_string("/etc/apt/sources.list")
+        .into_iter()
+        .collect();
+    if let Ok(entries) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            let name = file.to_string_lossy();
+            if file.as_os_str() != SOURCES_FILE
+                && (name.ends_with(".sources") || name.ends_with(".list"))
+            {
+                texts.extend(std::fs::read_to_string(&file).ok());
+            }
+        }
+    }
+    texts
 }
 
 /// Prefixes `sudo` when not root (CI runs as root; `sudo` may not exist there).
@@ -60,13 +191,18 @@ fn privileged(program: &str) -> Command {
 }
 
 fn ensure_apt_sources() -> Result<bool> {
-    if std::fs::read_to_string(SOURCES_FILE).is_ok_and(|s| s == SOURCES) {
+    let mirror = debian_mirror(&machine_apt_sources()).ok_or(
+        "cannot find the Debian mirror for bookworm (main) in /etc/apt/sources.list or \
+         /etc/apt/sources.list.d/",
+    )?;
+    let sources = SOURCES.replace("@MIRROR@", &mirror);
+    if std::fs::read_to_string(SOURCES_FILE).is_ok_and(|s| s == sources) {
         return Ok(false);
     }
-    eprintln!("xtask: writing {SOURCES_FILE}");
+    eprintln!("xtask: writing {SOURCES_FILE} (mirror {mirror})");
     let tmp = paths::target().join("rmm-project.sources");
     std::fs::create_dir_all(paths::target())?;
-    std::fs::write(&tmp, SOURCES)?;
+    std::fs::write(&tmp, sources)?;
     cmd::run(
         privileged("install")
             .arg("-m")
@@ -92,9 +228,10 @@ fn qemu_is_new_enough() -> bool {
 
 fn ensure_packages(sources_changed: bool) -> Result {
     let have_tools = TOOLS.iter().all(|t| cmd::have(t));
-    let have_ssl = std::path::Path::new("/usr/include/openssl/sha.h").exists();
+    let have_libs = std::path::Path::new("/usr/include/openssl/sha.h").exists()
+        && cmd::output(Command::new("python3").args(["-c", "import ensurepip"])).is_some();
     let have_qemu = qemu_is_new_enough();
-    if have_tools && have_ssl && have_qemu && !sources_changed {
+    if have_tools && have_libs && have_qemu && !sources_changed {
         return Ok(());
     }
     let apt = |args: &[&str]| -> Result {
@@ -114,7 +251,7 @@ fn ensure_packages(sources_changed: bool) -> Result {
             "qemu-system-arm",
         ])?;
     }
-    if !have_tools || !have_ssl {
+    if !have_tools || !have_libs {
         let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
         args.extend_from_slice(PACKAGES);
         apt(&args)?;
@@ -185,4 +322,41 @@ fn ensure_rust_target() -> Result {
         )
         .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{debian_mirror, supported_os};
+
+    #[test]
+    fn only_bookworm_is_supported() {
+        let bookworm = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n\
+                        VERSION_CODENAME=bookworm\n";
+        assert_eq!(supported_os(bookworm), Ok(()));
+        let trixie = bookworm.replace("=bookworm", "=trixie");
+        assert!(supported_os(&trixie).is_err());
+        let ubuntu = "PRETTY_NAME=\"Ubuntu 24.04\"\nID=ubuntu\nVERSION_CODENAME=bookworm\n";
+        assert!(supported_os(ubuntu).unwrap_err().contains("Ubuntu 24.04"));
+        assert!(supported_os("").is_err());
+    }
+
+    #[test]
+    fn mirror_comes_from_the_machine_sources() {
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm \
+                      bookworm-updates\nComponents: main\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian-security\n\
+                      Suites: bookworm-security\nComponents: main\n";
+        assert_eq!(
+            debian_mirror(&[deb822.into()]).as_deref(),
+            Some("http://mirror.example/debian")
+        );
+        let one_line = "# comment\ndeb-src http://src.example/debian bookworm main\n\
+                        deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian bookworm main contrib\n";
+        assert_eq!(
+            debian_mirror(&[one_line.into()]).as_deref(),
+            Some("http://one.example/debian")
+        );
+        let other = "deb http://x.example/debian trixie main\n";
+        assert_eq!(debian_mirror(&[other.into()]), None);
+    }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask size`: section sizes of the firmware images (from their ELF files).
 
 use crate::cmd::{self, Result};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask token <file>`: decodes a CCA attestation token (binary, or hex text) and
 //! prints the collection, a summary of the platform token, the realm claims, and whether the
 //! realm signature verifies under the realm public key claim and the platform token's

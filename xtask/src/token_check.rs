@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CCA tokens the test hypervisor prints in the end-to-end transcript, verified on the
 //! host by the independent verifier ([`crate::token::verify`]: ciborium, coset, p384).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading the test hypervisor's transcript out of the shared UART log, and judging a run.
 //!
 //! Grammar (whole lines; everything else on the UART is ignored):

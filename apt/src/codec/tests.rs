@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Codec tests: round trips, every kind of corruption (with and without a resealed checksum),
 //! and property tests over random bytes.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Each measurement is recomputed here from raw bytes placed at the reference's offsets
 //! (RMM 1.0-rel0 C.3), independently of the `rmm_abi` layouts the code uses.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The engine seam with the software engine against FIPS 180-4's examples and digests from
 //! coreutils' `sha256sum`/`sha512sum`, and against the `sha2` crate's own hashers on random
 //! input cut into random pieces.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! CBOR heads (RFC 8949 §3) for byte strings, written by hand: the token's framing around
 //! data whose length is known is fixed-size and cannot fail, so it needs no encoder.
 

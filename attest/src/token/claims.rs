@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm claims map (RMM 1.0-rel0 A7.2.3.1, reference C.1), encoded with minicbor into
 //! a caller buffer in TF-RMM rel0's order:
 //!

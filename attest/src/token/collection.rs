@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CCA token collection (reference C.1): tag 399 over a two-entry map, platform token
 //! first, as TF-RMM emits it:
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm public key as a COSE_Key (RFC 9052 §7, EC2): `{1: 2, -1: 2, -2: x, -3: y}` in
 //! exactly that order, 107 bytes:
 //!

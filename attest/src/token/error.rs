@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`TokenError`]: why a token operation failed.
 
 /// A token operation failed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! ES384 (ECDSA over P-384 with SHA-384 and an RFC 6979 nonce) in bounded steps, byte for
 //! byte the signature p384 0.14 / ecdsa 0.17 `try_multipart_sign` makes in one call.
 //!

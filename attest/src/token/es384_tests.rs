@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Tests of the stepped ES384 signer (`es384.rs`): byte-identical to p384's one-shot
 //! `try_multipart_sign` (and so to RFC 6979's published vectors), resumable from its saved
 //! form after every step, a fixed and bounded number of steps, the restart with the next

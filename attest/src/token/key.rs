@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm attestation key (RAK): the P-384 private scalar EL3 hands over once at boot
 //! (`RMM_ATTEST_GET_REALM_KEY`, curve 0, 48 raw big-endian bytes), held only here.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The registers of RSI_ATTEST_TOKEN_INIT and RSI_ATTEST_TOKEN_CONTINUE, typed, so the RSI
 //! handler only translates the buffer IPA and copies bytes (reference A.4, C.4; TF-RMM
 //! `runtime/rsi/realm_attest.c`):

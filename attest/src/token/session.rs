@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`TokenSession`]: one REC's RSI_ATTEST_TOKEN_INIT / CONTINUE state (reference C.4),
 //! as a pure state machine the RSI handler drives.
 //!

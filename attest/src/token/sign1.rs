@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm token's COSE_Sign1 framing (RFC 9052 §4.2) and the Sig_structure it signs:
 //!
 //! ```text

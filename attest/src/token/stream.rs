@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CCA token as a virtual byte stream: the collection and COSE_Sign1 framing computed on
 //! the fly around three borrowed parts (the platform token, the claims, the signature), so a
 //! REC keeps only its claims and signature and the token is never assembled in memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Unit tests of the token pieces: CBOR heads, the COSE_Key and claims goldens (written out
 //! by hand from the reference, not from the encoder), lengths, the session's state errors and
 //! the RSI argument checks. Decoding and signature verification with an independent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Every step the model can take — each RSI call by each active realm with argument choices
 //! drawn from the state (plus wrong ones), and every host event — and [`step`], which runs one
 //! through the state machine, applies its effects as the monitor would, and checks the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Canonical form of a model state, so that states that differ only in names are explored
 //! once: live ids are renamed 1, 2, … in order of creation (ids are only ever compared for
 //! equality and freshness, so an order-preserving renaming with the counters reset just past

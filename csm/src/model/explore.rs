@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Breadth-first exploration of every canonical state reachable within a depth bound, checking
 //! every transition and every state (see [`super::action::step`]). On a violation it returns
 //! the shortest action sequence that reaches it.

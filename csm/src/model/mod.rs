@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The exhaustive model checker (tests and feature `model` only).
 //!
 //! * [`world`] — a model of the monitor around the state machine: realms' lifecycles, a small

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Model-checker runs inside `cargo test`: the in-test configurations must pass, each
 //! deliberately broken transition must be caught, the start states must be reachable, and the
 //! sharing cycles must lie within the explored depth.

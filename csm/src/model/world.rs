@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The model world: the CSM state plus everything of the monitor the CSM relies on — three RD
 //! slots with a lifecycle, four pages of protected IPA space each (two level-3 tables of two
 //! pages), and the rules the monitor follows when it applies effects. Applying an effect whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RSI_CSM_ACCEPT` and `RSI_CSM_DETACH` (consumer).
 
 use apt::{Attachment, GrantState, IpaRange, Rd, RealmId, ShareId};

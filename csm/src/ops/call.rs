@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Decoding the registers of a CSM RSI call into a typed [`Call`] (every register value is
 //! checked here: zero ids, undefined modes, bad ranges), and dispatching it.
 

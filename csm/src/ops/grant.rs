@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RSI_CSM_SHARE` and `RSI_CSM_REVOKE` (provider).
 
 use apt::{Grant, GrantState, Rd, RealmId, RegionId, RegionState, ShareId};

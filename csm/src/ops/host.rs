@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Host events at CSM IPAs and the realm's own RIPAS changes over CSM memory:
 //! `RMI_DATA_DESTROY` (a provider page: the region becomes damaged; an alias: refused),
 //! `RMI_DATA_CREATE*` and `RMI_RTT_FOLD` at an alias (refused), and `RSI_IPA_STATE_SET` over a

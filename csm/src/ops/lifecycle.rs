@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RMI_APT_CREATE`, `RMI_APT_DESTROY` and the CSM check of `RMI_REALM_DESTROY` (S6).
 
 use apt::{Apt, GrantState, Rd};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The operations: one pure function per RMI command, RSI call and host event that touches
 //! CSM. Each validates everything first and returns an error with nothing changed (S10), or
 //! commits and returns the effects for the monitor. No operation touches memory or hardware.

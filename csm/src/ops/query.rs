@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RSI_CSM_QUERY` (any CSM realm): its own RealmId, or what a grant it takes part in says.
 
 use apt::{GrantState, Rd, ShareId};

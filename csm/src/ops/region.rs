@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RSI_CSM_CREATE` and `RSI_CSM_DESTROY` (provider).
 
 use apt::{IpaRange, Rd, Region, RegionId};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CAEC prototype's failure cases (see `docs/csm.md`, "Comparison with CAEC"), each shown
 //! not to happen here.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Register decoding of the RSI calls and the status code of every error.
 
 use rmm_abi::csm::CsmRsiCommand as Cmd;

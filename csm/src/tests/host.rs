@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Host events at CSM IPAs and `RSI_IPA_STATE_SET` over CSM memory (S11).
 
 use rmm_abi::csm::CsmMode;

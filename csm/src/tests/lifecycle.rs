@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RMI_APT_CREATE`, `RMI_APT_DESTROY`, `RMI_REALM_DESTROY`.
 
 use rmm_abi::csm::CsmMode;

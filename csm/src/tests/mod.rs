@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Unit tests: every operation's success and each of its errors, the CAEC prototype's failure
 //! cases, register decoding and status codes; and property tests with long random sequences.
 //! The model world (`crate::model::world`) serves as the stage-2 view.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Property tests with long random operation sequences: on the model world (every step fully
 //! checked, as in the model checker, but hundreds of steps deep), and at firmware capacities
 //! (8 realms, tables of 8 regions × 4 grants and 16 attachments, 32-page address spaces) with a

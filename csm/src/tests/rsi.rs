@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RSI calls: each success and each error.
 
 use rmm_abi::csm::CsmMode;

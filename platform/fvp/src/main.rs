@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM firmware image for the Arm FVP (`FVP_Base_RevC-2xAEMvA`), booted by TF-A
 //! `PLAT=fvp ENABLE_RME=1`.
 //!

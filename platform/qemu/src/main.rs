@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM firmware image for QEMU `virt` with FEAT_RME, booted by TF-A `PLAT=qemu`.
 //!
 //! Board facts only: the image is linked at 0x40100000 (see `build.rs`), and the console used

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Function identifiers of the SMCs the RMM issues to EL3 (TF-A RMMD, RMM-EL3 interface
 //! 0.x, fast SMC64, OEN 4), and the constants of their arguments.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Boot manifest v0.3 layouts (`struct rmm_core_manifest` and the arrays it points to), found
 //! at the base of the EL3↔RMM shared buffer (boot x3).
 //!

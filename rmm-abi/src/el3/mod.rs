@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM ↔ EL3 (TF-A RMMD) interface: SMC function identifiers, `E_RMM_*` and boot error
 //! codes, interface/manifest version encoding and the boot manifest v0.3 layouts.
 //! Everything is re-exported here.

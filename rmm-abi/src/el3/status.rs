@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMM-EL3 status codes: [`El3Status`] (`E_RMM_*`, x0 of every RMM → EL3 SMC) and
 //! [`BootError`] (x1 of `RMM_BOOT_COMPLETE`).
 

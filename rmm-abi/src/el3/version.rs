@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMM-EL3 interface and boot-manifest version numbers: 32-bit encoding with bit 31 RES0,
 //! major in `[30:16]`, minor in `[15:0]`.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`RmiCommand`]: every RMI command of the ABI (RMM 1.0-rel0 plus the CSM `APT_*`
 //! extension), decoded from a function identifier. Which ones the monitor implements is the
 //! `rmm` crate's business; the others answer `SMC_UNKNOWN` there.

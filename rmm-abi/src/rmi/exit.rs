@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RmiRecExitReason`: why `RMI_REC_ENTER` returned (`RecExit::exit_reason`), including the
 //! two CSM extension exits 7 and 8 (see [`crate::csm`]).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RmiFeatureRegister0` (the value `RMI_FEATURES` returns for index 0), RMM 1.0-rel0 layout,
 //! with typed getters and masking `with_*` builders.
 //!

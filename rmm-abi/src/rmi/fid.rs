@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI function identifiers (RMM 1.0-rel0, fast SMC64, OEN 4) and the FID window that TF-A
 //! forwards from the normal world to the RMM.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm Management Interface (host → RMM), RMM 1.0-rel0: function identifiers, commands,
 //! status codes, feature register, the NS-granule structures the host passes, exit reasons
 //! and ABI enumerations. The main types are re-exported here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RmiRealmParams` (RMM 1.0-rel0 A.6.1): the 4 KiB NS granule the host passes to
 //! `RMI_REALM_CREATE`, and its [`RealmFlags`].
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RmiRecParams` (RMM 1.0-rel0 A.6.2): the 4 KiB NS granule the host passes to
 //! `RMI_REC_CREATE`, its [`RecFlags`], and the `RmiRecMpidr` encoding [`RecMpidr`].
 

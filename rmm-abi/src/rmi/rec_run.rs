@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RmiRecRun` (RMM 1.0-rel0 A.6.3): the 4 KiB NS granule passed to `RMI_REC_ENTER`, made of
 //! [`RecEnter`] (host → RMM, 0x000) and [`RecExit`] (RMM → host, 0x800), plus
 //! [`RecEnterFlags`].

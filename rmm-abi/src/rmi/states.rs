@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Small RMI enumerations: RTT entry state, RIPAS, realm and granule lifecycle states, hash
 //! algorithm, host responses, data-create flags, feature booleans and PMU overflow status.
 //!

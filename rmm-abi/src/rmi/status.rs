@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI command return codes: [`RmiStatus`] and the packed x0 value [`RmiReturn`]
 //! (`status | index << 8`).
 

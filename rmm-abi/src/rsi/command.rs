@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`RsiCommand`]: the RSI 1.0 commands, decoded from a function identifier.
 
 use super::fid;

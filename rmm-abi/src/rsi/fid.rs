@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI function identifiers (RMM 1.0-rel0, fast SMC64, OEN 4, function numbers 0x190–0x199)
 //! and the RSI function-number window 0x190–0x1AF.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RsiHostCall` (RMM 1.0-rel0 A.6.4): the 0x100-byte realm structure passed to
 //! `RSI_HOST_CALL`.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm Services Interface (realm → RMM), RMM 1.0-rel0: function identifiers, commands,
 //! status codes and the realm-memory structures. The main types are re-exported here.
 

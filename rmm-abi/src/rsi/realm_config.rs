@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RsiRealmConfig` (RMM 1.0-rel0 A.6.5): the 4 KiB realm granule `RSI_REALM_CONFIG` fills.
 //!
 //! `hash_algo` is UInt8 in the specification; it is an 8-byte slot here because the Linux

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RIPAS-change request/response values of `RSI_IPA_STATE_SET`: [`RsiRipasChangeFlags`],
 //! [`RsiResponse`], and the RIPAS enum shared with RMI.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RsiCommandReturnCode`: the x0 status of an RSI command.
 
 abi_enum! {

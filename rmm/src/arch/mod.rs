@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `arch` boundary: the only doors between the monitor's logic and the CPU.
 //!
 //! Everything that needs `msr`/`mrs`, `smc`, MMIO or assembly sits behind these traits. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The door into a realm: the register state the world switch saves and restores, what it
 //! reports when the realm traps back to R-EL2, and the [`RealmCpu`] trait.
 //!

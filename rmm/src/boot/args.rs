@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Validation of the registers EL3 passes at RMM entry (RMM-EL3 interface, boot protocol).
 //!
 //! Cold boot: x0 = CPU index, x1 = interface version, x2 = CPU count, x3 = shared page PA.

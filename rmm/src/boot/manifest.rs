@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Boot manifest parsing and validation (RMM-EL3 boot manifest v0.3, read from a copy of the
 //! shared page).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM-EL3 boot protocol, as pure logic: validate what EL3 passed, and build the
 //! [`BootConfig`] the monitor is built from, or name the `RMM_BOOT_COMPLETE` error.
 //!

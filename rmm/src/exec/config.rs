@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The EL2 configuration a realm runs under, computed from its RD: VTCR_EL2 (the stage-2
 //! shape), VTTBR_EL2 (VMID and root) and HCR_EL2 (what traps to the RMM), plus the virtual
 //! MPIDR of its REC. Pure functions; the world switch only installs the values.

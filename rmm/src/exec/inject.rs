@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Injecting exceptions into a realm: the realm's EL1 takes them as if the hardware had
 //! raised them (ESR/ELR/SPSR/FAR_EL1 set, PC at its vector, PSTATE EL1h with DAIF masked).
 

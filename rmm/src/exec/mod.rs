@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm execution services: what a running REC's handlers (the RSI calls, and REC_ENTER's
 //! trap handling and completion above them) share.
 //!

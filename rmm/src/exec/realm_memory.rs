@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reaching a realm's own memory from an RSI call: the IPA it names is walked through its
 //! stage-2 tables to the protected granule behind it, which stays locked (its last-level
 //! table does) while the RMM reads or writes it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The boot CPU's memory set-up: the carve-out after the image, the translation tables, the
 //! MMU, then the granule table.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Test-only fault injection (cargo feature `fault-injection`; never in shipped images).
 //!
 //! [`FaultInjectingEl3`] wraps the real EL3 port and intercepts `TEST_FAULT_INJECTION`

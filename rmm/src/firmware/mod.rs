@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The composition root of the firmware (bare-metal builds only): from the platform's entry
 //! to cold and warm boot, then the RMI loop. The top floor: it wires the monitor's logic to
 //! the `arch` implementation and nothing below imports it.

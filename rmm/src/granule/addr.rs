@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`GranuleAddr`]: a physical address that is a multiple of the granule size.
 //!
 //! RMI arguments arrive as raw `u64`s; handlers turn them into this type once, at the edge.

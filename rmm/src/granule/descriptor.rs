@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The 16-bit granule descriptor: `[15]` lock, `[14:11]` state, `[10:0]` reference count.
 //!
 //! Two bytes per 4 KiB granule keeps tracking at 0.05% of DRAM. The layout is private to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Granule tracking: one small descriptor per 4 KiB granule of NS DRAM, and its lock.
 //!
 //! - [`addr`]: [`GranuleAddr`], a physical address proven granule-aligned.

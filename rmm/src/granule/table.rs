@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`GranuleTable`]: the descriptor of every granule in NS DRAM, and its lock.
 //!
 //! The table is sized at boot from the manifest's DRAM banks (two bytes per granule) and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Memory attributes of the RMM's stage-1 mappings and the register values that define them.
 //!
 //! Translation regime: EL2 with `HCR_EL2.E2H = 0` (one VA range, one privilege level),

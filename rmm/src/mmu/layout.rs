@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM's memory map at R-EL2.
 //!
 //! | virtual range | maps | attributes |

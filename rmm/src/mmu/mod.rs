@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM's own stage-1 translation at R-EL2, as pure logic: which ranges are mapped, with
 //! which attributes, and the translation tables and control-register values that say so.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Stage-1 translation tables: a builder that maps ranges with the largest blocks that fit,
 //! and a walker that reads them back.
 //!

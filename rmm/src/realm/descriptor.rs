@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Realm Descriptor (RD): a realm's configuration, lifecycle state and measurements,
 //! stored in its RD granule and reached only through [`Rd`].
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm objects that live in delegated granules: the Realm Descriptor and the REC, plus the
 //! set of VMIDs in use.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Realm Execution Context (REC): one virtual CPU of a realm, stored in its REC granule
 //! and reached only through [`Rec`].
 //!

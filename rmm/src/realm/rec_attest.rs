@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A REC's attestation token session ([`TokenSession`], RSI_ATTEST_TOKEN_INIT/CONTINUE),
 //! kept in the REC's first auxiliary granule between RSI calls.
 //!

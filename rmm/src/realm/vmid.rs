@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`VmidSet`]: which VMIDs live realms use, so that no two realms share one.
 //!
 //! Lock-free: one bit per VMID, claimed with an atomic fetch-or and released with a

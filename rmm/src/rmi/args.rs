@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Every RMI command's arguments as a named struct, decoded once from the host's registers
 //! at the dispatcher (the edge): a handler never sees a register by position.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN and RMI_DATA_DESTROY: protected pages of a realm.
 //!
 //! Check order is the reference RMM's (`docs/reference/tf-rmm-rel0-facts.md` §11.8–11.10):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`RmiError`]: a command's failure as a typed value, and its packing into x0.
 //!
 //! Every handler returns [`Handled<N>`]: its `N` outputs, or a [`Refusal`] (an `RmiError`

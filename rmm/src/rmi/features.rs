@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_FEATURES: index 0 returns feature register 0 (computed once at cold boot); every other
 //! index returns zero, as RMM 1.0 defines no other feature registers.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_GRANULE_DELEGATE and RMI_GRANULE_UNDELEGATE: moving a granule between the host and the
 //! realm world.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The locking module: every way an RMI command locks the granules it names, by the rules in
 //! `docs/locking.md`: external granules (named by arguments) in ascending PA order, each
 //! state checked once it is locked; an RD ([`lock_rd`]) before its tables; a run of roots.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMI dispatcher: one request in (x0..x7 as EL3 forwarded them), one result out (the
 //! host's x0..x4).
 //!

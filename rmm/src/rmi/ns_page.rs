@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading a host parameter page (RmiRealmParams, RmiRecParams, a DATA source) into the RMM,
 //! once, as a typed structure.
 //!

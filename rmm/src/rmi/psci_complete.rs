@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_PSCI_COMPLETE: the host's answer to a realm's PSCI CPU_ON or AFFINITY_INFO naming
 //! another REC.
 //!

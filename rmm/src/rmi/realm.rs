@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_REALM_CREATE, RMI_REALM_ACTIVATE and RMI_REALM_DESTROY.
 //!
 //! Check order is the reference RMM's (TF-RMM `runtime/rmi/realm.c`, rmm-spec-v1.0-rel0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Validation of `RmiRealmParams` for RMI_REALM_CREATE against feature register 0, in the
 //! reference RMM's order (TF-RMM `validate_realm_params`, rmm-spec-v1.0-rel0; see
 //! `docs/reference/tf-rmm-rel0-facts.md` §5).

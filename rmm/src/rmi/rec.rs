@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_REC_AUX_COUNT, RMI_REC_CREATE and RMI_REC_DESTROY.
 //!
 //! Check order is the reference RMM's (TF-RMM `runtime/rmi/rec.c`, rmm-spec-v1.0-rel0;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_RTT_INIT_RIPAS: marking the protected IPA range a new realm starts with as RAM, and
 //! measuring it.
 //!

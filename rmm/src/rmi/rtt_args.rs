@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Validation of the (IPA, level) arguments the RTT and DATA commands take, with the
 //! reference RMM's rules (TF-RMM `validate_rtt_*_cmds` and `validate_map_addr`;
 //! `docs/reference/tf-rmm-rel0-facts.md` §1.4). Every failure is `RMI_ERROR_INPUT`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_RTT_SET_RIPAS: the host carrying out (part of) the RIPAS change a REC asked for with
 //! RSI_IPA_STATE_SET.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_RTT_MAP_UNPROTECTED and RMI_RTT_UNMAP_UNPROTECTED: the host's mappings of its own
 //! memory into the unprotected half of a realm's IPA space.
 //!

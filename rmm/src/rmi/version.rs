@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_VERSION: the host names the ABI version it wants; we implement exactly 1.0.
 //!
 //! Success only for a request of 1.0; any other value (including malformed encodings) gets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_ATTEST_TOKEN_INIT and RSI_ATTEST_TOKEN_CONTINUE (reference C.4; TF-RMM
 //! `runtime/rsi/realm_attest.c`): the realm asks for a CCA attestation token bound to its
 //! 64-byte challenge and collects it in chunks into its own memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_HOST_CALL: the realm hands the host an immediate and 31 registers through an
 //! `RsiHostCall` in its memory; the host's answers go back into the same structure at the
 //! next REC_ENTER ([`complete`]).

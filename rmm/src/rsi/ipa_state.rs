@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_IPA_STATE_GET and RSI_IPA_STATE_SET: reading the RIPAS of the realm's protected
 //! memory, and asking the host to change it.
 //!

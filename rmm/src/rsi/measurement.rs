@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_MEASUREMENT_READ and RSI_MEASUREMENT_EXTEND: the RIM (index 0) and the four REMs.
 
 use super::RsiAction;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI: the calls a realm makes to the RMM with `smc`, and the SMCCC services around them.
 //!
 //! [`dispatch`] decodes the function id once into a [`RealmCall`] (low 32 bits of x0, SVE hint

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm PSCI: the power-state calls a realm makes with `smc`, answered by the RMM where it
 //! can decide alone and forwarded to the host where only the host can act (starting another
 //! REC, asking whether one is on, powering the realm off).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_REALM_CONFIG: the RMM writes the realm's IPA width, hash algorithm and RPV into a
 //! granule of its own memory.
 

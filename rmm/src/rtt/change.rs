@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The one way handlers change a realm's stage-2 tables: entries written through a locked
 //! [`Walk`], a valid entry replaced only by break-before-make with the TLB invalidation it
 //! needs, and table reference counts kept with the entries they count.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Stage-2 table entries (RTT entries): what the RMM stores in a realm's translation tables,
 //! decoded into [`Entry`] and encoded back.
 //!

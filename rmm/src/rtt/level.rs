@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`RttLevel`]: a stage-2 translation table level, and the address arithmetic that goes with
 //! it (4 KiB granules, 512 entries per table).
 //!

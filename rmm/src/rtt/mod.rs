@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm Translation Tables: the stage-2 tables the RMM builds for each realm on the host's
 //! request, in delegated granules the host can neither read nor write.
 //!

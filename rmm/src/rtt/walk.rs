@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Stage2`]: the shape of a realm's stage-2 tables (root tables, start level, IPA width),
 //! and [`walk`], the hand-over-hand descent that every RTT command starts with.
 //!

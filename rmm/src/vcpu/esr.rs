@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! ESR_EL2 and HPFAR_EL2 of a realm's trap, decoded once into types.
 //!
 //! Only the syndrome fields the RMM acts on are decoded; [`Esr::raw`] keeps the rest for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's GICv3 virtual CPU interface as the host sees it: which `RmiRecEnter` GIC
 //! values the RMM accepts, what of them it takes into the REC, and what the exit shows.
 //!

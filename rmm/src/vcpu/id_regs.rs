@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a realm reads from the AArch64 ID registers (HCR_EL2.TID3 traps every read of the
 //! ID space `op0 = 3, op1 = 0, CRn = 0`): the CPU's values with every feature the realm cannot
 //! use taken out, computed once at cold boot.

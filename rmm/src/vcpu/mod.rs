@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The virtual CPU a realm sees, as pure rules and types below every realm object: the
 //! virtual GIC state the host passes in and sees out ([`gic`]), the ID register values realms
 //! read ([`id_regs`]) and syndrome decoding ([`esr`]).

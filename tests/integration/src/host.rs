@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Host`]: a test host on top of a [`Rig`]: a bump allocator of NS granules, parameter pages
 //! written into host memory, and one method per RMI command returning the raw x0..x4.
 //!

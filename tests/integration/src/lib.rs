@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Shared helpers for the host integration tests in `tests/`: booting a monitor from a
 //! simulated EL3 exactly as TF-A would, on QEMU-like hardware.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A realm that runs, for the REC_ENTER, PSCI and RIPAS-change tests: a small realm with
 //! RECs and an NS run page, and a scripted realm CPU (`FakeRealm`) that plays the realm's
 //! side of each entry (its SMCs, MMIO accesses and faults) and checks what the RMM gave it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Snapshot`]: everything an RMI command could change, taken before and after a call that
 //! must be refused, so a test can check that it changed nothing: every granule's state and
 //! refcount, the simulated machine (PAS and contents of every granule, GTSI calls, stage-2 TLB

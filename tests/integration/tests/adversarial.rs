@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The adversarial host suite: a hostile host against the real dispatcher on the `arch` fake.
 //!
 //! One scene holds every kind of object (a NEW realm with tables, DATA, an unprotected mapping

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI_ATTEST_TOKEN_INIT / CONTINUE through the real REC_ENTER path, with the simulated EL3
 //! handing over TF-A's sample key and platform token: provisioning at boot, tokens collected
 //! in chunks of every awkward size and verified here independently (ciborium, p384, sha2),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Cold boot as TF-A drives it: valid manifests from QEMU and FVP are accepted, and each kind
 //! of corruption is rejected with the `RMM_BOOT_COMPLETE` code the interface defines
 //! (-6 for an unsupported manifest version, -7 for bad content).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Four host CPUs (threads) drive one monitor at once: each builds and tears down its own
 //! realms, and all of them fight over the tables of one shared realm. Afterwards every
 //! granule must be back where it started (nothing leaked, nothing double-freed), and no

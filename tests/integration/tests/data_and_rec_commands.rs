@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! DATA_CREATE, DATA_CREATE_UNKNOWN, DATA_DESTROY, REC_AUX_COUNT, REC_CREATE and REC_DESTROY
 //! through the real dispatcher, and the RIM they produce compared with the measurement
 //! descriptors computed independently here from the same inputs.

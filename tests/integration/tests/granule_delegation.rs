@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_GRANULE_DELEGATE / UNDELEGATE through the real dispatcher on simulated memory with PAS
 //! tags: success, every failure condition, and what each leaves behind (granule state, PAS,
 //! contents, EL3 calls).

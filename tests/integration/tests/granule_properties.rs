@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Property tests: random sequences of DELEGATE, UNDELEGATE, host writes and EL3 refusals,
 //! checked after every step against a model and against the granule invariants:
 //! - the RMM's granule state is DELEGATED exactly when EL3 has the granule in the Realm PAS;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Inconsistencies only an RMM bug can cause stop the monitor (the `invariant` module's fatal
 //! stop, a panic in host tests) instead of being logged while the command goes on; and a
 //! page that changes hands is invalidated by IPA under its realm's VMID before that.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! REALM_CREATE, REALM_ACTIVATE and REALM_DESTROY through the real dispatcher: success for
 //! every legal shape, each failure condition in the reference RMM's order, and what each
 //! leaves behind (granule states, VMIDs, root table contents).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A realm must not be able to write to the shared console at will: no trap a realm can
 //! raise makes the RMM log at the default level (INFO) or above, and whatever it logs below
 //! that is a bounded line with none of the realm's values (PC, syndrome, registers).

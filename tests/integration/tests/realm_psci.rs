@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realm PSCI through the real dispatcher: what the RMM answers alone, what it forwards to
 //! the host, RMI_PSCI_COMPLETE's failure conditions in the reference order and its effect on
 //! both RECs, CPU_OFF and SYSTEM_OFF (values from the reference RMM's `psci.c`, see

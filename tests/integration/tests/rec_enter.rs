@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_REC_ENTER through the real dispatcher, with a simulated realm CPU (`FakeRealm`) that
 //! plays the realm's side: its SMCs, MMIO accesses and faults. Checks the failure conditions
 //! in the reference order, what each exit shows the host (and hides), what the next entry

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RIPAS changes through the real dispatcher: RSI_IPA_STATE_SET's checks and exit,
 //! RMI_RTT_SET_RIPAS's failure conditions in the reference order and its per-entry rules,
 //! and what the next REC_ENTER tells the realm (accepted, rejected, partly done), as the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMI loop as EL3 drives it: requests in through the simulated EL3, results out, for the
 //! commands the walking skeleton implements and for every id it does not.
 

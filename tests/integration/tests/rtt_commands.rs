@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RTT_CREATE, RTT_DESTROY, RTT_FOLD, RTT_READ_ENTRY, RTT_MAP/UNMAP_UNPROTECTED and
 //! RTT_INIT_RIPAS through the real dispatcher: results, every failure in order, refcounts.
 

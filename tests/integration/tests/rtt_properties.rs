@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Property test: random sequences of RTT and DATA commands (valid and invalid) on one realm
 //! keep the table invariants after every step:
 //! - every RTT's reference count equals its counted entries (tables and assigned memory);

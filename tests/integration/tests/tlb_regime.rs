@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The stage-2 TLB regime: every CPU installs the realms' VMID width at boot, and every
 //! invalidation names the whole VMID of the realm whose entries went away, on both sides
 //! of 256 (audit finding: with VTCR_EL2.VS left at EL3's 0, an invalidation for VMID 0x100

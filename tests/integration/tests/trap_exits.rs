@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What the host learns when a realm's trap becomes an exit, pinned with syndromes that have
 //! every ISS bit the case allows set, so that a mask letting a realm bit through fails here.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! REC_ENTER's virtual interrupt controller and timers through the fake realm CPU: which
 //! `gicv3_*` entry values are refused (ERROR_REC, nothing changed, realm not run), what the
 //! realm's virtual CPU interface is loaded with, what the exit shows the host (and hides),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Links the test hypervisor where TF-A loads BL33: 0x60000000 on QEMU (`PLAT=qemu`
 //! `PLAT_QEMU_NS_IMAGE_BASE`), 0x88000000 on the FVP (`PLAT_ARM_NS_IMAGE_BASE`). The image,
 //! its data and its stacks must stay within 4 MiB.

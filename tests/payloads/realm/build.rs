@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Links the test realm at `realm_protocol::REALM_IMAGE_BASE` (0x80000, an IPA in the protected
 //! half; the realm runs with its MMU off, so IPA = VA). Image, data and stacks fit in 128 KiB.
 fn main() {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The verifier against tokens made by `attest`'s encoder with TF-A's sample key and platform
 //! token, and against broken ones.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The transcript side of the token check: extraction, every kind of damage, and the
 //! comparisons with what the hypervisor printed.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! EL3's attestation services through the EL3-RMM shared page: the realm attestation key
 //! (`RMM_ATTEST_GET_REALM_KEY`) and the platform token (`RMM_ATTEST_GET_PLAT_TOKEN`).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM image entry point, shared by cold and warm boot.
 //!
 //! EL3 enters at the image base at R-EL2 with the MMU and caches off, all exceptions masked

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The monitor's fatal stop: what happens when the RMM finds an inconsistency that only a bug
 //! of its own can cause (never anything a host or realm did).
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Saving and loading the FP/SIMD registers (V0..V31, FPCR, FPSR) of the CPU, for the world
 //! switch: the host's are put aside while a realm runs, and the realm's are kept in its REC.
 //!

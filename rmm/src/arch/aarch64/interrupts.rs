@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Pending physical interrupts, for long RSI work that must not delay the host's.
 
 /// Whether a physical IRQ, FIQ or SError is pending at this CPU: `ISR_EL1` read at EL2

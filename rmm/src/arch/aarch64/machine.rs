@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`HwMachine`]: the [`Machine`] services on real hardware.
 //!
 //! GTSI requests are SMCs to EL3; granules are zeroed through the Realm window with

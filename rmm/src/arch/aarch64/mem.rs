@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `memcpy` and `memset` for the RMM image, replacing `compiler_builtins`' portable ones.
 //!
 //! The compiler calls these for every move of a larger value: the realm context (488 bytes)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Turning the RMM's stage-1 translation on, on every CPU.
 //!
 //! The boot CPU builds the tables (with [`crate::mmu`]) while its MMU is still off, records

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The real `arch` implementation for the RMM at R-EL2 (bare-metal aarch64 builds only).
 //!
 //! - [`entry`]: the image entry point for cold and warm boot (assembly): per-CPU stack, BSS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Copying to and from host (Non-secure) memory with a fault fix-up.
 //!
 //! The host may change a granule's PAS at any time (delegating it on another CPU, or through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A write-only PL011 UART driver for the RMM's log console.
 //!
 //! The console's base address comes from the boot manifest (or, before it is validated, from

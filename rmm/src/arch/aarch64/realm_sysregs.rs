@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `mrs!` / `msr!` for the system registers a realm's run switches: the EL1/EL0 registers,
 //! the EL2 controls of the run, and the GIC virtual CPU interface (ICH_*) with ICC_SRE_EL2.
 //! Used only by [`super::world_switch`] and [`super::vgic_regs`]; the RMM's own

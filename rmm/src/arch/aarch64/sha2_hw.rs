@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Armv8 SHA-2 instructions as the RMM's hash engine ([`Sha2Engine`]).
 //!
 //! Two hand-written block compression routines, `rmm_sha256_compress_hw` (FEAT_SHA256:

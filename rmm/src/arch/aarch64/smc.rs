@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `smc` instruction, and EL3's side of the RMI loop built on it.
 
 use crate::arch::El3Port;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! How much of each CPU's stack has ever been used: the cold boot paints every stack (its
 //! own below the current stack pointer) with a pattern, and [`high_water`] finds the lowest
 //! word that no longer holds it. Used to report the depth of the deepest paths (signing an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The system registers the core reads, through `aarch64-cpu`.
 
 use crate::cpu_features::{CpuIdRegisters, MoreIdRegisters};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Stage-2 TLB maintenance for realms, broadcast to every CPU in the Inner Shareable domain,
 //! and the resting VTCR_EL2 it depends on.
 //!

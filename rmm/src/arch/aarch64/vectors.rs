@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The R-EL2 exception vector table.
 //!
 //! One exception is expected: a synchronous data abort (EC 0x25) taken by the NS-memory copy

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The GICv3 virtual CPU interface registers (ICH_*_EL2) of this CPU, loaded from and saved
 //! into a [`VgicState`] around a realm's run, and the CPU-interface set-up that lets a realm
 //! reach them (`ICC_SRE_EL2`).

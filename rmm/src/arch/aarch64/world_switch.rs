@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The world switch: entering a realm at R-EL1 and coming back when it traps to R-EL2.
 //!
 //! `rmm_realm_run(gprs)` saves the RMM's callee-saved registers and `gprs` pointer on this

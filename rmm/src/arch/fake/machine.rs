@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`FakeMachine`]: simulated physical memory with a PAS tag per granule, and EL3's granule
 //! transition service, for host tests.
 //!

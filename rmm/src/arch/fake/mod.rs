@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Host-side fakes of the `arch` boundary, for `cargo test` only (never in firmware).
 //!
 //! - [`FakeEl3`] plays EL3's part of the RMI loop: it hands the monitor scripted requests and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What REC_ENTER finishes before the realm runs again, from the host's `RecEnter`: an
 //! injected external abort or an emulated MMIO access for the last exit, the outcome of a
 //! RIPAS change, and the results of a pending host call. Order and errors are the reference

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_REC_ENTER: run a REC until its realm needs the host.
 //!
 //! Check order and side effects are the reference RMM's (TF-RMM `runtime/rmi/run.c`,

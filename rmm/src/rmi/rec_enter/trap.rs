@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a realm's exception means (the reference RMM's `handle_realm_exit`): most are
 //! handled here and the realm resumes; the rest become an exit to the host carrying only the
 //! syndrome bits the host needs to act (sanitised ESR, page offset of FAR, HPFAR).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Benchmark modes: instruction counts under QEMU `-icount shift=0 -smp 1`, where the counter
 //! advances by exactly one per instruction executed at any exception level.
 //!

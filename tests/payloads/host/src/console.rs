@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The hypervisor's console: PL011 output, one whole line at a time under a lock, so lines from
 //! several CPUs never interleave. [`println!`](crate::println) is the only way to print.
 

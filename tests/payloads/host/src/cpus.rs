@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Bringing up the secondary CPUs and keeping the transcript clean while they boot.
 //!
 //! Each PSCI CPU_ON makes TF-A warm-boot our RMM on that CPU (which logs a line) before the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Entry points and stacks. TF-A enters `host_entry` on the primary CPU at NS-EL2 with the MMU
 //! off; secondaries enter `host_secondary_entry` through PSCI CPU_ON with x0 = their slot (the
 //! context id we passed). Each CPU gets its own stack and records its slot in TPIDR_EL2; the

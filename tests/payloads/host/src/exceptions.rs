@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! NS-EL2 exception vectors. A fault a test provoked on purpose (see [`probe_read`]) is
 //! recorded and skipped; any other exception becomes a FAIL line for the running test, and
 //! that CPU stops (the primary first prints the summary and powers off).

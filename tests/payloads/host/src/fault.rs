@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fault mode: proves that an unexpected exception inside the RMM is reported and stops only
 //! the CPU it happened on. Needs the RMM's test-only `fault-injection` build, which turns
 //! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The hypervisor's own FP/SIMD registers (V0..V31, FPCR, FPSR): filled with a pattern before
 //! every REC_ENTER and checked after it, so a realm's values never show up here and ours
 //! never survive into a realm unnoticed (the registers are moved by `realm_protocol::fp`;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The GICv3 as the test hypervisor uses it.
 //!
 //! CPU discovery from the redistributors: one frame per CPU, each with that CPU's affinity

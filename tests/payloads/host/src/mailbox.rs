@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The run mode, chosen by `cargo xtask` without rebuilding: QEMU's `-device loader` writes a
 //! magic word and a mode into NS memory before anything runs. No magic means the full test
 //! suite (the default on the FVP, where nothing preloads it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # The NS test hypervisor (BL33)
 //!
 //! A small `no_std` hypervisor at NS-EL2 that drives our RMM the way a real host does, through

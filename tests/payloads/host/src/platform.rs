@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Board constants for the test hypervisor: QEMU `virt` by default, the FVP with `--features fvp`.
 
 /// Most CPUs the hypervisor drives (one stack each).

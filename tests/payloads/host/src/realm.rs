@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a host needs to build realms: parameter pages (`RmiRealmParams` and `RmiRecParams`
 //! from `rmm-abi`, laid out with zerocopy and copied into an NS granule), stage-2 shape
 //! arithmetic, and plain page access to the host's own NS memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The test realm's image, embedded at build time (see `build.rs`), and what the hypervisor
 //! needs to know about it: where it goes and how much memory it takes (its bounds are in its
 //! header, BSS and stack included).

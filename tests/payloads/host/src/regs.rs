@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The few system registers the test hypervisor reads.
 
 macro_rules! read_sysreg {

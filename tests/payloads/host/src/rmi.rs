@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Typed RMI calls, as a host hypervisor makes them: arguments in x1.., results in x0..x4.
 
 use crate::smc::smc;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The scenario runner: runs scenarios, prints one machine-readable line per scenario and the
 //! final summary. Transcript grammar (parsed by `cargo xtask test`):
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `smc` instruction and typed calls built on it: RMI (through `rmm-abi`) and PSCI.
 
 use rmm_abi::psci;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A host interrupt on demand, for measuring how long the RMM keeps one pending: the EL2
 //! physical timer (CNTHP, PPI 26 on QEMU `virt` and the FVP) as a Non-secure Group 1
 //! interrupt. This hypervisor runs with IRQs masked, so it never takes the interrupt; what

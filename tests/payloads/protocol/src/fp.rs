@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The FP/SIMD registers (V0..V31, FPCR, FPSR) of the CPU running a test payload, for the
 //! register-state checks on both sides of the world switch: the hypervisor fills its own
 //! with a pattern around every REC_ENTER, the realm checks it never sees that pattern and

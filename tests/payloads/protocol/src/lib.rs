@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # The test realm's protocol with the test hypervisor
 //!
 //! The hypervisor starts the realm with a [`Scenario`] number in x0 and the IPA of the shared

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The attestation scenario (`Scenario::Attest`): RSI_ATTEST_TOKEN_INIT / CONTINUE from the
 //! realm's side. The token ends up in this REC's shared (unprotected) page: one word of
 //! length, then the bytes, which the hypervisor prints for `cargo xtask test` to verify.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's benchmark scenarios: loops the hypervisor's `cargo xtask bench` boots run, and
 //! the realm's own timing of calls the hypervisor cannot time (an RSI call handled inside the
 //! RMM never reaches the host; a RIPAS change spans an exit, host work and an entry).

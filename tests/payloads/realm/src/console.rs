@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The emulated MMIO console and test registers in the unprotected half: every access is a
 //! stage-2 fault the RMM reports to the hypervisor, which emulates it.
 

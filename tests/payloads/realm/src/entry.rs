@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's entry points. The RMM enters REC 0 at the image base at R-EL1 with the MMU
 //! off, and x0..x7 as the hypervisor passed them in RmiRecParams. The image starts with a
 //! branch and its bounds (start and end, NOLOAD stacks included, so the hypervisor knows how

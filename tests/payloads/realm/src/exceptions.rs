@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's EL1 exception vectors. A synchronous exception the running check announced
 //! with [`expect`] is recorded and skipped (the faulting instruction is stepped over); an IRQ
 //! (taken only where the interrupt scenarios unmask them) goes to [`crate::irq::handle`] and

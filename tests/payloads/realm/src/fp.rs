@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's FP/SIMD registers: EL1 access is opened here, the registers are moved by
 //! `realm_protocol::fp`.
 

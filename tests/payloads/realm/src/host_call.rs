@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Talking to the hypervisor through `RSI_HOST_CALL`: one `RsiHostCall` structure per REC in
 //! realm memory (0x100-aligned, so it never crosses a granule), filled, handed over, read
 //! back.

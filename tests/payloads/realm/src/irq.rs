@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Interrupts in the realm ([`realm_protocol::Scenario::Interrupts`]).
 //!
 //! The realm uses the GICv3 system registers. With HCR_EL2.IMO set by the RMM, the ICC_*

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! # The test realm
 //!
 //! A `no_std` payload that runs at R-EL1 under our RMM with its MMU off. The hypervisor picks

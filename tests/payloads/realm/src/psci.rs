@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `Psci` scenario: realm PSCI with two RECs. REC 0 checks what the RMM answers alone,
 //! asks for REC 1 with CPU_ON (the hypervisor completes it and runs REC 1 on another physical
 //! CPU), and the two RECs prove they run at the same time with a handshake in shared realm

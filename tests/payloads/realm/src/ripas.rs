@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `Ripas` scenario: the realm changes the RIPAS of [`RIPAS_REGION`] with
 //! RSI_IPA_STATE_SET and checks every outcome the host can give it (accepted in several
 //! RTT_SET_RIPAS calls, rejected, partly done, refused for DESTROYED memory unless the realm

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RSI calls: `smc #0` with the function id in x0 and arguments in x1..x10; the RMM answers
 //! in x0..x8 and preserves every other register.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's scenarios. Each returns the number of failed checks; every check is reported
 //! to the hypervisor as it completes.
 

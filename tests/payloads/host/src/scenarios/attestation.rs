@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Attestation end to end: the test realm (`Scenario::Attest`) asks the RMM for CCA tokens
 //! and writes them to its shared (unprotected) pages; this hypervisor prints each token as
 //! hex with what a verifier needs to judge it (the challenge, the RIM it computed itself from

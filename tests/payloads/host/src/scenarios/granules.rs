@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_GRANULE_DELEGATE / UNDELEGATE on real hardware: the granule really changes PAS (the
 //! host faults when it reads a delegated granule), comes back zeroed, every bad input gets
 //! RMI_ERROR_INPUT, and all CPUs racing on the same granules agree with EL3 at the end.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The NS world cannot touch the RMM or a realm: the RMM's carve-out and every granule it
 //! has made part of a realm are Realm PAS, and QEMU enforces granule protection, so an NS
 //! read takes a Granule Protection Fault.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Measurements end to end. The RMM hashes with the CPU's SHA-2 instructions, which work in
 //! vector registers that hold the caller's live FP/SIMD state (TF-A does not save it on the
 //! way to the Realm world: `CTX_INCLUDE_FPREGS=0`), so:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The scenarios, grouped by which CPUs run them.
 
 mod attestation;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`Pool`]: a scenario's own window of NS DRAM, split into granules it delegates (bump
 //! allocated, every one recorded) and NS pages it keeps (parameter and source pages), and
 //! [`check`], exact comparison of an RMI call's x0..x4 with a one-line failure reason.

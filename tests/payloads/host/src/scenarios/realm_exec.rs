@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realms that run: the test realm (`tests/payloads/realm`) is built as a [`TestVm`], entered
 //! with REC_ENTER, and every exit it takes is serviced the way a hypervisor does
 //! ([`run_realm`]). Every check the realm reports becomes its own `TEST` line; measurements

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Interrupts and realms: the test realm's `Interrupts` scenario (`tests/payloads/realm/src/irq.rs`)
 //! run as a [`TestVm`], with [`Irqs`] adding to the usual exit servicing what a hypervisor
 //! with a GICv3 does around REC_ENTER:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Running a REC of a [`TestVm`] the way a hypervisor does: enter it, and service every exit
 //! it takes until the realm says it is done (or the REC powers off).
 //!

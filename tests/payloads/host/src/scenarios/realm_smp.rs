@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A realm with two RECs on two physical CPUs: REC 0 runs on the primary; when it turns
 //! REC 1 on with PSCI CPU_ON, the hypervisor completes the request and hands REC 1 to the
 //! first secondary CPU (a job it serves once its own scenarios are done), so both RECs run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`TestVm`]: the test realm (`tests/payloads/realm`) built the way a hypervisor builds a
 //! VM: its image loaded into protected memory with measured DATA_CREATE, its RECs created,
 //! the RIM computed here from what was loaded, and everything taken apart again at the end.

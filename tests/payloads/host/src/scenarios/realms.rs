@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Realms end to end: REALM_CREATE of every stage-2 shape and their complete teardown, the
 //! shapes REALM_CREATE must refuse, one realm's whole life (tables, RIPAS, a measured image,
 //! unprotected mappings, RECs, activation, teardown), folding and unfolding, and every CPU

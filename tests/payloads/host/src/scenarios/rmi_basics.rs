@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! RMI_VERSION, RMI_FEATURES and unknown function ids, checked against the RMM 1.0-rel0
 //! ABI. Expected values are written out here independently of the RMM's code: the feature
 //! register is recomputed from this CPU's own ID registers with raw shifts.
