@@ -23,7 +23,7 @@ use crate::arch::{El3Port, Machine};
 use crate::granule::GranuleAddr;
 use crate::mmu::layout::realm_va;
 use crate::realm::descriptor::Rd;
-use crate::rmi::realm::lock_rd;
+use crate::rmi::locks::lock_rd;
 use crate::rmi::{RmiRequest, RmiResult};
 use rmm_abi::rmi::fid::TEST_FAULT_INJECTION;
 use rmm_abi::rmi::status::{RmiReturn, RmiStatus};

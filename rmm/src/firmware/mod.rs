@@ -147,7 +147,7 @@ fn validate_and_set_up(
 /// [`crate::attestation`]); a failure is logged and the boot goes on without attestation.
 #[inline(never)]
 fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
-    el3_attest::set_shared_page(monitor.boot.shared_page);
+    el3_attest::set_shared_page(monitor.config.boot.shared_page);
     let _ = crate::attestation::provision_into(
         &monitor.attestation,
         &HwMachine,
@@ -183,8 +183,8 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
 }
 
 fn print_banner(platform: &PlatformConfig, monitor: &Monitor) {
-    let b = &monitor.boot;
-    let m = &monitor.manifest;
+    let b = &monitor.config.boot;
+    let m = &monitor.config.manifest;
     log::info!(
         "Rust RMM {} on {}: cold boot on CPU {}",
         env!("CARGO_PKG_VERSION"),
@@ -213,7 +213,7 @@ fn print_banner(platform: &PlatformConfig, monitor: &Monitor) {
         "RMI ABI {}.{} ready, feature register 0 = {:#x}",
         RMI_ABI_VERSION.major,
         RMI_ABI_VERSION.minor,
-        monitor.features.0
+        monitor.config.features.0
     );
 }
 

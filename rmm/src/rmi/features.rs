@@ -10,6 +10,10 @@ use crate::monitor::Monitor;
 #[inline(never)]
 pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> Handled<1> {
     let FeaturesArgs { index } = args;
-    let value = if index == 0 { monitor.features.0 } else { 0 };
+    let value = if index == 0 {
+        monitor.config.features.0
+    } else {
+        0
+    };
     Ok([value])
 }

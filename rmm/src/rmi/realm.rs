@@ -31,7 +31,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) 
     } = args;
     let mut params = RealmParams::zeroed();
     ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
-    let valid = realm_params::validate(&params, monitor.features, monitor.vmid_bits)?;
+    let valid = realm_params::validate(&params, monitor.config.features, monitor.config.vmid_bits)?;
     // The VMID is reserved last in validation; from here on every failure releases it.
     if !monitor.vmids.claim(valid.vmid) {
         return Err(RmiError::Input.into());

@@ -139,6 +139,7 @@ impl Rig {
         let monitor = boot_with_image(args, &ManifestBuilder::fvp(), FVP_IMAGE)
             .expect("FVP boot arguments are valid");
         let banks: Vec<(u64, u64)> = monitor
+            .config
             .manifest
             .dram
             .banks()

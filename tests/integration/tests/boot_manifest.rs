@@ -27,15 +27,15 @@ fn data_error(change: impl FnOnce(&mut ManifestBuilder)) {
 #[test]
 fn qemu_manifest_is_accepted() {
     let monitor = boot_with(qemu_args(), &ManifestBuilder::qemu()).unwrap();
-    let banks = monitor.manifest.dram.banks();
+    let banks = monitor.config.manifest.dram.banks();
     assert_eq!(banks.len(), 1);
     assert_eq!((banks[0].base, banks[0].size), (0x4000_0000, 0xC000_0000));
-    assert_eq!(monitor.manifest.dram.granule_count(), 0xC_0000);
-    assert_eq!(monitor.manifest.console.base, 0x0900_0000);
+    assert_eq!(monitor.config.manifest.dram.granule_count(), 0xC_0000);
+    assert_eq!(monitor.config.manifest.console.base, 0x0900_0000);
     assert_eq!(
         (
-            monitor.manifest.version.major,
-            monitor.manifest.version.minor
+            monitor.config.manifest.version.major,
+            monitor.config.manifest.version.minor
         ),
         (0, 3)
     );
@@ -47,9 +47,9 @@ fn fvp_manifest_with_full_console_checksum_is_accepted() {
     args.shared_page = 0xFFBF_F000;
     args.cpu_count = 8;
     let monitor = boot_with(args, &ManifestBuilder::fvp()).unwrap();
-    assert_eq!(monitor.manifest.dram.banks().len(), 2);
-    assert_eq!(monitor.manifest.console.base, 0x1C0C_0000);
-    assert_eq!(monitor.manifest.console.clk_in_hz, 14_745_600);
+    assert_eq!(monitor.config.manifest.dram.banks().len(), 2);
+    assert_eq!(monitor.config.manifest.console.base, 0x1C0C_0000);
+    assert_eq!(monitor.config.manifest.console.clk_in_hz, 14_745_600);
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn first_usable_pl011_is_chosen() {
     b.consoles = vec![pl011(0, 1, 115_200), pl011(0x0904_0000, 1, 115_200)];
     // The first entry is unusable (base 0), the second is picked.
     let monitor = boot_with(qemu_args(), &b).unwrap();
-    assert_eq!(monitor.manifest.console.base, 0x0904_0000);
+    assert_eq!(monitor.config.manifest.console.base, 0x0904_0000);
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn run_rec<M: Machine>(
 ) -> Result<(), RmiError> {
     let rec = Rec::new(machine, rec_addr);
     let mut enter = EnterArgs::new();
-    enter.read(machine, run, rec.host_call_pending(), &monitor.vgic)?;
+    enter.read(machine, run, rec.host_call_pending(), &monitor.config.vgic)?;
     let rd = rec.rd();
     // The RD outlives the REC (it counts it); its configuration never changes after
     // REALM_CREATE and its state is one word, so neither needs the RD lock here.
@@ -167,7 +167,8 @@ fn run_rec<M: Machine>(
     if !rec.runnable() || rec.psci_pending() {
         return Err(RmiError::Rec);
     }
-    gic::validate(&monitor.vgic, enter.gic_hcr(), enter.gic_lrs()).map_err(|_| RmiError::Rec)?;
+    gic::validate(&monitor.config.vgic, enter.gic_hcr(), enter.gic_lrs())
+        .map_err(|_| RmiError::Rec)?;
     let env = RecEnv {
         monitor,
         machine,
@@ -193,7 +194,7 @@ fn run_in_place<M: Machine>(
     // Taken even if a completion below fails, as in the reference.
     gic::take_host_state(
         &mut state.gic,
-        &monitor.vgic,
+        &monitor.config.vgic,
         enter.gic_hcr(),
         enter.gic_lrs(),
     );
@@ -218,9 +219,9 @@ fn run_in_place<M: Machine>(
 
     let flags = enter.flags;
     let cpu = config::CpuShape {
-        ps: monitor.stage2_ps,
-        vmid_bits: monitor.vmid_bits,
-        vgic: monitor.vgic,
+        ps: monitor.config.stage2_ps,
+        vmid_bits: monitor.config.vmid_bits,
+        vgic: monitor.config.vgic,
     };
     let entry = config::entry_config(
         &env.realm,

@@ -182,7 +182,7 @@ fn sysreg<M: Machine>(
     }
     if is_read && rt < 31 {
         ctx.gprs.x[rt] = if op0 == 3 && op1 == 0 && crn == 0 {
-            env.monitor.realm_id_regs.read(crm, op2)
+            env.monitor.config.realm_id_regs.read(crm, op2)
         } else {
             0
         };
