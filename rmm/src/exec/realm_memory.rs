@@ -51,7 +51,18 @@ pub fn with_granule<M: Machine, R>(
             let granule = GranuleAddr::new(pa + offset).ok_or(Unreachable::Invalid)?;
             Ok(access(granule))
         }
-        other => Err(Unreachable::NotMapped {
+        // A CSM alias maps another realm's page: the RMM never reads or writes it on the
+        // realm's behalf (a read-only one must never be written), so an RSI buffer there
+        // fails the call as a buffer in RIPAS EMPTY does.
+        Entry::Alias { .. } => Err(Unreachable::NotMapped {
+            level: reached.level,
+            ripas: Ripas::Empty,
+        }),
+        other @ (Entry::Unassigned(_)
+        | Entry::Assigned { .. }
+        | Entry::UnassignedNs
+        | Entry::AssignedNs { .. }
+        | Entry::Table(_)) => Err(Unreachable::NotMapped {
             level: reached.level,
             ripas: match other {
                 Entry::Unassigned(Ripas::Ram) => Ripas::Ram,
@@ -82,7 +93,8 @@ pub fn ripas_run<M: Machine>(
     let ripas_of =
         |index: usize| match Entry::decode(machine.read_word(reached.table.addr(), index), level) {
             Entry::Assigned { ripas, .. } | Entry::Unassigned(ripas) => Some(ripas),
-            _ => None,
+            Entry::Alias { .. } => Some(Ripas::Ram),
+            Entry::UnassignedNs | Entry::AssignedNs { .. } | Entry::Table(_) => None,
         };
     let first = ripas_of(reached.index)?;
     let mut addr = level.align_down(base);

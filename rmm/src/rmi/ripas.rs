@@ -74,7 +74,8 @@ pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> H
             | Entry::Assigned { .. }
             | Entry::UnassignedNs
             | Entry::AssignedNs { .. }
-            | Entry::Table(_) => break,
+            | Entry::Table(_)
+            | Entry::Alias { .. } => break,
         }
         rim = extend_ripas(machine.sha2_engine(), config.hash, &rim, addr, next);
         addr = next;

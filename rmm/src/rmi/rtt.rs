@@ -54,7 +54,9 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) ->
     }
     let old = parent.entry(machine);
     match old {
-        Entry::Table(_) => return Err(RmiError::Rtt(parent_level).into()),
+        // A table is there already; an alias is a level-3 entry, never a parent: both are
+        // refused as the entry's state.
+        Entry::Table(_) | Entry::Alias { .. } => return Err(RmiError::Rtt(parent_level).into()),
         Entry::Unassigned(_) | Entry::UnassignedNs => {
             fill(machine, rtt.addr(), level, old, 0);
             parent.count_entry();
@@ -118,7 +120,8 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) ->
         | Entry::Unassigned(_)
         | Entry::Assigned { .. }
         | Entry::UnassignedNs
-        | Entry::AssignedNs { .. } => {
+        | Entry::AssignedNs { .. }
+        | Entry::Alias { .. } => {
             let top = parent.nonlive_top(machine, ipa);
             return Err(RmiError::Rtt(parent.level).with([0, top]));
         }
@@ -227,7 +230,11 @@ fn contiguous_block(
             desc & crate::rtt::entry::OA_MASK,
             Entry::host_desc(desc) & !crate::rtt::entry::OA_MASK,
         ),
-        Entry::Unassigned(_) | Entry::UnassignedNs | Entry::Table(_) => return None,
+        // An alias maps another realm's page: 512 of them never fold into a block the
+        // consumer would appear to own (the research prototype's bug).
+        Entry::Unassigned(_) | Entry::UnassignedNs | Entry::Table(_) | Entry::Alias { .. } => {
+            return None;
+        }
     };
     if !parent_level.is_aligned(base) {
         return None;
@@ -255,7 +262,8 @@ fn contiguous_block(
         other @ (Entry::Unassigned(_)
         | Entry::Assigned { .. }
         | Entry::UnassignedNs
-        | Entry::Table(_)) => other,
+        | Entry::Table(_)
+        | Entry::Alias { .. }) => other,
     })
 }
 
@@ -284,6 +292,9 @@ pub fn read_entry(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs)
             Ripas::Empty,
         ),
         Entry::Table(table) => (RttEntryState::Table, table.get(), Ripas::Empty),
+        // A CSM alias is the realm's RAM, but not the host's page: no address is shown, so
+        // the host can tell it from a DATA granule of its own (those are never at PA 0).
+        Entry::Alias { .. } => (RttEntryState::Assigned, 0, Ripas::Ram),
     };
     Ok([at.level.as_u64(), state as u64, desc, ripas as u64])
 }

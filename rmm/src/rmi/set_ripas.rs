@@ -104,7 +104,7 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> 
 /// What RTT_SET_RIPAS may do to one entry.
 trait RipasUpdate: Sized {
     /// The entry with RIPAS `ripas`, or `None` if it cannot change (a table, the
-    /// unprotected half, or DESTROYED without `change_destroyed`).
+    /// unprotected half, a CSM alias, or DESTROYED without `change_destroyed`).
     fn with_ripas(self, ripas: Ripas, change_destroyed: bool) -> Option<Self>;
 }
 
@@ -118,7 +118,33 @@ impl RipasUpdate for Entry {
             } if !change_destroyed => None,
             Entry::Unassigned(_) => Some(Entry::Unassigned(ripas)),
             Entry::Assigned { pa, .. } => Some(Entry::Assigned { pa, ripas }),
-            Entry::Table(_) | Entry::UnassignedNs | Entry::AssignedNs { .. } => None,
+            // A CSM alias keeps RIPAS RAM while it exists: the change stops there.
+            Entry::Table(_)
+            | Entry::UnassignedNs
+            | Entry::AssignedNs { .. }
+            | Entry::Alias { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_change_stops_at_a_csm_alias_whatever_is_asked() {
+        let alias = Entry::Alias {
+            pa: 0x8800_0000,
+            writable: true,
+        };
+        for ripas in [Ripas::Empty, Ripas::Ram] {
+            for change_destroyed in [false, true] {
+                assert_eq!(alias.with_ripas(ripas, change_destroyed), None);
+            }
+        }
+        assert_eq!(
+            Entry::Unassigned(Ripas::Ram).with_ripas(Ripas::Empty, false),
+            Some(Entry::Unassigned(Ripas::Empty))
+        );
     }
 }

@@ -15,9 +15,12 @@
 //! | unassigned NS | bit 55 only |
 //! | assigned NS | valid page/block: the host's `OA`, MemAttr\[4:2\], S2AP\[7:6\], plus SH inner, AF, XN = 0b10, NS (bit 55) |
 //! | table | `OA \| 0b11` (levels 0–2) |
+//! | CSM alias (level 3 only) | valid page: the provider's `OA \| 0x718 \| 0b11` (Normal write-back, SH inner, AF) with S2AP RO (`0x40`) or RW (`0xC0`), XN = 0b10 and the software bit 56 that marks an alias |
 //!
 //! Bit 55 is the hardware NS bit of a Realm stage-2 descriptor (the output is in the
-//! Non-secure PAS); in invalid entries it marks the unprotected half.
+//! Non-secure PAS); in invalid entries it marks the unprotected half. Bit 56 is one of the
+//! descriptor bits the hardware ignores (software use): set only in CSM alias entries, it
+//! keeps an alias from reading back as the consumer's own page.
 
 use super::level::RttLevel;
 use crate::granule::GranuleAddr;
@@ -42,6 +45,11 @@ const AF: u64 = 1 << 10;
 const XN_ALL: u64 = 0b10 << 53;
 /// The NS bit of a Realm stage-2 descriptor.
 pub const NS: u64 = 1 << 55;
+/// Software bit 56 (ignored by the hardware): a CSM alias.
+const ALIAS: u64 = 1 << 56;
+const S2AP_RO: u64 = 0b01 << 6;
+/// What every alias carries besides its output address and S2AP.
+const ALIAS_ATTRS: u64 = MEMATTR_NORMAL_WB | SH_INNER | AF | XN_ALL | ALIAS | TYPE_TABLE_OR_PAGE;
 
 const HIPAS_SHIFT: u32 = 2;
 const HIPAS_MASK: u64 = 0b111 << HIPAS_SHIFT;
@@ -75,6 +83,16 @@ pub enum Entry {
     },
     /// Points to the next-level table.
     Table(GranuleAddr),
+    /// A Confidential Shared Memory alias (level 3 only): the consumer's window page mapped
+    /// to the provider's DATA granule at `pa`, read-only or read-write as granted and never
+    /// executable. Valid and counted, but never the consumer's own page: every RMI command
+    /// that would take, destroy, fold or re-RIPAS the page refuses it (`docs/csm.md`).
+    Alias {
+        /// The provider's DATA granule.
+        pa: u64,
+        /// Read-write (else read-only).
+        writable: bool,
+    },
 }
 
 fn ripas_bits(ripas: Ripas) -> u64 {
@@ -119,6 +137,11 @@ impl Entry {
         }
         if raw & NS != 0 {
             Entry::AssignedNs { desc: raw }
+        } else if raw & ALIAS != 0 && level == RttLevel::LEAF {
+            Entry::Alias {
+                pa: raw & OA_MASK,
+                writable: raw & S2AP_MASK == S2AP_RW,
+            }
         } else {
             Entry::Assigned {
                 pa: raw & OA_MASK,
@@ -141,6 +164,9 @@ impl Entry {
             Entry::UnassignedNs => NS,
             Entry::AssignedNs { desc } => desc,
             Entry::Table(table) => table.get() | TYPE_TABLE_OR_PAGE,
+            Entry::Alias { pa, writable } => {
+                (pa & OA_MASK) | ALIAS_ATTRS | if writable { S2AP_RW } else { S2AP_RO }
+            }
         }
     }
 
@@ -168,22 +194,32 @@ impl Entry {
             Entry::AssignedNs { desc } => {
                 Entry::assigned_ns((Self::host_desc(desc) & !OA_MASK) | (pa & OA_MASK), level)
             }
-            other => other,
+            other @ (Entry::Unassigned(_)
+            | Entry::UnassignedNs
+            | Entry::Table(_)
+            | Entry::Alias { .. }) => other,
         }
     }
 
-    /// True if the entry counts in its table's reference count: a table, or protected memory
-    /// (assigned with any RIPAS). Unassigned entries and unprotected mappings do not count.
+    /// True if the entry counts in its table's reference count: a table, protected memory
+    /// (assigned with any RIPAS) or a CSM alias. Unassigned entries and unprotected mappings
+    /// do not count.
     pub fn is_counted(self) -> bool {
-        matches!(self, Entry::Assigned { .. } | Entry::Table(_))
+        matches!(
+            self,
+            Entry::Assigned { .. } | Entry::Table(_) | Entry::Alias { .. }
+        )
     }
 
     /// True if the entry is *live* for the "top of the non-live region" outputs: it has an
-    /// output address (a table, assigned memory, or an unprotected mapping).
+    /// output address (a table, assigned memory, an unprotected mapping or a CSM alias).
     pub fn is_live(self) -> bool {
         matches!(
             self,
-            Entry::Assigned { .. } | Entry::Table(_) | Entry::AssignedNs { .. }
+            Entry::Assigned { .. }
+                | Entry::Table(_)
+                | Entry::AssignedNs { .. }
+                | Entry::Alias { .. }
         )
     }
 

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! CSM stage 0: a Confidential Shared Memory alias is its own kind of stage-2 entry, and every
+//! RMI command has its rule for it (`docs/csm.md`). Nothing creates aliases yet, so these
+//! tests write one into a consumer's level-3 table as the CSM calls will (valid, counted),
+//! and check that no command treats it as the consumer's own page.
+
+use rmm::granule::GranuleAddr;
+use rmm::rtt::entry::Entry;
+use rmm::rtt::level::RttLevel;
+use rmm_abi::rmi::states::GranuleState;
+use rmm_integration_tests::host::{Host, Shape, TestRealm, X4, status};
+
+/// The consumer's window page.
+const WINDOW: u64 = 0x4000;
+/// ASSIGNED and RIPAS RAM as RTT_READ_ENTRY reports them.
+const ASSIGNED: u64 = 1;
+const RAM: u64 = 1;
+
+struct Consumer {
+    host: Host,
+    realm: TestRealm,
+    /// The level-3 table that maps `WINDOW`.
+    l3: GranuleAddr,
+}
+
+impl Consumer {
+    fn new() -> Self {
+        let host = Host::new();
+        let realm = host.must_create_realm(Shape {
+            vmid: 0x300,
+            ..Shape::default()
+        });
+        host.must_tables_to(&realm, WINDOW, 3);
+        let out = host.read_entry(realm.rd, 0, 2);
+        assert_eq!(out[..3], [status::SUCCESS, 2, 2], "a table maps [0, 2 MiB)");
+        let l3 = GranuleAddr::new(out[3]).expect("table address");
+        Self { host, realm, l3 }
+    }
+
+    /// Writes an alias of `pa` at `ipa` (in the level-3 table) and counts it, as ACCEPT will.
+    fn alias(&self, ipa: u64, pa: u64, writable: bool) {
+        let raw = Entry::Alias { pa, writable }.encode(RttLevel::LEAF);
+        let index = (ipa >> 12) & 511;
+        self.host
+            .rig
+            .machine
+            .realm_write(self.l3.get() + index * 8, &raw.to_le_bytes());
+        self.host
+            .rig
+            .monitor
+            .granules
+            .lock(self.l3, GranuleState::Rtt)
+            .expect("RTT")
+            .get_ref()
+            .expect("room in the count");
+    }
+
+    fn raw_entry(&self, ipa: u64) -> u64 {
+        let mut word = [0; 8];
+        self.host
+            .rig
+            .machine
+            .realm_read(self.l3.get() + ((ipa >> 12) & 511) * 8, &mut word);
+        u64::from_le_bytes(word)
+    }
+}
+
+/// A provider's DATA page with known contents; returns its PA.
+fn provider_page(host: &Host) -> u64 {
+    let provider = host.must_create_realm(Shape {
+        vmid: 0x301,
+        ..Shape::default()
+    });
+    host.must_tables_to(&provider, 0, 3);
+    let data = host.must_delegated();
+    let src = host.ns_page(&[0xA5; 4096]);
+    assert_eq!(
+        host.data_create(provider.rd, data, 0, src, 0)[0],
+        status::SUCCESS
+    );
+    data
+}
+
+#[test]
+fn an_alias_encodes_as_a_valid_never_executable_page_and_decodes_back() {
+    let l3 = RttLevel::LEAF;
+    for writable in [false, true] {
+        let alias = Entry::Alias {
+            pa: 0x8800_0000,
+            writable,
+        };
+        let raw = alias.encode(l3);
+        assert!(Entry::is_valid(raw));
+        assert_eq!(raw & 0b11, 0b11, "a page descriptor");
+        assert_eq!(raw >> 53 & 0b11, 0b10, "XN: never executable");
+        assert_eq!(raw & 1 << 55, 0, "Realm PAS");
+        assert_eq!(raw >> 6 & 0b11, if writable { 0b11 } else { 0b01 }, "S2AP");
+        assert_eq!(Entry::decode(raw, l3), alias);
+        assert!(alias.is_counted() && alias.is_live());
+    }
+    // The consumer's own RAM page never reads back as an alias, nor an alias as one.
+    let own = Entry::Assigned {
+        pa: 0x8800_0000,
+        ripas: rmm_abi::rmi::states::Ripas::Ram,
+    };
+    assert_eq!(Entry::decode(own.encode(l3), l3), own);
+}
+
+#[test]
+fn read_entry_reports_assigned_ram_and_no_address() {
+    let c = Consumer::new();
+    let pa = provider_page(&c.host);
+    c.alias(WINDOW, pa, false);
+    assert_eq!(
+        c.host.read_entry(c.realm.rd, WINDOW, 3),
+        [status::SUCCESS, 3, ASSIGNED, 0, RAM]
+    );
+}
+
+#[test]
+fn data_destroy_at_an_alias_is_refused_and_changes_nothing() {
+    let c = Consumer::new();
+    let pa = provider_page(&c.host);
+    c.alias(WINDOW, pa, true);
+    let before = c.raw_entry(WINDOW);
+    c.host.rig.machine.take_stage2_invalidations();
+    let out = c.host.data_destroy(c.realm.rd, WINDOW);
+    assert_eq!(out[0], status::rtt(3));
+    assert_eq!(c.raw_entry(WINDOW), before, "the alias stays");
+    assert_eq!(c.host.rig.state(pa), Some(GranuleState::Data));
+    assert!(
+        c.host.rig.machine.inspect(pa).iter().all(|b| *b == 0xA5),
+        "the provider's page is not zeroed"
+    );
+    assert!(c.host.rig.machine.take_stage2_invalidations().is_empty());
+}
+
+#[test]
+fn data_create_over_an_alias_is_refused() {
+    let c = Consumer::new();
+    let pa = provider_page(&c.host);
+    c.alias(WINDOW, pa, false);
+    let data = c.host.must_delegated();
+    let out = c.host.data_create_unknown(c.realm.rd, data, WINDOW);
+    assert_eq!(out[0], status::rtt(3));
+    assert_eq!(c.host.rig.state(data), Some(GranuleState::Delegated));
+    let src = c.host.ns_page(&[1; 4096]);
+    // The consumer here is still NEW, so measured content reaches the RTT check too.
+    assert_eq!(
+        c.host.data_create(c.realm.rd, data, WINDOW, src, 0)[0],
+        status::rtt(3)
+    );
+}
+
+#[test]
+fn a_table_of_512_contiguous_aliases_does_not_fold() {
+    let c = Consumer::new();
+    // 512 aliases at consecutive, 2 MiB-aligned provider addresses: as assigned pages they
+    // would fold into a block the consumer appears to own.
+    for i in 0..512 {
+        c.alias(i << 12, 0x8840_0000 + (i << 12), true);
+    }
+    let out = c.host.rtt_fold(c.realm.rd, 0, 3);
+    assert_eq!(out, [status::rtt(3), 0, 0, 0, X4]);
+    assert_eq!(
+        c.host.rig.state(c.l3.get()),
+        Some(GranuleState::Rtt),
+        "the table stays"
+    );
+}
+
+#[test]
+fn a_table_holding_an_alias_is_not_destroyed() {
+    let c = Consumer::new();
+    let pa = provider_page(&c.host);
+    c.alias(WINDOW, pa, false);
+    let out = c.host.rtt_destroy(c.realm.rd, 0, 3);
+    assert_eq!(out[0], status::rtt(3));
+    assert_eq!(c.host.rig.state(c.l3.get()), Some(GranuleState::Rtt));
+}
