@@ -21,6 +21,7 @@ pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
 
 /// Stops the monitor if `result` is an error: for operations whose failure only an RMM bug
 /// can cause (a table's reference count leaving 0..=512, say).
+#[inline(always)]
 #[track_caller]
 pub fn holds<E: core::fmt::Debug>(result: Result<(), E>, what: &str) {
     if let Err(error) = result {

@@ -33,7 +33,7 @@ enum Content {
 }
 
 /// Handles RMI_DATA_CREATE(x1 = rd, x2 = data, x3 = ipa, x4 = src, x5 = flags).
-#[inline(never)]
+#[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -> Handled {
     let DataCreateArgs {
         rd,
@@ -61,7 +61,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: DataCreateArgs) -
 }
 
 /// Handles RMI_DATA_CREATE_UNKNOWN(x1 = rd, x2 = data, x3 = ipa).
-#[inline(never)]
+#[inline(always)]
 pub fn create_unknown(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -141,7 +141,7 @@ fn populate(
 /// Everything is checked before anything changes: the entry, then the DATA granule it maps,
 /// locked (RD, tables root to leaf, then the DATA granule: `docs/locking.md`). An assigned
 /// entry whose granule is not DATA can only be an RMM bug, and stops the monitor.
-#[inline(never)]
+#[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs) -> Handled<2> {
     let DataDestroyArgs { rd, ipa } = args;
     let (_rd, config) = lock_rd(monitor, machine, rd)?;

@@ -7,7 +7,7 @@ use super::error::Handled;
 use crate::monitor::Monitor;
 
 /// Handles RMI_FEATURES(x1 = feature register index).
-#[inline(never)]
+#[inline(always)]
 pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> Handled<1> {
     let FeaturesArgs { index } = args;
     let value = if index == 0 {

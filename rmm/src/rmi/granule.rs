@@ -18,7 +18,7 @@ use rmm_abi::el3::El3Status;
 use rmm_abi::rmi::states::GranuleState;
 
 /// Handles RMI_GRANULE_DELEGATE(x1 = PA).
-#[inline(never)]
+#[inline(always)]
 pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> Handled {
     let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {
@@ -38,7 +38,7 @@ pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) ->
 }
 
 /// Handles RMI_GRANULE_UNDELEGATE(x1 = PA).
-#[inline(never)]
+#[inline(always)]
 pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) -> Handled {
     let GranuleArgs { addr: pa } = args;
     let Some(addr) = GranuleAddr::new(pa) else {

@@ -40,7 +40,7 @@ use args::{
     InitRipasArgs, MapUnprotectedArgs, PsciCompleteArgs, RdArgs, RealmCreateArgs, RecArgs,
     RecCreateArgs, RecEnterArgs, RttCreateArgs, RttEntryArgs, SetRipasArgs, VersionArgs,
 };
-use error::outputs;
+use error::{Handled, outputs};
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
 
@@ -95,50 +95,70 @@ impl RmiOutputs {
 
 /// Handles one RMI request.
 ///
-/// Every handler but RMI_VERSION's is its own function (`#[inline(never)]` on each): inlined
-/// into this one they gave it a 6.5 KiB frame and twelve saved registers that every command
+/// Every handler but RMI_VERSION's runs in its own out-of-line [`run`] frame: inlined into
+/// this one they gave it a 6.5 KiB frame and twelve saved registers that every command
 /// paid, RMI_VERSION included, and put that frame under REC_ENTER's stack too.
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
     let (m, h, r) = (monitor, machine, request);
-    let Some(command) = RmiCommand::from_fid(r.regs[0]) else {
-        return RmiOutputs::status(SMC_UNKNOWN).into_result(r);
-    };
-    let outputs = match command {
-        RmiCommand::Version => outputs(version::handle(VersionArgs::decode(r))),
-        RmiCommand::Features => outputs(features::handle(m, FeaturesArgs::decode(r))),
-        RmiCommand::GranuleDelegate => outputs(granule::delegate(m, h, GranuleArgs::decode(r))),
-        RmiCommand::GranuleUndelegate => outputs(granule::undelegate(m, h, GranuleArgs::decode(r))),
-        RmiCommand::RealmCreate => outputs(realm::create(m, h, RealmCreateArgs::decode(r))),
-        RmiCommand::RealmActivate => outputs(realm::activate(m, h, RdArgs::decode(r))),
-        RmiCommand::RealmDestroy => outputs(realm::destroy(m, h, RdArgs::decode(r))),
-        RmiCommand::RecAuxCount => outputs(rec::aux_count(m, h, RdArgs::decode(r))),
-        RmiCommand::RecCreate => outputs(rec::create(m, h, RecCreateArgs::decode(r))),
-        RmiCommand::RecDestroy => outputs(rec::destroy(m, h, RecArgs::decode(r))),
-        RmiCommand::RttCreate => outputs(rtt::create(m, h, RttCreateArgs::decode(r))),
-        RmiCommand::RttDestroy => outputs(rtt::destroy(m, h, RttEntryArgs::decode(r))),
-        RmiCommand::RttFold => outputs(rtt::fold(m, h, RttEntryArgs::decode(r))),
-        RmiCommand::RttReadEntry => outputs(rtt::read_entry(m, h, RttEntryArgs::decode(r))),
-        RmiCommand::RttInitRipas => outputs(ripas::init(m, h, InitRipasArgs::decode(r))),
-        RmiCommand::RttMapUnprotected => {
-            outputs(unprotected::map(m, h, MapUnprotectedArgs::decode(r)))
+    let outputs = match RmiCommand::from_fid(r.regs[0]) {
+        Some(RmiCommand::Version) => outputs(version::handle(VersionArgs::decode(r))),
+        Some(RmiCommand::Features) => run(|a| features::handle(m, a), FeaturesArgs::decode(r)),
+        Some(RmiCommand::GranuleDelegate) => {
+            run(|a| granule::delegate(m, h, a), GranuleArgs::decode(r))
         }
-        RmiCommand::RttUnmapUnprotected => {
-            outputs(unprotected::unmap(m, h, RttEntryArgs::decode(r)))
+        Some(RmiCommand::GranuleUndelegate) => {
+            run(|a| granule::undelegate(m, h, a), GranuleArgs::decode(r))
         }
-        RmiCommand::DataCreate => outputs(data::create(m, h, DataCreateArgs::decode(r))),
-        RmiCommand::DataCreateUnknown => {
-            outputs(data::create_unknown(m, h, DataCreateUnknownArgs::decode(r)))
+        Some(RmiCommand::RealmCreate) => {
+            run(|a| realm::create(m, h, a), RealmCreateArgs::decode(r))
         }
-        RmiCommand::DataDestroy => outputs(data::destroy(m, h, DataDestroyArgs::decode(r))),
-        RmiCommand::RecEnter => outputs(rec_enter::handle(m, h, RecEnterArgs::decode(r))),
-        RmiCommand::RttSetRipas => outputs(set_ripas::handle(m, h, SetRipasArgs::decode(r))),
-        RmiCommand::PsciComplete => {
-            outputs(psci_complete::handle(m, h, PsciCompleteArgs::decode(r)))
+        Some(RmiCommand::RealmActivate) => run(|a| realm::activate(m, h, a), RdArgs::decode(r)),
+        Some(RmiCommand::RealmDestroy) => run(|a| realm::destroy(m, h, a), RdArgs::decode(r)),
+        Some(RmiCommand::RecAuxCount) => run(|a| rec::aux_count(m, h, a), RdArgs::decode(r)),
+        Some(RmiCommand::RecCreate) => run(|a| rec::create(m, h, a), RecCreateArgs::decode(r)),
+        Some(RmiCommand::RecDestroy) => run(|a| rec::destroy(m, h, a), RecArgs::decode(r)),
+        Some(RmiCommand::RttCreate) => run(|a| rtt::create(m, h, a), RttCreateArgs::decode(r)),
+        Some(RmiCommand::RttDestroy) => run(|a| rtt::destroy(m, h, a), RttEntryArgs::decode(r)),
+        Some(RmiCommand::RttFold) => run(|a| rtt::fold(m, h, a), RttEntryArgs::decode(r)),
+        Some(RmiCommand::RttReadEntry) => {
+            run(|a| rtt::read_entry(m, h, a), RttEntryArgs::decode(r))
         }
+        Some(RmiCommand::RttInitRipas) => run(|a| ripas::init(m, h, a), InitRipasArgs::decode(r)),
+        Some(RmiCommand::RttMapUnprotected) => {
+            run(|a| unprotected::map(m, h, a), MapUnprotectedArgs::decode(r))
+        }
+        Some(RmiCommand::RttUnmapUnprotected) => {
+            run(|a| unprotected::unmap(m, h, a), RttEntryArgs::decode(r))
+        }
+        Some(RmiCommand::DataCreate) => run(|a| data::create(m, h, a), DataCreateArgs::decode(r)),
+        Some(RmiCommand::DataCreateUnknown) => run(
+            |a| data::create_unknown(m, h, a),
+            DataCreateUnknownArgs::decode(r),
+        ),
+        Some(RmiCommand::DataDestroy) => {
+            run(|a| data::destroy(m, h, a), DataDestroyArgs::decode(r))
+        }
+        Some(RmiCommand::RecEnter) => run(|a| rec_enter::handle(m, h, a), RecEnterArgs::decode(r)),
+        Some(RmiCommand::RttSetRipas) => {
+            run(|a| set_ripas::handle(m, h, a), SetRipasArgs::decode(r))
+        }
+        Some(RmiCommand::PsciComplete) => run(
+            |a| psci_complete::handle(m, h, a),
+            PsciCompleteArgs::decode(r),
+        ),
         // The CSM extension's commands: not wired into the monitor yet.
-        RmiCommand::AptCreate | RmiCommand::AptDestroy => RmiOutputs::status(SMC_UNKNOWN),
+        Some(RmiCommand::AptCreate | RmiCommand::AptDestroy) | None => {
+            RmiOutputs::status(SMC_UNKNOWN)
+        }
     };
     outputs.into_result(request)
+}
+
+/// Runs `handler` on `args` in a frame of its own and packs its result there, where it is
+/// still in registers (one instance per command: each handler is inlined into its own).
+#[inline(never)]
+fn run<A, const N: usize>(handler: impl FnOnce(A) -> Handled<N>, args: A) -> RmiOutputs {
+    outputs(handler(args))
 }
 
 impl Monitor {

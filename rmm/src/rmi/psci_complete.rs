@@ -28,7 +28,7 @@ use rmm_abi::rmi::states::GranuleState;
 const SCTLR_EE: u64 = 1 << 25;
 
 /// Handles RMI_PSCI_COMPLETE(x1 = calling REC, x2 = target REC, x3 = status).
-#[inline(never)]
+#[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs) -> Handled {
     let PsciCompleteArgs {
         calling: calling_pa,

@@ -23,7 +23,7 @@ use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Handles RMI_REALM_CREATE(x1 = rd, x2 = params PA).
-#[inline(never)]
+#[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) -> Handled {
     let RealmCreateArgs {
         rd: rd_pa,
@@ -109,7 +109,7 @@ fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: GranuleAddr) {
 }
 
 /// Handles RMI_REALM_ACTIVATE(x1 = rd).
-#[inline(never)]
+#[inline(always)]
 pub fn activate(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled {
     let rd = lock_one(&monitor.granules, args.rd, GranuleState::Rd)?;
     let realm = Rd::new(machine, rd.addr());
@@ -131,7 +131,7 @@ fn lock_unused_rd<'t>(monitor: &'t Monitor, raw: u64) -> Result<LockedGranule<'t
 }
 
 /// Handles RMI_REALM_DESTROY(x1 = rd).
-#[inline(never)]
+#[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled {
     let RdArgs { rd: rd_pa } = args;
     let mut rd = lock_unused_rd(monitor, rd_pa)?;

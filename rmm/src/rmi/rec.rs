@@ -29,7 +29,7 @@ pub const REC_AUX_COUNT: u64 = MAX_REC_AUX_GRANULES as u64;
 pub const MAX_RECS: u16 = (1 << 10) - 1;
 
 /// Handles RMI_REC_AUX_COUNT(x1 = rd).
-#[inline(never)]
+#[inline(always)]
 pub fn aux_count(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled<1> {
     lock_rd(monitor, machine, args.rd)?;
     Ok([REC_AUX_COUNT])
@@ -76,7 +76,7 @@ impl Drop for ClaimedAux<'_> {
 }
 
 /// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
-#[inline(never)]
+#[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) -> Handled {
     let RecCreateArgs {
         rd: rd_pa,
@@ -141,7 +141,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) ->
 }
 
 /// Handles RMI_REC_DESTROY(x1 = rec).
-#[inline(never)]
+#[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Handled {
     let RecArgs { rec: rec_pa } = args;
     let granules = &monitor.granules;

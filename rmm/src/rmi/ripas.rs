@@ -23,7 +23,7 @@ use attest::measurement::extend_ripas;
 use rmm_abi::rmi::states::{RealmState, Ripas};
 
 /// Handles RMI_RTT_INIT_RIPAS(x1 = rd, x2 = base, x3 = top) → x1 = top of the range done.
-#[inline(never)]
+#[inline(always)]
 pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> Handled<1> {
     let InitRipasArgs {
         rd: rd_pa,

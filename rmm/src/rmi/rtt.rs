@@ -29,7 +29,7 @@ use rmm_abi::rmi::states::{GranuleState, Ripas, RttEntryState};
 const FULL: u16 = ENTRIES as u16;
 
 /// Handles RMI_RTT_CREATE(x1 = rd, x2 = rtt, x3 = ipa, x4 = level).
-#[inline(never)]
+#[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) -> Handled {
     let RttCreateArgs {
         rd: rd_pa,
@@ -103,7 +103,7 @@ fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Ent
 }
 
 /// Handles RMI_RTT_DESTROY(x1 = rd, x2 = ipa, x3 = level) → x1 = RTT PA, x2 = top.
-#[inline(never)]
+#[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<2> {
     let RttEntryArgs {
         rd: rd_pa,
@@ -152,7 +152,7 @@ fn lock_table(monitor: &Monitor, table: GranuleAddr) -> LockedGranule<'_> {
 }
 
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
-#[inline(never)]
+#[inline(always)]
 pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<1> {
     let RttEntryArgs {
         rd: rd_pa,
@@ -269,7 +269,7 @@ fn contiguous_block(
 
 /// Handles RMI_RTT_READ_ENTRY(x1 = rd, x2 = ipa, x3 = level) → x1 walk level, x2 state,
 /// x3 descriptor, x4 RIPAS.
-#[inline(never)]
+#[inline(always)]
 pub fn read_entry(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<4> {
     let RttEntryArgs {
         rd: rd_pa,

@@ -29,7 +29,7 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
 /// address not changed.
-#[inline(never)]
+#[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
     let SetRipasArgs {
         rd: rd_pa,

@@ -25,7 +25,7 @@ fn valid_host_desc(desc: u64, level: RttLevel) -> bool {
 }
 
 /// Handles RMI_RTT_MAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level, x4 = desc).
-#[inline(never)]
+#[inline(always)]
 pub fn map(monitor: &Monitor, machine: &impl Machine, args: MapUnprotectedArgs) -> Handled {
     let MapUnprotectedArgs {
         rd,
@@ -55,7 +55,7 @@ pub fn map(monitor: &Monitor, machine: &impl Machine, args: MapUnprotectedArgs) 
 }
 
 /// Handles RMI_RTT_UNMAP_UNPROTECTED(x1 = rd, x2 = ipa, x3 = level) → x1 = top.
-#[inline(never)]
+#[inline(always)]
 pub fn unmap(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<1> {
     let RttEntryArgs { rd, ipa, level } = args;
     let level = mapping_level(level)?;

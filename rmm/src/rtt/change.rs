@@ -21,6 +21,7 @@ impl Walk<'_> {
     /// Writes `new` over the entry for the walked IPA, `ipa`, in the realm with `vmid`: if the
     /// old entry is valid it is made invalid first and the realm's TLB entries for `ipa` are
     /// invalidated on every CPU (break-before-make); an invalid old entry is simply replaced.
+    #[inline(always)]
     pub fn replace(&self, machine: &impl Machine, vmid: u16, ipa: u64, new: Entry) {
         if Entry::is_valid(self.raw(machine)) {
             self.set(machine, Entry::Unassigned(Ripas::Empty));
@@ -30,22 +31,26 @@ impl Walk<'_> {
     }
 
     /// Counts one more entry of the walked table (an entry became a table or assigned).
+    #[inline(always)]
     pub fn count_entry(&mut self) {
         invariant::holds(self.table.get_ref(), "RTT reference count");
     }
 
     /// Counts one entry of the walked table less.
+    #[inline(always)]
     pub fn uncount_entry(&mut self) {
         invariant::holds(self.table.put_ref(), "RTT reference count");
     }
 }
 
 /// Adds `n` to the reference count of `table`, a table being built or taken apart.
+#[inline(always)]
 pub fn add_entries(table: &mut LockedGranule<'_>, n: u16) {
     invariant::holds(table.add_refs(n), "RTT reference count");
 }
 
 /// Takes `n` from the reference count of `table`.
+#[inline(always)]
 pub fn remove_entries(table: &mut LockedGranule<'_>, n: u16) {
     invariant::holds(table.sub_refs(n), "RTT reference count");
 }

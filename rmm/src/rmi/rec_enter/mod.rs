@@ -111,7 +111,7 @@ impl EnterArgs {
 }
 
 /// Handles RMI_REC_ENTER(x1 = rec, x2 = run page).
-#[inline(never)]
+#[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: RecEnterArgs) -> Handled {
     enter(monitor, machine, args.rec, args.run)?;
     Ok([])
