@@ -106,7 +106,7 @@ pub fn run_tests(options: &Options) -> Result {
     for group in GROUPS {
         verdicts.push(run_group(group, false, options)?);
     }
-    let linux = crate::linux::scripted()?;
+    let linux = crate::linux::scripted(1)?;
     let skipped = match &linux.skipped {
         Some(reason) => {
             println!("xtask: ************************************************************");

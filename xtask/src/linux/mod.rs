@@ -272,8 +272,13 @@ fn loaders(p: &Prepared) -> Vec<String> {
 /// `cargo xtask linux [--no-initrd] [--smp2]`: the realm with a shell on the console.
 /// `--scripted` runs only the scripted boot of `cargo xtask test` and prints its results.
 pub fn interactive(args: &[String]) -> Result {
+    let vcpus = if args.iter().any(|a| a == "--smp2") {
+        2
+    } else {
+        1
+    };
     if args.iter().any(|a| a == "--scripted") {
-        let s = scripted()?;
+        let s = scripted(vcpus)?;
         if let Some(reason) = s.skipped {
             return Err(format!("SKIPPED: {reason}").into());
         }
@@ -298,11 +303,7 @@ pub fn interactive(args: &[String]) -> Result {
     let guest = fetch::ensure()?;
     let opts = Options {
         initrd: !args.iter().any(|a| a == "--no-initrd"),
-        vcpus: if args.iter().any(|a| a == "--smp2" || a == "--smp=2") {
-            2
-        } else {
-            1
-        },
+        vcpus,
         scripted: false,
     };
     let p = prepare(&guest, opts)?;
@@ -366,8 +367,8 @@ pub struct Scripted {
     pub elapsed: Duration,
 }
 
-/// The Linux scenario of `cargo xtask test`.
-pub fn scripted() -> Result<Scripted> {
+/// The Linux scenario of `cargo xtask test` (with `vcpus` vCPUs; the test uses one).
+pub fn scripted(vcpus: u64) -> Result<Scripted> {
     let guest = match fetch::ensure().and_then(|g| fetch::check(&g).map(|_| g)) {
         Ok(g) => g,
         Err(reason) => {
@@ -380,7 +381,7 @@ pub fn scripted() -> Result<Scripted> {
     };
     let opts = Options {
         initrd: true,
-        vcpus: 1,
+        vcpus,
         scripted: true,
     };
     let p = prepare(&guest, opts)?;
@@ -436,6 +437,13 @@ pub fn judge(p: &Prepared, output: &str, exit_code: Option<i32>) -> Vec<TestLine
         "init",
         (!has("INIT: reached /init")).then(|| "the kernel did not reach /init".into()),
     ));
+    if p.layout.vcpus > 1 {
+        let want = format!("INIT: CPUs online: 0-{}", p.layout.vcpus - 1);
+        out.push(result(
+            "smp",
+            (!has(&want)).then(|| format!("no `{want}` (secondary vCPUs did not come up)")),
+        ));
+    }
     // The token: the realm printed it; the challenge and RIM are what this side chose and
     // computed; RPV zero and REMs zero (nothing extends them).
     let mut printed = token_check::extract(output);

@@ -23,8 +23,8 @@ const VTIMER_INTID: u32 = 27;
 const HOST_TIMER_INTID: u32 = 26;
 /// The UART's SPI (device tree `interrupts = <0 1 4>`).
 const UART_INTID: u32 = 33;
-/// The SGI [`Machine::sgi_stopgap`] raises.
-const STOPGAP_SGI: u32 = 5;
+/// The SGIs [`Machine::sgi_stopgap`] raises: Linux's RESCHEDULE, CALL_FUNC, IRQ_WORK.
+const STOPGAP_SGIS_SMP: [u32; 3] = [0, 1, 5];
 /// The realm's UART (protected-half address, as the device tree gives it).
 const UART_IPA: u64 = 0x0900_0000;
 
@@ -259,18 +259,26 @@ impl Machine<'_> {
 
     /// STOPGAP while the RMM swallows the realm's ICC_SGI1R_EL1 writes (they should exit to
     /// the host as RMI_EXIT_SYNC with the value in `gprs[0]`; see docs/linux-realm.md): the
-    /// VMM cannot see the realm's IPIs, so on every tick it raises SGI
-    /// [`STOPGAP_SGI`] (Linux's IRQ_WORK IPI, which printk and others send to their own
-    /// CPU) on every started vCPU. A spurious one is harmless (an empty irq_work run). Off
-    /// for good as soon as one SGI1R exit is seen.
+    /// VMM cannot see the realm's IPIs, so on every tick it raises Linux's IRQ_WORK IPI
+    /// (SGI 5, which printk and others send to their own CPU) and, with several vCPUs, its
+    /// RESCHEDULE and CALL_FUNC IPIs (SGIs 0 and 1) on every started vCPU. A spurious one is
+    /// harmless (an empty irq_work run, scheduler or call-function queue). Off for good as
+    /// soon as one SGI1R exit is seen.
     fn sgi_stopgap(&mut self) {
         if self.stats.sgis != 0 {
             return;
         }
         self.stats.stopgap_sgis += 1;
+        let sgis: &[u32] = if self.gic.vcpus() > 1 {
+            &STOPGAP_SGIS_SMP
+        } else {
+            &STOPGAP_SGIS_SMP[2..]
+        };
         for v in 0..self.gic.vcpus() {
             if self.state[v] != State::Off {
-                self.gic.raise_sgi(v, STOPGAP_SGI);
+                for &sgi in sgis {
+                    self.gic.raise_sgi(v, sgi);
+                }
             }
         }
     }
