@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Debian mirror this machine uses, read from its own apt sources, so nothing the set-up
 //! writes (`/etc/apt/sources.list.d/rmm-project.sources` from `scripts/debian-extra.sources`,
 //! the arm64 guest's apt configuration under `target/linux/apt/`) names a mirror host: a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The guest from Debian's packages: Debian's arm64 kernel (`linux-binary-<v>-arm64` for the
 //! `Image`, `linux-modules-<v>-arm64` for the attestation modules) from trixie-backports and
 //! `busybox-static` for arm64 from trixie, fetched with `apt-get download` through an apt

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What the VMM loads besides the kernel: the arm64 `Image` header, the initramfs (a `newc`
 //! cpio archive written here: busybox, `/init`, the attestation modules, the challenge) and
 //! the device tree (a DTS written here, compiled by `dtc`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Linux realms: Debian's unmodified arm64 kernel booted as a realm by the test hypervisor's
 //! VMM (`tests/payloads/host/src/linux/`), under our RMM on QEMU with RME.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The boot descriptor `cargo xtask linux` (and the Linux scenario of `cargo xtask test`)
 //! writes into NS memory with QEMU's `-device loader` before reset, next to the run-mode
 //! mailbox: where QEMU put the kernel, initramfs and device tree, and where they go in the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The exit loop: enter a REC, serve why it exited, repeat, until the realm powers off.
 //!
 //! vCPUs share this CPU. With one vCPU, WFI is not trapped: the realm idles inside and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A small VMM that boots an unmodified Linux kernel (Debian's arm64 `Image`) in a realm:
 //! `cargo xtask linux` (interactive) and the Linux scenario of `cargo xtask test`.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's PL011 UART, emulated: transmit goes straight to the physical console, receive
 //! comes from the physical UART's receive FIFO (polled on every exit and on the host's own
 //! periodic timer).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Linux realm's memory: granule pools, stage-2 tables created on demand, the realm
 //! build (REALM_CREATE, INIT_RIPAS, measured DATA_CREATE, REC_CREATE, ACTIVATE), and the
 //! three ways RAM is backed later: protected pages on first touch, shared pages on first

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The realm's GICv3, emulated in the unprotected half: a distributor with 32 SPIs
 //! (INTIDs 32..63) and one redistributor per vCPU (RD_base + SGI_base frames, no LPIs, no
 //! ITS), and the list registers that inject what is pending.
