@@ -90,7 +90,7 @@ fn rmm_reported_the_fault(output: &str) -> Vec<String> {
 /// the scenarios.
 pub fn run_demo(options: &Options) -> Result {
     let verdict = run_group(&GROUPS[0], true, options)?;
-    summarise(&[verdict])
+    summarise(&[verdict], 0)
 }
 
 /// `cargo xtask test`.
@@ -106,7 +106,37 @@ pub fn run_tests(options: &Options) -> Result {
     for group in GROUPS {
         verdicts.push(run_group(group, false, options)?);
     }
-    summarise(&verdicts)
+    let linux = crate::linux::scripted(1)?;
+    let skipped = match &linux.skipped {
+        Some(reason) => {
+            println!("xtask: ************************************************************");
+            println!("xtask: SKIPPED linux: no usable kernel: {reason}");
+            println!("xtask: ************************************************************");
+            1
+        }
+        None => {
+            for r in &linux.results {
+                match r.passed {
+                    true => println!("TEST linux/{} PASS", r.name),
+                    false => println!("TEST linux/{} FAIL {}", r.name, r.reason),
+                }
+            }
+            let failed = linux.results.iter().filter(|r| !r.passed).count();
+            println!(
+                "xtask: Linux realm: {} passed, {failed} failed, {:.1} s",
+                linux.results.len() - failed,
+                linux.elapsed.as_secs_f64()
+            );
+            verdicts.push(Verdict {
+                group: "linux",
+                problems: Vec::new(),
+                passed: linux.results.len() - failed,
+                failed,
+            });
+            0
+        }
+    };
+    summarise(&verdicts, skipped)
 }
 
 /// Formatting and clippy, host and firmware; warnings are errors.
@@ -262,8 +292,9 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
 }
 
 /// Prints every problem and the final summary line; fails if anything went wrong. A group
-/// with problems but no FAIL line (a hang, a missing summary) counts as one failure.
-fn summarise(verdicts: &[Verdict]) -> Result {
+/// with problems but no FAIL line (a hang, a missing summary) counts as one failure. Skipped
+/// scenarios (the Linux realm without a usable kernel) are counted on the summary line.
+fn summarise(verdicts: &[Verdict], skipped: usize) -> Result {
     let mut passed = 0;
     let mut failed = 0;
     for v in verdicts {
@@ -273,7 +304,11 @@ fn summarise(verdicts: &[Verdict]) -> Result {
         passed += v.passed;
         failed += v.failed + usize::from(v.failed == 0 && !v.problems.is_empty());
     }
-    println!("{passed} passed, {failed} failed");
+    if skipped == 0 {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    }
     if failed == 0 {
         Ok(())
     } else {

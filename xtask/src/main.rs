@@ -14,6 +14,8 @@
 //! - `shrinkwrap`: check the Shrinkwrap overlays in `shrinkwrap/` with Shrinkwrap itself.
 //! - `model-check`: the CSM model checker's larger configuration (host only).
 //! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
+//! - `linux [--no-initrd] [--smp2] [--scripted]`: boot Debian's arm64 kernel in a realm,
+//!   console attached (`--scripted`: only the Linux scenario of `test`).
 //!
 //! Options are parsed and validated by [`options`]; `cargo xtask help` lists them.
 
@@ -22,6 +24,8 @@ mod bench_attest;
 mod cmd;
 mod e2e;
 mod images;
+mod linux;
+mod mirror;
 mod model_check;
 mod options;
 mod paths;
@@ -38,7 +42,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
-          token <file>, help";
+          token <file>, linux [--no-initrd] [--smp2] [--scripted], help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +51,14 @@ fn main() -> ExitCode {
     let result = match command {
         "model-check" => model_check::run(rest),
         "token" => token::run(rest),
+        "linux" => match options::parse("build", &[]) {
+            Ok(options) => {
+                tfa::configure(options.tfa.clone());
+                images::configure(options.build.clone());
+                setup::run().and_then(|()| linux::interactive(rest))
+            }
+            Err(error) => Err(error.into()),
+        },
         "help" | "--help" | "-h" => {
             println!("{USAGE}\n{}", options::HELP);
             Ok(())
@@ -82,6 +94,7 @@ fn run(command: &str, options: options::Options) -> cmd::Result {
         "bench" => bench::run(),
         "size" => size::run(),
         "fvp" => tfa::build_fvp(),
+        "setup" => linux::require_guest(),
         _ => Ok(()),
     }
 }

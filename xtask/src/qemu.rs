@@ -29,6 +29,8 @@ pub enum Mode {
     Fault = 2,
     /// The traced benchmark segments (run with QEMU's instruction log on).
     BenchTrace = 3,
+    /// Boot the Linux realm described next to the mailbox (`cargo xtask linux`).
+    Linux = 4,
 }
 
 /// One QEMU run's configuration.

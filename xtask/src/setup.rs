@@ -12,7 +12,9 @@
 //!    (TF-A `PLAT=fvp`), dpkg-dev (`apt-get source`), python3-venv (Shrinkwrap's virtualenv);
 //! 3. the TF-A source via `apt-get source arm-trusted-firmware` into `target/tf-a/`, checked
 //!    to be 2.12.x;
-//! 4. `rustup target add aarch64-unknown-none-softfloat`.
+//! 4. `rustup target add aarch64-unknown-none-softfloat`;
+//! 5. the Linux realm's guest from Debian's arm64 packages (`linux/fetch.rs`; a failure there
+//!    only makes `cargo xtask test` skip the Linux scenario).
 //!
 //! Each step is skipped when its result is already there, so a second run does nothing.
 
@@ -58,7 +60,9 @@ pub fn run() -> Result {
         Err(why) => check_tools_without_apt(&why)?,
     }
     tfa_source()?;
-    ensure_rust_target()
+    ensure_rust_target()?;
+    crate::linux::setup_guest();
+    Ok(())
 }
 
 /// `Ok` on Debian bookworm (what setup installs for), otherwise why not, from the text of

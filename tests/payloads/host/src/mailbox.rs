@@ -20,6 +20,8 @@ pub enum Mode {
     /// Prove an RMM fault is reported and stops only that CPU (needs the RMM's test-only
     /// `fault-injection` build).
     Fault,
+    /// Boot the Linux realm the descriptor next to the mailbox describes (`linux/`).
+    Linux,
 }
 
 /// Reads the mode once, at boot.
@@ -36,6 +38,7 @@ pub fn mode() -> Mode {
         (MAGIC, 1) => Mode::Bench,
         (MAGIC, 2) => Mode::Fault,
         (MAGIC, 3) => Mode::BenchTrace,
+        (MAGIC, 4) => Mode::Linux,
         _ => Mode::Suite,
     }
 }

@@ -22,6 +22,7 @@ mod exceptions;
 mod fault;
 mod fp_regs;
 mod gic;
+mod linux;
 mod mailbox;
 mod platform;
 mod realm;
@@ -48,6 +49,7 @@ extern "C" fn primary_main() -> ! {
     match mode {
         mailbox::Mode::Bench => bench::run_timed(),
         mailbox::Mode::BenchTrace => bench::run_traced(),
+        mailbox::Mode::Linux => linux::run(),
         mailbox::Mode::Suite | mailbox::Mode::Fault => {}
     }
     let cpus = gic::discover_cpus();
