@@ -24,8 +24,6 @@ const VTIMER_INTID: u32 = 27;
 const HOST_TIMER_INTID: u32 = 26;
 /// The UART's SPI (device tree `interrupts = <0 1 4>`).
 const UART_INTID: u32 = 33;
-/// The SGIs [`Machine::sgi_stopgap`] raises: Linux's RESCHEDULE, CALL_FUNC, IRQ_WORK.
-const STOPGAP_SGIS_SMP: [u32; 3] = [0, 1, 5];
 /// The realm's UART (protected-half address, as the device tree gives it).
 const UART_IPA: u64 = 0x0900_0000;
 
@@ -90,7 +88,6 @@ struct Stats {
     wfi: u64,
     timer_injections: u64,
     psci: u64,
-    stopgap_sgis: u64,
 }
 
 struct Machine<'a> {
@@ -154,7 +151,7 @@ pub fn run(vm: &mut Vm) -> Result<(), Error> {
     let ms = m.vm.stats;
     println!(
         "LINUX stats: {} ticks; exits sync {} irq {} psci {} ripas {} host-call {}; MMIO GIC {} \
-         UART {} ({} bytes out); SGIs {} (stopgap {}) WFI {} injected {} (timer {})",
+         UART {} ({} bytes out); SGIs {} WFI {} injected {} (timer {})",
         elapsed,
         st.exits[0],
         st.exits[1],
@@ -165,7 +162,6 @@ pub fn run(vm: &mut Vm) -> Result<(), Error> {
         st.mmio_uart,
         m.uart.tx_bytes,
         st.sgis,
-        st.stopgap_sgis,
         st.wfi,
         m.gic.injected,
         st.timer_injections,
@@ -250,35 +246,8 @@ impl Machine<'_> {
                 intid => {
                     if intid == HOST_TIMER_INTID {
                         arm_tick(self.tick);
-                        self.sgi_stopgap();
                     }
                     gic::end_of_interrupt(intid);
-                }
-            }
-        }
-    }
-
-    /// STOPGAP while the RMM swallows the realm's ICC_SGI1R_EL1 writes (they should exit to
-    /// the host as RMI_EXIT_SYNC with the value in `gprs[0]`; see docs/linux-realm.md): the
-    /// VMM cannot see the realm's IPIs, so on every tick it raises Linux's IRQ_WORK IPI
-    /// (SGI 5, which printk and others send to their own CPU) and, with several vCPUs, its
-    /// RESCHEDULE and CALL_FUNC IPIs (SGIs 0 and 1) on every started vCPU. A spurious one is
-    /// harmless (an empty irq_work run, scheduler or call-function queue). Off for good as
-    /// soon as one SGI1R exit is seen.
-    fn sgi_stopgap(&mut self) {
-        if self.stats.sgis != 0 {
-            return;
-        }
-        self.stats.stopgap_sgis += 1;
-        let sgis: &[u32] = if self.gic.vcpus() > 1 {
-            &STOPGAP_SGIS_SMP
-        } else {
-            &STOPGAP_SGIS_SMP[2..]
-        };
-        for v in 0..self.gic.vcpus() {
-            if self.state[v] != State::Off {
-                for &sgi in sgis {
-                    self.gic.raise_sgi(v, sgi);
                 }
             }
         }
