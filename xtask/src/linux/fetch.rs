@@ -14,7 +14,7 @@ use super::image;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The kernel version analysed in `../shared/reference/linux-realm.md` (asks for RSI 1.0).
+/// The kernel version this VMM was brought up with (it asks for RSI 1.0; `docs/linux-realm.md`).
 pub const PINNED: &str = "7.2.12+deb13";
 /// The RSI version this RMM implements, as RSI_VERSION's x1 encodes it.
 pub const RSI_1_0: u64 = 0x1_0000;
