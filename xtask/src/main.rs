@@ -16,6 +16,7 @@
 //! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
 //! - `linux [--no-initrd] [--smp2] [--scripted]`: boot Debian's arm64 kernel in a realm,
 //!   console attached (`--scripted`: only the Linux scenario of `test`).
+//! - `fuzz [target] [--runs N|--seconds S]`: coverage-guided fuzzing on nightly ([`fuzz`]).
 //!
 //! Options are parsed and validated by [`options`]; `cargo xtask help` lists them.
 
@@ -23,6 +24,7 @@ mod bench;
 mod bench_attest;
 mod cmd;
 mod e2e;
+mod fuzz;
 mod images;
 mod linux;
 mod mirror;
@@ -42,7 +44,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
-          token <file>, linux [--no-initrd] [--smp2] [--scripted], help";
+          token <file>, linux [--no-initrd] [--smp2] [--scripted],
+          fuzz [target] [--runs N|--seconds S], help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
             }
             Err(error) => Err(error.into()),
         },
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}\n{}", options::HELP);
             Ok(())

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The fake realm of the RMI and RSI targets: each time the RMM runs it, it reads from the
+//! input what the realm does until it traps: an RSI or PSCI call with arguments drawn from
+//! pools of realm IPAs and MPIDRs, an HVC, a data or instruction abort at an IPA of the pool,
+//! a trapped system-register access, WFI/WFE, an arbitrary syndrome, or an interrupt.
+//! When the input is used up it takes an IRQ, so every REC_ENTER returns to the host.
+
+use crate::input::Input;
+use rmm::arch::fake::FakeMachine;
+use rmm::arch::world::{RealmTrap, TrapKind};
+use rmm_abi::psci;
+use rmm_abi::rsi::fid as rsi;
+
+/// The unprotected half of the harness's 40-bit realms.
+pub const UNPROTECTED: u64 = 1 << 39;
+
+/// Realm IPAs the realm names: RAM with DATA, RAM without, EMPTY, table boundaries, the
+/// unprotected half, the top of the IPA space, host-call aligned addresses.
+pub const IPAS: [u64; 16] = [
+    0x0,
+    0x1000,
+    0x2000,
+    0x3000,
+    0x2100,
+    0x8000,
+    0x1F_F000,
+    0x20_0000,
+    0x4000_0000,
+    UNPROTECTED,
+    UNPROTECTED + 0x1000,
+    UNPROTECTED + 0x20_0000,
+    UNPROTECTED - 0x1000,
+    (1 << 40) - 0x1000,
+    1 << 40,
+    0x1000 + 0x100,
+];
+
+const RSI_FIDS: [u64; 12] = [
+    rsi::VERSION as u64,
+    rsi::FEATURES as u64,
+    rsi::MEASUREMENT_READ as u64,
+    rsi::MEASUREMENT_EXTEND as u64,
+    rsi::ATTEST_TOKEN_INIT as u64,
+    rsi::ATTEST_TOKEN_CONTINUE as u64,
+    rsi::REALM_CONFIG as u64,
+    rsi::IPA_STATE_SET as u64,
+    rsi::IPA_STATE_GET as u64,
+    rsi::HOST_CALL as u64,
+    0xC400_01AF,
+    0x8400_0190,
+];
+
+const PSCI_FIDS: [u64; 11] = [
+    psci::PSCI_VERSION as u64,
+    psci::PSCI_CPU_SUSPEND as u64,
+    psci::PSCI_CPU_OFF as u64,
+    psci::PSCI_CPU_ON as u64,
+    psci::PSCI_CPU_ON_SMC32 as u64,
+    psci::PSCI_AFFINITY_INFO as u64,
+    psci::PSCI_SYSTEM_OFF as u64,
+    psci::PSCI_SYSTEM_RESET as u64,
+    psci::PSCI_FEATURES as u64,
+    0x8400_0014,
+    0xC400_000C,
+];
+
+/// Small argument values: MPIDRs of RECs 0..3, RIPAS values, flags, sizes.
+const SMALL: [u64; 8] = [0, 1, 2, 3, 0x100, 0x40, 0x1_0000, 0xFFFF_FFFF];
+
+/// ESR of a trapped `smc #0`.
+const SMC: u64 = 0x17 << 26 | 1 << 25;
+
+/// Syndromes (ISS bits included) for aborts and other traps; the input may also give
+/// arbitrary ones.
+const ESRS: [u64; 10] = [
+    0x24 << 26 | 1 << 25 | 1 << 24 | 2 << 22 | 5 << 16 | 1 << 6 | 0x7, // ISV write, x5
+    0x24 << 26 | 1 << 25 | 1 << 24 | 3 << 22 | 31 << 16 | 0x7,         // ISV read, xzr
+    0x24 << 26 | 1 << 25 | 1 << 6 | 0x7,                               // no ISV, write
+    0x24 << 26 | 1 << 25 | 0x01FF_FFFF,                                // every ISS bit
+    0x20 << 26 | 1 << 25 | 0x7,                                        // instruction abort
+    0x18 << 26 | 1 << 25 | 0x30_0000 | 3 << 10 | 1,                    // MSR, system register
+    0x18 << 26 | 1 << 25 | 0x01FF_FFFF,                                // MRS/MSR, every ISS bit
+    0x01 << 26 | 1 << 25,                                              // WFI
+    0x01 << 26 | 1 << 25 | 1,                                          // WFE
+    0x16 << 26 | 1 << 25 | 0x1234,                                     // HVC
+];
+
+/// Installs a realm on `machine` that plays its part from `input`.
+pub fn install(machine: &FakeMachine, input: &Input) {
+    let input = input.clone();
+    machine.set_realm(Box::new(move |_m, _config, ctx| {
+        if input.is_empty() {
+            return trap(TrapKind::Irq, 0, 0, 0);
+        }
+        let what = input.byte();
+        // Occasionally the realm changes its PC or PSTATE before trapping.
+        if what & 0x80 != 0 {
+            match input.byte() % 3 {
+                0 => ctx.gprs.pc = input.u64(),
+                1 => ctx.gprs.pstate = input.u64(),
+                _ => {
+                    let r = input.below(31);
+                    ctx.gprs.x[r] = input.u64();
+                }
+            }
+        }
+        match what & 0x7F {
+            0..=0x3F => {
+                ctx.gprs.x[0] = input.pick(&RSI_FIDS);
+                for i in 1..=4 {
+                    ctx.gprs.x[i] = if input.byte() & 1 == 0 {
+                        input.pick(&IPAS)
+                    } else {
+                        input.pick(&SMALL)
+                    };
+                }
+                trap(TrapKind::Sync, SMC, 0, 0)
+            }
+            0x40..=0x4F => {
+                ctx.gprs.x[0] = input.pick(&PSCI_FIDS);
+                ctx.gprs.x[1] = input.pick(&SMALL);
+                ctx.gprs.x[2] = input.pick(&IPAS);
+                ctx.gprs.x[3] = input.pick(&SMALL);
+                trap(TrapKind::Sync, SMC, 0, 0)
+            }
+            0x50..=0x5F => {
+                let ipa = input.pick(&IPAS);
+                let esr = input.pick(&ESRS);
+                let far = 0xFFFF_0000_0000_0000 | (ipa & 0xFFF);
+                trap(TrapKind::Sync, esr, far, (ipa >> 12) << 4)
+            }
+            0x60..=0x67 => {
+                let r = input.below(31);
+                ctx.gprs.x[r] = input.u64();
+                trap(TrapKind::Sync, input.pick(&ESRS), 0, 0)
+            }
+            0x68..=0x6F => {
+                let kind = match input.byte() % 4 {
+                    0 => TrapKind::Sync,
+                    1 => TrapKind::Irq,
+                    2 => TrapKind::Fiq,
+                    _ => TrapKind::SError,
+                };
+                trap(kind, input.u64(), input.u64(), input.u64())
+            }
+            0x70..=0x77 => trap(TrapKind::Fiq, 0, 0, 0),
+            _ => trap(TrapKind::Irq, 0, 0, 0),
+        }
+    }));
+}
+
+fn trap(kind: TrapKind, esr: u64, far: u64, hpfar: u64) -> RealmTrap {
+    RealmTrap {
+        kind,
+        esr,
+        far,
+        hpfar,
+    }
+}

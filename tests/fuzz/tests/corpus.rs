@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The committed corpora (`fuzz/corpus/<target>/`) replayed through the fuzz targets on the
+//! stable toolchain: every input the fuzzer kept is a regression test, and the RMI corpus must
+//! keep reaching the success path of every RMI command.
+
+use rmm_abi::rmi::fid;
+use rmm_fuzz::rmi::{self, Start, Stats};
+use std::path::PathBuf;
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("readable corpus file");
+            (p, bytes)
+        })
+        .collect()
+}
+
+fn replay(target: &str) -> usize {
+    let inputs = corpus(target);
+    for (path, data) in &inputs {
+        let result = std::panic::catch_unwind(|| rmm_fuzz::run(target, data));
+        assert!(
+            result.is_ok_and(|known| known),
+            "{target}: {} failed",
+            path.display()
+        );
+    }
+    inputs.len()
+}
+
+fn stats(start: Start, target: &str) -> Stats {
+    let mut total = Stats::default();
+    for (_, data) in corpus(target) {
+        total.merge(&rmi::run(start, &data));
+    }
+    total
+}
+
+#[test]
+fn boot_corpus_replays_clean() {
+    assert!(replay("boot") > 0);
+}
+
+#[test]
+fn el3_attest_corpus_replays_clean() {
+    assert!(replay("el3_attest") > 0);
+}
+
+#[test]
+fn rsi_corpus_replays_clean() {
+    assert!(replay("rsi") > 0);
+}
+
+/// Every RMI command of RMM 1.0 succeeds at least once while the RMI corpus replays (run with
+/// `--nocapture` for the counts by command: `docs/testing.md` quotes them).
+#[test]
+fn rmi_corpus_replays_clean_and_reaches_every_success_path() {
+    let total = stats(Start::Empty, "rmi");
+    let commands = [
+        ("VERSION", fid::VERSION),
+        ("FEATURES", fid::FEATURES),
+        ("GRANULE_DELEGATE", fid::GRANULE_DELEGATE),
+        ("GRANULE_UNDELEGATE", fid::GRANULE_UNDELEGATE),
+        ("REALM_CREATE", fid::REALM_CREATE),
+        ("REALM_ACTIVATE", fid::REALM_ACTIVATE),
+        ("REALM_DESTROY", fid::REALM_DESTROY),
+        ("REC_AUX_COUNT", fid::REC_AUX_COUNT),
+        ("REC_CREATE", fid::REC_CREATE),
+        ("REC_DESTROY", fid::REC_DESTROY),
+        ("REC_ENTER", fid::REC_ENTER),
+        ("PSCI_COMPLETE", fid::PSCI_COMPLETE),
+        ("RTT_CREATE", fid::RTT_CREATE),
+        ("RTT_DESTROY", fid::RTT_DESTROY),
+        ("RTT_FOLD", fid::RTT_FOLD),
+        ("RTT_READ_ENTRY", fid::RTT_READ_ENTRY),
+        ("RTT_INIT_RIPAS", fid::RTT_INIT_RIPAS),
+        ("RTT_SET_RIPAS", fid::RTT_SET_RIPAS),
+        ("RTT_MAP_UNPROTECTED", fid::RTT_MAP_UNPROTECTED),
+        ("RTT_UNMAP_UNPROTECTED", fid::RTT_UNMAP_UNPROTECTED),
+        ("DATA_CREATE", fid::DATA_CREATE),
+        ("DATA_CREATE_UNKNOWN", fid::DATA_CREATE_UNKNOWN),
+        ("DATA_DESTROY", fid::DATA_DESTROY),
+    ];
+    println!("RMI corpus: {} calls", total.calls);
+    let mut missing = Vec::new();
+    for (name, f) in commands {
+        let n = total.successes.get(&f).copied().unwrap_or(0);
+        println!("  {name:<22} {n:>8} successes");
+        if n == 0 {
+            missing.push(name);
+        }
+    }
+    println!("  REC exits by reason: {:?}", total.exits);
+    assert!(missing.is_empty(), "never succeeded: {missing:?}");
+}
+
+/// The same figures for the RSI corpus (informational: REC exits by reason).
+#[test]
+fn rsi_corpus_exits() {
+    let total = stats(Start::Running, "rsi");
+    println!(
+        "RSI corpus: {} RMI calls, REC exits by reason {:?}",
+        total.calls, total.exits
+    );
+    assert!(total.exits.len() > 1);
+}
