@@ -48,8 +48,8 @@ const GROUPS: &[Group] = &[
         name: "fault",
         flavour: Flavour::FaultInjection,
         mode: Mode::Fault,
-        smp: 2,
-        extra: rmm_reported_the_fault,
+        smp: 3,
+        extra: rmm_reported_the_faults,
         // The hypervisor's vectors turn an undefined instruction (EC 0) into a FAIL line.
         expected_failures: &[ExpectedFailure {
             name: "cpu0.host_exception_becomes_fail",
@@ -63,27 +63,55 @@ fn no_extra_checks(_: &str) -> Vec<String> {
     Vec::new()
 }
 
-/// The RMM's report of the injected Granule Protection Fault on CPU 1: a data abort at
-/// R-EL2 (EC 0x25, IL, DFSC 0x28) at the hypervisor's NS image base, seen through the RMM's
-/// Realm window onto DRAM (virtual address 1 << 46 + PA).
-fn rmm_reported_the_fault(output: &str) -> Vec<String> {
-    let wanted = [
-        "RMM[1] ERROR unexpected exception (sync, current EL, SP_ELx)",
-        "ESR_EL2=0x0000000096000028",
-        "FAR_EL2=0x0000400060000000",
-        "this CPU stops",
+/// The RMM's reports of the injected faults.
+///
+/// CPU 1: the Granule Protection Fault, a data abort at R-EL2 (EC 0x25, IL, DFSC 0x28) at the
+/// hypervisor's NS image base, seen through the RMM's Realm window onto DRAM (virtual address
+/// 1 << 46 + PA).
+///
+/// CPU 2: the stack overflow, a translation fault in the unmapped guard hole below CPU 2's
+/// stack in the RMM's stack window (`rmm::mmu::layout`: slot 2 is 0x7f_c002_0000..
+/// 0x7f_c003_0000, its stack the top 24 KiB from 0x7f_c002_a000), reported as one fatal line
+/// and nothing else from that CPU: no `unexpected exception` line (the vectors did not fault
+/// again), no panic.
+fn rmm_reported_the_faults(output: &str) -> Vec<String> {
+    let expected: [&[&str]; 2] = [
+        &[
+            "RMM[1] ERROR unexpected exception (sync, current EL, SP_ELx)",
+            "ESR_EL2=0x0000000096000028",
+            "FAR_EL2=0x0000400060000000",
+            "this CPU stops",
+        ],
+        &[
+            "RMM[2] ERROR stack overflow on CPU 2: SP=0x0000007fc002",
+            "FAR_EL2=0x0000007fc0029",
+            "below its stack [0x7fc002a000, 0x7fc0030000); this CPU stops",
+        ],
     ];
-    let reported = output
+    let mut problems: Vec<String> = expected
+        .iter()
+        .filter(|wanted| {
+            !output
+                .lines()
+                .any(|line| wanted.iter().all(|w| line.contains(w)))
+        })
+        .map(|wanted| {
+            format!(
+                "the RMM did not report the injected fault as `{}`",
+                wanted.join(" ... ")
+            )
+        })
+        .collect();
+    let cpu2_lines = output
         .lines()
-        .any(|line| wanted.iter().all(|w| line.contains(w)));
-    if reported {
-        Vec::new()
-    } else {
-        vec![format!(
-            "the RMM did not report the injected fault as `{}`",
-            wanted.join(" ... ")
-        )]
+        .filter(|line| line.contains("RMM[2] ERROR"))
+        .count();
+    if cpu2_lines != 1 {
+        problems.push(format!(
+            "the RMM logged {cpu2_lines} error lines on CPU 2, not exactly the stack overflow"
+        ));
     }
+    problems
 }
 
 /// `cargo xtask run`: build everything, boot 4 CPUs (or `--smp`), show the whole UART, judge

@@ -10,7 +10,7 @@
 
 use crate::GRANULE_SIZE;
 use crate::arch::aarch64::mmu::{self, MmuRegs};
-use crate::arch::aarch64::sysreg;
+use crate::arch::aarch64::{entry, sysreg};
 use crate::boot::BootConfig;
 use crate::granule::GranuleTable;
 use crate::mmu::attrs::{HCR_EL2_RMM, MAIR_EL2, SCTLR_EL2_MMU_ON, tcr_el2};
@@ -19,7 +19,8 @@ use crate::mmu::tables::{PageTable, TableBuilder};
 use core::sync::atomic::AtomicU16;
 
 const GRANULE: u64 = GRANULE_SIZE as u64;
-/// Most translation tables the boot CPU may use (QEMU needs 9, the FVP 8).
+/// Most translation tables the boot CPU may use (QEMU needs 14 with 32 CPUs, 2 of them for
+/// the stack window; 256 CPUs add 8 more level-3 tables there).
 const MAX_TABLES: u64 = 32;
 
 unsafe extern "C" {
@@ -92,6 +93,7 @@ pub fn set_up(config: &BootConfig, early_console: u64) -> Result<BootMemory, Boo
         carveout_end: shared_page + GRANULE,
         consoles: &[early_console, config.manifest.console.base],
         dram,
+        stacks: entry::stack_area(),
     })
     .map_err(BootMemoryError::Layout)?;
 
@@ -115,7 +117,8 @@ pub fn set_up(config: &BootConfig, early_console: u64) -> Result<BootMemory, Boo
     };
     // SAFETY: everything this CPU wrote so far went to memory with the MMU off (BSS, stacks,
     // tables), so dropping cached copies loses nothing. The tables identity-map the image
-    // (code, data, stacks), the carve-out and the console, so execution continues.
+    // (code, data, stacks), the carve-out and the console, so execution continues (on the
+    // identity alias of this CPU's stack until `entry::continue_on_guarded_stack`).
     unsafe {
         mmu::invalidate_dcache_range(image.text.0, tables_end);
         mmu::enable(regs);

@@ -15,6 +15,12 @@
 //!   an RD or `i` is out of range. RMI has no way to read a RIM, and before realms run this is
 //!   how the host checks the RMM's measurements (hashed with the CPU's SHA-2 instructions)
 //!   against its own software computation.
+//! - mode 3: the RMM recurses through 1 KiB frames until it has used x3 bytes of stack on
+//!   top of the RMI path's own, then answers x0 = 0 and x1 = the bytes used. A request
+//!   larger than the stack (the host asks for 1 MiB) overflows it: the guard hole below the
+//!   stack turns that into a fault that the vectors report as `stack overflow on CPU n` before
+//!   stopping this CPU, instead of the recursion silently writing over the stack of the CPU
+//!   below (see `arch::aarch64::entry`).
 
 use super::monitor;
 use crate::GRANULE_SIZE;
@@ -75,6 +81,37 @@ fn rim_probe(request: &RmiRequest) -> RmiResult {
     }
 }
 
+/// Bytes of stack each [`consume_stack`] frame takes, at least.
+const FRAME: u64 = 1024;
+
+/// Recurses until `bytes` of stack are used; returns the bytes used (a multiple of
+/// [`FRAME`]). Every frame is written, so an overflow faults on the first page it reaches.
+#[inline(never)]
+fn consume_stack(bytes: u64) -> u64 {
+    let mut frame = [0u8; FRAME as usize];
+    core::hint::black_box(&mut frame);
+    let deeper = if bytes > FRAME {
+        consume_stack(bytes - FRAME)
+    } else {
+        0
+    };
+    // Used after the call, so the recursion cannot become a loop.
+    core::hint::black_box(&frame);
+    deeper + FRAME
+}
+
+fn stack_probe(request: &RmiRequest) -> RmiResult {
+    log::warn!(
+        "fault injection: using {} bytes of stack on CPU {}",
+        request.arg(3),
+        crate::arch::aarch64::sysreg::cpu_index()
+    );
+    let used = consume_stack(request.arg(3));
+    RmiResult {
+        regs: [RmiReturn::success().pack(), used, 0, 0, request.arg(4)],
+    }
+}
+
 impl<E: El3Port> FaultInjectingEl3<E> {
     fn inspect(&mut self, mut request: Option<RmiRequest>) -> Option<RmiRequest> {
         while let Some(req) = request.filter(is_injection) {
@@ -84,6 +121,10 @@ impl<E: El3Port> FaultInjectingEl3<E> {
             }
             if req.arg(2) == 2 {
                 request = self.0.rmi_complete(&rim_probe(&req));
+                continue;
+            }
+            if req.arg(2) == 3 {
+                request = self.0.rmi_complete(&stack_probe(&req));
                 continue;
             }
             let va = realm_va(req.arg(1));

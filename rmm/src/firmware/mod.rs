@@ -32,6 +32,7 @@ use crate::rmi::RmiRequest;
 use crate::rmi::serve;
 use attest::token::collection::PLATFORM_TOKEN_MAX;
 use boot_memory::BootMemory;
+use core::convert::Infallible;
 use rmm_abi::el3::BootError;
 use rmm_abi::version::RMI_ABI_VERSION;
 
@@ -62,29 +63,51 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
     let mut el3 = fault_injection::FaultInjectingEl3(El3Smc);
     #[cfg(not(feature = "fault-injection"))]
     let mut el3 = El3Smc;
-    let first = if cold {
-        cold_boot(platform, raw, &mut el3)
+    if cold {
+        let cpu = sysreg::cpu_id_registers();
+        let booted = cold_boot_early(platform, raw, &cpu);
+        // The MMU is on if the memory set-up succeeded: from here on this CPU runs on the
+        // guarded alias of its stack (see `entry`).
+        entry::continue_on_guarded_stack(raw.cpu_index as usize, move || -> Infallible {
+            let mut el3 = el3;
+            let first = cold_boot(platform, raw, &cpu, booted, &mut el3);
+            serve_forever(first, &mut el3)
+        })
     } else {
-        warm_boot(raw, &mut el3)
-    };
+        let first = warm_boot(raw, &mut el3);
+        serve_forever(first, &mut el3)
+    }
+}
+
+fn serve_forever(first: Option<RmiRequest>, el3: &mut impl El3Port) -> ! {
     if let (Some(monitor), Some(first)) = (MONITOR.get(), first) {
-        serve(monitor, &HwMachine, &mut el3, Some(first));
+        serve(monitor, &HwMachine, el3, Some(first));
     }
     halt()
+}
+
+/// The cold boot up to the MMU: the early console, the stack paint, the boot checks and the
+/// memory set-up, on the identity-mapped stack.
+fn cold_boot_early(
+    platform: &PlatformConfig,
+    raw: RawBootArgs,
+    cpu: &crate::cpu_features::CpuIdRegisters,
+) -> Result<(crate::boot::BootConfig, BootMemory), BootError> {
+    LOGGER.sink().set_base(platform.early_console_base);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(DEFAULT_LEVEL);
+    }
+    stack_probe::paint(raw.cpu_index as usize);
+    validate_and_set_up(platform, raw, cpu)
 }
 
 fn cold_boot(
     platform: &PlatformConfig,
     raw: RawBootArgs,
+    cpu: &crate::cpu_features::CpuIdRegisters,
+    booted: Result<(crate::boot::BootConfig, BootMemory), BootError>,
     el3: &mut impl El3Port,
 ) -> Option<RmiRequest> {
-    LOGGER.sink().set_base(platform.early_console_base);
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(DEFAULT_LEVEL);
-    }
-    let cpu = sysreg::cpu_id_registers();
-    stack_probe::paint(raw.cpu_index as usize);
-    let booted = validate_and_set_up(platform, raw, &cpu);
     match booted {
         Ok((config, memory)) => {
             let console = &config.manifest.console;
@@ -100,7 +123,7 @@ fn cold_boot(
             let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
             monitor.prepare_cpu(&HwMachine);
             print_banner(platform, monitor);
-            sha2_hw::init_cold(&cpu);
+            sha2_hw::init_cold(cpu);
             vgic_regs::init_cpu();
             provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(

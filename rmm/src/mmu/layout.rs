@@ -8,6 +8,7 @@
 //! | identity | image `.data`, `.bss`, stacks | Realm, read/write, never executed |
 //! | identity | rest of the carve-out (translation tables, granule table, EL3 shared page) | Realm, read/write |
 //! | identity | the console(s) | Device, read/write |
+//! | [`STACK_VA_BASE`] + n × [`STACK_SLOT`] | CPU n's stack, at the top of its slot; the rest of the slot is an unmapped guard hole | Realm, read/write, never executed |
 //! | [`REALM_MAP_BASE`] + PA | every DRAM bank except the RMM carve-out | Realm, read/write |
 //! | [`NS_MAP_BASE`] + PA | every DRAM bank | Non-secure, read/write |
 //!
@@ -17,6 +18,16 @@
 //! allowed, and the RMM only touches a granule whose state (under its lock) says it is in the
 //! PAS it is accessed in. Host memory is read only through the NS window, and only by the
 //! fault-tolerant copy routine. Nothing is writable and executable.
+//!
+//! **Guarded stacks.** The per-CPU stacks are contiguous in the image (one NOLOAD section), so
+//! the identity map cannot leave a hole below a stack without wasting the RAM behind the
+//! hole. Instead every stack is mapped a second time in the stack window: CPU n's stack ends
+//! at [`stack_va_top`]`(n)`, and the [`STACK_SLOT`] − stack-size bytes below it (and so
+//! above CPU n − 1's stack) map nothing. Every CPU runs on this alias once its MMU is on, so
+//! an overflow takes a translation fault in the hole instead of writing into the next
+//! CPU's stack; the hole costs no RAM, only the one or two translation tables of the window.
+//! The identity alias of the stacks stays (the boot CPU's first frames are addressed through
+//! it, and the vectors' fatal path resets SP there, which works with the MMU on or off).
 
 use super::attrs::Attributes;
 use super::tables::{MapError, TableBuilder};
@@ -28,6 +39,20 @@ pub const REALM_MAP_BASE: u64 = 1 << 46;
 pub const NS_MAP_BASE: u64 = 1 << 47;
 /// Physical addresses the windows can reach (exclusive).
 pub const MAP_SPAN: u64 = 1 << 46;
+
+/// Base of the stack window: the last GiB below 512 GiB, in the first level-0 entry (shared
+/// with the identity map, so the window costs a level-2 and a level-3 table, no more for
+/// up to 32 CPUs). Identity-mapped ranges must lie below it.
+pub const STACK_VA_BASE: u64 = 0x7F_C000_0000;
+/// Virtual bytes per CPU in the stack window: its stack at the top, a guard hole below.
+pub const STACK_SLOT: u64 = 64 * 1024;
+/// Size of the stack window (room for 16,384 slots).
+pub const STACK_WINDOW: u64 = 1 << 30;
+
+/// One past the top of CPU `cpu`'s stack in the stack window (where its SP starts).
+pub const fn stack_va_top(cpu: u64) -> u64 {
+    STACK_VA_BASE + (cpu + 1) * STACK_SLOT
+}
 
 /// Where the RMM reads and writes the Realm-PAS granule at `pa`.
 pub const fn realm_va(pa: u64) -> u64 {
@@ -50,6 +75,31 @@ pub struct ImageSections {
     pub rw: (u64, u64),
 }
 
+/// The per-CPU stacks: `count` stacks of `size` bytes each, contiguous from `pa`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackArea {
+    /// Physical (and identity) address of CPU 0's stack.
+    pub pa: u64,
+    /// Bytes per stack (a page multiple, at least a page smaller than [`STACK_SLOT`]).
+    pub size: u64,
+    /// Number of stacks (one per CPU).
+    pub count: u64,
+}
+
+impl StackArea {
+    /// `[bottom, top)` of CPU `cpu`'s stack in the stack window.
+    pub const fn va_range(&self, cpu: u64) -> (u64, u64) {
+        let top = stack_va_top(cpu);
+        (top - self.size, top)
+    }
+
+    /// The unmapped guard hole below CPU `cpu`'s stack in the stack window.
+    pub const fn guard_range(&self, cpu: u64) -> (u64, u64) {
+        let (bottom, top) = self.va_range(cpu);
+        (top - STACK_SLOT, bottom)
+    }
+}
+
 /// Everything the memory map is derived from.
 #[derive(Debug, Clone, Copy)]
 pub struct LayoutInput<'a> {
@@ -61,6 +111,8 @@ pub struct LayoutInput<'a> {
     pub consoles: &'a [u64],
     /// NS DRAM.
     pub dram: &'a DramLayout,
+    /// The per-CPU stacks (inside the image's writable section), mapped again with guards.
+    pub stacks: StackArea,
 }
 
 /// One mapped range.
@@ -83,6 +135,8 @@ const MAX_REGIONS: usize = 40;
 pub struct MemoryMap {
     regions: [Option<Region>; MAX_REGIONS],
     len: usize,
+    /// Mapped into the stack window by [`MemoryMap::build`], one region per CPU.
+    stacks: StackArea,
 }
 
 /// Why the memory map cannot be built.
@@ -99,9 +153,20 @@ pub enum LayoutError {
 }
 
 impl MemoryMap {
-    /// The regions.
-    pub fn regions(&self) -> impl Iterator<Item = &Region> {
-        self.regions[..self.len].iter().flatten()
+    /// The regions, the stack window's last.
+    pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {
+        let stacks = self.stacks;
+        let stack_regions = (0..stacks.count).map(move |cpu| Region {
+            va: stacks.va_range(cpu).0,
+            pa: stacks.pa + cpu * stacks.size,
+            size: stacks.size,
+            attrs: Attributes::REALM_DATA,
+        });
+        self.regions[..self.len]
+            .iter()
+            .flatten()
+            .copied()
+            .chain(stack_regions)
     }
 
     fn push(&mut self, va: u64, pa: u64, size: u64, attrs: Attributes) -> Result<(), LayoutError> {
@@ -158,13 +223,30 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
     if !ordered || !aligned {
         return Err(LayoutError::MalformedImage);
     }
+    let stacks = input.stacks;
+    let stacks_fit = stacks.count >= 1
+        && stacks.size >= PAGE
+        && stacks.size.is_multiple_of(PAGE)
+        && stacks.pa.is_multiple_of(PAGE)
+        && stacks.size + PAGE <= STACK_SLOT
+        && stacks.count <= STACK_WINDOW / STACK_SLOT
+        && stacks.pa >= rw.0
+        && stacks
+            .count
+            .checked_mul(stacks.size)
+            .and_then(|bytes| bytes.checked_add(stacks.pa))
+            .is_some_and(|end| end <= rw.1);
+    if !stacks_fit {
+        return Err(LayoutError::MalformedImage);
+    }
     let top = input.dram.banks().last().map_or(0, |b| b.end());
-    if input.carveout_end > MAP_SPAN || top > MAP_SPAN {
+    if input.carveout_end > STACK_VA_BASE || top > MAP_SPAN {
         return Err(LayoutError::AddressTooHigh);
     }
     let mut map = MemoryMap {
         regions: [None; MAX_REGIONS],
         len: 0,
+        stacks,
     };
     let identity = |map: &mut MemoryMap, (start, end): (u64, u64), attrs| {
         map.push(start, start, end - start, attrs)
@@ -175,7 +257,7 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
     identity(&mut map, (rw.1, input.carveout_end), Attributes::REALM_DATA)?;
     for (i, &base) in input.consoles.iter().enumerate() {
         let page = base & !(PAGE - 1);
-        if page >= MAP_SPAN {
+        if page >= STACK_VA_BASE {
             return Err(LayoutError::AddressTooHigh);
         }
         if !input.consoles[..i].iter().any(|&b| b & !(PAGE - 1) == page) {
@@ -213,6 +295,12 @@ mod tests {
         rw: (0x4010_7000, 0x4019_0000),
     };
     const QEMU_CARVEOUT_END: u64 = 0x4190_0000;
+    /// Four 24 KiB stacks inside `QEMU_IMAGE.rw`.
+    const QEMU_STACKS: StackArea = StackArea {
+        pa: 0x4011_0000,
+        size: 0x6000,
+        count: 4,
+    };
 
     fn qemu_dram() -> DramLayout {
         DramLayout::from_banks(&[(0x4000_0000, 0xC000_0000)]).expect("valid")
@@ -234,6 +322,7 @@ mod tests {
             carveout_end: QEMU_CARVEOUT_END,
             consoles: &[0x0900_0000, 0x0900_0000],
             dram: &dram,
+            stacks: QEMU_STACKS,
         };
         let map = memory_map(&input).expect("layout");
         let mut pool = vec![PageTable::EMPTY; 32];
@@ -303,6 +392,11 @@ mod tests {
             carveout_end: 0xFFC0_0000,
             consoles: &[0x1C09_0000, 0x1C0C_0000],
             dram: &dram,
+            stacks: StackArea {
+                pa: 0xFDC1_0000,
+                size: 0x6000,
+                count: 8,
+            },
         };
         let used = tables_needed(&input);
         assert!(used <= 16, "{used} tables");
@@ -316,6 +410,7 @@ mod tests {
             carveout_end: QEMU_CARVEOUT_END,
             consoles: &[0x0900_0000],
             dram: &dram,
+            stacks: QEMU_STACKS,
         };
         let mut bad = good;
         bad.image.text.1 = 0x4010_6800;
@@ -334,5 +429,70 @@ mod tests {
             ..good
         };
         assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::AddressTooHigh);
+        // The identity map must stay below the stack window.
+        let bad = LayoutInput {
+            consoles: &[STACK_VA_BASE],
+            ..good
+        };
+        assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::AddressTooHigh);
+        // Stacks without room for a guard page, outside the image, or misaligned.
+        for stacks in [
+            StackArea {
+                size: STACK_SLOT,
+                ..QEMU_STACKS
+            },
+            StackArea {
+                pa: QEMU_IMAGE.rw.1 - 0x6000,
+                ..QEMU_STACKS
+            },
+            StackArea {
+                pa: QEMU_STACKS.pa + 8,
+                ..QEMU_STACKS
+            },
+            StackArea {
+                count: 0,
+                ..QEMU_STACKS
+            },
+        ] {
+            let bad = LayoutInput { stacks, ..good };
+            assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::MalformedImage);
+        }
+    }
+
+    #[test]
+    fn every_stack_is_mapped_again_with_an_unmapped_hole_below_it() {
+        let dram = qemu_dram();
+        let input = LayoutInput {
+            image: QEMU_IMAGE,
+            carveout_end: QEMU_CARVEOUT_END,
+            consoles: &[0x0900_0000],
+            dram: &dram,
+            stacks: QEMU_STACKS,
+        };
+        let map = memory_map(&input).expect("layout");
+        let mut pool = vec![PageTable::EMPTY; 32];
+        let mut b = TableBuilder::new(&mut pool, 0x4019_0000).expect("pool");
+        map.build(&mut b).expect("tables");
+        let s = QEMU_STACKS;
+        for cpu in 0..s.count {
+            let (bottom, top) = s.va_range(cpu);
+            let pa = s.pa + cpu * s.size;
+            assert_eq!(top, stack_va_top(cpu));
+            let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
+            assert_eq!(at(bottom), Some((pa, Attributes::REALM_DATA)));
+            assert_eq!(at(top - 8), Some((pa + s.size - 8, Attributes::REALM_DATA)));
+            let (hole, hole_end) = s.guard_range(cpu);
+            assert_eq!(hole_end, bottom);
+            assert!(hole_end - hole >= 4096);
+            let mut va = hole;
+            while va < hole_end {
+                assert_eq!(at(va), None, "guard page {va:#x} of CPU {cpu} is mapped");
+                va += 4096;
+            }
+            // The identity alias stays.
+            assert_eq!(at(pa).map(|t| t.0), Some(pa));
+        }
+        assert_eq!(b.translate(stack_va_top(s.count)), None);
+        assert_eq!(b.translate(stack_va_top(s.count) - 8), None);
     }
 }

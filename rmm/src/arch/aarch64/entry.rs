@@ -9,15 +9,31 @@
 //! (before it uses its stack). Then it calls `rmm_platform_main(x0, x1, x2, x3, cold)`.
 //! A CPU index too large for a stack is reported to EL3 as `RMM_BOOT_COMPLETE(-4)` from
 //! assembly, since no Rust can run without a stack.
+//!
+//! **Guarded stacks.** Each stack is also mapped in the stack window of the RMM's stage-1 map
+//! ([`crate::mmu::layout`]) with an unmapped hole below it, and every CPU runs on that alias
+//! once its MMU is on: a warm-booting CPU switches SP to [`stack_va_top`] right after
+//! `rmm_mmu_enable`; the boot CPU, whose MMU goes on in the middle of the cold boot, moves its
+//! SP to the window alias of where it is ([`continue_on_guarded_stack`]) as soon as the
+//! memory set-up returns. An overflow then faults in the hole, and the vectors report it as
+//! `stack overflow on CPU n` and stop the CPU (see [`super::vectors`]). Not guarded: the
+//! boot CPU's stack before its MMU is on and until the switch (the boot checks and the
+//! memory set-up, 5 KiB deep at most; measured by the boot's high-water line), and a CPU
+//! whose MMU stays off because the cold boot failed.
 
 use crate::MAX_CPUS;
+use crate::mmu::layout::{STACK_SLOT, STACK_VA_BASE, StackArea, stack_va_top};
 use core::cell::UnsafeCell;
+use core::convert::Infallible;
 use core::sync::atomic::AtomicU64;
 use rmm_abi::el3::{BootError, RMM_BOOT_COMPLETE};
 
 /// Bytes of stack per CPU. Signing an attestation token inside REC_ENTER is the deepest path
-/// (16,464 bytes measured on QEMU with `stack_probe`), so 16 KiB is too little.
+/// (about 20 KiB measured on QEMU with `stack_probe`), so 16 KiB is too little.
 pub const STACK_SIZE: usize = 24 * 1024;
+
+// At least one guard page below every stack in the stack window.
+const _: () = assert!(STACK_SIZE as u64 + 4096 <= STACK_SLOT);
 
 /// Per-CPU boot stacks, in a NOLOAD section (not cleared, not in the image file).
 #[repr(C, align(4096))]
@@ -78,9 +94,18 @@ core::arch::global_asm!(
     "dsb sy",
     "mov x4, #1",
     "b 4f",
-    // Warm boot: MMU and caches on before the stack is touched (see `mmu`).
+    // Warm boot: MMU and caches on before the stack is touched (see `mmu`), then SP to the
+    // top of this CPU's guarded alias in the stack window (only if the MMU did go on):
+    // sp = STACK_VA_BASE + (cpu + 1) * STACK_SLOT.
     "3:",
     "bl rmm_mmu_enable",
+    "mrs x9, sctlr_el2",
+    "tbz x9, #0, 5f",
+    "ldr x9, ={stack_va_base}",
+    "ldr x10, ={stack_slot}",
+    "madd x9, x19, x10, x9",
+    "add sp, x9, x10",
+    "5:",
     "mov x4, #0",
     "4:",
     "mov x0, x19",
@@ -100,7 +125,74 @@ core::arch::global_asm!(
     max_cpus = const MAX_CPUS,
     stack_size = const STACK_SIZE,
     stacks = sym STACKS,
+    stack_va_base = const STACK_VA_BASE,
+    stack_slot = const STACK_SLOT,
     cold = sym RMM_COLD_BOOT_PENDING,
     boot_complete = const RMM_BOOT_COMPLETE as u64,
     cpu_id_error = const BootError::CpuIdOutOfRange.code(),
 );
+
+/// The stacks, for the memory map: where they are and how many.
+pub fn stack_area() -> StackArea {
+    StackArea {
+        pa: STACKS.0.get() as u64,
+        size: STACK_SIZE as u64,
+        count: MAX_CPUS as u64,
+    }
+}
+
+/// Whether this CPU's stage-1 translation is on (`SCTLR_EL2.M`).
+fn mmu_on() -> bool {
+    let sctlr: u64;
+    // SAFETY: reading SCTLR_EL2 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, sctlr_el2", out(reg) sctlr, options(nomem, nostack)) };
+    sctlr & 1 != 0
+}
+
+/// Runs `f` on the stack-window alias of the current stack: SP moves from CPU `cpu`'s
+/// identity-mapped stack to the same physical bytes in the stack window, so the frames
+/// already on the stack stay where they are (and stay reachable through the identity map)
+/// while every frame from here on is pushed towards the guard hole. Used once, by the boot
+/// CPU right after its MMU went on. If the MMU is off, or SP is not on `cpu`'s stack, `f`
+/// just runs where it is. (`f` never returns: `Infallible` stands in for `!`.)
+pub fn continue_on_guarded_stack<F: FnOnce() -> Infallible>(cpu: usize, f: F) -> ! {
+    extern "C" fn trampoline<F: FnOnce() -> Infallible>(f: *mut F) -> ! {
+        // SAFETY: `f` points at the closure `continue_on_guarded_stack` moved into a
+        // `ManuallyDrop` in its own frame, which is never popped (neither function
+        // returns) and is read exactly once, here.
+        let f = unsafe { f.read() };
+        match f() {}
+    }
+    let area = stack_area();
+    let (pa_bottom, pa_top) = (
+        area.pa + cpu as u64 * area.size,
+        area.pa + (cpu as u64 + 1) * area.size,
+    );
+    let sp: u64;
+    // SAFETY: reading the stack pointer has no side effects.
+    unsafe { core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack)) };
+    if cpu >= MAX_CPUS || !mmu_on() || !(pa_bottom..=pa_top).contains(&sp) {
+        match f() {}
+    } else {
+        let mut f = core::mem::ManuallyDrop::new(f);
+        let delta = stack_va_top(cpu as u64).wrapping_sub(pa_top);
+        // SAFETY: the MMU is on with the RMM's tables, which map CPU `cpu`'s stack both at
+        // its PA and in the stack window (`stack_va_top(cpu) - STACK_SIZE ..`), as the same
+        // Normal write-back memory. SP, inside that stack, moves to its alias: everything
+        // live (including `f`, in this frame at or above SP) keeps its bytes and its
+        // identity addresses, and the trampoline's frames go below it. The block never
+        // returns, so no code after it relies on the old SP.
+        unsafe {
+            core::arch::asm!(
+                "add x9, sp, x9",
+                "mov sp, x9",
+                "blr x10",
+                "brk #0",
+                in("x9") delta,
+                in("x10") trampoline::<F> as *const () as u64,
+                in("x0") &mut *f as *mut F,
+                options(noreturn),
+            )
+        }
+    }
+}

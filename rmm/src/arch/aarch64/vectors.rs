@@ -10,11 +10,23 @@
 //! switch's exit path (see [`super::world_switch`]) with the vector's number in x1.
 //!
 //! Every other exception is unexpected: the vector reports what happened (which vector,
-//! ESR_EL2, ELR_EL2, FAR_EL2, SPSR_EL2) and stops the CPU. The handler first resets SP to the
-//! top of this CPU's own stack, so even a stack overflow gets reported instead of faulting
-//! again. Later work adds realm exits here.
+//! ESR_EL2, ELR_EL2, FAR_EL2, SPSR_EL2) and stops the CPU.
+//!
+//! **Stack overflow.** No current-EL vector touches the stack before it has chosen one: the
+//! fix-up check above uses x9 and x10 only, and the common path resets SP to the top of this
+//! CPU's own stack (its identity alias, valid with the MMU on or off) before it calls Rust,
+//! passing the SP the exception was taken with. An overflow of a guarded stack (see
+//! [`super::entry`]) is a data abort in the unmapped hole below it, so it arrives here and
+//! not as a recursive fault; if that SP, or the faulting address of a data abort, lies in
+//! this CPU's guard hole, the report is the one fatal line
+//! `stack overflow on CPU n: SP=… FAR_EL2=… ELR_EL2=…, below its stack [bottom, top); this
+//! CPU stops`. The frames of the overflowed stack are overwritten by the report (they are
+//! lost anyway) and the CPU halts like any other fatal stop ([`super::fatal`]): no other
+//! CPU's stack has been touched. The realm-exit vectors (8 to 11) are unchanged and push 16
+//! bytes onto the SP the world switch left (a few KiB above the bottom of the stack), so
+//! they need no check.
 
-use super::entry::{STACK_SIZE, STACKS};
+use super::entry::{STACK_SIZE, STACKS, stack_area};
 
 /// Exception class of a data abort taken without a change in exception level.
 const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
@@ -60,6 +72,7 @@ core::arch::global_asm!(
     "2:",
     "mov x0, #4",
     "rmm_vector_common:",
+    "mov x5, sp",
     "mrs x9, tpidr_el2",
     "adrp x10, {stacks}",
     "add x10, x10, :lo12:{stacks}",
@@ -99,9 +112,35 @@ const VECTOR_NAMES: [&str; 16] = [
     "SError, lower EL, AArch32",
 ];
 
-/// Reports an unexpected exception; the assembly stops the CPU when this returns.
+/// Whether an exception taken with `sp` (and, for a data abort, `far`) is an overflow of
+/// CPU `cpu`'s guarded stack: either lies in the guard hole below it.
+fn is_stack_overflow(cpu: u64, esr: u64, far: u64, sp: u64) -> bool {
+    let (hole, bottom) = stack_area().guard_range(cpu);
+    let in_hole = |a: u64| (hole..bottom).contains(&a);
+    let data_abort = esr >> 26 == EC_DATA_ABORT_SAME_EL;
+    in_hole(sp) || (data_abort && in_hole(far))
+}
+
+/// Reports an unexpected exception (`sp`: the stack pointer it was taken with); the assembly
+/// stops the CPU when this returns.
 #[unsafe(no_mangle)]
-extern "C" fn rmm_unexpected_exception(kind: u64, esr: u64, elr: u64, far: u64, spsr: u64) {
+extern "C" fn rmm_unexpected_exception(
+    kind: u64,
+    esr: u64,
+    elr: u64,
+    far: u64,
+    spsr: u64,
+    sp: u64,
+) {
+    let cpu = super::sysreg::cpu_index() as u64;
+    if is_stack_overflow(cpu, esr, far, sp) {
+        let (bottom, top) = stack_area().va_range(cpu);
+        log::error!(
+            "stack overflow on CPU {cpu}: SP={sp:#018x} FAR_EL2={far:#018x} \
+             ELR_EL2={elr:#018x}, below its stack [{bottom:#x}, {top:#x}); this CPU stops"
+        );
+        return;
+    }
     let name = usize::try_from(kind)
         .ok()
         .and_then(|k| VECTOR_NAMES.get(k))

@@ -4,7 +4,11 @@
 //! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
-//! CPU 1 makes the call and must never come back; CPU 0 then checks that the RMM still
+//! CPU 1 makes the call and must never come back. CPU 2 asks the RMM (mode 3) to recurse
+//! through 1 MiB of stack: its stack overflows into the unmapped guard hole below it, which the
+//! RMM must report as `stack overflow on CPU 2` before stopping that CPU, without touching the
+//! stacks of CPUs 0 and 1 (without the guard the recursion runs on through them and the
+//! RMM's data). CPU 0 then checks that the RMM still
 //! serves RMI on its own CPU, and that the RMM's fault-tolerant NS copy (mode 1 of the same
 //! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running, and that the
 //! RIM the RMM computed (read with mode 2) equals the host's own software computation. Last,
@@ -68,42 +72,58 @@ fn undefined_instruction() -> Outcome {
     fail!("the undefined instruction did not trap")
 }
 
-const ON_CPU1: &[&[Scenario]] = &[&[Scenario {
+/// What CPU 2 asks the RMM to use of its 24 KiB stack: far more than there is.
+const OVERFLOW_BYTES: u64 = 1 << 20;
+
+const ON_SECONDARIES: &[&[Scenario]] = &[&[Scenario {
     name: "rmm_fault_never_returns",
     run: inject,
 }]];
 
+/// CPU 1: a Granule Protection Fault at R-EL2; CPU 2: a stack overflow at R-EL2.
 fn inject() -> Outcome {
-    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0]);
+    let out = if crate::regs::cpu_slot() == 2 {
+        rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 3, OVERFLOW_BYTES, 0])
+    } else {
+        rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0])
+    };
     fail!(
-        "the RMM returned x0={:#x} instead of stopping (is this the fault-injection build?)",
-        out.0[0]
+        "the RMM returned x0={:#x} x1={:#x} instead of stopping (is this the \
+         fault-injection build?)",
+        out.0[0],
+        out.0[1]
     )
 }
 
+/// The CPUs that fault (one call each, never returning).
+const FAULTING: usize = 2;
+
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
-    // cpu1.warm_boot and cpu1.stopped_in_rmm, then CPU 0's lists.
-    let plan = 2
+    // cpu<n>.warm_boot and cpu<n>.stopped_in_rmm for CPUs 1 and 2, then CPU 0's lists.
+    let plan = 2 * FAULTING
         + SERVED_ON_CPU0.len()
         + FIXUP_ON_CPU0.len()
         + scenarios::RIM_PROBE.len()
         + LAST_ON_CPU0.len();
-    println!("PLAN {plan} tests on 2 CPUs");
-    cpus::set_secondary_scenarios(ON_CPU1);
-    let started = cpus::start_secondaries(all, 2);
+    println!("PLAN {plan} tests on {} CPUs", FAULTING + 1);
+    cpus::set_secondary_scenarios(ON_SECONDARIES);
+    let started = cpus::start_secondaries(all, FAULTING + 1);
     cpus::wait_arrivals(started);
     cpus::release();
     cpus::delay(WAIT_S);
-    let outcome = if cpus::is_done(1) {
-        Err(runner::Failure::new(format_args!(
-            "CPU 1 came back from the faulting call"
-        )))
-    } else {
-        Ok(())
-    };
-    report(1, "stopped_in_rmm", &outcome);
-    // One passing line from CPU 1 would be wrong; the FAIL comes from `inject` if it returns.
+    for slot in 1..=FAULTING {
+        let outcome = if cpus::is_done(slot) {
+            Err(runner::Failure::new(format_args!(
+                "CPU {slot} came back from the faulting call"
+            )))
+        } else {
+            Ok(())
+        };
+        report(slot, "stopped_in_rmm", &outcome);
+    }
+    // One passing line from CPU 1 or 2 would be wrong; the FAIL comes from `inject` if it
+    // returns.
     runner::run(SERVED_ON_CPU0);
     runner::run(FIXUP_ON_CPU0);
     runner::run(scenarios::RIM_PROBE);
