@@ -2,11 +2,15 @@
 //! A realm that runs, for the REC_ENTER, PSCI and RIPAS-change tests: a small realm with
 //! RECs and an NS run page, and a scripted realm CPU (`FakeRealm`) that plays the realm's
 //! side of each entry (its SMCs, MMIO accesses and faults) and checks what the RMM gave it.
+//! Several such realms can live on one host ([`add_realm`]) and run at once on different
+//! threads, each REC with its own script ([`script_rec`]).
 
 use crate::host::{Host, Shape, TestRealm, X4, status};
-use rmm::arch::fake::FakeMachine;
+use rmm::arch::fake::machine::FakeRealm;
+use rmm::arch::fake::{FakeMachine, FakeRecId};
 use rmm::arch::world::{RealmContext, RealmEntryConfig, RealmTrap, TrapKind};
 use rmm_abi::rmi::fid;
+use rmm_abi::rmi::rec_params::RecMpidr;
 use std::sync::{Arc, Mutex};
 
 /// Where REC 0 starts; holds DATA.
@@ -47,10 +51,55 @@ pub struct Rig {
     pub call_pa: u64,
 }
 
+/// A realm of the [`Rig`]'s layout built by [`add_realm`].
+pub struct RunnableRealm {
+    /// The realm.
+    pub realm: TestRealm,
+    /// The RECs, by index.
+    pub recs: Vec<u64>,
+    /// PA of the DATA granule at [`CALL_IPA`].
+    pub call_pa: u64,
+}
+
+impl RunnableRealm {
+    /// REC `index` as the fake realm CPU knows it (for [`script_rec`]).
+    pub fn rec_id(&self, index: u64) -> FakeRecId {
+        FakeRecId {
+            vmid: self.realm.shape.vmid as u16,
+            mpidr: RecMpidr::from_index(index).expect("small index").bits(),
+        }
+    }
+}
+
 /// Builds the [`Rig`] with `recs` RECs (at least 1), activated if `activate`.
 pub fn setup_with(activate: bool, recs: u64) -> Rig {
     let host = Host::new();
-    let realm = host.must_create_realm(Shape::default());
+    let RunnableRealm {
+        realm,
+        recs,
+        call_pa,
+    } = add_realm(&host, Shape::default(), recs, false, activate);
+    let run = host.ns_page(&[0u8; 4096]);
+    Rig {
+        host,
+        realm,
+        rec: recs[0],
+        recs,
+        run,
+        call_pa,
+    }
+}
+
+/// A realm of `shape` on `host` laid out as the [`Rig`]'s, with `recs` RECs (at least 1; REC
+/// 0 runnable, the others only if `all_runnable`), activated if `activate`.
+pub fn add_realm(
+    host: &Host,
+    shape: Shape,
+    recs: u64,
+    all_runnable: bool,
+    activate: bool,
+) -> RunnableRealm {
+    let realm = host.must_create_realm(shape);
     let rd = realm.rd;
     host.must_tables_to(&realm, 0, 3);
     assert_eq!(host.init_ripas(rd, IMAGE_IPA, 0x4000)[0], status::SUCCESS);
@@ -64,7 +113,7 @@ pub fn setup_with(activate: bool, recs: u64) -> Rig {
     let recs: Vec<u64> = (0..recs.max(1))
         .map(|index| {
             let rec = host.must_delegated();
-            let mut params = host.must_rec_params(index, index == 0);
+            let mut params = host.must_rec_params(index, index == 0 || all_runnable);
             params.pc = IMAGE_IPA;
             assert_eq!(host.rec_create(rd, rec, &params)[0], status::SUCCESS);
             rec
@@ -73,13 +122,9 @@ pub fn setup_with(activate: bool, recs: u64) -> Rig {
     if activate {
         assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
     }
-    let run = host.ns_page(&[0u8; 4096]);
-    Rig {
-        host,
+    RunnableRealm {
         realm,
-        rec: recs[0],
         recs,
-        run,
         call_pa: pas[1],
     }
 }
@@ -120,44 +165,72 @@ impl Rig {
         hcr: u64,
         lrs: &[u64],
     ) -> [u64; 5] {
-        let mut page = [0u8; 4096];
-        page[..8].copy_from_slice(&flags.to_le_bytes());
-        for (i, g) in gprs.iter().enumerate() {
-            page[0x200 + i * 8..0x208 + i * 8].copy_from_slice(&g.to_le_bytes());
-        }
-        page[0x300..0x308].copy_from_slice(&hcr.to_le_bytes());
-        for (i, lr) in lrs.iter().enumerate() {
-            page[0x308 + i * 8..0x310 + i * 8].copy_from_slice(&lr.to_le_bytes());
-        }
-        self.machine()
-            .host_write(self.run, &page)
-            .expect("NS run page");
-        self.host.call(fid::REC_ENTER, &[rec, self.run, 0, X4])
+        rec_enter(&self.host.rig, rec, self.run, flags, gprs, hcr, lrs)
     }
 
     /// Word at `offset` of the exit half of the run page.
     pub fn exit(&self, offset: usize) -> u64 {
-        let page = self.machine().host_read(self.run).expect("NS run page");
-        let at = 0x800 + offset;
-        u64::from_le_bytes(page[at..at + 8].try_into().expect("8 bytes"))
+        exit_word(&self.host.rig, self.run, offset)
     }
+}
+
+/// REC_ENTER of `rec` with the run page `run` holding entry `flags`, `gprs`, `gicv3_hcr` =
+/// `hcr` and `gicv3_lrs` starting with `lrs`. Takes the [`crate::Rig`] (not the [`Host`]),
+/// so threads can enter RECs at once.
+pub fn rec_enter(
+    rig: &crate::Rig,
+    rec: u64,
+    run: u64,
+    flags: u64,
+    gprs: &[u64],
+    hcr: u64,
+    lrs: &[u64],
+) -> [u64; 5] {
+    let mut page = [0u8; 4096];
+    page[..8].copy_from_slice(&flags.to_le_bytes());
+    for (i, g) in gprs.iter().enumerate() {
+        page[0x200 + i * 8..0x208 + i * 8].copy_from_slice(&g.to_le_bytes());
+    }
+    page[0x300..0x308].copy_from_slice(&hcr.to_le_bytes());
+    for (i, lr) in lrs.iter().enumerate() {
+        page[0x308 + i * 8..0x310 + i * 8].copy_from_slice(&lr.to_le_bytes());
+    }
+    rig.machine.host_write(run, &page).expect("NS run page");
+    rig.call(u64::from(fid::REC_ENTER), &[rec, run, 0, X4])
+}
+
+/// Word at `offset` of the exit half of the run page `run`.
+pub fn exit_word(rig: &crate::Rig, run: u64, offset: usize) -> u64 {
+    let page = rig.machine.host_read(run).expect("NS run page");
+    let at = 0x800 + offset;
+    u64::from_le_bytes(page[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// A scripted realm entry: what the realm does until it traps.
 pub type Step =
     Box<dyn FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) -> RealmTrap + Send>;
 
-/// Each realm entry (of any REC) runs the next step; one entry too many fails the test.
+/// Each realm entry (of any REC without its own script) runs the next step; one entry too
+/// many fails the test.
 pub fn script(machine: &FakeMachine, steps: Vec<Step>) {
+    machine.set_realm(stepper(steps));
+}
+
+/// Each entry of `rec` runs the next step; one entry too many fails the test.
+pub fn script_rec(machine: &FakeMachine, rec: FakeRecId, steps: Vec<Step>) {
+    machine.set_rec_realm(rec, stepper(steps));
+}
+
+fn stepper(steps: Vec<Step>) -> FakeRealm {
     let steps = Arc::new(Mutex::new(steps.into_iter()));
-    machine.set_realm(Box::new(move |m, config, ctx| {
+    Box::new(move |m, config, ctx| {
         let mut step = steps
             .lock()
             .expect("not poisoned")
             .next()
             .expect("the RMM entered the realm more often than the test expected");
         step(m, config, ctx)
-    }));
+    })
 }
 
 /// A synchronous trap with `esr`.

@@ -18,7 +18,11 @@
 //! - EL3's attestation services hand over TF-A's fixed sample realm attestation key and
 //!   platform token (`attest/tests/data`) through a simulated shared page, the token in
 //!   hunks of a chosen size, with knobs to make either call fail; a host interrupt can be
-//!   made pending.
+//!   made pending;
+//! - several realm CPUs run at once, one per thread (a simulated physical CPU): each REC runs
+//!   its own scripted [`FakeRealm`] ([`FakeMachine::set_rec_realm`], keyed by [`FakeRecId`])
+//!   or the catch-all one ([`FakeMachine::set_realm`]), and the RMM running one REC on two
+//!   CPUs at once panics.
 
 extern crate std;
 
@@ -33,6 +37,7 @@ use rmm_abi::el3::El3Status;
 use std::boxed::Box;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::thread::ThreadId;
 use std::vec::Vec;
 
 const GRANULE: u64 = GRANULE_SIZE as u64;
@@ -124,9 +129,43 @@ impl Default for FakeEl3Attest {
 
 /// A simulated realm CPU: called for every entry into the realm with the configuration the
 /// RMM installed and the realm's registers; it plays the realm (changing registers, touching
-/// memory through the machine) and returns the exception that ends the run.
+/// memory through the machine) and returns the exception that ends the run. It runs on the
+/// thread that made the REC_ENTER (the simulated physical CPU).
 pub type FakeRealm =
     Box<dyn FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) -> RealmTrap + Send>;
+
+/// A REC as the simulated CPU sees it: its realm's VMID (VTTBR_EL2) and its MPIDR
+/// (VMPIDR_EL2 without the RES1 bit 31, i.e. the `mpidr` REC_CREATE accepted). Live realms
+/// have distinct VMIDs and a realm's RECs distinct MPIDRs, so this names one REC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FakeRecId {
+    /// The realm's VMID.
+    pub vmid: u16,
+    /// The REC's MPIDR (`RmiRecMpidr` bits).
+    pub mpidr: u64,
+}
+
+impl FakeRecId {
+    /// The REC an entry configuration runs.
+    pub fn of(config: &RealmEntryConfig) -> Self {
+        Self {
+            vmid: (config.vttbr >> 48) as u16,
+            mpidr: config.vmpidr & !(1 << 31),
+        }
+    }
+}
+
+/// The scripted realm CPUs and which RECs run now.
+#[derive(Default)]
+struct Scripts {
+    /// Each REC's own script ([`FakeMachine::set_rec_realm`]); absent while it runs.
+    per_rec: HashMap<FakeRecId, FakeRealm>,
+    /// The script of every REC without its own ([`FakeMachine::set_realm`]); absent while a
+    /// REC runs it.
+    any: Option<FakeRealm>,
+    /// The RECs in `run_realm` now, and whether each holds `any`.
+    running: HashMap<FakeRecId, bool>,
+}
 
 /// Everything [`FakeMachine`] holds that an RMI command can change, for tests that check a
 /// refused command changed nothing: every granule's PAS and (non-zero) contents, and how many
@@ -149,22 +188,22 @@ pub struct FakeMachine {
     dram: Vec<(u64, u64)>,
     carveout: (u64, u64),
     memory: Mutex<Memory>,
-    realm: Mutex<Option<FakeRealm>>,
+    scripts: Mutex<Scripts>,
     entries: Mutex<Vec<RealmEntryConfig>>,
     vgic: Mutex<FakeVgic>,
 }
 
-/// The simulated virtual CPU interface and timers.
+/// The simulated virtual CPU interfaces and timers.
 #[derive(Debug, Default)]
 struct FakeVgic {
-    /// The ICH_* registers while a realm is loaded.
-    live: VgicState,
-    /// What each `run_realm` loaded.
+    /// The ICH_* registers of each simulated CPU (thread) with a realm loaded.
+    live: HashMap<ThreadId, VgicState>,
+    /// What each `run_realm` loaded (all RECs, in order).
     loads: Vec<VgicState>,
-    /// The timers' conditions (ISTATUS) when the next run starts, if a test sets them: time
-    /// passing while the host had the CPU.
+    /// The timers' conditions (ISTATUS) when the next run (of any REC) starts, if a test
+    /// sets them: time passing while the host had the CPU.
     conditions: Option<TimerOutputs>,
-    /// Which timers each entry into the realm masked.
+    /// Which timers each entry into the realm masked (all RECs, in order).
     masks: Vec<TimerOutputs>,
 }
 
@@ -190,7 +229,7 @@ impl FakeMachine {
             dram: dram.to_vec(),
             carveout,
             memory: Mutex::new(Memory::default()),
-            realm: Mutex::new(None),
+            scripts: Mutex::new(Scripts::default()),
             entries: Mutex::new(Vec::new()),
             vgic: Mutex::new(FakeVgic::default()),
         }
@@ -200,18 +239,24 @@ impl FakeMachine {
         self.vgic.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The realm (on the simulated CPU) changes its virtual CPU interface: acknowledges and
-    /// ends interrupts, which the list registers show.
+    /// The realm (on the simulated CPU: this thread, inside its [`FakeRealm`]) changes its
+    /// virtual CPU interface: acknowledges and ends interrupts, which the list registers show.
     pub fn with_live_vgic(&self, change: impl FnOnce(&mut VgicState)) {
-        change(&mut self.fake_vgic().live);
+        let cpu = std::thread::current().id();
+        let mut vgic = self.fake_vgic();
+        let live = vgic
+            .live
+            .get_mut(&cpu)
+            .expect("with_live_vgic called outside a realm run on this thread");
+        change(live);
     }
 
-    /// The virtual CPU interface each run loaded since the last call (drained).
+    /// The virtual CPU interface each run (of any REC) loaded since the last call (drained).
     pub fn take_vgic_loads(&self) -> Vec<VgicState> {
         std::mem::take(&mut self.fake_vgic().loads)
     }
 
-    /// Which timers each realm entry masked since the last call (drained).
+    /// Which timers each realm entry (of any REC) masked since the last call (drained).
     pub fn take_timer_masks(&self) -> Vec<TimerOutputs> {
         std::mem::take(&mut self.fake_vgic().masks)
     }
@@ -222,12 +267,55 @@ impl FakeMachine {
         self.fake_vgic().conditions = Some(conditions);
     }
 
-    /// Installs the simulated realm CPU that the next realm entries run.
-    pub fn set_realm(&self, realm: FakeRealm) {
-        *self.realm.lock().unwrap_or_else(|e| e.into_inner()) = Some(realm);
+    fn scripts(&self) -> std::sync::MutexGuard<'_, Scripts> {
+        self.scripts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The configurations of every realm entry since the last call (drained).
+    /// Installs the simulated realm CPU that the next entries of any REC without its own
+    /// script ([`Self::set_rec_realm`]) run. It runs one REC at a time: a second REC entered
+    /// while one runs it panics (give each REC that runs at once its own script).
+    pub fn set_realm(&self, realm: FakeRealm) {
+        self.scripts().any = Some(realm);
+    }
+
+    /// Installs the simulated realm CPU that the next entries of `rec` run, whatever else
+    /// runs at the same time on other threads.
+    pub fn set_rec_realm(&self, rec: FakeRecId, realm: FakeRealm) {
+        self.scripts().per_rec.insert(rec, realm);
+    }
+
+    /// Marks `rec` running on this thread and takes the script it runs.
+    fn start_run(&self, rec: FakeRecId) -> RunGuard<'_> {
+        let mut scripts = self.scripts();
+        // The RMM holds a REC by reference while it runs (REC_ENTER's ERROR_REC otherwise).
+        assert!(
+            !scripts.running.contains_key(&rec),
+            "the RMM ran {rec:?} on two CPUs at once"
+        );
+        let (script, shared) = if let Some(script) = scripts.per_rec.remove(&rec) {
+            (script, false)
+        } else if let Some(script) = scripts.any.take() {
+            (script, true)
+        } else if let Some((other, _)) = scripts.running.iter().find(|(_, shared)| **shared) {
+            panic!(
+                "{rec:?} entered while {other:?} runs the catch-all FakeRealm (set_realm): \
+                 give RECs that run at once their own (set_rec_realm)"
+            );
+        } else {
+            panic!("a test entered {rec:?} without installing a FakeRealm");
+        };
+        scripts.running.insert(rec, shared);
+        RunGuard {
+            machine: self,
+            rec,
+            cpu: std::thread::current().id(),
+            script: Some(script),
+            shared,
+        }
+    }
+
+    /// The configurations of every realm entry (of any REC, in order; [`FakeRecId::of`] says
+    /// whose) since the last call (drained).
     pub fn take_realm_entries(&self) -> Vec<RealmEntryConfig> {
         std::mem::take(&mut *self.entries.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -655,17 +743,12 @@ impl RealmCpu for FakeMachine {
             Some(FakePas::Realm),
             "realm entered with a stage-2 root {root:#x} outside the Realm PAS"
         );
-        let mut realm = self
-            .realm
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .expect("a test entered a realm without installing a FakeRealm");
+        let mut run = self.start_run(FakeRecId::of(config));
         let at_last_exit = TimerOutputs::of(ctx.el1.cntv_ctl, ctx.el1.cntp_ctl);
         {
             let mut vgic = self.fake_vgic();
             vgic.loads.push(gic.clone());
-            vgic.live = gic.clone();
+            vgic.live.insert(run.cpu, gic.clone());
             if let Some(conditions) = vgic.conditions.take() {
                 let set = |ctl: &mut u64, met: bool| {
                     *ctl = (*ctl & !timer_ctl::ISTATUS) | if met { timer_ctl::ISTATUS } else { 0 };
@@ -682,7 +765,7 @@ impl RealmCpu for FakeMachine {
                     .unwrap_or_else(|e| e.into_inner())
                     .push(*config);
                 self.fake_vgic().masks.push(asserted);
-                realm(self, config, ctx)
+                run.script(self, config, ctx)
             } else {
                 RealmTrap {
                     kind: TrapKind::TimerChanged,
@@ -708,7 +791,7 @@ impl RealmCpu for FakeMachine {
         }
         {
             let mut vgic = self.fake_vgic();
-            let live = std::mem::take(&mut vgic.live);
+            let live = vgic.live.remove(&run.cpu).unwrap_or_default();
             let lrs = config.vgic_lrs.min(live.lrs.len());
             gic.hcr = live.hcr;
             gic.vmcr = live.vmcr;
@@ -717,6 +800,43 @@ impl RealmCpu for FakeMachine {
             gic.ap1r = live.ap1r;
             gic.lrs[..lrs].copy_from_slice(&live.lrs[..lrs]);
         }
-        *self.realm.lock().unwrap_or_else(|e| e.into_inner()) = Some(realm);
+    }
+}
+
+/// A REC in `run_realm` and the script it holds: dropped (also when a test's assertion
+/// unwinds through the run) it marks the REC stopped, unloads its CPU's virtual interface
+/// and puts the script back, unless the test installed another meanwhile.
+struct RunGuard<'a> {
+    machine: &'a FakeMachine,
+    rec: FakeRecId,
+    cpu: ThreadId,
+    script: Option<FakeRealm>,
+    shared: bool,
+}
+
+impl RunGuard<'_> {
+    fn script(
+        &mut self,
+        machine: &FakeMachine,
+        config: &RealmEntryConfig,
+        ctx: &mut RealmContext,
+    ) -> RealmTrap {
+        let script = self.script.as_mut().expect("held until the guard drops");
+        script(machine, config, ctx)
+    }
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.machine.fake_vgic().live.remove(&self.cpu);
+        let mut scripts = self.machine.scripts();
+        scripts.running.remove(&self.rec);
+        if let Some(script) = self.script.take() {
+            if self.shared {
+                scripts.any.get_or_insert(script);
+            } else {
+                scripts.per_rec.entry(self.rec).or_insert(script);
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ extern crate std;
 
 pub mod machine;
 
-pub use machine::{FakeMachine, FakePas, HostFault, MemorySnapshot};
+pub use machine::{FakeMachine, FakePas, FakeRecId, HostFault, MemorySnapshot};
 
 use crate::GRANULE_SIZE;
 use crate::arch::{ConsoleSink, El3Port};
