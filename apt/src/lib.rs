@@ -16,6 +16,7 @@
 //! The crate never touches memory or hardware: the monitor hands it bytes. The CSM semantics
 //! (who may change what) live in the `csm` crate; `docs/csm.md` is the specification.
 #![no_std]
+#![forbid(unsafe_code)]
 
 pub mod capacity;
 pub mod codec;

@@ -11,6 +11,7 @@
 //! It may depend on `rmm-abi` and on small crypto/CBOR crates (`sha2`, `p384`, `minicbor`), and
 //! never touches hardware.
 #![no_std]
+#![forbid(unsafe_code)]
 
 pub mod measurement;
 pub mod sha;

@@ -17,6 +17,7 @@
 //!
 //! `docs/csm.md` is the specification; every transition there is a function here.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod effect;
 pub mod error;

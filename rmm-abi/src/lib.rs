@@ -18,6 +18,7 @@
 //! Function identifiers are `u32` (SMCCC W0).
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 #[macro_use]
 mod macros;
