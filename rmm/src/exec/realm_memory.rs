@@ -27,15 +27,34 @@ pub enum Unreachable {
     },
 }
 
+/// What the RMM does to a realm's page on the realm's behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads it (the arguments of RSI_HOST_CALL).
+    Read,
+    /// Writes it (REALM_CONFIG, host-call results, token bytes).
+    Write,
+}
+
 /// Runs `access` on the granule behind the protected, granule-aligned `ipa` of the realm
 /// with stage 2 `s2`, and on the byte offset of `ipa` in it (0 unless a block maps it, in
 /// which case the granule is the one inside the block). The table that maps it stays locked
-/// throughout, so the host cannot take the granule away meanwhile.
+/// throughout, so the host cannot take the granule away meanwhile (nor, for a CSM alias,
+/// can the provider's page go: its teardown removes the alias under this table's lock
+/// first).
+///
+/// The entry and its permission are checked now, when the RMM is about to touch the page:
+/// a host-call result is written at the REC_ENTER after the call, and another REC of the
+/// realm may have accepted a CSM window over the buffer in between. A read may go through
+/// any CSM alias; a write only through a read-write one, so the RMM never writes a
+/// provider's page through a read-only grant. A refused access fails the call as a buffer
+/// in RIPAS EMPTY does.
 pub fn with_granule<M: Machine, R>(
     granules: &GranuleTable,
     machine: &M,
     s2: &Stage2,
     ipa: u64,
+    kind: Access,
     access: impl FnOnce(GranuleAddr) -> R,
 ) -> Result<R, Unreachable> {
     if !ipa.is_multiple_of(crate::GRANULE_SIZE as u64) || !s2.in_par(ipa) {
@@ -51,9 +70,10 @@ pub fn with_granule<M: Machine, R>(
             let granule = GranuleAddr::new(pa + offset).ok_or(Unreachable::Invalid)?;
             Ok(access(granule))
         }
-        // A CSM alias maps another realm's page: the RMM never reads or writes it on the
-        // realm's behalf (a read-only one must never be written), so an RSI buffer there
-        // fails the call as a buffer in RIPAS EMPTY does.
+        Entry::Alias { pa, writable } if writable || kind == Access::Read => {
+            let granule = GranuleAddr::new(pa).ok_or(Unreachable::Invalid)?;
+            Ok(access(granule))
+        }
         Entry::Alias { .. } => Err(Unreachable::NotMapped {
             level: reached.level,
             ripas: Ripas::Empty,

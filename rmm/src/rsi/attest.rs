@@ -30,7 +30,7 @@ use crate::arch::Machine;
 use crate::attestation::Attestation;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
-use crate::exec::realm_memory::{Unreachable, with_granule};
+use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::exec::stage2_abort;
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
@@ -129,6 +129,7 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
         machine,
         &env.realm.s2,
         args.ipa,
+        Access::Write,
         |page| copy_to_realm(machine, attestation, &mut session, page, args),
     );
     match copied {

@@ -7,7 +7,7 @@ use super::RsiAction;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
-use crate::exec::realm_memory::{Unreachable, with_granule};
+use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::exec::stage2_abort;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
@@ -31,6 +31,7 @@ pub fn exit<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> RsiAction {
         machine,
         &env.realm.s2,
         ipa & !GRANULE_MASK,
+        Access::Read,
         |page| machine.read_realm(page, offset, call.as_mut_bytes()),
     );
     match read {
@@ -69,6 +70,7 @@ pub fn complete<M: Machine>(
         machine,
         &env.realm.s2,
         ipa & !GRANULE_MASK,
+        Access::Write,
         |page| machine.write_realm(page, offset + 8, gprs.as_bytes()),
     );
     match written {

@@ -5,7 +5,7 @@
 use super::RsiAction;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
-use crate::exec::realm_memory::{Unreachable, with_granule};
+use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::exec::stage2_abort;
 use crate::realm::descriptor::Rd;
 use rmm_abi::rmi::states::Ripas;
@@ -26,11 +26,18 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> RsiAction {
         };
         Rd::new(machine, env.rd).rpv()
     };
-    let written = with_granule(&env.monitor.granules, machine, &env.realm.s2, ipa, |page| {
-        machine.write_word(page, 0, u64::from(env.realm.s2.ipa_bits));
-        machine.write_word(page, 1, env.realm.hash as u64);
-        machine.write_realm(page, 0x200, &rpv);
-    });
+    let written = with_granule(
+        &env.monitor.granules,
+        machine,
+        &env.realm.s2,
+        ipa,
+        Access::Write,
+        |page| {
+            machine.write_word(page, 0, u64::from(env.realm.s2.ipa_bits));
+            machine.write_word(page, 1, env.realm.hash as u64);
+            machine.write_realm(page, 0x200, &rpv);
+        },
+    );
     match written {
         Ok(()) => RsiAction::status(RsiStatus::Success),
         Err(Unreachable::NotMapped { level, ripas }) if ripas != Ripas::Empty => {

@@ -8,7 +8,9 @@ use rmm::granule::GranuleAddr;
 use rmm::rtt::entry::Entry;
 use rmm::rtt::level::RttLevel;
 use rmm_abi::rmi::states::GranuleState;
+use rmm_abi::rsi::fid as rsi;
 use rmm_integration_tests::host::{Host, Shape, TestRealm, X4, status};
+use rmm_integration_tests::running;
 
 /// The consumer's window page.
 const WINDOW: u64 = 0x4000;
@@ -31,28 +33,12 @@ impl Consumer {
             ..Shape::default()
         });
         host.must_tables_to(&realm, WINDOW, 3);
-        let out = host.read_entry(realm.rd, 0, 2);
-        assert_eq!(out[..3], [status::SUCCESS, 2, 2], "a table maps [0, 2 MiB)");
-        let l3 = GranuleAddr::new(out[3]).expect("table address");
+        let l3 = first_leaf_table(&host, realm.rd);
         Self { host, realm, l3 }
     }
 
-    /// Writes an alias of `pa` at `ipa` (in the level-3 table) and counts it, as ACCEPT will.
     fn alias(&self, ipa: u64, pa: u64, writable: bool) {
-        let raw = Entry::Alias { pa, writable }.encode(RttLevel::LEAF);
-        let index = (ipa >> 12) & 511;
-        self.host
-            .rig
-            .machine
-            .realm_write(self.l3.get() + index * 8, &raw.to_le_bytes());
-        self.host
-            .rig
-            .monitor
-            .granules
-            .lock(self.l3, GranuleState::Rtt)
-            .expect("RTT")
-            .get_ref()
-            .expect("room in the count");
+        place_alias(&self.host, self.l3, ipa, pa, writable);
     }
 
     fn raw_entry(&self, ipa: u64) -> u64 {
@@ -63,6 +49,30 @@ impl Consumer {
             .realm_read(self.l3.get() + ((ipa >> 12) & 511) * 8, &mut word);
         u64::from_le_bytes(word)
     }
+}
+
+/// Writes an alias of `pa` at `ipa` into the level-3 table `l3` and counts it, as ACCEPT
+/// will.
+fn place_alias(host: &Host, l3: GranuleAddr, ipa: u64, pa: u64, writable: bool) {
+    let raw = Entry::Alias { pa, writable }.encode(RttLevel::LEAF);
+    let index = (ipa >> 12) & 511;
+    host.rig
+        .machine
+        .realm_write(l3.get() + index * 8, &raw.to_le_bytes());
+    host.rig
+        .monitor
+        .granules
+        .lock(l3, GranuleState::Rtt)
+        .expect("RTT")
+        .get_ref()
+        .expect("room in the count");
+}
+
+/// The level-3 table of `rd` that maps [0, 2 MiB).
+fn first_leaf_table(host: &Host, rd: u64) -> GranuleAddr {
+    let out = host.read_entry(rd, 0, 2);
+    assert_eq!(out[..3], [status::SUCCESS, 2, 2], "a table maps [0, 2 MiB)");
+    GranuleAddr::new(out[3]).expect("table address")
 }
 
 /// A provider's DATA page with known contents; returns its PA.
@@ -177,4 +187,85 @@ fn a_table_holding_an_alias_is_not_destroyed() {
     let out = c.host.rtt_destroy(c.realm.rd, 0, 3);
     assert_eq!(out[0], status::rtt(3));
     assert_eq!(c.host.rig.state(c.l3.get()), Some(GranuleState::Rtt));
+}
+
+/// A running realm whose page `UNPOPULATED_IPA` is an alias of a provider's page (`pa`),
+/// read-only or read-write.
+fn running_consumer(writable: bool) -> (running::Rig, u64) {
+    let rig = running::setup(true);
+    let pa = provider_page(&rig.host);
+    let l3 = first_leaf_table(&rig.host, rig.realm.rd);
+    place_alias(&rig.host, l3, running::UNPOPULATED_IPA, pa, writable);
+    (rig, pa)
+}
+
+#[test]
+fn realm_config_is_never_written_through_a_read_only_alias() {
+    let (rig, pa) = running_consumer(false);
+    running::script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| {
+                running::rsi_call(ctx, rsi::REALM_CONFIG, &[running::UNPOPULATED_IPA])
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 1, "RSI_ERROR_INPUT, as for a buffer in EMPTY");
+                running::irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert!(
+        rig.host.rig.machine.inspect(pa).iter().all(|b| *b == 0xA5),
+        "the provider's page is untouched"
+    );
+}
+
+#[test]
+fn realm_config_is_written_through_a_read_write_alias() {
+    let (rig, pa) = running_consumer(true);
+    running::script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| {
+                running::rsi_call(ctx, rsi::REALM_CONFIG, &[running::UNPOPULATED_IPA])
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 0, "RSI_SUCCESS");
+                running::irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    let page = rig.host.rig.machine.inspect(pa);
+    assert_eq!(page[..8], 40u64.to_le_bytes(), "ipa_bits in the shared page");
+}
+
+#[test]
+fn host_call_arguments_are_read_through_a_read_only_alias_but_results_never_written() {
+    let (rig, pa) = running_consumer(false);
+    running::script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| {
+                running::rsi_call(ctx, rsi::HOST_CALL, &[running::UNPOPULATED_IPA])
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(
+                    ctx.gprs.x[0],
+                    u64::from(rsi::HOST_CALL),
+                    "results dropped as for an EMPTY page: x0 keeps the function id"
+                );
+                running::irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 5, "a host-call exit: the arguments were read");
+    let gprs = [7u64; 31];
+    assert_eq!(rig.enter(0, &gprs)[0], status::SUCCESS);
+    assert!(
+        rig.host.rig.machine.inspect(pa).iter().all(|b| *b == 0xA5),
+        "the results were not written into the provider's page"
+    );
 }
