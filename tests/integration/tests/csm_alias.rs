@@ -209,7 +209,10 @@ fn realm_config_is_never_written_through_a_read_only_alias() {
                 running::rsi_call(ctx, rsi::REALM_CONFIG, &[running::UNPOPULATED_IPA])
             }),
             Box::new(|_, _, ctx| {
-                assert_eq!(ctx.gprs.x[0], 1, "RSI_ERROR_INPUT, as for a buffer in EMPTY");
+                assert_eq!(
+                    ctx.gprs.x[0], 1,
+                    "RSI_ERROR_INPUT, as for a buffer in EMPTY"
+                );
                 running::irq()
             }),
         ],
@@ -238,7 +241,11 @@ fn realm_config_is_written_through_a_read_write_alias() {
     );
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     let page = rig.host.rig.machine.inspect(pa);
-    assert_eq!(page[..8], 40u64.to_le_bytes(), "ipa_bits in the shared page");
+    assert_eq!(
+        page[..8],
+        40u64.to_le_bytes(),
+        "ipa_bits in the shared page"
+    );
 }
 
 #[test]
@@ -268,4 +275,39 @@ fn host_call_arguments_are_read_through_a_read_only_alias_but_results_never_writ
         rig.host.rig.machine.inspect(pa).iter().all(|b| *b == 0xA5),
         "the results were not written into the provider's page"
     );
+}
+
+/// A write to a read-only alias and a fetch from any alias are stage-2 permission faults the
+/// host cannot fix: the realm takes a synchronous external abort, and no exit reaches the
+/// host.
+#[test]
+fn a_permission_fault_on_an_alias_is_the_realms_external_abort() {
+    // DFSC permission fault at level 3 (0b001111) with WnR; IFSC the same for a fetch.
+    const PERMISSION_L3: u64 = 0x0F;
+    const WNR: u64 = 1 << 6;
+    const IABT: u64 = 0x20 << 26 | 1 << 25;
+    // (alias writable, the trap, the class the realm takes: data or instruction abort)
+    for (writable, esr, taken) in [
+        (false, running::DABT | WNR | PERMISSION_L3, 0x24),
+        (true, IABT | PERMISSION_L3, 0x20),
+    ] {
+        let (rig, _) = running_consumer(writable);
+        running::script(
+            rig.machine(),
+            vec![
+                Box::new(move |_, _, _| running::abort_at(running::UNPOPULATED_IPA, esr)),
+                Box::new(move |_, _, ctx| {
+                    assert_eq!(
+                        ctx.el1.esr >> 26 & 0x3E,
+                        taken,
+                        "an abort taken by the realm"
+                    );
+                    assert_eq!(ctx.el1.esr & 0x3F, 0x10, "synchronous external abort");
+                    running::irq()
+                }),
+            ],
+        );
+        assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+        assert_eq!(rig.exit(0), 1, "only the IRQ reaches the host ({esr:#x})");
+    }
 }

@@ -228,8 +228,16 @@ fn ripas_at<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> Option<Ripas> {
 }
 
 /// Whether the abort must be answered by injecting an external abort into the realm: an
-/// IPA outside its space, or protected memory with RIPAS EMPTY.
-fn realm_gets_sea<M: Machine>(env: &RecEnv<'_, M>, fipa: u64, unprotected_too: bool) -> bool {
+/// IPA outside its space, protected memory with RIPAS EMPTY, or a stage-2 permission fault
+/// in the protected half. The realm's own pages are mapped read-write and executable, so
+/// such a fault is a write to a read-only CSM alias or a fetch from any alias: nothing the
+/// host could fix (an exit would only loop), the realm's to take.
+fn realm_gets_sea<M: Machine>(
+    env: &RecEnv<'_, M>,
+    fipa: u64,
+    esr: Esr,
+    unprotected_too: bool,
+) -> bool {
     let s2 = &env.realm.s2;
     if !s2.in_ipa_space(fipa) {
         return true;
@@ -237,7 +245,7 @@ fn realm_gets_sea<M: Machine>(env: &RecEnv<'_, M>, fipa: u64, unprotected_too: b
     if !s2.in_par(fipa) {
         return unprotected_too;
     }
-    ripas_at(env, fipa) == Some(Ripas::Empty)
+    esr.fault_status() == FaultStatus::Permission || ripas_at(env, fipa) == Some(Ripas::Empty)
 }
 
 /// What every abort checks first: an external abort is reported as it is; an abort the realm
@@ -256,7 +264,7 @@ fn abort_prelude<M: Machine>(
         return ControlFlow::Break(sync_exit(trap, record));
     }
     let fipa = fault_ipa_page(trap.hpfar);
-    if realm_gets_sea(env, fipa, unprotected_too) {
+    if realm_gets_sea(env, fipa, esr, unprotected_too) {
         inject::external_abort(ctx, esr, trap.far);
         return ControlFlow::Break(Outcome::Injected);
     }
