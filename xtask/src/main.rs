@@ -44,7 +44,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
-          token <file>, linux [--no-initrd] [--smp2] [--scripted],
+          token <file>, linux [--no-initrd] [--smp2] [--scripted [--icount]],
           fuzz [target] [--runs N|--seconds S], help";
 
 fn main() -> ExitCode {

@@ -271,7 +271,9 @@ fn loaders(p: &Prepared) -> Vec<String> {
 }
 
 /// `cargo xtask linux [--no-initrd] [--smp2]`: the realm with a shell on the console.
-/// `--scripted` runs only the scripted boot of `cargo xtask test` and prints its results.
+/// `--scripted` runs only the scripted boot of `cargo xtask test` and prints its results;
+/// with `--icount` it runs under `-icount shift=0`, where the VMM's counter ticks (1 GHz)
+/// are instructions, so the phase figures it prints are instruction counts.
 pub fn interactive(args: &[String]) -> Result {
     let vcpus = if args.iter().any(|a| a == "--smp2") {
         2
@@ -279,7 +281,8 @@ pub fn interactive(args: &[String]) -> Result {
         1
     };
     if args.iter().any(|a| a == "--scripted") {
-        let s = scripted(vcpus)?;
+        let icount = args.iter().any(|a| a == "--icount");
+        let s = scripted_with(vcpus, icount)?;
         if let Some(reason) = s.skipped {
             return Err(format!("SKIPPED: {reason}").into());
         }
@@ -368,8 +371,13 @@ pub struct Scripted {
     pub elapsed: Duration,
 }
 
-/// The Linux scenario of `cargo xtask test` (with `vcpus` vCPUs; the test uses one).
+/// The Linux scenario of `cargo xtask test` (with `vcpus` vCPUs).
 pub fn scripted(vcpus: u64) -> Result<Scripted> {
+    scripted_with(vcpus, false)
+}
+
+/// [`scripted`], under `-icount shift=0` if `icount`.
+fn scripted_with(vcpus: u64, icount: bool) -> Result<Scripted> {
     let guest = match fetch::ensure().and_then(|g| fetch::check(&g).map(|_| g)) {
         Ok(g) => g,
         Err(reason) => {
@@ -394,7 +402,13 @@ pub fn scripted(vcpus: u64) -> Result<Scripted> {
         deadline: Some(DEADLINE),
         live: false,
         print_command: false,
-        extra: loaders(&p),
+        extra: {
+            let mut extra = loaders(&p);
+            if icount {
+                extra.extend(["-icount".to_string(), "shift=0".to_string()]);
+            }
+            extra
+        },
         log: paths::logs().join("linux.log"),
     };
     eprintln!("xtask: Linux realm: Debian {} (scripted boot)", p.release);
