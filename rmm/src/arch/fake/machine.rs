@@ -15,6 +15,12 @@
 //!   a valid mapping; each is matched under the VMID width the boot installed
 //!   ([`Machine::install_resting_controls`]), and one before that, or for a VMID the width
 //!   cannot hold, panics as the hardware's check stops the monitor;
+//! - each simulated CPU has a stage-2 TLB ([`super::tlb`]): realm accesses by IPA
+//!   ([`FakeMachine::realm_read_ipa`], [`FakeMachine::realm_write_ipa`]) go through it, a
+//!   miss is filled by the fake's own walk of the tables the entry configuration names
+//!   (independent of `rtt`), and only invalidations that match drop entries, so a missed or
+//!   misdirected invalidation leaves a translation that [`FakeMachine::stale_translations`]
+//!   reports and that the realm still reads and writes through;
 //! - EL3's attestation services hand over TF-A's fixed sample realm attestation key and
 //!   platform token (`attest/tests/data`) through a simulated shared page, the token in
 //!   hunks of a chosen size, with knobs to make either call fail; a host interrupt can be
@@ -26,6 +32,7 @@
 
 extern crate std;
 
+use super::tlb::{Access, Leaf, Regime, Stage2Fault, StaleTranslation, Tlbs};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{
     RealmContext, RealmCpu, RealmEntryConfig, RealmFp, RealmTrap, TimerOutputs, TrapAction,
@@ -73,6 +80,8 @@ struct Memory {
     stage2_invalidations: Vec<u16>,
     /// The per-IPA invalidations among them: (VMID tag, IPA).
     ipa_invalidations: Vec<(u16, u64)>,
+    /// Every simulated CPU's stage-2 TLB.
+    tlbs: Tlbs,
     /// EL3's attestation services.
     el3_attest: FakeEl3Attest,
     /// Whether a host interrupt is pending, and how often the RMM looked.
@@ -345,6 +354,135 @@ impl FakeMachine {
         page[at..at + bytes.len()].copy_from_slice(bytes);
     }
 
+    /// The realm on the simulated CPU (this thread) translates `ipa` for `access`, as the
+    /// MMU would under `config`'s VTTBR_EL2/VTCR_EL2: a hit in this CPU's TLB is used as it
+    /// is (however stale), a miss walks the tables in memory and is cached. Returns the PA
+    /// and the leaf, or the stage-2 fault.
+    pub fn realm_translate(
+        &self,
+        config: &RealmEntryConfig,
+        ipa: u64,
+        access: Access,
+    ) -> Result<(u64, Leaf), Stage2Fault> {
+        let regime = Regime::decode(config.vttbr, config.vtcr);
+        let cpu = std::thread::current().id();
+        let mut memory = self.memory();
+        let Memory {
+            tlbs,
+            pas,
+            contents,
+            ..
+        } = &mut *memory;
+        let leaf = tlbs.translate(cpu, &regime, ipa, &mut self.walk_reader(pas, contents))?;
+        leaf.check(access)?;
+        Ok((leaf.pa(ipa), leaf))
+    }
+
+    /// Reads `buf.len()` bytes (inside one granule) of realm memory at `ipa`, through this
+    /// CPU's TLB ([`Self::realm_translate`]). The output must be in the PAS the leaf says
+    /// (Realm, or Non-secure for an NS mapping): else a Granule Protection Fault.
+    pub fn realm_read_ipa(
+        &self,
+        config: &RealmEntryConfig,
+        ipa: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Stage2Fault> {
+        let (pa, leaf) = self.realm_translate(config, ipa, Access::Read)?;
+        let at = Self::within_granule(pa, buf.len());
+        let memory = self.memory();
+        self.check_output_pas(&memory, pa, &leaf)?;
+        let granule = pa & !(GRANULE - 1);
+        match memory.contents.get(&granule) {
+            Some(page) => buf.copy_from_slice(&page[at..at + buf.len()]),
+            None => buf.fill(0),
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` (inside one granule) of realm memory at `ipa`, through this CPU's TLB,
+    /// as [`Self::realm_read_ipa`] reads.
+    pub fn realm_write_ipa(
+        &self,
+        config: &RealmEntryConfig,
+        ipa: u64,
+        bytes: &[u8],
+    ) -> Result<(), Stage2Fault> {
+        let (pa, leaf) = self.realm_translate(config, ipa, Access::Write)?;
+        let at = Self::within_granule(pa, bytes.len());
+        let mut memory = self.memory();
+        self.check_output_pas(&memory, pa, &leaf)?;
+        let page = memory
+            .contents
+            .entry(pa & !(GRANULE - 1))
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        page[at..at + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Every translation a simulated CPU's TLB holds that a fresh walk of the tables of the
+    /// realm whose walk cached it contradicts (a leaf now unmapped or mapping another granule
+    /// or other permissions, a table entry naming a table no longer there): what a missed or
+    /// misdirected invalidation leaves behind. Empty when every TLB is honest.
+    pub fn stale_translations(&self) -> Vec<StaleTranslation> {
+        let memory = self.memory();
+        memory
+            .tlbs
+            .stale(&mut self.walk_reader(&memory.pas, &memory.contents))
+    }
+
+    /// How many (leaf, table) entries all simulated CPUs' TLBs hold: tests check the realm
+    /// really filled them before checking nothing stale is left.
+    pub fn cached_translations(&self) -> (usize, usize) {
+        self.memory().tlbs.len()
+    }
+
+    /// Reads a descriptor for the walker: stage-2 tables are read from the Realm PAS (a table
+    /// anywhere else is a Granule Protection Fault of the walk).
+    fn walk_reader<'a>(
+        &'a self,
+        pas: &'a HashMap<u64, FakePas>,
+        contents: &'a HashMap<u64, Box<[u8; GRANULE_SIZE]>>,
+    ) -> impl FnMut(u64) -> Result<u64, Stage2Fault> + 'a {
+        move |pa| {
+            let granule = pa & !(GRANULE - 1);
+            let in_pas = pas
+                .get(&granule)
+                .copied()
+                .or_else(|| self.default_pas(granule));
+            if in_pas != Some(FakePas::Realm) {
+                return Err(Stage2Fault::GranuleProtection { pa });
+            }
+            let at = (pa % GRANULE) as usize;
+            Ok(contents.get(&granule).map_or(0, |page| {
+                u64::from_le_bytes(page[at..at + 8].try_into().expect("8 bytes"))
+            }))
+        }
+    }
+
+    /// A realm access through `leaf` to `pa` must find the granule in the leaf's PAS.
+    fn check_output_pas(&self, memory: &Memory, pa: u64, leaf: &Leaf) -> Result<(), Stage2Fault> {
+        let want = if leaf.ns {
+            FakePas::NonSecure
+        } else {
+            FakePas::Realm
+        };
+        if self.pas_in(memory, pa) == Some(want) {
+            Ok(())
+        } else {
+            Err(Stage2Fault::GranuleProtection { pa })
+        }
+    }
+
+    /// The offset of `pa` in its granule, checking `len` bytes from there stay inside it.
+    fn within_granule(pa: u64, len: usize) -> usize {
+        let at = (pa % GRANULE) as usize;
+        assert!(
+            at + len <= GRANULE_SIZE,
+            "a fake realm access of {len} bytes at {pa:#x} crosses a granule"
+        );
+        at
+    }
+
     fn realm_granule(&self, pa: u64) -> [u8; GRANULE_SIZE] {
         assert_eq!(
             self.pas(pa),
@@ -506,6 +644,23 @@ impl FakeMachine {
         memory
     }
 
+    /// The tag an invalidation for `vmid` matches under the installed resting VMID width. As
+    /// the hardware's check stops the monitor, one before the width was installed, or for a
+    /// VMID the width cannot hold (it would miss entries), panics.
+    fn invalidation_tag(memory: &Memory, vmid: u16) -> u16 {
+        let Some(width) = memory.vmid_width else {
+            panic!(
+                "TLB invalidation for VMID {vmid:#x} before the resting controls were installed"
+            );
+        };
+        assert!(
+            width.holds(vmid),
+            "TLB invalidation for VMID {vmid:#x} with {}-bit VMIDs would miss its entries",
+            width.bits()
+        );
+        width.tag(vmid)
+    }
+
     fn transition(&self, addr: GranuleAddr, from: FakePas, to: FakePas) -> El3Status {
         let pa = addr.get();
         let mut memory = self.memory();
@@ -595,26 +750,17 @@ impl Machine for FakeMachine {
 
     fn invalidate_stage2(&self, vmid: u16) {
         let mut memory = self.memory();
-        // As the hardware stops the monitor: an invalidation outside the realms' regime
-        // could miss entries.
-        let Some(width) = memory.vmid_width else {
-            panic!(
-                "TLB invalidation for VMID {vmid:#x} before the resting controls were installed"
-            );
-        };
-        assert!(
-            width.holds(vmid),
-            "TLB invalidation for VMID {vmid:#x} with {}-bit VMIDs would miss its entries",
-            width.bits()
-        );
-        memory.stage2_invalidations.push(width.tag(vmid));
+        let tag = Self::invalidation_tag(&memory, vmid);
+        memory.stage2_invalidations.push(tag);
+        memory.tlbs.invalidate_vmid(tag);
     }
 
     fn invalidate_stage2_ipa(&self, vmid: u16, ipa: u64) {
-        self.invalidate_stage2(vmid);
         let mut memory = self.memory();
-        let tag = memory.vmid_width.map_or(vmid, |width| width.tag(vmid));
+        let tag = Self::invalidation_tag(&memory, vmid);
+        memory.stage2_invalidations.push(tag);
         memory.ipa_invalidations.push((tag, ipa));
+        memory.tlbs.invalidate_ipa(tag, ipa);
     }
 
     fn read_ns(

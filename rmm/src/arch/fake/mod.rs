@@ -10,8 +10,10 @@
 extern crate std;
 
 pub mod machine;
+pub mod tlb;
 
 pub use machine::{FakeMachine, FakePas, FakeRecId, HostFault, MemorySnapshot};
+pub use tlb::{Access, Leaf, Stage2Fault, StaleTranslation};
 
 use crate::GRANULE_SIZE;
 use crate::arch::{ConsoleSink, El3Port};
