@@ -135,11 +135,21 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) ->
     } else {
         Entry::UnassignedNs
     };
-    parent.replace(machine, config.vmid, ipa, replacement);
+    // Unprotected mappings are not counted: the table may still map pages the realm used.
+    if holds_valid_entry(machine, child.addr()) {
+        parent.replace_subtree(machine, config.vmid, replacement);
+    } else {
+        parent.replace(machine, config.vmid, ipa, replacement);
+    }
     parent.uncount_entry();
     machine.zero_granule(child.addr());
     child.set_state(GranuleState::Delegated);
     Ok([child.addr().get(), parent.nonlive_top(machine, ipa)])
+}
+
+/// Whether any entry of the table at `table` is valid (a mapping the MMU may have cached).
+fn holds_valid_entry(machine: &impl Machine, table: GranuleAddr) -> bool {
+    (0..ENTRIES).any(|index| Entry::is_valid(machine.read_word(table, index)))
 }
 
 /// Locks `table`, which a table entry points to: a granule that is not an RTT there can only
@@ -209,7 +219,12 @@ pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Ha
     } else {
         parent.uncount_entry();
     }
-    parent.replace(machine, config.vmid, ipa, folded);
+    // A live block replaces 512 live entries, each of which a CPU may have cached.
+    if Entry::is_valid(folded.encode(parent_level)) {
+        parent.replace_subtree(machine, config.vmid, folded);
+    } else {
+        parent.replace(machine, config.vmid, ipa, folded);
+    }
     machine.zero_granule(child.addr());
     child.set_state(GranuleState::Delegated);
     Ok([child.addr().get()])

@@ -30,6 +30,20 @@ impl Walk<'_> {
         self.set(machine, new);
     }
 
+    /// [`Self::replace`] for a table entry whose subtree holds valid leaves (a table of live
+    /// unprotected mappings being destroyed, or folded into the block that replaces it): the
+    /// realm may have cached each of those pages on its own, and invalidating `ipa` alone
+    /// would leave every other page's entry alive (and next to the new block, a TLB
+    /// conflict). Between break and make it invalidates the realm's whole VMID instead.
+    #[inline(always)]
+    pub fn replace_subtree(&self, machine: &impl Machine, vmid: u16, new: Entry) {
+        if Entry::is_valid(self.raw(machine)) {
+            self.set(machine, Entry::Unassigned(Ripas::Empty));
+            machine.invalidate_stage2(vmid);
+        }
+        self.set(machine, new);
+    }
+
     /// Counts one more entry of the walked table (an entry became a table or assigned).
     #[inline(always)]
     pub fn count_entry(&mut self) {
