@@ -3,7 +3,9 @@
 //! input what the realm does until it traps: an RSI or PSCI call with arguments drawn from
 //! pools of realm IPAs and MPIDRs, an HVC, a data or instruction abort at an IPA of the pool,
 //! a trapped system-register access, WFI/WFE, an arbitrary syndrome, or an interrupt.
-//! When the input is used up it takes an IRQ, so every REC_ENTER returns to the host.
+//! When the input is used up it takes an IRQ, so every REC_ENTER returns to the host. Each
+//! run first reads every IPA of the pool through the fake's TLB model, so the checker can
+//! look for stale translations after every command.
 
 use crate::input::Input;
 use rmm::arch::fake::FakeMachine;
@@ -88,7 +90,12 @@ const ESRS: [u64; 10] = [
 /// Installs a realm on `machine` that plays its part from `input`.
 pub fn install(machine: &FakeMachine, input: &Input) {
     let input = input.clone();
-    machine.set_realm(Box::new(move |_m, _config, ctx| {
+    machine.set_realm(Box::new(move |m, config, ctx| {
+        // The realm first reads every IPA of the pool through this CPU's TLB (faults
+        // ignored), so the fake's TLB model holds what it could use; this takes no input.
+        for ipa in IPAS {
+            let _ = m.realm_read_ipa(config, ipa, &mut [0u8; 8]);
+        }
         if input.is_empty() {
             return trap(TrapKind::Irq, 0, 0, 0);
         }

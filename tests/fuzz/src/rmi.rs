@@ -224,6 +224,17 @@ impl<'l> Engine<'l> {
         if let Err(stale) = check::no_stale_translations(&self.leaves, &leaves, &per_ipa, &all) {
             self.fail(&stale);
         }
+        // The fake's TLB model: nothing a realm cached contradicts its tables now.
+        let cached = machine.stale_translations();
+        if let Some(first) = cached.first() {
+            self.fail(&format!(
+                "{} stale TLB entries (fake TLB model), first: VMID {:#x} IPA {:#x}: {}",
+                cached.len(),
+                first.vmid,
+                first.ipa,
+                first.what
+            ));
+        }
         self.leaves = leaves;
     }
 
