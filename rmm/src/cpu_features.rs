@@ -43,6 +43,8 @@ pub struct MoreIdRegisters {
     pub id_aa64afr1: u64,
     /// ID_AA64ISAR1_EL1.
     pub id_aa64isar1: u64,
+    /// ID_AA64ISAR2_EL1.
+    pub id_aa64isar2: u64,
     /// ID_AA64MMFR2_EL1.
     pub id_aa64mmfr2: u64,
 }

@@ -114,8 +114,52 @@ pub struct FpRegs {
 
 const _: () = assert!(offset_of!(FpRegs, fpcr) == 512 && offset_of!(FpRegs, fpsr) == 520);
 
+/// A realm CPU's pointer-authentication keys (FEAT_PAuth), zero from REC_CREATE.
+///
+/// The world switch moves them lazily: a run starts with HCR_EL2.APK and API clear, so the
+/// realm's first key-register access or PAC instruction traps ([`is_pauth_trap`]); then the
+/// keys are loaded (the host's set aside), APK and API set for the rest of the run, and the
+/// instruction runs again. At the end of such a run the keys are saved back here and the
+/// host's restored. A REC that has used PAuth once ([`PauthKeys::in_use`]) has its keys
+/// loaded at the start of every later run instead, as a kernel that signs every return
+/// address would otherwise pay that trap on every run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct PauthKeys {
+    /// APIAKeyLo/Hi, APIBKeyLo/Hi, APDAKeyLo/Hi, APDBKeyLo/Hi, APGAKeyLo/Hi (EL1), in this
+    /// order.
+    pub keys: [u64; PAUTH_KEY_REGS],
+    /// Non-zero once the realm has used PAuth (its keys have been loaded in some run).
+    pub in_use: u64,
+}
+
+/// Number of PAuth key registers (five 128-bit keys, as Lo/Hi halves).
+pub const PAUTH_KEY_REGS: usize = 10;
+
+/// ESR_ELx.EC of a trapped PAC instruction (HCR_EL2.API clear).
+pub const EC_PAUTH: u64 = 0x09;
+/// ESR_ELx.EC of a trapped system register access.
+const EC_SYSREG: u64 = 0x18;
+
+/// Whether a synchronous trap with syndrome `esr` is the realm's use of pointer
+/// authentication while its keys are not loaded: a PAC instruction (EC 0x09, trapped by
+/// HCR_EL2.API = 0) or an MRS/MSR of a key register (EC 0x18, trapped by HCR_EL2.APK = 0:
+/// `op0 = 3, op1 = 0, CRn = 2, CRm = 1..=3`, where the architecture has only the ten keys).
+pub const fn is_pauth_trap(esr: u64) -> bool {
+    let ec = (esr >> 26) & 0x3F;
+    if ec == EC_PAUTH {
+        return true;
+    }
+    let op0 = (esr >> 20) & 0b11;
+    let op1 = (esr >> 14) & 0b111;
+    let crn = (esr >> 10) & 0xF;
+    let crm = (esr >> 1) & 0xF;
+    ec == EC_SYSREG && op0 == 3 && op1 == 0 && crn == 2 && crm >= 1 && crm <= 3
+}
+
 /// Everything of a realm CPU the world switch moves on and off the physical CPU on every
-/// run (the FP/SIMD registers move only when the realm uses them: [`RealmFp`]).
+/// run (the FP/SIMD registers move only when the realm uses them: [`RealmFp`]; the PAuth
+/// keys likewise: [`PauthKeys`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct RealmContext {
@@ -123,6 +167,8 @@ pub struct RealmContext {
     pub gprs: RealmGprs,
     /// EL1/EL0 system registers and timers.
     pub el1: El1Sysregs,
+    /// Pointer-authentication keys.
+    pub pauth: PauthKeys,
 }
 
 /// List registers the `RmiRecEnter`/`RmiRecExit` layout has room for (and GICv3 can have).
@@ -286,6 +332,10 @@ pub trait RealmCpu {
     /// call (its first access traps to R-EL2, which the implementation handles itself) and
     /// go back to `fp` before returning; the host's are restored.
     ///
+    /// Its PAuth keys likewise come from `ctx.pauth` the first time it uses PAuth in this call
+    /// (or at entry once [`PauthKeys::in_use`]; see [`PauthKeys`]) and go back there before
+    /// returning, with the host's keys restored; such traps never reach `on_trap`.
+    ///
     /// The virtual CPU interface is loaded from `gic` (its first `config.vgic_lrs` list
     /// registers and `config.vgic_aprs` active-priority registers per group) before the
     /// first entry and saved back into it, MISR included, before returning; then it is
@@ -312,6 +362,48 @@ pub trait RealmCpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// ESR of an MRS/MSR trap (EC 0x18) of `S<op0>_<op1>_C<crn>_C<crm>_<op2>`.
+    fn sysreg_esr(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64, read: bool) -> u64 {
+        EC_SYSREG << 26
+            | 1 << 25
+            | op0 << 20
+            | op2 << 17
+            | op1 << 14
+            | crn << 10
+            | 5 << 5
+            | crm << 1
+            | u64::from(read)
+    }
+
+    #[test]
+    fn pauth_traps_are_pac_instructions_and_the_ten_key_registers() {
+        assert!(is_pauth_trap(EC_PAUTH << 26 | 1 << 25));
+        assert!(is_pauth_trap(EC_PAUTH << 26));
+        assert!(
+            is_pauth_trap(0xFF << 32 | EC_PAUTH << 26),
+            "ISS2 bits do not matter"
+        );
+        for (crm, op2s) in [(1, 0..4), (2, 0..4), (3, 0..2)] {
+            for op2 in op2s {
+                for read in [false, true] {
+                    assert!(is_pauth_trap(sysreg_esr(3, 0, 2, crm, op2, read)));
+                }
+            }
+        }
+        // TTBR0_EL1, TCR_EL1 (CRn 2, CRm 0), a key's encoding at another op1, op0 or CRn,
+        // and other classes with a key-like ISS are not PAuth traps.
+        assert!(!is_pauth_trap(sysreg_esr(3, 0, 2, 0, 0, true)));
+        assert!(!is_pauth_trap(sysreg_esr(3, 0, 2, 0, 2, false)));
+        assert!(!is_pauth_trap(sysreg_esr(3, 4, 2, 1, 0, true)));
+        assert!(!is_pauth_trap(sysreg_esr(2, 0, 2, 1, 0, true)));
+        assert!(!is_pauth_trap(sysreg_esr(3, 0, 3, 1, 0, true)));
+        assert!(!is_pauth_trap(sysreg_esr(3, 0, 2, 4, 0, true)));
+        assert!(!is_pauth_trap(
+            sysreg_esr(3, 0, 2, 1, 0, true) & !(0x3F << 26) | 0x17 << 26
+        ));
+        assert!(!is_pauth_trap(0x07 << 26));
+    }
 
     #[test]
     fn timer_outputs_follow_enable_istatus_and_imask() {

@@ -50,12 +50,19 @@ mod hcr {
     pub const TEA: u64 = 1 << 37;
     /// Stage-2 attributes override stage 1 (the RTT encoding relies on it).
     pub const FWB: u64 = 1 << 46;
+    /// Key-register accesses at EL1 do not trap (FEAT_PAuth): never set here.
+    #[cfg(test)]
+    pub const APK: u64 = 1 << 40;
+    /// PAC instructions at EL1/EL0 do not trap: never set here.
+    #[cfg(test)]
+    pub const API: u64 = 1 << 41;
 }
 
 /// HCR_EL2 while a realm runs, with WFI/WFE trapped as the host asked.
 ///
-/// Pointer authentication stays trapped (APK/API clear): the keys are not switched, so the
-/// realm gets an UNDEFINED exception for PAC instructions that need them. The LORegions and
+/// Pointer authentication starts trapped (APK/API clear): the world switch loads the realm's
+/// keys on its first key access or PAC instruction and sets APK/API itself for the rest of
+/// that run (at entry, once the REC has used PAuth: `arch::world::PauthKeys`). The LORegions and
 /// RAS error record registers (TLOR, TERR) trap too, and read as zero and ignore writes like
 /// other unknown system registers: the RMM does not switch them, so a realm could otherwise
 /// leave state in them for the next realm (or the host) on that CPU. Both bits are RES0 (so
@@ -196,6 +203,11 @@ mod tests {
         assert_ne!(h & hcr::HCD, 0);
         assert_ne!(h & hcr::TLOR, 0, "LORegions registers trap");
         assert_ne!(h & hcr::TERR, 0, "RAS error record registers trap");
+        assert_eq!(
+            h & (hcr::APK | hcr::API),
+            0,
+            "PAuth traps until the world switch loads the realm's keys"
+        );
         assert_eq!(h & hcr::TWI, 0);
         assert_ne!(h & hcr::TWE, 0);
         assert_eq!(vmpidr_el2(0x0001_0203), 0x8001_0203);

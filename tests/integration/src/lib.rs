@@ -53,6 +53,7 @@ pub fn qemu_cpu() -> CpuIdRegisters {
             id_aa64afr0: 0,
             id_aa64afr1: 0,
             id_aa64isar1: 0x1 << 28 | 0x1 << 24 | 0x3 << 20 | 0x5 << 4 | 0x1,
+            id_aa64isar2: 0x1 << 28 | 0x1 << 16 | 0x2,
             id_aa64mmfr2: 0x1011,
         },
     }

@@ -291,7 +291,10 @@ fn id_registers_read_sanitised() {
                 sync(mrs(0, 0, 6, 1, 6))
             }),
             Box::new(|_, _, ctx| {
-                assert_eq!(ctx.gprs.x[6], 0x30_0001, "ID_AA64ISAR1_EL1 without PAuth");
+                assert_eq!(
+                    ctx.gprs.x[6], 0x1130_0051,
+                    "ID_AA64ISAR1_EL1 as the CPU has it, PAuth included"
+                );
                 ctx.gprs.x[7] = 0x77;
                 sync(mrs(0, 0, 4, 1, 7))
             }),

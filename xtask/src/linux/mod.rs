@@ -421,6 +421,29 @@ fn scripted_with(vcpus: u64, icount: bool) -> Result<Scripted> {
     })
 }
 
+/// What is wrong with the realm's view of pointer authentication: `/init` prints the first
+/// `Features` line of `/proc/cpuinfo`, which must list `paca` (address authentication) and
+/// `pacg` (generic authentication), as the RMM shows PAuth and switches the keys.
+fn pauth_problem(output: &str) -> Option<String> {
+    let Some(features) = output
+        .lines()
+        .find_map(|l| l.split_once("INIT: cpuinfo:").map(|(_, f)| f))
+    else {
+        return Some("no `INIT: cpuinfo:` line on the console".into());
+    };
+    let words: Vec<&str> = features.split_whitespace().collect();
+    let missing: Vec<&str> = ["paca", "pacg"]
+        .into_iter()
+        .filter(|w| !words.contains(w))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "/proc/cpuinfo features lack {}:{features}",
+            missing.join(" and ")
+        )
+    })
+}
+
 fn result(name: &str, problem: Option<String>) -> TestLine {
     TestLine {
         name: format!("linux.{name}"),
@@ -459,6 +482,7 @@ pub fn judge(p: &Prepared, output: &str, exit_code: Option<i32>) -> Vec<TestLine
             (!has(&want)).then(|| format!("no `{want}` (secondary vCPUs did not come up)")),
         ));
     }
+    out.push(result("pointer_authentication", pauth_problem(output)));
     // The token: the realm printed it; the challenge and RIM are what this side chose and
     // computed; RPV zero and REMs zero (nothing extends them).
     let mut printed = token_check::extract(output);
@@ -487,4 +511,21 @@ pub fn judge(p: &Prepared, output: &str, exit_code: Option<i32>) -> Vec<TestLine
         }),
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pauth_problem;
+
+    #[test]
+    fn pac_must_be_in_the_cpuinfo_features() {
+        let with = "INIT: cpuinfo: Features\t: fp asimd evtstrm paca pacg dcpodp\n";
+        assert_eq!(pauth_problem(with), None);
+        let without = "INIT: cpuinfo: Features\t: fp asimd evtstrm dcpodp\n";
+        let problem = pauth_problem(without).expect("a problem");
+        assert!(problem.contains("paca and pacg"), "{problem}");
+        // `pacg` alone is not enough, and a word that merely contains it does not count.
+        assert!(pauth_problem("INIT: cpuinfo: Features : pacg xpaca\n").is_some());
+        assert!(pauth_problem("no cpuinfo here\n").is_some());
+    }
 }

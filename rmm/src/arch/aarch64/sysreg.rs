@@ -36,6 +36,7 @@ pub fn cpu_id_registers() -> CpuIdRegisters {
             id_aa64afr0: id_reg!("S3_0_C0_C5_4"),
             id_aa64afr1: id_reg!("S3_0_C0_C5_5"),
             id_aa64isar1: id_reg!("S3_0_C0_C6_1"),
+            id_aa64isar2: id_reg!("S3_0_C0_C6_2"),
             id_aa64mmfr2: id_reg!("S3_0_C0_C7_2"),
         },
     }

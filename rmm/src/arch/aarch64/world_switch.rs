@@ -11,13 +11,16 @@
 //! system registers and the FP/SIMD registers (the host's out, the realm's in, and back),
 //! loads and saves the realm's virtual CPU interface ([`vgic_regs`]), masks the realm's
 //! asserted timers before each entry, and installs the realm's EL2 configuration (stage 2,
-//! traps, virtual MPIDR), restoring the RMM's values afterwards.
+//! traps, virtual MPIDR), restoring the RMM's values afterwards. The realm's FP/SIMD
+//! registers and pointer-authentication keys move lazily, on its first use in a run (the
+//! keys at entry once the REC has used them: [`PauthKeys`]).
 
 use super::realm_sysregs::{mrs, msr};
 use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
-    El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, RealmContext, RealmEntryConfig,
-    RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState,
+    El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, PAUTH_KEY_REGS, PauthKeys,
+    RealmContext, RealmEntryConfig, RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction,
+    TrapKind, VgicState, is_pauth_trap,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
@@ -151,6 +154,61 @@ el1_registers! {
     cntp_cval => "cntp_cval_el0",
 }
 
+macro_rules! pauth_key_registers {
+    ($($index:literal => $reg:literal),* $(,)?) => {
+        /// Reads this CPU's EL1 PAuth key registers into `keys` (the [`PauthKeys::keys`]
+        /// order).
+        fn save_keys(keys: &mut [u64; PAUTH_KEY_REGS]) {
+            $( keys[$index] = mrs!($reg); )*
+        }
+
+        /// Writes `keys` into this CPU's EL1 PAuth key registers.
+        fn load_keys(keys: &[u64; PAUTH_KEY_REGS]) {
+            $( msr!($reg, keys[$index]); )*
+        }
+    };
+}
+
+// By encoding, so no assembler extension is needed: APIAKeyLo/Hi_EL1, APIBKeyLo/Hi_EL1,
+// APDAKeyLo/Hi_EL1, APDBKeyLo/Hi_EL1, APGAKeyLo/Hi_EL1. (EL2 accesses to them are not
+// trapped by HCR_EL2; TF-A built with ENABLE_RME sets SCR_EL3.APK/API for every world.)
+pauth_key_registers! {
+    0 => "S3_0_C2_C1_0",
+    1 => "S3_0_C2_C1_1",
+    2 => "S3_0_C2_C1_2",
+    3 => "S3_0_C2_C1_3",
+    4 => "S3_0_C2_C2_0",
+    5 => "S3_0_C2_C2_1",
+    6 => "S3_0_C2_C2_2",
+    7 => "S3_0_C2_C2_3",
+    8 => "S3_0_C2_C3_0",
+    9 => "S3_0_C2_C3_1",
+}
+
+/// `HCR_EL2.APK` (bit 40) and `API` (bit 41): the realm's key-register accesses and PAC
+/// instructions do not trap. Set only while the realm's keys are in the CPU.
+const HCR_EL2_APK_API: u64 = 1 << 40 | 1 << 41;
+
+/// Puts the realm's PAuth keys into the CPU and returns the host's, which were there; then
+/// the realm's key accesses and PAC instructions stop trapping (`hcr` | APK | API, which the
+/// next ERET synchronises). Marks the keys in use, so later runs load them at entry.
+#[inline(never)]
+fn load_realm_keys(pauth: &mut PauthKeys, hcr: u64) -> [u64; PAUTH_KEY_REGS] {
+    let mut host = [0; PAUTH_KEY_REGS];
+    save_keys(&mut host);
+    load_keys(&pauth.keys);
+    pauth.in_use = 1;
+    msr!("hcr_el2", hcr | HCR_EL2_APK_API);
+    host
+}
+
+/// Saves the realm's PAuth keys from the CPU into `pauth` and puts `host`'s back.
+#[inline(never)]
+fn unload_realm_keys(pauth: &mut PauthKeys, host: &[u64; PAUTH_KEY_REGS]) {
+    save_keys(&mut pauth.keys);
+    load_keys(host);
+}
+
 /// The EL2 controls a realm run changes, as the RMM had them.
 struct El2Controls {
     hcr: u64,
@@ -209,6 +267,42 @@ const CPTR_EL2_REALM_FP_UNLOADED: u64 = CPTR_EL2_REALM | 1 << 10;
 
 /// ESR_EL2.EC of a trapped FP/SIMD access.
 const EC_FP_ACCESS: u64 = 0x07;
+/// ESR_EL2.EC of a trapped SMC (AArch64).
+const EC_SMC64: u64 = 0x17;
+
+/// The exception classes (as bits) that may be a realm's first use of state the world switch
+/// loads lazily: FP/SIMD (0x07), a PAC instruction (0x09) or a system register access (0x18,
+/// which may be a PAuth key's).
+const LAZY_CLASSES: u64 = 1 << EC_FP_ACCESS | 1 << 0x09 | 1 << 0x18;
+
+/// A synchronous trap of class [`LAZY_CLASSES`] with syndrome `esr`: if it is the realm's first
+/// FP/SIMD use in this run, puts the host's FP/SIMD registers aside and loads the realm's
+/// (from `fp`); if it is its first PAuth use, the same for the keys ([`load_realm_keys`]).
+/// Either way the instruction (whose address ELR_EL2 kept) runs again, untrapped; the answer
+/// says whether that is so. Out of line: at most twice per run.
+#[cold]
+#[inline(never)]
+fn first_use(
+    esr: u64,
+    fp_state: &mut Option<(FpRegs, FpRegs)>,
+    fp: &dyn RealmFp,
+    host_keys: &mut Option<[u64; PAUTH_KEY_REGS]>,
+    pauth: &mut PauthKeys,
+    hcr: u64,
+) -> bool {
+    if fp_state.is_none() && (esr >> 26) & 0x3F == EC_FP_ACCESS {
+        let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
+        fp_regs::save(host_fp);
+        fp.load(realm_fp);
+        fp_regs::load(realm_fp);
+        return true;
+    }
+    if host_keys.is_none() && is_pauth_trap(esr) {
+        *host_keys = Some(load_realm_keys(pauth, hcr));
+        return true;
+    }
+    false
+}
 
 /// `MDCR_EL2.TPMS`: statistical profiling (SPE) register accesses trap.
 const MDCR_EL2_TPMS: u64 = 1 << 14;
@@ -243,7 +337,7 @@ const MMFR1_HCX_SHIFT: u32 = 40;
 ///   RMM does not switch, read as zero and ignore writes for the realm;
 /// - with FEAT_HCX, `HCRX_EL2` = 0: TCR2_EL1, SCTLR2_EL1 and the like trap, and the
 ///   instructions it enables (LS64, MOPS, …) are not enabled, matching the ID registers a
-///   realm reads (ISAR2 reads as zero).
+///   realm reads (ISAR2 shows only its PAuth fields).
 ///
 /// The registers exist only with their feature, so each is written only if the ID register
 /// says so.
@@ -357,6 +451,13 @@ pub fn run_realm<F>(
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
     // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
     let mut fp_state: Option<(FpRegs, FpRegs)> = None;
+    // The host's PAuth keys once the realm's are in the CPU: from the realm's first use in
+    // this run, or from the start if the REC has used PAuth before (see `PauthKeys`).
+    let mut host_keys = if ctx.pauth.in_use != 0 {
+        Some(load_realm_keys(&mut ctx.pauth, config.hcr))
+    } else {
+        None
+    };
     isb();
     loop {
         let (cntv_ctl, cntp_ctl) = (mrs!("cntv_ctl_el0"), mrs!("cntp_ctl_el0"));
@@ -407,13 +508,23 @@ pub fn run_realm<F>(
             };
             msr!("cptr_el2", rmm.cptr);
             isb();
-            if fp_state.is_none() && vector == 0 && trap.esr >> 26 == EC_FP_ACCESS {
-                // The realm's first FP/SIMD use: its registers in, the host's aside; the
-                // instruction runs again.
-                let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
-                fp_regs::save(host_fp);
-                fp.load(realm_fp);
-                fp_regs::load(realm_fp);
+            // On the fast path an SMC (RSI, the commonest trap, never a first use) is told
+            // apart with one comparison, any other class with a shift of a constant; the
+            // rest is out of line.
+            // (ESR_EL2 bits above the class hold ISS2 with some features: masked off.)
+            let class = (trap.esr >> 26) & 0x3F;
+            if vector == 0
+                && class != EC_SMC64
+                && (LAZY_CLASSES >> class) & 1 != 0
+                && first_use(
+                    trap.esr,
+                    &mut fp_state,
+                    fp,
+                    &mut host_keys,
+                    &mut ctx.pauth,
+                    config.hcr,
+                )
+            {
                 continue;
             }
             trap
@@ -436,6 +547,9 @@ pub fn run_realm<F>(
         fp_regs::save(realm_fp);
         fp.store(realm_fp);
         fp_regs::load(host_fp);
+    }
+    if let Some(host_keys) = &host_keys {
+        unload_realm_keys(&mut ctx.pauth, host_keys);
     }
     restore_el1(&host);
     El2Controls::install(&rmm);

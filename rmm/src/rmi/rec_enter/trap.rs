@@ -113,10 +113,10 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
         ExceptionClass::SysReg => sysreg(env, ctx, trap, esr),
         ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
         ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr),
-        // Pointer authentication (0x09), SVE (0x19), SME (0x1D): the realm has none of these,
-        // so the access is UNDEFINED for it. FP/SIMD (0x07) traps only until the world
-        // switch loads the realm's registers on its first use and never reaches here then;
-        // should it, it is refused the same way.
+        // SVE (0x19), SME (0x1D): the realm has neither, so the access is UNDEFINED for it.
+        // FP/SIMD (0x07) and pointer authentication (0x09) trap only until the world switch
+        // loads the realm's registers or keys on its first use, and never reach here then;
+        // should they, they are refused the same way.
         ExceptionClass::FpAccess | ExceptionClass::Other(0x09 | 0x19 | 0x1D) => {
             let pc = ctx.gprs.pc;
             inject::undefined(ctx, pc);

@@ -65,6 +65,13 @@ pub enum Scenario {
     /// [`RIPAS_BENCH_REGION`] to RAM (timed by the realm), another `Echo`, and the region made
     /// EMPTY again; then a `Print` of the `BENCH ripas_change_2m ...` line, then finish.
     RipasChangeLoop = 12,
+    /// Pointer authentication, on two RECs created runnable: each checks that its PAuth keys
+    /// start zero (REC 0 also that PAuth is advertised), sets all five keys to a pattern
+    /// derived from x2 and its MPIDR (with SCTLR_EL1's EnIA/EnIB/EnDA/EnDB), signs with
+    /// PACIA and PACGA, exits to the host with an `Echo`, and checks its keys and signatures
+    /// survived. The hypervisor runs REC 1 from start to end while REC 0 waits in that
+    /// `Echo`; REC 1 reports the `pauth.rec1_*` checks.
+    Pauth = 13,
 }
 
 impl Scenario {
@@ -84,6 +91,7 @@ impl Scenario {
             10 => Self::MmioLoop,
             11 => Self::Interrupts,
             12 => Self::RipasChangeLoop,
+            13 => Self::Pauth,
             _ => return None,
         })
     }
@@ -253,6 +261,13 @@ pub const CHECKS: &[&str] = &[
     "regs.midr_sane",
     "regs.fp_starts_zeroed",
     "regs.fp_survives_exit",
+    "pauth.advertised",
+    "pauth.keys_start_zeroed",
+    "pauth.pac_signs",
+    "pauth.keys_survive_exit",
+    "pauth.rec1_keys_start_zeroed",
+    "pauth.rec1_pac_signs",
+    "pauth.rec1_keys_survive_exit",
     "populate.after_fault",
     "psci.version",
     "psci.features",

@@ -19,6 +19,7 @@ mod exceptions;
 mod fp;
 mod host_call;
 mod irq;
+mod pauth;
 mod psci;
 mod ripas;
 mod rsi;
@@ -45,6 +46,7 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::MmioLoop) => bench::mmio_loop(x2),
         Some(Scenario::RipasChangeLoop) => bench::ripas_change_loop(x2),
         Some(Scenario::Interrupts) => irq::run(x2),
+        Some(Scenario::Pauth) => pauth::run(x2),
         None => {
             host_call::print("unknown scenario");
             u64::MAX

@@ -6,12 +6,15 @@
 //! The multi-REC PSCI scenario is in `realm_smp`.
 
 use super::pool::{check_err, check_ok};
-use super::realm_service::{Transcript, checks_named, no_other_recs, run_realm};
-use super::realm_vm::{POPULATE_IPA, TestVm};
+use super::realm_service::{
+    EXIT_HOST_CALL, Service, Transcript, checks_named, no_other_recs, run_realm, run_realm_with,
+};
+use super::realm_vm::{POPULATE_IPA, TestVm, VmSpec};
 use crate::ensure;
 use crate::rmi::{self, status};
 use crate::runner::{Outcome, Scenario};
-use realm_protocol::{CHECKS, RIPAS_REGION, Scenario as RealmScenario};
+use core::cell::Cell;
+use realm_protocol::{CHECKS, HostCallCode, RIPAS_REGION, Scenario as RealmScenario};
 use rmm_abi::rmi::states::HashAlgorithm;
 
 /// Run by the primary only.
@@ -35,6 +38,10 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "realm_register_state",
         run: registers,
+    },
+    Scenario {
+        name: "realm_pauth_keys_per_rec",
+        run: pauth,
     },
     Scenario {
         name: "realm_populated_on_protected_fault",
@@ -159,6 +166,71 @@ fn registers() -> Outcome {
         HashAlgorithm::Sha256,
         "regs.",
     )
+}
+
+/// Runs REC 1 of the PAuth realm from start to end the first time REC 0 exits with an
+/// `Echo` (after setting its keys and before checking they survived).
+struct OtherRecMeanwhile {
+    ran: Cell<bool>,
+    rec1: Cell<u128>,
+}
+
+impl Service for OtherRecMeanwhile {
+    fn after_exit(&self, vm: &TestVm, rec: usize, reason: u64) -> Outcome {
+        let echo = reason == EXIT_HOST_CALL
+            && vm.exit_word(rec, 0x600) as u16 == HostCallCode::Echo as u16;
+        if rec != 0 || !echo || self.ran.replace(true) {
+            return Ok(());
+        }
+        let t = run_realm_with(vm, 1, &no_other_recs, self)?;
+        ensure!(t.failed == 0, "{} checks of REC 1 failed", t.failed);
+        ensure!(
+            t.done == Some(0),
+            "REC 1 finished with {:?} failures",
+            t.done
+        );
+        self.rec1.set(t.reported);
+        Ok(())
+    }
+}
+
+/// Pointer authentication: two RECs of one realm, each with its own keys, REC 1 running
+/// on this CPU while REC 0 waits in a host call with its keys set.
+fn pauth() -> Outcome {
+    let vm = TestVm::from_spec(&VmSpec {
+        scenario: RealmScenario::Pauth,
+        x1: 0,
+        x2: 0xC0FF_EE00,
+        x3: 0,
+        hash: HashAlgorithm::Sha256,
+        activate: true,
+        recs: 2,
+        all_runnable: true,
+        ram: None,
+        shared: false,
+    })?;
+    let service = OtherRecMeanwhile {
+        ran: Cell::new(false),
+        rec1: Cell::new(0),
+    };
+    let ran = run_realm_with(&vm, 0, &no_other_recs, &service).and_then(|t| {
+        ensure!(service.ran.get(), "REC 0 never made its Echo host call");
+        let reported = t.reported | service.rec1.get();
+        let expected = checks_named("pauth.");
+        ensure!(
+            reported == expected && t.reported & service.rec1.get() == 0,
+            "the RECs reported checks {reported:#x}, expected {expected:#x}"
+        );
+        ensure!(t.failed == 0, "{} checks of REC 0 failed", t.failed);
+        ensure!(
+            t.done == Some(0),
+            "REC 0 finished with {:?} failures",
+            t.done
+        );
+        Ok(())
+    });
+    let torn = vm.tear_down();
+    ran.and(torn)
 }
 
 fn populate() -> Outcome {

@@ -40,7 +40,7 @@ const EXIT_IRQ: u64 = 1;
 const EXIT_FIQ: u64 = 2;
 const EXIT_PSCI: u64 = 3;
 const EXIT_RIPAS_CHANGE: u64 = 4;
-const EXIT_HOST_CALL: u64 = 5;
+pub(super) const EXIT_HOST_CALL: u64 = 5;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 /// ESR_EL2.EC of a trapped system register access.
 const EC_SYSREG: u64 = 0x18;
