@@ -419,6 +419,9 @@ fn pages_out_of_sequence_misaligned_or_of_mixed_ripas_do_not_fold() {
     assert_eq!(host.refcount(ram), 0);
 }
 
+/// A host descriptor for each page index.
+type Desc = dyn Fn(u64) -> u64;
+
 /// MemAttr Normal write-back, S2AP read-write: the attributes of the host's mappings below.
 const NS_ATTRS: u64 = 0b110 << 2 | 0b11 << 6;
 
@@ -452,19 +455,19 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
     let r = realm(&host);
     let refused = [status::rtt(3), 0, 0, 0, X4];
     let ns = 0x1_0000_0000;
-    let cases: [(&str, Box<dyn Fn(u64) -> u64>); 5] = [
+    let cases: [(&str, Box<Desc>); 5] = [
         (
             "one page out of sequence",
-            Box::new(move |i| ns + if i == 7 { 0x1000 } else { i * 0x1000 } | NS_ATTRS),
+            Box::new(move |i| (ns + if i == 7 { 0x1000 } else { i * 0x1000 }) | NS_ATTRS),
         ),
         (
             "the last page one granule too far",
-            Box::new(move |i| ns + (i + u64::from(i == 511)) * 0x1000 | NS_ATTRS),
+            Box::new(move |i| (ns + (i + u64::from(i == 511)) * 0x1000) | NS_ATTRS),
         ),
         (
             "one page with another MemAttr",
             Box::new(move |i| {
-                ns + i * 0x1000
+                (ns + i * 0x1000)
                     | if i == 3 {
                         0b101 << 2 | 0b11 << 6
                     } else {
@@ -475,7 +478,7 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
         (
             "one page read-only",
             Box::new(move |i| {
-                ns + i * 0x1000
+                (ns + i * 0x1000)
                     | if i == 511 {
                         0b110 << 2 | 0b01 << 6
                     } else {
@@ -485,7 +488,7 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
         ),
         (
             "not 2 MiB aligned",
-            Box::new(move |i| ns + (i + 1) * 0x1000 | NS_ATTRS),
+            Box::new(move |i| (ns + (i + 1) * 0x1000) | NS_ATTRS),
         ),
     ];
     for (n, (what, desc)) in cases.into_iter().enumerate() {
@@ -496,7 +499,7 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
     }
     // Contiguous, aligned, one set of attributes: a 2 MiB block of the host's memory.
     let ipa = UNPROTECTED + GIB;
-    let table = ns_pages(&host, &r, ipa, |i| ns + i * 0x1000 | NS_ATTRS);
+    let table = ns_pages(&host, &r, ipa, |i| (ns + i * 0x1000) | NS_ATTRS);
     let parent = host.read_entry(r.rd, ipa, 1)[3];
     assert_eq!(host.refcount(parent), 1, "the level-3 table");
     assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, table, 0, 0, X4]);
@@ -524,7 +527,7 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
     for i in [0, 1, 2, 255, 510, 511] {
         assert_eq!(
             host.read_entry(r.rd, ipa + i * 0x1000, 3),
-            [0, 3, ASSIGNED, ns + i * 0x1000 | NS_ATTRS, EMPTY],
+            [0, 3, ASSIGNED, (ns + i * 0x1000) | NS_ATTRS, EMPTY],
             "page {i}"
         );
     }
@@ -534,12 +537,12 @@ fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
     let ro = 0b001 << 2 | 0b01 << 6;
     let ipa = UNPROTECTED + 2 * GIB;
     host.must_tables_to(&r, ipa, 2);
-    assert_eq!(host.map_unprotected(r.rd, ipa, 2, ns + MIB2 | ro)[0], 0);
+    assert_eq!(host.map_unprotected(r.rd, ipa, 2, (ns + MIB2) | ro)[0], 0);
     let rtt = host.must_delegated();
     assert_eq!(host.rtt_create(r.rd, rtt, ipa, 3)[0], 0);
     assert_eq!(
         host.read_entry(r.rd, ipa + 0x3000, 3),
-        [0, 3, ASSIGNED, ns + MIB2 + 0x3000 | ro, EMPTY]
+        [0, 3, ASSIGNED, (ns + MIB2 + 0x3000) | ro, EMPTY]
     );
 }
 
