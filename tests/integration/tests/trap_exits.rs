@@ -394,20 +394,26 @@ fn serror_exit_shows_ids_aet_ea_and_dfsc() {
 const EC_IABT: u64 = 0x20 << 26;
 
 /// Instruction aborts: a translation fault on protected RAM shows the host EC, SET, FnV and
-/// IFSC and the IPA page (every other ISS bit set and hidden); any other fault shows nothing;
-/// an external abort is reported as one; a fetch from the unprotected half is the realm's
-/// SEA. None of them can be emulated or answered with an SEA by the host.
+/// IFSC and the IPA page (every other ISS bit set and hidden); an access flag fault shows
+/// nothing; an external abort is reported as one; a fetch from the unprotected half and a
+/// permission fault in the protected half are the realm's SEA. None of them can be emulated
+/// or answered with an SEA by the host.
 #[test]
 fn instruction_aborts_show_only_what_the_host_needs() {
     let rig = setup(true);
-    let translation = EC_IABT | 1 << 25 | (ISS & !EA & !0x3F) | 0x07;
-    let permission = EC_IABT | 1 << 25 | (ISS & !EA & !0x3F) | 0x0F;
+    let iabt = |fsc: u64| EC_IABT | 1 << 25 | (ISS & !EA & !0x3F) | fsc;
+    let translation = iabt(0x07);
+    let access_flag = iabt(0x0B);
+    let permission = iabt(0x0F);
     let external = EC_IABT | 1 << 25 | ISS;
+    // What the realm's EL1 sees for an SEA on a fetch from EL1: its own ISS bits but FnV,
+    // S1PTW and the FSC, which becomes SEA, with EA set.
+    let sea = 0x21 << 26 | 1 << 25 | (ISS & !0x3F & !(1 << 7) & !(1 << 10)) | EA | 0x10;
     script(
         rig.machine(),
         vec![
             Box::new(move |_, _, _| abort_at(UNPOPULATED_IPA, translation)),
-            Box::new(move |_, _, _| abort_at(UNPOPULATED_IPA, permission)),
+            Box::new(move |_, _, _| abort_at(UNPOPULATED_IPA, access_flag)),
             Box::new(move |_, _, _| abort_at(UNPROTECTED + 0x2000, external)),
             Box::new(move |_, _, ctx| {
                 assert_eq!(ctx.gprs.pc, IMAGE_IPA, "aborts do not move the PC");
@@ -415,14 +421,21 @@ fn instruction_aborts_show_only_what_the_host_needs() {
                 ctx.gprs.pstate = 0x3C5;
                 abort_at(UNPROTECTED + 0x2008, translation)
             }),
-            Box::new(|_, _, ctx| {
+            Box::new(move |_, _, ctx| {
                 assert_eq!(ctx.gprs.pc, 0x10_0200, "the realm takes the abort");
-                assert_eq!(
-                    ctx.el1.esr,
-                    0x21 << 26 | 1 << 25 | (ISS & !0x3F & !(1 << 7) & !(1 << 10)) | EA | 0x10,
-                    "an SEA from the current EL with the realm's own syndrome bits"
-                );
+                assert_eq!(ctx.el1.esr, sea, "an SEA from the current EL");
                 assert_eq!(ctx.el1.far, 0xFFFF_0000_0000_0008);
+                ctx.gprs.pc = IMAGE_IPA;
+                ctx.gprs.pstate = 0x3C5;
+                abort_at(UNPOPULATED_IPA + 0x10, permission)
+            }),
+            Box::new(move |_, _, ctx| {
+                assert_eq!(
+                    ctx.gprs.pc, 0x10_0200,
+                    "a permission fault: the realm's SEA"
+                );
+                assert_eq!(ctx.el1.esr, sea);
+                assert_eq!(ctx.el1.far, 0xFFFF_0000_0000_0010);
                 irq()
             }),
         ],
@@ -438,7 +451,7 @@ fn instruction_aborts_show_only_what_the_host_needs() {
     assert_eq!(rig.enter(INJECT_SEA, &[])[0], status::REC);
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), SYNC_EXIT);
-    assert_eq!(rig.exit(0x100), 0, "a permission fault: no syndrome");
+    assert_eq!(rig.exit(0x100), 0, "an access flag fault: no syndrome");
     assert_eq!(rig.exit(0x110), 0, "and no IPA");
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), SYNC_EXIT);
