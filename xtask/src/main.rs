@@ -17,6 +17,8 @@
 //! - `linux [--no-initrd] [--smp2] [--scripted]`: boot Debian's arm64 kernel in a realm,
 //!   console attached (`--scripted`: only the Linux scenario of `test`).
 //! - `fuzz [target] [--runs N|--seconds S]`: coverage-guided fuzzing on nightly ([`fuzz`]).
+//! - `mutants [file.rs...] [--quick] [--jobs N]`: mutation testing with cargo-mutants of the
+//!   security-relevant files ([`mutants`]; not part of CI).
 //!
 //! Options are parsed and validated by [`options`]; `cargo xtask help` lists them.
 
@@ -29,6 +31,7 @@ mod images;
 mod linux;
 mod mirror;
 mod model_check;
+mod mutants;
 mod options;
 mod paths;
 mod qemu;
@@ -45,7 +48,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command> [options]
 commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
           token <file>, linux [--no-initrd] [--smp2] [--scripted [--icount]],
-          fuzz [target] [--runs N|--seconds S], help";
+          fuzz [target] [--runs N|--seconds S], mutants [file.rs...] [--quick] [--jobs N], help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             Err(error) => Err(error.into()),
         },
         "fuzz" => fuzz::run(rest),
+        "mutants" => mutants::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}\n{}", options::HELP);
             Ok(())

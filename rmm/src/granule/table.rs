@@ -345,6 +345,142 @@ mod tests {
         assert_eq!(locked.state(), GranuleState::Undelegated);
     }
 
+    /// Every change made under the lock keeps the lock bit set in the shared word (a store
+    /// that cleared it would let another CPU take a lock that is still held); dropping the
+    /// guard clears it and publishes the change.
+    #[test]
+    fn changes_under_the_lock_keep_it_held() {
+        let table = GranuleTable::new(&two_banks(), storage(6)).expect("fits");
+        let a = g(0x1_0000_1000);
+        let word = table.entry(a).expect("tracked");
+        let held = |what: &str| assert_ne!(word.load(Ordering::Relaxed) & LOCK_BIT, 0, "{what}");
+        {
+            let mut locked = table.lock(a, GranuleState::Undelegated).expect("free");
+            held("after locking");
+            locked.set_state(GranuleState::Rtt);
+            held("after set_state");
+            locked.get_ref().expect("room");
+            held("after get_ref");
+            locked.add_refs(511).expect("room");
+            held("after add_refs");
+            assert_eq!(locked.refcount(), 512);
+            locked.sub_refs(500).expect("enough");
+            held("after sub_refs");
+            assert_eq!(locked.refcount(), 12);
+            locked.put_ref().expect("enough");
+            held("after put_ref");
+            assert_eq!(locked.refcount(), 11);
+            assert_eq!(locked.state(), GranuleState::Rtt);
+            assert_eq!(locked.addr(), a);
+        }
+        assert_eq!(
+            word.load(Ordering::Relaxed),
+            descriptor::with_refcount(descriptor::with_state(0, GranuleState::Rtt), 11),
+            "released, with the changes"
+        );
+        assert_eq!(table.state_unlocked(a), Some(GranuleState::Rtt));
+        assert_eq!(
+            table.state_unlocked(g(0x1_0000_0000)),
+            Some(GranuleState::Undelegated)
+        );
+        assert_eq!(table.state_unlocked(g(0x9000_0000)), None);
+    }
+
+    /// Multi-granule reference changes are exact and refuse to leave 0..=MAX_REFCOUNT,
+    /// changing nothing when they refuse.
+    #[test]
+    fn reference_counts_move_by_exactly_n() {
+        let table = GranuleTable::new(&two_banks(), storage(6)).expect("fits");
+        let mut locked = table.lock_any(g(0x8000_3000)).expect("tracked");
+        assert_eq!(locked.sub_refs(1), Err(RefcountError::Underflow));
+        assert_eq!(locked.sub_refs(0), Ok(()));
+        locked.add_refs(512).expect("room");
+        assert_eq!(locked.sub_refs(513), Err(RefcountError::Underflow));
+        assert_eq!(locked.refcount(), 512);
+        locked.sub_refs(512).expect("exactly enough");
+        assert_eq!(locked.refcount(), 0);
+        locked.add_refs(MAX_REFCOUNT).expect("up to the maximum");
+        assert_eq!(locked.refcount(), MAX_REFCOUNT);
+        assert_eq!(locked.add_refs(1), Err(RefcountError::Overflow));
+        assert_eq!(locked.add_refs(u16::MAX), Err(RefcountError::Overflow));
+        assert_eq!(locked.refcount(), MAX_REFCOUNT);
+        locked.sub_refs(MAX_REFCOUNT - 1).expect("enough");
+        assert_eq!(locked.refcount(), 1);
+        assert_eq!(locked.state(), GranuleState::Undelegated);
+    }
+
+    /// Each granule has its own descriptor, in both banks, and the snapshot lists every one
+    /// with its state and count.
+    #[test]
+    fn snapshot_lists_every_granule_of_every_bank() {
+        let table = GranuleTable::new(&two_banks(), storage(6)).expect("fits");
+        assert!(!table.is_empty());
+        for (pa, state, refs) in [
+            (0x8000_0000, GranuleState::Delegated, 1),
+            (0x8000_3000, GranuleState::Rd, 2),
+            (0x1_0000_0000, GranuleState::Rtt, 3),
+            (0x1_0000_1000, GranuleState::Data, 4),
+        ] {
+            let mut locked = table.lock_any(g(pa)).expect("tracked");
+            locked.set_state(state);
+            locked.add_refs(refs).expect("room");
+        }
+        let seen: Vec<_> = table.snapshot().map(|(a, s, n)| (a.get(), s, n)).collect();
+        assert_eq!(
+            seen,
+            [
+                (0x8000_0000, GranuleState::Delegated, 1),
+                (0x8000_1000, GranuleState::Undelegated, 0),
+                (0x8000_2000, GranuleState::Undelegated, 0),
+                (0x8000_3000, GranuleState::Rd, 2),
+                (0x1_0000_0000, GranuleState::Rtt, 3),
+                (0x1_0000_1000, GranuleState::Data, 4),
+            ]
+        );
+        // Exactly the storage the table needs: the last granule uses the last descriptor.
+        let exact = storage(6);
+        let table = GranuleTable::new(&two_banks(), exact).expect("fits");
+        table
+            .lock_any(g(0x1_0000_1000))
+            .expect("tracked")
+            .set_state(GranuleState::Data);
+        assert_eq!(
+            descriptor::decode_state(exact[5].load(Ordering::Relaxed)),
+            GranuleState::Data
+        );
+        assert_eq!(
+            descriptor::decode_state(exact[4].load(Ordering::Relaxed)),
+            GranuleState::Undelegated
+        );
+    }
+
+    /// A held lock stops another thread until it is released.
+    #[test]
+    fn a_held_lock_blocks_another_taker() {
+        let table: &'static GranuleTable = std::boxed::Box::leak(std::boxed::Box::new(
+            GranuleTable::new(&two_banks(), storage(6)).expect("fits"),
+        ));
+        let a = g(0x8000_1000);
+        let mut locked = table.lock_any(a).expect("tracked");
+        locked.set_state(GranuleState::Delegated);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            let state = table.lock_any(a).expect("tracked").state();
+            tx.send(state).expect("receiver alive");
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(200))
+                .is_err(),
+            "another thread took a held lock"
+        );
+        drop(locked);
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(10)),
+            Ok(GranuleState::Delegated)
+        );
+        other.join().expect("no panic");
+    }
+
     #[test]
     fn the_lock_excludes_other_threads() {
         let table = Arc::new(GranuleTable::new(&two_banks(), storage(6)).expect("fits"));

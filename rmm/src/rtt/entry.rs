@@ -336,6 +336,170 @@ mod tests {
     }
 
     #[test]
+    fn aliases_are_level_3_pages_with_their_own_bit() {
+        let rw = Entry::Alias {
+            pa: 0x8000_5000,
+            writable: true,
+        };
+        let ro = Entry::Alias {
+            pa: 0x8000_5000,
+            writable: false,
+        };
+        let common = 0x8000_5000 | 0b110 << 2 | 0b11 << 8 | 1 << 10 | 0b10 << 53 | 1 << 56 | 0b11;
+        assert_eq!(rw.encode(l(3)), common | 0b11 << 6);
+        assert_eq!(ro.encode(l(3)), common | 0b01 << 6);
+        assert_eq!(Entry::decode(common | 0b11 << 6, l(3)), rw);
+        assert_eq!(Entry::decode(common | 0b01 << 6, l(3)), ro);
+        assert_eq!(Entry::decode(common, l(3)), ro, "S2AP none: not writable");
+        // The alias bit on a block (the encoder never writes one) reads as the realm's RAM.
+        assert_eq!(
+            Entry::decode((common & !0b11) | 0b01 | 0b11 << 6, l(2)),
+            Entry::Assigned {
+                pa: 0x8000_5000,
+                ripas: Ripas::Ram
+            }
+        );
+    }
+
+    #[test]
+    fn unassigned_decoding_follows_hipas_ripas_and_ns() {
+        assert_eq!(
+            Entry::decode(0x60, l(3)),
+            Entry::Unassigned(Ripas::Destroyed)
+        );
+        assert_eq!(
+            Entry::decode(0x8000_1064, l(3)),
+            Entry::Assigned {
+                pa: 0x8000_1000,
+                ripas: Ripas::Destroyed
+            },
+            "RIPAS value 3 reads as DESTROYED"
+        );
+        assert_eq!(
+            Entry::decode(0x8000_1000 | 0b010 << 2, l(2)),
+            Entry::Assigned {
+                pa: 0x8000_1000,
+                ripas: Ripas::Empty
+            },
+            "any non-zero HIPAS is assigned"
+        );
+        assert_eq!(Entry::decode(NS | 0x20, l(1)), Entry::UnassignedNs);
+        assert_eq!(
+            Entry::decode(NS | HIPAS_ASSIGNED | 0x9000_0000, l(3)),
+            Entry::Assigned {
+                pa: 0x9000_0000,
+                ripas: Ripas::Empty
+            },
+            "NS only marks unassigned entries"
+        );
+        // A valid descriptor with NS at level 3 is an unprotected page; a table at level 3
+        // does not exist.
+        assert_eq!(
+            Entry::decode(NS | 0x9000_0003, l(3)),
+            Entry::AssignedNs {
+                desc: NS | 0x9000_0003
+            }
+        );
+        assert_eq!(
+            Entry::decode(0x9000_0003, l(2)),
+            Entry::Table(GranuleAddr::new(0x9000_0000).expect("aligned"))
+        );
+        assert_eq!(
+            Entry::decode(0x9020_0001, l(2)),
+            Entry::Assigned {
+                pa: 0x9020_0000,
+                ripas: Ripas::Ram
+            }
+        );
+    }
+
+    #[test]
+    fn unprotected_descriptors_keep_only_the_hosts_fields() {
+        let host = 0x9000_0000 | 0b101 << 2 | 0b01 << 6;
+        let junk = 1 << 5 | 0b11 << 8 | 1 << 10 | 1 << 54 | 1 << 60 | 0b11;
+        let page = 0x9000_0000 | 0b101 << 2 | 0b01 << 6 | 0b11 << 8 | 1 << 10 | 0b10 << 53 | NS;
+        assert_eq!(
+            Entry::assigned_ns(host | junk, l(3)),
+            Entry::AssignedNs { desc: page | 0b11 }
+        );
+        assert_eq!(
+            Entry::assigned_ns(host, l(2)),
+            Entry::AssignedNs { desc: page | 0b01 }
+        );
+        assert_eq!(Entry::host_desc(page | junk), host);
+        assert_eq!(
+            Entry::host_desc(u64::MAX),
+            OA_MASK | MEMATTR_MASK | S2AP_MASK
+        );
+    }
+
+    #[test]
+    fn with_pa_moves_only_assigned_entries() {
+        let assigned = Entry::Assigned {
+            pa: 0x8000_0000,
+            ripas: Ripas::Destroyed,
+        };
+        assert_eq!(
+            assigned.with_pa(0x8000_3000, l(3)),
+            Entry::Assigned {
+                pa: 0x8000_3000,
+                ripas: Ripas::Destroyed
+            }
+        );
+        let block = Entry::assigned_ns(0x9000_0000 | 0b101 << 2 | 0b01 << 6, l(2));
+        assert_eq!(
+            block.with_pa(0x9000_7000, l(3)),
+            Entry::assigned_ns(0x9000_7000 | 0b101 << 2 | 0b01 << 6, l(3))
+        );
+        let table = Entry::Table(GranuleAddr::new(0x4800_0000).expect("aligned"));
+        let alias = Entry::Alias {
+            pa: 0x8000_5000,
+            writable: true,
+        };
+        for other in [
+            Entry::Unassigned(Ripas::Ram),
+            Entry::UnassignedNs,
+            table,
+            alias,
+        ] {
+            assert_eq!(other.with_pa(0x8000_3000, l(3)), other);
+        }
+    }
+
+    #[test]
+    fn counted_and_live_kinds() {
+        let pa = 0x8000_0000;
+        let table = Entry::Table(GranuleAddr::new(0x4800_0000).expect("aligned"));
+        let ns = Entry::assigned_ns(0x9000_0000, l(3));
+        let alias = Entry::Alias {
+            pa,
+            writable: false,
+        };
+        for (entry, counted, live) in [
+            (Entry::Unassigned(Ripas::Ram), false, false),
+            (Entry::Unassigned(Ripas::Destroyed), false, false),
+            (Entry::UnassignedNs, false, false),
+            (
+                Entry::Assigned {
+                    pa,
+                    ripas: Ripas::Empty,
+                },
+                true,
+                true,
+            ),
+            (table, true, true),
+            (ns, false, true),
+            (alias, true, true),
+        ] {
+            assert_eq!(entry.is_counted(), counted, "{entry:?}");
+            assert_eq!(entry.is_live(), live, "{entry:?}");
+        }
+        assert!(Entry::is_valid(alias.encode(l(3))));
+        assert!(Entry::is_valid(table.encode(l(2))));
+        assert!(!Entry::is_valid(0b10));
+    }
+
+    #[test]
     fn a_zero_entry_is_unassigned_empty() {
         assert_eq!(Entry::decode(0, l(3)), Entry::Unassigned(Ripas::Empty));
     }

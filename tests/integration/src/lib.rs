@@ -59,6 +59,14 @@ pub fn qemu_cpu() -> CpuIdRegisters {
     }
 }
 
+/// [`qemu_cpu`] with ID_AA64MMFR0_EL1.PARange = `parange` (0 = 32 bits, 1 = 36, 2 = 40,
+/// 3 = 42, 4 = 44, 5 = 48, 6 = 52): the physical address width the RMM offers realms.
+pub fn qemu_cpu_with_pa_range(parange: u64) -> CpuIdRegisters {
+    let mut cpu = qemu_cpu();
+    cpu.id_aa64mmfr0 = (cpu.id_aa64mmfr0 & !0xF) | (parange & 0xF);
+    cpu
+}
+
 /// Cold-boots a monitor from `args` and the shared page `builder` writes, with a granule
 /// table sized from the manifest (zeroed storage, as the firmware's boot allocator gives it).
 pub fn boot_with(args: RawBootArgs, builder: &ManifestBuilder) -> Result<Monitor, BootError> {
@@ -129,6 +137,13 @@ impl Rig {
     pub fn on(monitor: Monitor, machine: FakeMachine) -> Self {
         monitor.prepare_cpu(&machine);
         Self { monitor, machine }
+    }
+
+    /// QEMU `virt` on a CPU with ID registers `cpu` (e.g. [`qemu_cpu_with_pa_range`]).
+    pub fn qemu_on_cpu(cpu: &CpuIdRegisters) -> Self {
+        let monitor = boot_on_cpu(qemu_args(), &ManifestBuilder::qemu(), QEMU_IMAGE, cpu)
+            .expect("QEMU boot arguments are valid");
+        Self::on(monitor, FakeMachine::qemu())
     }
 
     /// The FVP: two DRAM banks, the carve-out at 0xFDC0_0000 (outside both).

@@ -10,7 +10,6 @@ use ciborium::Value;
 use p384::ecdsa::signature::Verifier;
 use p384::ecdsa::{Signature, VerifyingKey};
 use rmm::arch::Machine;
-use rmm::arch::PlatformTokenHunk;
 use rmm::arch::fake::FakeMachine;
 use rmm::arch::fake::machine::{SAMPLE_PLATFORM_TOKEN, SAMPLE_REALM_KEY};
 use rmm::arch::world::{RealmContext, RealmEntryConfig, RealmTrap, TrapKind};
@@ -912,9 +911,4 @@ fn provisioning_failures_leave_no_attestation() {
         attestation::provision(&machine, small).err(),
         Some(ProvisionError::PlatformTokenTooLarge)
     );
-    let _ = PlatformTokenHunk {
-        len: 0,
-        remaining: 0,
-        again: false,
-    };
 }

@@ -5,6 +5,7 @@
 
 use rmm_abi::rmi::states::GranuleState;
 use rmm_integration_tests::host::{Host, Shape, X4, status};
+use rmm_integration_tests::{Rig, qemu_cpu_with_pa_range};
 
 fn ok() -> [u64; 5] {
     [0, 0, 0, 0, X4]
@@ -133,6 +134,81 @@ fn every_params_field_is_validated() {
     params.num_bps |= 0xFFFF_FFFF_0000_0000;
     params.hash_algo |= 0xFF00;
     assert_eq!(host.realm_create(rd, &params), ok());
+}
+
+/// The breakpoint and watchpoint counts are accepted from 1 up to the ID register fields
+/// (QEMU's CPU: BRPs = 5, WRPs = 3), each bound checked on its own.
+#[test]
+fn breakpoint_and_watchpoint_counts_up_to_the_cpu_fields() {
+    let host = Host::new();
+    let rd = host.must_delegated();
+    let base = host.must_delegated_run(2);
+    let good = Host::realm_params(&Shape::default(), base);
+    for (bps, wps, accepted) in [
+        (1, 1, true),
+        (5, 3, true),
+        (5, 1, true),
+        (1, 3, true),
+        (6, 3, false),
+        (5, 4, false),
+        (0, 3, false),
+        (5, 0, false),
+        (0, 0, false),
+        (6, 1, false),
+        (1, 4, false),
+    ] {
+        let mut params = good.clone();
+        params.num_bps = bps;
+        params.num_wps = wps;
+        let out = host.realm_create(rd, &params);
+        if accepted {
+            assert_eq!(out, ok(), "{bps} breakpoints, {wps} watchpoints");
+            assert_eq!(host.realm_destroy(rd), ok());
+        } else {
+            assert_eq!(
+                out,
+                err(status::INPUT),
+                "{bps} breakpoints, {wps} watchpoints"
+            );
+        }
+    }
+}
+
+/// A starting level of 0 needs a CPU with at least 44 PA bits (the reference RMM's rule):
+/// with PARange = 42 bits it is refused for every IPA width, with 44 bits it is allowed;
+/// other levels only need the IPA width to fit the PA width.
+#[test]
+fn start_level_0_needs_a_44_bit_pa() {
+    for (parange, pa_bits) in [(3, 42), (4, 44), (5, 48), (2, 40)] {
+        let host = Host::on(Rig::qemu_on_cpu(&qemu_cpu_with_pa_range(parange)));
+        let rd = host.must_delegated();
+        let base = host.must_delegated_run(16);
+        let cases = [
+            (40, 0, 1),
+            (42, 0, 1),
+            (44, 0, 1),
+            (40, 1, 2),
+            (42, 1, 8),
+            (44, 1, 32),
+        ];
+        for (s2sz, start_level, num_roots) in cases {
+            let shape = Shape {
+                s2sz,
+                start_level,
+                num_roots,
+                ..Shape::default()
+            };
+            let fits = s2sz <= pa_bits && num_roots <= 16;
+            let accepted = fits && (start_level > 0 || pa_bits >= 44);
+            let out = host.realm_create(rd, &Host::realm_params(&shape, base));
+            if accepted {
+                assert_eq!(out, ok(), "{pa_bits}-bit PA: {shape:?}");
+                assert_eq!(host.realm_destroy(rd), ok());
+            } else {
+                assert_eq!(out, err(status::INPUT), "{pa_bits}-bit PA: {shape:?}");
+            }
+        }
+    }
 }
 
 #[test]

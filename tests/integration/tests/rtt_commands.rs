@@ -322,6 +322,12 @@ fn fold_assigned_pages_into_a_block_and_unfold_it() {
     assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, tables[1], 0, 0, X4]);
     assert_eq!(host.read_entry(r.rd, ipa, 3), [0, 2, ASSIGNED, data, EMPTY]);
     assert_eq!(host.refcount(tables[0]), 1, "the block counts once");
+    assert_eq!(
+        host.refcount(tables[1]),
+        0,
+        "the folded table gives up its 512"
+    );
+    assert_eq!(host.rig.state(tables[1]), Some(GranuleState::Delegated));
     // Unfold: a new level-3 table with 512 pages, counted 512.
     let rtt = host.must_delegated();
     assert_eq!(host.rtt_create(r.rd, rtt, ipa, 3)[0], 0);
@@ -330,8 +336,214 @@ fn fold_assigned_pages_into_a_block_and_unfold_it() {
         host.read_entry(r.rd, ipa + 0x5000, 3),
         [0, 3, ASSIGNED, data + 0x5000, EMPTY]
     );
-    // A level-2 table cannot fold a 1 GiB block out of tables; pages misaligned do not fold.
+    // A level-2 table holding a table (counted once, neither empty nor full) does not fold.
     assert_eq!(host.rtt_fold(r.rd, ipa, 2), [status::rtt(2), 0, 0, 0, X4]);
+}
+
+/// 512 DATA pages at `ipa` (a level-3 table), page `i` backed by `pa(i)`, the pages in
+/// `ram` with RIPAS RAM and the others EMPTY; returns the tables.
+fn data_pages(host: &Host, r: &TestRealm, ipa: u64, pa: impl Fn(u64) -> u64, ram: &[u64]) -> u64 {
+    let table = *host
+        .must_tables_to(r, ipa, 3)
+        .last()
+        .expect("a new level-3 table");
+    for &i in ram {
+        let at = ipa + i * 0x1000;
+        assert_eq!(host.init_ripas(r.rd, at, at + 0x1000)[0], 0);
+    }
+    for i in 0..512 {
+        assert_eq!(
+            host.data_create_unknown(r.rd, pa(i), ipa + i * 0x1000)[0],
+            0
+        );
+    }
+    assert_eq!(host.refcount(table), 512);
+    table
+}
+
+/// A block may only replace 512 pages that are exactly what it maps: the granules in
+/// sequence from a 2 MiB aligned first one, all with one RIPAS. Anything else would map
+/// granules the realm does not own (or change a RIPAS) and must not fold.
+#[test]
+fn pages_out_of_sequence_misaligned_or_of_mixed_ripas_do_not_fold() {
+    let host = Host::new();
+    let r = realm(&host);
+    let refused = [status::rtt(3), 0, 0, 0, X4];
+    // Two pages swapped.
+    let data = host.must_delegated_run(512);
+    let swapped = |i| match i {
+        100 => data + 101 * 0x1000,
+        101 => data + 100 * 0x1000,
+        i => data + i * 0x1000,
+    };
+    let ipa = GIB;
+    let table = data_pages(&host, &r, ipa, swapped, &[]);
+    assert_eq!(host.rtt_fold(r.rd, ipa, 3), refused, "out of sequence");
+    assert_eq!(host.rig.state(table), Some(GranuleState::Rtt));
+    assert_eq!(host.refcount(table), 512);
+    // One RIPAS RAM page among EMPTY ones (the RAM page is the first, then in the middle).
+    for ram in [0, 300] {
+        let ipa = GIB + MIB2 * (1 + ram);
+        let data = host.must_delegated_run(512);
+        let table = data_pages(&host, &r, ipa, |i| data + i * 0x1000, &[ram]);
+        assert_eq!(host.rtt_fold(r.rd, ipa, 3), refused, "mixed RIPAS ({ram})");
+        assert_eq!(host.refcount(table), 512);
+        assert_eq!(
+            host.read_entry(r.rd, ipa + ram * 0x1000, 3),
+            [0, 3, ASSIGNED, data + ram * 0x1000, RAM]
+        );
+    }
+    // In sequence but from a granule that is not 2 MiB aligned.
+    let run = host.must_delegated_run(1024);
+    let ipa = 2 * GIB;
+    let table = data_pages(&host, &r, ipa, |i| run + (i + 1) * 0x1000, &[]);
+    assert_eq!(host.rtt_fold(r.rd, ipa, 3), refused, "misaligned");
+    assert_eq!(host.refcount(table), 512);
+    // All RIPAS RAM and in sequence: folds into a valid block.
+    let ipa = 3 * GIB;
+    let data = host.must_delegated_run(512);
+    let all: Vec<u64> = (0..512).collect();
+    let ram = *host
+        .must_tables_to(&r, ipa, 3)
+        .last()
+        .expect("a new level-3 table");
+    assert_eq!(host.init_ripas(r.rd, ipa, ipa + MIB2)[0], 0);
+    for i in all {
+        assert_eq!(
+            host.data_create_unknown(r.rd, data + i * 0x1000, ipa + i * 0x1000)[0],
+            0
+        );
+    }
+    assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, ram, 0, 0, X4]);
+    assert_eq!(host.read_entry(r.rd, ipa, 3), [0, 2, ASSIGNED, data, RAM]);
+    assert_eq!(host.refcount(ram), 0);
+}
+
+/// A host descriptor for each page index.
+type Desc = dyn Fn(u64) -> u64;
+
+/// MemAttr Normal write-back, S2AP read-write: the attributes of the host's mappings below.
+const NS_ATTRS: u64 = 0b110 << 2 | 0b11 << 6;
+
+/// Maps 512 unprotected pages at `ipa`, page `i` to host descriptor `desc(i)`; returns the
+/// level-3 table.
+fn ns_pages(host: &Host, r: &TestRealm, ipa: u64, desc: impl Fn(u64) -> u64) -> u64 {
+    let table = *host
+        .must_tables_to(r, ipa, 3)
+        .last()
+        .expect("a new level-3 table");
+    for i in 0..512 {
+        assert_eq!(
+            host.map_unprotected(r.rd, ipa + i * 0x1000, 3, desc(i))[0],
+            0
+        );
+    }
+    assert_eq!(
+        host.refcount(table),
+        0,
+        "unprotected mappings are not counted"
+    );
+    table
+}
+
+/// Unprotected mappings fold into a block only if the 512 pages are the host's consecutive
+/// granules from a 2 MiB aligned one, with identical attributes; the block unfolds into the
+/// same 512 mappings.
+#[test]
+fn unprotected_mappings_fold_only_when_contiguous_with_one_set_of_attributes() {
+    let host = Host::new();
+    let r = realm(&host);
+    let refused = [status::rtt(3), 0, 0, 0, X4];
+    let ns = 0x1_0000_0000;
+    let cases: [(&str, Box<Desc>); 5] = [
+        (
+            "one page out of sequence",
+            Box::new(move |i| (ns + if i == 7 { 0x1000 } else { i * 0x1000 }) | NS_ATTRS),
+        ),
+        (
+            "the last page one granule too far",
+            Box::new(move |i| (ns + (i + u64::from(i == 511)) * 0x1000) | NS_ATTRS),
+        ),
+        (
+            "one page with another MemAttr",
+            Box::new(move |i| {
+                (ns + i * 0x1000)
+                    | if i == 3 {
+                        0b101 << 2 | 0b11 << 6
+                    } else {
+                        NS_ATTRS
+                    }
+            }),
+        ),
+        (
+            "one page read-only",
+            Box::new(move |i| {
+                (ns + i * 0x1000)
+                    | if i == 511 {
+                        0b110 << 2 | 0b01 << 6
+                    } else {
+                        NS_ATTRS
+                    }
+            }),
+        ),
+        (
+            "not 2 MiB aligned",
+            Box::new(move |i| (ns + (i + 1) * 0x1000) | NS_ATTRS),
+        ),
+    ];
+    for (n, (what, desc)) in cases.into_iter().enumerate() {
+        let ipa = UNPROTECTED + n as u64 * MIB2;
+        let table = ns_pages(&host, &r, ipa, desc);
+        assert_eq!(host.rtt_fold(r.rd, ipa, 3), refused, "{what}");
+        assert_eq!(host.rig.state(table), Some(GranuleState::Rtt), "{what}");
+    }
+    // Contiguous, aligned, one set of attributes: a 2 MiB block of the host's memory.
+    let ipa = UNPROTECTED + GIB;
+    let table = ns_pages(&host, &r, ipa, |i| (ns + i * 0x1000) | NS_ATTRS);
+    let parent = host.read_entry(r.rd, ipa, 1)[3];
+    assert_eq!(host.refcount(parent), 1, "the level-3 table");
+    assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, table, 0, 0, X4]);
+    assert_eq!(host.rig.state(table), Some(GranuleState::Delegated));
+    assert_eq!(
+        host.refcount(parent),
+        0,
+        "an unprotected block is not counted"
+    );
+    assert_eq!(
+        host.read_entry(r.rd, ipa, 3),
+        [0, 2, ASSIGNED, ns | NS_ATTRS, EMPTY]
+    );
+    assert_eq!(
+        host.read_entry(r.rd, ipa + 0x1234_5000 % MIB2, 3),
+        [0, 2, ASSIGNED, ns | NS_ATTRS, EMPTY],
+        "the block's descriptor, wherever it is read"
+    );
+    // RTT_CREATE under the block: 512 pages again, each at its own host address with the
+    // block's attributes, none counted.
+    let rtt = host.must_delegated();
+    assert_eq!(host.rtt_create(r.rd, rtt, ipa, 3)[0], 0);
+    assert_eq!(host.refcount(rtt), 0, "unprotected pages are not counted");
+    assert_eq!(host.refcount(parent), 1, "the new table is");
+    for i in [0, 1, 2, 255, 510, 511] {
+        assert_eq!(
+            host.read_entry(r.rd, ipa + i * 0x1000, 3),
+            [0, 3, ASSIGNED, (ns + i * 0x1000) | NS_ATTRS, EMPTY],
+            "page {i}"
+        );
+    }
+    // And it folds back.
+    assert_eq!(host.rtt_fold(r.rd, ipa, 3), [0, rtt, 0, 0, X4]);
+    // A read-only, non-cacheable block unfolds with its own attributes.
+    let ro = 0b001 << 2 | 0b01 << 6;
+    let ipa = UNPROTECTED + 2 * GIB;
+    host.must_tables_to(&r, ipa, 2);
+    assert_eq!(host.map_unprotected(r.rd, ipa, 2, (ns + MIB2) | ro)[0], 0);
+    let rtt = host.must_delegated();
+    assert_eq!(host.rtt_create(r.rd, rtt, ipa, 3)[0], 0);
+    assert_eq!(
+        host.read_entry(r.rd, ipa + 0x3000, 3),
+        [0, 3, ASSIGNED, (ns + MIB2 + 0x3000) | ro, EMPTY]
+    );
 }
 
 #[test]
