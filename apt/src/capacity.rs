@@ -4,10 +4,14 @@
 //! compile time to encode into one granule ([`crate::Apt::ENCODED_LEN`]).
 //!
 //! Why these numbers: 8 regions of 4 grants each lets a realm serve 4 peers from 8 separate
-//! ranges, and 16 attachments lets it consume 16 regions; the encoded table is 1,856 bytes.
-//! Capacity is bounded less by the granule than by the effect list of `RMI_APT_DESTROY` (an
-//! unmap and a TLB invalidation per relation, `csm::MAX_EFFECTS`), which the monitor holds
-//! on its stack.
+//! ranges, and 16 attachment slots let it receive 16 grants (offered or attached); the
+//! encoded table is 1,856 bytes. Capacity is bounded less by the granule than by the cost of
+//! the worst call: `RMI_APT_DESTROY` unmaps every window of every relation, at most
+//! (8 × 4 + 16) × [`MAX_REGION_PAGES`] = 98,304 pages, and its effect list (an unmap and a TLB
+//! invalidation per relation, `csm::MAX_EFFECTS`) is held on the monitor's stack.
+//!
+//! [`MAX_REGION_SIZE`] caps a region (and so a window) at 8 MiB: an `RSI_CSM_ACCEPT` then
+//! checks and maps at most 2,048 pages, and 64 MiB is shared as 8 regions.
 
 use crate::table::Apt;
 
@@ -20,6 +24,11 @@ pub const FW_REGIONS: usize = 8;
 pub const FW_GRANTS: usize = 4;
 /// Consumer attachments per realm in the firmware.
 pub const FW_ATTACHMENTS: usize = 16;
+
+/// Largest region (and window): 8 MiB, so each CSM call's page work is bounded.
+pub const MAX_REGION_SIZE: u64 = 8 << 20;
+/// [`MAX_REGION_SIZE`] in pages (2,048).
+pub const MAX_REGION_PAGES: u64 = MAX_REGION_SIZE / crate::range::PAGE_SIZE;
 
 /// The firmware's table.
 pub type FwApt = Apt<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>;

@@ -6,19 +6,20 @@
 //! | offset | size | content |
 //! |---|---|---|
 //! | 0 | 8 | magic `"CSM-APT\0"` |
-//! | 8 | 4 | layout version (1) |
+//! | 8 | 4 | layout version (2) |
 //! | 12 | 2 × 3 | capacities `NR`, `NG`, `NA` (must match the decoder's type) |
 //! | 18 | 6 | zero |
 //! | 24 | 8 | owner `RealmId` |
 //! | 32 | 8 | checksum: FNV-1a 64 over the whole granule with this field zero |
-//! | 40 | 24 | zero |
+//! | 40 | 8 | the owner's protected IPA size |
+//! | 48 | 16 | zero |
 //! | 64 | `NR` × (32 + `NG` × 24) | regions, each followed by its grants |
 //! | … | `NA` × 48 | attachments |
 //! | … | to 4096 | zero |
 //!
 //! Region record: `[used, state, 0 × 6]`, id, base, size. Grant record: `[used, mode, state,
-//! 0 × 5]`, share id, consumer. Attachment record: `[used, mode, 0 × 6]`, share id, provider,
-//! region, window base, window size. A free record is all zero. Decoding checks every byte
+//! 0 × 5]`, share id, consumer. Attachment record: `[used, mode, attached, 0 × 5]`, share id,
+//! provider, region, size, window base (zero unless attached). A free record is all zero. Decoding checks every byte
 //! and then [`Apt::validate`]; it returns an error on anything else and never panics.
 //!
 //! The APT granule is in the realm PAS, so only a monitor bug (or a hardware fault) can
@@ -65,7 +66,7 @@ pub enum DecodeError {
 }
 
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER_LEN: usize = 64;
 const CHECKSUM_OFFSET: usize = 32;
 const REGION_LEN: usize = 32;
@@ -94,7 +95,9 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         }
         w.zeros(6);
         w.u64(self.owner.get());
-        w.zeros(HEADER_LEN - 32);
+        w.zeros(8); // checksum, filled in below
+        w.u64(self.par_size);
+        w.zeros(HEADER_LEN - 48);
         for region in &self.regions {
             match region {
                 Some(r) => {
@@ -116,12 +119,13 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         for attachment in &self.attachments {
             match attachment {
                 Some(a) => {
-                    w.bytes(&[1, a.mode as u8, 0, 0, 0, 0, 0, 0]);
+                    let attached = u8::from(a.window.is_some());
+                    w.bytes(&[1, a.mode as u8, attached, 0, 0, 0, 0, 0]);
                     w.u64(a.share.get());
                     w.u64(a.provider.get());
                     w.u64(a.region.get());
-                    w.u64(a.window.base());
-                    w.u64(a.window.size());
+                    w.u64(a.size);
+                    w.u64(a.window.map_or(0, IpaRange::base));
                 }
                 None => w.zeros(ATTACHMENT_LEN),
             }
@@ -156,11 +160,12 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         r.zeros(6)?;
         let owner = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
         let stored_sum = r.u64();
-        r.zeros(HEADER_LEN - 40)?;
+        let par_size = r.u64();
+        r.zeros(HEADER_LEN - 48)?;
         if stored_sum != checksum(granule) {
             return Err(DecodeError::Checksum);
         }
-        let mut apt = Self::new(owner);
+        let mut apt = Self::new(owner, par_size);
         for slot in apt.regions.iter_mut() {
             *slot = decode_region(&mut r)?;
         }
@@ -249,32 +254,39 @@ fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
 }
 
 fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeError> {
-    let [used, mode, pad @ ..] = r.take::<8>();
+    let [used, mode, attached, pad @ ..] = r.take::<8>();
     if used == 0 {
-        if mode != 0 || pad != [0; 6] {
+        if mode != 0 || attached != 0 || pad != [0; 5] {
             return Err(DecodeError::NonZero);
         }
         r.zeros(ATTACHMENT_LEN - 8)?;
         return Ok(None);
     }
-    if used != 1 {
+    if used != 1 || attached > 1 {
         return Err(DecodeError::BadEnum);
     }
-    if pad != [0; 6] {
+    if pad != [0; 5] {
         return Err(DecodeError::NonZero);
     }
     let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
     let share = ShareId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
     let provider = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
     let region = RegionId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let (base, size) = (r.u64(), r.u64());
-    let window = IpaRange::new(base, size).ok_or(DecodeError::BadRange)?;
+    let (size, base) = (r.u64(), r.u64());
+    let window = if attached == 1 {
+        Some(IpaRange::new(base, size).ok_or(DecodeError::BadRange)?)
+    } else if base != 0 {
+        return Err(DecodeError::NonZero);
+    } else {
+        None
+    };
     Ok(Some(Attachment {
         share,
         provider,
         region,
-        window,
+        size,
         mode,
+        window,
     }))
 }
 

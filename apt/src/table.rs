@@ -6,6 +6,7 @@
 
 use rmm_abi::csm::CsmMode;
 
+use crate::capacity::MAX_REGION_SIZE;
 use crate::codec::DecodeError;
 use crate::ids::{RealmId, RegionId, ShareId};
 use crate::range::IpaRange;
@@ -55,29 +56,44 @@ pub struct Region<const NG: usize> {
     pub grants: [Option<Grant>; NG],
 }
 
-/// A consumer's window onto a region it was granted.
+/// The consumer side of a grant: every grant a realm receives (offered or attached) has one
+/// of these in the consumer's table, so that everything a consumer operation needs — and the
+/// list of providers an `RMI_APT_DESTROY` of the consumer must visit — is in its own table.
+/// It is *attached* when `window` is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Attachment {
-    /// The grant this attachment uses.
+    /// The grant.
     pub share: ShareId,
     /// The provider realm.
     pub provider: RealmId,
     /// The provider's region.
     pub region: RegionId,
-    /// The window in the consumer's own IPA space (same size as the region).
-    pub window: IpaRange,
+    /// The region's size (what `RSI_CSM_QUERY` reports and `RSI_CSM_ACCEPT` x4 must name).
+    pub size: u64,
     /// The grant's mode, which the aliases carry.
     pub mode: CsmMode,
+    /// The window in the consumer's own IPA space (of `size` bytes) while attached.
+    pub window: Option<IpaRange>,
 }
 
-/// One realm's Access Permission Table: `NR` regions of `NG` grants, `NA` attachments.
+impl Attachment {
+    /// True if the grant is attached (the window holds aliases).
+    pub const fn attached(&self) -> bool {
+        self.window.is_some()
+    }
+}
+
+/// One realm's Access Permission Table: `NR` regions of `NG` grants, `NA` received grants
+/// (attachment slots).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Apt<const NR: usize, const NG: usize, const NA: usize> {
     /// The realm this table belongs to.
     pub owner: RealmId,
+    /// Size of the owner's protected IPA space `[0, par_size)` (a non-zero page multiple).
+    pub par_size: u64,
     /// Provider region slots.
     pub regions: [Option<Region<NG>>; NR],
-    /// Consumer attachment slots.
+    /// Received-grant (attachment) slots.
     pub attachments: [Option<Attachment>; NA],
 }
 
@@ -116,10 +132,11 @@ impl<const NG: usize> Region<NG> {
 }
 
 impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
-    /// An empty table for `owner`.
-    pub const fn new(owner: RealmId) -> Self {
+    /// An empty table for `owner`, whose protected IPA space is `[0, par_size)`.
+    pub const fn new(owner: RealmId, par_size: u64) -> Self {
         Self {
             owner,
+            par_size,
             regions: [None; NR],
             attachments: [None; NA],
         }
@@ -130,9 +147,25 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         self.regions.iter().flatten()
     }
 
-    /// The attachments in use.
+    /// The received grants (attached or not).
     pub fn attachments(&self) -> impl Iterator<Item = &Attachment> {
         self.attachments.iter().flatten()
+    }
+
+    /// The attached windows: `(attachment, window)`.
+    pub fn windows(&self) -> impl Iterator<Item = (&Attachment, IpaRange)> {
+        self.attachments().filter_map(|a| a.window.map(|w| (a, w)))
+    }
+
+    /// The received grant with this id.
+    pub fn attachment(&self, share: ShareId) -> Option<&Attachment> {
+        self.attachments().find(|a| a.share == share)
+    }
+
+    /// The grant with this id and the region holding it.
+    pub fn grant(&self, share: ShareId) -> Option<(&Region<NG>, &Grant)> {
+        self.regions()
+            .find_map(|r| r.grants().find(|g| g.share == share).map(|g| (r, g)))
     }
 
     /// Slot of the region with this id.
@@ -184,25 +217,35 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         self.attachments.iter().position(Option::is_none)
     }
 
-    /// True if `range` overlaps any of this realm's regions (live or damaged) or windows.
+    /// True if `range` overlaps any of this realm's regions (live or damaged) or attached
+    /// windows.
     pub fn overlaps_own(&self, range: IpaRange) -> bool {
         self.regions().any(|r| r.range.overlaps(range))
-            || self.attachments().any(|a| a.window.overlaps(range))
+            || self.windows().any(|(_, w)| w.overlaps(range))
     }
 
-    /// The rules every table satisfies on its own: ids unique, regions and windows pairwise
-    /// disjoint, no grant to the owner itself and at most one per (region, consumer), no grant
-    /// in a damaged region, no attachment to the owner's own regions.
+    /// The rules every table satisfies on its own: a valid protected size with every region
+    /// and window below it, region sizes within [`crate::capacity::MAX_REGION_SIZE`], ids
+    /// unique, regions and windows pairwise disjoint, no grant to the owner itself and at most
+    /// one per (region, consumer), no grant in a damaged region, no received grant from the
+    /// owner itself, every window of its grant's size.
     pub fn validate(&self) -> Result<(), DecodeError> {
+        if !valid_size(self.par_size, u64::MAX) {
+            return Err(DecodeError::BadRange);
+        }
         let regions = || self.regions();
         let grants = || regions().flat_map(|r| r.grants());
         let attachments = || self.attachments();
+        let windows = || self.windows().map(|(_, w)| w);
         for (i, r) in regions().enumerate() {
+            if !r.range.below(self.par_size) || r.range.size() > MAX_REGION_SIZE {
+                return Err(DecodeError::BadRange);
+            }
             if regions().skip(i + 1).any(|o| o.id == r.id) {
                 return Err(DecodeError::DuplicateId);
             }
             if regions().skip(i + 1).any(|o| o.range.overlaps(r.range))
-                || attachments().any(|a| a.window.overlaps(r.range))
+                || windows().any(|w| w.overlaps(r.range))
             {
                 return Err(DecodeError::Overlap);
             }
@@ -227,18 +270,30 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
             if a.provider == self.owner {
                 return Err(DecodeError::SelfReference);
             }
+            if !valid_size(a.size, MAX_REGION_SIZE)
+                || a.window
+                    .is_some_and(|w| w.size() != a.size || !w.below(self.par_size))
+            {
+                return Err(DecodeError::BadRange);
+            }
             if attachments().skip(i + 1).any(|o| o.share == a.share) {
                 return Err(DecodeError::DuplicateId);
             }
-            if attachments()
-                .skip(i + 1)
-                .any(|o| o.window.overlaps(a.window))
+            if let Some(w) = a.window
+                && attachments()
+                    .skip(i + 1)
+                    .any(|o| o.window.is_some_and(|o| o.overlaps(w)))
             {
                 return Err(DecodeError::Overlap);
             }
         }
         Ok(())
     }
+}
+
+/// A non-zero page multiple no larger than `max`.
+const fn valid_size(size: u64, max: u64) -> bool {
+    size != 0 && size.is_multiple_of(crate::range::PAGE_SIZE) && size <= max
 }
 
 #[cfg(test)]
@@ -263,7 +318,7 @@ mod tests {
     }
 
     fn sample() -> T {
-        let mut t = T::new(rid(1));
+        let mut t = T::new(rid(1), 0x10_0000);
         let mut r = Region::new(RegionId::new(5).unwrap(), range(0, 0x2000));
         r.grants[1] = Some(grant(9, 2));
         t.regions[1] = Some(r);
@@ -271,8 +326,9 @@ mod tests {
             share: ShareId::new(10).unwrap(),
             provider: rid(3),
             region: RegionId::new(6).unwrap(),
-            window: range(0x4000, 0x1000),
+            size: 0x1000,
             mode: CsmMode::ReadWrite,
+            window: Some(range(0x4000, 0x1000)),
         });
         t
     }
@@ -291,6 +347,13 @@ mod tests {
         assert!(t.overlaps_own(range(0x4000, 0x1000)));
         assert!(!t.overlaps_own(range(0x2000, 0x2000)));
         assert!(t.validate().is_ok());
+        let mut offered = t;
+        offered.attachments[0].as_mut().unwrap().window = None;
+        assert!(
+            !offered.overlaps_own(range(0x4000, 0x1000)),
+            "an offered grant occupies no IPA"
+        );
+        assert!(offered.validate().is_ok());
     }
 
     #[test]
@@ -338,11 +401,30 @@ mod tests {
 
         let mut t = sample();
         let mut a = t.attachments[0].unwrap();
-        a.window = range(0x4000, 0x2000);
+        a.window = Some(range(0x4000, 0x2000));
+        a.size = 0x2000;
         a.share = ShareId::new(12).unwrap();
         t.attachments[1] = Some(a);
         assert_eq!(t.validate(), Err(DecodeError::Overlap));
+        t.attachments[1].as_mut().unwrap().window = None;
+        assert!(t.validate().is_ok(), "offered grants overlap nothing");
         t.attachments[1].as_mut().unwrap().share = ShareId::new(10).unwrap();
         assert_eq!(t.validate(), Err(DecodeError::DuplicateId));
+
+        let mut t = sample();
+        t.attachments[0].as_mut().unwrap().size = 0x2000;
+        assert_eq!(t.validate(), Err(DecodeError::BadRange), "window size");
+
+        let mut t = sample();
+        t.par_size = 0x4000;
+        assert_eq!(t.validate(), Err(DecodeError::BadRange), "window above PAR");
+        t.par_size = 0;
+        assert_eq!(t.validate(), Err(DecodeError::BadRange), "no PAR");
+
+        let mut t = sample();
+        let big = crate::capacity::MAX_REGION_SIZE + 0x1000;
+        t.par_size = 4 * big;
+        t.regions[0] = Some(Region::new(RegionId::new(7).unwrap(), range(big, big)));
+        assert_eq!(t.validate(), Err(DecodeError::BadRange), "region too big");
     }
 }

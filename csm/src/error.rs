@@ -47,6 +47,18 @@ pub enum RealmError {
     IdsExhausted,
     /// `RSI_IPA_STATE_SET` over the caller's regions or windows (S11). `RSI_ERROR_INPUT`.
     CsmMemory,
+    /// The region is larger than `apt::capacity::MAX_REGION_SIZE`. `RSI_ERROR_INPUT`.
+    TooLarge,
+    /// The consumer realm is not ACTIVE (its RIM is not final). `RSI_ERROR_STATE`.
+    PeerNotActive,
+    /// ACCEPT's expected size (x4) is not the region's size. `RSI_ERROR_INPUT`.
+    WrongSize,
+    /// A page of the ACCEPT window is not RIPAS EMPTY (RAM, DESTROYED or an alias): the
+    /// consumer has not released it. `RSI_ERROR_INPUT`.
+    NotEmpty,
+    /// An APT could not be read or contradicts another (a monitor bug); nothing changed.
+    /// `RSI_ERROR_STATE`.
+    AptCorrupt,
 }
 
 impl RealmError {
@@ -55,9 +67,10 @@ impl RealmError {
         use RealmError::*;
         match self {
             NoApt | DuplicateGrant | RegionDamaged | AlreadyAttached | NotAttached | Full
-            | ProviderNotReady | IdsExhausted => RsiStatus::ErrorState,
+            | ProviderNotReady | IdsExhausted | PeerNotActive | AptCorrupt => RsiStatus::ErrorState,
             BadRange | OutsidePar | Overlap | NotRam | UnknownRegion | UnknownRealm | SelfShare
-            | BadMode | UnknownShare | WrongProvider | CsmMemory => RsiStatus::ErrorInput,
+            | BadMode | UnknownShare | WrongProvider | CsmMemory | TooLarge | WrongSize
+            | NotEmpty => RsiStatus::ErrorInput,
         }
     }
 }
@@ -83,6 +96,9 @@ pub enum HostError {
     /// `RMI_DATA_DESTROY`, `RMI_DATA_CREATE*` or `RMI_RTT_FOLD` at a consumer alias: an alias
     /// is not the consumer's granule. `RMI_ERROR_RTT`.
     AliasEntry,
+    /// An APT could not be read or contradicts another (a monitor bug); nothing changed.
+    /// `RMI_ERROR_REALM`.
+    AptCorrupt,
 }
 
 impl HostError {
@@ -90,9 +106,23 @@ impl HostError {
     pub const fn status(self) -> RmiStatus {
         use HostError::*;
         match self {
-            RealmNotNew | AptBound | NoApt | Full | IdsExhausted => RmiStatus::ErrorRealm,
+            RealmNotNew | AptBound | NoApt | Full | IdsExhausted | AptCorrupt => {
+                RmiStatus::ErrorRealm
+            }
             WrongApt | BadPar => RmiStatus::ErrorInput,
             AliasEntry => RmiStatus::ErrorRtt,
         }
+    }
+}
+
+impl From<crate::plan::Corrupt> for RealmError {
+    fn from(_: crate::plan::Corrupt) -> Self {
+        RealmError::AptCorrupt
+    }
+}
+
+impl From<crate::plan::Corrupt> for HostError {
+    fn from(_: crate::plan::Corrupt) -> Self {
+        HostError::AptCorrupt
     }
 }

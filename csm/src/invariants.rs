@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The security invariants as code: [`Csm::check`] (everything that can be judged from the
-//! CSM state alone: S4, S5, S7 and the table rules) and [`Csm::check_stage2`] (S1, S2, S6, S8
+//! CSM state alone — the index and every realm's APT, loaded through the store: S4, S5, S7
+//! and the table rules) and [`Csm::check_stage2`] (S1, S2, S6, S8
 //! and the all-or-nothing half of S10, judged against the stage-2 tables through
 //! [`Stage2Audit`]). Compiled into tests, debug builds and the `invariants` feature, never into
 //! the release firmware. S3, S9, S10 (unchanged state on error) and S11 are properties of
 //! transitions, checked by the model checker around each step (`model::explore`); S9 is the
 //! monitor's.
 
-use apt::{GrantState, PAGE_SIZE, Rd, RegionState};
+use apt::{Apt, Grant, GrantState, PAGE_SIZE, Rd, RealmId, Region, RegionState, ShareId};
 
-use crate::state::Csm;
+use crate::plan::AptStore;
+use crate::state::{Csm, IndexEntry};
 
 /// The invariants of `docs/csm.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,6 +30,8 @@ pub enum Invariant {
     S6,
     /// Only the provider shares/revokes/destroys; only the consumer accepts/detaches.
     S7,
+    /// An operation reads and changes only the realms it declared (the RDs the monitor locks).
+    S9,
     /// Alias targets come only from the provider's own RTT.
     S8,
     /// Failures change nothing; attachments are all-or-nothing.
@@ -82,43 +86,90 @@ pub trait Stage2Audit {
     fn realm_exists(&self, rd: Rd) -> bool;
 }
 
-impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, NR, NG, NA> {
-    /// Checks every invariant that the CSM state alone decides.
-    pub fn check(&self) -> Result<(), Violation> {
+/// Every CSM realm with its table, loaded once for a check.
+struct Tables<const NR: usize, const NG: usize, const NA: usize, const R: usize> {
+    all: [Option<(IndexEntry, Apt<NR, NG, NA>)>; R],
+}
+
+impl<const NR: usize, const NG: usize, const NA: usize, const R: usize> Tables<NR, NG, NA, R> {
+    fn iter(&self) -> impl Iterator<Item = &(IndexEntry, Apt<NR, NG, NA>)> {
+        self.all.iter().flatten()
+    }
+    fn by_id(&self, id: RealmId) -> Option<&(IndexEntry, Apt<NR, NG, NA>)> {
+        self.iter().find(|(e, _)| e.id == id)
+    }
+    fn by_rd(&self, rd: Rd) -> Option<&(IndexEntry, Apt<NR, NG, NA>)> {
+        self.iter().find(|(e, _)| e.rd == rd)
+    }
+    fn grant(&self, share: ShareId) -> Option<(&IndexEntry, &Region<NG>, &Grant)> {
+        self.iter()
+            .find_map(|(e, apt)| apt.grant(share).map(|(r, g)| (e, r, g)))
+    }
+}
+
+impl<const R: usize> Csm<R> {
+    fn tables<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+    ) -> Result<Tables<NR, NG, NA, R>, Violation> {
+        let mut all = [None; R];
+        for (slot, e) in all.iter_mut().zip(self.index.iter()) {
+            if let Some(e) = e {
+                let Ok(apt) = self.load(store, e) else {
+                    return fail(Invariant::S4, "an indexed realm's APT does not load")
+                        .map(|()| Tables { all: [None; R] });
+                };
+                *slot = Some((*e, apt));
+            }
+        }
+        Ok(Tables { all })
+    }
+
+    /// Finds a grant anywhere (tests and checks only): (provider, region, grant).
+    pub fn find_grant<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        share: ShareId,
+    ) -> Option<(IndexEntry, Region<NG>, Grant)> {
+        self.realms().find_map(|e| {
+            let apt = self.load(store, e).ok()?;
+            apt.grant(share).map(|(r, g)| (*e, *r, *g))
+        })
+    }
+
+    /// Checks every invariant that the CSM state alone decides: the index, every table's own
+    /// rules, ids, and that both sides of every grant agree.
+    pub fn check<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+    ) -> Result<(), Violation> {
+        let t = self.tables(store)?;
         let (next_realm, next_region, next_share) = self.next_ids();
-        for (i, e) in self.realms().enumerate() {
+        for (i, (e, apt)) in t.iter().enumerate() {
             ensure(
-                e.apt.validate().is_ok(),
+                apt.validate().is_ok(),
                 Invariant::S4,
                 "a table breaks its own rules",
             )?;
             ensure(
-                e.id().get() < next_realm,
+                e.id.get() < next_realm,
                 Invariant::S5,
                 "RealmId not yet allocated",
             )?;
-            for o in self.realms().skip(i + 1) {
-                ensure(
-                    o.id() != e.id(),
-                    Invariant::S5,
-                    "two realms share a RealmId",
-                )?;
+            for (o, _) in t.iter().skip(i + 1) {
+                ensure(o.id != e.id, Invariant::S5, "two realms share a RealmId")?;
                 ensure(o.rd != e.rd, Invariant::S4, "two entries for one RD")?;
             }
-            for r in e.apt.regions() {
+            for r in apt.regions() {
                 ensure(
                     r.id.get() < next_region,
                     Invariant::S5,
                     "RegionId not yet allocated",
                 )?;
-                ensure(
-                    r.range.below(e.par_size),
-                    Invariant::S4,
-                    "region outside the PAR",
-                )?;
-                for o in self.realms().filter(|o| o.rd != e.rd) {
+                for (o, oapt) in t.iter().filter(|(o, _)| o.rd != e.rd) {
+                    let _ = o;
                     ensure(
-                        o.apt.regions().all(|x| x.id != r.id),
+                        oapt.regions().all(|x| x.id != r.id),
                         Invariant::S5,
                         "two realms share a RegionId",
                     )?;
@@ -129,25 +180,15 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
                         Invariant::S5,
                         "ShareId not yet allocated",
                     )?;
-                    ensure(
-                        g.consumer != e.id(),
-                        Invariant::S7,
-                        "grant to its own provider",
-                    )?;
-                    self.check_grant(e.id(), r.id, r.range.size(), g)?;
+                    check_grant(&t, e.id, r, g)?;
                 }
             }
-            for a in e.apt.attachments() {
-                ensure(
-                    a.window.below(e.par_size),
-                    Invariant::S4,
-                    "window outside the PAR",
-                )?;
-                let Some((p, r, g)) = self.find_grant(a.share) else {
+            for a in apt.attachments() {
+                let Some((p, r, g)) = t.grant(a.share) else {
                     return fail(Invariant::S4, "attachment outlives its grant");
                 };
                 ensure(
-                    p.id() == a.provider,
+                    p.id == a.provider,
                     Invariant::S4,
                     "attachment names another provider",
                 )?;
@@ -157,92 +198,36 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
                     "attachment names another region",
                 )?;
                 ensure(
-                    g.consumer == e.id(),
+                    g.consumer == e.id,
                     Invariant::S7,
                     "attachment of another's grant",
                 )?;
                 ensure(
-                    g.state == GrantState::Attached,
-                    Invariant::S4,
-                    "attachment of an offered grant",
-                )?;
-                ensure(
                     r.state == RegionState::Live,
                     Invariant::S1,
-                    "attachment of a damaged region",
-                )?;
-                ensure(
-                    g.mode == a.mode,
-                    Invariant::S1,
-                    "attachment mode differs from the grant",
-                )?;
-                ensure(
-                    a.window.size() == r.range.size(),
-                    Invariant::S1,
-                    "window size differs",
+                    "grant of a damaged region",
                 )?;
             }
         }
         Ok(())
     }
 
-    fn check_grant(
-        &self,
-        provider: apt::RealmId,
-        region: apt::RegionId,
-        size: u64,
-        g: &apt::Grant,
-    ) -> Result<(), Violation> {
-        let Some(consumer) = self.by_id(g.consumer) else {
-            return fail(Invariant::S4, "grant outlives its consumer's APT");
-        };
-        for o in self.realms() {
-            let dup = o
-                .apt
-                .regions()
-                .flat_map(|r| r.grants())
-                .filter(|x| x.share == g.share)
-                .count();
-            let expected = usize::from(o.id() == provider);
-            ensure(dup == expected, Invariant::S5, "two grants share a ShareId")?;
-        }
-        let attached = consumer
-            .apt
-            .attachments()
-            .filter(|a| a.share == g.share)
-            .count();
-        match g.state {
-            GrantState::Offered => {
-                ensure(attached == 0, Invariant::S4, "offered grant with a window")
-            }
-            GrantState::Attached => {
-                ensure(
-                    attached == 1,
-                    Invariant::S4,
-                    "attached grant without exactly one window",
-                )?;
-                let ok = consumer.apt.attachments().any(|a| {
-                    a.share == g.share
-                        && a.provider == provider
-                        && a.region == region
-                        && a.window.size() == size
-                });
-                ensure(ok, Invariant::S4, "attachment does not match its grant")
-            }
-        }
-    }
-
     /// Checks S1, S2, S6, S8 and complete attachments against the stage-2 tables.
-    pub fn check_stage2(&self, audit: &impl Stage2Audit) -> Result<(), Violation> {
-        for e in self.realms() {
+    pub fn check_stage2<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        audit: &impl Stage2Audit,
+    ) -> Result<(), Violation> {
+        let t = self.tables(store)?;
+        for (e, apt) in t.iter() {
             ensure(
                 audit.realm_exists(e.rd),
                 Invariant::S6,
                 "APT of a destroyed realm",
             )?;
-            for a in e.apt.attachments() {
-                let mut ipa = a.window.base();
-                while ipa < a.window.end() {
+            for (_, window) in apt.windows() {
+                let mut ipa = window.base();
+                while ipa < window.end() {
                     ensure(
                         audit.is_alias(e.rd, ipa),
                         Invariant::S10,
@@ -255,57 +240,106 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         let mut result = Ok(());
         audit.for_each_alias(&mut |alias| {
             if result.is_ok() {
-                result = self.check_alias(audit, alias);
+                result = check_alias(&t, audit, alias);
             }
         });
         result
     }
+}
 
-    fn check_alias(&self, audit: &impl Stage2Audit, alias: AliasEntry) -> Result<(), Violation> {
-        ensure(!alias.executable, Invariant::S1, "executable alias")?;
-        let Some(consumer) = self.entry(alias.consumer) else {
-            return fail(Invariant::S1, "alias in a realm without an APT");
-        };
-        let Some(att) = consumer
-            .apt
-            .attachments()
-            .find(|a| a.window.contains(alias.ipa))
-        else {
-            return fail(Invariant::S1, "alias outside every window");
-        };
-        let Some((provider, region, grant)) = self.find_grant(att.share) else {
-            return fail(Invariant::S1, "alias of a removed grant");
-        };
-        ensure(
-            grant.state == GrantState::Attached,
-            Invariant::S1,
-            "alias of an offered grant",
-        )?;
-        ensure(
-            region.state == RegionState::Live,
-            Invariant::S1,
-            "alias of a damaged region",
-        )?;
-        ensure(
-            provider.rd == alias.provider,
-            Invariant::S1,
-            "alias into another realm",
-        )?;
-        let offset = alias.ipa.saturating_sub(att.window.base());
-        ensure(
-            region.range.base().checked_add(offset) == Some(alias.provider_ipa),
-            Invariant::S8,
-            "alias of another page than the region's",
-        )?;
-        ensure(
-            !alias.writable || grant.mode.is_writable(),
-            Invariant::S1,
-            "writable alias of a read-only grant",
-        )?;
-        ensure(
-            audit.owns_ram_page(alias.provider, alias.provider_ipa),
-            Invariant::S2,
-            "alias of a page the provider does not own as RAM",
-        )
+/// Both sides of a grant agree: the consumer exists and records it once, with the same
+/// provider, region, size and mode, attached exactly when the grant is.
+fn check_grant<const NR: usize, const NG: usize, const NA: usize, const R: usize>(
+    t: &Tables<NR, NG, NA, R>,
+    provider: RealmId,
+    region: &Region<NG>,
+    g: &Grant,
+) -> Result<(), Violation> {
+    ensure(
+        g.consumer != provider,
+        Invariant::S7,
+        "grant to its own provider",
+    )?;
+    let Some((_, capt)) = t.by_id(g.consumer) else {
+        return fail(Invariant::S4, "grant outlives its consumer's APT");
+    };
+    for (o, oapt) in t.iter() {
+        let dup = oapt
+            .regions()
+            .flat_map(|r| r.grants())
+            .filter(|x| x.share == g.share)
+            .count();
+        let expected = usize::from(o.id == provider);
+        ensure(dup == expected, Invariant::S5, "two grants share a ShareId")?;
     }
+    let mut records = capt.attachments().filter(|a| a.share == g.share);
+    let (Some(a), None) = (records.next(), records.next()) else {
+        return fail(
+            Invariant::S4,
+            "grant without exactly one record at its consumer",
+        );
+    };
+    ensure(
+        a.provider == provider && a.region == region.id && a.size == region.range.size(),
+        Invariant::S4,
+        "consumer's record does not match the grant",
+    )?;
+    ensure(
+        a.mode == g.mode,
+        Invariant::S1,
+        "attachment mode differs from the grant",
+    )?;
+    ensure(
+        a.attached() == (g.state == GrantState::Attached),
+        Invariant::S4,
+        "grant and attachment disagree on being attached",
+    )
+}
+
+fn check_alias<const NR: usize, const NG: usize, const NA: usize, const R: usize>(
+    t: &Tables<NR, NG, NA, R>,
+    audit: &impl Stage2Audit,
+    alias: AliasEntry,
+) -> Result<(), Violation> {
+    ensure(!alias.executable, Invariant::S1, "executable alias")?;
+    let Some((_, capt)) = t.by_rd(alias.consumer) else {
+        return fail(Invariant::S1, "alias in a realm without an APT");
+    };
+    let Some((att, window)) = capt.windows().find(|(_, w)| w.contains(alias.ipa)) else {
+        return fail(Invariant::S1, "alias outside every window");
+    };
+    let Some((provider, region, grant)) = t.grant(att.share) else {
+        return fail(Invariant::S1, "alias of a removed grant");
+    };
+    ensure(
+        grant.state == GrantState::Attached,
+        Invariant::S1,
+        "alias of an offered grant",
+    )?;
+    ensure(
+        region.state == RegionState::Live,
+        Invariant::S1,
+        "alias of a damaged region",
+    )?;
+    ensure(
+        provider.rd == alias.provider,
+        Invariant::S1,
+        "alias into another realm",
+    )?;
+    let offset = alias.ipa.saturating_sub(window.base());
+    ensure(
+        region.range.base().checked_add(offset) == Some(alias.provider_ipa),
+        Invariant::S8,
+        "alias of another page than the region's",
+    )?;
+    ensure(
+        !alias.writable || grant.mode.is_writable(),
+        Invariant::S1,
+        "writable alias of a read-only grant",
+    )?;
+    ensure(
+        audit.owns_ram_page(alias.provider, alias.provider_ipa),
+        Invariant::S2,
+        "alias of a page the provider does not own as RAM",
+    )
 }

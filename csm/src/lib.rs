@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! # `csm`: the Confidential Shared Memory state machine
 //!
-//! The CSM state of every realm ([`Csm`]) and one pure function per operation — `RMI_APT_CREATE`,
+//! The global CSM state ([`Csm`]: id counters and a bounded RealmId → RD index; each realm's
+//! regions, grants and attachments live in its APT granule, read and written through an
+//! [`AptStore`]) and one function per operation — `RMI_APT_CREATE`,
 //! `RMI_APT_DESTROY`, `RSI_CSM_{CREATE,SHARE,ACCEPT,DETACH,REVOKE,DESTROY,QUERY}` and the host
 //! events that touch CSM — each taking the state, the caller's identity and (where pages
 //! matter) a [`Stage2View`], and returning either an error with nothing changed or an
-//! [`Outcome`]: the [`Effect`]s for the monitor to apply and the [`Reply`]. The crate never
-//! touches memory or hardware, allocates nothing and cannot panic on any input.
+//! [`Outcome`]: the [`Effect`]s for the monitor to apply and the [`Reply`]. Each operation is a
+//! check (`check_*`, returning a [`Plan`]) and a commit ([`Csm::commit`]): see [`plan`]. The
+//! crate never touches memory or hardware, allocates nothing and cannot panic on any input.
 //!
-//! * [`state`] — the state, id allocation (never reused) and shared lookups;
+//! * [`state`] — the global state, id allocation (never reused) and shared lookups;
+//! * [`plan`] — the store interface, check-then-commit, and the realms an operation involves;
 //! * [`ops`] — the operations, one file per group;
 //! * [`effect`] — effects and replies; [`error`] — errors and their status codes;
 //! * [`view`] — what the state machine reads from the stage-2 tables;
@@ -26,13 +30,15 @@ pub mod invariants;
 #[cfg(any(test, feature = "model"))]
 pub mod model;
 pub mod ops;
+pub mod plan;
 pub mod state;
 pub mod view;
 
 pub use effect::{CsmExit, Effect, Effects, MAX_EFFECTS, Outcome, QueryInfo, Reply};
 pub use error::{HostError, RealmError};
-pub use ops::call::Call;
-pub use state::{Csm, Fault, FwCsm, RealmEntry};
+pub use ops::call::{Call, HostEvent};
+pub use plan::{AptStore, Change, Corrupt, Edit, Involved, MAX_EDITS, MAX_INVOLVED, Plan};
+pub use state::{Csm, FW_REALMS, FW_STATIC_LIMIT, Fault, FwCsm, IndexEntry};
 pub use view::{RangeSummary, Stage2View};
 
 #[cfg(test)]

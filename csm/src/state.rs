@@ -1,31 +1,31 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! [`Csm`]: the CSM state of every realm — one [`RealmEntry`] (RD, APT granule, protected IPA
-//! size, table) per realm with an APT bound — and the three id counters. Ids come from
-//! monotonic counters that start at 1 and never go back, so no id is ever reused (S5). This
-//! file also holds the lookups the operations share.
+//! [`Csm`]: the CSM state that must be global — the three id counters and a bounded
+//! RealmId → RD index ([`IndexEntry`]: RealmId, RD, APT granule address) — and nothing else.
+//! Each realm's regions, grants and received grants live in its own APT granule, which the
+//! monitor reads and writes through an [`AptStore`]. Ids come from monotonic counters that
+//! start at 1 and never go back, so no id is ever reused (S5). This file also holds the
+//! lookups the operations share.
 
-use apt::{Apt, Grant, IpaRange, Rd, RealmId, Region, ShareId};
+use apt::{Apt, IpaRange, Rd, RealmId};
 
 use crate::effect::{Effect, Effects, MAX_EFFECTS};
+use crate::plan::{AptStore, Corrupt};
 
-/// One CSM realm.
+/// CSM realms the firmware supports at once.
+pub const FW_REALMS: usize = 256;
+
+/// Static memory the firmware's global CSM state may take.
+pub const FW_STATIC_LIMIT: usize = 8192;
+
+/// One CSM realm in the global index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RealmEntry<const NR: usize, const NG: usize, const NA: usize> {
+pub struct IndexEntry {
+    /// The realm's CSM identity (its APT's owner).
+    pub id: RealmId,
     /// The realm's RD.
     pub rd: Rd,
     /// The APT granule's address (checked at `RMI_APT_DESTROY`).
     pub apt_pa: u64,
-    /// Size of the protected IPA space `[0, par_size)`.
-    pub par_size: u64,
-    /// The realm's table; `apt.owner` is its RealmId.
-    pub apt: Apt<NR, NG, NA>,
-}
-
-impl<const NR: usize, const NG: usize, const NA: usize> RealmEntry<NR, NG, NA> {
-    /// The realm's CSM identity.
-    pub const fn id(&self) -> RealmId {
-        self.apt.owner
-    }
 }
 
 /// A deliberately broken transition, injectable only in tests and model-checker builds (the
@@ -39,37 +39,35 @@ pub enum Fault {
     DetachSkipsTlbi,
 }
 
-/// The CSM state over all realms: up to `R` realms, each with a table of `NR` regions of `NG`
-/// grants and `NA` attachments.
+/// The global CSM state for up to `R` CSM realms at once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Csm<const R: usize, const NR: usize, const NG: usize, const NA: usize> {
+pub struct Csm<const R: usize> {
     pub(crate) next_realm: u64,
     pub(crate) next_region: u64,
     pub(crate) next_share: u64,
-    pub(crate) realms: [Option<RealmEntry<NR, NG, NA>>; R],
+    pub(crate) index: [Option<IndexEntry>; R],
     #[cfg(any(test, feature = "model"))]
     pub(crate) fault: Option<Fault>,
 }
 
-/// The firmware's CSM state for `R` realms.
-pub type FwCsm<const R: usize> = Csm<
-    R,
-    { apt::capacity::FW_REGIONS },
-    { apt::capacity::FW_GRANTS },
-    { apt::capacity::FW_ATTACHMENTS },
->;
+/// The firmware's global CSM state: [`FW_REALMS`] realms.
+pub type FwCsm = Csm<FW_REALMS>;
 
-impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Default
-    for Csm<R, NR, NG, NA>
-{
+const _: () = assert!(core::mem::size_of::<FwCsm>() <= FW_STATIC_LIMIT);
+
+impl<const R: usize> Default for Csm<R> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, NR, NG, NA> {
-    /// Checked at compile time for every instantiation: the largest effect list fits.
-    const EFFECTS_FIT: () = assert!(2 * (NR * NG + NA) <= MAX_EFFECTS, "effect list too small");
+impl<const R: usize> Csm<R> {
+    /// Checked at compile time for the firmware capacities: the largest effect list fits.
+    const EFFECTS_FIT: () = assert!(
+        2 * (apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS)
+            <= MAX_EFFECTS,
+        "effect list too small"
+    );
 
     /// No realm, every counter at 1.
     pub const fn new() -> Self {
@@ -78,7 +76,7 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
             next_realm: 1,
             next_region: 1,
             next_share: 1,
-            realms: [None; R],
+            index: [None; R],
             #[cfg(any(test, feature = "model"))]
             fault: None,
         }
@@ -102,37 +100,24 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
     }
 
     /// Every CSM realm.
-    pub fn realms(&self) -> impl Iterator<Item = &RealmEntry<NR, NG, NA>> {
-        self.realms.iter().flatten()
+    pub fn realms(&self) -> impl Iterator<Item = &IndexEntry> {
+        self.index.iter().flatten()
     }
 
-    /// The realm with this RD, if it has an APT.
-    pub fn entry(&self, rd: Rd) -> Option<&RealmEntry<NR, NG, NA>> {
+    /// The CSM realm with this RD (the realm has an APT bound).
+    pub fn entry(&self, rd: Rd) -> Option<&IndexEntry> {
         self.realms().find(|e| e.rd == rd)
     }
 
-    /// The realm with this id.
-    pub fn by_id(&self, id: RealmId) -> Option<&RealmEntry<NR, NG, NA>> {
-        self.realms().find(|e| e.id() == id)
+    /// The CSM realm with this id.
+    pub fn by_id(&self, id: RealmId) -> Option<&IndexEntry> {
+        self.realms().find(|e| e.id == id)
     }
 
     pub(crate) fn slot_of(&self, rd: Rd) -> Option<usize> {
-        self.realms
+        self.index
             .iter()
             .position(|e| e.as_ref().is_some_and(|e| e.rd == rd))
-    }
-
-    pub(crate) fn slot_of_id(&self, id: RealmId) -> Option<usize> {
-        self.realms
-            .iter()
-            .position(|e| e.as_ref().is_some_and(|e| e.id() == id))
-    }
-
-    pub(crate) fn apt_mut(&mut self, slot: usize) -> Option<&mut Apt<NR, NG, NA>> {
-        self.realms
-            .get_mut(slot)
-            .and_then(Option::as_mut)
-            .map(|e| &mut e.apt)
     }
 
     /// The next ids the counters will hand out (realm, region, share).
@@ -140,47 +125,39 @@ impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, N
         (self.next_realm, self.next_region, self.next_share)
     }
 
-    /// Finds a grant anywhere: (provider entry, region, grant).
-    pub fn find_grant(
+    /// Loads the table of an indexed realm; its owner must be the indexed id.
+    pub(crate) fn load<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        share: ShareId,
-    ) -> Option<(&RealmEntry<NR, NG, NA>, &Region<NG>, &Grant)> {
-        self.realms().find_map(|e| {
-            e.apt
-                .regions()
-                .find_map(|r| r.grants().find(|g| g.share == share).map(|g| (e, r, g)))
-        })
+        store: &impl AptStore<NR, NG, NA>,
+        entry: &IndexEntry,
+    ) -> Result<Apt<NR, NG, NA>, Corrupt> {
+        match store.load(entry.rd) {
+            Some(apt) if apt.owner == entry.id => Ok(apt),
+            _ => Err(Corrupt),
+        }
     }
 
-    /// Effects that remove the consumer side of `grant` (if attached): unmap its window with
-    /// `ripas`, then invalidate. `Err` only if the list is full, which `EFFECTS_FIT` rules out.
-    pub(crate) fn push_unmap(
+    /// The index entry and table of `rd`: `Ok(None)` if it has no APT.
+    pub(crate) fn own<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        effects: &mut Effects,
-        grant: &Grant,
-        ripas: rmm_abi::rmi::states::Ripas,
-    ) -> Result<(), ()> {
-        if grant.state != apt::GrantState::Attached {
-            return Ok(());
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+    ) -> Result<Option<(IndexEntry, Apt<NR, NG, NA>)>, Corrupt> {
+        match self.entry(rd) {
+            Some(e) => Ok(Some((*e, self.load(store, e)?))),
+            None => Ok(None),
         }
-        let Some(consumer) = self.by_id(grant.consumer) else {
-            return Ok(());
-        };
-        let Some(att) = consumer.apt.attachments().find(|a| a.share == grant.share) else {
-            return Ok(());
-        };
-        push_unmap_window(effects, consumer.rd, att.window, ripas)
     }
 
-    /// Removes the attachment of `grant` from its consumer's table, if any.
-    pub(crate) fn drop_attachment(&mut self, grant: &Grant) {
-        if let Some(slot) = self.slot_of_id(grant.consumer)
-            && let Some(apt) = self.apt_mut(slot)
-            && let Some(a) = apt.attachment_slot(grant.share)
-            && let Some(att) = apt.attachments.get_mut(a)
-        {
-            *att = None;
-        }
+    /// The index entry and table of the realm `id`, which another table names (so it must
+    /// exist: S4).
+    pub(crate) fn peer<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        id: RealmId,
+    ) -> Result<(IndexEntry, Apt<NR, NG, NA>), Corrupt> {
+        let e = self.by_id(id).ok_or(Corrupt)?;
+        Ok((*e, self.load(store, e)?))
     }
 }
 
@@ -190,7 +167,7 @@ pub(crate) fn push_unmap_window(
     consumer: Rd,
     window: IpaRange,
     ripas: rmm_abi::rmi::states::Ripas,
-) -> Result<(), ()> {
+) -> Result<(), Corrupt> {
     let ok = effects.push(Effect::UnmapAliases {
         consumer,
         window,
@@ -199,18 +176,11 @@ pub(crate) fn push_unmap_window(
         realm: consumer,
         range: window,
     });
-    if ok { Ok(()) } else { Err(()) }
+    if ok { Ok(()) } else { Err(Corrupt) }
 }
 
-/// Takes the next id from a counter; `None` once exhausted (the counter then stays put, so
-/// nothing is ever handed out twice).
-pub(crate) fn next_id(counter: &mut u64) -> Option<u64> {
-    let id = *counter;
-    *counter = counter.checked_add(1)?;
-    Some(id)
-}
-
-/// Peeks at the id `next_id` would hand out.
-pub(crate) fn peek_id(counter: u64) -> Option<u64> {
-    counter.checked_add(1).map(|_| counter)
+/// The id a counter hands out next and the counter's next value; `None` once exhausted (the
+/// counter then stays put, so nothing is ever handed out twice).
+pub(crate) fn take_id(counter: u64) -> Option<(u64, u64)> {
+    counter.checked_add(1).map(|next| (counter, next))
 }

@@ -18,8 +18,9 @@ pub const RMI_APT_DESTROY: u32 = 0xC400_016B;
 pub const RSI_CSM_CREATE: u32 = 0xC600_0190;
 /// `RSI_CSM_SHARE` (provider): x1 RegionId, x2 consumer RealmId, x3 mode → x1 ShareId.
 pub const RSI_CSM_SHARE: u32 = 0xC600_0191;
-/// `RSI_CSM_ACCEPT` (consumer): x1 ShareId, x2 expected provider RealmId, x3 window base →
-/// x1 size, x2 mode.
+/// `RSI_CSM_ACCEPT` (consumer): x1 ShareId, x2 expected provider RealmId, x3 window base,
+/// x4 expected size (the region's size, learned from `RSI_CSM_QUERY`; a mismatch is
+/// `RSI_ERROR_INPUT`) → x1 size, x2 mode. The whole window must already be RIPAS EMPTY.
 pub const RSI_CSM_ACCEPT: u32 = 0xC600_0192;
 /// `RSI_CSM_DETACH` (consumer): x1 ShareId.
 pub const RSI_CSM_DETACH: u32 = 0xC600_0193;

@@ -12,8 +12,11 @@ fn rid(v: u64) -> RealmId {
     RealmId::new(v).unwrap()
 }
 
+/// Protected IPA size of the sample tables.
+const PAR: u64 = 0x40_0000;
+
 fn sample() -> Small {
-    let mut t = Small::new(rid(1));
+    let mut t = Small::new(rid(1), PAR);
     let mut r = Region::new(
         RegionId::new(5).unwrap(),
         IpaRange::new(0x10_0000, 0x2000).unwrap(),
@@ -36,8 +39,17 @@ fn sample() -> Small {
         share: ShareId::new(10).unwrap(),
         provider: rid(3),
         region: RegionId::new(7).unwrap(),
-        window: IpaRange::new(0x4000, 0x3000).unwrap(),
+        size: 0x3000,
         mode: CsmMode::Read,
+        window: Some(IpaRange::new(0x4000, 0x3000).unwrap()),
+    });
+    t.attachments[1] = Some(Attachment {
+        share: ShareId::new(11).unwrap(),
+        provider: rid(3),
+        region: RegionId::new(8).unwrap(),
+        size: 0x1000,
+        mode: CsmMode::ReadWrite,
+        window: None,
     });
     t
 }
@@ -75,13 +87,14 @@ const REGION0: usize = HEADER_LEN;
 const REGION1: usize = HEADER_LEN + REGION_LEN + 2 * GRANT_LEN;
 const R1_GRANT1: usize = REGION1 + REGION_LEN + GRANT_LEN;
 const ATTACH0: usize = HEADER_LEN + 2 * (REGION_LEN + 2 * GRANT_LEN);
+const ATTACH1: usize = ATTACH0 + ATTACHMENT_LEN;
 const ATTACH2: usize = ATTACH0 + 2 * ATTACHMENT_LEN;
 
 #[test]
 fn round_trip() {
     let t = sample();
     assert_eq!(Small::decode(&encoded(&t)), Ok(t));
-    let empty = Fw::new(rid(u64::MAX));
+    let empty = Fw::new(rid(u64::MAX), 0x1000);
     assert_eq!(Fw::decode(&encoded(&empty)), Ok(empty));
     assert_eq!(Small::ENCODED_LEN, 64 + 2 * (32 + 48) + 3 * 48);
 }
@@ -114,12 +127,18 @@ fn length_and_header() {
     assert_eq!(Small::decode(&good[..4095]), Err(DecodeError::Length));
     assert_eq!(Small::decode(&[]), Err(DecodeError::Length));
     assert_eq!(corrupt(0, b'X'), Err(DecodeError::Magic));
-    assert_eq!(corrupt(8, 2), Err(DecodeError::Version));
+    assert_eq!(corrupt(8, 1), Err(DecodeError::Version), "layout 1");
     assert_eq!(corrupt(12, 3), Err(DecodeError::Capacity));
     assert_eq!(corrupt(16, 2), Err(DecodeError::Capacity));
     assert_eq!(corrupt(18, 1), Err(DecodeError::NonZero));
     assert_eq!(corrupt_u64(24, 0), Err(DecodeError::ZeroId));
-    assert_eq!(corrupt(40, 1), Err(DecodeError::NonZero));
+    assert_eq!(corrupt(48, 1), Err(DecodeError::NonZero));
+    assert_eq!(corrupt_u64(40, 0), Err(DecodeError::BadRange), "no PAR");
+    assert_eq!(
+        corrupt_u64(40, 0x10_0000),
+        Err(DecodeError::BadRange),
+        "regions above the PAR"
+    );
     assert_eq!(
         Fw::decode(&good),
         Err(DecodeError::Capacity),
@@ -228,15 +247,41 @@ fn attachment_fields() {
     );
     assert_eq!(
         corrupt_u64(ATTACH2 + 32, 0x4001),
-        Err(DecodeError::BadRange)
+        Err(DecodeError::BadRange),
+        "size"
     );
-    assert_eq!(corrupt_u64(ATTACH2 + 40, 0), Err(DecodeError::BadRange));
+    assert_eq!(corrupt_u64(ATTACH2 + 32, 0), Err(DecodeError::BadRange));
     assert_eq!(
-        corrupt_u64(ATTACH2 + 32, 0x10_1000),
+        corrupt_u64(ATTACH2 + 40, 0x4001),
+        Err(DecodeError::BadRange),
+        "window base"
+    );
+    assert_eq!(
+        corrupt_u64(ATTACH2 + 40, PAR - 0x1000),
+        Err(DecodeError::BadRange),
+        "window above the PAR"
+    );
+    assert_eq!(
+        corrupt_u64(ATTACH2 + 40, 0x10_1000),
         Err(DecodeError::Overlap),
         "window over a region"
     );
+    assert_eq!(
+        corrupt(ATTACH2 + 2, 2),
+        Err(DecodeError::BadEnum),
+        "attached"
+    );
+    // The offered grant (attachment 1) has no window: its base must be zero.
+    assert_eq!(corrupt_u64(ATTACH1 + 40, 0x8000), Err(DecodeError::NonZero));
+    assert!(corrupt(ATTACH1 + 2, 1).is_ok(), "attached at 0");
+    assert_eq!(
+        corrupt_u64(ATTACH1 + 32, MAX_REGION_SIZE_FOR_TESTS + 0x1000),
+        Err(DecodeError::BadRange),
+        "size above the cap"
+    );
 }
+
+const MAX_REGION_SIZE_FOR_TESTS: u64 = crate::capacity::MAX_REGION_SIZE;
 
 fn arb_mode() -> impl Strategy<Value = CsmMode> {
     prop_oneof![Just(CsmMode::Read), Just(CsmMode::ReadWrite)]
@@ -250,9 +295,9 @@ prop_compose! {
              proptest::collection::vec((any::<bool>(), 1u64..9, 1u64..5, arb_mode(), any::<bool>()), 2)),
             2),
         attachments in proptest::collection::vec(
-            (any::<bool>(), 1u64..9, 1u64..5, 1u64..6, 0u64..8, 1u64..3, arb_mode()), 3),
+            (any::<bool>(), 1u64..9, 1u64..5, 1u64..6, 0u64..8, 1u64..3, arb_mode(), any::<bool>()), 3),
     ) -> Small {
-        let mut t = Small::new(rid(owner));
+        let mut t = Small::new(rid(owner), PAR);
         for (slot, (used, id, page, pages, damaged, grants)) in t.regions.iter_mut().zip(regions) {
             if !used { continue; }
             let mut r = Region::new(
@@ -272,14 +317,15 @@ prop_compose! {
             }
             *slot = Some(r);
         }
-        for (slot, (used, share, provider, region, page, pages, mode)) in t.attachments.iter_mut().zip(attachments) {
+        for (slot, (used, share, provider, region, page, pages, mode, attached)) in t.attachments.iter_mut().zip(attachments) {
             if used {
                 *slot = Some(Attachment {
                     share: ShareId::new(share).unwrap(),
                     provider: rid(provider),
                     region: RegionId::new(region).unwrap(),
-                    window: IpaRange::new(0x10_0000 + page * 0x1000, pages * 0x1000).unwrap(),
+                    size: pages * 0x1000,
                     mode,
+                    window: attached.then(|| IpaRange::new(0x10_0000 + page * 0x1000, pages * 0x1000).unwrap()),
                 });
             }
         }
@@ -319,7 +365,7 @@ proptest! {
     #[test]
     fn random_body_never_panics(body in proptest::collection::vec(
         prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => any::<u8>()], GRANULE_SIZE - HEADER_LEN)) {
-        let mut buf = encoded(&Small::new(rid(1)));
+        let mut buf = encoded(&Small::new(rid(1), PAR));
         buf[HEADER_LEN..].copy_from_slice(&body);
         reseal(&mut buf);
         if let Ok(t) = Small::decode(&buf) {

@@ -7,13 +7,17 @@
 extern crate std;
 use std::vec::Vec;
 
-use apt::{IpaRange, PAGE_SIZE, RealmId, RegionId, ShareId};
+use apt::{IpaRange, PAGE_SIZE, Rd, RealmId, RegionId, ShareId};
 use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::states::{RealmState, Ripas};
 
-use super::world::{Life, PAGES, Page, Realm, TABLE_PAGES, World, apt_pa, rd};
+use super::world::{
+    Apts, Life, ModelApt, ModelCsm, PAGES, Page, REALMS, Realm, TABLE_PAGES, World, apt_pa, rd,
+};
+use crate::effect::{Effect, Outcome};
 use crate::invariants::{Invariant, Violation};
 use crate::ops::call::Call;
+use crate::plan::Plan;
 
 /// One step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,9 +46,10 @@ pub enum Action {
     FoldAliases(usize, usize),
     /// Realm: a CSM RSI call.
     Rsi(usize, Call),
-    /// Realm: `RSI_IPA_STATE_SET` to RIPAS RAM (with `CHANGE_DESTROYED`) over one table's
-    /// pages, the host accepting: how a realm reclaims memory.
-    IpaStateSet(usize, usize),
+    /// Realm: `RSI_IPA_STATE_SET` over one table's pages to RIPAS RAM (with
+    /// `CHANGE_DESTROYED`: how a realm reclaims memory) or EMPTY (how a consumer releases a
+    /// window before ACCEPT), the host accepting.
+    IpaStateSet(usize, usize, Ripas),
 }
 
 const fn range(page: u64, pages: u64) -> IpaRange {
@@ -58,12 +63,15 @@ const fn range(page: u64, pages: u64) -> IpaRange {
 pub fn actions(w: &World) -> Vec<Action> {
     let mut out = Vec::new();
     let (next_realm, next_region, next_share) = w.csm.next_ids();
-    let realm_ids: Vec<RealmId> = w.csm.realms().map(|e| e.id()).collect();
+    let realm_ids: Vec<RealmId> = w.csm.realms().map(|e| e.id).collect();
     let bogus_realm = RealmId::new(next_realm);
     let mut shares: Vec<ShareId> = w
         .csm
-        .realms()
-        .flat_map(|e| e.apt.regions().flat_map(|r| r.grants().map(|g| g.share)))
+        .apts
+        .tables
+        .iter()
+        .flatten()
+        .flat_map(|t| t.regions().flat_map(|r| r.grants().map(|g| g.share)))
         .collect();
     shares.extend(ShareId::new(next_share));
     for i in 0..super::world::REALMS {
@@ -103,11 +111,13 @@ pub fn actions(w: &World) -> Vec<Action> {
         }
         for t in 0..PAGES / TABLE_PAGES {
             let pages = &r.pages[t * TABLE_PAGES..(t + 1) * TABLE_PAGES];
-            if pages
-                .iter()
-                .any(|p| !matches!(p, Page::Data(Ripas::Ram) | Page::Unassigned(Ripas::Ram)))
-            {
-                out.push(Action::IpaStateSet(i, t));
+            for ripas in [Ripas::Ram, Ripas::Empty] {
+                if pages
+                    .iter()
+                    .any(|p| !matches!(p, Page::Data(x) | Page::Unassigned(x) if *x == ripas))
+                {
+                    out.push(Action::IpaStateSet(i, t, ripas));
+                }
             }
         }
         // CREATE: each table's pages, and one range outside the PAR.
@@ -120,9 +130,8 @@ pub fn actions(w: &World) -> Vec<Action> {
             ));
         }
         let own_regions: Vec<RegionId> = w
-            .csm
-            .entry(rd(i))
-            .map(|e| e.apt.regions().map(|r| r.id).collect())
+            .apt(i)
+            .map(|t| t.regions().map(|r| r.id).collect())
             .unwrap_or_default();
         let mut regions = own_regions.clone();
         regions.extend(RegionId::new(next_region));
@@ -147,14 +156,18 @@ pub fn actions(w: &World) -> Vec<Action> {
             out.push(Action::Rsi(i, Call::Query { share: Some(share) }));
             for provider in realm_ids.iter().copied() {
                 for base in [0, 2 * PAGE_SIZE] {
-                    out.push(Action::Rsi(
-                        i,
-                        Call::Accept {
-                            share,
-                            provider,
-                            window_base: base,
-                        },
-                    ));
+                    // The size every region of the model has, and a wrong one.
+                    for size in [2 * PAGE_SIZE, PAGE_SIZE] {
+                        out.push(Action::Rsi(
+                            i,
+                            Call::Accept {
+                                share,
+                                provider,
+                                window_base: base,
+                                size,
+                            },
+                        ));
+                    }
                 }
             }
         }
@@ -165,6 +178,46 @@ pub fn actions(w: &World) -> Vec<Action> {
 
 fn violation(invariant: Invariant, what: &'static str) -> Violation {
     Violation { invariant, what }
+}
+
+/// Checks an operation, then commits it, as the monitor does: the realms involved are
+/// computed first (the monitor locks their RDs), a refused check changes nothing (S10), a
+/// plan edits only involved realms' tables and its effects touch only involved realms (S9),
+/// and a checked plan always commits.
+fn run<E>(
+    n: &mut World,
+    realm: Rd,
+    call: Option<&Call>,
+    check: impl FnOnce(&ModelCsm, &Apts) -> Result<Plan, E>,
+) -> Result<Result<Outcome, E>, Violation> {
+    let involved = n.csm.global.involved(&n.csm.apts, realm, call);
+    let plan = match check(&n.csm.global, &n.csm.apts) {
+        Ok(plan) => plan,
+        Err(e) => return Ok(Err(e)),
+    };
+    if plan.edits().any(|e| !involved.contains(e.rd)) {
+        return Err(violation(
+            Invariant::S9,
+            "a plan edits a realm it did not lock",
+        ));
+    }
+    for effect in plan.outcome().effects.iter() {
+        let touched = match *effect {
+            Effect::MapAliases {
+                consumer, provider, ..
+            } => involved.contains(consumer) && involved.contains(provider),
+            Effect::UnmapAliases { consumer, .. } => involved.contains(consumer),
+            Effect::InvalidateTlbs { realm, .. } => involved.contains(realm),
+            Effect::ExitToHost { .. } => true,
+        };
+        if !touched {
+            return Err(violation(Invariant::S9, "an effect on a realm not locked"));
+        }
+    }
+    match n.csm.global.commit(plan, &mut n.csm.apts) {
+        Ok(out) => Ok(Ok(out)),
+        Err(_) => Err(violation(Invariant::S10, "a checked plan failed to commit")),
+    }
 }
 
 /// Runs one action on a copy of `w`: the successor, or the violated property.
@@ -179,7 +232,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         }
         Action::RealmActivate(i) => n.realms[i].life = Life::Active,
         Action::RealmDestroy(i) => {
-            let result = n.csm.realm_destroy(rd(i));
+            let result = run(&mut n, rd(i), None, |c, _| c.check_realm_destroy(rd(i)))?;
             unchanged(&result, w, &n)?;
             match result {
                 Ok(_) if n.csm.entry(rd(i)).is_some() => {
@@ -194,11 +247,15 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
                 Life::New => RealmState::New,
                 _ => RealmState::Active,
             };
-            let result = n.csm.apt_create(rd(i), apt_pa(i), state, super::world::PAR);
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_apt_create(s, rd(i), apt_pa(i), state, super::world::PAR)
+            })?;
             unchanged(&result, w, &n)?;
         }
         Action::AptDestroy(i) => {
-            let result = n.csm.apt_destroy(rd(i), apt_pa(i));
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_apt_destroy(s, rd(i), apt_pa(i))
+            })?;
             unchanged(&result, w, &n)?;
             if let Ok(out) = result {
                 n.apply(&out)?;
@@ -208,8 +265,12 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
             n.realms[i].tables[t] = true;
             for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
                 if n.realms[i].pages[p] == Page::Unassigned(Ripas::Ram) {
-                    let result = n.csm.data_create(rd(i), p as u64 * PAGE_SIZE);
-                    unchanged(&result, w, &n)?;
+                    let ipa = p as u64 * PAGE_SIZE;
+                    let before = n.clone();
+                    let result = run(&mut n, rd(i), None, |c, s| {
+                        c.check_data_create(s, rd(i), ipa)
+                    })?;
+                    unchanged(&result, &before, &n)?;
                     if result.is_ok() {
                         n.realms[i].pages[p] = Page::Data(Ripas::Ram);
                     }
@@ -219,8 +280,11 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         Action::Prepare(i, t) => {
             for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
                 if matches!(n.realms[i].pages[p], Page::Data(_)) {
+                    let ipa = p as u64 * PAGE_SIZE;
                     let before = n.clone();
-                    let result = n.csm.data_destroy(rd(i), p as u64 * PAGE_SIZE);
+                    let result = run(&mut n, rd(i), None, |c, s| {
+                        c.check_data_destroy(s, rd(i), ipa)
+                    })?;
                     unchanged(&result, &before, &n)?;
                     if let Ok(out) = result {
                         n.apply(&out)?;
@@ -242,14 +306,20 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
             n.realms[i].tables[t] = true;
         }
         Action::DataCreateAtAlias(i, p) => {
-            let result = n.csm.data_create(rd(i), p as u64 * PAGE_SIZE);
+            let ipa = p as u64 * PAGE_SIZE;
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_data_create(s, rd(i), ipa)
+            })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
                 return Err(violation(Invariant::S2, "DATA_CREATE over an alias"));
             }
         }
         Action::DataDestroyAtAlias(i, p) => {
-            let result = n.csm.data_destroy(rd(i), p as u64 * PAGE_SIZE);
+            let ipa = p as u64 * PAGE_SIZE;
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_data_destroy(s, rd(i), ipa)
+            })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
                 return Err(violation(Invariant::S2, "DATA_DESTROY through an alias"));
@@ -257,36 +327,42 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         }
         Action::FoldAliases(i, t) => {
             let table = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
-            let result = n.csm.rtt_fold(rd(i), table);
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_rtt_fold(s, rd(i), table)
+            })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
                 return Err(violation(Invariant::S2, "RTT_FOLD over an alias"));
             }
         }
-        Action::IpaStateSet(i, t) => {
+        Action::IpaStateSet(i, t, ripas) => {
             let r = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
-            let result = n.csm.ipa_state_set(rd(i), r);
+            let result = run(&mut n, rd(i), None, |c, s| {
+                c.check_ipa_state_set(s, rd(i), r)
+            })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
                 for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {
                     n.realms[i].pages[p] = match n.realms[i].pages[p] {
-                        Page::Data(_) => Page::Data(Ripas::Ram),
-                        Page::Unassigned(_) => Page::Unassigned(Ripas::Ram),
+                        Page::Data(_) => Page::Data(ripas),
+                        Page::Unassigned(_) => Page::Unassigned(ripas),
                         Page::Alias { .. } => {
                             return Err(violation(Invariant::S11, "RIPAS change over an alias"));
                         }
                     };
                 }
                 // S11: nothing of the realm's own regions may have been touched either.
-                if let Some(e) = w.csm.entry(rd(i))
-                    && e.apt.regions().any(|g| g.range.overlaps(r))
+                if let Some(t) = w.apt(i)
+                    && t.regions().any(|g| g.range.overlaps(r))
                 {
                     return Err(violation(Invariant::S11, "RIPAS change over a region"));
                 }
             }
         }
         Action::Rsi(i, call) => {
-            let result = n.csm.rsi(rd(i), call, w);
+            let result = run(&mut n, rd(i), Some(&call), |c, s| {
+                c.check_rsi(s, rd(i), call, w)
+            })?;
             unchanged(&result, w, &n)?;
             if let Ok(out) = result {
                 n.apply(&out)?;
@@ -297,8 +373,8 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
     if n.csm != w.csm {
         check_fresh_ids(w, &n)?;
     }
-    n.csm.check()?;
-    n.csm.check_stage2(&n)?;
+    n.csm.global.check(&n.csm.apts)?;
+    n.csm.global.check_stage2(&n.csm.apts, &n)?;
     Ok(n)
 }
 
@@ -313,24 +389,27 @@ fn unchanged<T, E>(result: &Result<T, E>, before: &World, after: &World) -> Resu
     Ok(())
 }
 
+fn tables(w: &World) -> impl Iterator<Item = &ModelApt> {
+    w.csm.apts.tables.iter().flatten()
+}
+
 /// S5: every id that appears in the successor and not before is fresh.
 fn check_fresh_ids(before: &World, after: &World) -> Result<(), Violation> {
     let (nr, ng, ns) = before.csm.next_ids();
     for e in after.csm.realms() {
-        let old = before.csm.by_id(e.id()).is_some();
-        if !old && e.id().get() < nr {
+        if before.csm.by_id(e.id).is_none() && e.id.get() < nr {
             return Err(violation(Invariant::S5, "RealmId reused"));
         }
-        for r in e.apt.regions() {
-            let old = before
-                .csm
-                .realms()
-                .any(|o| o.apt.regions().any(|x| x.id == r.id));
+    }
+    for t in tables(after) {
+        for r in t.regions() {
+            let old = tables(before).any(|o| o.regions().any(|x| x.id == r.id));
             if !old && r.id.get() < ng {
                 return Err(violation(Invariant::S5, "RegionId reused"));
             }
             for g in r.grants() {
-                if before.csm.find_grant(g.share).is_none() && g.share.get() < ns {
+                let old = tables(before).any(|o| o.grant(g.share).is_some());
+                if !old && g.share.get() < ns {
                     return Err(violation(Invariant::S5, "ShareId reused"));
                 }
             }
@@ -339,55 +418,72 @@ fn check_fresh_ids(before: &World, after: &World) -> Result<(), Violation> {
     Ok(())
 }
 
-/// S7: who may change what.
+/// S7: who may change what (and SHARE only to an ACTIVE consumer).
 fn check_rsi_transition(
     before: &World,
     after: &World,
     i: usize,
     call: Call,
 ) -> Result<(), Violation> {
-    let me = rd(i);
     let s7 = |what| Err(violation(Invariant::S7, what));
-    for (b, a) in before.csm.realms().zip(after.csm.realms()) {
-        if b.rd != a.rd {
-            return s7("realm set changed by an RSI call");
-        }
-        let provider_side_changed = b.apt.regions != a.apt.regions;
-        let consumer_side_changed = b.apt.attachments != a.apt.attachments;
+    if before.csm.realms().ne(after.csm.realms()) {
+        return s7("realm set changed by an RSI call");
+    }
+    let my_id = before.id(i);
+    if let Call::Share { consumer, .. } = call
+        && let Some(c) = (0..REALMS).find(|&c| before.id(c) == Some(consumer))
+        && before.realms[c].life != Life::Active
+    {
+        return s7("SHARE to a consumer that is not ACTIVE");
+    }
+    for s in 0..REALMS {
+        let (b, a) = match (before.apt(s), after.apt(s)) {
+            (Some(b), Some(a)) => (b, a),
+            (None, None) => continue,
+            _ => return s7("an RSI call created or removed a table"),
+        };
+        let provider_side_changed = b.regions != a.regions;
+        let consumer_side_changed = b.attachments != a.attachments;
+        let new_windows = a
+            .windows()
+            .any(|(x, w)| !b.windows().any(|(y, v)| y.share == x.share && v == w));
         match call {
             Call::Create { .. }
             | Call::Share { .. }
             | Call::Revoke { .. }
             | Call::Destroy { .. } => {
-                if provider_side_changed && b.rd != me {
+                if provider_side_changed && s != i {
                     return s7("a provider operation changed another realm's regions");
                 }
-                for att in b.apt.attachments() {
-                    let gone = !a.apt.attachments().any(|x| x.share == att.share);
-                    let my_id = before.csm.entry(me).map(|e| e.id());
+                if new_windows {
+                    return s7("a provider operation attached a window");
+                }
+                for att in b.attachments() {
+                    let gone = a.attachment(att.share).is_none();
                     if gone && Some(att.provider) != my_id {
-                        return s7("a provider operation removed a window of another provider");
+                        return s7("a provider operation removed another provider's grant");
                     }
                 }
             }
             Call::Accept { provider, .. } => {
-                if consumer_side_changed && b.rd != me {
+                if consumer_side_changed && s != i {
                     return s7("ACCEPT changed another realm's windows");
                 }
-                if b.rd == me
-                    && a.apt
-                        .attachments()
-                        .any(|x| x.provider != provider && !b.apt.attachments().any(|y| y == x))
+                if s == i
+                    && a.windows().any(|(x, w)| {
+                        x.provider != provider
+                            && !b.windows().any(|(y, v)| y.share == x.share && v == w)
+                    })
                 {
                     return s7("ACCEPT attached another provider than expected");
                 }
-                check_grant_flip(b, a, before, me)?;
+                check_grant_flip(b, a, my_id)?;
             }
             Call::Detach { .. } => {
-                if consumer_side_changed && b.rd != me {
+                if consumer_side_changed && s != i {
                     return s7("DETACH changed another realm's windows");
                 }
-                check_grant_flip(b, a, before, me)?;
+                check_grant_flip(b, a, my_id)?;
             }
             Call::Query { .. } => {
                 if before.csm != after.csm {
@@ -400,14 +496,8 @@ fn check_rsi_transition(
 }
 
 /// A consumer operation may only flip the state of grants naming the caller.
-fn check_grant_flip(
-    b: &crate::state::RealmEntry<2, 2, 2>,
-    a: &crate::state::RealmEntry<2, 2, 2>,
-    before: &World,
-    me: apt::Rd,
-) -> Result<(), Violation> {
-    let my_id = before.csm.entry(me).map(|e| e.id());
-    for (rb, ra) in b.apt.regions.iter().zip(a.apt.regions.iter()) {
+fn check_grant_flip(b: &ModelApt, a: &ModelApt, my_id: Option<RealmId>) -> Result<(), Violation> {
+    for (rb, ra) in b.regions.iter().zip(a.regions.iter()) {
         if rb.map(|r| (r.id, r.range, r.state)) != ra.map(|r| (r.id, r.range, r.state)) {
             return Err(violation(
                 Invariant::S7,

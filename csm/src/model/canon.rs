@@ -52,11 +52,11 @@ fn rank(sorted: &[u64], v: u64) -> u64 {
 }
 
 fn rename_ids(w: &mut World) {
-    let mut realms: Vec<u64> = w.csm.realms().map(|e| e.id().get()).collect();
+    let mut realms: Vec<u64> = w.csm.realms().map(|e| e.id.get()).collect();
     let mut regions: Vec<u64> = Vec::new();
     let mut shares: Vec<u64> = Vec::new();
-    for e in w.csm.realms() {
-        for r in e.apt.regions() {
+    for t in w.csm.apts.tables.iter().flatten() {
+        for r in t.regions() {
             regions.push(r.id.get());
             shares.extend(r.grants().map(|g| g.share.get()));
         }
@@ -67,9 +67,12 @@ fn rename_ids(w: &mut World) {
     let realm = |id: apt::RealmId| apt::RealmId::new(rank(&realms, id.get())).unwrap_or(id);
     let region = |id: apt::RegionId| apt::RegionId::new(rank(&regions, id.get())).unwrap_or(id);
     let share = |id: apt::ShareId| apt::ShareId::new(rank(&shares, id.get())).unwrap_or(id);
-    for e in w.csm.realms.iter_mut().flatten() {
-        e.apt.owner = realm(e.apt.owner);
-        for r in e.apt.regions.iter_mut().flatten() {
+    for e in w.csm.index.iter_mut().flatten() {
+        e.id = realm(e.id);
+    }
+    for t in w.csm.apts.tables.iter_mut().flatten() {
+        t.owner = realm(t.owner);
+        for r in t.regions.iter_mut().flatten() {
             r.id = region(r.id);
             for g in r.grants.iter_mut().flatten() {
                 g.share = share(g.share);
@@ -78,16 +81,14 @@ fn rename_ids(w: &mut World) {
             r.grants
                 .sort_by_key(|g| g.map_or(u64::MAX, |g| g.share.get()));
         }
-        e.apt
-            .regions
+        t.regions
             .sort_by_key(|r| r.map_or(u64::MAX, |r| r.id.get()));
-        for a in e.apt.attachments.iter_mut().flatten() {
+        for a in t.attachments.iter_mut().flatten() {
             a.share = share(a.share);
             a.provider = realm(a.provider);
             a.region = region(a.region);
         }
-        e.apt
-            .attachments
+        t.attachments
             .sort_by_key(|a| a.map_or(u64::MAX, |a| a.share.get()));
     }
     w.csm.next_realm = realms.len() as u64 + 1;
@@ -95,7 +96,7 @@ fn rename_ids(w: &mut World) {
     w.csm.next_share = shares.len() as u64 + 1;
 }
 
-/// Moves the realm in slot `i` to slot `perm[i]`; CSM entries are stored at their slot.
+/// Moves the realm in slot `i` to slot `perm[i]`; index entries are sorted by RD.
 fn permute(w: &World, perm: [usize; REALMS]) -> World {
     let mut out = w.clone();
     for i in 0..REALMS {
@@ -106,15 +107,16 @@ fn permute(w: &World, perm: [usize; REALMS]) -> World {
             }
         }
         out.realms[perm[i]] = r;
+        out.csm.apts.tables[perm[i]] = w.csm.apts.tables[i];
     }
-    out.csm.realms = [None; REALMS];
-    for e in w.csm.realms() {
+    for e in out.csm.index.iter_mut().flatten() {
         if let Some(i) = slot(e.rd) {
-            let mut e = *e;
             e.rd = rd(perm[i]);
             e.apt_pa = apt_pa(perm[i]);
-            out.csm.realms[perm[i]] = Some(e);
         }
     }
+    out.csm
+        .index
+        .sort_by_key(|e| e.map_or(u64::MAX, |e| e.rd.0));
     out
 }

@@ -9,6 +9,7 @@ use std::vec::Vec;
 
 use apt::{PAGE_SIZE, RealmId, RegionId, ShareId};
 use rmm_abi::csm::CsmMode;
+use rmm_abi::rmi::states::Ripas;
 
 use super::action::{Action, actions, step};
 use super::canon::canonical;
@@ -108,6 +109,7 @@ fn accept(i: usize, s: u64, provider: u64) -> Action {
             share: share(s),
             provider: rid(provider),
             window_base: 2 * PAGE_SIZE,
+            size: 2 * PAGE_SIZE,
         },
     )
 }
@@ -122,13 +124,14 @@ fn share_to(i: usize, r: u64, consumer: u64) -> Action {
     )
 }
 
-/// share → accept → detach → re-accept (5 steps from Ready).
+/// share → accept → detach → release → re-accept (6 steps from Ready).
 fn detach_cycle() -> Vec<Action> {
     vec![
         create(0, 0),
         share_to(0, 1, 2),
         accept(1, 1, 1),
         Action::Rsi(1, Call::Detach { share: share(1) }),
+        Action::IpaStateSet(1, 1, Ripas::Empty),
         accept(1, 1, 1),
     ]
 }
@@ -141,42 +144,41 @@ fn revoke_cycle() -> Vec<Action> {
         share_to(0, 1, 2),
         accept(1, 1, 1),
         Action::Rsi(0, Call::Revoke { share: share(1) }),
-        Action::IpaStateSet(1, 1),
+        Action::IpaStateSet(1, 1, Ripas::Ram),
         share_to(0, 1, 2),
     ]
 }
 
-/// From Offered: accept → revoke → share → reclaim → re-accept.
+/// From Offered: accept → revoke (window EMPTY) → share → re-accept.
 fn revoke_reaccept_from_offered() -> Vec<Action> {
     vec![
         accept(1, 1, 1),
         Action::Rsi(0, Call::Revoke { share: share(1) }),
         share_to(0, 1, 2),
-        Action::IpaStateSet(1, 1),
         accept(1, 2, 1),
     ]
 }
 
-/// From Offered: accept → destroy → reclaim → create → share → re-accept.
+/// From Offered: accept → destroy (window EMPTY) → create → share → re-accept.
 fn destroy_cycle() -> Vec<Action> {
     vec![
         accept(1, 1, 1),
         Action::Rsi(0, Call::Destroy { region: region(1) }),
-        Action::IpaStateSet(1, 1),
         create(0, 0),
         share_to(0, 2, 2),
         accept(1, 2, 1),
     ]
 }
 
-/// From Offered: accept → host destroys the provider's pages (damage) → destroy → reclaim.
+/// From Offered: accept → host destroys the provider's pages (damage) → destroy → reclaim
+/// (provider to RAM, consumer's DESTROYED window to EMPTY) → repopulate.
 fn damage_cycle() -> Vec<Action> {
     vec![
         accept(1, 1, 1),
         Action::Prepare(0, 0),
         Action::Rsi(0, Call::Destroy { region: region(1) }),
-        Action::IpaStateSet(0, 0),
-        Action::IpaStateSet(1, 1),
+        Action::IpaStateSet(0, 0, Ripas::Ram),
+        Action::IpaStateSet(1, 1, Ripas::Empty),
         Action::Populate(0, 0),
     ]
 }
@@ -191,7 +193,11 @@ fn start_states_are_reachable() {
             Action::AptCreate(i),
             Action::RealmActivate(i),
         ]);
-        setup.extend([Action::Populate(i, 0), Action::Prepare(i, 1)]);
+        setup.extend([
+            Action::Populate(i, 0),
+            Action::Prepare(i, 1),
+            Action::IpaStateSet(i, 1, Ripas::Empty),
+        ]);
     }
     let ready = replay(World::empty(), &setup);
     assert_eq!(canonical(&ready).1, canonical(&World::ready()).1);

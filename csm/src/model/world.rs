@@ -5,11 +5,13 @@
 //! precondition does not hold is a violation, so the checker also proves the effects are
 //! always applicable.
 
-use apt::{IpaRange, PAGE_SIZE, Rd};
+use apt::{Apt, IpaRange, PAGE_SIZE, Rd};
 use rmm_abi::rmi::states::Ripas;
 
 use crate::effect::{Effect, Outcome};
 use crate::invariants::{AliasEntry, Invariant, Stage2Audit, Violation};
+use crate::ops::call::HostEvent;
+use crate::plan::AptStore;
 use crate::state::Csm;
 use crate::view::{RangeSummary, Stage2View};
 
@@ -22,8 +24,35 @@ pub const TABLE_PAGES: usize = 2;
 /// Protected IPA size.
 pub const PAR: u64 = PAGES as u64 * PAGE_SIZE;
 
-/// The model's CSM: 3 realms, 2 regions of 2 grants and 2 attachments each.
-pub type ModelCsm = Csm<REALMS, 2, 2, 2>;
+/// The model's global CSM state: 3 realms.
+pub type ModelCsm = Csm<REALMS>;
+
+/// The model's table: 2 regions of 2 grants, 2 attachment slots.
+pub type ModelApt = Apt<2, 2, 2>;
+
+/// The model's APT granules, one per RD slot (decoded: the codec is tested on its own and by
+/// the granule-store tests; here the tables are hashed for every state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Apts {
+    /// The table bound to each RD slot.
+    pub tables: [Option<ModelApt>; REALMS],
+}
+
+impl AptStore<2, 2, 2> for Apts {
+    fn load(&self, rd: Rd) -> Option<ModelApt> {
+        slot(rd).and_then(|i| self.tables.get(i).copied().flatten())
+    }
+    fn store(&mut self, rd: Rd, apt: &ModelApt) {
+        if let Some(t) = slot(rd).and_then(|i| self.tables.get_mut(i)) {
+            *t = Some(*apt);
+        }
+    }
+    fn clear(&mut self, rd: Rd) {
+        if let Some(t) = slot(rd).and_then(|i| self.tables.get_mut(i)) {
+            *t = None;
+        }
+    }
+}
 
 /// RD address of slot `i`.
 pub const fn rd(i: usize) -> Rd {
@@ -89,11 +118,33 @@ impl Realm {
     };
 }
 
+/// The CSM state as the monitor holds it: the global part and the APT granules.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct System {
+    /// The global state (counters, index).
+    pub global: ModelCsm,
+    /// The APT granules.
+    pub apts: Apts,
+}
+
+impl core::ops::Deref for System {
+    type Target = ModelCsm;
+    fn deref(&self) -> &ModelCsm {
+        &self.global
+    }
+}
+
+impl core::ops::DerefMut for System {
+    fn deref_mut(&mut self) -> &mut ModelCsm {
+        &mut self.global
+    }
+}
+
 /// The whole model state.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct World {
     /// The state machine under test.
-    pub csm: ModelCsm,
+    pub csm: System,
     /// The realms' monitor-side state.
     pub realms: [Realm; REALMS],
 }
@@ -111,27 +162,42 @@ impl World {
     /// Three empty RD slots.
     pub fn empty() -> Self {
         Self {
-            csm: ModelCsm::new(),
+            csm: System {
+                global: ModelCsm::new(),
+                apts: Apts {
+                    tables: [None; REALMS],
+                },
+            },
             realms: [Realm::ABSENT; REALMS],
         }
     }
 
-    /// Three active realms with APTs, each with pages 0–1 populated and both level-3 tables:
-    /// the state after the set-up every sharing scenario starts with.
+    /// Three active realms with APTs, each with pages 0–1 populated, pages 2–3 never used
+    /// (unassigned RIPAS EMPTY, ready to be a window) and both level-3 tables: the state after
+    /// the set-up every sharing scenario starts with.
     pub fn ready() -> Self {
         let mut w = Self::empty();
         for i in 0..REALMS {
             w.realms[i].life = Life::New;
             w.csm
-                .apt_create(rd(i), apt_pa(i), rmm_abi::rmi::states::RealmState::New, PAR)
+                .global
+                .host(
+                    &mut w.csm.apts,
+                    HostEvent::AptCreate {
+                        rd: rd(i),
+                        apt_pa: apt_pa(i),
+                        state: rmm_abi::rmi::states::RealmState::New,
+                        par_size: PAR,
+                    },
+                )
                 .ok();
             w.realms[i] = Realm {
                 life: Life::Active,
                 pages: [
                     Page::Data(Ripas::Ram),
                     Page::Data(Ripas::Ram),
-                    Page::Unassigned(Ripas::Ram),
-                    Page::Unassigned(Ripas::Ram),
+                    Page::Unassigned(Ripas::Empty),
+                    Page::Unassigned(Ripas::Empty),
                 ],
                 tables: [true; PAGES / TABLE_PAGES],
             };
@@ -139,22 +205,38 @@ impl World {
         w
     }
 
+    /// The RealmId of the realm in slot `i`, if it has an APT.
+    pub fn id(&self, i: usize) -> Option<apt::RealmId> {
+        self.csm.entry(rd(i)).map(|e| e.id)
+    }
+
+    /// The table of slot `i`.
+    pub fn apt(&self, i: usize) -> Option<&ModelApt> {
+        self.csm.apts.tables.get(i).and_then(Option::as_ref)
+    }
+
     /// [`World::ready`], then realm 0 creates a region over pages 0–1 and shares it read-write
     /// with realm 1.
     pub fn offered() -> Self {
         let mut w = Self::ready();
         let range = IpaRange::new(0, 2 * PAGE_SIZE);
-        let consumer = w.csm.entry(rd(1)).map(|e| e.id());
+        let consumer = w.id(1);
         if let (Some(range), Some(consumer)) = (range, consumer) {
             let view = w.clone();
             if let Ok(crate::Outcome {
                 reply: crate::Reply::Region(region),
                 ..
-            }) = w.csm.create(rd(0), range, &view)
+            }) = w
+                .csm
+                .global
+                .rsi(&mut w.csm.apts, rd(0), crate::Call::Create { range }, &view)
             {
-                let _ = w
-                    .csm
-                    .share(rd(0), region, consumer, rmm_abi::csm::CsmMode::ReadWrite);
+                let share = crate::Call::Share {
+                    region,
+                    consumer,
+                    mode: rmm_abi::csm::CsmMode::ReadWrite,
+                };
+                let _ = w.csm.global.rsi(&mut w.csm.apts, rd(0), share, &view);
             }
         }
         w
@@ -189,7 +271,7 @@ impl World {
                         if self.realms[p].pages[pp] != Page::Data(Ripas::Ram) {
                             return bad(Invariant::S8, "alias source is not the provider's RAM");
                         }
-                        if self.realms[c].pages[cp] != Page::Unassigned(Ripas::Ram)
+                        if self.realms[c].pages[cp] != Page::Unassigned(Ripas::Empty)
                             || !self.realms[c].tables[cp / TABLE_PAGES]
                         {
                             return bad(
@@ -260,13 +342,17 @@ impl Stage2View for World {
         for i in 0..range.pages() {
             let ipa = range.base() + i * PAGE_SIZE;
             let Some(p) = page_of(ipa) else {
-                s.other += 1; // outside the modelled space: never RAM
+                s.destroyed += 1; // outside the modelled space: never usable
                 continue;
             };
             match r.pages[p] {
                 Page::Data(Ripas::Ram) => s.assigned_ram += 1,
                 Page::Unassigned(Ripas::Ram) => s.unassigned_ram += 1,
-                Page::Data(_) | Page::Unassigned(_) => s.other += 1,
+                Page::Data(Ripas::Empty) => s.assigned_empty += 1,
+                Page::Unassigned(Ripas::Empty) => s.unassigned_empty += 1,
+                Page::Data(Ripas::Destroyed) | Page::Unassigned(Ripas::Destroyed) => {
+                    s.destroyed += 1
+                }
                 Page::Alias { .. } => s.aliases += 1,
             }
             if !r.tables[p / TABLE_PAGES] {
@@ -274,6 +360,10 @@ impl Stage2View for World {
             }
         }
         s
+    }
+
+    fn realm_active(&self, realm: Rd) -> bool {
+        slot(realm).is_some_and(|i| self.realms[i].life == Life::Active)
     }
 }
 

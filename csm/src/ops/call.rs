@@ -5,8 +5,11 @@
 use apt::{IpaRange, Rd, RealmId, RegionId, ShareId};
 use rmm_abi::csm::{CsmMode, CsmRsiCommand};
 
+use rmm_abi::rmi::states::RealmState;
+
 use crate::effect::Outcome;
-use crate::error::RealmError;
+use crate::error::{HostError, RealmError};
+use crate::plan::{AptStore, Plan};
 use crate::state::Csm;
 use crate::view::Stage2View;
 
@@ -33,8 +36,10 @@ pub enum Call {
         share: ShareId,
         /// x2.
         provider: RealmId,
-        /// x3 (the size comes from the region).
+        /// x3.
         window_base: u64,
+        /// x4: the size the consumer expects (the region's, from `RSI_CSM_QUERY`).
+        size: u64,
     },
     /// `RSI_CSM_DETACH`.
     Detach {
@@ -59,9 +64,9 @@ pub enum Call {
 }
 
 impl Call {
-    /// Decodes x1..x3 of `command`.
-    pub fn decode(command: CsmRsiCommand, x: [u64; 3]) -> Result<Self, RealmError> {
-        let [x1, x2, x3] = x;
+    /// Decodes x1..x4 of `command` (x4 is read by ACCEPT only).
+    pub fn decode(command: CsmRsiCommand, x: [u64; 4]) -> Result<Self, RealmError> {
+        let [x1, x2, x3, x4] = x;
         let share = || ShareId::new(x1).ok_or(RealmError::UnknownShare);
         let region = || RegionId::new(x1).ok_or(RealmError::UnknownRegion);
         Ok(match command {
@@ -77,6 +82,7 @@ impl Call {
                 share: share()?,
                 provider: RealmId::new(x2).ok_or(RealmError::WrongProvider)?,
                 window_base: x3,
+                size: x4,
             },
             CsmRsiCommand::Detach => Call::Detach { share: share()? },
             CsmRsiCommand::Revoke => Call::Revoke { share: share()? },
@@ -88,30 +94,126 @@ impl Call {
     }
 }
 
-impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, NR, NG, NA> {
-    /// Runs a decoded RSI call for the realm `caller`.
-    pub fn rsi(
-        &mut self,
+impl<const R: usize> Csm<R> {
+    /// Check of a decoded RSI call by the realm `caller`.
+    pub fn check_rsi<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
         caller: Rd,
         call: Call,
         view: &impl Stage2View,
-    ) -> Result<Outcome, RealmError> {
+    ) -> Result<Plan, RealmError> {
         match call {
-            Call::Create { range } => self.create(caller, range, view),
+            Call::Create { range } => self.check_create(store, caller, range, view),
             Call::Share {
                 region,
                 consumer,
                 mode,
-            } => self.share(caller, region, consumer, mode),
+            } => self.check_share(store, caller, region, consumer, mode, view),
             Call::Accept {
                 share,
                 provider,
                 window_base,
-            } => self.accept(caller, share, provider, window_base, view),
-            Call::Detach { share } => self.detach(caller, share),
-            Call::Revoke { share } => self.revoke(caller, share),
-            Call::Destroy { region } => self.destroy(caller, region),
-            Call::Query { share } => self.query(caller, share),
+                size,
+            } => self.check_accept(store, caller, share, provider, window_base, size, view),
+            Call::Detach { share } => self.check_detach(store, caller, share),
+            Call::Revoke { share } => self.check_revoke(store, caller, share),
+            Call::Destroy { region } => self.check_destroy(store, caller, region),
+            Call::Query { share } => self.check_query(store, caller, share),
         }
     }
+
+    /// Checks and commits a decoded RSI call (see [`crate::plan`]).
+    pub fn rsi<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        store: &mut impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        call: Call,
+        view: &impl Stage2View,
+    ) -> Result<Outcome, RealmError> {
+        let plan = self.check_rsi(&*store, caller, call, view)?;
+        Ok(self.commit(plan, store)?)
+    }
+
+    /// Checks and commits `RSI_IPA_STATE_SET` over CSM memory.
+    pub fn ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        store: &mut impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        range: IpaRange,
+    ) -> Result<Outcome, RealmError> {
+        let plan = self.check_ipa_state_set(&*store, caller, range)?;
+        Ok(self.commit(plan, store)?)
+    }
+
+    /// Checks and commits a host event.
+    pub fn host<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        store: &mut impl AptStore<NR, NG, NA>,
+        event: HostEvent,
+    ) -> Result<Outcome, HostError> {
+        let plan = match event {
+            HostEvent::AptCreate {
+                rd,
+                apt_pa,
+                state,
+                par_size,
+            } => self.check_apt_create(&*store, rd, apt_pa, state, par_size),
+            HostEvent::AptDestroy { rd, apt_pa } => self.check_apt_destroy(&*store, rd, apt_pa),
+            HostEvent::RealmDestroy { rd } => self.check_realm_destroy(rd),
+            HostEvent::DataDestroy { rd, ipa } => self.check_data_destroy(&*store, rd, ipa),
+            HostEvent::DataCreate { rd, ipa } => self.check_data_create(&*store, rd, ipa),
+            HostEvent::RttFold { rd, table } => self.check_rtt_fold(&*store, rd, table),
+        }?;
+        Ok(self.commit(plan, store)?)
+    }
+}
+
+/// An RMI command or host event that touches CSM state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HostEvent {
+    /// `RMI_APT_CREATE`.
+    AptCreate {
+        /// The realm.
+        rd: Rd,
+        /// The APT granule.
+        apt_pa: u64,
+        /// The realm's state.
+        state: RealmState,
+        /// Its protected IPA size.
+        par_size: u64,
+    },
+    /// `RMI_APT_DESTROY`.
+    AptDestroy {
+        /// The realm.
+        rd: Rd,
+        /// The APT granule named.
+        apt_pa: u64,
+    },
+    /// `RMI_REALM_DESTROY`.
+    RealmDestroy {
+        /// The realm.
+        rd: Rd,
+    },
+    /// `RMI_DATA_DESTROY`.
+    DataDestroy {
+        /// The realm.
+        rd: Rd,
+        /// The IPA.
+        ipa: u64,
+    },
+    /// `RMI_DATA_CREATE*`.
+    DataCreate {
+        /// The realm.
+        rd: Rd,
+        /// The IPA.
+        ipa: u64,
+    },
+    /// `RMI_RTT_FOLD`.
+    RttFold {
+        /// The realm.
+        rd: Rd,
+        /// The range of the table folded.
+        table: IpaRange,
+    },
 }

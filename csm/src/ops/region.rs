@@ -1,72 +1,74 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `RSI_CSM_CREATE` and `RSI_CSM_DESTROY` (provider).
 
-use apt::{IpaRange, Rd, Region, RegionId};
+use apt::{IpaRange, Rd, RegionId};
 use rmm_abi::rmi::states::Ripas;
 
 use crate::effect::{CsmExit, Effects, Outcome, Reply};
 use crate::error::RealmError;
-use crate::state::{Csm, next_id, peek_id};
+use crate::plan::{AptStore, Change, Plan};
+use crate::state::{Csm, push_unmap_window, take_id};
 use crate::view::Stage2View;
 
-impl<const R: usize, const NR: usize, const NG: usize, const NA: usize> Csm<R, NR, NG, NA> {
-    /// `RSI_CSM_CREATE(base, size)`: offers `range` of the caller's protected space for
-    /// sharing. Every page must be RIPAS RAM: if some are not yet populated the call exits to
-    /// the host (`RMI_EXIT_CSM_POPULATE`) and restarts; EMPTY or DESTROYED pages are refused.
-    pub fn create(
-        &mut self,
+impl<const R: usize> Csm<R> {
+    /// Check of `RSI_CSM_CREATE(base, size)`: offers `range` of the caller's protected space
+    /// for sharing. At most `MAX_REGION_SIZE`; every page must be RIPAS RAM: if some are not
+    /// yet populated the call exits to the host (`RMI_EXIT_CSM_POPULATE`) and restarts;
+    /// EMPTY, DESTROYED or alias pages are refused.
+    pub fn check_create<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
         caller: Rd,
         range: IpaRange,
         view: &impl Stage2View,
-    ) -> Result<Outcome, RealmError> {
-        let slot = self.slot_of(caller).ok_or(RealmError::NoApt)?;
-        let entry = self.entry(caller).ok_or(RealmError::NoApt)?;
-        if !range.below(entry.par_size) {
+    ) -> Result<Plan, RealmError> {
+        let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        if range.size() > apt::capacity::MAX_REGION_SIZE {
+            return Err(RealmError::TooLarge);
+        }
+        if !range.below(apt.par_size) {
             return Err(RealmError::OutsidePar);
         }
-        if entry.apt.overlaps_own(range) {
+        if apt.overlaps_own(range) {
             return Err(RealmError::Overlap);
         }
-        let free = entry.apt.free_region_slot().ok_or(RealmError::Full)?;
+        apt.free_region_slot().ok_or(RealmError::Full)?;
         let pages = view.summarize(caller, range);
-        if pages.other != 0 || pages.aliases != 0 {
+        if pages.assigned_ram + pages.unassigned_ram != range.pages() {
             return Err(RealmError::NotRam);
         }
         if pages.assigned_ram != range.pages() {
-            return Ok(Outcome::exit(CsmExit::Populate, range));
+            return Ok(Plan::new(self, Outcome::exit(CsmExit::Populate, range)));
         }
-        peek_id(self.next_region).ok_or(RealmError::IdsExhausted)?;
-        // Commit.
-        let id = next_id(&mut self.next_region)
-            .and_then(RegionId::new)
-            .ok_or(RealmError::IdsExhausted)?;
-        if let Some(r) = self.apt_mut(slot).and_then(|a| a.regions.get_mut(free)) {
-            *r = Some(Region::new(id, range));
-        }
-        Ok(Outcome::reply(Reply::Region(id)))
+        let (id, next) = take_id(self.next_region).ok_or(RealmError::IdsExhausted)?;
+        let id = RegionId::new(id).ok_or(RealmError::IdsExhausted)?;
+        let mut plan = Plan::reply(self, Reply::Region(id));
+        plan.counters.1 = next;
+        plan.edit(caller, Change::AddRegion { id, range })?;
+        Ok(plan.verified(store)?)
     }
 
-    /// `RSI_CSM_DESTROY(region)`: revokes every remaining grant (attached consumers' windows
-    /// become RIPAS EMPTY), then removes the region. Accepted for live and damaged regions.
-    pub fn destroy(&mut self, caller: Rd, region: RegionId) -> Result<Outcome, RealmError> {
-        let slot = self.slot_of(caller).ok_or(RealmError::NoApt)?;
-        let entry = self.entry(caller).ok_or(RealmError::NoApt)?;
-        let (r, reg) = entry.apt.region(region).ok_or(RealmError::UnknownRegion)?;
+    /// Check of `RSI_CSM_DESTROY(region)`: revokes every remaining grant (attached consumers'
+    /// windows become RIPAS EMPTY), then removes the region. Live and damaged regions alike.
+    pub fn check_destroy<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        region: RegionId,
+    ) -> Result<Plan, RealmError> {
+        let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
         let mut effects = Effects::new();
+        let mut plan = Plan::reply(self, Reply::Done);
         for grant in reg.grants() {
-            self.push_unmap(&mut effects, grant, Ripas::Empty)
-                .map_err(|()| RealmError::Full)?;
+            let (consumer, capt) = self.peer(store, grant.consumer)?;
+            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
+                push_unmap_window(&mut effects, consumer.rd, window, Ripas::Empty)?;
+            }
+            plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
         }
-        // Commit.
-        for grant in reg.grants() {
-            self.drop_attachment(grant);
-        }
-        if let Some(slot) = self.apt_mut(slot).and_then(|a| a.regions.get_mut(r)) {
-            *slot = None;
-        }
-        Ok(Outcome {
-            effects,
-            reply: Reply::Done,
-        })
+        plan.edit(caller, Change::RemoveRegion(region))?;
+        plan.outcome.effects = effects;
+        Ok(plan.verified(store)?)
     }
 }

@@ -8,12 +8,12 @@ use rmm_abi::rmi::states::{RealmState, Ripas};
 use super::*;
 use crate::effect::CsmExit;
 use crate::error::{HostError, RealmError};
-use crate::model::world::{ModelCsm, PAR, Page, apt_pa};
+use crate::model::world::{PAR, Page, apt_pa};
 
 /// CAEC: 8-bit tags reused after a realm dies. Here ids come from monotonic counters.
 #[test]
 fn ids_are_never_reused() {
-    let mut c = ModelCsm::new();
+    let mut c = World::empty().csm;
     let mut seen = std::vec::Vec::new();
     for round in 0..50 {
         let out = c
@@ -86,7 +86,7 @@ fn no_index_from_the_realm() {
     for raw in [0u64, 2, 3, 64, 1 << 32, u64::MAX] {
         let result = crate::Call::decode(
             rmm_abi::csm::CsmRsiCommand::Accept,
-            [raw, p.get(), 2 * PAGE_SIZE],
+            [raw, p.get(), 2 * PAGE_SIZE, 2 * PAGE_SIZE],
         )
         .and_then(|call| w.csm.clone().rsi(rd(1), call, &w));
         assert_eq!(
@@ -102,14 +102,17 @@ fn no_index_from_the_realm() {
 }
 
 /// CAEC: a failing ATTACH left the pages mapped before the failure. Here ACCEPT maps nothing
-/// unless every page is ready.
+/// unless every page is ready, and never maps over a page the consumer still owns.
 #[test]
 fn no_partial_attach() {
-    let (mut w, _, share) = offered(CsmMode::ReadWrite);
-    w.realms[1].pages[3] = Page::Data(Ripas::Ram); // one window page still private
+    let (w, _, share) = offered(CsmMode::ReadWrite);
     let p = id_of(&w, 0);
-    let mut c = w.csm.clone();
-    let out = c.accept(rd(1), share, p, 2 * PAGE_SIZE, &w).unwrap();
+    // One window page released (RIPAS EMPTY) but still assigned: exit 7, nothing recorded.
+    let mut released = w.clone();
+    released.realms[1].pages[3] = Page::Data(Ripas::Empty);
+    let mut c = released.csm.clone();
+    let out = c.accept(rd(1), share, p, 2 * PAGE_SIZE, &released).unwrap();
+    assert_eq!(out.reply, Reply::Restart);
     assert_eq!(
         effects(&out),
         [Effect::ExitToHost {
@@ -117,13 +120,21 @@ fn no_partial_attach() {
             range: pages(2, 2)
         }]
     );
-    assert_eq!(c, w.csm, "nothing recorded");
-    w.apply(&out).unwrap();
+    assert_eq!(c, released.csm, "nothing recorded");
+    released.apply(&out).unwrap();
     assert_eq!(
-        w.realms[1].pages[2],
-        Page::Unassigned(Ripas::Ram),
+        released.realms[1].pages[2],
+        Page::Unassigned(Ripas::Empty),
         "nothing mapped"
     );
+    assert_eq!(released.realms[1].pages[3], Page::Data(Ripas::Empty));
+    // One window page still the consumer's private RAM (never released): refused, no exit,
+    // nothing mapped, so the host is never asked to destroy memory the realm still uses.
+    let mut private = w.clone();
+    private.realms[1].pages[3] = Page::Data(Ripas::Ram);
+    refused(&private, RealmError::NotEmpty, |c, v| {
+        c.accept(rd(1), share, p, 2 * PAGE_SIZE, v)
+    });
 }
 
 /// CAEC: trusted that the host scrubbed the window (exit 7). Here every retry re-checks: a host
@@ -132,20 +143,30 @@ fn no_partial_attach() {
 fn host_preparation_is_never_trusted() {
     let (w, _, share) = offered(CsmMode::ReadWrite);
     let p = id_of(&w, 0);
+    // The consumer released both pages (RIPAS EMPTY); the host has not destroyed them.
     let mut lazy = w.clone();
-    lazy.realms[1].pages[2] = Page::Data(Ripas::Ram);
-    lazy.realms[1].pages[3] = Page::Data(Ripas::Ram);
+    lazy.realms[1].pages[2] = Page::Data(Ripas::Empty);
+    lazy.realms[1].pages[3] = Page::Data(Ripas::Empty);
+    let mut half = lazy.clone();
+    half.realms[1].pages[2] = Page::Unassigned(Ripas::Empty);
     let mut no_tables = w.clone();
     no_tables.realms[1].tables[1] = false;
-    for view in [&lazy, &no_tables] {
+    for view in [&lazy, &half, &no_tables] {
         for _retry in 0..3 {
             let mut c = view.csm.clone();
             let out = c.accept(rd(1), share, p, 2 * PAGE_SIZE, view).unwrap();
             assert_eq!(out.reply, Reply::Restart);
+            assert_eq!(
+                effects(&out),
+                [Effect::ExitToHost {
+                    exit: CsmExit::Prepare,
+                    range: pages(2, 2)
+                }]
+            );
             assert_eq!(c, view.csm);
         }
     }
-    // Once the window really is unassigned RAM under level-3 tables, it maps.
+    // Once the window really is unassigned RIPAS EMPTY under level-3 tables, it maps.
     let mut c = w.csm.clone();
     assert!(matches!(
         c.accept(rd(1), share, p, 2 * PAGE_SIZE, &w).unwrap().reply,

@@ -34,9 +34,8 @@ fn data_destroy_of_a_provider_page_damages_the_region() {
     w.realms[0].pages[1] = Page::Unassigned(Ripas::Destroyed);
     let reg = *w
         .csm
-        .entry(rd(0))
+        .apt(rd(0))
         .unwrap()
-        .apt
         .regions()
         .find(|r| r.id == region)
         .unwrap();

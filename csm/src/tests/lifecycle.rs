@@ -7,11 +7,11 @@ use rmm_abi::rmi::status::RmiStatus;
 
 use super::*;
 use crate::error::HostError;
-use crate::model::world::{ModelCsm, PAR, apt_pa};
+use crate::model::world::{PAR, apt_pa};
 
 #[test]
 fn apt_create_assigns_fresh_ids() {
-    let mut c = ModelCsm::new();
+    let mut c = World::empty().csm;
     let a = c
         .apt_create(rd(0), apt_pa(0), RealmState::New, PAR)
         .unwrap();
@@ -54,7 +54,7 @@ fn apt_create_errors() {
     refused(&empty, HostError::Full, |c, _| {
         c.apt_create(NOBODY, 1, RealmState::New, PAR)
     });
-    let mut c = ModelCsm::new();
+    let mut c = World::empty().csm;
     c.next_realm = u64::MAX;
     let before = c.clone();
     assert_eq!(
@@ -94,7 +94,7 @@ fn apt_destroy_of_a_provider_destroys_consumer_windows() {
     );
     w.apply(&out).unwrap();
     assert!(w.csm.entry(rd(0)).is_none());
-    assert_eq!(w.csm.entry(rd(1)).unwrap().apt.attachments().count(), 0);
+    assert_eq!(w.csm.apt(rd(1)).unwrap().attachments().count(), 0);
     w.csm.check().unwrap();
     w.csm.check_stage2(&w).unwrap();
 }
@@ -125,14 +125,13 @@ fn apt_destroy_of_a_consumer_drops_its_grants() {
         ]
     );
     w.apply(&out).unwrap();
-    let p = w.csm.entry(rd(0)).unwrap();
-    let reg = p.apt.regions().find(|r| r.id == region).unwrap();
+    let p = w.csm.apt(rd(0)).unwrap();
+    let reg = p.regions().find(|r| r.id == region).unwrap();
     assert_eq!(reg.grants().count(), 0, "attached grant dropped");
     assert_eq!(
         w.csm
-            .entry(rd(2))
+            .apt(rd(2))
             .unwrap()
-            .apt
             .regions()
             .flat_map(|r| r.grants())
             .count(),

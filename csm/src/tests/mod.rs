@@ -9,14 +9,200 @@ mod host;
 mod lifecycle;
 mod proptests;
 mod rsi;
+mod scale;
 
 extern crate std;
 
-use apt::{IpaRange, PAGE_SIZE, Rd, RealmId, RegionId, ShareId};
+use apt::capacity::GRANULE_SIZE;
+use apt::{Apt, IpaRange, PAGE_SIZE, Rd, RealmId, RegionId, ShareId};
 use rmm_abi::csm::CsmMode;
 
+use apt::{Grant, Region};
+use rmm_abi::rmi::states::RealmState;
+
 use crate::effect::{Effect, Outcome, Reply};
-use crate::model::world::{World, rd};
+use crate::error::{HostError, RealmError};
+use crate::invariants::{Stage2Audit, Violation};
+use crate::model::world::{ModelApt, System, World, rd};
+use crate::ops::call::Call;
+use crate::plan::{AptStore, Corrupt, Plan};
+use crate::state::IndexEntry;
+use crate::view::{RangeSummary, Stage2View};
+
+/// An [`AptStore`] that keeps every table as its encoded granule, as the monitor does: `load`
+/// decodes (every check of `Apt::decode`), `store` encodes, `clear` zeroes. Any capacity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct GranuleStore {
+    pub(crate) granules: std::collections::BTreeMap<Rd, std::boxed::Box<[u8; GRANULE_SIZE]>>,
+}
+
+impl<const NR: usize, const NG: usize, const NA: usize> AptStore<NR, NG, NA> for GranuleStore {
+    fn load(&self, rd: Rd) -> Option<Apt<NR, NG, NA>> {
+        Apt::decode(&self.granules.get(&rd)?[..]).ok()
+    }
+    fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>) {
+        let granule = self
+            .granules
+            .entry(rd)
+            .or_insert_with(|| std::boxed::Box::new([0; GRANULE_SIZE]));
+        apt.encode(granule);
+    }
+    fn clear(&mut self, rd: Rd) {
+        self.granules.remove(&rd);
+    }
+}
+
+/// A view in which every realm is ACTIVE and no page is anything (for SHARE in unit tests).
+struct AllActive;
+
+impl Stage2View for AllActive {
+    fn summarize(&self, _: Rd, _: IpaRange) -> RangeSummary {
+        RangeSummary::default()
+    }
+    fn realm_active(&self, _: Rd) -> bool {
+        true
+    }
+}
+
+/// Check-and-commit shorthands with the operations' signatures before the split.
+impl System {
+    fn done<E: From<Corrupt>>(&mut self, plan: Result<Plan, E>) -> Result<Outcome, E> {
+        let plan = plan?;
+        Ok(self.global.commit(plan, &mut self.apts)?)
+    }
+    pub(crate) fn create(&mut self, c: Rd, r: IpaRange, v: &World) -> Result<Outcome, RealmError> {
+        let p = self.global.check_create(&self.apts, c, r, v);
+        self.done(p)
+    }
+    pub(crate) fn share(
+        &mut self,
+        c: Rd,
+        region: RegionId,
+        consumer: RealmId,
+        mode: CsmMode,
+    ) -> Result<Outcome, RealmError> {
+        let p = self
+            .global
+            .check_share(&self.apts, c, region, consumer, mode, &AllActive);
+        self.done(p)
+    }
+    /// ACCEPT naming the size the consumer's record says (as a consumer that asked QUERY).
+    pub(crate) fn accept(
+        &mut self,
+        c: Rd,
+        share: ShareId,
+        provider: RealmId,
+        base: u64,
+        v: &World,
+    ) -> Result<Outcome, RealmError> {
+        let size = self
+            .apts
+            .tables
+            .iter()
+            .flatten()
+            .find_map(|t| t.attachment(share).map(|a| a.size))
+            .unwrap_or(PAGE_SIZE);
+        self.accept_sized(c, share, provider, base, size, v)
+    }
+    pub(crate) fn accept_sized(
+        &mut self,
+        c: Rd,
+        share: ShareId,
+        provider: RealmId,
+        base: u64,
+        size: u64,
+        v: &World,
+    ) -> Result<Outcome, RealmError> {
+        let p = self
+            .global
+            .check_accept(&self.apts, c, share, provider, base, size, v);
+        self.done(p)
+    }
+    pub(crate) fn detach(&mut self, c: Rd, share: ShareId) -> Result<Outcome, RealmError> {
+        let p = self.global.check_detach(&self.apts, c, share);
+        self.done(p)
+    }
+    pub(crate) fn revoke(&mut self, c: Rd, share: ShareId) -> Result<Outcome, RealmError> {
+        let p = self.global.check_revoke(&self.apts, c, share);
+        self.done(p)
+    }
+    pub(crate) fn destroy(&mut self, c: Rd, region: RegionId) -> Result<Outcome, RealmError> {
+        let p = self.global.check_destroy(&self.apts, c, region);
+        self.done(p)
+    }
+    pub(crate) fn query(&self, c: Rd, share: Option<ShareId>) -> Result<Outcome, RealmError> {
+        Ok(self
+            .global
+            .check_query(&self.apts, c, share)?
+            .outcome()
+            .clone())
+    }
+    pub(crate) fn rsi(&mut self, c: Rd, call: Call, v: &World) -> Result<Outcome, RealmError> {
+        self.global.rsi(&mut self.apts, c, call, v)
+    }
+    pub(crate) fn ipa_state_set(&self, c: Rd, r: IpaRange) -> Result<Outcome, RealmError> {
+        Ok(self
+            .global
+            .check_ipa_state_set(&self.apts, c, r)?
+            .outcome()
+            .clone())
+    }
+    pub(crate) fn data_destroy(&mut self, d: Rd, ipa: u64) -> Result<Outcome, HostError> {
+        let p = self.global.check_data_destroy(&self.apts, d, ipa);
+        self.done(p)
+    }
+    pub(crate) fn data_create(&self, d: Rd, ipa: u64) -> Result<Outcome, HostError> {
+        Ok(self
+            .global
+            .check_data_create(&self.apts, d, ipa)?
+            .outcome()
+            .clone())
+    }
+    pub(crate) fn rtt_fold(&self, d: Rd, t: IpaRange) -> Result<Outcome, HostError> {
+        Ok(self
+            .global
+            .check_rtt_fold(&self.apts, d, t)?
+            .outcome()
+            .clone())
+    }
+    pub(crate) fn apt_create(
+        &mut self,
+        d: Rd,
+        pa: u64,
+        state: RealmState,
+        par: u64,
+    ) -> Result<Outcome, HostError> {
+        let p = self.global.check_apt_create(&self.apts, d, pa, state, par);
+        self.done(p)
+    }
+    pub(crate) fn apt_destroy(&mut self, d: Rd, pa: u64) -> Result<Outcome, HostError> {
+        let p = self.global.check_apt_destroy(&self.apts, d, pa);
+        self.done(p)
+    }
+    pub(crate) fn realm_destroy(&self, d: Rd) -> Result<Outcome, HostError> {
+        Ok(self.global.check_realm_destroy(d)?.outcome().clone())
+    }
+    pub(crate) fn check(&self) -> Result<(), Violation> {
+        self.global.check(&self.apts)
+    }
+    pub(crate) fn check_stage2(&self, a: &impl Stage2Audit) -> Result<(), Violation> {
+        self.global.check_stage2(&self.apts, a)
+    }
+    pub(crate) fn find_grant(&self, share: ShareId) -> Option<(IndexEntry, Region<2>, Grant)> {
+        self.global.find_grant(&self.apts, share)
+    }
+    /// The table of the realm with this RD.
+    pub(crate) fn apt(&self, d: Rd) -> Option<ModelApt> {
+        crate::plan::AptStore::load(&self.apts, d)
+    }
+}
+
+impl IndexEntry {
+    /// The RealmId (tests).
+    pub(crate) fn id(&self) -> RealmId {
+        self.id
+    }
+}
 
 pub(crate) fn pages(page: u64, n: u64) -> IpaRange {
     IpaRange::new(page * PAGE_SIZE, n * PAGE_SIZE).unwrap()
@@ -34,7 +220,7 @@ pub(crate) fn effects(o: &Outcome) -> std::vec::Vec<Effect> {
 pub(crate) fn refused<E: PartialEq + core::fmt::Debug>(
     w: &World,
     expected: E,
-    op: impl FnOnce(&mut crate::model::world::ModelCsm, &World) -> Result<Outcome, E>,
+    op: impl FnOnce(&mut System, &World) -> Result<Outcome, E>,
 ) {
     let mut csm = w.csm.clone();
     assert_eq!(op(&mut csm, w).map(|o| o.reply), Err(expected));

@@ -54,9 +54,12 @@ fn create_success_and_errors() {
 
 #[test]
 fn create_asks_the_host_to_populate_and_rechecks() {
-    let w = World::ready();
+    let mut w = World::ready();
+    // Pages 2–3 reclaimed as RAM (RSI_IPA_STATE_SET) but never populated: exit 8 for the
+    // range, nothing recorded.
+    w.realms[0].pages[2] = Page::Unassigned(Ripas::Ram);
+    w.realms[0].pages[3] = Page::Unassigned(Ripas::Ram);
     let mut c = w.csm.clone();
-    // Pages 2–3 are unassigned RAM: exit 8 for the range, nothing recorded.
     let out = c.create(rd(0), pages(2, 2), &w).unwrap();
     assert_eq!(out.reply, Reply::Restart);
     assert_eq!(
@@ -130,36 +133,52 @@ impl crate::view::Stage2View for Populated {
             ..Default::default()
         }
     }
+    fn realm_active(&self, _: Rd) -> bool {
+        true
+    }
 }
 
 #[test]
 fn share_is_full_with_every_grant_slot_used() {
-    let mut c: crate::Csm<4, 1, 1, 1> = crate::Csm::new();
+    // Tables of one region with one grant and one received grant, kept encoded.
+    let mut c: crate::Csm<4> = crate::Csm::new();
+    let mut s = GranuleStore::default();
+    let create = |c: &mut crate::Csm<4>, s: &mut GranuleStore, r: IpaRange| {
+        let p = c.check_create::<1, 1, 1>(s, rd(0), r, &Populated)?;
+        Ok::<_, RealmError>(c.commit::<1, 1, 1>(p, s)?)
+    };
+    let share = |c: &mut crate::Csm<4>, s: &mut GranuleStore, region, to| {
+        let p = c.check_share::<1, 1, 1>(s, rd(0), region, to, CsmMode::Read, &Populated)?;
+        Ok::<_, RealmError>(c.commit::<1, 1, 1>(p, s)?)
+    };
     for i in 0..3 {
-        c.apt_create(
-            rd(i),
-            i as u64,
-            rmm_abi::rmi::states::RealmState::New,
-            1 << 20,
-        )
-        .unwrap();
+        let p = c
+            .check_apt_create::<1, 1, 1>(
+                &s,
+                rd(i),
+                i as u64,
+                rmm_abi::rmi::states::RealmState::New,
+                1 << 20,
+            )
+            .unwrap();
+        c.commit::<1, 1, 1>(p, &mut s).unwrap();
     }
-    let Reply::Region(region) = c.create(rd(0), pages(0, 1), &Populated).unwrap().reply else {
+    let Reply::Region(region) = create(&mut c, &mut s, pages(0, 1)).unwrap().reply else {
         panic!()
     };
     let ids: std::vec::Vec<RealmId> = c.realms().map(|e| e.id()).collect();
-    c.share(rd(0), region, ids[1], CsmMode::Read).unwrap();
-    let before = c.clone();
+    share(&mut c, &mut s, region, ids[1]).unwrap();
+    let before = (c.clone(), s.clone());
     assert_eq!(
-        c.share(rd(0), region, ids[2], CsmMode::Read)
-            .map(|o| o.reply),
+        share(&mut c, &mut s, region, ids[2]).map(|o| o.reply),
         Err(RealmError::Full)
     );
-    assert_eq!(c, before);
+    assert_eq!((c.clone(), s.clone()), before);
     assert_eq!(
-        c.create(rd(0), pages(4, 1), &Populated).map(|o| o.reply),
+        create(&mut c, &mut s, pages(4, 1)).map(|o| o.reply),
         Err(RealmError::Full)
     );
+    assert_eq!((c, s), before);
 }
 
 #[test]
@@ -247,11 +266,27 @@ fn accept_errors() {
     refused(&own, RealmError::Overlap, |c, v| {
         c.accept(rd(1), share, p, base, v)
     });
-    let mut not_ram = w.clone();
-    not_ram.realms[1].pages[3] = Page::Unassigned(Ripas::Empty);
-    refused(&not_ram, RealmError::NotRam, |c, v| {
-        c.accept(rd(1), share, p, base, v)
-    });
+    // The consumer names the size it expects (x4): anything but the region's is refused.
+    for size in [PAGE_SIZE, 3 * PAGE_SIZE, 0, u64::MAX] {
+        refused(&w, RealmError::WrongSize, |c, v| {
+            c.accept_sized(rd(1), share, p, base, size, v)
+        });
+    }
+    // The whole window must be RIPAS EMPTY (released by the consumer): RAM, assigned or not,
+    // and DESTROYED (the host took memory; the realm must acknowledge it with
+    // CHANGE_DESTROYED first) are refused without an exit.
+    for page in [
+        Page::Unassigned(Ripas::Ram),
+        Page::Data(Ripas::Ram),
+        Page::Unassigned(Ripas::Destroyed),
+        Page::Data(Ripas::Destroyed),
+    ] {
+        let mut not_empty = w.clone();
+        not_empty.realms[1].pages[3] = page;
+        refused(&not_empty, RealmError::NotEmpty, |c, v| {
+            c.accept(rd(1), share, p, base, v)
+        });
+    }
     let mut not_ready = w.clone();
     not_ready.realms[0].pages[1] = Page::Unassigned(Ripas::Ram);
     refused(&not_ready, RealmError::ProviderNotReady, |c, v| {
@@ -263,14 +298,12 @@ fn accept_errors() {
     });
 }
 
+/// A received grant takes one of the consumer's attachment slots from SHARE on (offered or
+/// attached), so ACCEPT never runs out of room: SHARE to a consumer whose slots are all used
+/// is refused (`Full`), and attaching does not free or use a slot.
 #[test]
-fn accept_is_full_when_every_attachment_slot_is_used() {
-    // Realm 1 accepts two grants (the model's capacity) and a third is refused.
+fn share_is_full_when_the_consumer_has_no_free_attachment_slot() {
     let mut w = World::ready();
-    for i in 0..3 {
-        w.realms[i].pages = [Page::Unassigned(Ripas::Ram); 4];
-        w.realms[i].pages[0] = Page::Data(Ripas::Ram);
-    }
     let v = w.clone();
     let c1 = id_of(&w, 1);
     let mut shares = std::vec::Vec::new();
@@ -283,26 +316,30 @@ fn accept_is_full_when_every_attachment_slot_is_used() {
         };
         shares.push((i, s));
     }
-    for (n, (i, s)) in shares.iter().enumerate() {
-        let v = w.clone();
-        let out = w
-            .csm
-            .accept(rd(1), *s, id_of(&v, *i), (n as u64 + 1) * PAGE_SIZE, &v)
-            .unwrap();
-        w.apply(&out).unwrap();
-    }
-    // A second region of realm 0 shared with realm 1: no attachment slot left.
-    w.realms[0].pages[1] = Page::Data(Ripas::Ram);
-    let v = w.clone();
+    // Realm 0's second region: realm 1 holds two received grants (the model's capacity).
     let Reply::Region(r) = w.csm.create(rd(0), pages(1, 1), &v).unwrap().reply else {
         panic!()
     };
-    let Reply::Share(s) = w.csm.share(rd(0), r, c1, CsmMode::Read).unwrap().reply else {
-        panic!()
-    };
-    let p = id_of(&w, 0);
-    refused(&w, RealmError::Full, |c, v| {
-        c.accept(rd(1), s, p, 3 * PAGE_SIZE, v)
+    refused(&w, RealmError::Full, |c, _| {
+        c.share(rd(0), r, c1, CsmMode::Read)
+    });
+    // Realm 2 still has room.
+    let mut other = w.clone();
+    other
+        .csm
+        .share(rd(0), r, id_of(&w, 2), CsmMode::Read)
+        .unwrap();
+    // Attaching one of the received grants changes nothing about the slots.
+    let (i, s) = shares[0];
+    let v = w.clone();
+    let out = w
+        .csm
+        .accept_sized(rd(1), s, id_of(&v, i), 2 * PAGE_SIZE, PAGE_SIZE, &v)
+        .unwrap();
+    w.apply(&out).unwrap();
+    assert_eq!(w.apt(1).unwrap().attachments().count(), 2);
+    refused(&w, RealmError::Full, |c, _| {
+        c.share(rd(0), r, c1, CsmMode::Read)
     });
 }
 
@@ -397,7 +434,7 @@ fn destroy_success_and_errors() {
     );
     d.apply(&out).unwrap();
     assert!(d.csm.find_grant(share).is_none());
-    assert_eq!(d.csm.entry(rd(0)).unwrap().apt.regions().count(), 0);
+    assert_eq!(d.csm.apt(rd(0)).unwrap().regions().count(), 0);
     d.csm.check().unwrap();
     refused(&w, RealmError::NoApt, |c, _| c.destroy(NOBODY, region));
     refused(&w, RealmError::UnknownRegion, |c, _| {
@@ -453,4 +490,29 @@ fn query() {
         w.csm.query(rd(1), ShareId::new(42)).map(|o| o.reply),
         Err(RealmError::UnknownShare)
     );
+}
+
+/// SHARE needs the consumer ACTIVE, so the peer RIM a token reports is final.
+#[test]
+fn share_needs_an_active_consumer() {
+    let mut w = World::ready();
+    let view = w.clone();
+    let Reply::Region(region) = w.csm.create(rd(0), pages(0, 2), &view).unwrap().reply else {
+        panic!()
+    };
+    let consumer = id_of(&w, 1);
+    let mut new = w.clone();
+    new.realms[1].life = crate::model::world::Life::New;
+    refused(&new, RealmError::PeerNotActive, |c, v| {
+        let p = c
+            .global
+            .check_share(&c.apts, rd(0), region, consumer, CsmMode::Read, v);
+        c.done(p)
+    });
+    // The same call succeeds once the consumer is ACTIVE.
+    let p = w
+        .csm
+        .global
+        .check_share(&w.csm.apts, rd(0), region, consumer, CsmMode::Read, &view);
+    assert!(matches!(w.csm.done(p).unwrap().reply, Reply::Share(_)));
 }

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Check, then commit. Every operation is split in two:
+//!
+//! * a **check** (`Csm::check_*`, `&self`): reads the global state, the APTs of the realms
+//!   involved (through an [`AptStore`]) and the stage-2 summaries, makes every check, and
+//!   returns a [`Plan`] — the effects and reply, the new counters and index entry, and the
+//!   [`Edit`]s to the involved realms' tables. Before returning, it applies the edits to
+//!   freshly loaded copies of those tables and validates the results ([`Apt::validate`]), so
+//!   a plan can always be committed. Nothing is written; an error changes nothing (S10).
+//! * a **commit** ([`Csm::commit`], `&mut self`): writes the counters and the index, then
+//!   loads each edited table, applies its edits and stores it. It makes no decision.
+//!
+//! The monitor holds the CSM lock from the check to the end of the commit, so the tables the
+//! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,
+//! which RDs to lock (ascending) so it can compute the stage-2 summaries under their locks.
+
+use apt::{Apt, Attachment, Grant, GrantState, IpaRange, Rd, RealmId, Region, RegionId, ShareId};
+
+use crate::effect::{Effects, Outcome, Reply};
+use crate::ops::call::Call;
+use crate::state::{Csm, IndexEntry};
+
+/// The monitor's access to APT granules. `load` decodes the granule bound to the realm with
+/// this RD (`apt::Apt::decode`, every byte checked); `store` encodes a table into it;
+/// `clear` zeroes it after `RMI_APT_DESTROY`.
+pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
+    /// The table bound to `rd`, or `None` if there is none or it does not decode.
+    fn load(&self, rd: Rd) -> Option<Apt<NR, NG, NA>>;
+    /// Writes `apt` into the granule bound to `rd`.
+    fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
+    /// Zeroes the granule bound to `rd` (its APT is gone).
+    fn clear(&mut self, rd: Rd);
+}
+
+/// An APT that the index names could not be loaded, or its contents contradict another
+/// table: only a monitor bug (or a hardware fault) gets here. The operation changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Corrupt;
+
+/// One change to one realm's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A new, empty table (`RMI_APT_CREATE`).
+    Init {
+        /// Owner.
+        owner: RealmId,
+        /// Protected IPA size.
+        par_size: u64,
+    },
+    /// A new live region in a free slot.
+    AddRegion {
+        /// Its id.
+        id: RegionId,
+        /// Its range.
+        range: IpaRange,
+    },
+    /// Remove a region and its grants.
+    RemoveRegion(RegionId),
+    /// Mark a region damaged and drop its grants.
+    Damage(RegionId),
+    /// A new grant in a free slot of a region.
+    AddGrant {
+        /// The region.
+        region: RegionId,
+        /// The grant.
+        grant: Grant,
+    },
+    /// Remove a grant.
+    RemoveGrant(ShareId),
+    /// Set a grant's state.
+    SetGrant {
+        /// The grant.
+        share: ShareId,
+        /// Its new state.
+        state: GrantState,
+    },
+    /// A new received grant in a free attachment slot.
+    AddAttachment(Attachment),
+    /// Remove a received grant.
+    RemoveAttachment(ShareId),
+    /// Attach (`Some`) or detach (`None`) a received grant.
+    SetWindow {
+        /// The grant.
+        share: ShareId,
+        /// The window.
+        window: Option<IpaRange>,
+    },
+}
+
+impl Change {
+    /// Applies the change; `false` if it does not apply (nothing found, no free slot).
+    pub fn apply<const NR: usize, const NG: usize, const NA: usize>(
+        self,
+        apt: &mut Apt<NR, NG, NA>,
+    ) -> bool {
+        match self {
+            Change::Init { owner, par_size } => {
+                *apt = Apt::new(owner, par_size);
+                true
+            }
+            Change::AddRegion { id, range } => {
+                let free = apt.regions.iter_mut().find(|r| r.is_none());
+                free.map(|r| *r = Some(Region::new(id, range))).is_some()
+            }
+            Change::RemoveRegion(id) => region_slot(apt, id).map(|r| *r = None).is_some(),
+            Change::Damage(id) => region_slot(apt, id)
+                .and_then(Option::as_mut)
+                .map(|r| {
+                    r.grants = [None; NG];
+                    r.state = apt::RegionState::Damaged;
+                })
+                .is_some(),
+            Change::AddGrant { region, grant } => region_slot(apt, region)
+                .and_then(Option::as_mut)
+                .and_then(|r| r.grants.iter_mut().find(|g| g.is_none()))
+                .map(|g| *g = Some(grant))
+                .is_some(),
+            Change::RemoveGrant(share) => grant_slot(apt, share).map(|g| *g = None).is_some(),
+            Change::SetGrant { share, state } => grant_slot(apt, share)
+                .and_then(Option::as_mut)
+                .map(|g| g.state = state)
+                .is_some(),
+            Change::AddAttachment(a) => {
+                let free = apt.attachments.iter_mut().find(|x| x.is_none());
+                free.map(|x| *x = Some(a)).is_some()
+            }
+            Change::RemoveAttachment(share) => {
+                attachment_slot(apt, share).map(|a| *a = None).is_some()
+            }
+            Change::SetWindow { share, window } => attachment_slot(apt, share)
+                .and_then(Option::as_mut)
+                .map(|a| a.window = window)
+                .is_some(),
+        }
+    }
+}
+
+fn region_slot<const NR: usize, const NG: usize, const NA: usize>(
+    apt: &mut Apt<NR, NG, NA>,
+    id: RegionId,
+) -> Option<&mut Option<Region<NG>>> {
+    apt.regions
+        .iter_mut()
+        .find(|r| r.as_ref().is_some_and(|r| r.id == id))
+}
+
+fn grant_slot<const NR: usize, const NG: usize, const NA: usize>(
+    apt: &mut Apt<NR, NG, NA>,
+    share: ShareId,
+) -> Option<&mut Option<Grant>> {
+    apt.regions
+        .iter_mut()
+        .flatten()
+        .flat_map(|r| r.grants.iter_mut())
+        .find(|g| g.is_some_and(|g| g.share == share))
+}
+
+fn attachment_slot<const NR: usize, const NG: usize, const NA: usize>(
+    apt: &mut Apt<NR, NG, NA>,
+    share: ShareId,
+) -> Option<&mut Option<Attachment>> {
+    apt.attachments
+        .iter_mut()
+        .find(|a| a.is_some_and(|a| a.share == share))
+}
+
+/// A change to the table of the realm with RD `rd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Edit {
+    /// Whose table.
+    pub rd: Rd,
+    /// What changes.
+    pub change: Change,
+}
+
+/// Most edits any plan holds with the firmware capacities: `RMI_APT_DESTROY` of a realm
+/// with every grant slot and every attachment slot in use (one edit in each peer's table).
+pub const MAX_EDITS: usize =
+    apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS;
+
+/// Most realms one operation involves: the realm itself and one peer per grant and received
+/// grant (`RMI_APT_DESTROY`, firmware capacities).
+pub const MAX_INVOLVED: usize = 1 + MAX_EDITS;
+
+/// A bounded list of RDs, ascending and without duplicates: the order in which the monitor
+/// locks them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Involved {
+    rds: [Rd; MAX_INVOLVED],
+    len: usize,
+}
+
+impl Involved {
+    pub(crate) const fn new() -> Self {
+        Self {
+            rds: [Rd(0); MAX_INVOLVED],
+            len: 0,
+        }
+    }
+
+    /// Adds `rd` in order; `false` if full (never, for the firmware capacities).
+    pub(crate) fn add(&mut self, rd: Rd) -> bool {
+        if self.contains(rd) {
+            return true;
+        }
+        let Some(slot) = self.rds.get_mut(self.len) else {
+            return false;
+        };
+        *slot = rd;
+        self.len += 1;
+        if let Some(used) = self.rds.get_mut(..self.len) {
+            used.sort_unstable();
+        }
+        true
+    }
+
+    /// The RDs, ascending.
+    pub fn rds(&self) -> &[Rd] {
+        self.rds.get(..self.len).unwrap_or(&[])
+    }
+
+    /// True if `rd` is in the list.
+    pub fn contains(&self, rd: Rd) -> bool {
+        self.rds().binary_search(&rd).is_ok()
+    }
+}
+
+/// What happens to the global index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum IndexChange {
+    None,
+    Add(usize, IndexEntry),
+    Remove(usize, Rd),
+}
+
+/// A checked operation, ready to commit: see the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub(crate) outcome: Outcome,
+    pub(crate) edits: [Option<Edit>; MAX_EDITS],
+    pub(crate) edit_count: usize,
+    pub(crate) counters: (u64, u64, u64),
+    pub(crate) index: IndexChange,
+}
+
+impl Plan {
+    /// A plan that changes nothing.
+    pub(crate) fn new<const R: usize>(csm: &Csm<R>, outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            edits: [None; MAX_EDITS],
+            edit_count: 0,
+            counters: csm.next_ids(),
+            index: IndexChange::None,
+        }
+    }
+
+    pub(crate) fn reply<const R: usize>(csm: &Csm<R>, reply: Reply) -> Self {
+        Self::new(csm, Outcome::reply(reply))
+    }
+
+    pub(crate) fn edit(&mut self, rd: Rd, change: Change) -> Result<(), Corrupt> {
+        let slot = self.edits.get_mut(self.edit_count).ok_or(Corrupt)?;
+        *slot = Some(Edit { rd, change });
+        self.edit_count += 1;
+        Ok(())
+    }
+
+    /// The effects the monitor applies and the reply.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// The table edits, in order.
+    pub fn edits(&self) -> impl Iterator<Item = &Edit> {
+        self.edits.iter().take(self.edit_count).flatten()
+    }
+
+    /// True if committing changes nothing (a query, a refusal-free check, an exit).
+    pub fn is_read_only(&self) -> bool {
+        self.edit_count == 0 && self.index == IndexChange::None
+    }
+
+    /// The distinct RDs whose tables are edited, in first-edit order, each with its first edit's
+    /// index.
+    fn edited(&self) -> impl Iterator<Item = (usize, Rd)> + '_ {
+        self.edits()
+            .enumerate()
+            .filter(|(i, e)| !self.edits().take(*i).any(|p| p.rd == e.rd))
+            .map(|(i, e)| (i, e.rd))
+    }
+
+    /// Applies this plan's edits for `rd` to `apt` (loaded, or empty before an `Init`).
+    fn apply_to<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        rd: Rd,
+        apt: &mut Apt<NR, NG, NA>,
+    ) -> bool {
+        self.edits()
+            .filter(|e| e.rd == rd)
+            .all(|e| e.change.apply(apt))
+    }
+
+    /// The table of `rd` after this plan, starting from the store (or empty before an Init).
+    fn result<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        first: usize,
+        rd: Rd,
+    ) -> Option<Apt<NR, NG, NA>> {
+        let mut apt = match self.edits().nth(first).map(|e| e.change) {
+            Some(Change::Init { owner, par_size }) => Apt::new(owner, par_size),
+            _ => store.load(rd)?,
+        };
+        (self.apply_to(rd, &mut apt) && apt.validate().is_ok()).then_some(apt)
+    }
+
+    /// The dry run of the commit: every edited table loads, every edit applies and every
+    /// result is a valid table. The last step of every check.
+    pub(crate) fn verified<const NR: usize, const NG: usize, const NA: usize>(
+        self,
+        store: &impl AptStore<NR, NG, NA>,
+    ) -> Result<Self, Corrupt> {
+        for (first, rd) in self.edited() {
+            self.result(store, first, rd).ok_or(Corrupt)?;
+        }
+        Ok(self)
+    }
+}
+
+impl<const R: usize> Csm<R> {
+    /// Commits a checked plan: counters, index, then each edited table (load, edit, store).
+    /// Returns the effects for the monitor to apply and the reply. Under the CSM lock held
+    /// since the check, every table loads and every edit applies (the check made sure); if the
+    /// store nonetheless fails to load one, the others are still written and `Err(Corrupt)`
+    /// reports the monitor bug.
+    pub fn commit<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        plan: Plan,
+        store: &mut impl AptStore<NR, NG, NA>,
+    ) -> Result<Outcome, Corrupt> {
+        (self.next_realm, self.next_region, self.next_share) = plan.counters;
+        match plan.index {
+            IndexChange::None => {}
+            IndexChange::Add(slot, entry) => {
+                if let Some(s) = self.index.get_mut(slot) {
+                    *s = Some(entry);
+                }
+            }
+            IndexChange::Remove(slot, rd) => {
+                if let Some(s) = self.index.get_mut(slot) {
+                    *s = None;
+                }
+                store.clear(rd);
+            }
+        }
+        let mut ok = true;
+        for (first, rd) in plan.edited() {
+            match plan.result(store, first, rd) {
+                Some(apt) => store.store(rd, &apt),
+                None => ok = false,
+            }
+        }
+        if ok { Ok(plan.outcome) } else { Err(Corrupt) }
+    }
+
+    /// The RDs an operation by (or on) `rd` may read or change, ascending: the monitor locks
+    /// them after taking the CSM lock and before the check. `call` is the RSI call, or `None`
+    /// for the host events (`RMI_APT_DESTROY` and `RMI_DATA_DESTROY` involve every peer named
+    /// in the realm's table; the other host events only the realm itself, which is always
+    /// included). An unreadable table involves only what is known; the check then fails.
+    pub fn involved<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        call: Option<&Call>,
+    ) -> Involved {
+        let mut out = Involved::new();
+        out.add(rd);
+        let Ok(Some((_, apt))) = self.own(store, rd) else {
+            return out;
+        };
+        let add_id = |id: RealmId, out: &mut Involved| {
+            if let Some(e) = self.by_id(id) {
+                out.add(e.rd);
+            }
+        };
+        match call {
+            Some(Call::Create { .. } | Call::Query { .. }) => {}
+            Some(Call::Share { consumer, .. }) => add_id(*consumer, &mut out),
+            Some(Call::Accept { share, .. } | Call::Detach { share }) => {
+                if let Some(a) = apt.attachment(*share) {
+                    add_id(a.provider, &mut out);
+                }
+            }
+            Some(Call::Revoke { share }) => {
+                if let Some((_, g)) = apt.grant(*share) {
+                    add_id(g.consumer, &mut out);
+                }
+            }
+            Some(Call::Destroy { region }) => {
+                for g in apt
+                    .regions()
+                    .filter(|r| r.id == *region)
+                    .flat_map(|r| r.grants())
+                {
+                    add_id(g.consumer, &mut out);
+                }
+            }
+            None => {
+                for g in apt.regions().flat_map(|r| r.grants()) {
+                    add_id(g.consumer, &mut out);
+                }
+                for a in apt.attachments() {
+                    add_id(a.provider, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl From<Effects> for Outcome {
+    fn from(effects: Effects) -> Self {
+        Outcome {
+            effects,
+            reply: Reply::Done,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The firmware's global state at full capacity: 256 CSM realms at once (issue 17), every table
+//! a firmware-capacity APT kept as its encoded granule, all of them sharing in a ring.
+
+use apt::FwApt;
+use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS};
+use rmm_abi::csm::CsmMode;
+use rmm_abi::rmi::states::{RealmState, Ripas};
+
+use super::*;
+use crate::state::{FW_REALMS, FW_STATIC_LIMIT, FwCsm};
+
+/// Regions lie below 1 MiB and are populated; windows lie at 1 MiB and are released (unassigned
+/// RIPAS EMPTY under level-3 tables); every realm is ACTIVE.
+struct Ring;
+
+const WINDOW: u64 = 1 << 20;
+
+impl Stage2View for Ring {
+    fn summarize(&self, _: Rd, range: IpaRange) -> RangeSummary {
+        if range.base() < WINDOW {
+            RangeSummary {
+                assigned_ram: range.pages(),
+                ..Default::default()
+            }
+        } else {
+            RangeSummary {
+                unassigned_empty: range.pages(),
+                ..Default::default()
+            }
+        }
+    }
+    fn realm_active(&self, _: Rd) -> bool {
+        true
+    }
+}
+
+fn ring_rd(i: usize) -> Rd {
+    Rd(0x8000_0000 + 0x10_0000 * i as u64)
+}
+
+/// Granules holding firmware-capacity tables only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Store(GranuleStore);
+
+impl AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for Store {
+    fn load(&self, rd: Rd) -> Option<FwApt> {
+        self.0.load(rd)
+    }
+    fn store(&mut self, rd: Rd, apt: &FwApt) {
+        self.0.store(rd, apt)
+    }
+    fn clear(&mut self, rd: Rd) {
+        AptStore::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>::clear(&mut self.0, rd)
+    }
+}
+
+fn run<E: core::fmt::Debug + From<Corrupt>>(
+    csm: &mut FwCsm,
+    store: &mut Store,
+    plan: Result<Plan, E>,
+) -> Result<Outcome, E> {
+    let plan = plan?;
+    Ok(csm.commit::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(plan, store)?)
+}
+
+#[test]
+fn the_firmware_state_fits_its_static_budget() {
+    let size = core::mem::size_of::<FwCsm>();
+    std::println!("size_of::<FwCsm>() = {size} bytes for {FW_REALMS} realms");
+    assert!(size <= FW_STATIC_LIMIT);
+    assert_eq!(
+        size,
+        256 * 24 + 3 * 8 + 8,
+        "index, counters, test-only fault switch"
+    );
+}
+
+#[test]
+fn two_hundred_and_fifty_six_csm_realms_at_once() {
+    let mut csm = FwCsm::new();
+    let mut store = Store::default();
+    let par = 2 * WINDOW;
+    let mut ids = std::vec::Vec::new();
+    for i in 0..FW_REALMS {
+        let p = csm.check_apt_create(&store, ring_rd(i), 0x1000 + i as u64, RealmState::New, par);
+        let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
+            panic!()
+        };
+        ids.push(id);
+    }
+    assert_eq!(csm.realms().count(), FW_REALMS);
+    // The 257th is refused, and nothing changes.
+    let before = (csm.clone(), store.clone());
+    let p = csm.check_apt_create::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(
+        &store,
+        ring_rd(FW_REALMS),
+        0x1000,
+        RealmState::New,
+        par,
+    );
+    assert_eq!(p.map(|_| ()), Err(HostError::Full));
+    assert_eq!((csm.clone(), store.clone()), before);
+
+    // Every realm shares a 4-page region read-only with the next one, which accepts it.
+    let mut shares = std::vec::Vec::new();
+    for i in 0..FW_REALMS {
+        let p = csm.check_create(&store, ring_rd(i), pages(0, 4), &Ring);
+        let Reply::Region(region) = run(&mut csm, &mut store, p).unwrap().reply else {
+            panic!()
+        };
+        let next = ids[(i + 1) % FW_REALMS];
+        let p = csm.check_share(&store, ring_rd(i), region, next, CsmMode::Read, &Ring);
+        let Reply::Share(share) = run(&mut csm, &mut store, p).unwrap().reply else {
+            panic!()
+        };
+        shares.push(share);
+    }
+    for i in 0..FW_REALMS {
+        let from = (i + FW_REALMS - 1) % FW_REALMS;
+        let share = shares[from];
+        let p = csm.check_accept(
+            &store,
+            ring_rd(i),
+            share,
+            ids[from],
+            WINDOW,
+            4 * PAGE_SIZE,
+            &Ring,
+        );
+        let out = run(&mut csm, &mut store, p).unwrap();
+        assert_eq!(
+            effects(&out),
+            [Effect::MapAliases {
+                consumer: ring_rd(i),
+                window: IpaRange::new(WINDOW, 4 * PAGE_SIZE).unwrap(),
+                provider: ring_rd(from),
+                source: 0,
+                mode: CsmMode::Read,
+            }]
+        );
+    }
+    csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
+        .unwrap();
+    for i in 0..FW_REALMS {
+        let t: FwApt = AptStore::load(&store, ring_rd(i)).unwrap();
+        assert_eq!(t.windows().count(), 1);
+        assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 1);
+    }
+
+    // APT_DESTROY of realm 7 involves exactly itself and its two neighbours, unmaps the
+    // window of its consumer (8) and its own window, and leaves the other 255 realms' state
+    // consistent.
+    let involved = csm.involved::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store, ring_rd(7), None);
+    assert_eq!(involved.rds(), [ring_rd(6), ring_rd(7), ring_rd(8)]);
+    let p = csm.check_apt_destroy(&store, ring_rd(7), 0x1000 + 7);
+    let out = run(&mut csm, &mut store, p).unwrap();
+    let window = IpaRange::new(WINDOW, 4 * PAGE_SIZE).unwrap();
+    let mut unmapped: std::vec::Vec<Rd> = effects(&out)
+        .iter()
+        .filter_map(|e| match *e {
+            Effect::UnmapAliases {
+                consumer,
+                window: w,
+                ripas: Ripas::Destroyed,
+            } if w == window => Some(consumer),
+            _ => None,
+        })
+        .collect();
+    unmapped.sort();
+    assert_eq!(unmapped, [ring_rd(7), ring_rd(8)]);
+    assert_eq!(csm.realms().count(), FW_REALMS - 1);
+    csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
+        .unwrap();
+    let six: FwApt = AptStore::load(&store, ring_rd(6)).unwrap();
+    assert_eq!(six.regions().flat_map(|r| r.grants()).count(), 0);
+    let eight: FwApt = AptStore::load(&store, ring_rd(8)).unwrap();
+    assert_eq!(eight.attachments().count(), 0);
+
+    // The freed index slot takes a new realm, with a RealmId never used before.
+    let p = csm.check_apt_create(&store, ring_rd(FW_REALMS), 0x1000, RealmState::New, par);
+    let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
+        panic!()
+    };
+    assert!(ids.iter().all(|old| old.get() < id.get()));
+    assert_eq!(csm.realms().count(), FW_REALMS);
+}
