@@ -85,6 +85,12 @@ pub fn explore(config: Config) -> Result<Stats, Counterexample> {
     if let Some(f) = config.fault {
         start.csm.inject_fault(f);
     }
+    if let Err(violation) = super::action::check_state(&start) {
+        return Err(Counterexample {
+            violation,
+            trace: Vec::new(),
+        });
+    }
     let (start, fp) = canonical(&start);
     let mut visited = HashSet::from([fp]);
     // Parent links for counterexamples: fingerprint → (parent, action).
@@ -105,6 +111,8 @@ pub fn explore(config: Config) -> Result<Stats, Counterexample> {
             for action in actions(w) {
                 stats.transitions += 1;
                 match step(w, action) {
+                    // Most steps are refusals that lead back to `w`: nothing new to hash.
+                    Ok(n) if n == *w => {}
                     Ok(n) => {
                         let (n, nfp) = canonical(&n);
                         if visited.insert(nfp) {
