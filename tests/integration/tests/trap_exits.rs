@@ -617,3 +617,28 @@ fn other_exception_classes() {
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), 1);
 }
+
+/// A data abort on the first protected page (IPA 0, RIPAS EMPTY) is the realm's SEA, like
+/// any other EMPTY page: the RIPAS lookup starts at the page itself.
+#[test]
+fn an_abort_at_ipa_0_with_ripas_empty_is_the_realms_sea() {
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| {
+                ctx.el1.vbar = 0x10_0000;
+                ctx.gprs.pstate = 0x3C5;
+                abort_at(0x10, DABT | 0x07)
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.pc, 0x10_0200, "the realm takes the abort");
+                assert_eq!(ctx.el1.esr, 0x25 << 26 | 1 << 25 | EA | 0x10);
+                assert_eq!(ctx.el1.far, 0xFFFF_0000_0000_0010);
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "only the IRQ reached the host");
+}
