@@ -82,6 +82,8 @@ pub struct Options {
     pub build: BuildSettings,
     /// TF-A tree and flags.
     pub tfa: TfaOptions,
+    /// `test --group NAME`: boot only these QEMU groups (no lint, host tests or FVP build).
+    pub groups: Vec<String>,
 }
 
 impl Default for Options {
@@ -93,6 +95,7 @@ impl Default for Options {
             gdb: false,
             build: BuildSettings::default(),
             tfa: TfaOptions::default(),
+            groups: Vec::new(),
         }
     }
 }
@@ -115,6 +118,7 @@ fn allowed(command: &str) -> &'static [&'static str] {
         ],
         // The suite judges the RMM's log and needs its default build.
         "test" => &[
+            "--group",
             "--smp",
             "--deadline",
             "--no-deadline",
@@ -134,6 +138,8 @@ options (each command takes only those that make sense for it; see the README):
   --deadline SECS   kill a QEMU boot after SECS seconds (run, test; default 60)
   --no-deadline     never kill QEMU (run, test)
   --print-qemu      print QEMU's command line before booting (run, test)
+  --group NAME      boot only this QEMU group (suite, fault, csm), skipping the lint, host
+                    tests, FVP build and Linux groups (test; repeatable)
   --gdb             debug-info build, QEMU waits for gdb on :1234 (-s -S), no deadline (run)
   --max-cpus N      RMM built for at most N CPUs (build, run, fvp; default 32; QEMU needs 32)
   --log-level L     RMM log level at compile time: off, error, warn, info (build, run, fvp)
@@ -217,6 +223,7 @@ pub fn parse(command: &str, args: &[String]) -> Result<Options, String> {
                 );
             }
             "--tfa-flag" => options.tfa.flags.push(tfa_flag(&value)?),
+            "--group" => options.groups.push(value),
             _ => unreachable!("every allowed option is handled"),
         }
     }
@@ -282,6 +289,14 @@ mod tests {
         assert!(o.print_qemu && !o.gdb);
         assert_eq!(o.build.max_cpus, Some(64));
         assert_eq!(parse("run", &[]).unwrap(), Options::default());
+    }
+
+    #[test]
+    fn test_groups_are_collected() {
+        let o = parse("test", &args("--group csm --group=suite --deadline 90")).unwrap();
+        assert_eq!(o.groups, ["csm", "suite"]);
+        assert!(parse("test", &args("--group")).is_err());
+        assert!(parse("run", &args("--group csm")).is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Mode {
     BenchTrace = 3,
     /// Boot the Linux realm described next to the mailbox (`cargo xtask linux`).
     Linux = 4,
+    /// The Confidential Shared Memory scenarios.
+    Csm = 5,
 }
 
 /// One QEMU run's configuration.

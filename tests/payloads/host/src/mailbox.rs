@@ -22,6 +22,8 @@ pub enum Mode {
     Fault,
     /// Boot the Linux realm the descriptor next to the mailbox describes (`linux/`).
     Linux,
+    /// Run the Confidential Shared Memory scenarios (`csm.rs`).
+    Csm,
 }
 
 /// Reads the mode once, at boot.
@@ -39,6 +41,7 @@ pub fn mode() -> Mode {
         (MAGIC, 2) => Mode::Fault,
         (MAGIC, 3) => Mode::BenchTrace,
         (MAGIC, 4) => Mode::Linux,
+        (MAGIC, 5) => Mode::Csm,
         _ => Mode::Suite,
     }
 }

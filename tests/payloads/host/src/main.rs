@@ -17,6 +17,7 @@
 mod bench;
 mod console;
 mod cpus;
+mod csm;
 mod entry;
 mod exceptions;
 mod fault;
@@ -50,11 +51,14 @@ extern "C" fn primary_main() -> ! {
         mailbox::Mode::Bench => bench::run_timed(),
         mailbox::Mode::BenchTrace => bench::run_traced(),
         mailbox::Mode::Linux => linux::run(),
-        mailbox::Mode::Suite | mailbox::Mode::Fault => {}
+        mailbox::Mode::Suite | mailbox::Mode::Fault | mailbox::Mode::Csm => {}
     }
     let cpus = gic::discover_cpus();
     if mode == mailbox::Mode::Fault {
         fault::run(&cpus);
+    }
+    if mode == mailbox::Mode::Csm {
+        csm::run(&cpus);
     }
     println!(
         "NS test host: {} CPUs found{}; starting secondaries",

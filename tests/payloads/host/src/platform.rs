@@ -28,6 +28,9 @@ mod board {
     /// A 1 GiB-aligned GiB of NS DRAM nothing else uses: the output of a level-1
     /// unprotected mapping in a realm that never runs (nothing reads it).
     pub const NS_GIB: u64 = 0xC000_0000;
+    /// NS DRAM for the CSM mode's realms ([`CSM_POOL_SIZE`] bytes, below [`NS_GIB`]; that
+    /// mode runs nothing else that uses DRAM above [`REALM_POOL`]).
+    pub const CSM_POOL: u64 = 0x8000_0000;
     /// A range of NS DRAM that no DRAM bank covers.
     pub const NOT_DRAM: u64 = 0x3000_0000;
     /// First address past the last DRAM bank (QEMU's manifest bank ends at 4 GiB).
@@ -57,6 +60,8 @@ mod board {
     /// A 1 GiB-aligned GiB of NS DRAM (the second bank): the output of a level-1
     /// unprotected mapping in a realm that never runs (nothing reads it).
     pub const NS_GIB: u64 = 0x8_8000_0000;
+    /// NS DRAM for the CSM mode's realms ([`CSM_POOL_SIZE`] bytes, after [`NS_GIB`]).
+    pub const CSM_POOL: u64 = 0x8_C000_0000;
     /// A range of NS DRAM that no DRAM bank covers.
     pub const NOT_DRAM: u64 = 0x3000_0000;
     /// First address past the last DRAM bank.
@@ -70,6 +75,9 @@ pub use board::*;
 /// runs the test realm): 16 + 48 = 64 MiB. The benchmarks, which run alone, reuse the same
 /// range.
 pub const REALM_POOL_SIZE: u64 = 64 << 20;
+
+/// Bytes of [`CSM_POOL`]: 64 MiB for each of the (at most 4) CSM realms alive at once.
+pub const CSM_POOL_SIZE: u64 = 256 << 20;
 
 /// Bytes between two GICv3 redistributors (RD_base + SGI_base frames).
 pub const GICR_STRIDE: u64 = 0x2_0000;

@@ -180,3 +180,14 @@ pub fn rtt_set_ripas(rd: u64, rec: u64, base: u64, top: u64) -> RmiRegs {
 pub fn psci_complete(calling: u64, target: u64, status: u64) -> RmiRegs {
     rmi(fid::PSCI_COMPLETE, &[calling, target, status, X4])
 }
+
+/// RMI_APT_CREATE(rd, apt) → x0 (CSM: binds the DELEGATED granule `apt` to the NEW realm).
+pub fn apt_create(rd: u64, apt: u64) -> RmiRegs {
+    call(u64::from(rmm_abi::csm::RMI_APT_CREATE), &[rd, apt, 0, X4])
+}
+
+/// RMI_APT_DESTROY(rd, apt) → x0 (CSM: removes every relation of the realm; the APT granule
+/// goes back to DELEGATED).
+pub fn apt_destroy(rd: u64, apt: u64) -> RmiRegs {
+    call(u64::from(rmm_abi::csm::RMI_APT_DESTROY), &[rd, apt, 0, X4])
+}

@@ -42,6 +42,24 @@ impl Failure {
     }
 }
 
+/// `first`, then `cleanup` (tearing down what a scenario built). If `first` failed, its
+/// reason is the one kept (a failing cleanup is appended to it), so the cause of a failure is
+/// never replaced by the consequences of cleaning up after it.
+pub fn and_cleanup(first: Outcome, cleanup: impl FnOnce() -> Outcome) -> Outcome {
+    let Err(failure) = first else {
+        return cleanup();
+    };
+    let slot = regs::cpu_slot() % MAX_CPUS;
+    let saved = core::mem::take(&mut *REASONS[slot].lock());
+    let cleaned = cleanup();
+    let mut reason = REASONS[slot].lock();
+    let late = core::mem::replace(&mut *reason, saved);
+    if cleaned.is_err() {
+        let _ = write!(reason, " (and the cleanup failed: {})", late.as_str());
+    }
+    Err(failure)
+}
+
 /// Fails the current scenario with a formatted reason.
 #[macro_export]
 macro_rules! fail {

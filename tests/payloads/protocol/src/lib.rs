@@ -8,6 +8,7 @@
 //! every check the realm ran as its own `TEST` line.
 #![no_std]
 
+pub mod csm;
 #[cfg(target_arch = "aarch64")]
 pub mod fp;
 
@@ -72,6 +73,11 @@ pub enum Scenario {
     /// survived. The hypervisor runs REC 1 from start to end while REC 0 waits in that
     /// `Echo`; REC 1 reports the `pauth.rec1_*` checks.
     Pauth = 13,
+    /// Confidential Shared Memory ([`csm`]): the realm is remote-controlled by the
+    /// hypervisor. It makes a [`HostCallCode::CsmNext`] host call, runs the command the answer
+    /// names (one CSM RSI call, a RIPAS change, a pattern write or check, a probing access, a
+    /// message loop), and hands back its results in the next `CsmNext`.
+    Csm = 14,
 }
 
 impl Scenario {
@@ -92,6 +98,7 @@ impl Scenario {
             11 => Self::Interrupts,
             12 => Self::RipasChangeLoop,
             13 => Self::Pauth,
+            14 => Self::Csm,
             _ => return None,
         })
     }
@@ -133,6 +140,10 @@ pub enum HostCallCode {
     /// the deadline pass before entering again, expects REC_ENTER to exit with IRQ without
     /// running the realm, then injects the timer's interrupt ([`irq::VTIMER_INTID`]).
     TimerArmed = 11,
+    /// The CSM realm is ready for its next command: gprs\[0..\] are the results of the last
+    /// one ([`csm::READY`] in gprs\[0\] the first time). The answer: gprs\[0\] a
+    /// [`csm::Op`], gprs\[1..\] its arguments.
+    CsmNext = 12,
 }
 
 /// How the hypervisor answers one RIPAS change (then it goes back to `Accept`).
@@ -186,6 +197,7 @@ impl HostCallCode {
             9 => Self::GicStateChecks,
             10 => Self::HostTimer,
             11 => Self::TimerArmed,
+            12 => Self::CsmNext,
             _ => return None,
         })
     }

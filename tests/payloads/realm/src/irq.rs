@@ -94,7 +94,7 @@ write_reg!(set_cntv_cval, "cntv_cval_el0");
 read_reg!(cntfrq, "cntfrq_el0");
 
 /// The virtual counter after an ISB.
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     let value: u64;
     // SAFETY: ISB and a counter read have no side effects.
     unsafe {
@@ -104,7 +104,7 @@ fn now() -> u64 {
 }
 
 /// Counter ticks in `us` microseconds.
-fn ticks(us: u64) -> u64 {
+pub(crate) fn ticks(us: u64) -> u64 {
     cntfrq() * us / 1_000_000
 }
 

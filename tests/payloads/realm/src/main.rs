@@ -14,6 +14,8 @@
 mod attest;
 mod bench;
 mod console;
+mod csm;
+mod csm_rsi;
 mod entry;
 mod exceptions;
 mod fp;
@@ -47,6 +49,7 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
         Some(Scenario::RipasChangeLoop) => bench::ripas_change_loop(x2),
         Some(Scenario::Interrupts) => irq::run(x2),
         Some(Scenario::Pauth) => pauth::run(x2),
+        Some(Scenario::Csm) => csm::run(),
         None => {
             host_call::print("unknown scenario");
             u64::MAX

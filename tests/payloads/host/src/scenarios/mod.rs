@@ -2,6 +2,11 @@
 //! The scenarios, grouped by which CPUs run them.
 
 mod attestation;
+mod csm_accept;
+mod csm_realm;
+mod csm_scale;
+mod csm_share;
+mod csm_teardown;
 mod granules;
 mod isolation;
 mod measured;
@@ -52,6 +57,20 @@ pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);
 
 /// The attestation benchmark (`cargo xtask bench`).
 pub use attestation::bench as attestation_bench;
+
+/// The CSM mode's scenarios (`crate::csm`), run by the primary in this order.
+pub const CSM: &[&[Scenario]] = &[
+    csm_share::SCENARIOS,
+    csm_teardown::SCENARIOS,
+    csm_accept::SCENARIOS,
+    csm_scale::SCENARIOS,
+];
+
+/// Number of scenarios in [`CSM`].
+pub const CSM_COUNT: usize = count(CSM);
+
+/// `TEST` lines the CSM scenarios add from other CPUs (the consumer of the message loop).
+pub const CSM_SECONDARY_LINES: usize = 1;
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;

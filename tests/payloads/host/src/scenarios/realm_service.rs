@@ -243,7 +243,8 @@ pub fn run_realm_with(
                         code @ (HostCallCode::InjectIrq
                         | HostCallCode::GicStateChecks
                         | HostCallCode::HostTimer
-                        | HostCallCode::TimerArmed),
+                        | HostCallCode::TimerArmed
+                        | HostCallCode::CsmNext),
                     ) => answer = service.host_call(vm, rec, code, &gpr)?,
                     None => fail!("realm made host call {imm:#x}"),
                 }
@@ -323,7 +324,7 @@ fn populate_on_fault(vm: &TestVm, page: u64, esr: u64) -> Outcome {
 
 /// Carries out the RIPAS change `[base, top)` of REC `rec` as the realm's policy says;
 /// returns the RecEnter flags that answer it.
-fn change_ripas(vm: &TestVm, rec: usize, base: u64, top: u64) -> Result<u64, Failure> {
+pub(super) fn change_ripas(vm: &TestVm, rec: usize, base: u64, top: u64) -> Result<u64, Failure> {
     let (rd, rec_pa) = (vm.realm.rd, vm.recs[rec]);
     let (policy, pages) = vm.take_ripas_policy();
     let ends = match policy {

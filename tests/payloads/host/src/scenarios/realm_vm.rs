@@ -163,8 +163,14 @@ impl TestVm {
         })
     }
 
-    /// Builds the VM `spec` describes.
+    /// Builds the VM `spec` describes (window 5 of the realm pool, the test realm's VMID).
     pub fn from_spec(spec: &VmSpec) -> Result<Self, Failure> {
+        Self::from_spec_in(spec, window(5), VMID_EXEC)
+    }
+
+    /// Builds the VM `spec` describes from the granules of `pool`, with VMID `vmid` (realms
+    /// that live at the same time each need their own pool and VMID).
+    pub fn from_spec_in(spec: &VmSpec, mut pool: Pool, vmid: u64) -> Result<Self, Failure> {
         let VmSpec {
             scenario,
             x1,
@@ -185,8 +191,7 @@ impl TestVm {
             (1..=MAX_RECS).contains(&recs),
             "{recs} RECs asked for, the test realm supports 1..={MAX_RECS}"
         );
-        let mut pool = window(5);
-        let shape = shape(40, 1, 2, hash as u64, VMID_EXEC);
+        let shape = shape(40, 1, 2, hash as u64, vmid);
         let rd = pool.delegate()?;
         let rtt_base = pool.delegate_aligned(shape.num_roots, shape.num_roots * PAGE)?;
         let params_page = pool.ns_page()?;
