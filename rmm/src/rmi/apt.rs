@@ -72,7 +72,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Hand
     let named = tracked(&monitor.granules, args.rd)?;
     let csm = monitor.csm.lock();
     let mut op =
-        Operation::begin(monitor, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
     let plan = op
         .check(HostError::AptCorrupt, |csm, store, _| {
             csm.check_apt_destroy(store, csm_rd(named), args.apt)

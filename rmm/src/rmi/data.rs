@@ -163,7 +163,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
     };
     let csm = monitor.csm.lock();
     let mut op =
-        Operation::begin(monitor, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {
         let plan = op

@@ -14,8 +14,8 @@
 //!   RMI handlers (`rmi::apt`, DATA_DESTROY, RTT_SET_RIPAS) and the RSI calls (`rsi::csm`,
 //!   RSI_IPA_STATE_SET, RSI_ATTEST_TOKEN_INIT) use.
 //!
-//! This floor sits above `monitor`, `realm`, `rtt` and `granule`, and below `rsi` and `rmi`;
-//! it never builds an exit record or a host reply itself beyond the CSM exits. The rules it
+//! This floor sits above `realm`, `rtt` and `granule`, and below `monitor` (which holds the
+//! [`SharedMemory`]), `rsi` and `rmi`; it builds no exit record and no host reply. The rules it
 //! implements are `docs/csm.md`'s; the lock order is `docs/locking.md`'s.
 
 pub mod effects;

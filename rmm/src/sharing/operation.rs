@@ -16,12 +16,12 @@ use super::view::TableView;
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::invariant;
-use crate::monitor::Monitor;
+use crate::granule::GranuleTable;
 use csm::{Call, Effect, FwCsm, Outcome, Plan};
 
 /// The locks of one operation and the APTs they make reachable.
 pub struct Operation<'a, M: Machine> {
-    monitor: &'a Monitor,
+    granules: &'a GranuleTable,
     machine: &'a M,
     /// The CSM lock, held.
     pub csm: CsmGuard<'a>,
@@ -34,7 +34,7 @@ impl<'a, M: Machine> Operation<'a, M> {
     /// With the CSM lock `csm` held, locks the RDs an operation by (RSI `call`) or on (host
     /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD.
     pub fn begin(
-        monitor: &'a Monitor,
+        granules: &'a GranuleTable,
         machine: &'a M,
         csm: CsmGuard<'a>,
         named: GranuleAddr,
@@ -46,7 +46,7 @@ impl<'a, M: Machine> Operation<'a, M> {
             probe.add(rd, apt);
         }
         let involved = csm.involved(&probe, rd, call);
-        let rds = LockedRds::lock(&monitor.granules, involved.rds(), named)?;
+        let rds = LockedRds::lock(granules, involved.rds(), named)?;
         let mut store = GranuleStore::new(machine);
         for &peer in involved.rds() {
             if let Some(apt) = apt_of(&csm, peer) {
@@ -54,7 +54,7 @@ impl<'a, M: Machine> Operation<'a, M> {
             }
         }
         Ok(Self {
-            monitor,
+            granules,
             machine,
             csm,
             rds,
@@ -70,7 +70,7 @@ impl<'a, M: Machine> Operation<'a, M> {
         check: impl FnOnce(&FwCsm, &GranuleStore<'a, M>, &TableView<'_, M>) -> Result<Plan, E>,
     ) -> Result<Plan, E> {
         let view = TableView {
-            granules: &self.monitor.granules,
+            granules: self.granules,
             machine: self.machine,
             rds: &self.rds,
         };
@@ -91,7 +91,7 @@ impl<'a, M: Machine> Operation<'a, M> {
             Err(_) => invariant::broken(format_args!("a checked CSM plan did not commit")),
         };
         for effect in outcome.effects.iter() {
-            effects::apply(&self.monitor.granules, self.machine, &self.rds, effect);
+            effects::apply(self.granules, self.machine, &self.rds, effect);
         }
         outcome
     }
