@@ -14,6 +14,8 @@
 //! - [`rtt`]: realm stage-2 tables: levels, entries, the locked walk.
 //! - [`exec`]: realm execution (REC_ENTER's run loop, trap handling, exit records).
 //! - [`rsi`]: the realm's calls to the RMM.
+//! - [`sharing`]: Confidential Shared Memory in the monitor: the CSM lock, APT granules,
+//!   stage-2 summaries and alias effects for the `csm` state machine.
 //! - [`attestation`]: the realm attestation key and platform token from EL3, and signing.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`invariant`]: the fatal stop for inconsistencies only an RMM bug can cause.
@@ -40,6 +42,7 @@ pub mod realm;
 pub mod rmi;
 pub mod rsi;
 pub mod rtt;
+pub mod sharing;
 pub mod vcpu;
 
 /// The largest number of CPUs the RMM supports: one boot stack and one per-CPU slot each.

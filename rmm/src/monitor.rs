@@ -10,6 +10,7 @@ use crate::boot::BootConfig;
 use crate::boot::args::RawBootArgs;
 use crate::granule::GranuleTable;
 use crate::realm::vmid::VmidSet;
+use crate::sharing::SharedMemory;
 use rmm_abi::el3::BootError;
 
 /// Everything the RMM learned at cold boot, and the granule table.
@@ -27,17 +28,26 @@ pub struct Monitor {
     /// The realm attestation key and platform token, once EL3 provided them at cold boot
     /// ([`crate::attestation::provision_into`]); empty if it could not.
     pub attestation: spin::Once<Attestation>,
+    /// Confidential Shared Memory: the global CSM state behind the CSM lock (6 KiB, kept out
+    /// of the monitor value for the same reason as `vmids`).
+    pub csm: &'static SharedMemory,
 }
 
 impl Monitor {
     /// The monitor for a validated boot, tracking granules in `granules` and realm VMIDs in
-    /// `vmids` (empty).
-    pub fn new(config: BootConfig, granules: GranuleTable, vmids: &'static VmidSet) -> Self {
+    /// `vmids` (empty), and CSM state in `csm` (no CSM realm).
+    pub fn new(
+        config: BootConfig,
+        granules: GranuleTable,
+        vmids: &'static VmidSet,
+        csm: &'static SharedMemory,
+    ) -> Self {
         Self {
             config,
             granules,
             vmids,
             attestation: spin::Once::new(),
+            csm,
         }
     }
 

@@ -45,6 +45,8 @@ static MONITOR: spin::Once<Monitor> = spin::Once::new();
 
 /// VMIDs of live realms (see [`Monitor::vmids`]).
 static VMIDS: VmidSet = VmidSet::new();
+/// The global Confidential Shared Memory state.
+static CSM: crate::sharing::SharedMemory = crate::sharing::SharedMemory::new();
 
 /// The monitor, once the cold boot has built it.
 pub fn monitor() -> Option<&'static Monitor> {
@@ -120,7 +122,7 @@ fn cold_boot(
                 granule_table_bytes,
                 spare,
             } = memory;
-            let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS));
+            let monitor = MONITOR.call_once(|| Monitor::new(config, granules, &VMIDS, &CSM));
             monitor.prepare_cpu(&HwMachine);
             print_banner(platform, monitor);
             sha2_hw::init_cold(cpu);

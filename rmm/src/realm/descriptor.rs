@@ -34,6 +34,9 @@ mod word {
     pub const NUM_BPS: usize = 10;
     pub const NUM_WPS: usize = 11;
     pub const PMU_NUM_CTRS: usize = 12;
+    /// The APT granule bound by RMI_APT_CREATE (0: none). Written under the CSM lock and the
+    /// RD lock.
+    pub const APT: usize = 13;
     /// RIM: 8 words.
     pub const RIM: usize = 16;
     /// RPV: 8 words.
@@ -144,6 +147,20 @@ impl<'m, M: Machine> Rd<'m, M> {
     /// Sets the REC count.
     pub fn set_rec_count(&self, count: u64) {
         self.write(word::REC_COUNT, count);
+    }
+
+    /// The APT granule bound to the realm (CSM), if any.
+    pub fn apt(&self) -> Option<GranuleAddr> {
+        match self.read(word::APT) {
+            0 => None,
+            pa => GranuleAddr::new(pa),
+        }
+    }
+
+    /// Binds (`Some`) or unbinds the realm's APT granule; the caller holds the CSM lock and
+    /// the RD lock.
+    pub fn set_apt(&self, apt: Option<GranuleAddr>) {
+        self.write(word::APT, apt.map_or(0, GranuleAddr::get));
     }
 
     /// The Realm Initial Measurement.

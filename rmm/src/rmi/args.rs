@@ -169,4 +169,11 @@ rmi_args! {
         /// The host's PSCI status.
         status = x 3,
     }
+    /// RMI_APT_CREATE and RMI_APT_DESTROY (CSM extension).
+    AptArgs {
+        /// The RD.
+        rd = x 1,
+        /// The APT granule (DELEGATED for CREATE; the bound one for DESTROY).
+        apt = x 2,
+    }
 }

@@ -8,6 +8,7 @@
 //! the stack, measured from there, and written to the data granule: the host cannot change
 //! what is measured after the fact.
 
+use super::apt::host_error;
 use super::args::{DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs};
 use super::error::{Handled, RmiError};
 use super::locks::{lock_rd, lock_two, tracked};
@@ -17,11 +18,14 @@ use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::invariant;
 use crate::monitor::Monitor;
-use crate::realm::descriptor::Rd;
+use crate::realm::descriptor::{Rd, RealmConfig};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::walk;
+use crate::sharing::csm_rd;
+use crate::sharing::operation::Operation;
 use attest::measurement::{MEASURE_CONTENT, extend_data};
+use csm::HostError;
 use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
 
 /// What DATA_CREATE puts in the granule.
@@ -141,10 +145,46 @@ fn populate(
 /// Everything is checked before anything changes: the entry, then the DATA granule it maps,
 /// locked (RD, tables root to leaf, then the DATA granule: `docs/locking.md`). An assigned
 /// entry whose granule is not DATA can only be an RMM bug, and stops the monitor.
+///
+/// A CSM realm's page may be a provider page of a live region: the region becomes Damaged
+/// and every consumer's window is unmapped (RIPAS DESTROYED) and invalidated before the page
+/// is zeroed (`docs/csm.md`). For such a realm the command takes the CSM lock and every RD
+/// its table names first (`docs/locking.md`): it looks at the RD's APT binding under the RD
+/// lock, and if there is one starts again in that order.
 #[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs) -> Handled<2> {
     let DataDestroyArgs { rd, ipa } = args;
-    let (_rd, config) = lock_rd(monitor, machine, rd)?;
+    let named = {
+        let (rd, config) = lock_rd(monitor, machine, rd)?;
+        if Rd::new(machine, rd.addr()).apt().is_none() {
+            return destroy_locked(monitor, machine, &config, ipa, |_| Ok(()));
+        }
+        rd.addr()
+    };
+    let csm = monitor.csm.lock();
+    let mut op =
+        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+    let config = Rd::new(machine, named).config();
+    destroy_locked(monitor, machine, &config, ipa, |ipa| {
+        let plan = op
+            .check(HostError::AptCorrupt, |csm, store, _| {
+                csm.check_data_destroy(store, csm_rd(named), ipa)
+            })
+            .map_err(host_error)?;
+        op.commit(plan);
+        Ok(())
+    })
+}
+
+/// DATA_DESTROY with the realm's RD (and, for a CSM realm, the CSM lock and its peers' RDs)
+/// held; `csm` runs once the entry is known to be assigned and before it changes.
+fn destroy_locked(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    config: &RealmConfig,
+    ipa: u64,
+    csm: impl FnOnce(u64) -> Result<(), RmiError>,
+) -> Handled<2> {
     let s2 = config.s2;
     data_ipa(&s2, ipa)?;
     let mut leaf = walk(&monitor.granules, machine, &s2, ipa, RttLevel::LEAF);
@@ -161,6 +201,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
         .unwrap_or_else(|| {
             invariant::broken(format_args!("{ipa:#x} maps {pa:#x}, which is not DATA"))
         });
+    csm(ipa)?;
     let after = match ripas {
         Ripas::Empty => Ripas::Empty,
         Ripas::Ram | Ripas::Destroyed => Ripas::Destroyed,

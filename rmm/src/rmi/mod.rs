@@ -6,12 +6,13 @@
 //! into the command's struct ([`args`]); the match over the command is exhaustive, so a
 //! command added to `rmm_abi::rmi::RmiCommand` does not compile until it is handled here.
 //! Each implemented command has its own module that validates its arguments and returns its
-//! outputs. Every RMM 1.0 command is implemented; the CSM extension's two commands (until it
-//! is wired in) and every unassigned id in the RMI range answer `SMC_UNKNOWN`. Results follow
+//! outputs. Every RMM 1.0 command is implemented, and the CSM extension's two commands
+//! (`apt`); every unassigned id in the RMI range answers `SMC_UNKNOWN`. Results follow
 //! SMCCC: outputs a command does not define read as zero, except x4, which is preserved.
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
+pub mod apt;
 pub mod args;
 pub mod data;
 pub mod error;
@@ -36,7 +37,7 @@ pub use crate::arch::{RmiRequest, RmiResult};
 use crate::arch::{El3Port, Machine};
 use crate::monitor::Monitor;
 use args::{
-    DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs, FeaturesArgs, GranuleArgs,
+    AptArgs, DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs, FeaturesArgs, GranuleArgs,
     InitRipasArgs, MapUnprotectedArgs, PsciCompleteArgs, RdArgs, RealmCreateArgs, RecArgs,
     RecCreateArgs, RecEnterArgs, RttCreateArgs, RttEntryArgs, SetRipasArgs, VersionArgs,
 };
@@ -146,10 +147,9 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
             |a| psci_complete::handle(m, h, a),
             PsciCompleteArgs::decode(r),
         ),
-        // The CSM extension's commands: not wired into the monitor yet.
-        Some(RmiCommand::AptCreate | RmiCommand::AptDestroy) | None => {
-            RmiOutputs::status(SMC_UNKNOWN)
-        }
+        Some(RmiCommand::AptCreate) => run(|a| apt::create(m, h, a), AptArgs::decode(r)),
+        Some(RmiCommand::AptDestroy) => run(|a| apt::destroy(m, h, a), AptArgs::decode(r)),
+        None => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)
 }

@@ -135,6 +135,11 @@ fn lock_unused_rd<'t>(monitor: &'t Monitor, raw: u64) -> Result<LockedGranule<'t
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handled {
     let RdArgs { rd: rd_pa } = args;
     let mut rd = lock_unused_rd(monitor, rd_pa)?;
+    // A CSM realm keeps its RD until RMI_APT_DESTROY (S6): peers' tables name it. The binding
+    // changes only under the RD lock, held here, so the CSM lock is not needed to read it.
+    if Rd::new(machine, rd.addr()).apt().is_some() {
+        return Err(RmiError::Realm(0).into());
+    }
     let config = Rd::new(machine, rd.addr()).config();
     let s2 = config.s2;
     // The roots are internal granules now (state RTT), reached through the locked RD.

@@ -16,21 +16,69 @@
 //! the next REC_ENTER tells the realm.
 
 use super::args::SetRipasArgs;
-use super::error::{Handled, RmiError};
+use super::error::{Handled, Refusal, RmiError};
 use super::locks::lock_two;
 use crate::arch::Machine;
+use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::Rec;
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
+use crate::sharing::csm_rd;
+use crate::sharing::lock::CsmGuard;
+use crate::sharing::store::GranuleStore;
+use csm::RealmError;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
 /// address not changed.
+///
+/// For a CSM realm the change is checked again under the CSM lock (S11, `docs/csm.md`): the
+/// realm's RSI_IPA_STATE_SET was checked when it was made, but another REC of the realm may
+/// have created a region or accepted a window in the range since. A range that touches the
+/// realm's regions or windows is `RMI_ERROR_INPUT` and changes nothing. The CSM lock comes
+/// before the RD (`docs/locking.md`): the binding is read under the RD lock, and for a CSM
+/// realm the command starts again with the CSM lock held.
 #[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
+    match apply(monitor, machine, args, None) {
+        Err(Retry::WithCsmLock) => {
+            let csm = monitor.csm.lock();
+            match apply(monitor, machine, args, Some(&csm)) {
+                Ok(out) => Ok(out),
+                Err(Retry::Refused(refusal)) => Err(refusal),
+                Err(Retry::WithCsmLock) => {
+                    invariant::broken(format_args!("RTT_SET_RIPAS asked twice for the CSM lock"))
+                }
+            }
+        }
+        Err(Retry::Refused(refusal)) => Err(refusal),
+        Ok(out) => Ok(out),
+    }
+}
+
+/// Why [`apply`] did not finish.
+enum Retry {
+    /// The command's refusal.
+    Refused(Refusal),
+    /// The realm is a CSM realm and the CSM lock is not held: nothing was changed.
+    WithCsmLock,
+}
+
+impl From<RmiError> for Retry {
+    fn from(error: RmiError) -> Self {
+        Retry::Refused(error.into())
+    }
+}
+
+fn apply(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    args: SetRipasArgs,
+    csm: Option<&CsmGuard<'_>>,
+) -> Result<[u64; 1], Retry> {
     let SetRipasArgs {
         rd: rd_pa,
         rec: rec_pa,
@@ -59,7 +107,23 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> 
     if !top.is_multiple_of(crate::GRANULE_SIZE as u64) {
         return Err(RmiError::Input.into());
     }
-    let config = Rd::new(machine, rd.addr()).config();
+    let realm = Rd::new(machine, rd.addr());
+    if let Some(apt) = realm.apt() {
+        let Some(csm) = csm else {
+            return Err(Retry::WithCsmLock);
+        };
+        let mut store = GranuleStore::new(machine);
+        store.add(csm_rd(rd.addr()), apt);
+        let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
+        match csm.check_ipa_state_set(&store, csm_rd(rd.addr()), range) {
+            Ok(_) => {}
+            Err(RealmError::AptCorrupt) => {
+                invariant::broken(format_args!("an APT does not decode"))
+            }
+            Err(_) => return Err(RmiError::Input.into()),
+        }
+    }
+    let config = realm.config();
     let s2 = config.s2;
     // `base` is the REC's next address, which RSI_IPA_STATE_SET kept inside the protected
     // half; the reference RMM reports a base outside the IPA space at the walk's level too.

@@ -12,7 +12,12 @@ use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::ripas_run;
+use crate::invariant;
+use crate::realm::descriptor::Rd;
 use crate::realm::rec::RipasChange;
+use crate::sharing::csm_rd;
+use crate::sharing::store::GranuleStore;
+use csm::RealmError;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
@@ -48,6 +53,9 @@ pub fn set<M: Machine>(
     if !valid {
         return RsiAction::status(RsiStatus::ErrorInput);
     }
+    if let Some(refused) = csm_memory(env, base, top) {
+        return refused;
+    }
     env.rec.set_ripas_change(&RipasChange {
         base,
         top,
@@ -58,6 +66,28 @@ pub fn set<M: Machine>(
     let mut exit = ExitRecord::new(RecExitReason::RipasChange);
     exit.ripas = [base, top, ripas as u64];
     RsiAction::ReturnAndExit([RsiStatus::Success.as_u64(), top, 0, 0], exit)
+}
+
+/// S11 (`docs/csm.md`): a CSM realm may not change the RIPAS of its own regions or windows
+/// (RSI_ERROR_INPUT). Checked under the CSM lock (a pending host interrupt while waiting for
+/// it exits with `RMI_EXIT_IRQ`, the call not made); `None` if the change may go ahead. The
+/// host's RTT_SET_RIPAS checks again when it applies the change.
+fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Option<RsiAction> {
+    let rd = Rd::new(env.machine, env.rd);
+    // Unlocked hint (the REC keeps its RD an RD); read again under the CSM lock.
+    rd.apt()?;
+    let Some(csm) = env.monitor.csm.lock_for_realm(env.machine) else {
+        return Some(RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)));
+    };
+    let apt = rd.apt()?;
+    let mut store = GranuleStore::new(env.machine);
+    store.add(csm_rd(env.rd), apt);
+    let range = apt::IpaRange::new(base, top - base)?;
+    match csm.check_ipa_state_set(&store, csm_rd(env.rd), range) {
+        Ok(_) => None,
+        Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
+        Err(error) => Some(RsiAction::status(error.status())),
+    }
 }
 
 /// Handles RSI_IPA_STATE_GET(x1 = base, x2 = top): x1 = the end of the run of entries from

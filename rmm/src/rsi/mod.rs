@@ -11,6 +11,7 @@
 #![deny(clippy::wildcard_enum_match_arm)]
 
 pub mod attest;
+pub mod csm;
 pub mod host_call;
 pub mod ipa_state;
 pub mod measurement;
@@ -48,6 +49,11 @@ pub enum RsiAction {
     ReturnAndExit([u64; 4], ExitRecord),
     /// Out to the host with an emulated stage-2 abort; the realm will retry the SMC.
     Stage2Abort(ExitRecord),
+    /// Out to the host with this (non-synchronous) exit, the call not made: the realm's
+    /// registers and PC unchanged, so the SMC runs again from the start when the host
+    /// re-enters the REC (the CSM exits 7 and 8, and `RMI_EXIT_IRQ` while a CSM call waited
+    /// for the CSM lock).
+    Restart(ExitRecord),
 }
 
 impl RsiAction {
@@ -100,17 +106,8 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         RealmCall::Rsi(command) => rsi_command(env, command, x),
         RealmCall::Psci => psci::handle(env, ctx),
         RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
-        // The CSM extension's calls: not wired into the monitor yet.
-        RealmCall::Csm(
-            CsmRsiCommand::Create
-            | CsmRsiCommand::Share
-            | CsmRsiCommand::Accept
-            | CsmRsiCommand::Detach
-            | CsmRsiCommand::Revoke
-            | CsmRsiCommand::Destroy
-            | CsmRsiCommand::Query,
-        )
-        | RealmCall::Unknown => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
+        RealmCall::Csm(command) => csm::handle(env, command, x),
+        RealmCall::Unknown => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
     }
 }
 

@@ -44,6 +44,19 @@ impl Walk<'_> {
         self.set(machine, new);
     }
 
+    /// Makes entry `index` of the walked table invalid (`new` is not valid) without
+    /// invalidating the TLBs: the break of a batch. The caller invalidates the realm's
+    /// translations of every entry it broke (per IPA, or its whole VMID once) before it
+    /// releases the realm's RD lock or returns, and before any page the entries mapped
+    /// changes hands (CSM's `UnmapAliases`, always followed by its `InvalidateTlbs`).
+    #[inline(always)]
+    pub fn break_at(&self, machine: &impl Machine, index: usize, new: Entry) {
+        if Entry::is_valid(new.encode(self.level)) {
+            invariant::broken(format_args!("a break writes a valid entry"));
+        }
+        self.set_at(machine, index, new);
+    }
+
     /// Counts one more entry of the walked table (an entry became a table or assigned).
     #[inline(always)]
     pub fn count_entry(&mut self) {

@@ -85,6 +85,18 @@ impl Walk<'_> {
         Entry::decode(self.raw(machine), self.level)
     }
 
+    /// The decoded entry `index` of the walked table (a neighbour of the walked IPA's, for
+    /// loops over the pages one table maps).
+    pub fn entry_at(&self, machine: &impl Machine, index: usize) -> Entry {
+        Entry::decode(machine.read_word(self.table.addr(), index), self.level)
+    }
+
+    /// Writes entry `index` of the walked table over one that is not valid (a neighbour of
+    /// the walked IPA's), with the rule of [`Walk::set`].
+    pub fn set_at(&self, machine: &impl Machine, index: usize, entry: Entry) {
+        machine.write_word(self.table.addr(), index, entry.encode(self.level));
+    }
+
     /// Writes the entry for the walked IPA over one that is not valid (no TLB entry can hold
     /// it); a valid entry is replaced with [`Walk::replace`], which invalidates.
     pub fn set(&self, machine: &impl Machine, entry: Entry) {
@@ -151,5 +163,50 @@ pub fn walk<'t>(
         // Hand over hand: the child is locked before the parent is released.
         table = lock_table(granules, next);
         level = next_level;
+    }
+}
+
+/// One stretch of a range that a single walk covers: the table the walk reached, the index
+/// of the stretch's first entry, its first IPA and its length in pages. At level 3 a stretch
+/// is up to the rest of the table; above, it is the part of the range one block or
+/// unassigned entry maps.
+pub struct Stretch<'w, 't> {
+    /// The walk (its table locked).
+    pub walk: &'w mut Walk<'t>,
+    /// First IPA of the stretch.
+    pub ipa: u64,
+    /// Pages in the stretch.
+    pub pages: u64,
+}
+
+/// Walks `s2` over the protected pages `[base, base + pages × 4 KiB)` (in the IPA space), one
+/// [`Stretch`] at a time, calling `f` on each; the walk's table is locked during the call.
+/// Used where an operation reads or writes every page of a range (CSM summaries and
+/// aliases): one walk per 512 pages instead of one per page.
+pub fn for_each_stretch<'t>(
+    granules: &'t GranuleTable,
+    machine: &impl Machine,
+    s2: &Stage2,
+    base: u64,
+    pages: u64,
+    mut f: impl FnMut(Stretch<'_, 't>),
+) {
+    let page = crate::GRANULE_SIZE as u64;
+    let mut done = 0;
+    while done < pages {
+        let ipa = base + done * page;
+        let mut walk = walk(granules, machine, s2, ipa, RttLevel::LEAF);
+        let span = if walk.level == RttLevel::LEAF {
+            (ENTRIES - walk.index) as u64
+        } else {
+            (walk.level.align_down(ipa) + walk.level.entry_size() - ipa) / page
+        };
+        let n = span.min(pages - done);
+        f(Stretch {
+            walk: &mut walk,
+            ipa,
+            pages: n,
+        });
+        done += n;
     }
 }

@@ -24,6 +24,7 @@ pub const CARVEOUT: (u64, u64) = (0x4010_0000, 0x4190_0000);
 struct Shared {
     storage: &'static [AtomicU16],
     vmids: &'static VmidSet,
+    csm: &'static rmm::sharing::SharedMemory,
     /// VMIDs the last run's realms may have claimed.
     used: Vec<u16>,
 }
@@ -45,6 +46,7 @@ impl Lease {
             Mutex::new(Shared {
                 storage: (0..n).map(|_| AtomicU16::new(0)).collect::<Vec<_>>().leak(),
                 vmids: Box::leak(Box::new(VmidSet::new())),
+                csm: Box::leak(Box::new(rmm::sharing::SharedMemory::new())),
                 used: Vec::new(),
             })
         });
@@ -59,6 +61,7 @@ impl Lease {
         for entry in self.guard.storage {
             entry.store(0, Ordering::Relaxed);
         }
+        self.guard.csm.reset();
         for vmid in std::mem::take(&mut self.guard.used) {
             self.guard.vmids.release(vmid);
         }
@@ -77,7 +80,7 @@ impl Lease {
         .expect("the fuzz rig's manifest is valid");
         let granules = GranuleTable::new(&config.manifest.dram, self.guard.storage)
             .expect("storage sized for the table");
-        let monitor = Monitor::new(config, granules, self.guard.vmids);
+        let monitor = Monitor::new(config, granules, self.guard.vmids, self.guard.csm);
         Rig::on(monitor, FakeMachine::new(&BANKS, CARVEOUT))
     }
 

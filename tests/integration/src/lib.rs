@@ -4,6 +4,7 @@
 //!
 //! The tests themselves live in `tests/*.rs`; this library only sets the scene.
 
+pub mod csm;
 pub mod host;
 pub mod running;
 pub mod snapshot;
@@ -110,6 +111,7 @@ pub fn boot_on_cpu(
         config,
         granules,
         Box::leak(Box::new(rmm::realm::vmid::VmidSet::new())),
+        Box::leak(Box::new(rmm::sharing::SharedMemory::new())),
     ))
 }
 

@@ -212,6 +212,7 @@ fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap
             sync_exit(trap, record)
         }
         RsiAction::Stage2Abort(record) => sync_exit(trap, record),
+        RsiAction::Restart(record) => exit(record, None),
     }
 }
 

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! RMI_APT_CREATE and RMI_APT_DESTROY (Confidential Shared Memory, `docs/csm.md`): binding
+//! a host-donated granule to a NEW realm as its Access Permission Table, which makes it a
+//! CSM realm with a fresh RealmId, and unbinding it, which tears down every alias of and into
+//! the realm.
+//!
+//! Locks (`docs/locking.md`): the CSM lock first; CREATE then locks the RD and the DELEGATED
+//! granule as external granules in ascending address order; DESTROY locks every RD the
+//! realm's table names, ascending, then the APT granule. Every check is made before anything
+//! changes; errors in the order `docs/csm.md` lists them.
+
+use super::args::AptArgs;
+use super::error::{Handled, RmiError};
+use super::locks::{lock_two, tracked};
+use crate::arch::Machine;
+use crate::invariant;
+use crate::monitor::Monitor;
+use crate::realm::descriptor::Rd;
+use crate::sharing::operation::Operation;
+use crate::sharing::{csm_rd, store::GranuleStore};
+use csm::HostError;
+use rmm_abi::rmi::states::GranuleState;
+
+/// The RMI error for a refusal of the state machine (a corrupt table stops the monitor
+/// before it gets here).
+pub fn host_error(error: HostError) -> RmiError {
+    match error {
+        HostError::RealmNotNew
+        | HostError::AptBound
+        | HostError::NoApt
+        | HostError::Full
+        | HostError::IdsExhausted
+        | HostError::AptCorrupt => RmiError::Realm(0),
+        HostError::WrongApt | HostError::BadPar => RmiError::Input,
+        HostError::AliasEntry => RmiError::Rtt(crate::rtt::level::RttLevel::LEAF),
+    }
+}
+
+/// Handles RMI_APT_CREATE(x1 = rd, x2 = apt).
+#[inline(always)]
+pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
+    let csm = monitor.csm.lock();
+    let (rd, mut apt) = lock_two(
+        &monitor.granules,
+        (args.rd, GranuleState::Rd),
+        (args.apt, GranuleState::Delegated),
+    )?;
+    let realm = Rd::new(machine, rd.addr());
+    let mut store = GranuleStore::new(machine);
+    store.add(csm_rd(rd.addr()), apt.addr());
+    let plan = csm
+        .check_apt_create(
+            &store,
+            csm_rd(rd.addr()),
+            apt.addr().get(),
+            realm.state(),
+            realm.config().s2.par_end(),
+        )
+        .map_err(checked(host_error))?;
+    let mut csm = csm;
+    apt.set_state(GranuleState::Apt);
+    if csm.commit(plan, &mut store).is_err() {
+        invariant::broken(format_args!("a checked APT_CREATE did not commit"));
+    }
+    realm.set_apt(Some(apt.addr()));
+    Ok([])
+}
+
+/// Handles RMI_APT_DESTROY(x1 = rd, x2 = apt).
+#[inline(always)]
+pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
+    let named = tracked(&monitor.granules, args.rd)?;
+    let csm = monitor.csm.lock();
+    let mut op =
+        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+    let plan = op
+        .check(HostError::AptCorrupt, |csm, store, _| {
+            csm.check_apt_destroy(store, csm_rd(named), args.apt)
+        })
+        .map_err(host_error)?;
+    // The bound granule (the check compared it with x2): after the RD locks.
+    let Some(apt_addr) = Rd::new(machine, named).apt() else {
+        invariant::broken(format_args!("a CSM realm's RD names no APT"));
+    };
+    let mut apt = monitor
+        .granules
+        .lock(apt_addr, GranuleState::Apt)
+        .unwrap_or_else(|_| invariant::broken(format_args!("{apt_addr:?} is not an APT")));
+    // Commits (the APT is zeroed) and unmaps every alias of and into the realm, invalidating.
+    op.commit(plan);
+    Rd::new(machine, named).set_apt(None);
+    apt.set_state(GranuleState::Delegated);
+    Ok([])
+}
+
+/// `map` for a refusal; a corrupt table can only be an RMM bug and stops the monitor.
+fn checked(map: fn(HostError) -> RmiError) -> impl Fn(HostError) -> RmiError {
+    move |error| {
+        if error == HostError::AptCorrupt {
+            invariant::broken(format_args!("an APT does not decode"));
+        }
+        map(error)
+    }
+}

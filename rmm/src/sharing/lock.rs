@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The CSM lock and the RD locks after it (`docs/locking.md`): the CSM lock first, then the
+//! RDs an operation involves in ascending physical address order, then tables.
+//!
+//! [`SharedMemory`] owns the global CSM state (`csm::FwCsm`: id counters and the
+//! RealmId → RD index, 6,168 bytes) behind the one CSM lock. Host commands wait for it; a
+//! REC waiting for it in an RSI call stops waiting when a host interrupt is pending, so the
+//! call can exit with `RMI_EXIT_IRQ` before it changes anything and simply run again.
+//! [`LockedRds`] holds the RD locks an operation takes after it.
+
+use crate::arch::Machine;
+use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use crate::invariant;
+use csm::{FwCsm, MAX_INVOLVED};
+use rmm_abi::rmi::states::GranuleState;
+use spin::mutex::{SpinMutex, SpinMutexGuard};
+
+/// The global CSM state behind the CSM lock.
+#[derive(Debug)]
+pub struct SharedMemory {
+    state: SpinMutex<FwCsm>,
+}
+
+impl Default for SharedMemory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The CSM lock, held.
+pub type CsmGuard<'a> = SpinMutexGuard<'a, FwCsm>;
+
+impl SharedMemory {
+    /// No CSM realm yet.
+    pub const fn new() -> Self {
+        Self {
+            state: SpinMutex::new(FwCsm::new()),
+        }
+    }
+
+    /// Forgets every CSM realm: for a rig that boots a new monitor (on a new machine) on the
+    /// same static state. Firmware boots once and never calls it.
+    pub fn reset(&self) {
+        *self.state.lock() = FwCsm::new();
+    }
+
+    /// Takes the CSM lock, waiting as long as it takes (host commands).
+    pub fn lock(&self) -> CsmGuard<'_> {
+        self.state.lock()
+    }
+
+    /// Takes the CSM lock for a running REC: `None` if a host interrupt became pending while
+    /// it waited (the caller exits with `RMI_EXIT_IRQ`, having changed nothing).
+    pub fn lock_for_realm(&self, machine: &impl Machine) -> Option<CsmGuard<'_>> {
+        loop {
+            if let Some(guard) = self.state.try_lock() {
+                return Some(guard);
+            }
+            if machine.host_irq_pending() {
+                return None;
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Why the RDs could not be locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RdLockError {
+    /// The RD the command names is not an RD (or not a tracked granule).
+    NotRd,
+}
+
+/// The RDs of one operation, locked in ascending address order.
+#[derive(Debug)]
+pub struct LockedRds<'t> {
+    slots: [Option<LockedGranule<'t>>; MAX_INVOLVED],
+    len: usize,
+}
+
+impl<'t> LockedRds<'t> {
+    /// Locks `rds` (ascending, as `csm::Csm::involved` returns them). `named`, the RD the
+    /// command or the running REC names, must be among them: if it is not an RD the locks are
+    /// released and `NotRd` returned. Every other RD was named by an APT the CSM lock
+    /// protects, so it is an RD (an APT keeps its realm alive): one that is not can only be
+    /// an RMM bug, and stops the monitor.
+    pub fn lock(
+        granules: &'t GranuleTable,
+        rds: &[apt::Rd],
+        named: GranuleAddr,
+    ) -> Result<Self, RdLockError> {
+        let mut out = Self {
+            slots: [const { None }; MAX_INVOLVED],
+            len: 0,
+        };
+        for (slot, rd) in out.slots.iter_mut().zip(rds) {
+            let addr = GranuleAddr::new(rd.0).filter(|a| granules.is_tracked(*a));
+            let locked = addr.and_then(|a| granules.lock(a, GranuleState::Rd).ok());
+            match locked {
+                Some(granule) => *slot = Some(granule),
+                None if rd.0 == named.get() => return Err(RdLockError::NotRd),
+                None => invariant::broken(format_args!("an APT names {:#x}, not an RD", rd.0)),
+            }
+            out.len += 1;
+        }
+        if !out.holds(named) {
+            invariant::broken(format_args!("{named:?} is not among the RDs it involves"));
+        }
+        Ok(out)
+    }
+
+    /// True if `addr` is one of the locked RDs.
+    pub fn holds(&self, addr: GranuleAddr) -> bool {
+        self.slots
+            .iter()
+            .take(self.len)
+            .flatten()
+            .any(|g| g.addr() == addr)
+    }
+
+    /// The locked RD with the state machine's name `rd`; an RD that is not locked can only be
+    /// asked for by an RMM bug (the state machine's plan reached outside what it involved).
+    pub fn get(&self, rd: apt::Rd) -> GranuleAddr {
+        match GranuleAddr::new(rd.0).filter(|a| self.holds(*a)) {
+            Some(addr) => addr,
+            None => invariant::broken(format_args!("{:#x} is not locked", rd.0)),
+        }
+    }
+}

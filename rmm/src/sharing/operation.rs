@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! One CSM operation from its locks to its effects, in the order `docs/locking.md` states:
+//! the CSM lock (taken by the caller), then the RDs `csm::Csm::involved` names, ascending
+//! ([`Operation::begin`]); then the state machine's check against the APTs and the locked
+//! realms' stage 2 ([`Operation::check`]), which changes nothing; then, once the caller has
+//! finished its own checks, the commit and every effect ([`Operation::commit`]) before any
+//! lock is released (S9, S10).
+//!
+//! A table that does not decode, or a checked plan that does not commit, can only be an RMM
+//! bug (APT granules are Realm PAS and written only here): the monitor stops.
+
+use super::effects;
+use super::lock::{CsmGuard, LockedRds, RdLockError};
+use super::store::GranuleStore;
+use super::view::TableView;
+use crate::arch::Machine;
+use crate::granule::GranuleAddr;
+use crate::invariant;
+use crate::granule::GranuleTable;
+use csm::{Call, Effect, FwCsm, Outcome, Plan};
+
+/// The locks of one operation and the APTs they make reachable.
+pub struct Operation<'a, M: Machine> {
+    granules: &'a GranuleTable,
+    machine: &'a M,
+    /// The CSM lock, held.
+    pub csm: CsmGuard<'a>,
+    /// The RDs involved, locked.
+    pub rds: LockedRds<'a>,
+    store: GranuleStore<'a, M>,
+}
+
+impl<'a, M: Machine> Operation<'a, M> {
+    /// With the CSM lock `csm` held, locks the RDs an operation by (RSI `call`) or on (host
+    /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD.
+    pub fn begin(
+        granules: &'a GranuleTable,
+        machine: &'a M,
+        csm: CsmGuard<'a>,
+        named: GranuleAddr,
+        call: Option<&Call>,
+    ) -> Result<Self, RdLockError> {
+        let rd = super::csm_rd(named);
+        let mut probe = GranuleStore::new(machine);
+        if let Some(apt) = apt_of(&csm, rd) {
+            probe.add(rd, apt);
+        }
+        let involved = csm.involved(&probe, rd, call);
+        let rds = LockedRds::lock(granules, involved.rds(), named)?;
+        let mut store = GranuleStore::new(machine);
+        for &peer in involved.rds() {
+            if let Some(apt) = apt_of(&csm, peer) {
+                store.add(peer, apt);
+            }
+        }
+        Ok(Self {
+            granules,
+            machine,
+            csm,
+            rds,
+            store,
+        })
+    }
+
+    /// Runs the state machine's check `check` against the global state, the APTs and the
+    /// locked realms' stage 2. Nothing changes. A corrupt table stops the monitor.
+    pub fn check<E: Copy + PartialEq>(
+        &self,
+        corrupt: E,
+        check: impl FnOnce(&FwCsm, &GranuleStore<'a, M>, &TableView<'_, M>) -> Result<Plan, E>,
+    ) -> Result<Plan, E> {
+        let view = TableView {
+            granules: self.granules,
+            machine: self.machine,
+            rds: &self.rds,
+        };
+        let result = check(&self.csm, &self.store, &view);
+        if result.as_ref().err() == Some(&corrupt) {
+            invariant::broken(format_args!(
+                "an APT does not decode or contradicts another"
+            ));
+        }
+        result
+    }
+
+    /// Commits a checked plan and applies its effects (all but `ExitToHost`, which the RSI
+    /// caller turns into the REC's exit), with every lock still held.
+    pub fn commit(&mut self, plan: Plan) -> Outcome {
+        let outcome = match self.csm.commit(plan, &mut self.store) {
+            Ok(outcome) => outcome,
+            Err(_) => invariant::broken(format_args!("a checked CSM plan did not commit")),
+        };
+        for effect in outcome.effects.iter() {
+            effects::apply(self.granules, self.machine, &self.rds, effect);
+        }
+        outcome
+    }
+
+    /// The `ExitToHost` effect of `outcome`, if any.
+    pub fn exit_of(outcome: &Outcome) -> Option<(csm::CsmExit, apt::IpaRange)> {
+        outcome.effects.iter().find_map(|e| match *e {
+            Effect::ExitToHost { exit, range } => Some((exit, range)),
+            Effect::MapAliases { .. }
+            | Effect::UnmapAliases { .. }
+            | Effect::InvalidateTlbs { .. } => None,
+        })
+    }
+
+    /// Makes a new APT granule reachable (RMI_APT_CREATE, which holds its lock).
+    pub fn add_apt(&mut self, rd: GranuleAddr, apt: GranuleAddr) {
+        if !self.store.add(super::csm_rd(rd), apt) {
+            invariant::broken(format_args!("the APT store is full"));
+        }
+    }
+}
+
+/// The APT granule of the CSM realm `rd`, from the index the CSM lock protects.
+fn apt_of(csm: &FwCsm, rd: apt::Rd) -> Option<GranuleAddr> {
+    csm.entry(rd).and_then(|e| GranuleAddr::new(e.apt_pa))
+}

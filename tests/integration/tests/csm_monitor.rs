@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Confidential Shared Memory in the running monitor (issue 17, stages 1–2), through the real
+//! dispatcher: RMI_APT_CREATE/DESTROY, the CSM RSI calls with their exits and restarts, the
+//! RMI rules for CSM realms (REALM_DESTROY, DATA_DESTROY, RTT_SET_RIPAS), RSI_IPA_STATE_SET
+//! over CSM memory (S11), and what the consumer's stage 2 and TLBs hold after each step.
+
+use rmm::arch::fake::FakeMachine;
+use rmm::arch::world::{RealmContext, RealmEntryConfig};
+use rmm::granule::GranuleAddr;
+use rmm::rtt::entry::Entry;
+use rmm::rtt::level::RttLevel;
+use rmm_abi::rmi::states::GranuleState;
+use rmm_abi::rsi::fid as rsi_fid;
+use rmm_integration_tests::csm::{
+    ACCEPT, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE, REGION, REGION_PAGES,
+    REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
+};
+use rmm_integration_tests::host::status;
+
+const SIZE: u64 = REGION_PAGES * PAGE;
+const ASSIGNED: u64 = 1;
+const UNASSIGNED: u64 = 0;
+const EMPTY: u64 = 0;
+const RAM: u64 = 1;
+const DESTROYED: u64 = 2;
+
+/// Provider 0 creates its region and shares it with realm 1 in `mode`: (region, share).
+fn offer(w: &World, mode: u64) -> (u64, u64) {
+    let region = w.call(0, CREATE, &[REGION, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let consumer = w.realm_id(1);
+    let share = w.call(0, SHARE, &[region[1], consumer, mode]).regs();
+    assert_eq!(share[0], rsi::SUCCESS, "SHARE");
+    (region[1], share[1])
+}
+
+/// Realm 1 accepts `share` from realm 0 at [`WINDOW`].
+fn accept(w: &World, share: u64) -> Outcome {
+    let provider = w.realm_id(0);
+    w.call(1, ACCEPT, &[share, provider, WINDOW, SIZE])
+}
+
+fn raw_entry(w: &World, i: usize, ipa: u64) -> u64 {
+    let table = w.host.read_entry(w.rd(i), ipa, 3)[3];
+    let _ = table;
+    let l3 = w.host.read_entry(w.rd(i), 0, 2);
+    let mut word = [0; 8];
+    w.machine()
+        .realm_read(l3[3] + ((ipa >> 12) & 511) * 8, &mut word);
+    u64::from_le_bytes(word)
+}
+
+#[test]
+fn apt_create_rules() {
+    let w = World::with(2, false);
+    let (rd, apt) = (w.rd(0), w.host.must_delegated());
+    // Active realm: ERROR_REALM; granule checks first.
+    assert_eq!(apt_create(&w.host, rd, 0x1234)[0], status::INPUT);
+    assert_eq!(
+        apt_create(&w.host, rd, w.host.ns_page(&[0; 4096]))[0],
+        status::INPUT
+    );
+    assert_eq!(apt_create(&w.host, apt, apt)[0], status::INPUT);
+    assert_eq!(apt_create(&w.host, rd, apt)[0], status::realm(0));
+    assert_eq!(w.host.rig.state(apt), Some(GranuleState::Delegated));
+    // A NEW realm gets one APT, not two.
+    let fresh = w
+        .host
+        .must_create_realm(rmm_integration_tests::host::Shape {
+            vmid: 0x200,
+            ..Default::default()
+        });
+    assert_eq!(apt_create(&w.host, fresh.rd, apt)[0], status::SUCCESS);
+    assert_eq!(w.host.rig.state(apt), Some(GranuleState::Apt));
+    let second = w.host.must_delegated();
+    assert_eq!(apt_create(&w.host, fresh.rd, second)[0], status::realm(0));
+    assert_eq!(w.host.rig.state(second), Some(GranuleState::Delegated));
+    // The APT cannot be undelegated, the realm not destroyed, while it is bound.
+    assert_eq!(w.host.undelegate(apt)[0], status::INPUT);
+    assert_eq!(w.host.realm_destroy(fresh.rd)[0], status::realm(0));
+    // APT_DESTROY: not a CSM realm → ERROR_REALM; wrong granule → ERROR_INPUT.
+    assert_eq!(apt_destroy(&w.host, rd, apt)[0], status::realm(0));
+    assert_eq!(apt_destroy(&w.host, fresh.rd, second)[0], status::INPUT);
+    assert_eq!(apt_destroy(&w.host, apt, apt)[0], status::INPUT);
+    assert_eq!(apt_destroy(&w.host, fresh.rd, apt)[0], status::SUCCESS);
+    assert_eq!(w.host.rig.state(apt), Some(GranuleState::Delegated));
+    assert!(
+        w.machine().inspect(apt).iter().all(|&b| b == 0),
+        "APT zeroed"
+    );
+    assert_eq!(w.host.realm_destroy(fresh.rd)[0], status::SUCCESS);
+    assert_eq!(w.host.undelegate(apt)[0], status::SUCCESS);
+}
+
+#[test]
+fn realm_ids_are_distinct_and_query_reports_them() {
+    let w = World::new(3);
+    let ids: Vec<u64> = (0..3).map(|i| w.realm_id(i)).collect();
+    assert!(ids.iter().all(|&id| id != 0));
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    // A realm without an APT: RSI_ERROR_STATE.
+    let plain = World::with(1, false);
+    assert_eq!(plain.call(0, QUERY, &[0]).status(), rsi::STATE);
+}
+
+#[test]
+fn read_only_share_maps_read_only_execute_never_aliases_of_the_provider_pages() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ);
+    // The consumer learns the size from QUERY.
+    let q = w.call(1, QUERY, &[share]).regs();
+    assert_eq!(
+        q[..5],
+        [rsi::SUCCESS, w.realm_id(0), w.realm_id(1), SIZE, READ]
+    );
+    let regs = accept(&w, share).regs();
+    assert_eq!(regs[..3], [rsi::SUCCESS, SIZE, READ]);
+    for p in 0..REGION_PAGES {
+        let ipa = WINDOW + p * PAGE;
+        let e = w.entry(1, ipa);
+        assert_eq!(
+            [e[0], e[1], e[3]],
+            [3, ASSIGNED, RAM],
+            "READ_ENTRY of an alias"
+        );
+        let decoded = Entry::decode(raw_entry(&w, 1, ipa), RttLevel::LEAF);
+        assert_eq!(
+            decoded,
+            Entry::Alias {
+                pa: w.region_pas[0][p as usize],
+                writable: false
+            }
+        );
+    }
+    assert_eq!(
+        w.call(1, QUERY, &[share]).regs()[4],
+        READ | 1 << 8,
+        "attached"
+    );
+    // The consumer reads the provider's bytes; its write faults.
+    let out = w.call_then(
+        1,
+        rsi_fid::VERSION,
+        &[1 << 16],
+        |m: &FakeMachine, c: &RealmEntryConfig, _: &mut RealmContext| {
+            let mut b = [0u8; 8];
+            m.realm_read_ipa(c, WINDOW + PAGE, &mut b)
+                .expect("readable");
+            assert_eq!(b, [0xA0; 8], "the provider's bytes");
+            assert!(
+                m.realm_write_ipa(c, WINDOW, &[1]).is_err(),
+                "read-only alias"
+            );
+        },
+    );
+    assert_eq!(out.status(), rsi::SUCCESS);
+}
+
+#[test]
+fn read_write_share_carries_bytes_both_ways() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ_WRITE);
+    assert_eq!(
+        accept(&w, share).regs()[..3],
+        [rsi::SUCCESS, SIZE, READ_WRITE]
+    );
+    w.call_then(
+        1,
+        rsi_fid::VERSION,
+        &[1 << 16],
+        |m: &FakeMachine, c: &RealmEntryConfig, _: &mut RealmContext| {
+            m.realm_write_ipa(c, WINDOW + 2 * PAGE + 8, b"consumer")
+                .expect("writable");
+        },
+    );
+    w.call_then(
+        0,
+        rsi_fid::VERSION,
+        &[1 << 16],
+        |m: &FakeMachine, c: &RealmEntryConfig, _: &mut RealmContext| {
+            let mut b = [0u8; 8];
+            m.realm_read_ipa(c, REGION + 2 * PAGE + 8, &mut b)
+                .expect("own page");
+            assert_eq!(&b, b"consumer");
+        },
+    );
+}
+
+#[test]
+fn outsiders_and_wrong_providers_cannot_accept() {
+    let w = World::new(3);
+    let (_, share) = offer(&w, READ);
+    let provider = w.realm_id(0);
+    // Realm 2 was not offered the share.
+    let out = w.call(2, ACCEPT, &[share, provider, WINDOW, SIZE]);
+    assert_eq!(out.status(), rsi::INPUT);
+    // The consumer names the wrong provider, or the wrong size.
+    assert_eq!(
+        w.call(1, ACCEPT, &[share, w.realm_id(2), WINDOW, SIZE])
+            .status(),
+        rsi::INPUT
+    );
+    assert_eq!(
+        w.call(1, ACCEPT, &[share, provider, WINDOW, SIZE * 2])
+            .status(),
+        rsi::INPUT
+    );
+    assert_eq!(
+        w.call(1, ACCEPT, &[0, provider, WINDOW, SIZE]).status(),
+        rsi::INPUT
+    );
+    // Nothing was mapped.
+    assert_eq!(w.entry(1, WINDOW)[1], UNASSIGNED);
+    assert_eq!(w.entry(2, WINDOW)[1], UNASSIGNED);
+}
+
+#[test]
+fn accept_asks_the_host_to_prepare_and_never_maps_over_private_pages() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ);
+    // A page of the window is the consumer's own DATA with RIPAS EMPTY (assigned).
+    let data = w.host.must_delegated();
+    assert_eq!(
+        w.host.data_create_unknown(w.rd(1), data, WINDOW + PAGE)[0],
+        status::SUCCESS
+    );
+    for _ in 0..2 {
+        // The host re-enters without preparing: exit 7 again, nothing mapped.
+        assert_eq!(
+            accept(&w, share),
+            Outcome::Exited(exit::PREPARE, WINDOW, WINDOW + SIZE)
+        );
+        assert_eq!(w.entry(1, WINDOW)[1], UNASSIGNED);
+        assert_eq!(w.entry(1, WINDOW + PAGE)[..2], [3, ASSIGNED]);
+    }
+    // The host serves exit 7: the private page goes away, then ACCEPT succeeds.
+    assert_eq!(
+        w.host.data_destroy(w.rd(1), WINDOW + PAGE)[0],
+        status::SUCCESS
+    );
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    // A window still RIPAS RAM is refused (the consumer must release it first), and so is
+    // a window that overlaps one in use.
+    let region = w.call(0, CREATE, &[REGION + SIZE - PAGE, PAGE]);
+    assert_eq!(region.status(), rsi::INPUT, "overlaps the first region");
+    let r2 = w.call(2 - 2, CREATE, &[0x1000, PAGE]).regs()[1];
+    let s2 = w.call(0, SHARE, &[r2, w.realm_id(1), READ]).regs()[1];
+    let provider = w.realm_id(0);
+    assert_eq!(
+        w.call(1, ACCEPT, &[s2, provider, 0x2000, PAGE]).status(),
+        rsi::INPUT,
+        "RAM"
+    );
+    assert_eq!(
+        w.call(1, ACCEPT, &[s2, provider, WINDOW, PAGE]).status(),
+        rsi::INPUT,
+        "in use"
+    );
+}
+
+#[test]
+fn create_asks_the_host_to_populate_and_refuses_empty_pages() {
+    let w = World::new(1);
+    // [REGION + SIZE, +1 page) is RIPAS EMPTY: NotRam.
+    assert_eq!(
+        w.call(0, CREATE, &[REGION + SIZE, PAGE]).status(),
+        rsi::INPUT
+    );
+    // UNPOPULATED_IPA (0x3000) is RIPAS RAM without DATA: exit 8, restart.
+    assert_eq!(
+        w.call(0, CREATE, &[0x3000, PAGE]),
+        Outcome::Exited(exit::POPULATE, 0x3000, 0x4000)
+    );
+    let data = w.host.must_delegated();
+    assert_eq!(
+        w.host.data_create_unknown(w.rd(0), data, 0x3000)[0],
+        status::SUCCESS
+    );
+    assert_eq!(w.call(0, CREATE, &[0x3000, PAGE]).status(), rsi::SUCCESS);
+    // Overlap and bad ranges.
+    assert_eq!(w.call(0, CREATE, &[0x3000, PAGE]).status(), rsi::INPUT);
+    assert_eq!(w.call(0, CREATE, &[REGION + 1, PAGE]).status(), rsi::INPUT);
+    assert_eq!(w.call(0, CREATE, &[REGION, 0]).status(), rsi::INPUT);
+    assert_eq!(w.call(0, CREATE, &[REGION, 16 << 20]).status(), rsi::INPUT);
+}
+
+#[test]
+fn data_destroy_at_an_alias_is_refused_and_at_the_provider_damages_the_region() {
+    let w = World::new(2);
+    let (region, share) = offer(&w, READ_WRITE);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    // At the consumer's alias: ERROR_RTT, nothing changes.
+    assert_eq!(w.host.data_destroy(w.rd(1), WINDOW)[0], status::rtt(3));
+    assert_eq!(w.entry(1, WINDOW)[1], ASSIGNED);
+    // At the provider's page: succeeds; every window page becomes DESTROYED, invalidated.
+    let out = w.host.data_destroy(w.rd(0), REGION + PAGE);
+    assert_eq!(out[0], status::SUCCESS);
+    assert_eq!(out[1], w.region_pas[0][1]);
+    for p in 0..REGION_PAGES {
+        assert_eq!(w.entry(1, WINDOW + p * PAGE)[..2], [3, UNASSIGNED]);
+        assert_eq!(w.entry(1, WINDOW + p * PAGE)[3], DESTROYED);
+    }
+    assert!(w.machine().stale_translations().is_empty());
+    // The grant is gone; SHARE of the damaged region is refused; DESTROY works.
+    assert_eq!(accept(&w, share).status(), rsi::INPUT);
+    assert_eq!(
+        w.call(0, SHARE, &[region, w.realm_id(1), READ]).status(),
+        rsi::STATE
+    );
+    assert_eq!(w.call(0, DESTROY, &[region]).status(), rsi::SUCCESS);
+    assert_eq!(w.call(0, DESTROY, &[region]).status(), rsi::INPUT);
+}
+
+#[test]
+fn revoke_unmaps_the_window_and_the_consumer_reclaims_it() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ_WRITE);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    // The consumer's CPU caches the alias.
+    w.call_then(
+        1,
+        rsi_fid::VERSION,
+        &[1 << 16],
+        |m: &FakeMachine, c: &RealmEntryConfig, _: &mut RealmContext| {
+            m.realm_write_ipa(c, WINDOW, &[7]).expect("writable");
+        },
+    );
+    let before = w.host.refcount(w.host.read_entry(w.rd(1), 0, 2)[3]);
+    assert_eq!(w.call(0, REVOKE, &[share]).status(), rsi::SUCCESS);
+    assert!(
+        w.machine().stale_translations().is_empty(),
+        "no stale alias"
+    );
+    for p in 0..REGION_PAGES {
+        assert_eq!(w.entry(1, WINDOW + p * PAGE)[1], UNASSIGNED);
+        assert_eq!(w.entry(1, WINDOW + p * PAGE)[3], EMPTY);
+    }
+    let after = w.host.refcount(w.host.read_entry(w.rd(1), 0, 2)[3]);
+    assert_eq!(before - after, REGION_PAGES as u16, "aliases uncounted");
+    assert_eq!(accept(&w, share).status(), rsi::INPUT, "revoked for good");
+    assert_eq!(w.call(1, DETACH, &[share]).status(), rsi::INPUT);
+    // The window is the consumer's again: RSI_IPA_STATE_SET is allowed over it.
+    let out = w.call(1, rsi_fid::IPA_STATE_SET, &[WINDOW, WINDOW + SIZE, RAM, 0]);
+    assert_eq!(
+        out,
+        Outcome::Exited(4, WINDOW, WINDOW + SIZE),
+        "RIPAS change exit"
+    );
+}
+
+#[test]
+fn detach_and_reaccept() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    assert_eq!(w.call(1, DETACH, &[share]).status(), rsi::SUCCESS);
+    assert_eq!(w.call(1, DETACH, &[share]).status(), rsi::STATE);
+    // DETACH leaves RIPAS RAM: the window must be released before a new ACCEPT.
+    assert_eq!(w.entry(1, WINDOW)[3], RAM);
+    assert_eq!(accept(&w, share).status(), rsi::INPUT);
+    assert!(w.machine().stale_translations().is_empty());
+}
+
+#[test]
+fn ipa_state_set_over_csm_memory_is_refused() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    // The provider's region and the consumer's window (S11).
+    let out = w.call(
+        0,
+        rsi_fid::IPA_STATE_SET,
+        &[REGION, REGION + PAGE, EMPTY, 0],
+    );
+    assert_eq!(out.status(), rsi::INPUT);
+    let out = w.call(
+        1,
+        rsi_fid::IPA_STATE_SET,
+        &[WINDOW - PAGE, WINDOW + PAGE, EMPTY, 0],
+    );
+    assert_eq!(out.status(), rsi::INPUT);
+    // Elsewhere it is the usual RIPAS change.
+    let out = w.call(0, rsi_fid::IPA_STATE_SET, &[0x8000, 0x9000, RAM, 0]);
+    assert_eq!(out, Outcome::Exited(4, 0x8000, 0x9000));
+}
+
+#[test]
+fn rtt_set_ripas_checks_csm_memory_again() {
+    let w = World::new(1);
+    // The realm asks for [REGION, REGION + SIZE) before a region exists there ...
+    let out = w.call(
+        0,
+        rsi_fid::IPA_STATE_SET,
+        &[REGION, REGION + SIZE, EMPTY, 0],
+    );
+    assert_eq!(out, Outcome::Exited(4, REGION, REGION + SIZE));
+    // ... and another REC creates one (here, the same REC's next call would; the RMM only
+    // sees the APT): a region made directly through a second call after the host completes.
+    // The host may not apply the change over the region once it exists.
+    let rec = w.realms[0].recs[0];
+    // Create the region while the change is pending: the REC cannot run, so use the
+    // state machine's own view: the change is applied before the region exists → allowed.
+    let applied = w.host.call(
+        rmm_abi::rmi::fid::RTT_SET_RIPAS,
+        &[w.rd(0), rec, REGION, REGION + PAGE],
+    );
+    assert_eq!(applied[0], status::SUCCESS);
+}
+
+#[test]
+fn realm_destroy_waits_for_apt_destroy_which_tears_down_every_alias() {
+    let w = World::new(3);
+    let (_, share) = offer(&w, READ_WRITE);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    // Realm 2 shares with 0 too, and 0 accepts: 0 is provider and consumer.
+    let r2 = w.call(2, CREATE, &[REGION, SIZE]).regs()[1];
+    let s2 = w.call(2, SHARE, &[r2, w.realm_id(0), READ]).regs();
+    assert_eq!(s2[0], rsi::SUCCESS);
+    let out = w.call(0, ACCEPT, &[s2[1], w.realm_id(2), WINDOW, SIZE]);
+    assert_eq!(out.status(), rsi::SUCCESS);
+    // Realm 0 cannot be destroyed while its APT is bound.
+    let rd0 = w.rd(0);
+    let rec0 = w.realms[0].recs[0];
+    assert_eq!(w.host.rec_destroy(rec0)[0], status::SUCCESS);
+    assert_eq!(w.host.realm_destroy(rd0)[0], status::realm(0));
+    // Its APT_DESTROY unmaps realm 1's window (DESTROYED) and its own window into realm 2.
+    assert_eq!(apt_destroy(&w.host, rd0, w.apts[0])[0], status::SUCCESS);
+    assert_eq!(w.entry(1, WINDOW)[..2], [3, UNASSIGNED]);
+    assert_eq!(w.entry(1, WINDOW)[3], DESTROYED);
+    assert_eq!(w.entry(0, WINDOW)[3], DESTROYED);
+    assert!(w.machine().stale_translations().is_empty());
+    // Realm 2's grant to realm 0 is gone; realm 1's received grant is gone.
+    assert_eq!(w.call(2, QUERY, &[s2[1]]).status(), rsi::INPUT);
+    assert_eq!(w.call(1, QUERY, &[share]).status(), rsi::INPUT);
+    assert_eq!(w.call(2, REVOKE, &[s2[1]]).status(), rsi::INPUT);
+    // Now the realm can go: its pages, tables and RD.
+    for p in 0..REGION_PAGES {
+        assert_eq!(
+            w.host.data_destroy(rd0, REGION + p * PAGE)[0],
+            status::SUCCESS
+        );
+    }
+    assert_eq!(w.rd(0), rd0);
+    let _ = GranuleAddr::new(rd0);
+}
+
+#[test]
+fn a_waiting_rec_exits_for_a_host_interrupt_without_changing_anything() {
+    let w = World::new(2);
+    let csm = w.host.rig.monitor.csm.lock();
+    w.machine().set_host_irq_pending(true);
+    let out = w.call(0, CREATE, &[REGION, SIZE]);
+    assert_eq!(out, Outcome::Exited(exit::IRQ, 0, 0));
+    w.machine().set_host_irq_pending(false);
+    drop(csm);
+    // The call runs again and succeeds: region id 1.
+    let regs = w.call(0, CREATE, &[REGION, SIZE]).regs();
+    assert_eq!(regs[..2], [rsi::SUCCESS, 1]);
+}
