@@ -7,7 +7,7 @@
 //! the window still holds the consumer's own granule (nothing mapped over it, no success);
 //! once the host served the exit, ACCEPT succeeds and the window shows the provider's bytes.
 
-use super::csm_realm::{CsmSpec, Host, Realms, rsi_status, with_realms};
+use super::csm_realm::{CsmSpec, Host, Realms, Words, rsi_status, with_realms};
 use super::csm_share::{MODE_RO, PROVIDER_RAM, SEED, SMALL, accept, accept_refused, offer, verify};
 use super::pool::Hex;
 use crate::ensure;
@@ -55,12 +55,12 @@ fn rechecks() -> Outcome {
         )?;
         ensure!(
             set[..3] == [rsi_status::SUCCESS, WINDOW_IPA + SMALL, 0],
-            "consumer's RSI_IPA_STATE_SET(window, EMPTY) gave {:#x?}",
-            &set[..3]
+            "consumer's RSI_IPA_STATE_SET(window, EMPTY) gave {}",
+            Words(&set[..3])
         );
         let host = Host {
             unserved_prepares: 1,
-            timer: None,
+            ..Host::default()
         };
         let e = accept(c, p, &g, WINDOW_IPA, &host)?;
         ensure!(

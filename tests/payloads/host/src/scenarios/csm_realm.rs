@@ -61,6 +61,22 @@ const EC_DATA_ABORT_LOWER: u64 = 0x24;
 /// Output-address bits of a stage-2 descriptor.
 const DESC_PA: u64 = 0x0000_FFFF_FFFF_F000;
 
+/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
+pub struct Words<'a>(pub &'a [u64]);
+
+impl core::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (i, word) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{word:#x}")?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// RSI status codes, written out from the RMM specification.
 pub mod rsi_status {
     /// RSI_SUCCESS.
@@ -102,6 +118,10 @@ pub struct Host<'a> {
     /// A host timer armed this many counter ticks before every entry (and cancelled after
     /// it), until it has caused a few IRQ exits.
     pub timer: Option<(&'a HostTimerIrq, u64)>,
+    /// A protected fault on RIPAS DESTROYED memory is expected: CCA makes it a data abort
+    /// exit to the host, which can give nothing back there, so the command ends with
+    /// [`Exits::destroyed_abort`] and the REC is never entered again.
+    pub destroyed_abort_ends: bool,
 }
 
 /// The exits one command took.
@@ -120,6 +140,8 @@ pub struct Exits {
     /// RTT_READ_ENTRY (x0..x4) of the first page of the window at the first prepare exit
     /// the host left unserved.
     pub unserved_entry: Option<[u64; 5]>,
+    /// The IPA of a data abort exit on RIPAS DESTROYED memory that ended the command.
+    pub destroyed_abort: Option<u64>,
 }
 
 /// Tables created by this host: (IPA, level, RTT granule).
@@ -142,6 +164,8 @@ pub struct CsmRealm {
     pub id: u64,
     /// Its slot: memory, VMID, and the pages and tables in [`PAGES`] and [`TABLES`].
     index: usize,
+    /// The REC stopped at an access to DESTROYED memory and is never entered again.
+    stuck: core::sync::atomic::AtomicBool,
 }
 
 /// Per realm slot: the pages holding a DATA granule this host created, one bit each (kept
@@ -191,6 +215,7 @@ impl CsmRealm {
             apt: AtomicU64::new(0),
             id: 0,
             index,
+            stuck: core::sync::atomic::AtomicBool::new(false),
         };
         *PAGES[index].lock() = [0; BITMAP_WORDS];
         TABLES[index].lock().len = 0;
@@ -295,13 +320,18 @@ impl CsmRealm {
         args: &[u64],
         host: &Host<'_>,
     ) -> Result<([u64; 8], Exits), Failure> {
+        ensure!(
+            !self.stuck.load(Ordering::SeqCst),
+            "{}: the REC stopped at an access to DESTROYED memory",
+            self.name
+        );
         let mut answer = [0u64; 31];
         answer[0] = op as u64;
         for (slot, arg) in answer[1..].iter_mut().zip(args) {
             *slot = *arg;
         }
         self.drive(answer, host)
-            .map_err(|f| f.context(format_args!("{}: {op:?}{args:#x?}", self.name)))
+            .map_err(|f| f.context(format_args!("{}: {op:?}{}", self.name, Words(args))))
     }
 
     /// Enters the REC with `answer` as the host call's results and services its exits until
@@ -367,8 +397,19 @@ impl CsmRealm {
                         ipa < par_end,
                         "data abort in the unprotected half at {ipa:#x} (ESR {esr:#x})"
                     );
+                    let page = ipa & !(PAGE - 1);
+                    let entry = rmi::rtt_read_entry(self.rd(), page, 3).0;
+                    if host.destroyed_abort_ends
+                        && entry[0] == status::SUCCESS
+                        && entry[2] == entry_state::UNASSIGNED
+                        && entry[4] == ripas::DESTROYED
+                    {
+                        exits.destroyed_abort = Some(ipa);
+                        self.stuck.store(true, Ordering::SeqCst);
+                        return Ok(([u64::MAX; 8], exits));
+                    }
                     exits.faults += 1;
-                    self.populate_fault(ipa & !(PAGE - 1), esr)?;
+                    self.populate_fault(page, esr)?;
                 }
                 EXIT_RIPAS_CHANGE => {
                     exits.ripas += 1;

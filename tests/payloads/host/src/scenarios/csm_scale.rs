@@ -177,8 +177,8 @@ fn blob() -> Outcome {
                 MODE_RO,
             )?;
             let host = Host {
-                unserved_prepares: 0,
                 timer: Some((&timer, ticks)),
+                ..Host::default()
             };
             let e = accept(c, p, &g, window, &host)?;
             ensure!(

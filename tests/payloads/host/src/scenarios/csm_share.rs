@@ -13,7 +13,9 @@
 //! - the host reading a shared page takes a Granule Protection Fault at NS-EL2, and sees the
 //!   consumer's alias as assigned RAM without an address.
 
-use super::csm_realm::{CsmRealm, CsmSpec, Exits, Host, Realms, expect, rsi_status, with_realms};
+use super::csm_realm::{
+    CsmRealm, CsmSpec, Exits, Host, Realms, Words, expect, rsi_status, with_realms,
+};
 use super::pool::{Hex, check};
 use super::realms::expect_gpf;
 use crate::realm::PAGE;
@@ -159,13 +161,13 @@ pub(super) fn accept(
     let (r, e) = c.call_with(Op::Accept, &[g.share, p.id, window, g.size], host)?;
     ensure!(
         r[..3] == [rsi_status::SUCCESS, g.size, g.mode],
-        "{}: RSI_CSM_ACCEPT(share {}, provider {}, {window:#x}, {:#x}) gave {:#x?}, expected \
+        "{}: RSI_CSM_ACCEPT(share {}, provider {}, {window:#x}, {:#x}) gave {}, expected \
          [0, {:#x}, {}]",
         c.name,
         g.share,
         p.id,
         g.size,
-        &r[..3],
+        Words(&r[..3]),
         g.size,
         g.mode
     );
@@ -222,9 +224,10 @@ pub(super) fn accept_refused(
     let (r, e) = c.call_with(Op::Accept, &args, &Host::default())?;
     ensure!(
         r[0] == want,
-        "{}: RSI_CSM_ACCEPT{args:#x?} ({why}) gave {:#x?}, expected status {want}",
+        "{}: RSI_CSM_ACCEPT{} ({why}) gave {}, expected status {want}",
         c.name,
-        &r[..3]
+        Words(&args),
+        Words(&r[..3])
     );
     Ok(e)
 }
@@ -253,8 +256,8 @@ fn without_apt() -> Outcome {
         let set = a.call(Op::IpaStateSet, &[WINDOW_IPA, WINDOW_IPA + SMALL, 1, 0])?;
         ensure!(
             set[..3] == [rsi_status::SUCCESS, WINDOW_IPA + SMALL, 0],
-            "RSI_IPA_STATE_SET(RAM) gave {:#x?}",
-            &set[..3]
+            "RSI_IPA_STATE_SET(RAM) gave {}",
+            Words(&set[..3])
         );
         let read = a.call(Op::ProbeRead, &[WINDOW_IPA + 8])?;
         ensure!(
@@ -439,8 +442,8 @@ fn outsider() -> Outcome {
         let s = o.call(Op::IpaStateGet, &[WINDOW_IPA, WINDOW_IPA + SMALL])?;
         ensure!(
             s[0] == rsi_status::SUCCESS && s[2] == ripas::EMPTY,
-            "outsider's window after the refusal: RSI_IPA_STATE_GET gave {:#x?}",
-            &s[..3]
+            "outsider's window after the refusal: RSI_IPA_STATE_GET gave {}",
+            Words(&s[..3])
         );
         Ok(())
     })

@@ -13,7 +13,7 @@
 //!   second APT_DESTROY are refused.
 
 use super::csm_realm::Host;
-use super::csm_realm::{CsmSpec, Realms, expect, rsi_status, with_realms};
+use super::csm_realm::{CsmSpec, Realms, Words, expect, rsi_status, with_realms};
 use super::csm_share::{
     MODE_RO, PAIR, PROVIDER_RAM, SEED, SMALL, accept, accept_refused, expect_sea, offer, query,
     verify,
@@ -43,15 +43,17 @@ pub const SCENARIOS: &[Scenario] = &[
 const RIPAS_EMPTY: u64 = 0;
 const RIPAS_RAM: u64 = 1;
 const RIPAS_DESTROYED: u64 = 2;
+/// `RSI_IPA_STATE_SET` flags: the realm accepts that DESTROYED memory changes.
+const CHANGE_DESTROYED: u64 = 1;
 
 /// `RSI_IPA_STATE_GET` of `[base, top)` by `realm` must say one run of `ripas`.
 fn ripas_is(realm: &super::csm_realm::CsmRealm, base: u64, top: u64, want: u64) -> Outcome {
     let s = realm.call(Op::IpaStateGet, &[base, top])?;
     ensure!(
         s[..3] == [rsi_status::SUCCESS, top, want],
-        "{}: RSI_IPA_STATE_GET({base:#x}, {top:#x}) gave {:#x?}, expected [0, {top:#x}, {want}]",
+        "{}: RSI_IPA_STATE_GET({base:#x}, {top:#x}) gave {}, expected [0, {top:#x}, {want}]",
         realm.name,
-        &s[..3]
+        Words(&s[..3])
     );
     Ok(())
 }
@@ -81,8 +83,8 @@ fn revoke() -> Outcome {
         )?;
         ensure!(
             set[..3] == [rsi_status::SUCCESS, WINDOW_IPA + SMALL, 0],
-            "consumer's RSI_IPA_STATE_SET(window, RAM) gave {:#x?}",
-            &set[..3]
+            "consumer's RSI_IPA_STATE_SET(window, RAM) gave {}",
+            Words(&set[..3])
         );
         let read = c.call(Op::ProbeRead, &[WINDOW_IPA + 16])?;
         ensure!(
@@ -131,11 +133,6 @@ fn data_destroy() -> Outcome {
             format_args!("RTT_READ_ENTRY of the consumer's window after the damage"),
         )?;
         ripas_is(c, WINDOW_IPA, WINDOW_IPA + SMALL, RIPAS_DESTROYED)?;
-        let read = c.call(Op::ProbeRead, &[WINDOW_IPA])?;
-        expect_sea(
-            read[0],
-            format_args!("consumer's read of its destroyed window"),
-        )?;
         let args = [g.share, p.id, WINDOW_IPA, SMALL];
         accept_refused(c, args, rsi_status::INPUT, "of a damaged region's share")?;
         let again = p.call(Op::Share, &[g.region, c.id, MODE_RO])?;
@@ -152,6 +149,24 @@ fn data_destroy() -> Outcome {
             out[0],
             rsi_status::INPUT,
         )?;
+        // The consumer acknowledges the loss (CHANGE_DESTROYED) and gets fresh RAM there.
+        let set = c.call(
+            Op::IpaStateSet,
+            &[WINDOW_IPA, WINDOW_IPA + SMALL, RIPAS_RAM, CHANGE_DESTROYED],
+        )?;
+        ensure!(
+            set[..3] == [rsi_status::SUCCESS, WINDOW_IPA + SMALL, 0],
+            "consumer's RSI_IPA_STATE_SET(window, RAM, CHANGE_DESTROYED) gave {}",
+            Words(&set[..3])
+        );
+        let read = c.call(Op::ProbeRead, &[WINDOW_IPA + 8])?;
+        ensure!(
+            read[..2] == [0, 0],
+            "consumer's read of its window taken back gave ESR {:#x}, value {:#x} (expected a \
+             fresh zeroed page)",
+            read[0],
+            read[1]
+        );
         Ok(())
     })
 }
@@ -210,11 +225,7 @@ fn apt_destroy() -> Outcome {
                 "RTT_READ_ENTRY of the consumer's window after the provider's APT_DESTROY"
             ),
         )?;
-        let read = c.call(Op::ProbeRead, &[WINDOW_IPA])?;
-        expect_sea(
-            read[0],
-            format_args!("consumer's read after the provider's APT_DESTROY"),
-        )?;
+        ripas_is(c, WINDOW_IPA, WINDOW_IPA + SMALL, RIPAS_DESTROYED)?;
         query(c, g.share, [rsi_status::INPUT, 0, 0, 0, 0])?;
         let q = p.call(Op::Query, &[0])?;
         expect(
@@ -248,6 +259,20 @@ fn apt_destroy() -> Outcome {
         ripas_is(c, window2, window2 + SMALL, RIPAS_DESTROYED)?;
         // Provider2's region is still live and its own.
         verify(p2, REGION_IPA, SMALL, SEED + 2, 8)?;
+        // The consumer touches its lost window: as for any memory the host took away, that
+        // is a data abort exit to the host, never the provider's bytes.
+        let host = Host {
+            destroyed_abort_ends: true,
+            ..Host::default()
+        };
+        let (_, e) = c.call_with(Op::ProbeRead, &[window2 + 8], &host)?;
+        ensure!(
+            e.destroyed_abort.map(|ipa| ipa & !(PAGE_1 - 1)) == Some(window2),
+            "consumer's read of its DESTROYED window: {} fault(s) populated, abort exit at \
+             {:x?}; expected a data abort exit in the page at {window2:#x}",
+            e.faults,
+            e.destroyed_abort
+        );
         // Without its APT the provider's realm can be destroyed (at teardown).
         Ok(())
     })
