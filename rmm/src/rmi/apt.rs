@@ -71,8 +71,8 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
     let named = tracked(&monitor.granules, args.rd)?;
     let csm = monitor.csm.lock();
-    let mut op =
-        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+        .map_err(|_| RmiError::Input)?;
     let plan = op
         .check(HostError::AptCorrupt, |csm, store, _| {
             csm.check_apt_destroy(store, csm_rd(named), args.apt)

@@ -162,8 +162,8 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
         rd.addr()
     };
     let csm = monitor.csm.lock();
-    let mut op =
-        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+        .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {
         let plan = op

@@ -29,7 +29,8 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
         return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
     };
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call)) else {
+    let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call))
+    else {
         return RsiAction::status(RsiStatus::ErrorUnknown);
     };
     let caller = csm_rd(env.rd);

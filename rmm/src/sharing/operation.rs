@@ -15,8 +15,8 @@ use super::store::GranuleStore;
 use super::view::TableView;
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
-use crate::invariant;
 use crate::granule::GranuleTable;
+use crate::invariant;
 use csm::{Call, Effect, FwCsm, Outcome, Plan};
 
 /// The locks of one operation and the APTs they make reachable.
