@@ -19,7 +19,9 @@ use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
 
-/// Handles CSM call `command` with the realm's registers `x`.
+/// Handles CSM call `command` with the realm's registers `x`. Out of line: its frame holds
+/// the plan and the locks (about 15 KiB), which no other RSI call should pay for.
+#[inline(never)]
 pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> RsiAction {
     let call = match Call::decode(command, [x[1], x[2], x[3], x[4]]) {
         Ok(call) => call,

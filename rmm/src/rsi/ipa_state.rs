@@ -53,7 +53,9 @@ pub fn set<M: Machine>(
     if !valid {
         return RsiAction::status(RsiStatus::ErrorInput);
     }
-    if let Some(refused) = csm_memory(env, base, top) {
+    if cfg!(feature = "csm")
+        && let Some(refused) = csm_memory(env, base, top)
+    {
         return refused;
     }
     env.rec.set_ripas_change(&RipasChange {
@@ -72,6 +74,7 @@ pub fn set<M: Machine>(
 /// (RSI_ERROR_INPUT). Checked under the CSM lock (a pending host interrupt while waiting for
 /// it exits with `RMI_EXIT_IRQ`, the call not made); `None` if the change may go ahead. The
 /// host's RTT_SET_RIPAS checks again when it applies the change.
+#[inline(never)]
 fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Option<RsiAction> {
     let rd = Rd::new(env.machine, env.rd);
     // Unlocked hint (the REC keeps its RD an RD); read again under the CSM lock.
