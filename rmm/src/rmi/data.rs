@@ -179,12 +179,11 @@ fn destroy_csm(
         .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {
-        let plan = op
-            .check(HostError::AptCorrupt, |csm, store, _| {
-                csm.check_data_destroy(store, csm_rd(named), ipa)
-            })
-            .map_err(host_error)?;
-        op.commit(plan);
+        op.check(HostError::AptCorrupt, |csm, store, _, plan| {
+            csm.check_data_destroy_into(store, csm_rd(named), ipa, plan)
+        })
+        .map_err(host_error)?;
+        op.commit();
         Ok(())
     })
 }

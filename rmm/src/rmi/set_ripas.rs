@@ -45,8 +45,8 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
     match apply(monitor, machine, args, None) {
         Err(Retry::WithCsmLock) => {
-            let csm = monitor.csm.lock();
-            match apply(monitor, machine, args, Some(&csm)) {
+            let mut csm = monitor.csm.lock();
+            match apply(monitor, machine, args, Some(&mut csm)) {
                 Ok(out) => Ok(out),
                 Err(Retry::Refused(refusal)) => Err(refusal),
                 Err(Retry::WithCsmLock) => {
@@ -77,7 +77,7 @@ fn apply(
     monitor: &Monitor,
     machine: &impl Machine,
     args: SetRipasArgs,
-    csm: Option<&CsmGuard<'_>>,
+    csm: Option<&mut CsmGuard<'_>>,
 ) -> Result<[u64; 1], Retry> {
     let SetRipasArgs {
         rd: rd_pa,
@@ -160,7 +160,7 @@ fn apply(
 /// (`RMI_ERROR_INPUT`). Out of line: the state machine's plan is not on every call's stack.
 #[inline(never)]
 fn csm_allows(
-    csm: &CsmGuard<'_>,
+    csm: &mut CsmGuard<'_>,
     machine: &impl Machine,
     rd: crate::granule::GranuleAddr,
     apt: crate::granule::GranuleAddr,
@@ -170,8 +170,12 @@ fn csm_allows(
     let mut store = GranuleStore::new(machine);
     store.add(csm_rd(rd), apt);
     let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
-    match csm.check_ipa_state_set(&store, csm_rd(rd), range) {
-        Ok(_) => Ok(()),
+    let state = &mut **csm;
+    match state
+        .csm
+        .check_ipa_state_set_into(&store, csm_rd(rd), range, &mut state.plan)
+    {
+        Ok(()) => Ok(()),
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
         Err(_) => Err(RmiError::Input),
     }

@@ -36,14 +36,13 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
         return RsiAction::status(RsiStatus::ErrorUnknown);
     };
     let caller = csm_rd(env.rd);
-    let plan = match op.check(RealmError::AptCorrupt, |csm, store, view| {
-        csm.check_rsi(store, caller, call, view)
+    if let Err(error) = op.check(RealmError::AptCorrupt, |csm, store, view, plan| {
+        csm.check_rsi_into(store, caller, call, view, plan)
     }) {
-        Ok(plan) => plan,
-        Err(error) => return RsiAction::status(error.status()),
-    };
-    let outcome = op.commit(plan);
-    if let Some((exit, range)) = Operation::<M>::exit_of(&outcome) {
+        return RsiAction::status(error.status());
+    }
+    let outcome = op.commit();
+    if let Some((exit, range)) = Operation::<M>::exit_of(outcome) {
         let mut record = ExitRecord::new(exit.reason());
         record.ripas = [range.base(), range.end(), 0];
         return RsiAction::Restart(record);
