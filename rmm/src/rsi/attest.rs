@@ -76,6 +76,7 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
         hash_algo: env.realm.hash,
         rim,
         rems,
+        csm: None,
     };
     let result = session.init(&claims, attestation.platform_token().len());
     slot.store(env.machine, &session);

@@ -26,6 +26,7 @@ fn token(challenge: [u8; 64], platform: &[u8]) -> Vec<u8> {
         hash_algo: HashAlgorithm::Sha256,
         rim: &RIM,
         rems: &REMS,
+        csm: None,
     };
     let mut session = TokenSession::new();
     let len = session.init(&claims, platform.len()).unwrap();
