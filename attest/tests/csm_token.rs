@@ -344,6 +344,8 @@ fn without_csm_the_token_is_byte_for_byte_the_old_one() {
 
 #[test]
 fn the_largest_token_48_shares() {
+    use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS};
+    assert_eq!(MAX_SHARES, FW_REGIONS * FW_GRANTS + FW_ATTACHMENTS);
     assert_eq!(MAX_SHARES, 48);
     assert_eq!(SHARE_MAX_LEN, 190);
     assert_eq!(CSM_CLAIMS_MAX_LEN, 3 + 9 + 3 + 2 + 48 * 190);
