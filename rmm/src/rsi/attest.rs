@@ -49,10 +49,33 @@ use rmm_abi::rsi::status::RsiStatus;
 const COPY_CHUNK: usize = 256;
 
 /// Handles RSI_ATTEST_TOKEN_INIT(x1..x8 = challenge): x1 = the token's exact length.
+///
+/// A CSM realm's token carries its CSM claims (65001, 65002): a snapshot of its APT taken
+/// here under the CSM lock, which is taken before the RD lock (`docs/locking.md`); a pending
+/// host interrupt while waiting for it exits with `RMI_EXIT_IRQ`, the call not made.
 pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
-    // The realm's CSM claims (65001, 65002), a snapshot of its APT taken for this INIT:
-    // `None` for a realm without an APT, and until the monitor runs CSM.
-    init_with_csm(env, x, None)
+    // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again.
+    if !cfg!(feature = "csm") || Rd::new(env.machine, env.rd).apt().is_none() {
+        return init_with_csm(env, x, None);
+    }
+    init_csm_realm(env, x)
+}
+
+/// [`init`] for a CSM realm, out of line (its frame holds the CSM lock's guard only: the
+/// snapshot lives under the lock).
+#[inline(never)]
+fn init_csm_realm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
+        return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
+    };
+    let state = &mut *guard;
+    match crate::sharing::token::snapshot(state, env.machine, env.rd) {
+        Some((realm_id, n)) => {
+            let shares = state.shares.get(..n).unwrap_or(&[]);
+            init_with_csm(env, x, Some(CsmClaims { realm_id, shares }))
+        }
+        None => init_with_csm(env, x, None),
+    }
 }
 
 /// [`init`] with the realm's CSM claims (`Some` exactly when the realm has an APT), which go

@@ -25,6 +25,9 @@ pub struct CsmState {
     pub csm: FwCsm,
     /// The plan of the operation in progress.
     pub plan: Plan,
+    /// The CSM claims of the token being started (RSI_ATTEST_TOKEN_INIT), 8 KiB, kept here
+    /// for the same reason as the plan.
+    pub shares: [attest::token::CsmShare; super::token::MAX_SHARES],
 }
 
 /// The global CSM state behind the CSM lock.
@@ -49,6 +52,7 @@ impl SharedMemory {
             state: SpinMutex::new(CsmState {
                 csm: FwCsm::new(),
                 plan: Plan::empty(),
+                shares: [super::token::NO_SHARE; super::token::MAX_SHARES],
             }),
         }
     }
