@@ -10,6 +10,8 @@
 //! - [`cbor`]: CBOR heads written by hand (infallible, fixed size);
 //! - [`cose_key`]: the realm public key as the 107-byte COSE_Key the platform token binds;
 //! - [`claims`]: the realm claims map, encoded with minicbor into a caller buffer;
+//! - [`csm`]: the CSM claims (65001 `csm-realm-id`, 65002 `csm-shares`) of a CSM realm;
+//! - [`store`]: where a session keeps the (large) CSM claims, outside the session;
 //! - [`key`]: the realm attestation key (RAK), zeroized on drop;
 //! - [`es384`]: the RAK's ES384 signature in bounded, resumable steps;
 //! - [`sign1`]: the COSE_Sign1 framing and its Sig_structure;
@@ -24,19 +26,23 @@ pub mod cbor;
 pub mod claims;
 pub mod collection;
 pub mod cose_key;
+pub mod csm;
 pub mod error;
 pub mod es384;
 pub mod key;
 pub mod rsi;
 pub mod session;
 pub mod sign1;
+pub mod store;
 pub mod stream;
 
 pub use claims::RealmClaims;
 pub use cose_key::CoseKey;
+pub use csm::{CsmClaims, CsmShare, Role, ShareMode};
 pub use error::TokenError;
 pub use key::RealmSigningKey;
 pub use session::{Continue, SignStatus, TokenSession};
+pub use store::{ClaimsStore, NoStore};
 
 #[cfg(test)]
 mod es384_tests;

@@ -61,6 +61,7 @@ impl Inputs {
             hash_algo: self.algo,
             rim: &self.rim,
             rems: &self.rems,
+            csm: None,
         }
     }
 }
@@ -398,11 +399,7 @@ fn stream_reads_any_range_of_the_token() {
     let n = inputs.claims(key.public_key()).encode(&mut claims).unwrap();
     let realm = CoseSign1::from_tagged_slice(&verify_realm_bytes(&want)).unwrap();
     let signature: [u8; 96] = realm.signature.try_into().unwrap();
-    let stream = TokenStream {
-        platform: SAMPLE_PLATFORM_TOKEN,
-        claims: &claims[..n],
-        signature: &signature,
-    };
+    let stream = TokenStream::new(SAMPLE_PLATFORM_TOKEN, &claims[..n], &signature);
     assert_eq!(stream.len(), want.len());
     assert!(!stream.is_empty());
     let mut buf = vec![0u8; 3000];

@@ -120,6 +120,12 @@ impl Effects {
         }
     }
 
+    /// Removes every effect.
+    pub(crate) fn clear(&mut self) {
+        self.items = [None; MAX_EFFECTS];
+        self.len = 0;
+    }
+
     /// The effects, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Effect> {
         self.items.iter().take(self.len).flatten()

@@ -243,7 +243,49 @@ pub struct Plan {
     pub(crate) index: IndexChange,
 }
 
+impl Default for Plan {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
 impl Plan {
+    /// Storage for a plan (`check_*_into` fill it): the monitor keeps one, under the CSM
+    /// lock, outside any stack.
+    pub const fn empty() -> Self {
+        Self {
+            outcome: Outcome::reply(Reply::Done),
+            edits: [None; MAX_EDITS],
+            edit_count: 0,
+            counters: (1, 1, 1),
+            index: IndexChange::None,
+        }
+    }
+
+    /// Starts a plan in place that changes nothing and answers `reply` (every field reset).
+    pub(crate) fn start<const R: usize>(&mut self, csm: &Csm<R>, reply: Reply) -> &mut Self {
+        self.outcome.effects.clear();
+        self.outcome.reply = reply;
+        self.edits = [None; MAX_EDITS];
+        self.edit_count = 0;
+        self.counters = csm.next_ids();
+        self.index = IndexChange::None;
+        self
+    }
+
+    /// Starts a plan in place whose call exits to the host and restarts.
+    pub(crate) fn start_exit<const R: usize>(
+        &mut self,
+        csm: &Csm<R>,
+        exit: crate::effect::CsmExit,
+        range: IpaRange,
+    ) {
+        self.start(csm, Reply::Restart);
+        self.outcome
+            .effects
+            .push(crate::effect::Effect::ExitToHost { exit, range });
+    }
+
     /// A plan that changes nothing.
     pub(crate) fn new<const R: usize>(csm: &Csm<R>, outcome: Outcome) -> Self {
         Self {
@@ -317,14 +359,14 @@ impl Plan {
 
     /// The dry run of the commit: every edited table loads, every edit applies and every
     /// result is a valid table. The last step of every check.
-    pub(crate) fn verified<const NR: usize, const NG: usize, const NA: usize>(
-        self,
+    pub(crate) fn verify<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
         store: &impl AptStore<NR, NG, NA>,
-    ) -> Result<Self, Corrupt> {
+    ) -> Result<(), Corrupt> {
         for (first, rd) in self.edited() {
             self.result(store, first, rd).ok_or(Corrupt)?;
         }
-        Ok(self)
+        Ok(())
     }
 }
 
@@ -339,6 +381,17 @@ impl<const R: usize> Csm<R> {
         plan: Plan,
         store: &mut impl AptStore<NR, NG, NA>,
     ) -> Result<Outcome, Corrupt> {
+        self.commit_in_place(&plan, store)?;
+        Ok(plan.outcome)
+    }
+
+    /// [`Csm::commit`] of a plan kept in place (the monitor's: no copy of it on the stack);
+    /// its effects and reply are then read from [`Plan::outcome`].
+    pub fn commit_in_place<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        plan: &Plan,
+        store: &mut impl AptStore<NR, NG, NA>,
+    ) -> Result<(), Corrupt> {
         (self.next_realm, self.next_region, self.next_share) = plan.counters;
         match plan.index {
             IndexChange::None => {}
@@ -361,7 +414,7 @@ impl<const R: usize> Csm<R> {
                 None => ok = false,
             }
         }
-        if ok { Ok(plan.outcome) } else { Err(Corrupt) }
+        if ok { Ok(()) } else { Err(Corrupt) }
     }
 
     /// The RDs an operation by (or on) `rd` may read or change, ascending: the monitor locks

@@ -19,7 +19,7 @@
 
 use crate::arch::Machine;
 use attest::token::collection::PLATFORM_TOKEN_MAX;
-use attest::token::{Continue, CoseKey, RealmSigningKey, TokenError, TokenSession};
+use attest::token::{ClaimsStore, Continue, CoseKey, RealmSigningKey, TokenError, TokenSession};
 use core::fmt;
 use rmm_abi::el3::El3Status;
 
@@ -79,13 +79,15 @@ impl Attestation {
 
     /// RSI_ATTEST_TOKEN_CONTINUE's work on `session`: signing (checking `should_yield`
     /// between steps), then copying into `dst`. The only use of the key.
-    pub fn continue_token(
+    /// A CSM realm's claims are in `store` (`crate::realm::rec_attest::AuxClaims`).
+    pub fn continue_token<S: ClaimsStore + ?Sized>(
         &self,
         session: &mut TokenSession,
+        store: &S,
         dst: &mut [u8],
         should_yield: impl FnMut() -> bool,
     ) -> Result<Continue, TokenError> {
-        session.continue_token(&self.key, self.platform_token, dst, should_yield)
+        session.continue_token_with(&self.key, store, self.platform_token, dst, should_yield)
     }
 }
 

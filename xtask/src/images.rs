@@ -178,6 +178,48 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     Ok(images)
 }
 
+/// Builds only the RMM for `platform` (release), without its default features (so without
+/// CSM, `rmm/csm`), in a target directory of its own; returns its ELF. The log level and CPU
+/// limit are those of [`build`], so the two images differ only by the feature
+/// (`cargo xtask size`).
+pub fn build_rmm_without_csm(platform: Platform) -> Result<PathBuf> {
+    let name = platform.name();
+    let dir_name = format!("{name}-no-csm");
+    let target_dir = paths::target().join(format!("firmware-{dir_name}"));
+    let out = paths::images(&dir_name);
+    std::fs::create_dir_all(&out)?;
+    let profile = Flavour::Release.profile();
+    let mut cargo = cmd::cargo();
+    match settings().max_cpus {
+        Some(max) => cargo.env("RMM_MAX_CPUS", max.to_string()),
+        None => cargo.env_remove("RMM_MAX_CPUS"),
+    };
+    cargo
+        .current_dir(paths::root())
+        .args([
+            "build",
+            &format!("--profile={profile}"),
+            "--target",
+            FIRMWARE_TARGET,
+        ])
+        .args(["-p", &format!("rmm-{name}"), "--no-default-features"])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    if let Some(feature) = settings().log_level.and_then(|l| l.feature()) {
+        cargo.args(["--features", &format!("rmm-{name}/{feature}")]);
+    }
+    cmd::run(&mut cargo)?;
+    let elf = out.join("rmm.elf");
+    std::fs::copy(
+        target_dir
+            .join(FIRMWARE_TARGET)
+            .join(profile)
+            .join(format!("rmm-{name}")),
+        &elf,
+    )?;
+    Ok(elf)
+}
+
 /// Everything QEMU needs to boot: our images inside TF-A's BL1 + FIP flash image.
 pub struct QemuBoot {
     /// Our images.

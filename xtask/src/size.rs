@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask size`: section sizes of the firmware images (from their ELF files).
+//! `cargo xtask size`: section sizes of the firmware images (from their ELF files), and what
+//! CSM costs: the QEMU RMM built with and without the `csm` feature (`rmm/csm`, on by
+//! default), text + rodata of each and the difference.
 
 use crate::cmd::{self, Result};
 use crate::images::{self, Platform};
@@ -50,8 +52,12 @@ pub fn of(elf: &Path) -> Result<Sizes> {
 pub fn run() -> Result {
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut qemu_rmm = None;
     for platform in [Platform::Qemu, Platform::Fvp] {
         let images = images::build(platform, images::Flavour::Release)?;
+        if platform == Platform::Qemu {
+            qemu_rmm = Some(images.rmm_elf.clone());
+        }
         print_row(
             &format!("rmm-{}", platform.name()),
             &images.rmm_elf,
@@ -63,7 +69,44 @@ pub fn run() -> Result {
             &images.host_bin,
         )?;
     }
+    let with = match qemu_rmm {
+        Some(elf) => of(&elf)?,
+        None => return Err("no QEMU image".into()),
+    };
+    let without = of(&images::build_rmm_without_csm(Platform::Qemu)?)?;
+    println!();
+    print!("{}", csm_cost(&with, &without));
     Ok(())
+}
+
+/// The CSM comparison: text + rodata of the RMM with and without the `csm` feature, the
+/// difference in bytes and as a percentage of the RMM without CSM (what CSM adds) and of the
+/// RMM with it (CSM's share).
+pub fn csm_cost(with: &Sizes, without: &Sizes) -> String {
+    let a = with.text + with.rodata;
+    let b = without.text + without.rodata;
+    let diff = a as i64 - b as i64;
+    let pct = |base: u64| {
+        if base == 0 {
+            0.0
+        } else {
+            diff as f64 * 100.0 / base as f64
+        }
+    };
+    format!(
+        "| rmm-qemu | text | rodata | text + rodata |\n\
+         |---|---:|---:|---:|\n\
+         | with `csm` (default) | {} | {} | {a} |\n\
+         | without `csm` (`--no-default-features`) | {} | {} | {b} |\n\
+         \n\
+         CSM: {diff:+} bytes of text + rodata, {:+.2}% over the RMM without it ({:.2}% of the RMM with it)\n",
+        with.text,
+        with.rodata,
+        without.text,
+        without.rodata,
+        pct(b),
+        pct(a),
+    )
 }
 
 /// Prints one image's row.
@@ -75,4 +118,37 @@ pub fn print_row(name: &str, elf: &Path, bin: &Path) -> Result {
         s.text, s.rodata, s.data, s.bss, s.stacks
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csm_cost_is_the_difference_of_text_and_rodata() {
+        let with = Sizes {
+            text: 110_000,
+            rodata: 20_000,
+            ..Sizes::default()
+        };
+        let without = Sizes {
+            text: 100_000,
+            rodata: 20_000,
+            data: 7,
+            ..Sizes::default()
+        };
+        let out = csm_cost(&with, &without);
+        assert!(
+            out.contains("| with `csm` (default) | 110000 | 20000 | 130000 |"),
+            "{out}"
+        );
+        assert!(out.contains("| 100000 | 20000 | 120000 |"), "{out}");
+        assert!(
+            out.contains("CSM: +10000 bytes of text + rodata, +8.33% over the RMM without it (7.69% of the RMM with it)"),
+            "{out}"
+        );
+        let same = csm_cost(&without, &without);
+        assert!(same.contains("CSM: +0 bytes"), "{same}");
+        assert!(csm_cost(&Sizes::default(), &Sizes::default()).contains("+0.00%"));
+    }
 }

@@ -8,6 +8,10 @@
 //! p384's verifier) and returns a [`Report`], so the end-to-end test can check a token the
 //! realm printed. The platform token's own signature is not checked: that needs the
 //! platform's key (for TF-A's sample token, the TF-M test key).
+//!
+//! A CSM realm's token also has the claims 65001 and 65002 after the REMs ([`csm`]): they
+//! are decoded into [`Report::csm`] and checked against the host's expectations by
+//! [`csm::check`]; everything else treats them as a CCA verifier does, by ignoring them.
 
 use crate::cmd::Result;
 use ciborium::Value;
@@ -80,6 +84,8 @@ pub struct Report {
     pub signature_ok: bool,
     /// Whether the platform challenge is SHA-256 of the public key claim.
     pub binding_ok: bool,
+    /// The CSM claims (65001, 65002) of a CSM realm's token.
+    pub csm: Option<csm::CsmClaims>,
 }
 
 fn err(msg: impl Into<String>) -> crate::cmd::Error {
@@ -205,7 +211,9 @@ pub fn verify(token: &[u8]) -> Result<Report> {
             .collect::<Result<Vec<_>>>()?,
         _ => return Err(err("the REMs claim is not an array")),
     };
+    let csm = csm::decode(&claims).map_err(err)?;
     Ok(Report {
+        csm,
         challenge: bytes_claim(&claims, realm::CHALLENGE)?,
         rpv: bytes_claim(&claims, realm::RPV)?,
         hash_algo: text_claim(&claims, realm::HASH_ALGO)?,
@@ -245,7 +253,7 @@ pub fn decode_input(raw: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
         let _ = write!(s, "{x:02x}");
         s
@@ -299,6 +307,30 @@ pub fn render(r: &Report) -> String {
     for (i, rem) in r.rems.iter().enumerate() {
         let _ = writeln!(s, "    44239 REM[{i}]                {}", hex(rem));
     }
+    if let Some(c) = &r.csm {
+        let _ = writeln!(s, "    65001 csm-realm-id          {}", c.realm_id);
+        let _ = writeln!(
+            s,
+            "    65002 csm-shares            {} entries",
+            c.shares.len()
+        );
+        for (i, sh) in c.shares.iter().enumerate() {
+            let mode = if sh.mode == 3 { "rw" } else { "r" };
+            let _ = writeln!(
+                s,
+                "      [{i}] {:?} region {} share {} peer {} size {:#x} {mode}{} peer {} RIM {} RPV {}",
+                sh.role,
+                sh.region_id,
+                sh.share_id,
+                sh.peer_realm_id,
+                sh.size,
+                if sh.attached { " attached" } else { "" },
+                sh.peer_hash_algo,
+                hex(&sh.peer_rim),
+                hex(&sh.peer_rpv),
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "realm signature under the public key claim: {}",
@@ -326,6 +358,8 @@ pub fn run(args: &[String]) -> Result {
         Err(err("the token does not verify"))
     }
 }
+
+pub mod csm;
 
 #[cfg(test)]
 mod tests;

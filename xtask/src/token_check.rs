@@ -16,6 +16,10 @@
 //! SHA-256 of that claim, the challenge, RPV, RIM and REMs are what the hypervisor printed
 //! (its RIM computed from the image it loaded, its REMs from the known extends), and the
 //! profile, algorithms and claim order are the reference RMM's. A missing token fails.
+//!
+//! A CSM realm's token has the claims 65001 and 65002 after the reference RMM's eight:
+//! [`judge`] accepts them (as a verifier that knows only the CCA profile ignores them), and
+//! [`judge_csm`] also compares them with what the host expects ([`token::csm::check`]).
 
 use crate::token;
 use crate::transcript::TestLine;
@@ -30,6 +34,9 @@ pub const SUITE_TOKENS: &[&str] = &[
 
 /// The reference RMM's claim order.
 const CLAIM_ORDER: [i128; 8] = [10, 44235, 44237, 44236, 44240, 265, 44238, 44239];
+
+/// The CSM claims, after the reference RMM's in a CSM realm's token.
+const CSM_CLAIMS: [i128; 2] = [token::csm::REALM_ID, token::csm::SHARES];
 
 /// One token as the transcript gave it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -98,8 +105,29 @@ pub fn extract(output: &str) -> BTreeMap<String, Printed> {
     tokens
 }
 
-/// Every reason `printed` is not a valid token for what the hypervisor expected.
+/// Every reason `printed` is not a valid token for what the hypervisor expected (the CCA
+/// checks; CSM claims, if any, are not compared: [`judge_csm`]).
 pub fn judge(printed: &Printed) -> Vec<String> {
+    judge_report(printed).0
+}
+
+/// [`judge`], and the token's CSM claims must be `expected` ([`token::csm::check`]: the
+/// realm id, and every share with the peer RIM the host computed); `None` expects a token
+/// without CSM claims.
+#[allow(
+    dead_code,
+    reason = "the API for the QEMU CSM scenarios, which do not exist yet; tested here"
+)]
+pub fn judge_csm(printed: &Printed, expected: Option<&token::csm::CsmClaims>) -> Vec<String> {
+    let (mut problems, report) = judge_report(printed);
+    if let Some(report) = report {
+        problems.extend(token::csm::check(report.csm.as_ref(), expected));
+    }
+    problems
+}
+
+/// The CCA problems and, if the token decodes, its report.
+fn judge_report(printed: &Printed) -> (Vec<String>, Option<token::Report>) {
     let mut problems = printed.problems.clone();
     match printed.declared {
         None => problems.push("no `TOKEN <name> end <length>` line".into()),
@@ -113,7 +141,7 @@ pub fn judge(printed: &Printed) -> Vec<String> {
         Ok(report) => report,
         Err(e) => {
             problems.push(format!("does not decode: {e}"));
-            return problems;
+            return (problems, None);
         }
     };
     if !report.signature_ok {
@@ -165,10 +193,14 @@ pub fn judge(printed: &Printed) -> Vec<String> {
     if report.profile != "tag:arm.com,2023:realm#1.0.0" {
         problems.push(format!("profile {:?}", report.profile));
     }
-    if report.claim_order != CLAIM_ORDER {
+    let order_ok = report.claim_order == CLAIM_ORDER
+        || (report.claim_order.len() == CLAIM_ORDER.len() + CSM_CLAIMS.len()
+            && report.claim_order[..CLAIM_ORDER.len()] == CLAIM_ORDER
+            && report.claim_order[CLAIM_ORDER.len()..] == CSM_CLAIMS);
+    if !order_ok {
         problems.push(format!("claim order {:?}", report.claim_order));
     }
-    problems
+    (problems, Some(report))
 }
 
 /// One result per expected token (missing ones fail), plus any unexpected token printed.

@@ -15,10 +15,17 @@
 //!
 //! Every value has a fixed size for a given hash algorithm, so the encoded length is known in
 //! advance ([`claims_len`]).
+//!
+//! A CSM realm's map has two more claims after the REMs, 65001 and 65002 ([`super::csm`]):
+//! the map head says 10 entries instead of 8 and the rest is unchanged. Those two have a
+//! length of their own ([`CsmClaims::encoded_len`]) and go to a [`ClaimsStore`] of the
+//! caller's ([`RealmClaims::encode_split`]); without them the map is byte for byte TF-RMM's.
 
 use super::cbor::bstr_item_len;
 use super::cose_key::{COSE_KEY_LEN, CoseKey};
+use super::csm::CsmClaims;
 use super::error::TokenError;
+use super::store::{ClaimsStore, StoreWriter};
 use minicbor::Encoder;
 use minicbor::encode::write::{Cursor, Write};
 use rmm_abi::measurement::{Measurement, NUM_REMS};
@@ -57,8 +64,11 @@ pub const PROFILE: &str = "tag:arm.com,2023:realm#1.0.0";
 /// The public-key hash algorithm: the platform token binds SHA-256 of the key.
 pub const PUBLIC_KEY_HASH_ALGO: &str = "sha-256";
 
-/// Number of claims in the map.
+/// Number of claims in the map without CSM claims.
 const NUM_CLAIMS: u64 = 8;
+
+/// Number of claims in the map of a CSM realm.
+const NUM_CLAIMS_CSM: u64 = NUM_CLAIMS + 2;
 
 /// The IANA hash name of a measurement algorithm.
 pub const fn hash_algo_name(algorithm: HashAlgorithm) -> &'static str {
@@ -84,10 +94,13 @@ pub struct RealmClaims<'a> {
     pub rim: &'a Measurement,
     /// The REMs (measurement slots 1..=4), zero-padded to 64 bytes.
     pub rems: &'a [Measurement; NUM_REMS],
+    /// The CSM claims (65001, 65002) of a CSM realm (one with an APT), a snapshot taken at
+    /// INIT; `None` for any other realm, whose token is then exactly the reference RMM's.
+    pub csm: Option<CsmClaims<'a>>,
 }
 
 /// Length of an unsigned integer item (CBOR head of major type 0) for `v`.
-const fn uint_len(v: u64) -> usize {
+pub(crate) const fn uint_len(v: u64) -> usize {
     if v < 24 {
         1
     } else if v <= 0xFF {
@@ -120,21 +133,55 @@ pub const fn claims_len(algorithm: HashAlgorithm) -> usize {
         + uint_len(keys::REMS) + 1 + NUM_REMS * bstr_item_len(h)
 }
 
-/// The largest claims map (SHA-512).
+/// The largest claims map without CSM claims (SHA-512): what a session keeps inline; the
+/// CSM claims go to its [`ClaimsStore`].
 pub const CLAIMS_MAX_LEN: usize = claims_len(HashAlgorithm::Sha512);
 
 impl<'a> RealmClaims<'a> {
-    /// Exact encoded length: [`claims_len`] of the hash algorithm.
+    /// Exact encoded length: [`claims_len`] of the hash algorithm, plus the CSM claims'.
     pub const fn encoded_len(&self) -> usize {
         claims_len(self.hash_algo)
+            + match &self.csm {
+                Some(csm) => csm.encoded_len(),
+                None => 0,
+            }
     }
 
-    /// Encodes the map at the start of `out` and returns its length.
+    /// Encodes the whole map at the start of `out` and returns its length.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, TokenError> {
-        let mut enc = Encoder::new(Cursor::new(out));
+        let len = out.len();
+        let Some((head, rest)) = out.split_at_mut_checked(claims_len(self.hash_algo).min(len))
+        else {
+            return Err(TokenError::BufferTooSmall);
+        };
+        let (head_len, rest_len) = self.encode_split(head, rest)?;
+        Ok(head_len + rest_len)
+    }
+
+    /// Encodes the map up to the REMs (included) at the start of `inline`, and the CSM claims
+    /// (if any) at the start of `store`; returns both lengths. The map is their
+    /// concatenation.
+    pub fn encode_split<S: ClaimsStore + ?Sized>(
+        &self,
+        inline: &mut [u8],
+        store: &mut S,
+    ) -> Result<(usize, usize), TokenError> {
+        let mut enc = Encoder::new(Cursor::new(inline));
         self.write(&mut enc)
             .map_err(|_| TokenError::BufferTooSmall)?;
-        Ok(enc.into_writer().position())
+        let inline_len = enc.into_writer().position();
+        let csm_len = match &self.csm {
+            None => 0,
+            Some(csm) => {
+                let mut enc = Encoder::new(StoreWriter::new(store));
+                csm.write(&mut enc)
+                    .map_err(|_| TokenError::BufferTooSmall)?;
+                enc.into_writer()
+                    .finish()
+                    .map_err(|_| TokenError::BufferTooSmall)?
+            }
+        };
+        Ok((inline_len, csm_len))
     }
 
     fn write<W: Write>(
@@ -144,7 +191,12 @@ impl<'a> RealmClaims<'a> {
         let h = self.hash_algo.digest_len();
         // A digest is never longer than its 64-byte buffer.
         let digest = |m: &'a Measurement| m.get(..h).unwrap_or(m);
-        enc.map(NUM_CLAIMS)?
+        let num_claims = if self.csm.is_some() {
+            NUM_CLAIMS_CSM
+        } else {
+            NUM_CLAIMS
+        };
+        enc.map(num_claims)?
             .u64(keys::CHALLENGE)?
             .bytes(self.challenge)?
             .u64(keys::PERSONALIZATION)?

@@ -256,12 +256,41 @@ pub fn step(
     state: &mut SignState,
     message: &[&[u8]],
 ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
+    run(d, state, || {
+        let mut hasher = Sha384::new();
+        for part in message {
+            hasher.update(part);
+        }
+        hasher.finalize().into()
+    })
+}
+
+/// [`step`] for a message whose SHA-384 the caller computed (`digest`, the same at every
+/// step of one signature): the same signature, without hashing in the first step. The
+/// session hashes a long message in steps of its own ([`super::session`]).
+pub fn step_prehashed(
+    d: &NonZeroScalar,
+    state: &mut SignState,
+    digest: &[u8; DIGEST_LEN],
+) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
+    run(d, state, || *digest)
+}
+
+/// Length of a SHA-384 digest.
+pub const DIGEST_LEN: usize = LEN;
+
+/// One step; `digest` gives the message's SHA-384 when the first step needs it.
+fn run(
+    d: &NonZeroScalar,
+    state: &mut SignState,
+    digest: impl FnOnce() -> [u8; LEN],
+) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
     let index = usize::from(state.step);
     if index >= STEPS {
         return Err(TokenError::Signing);
     }
     if index == 0 {
-        start(d, state, message);
+        start(d, state, digest());
     }
     let k = state.nonce().ok_or(TokenError::Signing)?;
     let mut q = state.partial().ok_or(TokenError::Signing)?;
@@ -308,14 +337,9 @@ pub fn step(
 }
 
 /// The first step's extra work: `h` and the nonce of the current attempt; `Q` = identity.
-fn start(d: &NonZeroScalar, state: &mut SignState, message: &[&[u8]]) {
+fn start(d: &NonZeroScalar, state: &mut SignState, h: [u8; LEN]) {
     state.dirty = true;
-    let mut hasher = Sha384::new();
-    for part in message {
-        hasher.update(part);
-    }
-    let h = hasher.finalize();
-    state.h.copy_from_slice(&h);
+    state.h = h;
 
     let mut secret = d.to_repr();
     let order: U384 = *NistP384::ORDER;

@@ -83,6 +83,16 @@ impl RealmSigningKey {
     ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
         es384::step(self.key.as_nonzero_scalar(), state, parts)
     }
+
+    /// [`Self::sign_step`] for a message whose SHA-384 is `digest` ([`es384::step_prehashed`]):
+    /// the same signature.
+    pub fn sign_step_prehashed(
+        &self,
+        state: &mut SignState,
+        digest: &[u8; es384::DIGEST_LEN],
+    ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
+        es384::step_prehashed(self.key.as_nonzero_scalar(), state, digest)
+    }
 }
 
 impl ZeroizeOnDrop for RealmSigningKey {}

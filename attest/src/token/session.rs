@@ -17,17 +17,77 @@
 //! - Then each CONTINUE copies the next bytes; the last one returns to Idle, so a further
 //!   CONTINUE is a state error until the next INIT (as in TF-RMM).
 //!
-//! A session holds 641 bytes of claims, the signature and the signature in progress; no
-//! platform token and no assembled token (see [`super::stream`]).
+//! A session holds up to 641 bytes of claims (the map up to the REMs), the signature, the
+//! signature in progress and the payload hash in progress; no platform token and no assembled
+//! token (see [`super::stream`]). A CSM realm's two further claims (up to
+//! [`CSM_CLAIMS_MAX_LEN`], about 9 KiB) are not in the session: INIT writes them to the
+//! caller's [`ClaimsStore`], and signing and copying read them back from it, so the methods
+//! that touch them take the store (`*_with`); the plain ones use [`NoStore`].
+//!
+//! **Hashing in steps.** The message signed is the Sig_structure around the claims. A
+//! message of at most [`HASH_WITH_FIRST_STEP_MAX`] bytes (every token without CSM claims,
+//! 662 bytes at most) is hashed in the same step as the signature's first, as before; a
+//! longer one is hashed first, [`HASH_STEP_BLOCKS`] SHA-384 blocks per step, the hash state
+//! saved with the session between steps, and the signature's [`super::es384::STEPS`]
+//! steps follow ([`signing_steps`]).
 
 use super::claims::{CLAIMS_MAX_LEN, RealmClaims};
 use super::collection::{PLATFORM_TOKEN_MAX, cca_token_len};
+use super::csm::{CSM_CLAIMS_MAX_LEN, MAX_SHARES};
 use super::error::TokenError;
-use super::es384::{STATE_BYTES, SignState};
+use super::es384::{self, DIGEST_LEN, STATE_BYTES, SignState};
 use super::key::{RealmSigningKey, SIGNATURE_LEN};
 use super::sign1::{realm_token_len, sig_structure_prefix};
-use super::stream::TokenStream;
+use super::store::{ClaimsStore, NoStore};
+use super::stream::{Segment, TokenStream, read_segments};
 use zeroize::Zeroize;
+
+/// SHA-384 block length.
+const HASH_BLOCK: usize = 128;
+
+/// SHA-384 blocks a hashing step compresses at most (4 KiB of message; the last step also
+/// pads, one or two blocks more).
+pub const HASH_STEP_BLOCKS: usize = 32;
+
+/// The longest message hashed in the signature's first step rather than in steps of its own.
+pub const HASH_WITH_FIRST_STEP_MAX: usize = 1024;
+
+/// SHA-384's initial hash value H(0) (FIPS 180-4 §5.3.4).
+const SHA384_IV: [u64; 8] = [
+    0xcbbb_9d5d_c105_9ed8,
+    0x629a_292a_367c_d507,
+    0x9159_015a_3070_dd17,
+    0x152f_ecd8_f70e_5939,
+    0x6733_2667_ffc0_0b31,
+    0x8eb4_4a87_6858_1511,
+    0xdb0c_2e0d_64f9_8fa7,
+    0x47b5_481d_befa_4fa4,
+];
+
+/// Length of the message signed for a claims map of `claims_len` bytes: the Sig_structure's
+/// head, the payload's bstr head, the claims.
+pub const fn message_len(claims_len: usize) -> usize {
+    let (head, payload_head) = sig_structure_prefix(claims_len);
+    head.len() + payload_head.len() + claims_len
+}
+
+/// Hashing steps of their own a message of `message_len` bytes takes (0: hashed in the
+/// signature's first step).
+pub const fn hash_steps(message_len: usize) -> usize {
+    if message_len <= HASH_WITH_FIRST_STEP_MAX {
+        0
+    } else {
+        let blocks = message_len / HASH_BLOCK;
+        let steps = blocks.div_ceil(HASH_STEP_BLOCKS);
+        if steps == 0 { 1 } else { steps }
+    }
+}
+
+/// Signing steps (hashing included) a claims map of `claims_len` bytes takes (one more for
+/// each restart of the signature with a new nonce, probability about 2⁻³⁸³).
+pub const fn signing_steps(claims_len: usize) -> usize {
+    hash_steps(message_len(claims_len)) + es384::STEPS
+}
 
 /// Where a session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,11 +132,20 @@ pub enum Continue {
 }
 
 /// Size of a session's saved form ([`TokenSession::save`], [`TokenSession::restore`]): four
-/// little-endian words (phase, bytes copied, platform token length, claims length), the
-/// claims buffer, the signature and the signature in progress ([`super::es384::STATE_BYTES`]),
-/// padded to a multiple of 8 bytes. The RMM keeps it in a REC auxiliary granule between RSI
-/// calls.
-pub const SESSION_BYTES: usize = (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + STATE_BYTES + 7) & !7;
+/// little-endian words (phase, bytes copied, platform token length, inline claims length),
+/// the inline claims buffer, the signature and the signature in progress
+/// ([`super::es384::STATE_BYTES`]), then ten more words (the CSM claims' length in the
+/// store, the message bytes hashed, the SHA-384 state), padded to a multiple of 8 bytes. The
+/// RMM keeps it in a REC auxiliary granule between RSI calls; the CSM claims themselves are
+/// in the store ([`STORE_BYTES`]).
+pub const SESSION_BYTES: usize =
+    (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + STATE_BYTES + HASH_WORDS * 8 + 7) & !7;
+
+/// The store a session needs for the largest CSM claims.
+pub const STORE_BYTES: usize = CSM_CLAIMS_MAX_LEN;
+
+/// Words of the hashing part of the saved form: CSM claims length, bytes hashed, state.
+const HASH_WORDS: usize = 2 + 8;
 
 /// Wipes the part of a saved session that can hold secrets (the signature in progress: its
 /// nonce, hash and partial point), for the caller's copies of the saved form once used. The
@@ -93,6 +162,7 @@ pub fn wipe_saved_secrets(bytes: &mut [u8; SESSION_BYTES]) {
 const CLAIMS_AT: usize = 4 * 8;
 const SIGNATURE_AT: usize = CLAIMS_AT + CLAIMS_MAX_LEN;
 const STATE_AT: usize = SIGNATURE_AT + SIGNATURE_LEN;
+const HASH_AT: usize = STATE_AT + STATE_BYTES;
 
 const PHASE_IDLE: u64 = 0;
 const PHASE_UNSIGNED: u64 = 1;
@@ -108,6 +178,13 @@ pub struct TokenSession {
     signature: [u8; SIGNATURE_LEN],
     /// The signature in progress (Unsigned only; wiped otherwise).
     signer: SignState,
+    /// Length of the CSM claims in the store (0 without).
+    csm_len: usize,
+    /// Message bytes hashed (Unsigned only): a multiple of [`HASH_BLOCK`] while hashing, the
+    /// message length once the hash is final.
+    hashed: usize,
+    /// The SHA-384 state; once final, the digest is its first six words, big-endian.
+    hash: [u64; 8],
 }
 
 impl Default for TokenSession {
@@ -126,6 +203,9 @@ impl TokenSession {
             claims: [0; CLAIMS_MAX_LEN],
             signature: [0; SIGNATURE_LEN],
             signer: SignState::new(),
+            csm_len: 0,
+            hashed: 0,
+            hash: SHA384_IV,
         }
     }
 
@@ -134,17 +214,56 @@ impl TokenSession {
         self.phase
     }
 
-    /// Signing steps done so far for the token in progress (0 unless Unsigned; the whole
-    /// signature takes [`super::es384::STEPS`]).
+    /// Signing steps done so far for the token in progress, hashing steps included (0
+    /// unless Unsigned; the whole signature takes [`signing_steps`] of the claims length).
     pub const fn signing_steps_done(&self) -> usize {
-        self.signer.steps_done()
+        if !matches!(self.phase, Phase::Unsigned) {
+            return 0;
+        }
+        let total = self.message_len();
+        let hashing = if hash_steps(total) == 0 {
+            0
+        } else if self.hashed >= total {
+            hash_steps(total)
+        } else {
+            self.hashed / (HASH_STEP_BLOCKS * HASH_BLOCK)
+        };
+        hashing + self.signer.steps_done()
+    }
+
+    /// Length of the whole claims map (the CSM claims included).
+    pub const fn claims_len(&self) -> usize {
+        self.claims_len + self.csm_len
+    }
+
+    /// Length of the CSM claims kept in the store (0 without).
+    pub const fn csm_len(&self) -> usize {
+        self.csm_len
+    }
+
+    const fn message_len(&self) -> usize {
+        message_len(self.claims_len())
     }
 
     /// RSI_ATTEST_TOKEN_INIT: abandons any token in progress, encodes the claims and returns
     /// the token's exact length (x1). The platform token must be the one later CONTINUE calls
-    /// pass, and at most [`PLATFORM_TOKEN_MAX`] bytes; on error the session is Idle.
+    /// pass, and at most [`PLATFORM_TOKEN_MAX`] bytes; on error the session is Idle. Claims
+    /// with CSM claims need [`Self::init_with`] (here they fail with
+    /// [`TokenError::BufferTooSmall`]).
     pub fn init(
         &mut self,
+        claims: &RealmClaims<'_>,
+        platform_token_len: usize,
+    ) -> Result<usize, TokenError> {
+        self.init_with(&mut NoStore, claims, platform_token_len)
+    }
+
+    /// [`Self::init`], writing the CSM claims (if any) to `store`, which later calls must
+    /// pass again unchanged. More than [`MAX_SHARES`] shares, or a store too small for them,
+    /// is [`TokenError::BufferTooSmall`].
+    pub fn init_with<S: ClaimsStore + ?Sized>(
+        &mut self,
+        store: &mut S,
         claims: &RealmClaims<'_>,
         platform_token_len: usize,
     ) -> Result<usize, TokenError> {
@@ -153,9 +272,19 @@ impl TokenSession {
         if platform_token_len > PLATFORM_TOKEN_MAX {
             return Err(TokenError::PlatformTokenTooLarge);
         }
-        self.claims_len = claims.encode(&mut self.claims)?;
+        if claims.csm.is_some_and(|csm| csm.shares.len() > MAX_SHARES) {
+            return Err(TokenError::BufferTooSmall);
+        }
+        let (inline_len, csm_len) = claims.encode_split(&mut self.claims, store)?;
+        if csm_len > CSM_CLAIMS_MAX_LEN {
+            return Err(TokenError::BufferTooSmall);
+        }
+        self.claims_len = inline_len;
+        self.csm_len = csm_len;
         self.platform_len = platform_token_len;
         self.signature = [0; SIGNATURE_LEN];
+        self.hashed = 0;
+        self.hash = SHA384_IV;
         self.phase = Phase::Unsigned;
         Ok(self.token_len())
     }
@@ -165,23 +294,42 @@ impl TokenSession {
         match self.phase {
             Phase::Idle => 0,
             Phase::Unsigned | Phase::Signed { .. } => {
-                cca_token_len(self.platform_len, realm_token_len(self.claims_len))
+                cca_token_len(self.platform_len, realm_token_len(self.claims_len()))
             }
         }
     }
 
-    /// One bounded step of signing ([`super::es384::step`]): `InProgress` until the last of
-    /// [`super::es384::STEPS`] steps, which signs. Idle: [`TokenError::NoTokenInProgress`]; Signed:
-    /// `Done` at once.
+    /// One bounded step of signing: `InProgress` until the last of [`signing_steps`] steps
+    /// (hashing a long message, then [`super::es384::step`]), which signs. Idle:
+    /// [`TokenError::NoTokenInProgress`]; Signed: `Done` at once.
     pub fn sign_step(&mut self, key: &RealmSigningKey) -> Result<SignStatus, TokenError> {
+        self.sign_step_with(key, &NoStore)
+    }
+
+    /// [`Self::sign_step`] of a session whose CSM claims are in `store`. A store smaller
+    /// than the session's CSM claims is [`TokenError::BufferTooSmall`].
+    pub fn sign_step_with<S: ClaimsStore + ?Sized>(
+        &mut self,
+        key: &RealmSigningKey,
+        store: &S,
+    ) -> Result<SignStatus, TokenError> {
         match self.phase {
             Phase::Idle => Err(TokenError::NoTokenInProgress),
             Phase::Signed { .. } => Ok(SignStatus::Done),
             Phase::Unsigned => {
-                let claims = self.claims.get(..self.claims_len).unwrap_or(&[]);
-                let (head, payload_head) = sig_structure_prefix(claims.len());
-                let parts = [head, payload_head.as_bytes(), claims];
-                match key.sign_step(&mut self.signer, &parts)? {
+                if store.capacity() < self.csm_len {
+                    return Err(TokenError::BufferTooSmall);
+                }
+                let total = self.message_len();
+                if self.hashed < total {
+                    let fresh = self.hashed == 0;
+                    self.hash_step(store);
+                    if self.hashed < total || !fresh || total > HASH_WITH_FIRST_STEP_MAX {
+                        return Ok(SignStatus::InProgress);
+                    }
+                }
+                let digest = self.digest();
+                match key.sign_step_prehashed(&mut self.signer, &digest)? {
                     None => Ok(SignStatus::InProgress),
                     Some(signature) => {
                         self.signature = signature;
@@ -193,10 +341,70 @@ impl TokenSession {
         }
     }
 
+    /// Hashes up to [`HASH_STEP_BLOCKS`] more blocks of the message; if less than a block
+    /// then remains, pads and finishes (`hashed` = the message length).
+    fn hash_step<S: ClaimsStore + ?Sized>(&mut self, store: &S) {
+        let total = self.message_len();
+        let mut block = [[0u8; HASH_BLOCK]; 2];
+        let mut done = 0;
+        while total - self.hashed >= HASH_BLOCK && done < HASH_STEP_BLOCKS {
+            self.read_message(store, self.hashed, &mut block[0]);
+            sha2::block_api::compress512(&mut self.hash, &block[..1]);
+            self.hashed += HASH_BLOCK;
+            done += 1;
+        }
+        let tail = total - self.hashed;
+        if tail >= HASH_BLOCK {
+            return;
+        }
+        block = [[0u8; HASH_BLOCK]; 2];
+        let flat = block.as_flattened_mut();
+        self.read_message(store, self.hashed, &mut flat[..tail]);
+        flat[tail] = 0x80;
+        // 16 bytes of length at the end of the last block.
+        let blocks = if tail < HASH_BLOCK - 16 { 1 } else { 2 };
+        let bits = (total as u128) * 8;
+        flat[blocks * HASH_BLOCK - 16..blocks * HASH_BLOCK].copy_from_slice(&bits.to_be_bytes());
+        sha2::block_api::compress512(&mut self.hash, &block[..blocks]);
+        self.hashed = total;
+    }
+
+    /// The final hash (valid once `hashed` is the message length).
+    fn digest(&self) -> [u8; DIGEST_LEN] {
+        let mut out = [0u8; DIGEST_LEN];
+        for (chunk, word) in out.chunks_exact_mut(8).zip(self.hash) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+
+    /// Copies message bytes from `offset` into `out`.
+    fn read_message<S: ClaimsStore + ?Sized>(&self, store: &S, offset: usize, out: &mut [u8]) {
+        let claims = self.claims();
+        let (head, payload_head) = sig_structure_prefix(self.claims_len());
+        let segments = [
+            Segment::Bytes(head),
+            Segment::Bytes(payload_head.as_bytes()),
+            Segment::Bytes(claims),
+            Segment::Store(store, self.csm_len),
+        ];
+        read_segments(&segments, offset, out);
+    }
+
     /// Copies the next bytes of the signed token into `dst` (the realm's buffer from its
     /// offset, `size` bytes long). An empty `dst` copies nothing and returns `Incomplete`.
     pub fn copy_out(
         &mut self,
+        platform_token: &[u8],
+        dst: &mut [u8],
+    ) -> Result<Continue, TokenError> {
+        self.copy_out_with(&NoStore, platform_token, dst)
+    }
+
+    /// [`Self::copy_out`] of a session whose CSM claims are in `store`.
+    pub fn copy_out_with<S: ClaimsStore + ?Sized>(
+        &mut self,
+        store: &S,
         platform_token: &[u8],
         dst: &mut [u8],
     ) -> Result<Continue, TokenError> {
@@ -208,7 +416,16 @@ impl TokenSession {
         if platform_token.len() != self.platform_len {
             return Err(TokenError::PlatformTokenChanged);
         }
-        let stream = self.stream(platform_token);
+        if store.capacity() < self.csm_len {
+            return Err(TokenError::BufferTooSmall);
+        }
+        let stream = TokenStream {
+            platform: platform_token,
+            claims: self.claims(),
+            signature: &self.signature,
+            claims_rest: store,
+            claims_rest_len: self.csm_len,
+        };
         let written = stream.read_at(copied, dst);
         let copied = copied.saturating_add(written);
         if copied >= stream.len() {
@@ -229,10 +446,22 @@ impl TokenSession {
         key: &RealmSigningKey,
         platform_token: &[u8],
         dst: &mut [u8],
+        should_yield: impl FnMut() -> bool,
+    ) -> Result<Continue, TokenError> {
+        self.continue_token_with(key, &NoStore, platform_token, dst, should_yield)
+    }
+
+    /// [`Self::continue_token`] of a session whose CSM claims are in `store`.
+    pub fn continue_token_with<S: ClaimsStore + ?Sized>(
+        &mut self,
+        key: &RealmSigningKey,
+        store: &S,
+        platform_token: &[u8],
+        dst: &mut [u8],
         mut should_yield: impl FnMut() -> bool,
     ) -> Result<Continue, TokenError> {
         if self.phase == Phase::Unsigned {
-            while self.sign_step(key)? == SignStatus::InProgress {
+            while self.sign_step_with(key, store)? == SignStatus::InProgress {
                 if should_yield() {
                     return Ok(Continue::Yield);
                 }
@@ -241,7 +470,7 @@ impl TokenSession {
                 return Ok(Continue::Yield);
             }
         }
-        self.copy_out(platform_token, dst)
+        self.copy_out_with(store, platform_token, dst)
     }
 
     /// Writes the session into `out` (see [`SESSION_BYTES`]). All zeros is an Idle session,
@@ -269,6 +498,14 @@ impl TokenSession {
         {
             self.signer.save(state);
         }
+        let (hashed, hash) = match self.phase {
+            Phase::Unsigned => (self.hashed as u64, self.hash),
+            Phase::Idle | Phase::Signed { .. } => (0, [0; 8]),
+        };
+        let words = [self.csm_len as u64, hashed].into_iter().chain(hash);
+        for (chunk, word) in out[HASH_AT..].chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
     }
 
     /// The session saved in `bytes`. Anything inconsistent (an unknown phase, lengths out of
@@ -276,16 +513,19 @@ impl TokenSession {
     /// [`SignState::restore`] refuses) restores as Idle: never a panic, never an
     /// out-of-range copy later.
     pub fn restore(bytes: &[u8; SESSION_BYTES]) -> Self {
-        let word = |i: usize| {
+        let word_at = |at: usize| {
             let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+            w.copy_from_slice(&bytes[at..at + 8]);
             u64::from_le_bytes(w)
         };
+        let word = |i: usize| word_at(i * 8);
         let (phase, copied, platform_len, claims_len) = (word(0), word(1), word(2), word(3));
+        let (csm_len, hashed) = (word_at(HASH_AT), word_at(HASH_AT + 8));
         let mut session = Self::new();
         if claims_len == 0
             || claims_len > CLAIMS_MAX_LEN as u64
             || platform_len > PLATFORM_TOKEN_MAX as u64
+            || csm_len > CSM_CLAIMS_MAX_LEN as u64
         {
             return session;
         }
@@ -297,6 +537,7 @@ impl TokenSession {
             .copy_from_slice(&bytes[SIGNATURE_AT..STATE_AT]);
         session.platform_len = platform_len as usize;
         session.claims_len = claims_len as usize;
+        session.csm_len = csm_len as usize;
         session.phase = match phase {
             PHASE_UNSIGNED if copied == 0 => {
                 let signer = bytes[STATE_AT..]
@@ -305,6 +546,19 @@ impl TokenSession {
                 match signer {
                     Some(signer) => session.signer = signer,
                     None => return Self::new(),
+                }
+                // Hashing: a whole number of blocks so far, or done; the signature starts
+                // only once the hash is done.
+                let total = session.message_len() as u64;
+                let consistent = hashed <= total
+                    && (hashed == total || hashed.is_multiple_of(HASH_BLOCK as u64))
+                    && (hashed == total || session.signer.steps_done() == 0);
+                if !consistent {
+                    return Self::new();
+                }
+                session.hashed = hashed as usize;
+                for (i, w) in session.hash.iter_mut().enumerate() {
+                    *w = word_at(HASH_AT + 16 + i * 8);
                 }
                 Phase::Unsigned
             }
@@ -321,13 +575,5 @@ impl TokenSession {
 
     fn claims(&self) -> &[u8] {
         self.claims.get(..self.claims_len).unwrap_or(&[])
-    }
-
-    fn stream<'a>(&'a self, platform: &'a [u8]) -> TokenStream<'a> {
-        TokenStream {
-            platform,
-            claims: self.claims(),
-            signature: &self.signature,
-        }
     }
 }

@@ -183,6 +183,7 @@ fn claims<'a>(i: &'a Inputs, key: &'a CoseKey, algo: HashAlgorithm) -> RealmClai
         hash_algo: algo,
         rim: &i.rim,
         rems: &i.rems,
+        csm: None,
     }
 }
 

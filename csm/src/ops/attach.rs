@@ -4,7 +4,7 @@
 use apt::{GrantState, IpaRange, Rd, RealmId, ShareId};
 use rmm_abi::rmi::states::Ripas;
 
-use crate::effect::{CsmExit, Effect, Effects, Outcome, Reply};
+use crate::effect::{CsmExit, Effect, Reply};
 use crate::error::RealmError;
 use crate::plan::{AptStore, Change, Corrupt, Plan};
 use crate::state::{Csm, Fault, push_unmap_window};
@@ -31,6 +31,34 @@ impl<const R: usize> Csm<R> {
         expected_size: u64,
         view: &impl Stage2View,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_accept_into(
+            store,
+            caller,
+            share,
+            expected_provider,
+            window_base,
+            expected_size,
+            view,
+            &mut plan,
+        )?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_accept`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_accept_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        share: ShareId,
+        expected_provider: RealmId,
+        window_base: u64,
+        expected_size: u64,
+        view: &impl Stage2View,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let received = *apt.attachment(share).ok_or(RealmError::UnknownShare)?;
         if received.provider != expected_provider {
@@ -66,21 +94,23 @@ impl<const R: usize> Csm<R> {
             return Err(RealmError::NotEmpty);
         }
         if target.assigned_empty != 0 || target.missing_tables != 0 {
-            return Ok(Plan::new(self, Outcome::exit(CsmExit::Prepare, window)));
+            {
+                plan.start_exit(self, CsmExit::Prepare, window);
+                return Ok(());
+            }
         }
-        let mut effects = Effects::new();
-        effects.push(Effect::MapAliases {
+        let reply = Reply::Accepted {
+            size: window.size(),
+            mode: grant.mode,
+        };
+        plan.start(self, reply);
+        plan.outcome.effects.push(Effect::MapAliases {
             consumer: caller,
             window,
             provider: provider.rd,
             source: region.range.base(),
             mode: grant.mode,
         });
-        let reply = Reply::Accepted {
-            size: window.size(),
-            mode: grant.mode,
-        };
-        let mut plan = Plan::new(self, Outcome { effects, reply });
         plan.edit(
             caller,
             Change::SetWindow {
@@ -95,7 +125,7 @@ impl<const R: usize> Csm<R> {
                 state: GrantState::Attached,
             },
         )?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// Check of `RSI_CSM_DETACH(share)`: removes the caller's aliases (its window becomes
@@ -106,22 +136,35 @@ impl<const R: usize> Csm<R> {
         caller: Rd,
         share: ShareId,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_detach_into(store, caller, share, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_detach`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_detach_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        share: ShareId,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let received = apt.attachment(share).ok_or(RealmError::UnknownShare)?;
         let window = received.window.ok_or(RealmError::NotAttached)?;
         let provider = *self.by_id(received.provider).ok_or(Corrupt)?;
-        let mut effects = Effects::new();
+        plan.start(self, Reply::Done);
         if self.faulty(Fault::DetachSkipsTlbi) {
-            effects.push(Effect::UnmapAliases {
+            plan.outcome.effects.push(Effect::UnmapAliases {
                 consumer: caller,
                 window,
                 ripas: Ripas::Ram,
             });
         } else {
-            push_unmap_window(&mut effects, caller, window, Ripas::Ram)?;
+            push_unmap_window(&mut plan.outcome.effects, caller, window, Ripas::Ram)?;
         }
-        let mut plan = Plan::reply(self, Reply::Done);
-        plan.outcome.effects = effects;
         plan.edit(
             caller,
             Change::SetWindow {
@@ -136,6 +179,6 @@ impl<const R: usize> Csm<R> {
                 state: GrantState::Offered,
             },
         )?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 }

@@ -123,6 +123,44 @@ impl<const R: usize> Csm<R> {
         }
     }
 
+    /// [`Self::check_rsi`] into `plan` (the monitor's storage, so no plan is on its stack).
+    pub fn check_rsi_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        call: Call,
+        view: &impl Stage2View,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
+        match call {
+            Call::Create { range } => self.check_create_into(store, caller, range, view, plan),
+            Call::Share {
+                region,
+                consumer,
+                mode,
+            } => self.check_share_into(store, caller, region, consumer, mode, view, plan),
+            Call::Accept {
+                share,
+                provider,
+                window_base,
+                size,
+            } => self.check_accept_into(
+                store,
+                caller,
+                share,
+                provider,
+                window_base,
+                size,
+                view,
+                plan,
+            ),
+            Call::Detach { share } => self.check_detach_into(store, caller, share, plan),
+            Call::Revoke { share } => self.check_revoke_into(store, caller, share, plan),
+            Call::Destroy { region } => self.check_destroy_into(store, caller, region, plan),
+            Call::Query { share } => self.check_query_into(store, caller, share, plan),
+        }
+    }
+
     /// Checks and commits a decoded RSI call (see [`crate::plan`]).
     pub fn rsi<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,

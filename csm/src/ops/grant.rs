@@ -5,7 +5,7 @@ use apt::{Attachment, Grant, GrantState, Rd, RealmId, RegionId, RegionState, Sha
 use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::states::Ripas;
 
-use crate::effect::{Effects, Reply};
+use crate::effect::Reply;
 use crate::error::RealmError;
 use crate::plan::{AptStore, Change, Plan};
 use crate::state::{Csm, Fault, push_unmap_window, take_id};
@@ -25,6 +25,24 @@ impl<const R: usize> Csm<R> {
         mode: CsmMode,
         view: &impl Stage2View,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_share_into(store, caller, region, consumer, mode, view, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_share`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_share_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        region: RegionId,
+        consumer: RealmId,
+        mode: CsmMode,
+        view: &impl Stage2View,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
         if reg.state == RegionState::Damaged {
@@ -45,7 +63,7 @@ impl<const R: usize> Csm<R> {
         capt.free_attachment_slot().ok_or(RealmError::Full)?;
         let (id, next) = take_id(self.next_share).ok_or(RealmError::IdsExhausted)?;
         let share = ShareId::new(id).ok_or(RealmError::IdsExhausted)?;
-        let mut plan = Plan::reply(self, Reply::Share(share));
+        plan.start(self, Reply::Share(share));
         plan.counters.2 = next;
         let grant = Grant {
             share,
@@ -63,7 +81,7 @@ impl<const R: usize> Csm<R> {
             window: None,
         };
         plan.edit(peer.rd, Change::AddAttachment(received))?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// Check of `RSI_CSM_REVOKE(share)`: removes one of the caller's grants for good; an
@@ -74,19 +92,32 @@ impl<const R: usize> Csm<R> {
         caller: Rd,
         share: ShareId,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_revoke_into(store, caller, share, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_revoke`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_revoke_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        share: ShareId,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let (_, grant) = apt.grant(share).ok_or(RealmError::UnknownShare)?;
         let (consumer, capt) = self.peer(store, grant.consumer)?;
-        let mut effects = Effects::new();
+        plan.start(self, Reply::Done);
         if let Some(window) = capt.attachment(share).and_then(|a| a.window)
             && !self.faulty(Fault::RevokeKeepsAliases)
         {
-            push_unmap_window(&mut effects, consumer.rd, window, Ripas::Empty)?;
+            push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, Ripas::Empty)?;
         }
-        let mut plan = Plan::reply(self, Reply::Done);
-        plan.outcome.effects = effects;
         plan.edit(caller, Change::RemoveGrant(share))?;
         plan.edit(consumer.rd, Change::RemoveAttachment(share))?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 }

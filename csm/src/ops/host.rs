@@ -8,7 +8,7 @@
 use apt::{IpaRange, Rd, RegionState};
 use rmm_abi::rmi::states::Ripas;
 
-use crate::effect::{Effects, Reply};
+use crate::effect::Reply;
 use crate::error::{HostError, RealmError};
 use crate::plan::{AptStore, Change, Plan};
 use crate::state::{Csm, push_unmap_window};
@@ -24,8 +24,26 @@ impl<const R: usize> Csm<R> {
         rd: Rd,
         ipa: u64,
     ) -> Result<Plan, HostError> {
+        let mut plan = Plan::empty();
+        self.check_data_destroy_into(store, rd, ipa, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_data_destroy`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_data_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        ipa: u64,
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
         let Some((_, apt)) = self.own(store, rd)? else {
-            return Ok(Plan::reply(self, Reply::Done));
+            {
+                plan.start(self, Reply::Done);
+                return Ok(());
+            }
         };
         if apt.windows().any(|(_, w)| w.contains(ipa)) {
             return Err(HostError::AliasEntry);
@@ -34,20 +52,26 @@ impl<const R: usize> Csm<R> {
             .regions()
             .find(|r| r.range.contains(ipa) && r.state == RegionState::Live)
         else {
-            return Ok(Plan::reply(self, Reply::Done));
+            {
+                plan.start(self, Reply::Done);
+                return Ok(());
+            }
         };
-        let mut effects = Effects::new();
-        let mut plan = Plan::reply(self, Reply::Done);
+        plan.start(self, Reply::Done);
         for grant in region.grants() {
             let (consumer, capt) = self.peer(store, grant.consumer)?;
             if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(&mut effects, consumer.rd, window, Ripas::Destroyed)?;
+                push_unmap_window(
+                    &mut plan.outcome.effects,
+                    consumer.rd,
+                    window,
+                    Ripas::Destroyed,
+                )?;
             }
             plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
         }
         plan.edit(rd, Change::Damage(region.id))?;
-        plan.outcome.effects = effects;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// Check of `RMI_DATA_CREATE` / `RMI_DATA_CREATE_UNKNOWN(rd, ipa)`: refused at an alias.
@@ -57,7 +81,22 @@ impl<const R: usize> Csm<R> {
         rd: Rd,
         ipa: u64,
     ) -> Result<Plan, HostError> {
-        self.refuse_alias(store, rd, |w| w.contains(ipa))
+        let mut plan = Plan::empty();
+        self.check_data_create_into(store, rd, ipa, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_data_create`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_data_create_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        ipa: u64,
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
+        self.refuse_alias(store, rd, |w| w.contains(ipa), plan)
     }
 
     /// Check of `RMI_RTT_FOLD(rd, range of the table)`: refused if the table maps any alias.
@@ -67,7 +106,22 @@ impl<const R: usize> Csm<R> {
         rd: Rd,
         table: IpaRange,
     ) -> Result<Plan, HostError> {
-        self.refuse_alias(store, rd, |w| w.overlaps(table))
+        let mut plan = Plan::empty();
+        self.check_rtt_fold_into(store, rd, table, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_rtt_fold`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_rtt_fold_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        table: IpaRange,
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
+        self.refuse_alias(store, rd, |w| w.overlaps(table), plan)
     }
 
     fn refuse_alias<const NR: usize, const NG: usize, const NA: usize>(
@@ -75,10 +129,14 @@ impl<const R: usize> Csm<R> {
         store: &impl AptStore<NR, NG, NA>,
         rd: Rd,
         hits: impl Fn(IpaRange) -> bool,
-    ) -> Result<Plan, HostError> {
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
         match self.own(store, rd)? {
             Some((_, apt)) if apt.windows().any(|(_, w)| hits(w)) => Err(HostError::AliasEntry),
-            _ => Ok(Plan::reply(self, Reply::Done)),
+            _ => {
+                plan.start(self, Reply::Done);
+                Ok(())
+            }
         }
     }
 
@@ -90,9 +148,27 @@ impl<const R: usize> Csm<R> {
         caller: Rd,
         range: IpaRange,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_ipa_state_set_into(store, caller, range, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_ipa_state_set`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_ipa_state_set_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        range: IpaRange,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         match self.own(store, caller)? {
             Some((_, apt)) if apt.overlaps_own(range) => Err(RealmError::CsmMemory),
-            _ => Ok(Plan::reply(self, Reply::Done)),
+            _ => {
+                plan.start(self, Reply::Done);
+                Ok(())
+            }
         }
     }
 }

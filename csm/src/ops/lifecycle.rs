@@ -4,7 +4,7 @@
 use apt::{Rd, RealmId};
 use rmm_abi::rmi::states::{RealmState, Ripas};
 
-use crate::effect::{Effects, Reply};
+use crate::effect::Reply;
 use crate::error::HostError;
 use crate::plan::{AptStore, Change, IndexChange, Plan};
 use crate::state::{Csm, IndexEntry, push_unmap_window, take_id};
@@ -22,6 +22,23 @@ impl<const R: usize> Csm<R> {
         state: RealmState,
         par_size: u64,
     ) -> Result<Plan, HostError> {
+        let mut plan = Plan::empty();
+        self.check_apt_create_into(store, rd, apt_pa, state, par_size, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_apt_create`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_apt_create_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        apt_pa: u64,
+        state: RealmState,
+        par_size: u64,
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
         if state != RealmState::New {
             return Err(HostError::RealmNotNew);
         }
@@ -38,7 +55,7 @@ impl<const R: usize> Csm<R> {
             .ok_or(HostError::Full)?;
         let (id, next) = take_id(self.next_realm).ok_or(HostError::IdsExhausted)?;
         let id = RealmId::new(id).ok_or(HostError::IdsExhausted)?;
-        let mut plan = Plan::reply(self, Reply::Realm(id));
+        plan.start(self, Reply::Realm(id));
         plan.counters.0 = next;
         plan.index = IndexChange::Add(slot, IndexEntry { id, rd, apt_pa });
         plan.edit(
@@ -48,7 +65,7 @@ impl<const R: usize> Csm<R> {
                 par_size,
             },
         )?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// Check of `RMI_APT_DESTROY(rd, apt)`, in any realm state: removes every relation of the
@@ -63,30 +80,48 @@ impl<const R: usize> Csm<R> {
         rd: Rd,
         apt_pa: u64,
     ) -> Result<Plan, HostError> {
+        let mut plan = Plan::empty();
+        self.check_apt_destroy_into(store, rd, apt_pa, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_apt_destroy`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_apt_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        rd: Rd,
+        apt_pa: u64,
+        plan: &mut Plan,
+    ) -> Result<(), HostError> {
         let slot = self.slot_of(rd).ok_or(HostError::NoApt)?;
         let (me, apt) = self.own(store, rd)?.ok_or(HostError::NoApt)?;
         if me.apt_pa != apt_pa {
             return Err(HostError::WrongApt);
         }
-        let mut effects = Effects::new();
-        let mut plan = Plan::reply(self, Reply::Done);
+        plan.start(self, Reply::Done);
         for grant in apt.regions().flat_map(|r| r.grants()) {
             let (consumer, capt) = self.peer(store, grant.consumer)?;
             if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(&mut effects, consumer.rd, window, Ripas::Destroyed)?;
+                push_unmap_window(
+                    &mut plan.outcome.effects,
+                    consumer.rd,
+                    window,
+                    Ripas::Destroyed,
+                )?;
             }
             plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
         }
         for received in apt.attachments() {
             if let Some(window) = received.window {
-                push_unmap_window(&mut effects, rd, window, Ripas::Destroyed)?;
+                push_unmap_window(&mut plan.outcome.effects, rd, window, Ripas::Destroyed)?;
             }
             let provider = self.by_id(received.provider).ok_or(crate::Corrupt)?;
             plan.edit(provider.rd, Change::RemoveGrant(received.share))?;
         }
         plan.index = IndexChange::Remove(slot, rd);
-        plan.outcome.effects = effects;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// The CSM check of `RMI_REALM_DESTROY`: refused while an APT is bound (S6).

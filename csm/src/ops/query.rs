@@ -21,6 +21,21 @@ impl<const R: usize> Csm<R> {
         caller: Rd,
         share: Option<ShareId>,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_query_into(store, caller, share, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_query`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_query_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        share: Option<ShareId>,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let info = match share {
             None => QueryInfo {
@@ -51,6 +66,7 @@ impl<const R: usize> Csm<R> {
                 }
             }
         };
-        Ok(Plan::reply(self, Reply::Query(info)))
+        plan.start(self, Reply::Query(info));
+        Ok(())
     }
 }

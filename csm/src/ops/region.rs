@@ -4,7 +4,7 @@
 use apt::{IpaRange, Rd, RegionId};
 use rmm_abi::rmi::states::Ripas;
 
-use crate::effect::{CsmExit, Effects, Outcome, Reply};
+use crate::effect::{CsmExit, Reply};
 use crate::error::RealmError;
 use crate::plan::{AptStore, Change, Plan};
 use crate::state::{Csm, push_unmap_window, take_id};
@@ -22,6 +22,22 @@ impl<const R: usize> Csm<R> {
         range: IpaRange,
         view: &impl Stage2View,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_create_into(store, caller, range, view, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_create`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_create_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        range: IpaRange,
+        view: &impl Stage2View,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         if range.size() > apt::capacity::MAX_REGION_SIZE {
             return Err(RealmError::TooLarge);
@@ -38,14 +54,17 @@ impl<const R: usize> Csm<R> {
             return Err(RealmError::NotRam);
         }
         if pages.assigned_ram != range.pages() {
-            return Ok(Plan::new(self, Outcome::exit(CsmExit::Populate, range)));
+            {
+                plan.start_exit(self, CsmExit::Populate, range);
+                return Ok(());
+            }
         }
         let (id, next) = take_id(self.next_region).ok_or(RealmError::IdsExhausted)?;
         let id = RegionId::new(id).ok_or(RealmError::IdsExhausted)?;
-        let mut plan = Plan::reply(self, Reply::Region(id));
+        plan.start(self, Reply::Region(id));
         plan.counters.1 = next;
         plan.edit(caller, Change::AddRegion { id, range })?;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 
     /// Check of `RSI_CSM_DESTROY(region)`: revokes every remaining grant (attached consumers'
@@ -56,19 +75,32 @@ impl<const R: usize> Csm<R> {
         caller: Rd,
         region: RegionId,
     ) -> Result<Plan, RealmError> {
+        let mut plan = Plan::empty();
+        self.check_destroy_into(store, caller, region, &mut plan)?;
+        Ok(plan)
+    }
+
+    /// [`Self::check_destroy`] into `plan` (the monitor's storage): the same checks, nothing
+    /// changed on error (`plan` is then meaningless).
+    #[allow(clippy::too_many_arguments)]
+    pub fn check_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &impl AptStore<NR, NG, NA>,
+        caller: Rd,
+        region: RegionId,
+        plan: &mut Plan,
+    ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
-        let mut effects = Effects::new();
-        let mut plan = Plan::reply(self, Reply::Done);
+        plan.start(self, Reply::Done);
         for grant in reg.grants() {
             let (consumer, capt) = self.peer(store, grant.consumer)?;
             if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(&mut effects, consumer.rd, window, Ripas::Empty)?;
+                push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, Ripas::Empty)?;
             }
             plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
         }
         plan.edit(caller, Change::RemoveRegion(region))?;
-        plan.outcome.effects = effects;
-        Ok(plan.verified(store)?)
+        Ok(plan.verify(store)?)
     }
 }

@@ -39,7 +39,7 @@ pub fn host_error(error: HostError) -> RmiError {
 /// Handles RMI_APT_CREATE(x1 = rd, x2 = apt).
 #[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
-    let csm = monitor.csm.lock();
+    let mut guard = monitor.csm.lock();
     let (rd, mut apt) = lock_two(
         &monitor.granules,
         (args.rd, GranuleState::Rd),
@@ -48,18 +48,20 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
     let realm = Rd::new(machine, rd.addr());
     let mut store = GranuleStore::new(machine);
     store.add(csm_rd(rd.addr()), apt.addr());
-    let plan = csm
-        .check_apt_create(
+    let state = &mut *guard;
+    state
+        .csm
+        .check_apt_create_into(
             &store,
             csm_rd(rd.addr()),
             apt.addr().get(),
             realm.state(),
             realm.config().s2.par_end(),
+            &mut state.plan,
         )
         .map_err(checked(host_error))?;
-    let mut csm = csm;
     apt.set_state(GranuleState::Apt);
-    if csm.commit(plan, &mut store).is_err() {
+    if state.csm.commit_in_place(&state.plan, &mut store).is_err() {
         invariant::broken(format_args!("a checked APT_CREATE did not commit"));
     }
     realm.set_apt(Some(apt.addr()));
@@ -71,13 +73,12 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
     let named = tracked(&monitor.granules, args.rd)?;
     let csm = monitor.csm.lock();
-    let mut op =
-        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
-    let plan = op
-        .check(HostError::AptCorrupt, |csm, store, _| {
-            csm.check_apt_destroy(store, csm_rd(named), args.apt)
-        })
-        .map_err(host_error)?;
+    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+        .map_err(|_| RmiError::Input)?;
+    op.check(HostError::AptCorrupt, |csm, store, _, plan| {
+        csm.check_apt_destroy_into(store, csm_rd(named), args.apt, plan)
+    })
+    .map_err(host_error)?;
     // The bound granule (the check compared it with x2): after the RD locks.
     let Some(apt_addr) = Rd::new(machine, named).apt() else {
         invariant::broken(format_args!("a CSM realm's RD names no APT"));
@@ -87,7 +88,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Hand
         .lock(apt_addr, GranuleState::Apt)
         .unwrap_or_else(|_| invariant::broken(format_args!("{apt_addr:?} is not an APT")));
     // Commits (the APT is zeroed) and unmaps every alias of and into the realm, invalidating.
-    op.commit(plan);
+    op.commit();
     Rd::new(machine, named).set_apt(None);
     apt.set_state(GranuleState::Delegated);
     Ok([])

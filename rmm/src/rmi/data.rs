@@ -156,22 +156,34 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
     let DataDestroyArgs { rd, ipa } = args;
     let named = {
         let (rd, config) = lock_rd(monitor, machine, rd)?;
-        if Rd::new(machine, rd.addr()).apt().is_none() {
+        if !cfg!(feature = "csm") || Rd::new(machine, rd.addr()).apt().is_none() {
             return destroy_locked(monitor, machine, &config, ipa, |_| Ok(()));
         }
         rd.addr()
     };
+    destroy_csm(monitor, machine, named, ipa)
+}
+
+/// DATA_DESTROY of a CSM realm: the CSM lock, every RD its table names, then the walk, with
+/// the state machine's check and effects before the page changes. Out of line: the plan and
+/// the locks (about 15 KiB) are not on the stack of every DATA_DESTROY.
+#[inline(never)]
+fn destroy_csm(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    named: crate::granule::GranuleAddr,
+    ipa: u64,
+) -> Handled<2> {
     let csm = monitor.csm.lock();
-    let mut op =
-        Operation::begin(&monitor.granules, machine, csm, named, None).map_err(|_| RmiError::Input)?;
+    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+        .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {
-        let plan = op
-            .check(HostError::AptCorrupt, |csm, store, _| {
-                csm.check_data_destroy(store, csm_rd(named), ipa)
-            })
-            .map_err(host_error)?;
-        op.commit(plan);
+        op.check(HostError::AptCorrupt, |csm, store, _, plan| {
+            csm.check_data_destroy_into(store, csm_rd(named), ipa, plan)
+        })
+        .map_err(host_error)?;
+        op.commit();
         Ok(())
     })
 }

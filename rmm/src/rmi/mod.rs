@@ -147,8 +147,14 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
             |a| psci_complete::handle(m, h, a),
             PsciCompleteArgs::decode(r),
         ),
-        Some(RmiCommand::AptCreate) => run(|a| apt::create(m, h, a), AptArgs::decode(r)),
-        Some(RmiCommand::AptDestroy) => run(|a| apt::destroy(m, h, a), AptArgs::decode(r)),
+        Some(RmiCommand::AptCreate) if cfg!(feature = "csm") => {
+            run(|a| apt::create(m, h, a), AptArgs::decode(r))
+        }
+        Some(RmiCommand::AptDestroy) if cfg!(feature = "csm") => {
+            run(|a| apt::destroy(m, h, a), AptArgs::decode(r))
+        }
+        // Without the `csm` feature the CSM commands are unknown.
+        Some(RmiCommand::AptCreate | RmiCommand::AptDestroy) => RmiOutputs::status(SMC_UNKNOWN),
         None => RmiOutputs::status(SMC_UNKNOWN),
     };
     outputs.into_result(request)

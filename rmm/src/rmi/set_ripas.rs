@@ -45,8 +45,8 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
     match apply(monitor, machine, args, None) {
         Err(Retry::WithCsmLock) => {
-            let csm = monitor.csm.lock();
-            match apply(monitor, machine, args, Some(&csm)) {
+            let mut csm = monitor.csm.lock();
+            match apply(monitor, machine, args, Some(&mut csm)) {
                 Ok(out) => Ok(out),
                 Err(Retry::Refused(refusal)) => Err(refusal),
                 Err(Retry::WithCsmLock) => {
@@ -77,7 +77,7 @@ fn apply(
     monitor: &Monitor,
     machine: &impl Machine,
     args: SetRipasArgs,
-    csm: Option<&CsmGuard<'_>>,
+    csm: Option<&mut CsmGuard<'_>>,
 ) -> Result<[u64; 1], Retry> {
     let SetRipasArgs {
         rd: rd_pa,
@@ -108,20 +108,11 @@ fn apply(
         return Err(RmiError::Input.into());
     }
     let realm = Rd::new(machine, rd.addr());
-    if let Some(apt) = realm.apt() {
+    if let Some(apt) = realm.apt().filter(|_| cfg!(feature = "csm")) {
         let Some(csm) = csm else {
             return Err(Retry::WithCsmLock);
         };
-        let mut store = GranuleStore::new(machine);
-        store.add(csm_rd(rd.addr()), apt);
-        let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
-        match csm.check_ipa_state_set(&store, csm_rd(rd.addr()), range) {
-            Ok(_) => {}
-            Err(RealmError::AptCorrupt) => {
-                invariant::broken(format_args!("an APT does not decode"))
-            }
-            Err(_) => return Err(RmiError::Input.into()),
-        }
+        csm_allows(csm, machine, rd.addr(), apt, base, top)?;
     }
     let config = realm.config();
     let s2 = config.s2;
@@ -163,6 +154,31 @@ fn apply(
     }
     rec.set_ripas_change(&crate::realm::rec::RipasChange { addr, ..change });
     Ok([addr])
+}
+
+/// S11 under the CSM lock: `[base, top)` may not touch the realm's regions or windows
+/// (`RMI_ERROR_INPUT`). Out of line: the state machine's plan is not on every call's stack.
+#[inline(never)]
+fn csm_allows(
+    csm: &mut CsmGuard<'_>,
+    machine: &impl Machine,
+    rd: crate::granule::GranuleAddr,
+    apt: crate::granule::GranuleAddr,
+    base: u64,
+    top: u64,
+) -> Result<(), RmiError> {
+    let mut store = GranuleStore::new(machine);
+    store.add(csm_rd(rd), apt);
+    let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
+    let state = &mut **csm;
+    match state
+        .csm
+        .check_ipa_state_set_into(&store, csm_rd(rd), range, &mut state.plan)
+    {
+        Ok(()) => Ok(()),
+        Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
+        Err(_) => Err(RmiError::Input),
+    }
 }
 
 /// What RTT_SET_RIPAS may do to one entry.

@@ -3,8 +3,8 @@
 //! `runtime/rsi/realm_attest.c`): the realm asks for a CCA attestation token bound to its
 //! 64-byte challenge and collects it in chunks into its own memory.
 //!
-//! The REC's [`TokenSession`] lives in its first auxiliary granule
-//! ([`crate::realm::rec_attest`]); the key is reached only through
+//! The REC's [`TokenSession`] lives in its first auxiliary granule and a CSM realm's CSM
+//! claims in the next ones ([`crate::realm::rec_attest`]); the key is reached only through
 //! [`crate::attestation::Attestation`]. Order of checks in CONTINUE, as TF-RMM's:
 //!
 //! 1. the buffer IPA granule-aligned, `offset < 4096`, `offset + size <= 4096` (no wrap):
@@ -37,7 +37,9 @@ use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
 use attest::token::session::Phase;
-use attest::token::{Continue, RealmClaims, SignStatus, TokenError, TokenSession};
+use attest::token::{
+    ClaimsStore, Continue, CsmClaims, RealmClaims, SignStatus, TokenError, TokenSession,
+};
 use rmm_abi::measurement::{Measurement, NUM_REMS};
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
@@ -47,7 +49,42 @@ use rmm_abi::rsi::status::RsiStatus;
 const COPY_CHUNK: usize = 256;
 
 /// Handles RSI_ATTEST_TOKEN_INIT(x1..x8 = challenge): x1 = the token's exact length.
+///
+/// A CSM realm's token carries its CSM claims (65001, 65002): a snapshot of its APT taken
+/// here under the CSM lock, which is taken before the RD lock (`docs/locking.md`); a pending
+/// host interrupt while waiting for it exits with `RMI_EXIT_IRQ`, the call not made.
 pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again.
+    if !cfg!(feature = "csm") || Rd::new(env.machine, env.rd).apt().is_none() {
+        return init_with_csm(env, x, None);
+    }
+    init_csm_realm(env, x)
+}
+
+/// [`init`] for a CSM realm, out of line (its frame holds the CSM lock's guard only: the
+/// snapshot lives under the lock).
+#[inline(never)]
+fn init_csm_realm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+    let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
+        return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
+    };
+    let state = &mut *guard;
+    match crate::sharing::token::snapshot(state, env.machine, env.rd) {
+        Some((realm_id, n)) => {
+            let shares = state.shares.get(..n).unwrap_or(&[]);
+            init_with_csm(env, x, Some(CsmClaims { realm_id, shares }))
+        }
+        None => init_with_csm(env, x, None),
+    }
+}
+
+/// [`init`] with the realm's CSM claims (`Some` exactly when the realm has an APT), which go
+/// into the token after the REMs and into the REC's claims store.
+pub fn init_with_csm<M: Machine>(
+    env: &RecEnv<'_, M>,
+    x: &[u64; 31],
+    csm: Option<CsmClaims<'_>>,
+) -> RsiAction {
     let Some(slot) = SessionSlot::of(&env.rec) else {
         return RsiAction::status(RsiStatus::ErrorUnknown);
     };
@@ -76,8 +113,13 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
         hash_algo: env.realm.hash,
         rim,
         rems,
+        csm,
     };
-    let result = session.init(&claims, attestation.platform_token().len());
+    let result = session.init_with(
+        &mut slot.claims(env.machine),
+        &claims,
+        attestation.platform_token().len(),
+    );
     slot.store(env.machine, &session);
     match result {
         Ok(len) => RsiAction::Return([RsiStatus::Success.as_u64(), len as u64, 0, 0]),
@@ -102,10 +144,13 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
     };
     let machine = env.machine;
     let mut session = slot.load(machine);
+    let store = slot.claims(machine);
     match session.phase() {
         Phase::Idle => return RsiAction::status(RsiStatus::ErrorState),
         Phase::Unsigned => {
-            let signed = sign(attestation, &mut session, || machine.host_irq_pending());
+            let signed = sign(attestation, &mut session, &store, || {
+                machine.host_irq_pending()
+            });
             slot.store(machine, &session);
             match signed {
                 Ok(SignStatus::Done) => {}
@@ -130,7 +175,7 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
         &env.realm.s2,
         args.ipa,
         Access::Write,
-        |page| copy_to_realm(machine, attestation, &mut session, page, args),
+        |page| copy_to_realm(machine, attestation, &mut session, &store, page, args),
     );
     match copied {
         Ok(result) => {
@@ -153,11 +198,12 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
 fn sign(
     attestation: &Attestation,
     session: &mut TokenSession,
+    store: &impl ClaimsStore,
     mut pending: impl FnMut() -> bool,
 ) -> Result<SignStatus, TokenError> {
     // `continue_token` with no room signs (stepping, asking after each step) and copies
     // nothing.
-    match attestation.continue_token(session, &mut [], &mut pending)? {
+    match attestation.continue_token(session, store, &mut [], &mut pending)? {
         Continue::Yield => Ok(SignStatus::InProgress),
         Continue::Incomplete { .. } | Continue::Done { .. } => Ok(SignStatus::Done),
     }
@@ -170,6 +216,7 @@ fn copy_to_realm<M: Machine>(
     machine: &M,
     attestation: &Attestation,
     session: &mut TokenSession,
+    store: &impl ClaimsStore,
     page: GranuleAddr,
     args: ContinueArgs,
 ) -> Result<Continue, TokenError> {
@@ -177,7 +224,7 @@ fn copy_to_realm<M: Machine>(
     let mut written = 0;
     loop {
         let want = (args.size - written).min(COPY_CHUNK);
-        let step = attestation.continue_token(session, &mut chunk[..want], || false)?;
+        let step = attestation.continue_token(session, store, &mut chunk[..want], || false)?;
         let n = step.written() as usize;
         machine.write_realm_bytes(page, args.offset + written, &chunk[..n]);
         written += n;

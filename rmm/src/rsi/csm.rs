@@ -19,7 +19,9 @@ use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
 
-/// Handles CSM call `command` with the realm's registers `x`.
+/// Handles CSM call `command` with the realm's registers `x`. Out of line: its frame holds
+/// the plan and the locks (about 15 KiB), which no other RSI call should pay for.
+#[inline(never)]
 pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> RsiAction {
     let call = match Call::decode(command, [x[1], x[2], x[3], x[4]]) {
         Ok(call) => call,
@@ -29,18 +31,18 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
         return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
     };
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call)) else {
+    let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call))
+    else {
         return RsiAction::status(RsiStatus::ErrorUnknown);
     };
     let caller = csm_rd(env.rd);
-    let plan = match op.check(RealmError::AptCorrupt, |csm, store, view| {
-        csm.check_rsi(store, caller, call, view)
+    if let Err(error) = op.check(RealmError::AptCorrupt, |csm, store, view, plan| {
+        csm.check_rsi_into(store, caller, call, view, plan)
     }) {
-        Ok(plan) => plan,
-        Err(error) => return RsiAction::status(error.status()),
-    };
-    let outcome = op.commit(plan);
-    if let Some((exit, range)) = Operation::<M>::exit_of(&outcome) {
+        return RsiAction::status(error.status());
+    }
+    let outcome = op.commit();
+    if let Some((exit, range)) = Operation::<M>::exit_of(outcome) {
         let mut record = ExitRecord::new(exit.reason());
         record.ripas = [range.base(), range.end(), 0];
         return RsiAction::Restart(record);

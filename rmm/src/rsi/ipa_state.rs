@@ -53,7 +53,9 @@ pub fn set<M: Machine>(
     if !valid {
         return RsiAction::status(RsiStatus::ErrorInput);
     }
-    if let Some(refused) = csm_memory(env, base, top) {
+    if cfg!(feature = "csm")
+        && let Some(refused) = csm_memory(env, base, top)
+    {
         return refused;
     }
     env.rec.set_ripas_change(&RipasChange {
@@ -72,19 +74,24 @@ pub fn set<M: Machine>(
 /// (RSI_ERROR_INPUT). Checked under the CSM lock (a pending host interrupt while waiting for
 /// it exits with `RMI_EXIT_IRQ`, the call not made); `None` if the change may go ahead. The
 /// host's RTT_SET_RIPAS checks again when it applies the change.
+#[inline(never)]
 fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Option<RsiAction> {
     let rd = Rd::new(env.machine, env.rd);
     // Unlocked hint (the REC keeps its RD an RD); read again under the CSM lock.
     rd.apt()?;
-    let Some(csm) = env.monitor.csm.lock_for_realm(env.machine) else {
+    let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Some(RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)));
     };
     let apt = rd.apt()?;
     let mut store = GranuleStore::new(env.machine);
     store.add(csm_rd(env.rd), apt);
     let range = apt::IpaRange::new(base, top - base)?;
-    match csm.check_ipa_state_set(&store, csm_rd(env.rd), range) {
-        Ok(_) => None,
+    let state = &mut *guard;
+    match state
+        .csm
+        .check_ipa_state_set_into(&store, csm_rd(env.rd), range, &mut state.plan)
+    {
+        Ok(()) => None,
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
         Err(error) => Some(RsiAction::status(error.status())),
     }

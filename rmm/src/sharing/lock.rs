@@ -3,7 +3,8 @@
 //! RDs an operation involves in ascending physical address order, then tables.
 //!
 //! [`SharedMemory`] owns the global CSM state (`csm::FwCsm`: id counters and the
-//! RealmId → RD index, 6,168 bytes) behind the one CSM lock. Host commands wait for it; a
+//! RealmId → RD index, 6,168 bytes) and the plan in progress (8,176 bytes) behind the one
+//! CSM lock. Host commands wait for it; a
 //! REC waiting for it in an RSI call stops waiting when a host interrupt is pending, so the
 //! call can exit with `RMI_EXIT_IRQ` before it changes anything and simply run again.
 //! [`LockedRds`] holds the RD locks an operation takes after it.
@@ -11,14 +12,28 @@
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
 use crate::invariant;
-use csm::{FwCsm, MAX_INVOLVED};
+use csm::{FwCsm, MAX_INVOLVED, Plan};
 use rmm_abi::rmi::states::GranuleState;
 use spin::mutex::{SpinMutex, SpinMutexGuard};
+
+/// What the CSM lock protects: the global state, and the one plan being checked and
+/// committed (8 KiB: kept here, once, rather than on every CPU's stack; only the lock holder
+/// uses it).
+#[derive(Debug)]
+pub struct CsmState {
+    /// Id counters and the RealmId → RD index.
+    pub csm: FwCsm,
+    /// The plan of the operation in progress.
+    pub plan: Plan,
+    /// The CSM claims of the token being started (RSI_ATTEST_TOKEN_INIT), 8 KiB, kept here
+    /// for the same reason as the plan.
+    pub shares: [attest::token::CsmShare; super::token::MAX_SHARES],
+}
 
 /// The global CSM state behind the CSM lock.
 #[derive(Debug)]
 pub struct SharedMemory {
-    state: SpinMutex<FwCsm>,
+    state: SpinMutex<CsmState>,
 }
 
 impl Default for SharedMemory {
@@ -28,20 +43,24 @@ impl Default for SharedMemory {
 }
 
 /// The CSM lock, held.
-pub type CsmGuard<'a> = SpinMutexGuard<'a, FwCsm>;
+pub type CsmGuard<'a> = SpinMutexGuard<'a, CsmState>;
 
 impl SharedMemory {
     /// No CSM realm yet.
     pub const fn new() -> Self {
         Self {
-            state: SpinMutex::new(FwCsm::new()),
+            state: SpinMutex::new(CsmState {
+                csm: FwCsm::new(),
+                plan: Plan::empty(),
+                shares: [super::token::NO_SHARE; super::token::MAX_SHARES],
+            }),
         }
     }
 
     /// Forgets every CSM realm: for a rig that boots a new monitor (on a new machine) on the
     /// same static state. Firmware boots once and never calls it.
     pub fn reset(&self) {
-        *self.state.lock() = FwCsm::new();
+        self.state.lock().csm = FwCsm::new();
     }
 
     /// Takes the CSM lock, waiting as long as it takes (host commands).

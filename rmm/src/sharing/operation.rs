@@ -10,13 +10,13 @@
 //! bug (APT granules are Realm PAS and written only here): the monitor stops.
 
 use super::effects;
-use super::lock::{CsmGuard, LockedRds, RdLockError};
+use super::lock::{CsmGuard, CsmState, LockedRds, RdLockError};
 use super::store::GranuleStore;
 use super::view::TableView;
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
-use crate::invariant;
 use crate::granule::GranuleTable;
+use crate::invariant;
 use csm::{Call, Effect, FwCsm, Outcome, Plan};
 
 /// The locks of one operation and the APTs they make reachable.
@@ -45,7 +45,7 @@ impl<'a, M: Machine> Operation<'a, M> {
         if let Some(apt) = apt_of(&csm, rd) {
             probe.add(rd, apt);
         }
-        let involved = csm.involved(&probe, rd, call);
+        let involved = csm.csm.involved(&probe, rd, call);
         let rds = LockedRds::lock(granules, involved.rds(), named)?;
         let mut store = GranuleStore::new(machine);
         for &peer in involved.rds() {
@@ -63,18 +63,20 @@ impl<'a, M: Machine> Operation<'a, M> {
     }
 
     /// Runs the state machine's check `check` against the global state, the APTs and the
-    /// locked realms' stage 2. Nothing changes. A corrupt table stops the monitor.
+    /// locked realms' stage 2, into the plan kept under the CSM lock. Nothing changes. A
+    /// corrupt table stops the monitor.
     pub fn check<E: Copy + PartialEq>(
-        &self,
+        &mut self,
         corrupt: E,
-        check: impl FnOnce(&FwCsm, &GranuleStore<'a, M>, &TableView<'_, M>) -> Result<Plan, E>,
-    ) -> Result<Plan, E> {
+        check: impl FnOnce(&FwCsm, &GranuleStore<'a, M>, &TableView<'_, M>, &mut Plan) -> Result<(), E>,
+    ) -> Result<(), E> {
         let view = TableView {
             granules: self.granules,
             machine: self.machine,
             rds: &self.rds,
         };
-        let result = check(&self.csm, &self.store, &view);
+        let state = &mut *self.csm;
+        let result = check(&state.csm, &self.store, &view, &mut state.plan);
         if result.as_ref().err() == Some(&corrupt) {
             invariant::broken(format_args!(
                 "an APT does not decode or contradicts another"
@@ -83,17 +85,22 @@ impl<'a, M: Machine> Operation<'a, M> {
         result
     }
 
-    /// Commits a checked plan and applies its effects (all but `ExitToHost`, which the RSI
-    /// caller turns into the REC's exit), with every lock still held.
-    pub fn commit(&mut self, plan: Plan) -> Outcome {
-        let outcome = match self.csm.commit(plan, &mut self.store) {
-            Ok(outcome) => outcome,
-            Err(_) => invariant::broken(format_args!("a checked CSM plan did not commit")),
-        };
-        for effect in outcome.effects.iter() {
+    /// Commits the checked plan and applies its effects (all but `ExitToHost`, which the RSI
+    /// caller turns into the REC's exit), with every lock still held; returns the outcome
+    /// (kept under the lock: read it before the operation ends).
+    pub fn commit(&mut self) -> &Outcome {
+        let state = &mut *self.csm;
+        if state
+            .csm
+            .commit_in_place(&state.plan, &mut self.store)
+            .is_err()
+        {
+            invariant::broken(format_args!("a checked CSM plan did not commit"));
+        }
+        for effect in state.plan.outcome().effects.iter() {
             effects::apply(self.granules, self.machine, &self.rds, effect);
         }
-        outcome
+        state.plan.outcome()
     }
 
     /// The `ExitToHost` effect of `outcome`, if any.
@@ -115,6 +122,7 @@ impl<'a, M: Machine> Operation<'a, M> {
 }
 
 /// The APT granule of the CSM realm `rd`, from the index the CSM lock protects.
-fn apt_of(csm: &FwCsm, rd: apt::Rd) -> Option<GranuleAddr> {
+fn apt_of(csm: &CsmState, rd: apt::Rd) -> Option<GranuleAddr> {
+    let csm = &csm.csm;
     csm.entry(rd).and_then(|e| GranuleAddr::new(e.apt_pa))
 }

@@ -155,43 +155,20 @@ impl World {
         args: &[u64],
         after: impl FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) + Send + 'static,
     ) -> Outcome {
-        let got: Arc<Mutex<Option<[u64; 5]>>> = Arc::new(Mutex::new(None));
-        let seen = got.clone();
-        let args = args.to_vec();
-        let mut after = after;
-        let steps: Vec<Step> = vec![
-            Box::new(move |_, _, ctx| rsi_call(ctx, fid, &args)),
-            Box::new(move |m, config, ctx| {
-                let mut regs = [0; 5];
-                regs.copy_from_slice(&ctx.gprs.x[..5]);
-                *seen.lock().expect("not poisoned") = Some(regs);
-                after(m, config, ctx);
-                irq()
-            }),
-        ];
-        script_rec(self.machine(), self.realms[i].rec_id(0), steps);
-        let out = rec_enter(
-            &self.host.rig,
-            self.realms[i].recs[0],
-            self.run,
-            0,
-            &[],
-            0,
-            &[],
-        );
-        assert_eq!(out[0], status::SUCCESS, "REC_ENTER");
-        let reason = exit_word(&self.host.rig, self.run, 0);
-        match *got.lock().expect("not poisoned") {
-            Some(regs) => {
-                assert_eq!(reason, exit::IRQ, "the scripted exit");
-                Outcome::Returned(regs)
-            }
-            None => Outcome::Exited(
-                reason,
-                exit_word(&self.host.rig, self.run, 0x500),
-                exit_word(&self.host.rig, self.run, 0x508),
-            ),
-        }
+        self.call_on(self.run, i, fid, args, after)
+    }
+
+    /// As [`World::call_then`] with the run page `run` (one per thread when realms run at
+    /// once).
+    pub fn call_on(
+        &self,
+        run: u64,
+        i: usize,
+        fid: u32,
+        args: &[u64],
+        after: impl FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) + Send + 'static,
+    ) -> Outcome {
+        call_on(&self.host.rig, &self.realms[i], run, fid, args, after)
     }
 
     /// Realm `i`'s CSM RealmId (RSI_CSM_QUERY(0)).
@@ -237,3 +214,45 @@ pub const QUERY: u32 = 0xC600_0196;
 pub const READ: u64 = 1;
 /// Read and write.
 pub const READ_WRITE: u64 = 3;
+
+/// Realm `realm` makes RSI call `fid` with `args` from REC 0, entered with the run page `run`
+/// on `rig` (the [`crate::Rig`] is shared by threads; the host allocator is not); if the call
+/// returns, `after` runs in the realm before a scripted IRQ exit.
+pub fn call_on(
+    rig: &crate::Rig,
+    realm: &RunnableRealm,
+    run: u64,
+    fid: u32,
+    args: &[u64],
+    after: impl FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) + Send + 'static,
+) -> Outcome {
+    let got: Arc<Mutex<Option<[u64; 5]>>> = Arc::new(Mutex::new(None));
+    let seen = got.clone();
+    let args = args.to_vec();
+    let mut after = after;
+    let steps: Vec<Step> = vec![
+        Box::new(move |_, _, ctx| rsi_call(ctx, fid, &args)),
+        Box::new(move |m, config, ctx| {
+            let mut regs = [0; 5];
+            regs.copy_from_slice(&ctx.gprs.x[..5]);
+            *seen.lock().expect("not poisoned") = Some(regs);
+            after(m, config, ctx);
+            irq()
+        }),
+    ];
+    script_rec(&rig.machine, realm.rec_id(0), steps);
+    let out = rec_enter(rig, realm.recs[0], run, 0, &[], 0, &[]);
+    assert_eq!(out[0], status::SUCCESS, "REC_ENTER");
+    let reason = exit_word(rig, run, 0);
+    match *got.lock().expect("not poisoned") {
+        Some(regs) => {
+            assert_eq!(reason, exit::IRQ, "the scripted exit");
+            Outcome::Returned(regs)
+        }
+        None => Outcome::Exited(
+            reason,
+            exit_word(rig, run, 0x500),
+            exit_word(rig, run, 0x508),
+        ),
+    }
+}

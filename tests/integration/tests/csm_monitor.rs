@@ -457,3 +457,120 @@ fn a_waiting_rec_exits_for_a_host_interrupt_without_changing_anything() {
     let regs = w.call(0, CREATE, &[REGION, SIZE]).regs();
     assert_eq!(regs[..2], [rsi::SUCCESS, 1]);
 }
+
+/// RSI_ATTEST_TOKEN_INIT with a fixed challenge, then CONTINUE into the realm's DATA page at
+/// 0x2000 until done: the whole token.
+fn token(w: &World, i: usize) -> Vec<u8> {
+    let challenge = [0x1111_1111_1111_1111u64; 8];
+    let len = w.call(i, rsi_fid::ATTEST_TOKEN_INIT, &challenge).regs();
+    assert_eq!(len[0], rsi::SUCCESS, "INIT");
+    let mut token = Vec::new();
+    loop {
+        let regs = w
+            .call(i, rsi_fid::ATTEST_TOKEN_CONTINUE, &[0x2000, 0, 4096])
+            .regs();
+        let page = w.machine().inspect(w.realms[i].call_pa);
+        token.extend_from_slice(&page[..regs[1] as usize]);
+        match regs[0] {
+            rsi::SUCCESS => break,
+            3 => continue,
+            other => panic!("CONTINUE: {other}"),
+        }
+    }
+    assert_eq!(token.len() as u64, len[1], "the length INIT announced");
+    token
+}
+
+/// The realm token's claims map.
+fn realm_claims(token: &[u8]) -> Vec<(ciborium::Value, ciborium::Value)> {
+    use ciborium::Value;
+    let Value::Tag(399, inner) = ciborium::from_reader(token).expect("CBOR") else {
+        panic!("not a CCA token");
+    };
+    let collection = inner.into_map().expect("map");
+    let realm = collection
+        .into_iter()
+        .find(|(k, _)| k.as_integer() == Some(44241.into()))
+        .and_then(|(_, v)| v.into_bytes().ok())
+        .expect("realm token");
+    let Value::Tag(18, sign1) = ciborium::from_reader(&realm[..]).expect("CBOR") else {
+        panic!("not COSE_Sign1");
+    };
+    let payload = sign1.into_array().expect("array")[2]
+        .clone()
+        .into_bytes()
+        .expect("payload");
+    let claims: Value = ciborium::from_reader(&payload[..]).expect("claims");
+    claims.into_map().expect("claims map")
+}
+
+fn claim(map: &[(ciborium::Value, ciborium::Value)], key: i128) -> Option<ciborium::Value> {
+    map.iter()
+        .find(|(k, _)| k.as_integer().map(i128::from) == Some(key))
+        .map(|(_, v)| v.clone())
+}
+
+fn int(v: &ciborium::Value) -> u64 {
+    u64::try_from(v.as_integer().expect("integer")).expect("u64")
+}
+
+#[test]
+fn tokens_carry_the_csm_claims_of_both_sides() {
+    let w = World::new(3);
+    rmm::attestation::provision_into(
+        &w.host.rig.monitor.attestation,
+        w.machine(),
+        Box::leak(vec![0u8; 0x4000].into_boxed_slice()),
+    )
+    .expect("provisioned");
+    let (region, share) = offer(&w, READ);
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    let provider = realm_claims(&token(&w, 0));
+    let consumer = realm_claims(&token(&w, 1));
+    let outsider = realm_claims(&token(&w, 2));
+    for (claims, i) in [(&provider, 0), (&consumer, 1), (&outsider, 2)] {
+        assert_eq!(claim(claims, 65001).map(|v| int(&v)), Some(w.realm_id(i)));
+    }
+    let rim = |claims: &[(ciborium::Value, ciborium::Value)]| {
+        claim(claims, 44238)
+            .and_then(|v| v.into_bytes().ok())
+            .expect("RIM")
+    };
+    // (role, region, share, peer, peer RIM, …, size, mode, attached) for each side.
+    for (claims, role, peer, peer_claims) in [
+        (&provider, 1, 1usize, &consumer),
+        (&consumer, 2, 0usize, &provider),
+    ] {
+        let shares = claim(claims, 65002)
+            .and_then(|v| v.into_array().ok())
+            .expect("shares");
+        assert_eq!(shares.len(), 1, "one share each");
+        let share_map = shares[0].as_map().expect("share map").clone();
+        let field = |k| claim(&share_map, k).expect("field");
+        assert_eq!(int(&field(1)), role);
+        assert_eq!(int(&field(2)), region);
+        assert_eq!(int(&field(3)), share);
+        assert_eq!(int(&field(4)), w.realm_id(peer));
+        assert_eq!(
+            field(5).into_bytes().expect("RIM"),
+            rim(peer_claims),
+            "peer RIM"
+        );
+        assert_eq!(int(&field(8)), SIZE);
+        assert_eq!(int(&field(9)), READ);
+        assert_eq!(field(10), ciborium::Value::Bool(true), "attached");
+    }
+    // The outsider is a CSM realm with nothing shared.
+    let none = claim(&outsider, 65002).and_then(|v| v.into_array().ok());
+    assert_eq!(none.map(|a| a.len()), Some(0));
+    // A realm without an APT has neither claim.
+    let plain = World::with(1, false);
+    rmm::attestation::provision_into(
+        &plain.host.rig.monitor.attestation,
+        plain.machine(),
+        Box::leak(vec![0u8; 0x4000].into_boxed_slice()),
+    )
+    .expect("provisioned");
+    let claims = realm_claims(&token(&plain, 0));
+    assert!(claim(&claims, 65001).is_none() && claim(&claims, 65002).is_none());
+}

@@ -23,6 +23,7 @@ fn token(key: &RealmSigningKey, algo: HashAlgorithm) -> Vec<u8> {
         hash_algo: algo,
         rim: &rim,
         rems: &rems,
+        csm: None,
     };
     let mut session = TokenSession::new();
     let len = session.init(&claims, SAMPLE_PLATFORM_TOKEN.len()).unwrap();

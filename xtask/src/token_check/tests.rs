@@ -26,6 +26,7 @@ fn token(challenge: [u8; 64], platform: &[u8]) -> Vec<u8> {
         hash_algo: HashAlgorithm::Sha256,
         rim: &RIM,
         rems: &REMS,
+        csm: None,
     };
     let mut session = TokenSession::new();
     let len = session.init(&claims, platform.len()).unwrap();
@@ -159,4 +160,55 @@ fn unexpected_tokens_fail() {
     assert_eq!(r.len(), 2);
     assert!(r[0].passed);
     assert!(!r[1].passed);
+}
+
+#[test]
+fn csm_tokens_pass_the_cca_checks_and_judge_csm_compares_the_claims() {
+    use crate::token::csm::CsmClaims;
+    use crate::token::csm::tests::{csm_token, expected_share};
+    let t = csm_token([5; 64], Some((42, 4)));
+    // The transcript helper prints the RPV, RIM and REMs csm_token used.
+    let out = transcript("t", &t, [5; 64], |_| {});
+    let r = only(&out);
+    assert!(
+        r.passed,
+        "a CCA-only check accepts the CSM claims: {}",
+        r.reason
+    );
+    let printed = extract(&out).remove("t").unwrap();
+    let want = CsmClaims {
+        realm_id: 42,
+        shares: (0..4).map(expected_share).collect(),
+    };
+    assert_eq!(judge_csm(&printed, Some(&want)), Vec::<String>::new());
+    let mut wrong_rim = want.clone();
+    wrong_rim.shares[2].peer_rim[5] ^= 0x80;
+    let problems = judge_csm(&printed, Some(&wrong_rim));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("peer RIM"));
+    let mut missing = want.clone();
+    missing.shares.push(expected_share(4));
+    assert!(judge_csm(&printed, Some(&missing))[0].contains("missing"));
+    let wrong_id = CsmClaims {
+        realm_id: 41,
+        ..want.clone()
+    };
+    assert!(judge_csm(&printed, Some(&wrong_id))[0].contains("csm-realm-id"));
+    assert_eq!(judge_csm(&printed, None).len(), 1, "claims nobody expected");
+    // A token without CSM claims, judged with and without expectations.
+    let plain = csm_token([5; 64], None);
+    let out = transcript("t", &plain, [5; 64], |_| {});
+    let printed = extract(&out).remove("t").unwrap();
+    assert!(judge_csm(&printed, None).is_empty());
+    assert!(judge_csm(&printed, Some(&want))[0].contains("no CSM claims"));
+    // Claims out of place are not the reference order.
+    let mut damaged = t.clone();
+    let at = damaged
+        .windows(3)
+        .position(|w| w == [0x19, 0xfd, 0xe9])
+        .expect("key 65001");
+    damaged[at + 2] = 0xe8; // 65000: an unknown claim where 65001 was
+    let out = transcript("t", &damaged, [5; 64], |_| {});
+    let r = only(&out);
+    assert!(!r.passed);
 }

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The Confidential Shared Memory claims of the realm token (`docs/csm.md`, "Attestation
+//! token"): a snapshot of the realm's CSM state taken at RSI_ATTEST_TOKEN_INIT, appended to
+//! the realm claims map after the REMs when the realm has an APT.
+//!
+//! | key | claim | value |
+//! |---|---|---|
+//! | 65001 | `csm-realm-id` | uint: the realm's RealmId |
+//! | 65002 | `csm-shares` | array of share maps (below), at most [`MAX_SHARES`] |
+//!
+//! A share map ([`share_keys`], ascending, every key always present):
+//!
+//! | key | field | value |
+//! |---|---|---|
+//! | 1 | role | uint: 1 provider (a grant the realm gave), 2 consumer (a grant it received) |
+//! | 2 | region id | uint: the provider's RegionId |
+//! | 3 | share id | uint: the grant's ShareId |
+//! | 4 | peer realm id | uint: the consumer's RealmId (provider role) or the provider's (consumer role) |
+//! | 5 | peer RIM | bstr: the peer's RIM, its hash algorithm's digest length (32 or 64) |
+//! | 6 | peer RPV | bstr 64: the peer's personalization value |
+//! | 7 | peer hash algorithm | tstr `"sha-256"` / `"sha-512"` (as claim 44236) |
+//! | 8 | size | uint: the region's size in bytes |
+//! | 9 | mode | uint: 1 read, 3 read and write |
+//! | 10 | attached | bool: whether the consumer has the region mapped |
+//!
+//! The claims go into the realm token only when the realm is a CSM realm
+//! ([`super::RealmClaims::csm`] is `Some`); otherwise the token is byte for byte the
+//! reference RMM's. The profile claim is unchanged: a verifier that knows only the CCA realm
+//! profile ignores claims it does not understand (the JWT rule, RFC 7519 §4, that CWT and EAT
+//! tokens follow), so it still accepts a token with them.
+//!
+//! Encoding never fails on any input except by running out of room: the exact length is
+//! [`CsmClaims::encoded_len`], at most [`CSM_CLAIMS_MAX_LEN`] with at most [`MAX_SHARES`]
+//! shares.
+
+use super::cbor::bstr_item_len;
+use super::claims::{hash_algo_name, uint_len};
+use minicbor::Encoder;
+use minicbor::encode::write::Write;
+use rmm_abi::measurement::Measurement;
+use rmm_abi::rmi::states::HashAlgorithm;
+
+/// Keys of the two CSM claims in the realm claims map.
+pub mod keys {
+    /// `csm-realm-id`.
+    pub const REALM_ID: u64 = 65001;
+    /// `csm-shares`.
+    pub const SHARES: u64 = 65002;
+}
+
+/// Keys of a share map in `csm-shares`.
+pub mod share_keys {
+    /// Role: [`super::Role`].
+    pub const ROLE: u64 = 1;
+    /// The provider's RegionId.
+    pub const REGION_ID: u64 = 2;
+    /// The grant's ShareId.
+    pub const SHARE_ID: u64 = 3;
+    /// The peer's RealmId.
+    pub const PEER_REALM_ID: u64 = 4;
+    /// The peer's RIM.
+    pub const PEER_RIM: u64 = 5;
+    /// The peer's RPV.
+    pub const PEER_RPV: u64 = 6;
+    /// The peer's measurement hash algorithm.
+    pub const PEER_HASH_ALGO: u64 = 7;
+    /// The region's size in bytes.
+    pub const SIZE: u64 = 8;
+    /// The grant's mode: [`super::ShareMode`].
+    pub const MODE: u64 = 9;
+    /// Whether the grant is attached.
+    pub const ATTACHED: u64 = 10;
+}
+
+/// Entries in a share map.
+pub const SHARE_MAP_LEN: u64 = 10;
+
+/// The most shares one realm holds: 8 regions × 4 grants it gave and 16 grants it received
+/// (`apt::capacity`: `FW_REGIONS × FW_GRANTS + FW_ATTACHMENTS`; the RMM asserts they agree).
+pub const MAX_SHARES: usize = 8 * 4 + 16;
+
+/// Length of the personalization value of a peer.
+pub const PEER_RPV_LEN: usize = 64;
+
+/// Which side of a grant the realm is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Role {
+    /// The realm gave the grant (its region, shared with the peer).
+    Provider = 1,
+    /// The realm received the grant (the peer's region).
+    Consumer = 2,
+}
+
+/// A grant's access mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ShareMode {
+    /// Read only.
+    Read = 1,
+    /// Read and write.
+    ReadWrite = 3,
+}
+
+/// One entry of `csm-shares`: a grant the realm gave or received, with its peer's identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsmShare {
+    /// Which side the realm is on.
+    pub role: Role,
+    /// The provider's RegionId.
+    pub region_id: u64,
+    /// The grant's ShareId.
+    pub share_id: u64,
+    /// The other realm's RealmId.
+    pub peer_realm_id: u64,
+    /// The other realm's RIM, zero-padded to 64 bytes; the token carries its first
+    /// `peer_hash.digest_len()` bytes.
+    pub peer_rim: Measurement,
+    /// The other realm's RPV.
+    pub peer_rpv: [u8; PEER_RPV_LEN],
+    /// The other realm's measurement algorithm.
+    pub peer_hash: HashAlgorithm,
+    /// The region's size in bytes.
+    pub size: u64,
+    /// The grant's mode.
+    pub mode: ShareMode,
+    /// Whether the consumer has the region mapped (ACCEPTed and not DETACHed).
+    pub attached: bool,
+}
+
+/// The CSM claims of one token: the snapshot RSI_ATTEST_TOKEN_INIT takes, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsmClaims<'a> {
+    /// The realm's RealmId.
+    pub realm_id: u64,
+    /// Every grant the realm gave and every grant it received, in the order to encode.
+    pub shares: &'a [CsmShare],
+}
+
+/// Length of a text string item of `len` bytes (same head sizes as byte strings).
+const fn tstr_item_len(len: usize) -> usize {
+    bstr_item_len(len)
+}
+
+/// Length of an array or map head of `n` entries.
+const fn head_len(n: usize) -> usize {
+    uint_len(n as u64)
+}
+
+/// Exact encoded length of one share map.
+pub const fn share_len(share: &CsmShare) -> usize {
+    use share_keys as k;
+    head_len(SHARE_MAP_LEN as usize)
+        + uint_len(k::ROLE)
+        + uint_len(share.role as u64)
+        + uint_len(k::REGION_ID)
+        + uint_len(share.region_id)
+        + uint_len(k::SHARE_ID)
+        + uint_len(share.share_id)
+        + uint_len(k::PEER_REALM_ID)
+        + uint_len(share.peer_realm_id)
+        + uint_len(k::PEER_RIM)
+        + bstr_item_len(share.peer_hash.digest_len())
+        + uint_len(k::PEER_RPV)
+        + bstr_item_len(PEER_RPV_LEN)
+        + uint_len(k::PEER_HASH_ALGO)
+        + tstr_item_len(hash_algo_name(share.peer_hash).len())
+        + uint_len(k::SIZE)
+        + uint_len(share.size)
+        + uint_len(k::MODE)
+        + uint_len(share.mode as u64)
+        + uint_len(k::ATTACHED)
+        + 1
+}
+
+/// The longest share map: every id and the size at their largest, SHA-512.
+pub const SHARE_MAX_LEN: usize = share_len(&CsmShare {
+    role: Role::Consumer,
+    region_id: u64::MAX,
+    share_id: u64::MAX,
+    peer_realm_id: u64::MAX,
+    peer_rim: [0; 64],
+    peer_rpv: [0; 64],
+    peer_hash: HashAlgorithm::Sha512,
+    size: u64::MAX,
+    mode: ShareMode::ReadWrite,
+    attached: true,
+});
+
+/// Length of the two claims (keys and values) around `n` shares whose maps total
+/// `shares_len` bytes, with a RealmId of `realm_id`.
+const fn claims_len_with(realm_id: u64, n: usize, shares_len: usize) -> usize {
+    uint_len(keys::REALM_ID)
+        + uint_len(realm_id)
+        + uint_len(keys::SHARES)
+        + head_len(n)
+        + shares_len
+}
+
+/// The longest CSM claims: [`MAX_SHARES`] shares of [`SHARE_MAX_LEN`] and the largest RealmId.
+pub const CSM_CLAIMS_MAX_LEN: usize =
+    claims_len_with(u64::MAX, MAX_SHARES, MAX_SHARES * SHARE_MAX_LEN);
+
+impl CsmClaims<'_> {
+    /// Exact encoded length of the two claims (what follows the REMs in the map).
+    pub const fn encoded_len(&self) -> usize {
+        let mut total = 0;
+        let mut i = 0;
+        while i < self.shares.len() {
+            total += share_len(&self.shares[i]);
+            i += 1;
+        }
+        claims_len_with(self.realm_id, self.shares.len(), total)
+    }
+
+    /// Writes the two claims (keys and values).
+    pub(crate) fn write<W: Write>(
+        &self,
+        enc: &mut Encoder<W>,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        use share_keys as k;
+        enc.u64(keys::REALM_ID)?
+            .u64(self.realm_id)?
+            .u64(keys::SHARES)?
+            .array(self.shares.len() as u64)?;
+        for share in self.shares {
+            let h = share.peer_hash.digest_len();
+            let rim = share.peer_rim.get(..h).unwrap_or(&share.peer_rim);
+            enc.map(SHARE_MAP_LEN)?
+                .u64(k::ROLE)?
+                .u64(share.role as u64)?
+                .u64(k::REGION_ID)?
+                .u64(share.region_id)?
+                .u64(k::SHARE_ID)?
+                .u64(share.share_id)?
+                .u64(k::PEER_REALM_ID)?
+                .u64(share.peer_realm_id)?
+                .u64(k::PEER_RIM)?
+                .bytes(rim)?
+                .u64(k::PEER_RPV)?
+                .bytes(&share.peer_rpv)?
+                .u64(k::PEER_HASH_ALGO)?
+                .str(hash_algo_name(share.peer_hash))?
+                .u64(k::SIZE)?
+                .u64(share.size)?
+                .u64(k::MODE)?
+                .u64(share.mode as u64)?
+                .u64(k::ATTACHED)?
+                .bool(share.attached)?;
+        }
+        Ok(())
+    }
+}
