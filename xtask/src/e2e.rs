@@ -64,14 +64,134 @@ const GROUPS: &[Group] = &[
         flavour: Flavour::Release,
         mode: Mode::Csm,
         smp: 4,
-        extra: no_extra_checks,
+        extra: csm_claims_as_printed,
         expected_failures: &[],
-        tokens: &[],
+        tokens: CSM_TOKENS,
     },
 ];
 
 fn no_extra_checks(_: &str) -> Vec<String> {
     Vec::new()
+}
+
+/// The tokens of the `csm` group (`scenarios/csm_attest.rs`).
+const CSM_TOKENS: &[&str] = &["csm.provider", "csm.consumer"];
+
+/// The CSM claims (65001, 65002) of every `csm` token against what the hypervisor printed
+/// they must be (`CSM <token> ...` lines, `scenarios/csm_attest.rs`).
+fn csm_claims_as_printed(output: &str) -> Vec<String> {
+    let printed = token_check::extract(output);
+    let expected = match parse_csm_lines(output) {
+        Ok(expected) => expected,
+        Err(e) => return vec![format!("CSM claim lines: {e}")],
+    };
+    let mut problems = Vec::new();
+    for name in CSM_TOKENS {
+        let Some(token) = printed.get(*name) else {
+            continue; // `token_check::check` reports it missing.
+        };
+        let Some(claims) = expected.get(*name) else {
+            problems.push(format!(
+                "token {name}: the hypervisor printed no CSM claims for it"
+            ));
+            continue;
+        };
+        for p in token_check::judge_csm(token, Some(claims)) {
+            problems.push(format!("token {name}: {p}"));
+        }
+    }
+    problems
+}
+
+fn hex_bytes(s: &str) -> std::result::Result<Vec<u8>, String> {
+    if !s.len().is_multiple_of(2) {
+        return Err(format!("odd hex {s:?}"));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|e| format!("{s:?}: {e}")))
+        .collect()
+}
+
+/// `CSM <token> realm <id>`, `CSM <token> share <n> <role> <region> <share> <peer> <size>
+/// <mode> <attached>`, `CSM <token> share <n> rim|rpv <hex>`, by token.
+fn parse_csm_lines(
+    output: &str,
+) -> std::result::Result<std::collections::BTreeMap<String, crate::token::csm::CsmClaims>, String> {
+    use crate::token::csm::{CsmClaims, Role, Share};
+    let mut claims: std::collections::BTreeMap<String, CsmClaims> = Default::default();
+    let num = |s: &str| s.parse::<u64>().map_err(|e| format!("{s:?}: {e}"));
+    for line in output.lines() {
+        let Some(rest) = line.trim_end().strip_prefix("CSM ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let entry = |name: &str, claims: &mut std::collections::BTreeMap<String, CsmClaims>| {
+            claims.entry(name.to_string()).or_insert(CsmClaims {
+                realm_id: 0,
+                shares: Vec::new(),
+            });
+        };
+        match words.as_slice() {
+            [name, "realm", id] => {
+                entry(name, &mut claims);
+                claims.get_mut(*name).unwrap().realm_id = num(id)?;
+            }
+            [
+                name,
+                "share",
+                n,
+                role,
+                region,
+                share,
+                peer,
+                size,
+                mode,
+                attached,
+            ] => {
+                entry(name, &mut claims);
+                let shares = &mut claims.get_mut(*name).unwrap().shares;
+                if num(n)? != shares.len() as u64 {
+                    return Err(format!("share {n} of {name} out of order"));
+                }
+                shares.push(Share {
+                    role: match *role {
+                        "1" => Role::Provider,
+                        "2" => Role::Consumer,
+                        other => return Err(format!("role {other:?}")),
+                    },
+                    region_id: num(region)?,
+                    share_id: num(share)?,
+                    peer_realm_id: num(peer)?,
+                    peer_rim: Vec::new(),
+                    peer_rpv: Vec::new(),
+                    peer_hash_algo: String::new(),
+                    size: num(size)?,
+                    mode: num(mode)?,
+                    attached: *attached == "1",
+                });
+            }
+            [name, "share", n, field @ ("rim" | "rpv"), hex] => {
+                let share = claims
+                    .get_mut(*name)
+                    .and_then(|c| c.shares.get_mut(num(n).ok()? as usize))
+                    .ok_or_else(|| format!("`{line}` before its share"))?;
+                let bytes = hex_bytes(hex)?;
+                if *field == "rpv" {
+                    share.peer_rpv = bytes;
+                } else {
+                    share.peer_hash_algo = match bytes.len() {
+                        32 => "sha-256".into(),
+                        64 => "sha-512".into(),
+                        n => return Err(format!("a peer RIM of {n} bytes")),
+                    };
+                    share.peer_rim = bytes;
+                }
+            }
+            _ => return Err(format!("unreadable line `{line}`")),
+        }
+    }
+    Ok(claims)
 }
 
 /// The RMM's reports of the injected faults.
@@ -363,5 +483,43 @@ fn summarise(verdicts: &[Verdict], skipped: usize) -> Result {
         Ok(())
     } else {
         Err("the QEMU end-to-end suite failed".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::csm::Role;
+
+    #[test]
+    fn csm_claim_lines_are_parsed() {
+        let rpv = "5a".repeat(64);
+        let rim = "ab".repeat(32);
+        let out = format!(
+            "noise\nCSM csm.provider realm 28\nCSM csm.provider share 0 1 24 16 29 16384 3 1\n\
+             CSM csm.provider share 0 rim {rim}\nCSM csm.provider share 0 rpv {rpv}\n"
+        );
+        let claims = parse_csm_lines(&out).unwrap();
+        let p = &claims["csm.provider"];
+        assert_eq!(p.realm_id, 28);
+        assert_eq!(p.shares.len(), 1);
+        let s = &p.shares[0];
+        assert_eq!(s.role, Role::Provider);
+        assert_eq!(
+            (s.region_id, s.share_id, s.peer_realm_id, s.size, s.mode),
+            (24, 16, 29, 16384, 3)
+        );
+        assert!(s.attached);
+        assert_eq!(s.peer_rim, vec![0xab; 32]);
+        assert_eq!(s.peer_hash_algo, "sha-256");
+        assert_eq!(s.peer_rpv, vec![0x5a; 64]);
+        assert!(parse_csm_lines("CSM x share 0 rim ab\n").is_err());
+        assert!(parse_csm_lines("CSM x realm\n").is_err());
+        assert!(parse_csm_lines("CSM x share 1 1 2 3 4 5 3 1\n").is_err());
+    }
+
+    #[test]
+    fn a_missing_csm_token_is_left_to_the_token_check() {
+        assert!(csm_claims_as_printed("CSM csm.provider realm 1\n").is_empty());
     }
 }

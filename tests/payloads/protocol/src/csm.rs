@@ -94,7 +94,19 @@ pub enum Op {
     Messages = 14,
     /// The realm says `Done` and stops.
     Finish = 15,
+    /// An attestation token for the challenge [`crate::attest::challenge`]`(x3)`: INIT, then
+    /// CONTINUEs of [`TOKEN_CHUNK`] bytes into the protected page at x2, each chunk copied to
+    /// the unprotected page at x1 after its length word (written last) → \[status of the
+    /// last call, token length\].
+    Attest = 16,
 }
+
+/// Bytes per `RSI_ATTEST_TOKEN_CONTINUE` of [`Op::Attest`].
+pub const TOKEN_CHUNK: u64 = 256;
+
+/// Where a CSM realm's unprotected page starts, from the start of the unprotected half
+/// (the hypervisor maps one per REC there).
+pub const SHARED_OFFSET: u64 = 0x10_0000;
 
 impl Op {
     /// The op with number `n`.
@@ -115,6 +127,7 @@ impl Op {
             13 => Self::ProbeWrite,
             14 => Self::Messages,
             15 => Self::Finish,
+            16 => Self::Attest,
             _ => return None,
         })
     }

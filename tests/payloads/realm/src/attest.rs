@@ -67,7 +67,7 @@ fn words(bytes: &[u8; 64]) -> [u64; 8] {
     })
 }
 
-fn init(rec: u64) -> [u64; 11] {
+pub(crate) fn init(rec: u64) -> [u64; 11] {
     rsi::call(fid::ATTEST_TOKEN_INIT, &words(&challenge(rec)))
 }
 
@@ -115,14 +115,20 @@ fn append_shared(shared: u64, at: u64, bytes: &[u8]) {
     }
 }
 
-fn write_length(shared: u64, len: u64) {
+pub(crate) fn write_length(shared: u64, len: u64) {
     // SAFETY: as in `append_shared`; an aligned word at the start of the page.
     unsafe { (shared as *mut u64).write_volatile(len) };
 }
 
 /// One CONTINUE into `ipa` at `offset`, copying what it wrote to the shared page.
 /// Returns (status, bytes written).
-fn collect(ipa: u64, offset: u64, size: u64, shared: u64, total: &mut u64) -> (u64, u64) {
+pub(crate) fn collect(
+    ipa: u64,
+    offset: u64,
+    size: u64,
+    shared: u64,
+    total: &mut u64,
+) -> (u64, u64) {
     let r = cont(ipa, offset, size);
     keep(r, ipa, offset, size, shared, total)
 }

@@ -8,11 +8,11 @@
 //! announced to the exception handler first, which records the synchronous external abort
 //! the RMM injects and steps over the instruction: the fault is reported, never a hang.
 
-use crate::{csm_rsi, exceptions, host_call, irq, rsi};
+use crate::{attest, csm_rsi, exceptions, host_call, irq, rsi};
 use realm_protocol::HostCallCode;
 use realm_protocol::csm::{
-    MSG_C2P_DATA, MSG_C2P_SEQ, MSG_P2C_DATA, MSG_P2C_SEQ, Op, READY, ROLE_PROVIDER, message,
-    pattern,
+    MSG_C2P_DATA, MSG_C2P_SEQ, MSG_P2C_DATA, MSG_P2C_SEQ, Op, READY, ROLE_PROVIDER, TOKEN_CHUNK,
+    message, pattern,
 };
 use rmm_abi::rsi::fid;
 
@@ -95,6 +95,30 @@ fn messages(role: u64, page: u64, count: u64, patience_us: u64) -> [u64; 3] {
     [done, wrong, irq::now() - start]
 }
 
+/// RSI_INCOMPLETE.
+const INCOMPLETE: u64 = 3;
+/// Most CONTINUEs one token may take.
+const MAX_CONTINUES: u64 = 4096;
+
+/// A token for challenge `seed` through the protected page `buffer`, copied to the shared
+/// page `shared`; returns (status of the last call, token length).
+fn token(shared: u64, buffer: u64, seed: u64) -> [u64; 2] {
+    attest::write_length(shared, 0);
+    let r = attest::init(seed);
+    if r[0] != SUCCESS {
+        return [r[0], 0];
+    }
+    let mut total = 0;
+    for _ in 0..MAX_CONTINUES {
+        let (status, _) = attest::collect(buffer, 0, TOKEN_CHUNK, shared, &mut total);
+        if status != INCOMPLETE {
+            attest::write_length(shared, total);
+            return [status, total];
+        }
+    }
+    [INCOMPLETE, total]
+}
+
 /// Runs command `op` with arguments `a`; returns its results.
 fn run_op(op: Op, a: &[u64]) -> [u64; 8] {
     let mut out = [0u64; 8];
@@ -151,6 +175,7 @@ fn run_op(op: Op, a: &[u64]) -> [u64; 8] {
             out[0] = exceptions::taken().unwrap_or(0);
         }
         Op::Messages => out[..3].copy_from_slice(&messages(a[0], a[1], a[2], a[3])),
+        Op::Attest => out[..2].copy_from_slice(&token(a[0], a[1], a[2])),
         Op::Finish => host_call::done(0),
     }
     out

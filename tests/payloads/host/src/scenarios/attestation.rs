@@ -120,12 +120,6 @@ fn expected_rems(vm: &TestVm, extended: bool) -> [Measurement; 4] {
 
 /// Prints the token REC `i` left in its shared page, and what it must say.
 fn print_token(vm: &TestVm, i: usize, name: &str, extended: bool) -> Result<u64, Failure> {
-    let page = vm.shared[i];
-    let len = rd64(page);
-    ensure!(
-        len > 0 && len <= PAGE - 8,
-        "REC {i} left a token of {len} bytes in its shared page"
-    );
     let hash_len = match vm.hash {
         HashAlgorithm::Sha256 => 32,
         HashAlgorithm::Sha512 => 64,
@@ -138,6 +132,18 @@ fn print_token(vm: &TestVm, i: usize, name: &str, extended: bool) -> Result<u64,
         let _ = write!(label, "rem{}", n + 1);
         print_hex(name, label.as_str(), &rem[..hash_len]);
     }
+    print_token_bytes(vm.shared[i], name)
+        .map_err(|f| f.context(format_args!("REC {i}'s shared page")))
+}
+
+/// Prints the token in the NS page `page` (its length word, then its bytes) as `TOKEN` lines;
+/// returns its length.
+pub(super) fn print_token_bytes(page: u64, name: &str) -> Result<u64, Failure> {
+    let len = rd64(page);
+    ensure!(
+        len > 0 && len <= PAGE - 8,
+        "a token of {len} bytes in the shared page"
+    );
     let mut at = 0;
     while at < len {
         let n = (len - at).min(HEX_CHUNK as u64);
@@ -153,7 +159,8 @@ fn print_token(vm: &TestVm, i: usize, name: &str, extended: bool) -> Result<u64,
     Ok(len)
 }
 
-fn print_hex(name: &str, what: &str, bytes: &[u8]) {
+/// Prints `ATTEST <name> <what> <hex>`.
+pub(super) fn print_hex(name: &str, what: &str, bytes: &[u8]) {
     let mut line = crate::console::Line::new();
     let _ = write!(line, "ATTEST {name} {what} ");
     for b in bytes {

@@ -30,10 +30,13 @@ use crate::rmi::{self, entry_state, ripas, status};
 use crate::runner::{Failure, Outcome, and_cleanup};
 use crate::timer_irq::HostTimerIrq;
 use crate::{ensure, fail, println};
+use attest::measurement::extend_ripas;
+use attest::sha::SOFT as SOFT_ENGINE;
 use core::sync::atomic::{AtomicU64, Ordering};
-use realm_protocol::csm::{IPA_LIMIT, Op, READY};
+use realm_protocol::csm::{IPA_LIMIT, Op, READY, SHARED_OFFSET};
 use realm_protocol::{HostCallCode, Scenario as RealmScenario};
 use rmm_abi::csm::{RMI_EXIT_CSM_POPULATE, RMI_EXIT_CSM_PREPARE};
+use rmm_abi::measurement::Measurement;
 use rmm_abi::rmi::states::HashAlgorithm;
 
 /// Most CSM realms alive at once.
@@ -162,6 +165,8 @@ pub struct CsmRealm {
     apt: AtomicU64,
     /// Its RealmId (0 without an APT).
     pub id: u64,
+    /// Its RIM as this host computes it (the image, then the RAM ranges).
+    pub rim: Measurement,
     /// Its slot: memory, VMID, and the pages and tables in [`PAGES`] and [`TABLES`].
     index: usize,
     /// The REC stopped at an access to DESTROYED memory and is never entered again.
@@ -192,10 +197,11 @@ impl CsmRealm {
     fn build(spec: &CsmSpec, index: usize) -> Result<Self, Failure> {
         ensure!(index < MAX_REALMS, "more than {MAX_REALMS} CSM realms");
         let base = CSM_POOL + index as u64 * SLOT;
+        let shape = super::realms::shape(40, 1, 2, 0, 0);
         let vm = TestVm::from_spec_in(
             &VmSpec {
                 scenario: RealmScenario::Csm,
-                x1: 0,
+                x1: shape.par_end() + SHARED_OFFSET,
                 x2: 0,
                 x3: 0,
                 hash: HashAlgorithm::Sha256,
@@ -203,7 +209,7 @@ impl CsmRealm {
                 recs: 1,
                 all_runnable: false,
                 ram: None,
-                shared: false,
+                shared: true,
             },
             Pool::new(base, base + (4 << 20), base + (8 << 20)),
             VMID_CSM + index as u64,
@@ -214,6 +220,7 @@ impl CsmRealm {
             pool: spin::Mutex::new(Pool::new(base + (8 << 20), base + (60 << 20), base + SLOT)),
             apt: AtomicU64::new(0),
             id: 0,
+            rim: [0; 64],
             index,
             stuck: core::sync::atomic::AtomicBool::new(false),
         };
@@ -222,6 +229,13 @@ impl CsmRealm {
         match this.start(spec) {
             Ok(id) => {
                 this.id = id;
+                this.rim = this.vm.rim;
+                for &(base, top) in spec.ram {
+                    for page in (base..top).step_by(PAGE as usize) {
+                        this.rim =
+                            extend_ripas(&SOFT_ENGINE, this.vm.hash, &this.rim, page, page + PAGE);
+                    }
+                }
                 Ok(this)
             }
             Err(failure) => {
@@ -286,6 +300,11 @@ impl CsmRealm {
     /// The RD.
     pub fn rd(&self) -> u64 {
         self.vm.realm.rd
+    }
+
+    /// The IPA of its unprotected page, and the NS page behind it.
+    pub fn shared(&self) -> (u64, u64) {
+        (self.vm.shared_ipa, self.vm.shared[0])
     }
 
     /// The bound APT granule (0: none).

@@ -3,6 +3,7 @@
 
 mod attestation;
 mod csm_accept;
+mod csm_attest;
 mod csm_realm;
 mod csm_scale;
 mod csm_share;
@@ -64,6 +65,7 @@ pub const CSM: &[&[Scenario]] = &[
     csm_teardown::SCENARIOS,
     csm_accept::SCENARIOS,
     csm_scale::SCENARIOS,
+    csm_attest::SCENARIOS,
 ];
 
 /// Number of scenarios in [`CSM`].
