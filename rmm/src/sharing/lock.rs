@@ -191,7 +191,10 @@ mod tests {
         let index = core::mem::size_of::<FwCsm>();
         let scratch = core::mem::size_of::<Scratch>();
         std::println!("SharedMemory {total} B = FwCsm {index} B + Scratch {scratch} B + lock");
-        assert!(scratch <= core::mem::size_of::<Plan>() + 16, "the claims share the plan's room");
+        assert!(
+            scratch <= core::mem::size_of::<Plan>() + 16,
+            "the claims share the plan's room"
+        );
         assert!(total <= index + scratch + 16);
         assert!(total <= 14 * 1024 + 512);
     }
