@@ -57,11 +57,15 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
             apt.addr().get(),
             realm.state(),
             realm.config().s2.par_end(),
-            &mut state.plan,
+            state.scratch.plan(),
         )
         .map_err(checked(host_error))?;
     apt.set_state(GranuleState::Apt);
-    if state.csm.commit_in_place(&state.plan, &mut store).is_err() {
+    if state
+        .csm
+        .commit_in_place(state.scratch.plan(), &mut store)
+        .is_err()
+    {
         invariant::broken(format_args!("a checked APT_CREATE did not commit"));
     }
     realm.set_apt(Some(apt.addr()));

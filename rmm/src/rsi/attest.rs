@@ -71,7 +71,7 @@ fn init_csm_realm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     let state = &mut *guard;
     match crate::sharing::token::snapshot(state, env.machine, env.rd) {
         Some((realm_id, n)) => {
-            let shares = state.shares.get(..n).unwrap_or(&[]);
+            let shares = state.scratch.shares().get(..n).unwrap_or(&[]);
             init_with_csm(env, x, Some(CsmClaims { realm_id, shares }))
         }
         None => init_with_csm(env, x, None),

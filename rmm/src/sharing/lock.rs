@@ -23,11 +23,45 @@ use spin::mutex::{SpinMutex, SpinMutexGuard};
 pub struct CsmState {
     /// Id counters and the RealmId → RD index.
     pub csm: FwCsm,
-    /// The plan of the operation in progress.
-    pub plan: Plan,
-    /// The CSM claims of the token being started (RSI_ATTEST_TOKEN_INIT), 8 KiB, kept here
-    /// for the same reason as the plan.
-    pub shares: [attest::token::CsmShare; super::token::MAX_SHARES],
+    /// The plan of the operation in progress, or the token snapshot being taken.
+    pub scratch: Scratch,
+}
+
+/// The one piece of working storage CSM needs beyond the stack, used only by the holder of
+/// the CSM lock: the plan an operation checks and commits, or the CSM claims
+/// RSI_ATTEST_TOKEN_INIT snapshots (never both at once). About 8 KiB, kept here once rather
+/// than on every CPU's stack.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Scratch {
+    /// An operation's plan.
+    Plan(Plan),
+    /// A token's CSM claims.
+    Shares([attest::token::CsmShare; super::token::MAX_SHARES]),
+}
+
+impl Scratch {
+    /// The storage as a plan (its contents are whatever the last check left).
+    pub fn plan(&mut self) -> &mut Plan {
+        if !matches!(self, Scratch::Plan(_)) {
+            *self = Scratch::Plan(Plan::empty());
+        }
+        match self {
+            Scratch::Plan(plan) => plan,
+            Scratch::Shares(_) => invariant::broken(format_args!("CSM scratch is not a plan")),
+        }
+    }
+
+    /// The storage as token claims.
+    pub fn shares(&mut self) -> &mut [attest::token::CsmShare; super::token::MAX_SHARES] {
+        if !matches!(self, Scratch::Shares(_)) {
+            *self = Scratch::Shares([super::token::NO_SHARE; super::token::MAX_SHARES]);
+        }
+        match self {
+            Scratch::Shares(shares) => shares,
+            Scratch::Plan(_) => invariant::broken(format_args!("CSM scratch is not claims")),
+        }
+    }
 }
 
 /// The global CSM state behind the CSM lock.
@@ -51,8 +85,7 @@ impl SharedMemory {
         Self {
             state: SpinMutex::new(CsmState {
                 csm: FwCsm::new(),
-                plan: Plan::empty(),
-                shares: [super::token::NO_SHARE; super::token::MAX_SHARES],
+                scratch: Scratch::Plan(Plan::empty()),
             }),
         }
     }
@@ -144,5 +177,25 @@ impl<'t> LockedRds<'t> {
             Some(addr) => addr,
             None => invariant::broken(format_args!("{:#x} is not locked", rd.0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CSM's static memory: the index and counters, and one scratch (plan or token claims).
+    #[test]
+    fn the_csm_state_is_one_index_and_one_scratch() {
+        let total = core::mem::size_of::<SharedMemory>();
+        let index = core::mem::size_of::<FwCsm>();
+        let scratch = core::mem::size_of::<Scratch>();
+        std::println!("SharedMemory {total} B = FwCsm {index} B + Scratch {scratch} B + lock");
+        assert!(
+            scratch <= core::mem::size_of::<Plan>() + 16,
+            "the claims share the plan's room"
+        );
+        assert!(total <= index + scratch + 16);
+        assert!(total <= 14 * 1024 + 512);
     }
 }

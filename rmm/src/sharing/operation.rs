@@ -76,7 +76,7 @@ impl<'a, M: Machine> Operation<'a, M> {
             rds: &self.rds,
         };
         let state = &mut *self.csm;
-        let result = check(&state.csm, &self.store, &view, &mut state.plan);
+        let result = check(&state.csm, &self.store, &view, state.scratch.plan());
         if result.as_ref().err() == Some(&corrupt) {
             invariant::broken(format_args!(
                 "an APT does not decode or contradicts another"
@@ -92,15 +92,16 @@ impl<'a, M: Machine> Operation<'a, M> {
         let state = &mut *self.csm;
         if state
             .csm
-            .commit_in_place(&state.plan, &mut self.store)
+            .commit_in_place(state.scratch.plan(), &mut self.store)
             .is_err()
         {
             invariant::broken(format_args!("a checked CSM plan did not commit"));
         }
-        for effect in state.plan.outcome().effects.iter() {
+        let plan = state.scratch.plan();
+        for effect in plan.outcome().effects.iter() {
             effects::apply(self.granules, self.machine, &self.rds, effect);
         }
-        state.plan.outcome()
+        plan.outcome()
     }
 
     /// The `ExitToHost` effect of `outcome`, if any.

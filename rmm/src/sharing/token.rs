@@ -49,7 +49,8 @@ pub fn snapshot(
     machine: &impl Machine,
     rd: GranuleAddr,
 ) -> Option<(u64, usize)> {
-    let CsmState { csm, shares, .. } = state;
+    let CsmState { csm, scratch } = state;
+    let shares = scratch.shares();
     let me = super::csm_rd(rd);
     let entry = *csm.entry(me)?;
     let mut store = GranuleStore::new(machine);

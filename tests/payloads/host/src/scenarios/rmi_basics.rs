@@ -135,10 +135,9 @@ fn features_other_indices() -> Outcome {
 }
 
 /// Every id TF-A forwards (0xC4000150..=0xC400018E) that this RMM does not implement yet,
-/// with and without the SVE hint: SMC_UNKNOWN, x4 preserved. The RMI 1.0 commands and the
-/// two CSM commands (`RMI_APT_CREATE` 0x16A, `RMI_APT_DESTROY` 0x16B; `csm` feature, on by
-/// default) are implemented.
+/// with and without the SVE hint: SMC_UNKNOWN, x4 preserved.
 fn unknown_fids() -> Outcome {
+    // RMM 1.0's commands and the CSM extension's RMI_APT_CREATE/DESTROY (0x16A, 0x16B).
     const IMPLEMENTED: [u64; 25] = [
         0x150, 0x151, 0x152, 0x153, 0x154, 0x155, 0x157, 0x158, 0x159, 0x15A, 0x15B, 0x15C, 0x15D,
         0x15E, 0x15F, 0x161, 0x162, 0x164, 0x165, 0x166, 0x167, 0x168, 0x169, 0x16A, 0x16B,
