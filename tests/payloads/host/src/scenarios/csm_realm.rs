@@ -238,10 +238,8 @@ impl CsmRealm {
                 }
                 Ok(this)
             }
-            Err(failure) => {
-                and_cleanup(Err(failure), || this.tear_down())?;
-                fail!("unreachable")
-            }
+            // The failure's reason is kept; the result is always that failure.
+            Err(failure) => and_cleanup(Err(failure), || this.tear_down()).map(|()| this),
         }
     }
 

@@ -80,9 +80,9 @@ pub(super) struct Grant {
     pub mode: u64,
 }
 
-/// The provider creates a region `[base, base + size)` (which must ask the host to populate
-/// it when `fresh`), writes the pattern `seed` (one word every `stride` bytes) and shares it
-/// with `consumer` in `mode`.
+/// The provider creates a region `[base, base + size)` ([`create`]: the RMM must ask the
+/// host to populate what is not yet), writes the pattern `seed` (one word every `stride`
+/// bytes) and shares it with `consumer` in `mode`.
 pub(super) fn offer(
     p: &CsmRealm,
     consumer: &CsmRealm,
