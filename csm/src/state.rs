@@ -128,7 +128,7 @@ impl<const R: usize> Csm<R> {
     /// Loads the table of an indexed realm; its owner must be the indexed id.
     pub(crate) fn load<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         entry: &IndexEntry,
     ) -> Result<Apt<NR, NG, NA>, Corrupt> {
         match store.load(entry.rd) {
@@ -140,7 +140,7 @@ impl<const R: usize> Csm<R> {
     /// The index entry and table of `rd`: `Ok(None)` if it has no APT.
     pub(crate) fn own<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
     ) -> Result<Option<(IndexEntry, Apt<NR, NG, NA>)>, Corrupt> {
         match self.entry(rd) {
@@ -153,7 +153,7 @@ impl<const R: usize> Csm<R> {
     /// exist: S4).
     pub(crate) fn peer<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         id: RealmId,
     ) -> Result<(IndexEntry, Apt<NR, NG, NA>), Corrupt> {
         let e = self.by_id(id).ok_or(Corrupt)?;

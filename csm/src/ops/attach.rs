@@ -23,13 +23,13 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_accept<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         expected_provider: RealmId,
         window_base: u64,
         expected_size: u64,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Plan, RealmError> {
         let mut plan = Plan::empty();
         self.check_accept_into(
@@ -50,13 +50,13 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_accept_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         expected_provider: RealmId,
         window_base: u64,
         expected_size: u64,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -132,7 +132,7 @@ impl<const R: usize> Csm<R> {
     /// unassigned RIPAS RAM, fresh private pages on next touch); the grant stays, offered.
     pub fn check_detach<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
     ) -> Result<Plan, RealmError> {
@@ -146,7 +146,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_detach_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         plan: &mut Plan,

@@ -98,10 +98,10 @@ impl<const R: usize> Csm<R> {
     /// Check of a decoded RSI call by the realm `caller`.
     pub fn check_rsi<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         call: Call,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Plan, RealmError> {
         match call {
             Call::Create { range } => self.check_create(store, caller, range, view),
@@ -126,10 +126,10 @@ impl<const R: usize> Csm<R> {
     /// [`Self::check_rsi`] into `plan` (the monitor's storage, so no plan is on its stack).
     pub fn check_rsi_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         call: Call,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         match call {
@@ -164,10 +164,10 @@ impl<const R: usize> Csm<R> {
     /// Checks and commits a decoded RSI call (see [`crate::plan`]).
     pub fn rsi<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         call: Call,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Outcome, RealmError> {
         let plan = self.check_rsi(&*store, caller, call, view)?;
         Ok(self.commit(plan, store)?)
@@ -176,7 +176,7 @@ impl<const R: usize> Csm<R> {
     /// Checks and commits `RSI_IPA_STATE_SET` over CSM memory.
     pub fn ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
     ) -> Result<Outcome, RealmError> {
@@ -187,7 +187,7 @@ impl<const R: usize> Csm<R> {
     /// Checks and commits a host event.
     pub fn host<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         event: HostEvent,
     ) -> Result<Outcome, HostError> {
         let plan = match event {

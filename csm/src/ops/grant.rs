@@ -18,12 +18,12 @@ impl<const R: usize> Csm<R> {
     /// have a free attachment slot, where the grant is recorded on its side.
     pub fn check_share<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
         consumer: RealmId,
         mode: CsmMode,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Plan, RealmError> {
         let mut plan = Plan::empty();
         self.check_share_into(store, caller, region, consumer, mode, view, &mut plan)?;
@@ -35,12 +35,12 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_share_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
         consumer: RealmId,
         mode: CsmMode,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -88,7 +88,7 @@ impl<const R: usize> Csm<R> {
     /// attached consumer loses its aliases and its window becomes unassigned RIPAS EMPTY.
     pub fn check_revoke<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
     ) -> Result<Plan, RealmError> {
@@ -102,7 +102,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_revoke_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         plan: &mut Plan,

@@ -20,7 +20,7 @@ impl<const R: usize> Csm<R> {
     /// damaged. The monitor destroys the granule only after applying the effects (S3).
     pub fn check_data_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
     ) -> Result<Plan, HostError> {
@@ -34,7 +34,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_data_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
         plan: &mut Plan,
@@ -77,7 +77,7 @@ impl<const R: usize> Csm<R> {
     /// Check of `RMI_DATA_CREATE` / `RMI_DATA_CREATE_UNKNOWN(rd, ipa)`: refused at an alias.
     pub fn check_data_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
     ) -> Result<Plan, HostError> {
@@ -91,7 +91,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_data_create_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
         plan: &mut Plan,
@@ -102,7 +102,7 @@ impl<const R: usize> Csm<R> {
     /// Check of `RMI_RTT_FOLD(rd, range of the table)`: refused if the table maps any alias.
     pub fn check_rtt_fold<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         table: IpaRange,
     ) -> Result<Plan, HostError> {
@@ -116,7 +116,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_rtt_fold_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         table: IpaRange,
         plan: &mut Plan,
@@ -126,7 +126,7 @@ impl<const R: usize> Csm<R> {
 
     fn refuse_alias<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         hits: impl Fn(IpaRange) -> bool,
         plan: &mut Plan,
@@ -144,7 +144,7 @@ impl<const R: usize> Csm<R> {
     /// regions (live or damaged) or attached windows (S11); once they are gone, it is allowed.
     pub fn check_ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
     ) -> Result<Plan, RealmError> {
@@ -158,7 +158,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_ipa_state_set_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
         plan: &mut Plan,

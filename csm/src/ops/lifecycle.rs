@@ -16,7 +16,7 @@ impl<const R: usize> Csm<R> {
     /// into it; `par_size` is the size of the realm's protected IPA space.
     pub fn check_apt_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
         state: RealmState,
@@ -32,7 +32,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_apt_create_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
         state: RealmState,
@@ -76,7 +76,7 @@ impl<const R: usize> Csm<R> {
     /// DELEGATED.
     pub fn check_apt_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
     ) -> Result<Plan, HostError> {
@@ -90,7 +90,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_apt_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
         plan: &mut Plan,

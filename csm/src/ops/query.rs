@@ -17,7 +17,7 @@ impl<const R: usize> Csm<R> {
     /// plan changes nothing.
     pub fn check_query<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: Option<ShareId>,
     ) -> Result<Plan, RealmError> {
@@ -31,7 +31,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_query_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: Option<ShareId>,
         plan: &mut Plan,

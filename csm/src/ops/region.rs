@@ -17,10 +17,10 @@ impl<const R: usize> Csm<R> {
     /// EMPTY, DESTROYED or alias pages are refused.
     pub fn check_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Plan, RealmError> {
         let mut plan = Plan::empty();
         self.check_create_into(store, caller, range, view, &mut plan)?;
@@ -32,10 +32,10 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_create_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -71,7 +71,7 @@ impl<const R: usize> Csm<R> {
     /// windows become RIPAS EMPTY), then removes the region. Live and damaged regions alike.
     pub fn check_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
     ) -> Result<Plan, RealmError> {
@@ -85,7 +85,7 @@ impl<const R: usize> Csm<R> {
     #[allow(clippy::too_many_arguments)]
     pub fn check_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
         plan: &mut Plan,
