@@ -26,7 +26,7 @@ impl FwCsm {
         self.involved(store, rd, call)
     }
 
-    /// [`FwCsm::check_rsi_into`].
+    /// [`FwCsm::check_rsi`].
     #[inline(never)]
     pub fn fw_check_rsi(
         &self,
@@ -36,10 +36,10 @@ impl FwCsm {
         view: &dyn Stage2View,
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
-        self.check_rsi_into(store, caller, call, view, plan)
+        self.check_rsi(store, caller, call, view, plan)
     }
 
-    /// [`FwCsm::check_apt_create_into`].
+    /// [`FwCsm::check_apt_create`].
     #[inline(never)]
     pub fn fw_check_apt_create(
         &self,
@@ -50,10 +50,10 @@ impl FwCsm {
         par_size: u64,
         plan: &mut Plan,
     ) -> Result<(), HostError> {
-        self.check_apt_create_into(store, rd, apt_pa, state, par_size, plan)
+        self.check_apt_create(store, rd, apt_pa, state, par_size, plan)
     }
 
-    /// [`FwCsm::check_apt_destroy_into`].
+    /// [`FwCsm::check_apt_destroy`].
     #[inline(never)]
     pub fn fw_check_apt_destroy(
         &self,
@@ -62,10 +62,10 @@ impl FwCsm {
         apt_pa: u64,
         plan: &mut Plan,
     ) -> Result<(), HostError> {
-        self.check_apt_destroy_into(store, rd, apt_pa, plan)
+        self.check_apt_destroy(store, rd, apt_pa, plan)
     }
 
-    /// [`FwCsm::check_data_destroy_into`].
+    /// [`FwCsm::check_data_destroy`].
     #[inline(never)]
     pub fn fw_check_data_destroy(
         &self,
@@ -74,10 +74,10 @@ impl FwCsm {
         ipa: u64,
         plan: &mut Plan,
     ) -> Result<(), HostError> {
-        self.check_data_destroy_into(store, rd, ipa, plan)
+        self.check_data_destroy(store, rd, ipa, plan)
     }
 
-    /// [`FwCsm::check_ipa_state_set_into`].
+    /// [`FwCsm::check_ipa_state_set`].
     #[inline(never)]
     pub fn fw_check_ipa_state_set(
         &self,
@@ -86,7 +86,7 @@ impl FwCsm {
         range: apt::IpaRange,
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
-        self.check_ipa_state_set_into(store, caller, range, plan)
+        self.check_ipa_state_set(store, caller, range, plan)
     }
 
     /// [`FwCsm::commit_in_place`].

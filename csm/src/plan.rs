@@ -253,7 +253,7 @@ impl Default for Plan {
 }
 
 impl Plan {
-    /// Storage for a plan (`check_*_into` fill it): the monitor keeps one, under the CSM
+    /// Storage for a plan (the `check_*` functions fill it): the monitor keeps one, under the CSM
     /// lock, outside any stack.
     pub const fn empty() -> Self {
         Self {
@@ -263,6 +263,15 @@ impl Plan {
             counters: (1, 1, 1),
             index: IndexChange::None,
         }
+    }
+
+    /// Runs `check`, a check that writes its plan into storage, on a fresh plan and returns
+    /// it: the by-value form the model checker and the tests use (the monitor passes its own
+    /// storage instead).
+    pub fn of<E>(check: impl FnOnce(&mut Plan) -> Result<(), E>) -> Result<Plan, E> {
+        let mut plan = Plan::empty();
+        check(&mut plan)?;
+        Ok(plan)
     }
 
     /// Starts a plan in place that changes nothing and answers `reply` (every field reset).

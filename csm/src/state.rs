@@ -161,6 +161,31 @@ impl<const R: usize> Csm<R> {
     }
 }
 
+impl<const R: usize> Csm<R> {
+    /// Plans the removal of `grants` from their consumers' tables: each attached window is
+    /// unmapped (its pages become unassigned with RIPAS `ripas`) and invalidated, and each
+    /// received grant is dropped. The provider's side is the caller's to edit.
+    pub(crate) fn drop_grants<'g, const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
+        plan: &mut crate::plan::Plan,
+        grants: impl Iterator<Item = &'g apt::Grant>,
+        ripas: rmm_abi::rmi::states::Ripas,
+    ) -> Result<(), Corrupt> {
+        for grant in grants {
+            let (consumer, capt) = self.peer(store, grant.consumer)?;
+            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
+                push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, ripas)?;
+            }
+            plan.edit(
+                consumer.rd,
+                crate::plan::Change::RemoveAttachment(grant.share),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Unmap + invalidate for one window.
 pub(crate) fn push_unmap_window(
     effects: &mut Effects,

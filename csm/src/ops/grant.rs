@@ -16,24 +16,10 @@ impl<const R: usize> Csm<R> {
     /// the caller's live regions. One grant per (region, consumer); never to the caller
     /// itself; the consumer must be ACTIVE (its RIM, which goes into tokens, is final) and
     /// have a free attachment slot, where the grant is recorded on its side.
-    pub fn check_share<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
-        caller: Rd,
-        region: RegionId,
-        consumer: RealmId,
-        mode: CsmMode,
-        view: &(impl Stage2View + ?Sized),
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_share_into(store, caller, region, consumer, mode, view, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_share`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
     #[allow(clippy::too_many_arguments)]
-    pub fn check_share_into<const NR: usize, const NG: usize, const NA: usize>(
+    pub fn check_share<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
@@ -86,21 +72,10 @@ impl<const R: usize> Csm<R> {
 
     /// Check of `RSI_CSM_REVOKE(share)`: removes one of the caller's grants for good; an
     /// attached consumer loses its aliases and its window becomes unassigned RIPAS EMPTY.
-    pub fn check_revoke<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
-        caller: Rd,
-        share: ShareId,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_revoke_into(store, caller, share, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_revoke`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
     #[allow(clippy::too_many_arguments)]
-    pub fn check_revoke_into<const NR: usize, const NG: usize, const NA: usize>(
+    pub fn check_revoke<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
