@@ -35,3 +35,18 @@ pub type FwApt = Apt<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>;
 
 const _: () = assert!(FwApt::ENCODED_LEN <= GRANULE_SIZE);
 const _: () = assert!(FwApt::ENCODED_LEN == 1856);
+
+impl FwApt {
+    /// [`Apt::decode`] for the firmware capacities, compiled once, here (for size: the
+    /// workspace release profile builds this crate with its own optimisation level).
+    #[inline(never)]
+    pub fn fw_decode(bytes: &[u8]) -> Result<Self, crate::codec::DecodeError> {
+        Self::decode(bytes)
+    }
+
+    /// [`Apt::encode`] for the firmware capacities, compiled once, here.
+    #[inline(never)]
+    pub fn fw_encode(&self, out: &mut [u8; GRANULE_SIZE]) {
+        self.encode(out)
+    }
+}

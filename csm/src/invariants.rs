@@ -110,7 +110,7 @@ impl<const NR: usize, const NG: usize, const NA: usize, const R: usize> Tables<N
 impl<const R: usize> Csm<R> {
     fn tables<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<Tables<NR, NG, NA, R>, Violation> {
         let mut all = [None; R];
         for (slot, e) in all.iter_mut().zip(self.index.iter()) {
@@ -128,7 +128,7 @@ impl<const R: usize> Csm<R> {
     /// Finds a grant anywhere (tests and checks only): (provider, region, grant).
     pub fn find_grant<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         share: ShareId,
     ) -> Option<(IndexEntry, Region<NG>, Grant)> {
         self.realms().find_map(|e| {
@@ -141,7 +141,7 @@ impl<const R: usize> Csm<R> {
     /// rules, ids, and that both sides of every grant agree.
     pub fn check<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Violation> {
         let t = self.tables(store)?;
         let (next_realm, next_region, next_share) = self.next_ids();
@@ -215,7 +215,7 @@ impl<const R: usize> Csm<R> {
     /// Checks S1, S2, S6, S8 and complete attachments against the stage-2 tables.
     pub fn check_stage2<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         audit: &impl Stage2Audit,
     ) -> Result<(), Violation> {
         let t = self.tables(store)?;

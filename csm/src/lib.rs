@@ -16,6 +16,7 @@
 //! * [`ops`] — the operations, one file per group;
 //! * [`effect`] — effects and replies; [`error`] — errors and their status codes;
 //! * [`view`] — what the state machine reads from the stage-2 tables;
+//! * [`fw`] — the firmware's concrete entry points (compiled once, here);
 //! * `invariants` — S1–S11 as a checker (tests, debug builds, feature `invariants`);
 //! * `model` — the exhaustive model checker (tests, feature `model`).
 //!
@@ -25,6 +26,7 @@
 
 pub mod effect;
 pub mod error;
+pub mod fw;
 #[cfg(any(test, debug_assertions, feature = "invariants"))]
 pub mod invariants;
 #[cfg(any(test, feature = "model"))]
@@ -36,6 +38,7 @@ pub mod view;
 
 pub use effect::{CsmExit, Effect, Effects, MAX_EFFECTS, Outcome, QueryInfo, Reply};
 pub use error::{HostError, RealmError};
+pub use fw::FwStore;
 pub use ops::call::{Call, HostEvent};
 pub use plan::{AptStore, Change, Corrupt, Edit, Involved, MAX_EDITS, MAX_INVOLVED, Plan};
 pub use state::{Csm, FW_REALMS, FW_STATIC_LIMIT, Fault, FwCsm, IndexEntry};

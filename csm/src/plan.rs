@@ -208,8 +208,11 @@ impl Involved {
         };
         *slot = rd;
         self.len += 1;
-        if let Some(used) = self.rds.get_mut(..self.len) {
-            used.sort_unstable();
+        // Insertion into the sorted prefix (a general sort would add 2 KiB of firmware).
+        let mut i = self.len - 1;
+        while i > 0 && self.rds[i - 1] > self.rds[i] {
+            self.rds.swap(i - 1, i);
+            i -= 1;
         }
         true
     }
@@ -250,7 +253,7 @@ impl Default for Plan {
 }
 
 impl Plan {
-    /// Storage for a plan (`check_*_into` fill it): the monitor keeps one, under the CSM
+    /// Storage for a plan (the `check_*` functions fill it): the monitor keeps one, under the CSM
     /// lock, outside any stack.
     pub const fn empty() -> Self {
         Self {
@@ -260,6 +263,15 @@ impl Plan {
             counters: (1, 1, 1),
             index: IndexChange::None,
         }
+    }
+
+    /// Runs `check`, a check that writes its plan into storage, on a fresh plan and returns
+    /// it: the by-value form the model checker and the tests use (the monitor passes its own
+    /// storage instead).
+    pub fn of<E>(check: impl FnOnce(&mut Plan) -> Result<(), E>) -> Result<Plan, E> {
+        let mut plan = Plan::empty();
+        check(&mut plan)?;
+        Ok(plan)
     }
 
     /// Starts a plan in place that changes nothing and answers `reply` (every field reset).
@@ -346,7 +358,7 @@ impl Plan {
     /// The table of `rd` after this plan, starting from the store (or empty before an Init).
     fn result<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         first: usize,
         rd: Rd,
     ) -> Option<Apt<NR, NG, NA>> {
@@ -361,7 +373,7 @@ impl Plan {
     /// result is a valid table. The last step of every check.
     pub(crate) fn verify<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
         for (first, rd) in self.edited() {
             self.result(store, first, rd).ok_or(Corrupt)?;
@@ -379,7 +391,7 @@ impl<const R: usize> Csm<R> {
     pub fn commit<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
         plan: Plan,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<Outcome, Corrupt> {
         self.commit_in_place(&plan, store)?;
         Ok(plan.outcome)
@@ -390,7 +402,7 @@ impl<const R: usize> Csm<R> {
     pub fn commit_in_place<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
         plan: &Plan,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
         (self.next_realm, self.next_region, self.next_share) = plan.counters;
         match plan.index {
@@ -424,7 +436,7 @@ impl<const R: usize> Csm<R> {
     /// included). An unreadable table involves only what is known; the check then fails.
     pub fn involved<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         call: Option<&Call>,
     ) -> Involved {

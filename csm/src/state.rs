@@ -128,7 +128,7 @@ impl<const R: usize> Csm<R> {
     /// Loads the table of an indexed realm; its owner must be the indexed id.
     pub(crate) fn load<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         entry: &IndexEntry,
     ) -> Result<Apt<NR, NG, NA>, Corrupt> {
         match store.load(entry.rd) {
@@ -140,7 +140,7 @@ impl<const R: usize> Csm<R> {
     /// The index entry and table of `rd`: `Ok(None)` if it has no APT.
     pub(crate) fn own<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
     ) -> Result<Option<(IndexEntry, Apt<NR, NG, NA>)>, Corrupt> {
         match self.entry(rd) {
@@ -153,11 +153,36 @@ impl<const R: usize> Csm<R> {
     /// exist: S4).
     pub(crate) fn peer<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         id: RealmId,
     ) -> Result<(IndexEntry, Apt<NR, NG, NA>), Corrupt> {
         let e = self.by_id(id).ok_or(Corrupt)?;
         Ok((*e, self.load(store, e)?))
+    }
+}
+
+impl<const R: usize> Csm<R> {
+    /// Plans the removal of `grants` from their consumers' tables: each attached window is
+    /// unmapped (its pages become unassigned with RIPAS `ripas`) and invalidated, and each
+    /// received grant is dropped. The provider's side is the caller's to edit.
+    pub(crate) fn drop_grants<'g, const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
+        plan: &mut crate::plan::Plan,
+        grants: impl Iterator<Item = &'g apt::Grant>,
+        ripas: rmm_abi::rmi::states::Ripas,
+    ) -> Result<(), Corrupt> {
+        for grant in grants {
+            let (consumer, capt) = self.peer(store, grant.consumer)?;
+            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
+                push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, ripas)?;
+            }
+            plan.edit(
+                consumer.rd,
+                crate::plan::Change::RemoveAttachment(grant.share),
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -248,13 +248,13 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
                 _ => RealmState::Active,
             };
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_apt_create(s, rd(i), apt_pa(i), state, super::world::PAR)
+                Plan::of(|p| c.check_apt_create(s, rd(i), apt_pa(i), state, super::world::PAR, p))
             })?;
             unchanged(&result, w, &n)?;
         }
         Action::AptDestroy(i) => {
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_apt_destroy(s, rd(i), apt_pa(i))
+                Plan::of(|p| c.check_apt_destroy(s, rd(i), apt_pa(i), p))
             })?;
             unchanged(&result, w, &n)?;
             if let Ok(out) = result {
@@ -268,7 +268,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
                     let ipa = p as u64 * PAGE_SIZE;
                     let before = n.clone();
                     let result = run(&mut n, rd(i), None, |c, s| {
-                        c.check_data_create(s, rd(i), ipa)
+                        Plan::of(|p| c.check_data_create(s, rd(i), ipa, p))
                     })?;
                     unchanged(&result, &before, &n)?;
                     if result.is_ok() {
@@ -283,7 +283,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
                     let ipa = p as u64 * PAGE_SIZE;
                     let before = n.clone();
                     let result = run(&mut n, rd(i), None, |c, s| {
-                        c.check_data_destroy(s, rd(i), ipa)
+                        Plan::of(|p| c.check_data_destroy(s, rd(i), ipa, p))
                     })?;
                     unchanged(&result, &before, &n)?;
                     if let Ok(out) = result {
@@ -308,7 +308,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         Action::DataCreateAtAlias(i, p) => {
             let ipa = p as u64 * PAGE_SIZE;
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_data_create(s, rd(i), ipa)
+                Plan::of(|p| c.check_data_create(s, rd(i), ipa, p))
             })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
@@ -318,7 +318,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         Action::DataDestroyAtAlias(i, p) => {
             let ipa = p as u64 * PAGE_SIZE;
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_data_destroy(s, rd(i), ipa)
+                Plan::of(|p| c.check_data_destroy(s, rd(i), ipa, p))
             })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
@@ -328,7 +328,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         Action::FoldAliases(i, t) => {
             let table = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_rtt_fold(s, rd(i), table)
+                Plan::of(|p| c.check_rtt_fold(s, rd(i), table, p))
             })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
@@ -338,7 +338,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         Action::IpaStateSet(i, t, ripas) => {
             let r = range((t * TABLE_PAGES) as u64, TABLE_PAGES as u64);
             let result = run(&mut n, rd(i), None, |c, s| {
-                c.check_ipa_state_set(s, rd(i), r)
+                Plan::of(|p| c.check_ipa_state_set(s, rd(i), r, p))
             })?;
             unchanged(&result, w, &n)?;
             if result.is_ok() {
@@ -361,7 +361,7 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
         }
         Action::Rsi(i, call) => {
             let result = run(&mut n, rd(i), Some(&call), |c, s| {
-                c.check_rsi(s, rd(i), call, w)
+                Plan::of(|p| c.check_rsi(s, rd(i), call, w, p))
             })?;
             unchanged(&result, w, &n)?;
             if let Ok(out) = result {

@@ -20,43 +20,18 @@ impl<const R: usize> Csm<R> {
     /// `RSI_IPA_STATE_SET` beforehand (RAM, DESTROYED or alias pages are refused). If entries
     /// are still assigned (RIPAS EMPTY) or level-3 tables are missing, the call exits to the
     /// host (`RMI_EXIT_CSM_PREPARE`) and restarts, re-checking everything.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
     #[allow(clippy::too_many_arguments)]
     pub fn check_accept<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         expected_provider: RealmId,
         window_base: u64,
         expected_size: u64,
-        view: &impl Stage2View,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_accept_into(
-            store,
-            caller,
-            share,
-            expected_provider,
-            window_base,
-            expected_size,
-            view,
-            &mut plan,
-        )?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_accept`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_accept_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        share: ShareId,
-        expected_provider: RealmId,
-        window_base: u64,
-        expected_size: u64,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -130,23 +105,12 @@ impl<const R: usize> Csm<R> {
 
     /// Check of `RSI_CSM_DETACH(share)`: removes the caller's aliases (its window becomes
     /// unassigned RIPAS RAM, fresh private pages on next touch); the grant stays, offered.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_detach<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        share: ShareId,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_detach_into(store, caller, share, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_detach`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_detach_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         plan: &mut Plan,

@@ -95,56 +95,28 @@ impl Call {
 }
 
 impl<const R: usize> Csm<R> {
-    /// Check of a decoded RSI call by the realm `caller`.
+    /// Check of a decoded RSI call by the realm `caller`, into `plan`.
     pub fn check_rsi<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         call: Call,
-        view: &impl Stage2View,
-    ) -> Result<Plan, RealmError> {
-        match call {
-            Call::Create { range } => self.check_create(store, caller, range, view),
-            Call::Share {
-                region,
-                consumer,
-                mode,
-            } => self.check_share(store, caller, region, consumer, mode, view),
-            Call::Accept {
-                share,
-                provider,
-                window_base,
-                size,
-            } => self.check_accept(store, caller, share, provider, window_base, size, view),
-            Call::Detach { share } => self.check_detach(store, caller, share),
-            Call::Revoke { share } => self.check_revoke(store, caller, share),
-            Call::Destroy { region } => self.check_destroy(store, caller, region),
-            Call::Query { share } => self.check_query(store, caller, share),
-        }
-    }
-
-    /// [`Self::check_rsi`] into `plan` (the monitor's storage, so no plan is on its stack).
-    pub fn check_rsi_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        call: Call,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         match call {
-            Call::Create { range } => self.check_create_into(store, caller, range, view, plan),
+            Call::Create { range } => self.check_create(store, caller, range, view, plan),
             Call::Share {
                 region,
                 consumer,
                 mode,
-            } => self.check_share_into(store, caller, region, consumer, mode, view, plan),
+            } => self.check_share(store, caller, region, consumer, mode, view, plan),
             Call::Accept {
                 share,
                 provider,
                 window_base,
                 size,
-            } => self.check_accept_into(
+            } => self.check_accept(
                 store,
                 caller,
                 share,
@@ -154,40 +126,40 @@ impl<const R: usize> Csm<R> {
                 view,
                 plan,
             ),
-            Call::Detach { share } => self.check_detach_into(store, caller, share, plan),
-            Call::Revoke { share } => self.check_revoke_into(store, caller, share, plan),
-            Call::Destroy { region } => self.check_destroy_into(store, caller, region, plan),
-            Call::Query { share } => self.check_query_into(store, caller, share, plan),
+            Call::Detach { share } => self.check_detach(store, caller, share, plan),
+            Call::Revoke { share } => self.check_revoke(store, caller, share, plan),
+            Call::Destroy { region } => self.check_destroy(store, caller, region, plan),
+            Call::Query { share } => self.check_query(store, caller, share, plan),
         }
     }
 
     /// Checks and commits a decoded RSI call (see [`crate::plan`]).
     pub fn rsi<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         call: Call,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
     ) -> Result<Outcome, RealmError> {
-        let plan = self.check_rsi(&*store, caller, call, view)?;
+        let plan = Plan::of(|p| self.check_rsi(&*store, caller, call, view, p))?;
         Ok(self.commit(plan, store)?)
     }
 
     /// Checks and commits `RSI_IPA_STATE_SET` over CSM memory.
     pub fn ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
     ) -> Result<Outcome, RealmError> {
-        let plan = self.check_ipa_state_set(&*store, caller, range)?;
+        let plan = Plan::of(|p| self.check_ipa_state_set(&*store, caller, range, p))?;
         Ok(self.commit(plan, store)?)
     }
 
     /// Checks and commits a host event.
     pub fn host<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
-        store: &mut impl AptStore<NR, NG, NA>,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         event: HostEvent,
     ) -> Result<Outcome, HostError> {
         let plan = match event {
@@ -196,12 +168,20 @@ impl<const R: usize> Csm<R> {
                 apt_pa,
                 state,
                 par_size,
-            } => self.check_apt_create(&*store, rd, apt_pa, state, par_size),
-            HostEvent::AptDestroy { rd, apt_pa } => self.check_apt_destroy(&*store, rd, apt_pa),
+            } => Plan::of(|p| self.check_apt_create(&*store, rd, apt_pa, state, par_size, p)),
+            HostEvent::AptDestroy { rd, apt_pa } => {
+                Plan::of(|p| self.check_apt_destroy(&*store, rd, apt_pa, p))
+            }
             HostEvent::RealmDestroy { rd } => self.check_realm_destroy(rd),
-            HostEvent::DataDestroy { rd, ipa } => self.check_data_destroy(&*store, rd, ipa),
-            HostEvent::DataCreate { rd, ipa } => self.check_data_create(&*store, rd, ipa),
-            HostEvent::RttFold { rd, table } => self.check_rtt_fold(&*store, rd, table),
+            HostEvent::DataDestroy { rd, ipa } => {
+                Plan::of(|p| self.check_data_destroy(&*store, rd, ipa, p))
+            }
+            HostEvent::DataCreate { rd, ipa } => {
+                Plan::of(|p| self.check_data_create(&*store, rd, ipa, p))
+            }
+            HostEvent::RttFold { rd, table } => {
+                Plan::of(|p| self.check_rtt_fold(&*store, rd, table, p))
+            }
         }?;
         Ok(self.commit(plan, store)?)
     }

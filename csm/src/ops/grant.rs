@@ -16,31 +16,17 @@ impl<const R: usize> Csm<R> {
     /// the caller's live regions. One grant per (region, consumer); never to the caller
     /// itself; the consumer must be ACTIVE (its RIM, which goes into tokens, is final) and
     /// have a free attachment slot, where the grant is recorded on its side.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_share<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
         consumer: RealmId,
         mode: CsmMode,
-        view: &impl Stage2View,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_share_into(store, caller, region, consumer, mode, view, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_share`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_share_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        region: RegionId,
-        consumer: RealmId,
-        mode: CsmMode,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -86,23 +72,12 @@ impl<const R: usize> Csm<R> {
 
     /// Check of `RSI_CSM_REVOKE(share)`: removes one of the caller's grants for good; an
     /// attached consumer loses its aliases and its window becomes unassigned RIPAS EMPTY.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_revoke<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        share: ShareId,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_revoke_into(store, caller, share, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_revoke`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_revoke_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: ShareId,
         plan: &mut Plan,

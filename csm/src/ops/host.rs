@@ -11,30 +11,19 @@ use rmm_abi::rmi::states::Ripas;
 use crate::effect::Reply;
 use crate::error::{HostError, RealmError};
 use crate::plan::{AptStore, Change, Plan};
-use crate::state::{Csm, push_unmap_window};
+use crate::state::Csm;
 
 impl<const R: usize> Csm<R> {
     /// Check of `RMI_DATA_DESTROY(rd, ipa)`: refused at an alias. At a page of a live region
     /// the host takes the page away: every attachment of the region is removed (consumer
     /// windows become RIPAS DESTROYED), its grants are revoked, and the region becomes
     /// damaged. The monitor destroys the granule only after applying the effects (S3).
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_data_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        rd: Rd,
-        ipa: u64,
-    ) -> Result<Plan, HostError> {
-        let mut plan = Plan::empty();
-        self.check_data_destroy_into(store, rd, ipa, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_data_destroy`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_data_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
         plan: &mut Plan,
@@ -58,40 +47,18 @@ impl<const R: usize> Csm<R> {
             }
         };
         plan.start(self, Reply::Done);
-        for grant in region.grants() {
-            let (consumer, capt) = self.peer(store, grant.consumer)?;
-            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(
-                    &mut plan.outcome.effects,
-                    consumer.rd,
-                    window,
-                    Ripas::Destroyed,
-                )?;
-            }
-            plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
-        }
+        self.drop_grants(store, plan, region.grants(), Ripas::Destroyed)?;
         plan.edit(rd, Change::Damage(region.id))?;
         Ok(plan.verify(store)?)
     }
 
     /// Check of `RMI_DATA_CREATE` / `RMI_DATA_CREATE_UNKNOWN(rd, ipa)`: refused at an alias.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_data_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        rd: Rd,
-        ipa: u64,
-    ) -> Result<Plan, HostError> {
-        let mut plan = Plan::empty();
-        self.check_data_create_into(store, rd, ipa, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_data_create`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_data_create_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         ipa: u64,
         plan: &mut Plan,
@@ -100,23 +67,12 @@ impl<const R: usize> Csm<R> {
     }
 
     /// Check of `RMI_RTT_FOLD(rd, range of the table)`: refused if the table maps any alias.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_rtt_fold<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        rd: Rd,
-        table: IpaRange,
-    ) -> Result<Plan, HostError> {
-        let mut plan = Plan::empty();
-        self.check_rtt_fold_into(store, rd, table, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_rtt_fold`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_rtt_fold_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         table: IpaRange,
         plan: &mut Plan,
@@ -126,7 +82,7 @@ impl<const R: usize> Csm<R> {
 
     fn refuse_alias<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         hits: impl Fn(IpaRange) -> bool,
         plan: &mut Plan,
@@ -142,23 +98,12 @@ impl<const R: usize> Csm<R> {
 
     /// Check of `RSI_IPA_STATE_SET` over `range`: refused if it touches any of the caller's
     /// regions (live or damaged) or attached windows (S11); once they are gone, it is allowed.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        range: IpaRange,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_ipa_state_set_into(store, caller, range, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_ipa_state_set`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_ipa_state_set_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
         plan: &mut Plan,

@@ -14,25 +14,12 @@ impl<const R: usize> Csm<R> {
     /// RealmId. The monitor has already checked that `apt_pa` is a DELEGATED granule and `rd`
     /// an RD, and binds the granule to the RD before the commit, which writes the empty table
     /// into it; `par_size` is the size of the realm's protected IPA space.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_apt_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        rd: Rd,
-        apt_pa: u64,
-        state: RealmState,
-        par_size: u64,
-    ) -> Result<Plan, HostError> {
-        let mut plan = Plan::empty();
-        self.check_apt_create_into(store, rd, apt_pa, state, par_size, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_apt_create`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_apt_create_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
         state: RealmState,
@@ -74,23 +61,12 @@ impl<const R: usize> Csm<R> {
     /// (→ DESTROYED) and every grant naming it is dropped from its provider. The commit
     /// removes the index entry and clears the granule; the monitor then returns it to
     /// DELEGATED.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_apt_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        rd: Rd,
-        apt_pa: u64,
-    ) -> Result<Plan, HostError> {
-        let mut plan = Plan::empty();
-        self.check_apt_destroy_into(store, rd, apt_pa, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_apt_destroy`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_apt_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
         apt_pa: u64,
         plan: &mut Plan,
@@ -101,18 +77,12 @@ impl<const R: usize> Csm<R> {
             return Err(HostError::WrongApt);
         }
         plan.start(self, Reply::Done);
-        for grant in apt.regions().flat_map(|r| r.grants()) {
-            let (consumer, capt) = self.peer(store, grant.consumer)?;
-            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(
-                    &mut plan.outcome.effects,
-                    consumer.rd,
-                    window,
-                    Ripas::Destroyed,
-                )?;
-            }
-            plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
-        }
+        self.drop_grants(
+            store,
+            plan,
+            apt.regions().flat_map(|r| r.grants()),
+            Ripas::Destroyed,
+        )?;
         for received in apt.attachments() {
             if let Some(window) = received.window {
                 push_unmap_window(&mut plan.outcome.effects, rd, window, Ripas::Destroyed)?;

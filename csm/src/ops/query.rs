@@ -15,23 +15,12 @@ impl<const R: usize> Csm<R> {
     /// otherwise the grant's provider, consumer, size, mode and whether it is attached — only
     /// for the grant's provider or consumer (to anyone else the grant does not exist). The
     /// plan changes nothing.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_query<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        share: Option<ShareId>,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_query_into(store, caller, share, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_query`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_query_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         share: Option<ShareId>,
         plan: &mut Plan,

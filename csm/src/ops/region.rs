@@ -7,7 +7,7 @@ use rmm_abi::rmi::states::Ripas;
 use crate::effect::{CsmExit, Reply};
 use crate::error::RealmError;
 use crate::plan::{AptStore, Change, Plan};
-use crate::state::{Csm, push_unmap_window, take_id};
+use crate::state::{Csm, take_id};
 use crate::view::Stage2View;
 
 impl<const R: usize> Csm<R> {
@@ -15,27 +15,15 @@ impl<const R: usize> Csm<R> {
     /// for sharing. At most `MAX_REGION_SIZE`; every page must be RIPAS RAM: if some are not
     /// yet populated the call exits to the host (`RMI_EXIT_CSM_POPULATE`) and restarts;
     /// EMPTY, DESTROYED or alias pages are refused.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         range: IpaRange,
-        view: &impl Stage2View,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_create_into(store, caller, range, view, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_create`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_create_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        range: IpaRange,
-        view: &impl Stage2View,
+        view: &(impl Stage2View + ?Sized),
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
@@ -69,23 +57,12 @@ impl<const R: usize> Csm<R> {
 
     /// Check of `RSI_CSM_DESTROY(region)`: revokes every remaining grant (attached consumers'
     /// windows become RIPAS EMPTY), then removes the region. Live and damaged regions alike.
+    /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
+    /// on error `plan` holds nothing meaningful and nothing changed.
+    #[allow(clippy::too_many_arguments)]
     pub fn check_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &impl AptStore<NR, NG, NA>,
-        caller: Rd,
-        region: RegionId,
-    ) -> Result<Plan, RealmError> {
-        let mut plan = Plan::empty();
-        self.check_destroy_into(store, caller, region, &mut plan)?;
-        Ok(plan)
-    }
-
-    /// [`Self::check_destroy`] into `plan` (the monitor's storage): the same checks, nothing
-    /// changed on error (`plan` is then meaningless).
-    #[allow(clippy::too_many_arguments)]
-    pub fn check_destroy_into<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &impl AptStore<NR, NG, NA>,
+        store: &(impl AptStore<NR, NG, NA> + ?Sized),
         caller: Rd,
         region: RegionId,
         plan: &mut Plan,
@@ -93,13 +70,7 @@ impl<const R: usize> Csm<R> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
         plan.start(self, Reply::Done);
-        for grant in reg.grants() {
-            let (consumer, capt) = self.peer(store, grant.consumer)?;
-            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
-                push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, Ripas::Empty)?;
-            }
-            plan.edit(consumer.rd, Change::RemoveAttachment(grant.share))?;
-        }
+        self.drop_grants(store, plan, reg.grants(), Ripas::Empty)?;
         plan.edit(caller, Change::RemoveRegion(region))?;
         Ok(plan.verify(store)?)
     }

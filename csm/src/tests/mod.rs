@@ -71,7 +71,7 @@ impl System {
         Ok(self.global.commit(plan, &mut self.apts)?)
     }
     pub(crate) fn create(&mut self, c: Rd, r: IpaRange, v: &World) -> Result<Outcome, RealmError> {
-        let p = self.global.check_create(&self.apts, c, r, v);
+        let p = Plan::of(|p| self.global.check_create(&self.apts, c, r, v, p));
         self.done(p)
     }
     pub(crate) fn share(
@@ -81,9 +81,10 @@ impl System {
         consumer: RealmId,
         mode: CsmMode,
     ) -> Result<Outcome, RealmError> {
-        let p = self
-            .global
-            .check_share(&self.apts, c, region, consumer, mode, &AllActive);
+        let p = Plan::of(|p| {
+            self.global
+                .check_share(&self.apts, c, region, consumer, mode, &AllActive, p)
+        });
         self.done(p)
     }
     /// ACCEPT naming the size the consumer's record says (as a consumer that asked QUERY).
@@ -113,57 +114,58 @@ impl System {
         size: u64,
         v: &World,
     ) -> Result<Outcome, RealmError> {
-        let p = self
-            .global
-            .check_accept(&self.apts, c, share, provider, base, size, v);
+        let p = Plan::of(|p| {
+            self.global
+                .check_accept(&self.apts, c, share, provider, base, size, v, p)
+        });
         self.done(p)
     }
     pub(crate) fn detach(&mut self, c: Rd, share: ShareId) -> Result<Outcome, RealmError> {
-        let p = self.global.check_detach(&self.apts, c, share);
+        let p = Plan::of(|p| self.global.check_detach(&self.apts, c, share, p));
         self.done(p)
     }
     pub(crate) fn revoke(&mut self, c: Rd, share: ShareId) -> Result<Outcome, RealmError> {
-        let p = self.global.check_revoke(&self.apts, c, share);
+        let p = Plan::of(|p| self.global.check_revoke(&self.apts, c, share, p));
         self.done(p)
     }
     pub(crate) fn destroy(&mut self, c: Rd, region: RegionId) -> Result<Outcome, RealmError> {
-        let p = self.global.check_destroy(&self.apts, c, region);
+        let p = Plan::of(|p| self.global.check_destroy(&self.apts, c, region, p));
         self.done(p)
     }
     pub(crate) fn query(&self, c: Rd, share: Option<ShareId>) -> Result<Outcome, RealmError> {
-        Ok(self
-            .global
-            .check_query(&self.apts, c, share)?
-            .outcome()
-            .clone())
+        Ok(
+            Plan::of(|p| self.global.check_query(&self.apts, c, share, p))?
+                .outcome()
+                .clone(),
+        )
     }
     pub(crate) fn rsi(&mut self, c: Rd, call: Call, v: &World) -> Result<Outcome, RealmError> {
         self.global.rsi(&mut self.apts, c, call, v)
     }
     pub(crate) fn ipa_state_set(&self, c: Rd, r: IpaRange) -> Result<Outcome, RealmError> {
-        Ok(self
-            .global
-            .check_ipa_state_set(&self.apts, c, r)?
-            .outcome()
-            .clone())
+        Ok(
+            Plan::of(|p| self.global.check_ipa_state_set(&self.apts, c, r, p))?
+                .outcome()
+                .clone(),
+        )
     }
     pub(crate) fn data_destroy(&mut self, d: Rd, ipa: u64) -> Result<Outcome, HostError> {
-        let p = self.global.check_data_destroy(&self.apts, d, ipa);
+        let p = Plan::of(|p| self.global.check_data_destroy(&self.apts, d, ipa, p));
         self.done(p)
     }
     pub(crate) fn data_create(&self, d: Rd, ipa: u64) -> Result<Outcome, HostError> {
-        Ok(self
-            .global
-            .check_data_create(&self.apts, d, ipa)?
-            .outcome()
-            .clone())
+        Ok(
+            Plan::of(|p| self.global.check_data_create(&self.apts, d, ipa, p))?
+                .outcome()
+                .clone(),
+        )
     }
     pub(crate) fn rtt_fold(&self, d: Rd, t: IpaRange) -> Result<Outcome, HostError> {
-        Ok(self
-            .global
-            .check_rtt_fold(&self.apts, d, t)?
-            .outcome()
-            .clone())
+        Ok(
+            Plan::of(|p| self.global.check_rtt_fold(&self.apts, d, t, p))?
+                .outcome()
+                .clone(),
+        )
     }
     pub(crate) fn apt_create(
         &mut self,
@@ -172,11 +174,14 @@ impl System {
         state: RealmState,
         par: u64,
     ) -> Result<Outcome, HostError> {
-        let p = self.global.check_apt_create(&self.apts, d, pa, state, par);
+        let p = Plan::of(|p| {
+            self.global
+                .check_apt_create(&self.apts, d, pa, state, par, p)
+        });
         self.done(p)
     }
     pub(crate) fn apt_destroy(&mut self, d: Rd, pa: u64) -> Result<Outcome, HostError> {
-        let p = self.global.check_apt_destroy(&self.apts, d, pa);
+        let p = Plan::of(|p| self.global.check_apt_destroy(&self.apts, d, pa, p));
         self.done(p)
     }
     pub(crate) fn realm_destroy(&self, d: Rd) -> Result<Outcome, HostError> {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RSI calls: each success and each error.
 
+use crate::plan::Plan;
 use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::states::Ripas;
 
@@ -144,23 +145,27 @@ fn share_is_full_with_every_grant_slot_used() {
     let mut c: crate::Csm<4> = crate::Csm::new();
     let mut s = GranuleStore::default();
     let create = |c: &mut crate::Csm<4>, s: &mut GranuleStore, r: IpaRange| {
-        let p = c.check_create::<1, 1, 1>(s, rd(0), r, &Populated)?;
+        let p = Plan::of(|p| c.check_create::<1, 1, 1>(s, rd(0), r, &Populated, p))?;
         Ok::<_, RealmError>(c.commit::<1, 1, 1>(p, s)?)
     };
     let share = |c: &mut crate::Csm<4>, s: &mut GranuleStore, region, to| {
-        let p = c.check_share::<1, 1, 1>(s, rd(0), region, to, CsmMode::Read, &Populated)?;
+        let p = Plan::of(|p| {
+            c.check_share::<1, 1, 1>(s, rd(0), region, to, CsmMode::Read, &Populated, p)
+        })?;
         Ok::<_, RealmError>(c.commit::<1, 1, 1>(p, s)?)
     };
     for i in 0..3 {
-        let p = c
-            .check_apt_create::<1, 1, 1>(
+        let p = Plan::of(|p| {
+            c.check_apt_create::<1, 1, 1>(
                 &s,
                 rd(i),
                 i as u64,
                 rmm_abi::rmi::states::RealmState::New,
                 1 << 20,
+                p,
             )
-            .unwrap();
+        })
+        .unwrap();
         c.commit::<1, 1, 1>(p, &mut s).unwrap();
     }
     let Reply::Region(region) = create(&mut c, &mut s, pages(0, 1)).unwrap().reply else {
@@ -504,15 +509,23 @@ fn share_needs_an_active_consumer() {
     let mut new = w.clone();
     new.realms[1].life = crate::model::world::Life::New;
     refused(&new, RealmError::PeerNotActive, |c, v| {
-        let p = c
-            .global
-            .check_share(&c.apts, rd(0), region, consumer, CsmMode::Read, v);
+        let p = Plan::of(|p| {
+            c.global
+                .check_share(&c.apts, rd(0), region, consumer, CsmMode::Read, v, p)
+        });
         c.done(p)
     });
     // The same call succeeds once the consumer is ACTIVE.
-    let p = w
-        .csm
-        .global
-        .check_share(&w.csm.apts, rd(0), region, consumer, CsmMode::Read, &view);
+    let p = Plan::of(|p| {
+        w.csm.global.check_share(
+            &w.csm.apts,
+            rd(0),
+            region,
+            consumer,
+            CsmMode::Read,
+            &view,
+            p,
+        )
+    });
     assert!(matches!(w.csm.done(p).unwrap().reply, Reply::Share(_)));
 }

@@ -83,7 +83,16 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     let par = 2 * WINDOW;
     let mut ids = std::vec::Vec::new();
     for i in 0..FW_REALMS {
-        let p = csm.check_apt_create(&store, ring_rd(i), 0x1000 + i as u64, RealmState::New, par);
+        let p = Plan::of(|p| {
+            csm.check_apt_create(
+                &store,
+                ring_rd(i),
+                0x1000 + i as u64,
+                RealmState::New,
+                par,
+                p,
+            )
+        });
         let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
             panic!()
         };
@@ -92,25 +101,30 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(csm.realms().count(), FW_REALMS);
     // The 257th is refused, and nothing changes.
     let before = (csm.clone(), store.clone());
-    let p = csm.check_apt_create::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(
-        &store,
-        ring_rd(FW_REALMS),
-        0x1000,
-        RealmState::New,
-        par,
-    );
+    let p = Plan::of(|p| {
+        csm.check_apt_create::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(
+            &store,
+            ring_rd(FW_REALMS),
+            0x1000,
+            RealmState::New,
+            par,
+            p,
+        )
+    });
     assert_eq!(p.map(|_| ()), Err(HostError::Full));
     assert_eq!((csm.clone(), store.clone()), before);
 
     // Every realm shares a 4-page region read-only with the next one, which accepts it.
     let mut shares = std::vec::Vec::new();
     for i in 0..FW_REALMS {
-        let p = csm.check_create(&store, ring_rd(i), pages(0, 4), &Ring);
+        let p = Plan::of(|p| csm.check_create(&store, ring_rd(i), pages(0, 4), &Ring, p));
         let Reply::Region(region) = run(&mut csm, &mut store, p).unwrap().reply else {
             panic!()
         };
         let next = ids[(i + 1) % FW_REALMS];
-        let p = csm.check_share(&store, ring_rd(i), region, next, CsmMode::Read, &Ring);
+        let p = Plan::of(|p| {
+            csm.check_share(&store, ring_rd(i), region, next, CsmMode::Read, &Ring, p)
+        });
         let Reply::Share(share) = run(&mut csm, &mut store, p).unwrap().reply else {
             panic!()
         };
@@ -119,15 +133,18 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     for i in 0..FW_REALMS {
         let from = (i + FW_REALMS - 1) % FW_REALMS;
         let share = shares[from];
-        let p = csm.check_accept(
-            &store,
-            ring_rd(i),
-            share,
-            ids[from],
-            WINDOW,
-            4 * PAGE_SIZE,
-            &Ring,
-        );
+        let p = Plan::of(|p| {
+            csm.check_accept(
+                &store,
+                ring_rd(i),
+                share,
+                ids[from],
+                WINDOW,
+                4 * PAGE_SIZE,
+                &Ring,
+                p,
+            )
+        });
         let out = run(&mut csm, &mut store, p).unwrap();
         assert_eq!(
             effects(&out),
@@ -153,7 +170,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     // consistent.
     let involved = csm.involved::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store, ring_rd(7), None);
     assert_eq!(involved.rds(), [ring_rd(6), ring_rd(7), ring_rd(8)]);
-    let p = csm.check_apt_destroy(&store, ring_rd(7), 0x1000 + 7);
+    let p = Plan::of(|p| csm.check_apt_destroy(&store, ring_rd(7), 0x1000 + 7, p));
     let out = run(&mut csm, &mut store, p).unwrap();
     let window = IpaRange::new(WINDOW, 4 * PAGE_SIZE).unwrap();
     let mut unmapped: std::vec::Vec<Rd> = effects(&out)
@@ -178,7 +195,9 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(eight.attachments().count(), 0);
 
     // The freed index slot takes a new realm, with a RealmId never used before.
-    let p = csm.check_apt_create(&store, ring_rd(FW_REALMS), 0x1000, RealmState::New, par);
+    let p = Plan::of(|p| {
+        csm.check_apt_create(&store, ring_rd(FW_REALMS), 0x1000, RealmState::New, par, p)
+    });
     let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
         panic!()
     };

@@ -51,7 +51,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
     let state = &mut *guard;
     state
         .csm
-        .check_apt_create_into(
+        .fw_check_apt_create(
             &store,
             csm_rd(rd.addr()),
             apt.addr().get(),
@@ -63,7 +63,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
     apt.set_state(GranuleState::Apt);
     if state
         .csm
-        .commit_in_place(state.scratch.plan(), &mut store)
+        .fw_commit(state.scratch.plan(), &mut store)
         .is_err()
     {
         invariant::broken(format_args!("a checked APT_CREATE did not commit"));
@@ -80,7 +80,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Hand
     let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
         .map_err(|_| RmiError::Input)?;
     op.check(HostError::AptCorrupt, |csm, store, _, plan| {
-        csm.check_apt_destroy_into(store, csm_rd(named), args.apt, plan)
+        csm.fw_check_apt_destroy(store, csm_rd(named), args.apt, plan)
     })
     .map_err(host_error)?;
     // The bound granule (the check compared it with x2): after the RD locks.

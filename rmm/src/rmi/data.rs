@@ -180,7 +180,7 @@ fn destroy_csm(
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {
         op.check(HostError::AptCorrupt, |csm, store, _, plan| {
-            csm.check_data_destroy_into(store, csm_rd(named), ipa, plan)
+            csm.fw_check_data_destroy(store, csm_rd(named), ipa, plan)
         })
         .map_err(host_error)?;
         op.commit();

@@ -173,7 +173,7 @@ fn csm_allows(
     let state = &mut **csm;
     match state
         .csm
-        .check_ipa_state_set_into(&store, csm_rd(rd), range, state.scratch.plan())
+        .fw_check_ipa_state_set(&store, csm_rd(rd), range, state.scratch.plan())
     {
         Ok(()) => Ok(()),
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),

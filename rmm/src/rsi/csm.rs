@@ -37,7 +37,7 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
     };
     let caller = csm_rd(env.rd);
     if let Err(error) = op.check(RealmError::AptCorrupt, |csm, store, view, plan| {
-        csm.check_rsi_into(store, caller, call, view, plan)
+        csm.fw_check_rsi(store, caller, call, view, plan)
     }) {
         return RsiAction::status(error.status());
     }

@@ -89,7 +89,7 @@ fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Option<Rs
     let state = &mut *guard;
     match state
         .csm
-        .check_ipa_state_set_into(&store, csm_rd(env.rd), range, state.scratch.plan())
+        .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, state.scratch.plan())
     {
         Ok(()) => None,
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),

@@ -157,8 +157,6 @@ fn provider_page(machine: &impl Machine, src: &Walk<'_>, ipa: u64) -> u64 {
             pa,
             ripas: Ripas::Ram,
         } => pa + (ipa - src.level.align_down(ipa)) / PAGE * PAGE,
-        other => invariant::broken(format_args!(
-            "CSM source {ipa:#x} is not assigned RAM: {other:?}"
-        )),
+        _ => invariant::broken(format_args!("CSM source {ipa:#x} is not assigned RAM")),
     }
 }

@@ -45,7 +45,7 @@ impl<'a, M: Machine> Operation<'a, M> {
         if let Some(apt) = apt_of(&csm, rd) {
             probe.add(rd, apt);
         }
-        let involved = csm.csm.involved(&probe, rd, call);
+        let involved = csm.csm.fw_involved(&probe, rd, call);
         let rds = LockedRds::lock(granules, involved.rds(), named)?;
         let mut store = GranuleStore::new(machine);
         for &peer in involved.rds() {
@@ -92,7 +92,7 @@ impl<'a, M: Machine> Operation<'a, M> {
         let state = &mut *self.csm;
         if state
             .csm
-            .commit_in_place(state.scratch.plan(), &mut self.store)
+            .fw_commit(state.scratch.plan(), &mut self.store)
             .is_err()
         {
             invariant::broken(format_args!("a checked CSM plan did not commit"));

@@ -54,7 +54,7 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         let granule = self.granule(rd)?;
         self.machine
             .with_realm_value(granule, 0, |bytes: &mut [u8; crate::GRANULE_SIZE]| {
-                FwApt::decode(bytes).ok()
+                FwApt::fw_decode(bytes).ok()
             })
     }
 
@@ -62,7 +62,7 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         if let Some(granule) = self.granule(rd) {
             self.machine
                 .with_realm_value(granule, 0, |bytes: &mut [u8; crate::GRANULE_SIZE]| {
-                    apt.encode(bytes)
+                    apt.fw_encode(bytes)
                 });
         }
     }
