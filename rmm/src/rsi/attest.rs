@@ -35,6 +35,7 @@ use crate::exec::stage2_abort;
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
+use crate::sharing::lock::CsmGuard;
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
 use attest::token::session::Phase;
 use attest::token::{
@@ -54,28 +55,39 @@ const COPY_CHUNK: usize = 256;
 /// here under the CSM lock, which is taken before the RD lock (`docs/locking.md`); a pending
 /// host interrupt while waiting for it exits with `RMI_EXIT_IRQ`, the call not made.
 pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
-    // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again.
-    if !cfg!(feature = "csm") || Rd::new(env.machine, env.rd).apt().is_none() {
-        return init_with_csm(env, x, None);
+    // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again. The
+    // CSM part is out of line and returns only the lock and counts, so that this path (and
+    // REC_ENTER, into which it is inlined) keeps its registers and copies as without CSM.
+    let mut guard = None;
+    let mut claims = None;
+    if cfg!(feature = "csm") && Rd::new(env.machine, env.rd).apt().is_some() {
+        match csm_snapshot(env) {
+            Some((held, snapshot)) => {
+                guard = Some(held);
+                claims = snapshot;
+            }
+            None => return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)),
+        }
     }
-    init_csm_realm(env, x)
+    let csm = match (&mut guard, claims) {
+        (Some(held), Some((realm_id, n))) => {
+            let shares = held.scratch.shares().get(..n).unwrap_or(&[]);
+            Some(CsmClaims { realm_id, shares })
+        }
+        _ => None,
+    };
+    init_with_csm(env, x, csm)
 }
 
-/// [`init`] for a CSM realm, out of line (its frame holds the CSM lock's guard only: the
-/// snapshot lives under the lock).
+/// The CSM lock and, for a CSM realm, its RealmId and the number of shares the snapshot wrote
+/// under it; `None` if a host interrupt became pending while waiting for the lock.
 #[inline(never)]
-fn init_csm_realm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
-    let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
-        return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
-    };
-    let state = &mut *guard;
-    match crate::sharing::token::snapshot(state, env.machine, env.rd) {
-        Some((realm_id, n)) => {
-            let shares = state.scratch.shares().get(..n).unwrap_or(&[]);
-            init_with_csm(env, x, Some(CsmClaims { realm_id, shares }))
-        }
-        None => init_with_csm(env, x, None),
-    }
+fn csm_snapshot<'a, M: Machine>(
+    env: &RecEnv<'a, M>,
+) -> Option<(CsmGuard<'a>, Option<(u64, usize)>)> {
+    let mut guard = env.monitor.csm.lock_for_realm(env.machine)?;
+    let snapshot = crate::sharing::token::snapshot(&mut guard, env.machine, env.rd);
+    Some((guard, snapshot))
 }
 
 /// [`init`] with the realm's CSM claims (`Some` exactly when the realm has an APT), which go

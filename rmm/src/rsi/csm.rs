@@ -19,45 +19,73 @@ use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
 
+/// What a CSM call comes to: small, so that the RSI dispatcher (inlined into REC_ENTER) builds
+/// the realm's registers or the exit record itself, as for every other call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// x0..x3 (x4.. kept).
+    Return([u64; 4]),
+    /// x0..x4, x5..x8 zero (RSI_CSM_QUERY).
+    ReturnWide([u64; 5]),
+    /// Exit to the host with this reason and range (`ripas_base`, `ripas_top`); the call is
+    /// not made and runs again on re-entry.
+    Restart(RecExitReason, u64, u64),
+}
+
+impl Answer {
+    /// The dispatcher's action for this answer.
+    #[inline(always)]
+    pub fn action(self) -> RsiAction {
+        match self {
+            Answer::Return(regs) => RsiAction::Return(regs),
+            Answer::ReturnWide([x0, x1, x2, x3, x4]) => {
+                RsiAction::ReturnWide([x0, x1, x2, x3, x4, 0, 0, 0, 0])
+            }
+            Answer::Restart(reason, base, top) => {
+                let mut record = ExitRecord::new(reason);
+                record.ripas = [base, top, 0];
+                RsiAction::Restart(record)
+            }
+        }
+    }
+}
+
 /// Handles CSM call `command` with the realm's registers `x`. Out of line: its frame holds
-/// the plan and the locks (about 15 KiB), which no other RSI call should pay for.
+/// the locks and the stores, which no other RSI call should pay for.
 #[inline(never)]
-pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> RsiAction {
+pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> Answer {
+    let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     let call = match Call::decode(command, [x[1], x[2], x[3], x[4]]) {
         Ok(call) => call,
-        Err(error) => return RsiAction::status(error.status()),
+        Err(error) => return status(error.status()),
     };
     let Some(csm) = env.monitor.csm.lock_for_realm(env.machine) else {
-        return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq));
+        return Answer::Restart(RecExitReason::Irq, 0, 0);
     };
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
     let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call))
     else {
-        return RsiAction::status(RsiStatus::ErrorUnknown);
+        return status(RsiStatus::ErrorUnknown);
     };
     let caller = csm_rd(env.rd);
     if let Err(error) = op.check(RealmError::AptCorrupt, |csm, store, view, plan| {
         csm.fw_check_rsi(store, caller, call, view, plan)
     }) {
-        return RsiAction::status(error.status());
+        return status(error.status());
     }
     let outcome = op.commit();
     if let Some((exit, range)) = Operation::<M>::exit_of(outcome) {
-        let mut record = ExitRecord::new(exit.reason());
-        record.ripas = [range.base(), range.end(), 0];
-        return RsiAction::Restart(record);
+        return Answer::Restart(exit.reason(), range.base(), range.end());
     }
     let [x1, x2, x3, x4] = outcome.reply.registers();
+    let ok = RsiStatus::Success.as_u64();
     match outcome.reply {
-        // x4 carries QUERY's mode and attached bit; x5..x8 read as zero.
-        Reply::Query(_) => {
-            RsiAction::ReturnWide([RsiStatus::Success.as_u64(), x1, x2, x3, x4, 0, 0, 0, 0])
-        }
+        Reply::Query(_) => Answer::ReturnWide([ok, x1, x2, x3, x4]),
         Reply::Done
         | Reply::Restart
         | Reply::Realm(_)
         | Reply::Region(_)
         | Reply::Share(_)
-        | Reply::Accepted { .. } => RsiAction::Return([RsiStatus::Success.as_u64(), x1, x2, x3]),
+        | Reply::Accepted { .. } => Answer::Return([ok, x1, x2, x3]),
     }
 }

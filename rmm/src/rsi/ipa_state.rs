@@ -53,10 +53,12 @@ pub fn set<M: Machine>(
     if !valid {
         return RsiAction::status(RsiStatus::ErrorInput);
     }
-    if cfg!(feature = "csm")
-        && let Some(refused) = csm_memory(env, base, top)
-    {
-        return refused;
+    if cfg!(feature = "csm") {
+        match csm_memory(env, base, top) {
+            Gate::Open => {}
+            Gate::Refused(status) => return RsiAction::status(status),
+            Gate::Irq => return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)),
+        }
     }
     env.rec.set_ripas_change(&RipasChange {
         base,
@@ -70,30 +72,43 @@ pub fn set<M: Machine>(
     RsiAction::ReturnAndExit([RsiStatus::Success.as_u64(), top, 0, 0], exit)
 }
 
+/// Whether a RIPAS change may go ahead (small: returned from out of line into REC_ENTER).
+enum Gate {
+    /// Yes.
+    Open,
+    /// No: this status.
+    Refused(RsiStatus),
+    /// A host interrupt became pending while waiting for the CSM lock: exit, call not made.
+    Irq,
+}
+
 /// S11 (`docs/csm.md`): a CSM realm may not change the RIPAS of its own regions or windows
 /// (RSI_ERROR_INPUT). Checked under the CSM lock (a pending host interrupt while waiting for
-/// it exits with `RMI_EXIT_IRQ`, the call not made); `None` if the change may go ahead. The
-/// host's RTT_SET_RIPAS checks again when it applies the change.
+/// it exits with `RMI_EXIT_IRQ`, the call not made). The host's RTT_SET_RIPAS checks again
+/// when it applies the change.
 #[inline(never)]
-fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Option<RsiAction> {
+fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Gate {
     let rd = Rd::new(env.machine, env.rd);
     // Unlocked hint (the REC keeps its RD an RD); read again under the CSM lock.
-    rd.apt()?;
+    if rd.apt().is_none() {
+        return Gate::Open;
+    }
     let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
-        return Some(RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)));
+        return Gate::Irq;
     };
-    let apt = rd.apt()?;
+    let (Some(apt), Some(range)) = (rd.apt(), apt::IpaRange::new(base, top - base)) else {
+        return Gate::Open;
+    };
     let mut store = GranuleStore::new(env.machine);
     store.add(csm_rd(env.rd), apt);
-    let range = apt::IpaRange::new(base, top - base)?;
     let state = &mut *guard;
     match state
         .csm
         .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, state.scratch.plan())
     {
-        Ok(()) => None,
+        Ok(()) => Gate::Open,
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
-        Err(error) => Some(RsiAction::status(error.status())),
+        Err(error) => Gate::Refused(error.status()),
     }
 }
 

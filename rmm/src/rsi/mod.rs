@@ -106,7 +106,7 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         RealmCall::Rsi(command) => rsi_command(env, command, x),
         RealmCall::Psci => psci::handle(env, ctx),
         RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
-        RealmCall::Csm(command) if cfg!(feature = "csm") => csm::handle(env, command, x),
+        RealmCall::Csm(command) if cfg!(feature = "csm") => csm::handle(env, command, x).action(),
         // Without the `csm` feature the CSM calls are unknown.
         RealmCall::Csm(_) => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
         RealmCall::Unknown => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
