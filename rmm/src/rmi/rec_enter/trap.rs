@@ -93,6 +93,7 @@ fn sync_exit(trap: &RealmTrap, record: ExitRecord) -> Outcome {
     exit(record, Some(last))
 }
 
+#[inline(always)]
 fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
     let esr = Esr::new(trap.esr);
     match esr.class() {
