@@ -10,7 +10,7 @@
 //! | 12 | 2 × 3 | capacities `NR`, `NG`, `NA` (must match the decoder's type) |
 //! | 18 | 6 | zero |
 //! | 24 | 8 | owner `RealmId` |
-//! | 32 | 8 | checksum: FNV-1a 64 over the whole granule with this field zero |
+//! | 32 | 8 | checksum: FNV-1a 64 over the granule's 512 little-endian words, this one read as zero |
 //! | 40 | 8 | the owner's protected IPA size |
 //! | 48 | 16 | zero |
 //! | 64 | `NR` × (32 + `NG` × 24) | regions, each followed by its grants |
@@ -66,9 +66,13 @@ pub enum DecodeError {
 }
 
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
 const CHECKSUM_OFFSET: usize = 32;
+const _: () = assert!(
+    CHECKSUM_OFFSET.is_multiple_of(8),
+    "the checksum is one word"
+);
 const REGION_LEN: usize = 32;
 const GRANT_LEN: usize = 24;
 const ATTACHMENT_LEN: usize = 48;
@@ -290,16 +294,22 @@ fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeErr
     }))
 }
 
-/// FNV-1a 64 over the granule, reading the checksum field as zero.
+/// FNV-1a 64 over the granule's words, reading the checksum word as zero.
 fn checksum(granule: &[u8; GRANULE_SIZE]) -> u64 {
+    // FNV-1a over the granule's 512 little-endian 64-bit words (the checksum word read as
+    // zero): a word at a time, eight times fewer steps than bytewise (the monitor decodes an
+    // APT several times per CSM operation). Each step is a bijection of the state for a given
+    // word, so any change to one word changes the result.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, byte) in granule.iter().enumerate() {
-        let b = if (CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8).contains(&i) {
+    for (i, chunk) in granule.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = if i == CHECKSUM_OFFSET / 8 {
             0
         } else {
-            *byte
+            u64::from_le_bytes(word)
         };
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3);
     }
     hash
 }
@@ -337,6 +347,18 @@ impl Writer<'_> {
     }
 }
 
+/// True if every byte of `bytes` is zero (compared a word at a time).
+fn all_zero_bytes(bytes: &[u8]) -> bool {
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    words.fold(0u64, |acc, w| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        acc | u64::from_ne_bytes(word)
+    }) == 0
+        && tail.iter().all(|b| *b == 0)
+}
+
 /// Sequential reader; reading past the end yields zeros (only reachable through a layout bug,
 /// since `FITS` bounds the layout by the granule).
 struct Reader<'a> {
@@ -357,10 +379,7 @@ impl Reader<'_> {
     }
     fn zeros(&mut self, len: usize) -> Result<(), DecodeError> {
         let end = self.pos.saturating_add(len);
-        let all_zero = self
-            .buf
-            .get(self.pos..end)
-            .is_some_and(|s| s.iter().all(|b| *b == 0));
+        let all_zero = self.buf.get(self.pos..end).is_some_and(all_zero_bytes);
         self.pos = end;
         if all_zero {
             Ok(())
