@@ -230,7 +230,7 @@ impl CsmRealm {
             Ok(id) => {
                 this.id = id;
                 this.rim = this.vm.rim;
-                for &(base, top) in spec.ram {
+                for &(base, top) in spec.ram.iter().filter(|_| super::realm_vm::host_rims()) {
                     for page in (base..top).step_by(PAGE as usize) {
                         this.rim =
                             extend_ripas(&SOFT_ENGINE, this.vm.hash, &this.rim, page, page + PAGE);
@@ -473,7 +473,7 @@ impl CsmRealm {
 
     /// Walks to `ipa`'s level-3 entry, creating the tables on the way; returns the entry
     /// (RTT_READ_ENTRY x0..x4).
-    fn ensure_table(&self, ipa: u64) -> Result<[u64; 5], Failure> {
+    pub(super) fn ensure_table(&self, ipa: u64) -> Result<[u64; 5], Failure> {
         let rd = self.rd();
         loop {
             let entry = rmi::rtt_read_entry(rd, ipa, 3).0;
@@ -538,8 +538,9 @@ impl CsmRealm {
         out
     }
 
-    /// Serves `RMI_EXIT_CSM_POPULATE`: a DATA granule for every unassigned RIPAS RAM page.
-    fn populate(&self, base: u64, top: u64) -> Outcome {
+    /// Serves `RMI_EXIT_CSM_POPULATE`: a DATA granule for every unassigned RIPAS RAM page
+    /// (the benchmarks also call it ahead of a CREATE, so that the call needs no exit).
+    pub(super) fn populate(&self, base: u64, top: u64) -> Outcome {
         for ipa in (base..top).step_by(PAGE as usize) {
             let entry = self.ensure_table(ipa)?;
             if entry[2] == entry_state::UNASSIGNED && entry[4] == ripas::RAM {
@@ -550,8 +551,9 @@ impl CsmRealm {
     }
 
     /// Serves `RMI_EXIT_CSM_PREPARE`: level-3 tables everywhere, every assigned page
-    /// destroyed.
-    fn prepare(&self, base: u64, top: u64) -> Outcome {
+    /// destroyed (the benchmarks also call it ahead of an ACCEPT, so that the call needs no
+    /// exit).
+    pub(super) fn prepare(&self, base: u64, top: u64) -> Outcome {
         for ipa in (base..top).step_by(PAGE as usize) {
             let entry = self.ensure_table(ipa)?;
             if entry[2] == entry_state::ASSIGNED {
