@@ -174,6 +174,182 @@ const ROWS: &[Row] = &[
     },
 ];
 
+/// One CSM row (issue 17, `docs/csm.md` "Worst case per call"): a call measured at `pages`
+/// pages, extrapolated to the design's worst case of `worst` pages against `bound`.
+struct CsmRow {
+    /// `BENCH <bench>` name (timed) and traced segment.
+    bench: &'static str,
+    /// What the row is called in the report.
+    label: &'static str,
+    /// 4 KiB pages the call maps, unmaps or summarises.
+    pages: u64,
+    /// Whether the RMM share per page has the ≤ 300 target (ACCEPT, REVOKE).
+    per_page_target: bool,
+    /// The design's worst case (pages) and the bound for it (instructions), if the row
+    /// is extrapolated to it.
+    worst: Option<(u64, u64)>,
+    /// A CSM RSI call: one empty command's round trip is taken off its traced share (the
+    /// hypervisor already took it off the timed total).
+    rsi: bool,
+}
+
+/// The RMM share per page the CSM ACCEPT and REVOKE rows aim at.
+const CSM_PER_PAGE_TARGET: f64 = 300.0;
+/// Bound for a CSM RSI call (it runs inside REC_ENTER).
+const CSM_RSI_BOUND: u64 = 2_000_000;
+/// Bound for RMI teardown.
+const CSM_RMI_BOUND: u64 = 10_000_000;
+
+const CSM_ROWS: &[CsmRow] = &[
+    CsmRow {
+        bench: "csm_create_8m",
+        label: "RSI_CSM_CREATE 8 MiB (2,048 pages populated)",
+        pages: 2_048,
+        per_page_target: false,
+        worst: Some((2_048, CSM_RSI_BOUND)),
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_accept_4k",
+        label: "RSI_CSM_ACCEPT 4 KiB window",
+        pages: 1,
+        per_page_target: true,
+        worst: None,
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_accept_2m",
+        label: "RSI_CSM_ACCEPT 2 MiB window",
+        pages: 512,
+        per_page_target: true,
+        worst: None,
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_accept_8m",
+        label: "RSI_CSM_ACCEPT 8 MiB window",
+        pages: 2_048,
+        per_page_target: true,
+        worst: Some((2_048, CSM_RSI_BOUND)),
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_revoke_4k",
+        label: "RSI_CSM_REVOKE of an attached 4 KiB window",
+        pages: 1,
+        per_page_target: true,
+        worst: None,
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_revoke_2m",
+        label: "RSI_CSM_REVOKE of an attached 2 MiB window",
+        pages: 512,
+        per_page_target: true,
+        worst: None,
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_revoke_8m",
+        label: "RSI_CSM_REVOKE of an attached 8 MiB window",
+        pages: 2_048,
+        per_page_target: true,
+        worst: Some((2_048, CSM_RSI_BOUND)),
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_destroy_8m_x3",
+        label: "RSI_CSM_DESTROY, 8 MiB region attached in 3 consumers (6,144 aliases)",
+        pages: 6_144,
+        per_page_target: false,
+        worst: Some((8_192, CSM_RSI_BOUND)),
+        rsi: true,
+    },
+    CsmRow {
+        bench: "csm_data_destroy_2m_x3",
+        label: "RMI_DATA_DESTROY damaging a 2 MiB region attached in 3 consumers (1,536 aliases)",
+        pages: 1_536,
+        per_page_target: false,
+        worst: Some((8_192, CSM_RMI_BOUND)),
+        rsi: false,
+    },
+    CsmRow {
+        bench: "csm_apt_destroy_8m_x3",
+        label: "RMI_APT_DESTROY, 8 MiB region attached in 3 consumers (6,144 aliases)",
+        pages: 6_144,
+        per_page_target: false,
+        worst: Some((98_304, CSM_RMI_BOUND)),
+        rsi: false,
+    },
+];
+
+/// Prints the CSM table: per row the timed total, the RMM and NS shares, the RMM share per
+/// page, and the share scaled to the design's worst case against its bound.
+fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Result {
+    println!("\n## CSM (issue 17): RMM share per call and per page\n");
+    println!(
+        "| measurement (instructions) | pages | total | RMM share | NS share | RMM per page | \
+         per-page target | worst case: pages | RMM share scaled to it | bound | met |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for row in CSM_ROWS {
+        let total = bench_value(timed, row.bench, "instructions")
+            .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
+        let (index, (_, calls)) = segment(segments, row.bench)?;
+        let less = row.rsi.then_some("csm_round_trip");
+        let (rmm, ns) = shares(segments, counts, index, *calls, less)?;
+        let per_page = rmm / row.pages as f64;
+        let target = if row.per_page_target {
+            format!("≤ {}", CSM_PER_PAGE_TARGET)
+        } else {
+            "–".to_string()
+        };
+        let mut met = Vec::new();
+        if row.per_page_target {
+            met.push(if per_page <= CSM_PER_PAGE_TARGET {
+                "per page: yes"
+            } else {
+                "per page: **no**"
+            });
+        }
+        let (worst, scaled, bound) = match row.worst {
+            Some((pages, bound)) => {
+                let scaled = per_page * pages as f64;
+                met.push(if scaled <= bound as f64 {
+                    "bound: yes"
+                } else {
+                    "bound: **no**"
+                });
+                (grouped(pages), grouped_f(scaled), grouped(bound))
+            }
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {} |",
+            row.label,
+            grouped(row.pages),
+            grouped(total),
+            grouped_f(rmm),
+            grouped_f(ns),
+            grouped_f(per_page),
+            target,
+            worst,
+            scaled,
+            bound,
+            met.join(", ")
+        );
+    }
+    if let Some(rt) = bench_value(timed, "csm_round_trip", "instructions") {
+        println!(
+            "\nRSI rows: one REC_ENTER holding the call, less an empty command's round trip \
+             (timed {}, taken off by the hypervisor; traced, taken off here). Scaled: the RMM \
+             share per page times the worst case's pages (the fixed cost scaled with it).",
+            grouped(rt)
+        );
+    }
+    Ok(())
+}
+
 /// `n` with thousands separators.
 fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -296,6 +472,7 @@ pub fn run() -> Result {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    print_csm(&timed, &segments, &counts)?;
     crate::bench_attest::print(&timed)?;
     println!("\n## Image sizes (bytes)\n");
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
