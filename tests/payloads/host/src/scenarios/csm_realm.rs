@@ -472,7 +472,8 @@ impl CsmRealm {
     }
 
     /// Walks to `ipa`'s level-3 entry, creating the tables on the way; returns the entry
-    /// (RTT_READ_ENTRY x0..x4).
+    /// (RTT_READ_ENTRY x0..x4). The benchmarks call it ahead of an ACCEPT for the window's
+    /// tables, so that the call needs no exit 7.
     pub(super) fn ensure_table(&self, ipa: u64) -> Result<[u64; 5], Failure> {
         let rd = self.rd();
         loop {
@@ -551,9 +552,8 @@ impl CsmRealm {
     }
 
     /// Serves `RMI_EXIT_CSM_PREPARE`: level-3 tables everywhere, every assigned page
-    /// destroyed (the benchmarks also call it ahead of an ACCEPT, so that the call needs no
-    /// exit).
-    pub(super) fn prepare(&self, base: u64, top: u64) -> Outcome {
+    /// destroyed.
+    fn prepare(&self, base: u64, top: u64) -> Outcome {
         for ipa in (base..top).step_by(PAGE as usize) {
             let entry = self.ensure_table(ipa)?;
             if entry[2] == entry_state::ASSIGNED {
