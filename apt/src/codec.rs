@@ -6,7 +6,7 @@
 //! | offset | size | content |
 //! |---|---|---|
 //! | 0 | 8 | magic `"CSM-APT\0"` |
-//! | 8 | 4 | layout version (2) |
+//! | 8 | 4 | layout version (3) |
 //! | 12 | 2 × 3 | capacities `NR`, `NG`, `NA` (must match the decoder's type) |
 //! | 18 | 6 | zero |
 //! | 24 | 8 | owner `RealmId` |

@@ -174,6 +174,283 @@ const ROWS: &[Row] = &[
     },
 ];
 
+/// One CSM row (issue 17, `docs/csm.md` "Worst case per call"): a call measured at `pages`
+/// pages in `realms` involved realms, extrapolated to the design's worst case.
+///
+/// What a CSM call costs the RMM is, measured, a fixed part per involved realm (its APT
+/// granule decoded, checked, re-encoded: about 200,000 instructions each) plus a part per
+/// page mapped, unmapped or summarised. The extrapolation keeps that shape: the unmapping
+/// rows take their cost per alias from the REVOKE rows (8 MiB less 4 KiB), the rest of
+/// their share is the fixed part, divided by their involved realms, and the worst case is
+/// `worst realms × fixed + worst pages × per alias`.
+struct CsmRow {
+    /// `BENCH <bench>` name (timed) and traced segment.
+    bench: &'static str,
+    /// What the row is called in the report.
+    label: &'static str,
+    /// 4 KiB pages the call maps, unmaps or summarises.
+    pages: u64,
+    /// Realms the call involves (locks, decodes and checks the APT of).
+    realms: u64,
+    /// Whether the RMM share per page has the ≤ 300 target (ACCEPT, REVOKE).
+    per_page_target: bool,
+    /// The design's worst case, if the row is checked against a bound.
+    worst: Option<Worst>,
+    /// A CSM RSI call: one empty command's round trip is taken off its traced share (the
+    /// hypervisor already took it off the timed total).
+    rsi: bool,
+}
+
+/// A design worst case and its bound.
+#[derive(Clone, Copy)]
+struct Worst {
+    /// Pages (aliases) the worst call maps, unmaps or summarises.
+    pages: u64,
+    /// Realms it involves.
+    realms: u64,
+    /// Instructions allowed.
+    bound: u64,
+    /// Extrapolated with the unmapping cost per alias of the REVOKE rows (else the row is
+    /// the worst case itself: same pages, same realms).
+    per_alias: bool,
+}
+
+/// The RMM share per page the CSM ACCEPT and REVOKE rows aim at.
+const CSM_PER_PAGE_TARGET: f64 = 300.0;
+/// Bound for a CSM RSI call (it runs inside REC_ENTER).
+const CSM_RSI_BOUND: u64 = 2_000_000;
+/// Bound for RMI teardown.
+const CSM_RMI_BOUND: u64 = 10_000_000;
+/// The rows the cost per unmapped alias comes from, and the pages between them.
+const CSM_UNMAP_SLOPE: (&str, &str, u64) = ("csm_revoke_4k", "csm_revoke_8m", 2_047);
+
+const fn itself(pages: u64, realms: u64, bound: u64) -> Option<Worst> {
+    Some(Worst {
+        pages,
+        realms,
+        bound,
+        per_alias: false,
+    })
+}
+
+const fn scaled(pages: u64, realms: u64, bound: u64) -> Option<Worst> {
+    Some(Worst {
+        pages,
+        realms,
+        bound,
+        per_alias: true,
+    })
+}
+
+const fn row(
+    bench: &'static str,
+    label: &'static str,
+    pages: u64,
+    realms: u64,
+    per_page_target: bool,
+    worst: Option<Worst>,
+    rsi: bool,
+) -> CsmRow {
+    CsmRow {
+        bench,
+        label,
+        pages,
+        realms,
+        per_page_target,
+        worst,
+        rsi,
+    }
+}
+
+const CSM_ROWS: &[CsmRow] = &[
+    row(
+        "csm_create_8m",
+        "RSI_CSM_CREATE 8 MiB (2,048 pages populated)",
+        2_048,
+        1,
+        false,
+        itself(2_048, 1, CSM_RSI_BOUND),
+        true,
+    ),
+    row(
+        "csm_accept_4k",
+        "RSI_CSM_ACCEPT 4 KiB window",
+        1,
+        2,
+        true,
+        None,
+        true,
+    ),
+    row(
+        "csm_accept_2m",
+        "RSI_CSM_ACCEPT 2 MiB window",
+        512,
+        2,
+        true,
+        None,
+        true,
+    ),
+    row(
+        "csm_accept_8m",
+        "RSI_CSM_ACCEPT 8 MiB window",
+        2_048,
+        2,
+        true,
+        itself(2_048, 2, CSM_RSI_BOUND),
+        true,
+    ),
+    row(
+        "csm_revoke_4k",
+        "RSI_CSM_REVOKE of an attached 4 KiB window",
+        1,
+        2,
+        true,
+        None,
+        true,
+    ),
+    row(
+        "csm_revoke_2m",
+        "RSI_CSM_REVOKE of an attached 2 MiB window",
+        512,
+        2,
+        true,
+        None,
+        true,
+    ),
+    row(
+        "csm_revoke_8m",
+        "RSI_CSM_REVOKE of an attached 8 MiB window",
+        2_048,
+        2,
+        true,
+        itself(2_048, 2, CSM_RSI_BOUND),
+        true,
+    ),
+    row(
+        "csm_destroy_8m_x3",
+        "RSI_CSM_DESTROY, 8 MiB region attached in 3 consumers (6,144 aliases)",
+        6_144,
+        4,
+        false,
+        scaled(8_192, 5, CSM_RSI_BOUND),
+        true,
+    ),
+    row(
+        "csm_data_destroy_2m_x3",
+        "RMI_DATA_DESTROY damaging a 2 MiB region attached in 3 consumers (1,536 aliases)",
+        1_536,
+        4,
+        false,
+        scaled(8_192, 49, CSM_RMI_BOUND),
+        false,
+    ),
+    row(
+        "csm_apt_destroy_8m_x3",
+        "RMI_APT_DESTROY, 8 MiB region attached in 3 consumers (6,144 aliases)",
+        6_144,
+        4,
+        false,
+        scaled(98_304, 49, CSM_RMI_BOUND),
+        false,
+    ),
+];
+
+/// `share` (of a call of `pages` pages in `realms` realms) extrapolated to `worst`, with
+/// `per_alias` instructions per unmapped alias.
+fn extrapolate(share: f64, pages: u64, realms: u64, worst: &Worst, per_alias: f64) -> f64 {
+    if !worst.per_alias {
+        return share;
+    }
+    let fixed = (share - per_alias * pages as f64) / realms as f64;
+    fixed * worst.realms as f64 + per_alias * worst.pages as f64
+}
+
+/// Prints the CSM table: per row the timed total, the RMM and NS shares, the RMM share per
+/// page, and the share extrapolated to the design's worst case against its bound.
+fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Result {
+    let share_of = |bench: &str, rsi: bool| -> Result<(f64, f64)> {
+        let (index, (_, calls)) = segment(segments, bench)?;
+        shares(
+            segments,
+            counts,
+            index,
+            *calls,
+            rsi.then_some("csm_round_trip"),
+        )
+    };
+    let (small, large, between) = CSM_UNMAP_SLOPE;
+    let per_alias = (share_of(large, true)?.0 - share_of(small, true)?.0) / between as f64;
+    println!("\n## CSM (issue 17): RMM share per call and per page\n");
+    println!(
+        "| measurement (instructions) | pages | realms | total | RMM share | NS share | \
+         RMM per page | per-page target | worst case: pages, realms | RMM share extrapolated | \
+         bound | met |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for row in CSM_ROWS {
+        let total = bench_value(timed, row.bench, "instructions")
+            .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
+        let (rmm, ns) = share_of(row.bench, row.rsi)?;
+        let per_page = rmm / row.pages as f64;
+        let mut met = Vec::new();
+        if row.per_page_target {
+            met.push(if per_page <= CSM_PER_PAGE_TARGET {
+                "per page: yes"
+            } else {
+                "per page: **no**"
+            });
+        }
+        let (worst, extrapolated, bound) = match &row.worst {
+            Some(w) => {
+                let x = extrapolate(rmm, row.pages, row.realms, w, per_alias);
+                met.push(if x <= w.bound as f64 {
+                    "bound: yes"
+                } else {
+                    "bound: **no**"
+                });
+                (
+                    format!("{}, {}", grouped(w.pages), w.realms),
+                    grouped_f(x),
+                    grouped(w.bound),
+                )
+            }
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        println!(
+            "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {} |",
+            row.label,
+            grouped(row.pages),
+            row.realms,
+            grouped(total),
+            grouped_f(rmm),
+            grouped_f(ns),
+            grouped_f(per_page),
+            if row.per_page_target {
+                "≤ 300"
+            } else {
+                "–"
+            },
+            worst,
+            extrapolated,
+            bound,
+            met.join(", ")
+        );
+    }
+    println!(
+        "\nRSI rows: one REC_ENTER holding the call, less an empty command's round trip (timed \
+         {}, taken off by the hypervisor; traced, taken off here). Per unmapped alias ({} less \
+         {}, / {}): {}. Extrapolated: the row itself where it is the worst case, else its share \
+         less the aliases is the fixed part per involved realm, and the worst case is its realms \
+         × that + its aliases × the cost per alias.",
+        bench_value(timed, "csm_round_trip", "instructions").map_or("–".into(), grouped),
+        large,
+        small,
+        between,
+        grouped_f(per_alias)
+    );
+    Ok(())
+}
+
 /// `n` with thousands separators.
 fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -296,6 +573,7 @@ pub fn run() -> Result {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    print_csm(&timed, &segments, &counts)?;
     crate::bench_attest::print(&timed)?;
     println!("\n## Image sizes (bytes)\n");
     println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
@@ -515,6 +793,41 @@ mod tests {
             ..row
         };
         assert!(row_shares(&missing, &segments, &counts).is_err());
+    }
+
+    #[test]
+    fn csm_rows_are_distinct_and_scale_up() {
+        for (i, row) in CSM_ROWS.iter().enumerate() {
+            assert!(row.pages >= 1, "{}", row.bench);
+            assert!(
+                CSM_ROWS[..i].iter().all(|r| r.bench != row.bench),
+                "{} twice",
+                row.bench
+            );
+            if let Some(w) = &row.worst {
+                assert!(w.pages >= row.pages, "{} scales down", row.bench);
+                assert!(w.realms >= row.realms, "{} scales down", row.bench);
+                assert!([CSM_RSI_BOUND, CSM_RMI_BOUND].contains(&w.bound));
+                assert!(w.per_alias || (w.pages, w.realms) == (row.pages, row.realms));
+            }
+        }
+    }
+
+    #[test]
+    fn csm_extrapolation_is_fixed_per_realm_plus_per_alias() {
+        let worst = Worst {
+            pages: 100,
+            realms: 10,
+            bound: CSM_RMI_BOUND,
+            per_alias: true,
+        };
+        // 2 realms of 1,000 and 10 aliases of 20: 2,200.
+        assert_eq!(extrapolate(2_200.0, 10, 2, &worst, 20.0), 12_000.0);
+        let same = Worst {
+            per_alias: false,
+            ..worst
+        };
+        assert_eq!(extrapolate(2_200.0, 10, 2, &same, 20.0), 2_200.0);
     }
 
     #[test]

@@ -634,6 +634,7 @@ pub fn run_timed() -> ! {
     }
     report("rtt_init_ripas_2m", &mut ripas, empty);
     run_timed_exec(&mut mem, empty);
+    crate::scenarios::csm_bench(false, empty);
     crate::scenarios::attestation_bench();
     smc::system_off()
 }
@@ -792,5 +793,7 @@ pub fn run_traced() -> ! {
     ] {
         println!("BENCH traced {name} calls={calls}");
     }
+    // The CSM segments follow, each after a `csm_gap` segment holding its set-up.
+    crate::scenarios::csm_bench(true, 0);
     smc::system_off()
 }

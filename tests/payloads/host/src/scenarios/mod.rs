@@ -4,6 +4,7 @@
 mod attestation;
 mod csm_accept;
 mod csm_attest;
+mod csm_bench;
 mod csm_realm;
 mod csm_scale;
 mod csm_share;
@@ -58,6 +59,8 @@ pub const PRIMARY_ONLY_COUNT: usize = count(PRIMARY_ONLY);
 
 /// The attestation benchmark (`cargo xtask bench`).
 pub use attestation::bench as attestation_bench;
+/// The CSM benchmarks (`cargo xtask bench`).
+pub use csm_bench::bench as csm_bench;
 
 /// The CSM mode's scenarios (`crate::csm`), run by the primary in this order.
 pub const CSM: &[&[Scenario]] = &[

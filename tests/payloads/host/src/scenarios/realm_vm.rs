@@ -22,7 +22,7 @@ use crate::runner::{Failure, Outcome};
 use crate::{ensure, fail, realm_image};
 use attest::measurement::{MeasuredRealmParams, extend_data, extend_rec, extend_ripas, rim_init};
 use attest::sha::SOFT as SOFT_ENGINE;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use realm_protocol::{
     MAX_RECS, REALM_IMAGE_BASE, RipasPolicy, Scenario as RealmScenario, rpv_byte,
 };
@@ -34,6 +34,22 @@ use rmm_abi::rmi::states::HashAlgorithm;
 /// An IPA with RIPAS RAM and no DATA, for the populate scenario (same level-3 table as the
 /// image).
 pub const POPULATE_IPA: u64 = 0x10_0000;
+
+/// Whether VMs built from now on compute their RIM here (see [`set_host_rims`]).
+static HOST_RIMS: AtomicBool = AtomicBool::new(true);
+
+/// Switches the host's own RIM computation of the VMs built from now on on or off. Off,
+/// [`TestVm::rim`] is only `rim_init`'s value. The benchmarks switch it off: they never check
+/// a RIM, and the host's software SHA-256 costs about 134,000 instructions per image page,
+/// which the traced benchmark boot would log line by line.
+pub fn set_host_rims(on: bool) {
+    HOST_RIMS.store(on, Ordering::SeqCst);
+}
+
+/// Whether VMs compute their RIM here.
+pub fn host_rims() -> bool {
+    HOST_RIMS.load(Ordering::SeqCst)
+}
 
 /// The GIC fields of an exit (`RmiRecExit`).
 #[derive(Debug, Clone, Copy)]
@@ -233,7 +249,7 @@ impl TestVm {
                 [status::SUCCESS, top, 0, 0, X4],
                 format_args!("RTT_INIT_RIPAS({base:#x}, {top:#x})"),
             )?;
-            for page in (base..top).step_by(PAGE as usize) {
+            for page in (base..top).step_by(PAGE as usize).filter(|_| host_rims()) {
                 rim = extend_ripas(&SOFT_ENGINE, hash, &rim, page, page + PAGE);
             }
         }
@@ -248,7 +264,9 @@ impl TestVm {
                 [status::SUCCESS, 0, 0, 0, src],
                 format_args!("DATA_CREATE(image page {n})"),
             )?;
-            rim = extend_data(&SOFT_ENGINE, hash, &rim, ipa, MEASURE_CONTENT, &content);
+            if host_rims() {
+                rim = extend_data(&SOFT_ENGINE, hash, &rim, ipa, MEASURE_CONTENT, &content);
+            }
         }
 
         let mut rec_pas = [0u64; MAX_RECS];
@@ -272,7 +290,7 @@ impl TestVm {
                 format_args!("REC_CREATE({index})"),
             )?;
             // Only runnable RECs are measured.
-            if runnable {
+            if runnable && host_rims() {
                 rim = extend_rec(
                     &SOFT_ENGINE,
                     hash,
