@@ -245,13 +245,15 @@ fn run_in_place<M: Machine>(
             }
         },
     );
-    let Some((mut exit, last)) = outcome else {
+    // Used where it was stored (moving the 344-byte exit out of the option cost a copy per
+    // entry once the trap handler was no longer inlined here).
+    let Some((exit, last)) = outcome.as_mut() else {
         return Err(RmiError::Rec);
     };
     let el1 = &state.ctx.el1;
     exit.timers = [el1.cntp_ctl, el1.cntp_cval, el1.cntv_ctl, el1.cntv_cval];
     if let Some(last) = last {
-        rec.set_last_exit(&last);
+        rec.set_last_exit(last);
     }
     exit.write(machine, run, &ExitGic::after(&state.gic))
         .map_err(|_| RmiError::Input)
