@@ -644,11 +644,9 @@ impl<'l> Engine<'l> {
         let mut page = [0u8; 4096];
         page[..8].copy_from_slice(&flags.to_le_bytes());
         let run = self.run_page;
-        self.host
-            .rig
-            .machine
-            .host_write(run, &page)
-            .expect("NS run page");
+        // The host may have delegated its run page (GRANULE_DELEGATE of any granule it names):
+        // REC_ENTER must then refuse it.
+        let ns = self.host.rig.machine.host_write(run, &page).is_ok();
         let before = self.apts();
         let rec = self.realms[r].rec;
         let out = self.call(fid::REC_ENTER, &[rec, run]);
@@ -664,7 +662,11 @@ impl<'l> Engine<'l> {
         if out[0] != 0 {
             return;
         }
-        let exit = self.host.rig.machine.host_read(run).expect("NS run page");
+        let Ok(exit) = self.host.rig.machine.host_read(run) else {
+            self.fail(&format!(
+                "REC_ENTER succeeded with a run page the host cannot read (NS before: {ns})"
+            ));
+        };
         let word = |at: usize| u64::from_le_bytes(exit[at..at + 8].try_into().expect("8"));
         let (reason, base, top) = (word(0x800), word(0xD00), word(0xD08));
         *self.stats.exits.entry(reason).or_default() += 1;
