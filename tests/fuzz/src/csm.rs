@@ -5,12 +5,12 @@
 //! **Start.** Three ACTIVE CSM realms (VMIDs 0x100..0x102; each an APT bound while NEW,
 //! tables at IPA 0 down to level 3, RIPAS RAM at [0x1000, 0x4000) with DATA at 0x1000 and
 //! 0x2000, DATA at [`REGION`] (4 pages), unpopulated RIPAS RAM at [`RAM_EXTRA`] (4 pages),
-//! REC 0 runnable) whose RealmIds the harness learns with `RSI_CSM_QUERY(0)`, and a fourth
+//! RECs 0 and 1 runnable, so one REC's RIPAS change can race the other's CREATE or ACCEPT) whose RealmIds the harness learns with `RSI_CSM_QUERY(0)`, and a fourth
 //! realm (VMID 0x103) laid out the same but NEW and without an APT, so `RMI_APT_CREATE` and
 //! `RSI_CSM_SHARE` to a realm that is not ACTIVE have something to succeed or fail on.
 //!
 //! **Steps**, each read from the input: a CSM RSI call (`RSI_CSM_CREATE`..`QUERY`) by one of
-//! the realms from its REC 0, with arguments drawn from pools biased towards what is live
+//! the realms from one of its RECs, with arguments drawn from pools biased towards what is live
 //! (RealmIds, the RegionIds and ShareIds the calls returned, real region and window bases and
 //! sizes, the size the share's region has); `RSI_IPA_STATE_SET` over regions and windows;
 //! serving the last exit of a realm (RIPAS change: RTT_SET_RIPAS, accepted or rejected; exit
@@ -322,12 +322,13 @@ struct Window {
 /// One realm of the run.
 struct Realm {
     info: RealmInfo,
-    rec: u64,
+    /// RECs 0 and 1 (both runnable).
+    recs: [u64; 2],
     apt: Option<u64>,
     /// Its RealmId once known.
     id: Option<u64>,
-    /// The last exit that asks the host for something: reason, base, top.
-    exit: Option<(u64, u64, u64)>,
+    /// Each REC's last exit that asks the host for something: reason, base, top.
+    exits: [Option<(u64, u64, u64)>; 2],
 }
 
 struct Engine<'l> {
@@ -390,11 +391,14 @@ impl<'l> Engine<'l> {
                 assert_eq!(host.data_create(rd, data, ipa, src, 0)[0], 0);
                 named.push(data);
             }
-            let rec = host.must_delegated();
-            let mut params = host.must_rec_params(0, true);
-            params.pc = 0x1000;
-            assert_eq!(host.rec_create(rd, rec, &params)[0], 0);
-            named.push(rec);
+            let recs = [0, 1].map(|index| {
+                let rec = host.must_delegated();
+                let mut params = host.must_rec_params(index, true);
+                params.pc = 0x1000;
+                assert_eq!(host.rec_create(rd, rec, &params)[0], 0);
+                rec
+            });
+            named.extend(recs);
             if csm {
                 assert_eq!(host.realm_activate(rd)[0], 0);
             }
@@ -407,10 +411,10 @@ impl<'l> Engine<'l> {
                     s2sz: shape.s2sz,
                     vmid: shape.vmid as u16,
                 },
-                rec,
+                recs,
                 apt,
                 id: None,
-                exit: None,
+                exits: [None; 2],
             });
         }
         let pool = (0..48).map(|_| host.alloc(1)).collect();
@@ -435,7 +439,7 @@ impl<'l> Engine<'l> {
             log: Vec::new(),
         };
         for i in 0..3 {
-            engine.rsi_call(i, QUERY, [0; 4]);
+            engine.rsi_call(i, 0, QUERY, [0; 4]);
             assert!(engine.realms[i].id.is_some(), "QUERY(0) of realm {i}");
         }
         engine.stats = Stats::default();
@@ -481,7 +485,11 @@ impl<'l> Engine<'l> {
     /// The invariants of [`crate::check`] now.
     fn checked(&self) -> Leaves {
         let infos = self.infos();
-        let recs: Vec<(u64, u64)> = self.realms.iter().map(|r| (r.rec, r.info.rd)).collect();
+        let recs: Vec<(u64, u64)> = self
+            .realms
+            .iter()
+            .flat_map(|r| r.recs.map(|rec| (rec, r.info.rd)))
+            .collect();
         let world = World {
             realms: &infos,
             recs: &recs,
@@ -638,9 +646,9 @@ impl<'l> Engine<'l> {
         out
     }
 
-    /// Enters realm `r`'s REC 0 (making the pending call, if any) with entry `flags`;
+    /// Enters realm `r`'s REC `k` (making the pending call, if any) with entry `flags`;
     /// records the exit and what returned.
-    fn enter(&mut self, r: usize, flags: u64) {
+    fn enter(&mut self, r: usize, k: usize, flags: u64) {
         let mut page = [0u8; 4096];
         page[..8].copy_from_slice(&flags.to_le_bytes());
         let run = self.run_page;
@@ -648,7 +656,7 @@ impl<'l> Engine<'l> {
         // REC_ENTER must then refuse it.
         let ns = self.host.rig.machine.host_write(run, &page).is_ok();
         let before = self.apts();
-        let rec = self.realms[r].rec;
+        let rec = self.realms[r].recs[k];
         let out = self.call(fid::REC_ENTER, &[rec, run]);
         let m = &self.host.rig.machine;
         m.take_realm_entries();
@@ -674,10 +682,10 @@ impl<'l> Engine<'l> {
             "  exit {reason} [{base:#x}, {top:#x}) returned {returned:x?}"
         ));
         if matches!(reason, 4 | 7 | 8) {
-            self.realms[r].exit = Some((reason, base, top));
+            self.realms[r].exits[k] = Some((reason, base, top));
         }
         if let Some((call, regs)) = returned {
-            self.realms[r].exit = None;
+            self.realms[r].exits[k] = None;
             if regs[0] == 0 {
                 *self.stats.rsi.entry(call.fid).or_default() += 1;
                 self.returned(r, call, regs);
@@ -694,12 +702,12 @@ impl<'l> Engine<'l> {
         }
     }
 
-    /// Realm `r` makes `fid` with `args` (abandoning any call it has outstanding).
-    fn rsi_call(&mut self, r: usize, f: u32, args: [u64; 4]) {
+    /// Realm `r`'s REC `k` makes `fid` with `args` (abandoning any call it has outstanding).
+    fn rsi_call(&mut self, r: usize, k: usize, f: u32, args: [u64; 4]) {
         *self.stats.rsi_calls.entry(f).or_default() += 1;
         self.side.lock().unwrap_or_else(|e| e.into_inner()).pending = Some(Call { fid: f, args });
-        self.note(format!("realm {r}: RSI {f:#x} {args:x?}"));
-        self.enter(r, 0);
+        self.note(format!("realm {r} REC {k}: RSI {f:#x} {args:x?}"));
+        self.enter(r, k, 0);
     }
 
     /// A call of realm `r` returned RSI_SUCCESS with `regs`.
@@ -756,6 +764,12 @@ impl<'l> Engine<'l> {
 
     fn realm(&self) -> usize {
         self.input.below(REALMS)
+    }
+
+    /// A realm and one of its RECs (bytes 0..=3: REC 0 of realm 0..=3, 4..=7: REC 1...).
+    fn who(&self) -> (usize, usize) {
+        let b = usize::from(self.input.byte());
+        (b % REALMS, b / REALMS % 2)
     }
 
     fn realm_id(&self) -> u64 {
@@ -858,9 +872,9 @@ impl<'l> Engine<'l> {
             7 => self.ipa_state_set(),
             8 | 9 => self.serve(),
             10 => {
-                let r = self.realm();
+                let (r, k) = self.who();
                 let flags = self.input.pick(&[0, 0x10]);
-                self.enter(r, flags);
+                self.enter(r, k, flags);
             }
             11 => self.data_destroy(),
             12 => {
@@ -878,10 +892,11 @@ impl<'l> Engine<'l> {
             14 => {
                 let (r, base) = (self.realm(), self.ipa());
                 let top = base.wrapping_add(self.input.pick(&SIZES[..5]));
-                let rec = if self.input.byte() < 0xE0 {
-                    self.realms[r].rec
+                let s = self.input.byte();
+                let rec = if s < 0xE0 {
+                    self.realms[r].recs[usize::from(s) % 2]
                 } else {
-                    self.realms[self.realm()].rec
+                    self.realms[self.realm()].recs[0]
                 };
                 let rd = self.realms[r].info.rd;
                 self.call(fid::RTT_SET_RIPAS, &[rd, rec, base, top]);
@@ -942,7 +957,7 @@ impl<'l> Engine<'l> {
     }
 
     fn csm_call(&mut self) {
-        let r = self.realm();
+        let (r, k) = self.who();
         let which = self.input.below(CSM_FIDS.len());
         let f = CSM_FIDS[which];
         let args = match f {
@@ -983,11 +998,11 @@ impl<'l> Engine<'l> {
                 [share, 0, 0, 0]
             }
         };
-        self.rsi_call(r, f, args);
+        self.rsi_call(r, k, f, args);
     }
 
     fn ipa_state_set(&mut self) {
-        let r = self.realm();
+        let (r, k) = self.who();
         let base = match self.input.byte() % 3 {
             0 => self.input.pick(&WINDOWS),
             1 => self.input.pick(&BASES),
@@ -997,7 +1012,7 @@ impl<'l> Engine<'l> {
         let s = self.input.byte();
         let ripas = u64::from(s & 1);
         let flags = u64::from(s >> 1 & 1);
-        self.rsi_call(r, rsi::IPA_STATE_SET, [base, top, ripas, flags]);
+        self.rsi_call(r, k, rsi::IPA_STATE_SET, [base, top, ripas, flags]);
     }
 
     fn data_destroy(&mut self) {
@@ -1012,14 +1027,14 @@ impl<'l> Engine<'l> {
         }
     }
 
-    /// Serves realm `r`'s last exit (all of it or in part) and enters it again.
+    /// Serves the last exit of a realm's REC (all of it or in part) and enters it again.
     fn serve(&mut self) {
-        let r = self.realm();
+        let (r, k) = self.who();
         let mode = self.input.byte();
         let full = mode & 1 == 0;
         let rd = self.realms[r].info.rd;
-        let rec = self.realms[r].rec;
-        match self.realms[r].exit {
+        let rec = self.realms[r].recs[k];
+        match self.realms[r].exits[k] {
             Some((4, base, top)) => {
                 let mut addr = base;
                 while addr < top {
@@ -1042,7 +1057,7 @@ impl<'l> Engine<'l> {
         }
         if mode & 0x10 == 0 {
             let flags = if mode & 0x20 != 0 { 0x10 } else { 0 };
-            self.enter(r, flags);
+            self.enter(r, k, flags);
         }
     }
 
