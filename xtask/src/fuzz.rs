@@ -14,7 +14,7 @@ use crate::paths;
 use std::process::Command;
 
 /// The targets, in the order `cargo xtask fuzz` runs them (as in `rmm_fuzz::TARGETS`).
-const TARGETS: [&str; 4] = ["rmi", "rsi", "boot", "el3_attest"];
+const TARGETS: [&str; 5] = ["rmi", "rsi", "csm", "boot", "el3_attest"];
 
 /// Runs `cargo xtask fuzz` with `args`.
 pub fn run(args: &[String]) -> cmd::Result {

@@ -8,6 +8,10 @@
 //!   and other syndromes) come from the same bytes ([`realm`]).
 //! - `rsi`: the same engine started from a running realm (activated, RAM and DATA mapped,
 //!   REC 0 runnable), weighted towards REC_ENTER.
+//! - [`csm`]: Confidential Shared Memory from three ACTIVE CSM realms (and a NEW one): the
+//!   CSM RSI calls with live ids, exits 7/8 served or not, the host's commands that meet CSM
+//!   (DATA_DESTROY at regions and aliases, APT_CREATE/DESTROY, folds over windows), with the
+//!   alias and APT invariants checked after every step and call.
 //! - [`boot`]: the EL3 boot arguments, CPU ID registers and the boot manifest page.
 //! - [`el3_attest`]: what EL3 hands over for attestation (realm key, platform token hunks).
 //!
@@ -18,6 +22,7 @@
 
 pub mod boot;
 pub mod check;
+pub mod csm;
 pub mod el3_attest;
 pub mod input;
 pub mod realm;
@@ -25,7 +30,7 @@ pub mod rig;
 pub mod rmi;
 
 /// The fuzz targets, by the name `cargo xtask fuzz` and `fuzz/fuzz_targets/` use.
-pub const TARGETS: [&str; 4] = ["rmi", "rsi", "boot", "el3_attest"];
+pub const TARGETS: [&str; 5] = ["rmi", "rsi", "csm", "boot", "el3_attest"];
 
 /// Runs target `name` on `data` (panics on a finding); `false` if there is no such target.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -35,6 +40,9 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         }
         "rsi" => {
             rmi::run(rmi::Start::Running, data);
+        }
+        "csm" => {
+            csm::run(data);
         }
         "boot" => boot::run(data),
         "el3_attest" => el3_attest::run(data),

@@ -4,6 +4,7 @@
 //! keep reaching the success path of every RMI command.
 
 use rmm_abi::rmi::fid;
+use rmm_fuzz::csm;
 use rmm_fuzz::rmi::{self, Start, Stats};
 use std::path::PathBuf;
 
@@ -124,4 +125,50 @@ fn rsi_corpus_exits() {
         total.calls, total.exits
     );
     assert!(total.exits.len() > 1);
+}
+
+/// The CSM corpus replays clean and keeps reaching sharing: ACCEPT, REVOKE and a DATA_DESTROY
+/// that damages a region each succeed at least once (run with `--nocapture` for the counts
+/// `docs/testing.md` quotes).
+#[test]
+fn csm_corpus_replays_clean_and_reaches_sharing() {
+    let mut total = csm::Stats::default();
+    for (path, data) in corpus("csm") {
+        let stats = std::panic::catch_unwind(|| csm::run(&data))
+            .unwrap_or_else(|_| panic!("csm: {} failed", path.display()));
+        total.merge(&stats);
+    }
+    let name = |f: u32| match f {
+        csm::CREATE => "CSM_CREATE".to_string(),
+        csm::SHARE => "CSM_SHARE".to_string(),
+        csm::ACCEPT => "CSM_ACCEPT".to_string(),
+        csm::DETACH => "CSM_DETACH".to_string(),
+        csm::REVOKE => "CSM_REVOKE".to_string(),
+        csm::DESTROY => "CSM_DESTROY".to_string(),
+        csm::QUERY => "CSM_QUERY".to_string(),
+        0xC400_0197 => "IPA_STATE_SET".to_string(),
+        other => format!("{other:#x}"),
+    };
+    println!("CSM corpus: {} steps", total.steps);
+    for (f, n) in &total.rsi_calls {
+        let ok = total.rsi.get(f).copied().unwrap_or(0);
+        println!("  RSI {:<12} {n:>7} calls {ok:>7} successes", name(*f));
+    }
+    for (f, n) in &total.rmi {
+        println!("  RMI {f:#x} {n:>7} successes");
+    }
+    println!(
+        "  exits by reason {:?}, damaging DATA_DESTROYs {}, most aliases at once {}",
+        total.exits, total.damaging_destroys, total.max_aliases
+    );
+    for (what, f) in [("ACCEPT", csm::ACCEPT), ("REVOKE", csm::REVOKE)] {
+        assert!(
+            total.rsi.get(&f).copied().unwrap_or(0) > 0,
+            "RSI_CSM_{what} never succeeded"
+        );
+    }
+    assert!(
+        total.damaging_destroys > 0,
+        "no DATA_DESTROY damaged a region"
+    );
 }
