@@ -107,7 +107,6 @@ impl<const R: usize> Csm<R> {
     /// unassigned RIPAS RAM, fresh private pages on next touch); the grant stays, offered.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_detach<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),

@@ -74,7 +74,6 @@ impl<const R: usize> Csm<R> {
     /// attached consumer loses its aliases and its window becomes unassigned RIPAS EMPTY.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_revoke<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),

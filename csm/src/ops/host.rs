@@ -20,7 +20,6 @@ impl<const R: usize> Csm<R> {
     /// damaged. The monitor destroys the granule only after applying the effects (S3).
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_data_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
@@ -55,7 +54,6 @@ impl<const R: usize> Csm<R> {
     /// Check of `RMI_DATA_CREATE` / `RMI_DATA_CREATE_UNKNOWN(rd, ipa)`: refused at an alias.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_data_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
@@ -69,7 +67,6 @@ impl<const R: usize> Csm<R> {
     /// Check of `RMI_RTT_FOLD(rd, range of the table)`: refused if the table maps any alias.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_rtt_fold<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
@@ -100,7 +97,6 @@ impl<const R: usize> Csm<R> {
     /// regions (live or damaged) or attached windows (S11); once they are gone, it is allowed.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_ipa_state_set<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),

@@ -16,7 +16,6 @@ impl<const R: usize> Csm<R> {
     /// into it; `par_size` is the size of the realm's protected IPA space.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_apt_create<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
@@ -63,7 +62,6 @@ impl<const R: usize> Csm<R> {
     /// DELEGATED.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_apt_destroy<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),

@@ -17,7 +17,6 @@ impl<const R: usize> Csm<R> {
     /// plan changes nothing.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
-    #[allow(clippy::too_many_arguments)]
     pub fn check_query<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),

@@ -113,13 +113,6 @@ impl<'a, M: Machine> Operation<'a, M> {
             | Effect::InvalidateTlbs { .. } => None,
         })
     }
-
-    /// Makes a new APT granule reachable (RMI_APT_CREATE, which holds its lock).
-    pub fn add_apt(&mut self, rd: GranuleAddr, apt: GranuleAddr) {
-        if !self.store.add(super::csm_rd(rd), apt) {
-            invariant::broken(format_args!("the APT store is full"));
-        }
-    }
 }
 
 /// The APT granule of the CSM realm `rd`, from the index the CSM lock protects.
