@@ -224,6 +224,30 @@ pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
     Ok(leaves)
 }
 
+/// The TLB checks after a step, taking the invalidations the step made from `machine`: every
+/// changed leaf was invalidated ([`no_stale_translations`]), and nothing the fake's TLB model
+/// holds contradicts the tables now.
+pub fn tlbs_after(
+    machine: &rmm::arch::fake::FakeMachine,
+    before: &Leaves,
+    after: &Leaves,
+) -> Result<(), String> {
+    let per_ipa = machine.take_ipa_invalidations();
+    let all = machine.take_stage2_invalidations();
+    no_stale_translations(before, after, &per_ipa, &all)?;
+    let cached = machine.stale_translations();
+    match cached.first() {
+        Some(first) => Err(format!(
+            "{} stale TLB entries (fake TLB model), first: VMID {:#x} IPA {:#x}: {}",
+            cached.len(),
+            first.vmid,
+            first.ipa,
+            first.what
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks that every valid leaf in `before` that is not in `after` unchanged was invalidated
 /// during the call: `ipa_invalidations` are (VMID, IPA) pairs, `all` every invalidation's VMID
 /// (whole-VMID invalidations are those in `all` beyond the per-IPA ones).

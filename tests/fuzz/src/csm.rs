@@ -505,21 +505,8 @@ impl<'l> Engine<'l> {
     fn after(&mut self) {
         let leaves = self.checked();
         self.check_aliases(&leaves);
-        let machine = &self.host.rig.machine;
-        let per_ipa = machine.take_ipa_invalidations();
-        let all = machine.take_stage2_invalidations();
-        if let Err(stale) = check::no_stale_translations(&self.leaves, &leaves, &per_ipa, &all) {
+        if let Err(stale) = check::tlbs_after(&self.host.rig.machine, &self.leaves, &leaves) {
             self.fail(&stale);
-        }
-        let cached = machine.stale_translations();
-        if let Some(first) = cached.first() {
-            self.fail(&format!(
-                "{} stale TLB entries (fake TLB model), first: VMID {:#x} IPA {:#x}: {}",
-                cached.len(),
-                first.vmid,
-                first.ipa,
-                first.what
-            ));
         }
         self.leaves = leaves;
     }
