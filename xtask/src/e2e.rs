@@ -215,8 +215,8 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
         ],
         &[
             "RMM[2] ERROR stack overflow on CPU 2: SP=0x0000007fc002",
-            "FAR_EL2=0x0000007fc0023",
-            "below its stack [0x7fc0024000, 0x7fc0030000); this CPU stops",
+            "FAR_EL2=0x0000007fc0029",
+            "below its stack [0x7fc002a000, 0x7fc0030000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected

@@ -75,22 +75,56 @@ pub struct ImageSections {
     pub rw: (u64, u64),
 }
 
-/// The per-CPU stacks: `count` stacks of `size` bytes each, contiguous from `pa`.
+/// Stacks of one kind: `count` stacks of `size` bytes each, contiguous from `pa`, in the
+/// stack window's slots `first_slot ..`: the per-CPU stacks (slot n is CPU n's), or the one
+/// CSM stack (in the slot after the last CPU's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackArea {
-    /// Physical (and identity) address of CPU 0's stack.
+    /// Physical (and identity) address of the first stack.
     pub pa: u64,
     /// Bytes per stack (a page multiple, at least a page smaller than [`STACK_SLOT`]).
     pub size: u64,
-    /// Number of stacks (one per CPU).
+    /// Number of stacks.
     pub count: u64,
+    /// The stack window slot of the first stack.
+    pub first_slot: u64,
 }
 
 impl StackArea {
-    /// `[bottom, top)` of CPU `cpu`'s stack in the stack window.
-    pub const fn va_range(&self, cpu: u64) -> (u64, u64) {
-        let top = stack_va_top(cpu);
+    /// `[bottom, top)` of stack `index` (CPU `index`'s, for the per-CPU stacks) in the stack
+    /// window.
+    pub const fn va_range(&self, index: u64) -> (u64, u64) {
+        let top = stack_va_top(self.first_slot + index);
         (top - self.size, top)
+    }
+
+    /// Whether the area is well formed and lies inside `rw`.
+    fn fits(&self, rw: (u64, u64)) -> bool {
+        self.count >= 1
+            && self.size >= PAGE
+            && self.size.is_multiple_of(PAGE)
+            && self.pa.is_multiple_of(PAGE)
+            && self.size + PAGE <= STACK_SLOT
+            && self
+                .first_slot
+                .checked_add(self.count)
+                .is_some_and(|end| end <= STACK_WINDOW / STACK_SLOT)
+            && self.pa >= rw.0
+            && self
+                .count
+                .checked_mul(self.size)
+                .and_then(|bytes| bytes.checked_add(self.pa))
+                .is_some_and(|end| end <= rw.1)
+    }
+
+    /// The area's stacks as mapped regions.
+    fn regions(self) -> impl Iterator<Item = Region> {
+        (0..self.count).map(move |i| Region {
+            va: self.va_range(i).0,
+            pa: self.pa + i * self.size,
+            size: self.size,
+            attrs: Attributes::REALM_DATA,
+        })
     }
 
     /// The unmapped guard hole below CPU `cpu`'s stack in the stack window.
@@ -113,6 +147,9 @@ pub struct LayoutInput<'a> {
     pub dram: &'a DramLayout,
     /// The per-CPU stacks (inside the image's writable section), mapped again with guards.
     pub stacks: StackArea,
+    /// The CSM stack (one, used by the holder of the CSM lock), in the slot after the
+    /// per-CPU stacks; `None` without the `csm` feature.
+    pub csm_stack: Option<StackArea>,
 }
 
 /// One mapped range.
@@ -137,6 +174,8 @@ pub struct MemoryMap {
     len: usize,
     /// Mapped into the stack window by [`MemoryMap::build`], one region per CPU.
     stacks: StackArea,
+    /// Mapped after them, if present.
+    csm_stack: Option<StackArea>,
 }
 
 /// Why the memory map cannot be built.
@@ -155,13 +194,10 @@ pub enum LayoutError {
 impl MemoryMap {
     /// The regions, the stack window's last.
     pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {
-        let stacks = self.stacks;
-        let stack_regions = (0..stacks.count).map(move |cpu| Region {
-            va: stacks.va_range(cpu).0,
-            pa: stacks.pa + cpu * stacks.size,
-            size: stacks.size,
-            attrs: Attributes::REALM_DATA,
-        });
+        let stack_regions = self
+            .stacks
+            .regions()
+            .chain(self.csm_stack.into_iter().flat_map(StackArea::regions));
         self.regions[..self.len]
             .iter()
             .flatten()
@@ -224,18 +260,14 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         return Err(LayoutError::MalformedImage);
     }
     let stacks = input.stacks;
-    let stacks_fit = stacks.count >= 1
-        && stacks.size >= PAGE
-        && stacks.size.is_multiple_of(PAGE)
-        && stacks.pa.is_multiple_of(PAGE)
-        && stacks.size + PAGE <= STACK_SLOT
-        && stacks.count <= STACK_WINDOW / STACK_SLOT
-        && stacks.pa >= rw.0
-        && stacks
-            .count
-            .checked_mul(stacks.size)
-            .and_then(|bytes| bytes.checked_add(stacks.pa))
-            .is_some_and(|end| end <= rw.1);
+    let stacks_fit = stacks.fits(rw)
+        && stacks.first_slot == 0
+        && input.csm_stack.is_none_or(|csm| {
+            csm.fits(rw)
+                && csm.first_slot >= stacks.count
+                && csm.pa.max(stacks.pa)
+                    >= (csm.pa + csm.count * csm.size).min(stacks.pa + stacks.count * stacks.size)
+        });
     if !stacks_fit {
         return Err(LayoutError::MalformedImage);
     }
@@ -247,6 +279,7 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         regions: [None; MAX_REGIONS],
         len: 0,
         stacks,
+        csm_stack: input.csm_stack,
     };
     let identity = |map: &mut MemoryMap, (start, end): (u64, u64), attrs| {
         map.push(start, start, end - start, attrs)
@@ -300,6 +333,7 @@ mod tests {
         pa: 0x4011_0000,
         size: 0x6000,
         count: 4,
+        first_slot: 0,
     };
 
     fn qemu_dram() -> DramLayout {
@@ -323,6 +357,7 @@ mod tests {
             consoles: &[0x0900_0000, 0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
+            csm_stack: None,
         };
         let map = memory_map(&input).expect("layout");
         let mut pool = vec![PageTable::EMPTY; 32];
@@ -396,7 +431,14 @@ mod tests {
                 pa: 0xFDC1_0000,
                 size: 0x6000,
                 count: 8,
+                first_slot: 0,
             },
+            csm_stack: Some(StackArea {
+                pa: 0xFDC4_0000,
+                size: 0xA000,
+                count: 1,
+                first_slot: 8,
+            }),
         };
         let used = tables_needed(&input);
         assert!(used <= 16, "{used} tables");
@@ -411,6 +453,7 @@ mod tests {
             consoles: &[0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
+            csm_stack: None,
         };
         let mut bad = good;
         bad.image.text.1 = 0x4010_6800;
@@ -468,6 +511,7 @@ mod tests {
             consoles: &[0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
+            csm_stack: None,
         };
         let map = memory_map(&input).expect("layout");
         let mut pool = vec![PageTable::EMPTY; 32];
@@ -494,5 +538,69 @@ mod tests {
         }
         assert_eq!(b.translate(stack_va_top(s.count)), None);
         assert_eq!(b.translate(stack_va_top(s.count) - 8), None);
+    }
+
+    /// A 40 KiB CSM stack right after `QEMU_STACKS`, in the slot after the last CPU's.
+    const CSM_STACK: StackArea = StackArea {
+        pa: 0x4012_8000,
+        size: 0xA000,
+        count: 1,
+        first_slot: 4,
+    };
+
+    #[test]
+    fn the_csm_stack_gets_the_slot_after_the_cpus_with_its_own_hole() {
+        let dram = qemu_dram();
+        let input = LayoutInput {
+            image: QEMU_IMAGE,
+            carveout_end: QEMU_CARVEOUT_END,
+            consoles: &[0x0900_0000],
+            dram: &dram,
+            stacks: QEMU_STACKS,
+            csm_stack: Some(CSM_STACK),
+        };
+        let map = memory_map(&input).expect("layout");
+        let mut pool = vec![PageTable::EMPTY; 32];
+        let mut b = TableBuilder::new(&mut pool, 0x4019_0000).expect("pool");
+        map.build(&mut b).expect("tables");
+        let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
+        let (bottom, top) = CSM_STACK.va_range(0);
+        assert_eq!(top, stack_va_top(4));
+        assert_eq!(at(bottom), Some((CSM_STACK.pa, Attributes::REALM_DATA)));
+        assert_eq!(
+            at(top - 8),
+            Some((CSM_STACK.pa + 0xA000 - 8, Attributes::REALM_DATA))
+        );
+        let (hole, hole_end) = CSM_STACK.guard_range(0);
+        assert_eq!((hole, hole_end), (stack_va_top(3), bottom));
+        let mut va = hole;
+        while va < hole_end {
+            assert_eq!(
+                at(va),
+                None,
+                "guard page {va:#x} of the CSM stack is mapped"
+            );
+            va += 4096;
+        }
+        // CPU 3's stack is untouched, and nothing is mapped above the CSM stack.
+        assert_eq!(at(stack_va_top(3) - 8).map(|t| t.0), Some(0x4012_8000 - 8));
+        assert_eq!(at(stack_va_top(5) - 8), None);
+        // A CSM stack in a CPU's slot, or on a CPU's stack memory, is refused.
+        for csm in [
+            StackArea {
+                first_slot: 3,
+                ..CSM_STACK
+            },
+            StackArea {
+                pa: 0x4012_0000,
+                ..CSM_STACK
+            },
+        ] {
+            let bad = LayoutInput {
+                csm_stack: Some(csm),
+                ..input
+            };
+            assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::MalformedImage);
+        }
     }
 }

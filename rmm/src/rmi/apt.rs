@@ -7,15 +7,18 @@
 //! Locks (`docs/locking.md`): the CSM lock first; CREATE then locks the RD and the DELEGATED
 //! granule as external granules in ascending address order; DESTROY locks every RD the
 //! realm's table names, ascending, then the APT granule. Every check is made before anything
-//! changes; errors in the order `docs/csm.md` lists them.
+//! changes; errors in the order `docs/csm.md` lists them. Both run on the CSM stack once the
+//! CSM lock is held.
 
 use super::args::AptArgs;
 use super::error::{Handled, RmiError};
 use super::locks::{lock_two, tracked};
 use crate::arch::Machine;
+use crate::granule::GranuleAddr;
 use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
 use crate::sharing::{csm_rd, store::GranuleStore};
 use csm::HostError;
@@ -39,7 +42,18 @@ pub fn host_error(error: HostError) -> RmiError {
 /// Handles RMI_APT_CREATE(x1 = rd, x2 = apt).
 #[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
-    let mut guard = monitor.csm.lock();
+    on_csm_stack(machine, monitor.csm.lock(), |guard| {
+        create_locked(monitor, machine, args, guard)
+    })
+}
+
+/// [`create`] with the CSM lock held, on the CSM stack.
+fn create_locked(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    args: AptArgs,
+    mut guard: CsmGuard<'_>,
+) -> Handled {
     let (rd, mut apt) = lock_two(
         &monitor.granules,
         (args.rd, GranuleState::Rd),
@@ -76,7 +90,19 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handl
 #[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
     let named = tracked(&monitor.granules, args.rd)?;
-    let csm = monitor.csm.lock();
+    on_csm_stack(machine, monitor.csm.lock(), |csm| {
+        destroy_locked(monitor, machine, args, named, csm)
+    })
+}
+
+/// [`destroy`] with the CSM lock held, on the CSM stack.
+fn destroy_locked(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    args: AptArgs,
+    named: GranuleAddr,
+    csm: CsmGuard<'_>,
+) -> Handled {
     let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
         .map_err(|_| RmiError::Input)?;
     op.check(HostError::AptCorrupt, |csm, store, _, plan| {

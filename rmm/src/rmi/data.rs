@@ -23,6 +23,7 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
 use attest::measurement::{MEASURE_CONTENT, extend_data};
 use csm::HostError;
@@ -165,16 +166,28 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
 }
 
 /// DATA_DESTROY of a CSM realm: the CSM lock, every RD its table names, then the walk, with
-/// the state machine's check and effects before the page changes. Out of line: the plan and
-/// the locks (about 15 KiB) are not on the stack of every DATA_DESTROY.
+/// the state machine's check and effects before the page changes. Out of line, and on the CSM
+/// stack: the plan and the locks are not on the stack of every DATA_DESTROY.
 #[inline(never)]
 fn destroy_csm(
     monitor: &Monitor,
     machine: &impl Machine,
-    named: crate::granule::GranuleAddr,
+    named: GranuleAddr,
     ipa: u64,
 ) -> Handled<2> {
-    let csm = monitor.csm.lock();
+    on_csm_stack(machine, monitor.csm.lock(), |csm| {
+        destroy_csm_locked(monitor, machine, named, ipa, csm)
+    })
+}
+
+/// [`destroy_csm`] with the CSM lock held, on the CSM stack.
+fn destroy_csm_locked(
+    monitor: &Monitor,
+    machine: &impl Machine,
+    named: GranuleAddr,
+    ipa: u64,
+    csm: CsmGuard<'_>,
+) -> Handled<2> {
     let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
         .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();

@@ -27,7 +27,7 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
-use crate::sharing::lock::CsmGuard;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::store::GranuleStore;
 use csm::RealmError;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
@@ -40,19 +40,20 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 /// have created a region or accepted a window in the range since. A range that touches the
 /// realm's regions or windows is `RMI_ERROR_INPUT` and changes nothing. The CSM lock comes
 /// before the RD (`docs/locking.md`): the binding is read under the RD lock, and for a CSM
-/// realm the command starts again with the CSM lock held.
+/// realm the command starts again with the CSM lock held, on the CSM stack.
 #[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
     match apply(monitor, machine, args, None) {
         Err(Retry::WithCsmLock) => {
-            let mut csm = monitor.csm.lock();
-            match apply(monitor, machine, args, Some(&mut csm)) {
-                Ok(out) => Ok(out),
-                Err(Retry::Refused(refusal)) => Err(refusal),
-                Err(Retry::WithCsmLock) => {
-                    invariant::broken(format_args!("RTT_SET_RIPAS asked twice for the CSM lock"))
+            on_csm_stack(machine, monitor.csm.lock(), |mut csm| {
+                match apply(monitor, machine, args, Some(&mut csm)) {
+                    Ok(out) => Ok(out),
+                    Err(Retry::Refused(refusal)) => Err(refusal),
+                    Err(Retry::WithCsmLock) => invariant::broken(format_args!(
+                        "RTT_SET_RIPAS asked twice for the CSM lock"
+                    )),
                 }
-            }
+            })
         }
         Err(Retry::Refused(refusal)) => Err(refusal),
         Ok(out) => Ok(out),

@@ -35,7 +35,7 @@ use crate::exec::stage2_abort;
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
-use crate::sharing::lock::CsmGuard;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
 use attest::token::session::Phase;
 use attest::token::{
@@ -54,6 +54,8 @@ const COPY_CHUNK: usize = 256;
 /// A CSM realm's token carries its CSM claims (65001, 65002): a snapshot of its APT taken
 /// here under the CSM lock, which is taken before the RD lock (`docs/locking.md`); a pending
 /// host interrupt while waiting for it exits with `RMI_EXIT_IRQ`, the call not made.
+// Out of line: its frame (the token session, the claims) stays off REC_ENTER's, which every exit pays.
+#[inline(never)]
 pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again. The
     // CSM part is out of line and returns only the lock and counts, so that this path (and
@@ -85,9 +87,11 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
 fn csm_snapshot<'a, M: Machine>(
     env: &RecEnv<'a, M>,
 ) -> Option<(CsmGuard<'a>, Option<(u64, usize)>)> {
-    let mut guard = env.monitor.csm.lock_for_realm(env.machine)?;
-    let snapshot = crate::sharing::token::snapshot(&mut guard, env.machine, env.rd);
-    Some((guard, snapshot))
+    let guard = env.monitor.csm.lock_for_realm(env.machine)?;
+    Some(on_csm_stack(env.machine, guard, |mut guard| {
+        let snapshot = crate::sharing::token::snapshot(&mut guard, env.machine, env.rd);
+        (guard, snapshot)
+    }))
 }
 
 /// [`init`] with the realm's CSM claims (`Some` exactly when the realm has an APT), which go
@@ -140,6 +144,8 @@ pub fn init_with_csm<M: Machine>(
 }
 
 /// Handles RSI_ATTEST_TOKEN_CONTINUE(x1 = buffer IPA, x2 = offset, x3 = size).
+// Out of line: its frame (the token session, the claims) stays off REC_ENTER's, which every exit pays.
+#[inline(never)]
 pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     let args = match ContinueArgs::from_regs(x[1], x[2], x[3]) {
         Ok(args) => args,

@@ -13,6 +13,7 @@ use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
 use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
@@ -50,8 +51,9 @@ impl Answer {
     }
 }
 
-/// Handles CSM call `command` with the realm's registers `x`. Out of line: its frame holds
-/// the locks and the stores, which no other RSI call should pay for.
+/// Handles CSM call `command` with the realm's registers `x`. Out of line, and the operation
+/// itself runs on the CSM stack: its frames hold the locks and the stores, which no other RSI
+/// call (and no CPU's own stack) should pay for.
 #[inline(never)]
 pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
@@ -62,6 +64,12 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
     let Some(csm) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Answer::Restart(RecExitReason::Irq, 0, 0);
     };
+    on_csm_stack(env.machine, csm, |csm| operate(env, call, csm))
+}
+
+/// [`handle`]'s operation, with the CSM lock held, on the CSM stack.
+fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -> Answer {
+    let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
     let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call))
     else {

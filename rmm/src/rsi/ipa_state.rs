@@ -16,6 +16,7 @@ use crate::invariant;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::RipasChange;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::store::GranuleStore;
 use csm::RealmError;
 use rmm_abi::rmi::exit::RecExitReason;
@@ -93,9 +94,22 @@ fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Gate {
     if rd.apt().is_none() {
         return Gate::Open;
     }
-    let Some(mut guard) = env.monitor.csm.lock_for_realm(env.machine) else {
+    let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Gate::Irq;
     };
+    on_csm_stack(env.machine, guard, |guard| {
+        csm_memory_locked(env, base, top, guard)
+    })
+}
+
+/// [`csm_memory`] with the CSM lock held, on the CSM stack.
+fn csm_memory_locked<M: Machine>(
+    env: &RecEnv<'_, M>,
+    base: u64,
+    top: u64,
+    mut guard: CsmGuard<'_>,
+) -> Gate {
+    let rd = Rd::new(env.machine, env.rd);
     let (Some(apt), Some(range)) = (rd.apt(), apt::IpaRange::new(base, top - base)) else {
         return Gate::Open;
     };

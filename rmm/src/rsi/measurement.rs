@@ -33,6 +33,8 @@ pub fn read<M: Machine>(env: &RecEnv<'_, M>, index: u64) -> RsiAction {
 }
 
 /// Handles RSI_MEASUREMENT_EXTEND(x1 = index 1..=4, x2 = size ≤ 64, x3..x10 = value).
+// Out of line: its hashing frame stays off REC_ENTER's, which every exit pays.
+#[inline(never)]
 pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     let (index, size) = (x[1], x[2]);
     let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {

@@ -116,6 +116,25 @@ impl SharedMemory {
     }
 }
 
+/// Runs `f` with the CSM lock `guard` held on the one CSM stack ([`Machine::on_csm_stack`]):
+/// every CSM operation's deep frames (its RD locks, the decoded tables, the checks and the
+/// effects) go there, so that no CPU's own stack needs room for them. `f` owns the guard and
+/// releases the lock when it is done with it.
+pub fn on_csm_stack<'a, M: Machine, R>(
+    machine: &M,
+    guard: CsmGuard<'a>,
+    f: impl FnOnce(CsmGuard<'a>) -> R,
+) -> R {
+    let mut input = Some((guard, f));
+    let mut output = None;
+    machine.on_csm_stack(&mut || {
+        if let Some((guard, f)) = input.take() {
+            output = Some(f(guard));
+        }
+    });
+    output.unwrap_or_else(|| invariant::broken(format_args!("the CSM stack ran nothing")))
+}
+
 /// Why the RDs could not be locked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RdLockError {

@@ -28,11 +28,11 @@ use core::convert::Infallible;
 use core::sync::atomic::AtomicU64;
 use rmm_abi::el3::{BootError, RMM_BOOT_COMPLETE};
 
-/// Bytes of stack per CPU. A CSM call inside REC_ENTER is the deepest path since CSM runs in
-/// the monitor (REC_ENTER's frames, the operation's locks and stores, and the state machine's
-/// decoded tables: about 25 KiB; `docs/architecture.md`), above token signing (about 20 KiB);
-/// 48 KiB leaves a 16 KiB guard hole in each 64 KiB slot. Issue 20 brings it down.
-pub const STACK_SIZE: usize = 48 * 1024;
+/// Bytes of stack per CPU. The deepest path on a CPU's own stack is signing an attestation
+/// token inside REC_ENTER (18,480 bytes measured on QEMU; `docs/architecture.md`): CSM
+/// operations, deeper, run on the one CSM stack (`csm_stack`). 24 KiB leaves a 40 KiB guard
+/// hole in each 64 KiB slot.
+pub const STACK_SIZE: usize = 24 * 1024;
 
 // At least one guard page below every stack in the stack window.
 const _: () = assert!(STACK_SIZE as u64 + 4096 <= STACK_SLOT);
@@ -140,11 +140,12 @@ pub fn stack_area() -> StackArea {
         pa: STACKS.0.get() as u64,
         size: STACK_SIZE as u64,
         count: MAX_CPUS as u64,
+        first_slot: 0,
     }
 }
 
 /// Whether this CPU's stage-1 translation is on (`SCTLR_EL2.M`).
-fn mmu_on() -> bool {
+pub(super) fn mmu_on() -> bool {
     let sctlr: u64;
     // SAFETY: reading SCTLR_EL2 has no side effects.
     unsafe { core::arch::asm!("mrs {}, sctlr_el2", out(reg) sctlr, options(nomem, nostack)) };

@@ -413,6 +413,7 @@ fn wait_for_masked_timers(masked: u64) {
 }
 
 /// Runs the realm on this CPU (see [`crate::arch::world::RealmCpu::run_realm`]).
+#[inline(never)]
 pub fn run_realm<F>(
     config: &RealmEntryConfig,
     ctx: &mut RealmContext,
