@@ -38,6 +38,7 @@ mod qemu;
 mod setup;
 mod shrinkwrap;
 mod size;
+mod size_report;
 mod tfa;
 mod token;
 mod token_check;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask size`: section sizes of the firmware images (from their ELF files), and what
-//! CSM costs: the QEMU RMM built with and without the `csm` feature (`rmm/csm`, on by
-//! default), text + rodata of each and the difference.
+//! `cargo xtask size`: section sizes of the firmware images (from their ELF files), what
+//! CSM costs (the QEMU RMM built with and without the `csm` feature, `rmm/csm`, on by
+//! default: text + rodata of each and the difference), and the lean-monitor report
+//! (`size_report`: by crate, the largest symbols, the targets).
 
 use crate::cmd::{self, Result};
 use crate::images::{self, Platform};
@@ -69,13 +70,19 @@ pub fn run() -> Result {
             &images.host_bin,
         )?;
     }
-    let with = match qemu_rmm {
-        Some(elf) => of(&elf)?,
-        None => return Err("no QEMU image".into()),
+    let Some(elf) = qemu_rmm else {
+        return Err("no QEMU image".into());
     };
+    let with = of(&elf)?;
     let without = of(&images::build_rmm_without_csm(Platform::Qemu)?)?;
     println!();
     print!("{}", csm_cost(&with, &without));
+    println!();
+    let symbols = crate::size_report::symbols(&elf)?;
+    print!(
+        "{}",
+        crate::size_report::report(&symbols, &with, &without, 20)
+    );
     Ok(())
 }
 
