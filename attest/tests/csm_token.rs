@@ -147,6 +147,7 @@ fn make_token(
             .continue_token_with(
                 key,
                 &*store,
+                &attest::sha::SOFT,
                 SAMPLE_PLATFORM_TOKEN,
                 &mut out[at..end],
                 || true,
@@ -422,10 +423,14 @@ fn too_many_shares_or_too_small_a_store_is_refused() {
     // Signing or copying without the store (or with a shorter one) is refused.
     assert_eq!(session.sign_step(&key), Err(TokenError::BufferTooSmall));
     assert_eq!(
-        session.sign_step_with(&key, &store[..need - 1]),
+        session.sign_step_with(&key, &store[..need - 1], &attest::sha::SOFT),
         Err(TokenError::BufferTooSmall)
     );
-    while session.sign_step_with(&key, &store[..need]).unwrap() == SignStatus::InProgress {}
+    while session
+        .sign_step_with(&key, &store[..need], &attest::sha::SOFT)
+        .unwrap()
+        == SignStatus::InProgress
+    {}
     let mut out = vec![0u8; len];
     assert_eq!(
         session.copy_out(SAMPLE_PLATFORM_TOKEN, &mut out),
@@ -456,7 +461,7 @@ fn a_corrupt_saved_hash_restores_idle() {
         .init_with(&mut store[..], &claims, SAMPLE_PLATFORM_TOKEN.len())
         .unwrap();
     assert_eq!(
-        session.sign_step_with(&key, &store[..]),
+        session.sign_step_with(&key, &store[..], &attest::sha::SOFT),
         Ok(SignStatus::InProgress)
     );
     assert_eq!(session.signing_steps_done(), 1);
@@ -482,4 +487,54 @@ fn a_corrupt_saved_hash_restores_idle() {
             "{offset} = {value}"
         );
     }
+}
+
+/// Counts the blocks it compresses and delegates to software.
+struct CountingEngine(std::sync::atomic::AtomicUsize);
+
+impl attest::sha::Sha2Engine for CountingEngine {
+    fn compress256(&self, state: &mut [u32; 8], blocks: &[[u8; 64]]) {
+        attest::sha::SOFT.compress256(state, blocks)
+    }
+
+    fn compress512(&self, state: &mut [u64; 8], blocks: &[[u8; 128]]) {
+        self.0
+            .fetch_add(blocks.len(), std::sync::atomic::Ordering::Relaxed);
+        attest::sha::SOFT.compress512(state, blocks)
+    }
+}
+
+#[test]
+fn the_message_is_hashed_with_the_engine_the_caller_gives() {
+    let key = sample_key();
+    let inputs = Inputs::new(HashAlgorithm::Sha256);
+    let shares: Vec<CsmShare> = (0..3).map(share).collect();
+    let claims = inputs.claims(
+        key.public_key(),
+        Some(CsmClaims {
+            realm_id: 9,
+            shares: &shares,
+        }),
+    );
+    let sign = |engine: &dyn attest::sha::Sha2Engine| {
+        let mut store = vec![0u8; STORE_BYTES];
+        let mut session = TokenSession::new();
+        let len = session
+            .init_with(&mut store[..], &claims, SAMPLE_PLATFORM_TOKEN.len())
+            .unwrap();
+        while session.sign_step_with(&key, &store[..], engine).unwrap() == SignStatus::InProgress {}
+        let mut out = vec![0u8; len];
+        session
+            .copy_out_with(&store[..], SAMPLE_PLATFORM_TOKEN, &mut out)
+            .unwrap();
+        out
+    };
+    let counting = CountingEngine(std::sync::atomic::AtomicUsize::new(0));
+    let with_counting = sign(&counting);
+    // The realm token's message (its Sig_structure: the claims with three CSM shares, over
+    // 512 bytes) is SHA-384'd block by block through the engine.
+    let blocks = counting.0.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(blocks >= 4, "{blocks} blocks");
+    // Same token (the signature is deterministic, RFC 6979) as with software alone.
+    assert_eq!(with_counting, sign(&attest::sha::SOFT));
 }

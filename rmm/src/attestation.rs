@@ -18,6 +18,7 @@
 //! calls); Rust gives no way to build it in place without `unsafe`.
 
 use crate::arch::Machine;
+use attest::sha::Sha2Engine;
 use attest::token::collection::PLATFORM_TOKEN_MAX;
 use attest::token::{ClaimsStore, Continue, CoseKey, RealmSigningKey, TokenError, TokenSession};
 use core::fmt;
@@ -78,16 +79,25 @@ impl Attestation {
     }
 
     /// RSI_ATTEST_TOKEN_CONTINUE's work on `session`: signing (checking `should_yield`
-    /// between steps), then copying into `dst`. The only use of the key.
+    /// between steps; the message hashed with `engine`), then copying into `dst`. The only
+    /// use of the key.
     /// A CSM realm's claims are in `store` (`crate::realm::rec_attest::AuxClaims`).
     pub fn continue_token<S: ClaimsStore + ?Sized>(
         &self,
         session: &mut TokenSession,
         store: &S,
+        engine: &dyn Sha2Engine,
         dst: &mut [u8],
         should_yield: impl FnMut() -> bool,
     ) -> Result<Continue, TokenError> {
-        session.continue_token_with(&self.key, store, self.platform_token, dst, should_yield)
+        session.continue_token_with(
+            &self.key,
+            store,
+            engine,
+            self.platform_token,
+            dst,
+            should_yield,
+        )
     }
 }
 

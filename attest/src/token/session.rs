@@ -40,6 +40,7 @@ use super::key::{RealmSigningKey, SIGNATURE_LEN};
 use super::sign1::{realm_token_len, sig_structure_prefix};
 use super::store::{ClaimsStore, NoStore};
 use super::stream::{Segment, TokenStream, read_segments};
+use crate::sha::{SOFT, Sha2Engine};
 use zeroize::Zeroize;
 
 /// SHA-384 block length.
@@ -303,15 +304,17 @@ impl TokenSession {
     /// (hashing a long message, then [`super::es384::step`]), which signs. Idle:
     /// [`TokenError::NoTokenInProgress`]; Signed: `Done` at once.
     pub fn sign_step(&mut self, key: &RealmSigningKey) -> Result<SignStatus, TokenError> {
-        self.sign_step_with(key, &NoStore)
+        self.sign_step_with(key, &NoStore, &SOFT)
     }
 
-    /// [`Self::sign_step`] of a session whose CSM claims are in `store`. A store smaller
-    /// than the session's CSM claims is [`TokenError::BufferTooSmall`].
+    /// [`Self::sign_step`] of a session whose CSM claims are in `store`, hashing the message
+    /// with `engine` (the firmware's: the CPU's SHA-512 instructions). A store smaller than
+    /// the session's CSM claims is [`TokenError::BufferTooSmall`].
     pub fn sign_step_with<S: ClaimsStore + ?Sized>(
         &mut self,
         key: &RealmSigningKey,
         store: &S,
+        engine: &dyn Sha2Engine,
     ) -> Result<SignStatus, TokenError> {
         match self.phase {
             Phase::Idle => Err(TokenError::NoTokenInProgress),
@@ -323,7 +326,7 @@ impl TokenSession {
                 let total = self.message_len();
                 if self.hashed < total {
                     let fresh = self.hashed == 0;
-                    self.hash_step(store);
+                    self.hash_step(store, engine);
                     if self.hashed < total || !fresh || total > HASH_WITH_FIRST_STEP_MAX {
                         return Ok(SignStatus::InProgress);
                     }
@@ -343,13 +346,13 @@ impl TokenSession {
 
     /// Hashes up to [`HASH_STEP_BLOCKS`] more blocks of the message; if less than a block
     /// then remains, pads and finishes (`hashed` = the message length).
-    fn hash_step<S: ClaimsStore + ?Sized>(&mut self, store: &S) {
+    fn hash_step<S: ClaimsStore + ?Sized>(&mut self, store: &S, engine: &dyn Sha2Engine) {
         let total = self.message_len();
         let mut block = [[0u8; HASH_BLOCK]; 2];
         let mut done = 0;
         while total - self.hashed >= HASH_BLOCK && done < HASH_STEP_BLOCKS {
             self.read_message(store, self.hashed, &mut block[0]);
-            sha2::block_api::compress512(&mut self.hash, &block[..1]);
+            engine.compress512(&mut self.hash, &block[..1]);
             self.hashed += HASH_BLOCK;
             done += 1;
         }
@@ -365,7 +368,7 @@ impl TokenSession {
         let blocks = if tail < HASH_BLOCK - 16 { 1 } else { 2 };
         let bits = (total as u128) * 8;
         flat[blocks * HASH_BLOCK - 16..blocks * HASH_BLOCK].copy_from_slice(&bits.to_be_bytes());
-        sha2::block_api::compress512(&mut self.hash, &block[..blocks]);
+        engine.compress512(&mut self.hash, &block[..blocks]);
         self.hashed = total;
     }
 
@@ -448,20 +451,22 @@ impl TokenSession {
         dst: &mut [u8],
         should_yield: impl FnMut() -> bool,
     ) -> Result<Continue, TokenError> {
-        self.continue_token_with(key, &NoStore, platform_token, dst, should_yield)
+        self.continue_token_with(key, &NoStore, &SOFT, platform_token, dst, should_yield)
     }
 
-    /// [`Self::continue_token`] of a session whose CSM claims are in `store`.
+    /// [`Self::continue_token`] of a session whose CSM claims are in `store`, hashing with
+    /// `engine`.
     pub fn continue_token_with<S: ClaimsStore + ?Sized>(
         &mut self,
         key: &RealmSigningKey,
         store: &S,
+        engine: &dyn Sha2Engine,
         platform_token: &[u8],
         dst: &mut [u8],
         mut should_yield: impl FnMut() -> bool,
     ) -> Result<Continue, TokenError> {
         if self.phase == Phase::Unsigned {
-            while self.sign_step_with(key, store)? == SignStatus::InProgress {
+            while self.sign_step_with(key, store, engine)? == SignStatus::InProgress {
                 if should_yield() {
                     return Ok(Continue::Yield);
                 }

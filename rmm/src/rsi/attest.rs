@@ -36,6 +36,7 @@ use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
+use attest::sha::Sha2Engine;
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
 use attest::token::session::Phase;
 use attest::token::{
@@ -166,7 +167,8 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
     match session.phase() {
         Phase::Idle => return RsiAction::status(RsiStatus::ErrorState),
         Phase::Unsigned => {
-            let signed = sign(attestation, &mut session, &store, || {
+            let engine = machine.sha2_engine();
+            let signed = sign(attestation, engine, &mut session, &store, || {
                 machine.host_irq_pending()
             });
             slot.store(machine, &session);
@@ -215,13 +217,14 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
 /// the session), `Done` means signed and nothing pending.
 fn sign(
     attestation: &Attestation,
+    engine: &dyn Sha2Engine,
     session: &mut TokenSession,
     store: &impl ClaimsStore,
     mut pending: impl FnMut() -> bool,
 ) -> Result<SignStatus, TokenError> {
     // `continue_token` with no room signs (stepping, asking after each step) and copies
     // nothing.
-    match attestation.continue_token(session, store, &mut [], &mut pending)? {
+    match attestation.continue_token(session, store, engine, &mut [], &mut pending)? {
         Continue::Yield => Ok(SignStatus::InProgress),
         Continue::Incomplete { .. } | Continue::Done { .. } => Ok(SignStatus::Done),
     }
@@ -242,7 +245,13 @@ fn copy_to_realm<M: Machine>(
     let mut written = 0;
     loop {
         let want = (args.size - written).min(COPY_CHUNK);
-        let step = attestation.continue_token(session, store, &mut chunk[..want], || false)?;
+        let step = attestation.continue_token(
+            session,
+            store,
+            machine.sha2_engine(),
+            &mut chunk[..want],
+            || false,
+        )?;
         let n = step.written() as usize;
         machine.write_realm_bytes(page, args.offset + written, &chunk[..n]);
         written += n;

@@ -94,7 +94,14 @@ pub(crate) fn csm_token(challenge: [u8; 64], csm: Option<(u64, usize)>) -> Vec<u
         .unwrap();
     let mut out = vec![0u8; len];
     session
-        .continue_token_with(&key, &store[..], SAMPLE_PLATFORM_TOKEN, &mut out, || false)
+        .continue_token_with(
+            &key,
+            &store[..],
+            &attest::sha::SOFT,
+            SAMPLE_PLATFORM_TOKEN,
+            &mut out,
+            || false,
+        )
         .unwrap();
     out
 }
