@@ -12,6 +12,7 @@
 //! `run --gdb` boots the debug-info build with QEMU's gdb stub (`-s -S`) and no deadline.
 
 use crate::cmd::{self, Result};
+use crate::demo;
 use crate::images::{self, Flavour};
 use crate::options::{Deadline, Options};
 use crate::paths::{self, FIRMWARE_TARGET};
@@ -32,6 +33,8 @@ struct Group {
     /// CCA tokens the transcript must carry; each is verified on the host
     /// ([`token_check`]) and counted as one more result.
     tokens: &'static [&'static str],
+    /// Extra QEMU arguments.
+    qemu_args: &'static [&'static str],
 }
 
 const GROUPS: &[Group] = &[
@@ -43,6 +46,7 @@ const GROUPS: &[Group] = &[
         extra: no_extra_checks,
         expected_failures: &[],
         tokens: token_check::SUITE_TOKENS,
+        qemu_args: &[],
     },
     Group {
         name: "fault",
@@ -56,6 +60,7 @@ const GROUPS: &[Group] = &[
             reason: "unexpected exception (vector 4): ESR_EL2=0x2000000",
         }],
         tokens: &[],
+        qemu_args: &[],
     },
     // Confidential Shared Memory: realms sharing protected memory (docs/testing.md), on
     // their own boot; the read-write scenario runs its consumer on CPU 1.
@@ -67,6 +72,18 @@ const GROUPS: &[Group] = &[
         extra: csm_claims_as_printed,
         expected_failures: &[],
         tokens: CSM_TOKENS,
+        qemu_args: &[],
+    },
+    // The demo of `cargo xtask run` (xtask/src/demo.rs), its story checked step by step.
+    Group {
+        name: "demo",
+        flavour: Flavour::Release,
+        mode: Mode::Demo,
+        smp: 4,
+        extra: demo::problems,
+        expected_failures: &[],
+        tokens: demo::TOKENS,
+        qemu_args: demo::QEMU_ARGS,
     },
 ];
 
@@ -115,7 +132,7 @@ fn hex_bytes(s: &str) -> std::result::Result<Vec<u8>, String> {
 
 /// `CSM <token> realm <id>`, `CSM <token> share <n> <role> <region> <share> <peer> <size>
 /// <mode> <attached>`, `CSM <token> share <n> rim|rpv <hex>`, by token.
-fn parse_csm_lines(
+pub(crate) fn parse_csm_lines(
     output: &str,
 ) -> std::result::Result<std::collections::BTreeMap<String, crate::token::csm::CsmClaims>, String> {
     use crate::token::csm::{CsmClaims, Role, Share};
@@ -245,11 +262,21 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
     problems
 }
 
-/// `cargo xtask run`: build everything, boot 4 CPUs (or `--smp`), show the whole UART, judge
-/// the scenarios.
+/// `cargo xtask run`: build everything, boot the demo (4 CPUs, or `--smp` from 2), show its
+/// story ([`demo::Story`]) and judge it as the `demo` group does.
 pub fn run_demo(options: &Options) -> Result {
-    let verdict = run_group(&GROUPS[0], true, options)?;
-    summarise(&[verdict], 0)
+    let Some(group) = GROUPS.iter().find(|g| g.mode == Mode::Demo) else {
+        return Err("no demo group".into());
+    };
+    let verdict = run_group(group, Display::Story, options)?;
+    for problem in &verdict.problems {
+        println!("xtask: problem: {problem}");
+    }
+    if verdict.failed == 0 && verdict.problems.is_empty() {
+        Ok(())
+    } else {
+        Err("the demo did not go as it should (see above)".into())
+    }
 }
 
 /// `cargo xtask test`; with `--group`, only the QEMU groups named.
@@ -261,7 +288,7 @@ pub fn run_tests(options: &Options) -> Result {
                 let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
             };
-            verdicts.push(run_group(group, false, options)?);
+            verdicts.push(run_group(group, Display::Results, options)?);
         }
         return summarise(&verdicts, 0);
     }
@@ -274,7 +301,7 @@ pub fn run_tests(options: &Options) -> Result {
     crate::shrinkwrap::check()?;
     let mut verdicts = Vec::new();
     for group in GROUPS {
-        verdicts.push(run_group(group, false, options)?);
+        verdicts.push(run_group(group, Display::Results, options)?);
     }
     // Debian's kernel in a realm, on one vCPU and on two (PSCI CPU_ON, IPIs as SGI exits).
     let mut skipped = 0;
@@ -382,7 +409,16 @@ struct Verdict {
     failed: usize,
 }
 
-fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
+/// What the terminal shows of a group's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Display {
+    /// The `TEST` lines after the run.
+    Results,
+    /// The demo's story as it happens ([`demo::Story`]).
+    Story,
+}
+
+fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdict> {
     let flavour = if options.gdb {
         Flavour::DebugInfo
     } else {
@@ -390,12 +426,15 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
     };
     let boot = images::build_qemu_boot(flavour)?;
     images::check_no_fp_simd(&boot.images.rmm_elf)?;
-    // `--smp` applies to the suite; the fault group's expectations are per CPU.
+    // `--smp` applies to the suite and the demo (which needs a second CPU for B); the fault
+    // group's expectations are per CPU.
     let smp = match (group.mode, options.smp) {
         (Mode::Suite, Some(smp)) => smp,
+        (Mode::Demo, Some(smp)) if smp >= 2 => smp,
+        (Mode::Demo, Some(_)) => return Err("the demo needs --smp 2 or more".into()),
         _ => group.smp,
     };
-    let mut extra = Vec::new();
+    let mut extra: Vec<String> = group.qemu_args.iter().map(|a| a.to_string()).collect();
     if options.gdb {
         extra.extend(["-s".to_string(), "-S".to_string()]);
         print_gdb_recipe(&boot.images);
@@ -408,12 +447,27 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
             Deadline::After(d) => Some(d),
             Deadline::Never => None,
         },
-        live,
+        live: false,
         extra,
         print_command: options.print_qemu,
         log: paths::logs().join(format!("{}.log", group.name)),
     };
-    let outcome = run.execute()?;
+    let outcome = match display {
+        Display::Results => run.execute()?,
+        Display::Story => {
+            println!(
+                "xtask: the full UART log (TF-A, RMM, hypervisor, TEST lines, the token in hex) \
+                 goes to {}",
+                run.log.display()
+            );
+            let mut story = demo::Story::default();
+            run.execute_with(&mut |line: &str| {
+                for shown in story.show(line) {
+                    println!("{shown}");
+                }
+            })?
+        }
+    };
     let mut t = transcript::parse(&outcome.output);
     let expect = Expectations {
         expected_failures: group.expected_failures,
@@ -425,7 +479,7 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
     // The tokens, verified here: results of their own, after the hypervisor's summary.
     t.results
         .extend(token_check::check(&outcome.output, group.tokens));
-    if !live {
+    if display == Display::Results {
         for r in &t.results {
             match (r.passed, expect.failed_as_intended(r)) {
                 (true, _) => println!("TEST {}/{} PASS", group.name, r.name),

@@ -25,6 +25,7 @@
 mod bench;
 mod bench_attest;
 mod cmd;
+mod demo;
 mod e2e;
 mod fuzz;
 mod images;
