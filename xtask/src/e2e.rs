@@ -9,7 +9,9 @@
 //! `--no-deadline`). It ends with one summary line over all groups, so a run that executed
 //! nothing is visible.
 //!
-//! `run --gdb` boots the debug-info build with QEMU's gdb stub (`-s -S`) and no deadline.
+//! `run` boots the `demo` group and shows its story as it happens ([`crate::demo`]), judged
+//! as `test --group demo` judges it. `run --gdb` boots the debug-info build with QEMU's gdb
+//! stub (`-s -S`) and no deadline.
 
 use crate::cmd::{self, Result};
 use crate::demo;
@@ -426,12 +428,16 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
     };
     let boot = images::build_qemu_boot(flavour)?;
     images::check_no_fp_simd(&boot.images.rmm_elf)?;
-    // `--smp` applies to the suite and the demo (which needs a second CPU for B); the fault
-    // group's expectations are per CPU.
+    // `--smp` applies to the suite, and to the demo of `run` (which needs a second CPU for
+    // B); the fault group's expectations are per CPU.
     let smp = match (group.mode, options.smp) {
         (Mode::Suite, Some(smp)) => smp,
-        (Mode::Demo, Some(smp)) if smp >= 2 => smp,
-        (Mode::Demo, Some(_)) => return Err("the demo needs --smp 2 or more".into()),
+        (Mode::Demo, Some(smp)) if display == Display::Story => {
+            if smp < 2 {
+                return Err("the demo needs --smp 2 or more".into());
+            }
+            smp
+        }
         _ => group.smp,
     };
     let mut extra: Vec<String> = group.qemu_args.iter().map(|a| a.to_string()).collect();
@@ -499,14 +505,24 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
         .filter(|r| r.passed || expect.failed_as_intended(r))
         .count();
     let failed = t.results.len() - passed;
-    println!(
-        "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \
-         (UART log: {})",
-        group.name,
-        problems.len(),
-        outcome.elapsed.as_secs_f64(),
-        run.log.display()
-    );
+    if display == Display::Story {
+        println!(
+            "xtask: the demo took {:.1} s in QEMU; checked as the `demo` test group does: \
+             {passed} passed, {failed} failed, {} problem(s); full UART log: {}",
+            outcome.elapsed.as_secs_f64(),
+            problems.len(),
+            run.log.display()
+        );
+    } else {
+        println!(
+            "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \
+             (UART log: {})",
+            group.name,
+            problems.len(),
+            outcome.elapsed.as_secs_f64(),
+            run.log.display()
+        );
+    }
     Ok(Verdict {
         group: group.name,
         problems,

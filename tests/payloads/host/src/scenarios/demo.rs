@@ -192,17 +192,8 @@ fn chapter(r: &Realms<'_>, posted: &Cell<bool>) -> Outcome {
         tenths_of_us % 10,
         m[2]
     );
-    let seen = c.call(Op::ProbeRead, &[WINDOW_IPA + MSG_P2C_SEQ])?;
-    ensure!(
-        seen[..2] == [0, MESSAGES],
-        "C's read of A's last sequence number gave ESR {:#x}, value {}",
-        seen[0],
-        seen[1]
-    );
-    println!(
-        "DEMO reader C, read-only, sees A's last message too: sequence number {}",
-        seen[1]
-    );
+    last_message(c, WINDOW_IPA)?;
+    println!("DEMO reader C, read-only, sees A's last message too: sequence number {MESSAGES}");
 
     // C's write to its read-only window.
     let word = WINDOW_IPA + MSG_P2C_DATA;
@@ -275,17 +266,24 @@ fn chapter(r: &Realms<'_>, posted: &Cell<bool>) -> Outcome {
         "A's RSI_CSM_DESTROY gave {}",
         out[0]
     );
-    let mine = a.call(Op::ProbeRead, &[REGION_IPA + MSG_P2C_SEQ])?;
-    ensure!(
-        mine[..2] == [0, MESSAGES],
-        "A's read of its own page after the revocation gave ESR {:#x}, value {}",
-        mine[0],
-        mine[1]
-    );
+    last_message(a, REGION_IPA)?;
     println!(
         "DEMO revoke A revokes both grants and destroys the region: B's next read of its window \
          aborts inside the realm (ESR_EL1 {:#x}); A keeps its pages",
         read[0]
+    );
+    Ok(())
+}
+
+/// Fails unless `realm` reads A's last sequence number in the page at `page`.
+fn last_message(realm: &CsmRealm, page: u64) -> Outcome {
+    let seen = realm.call(Op::ProbeRead, &[page + MSG_P2C_SEQ])?;
+    ensure!(
+        seen[..2] == [0, MESSAGES],
+        "{}'s read of A's last sequence number gave ESR {:#x}, value {}",
+        realm.name,
+        seen[0],
+        seen[1]
     );
     Ok(())
 }
