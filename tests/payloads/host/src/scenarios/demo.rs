@@ -166,10 +166,9 @@ fn chapter(r: &Realms<'_>, posted: &Cell<bool>) -> Outcome {
     verify(b, WINDOW_IPA, SIZE, SEED, 8)?;
     verify(c, WINDOW_IPA, SIZE, SEED, 8)?;
     println!(
-        "DEMO accept B and C accept it at IPA {WINDOW_IPA:#x} of their own address space \
-         ({} and {} exits to the host for a page table) and read A's {SIZE} bytes exactly",
-        exits_to_host(&e_b),
-        exits_to_host(&e_c)
+        "DEMO accept B and C accept it at IPA {WINDOW_IPA:#x} of their own address space (the \
+         RMM asked the host for a page table: {} and {} exits) and read A's {SIZE} bytes exactly",
+        e_b.prepare, e_c.prepare
     );
 
     // Messages between A (CPU 0) and B (CPU 1).
