@@ -4,9 +4,9 @@
 //!
 //! The test hypervisor's `Demo` mode (`tests/payloads/host/src/scenarios/demo.rs`) tells the
 //! story in `DEMO <step> <text>` lines. The terminal shows the RMM's boot banner, the text of
-//! those lines, and what xtask itself makes of realm B's attestation token (decoded and
-//! verified here, [`crate::token`]); TF-A's boot, the `TEST` lines and the token's hex stay
-//! in the UART log under `target/e2e/`. [`problems`] checks that every step is there, in
+//! those lines, and what xtask itself makes of the realms' attestation tokens (verified here,
+//! [`crate::token`]; B's second one also decoded, with its CSM claims); TF-A's boot, the
+//! `TEST` lines and the tokens' hex stay in the UART log under `target/e2e/`. [`problems`] checks that every step is there, in
 //! order, with sane numbers: the `demo` group of `cargo xtask test` runs it, so the demo
 //! cannot rot.
 
@@ -19,9 +19,6 @@ const SHARED_TOKEN: &str = "demo.B.shared";
 
 /// The tokens the demo prints: A's, B's and C's once built, and [`SHARED_TOKEN`].
 pub const TOKENS: &[&str] = &["demo.A", "demo.B", "demo.C", SHARED_TOKEN];
-
-/// Extra QEMU arguments (none: see the host's `scenarios/demo.rs` on `-icount`).
-pub const QEMU_ARGS: &[&str] = &[];
 
 /// Width the story is wrapped to.
 const WIDTH: usize = 100;

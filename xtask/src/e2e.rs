@@ -35,8 +35,6 @@ struct Group {
     /// CCA tokens the transcript must carry; each is verified on the host
     /// ([`token_check`]) and counted as one more result.
     tokens: &'static [&'static str],
-    /// Extra QEMU arguments.
-    qemu_args: &'static [&'static str],
 }
 
 const GROUPS: &[Group] = &[
@@ -48,7 +46,6 @@ const GROUPS: &[Group] = &[
         extra: no_extra_checks,
         expected_failures: &[],
         tokens: token_check::SUITE_TOKENS,
-        qemu_args: &[],
     },
     Group {
         name: "fault",
@@ -62,7 +59,6 @@ const GROUPS: &[Group] = &[
             reason: "unexpected exception (vector 4): ESR_EL2=0x2000000",
         }],
         tokens: &[],
-        qemu_args: &[],
     },
     // Confidential Shared Memory: realms sharing protected memory (docs/testing.md), on
     // their own boot; the read-write scenario runs its consumer on CPU 1.
@@ -74,7 +70,6 @@ const GROUPS: &[Group] = &[
         extra: csm_claims_as_printed,
         expected_failures: &[],
         tokens: CSM_TOKENS,
-        qemu_args: &[],
     },
     // The demo of `cargo xtask run` (xtask/src/demo.rs), its story checked step by step.
     Group {
@@ -85,7 +80,6 @@ const GROUPS: &[Group] = &[
         extra: demo::problems,
         expected_failures: &[],
         tokens: demo::TOKENS,
-        qemu_args: demo::QEMU_ARGS,
     },
 ];
 
@@ -440,7 +434,7 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
         }
         _ => group.smp,
     };
-    let mut extra: Vec<String> = group.qemu_args.iter().map(|a| a.to_string()).collect();
+    let mut extra = Vec::new();
     if options.gdb {
         extra.extend(["-s".to_string(), "-S".to_string()]);
         print_gdb_recipe(&boot.images);
