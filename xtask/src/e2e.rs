@@ -9,9 +9,12 @@
 //! `--no-deadline`). It ends with one summary line over all groups, so a run that executed
 //! nothing is visible.
 //!
-//! `run --gdb` boots the debug-info build with QEMU's gdb stub (`-s -S`) and no deadline.
+//! `run` boots the `demo` group and shows its story as it happens ([`crate::demo`]), judged
+//! as `test --group demo` judges it. `run --gdb` boots the debug-info build with QEMU's gdb
+//! stub (`-s -S`) and no deadline.
 
 use crate::cmd::{self, Result};
+use crate::demo;
 use crate::images::{self, Flavour};
 use crate::options::{Deadline, Options};
 use crate::paths::{self, FIRMWARE_TARGET};
@@ -68,6 +71,16 @@ const GROUPS: &[Group] = &[
         expected_failures: &[],
         tokens: CSM_TOKENS,
     },
+    // The demo of `cargo xtask run` (xtask/src/demo.rs), its story checked step by step.
+    Group {
+        name: "demo",
+        flavour: Flavour::Release,
+        mode: Mode::Demo,
+        smp: 4,
+        extra: demo::problems,
+        expected_failures: &[],
+        tokens: demo::TOKENS,
+    },
 ];
 
 fn no_extra_checks(_: &str) -> Vec<String> {
@@ -115,7 +128,7 @@ fn hex_bytes(s: &str) -> std::result::Result<Vec<u8>, String> {
 
 /// `CSM <token> realm <id>`, `CSM <token> share <n> <role> <region> <share> <peer> <size>
 /// <mode> <attached>`, `CSM <token> share <n> rim|rpv <hex>`, by token.
-fn parse_csm_lines(
+pub(crate) fn parse_csm_lines(
     output: &str,
 ) -> std::result::Result<std::collections::BTreeMap<String, crate::token::csm::CsmClaims>, String> {
     use crate::token::csm::{CsmClaims, Role, Share};
@@ -245,11 +258,21 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
     problems
 }
 
-/// `cargo xtask run`: build everything, boot 4 CPUs (or `--smp`), show the whole UART, judge
-/// the scenarios.
+/// `cargo xtask run`: build everything, boot the demo (4 CPUs, or `--smp` from 2), show its
+/// story ([`demo::Story`]) and judge it as the `demo` group does.
 pub fn run_demo(options: &Options) -> Result {
-    let verdict = run_group(&GROUPS[0], true, options)?;
-    summarise(&[verdict], 0)
+    let Some(group) = GROUPS.iter().find(|g| g.mode == Mode::Demo) else {
+        return Err("no demo group".into());
+    };
+    let verdict = run_group(group, Display::Story, options)?;
+    for problem in &verdict.problems {
+        println!("xtask: problem: {problem}");
+    }
+    if verdict.failed == 0 && verdict.problems.is_empty() {
+        Ok(())
+    } else {
+        Err("the demo did not go as it should (see above)".into())
+    }
 }
 
 /// `cargo xtask test`; with `--group`, only the QEMU groups named.
@@ -261,7 +284,7 @@ pub fn run_tests(options: &Options) -> Result {
                 let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
             };
-            verdicts.push(run_group(group, false, options)?);
+            verdicts.push(run_group(group, Display::Results, options)?);
         }
         return summarise(&verdicts, 0);
     }
@@ -274,7 +297,7 @@ pub fn run_tests(options: &Options) -> Result {
     crate::shrinkwrap::check()?;
     let mut verdicts = Vec::new();
     for group in GROUPS {
-        verdicts.push(run_group(group, false, options)?);
+        verdicts.push(run_group(group, Display::Results, options)?);
     }
     // Debian's kernel in a realm, on one vCPU and on two (PSCI CPU_ON, IPIs as SGI exits).
     let mut skipped = 0;
@@ -382,7 +405,16 @@ struct Verdict {
     failed: usize,
 }
 
-fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
+/// What the terminal shows of a group's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Display {
+    /// The `TEST` lines after the run.
+    Results,
+    /// The demo's story as it happens ([`demo::Story`]).
+    Story,
+}
+
+fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdict> {
     let flavour = if options.gdb {
         Flavour::DebugInfo
     } else {
@@ -390,9 +422,16 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
     };
     let boot = images::build_qemu_boot(flavour)?;
     images::check_no_fp_simd(&boot.images.rmm_elf)?;
-    // `--smp` applies to the suite; the fault group's expectations are per CPU.
+    // `--smp` applies to the suite, and to the demo of `run` (which needs a second CPU for
+    // B); the fault group's expectations are per CPU.
     let smp = match (group.mode, options.smp) {
         (Mode::Suite, Some(smp)) => smp,
+        (Mode::Demo, Some(smp)) if display == Display::Story => {
+            if smp < 2 {
+                return Err("the demo needs --smp 2 or more".into());
+            }
+            smp
+        }
         _ => group.smp,
     };
     let mut extra = Vec::new();
@@ -408,12 +447,27 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
             Deadline::After(d) => Some(d),
             Deadline::Never => None,
         },
-        live,
+        live: false,
         extra,
         print_command: options.print_qemu,
         log: paths::logs().join(format!("{}.log", group.name)),
     };
-    let outcome = run.execute()?;
+    let outcome = match display {
+        Display::Results => run.execute()?,
+        Display::Story => {
+            println!(
+                "xtask: the full UART log (TF-A, RMM, hypervisor, TEST lines, the token in hex) \
+                 goes to {}",
+                run.log.display()
+            );
+            let mut story = demo::Story::default();
+            run.execute_with(&mut |line: &str| {
+                for shown in story.show(line) {
+                    println!("{shown}");
+                }
+            })?
+        }
+    };
     let mut t = transcript::parse(&outcome.output);
     let expect = Expectations {
         expected_failures: group.expected_failures,
@@ -425,7 +479,7 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
     // The tokens, verified here: results of their own, after the hypervisor's summary.
     t.results
         .extend(token_check::check(&outcome.output, group.tokens));
-    if !live {
+    if display == Display::Results {
         for r in &t.results {
             match (r.passed, expect.failed_as_intended(r)) {
                 (true, _) => println!("TEST {}/{} PASS", group.name, r.name),
@@ -445,14 +499,24 @@ fn run_group(group: &Group, live: bool, options: &Options) -> Result<Verdict> {
         .filter(|r| r.passed || expect.failed_as_intended(r))
         .count();
     let failed = t.results.len() - passed;
-    println!(
-        "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \
-         (UART log: {})",
-        group.name,
-        problems.len(),
-        outcome.elapsed.as_secs_f64(),
-        run.log.display()
-    );
+    if display == Display::Story {
+        println!(
+            "xtask: the demo took {:.1} s in QEMU; checked as the `demo` test group does: \
+             {passed} passed, {failed} failed, {} problem(s); full UART log: {}",
+            outcome.elapsed.as_secs_f64(),
+            problems.len(),
+            run.log.display()
+        );
+    } else {
+        println!(
+            "xtask: QEMU group `{}`: {passed} passed, {failed} failed, {} problem(s), {:.1} s \
+             (UART log: {})",
+            group.name,
+            problems.len(),
+            outcome.elapsed.as_secs_f64(),
+            run.log.display()
+        );
+    }
     Ok(Verdict {
         group: group.name,
         problems,

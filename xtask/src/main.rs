@@ -5,7 +5,8 @@
 //! - `setup`: apt sources and packages, the TF-A source, the rustup target.
 //! - `build`: the QEMU firmware: RMM and test hypervisor for QEMU, packed with TF-A `PLAT=qemu`
 //!   into `target/images/qemu/qemu_fw.bios`.
-//! - `run`: build, then boot QEMU (RME, 4 CPUs) and show the boot and every scenario.
+//! - `run`: build, then boot QEMU (RME, 4 CPUs) and show the Confidential Shared Memory demo
+//!   ([`demo`]): the RMM's banner and a short story, checked as the `demo` test group checks it.
 //! - `test`: formatting and clippy, host tests, the FVP images built and checked, then the
 //!   QEMU end-to-end suite.
 //! - `bench`: instruction counts under `-icount shift=0 -smp 1`, and image sizes.
@@ -25,6 +26,7 @@
 mod bench;
 mod bench_attest;
 mod cmd;
+mod demo;
 mod e2e;
 mod fuzz;
 mod images;

@@ -10,7 +10,7 @@ use crate::cmd::{self, Result};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Address of the hypervisor's mode mailbox on QEMU.
@@ -33,6 +33,8 @@ pub enum Mode {
     Linux = 4,
     /// The Confidential Shared Memory scenarios.
     Csm = 5,
+    /// The CSM demo's story (`cargo xtask run`).
+    Demo = 6,
 }
 
 /// One QEMU run's configuration.
@@ -89,6 +91,17 @@ impl Run<'_> {
 
     /// Boots and waits for QEMU to power off or for the deadline.
     pub fn execute(&self) -> Result<Outcome> {
+        let live = self.live;
+        self.execute_with(&mut |line: &str| {
+            if live {
+                println!("{line}");
+            }
+        })
+    }
+
+    /// [`Run::execute`], handing every UART line to `echo` as it arrives (instead of
+    /// echoing it as [`Run::live`] says).
+    pub fn execute_with(&self, echo: &mut (dyn FnMut(&str) + Send)) -> Result<Outcome> {
         let started = Instant::now();
         let mut command = self.command();
         let deadline = match self.deadline {
@@ -105,37 +118,33 @@ impl Run<'_> {
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start qemu-system-aarch64: {e}"))?;
-        let output = Arc::new(Mutex::new(String::new()));
+        let output = Mutex::new(String::new());
         let stdout = child.stdout.take().ok_or("no stdout from QEMU")?;
-        let reader = {
-            let output = Arc::clone(&output);
-            let live = self.live;
-            std::thread::spawn(move || {
+        let exit_code = std::thread::scope(|scope| {
+            let output = &output;
+            scope.spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
-                    let line = line.trim_end_matches('\r').to_string();
-                    if live {
-                        println!("{line}");
-                    }
+                    let line = line.trim_end_matches('\r');
+                    echo(line);
                     if let Ok(mut out) = output.lock() {
-                        out.push_str(&line);
+                        out.push_str(line);
                         out.push('\n');
                     }
                 }
-            })
-        };
-        let exit_code = loop {
-            if let Some(status) = child.try_wait()? {
-                break Some(status.code().unwrap_or(-1));
+            });
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    break Ok::<_, std::io::Error>(Some(status.code().unwrap_or(-1)));
+                }
+                if self.deadline.is_some_and(|d| started.elapsed() > d) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            if self.deadline.is_some_and(|d| started.elapsed() > d) {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let _ = reader.join();
-        let output = output.lock().map(|o| o.clone()).unwrap_or_default();
+        })?;
+        let output = output.into_inner().unwrap_or_default();
         if let Some(dir) = self.log.parent() {
             std::fs::create_dir_all(dir)?;
         }

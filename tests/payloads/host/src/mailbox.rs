@@ -24,6 +24,8 @@ pub enum Mode {
     Linux,
     /// Run the Confidential Shared Memory scenarios (`csm.rs`).
     Csm,
+    /// Tell the CSM demo's story (`scenarios/demo.rs`).
+    Demo,
 }
 
 /// Reads the mode once, at boot.
@@ -42,6 +44,7 @@ pub fn mode() -> Mode {
         (MAGIC, 3) => Mode::BenchTrace,
         (MAGIC, 4) => Mode::Linux,
         (MAGIC, 5) => Mode::Csm,
+        (MAGIC, 6) => Mode::Demo,
         _ => Mode::Suite,
     }
 }

@@ -22,7 +22,7 @@ use super::csm_realm::{CsmRealm, Realms, Words, expect, rsi_status, with_realms}
 use super::csm_share::{Grant, MODE_RW, PAIR, SEED, SMALL, accept, offer};
 use super::realm_vm::POPULATE_IPA;
 use crate::println;
-use crate::runner::{Outcome, Scenario};
+use crate::runner::{Failure, Outcome, Scenario};
 use core::fmt::Write;
 use realm_protocol::attest::challenge;
 use realm_protocol::csm::{Op, REGION_IPA, WINDOW_IPA};
@@ -40,8 +40,9 @@ pub const TOKEN_NAMES: [&str; 2] = ["csm.provider", "csm.consumer"];
 /// Bytes of a SHA-256 RIM.
 const RIM_LEN: usize = 32;
 
-/// `realm`'s token for challenge `seed`, printed as `name` with what it must say.
-fn print_token(realm: &CsmRealm, name: &str, seed: u64) -> Outcome {
+/// `realm`'s token for challenge `seed`, printed as `name` with what it must say; returns
+/// its length.
+pub(super) fn print_token(realm: &CsmRealm, name: &str, seed: u64) -> Result<u64, Failure> {
     let (shared_ipa, page) = realm.shared();
     let r = realm.call(Op::Attest, &[shared_ipa, POPULATE_IPA, seed])?;
     expect(
@@ -61,12 +62,12 @@ fn print_token(realm: &CsmRealm, name: &str, seed: u64) -> Outcome {
         let _ = write!(label, "rem{n}");
         print_hex(name, label.as_str(), &[0; RIM_LEN]);
     }
-    print_token_bytes(page, name).map(|_| ())
+    print_token_bytes(page, name)
 }
 
 /// Prints what `name`'s CSM claims must say: `me`'s RealmId, and share 0, `g` as `role`
 /// with `peer`.
-fn print_claims(name: &str, me: &CsmRealm, role: u64, g: &Grant, peer: &CsmRealm) {
+pub(super) fn print_claims(name: &str, me: &CsmRealm, role: u64, g: &Grant, peer: &CsmRealm) {
     println!("CSM {name} realm {}", me.id);
     println!(
         "CSM {name} share 0 {role} {} {} {} {} {} 1",

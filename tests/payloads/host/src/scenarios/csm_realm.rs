@@ -145,6 +145,8 @@ pub struct Exits {
     pub unserved_entry: Option<[u64; 5]>,
     /// The IPA of a data abort exit on RIPAS DESTROYED memory that ended the command.
     pub destroyed_abort: Option<u64>,
+    /// Exits of any kind, the final `CsmNext` host call included.
+    pub total: u32,
 }
 
 /// Tables created by this host: (IPA, level, RTT granule).
@@ -372,6 +374,7 @@ impl CsmRealm {
                 timer.cancel();
             }
             ensure!(x0 == status::SUCCESS, "REC_ENTER gave {x0:#x}");
+            exits.total += 1;
             flags = 0;
             answer = [0; 31];
             let exit = |offset| vm.exit_word(0, offset);
@@ -589,6 +592,12 @@ impl CsmRealm {
             Hex(entry)
         );
         Ok(entry[3] & DESC_PA)
+    }
+
+    /// How many granules the realm holds delegated: its image, RECs and RD, and the APT,
+    /// tables and DATA granules given since.
+    pub fn granules(&self) -> u64 {
+        self.vm.granules() + self.pool.lock().delegated()
     }
 
     /// Takes everything apart: the APT (if still bound), the DATA granules this host gave,

@@ -330,6 +330,8 @@ const WAIT_S: u64 = 30;
 
 /// Whether the consumer's side passed (set by the secondary).
 static CONSUMER_RUN: spin::Mutex<Option<bool>> = spin::Mutex::new(None);
+/// The consumer's window and how many messages it exchanges (set before its job is posted).
+static CONSUMER_ARGS: spin::Mutex<(u64, u64)> = spin::Mutex::new((0, 0));
 /// The `TEST` line of the consumer's side (reported by the CPU that runs it).
 const CONSUMER_LINE: &str = "csm_consumer_messages_on_this_cpu";
 
@@ -341,15 +343,13 @@ fn consumer_job(arg: u64) {
     // tearing them down if it does not finish); the primary does not run this realm
     // meanwhile.
     let c = unsafe { &*(arg as *const CsmRealm) };
+    let (window, count) = *CONSUMER_ARGS.lock();
     let outcome = c
-        .call(
-            Op::Messages,
-            &[ROLE_CONSUMER, WINDOW_IPA, MESSAGES, PATIENCE_US],
-        )
+        .call(Op::Messages, &[ROLE_CONSUMER, window, count, PATIENCE_US])
         .and_then(|m| {
             ensure!(
-                m[..2] == [MESSAGES, 0],
-                "consumer: {} of {MESSAGES} messages, {} wrong payloads",
+                m[..2] == [count, 0],
+                "consumer: {} of {count} messages, {} wrong payloads",
                 m[0],
                 m[1]
             );
@@ -359,63 +359,92 @@ fn consumer_job(arg: u64) {
     *CONSUMER_RUN.lock() = Some(outcome.is_ok());
 }
 
-/// Scenario 2.
-fn messages() -> Outcome {
-    let posted = core::cell::Cell::new(false);
-    let outcome = if cpus::wait_idle(CONSUMER_SLOT, WAIT_S) {
-        with_realms(PAIR, &|r: &Realms<'_>| {
-            let (p, c) = (r.get(0), r.get(1));
-            let g = offer(p, c, REGION_IPA, PAGE, SEED, 8, MODE_RW)?;
-            accept(c, p, &g, WINDOW_IPA, &Host::default())?;
-            verify(c, WINDOW_IPA, PAGE, SEED, 8)?;
-            // Consumer → provider through plain stores, then the message loop's counters.
-            c.call(Op::Write, &[WINDOW_IPA, PAGE, SEED + 1, 8])?;
-            verify(p, REGION_IPA, PAGE, SEED + 1, 8)?;
-            for offset in [MSG_P2C_SEQ, MSG_C2P_SEQ] {
-                let w = p.call(Op::ProbeWrite, &[REGION_IPA + offset, 0])?;
-                expect(format_args!("provider's store to its region"), w[0], 0)?;
-            }
-            *CONSUMER_RUN.lock() = None;
-            ensure!(
-                cpus::post_job(CONSUMER_SLOT, consumer_job, c as *const CsmRealm as u64),
-                "CPU slot {CONSUMER_SLOT} cannot take the consumer"
-            );
-            posted.set(true);
-            let mine = p.call(
-                Op::Messages,
-                &[ROLE_PROVIDER, REGION_IPA, MESSAGES, PATIENCE_US],
-            );
-            if !cpus::wait_job(CONSUMER_SLOT, WAIT_S) {
-                r.abandon();
-                fail!("the consumer's CPU did not finish within {WAIT_S} s");
-            }
-            let m = mine?;
-            ensure!(
-                m[..2] == [MESSAGES, 0],
-                "provider: {} of {MESSAGES} messages, {} wrong payloads",
-                m[0],
-                m[1]
-            );
-            match CONSUMER_RUN.lock().take() {
-                Some(true) => Ok(()),
-                Some(false) => fail!("the consumer's side failed (its line above)"),
-                None => fail!("the consumer never ran"),
-            }
-        })
-    } else {
-        Err(Failure::new(format_args!(
-            "needs CPU slot {CONSUMER_SLOT} free"
-        )))
-    };
-    if posted.get() {
+/// A read-write grant accepted at `window`: `count` messages each way between the provider
+/// `p` (its region at `region`) and the consumer `c`, the consumer's REC on CPU slot
+/// [`CONSUMER_SLOT`] while the primary runs the provider's. Returns the provider's results
+/// (\[messages, wrong payloads, counter ticks\]) and the exits its REC took. `posted` is set
+/// once the consumer's job is posted: from then on its CPU reports the consumer's `TEST`
+/// line (see [`consumer_line_not_run`] otherwise).
+pub(super) fn exchange(
+    r: &Realms<'_>,
+    (p, region): (&CsmRealm, u64),
+    (c, window): (&CsmRealm, u64),
+    count: u64,
+    posted: &core::cell::Cell<bool>,
+) -> Result<([u64; 8], Exits), Failure> {
+    // The counters start at zero: the loop waits for the peer's sequence number.
+    for offset in [MSG_P2C_SEQ, MSG_C2P_SEQ] {
+        let w = p.call(Op::ProbeWrite, &[region + offset, 0])?;
+        expect(format_args!("provider's store to its region"), w[0], 0)?;
+    }
+    *CONSUMER_RUN.lock() = None;
+    *CONSUMER_ARGS.lock() = (window, count);
+    ensure!(
+        cpus::post_job(CONSUMER_SLOT, consumer_job, c as *const CsmRealm as u64),
+        "CPU slot {CONSUMER_SLOT} cannot take the consumer"
+    );
+    posted.set(true);
+    let mine = p.call_with(
+        Op::Messages,
+        &[ROLE_PROVIDER, region, count, PATIENCE_US],
+        &Host::default(),
+    );
+    if !cpus::wait_job(CONSUMER_SLOT, WAIT_S) {
+        r.abandon();
+        fail!("the consumer's CPU did not finish within {WAIT_S} s");
+    }
+    let (m, exits) = mine?;
+    ensure!(
+        m[..2] == [count, 0],
+        "provider: {} of {count} messages, {} wrong payloads",
+        m[0],
+        m[1]
+    );
+    match CONSUMER_RUN.lock().take() {
+        Some(true) => Ok((m, exits)),
+        Some(false) => fail!("the consumer's side failed (its line above)"),
+        None => fail!("the consumer never ran"),
+    }
+}
+
+/// Whether the consumer's CPU is free for [`exchange`] (waiting up to [`WAIT_S`] for it).
+pub(super) fn consumer_cpu_free() -> Outcome {
+    ensure!(
+        cpus::wait_idle(CONSUMER_SLOT, WAIT_S),
+        "needs CPU slot {CONSUMER_SLOT} free"
+    );
+    Ok(())
+}
+
+/// The consumer's `TEST` line is in the plan: if [`exchange`] never posted its job, it is
+/// reported here as not run (the scenario's own reason is kept).
+pub(super) fn consumer_line_not_run(outcome: Outcome, posted: bool) -> Outcome {
+    if posted {
         return outcome;
     }
-    // The consumer's line is in the plan: it did not run (the scenario's reason is kept).
     runner::and_cleanup(outcome, || {
         let not_run = Err(Failure::new(format_args!("not run: the set-up failed")));
         runner::report(CONSUMER_SLOT, CONSUMER_LINE, &not_run);
         Ok(())
     })
+}
+
+/// Scenario 2.
+fn messages() -> Outcome {
+    let posted = core::cell::Cell::new(false);
+    let outcome = consumer_cpu_free().and_then(|()| {
+        with_realms(PAIR, &|r: &Realms<'_>| {
+            let (p, c) = (r.get(0), r.get(1));
+            let g = offer(p, c, REGION_IPA, PAGE, SEED, 8, MODE_RW)?;
+            accept(c, p, &g, WINDOW_IPA, &Host::default())?;
+            verify(c, WINDOW_IPA, PAGE, SEED, 8)?;
+            // Consumer → provider through plain stores, then the message loop.
+            c.call(Op::Write, &[WINDOW_IPA, PAGE, SEED + 1, 8])?;
+            verify(p, REGION_IPA, PAGE, SEED + 1, 8)?;
+            exchange(r, (p, REGION_IPA), (c, WINDOW_IPA), MESSAGES, &posted).map(|_| ())
+        })
+    });
+    consumer_line_not_run(outcome, posted.get())
 }
 
 /// Scenario 3.

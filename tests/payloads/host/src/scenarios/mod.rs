@@ -9,6 +9,7 @@ mod csm_realm;
 mod csm_scale;
 mod csm_share;
 mod csm_teardown;
+mod demo;
 mod granules;
 mod isolation;
 mod measured;
@@ -76,6 +77,12 @@ pub const CSM_COUNT: usize = count(CSM);
 
 /// `TEST` lines the CSM scenarios add from other CPUs (the consumer of the message loop).
 pub const CSM_SECONDARY_LINES: usize = 1;
+
+/// The demo's story (`cargo xtask run`), run by the primary in the `Demo` mode.
+pub const DEMO: &[&[Scenario]] = &[demo::SCENARIOS];
+
+/// `TEST` lines of the demo: its story and the consumer's side on another CPU.
+pub const DEMO_LINES: usize = count(DEMO) + demo::SECONDARY_LINES;
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;

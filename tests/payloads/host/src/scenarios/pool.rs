@@ -141,6 +141,11 @@ impl Pool {
         self.ns_aligned(n, PAGE)
     }
 
+    /// How many granules this pool has delegated (and not yet given back).
+    pub fn delegated(&self) -> u64 {
+        self.runs[..self.count].iter().map(|&(_, n)| n).sum()
+    }
+
     /// Undelegates every granule this pool delegated. Fails unless every undelegation
     /// succeeds (x1..x3 zero, x4 preserved) and every granule comes back all zeros; tries
     /// them all either way and reports the first problem and how many there were.

@@ -353,6 +353,11 @@ impl TestVm {
         })
     }
 
+    /// How many granules the VM holds delegated (its image, RECs, tables and RD).
+    pub fn granules(&self) -> u64 {
+        self.pool.lock().delegated()
+    }
+
     /// Destroys everything and undelegates every granule.
     pub fn tear_down(&self) -> Outcome {
         let rd = self.realm.rd;

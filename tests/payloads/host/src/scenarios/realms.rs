@@ -15,7 +15,7 @@
 //! 4 MiB delegated, last 4 MiB NS pages); the per-CPU stress uses `REALM_POOL + slot × 1 MiB`.
 
 use super::pool::{Pool, check, check_err, check_ok};
-use crate::exceptions::probe_read;
+use crate::exceptions::{Fault, probe_read};
 use crate::platform::{NS_GIB, REALM_POOL, REALM_POOL_SIZE};
 use crate::realm::{
     MEASURE_CONTENT, NS_NORMAL_RW, PAGE, Shape, align_down, fill_page, level_size, rec_params,
@@ -207,8 +207,8 @@ impl Realm {
     }
 }
 
-/// Fails unless the host takes a Granule Protection Fault reading `pa`.
-pub(super) fn expect_gpf(pa: u64, what: &str) -> Outcome {
+/// Fails unless the host takes a Granule Protection Fault reading `pa`; returns the fault.
+pub(super) fn expect_gpf(pa: u64, what: &str) -> Result<Fault, Failure> {
     match probe_read(pa) {
         Ok(value) => fail!("host read {value:#x} from the {what} granule {pa:#x} without a fault"),
         Err(fault) => {
@@ -221,7 +221,7 @@ pub(super) fn expect_gpf(pa: u64, what: &str) -> Outcome {
                 fault.esr,
                 fault.far
             );
-            Ok(())
+            Ok(fault)
         }
     }
 }
