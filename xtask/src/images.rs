@@ -3,7 +3,7 @@
 
 use crate::cmd::{self, Result};
 use crate::options::BuildSettings;
-use crate::paths::{self, FIRMWARE_TARGET};
+use crate::paths::{self, FIRMWARE_TARGET, MSG_REALM_TARGET};
 use crate::tfa;
 use std::path::PathBuf;
 use std::process::Command;
@@ -79,6 +79,8 @@ pub struct Images {
     pub host_elf: PathBuf,
     /// Test hypervisor flat binary (BL33).
     pub host_bin: PathBuf,
+    /// The message benchmark's realm ELF (`realm-payload --features msgbench`).
+    pub msg_realm_elf: PathBuf,
     /// The directory holding all of the above (and TF-A's images built from them).
     pub dir: PathBuf,
 }
@@ -131,8 +133,11 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
             .arg(&realm_bin),
     )?;
 
+    let realm_msg_bin = build_msg_realm(&target_dir, flavour, &out)?;
+
     let mut cargo = cmd::cargo();
     cargo.env("REALM_IMAGE", &realm_bin);
+    cargo.env("REALM_MSG_IMAGE", &realm_msg_bin);
     // The RMM's CPU limit is read at compile time (`rmm::MAX_CPUS`); never inherit it.
     match settings.max_cpus {
         Some(max) => cargo.env("RMM_MAX_CPUS", max.to_string()),
@@ -160,6 +165,7 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         rmm_bin: out.join("rmm.bin"),
         host_elf: out.join("host.elf"),
         host_bin: out.join("host.bin"),
+        msg_realm_elf: out.join("realm-msg.elf"),
         dir: out.clone(),
     };
     std::fs::copy(built.join(format!("rmm-{name}")), &images.rmm_elf)?;
@@ -176,6 +182,46 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         )?;
     }
     Ok(images)
+}
+
+/// The message benchmark's realm: the test realm with its `msgbench` feature, for the
+/// hard-float target [`MSG_REALM_TARGET`] (AES and PMULL instructions, `.cargo/config.toml`),
+/// as `realm-msg.elf` and `realm-msg.bin` in `out`; returns the flat binary.
+fn build_msg_realm(
+    target_dir: &std::path::Path,
+    flavour: Flavour,
+    out: &std::path::Path,
+) -> Result<PathBuf> {
+    let profile = format!("--profile={}", flavour.profile());
+    cmd::run(
+        cmd::cargo()
+            .current_dir(paths::root())
+            .args(["build", &profile, "--target", MSG_REALM_TARGET])
+            .args([
+                "-p",
+                "realm-payload",
+                "--features",
+                "msgbench",
+                "--target-dir",
+            ])
+            .arg(target_dir),
+    )?;
+    let elf = out.join("realm-msg.elf");
+    let bin = out.join("realm-msg.bin");
+    std::fs::copy(
+        target_dir
+            .join(MSG_REALM_TARGET)
+            .join(flavour.profile())
+            .join("realm-payload"),
+        &elf,
+    )?;
+    cmd::run(
+        Command::new("aarch64-linux-gnu-objcopy")
+            .args(["-O", "binary"])
+            .arg(&elf)
+            .arg(&bin),
+    )?;
+    Ok(bin)
 }
 
 /// Builds only the RMM for `platform` (release), without its default features (so without

@@ -17,6 +17,16 @@ fn main() {
         None => Vec::new(),
     };
     std::fs::write(out.join("realm.bin"), image).expect("OUT_DIR is writable");
+    // The message benchmark's build of the realm (`msgbench`), in `REALM_MSG_IMAGE`.
+    println!("cargo:rerun-if-env-changed=REALM_MSG_IMAGE");
+    let msg = match std::env::var_os("REALM_MSG_IMAGE") {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.to_string_lossy());
+            std::fs::read(&path).expect("REALM_MSG_IMAGE names a readable file")
+        }
+        None => Vec::new(),
+    };
+    std::fs::write(out.join("realm-msg.bin"), msg).expect("OUT_DIR is writable");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../..");
     let base = if std::env::var_os("CARGO_FEATURE_FVP").is_some() {
         "0x88000000"

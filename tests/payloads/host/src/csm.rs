@@ -3,20 +3,23 @@
 //! `docs/testing.md`) on their own boot, so they have the machine's memory and CPUs to
 //! themselves. Every secondary is started (each warm-boots the RMM), runs nothing of its own
 //! and serves jobs: the read-write scenario runs the consumer's REC on CPU 1 while the
-//! primary runs the provider's.
+//! primary runs the provider's. The message benchmark (`scenarios/msg_bench.rs`) runs the
+//! same way, its receiver's REC on CPU 1.
 
 use crate::gic::Cpus;
-use crate::{cpus, println, runner, scenarios};
+use crate::runner::Scenario;
+use crate::{cpus, println, runner};
 
-/// Runs the CSM scenarios and powers off.
-pub fn run(all: &Cpus) -> ! {
+/// Runs `lists` (the CSM scenarios, or the message benchmark: `lines` TEST lines) and powers
+/// off.
+pub fn run(all: &Cpus, lists: &[&'static [Scenario]], lines: usize) -> ! {
     let secondaries = all.count.saturating_sub(1);
-    let plan = secondaries + scenarios::CSM_COUNT + scenarios::CSM_SECONDARY_LINES;
+    let plan = secondaries + lines;
     println!("PLAN {plan} tests on {} CPUs", all.count);
     cpus::set_secondary_scenarios(&[]);
     let started = cpus::start_secondaries(all, all.count);
     cpus::wait_arrivals(started);
     cpus::release();
-    scenarios::CSM.iter().for_each(|list| runner::run(list));
+    lists.iter().for_each(|list| runner::run(list));
     runner::finish()
 }

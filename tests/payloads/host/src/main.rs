@@ -51,14 +51,24 @@ extern "C" fn primary_main() -> ! {
         mailbox::Mode::Bench => bench::run_timed(),
         mailbox::Mode::BenchTrace => bench::run_traced(),
         mailbox::Mode::Linux => linux::run(),
-        mailbox::Mode::Suite | mailbox::Mode::Fault | mailbox::Mode::Csm => {}
+        mailbox::Mode::Suite
+        | mailbox::Mode::Fault
+        | mailbox::Mode::Csm
+        | mailbox::Mode::MsgBench => {}
     }
     let cpus = gic::discover_cpus();
     if mode == mailbox::Mode::Fault {
         fault::run(&cpus);
     }
     if mode == mailbox::Mode::Csm {
-        csm::run(&cpus);
+        csm::run(
+            &cpus,
+            scenarios::CSM,
+            scenarios::CSM_COUNT + scenarios::CSM_SECONDARY_LINES,
+        );
+    }
+    if mode == mailbox::Mode::MsgBench {
+        csm::run(&cpus, scenarios::MSG_BENCH, scenarios::MSG_BENCH_LINES);
     }
     println!(
         "NS test host: {} CPUs found{}; starting secondaries",

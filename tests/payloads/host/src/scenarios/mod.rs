@@ -12,6 +12,7 @@ mod csm_teardown;
 mod granules;
 mod isolation;
 mod measured;
+mod msg_bench;
 mod pool;
 mod realm_exec;
 mod realm_interrupts;
@@ -76,6 +77,12 @@ pub const CSM_COUNT: usize = count(CSM);
 
 /// `TEST` lines the CSM scenarios add from other CPUs (the consumer of the message loop).
 pub const CSM_SECONDARY_LINES: usize = 1;
+
+/// The message benchmark (mode `MsgBench`, `cargo xtask bench`), run by the primary.
+pub const MSG_BENCH: &[&[Scenario]] = &[msg_bench::SCENARIOS];
+
+/// `TEST` lines of [`MSG_BENCH`].
+pub const MSG_BENCH_LINES: usize = count(MSG_BENCH);
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;
