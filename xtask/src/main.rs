@@ -24,6 +24,7 @@
 
 mod bench;
 mod bench_attest;
+mod bench_msg;
 mod cmd;
 mod e2e;
 mod fuzz;
@@ -34,6 +35,7 @@ mod model_check;
 mod mutants;
 mod options;
 mod paths;
+mod plot;
 mod qemu;
 mod setup;
 mod shrinkwrap;
