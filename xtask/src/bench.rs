@@ -598,7 +598,19 @@ pub fn run() -> Result {
     let with = size::of(&boot_images.images.rmm_elf)?;
     let without = size::of(&images::build_rmm_without_csm(images::Platform::Qemu)?)?;
     print!("{}", size::csm_cost(&with, &without));
-    crate::bench_msg::print(&messages)
+    crate::bench_msg::print(&messages)?;
+    let cost = |name: &str| {
+        bench_value(&timed, name, "instructions")
+            .ok_or_else(|| format!("no `BENCH {name}` line in the transcript"))
+    };
+    let rmm_costs = crate::bench_msg::RmmCosts {
+        data_create: cost("data_create")?,
+        data_create_unknown: cost("data_create_unknown")?,
+        rtt_create_l3: cost("rtt_create_l3")?,
+        create_8m: cost("csm_create_8m")?,
+        accept_8m: cost("csm_accept_8m")?,
+    };
+    crate::bench_msg::print_sharing(&rmm_costs, &messages)
 }
 
 /// The RMM's and the hypervisor's instructions per call of `row`: its own segment's, less one

@@ -33,6 +33,9 @@ const MARK_MSG: usize = 2;
 const MARK_HOST: usize = 3;
 /// The vCPUs of the sender's and the receiver's RECs (CPU slots 0 and 1).
 const SENDER_VCPU: usize = 0;
+/// The CSM channel's set-up and teardown segments.
+const SETUP: &[&str] = &["csm_create", "csm_share", "csm_accept"];
+const TEARDOWN: &[&str] = &["csm_revoke", "csm_destroy"];
 /// The channel: a control page and the largest message (`realm_protocol::msg::CHANNEL_SIZE`).
 const CHANNEL_KIB: u64 = 36;
 const RECEIVER_VCPU: usize = 1;
@@ -100,6 +103,14 @@ impl Measured {
         let empty = self.empty_command()?;
         let (_, calls, all) = self.segments.iter().find(|(n, _, _)| n == name)?;
         Some((*all, all.saturating_sub(calls * empty)))
+    }
+
+    /// The sum of [`Measured::segment`] over `names`.
+    pub fn segments(&self, names: &[&str]) -> Option<(u64, u64)> {
+        names.iter().try_fold((0, 0), |(raw, net), name| {
+            let (r, n) = self.segment(name)?;
+            Some((raw + r, net + n))
+        })
     }
 
     /// One remote-control command's round trip (host call exit and entry).
@@ -378,7 +389,14 @@ pub fn smoke(boot: &QemuBoot) -> Result {
             ));
         }
     }
-    for name in ["csm_setup", "csm_teardown", "unprotected_setup"] {
+    for name in [
+        "csm_create",
+        "csm_share",
+        "csm_accept",
+        "csm_revoke",
+        "csm_destroy",
+        "unprotected_setup",
+    ] {
         if m.segment(name).is_none_or(|(all, _)| all == 0) {
             problems.push(format!("no count for the segment {name}"));
         }
@@ -466,26 +484,30 @@ pub fn print(m: &Measured) -> Result {
             grouped(aes.pmull)
         );
     }
-    let (Some((setup_raw, setup)), Some((down_raw, down)), Some(empty)) = (
-        m.segment("csm_setup"),
-        m.segment("csm_teardown"),
-        m.empty_command(),
-    ) else {
+    let (Some((setup_raw, setup)), Some((down_raw, down)), Some(empty)) =
+        (m.segments(SETUP), m.segments(TEARDOWN), m.empty_command())
+    else {
         return Err("no CSM set-up or teardown segment".into());
     };
     let (unprot_setup, _) = m.segment("unprotected_setup").unwrap_or_default();
     let (unprot_down, _) = m.segment("unprotected_teardown").unwrap_or_default();
+    let net = |name| m.segment(name).map_or("–".into(), |(_, n)| grouped(n));
     println!(
         "\nOne-time set-up, every instruction on the sender's CPU (hypervisor, EL3, RMM and \
-         realms): CSM CREATE + SHARE + ACCEPT of the {} KiB channel {} ({} less the 3 \
-         remote-control round trips of {} each), teardown REVOKE + DESTROY {} ({} less 2); \
-         the unprotected channel's RTT_MAP_UNPROTECTED of its pages in both realms {}, \
-         unmapping {}.\n",
-        CHANNEL_KIB,
-        grouped(setup),
-        grouped(setup_raw),
+         realms), less one remote-control round trip ({}) per call: CSM CREATE + SHARE + \
+         ACCEPT of the {CHANNEL_KIB} KiB channel {} (CREATE {}, SHARE {}, ACCEPT {}; {} with \
+         the round trips), teardown REVOKE + DESTROY {} (REVOKE {}, DESTROY {}; {} with the \
+         round trips); the unprotected channel's RTT_MAP_UNPROTECTED of its pages in both \
+         realms {}, unmapping {}.\n",
         grouped(empty),
+        grouped(setup),
+        net("csm_create"),
+        net("csm_share"),
+        net("csm_accept"),
+        grouped(setup_raw),
         grouped(down),
+        net("csm_revoke"),
+        net("csm_destroy"),
         grouped(down_raw),
         grouped(unprot_setup),
         grouped(unprot_down)
@@ -519,6 +541,117 @@ pub fn print(m: &Measured) -> Result {
         );
     }
     println!("\nRun time of the boot: {:.1} s.", m.elapsed.as_secs_f64());
+    Ok(())
+}
+
+/// What the memory-sharing comparison takes from the RMM benchmarks' timed totals
+/// (`BENCH` lines of the `Bench` boot, whole calls: hypervisor wrapper, EL3 and RMM).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RmmCosts {
+    /// RMI_DATA_CREATE of 4 KiB, measured (SHA-256).
+    pub data_create: u64,
+    /// RMI_DATA_CREATE_UNKNOWN.
+    pub data_create_unknown: u64,
+    /// RMI_RTT_CREATE at level 3.
+    pub rtt_create_l3: u64,
+    /// RSI_CSM_CREATE of 8 MiB, populated.
+    pub create_8m: u64,
+    /// RSI_CSM_ACCEPT of an 8 MiB window (its tables already there).
+    pub accept_8m: u64,
+}
+
+/// The blob of the memory-sharing comparison, its regions (the largest region is 8 MiB) and
+/// its consumers.
+const BLOB_MIB: u64 = 64;
+const REGION_MIB: u64 = 8;
+const CONSUMERS: u64 = 2;
+
+/// Prints the memory-sharing comparison: a provider publishes a 64 MiB read-only blob to two
+/// consumers through CSM, against each consumer holding a private copy.
+pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
+    let pages = BLOB_MIB << 8;
+    let tables = BLOB_MIB / 2;
+    let regions = BLOB_MIB / REGION_MIB;
+    let messages = (BLOB_MIB << 20) / (32 << 10);
+    let share = m
+        .segment("csm_share")
+        .map(|(_, n)| n)
+        .ok_or("no csm_share segment")?;
+    let aes_32k = m
+        .run("aes", 32 << 10)
+        .map(Run::channel)
+        .ok_or("no AES-GCM run of 32 KiB")?;
+    let shared_granules = pages + (1 + CONSUMERS) * tables;
+    let private_granules = (1 + CONSUMERS) * (pages + tables);
+    println!(
+        "\n## Sharing a {BLOB_MIB} MiB read-only blob with {CONSUMERS} consumers (extrapolated \
+         from measured per-call costs)\n"
+    );
+    println!("| | DATA granules | level-3 tables | granules delegated |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| CSM: the provider's copy, a window in each consumer | {} | {} | {} |",
+        grouped(pages),
+        grouped((1 + CONSUMERS) * tables),
+        grouped(shared_granules)
+    );
+    println!(
+        "| three private copies | {} | {} | {} |",
+        grouped((1 + CONSUMERS) * pages),
+        grouped((1 + CONSUMERS) * tables),
+        grouped(private_granules)
+    );
+    println!(
+        "\nCSM delegates {:.1}% fewer granules for the blob ({} fewer).\n",
+        100.0 * (private_granules - shared_granules) as f64 / private_granules as f64,
+        grouped(private_granules - shared_granules)
+    );
+    let per_consumer_csm = regions * (share + rmm.accept_8m) + tables * rmm.rtt_create_l3;
+    let csm = regions * rmm.create_8m + CONSUMERS * per_consumer_csm;
+    let per_consumer_load = pages * rmm.data_create + tables * rmm.rtt_create_l3;
+    let per_consumer_copy =
+        messages * aes_32k + pages * rmm.data_create_unknown + tables * rmm.rtt_create_l3;
+    println!(
+        "| giving {CONSUMERS} consumers the blob | instructions | per consumer | against CSM |"
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| CSM: {regions} × CREATE 8 MiB ({}), then per consumer {regions} × (SHARE {} + \
+         ACCEPT 8 MiB {}) + {tables} × RTT_CREATE level 3 ({}) | {} | {} | 1.00× |",
+        grouped(rmm.create_8m),
+        grouped(share),
+        grouped(rmm.accept_8m),
+        grouped(rmm.rtt_create_l3),
+        grouped(csm),
+        grouped(per_consumer_csm),
+    );
+    println!(
+        "| private copy loaded by the host: per consumer {} × measured DATA_CREATE ({}) + \
+         {tables} × RTT_CREATE | {} | {} | {} |",
+        grouped(pages),
+        grouped(rmm.data_create),
+        grouped(CONSUMERS * per_consumer_load),
+        grouped(per_consumer_load),
+        ratio(CONSUMERS * per_consumer_load, csm)
+    );
+    println!(
+        "| private copy sent by the provider over AES-256-GCM: per consumer {} messages of \
+         32 KiB ({} each, sender + receiver) + {} × DATA_CREATE_UNKNOWN ({}) + {tables} × \
+         RTT_CREATE for its RAM | {} | {} | {} |",
+        grouped(messages),
+        grouped(aes_32k),
+        grouped(pages),
+        grouped(rmm.data_create_unknown),
+        grouped(CONSUMERS * per_consumer_copy),
+        grouped(per_consumer_copy),
+        ratio(CONSUMERS * per_consumer_copy, csm)
+    );
+    println!(
+        "\nThe provider's own copy (loaded once, {} × DATA_CREATE) is the same in every case \
+         and left out. CSM's calls are whole calls from the RMM benchmarks above (CREATE and \
+         ACCEPT at 8 MiB, the largest region) and SHARE from the message benchmark's set-up.",
+        grouped(pages)
+    );
     Ok(())
 }
 

@@ -226,17 +226,23 @@ fn bench() -> Outcome {
         }
         end("empty_command", EMPTY_CALLS);
 
+        // CREATE populates the region's pages first (the RMM's exit 8, served by the host).
         begin();
         let region = create(sender, REGION_IPA, CHANNEL_SIZE)?;
+        end("csm_create", 1);
+        begin();
         let share = share(sender, region, receiver, MODE_RW)?;
+        end("csm_share", 1);
         let grant = Grant {
             region,
             share,
             size: CHANNEL_SIZE,
             mode: MODE_RW,
         };
+        // ACCEPT takes the window's level-3 table from the host (exit 7).
+        begin();
         accept(receiver, sender, &grant, WINDOW_IPA, &Host::default())?;
-        end("csm_setup", 3);
+        end("csm_accept", 1);
 
         let mut ns = [0u64; CHANNEL_PAGES as usize];
         for page in ns.iter_mut() {
@@ -274,8 +280,10 @@ fn bench() -> Outcome {
 
         begin();
         let revoked = sender.call(Op::Revoke, &[share])?;
+        end("csm_revoke", 1);
+        begin();
         let destroyed = sender.call(Op::Destroy, &[region])?;
-        end("csm_teardown", 2);
+        end("csm_destroy", 1);
         ensure!(
             revoked[0] == 0 && destroyed[0] == 0,
             "RSI_CSM_REVOKE gave {:#x}, RSI_CSM_DESTROY gave {:#x}",
