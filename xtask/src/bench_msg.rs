@@ -21,7 +21,10 @@ use std::time::Duration;
 
 /// The channels, in the order the hypervisor runs them: (name in `MSGBENCH`, label).
 pub const MODES: [(&str, &str); 3] = [
-    ("csm", "CSM (read-write grant), plaintext"),
+    (
+        "csm",
+        "CSM (read-write grant), plaintext (same code as the next)",
+    ),
     ("plain", "unprotected, plaintext"),
     ("aes", "unprotected, AES-256-GCM"),
 ];

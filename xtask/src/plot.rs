@@ -39,18 +39,24 @@ pub fn messages(path: &Path, m: &Measured) -> Result {
     if min_x > max_x {
         return Err("nothing to plot".into());
     }
+    let sizes: Vec<f64> = series
+        .first()
+        .map(|(_, p)| p.iter().map(|&(x, _)| x as f64).collect())
+        .unwrap_or_default();
     let root = BitMapBackend::new(path, (1000, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Instructions per message, sender + receiver (QEMU TCG plugin, medians)",
+            "Instructions per message, sender + receiver (medians of 1,000, QEMU TCG plugin)",
             ("sans-serif", 22),
         )
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(80)
         .build_cartesian_2d(
-            ((min_x as f64) / 1.2..(max_x as f64) * 1.2).log_scale(),
+            ((min_x as f64) / 1.2..(max_x as f64) * 1.2)
+                .log_scale()
+                .with_key_points(sizes),
             ((min_y as f64) / 2.0..(max_y as f64) * 2.0).log_scale(),
         )
         .map_err(|e| e.to_string())?;
@@ -64,17 +70,28 @@ pub fn messages(path: &Path, m: &Measured) -> Result {
         .axis_desc_style(("sans-serif", 17))
         .draw()
         .map_err(|e| e.to_string())?;
-    for ((label, points), colour) in series.iter().zip(COLOURS) {
+    for (i, ((label, points), colour)) in series.iter().zip(COLOURS).enumerate() {
         let line: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x as f64, y as f64)).collect();
+        // CSM and the plain unprotected copy run the same code: CSM is drawn wide underneath,
+        // the plain copy dashed on top, so that both stay visible.
+        let width = if i == 0 { 7 } else { 3 };
+        let style = colour.stroke_width(width);
+        if i == 1 {
+            chart
+                .draw_series(DashedLineSeries::new(line.clone(), 12, 8, style))
+                .map_err(|e| e.to_string())?
+        } else {
+            chart
+                .draw_series(LineSeries::new(line.clone(), style))
+                .map_err(|e| e.to_string())?
+        }
+        .label(*label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         chart
-            .draw_series(LineSeries::new(line.clone(), colour.stroke_width(3)))
-            .map_err(|e| e.to_string())?
-            .label(*label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3))
-            });
-        chart
-            .draw_series(line.iter().map(|&p| Circle::new(p, 4, colour.filled())))
+            .draw_series(
+                line.iter()
+                    .map(|&p| Circle::new(p, if i == 0 { 6 } else { 4 }, colour.filled())),
+            )
             .map_err(|e| e.to_string())?;
     }
     chart
