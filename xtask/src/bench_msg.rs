@@ -687,23 +687,21 @@ mod tests {
         let output = "MSGBENCH segment empty_command calls=2\n\
                       MSGBENCH run mode=csm size=64 count=3 sent=3 received=3 bad=0\n\
                       MSGBENCH segment csm_setup calls=3\n";
-        let records = vec![
+        let mut records = vec![
             rec(0, MARK_HOST, 5),
             rec(0, MARK_HOST, 0), // empty_command: all 1,000 for 2 calls
             rec(0, MARK_BEGIN, 9),
             rec(1, MARK_BEGIN, 9),
-            rec(0, MARK_FILL, 10),
-            rec(0, MARK_MSG, 20),
-            rec(1, MARK_MSG, 30),
-            rec(0, MARK_FILL, 11),
-            rec(0, MARK_MSG, 21),
-            rec(1, MARK_MSG, 31),
-            rec(0, MARK_FILL, 12),
-            rec(0, MARK_MSG, 22),
-            rec(1, MARK_MSG, 32),
-            rec(0, MARK_HOST, 7),
-            rec(0, MARK_HOST, 4_000), // csm_setup: all 5,000
         ];
+        for i in 0..3 {
+            records.extend([
+                rec(0, MARK_FILL, 10 + i),
+                rec(0, MARK_MSG, 20 + i),
+                rec(1, MARK_MSG, 30 + i),
+            ]);
+        }
+        // csm_setup: all 5,000.
+        records.extend([rec(0, MARK_HOST, 7), rec(0, MARK_HOST, 4_000)]);
         let m = pair(output, &records).unwrap();
         let r = m.run("csm", 64).unwrap();
         assert_eq!((r.fill, r.send, r.receive, r.channel()), (11, 21, 31, 52));

@@ -115,25 +115,17 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     let built = target_dir.join(FIRMWARE_TARGET).join(flavour.profile());
     let profile = format!("--profile={}", flavour.profile());
 
-    // The test realm first: the hypervisor embeds its flat binary.
-    cmd::run(
-        cmd::cargo()
-            .current_dir(paths::root())
-            .args(["build", &profile, "--target", FIRMWARE_TARGET])
-            .args(["-p", "realm-payload", "--target-dir"])
-            .arg(&target_dir),
+    // The test realm first: the hypervisor embeds its flat binary (and that of its `msgbench`
+    // build, the message benchmark's realm).
+    let realm_bin = build_realm(&target_dir, flavour, &out, FIRMWARE_TARGET, None, "realm")?;
+    let realm_msg_bin = build_realm(
+        &target_dir,
+        flavour,
+        &out,
+        MSG_REALM_TARGET,
+        Some("msgbench"),
+        "realm-msg",
     )?;
-    let realm_elf = out.join("realm.elf");
-    let realm_bin = out.join("realm.bin");
-    std::fs::copy(built.join("realm-payload"), &realm_elf)?;
-    cmd::run(
-        Command::new("aarch64-linux-gnu-objcopy")
-            .args(["-O", "binary"])
-            .arg(&realm_elf)
-            .arg(&realm_bin),
-    )?;
-
-    let realm_msg_bin = build_msg_realm(&target_dir, flavour, &out)?;
 
     let mut cargo = cmd::cargo();
     cargo.env("REALM_IMAGE", &realm_bin);
@@ -184,33 +176,33 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     Ok(images)
 }
 
-/// The message benchmark's realm: the test realm with its `msgbench` feature, for the
-/// hard-float target [`MSG_REALM_TARGET`] (AES and PMULL instructions, `.cargo/config.toml`),
-/// as `realm-msg.elf` and `realm-msg.bin` in `out`; returns the flat binary.
-fn build_msg_realm(
+/// Builds the test realm for `target` with `features` into `out` as `<stem>.elf` and
+/// `<stem>.bin`; returns the flat binary. The message benchmark's realm is its `msgbench`
+/// build for the hard-float [`MSG_REALM_TARGET`] (AES and PMULL instructions,
+/// `.cargo/config.toml`).
+fn build_realm(
     target_dir: &std::path::Path,
     flavour: Flavour,
     out: &std::path::Path,
+    target: &str,
+    features: Option<&str>,
+    stem: &str,
 ) -> Result<PathBuf> {
-    let profile = format!("--profile={}", flavour.profile());
-    cmd::run(
-        cmd::cargo()
-            .current_dir(paths::root())
-            .args(["build", &profile, "--target", MSG_REALM_TARGET])
-            .args([
-                "-p",
-                "realm-payload",
-                "--features",
-                "msgbench",
-                "--target-dir",
-            ])
-            .arg(target_dir),
-    )?;
-    let elf = out.join("realm-msg.elf");
-    let bin = out.join("realm-msg.bin");
+    let mut cargo = cmd::cargo();
+    cargo
+        .current_dir(paths::root())
+        .args(["build", &format!("--profile={}", flavour.profile())])
+        .args(["--target", target, "-p", "realm-payload", "--target-dir"])
+        .arg(target_dir);
+    if let Some(features) = features {
+        cargo.args(["--features", features]);
+    }
+    cmd::run(&mut cargo)?;
+    let elf = out.join(format!("{stem}.elf"));
+    let bin = out.join(format!("{stem}.bin"));
     std::fs::copy(
         target_dir
-            .join(MSG_REALM_TARGET)
+            .join(target)
             .join(flavour.profile())
             .join("realm-payload"),
         &elf,
