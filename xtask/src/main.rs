@@ -8,7 +8,8 @@
 //! - `run`: build, then boot QEMU (RME, 4 CPUs) and show the boot and every scenario.
 //! - `test`: formatting and clippy, host tests, the FVP images built and checked, then the
 //!   QEMU end-to-end suite.
-//! - `bench`: instruction counts under `-icount shift=0 -smp 1`, and image sizes.
+//! - `bench`: instruction counts under `-icount shift=0 -smp 1`, image sizes, and the message
+//!   benchmark between two realms counted by a QEMU plugin ([`bench_msg`]).
 //! - `size`: image section sizes.
 //! - `fvp`: the FVP images and TF-A `PLAT=fvp`, checked, plus how to launch them.
 //! - `shrinkwrap`: check the Shrinkwrap overlays in `shrinkwrap/` with Shrinkwrap itself.
