@@ -16,6 +16,10 @@
 //! The RSI_VERSION total is timed by the realm itself around its `smc`; its traced segment is
 //! one REC_ENTER holding the calls, less one host-call round trip.
 //!
+//! The message benchmark between two realms ([`crate::bench_msg`]) boots first, on its own;
+//! its tables are printed last, after the RMM's costs and the image sizes (with and without
+//! CSM).
+//!
 //! Two boots keep the instruction log small: the commands that hash (REALM_CREATE,
 //! DATA_CREATE, REC_CREATE, RTT_INIT_RIPAS) cost 10^5 to 10^6 instructions per call, and
 //! their timed iterations would otherwise be logged too.
@@ -452,7 +456,7 @@ fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Resu
 }
 
 /// `n` with thousands separators.
-fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -465,7 +469,7 @@ fn grouped(n: u64) -> String {
 }
 
 /// `x` to one decimal, with thousands separators.
-fn grouped_f(x: f64) -> String {
+pub(crate) fn grouped_f(x: f64) -> String {
     let tenths = (x * 10.0).round() as u64;
     format!("{}.{}", grouped(tenths / 10), tenths % 10)
 }
@@ -500,6 +504,8 @@ fn boot(bios: &Path, mode: Mode, extra: Vec<String>, log: &str) -> Result<String
 /// Runs the benchmarks and prints a markdown report.
 pub fn run() -> Result {
     let boot_images = images::build_qemu_boot(images::Flavour::Release)?;
+    // The message benchmark boots on its own (-smp 2, the counting plugin, no -icount).
+    let messages = crate::bench_msg::run(&boot_images)?;
     let rmm = symbol_range(&boot_images.images.rmm_elf)?;
     let host = symbol_range(&boot_images.images.host_elf)?;
     let marker = symbol(&boot_images.images.host_elf, "bench_marker")?;
@@ -587,7 +593,24 @@ pub fn run() -> Result {
         "ns-test-host (qemu)",
         &boot_images.images.host_elf,
         &boot_images.images.host_bin,
-    )
+    )?;
+    println!();
+    let with = size::of(&boot_images.images.rmm_elf)?;
+    let without = size::of(&images::build_rmm_without_csm(images::Platform::Qemu)?)?;
+    print!("{}", size::csm_cost(&with, &without));
+    crate::bench_msg::print(&messages)?;
+    let cost = |name: &str| {
+        bench_value(&timed, name, "instructions")
+            .ok_or_else(|| format!("no `BENCH {name}` line in the transcript"))
+    };
+    let rmm_costs = crate::bench_msg::RmmCosts {
+        data_create: cost("data_create")?,
+        data_create_unknown: cost("data_create_unknown")?,
+        rtt_create_l3: cost("rtt_create_l3")?,
+        create_8m: cost("csm_create_8m")?,
+        accept_8m: cost("csm_accept_8m")?,
+    };
+    crate::bench_msg::print_sharing(&rmm_costs, &messages)
 }
 
 /// The RMM's and the hypervisor's instructions per call of `row`: its own segment's, less one
@@ -645,7 +668,7 @@ fn nm(elf: &Path) -> Result<String> {
         .ok_or_else(|| format!("aarch64-linux-gnu-nm failed on {}", elf.display()).into())
 }
 
-fn symbol(elf: &Path, name: &str) -> Result<u64> {
+pub(crate) fn symbol(elf: &Path, name: &str) -> Result<u64> {
     nm(elf)?
         .lines()
         .find_map(|line| {
@@ -658,7 +681,7 @@ fn symbol(elf: &Path, name: &str) -> Result<u64> {
 }
 
 /// `[__image_start, __image_end)` of an image.
-fn symbol_range(elf: &Path) -> Result<(u64, u64)> {
+pub(crate) fn symbol_range(elf: &Path) -> Result<(u64, u64)> {
     Ok((symbol(elf, "__image_start")?, symbol(elf, "__image_end")?))
 }
 

@@ -280,6 +280,10 @@ pub fn run_tests(options: &Options) -> Result {
     if !options.groups.is_empty() {
         let mut verdicts = Vec::new();
         for name in &options.groups {
+            if name == MSG_SMOKE {
+                verdicts.push(msg_smoke()?);
+                continue;
+            }
             let Some(group) = GROUPS.iter().find(|g| g.name == name.as_str()) else {
                 let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
@@ -299,6 +303,7 @@ pub fn run_tests(options: &Options) -> Result {
     for group in GROUPS {
         verdicts.push(run_group(group, Display::Results, options)?);
     }
+    verdicts.push(msg_smoke()?);
     // Debian's kernel in a realm, on one vCPU and on two (PSCI CPU_ON, IPIs as SGI exits).
     let mut skipped = 0;
     for (vcpus, group) in [(1, "linux"), (2, "linux-smp2")] {
@@ -330,6 +335,22 @@ pub fn run_tests(options: &Options) -> Result {
         });
     }
     summarise(&verdicts, skipped)
+}
+
+/// The message benchmark's smoke test (`--group msg-smoke`).
+const MSG_SMOKE: &str = "msg-smoke";
+
+/// The message benchmark, 2 sizes × 8 round trips per channel, with its counting plugin
+/// ([`crate::bench_msg::smoke`]): one result.
+fn msg_smoke() -> Result<Verdict> {
+    let boot = images::build_qemu_boot(Flavour::Release)?;
+    let passed = crate::bench_msg::smoke(&boot).is_ok();
+    Ok(Verdict {
+        group: MSG_SMOKE,
+        problems: Vec::new(),
+        passed: usize::from(passed),
+        failed: usize::from(!passed),
+    })
 }
 
 /// Formatting and clippy, host and firmware; warnings are errors.
@@ -381,6 +402,16 @@ fn lint() -> Result {
         }
         cmd::run(clippy.args(["--", "-D", "warnings"]))?;
     }
+    // The message benchmark's realm: hard-float, with AES-GCM.
+    cmd::run(
+        cmd::cargo()
+            .current_dir(&root)
+            .args(["clippy", "--release", "--target", paths::MSG_REALM_TARGET])
+            .args(["-p", "realm-payload", "--features", "msgbench"])
+            .arg("--target-dir")
+            .arg(paths::target().join("firmware-qemu"))
+            .args(["--", "-D", "warnings"]),
+    )?;
     Ok(())
 }
 

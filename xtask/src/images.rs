@@ -3,7 +3,7 @@
 
 use crate::cmd::{self, Result};
 use crate::options::BuildSettings;
-use crate::paths::{self, FIRMWARE_TARGET};
+use crate::paths::{self, FIRMWARE_TARGET, MSG_REALM_TARGET};
 use crate::tfa;
 use std::path::PathBuf;
 use std::process::Command;
@@ -79,6 +79,8 @@ pub struct Images {
     pub host_elf: PathBuf,
     /// Test hypervisor flat binary (BL33).
     pub host_bin: PathBuf,
+    /// The message benchmark's realm ELF (`realm-payload --features msgbench`).
+    pub msg_realm_elf: PathBuf,
     /// The directory holding all of the above (and TF-A's images built from them).
     pub dir: PathBuf,
 }
@@ -113,26 +115,21 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     let built = target_dir.join(FIRMWARE_TARGET).join(flavour.profile());
     let profile = format!("--profile={}", flavour.profile());
 
-    // The test realm first: the hypervisor embeds its flat binary.
-    cmd::run(
-        cmd::cargo()
-            .current_dir(paths::root())
-            .args(["build", &profile, "--target", FIRMWARE_TARGET])
-            .args(["-p", "realm-payload", "--target-dir"])
-            .arg(&target_dir),
-    )?;
-    let realm_elf = out.join("realm.elf");
-    let realm_bin = out.join("realm.bin");
-    std::fs::copy(built.join("realm-payload"), &realm_elf)?;
-    cmd::run(
-        Command::new("aarch64-linux-gnu-objcopy")
-            .args(["-O", "binary"])
-            .arg(&realm_elf)
-            .arg(&realm_bin),
+    // The test realm first: the hypervisor embeds its flat binary (and that of its `msgbench`
+    // build, the message benchmark's realm).
+    let realm_bin = build_realm(&target_dir, flavour, &out, FIRMWARE_TARGET, None, "realm")?;
+    let realm_msg_bin = build_realm(
+        &target_dir,
+        flavour,
+        &out,
+        MSG_REALM_TARGET,
+        Some("msgbench"),
+        "realm-msg",
     )?;
 
     let mut cargo = cmd::cargo();
     cargo.env("REALM_IMAGE", &realm_bin);
+    cargo.env("REALM_MSG_IMAGE", &realm_msg_bin);
     // The RMM's CPU limit is read at compile time (`rmm::MAX_CPUS`); never inherit it.
     match settings.max_cpus {
         Some(max) => cargo.env("RMM_MAX_CPUS", max.to_string()),
@@ -160,6 +157,7 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         rmm_bin: out.join("rmm.bin"),
         host_elf: out.join("host.elf"),
         host_bin: out.join("host.bin"),
+        msg_realm_elf: out.join("realm-msg.elf"),
         dir: out.clone(),
     };
     std::fs::copy(built.join(format!("rmm-{name}")), &images.rmm_elf)?;
@@ -176,6 +174,46 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         )?;
     }
     Ok(images)
+}
+
+/// Builds the test realm for `target` with `features` into `out` as `<stem>.elf` and
+/// `<stem>.bin`; returns the flat binary. The message benchmark's realm is its `msgbench`
+/// build for the hard-float [`MSG_REALM_TARGET`] (AES and PMULL instructions,
+/// `.cargo/config.toml`).
+fn build_realm(
+    target_dir: &std::path::Path,
+    flavour: Flavour,
+    out: &std::path::Path,
+    target: &str,
+    features: Option<&str>,
+    stem: &str,
+) -> Result<PathBuf> {
+    let mut cargo = cmd::cargo();
+    cargo
+        .current_dir(paths::root())
+        .args(["build", &format!("--profile={}", flavour.profile())])
+        .args(["--target", target, "-p", "realm-payload", "--target-dir"])
+        .arg(target_dir);
+    if let Some(features) = features {
+        cargo.args(["--features", features]);
+    }
+    cmd::run(&mut cargo)?;
+    let elf = out.join(format!("{stem}.elf"));
+    let bin = out.join(format!("{stem}.bin"));
+    std::fs::copy(
+        target_dir
+            .join(target)
+            .join(flavour.profile())
+            .join("realm-payload"),
+        &elf,
+    )?;
+    cmd::run(
+        Command::new("aarch64-linux-gnu-objcopy")
+            .args(["-O", "binary"])
+            .arg(&elf)
+            .arg(&bin),
+    )?;
+    Ok(bin)
 }
 
 /// Builds only the RMM for `platform` (release), without its default features (so without

@@ -9,7 +9,8 @@
 //!   ([`demo`]): the RMM's banner and a short story, checked as the `demo` test group checks it.
 //! - `test`: formatting and clippy, host tests, the FVP images built and checked, then the
 //!   QEMU end-to-end suite.
-//! - `bench`: instruction counts under `-icount shift=0 -smp 1`, and image sizes.
+//! - `bench`: instruction counts under `-icount shift=0 -smp 1`, image sizes, and the message
+//!   benchmark between two realms counted by a QEMU plugin ([`bench_msg`]).
 //! - `size`: image section sizes.
 //! - `fvp`: the FVP images and TF-A `PLAT=fvp`, checked, plus how to launch them.
 //! - `shrinkwrap`: check the Shrinkwrap overlays in `shrinkwrap/` with Shrinkwrap itself.
@@ -25,6 +26,7 @@
 
 mod bench;
 mod bench_attest;
+mod bench_msg;
 mod cmd;
 mod demo;
 mod e2e;
@@ -36,6 +38,7 @@ mod model_check;
 mod mutants;
 mod options;
 mod paths;
+mod plot;
 mod qemu;
 mod setup;
 mod shrinkwrap;

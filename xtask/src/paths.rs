@@ -12,6 +12,10 @@ use std::sync::OnceLock;
 /// The bare-metal target every firmware image and payload is built for.
 pub const FIRMWARE_TARGET: &str = "aarch64-unknown-none-softfloat";
 
+/// The hard-float target of the message benchmark's realm only (its AES-GCM uses the Armv8 AES
+/// and PMULL instructions; the RMM switches a realm's FP/SIMD state).
+pub const MSG_REALM_TARGET: &str = "aarch64-unknown-none";
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();

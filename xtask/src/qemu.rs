@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Address of the hypervisor's mode mailbox on QEMU.
-const MAILBOX: u64 = 0x5FFF_F000;
+pub const MAILBOX: u64 = 0x5FFF_F000;
 /// "RMMHOST1", little-endian, as the hypervisor expects.
 const MAILBOX_MAGIC: u64 = u64::from_le_bytes(*b"RMMHOST1");
 
@@ -35,6 +35,8 @@ pub enum Mode {
     Csm = 5,
     /// The CSM demo's story (`cargo xtask run`).
     Demo = 6,
+    /// The message benchmark between two realms (`cargo xtask bench`, [`crate::bench_msg`]).
+    MsgBench = 7,
 }
 
 /// One QEMU run's configuration.
@@ -157,6 +159,7 @@ impl Run<'_> {
     }
 }
 
-fn loader(addr: u64, value: u64) -> String {
+/// A `-device loader` argument writing the 64-bit `value` at `addr` before reset.
+pub fn loader(addr: u64, value: u64) -> String {
     format!("loader,addr={addr:#x},data={value:#x},data-len=8")
 }

@@ -12,7 +12,8 @@
 //!    (TF-A `PLAT=fvp`), dpkg-dev (`apt-get source`), python3-venv (Shrinkwrap's virtualenv);
 //! 3. the TF-A source via `apt-get source arm-trusted-firmware` into `target/tf-a/`, checked
 //!    to be 2.12.x;
-//! 4. `rustup target add aarch64-unknown-none-softfloat`;
+//! 4. `rustup target add aarch64-unknown-none-softfloat aarch64-unknown-none` (the second
+//!    for the message benchmark's hard-float realm);
 //! 5. the Linux realm's guest from Debian's arm64 packages (`linux/fetch.rs`; a failure there
 //!    only makes `cargo xtask test` skip the Linux scenario).
 //!
@@ -313,19 +314,14 @@ fn find_tfa_source() -> Result<Option<PathBuf>> {
 fn ensure_rust_target() -> Result {
     let installed = cmd::output(Command::new("rustup").args(["target", "list", "--installed"]))
         .unwrap_or_default();
-    if installed
-        .lines()
-        .any(|t| t.trim() == paths::FIRMWARE_TARGET)
-    {
-        return Ok(());
+    for target in [paths::FIRMWARE_TARGET, paths::MSG_REALM_TARGET] {
+        if installed.lines().any(|t| t.trim() == target) {
+            continue;
+        }
+        cmd::run(Command::new("rustup").args(["target", "add", target]))
+            .map_err(|e| format!("cannot install the Rust target {target}: {e}"))?;
     }
-    cmd::run(Command::new("rustup").args(["target", "add", paths::FIRMWARE_TARGET])).map_err(|e| {
-        format!(
-            "cannot install the Rust target {}: {e}",
-            paths::FIRMWARE_TARGET
-        )
-        .into()
-    })
+    Ok(())
 }
 
 #[cfg(test)]

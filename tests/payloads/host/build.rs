@@ -5,18 +5,13 @@
 //!
 //! The test realm's flat binary is embedded: `cargo xtask build` builds it first and passes its
 //! path in `REALM_IMAGE`. Without it (a plain `cargo build` of this crate) the image is empty
-//! and the realm scenarios fail saying so.
+//! and the realm scenarios fail saying so. The message benchmark's build of the realm comes the
+//! same way in `REALM_MSG_IMAGE`.
 fn main() {
     let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    println!("cargo:rerun-if-env-changed=REALM_IMAGE");
-    let image = match std::env::var_os("REALM_IMAGE") {
-        Some(path) => {
-            println!("cargo:rerun-if-changed={}", path.to_string_lossy());
-            std::fs::read(&path).expect("REALM_IMAGE names a readable file")
-        }
-        None => Vec::new(),
-    };
-    std::fs::write(out.join("realm.bin"), image).expect("OUT_DIR is writable");
+    embed(&out, "REALM_IMAGE", "realm.bin");
+    // The message benchmark's build of the realm (`msgbench`).
+    embed(&out, "REALM_MSG_IMAGE", "realm-msg.bin");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../..");
     let base = if std::env::var_os("CARGO_FEATURE_FVP").is_some() {
         "0x88000000"
@@ -32,4 +27,17 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
+}
+
+/// Copies the file the environment variable `var` names to `out/name` (empty without it).
+fn embed(out: &std::path::Path, var: &str, name: &str) {
+    println!("cargo:rerun-if-env-changed={var}");
+    let image = match std::env::var_os(var) {
+        Some(path) => {
+            println!("cargo:rerun-if-changed={}", path.to_string_lossy());
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{var} names an unreadable file: {e}"))
+        }
+        None => Vec::new(),
+    };
+    std::fs::write(out.join(name), image).expect("OUT_DIR is writable");
 }

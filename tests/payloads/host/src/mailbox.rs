@@ -26,6 +26,9 @@ pub enum Mode {
     Csm,
     /// Tell the CSM demo's story (`scenarios/demo.rs`).
     Demo,
+    /// The message benchmark between two realms (`scenarios/msg_bench.rs`), counted by a QEMU
+    /// plugin; [`msg_params`] says how much of it.
+    MsgBench,
 }
 
 /// Reads the mode once, at boot.
@@ -45,6 +48,19 @@ pub fn mode() -> Mode {
         (MAGIC, 4) => Mode::Linux,
         (MAGIC, 5) => Mode::Csm,
         (MAGIC, 6) => Mode::Demo,
+        (MAGIC, 7) => Mode::MsgBench,
         _ => Mode::Suite,
+    }
+}
+
+/// The message benchmark's parameters, after the mode: round trips per run and a mask of
+/// `realm_protocol::msg::SIZES` (bit `i`: size `i`); 0 leaves the default (1,000, all).
+pub fn msg_params() -> (u64, u64) {
+    // SAFETY: as in `mode`: two more words of the mailbox.
+    unsafe {
+        (
+            core::ptr::read_volatile((MAILBOX + 16) as *const u64),
+            core::ptr::read_volatile((MAILBOX + 24) as *const u64),
+        )
     }
 }

@@ -51,7 +51,11 @@ extern "C" fn primary_main() -> ! {
         mailbox::Mode::Bench => bench::run_timed(),
         mailbox::Mode::BenchTrace => bench::run_traced(),
         mailbox::Mode::Linux => linux::run(),
-        mailbox::Mode::Suite | mailbox::Mode::Fault | mailbox::Mode::Csm | mailbox::Mode::Demo => {}
+        mailbox::Mode::Suite
+        | mailbox::Mode::Fault
+        | mailbox::Mode::Csm
+        | mailbox::Mode::Demo
+        | mailbox::Mode::MsgBench => {}
     }
     let cpus = gic::discover_cpus();
     if mode == mailbox::Mode::Fault {
@@ -66,6 +70,9 @@ extern "C" fn primary_main() -> ! {
     }
     if mode == mailbox::Mode::Demo {
         csm::run(&cpus, scenarios::DEMO, scenarios::DEMO_LINES);
+    }
+    if mode == mailbox::Mode::MsgBench {
+        csm::run(&cpus, scenarios::MSG_BENCH, scenarios::MSG_BENCH_LINES);
     }
     println!(
         "NS test host: {} CPUs found{}; starting secondaries",

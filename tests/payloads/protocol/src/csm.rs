@@ -99,6 +99,13 @@ pub enum Op {
     /// the unprotected page at x1 after its length word (written last) → \[status of the
     /// last call, token length\].
     Attest = 16,
+    /// The message benchmark (`crate::msg`, needs the realm's `msgbench` build): side x1
+    /// ([`crate::msg::ROLE_SENDER`] or [`crate::msg::ROLE_RECEIVER`]) exchanges x4 messages
+    /// of x3 bytes through the channel at x2, copied ([`crate::msg::PLAIN`]) or encrypted
+    /// ([`crate::msg::AES_GCM`]) as x5 says, numbered x6 + 1 to x6 + x4 (numbers keep growing
+    /// from run to run, so the channel's counters need no reset), giving up after x7 µs
+    /// without progress → \[messages completed, messages wrong or failing their tag check\].
+    MsgBench = 17,
 }
 
 /// Bytes per `RSI_ATTEST_TOKEN_CONTINUE` of [`Op::Attest`].
@@ -128,6 +135,7 @@ impl Op {
             14 => Self::Messages,
             15 => Self::Finish,
             16 => Self::Attest,
+            17 => Self::MsgBench,
             _ => return None,
         })
     }

@@ -11,6 +11,7 @@
 pub mod csm;
 #[cfg(target_arch = "aarch64")]
 pub mod fp;
+pub mod msg;
 
 /// Where the realm image is linked and entered (IPA = PA with the realm's MMU off).
 pub const REALM_IMAGE_BASE: u64 = 0x8_0000;

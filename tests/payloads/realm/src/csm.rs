@@ -176,6 +176,16 @@ fn run_op(op: Op, a: &[u64]) -> [u64; 8] {
         }
         Op::Messages => out[..3].copy_from_slice(&messages(a[0], a[1], a[2], a[3])),
         Op::Attest => out[..2].copy_from_slice(&token(a[0], a[1], a[2])),
+        #[cfg(feature = "msgbench")]
+        Op::MsgBench => {
+            let r = crate::msg_bench::run(a);
+            out[..2].copy_from_slice(&r);
+        }
+        #[cfg(not(feature = "msgbench"))]
+        Op::MsgBench => {
+            host_call::print("MsgBench needs the msgbench realm");
+            out = [u64::MAX; 8];
+        }
         Op::Finish => host_call::done(0),
     }
     out

@@ -21,6 +21,8 @@ mod exceptions;
 mod fp;
 mod host_call;
 mod irq;
+#[cfg(feature = "msgbench")]
+mod msg_bench;
 mod pauth;
 mod psci;
 mod ripas;

@@ -196,11 +196,11 @@ pub fn expect(what: core::fmt::Arguments<'_>, got: u64, want: u64) -> Outcome {
 impl CsmRealm {
     /// Builds realm number `index` (its memory slot and VMID) as `spec` says, runs it to its
     /// first `CsmNext` and learns its RealmId with `RSI_CSM_QUERY(0)`.
-    fn build(spec: &CsmSpec, index: usize) -> Result<Self, Failure> {
+    fn build(spec: &CsmSpec, index: usize, image: &'static [u8]) -> Result<Self, Failure> {
         ensure!(index < MAX_REALMS, "more than {MAX_REALMS} CSM realms");
         let base = CSM_POOL + index as u64 * SLOT;
         let shape = super::realms::shape(40, 1, 2, 0, 0);
-        let vm = TestVm::from_spec_in(
+        let vm = TestVm::from_image(
             &VmSpec {
                 scenario: RealmScenario::Csm,
                 x1: shape.par_end() + SHARED_OFFSET,
@@ -215,6 +215,7 @@ impl CsmRealm {
             },
             Pool::new(base, base + (4 << 20), base + (8 << 20)),
             VMID_CSM + index as u64,
+            image,
         )?;
         let mut this = Self {
             name: spec.name,
@@ -319,6 +320,11 @@ impl CsmRealm {
             self.apt.store(0, Ordering::SeqCst);
         }
         out
+    }
+
+    /// An NS page of this realm's pool (for the scenarios' own unprotected mappings).
+    pub fn ns_page(&self) -> Result<u64, Failure> {
+        self.pool.lock().ns_page()
     }
 
     /// A granule of this realm's pool, delegated (for the scenarios' own RMI calls).
@@ -675,6 +681,15 @@ static SLOTS: [spin::Mutex<Option<CsmRealm>>; MAX_REALMS] =
 /// Builds the realms `specs` describes, runs `body` with them, and tears them all down
 /// (last first), keeping the first failure's reason.
 pub fn with_realms(specs: &[CsmSpec], body: &dyn Fn(&Realms<'_>) -> Outcome) -> Outcome {
+    with_realms_image(specs, crate::realm_image::IMAGE, body)
+}
+
+/// [`with_realms`] with every realm running `image` (the test realm or its `msgbench` build).
+pub fn with_realms_image(
+    specs: &[CsmSpec],
+    image: &'static [u8],
+    body: &dyn Fn(&Realms<'_>) -> Outcome,
+) -> Outcome {
     ensure!(specs.len() <= MAX_REALMS, "more than {MAX_REALMS} realms");
     let mut realms = Realms {
         slots: [const { None }; MAX_REALMS],
@@ -694,7 +709,7 @@ pub fn with_realms(specs: &[CsmSpec], body: &dyn Fn(&Realms<'_>) -> Outcome) -> 
             )));
             break;
         }
-        match CsmRealm::build(spec, i) {
+        match CsmRealm::build(spec, i, image) {
             Ok(realm) => *slot = Some(realm),
             Err(failure) => {
                 outcome = Err(failure);

@@ -13,6 +13,7 @@ mod demo;
 mod granules;
 mod isolation;
 mod measured;
+mod msg_bench;
 mod pool;
 mod realm_exec;
 mod realm_interrupts;
@@ -83,6 +84,12 @@ pub const DEMO: &[&[Scenario]] = &[demo::SCENARIOS];
 
 /// `TEST` lines of the demo: its story and the consumer's side on another CPU.
 pub const DEMO_LINES: usize = count(DEMO) + demo::SECONDARY_LINES;
+
+/// The message benchmark (mode `MsgBench`, `cargo xtask bench`), run by the primary.
+pub const MSG_BENCH: &[&[Scenario]] = &[msg_bench::SCENARIOS];
+
+/// `TEST` lines of [`MSG_BENCH`].
+pub const MSG_BENCH_LINES: usize = count(MSG_BENCH);
 
 /// Run by the primary CPU once every other CPU has finished.
 pub const AFTER_ALL: &[Scenario] = granules::AFTER_ALL;

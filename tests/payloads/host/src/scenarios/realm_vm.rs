@@ -186,7 +186,18 @@ impl TestVm {
 
     /// Builds the VM `spec` describes from the granules of `pool`, with VMID `vmid` (realms
     /// that live at the same time each need their own pool and VMID).
-    pub fn from_spec_in(spec: &VmSpec, mut pool: Pool, vmid: u64) -> Result<Self, Failure> {
+    pub fn from_spec_in(spec: &VmSpec, pool: Pool, vmid: u64) -> Result<Self, Failure> {
+        Self::from_image(spec, pool, vmid, realm_image::IMAGE)
+    }
+
+    /// [`TestVm::from_spec_in`] with the realm image `image` (the test realm or its
+    /// `msgbench` build, `realm_image`).
+    pub fn from_image(
+        spec: &VmSpec,
+        mut pool: Pool,
+        vmid: u64,
+        image: &'static [u8],
+    ) -> Result<Self, Failure> {
         let VmSpec {
             scenario,
             x1,
@@ -197,10 +208,10 @@ impl TestVm {
             recs,
             ..
         } = *spec;
-        let Some(pages) = realm_image::pages() else {
+        let Some(pages) = realm_image::pages_of(image) else {
             fail!(
                 "no test realm image embedded ({} bytes): build with `cargo xtask build`",
-                realm_image::IMAGE.len()
+                image.len()
             );
         };
         ensure!(
@@ -257,7 +268,7 @@ impl TestVm {
             let ipa = REALM_IMAGE_BASE + n * PAGE;
             let data = pool.delegate()?;
             let src = pool.ns_page()?;
-            let content = realm_image::page(n);
+            let content = realm_image::page_of(image, n);
             write_page(src, &content);
             check(
                 rmi::data_create(rd, data, ipa, src, MEASURE_CONTENT),
