@@ -25,13 +25,11 @@
 //! INIT always restarts: it abandons any token in progress. With no attestation material
 //! (EL3 failed at boot) it answers RSI_ERROR_UNKNOWN.
 
-use super::RsiAction;
+use super::answer::Answer;
 use crate::arch::Machine;
 use crate::attestation::Attestation;
 use crate::exec::RecEnv;
-use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::{Access, Unreachable, with_granule};
-use crate::exec::stage2_abort;
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
@@ -55,9 +53,10 @@ const COPY_CHUNK: usize = 256;
 /// A CSM realm's token carries its CSM claims (65001, 65002): a snapshot of its APT taken
 /// here under the CSM lock, which is taken before the RD lock (`docs/locking.md`); a pending
 /// host interrupt while waiting for it exits with `RMI_EXIT_IRQ`, the call not made.
-// Out of line: its frame (the token session, the claims) stays off REC_ENTER's, which every exit pays.
+// Out of line, answering in a few words (`Answer`): its frame (the token session, the claims)
+// stays off REC_ENTER's, which every exit pays.
 #[inline(never)]
-pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again. The
     // CSM part is out of line and returns only the lock and counts, so that this path (and
     // REC_ENTER, into which it is inlined) keeps its registers and copies as without CSM.
@@ -69,7 +68,7 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
                 guard = Some(held);
                 claims = snapshot;
             }
-            None => return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)),
+            None => return Answer::Restart(RecExitReason::Irq, 0, 0),
         }
     }
     let csm = match (&mut guard, claims) {
@@ -101,22 +100,22 @@ pub fn init_with_csm<M: Machine>(
     env: &RecEnv<'_, M>,
     x: &[u64; 31],
     csm: Option<CsmClaims<'_>>,
-) -> RsiAction {
+) -> Answer {
     let Some(slot) = SessionSlot::of(&env.rec) else {
-        return RsiAction::status(RsiStatus::ErrorUnknown);
+        return Answer::status(RsiStatus::ErrorUnknown);
     };
     let mut session = TokenSession::new();
     let Some(attestation) = env.monitor.attestation.get() else {
         // Whatever was in progress is abandoned, as by any INIT.
         slot.store(env.machine, &session);
-        return RsiAction::status(RsiStatus::ErrorUnknown);
+        return Answer::status(RsiStatus::ErrorUnknown);
     };
     let mut regs = [0u64; 8];
     regs.copy_from_slice(&x[1..9]);
     let challenge = challenge_from_regs(&regs);
     let measured = {
         let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
-            return RsiAction::status(RsiStatus::ErrorUnknown);
+            return Answer::status(RsiStatus::ErrorUnknown);
         };
         let rd = Rd::new(env.machine, env.rd);
         let rems: [Measurement; NUM_REMS] = core::array::from_fn(|i| rd.rem(i));
@@ -139,33 +138,34 @@ pub fn init_with_csm<M: Machine>(
     );
     slot.store(env.machine, &session);
     match result {
-        Ok(len) => RsiAction::Return([RsiStatus::Success.as_u64(), len as u64, 0, 0]),
-        Err(error) => RsiAction::status(error.rsi_status()),
+        Ok(len) => Answer::Return([RsiStatus::Success.as_u64(), len as u64, 0, 0]),
+        Err(error) => Answer::status(error.rsi_status()),
     }
 }
 
 /// Handles RSI_ATTEST_TOKEN_CONTINUE(x1 = buffer IPA, x2 = offset, x3 = size).
-// Out of line: its frame (the token session, the claims) stays off REC_ENTER's, which every exit pays.
+// Out of line, answering in a few words (`Answer`): its frame (the token session, the claims)
+// stays off REC_ENTER's, which every exit pays.
 #[inline(never)]
-pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     let args = match ContinueArgs::from_regs(x[1], x[2], x[3]) {
         Ok(args) => args,
-        Err(status) => return RsiAction::status(status),
+        Err(status) => return Answer::status(status),
     };
     if !env.realm.s2.in_par(args.ipa) {
-        return RsiAction::status(RsiStatus::ErrorInput);
+        return Answer::status(RsiStatus::ErrorInput);
     }
     let (Some(slot), Some(attestation)) =
         (SessionSlot::of(&env.rec), env.monitor.attestation.get())
     else {
         // No material means no INIT ever succeeded.
-        return RsiAction::status(RsiStatus::ErrorState);
+        return Answer::status(RsiStatus::ErrorState);
     };
     let machine = env.machine;
     let mut session = slot.load(machine);
     let store = slot.claims(machine);
     match session.phase() {
-        Phase::Idle => return RsiAction::status(RsiStatus::ErrorState),
+        Phase::Idle => return Answer::status(RsiStatus::ErrorState),
         Phase::Unsigned => {
             let engine = machine.sha2_engine();
             let signed = sign(attestation, engine, &mut session, &store, || {
@@ -179,12 +179,12 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
                 // the realm calls CONTINUE again, which resumes signing (TF-RMM's
                 // `handle_rsi_attest_token_continue`; the specification's flow D1.7.2).
                 Ok(SignStatus::InProgress) => {
-                    return RsiAction::ReturnAndExit(
+                    return Answer::ReturnAndExit(
                         [RsiStatus::Incomplete.as_u64(), 0, 0, 0],
-                        ExitRecord::new(RecExitReason::Irq),
+                        RecExitReason::Irq,
                     );
                 }
-                Err(error) => return RsiAction::status(error.rsi_status()),
+                Err(error) => return Answer::status(error.rsi_status()),
             }
         }
         Phase::Signed { .. } => {}
@@ -201,14 +201,14 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiActi
         Ok(result) => {
             slot.store(machine, &session);
             match result {
-                Ok(done) => RsiAction::Return([done.rsi_status().as_u64(), done.written(), 0, 0]),
-                Err(error) => RsiAction::status(error.rsi_status()),
+                Ok(done) => Answer::Return([done.rsi_status().as_u64(), done.written(), 0, 0]),
+                Err(error) => Answer::status(error.rsi_status()),
             }
         }
         Err(Unreachable::NotMapped { level, ripas }) if ripas != Ripas::Empty => {
-            RsiAction::Stage2Abort(stage2_abort(level, args.ipa))
+            Answer::Stage2Abort(level, args.ipa)
         }
-        Err(_) => RsiAction::status(RsiStatus::ErrorInput),
+        Err(_) => Answer::status(RsiStatus::ErrorInput),
     }
 }
 

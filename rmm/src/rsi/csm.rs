@@ -8,10 +8,9 @@
 //! `ripas_base`/`ripas_top` and runs again from the start on re-entry, every check made
 //! again.
 
-use super::RsiAction;
+use super::answer::Answer;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
-use crate::exec::exit_record::ExitRecord;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
@@ -19,37 +18,6 @@ use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
-
-/// What a CSM call comes to: small, so that the RSI dispatcher (inlined into REC_ENTER) builds
-/// the realm's registers or the exit record itself, as for every other call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// x0..x3 (x4.. kept).
-    Return([u64; 4]),
-    /// x0..x4, x5..x8 zero (RSI_CSM_QUERY).
-    ReturnWide([u64; 5]),
-    /// Exit to the host with this reason and range (`ripas_base`, `ripas_top`); the call is
-    /// not made and runs again on re-entry.
-    Restart(RecExitReason, u64, u64),
-}
-
-impl Answer {
-    /// The dispatcher's action for this answer.
-    #[inline(always)]
-    pub fn action(self) -> RsiAction {
-        match self {
-            Answer::Return(regs) => RsiAction::Return(regs),
-            Answer::ReturnWide([x0, x1, x2, x3, x4]) => {
-                RsiAction::ReturnWide([x0, x1, x2, x3, x4, 0, 0, 0, 0])
-            }
-            Answer::Restart(reason, base, top) => {
-                let mut record = ExitRecord::new(reason);
-                record.ripas = [base, top, 0];
-                RsiAction::Restart(record)
-            }
-        }
-    }
-}
 
 /// Handles CSM call `command` with the realm's registers `x`. Out of line, and the operation
 /// itself runs on the CSM stack: its frames hold the locks and the stores, which no other RSI

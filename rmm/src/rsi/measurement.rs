@@ -2,6 +2,7 @@
 //! RSI_MEASUREMENT_READ and RSI_MEASUREMENT_EXTEND: the RIM (index 0) and the four REMs.
 
 use super::RsiAction;
+use super::answer::Answer;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::realm::descriptor::{REM_COUNT, Rd};
@@ -33,15 +34,16 @@ pub fn read<M: Machine>(env: &RecEnv<'_, M>, index: u64) -> RsiAction {
 }
 
 /// Handles RSI_MEASUREMENT_EXTEND(x1 = index 1..=4, x2 = size ≤ 64, x3..x10 = value).
-// Out of line: its hashing frame stays off REC_ENTER's, which every exit pays.
+// Out of line, answering in a few words (`Answer`): its hashing frame stays off REC_ENTER's,
+// which every exit pays.
 #[inline(never)]
-pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     let (index, size) = (x[1], x[2]);
     let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
-        return RsiAction::status(RsiStatus::ErrorInput);
+        return Answer::status(RsiStatus::ErrorInput);
     };
     if index == 0 || index > REM_COUNT as u64 || size > 64 {
-        return RsiAction::status(RsiStatus::ErrorInput);
+        return Answer::status(RsiStatus::ErrorInput);
     }
     let mut value = [0u8; 64];
     for (chunk, word) in value.chunks_exact_mut(8).zip(&x[3..11]) {
@@ -57,8 +59,8 @@ pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
     ) {
         Some(rem) => {
             realm.set_rem(slot, &rem);
-            RsiAction::status(RsiStatus::Success)
+            Answer::status(RsiStatus::Success)
         }
-        None => RsiAction::status(RsiStatus::ErrorInput),
+        None => Answer::status(RsiStatus::ErrorInput),
     }
 }

@@ -10,6 +10,7 @@
 
 #![deny(clippy::wildcard_enum_match_arm)]
 
+pub mod answer;
 pub mod attest;
 pub mod csm;
 pub mod host_call;
@@ -128,12 +129,12 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         // Every feature register index reads as zero in RMM 1.0.
         RsiCommand::Features => RsiAction::status(RsiStatus::Success),
         RsiCommand::MeasurementRead => measurement::read(env, x[1]),
-        RsiCommand::MeasurementExtend => measurement::extend(env, x),
+        RsiCommand::MeasurementExtend => measurement::extend(env, x).action(),
         RsiCommand::RealmConfig => realm_config::handle(env, x[1]),
         RsiCommand::HostCall => host_call::exit(env, x[1]),
         RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
-        RsiCommand::AttestTokenInit => attest::init(env, x),
-        RsiCommand::AttestTokenContinue => attest::continue_token(env, x),
+        RsiCommand::AttestTokenInit => attest::init(env, x).action(),
+        RsiCommand::AttestTokenContinue => attest::continue_token(env, x).action(),
         RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
     }
 }
