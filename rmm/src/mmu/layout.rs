@@ -502,8 +502,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_stack_is_mapped_again_with_an_unmapped_hole_below_it() {
+    /// Builds the QEMU test map with `csm_stack` into `pool`'s tables.
+    fn stack_map(pool: &mut [PageTable], csm_stack: Option<StackArea>) -> TableBuilder<'_> {
         let dram = qemu_dram();
         let input = LayoutInput {
             image: QEMU_IMAGE,
@@ -511,30 +511,45 @@ mod tests {
             consoles: &[0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
-            csm_stack: None,
+            csm_stack,
         };
         let map = memory_map(&input).expect("layout");
-        let mut pool = vec![PageTable::EMPTY; 32];
-        let mut b = TableBuilder::new(&mut pool, 0x4019_0000).expect("pool");
+        let mut b = TableBuilder::new(pool, 0x4019_0000).expect("pool");
         map.build(&mut b).expect("tables");
+        b
+    }
+
+    /// Stack `i` of `area` is mapped at the top of its slot, with its identity alias, and
+    /// the rest of the slot below it is an unmapped hole of at least a page.
+    fn assert_guarded(b: &TableBuilder<'_>, area: StackArea, i: u64) {
+        let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
+        let (bottom, top) = area.va_range(i);
+        let pa = area.pa + i * area.size;
+        assert_eq!(top, stack_va_top(area.first_slot + i));
+        assert_eq!(at(bottom), Some((pa, Attributes::REALM_DATA)));
+        assert_eq!(
+            at(top - 8),
+            Some((pa + area.size - 8, Attributes::REALM_DATA))
+        );
+        let (hole, hole_end) = area.guard_range(i);
+        assert_eq!((hole, hole_end), (top - STACK_SLOT, bottom));
+        assert!(hole_end - hole >= 4096);
+        let mut va = hole;
+        while va < hole_end {
+            assert_eq!(at(va), None, "guard page {va:#x} of stack {i} is mapped");
+            va += 4096;
+        }
+        // The identity alias stays.
+        assert_eq!(at(pa).map(|t| t.0), Some(pa));
+    }
+
+    #[test]
+    fn every_stack_is_mapped_again_with_an_unmapped_hole_below_it() {
+        let mut pool = vec![PageTable::EMPTY; 32];
+        let b = stack_map(&mut pool, None);
         let s = QEMU_STACKS;
         for cpu in 0..s.count {
-            let (bottom, top) = s.va_range(cpu);
-            let pa = s.pa + cpu * s.size;
-            assert_eq!(top, stack_va_top(cpu));
-            let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
-            assert_eq!(at(bottom), Some((pa, Attributes::REALM_DATA)));
-            assert_eq!(at(top - 8), Some((pa + s.size - 8, Attributes::REALM_DATA)));
-            let (hole, hole_end) = s.guard_range(cpu);
-            assert_eq!(hole_end, bottom);
-            assert!(hole_end - hole >= 4096);
-            let mut va = hole;
-            while va < hole_end {
-                assert_eq!(at(va), None, "guard page {va:#x} of CPU {cpu} is mapped");
-                va += 4096;
-            }
-            // The identity alias stays.
-            assert_eq!(at(pa).map(|t| t.0), Some(pa));
+            assert_guarded(&b, s, cpu);
         }
         assert_eq!(b.translate(stack_va_top(s.count)), None);
         assert_eq!(b.translate(stack_va_top(s.count) - 8), None);
@@ -550,42 +565,16 @@ mod tests {
 
     #[test]
     fn the_csm_stack_gets_the_slot_after_the_cpus_with_its_own_hole() {
-        let dram = qemu_dram();
-        let input = LayoutInput {
-            image: QEMU_IMAGE,
-            carveout_end: QEMU_CARVEOUT_END,
-            consoles: &[0x0900_0000],
-            dram: &dram,
-            stacks: QEMU_STACKS,
-            csm_stack: Some(CSM_STACK),
-        };
-        let map = memory_map(&input).expect("layout");
         let mut pool = vec![PageTable::EMPTY; 32];
-        let mut b = TableBuilder::new(&mut pool, 0x4019_0000).expect("pool");
-        map.build(&mut b).expect("tables");
+        let b = stack_map(&mut pool, Some(CSM_STACK));
+        assert_guarded(&b, CSM_STACK, 0);
+        assert_eq!(CSM_STACK.guard_range(0).0, stack_va_top(3));
         let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
-        let (bottom, top) = CSM_STACK.va_range(0);
-        assert_eq!(top, stack_va_top(4));
-        assert_eq!(at(bottom), Some((CSM_STACK.pa, Attributes::REALM_DATA)));
-        assert_eq!(
-            at(top - 8),
-            Some((CSM_STACK.pa + 0xA000 - 8, Attributes::REALM_DATA))
-        );
-        let (hole, hole_end) = CSM_STACK.guard_range(0);
-        assert_eq!((hole, hole_end), (stack_va_top(3), bottom));
-        let mut va = hole;
-        while va < hole_end {
-            assert_eq!(
-                at(va),
-                None,
-                "guard page {va:#x} of the CSM stack is mapped"
-            );
-            va += 4096;
-        }
         // CPU 3's stack is untouched, and nothing is mapped above the CSM stack.
         assert_eq!(at(stack_va_top(3) - 8).map(|t| t.0), Some(0x4012_8000 - 8));
         assert_eq!(at(stack_va_top(5) - 8), None);
         // A CSM stack in a CPU's slot, or on a CPU's stack memory, is refused.
+        let dram = qemu_dram();
         for csm in [
             StackArea {
                 first_slot: 3,
@@ -597,8 +586,12 @@ mod tests {
             },
         ] {
             let bad = LayoutInput {
+                image: QEMU_IMAGE,
+                carveout_end: QEMU_CARVEOUT_END,
+                consoles: &[0x0900_0000],
+                dram: &dram,
+                stacks: QEMU_STACKS,
                 csm_stack: Some(csm),
-                ..input
             };
             assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::MalformedImage);
         }
