@@ -15,4 +15,5 @@
 
 pub mod measurement;
 pub mod sha;
+pub mod sha384_digest;
 pub mod token;

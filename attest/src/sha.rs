@@ -61,6 +61,18 @@ pub const SHA512_IV: [u64; 8] = [
     0x5be0_cd19_137e_2179,
 ];
 
+/// SHA-384's initial hash value H(0) (FIPS 180-4 §5.3.4).
+pub const SHA384_IV: [u64; 8] = [
+    0xcbbb_9d5d_c105_9ed8,
+    0x629a_292a_367c_d507,
+    0x9159_015a_3070_dd17,
+    0x152f_ecd8_f70e_5939,
+    0x6733_2667_ffc0_0b31,
+    0x8eb4_4a87_6858_1511,
+    0xdb0c_2e0d_64f9_8fa7,
+    0x47b5_481d_befa_4fa4,
+];
+
 macro_rules! hasher {
     (
         $(#[$doc:meta])*
@@ -157,6 +169,11 @@ hasher!(
 hasher!(
     /// SHA-512 (FIPS 180-4 §6.4) over an engine.
     Sha512, u64, 128, 16, 64, SHA512_IV, compress512
+);
+
+hasher!(
+    /// SHA-384 (FIPS 180-4 §6.5: SHA-512 from its own H(0), truncated) over an engine.
+    Sha384, u64, 128, 16, 48, SHA384_IV, compress512
 );
 
 /// SHA-256 of `parts[0] ‖ parts[1] ‖ …` with `engine`.

@@ -42,6 +42,7 @@
 
 use super::error::TokenError;
 use super::key::SIGNATURE_LEN;
+use crate::sha384_digest::Sha384Digest;
 use core::fmt;
 use p384::ecdsa::Signature;
 use p384::elliptic_curve::Curve;
@@ -53,7 +54,7 @@ use p384::elliptic_curve::subtle::{Choice, ConditionallySelectable};
 use p384::{AffinePoint, FieldBytes, NistP384, NonZeroScalar, ProjectivePoint, Scalar, U384};
 use primeorder::{Double, LookupTable, Radix16Decomposition, Radix16Digits};
 use rfc6979::KGenerator;
-use sha2::{Digest, Sha384};
+use rfc6979::hmac::digest::Digest;
 use zeroize::Zeroize;
 
 /// Signed radix-16 digits of a P-384 scalar (two per byte and a carry digit).
@@ -257,7 +258,7 @@ pub fn step(
     message: &[&[u8]],
 ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
     run(d, state, || {
-        let mut hasher = Sha384::new();
+        let mut hasher = Sha384Digest::new();
         for part in message {
             hasher.update(part);
         }
@@ -343,7 +344,7 @@ fn start(d: &NonZeroScalar, state: &mut SignState, h: [u8; LEN]) {
 
     let mut secret = d.to_repr();
     let order: U384 = *NistP384::ORDER;
-    let mut kgen = KGenerator::<Sha384, U384>::new(&secret, &state.h, &[], &order);
+    let mut kgen = KGenerator::<Sha384Digest, U384>::new(&secret, &state.h, &[], &order);
     let mut k = FieldBytes::default();
     for _ in 0..=state.attempt {
         kgen.fill_next_k(&mut k);

@@ -40,7 +40,7 @@ use super::key::{RealmSigningKey, SIGNATURE_LEN};
 use super::sign1::{realm_token_len, sig_structure_prefix};
 use super::store::{ClaimsStore, NoStore};
 use super::stream::{Segment, TokenStream, read_segments};
-use crate::sha::{SOFT, Sha2Engine};
+use crate::sha::{SHA384_IV, SOFT, Sha2Engine};
 use zeroize::Zeroize;
 
 /// SHA-384 block length.
@@ -52,18 +52,6 @@ pub const HASH_STEP_BLOCKS: usize = 32;
 
 /// The longest message hashed in the signature's first step rather than in steps of its own.
 pub const HASH_WITH_FIRST_STEP_MAX: usize = 1024;
-
-/// SHA-384's initial hash value H(0) (FIPS 180-4 §5.3.4).
-const SHA384_IV: [u64; 8] = [
-    0xcbbb_9d5d_c105_9ed8,
-    0x629a_292a_367c_d507,
-    0x9159_015a_3070_dd17,
-    0x152f_ecd8_f70e_5939,
-    0x6733_2667_ffc0_0b31,
-    0x8eb4_4a87_6858_1511,
-    0xdb0c_2e0d_64f9_8fa7,
-    0x47b5_481d_befa_4fa4,
-];
 
 /// Length of the message signed for a claims map of `claims_len` bytes: the Sig_structure's
 /// head, the payload's bstr head, the claims.

@@ -126,6 +126,9 @@ fn cold_boot(
             monitor.prepare_cpu(&HwMachine);
             print_banner(platform, monitor);
             sha2_hw::init_cold(cpu);
+            // Token signing's RFC 6979 HMAC-DRBG hashes through a `digest` type: give it the
+            // engine the self-test chose.
+            attest::sha384_digest::install(sha2_hw::engine());
             vgic_regs::init_cpu();
             provision_attestation(monitor, raw.cpu_index as usize);
             log::info!(
