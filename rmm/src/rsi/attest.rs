@@ -73,7 +73,7 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     }
     let csm = match (&mut guard, claims) {
         (Some(held), Some((realm_id, n))) => {
-            let shares = held.scratch.shares().get(..n).unwrap_or(&[]);
+            let shares = held.scratch.written_shares().get(..n).unwrap_or(&[]);
             Some(CsmClaims { realm_id, shares })
         }
         _ => None,

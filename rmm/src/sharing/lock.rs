@@ -52,6 +52,16 @@ impl Scratch {
         }
     }
 
+    /// The token claims the last snapshot wrote (it is the holder's bug if the storage holds
+    /// a plan now). Reads in place: converting here would build an 8 KiB temporary on the
+    /// caller's stack, which is a CPU's own stack for `RSI_ATTEST_TOKEN_INIT`.
+    pub fn written_shares(&self) -> &[attest::token::CsmShare; super::token::MAX_SHARES] {
+        match self {
+            Scratch::Shares(shares) => shares,
+            Scratch::Plan(_) => invariant::broken(format_args!("CSM scratch holds no claims")),
+        }
+    }
+
     /// The storage as token claims.
     pub fn shares(&mut self) -> &mut [attest::token::CsmShare; super::token::MAX_SHARES] {
         if !matches!(self, Scratch::Shares(_)) {
