@@ -62,6 +62,28 @@ pub enum ProvisionError {
     TooManyCalls,
 }
 
+impl core::fmt::Display for ProvisionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ProvisionError::RealmKey(status) => {
+                write!(f, "EL3 refused the realm key (status {})", status.value())
+            }
+            ProvisionError::KeyLength(len) => write!(f, "EL3 gave a {len}-byte realm key"),
+            ProvisionError::InvalidKey => f.write_str("the realm key is not a P-384 scalar"),
+            ProvisionError::PlatformToken(status) => {
+                write!(
+                    f,
+                    "EL3 refused the platform token (status {})",
+                    status.value()
+                )
+            }
+            ProvisionError::PlatformTokenTooLarge => f.write_str("the platform token is too large"),
+            ProvisionError::PlatformTokenEmpty => f.write_str("the platform token is empty"),
+            ProvisionError::TooManyCalls => f.write_str("the platform token took too many calls"),
+        }
+    }
+}
+
 impl Attestation {
     /// The realm public key claim.
     pub fn public_key(&self) -> &CoseKey {
@@ -171,7 +193,7 @@ pub fn provision_into<M: Machine>(
         }
         Err(error) => {
             log::error!(
-                "attestation unavailable: {error:?}; realms get RSI_ERROR_UNKNOWN from \
+                "attestation unavailable: {error}; realms get RSI_ERROR_UNKNOWN from \
                  RSI_ATTEST_TOKEN_INIT, everything else works"
             );
             Err(error)

@@ -23,8 +23,8 @@ pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
 /// can cause (a table's reference count leaving 0..=512, say).
 #[inline(always)]
 #[track_caller]
-pub fn holds<E: core::fmt::Debug>(result: Result<(), E>, what: &str) {
+pub fn holds<E: core::fmt::Display>(result: Result<(), E>, what: &str) {
     if let Err(error) = result {
-        broken(format_args!("{what}: {error:?}"));
+        broken(format_args!("{what}: {error}"));
     }
 }

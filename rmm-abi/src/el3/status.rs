@@ -50,6 +50,26 @@ impl BootError {
     pub const fn code(self) -> u64 {
         self.as_u64()
     }
+
+    /// The specification's name, for logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BootError::Unknown => "E_RMM_BOOT_UNKNOWN",
+            BootError::VersionNotValid => "E_RMM_BOOT_VERSION_NOT_VALID",
+            BootError::CpusOutOfRange => "E_RMM_BOOT_CPUS_OUT_OF_RANGE",
+            BootError::CpuIdOutOfRange => "E_RMM_BOOT_CPU_ID_OUT_OF_RANGE",
+            BootError::InvalidSharedBuffer => "E_RMM_BOOT_INVALID_SHARED_BUFFER",
+            BootError::ManifestVersionNotSupported => "E_RMM_BOOT_MANIFEST_VERSION_NOT_SUPPORTED",
+            BootError::ManifestDataError => "E_RMM_BOOT_MANIFEST_DATA_ERROR",
+        }
+    }
+}
+
+impl El3Status {
+    /// The value EL3 returned, as the signed number the specification gives.
+    pub const fn value(self) -> i64 {
+        self.as_u64() as i64
+    }
 }
 
 #[cfg(test)]

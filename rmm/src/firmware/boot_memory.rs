@@ -48,6 +48,19 @@ pub enum BootMemoryError {
     },
 }
 
+impl core::fmt::Display for BootMemoryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BootMemoryError::NoCarveout => f.write_str("no carve-out after the image"),
+            BootMemoryError::Layout(error) => write!(f, "memory map: {error}"),
+            BootMemoryError::GranuleTableTooLarge { needed, available } => write!(
+                f,
+                "the granule table needs {needed} bytes, the carve-out has {available}"
+            ),
+        }
+    }
+}
+
 /// What memory set-up produced, for the boot log.
 #[derive(Debug)]
 pub struct BootMemory {

@@ -142,8 +142,9 @@ fn cold_boot(
         }
         Err(error) => {
             log::error!(
-                "cold boot on CPU {} failed: {error:?}; reporting RMM_BOOT_COMPLETE({})",
+                "cold boot on CPU {} failed: {}; reporting RMM_BOOT_COMPLETE({})",
                 raw.cpu_index,
+                error.name(),
                 error.code() as i64
             );
             el3.boot_complete(error.code());
@@ -164,7 +165,7 @@ fn validate_and_set_up(
         match boot_memory::set_up(&config, platform.early_console_base) {
             Ok(memory) => Ok((config, memory)),
             Err(error) => {
-                log::error!("memory set-up failed: {error:?}");
+                log::error!("memory set-up failed: {error}");
                 Err(BootError::Unknown)
             }
         }
@@ -203,7 +204,11 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
             el3.boot_complete(0)
         }
         Err(error) => {
-            log::error!("warm boot of CPU {} failed: {error:?}", raw.cpu_index);
+            log::error!(
+                "warm boot of CPU {} failed: {}",
+                raw.cpu_index,
+                error.name()
+            );
             el3.boot_complete(error.code());
             None
         }

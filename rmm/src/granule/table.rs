@@ -171,6 +171,15 @@ pub enum RefcountError {
     Underflow,
 }
 
+impl core::fmt::Display for RefcountError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RefcountError::Overflow => "overflow",
+            RefcountError::Underflow => "underflow",
+        })
+    }
+}
+
 impl<'a> LockedGranule<'a> {
     fn acquire(word: &'a AtomicU16, addr: GranuleAddr) -> Self {
         loop {

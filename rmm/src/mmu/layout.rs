@@ -191,6 +191,19 @@ pub enum LayoutError {
     Map(MapError),
 }
 
+impl core::fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LayoutError::MalformedImage => {
+                f.write_str("the image's sections or stacks are malformed")
+            }
+            LayoutError::AddressTooHigh => f.write_str("an address is beyond the DRAM windows"),
+            LayoutError::TooManyRegions => f.write_str("too many regions"),
+            LayoutError::Map(error) => write!(f, "mapping failed: {error}"),
+        }
+    }
+}
+
 impl MemoryMap {
     /// The regions, the stack window's last.
     pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {

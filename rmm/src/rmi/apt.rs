@@ -116,7 +116,7 @@ fn destroy_locked(
     let mut apt = monitor
         .granules
         .lock(apt_addr, GranuleState::Apt)
-        .unwrap_or_else(|_| invariant::broken(format_args!("{apt_addr:?} is not an APT")));
+        .unwrap_or_else(|_| invariant::broken(format_args!("{:#x} is not an APT", apt_addr.get())));
     // Commits (the APT is zeroed) and unmaps every alias of and into the realm, invalidating.
     op.commit();
     Rd::new(machine, named).set_apt(None);

@@ -61,7 +61,10 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) 
             // The reference RMM panics here: EL3 refused to return a granule that our table
             // says is Realm, which only a broken platform can cause. We keep serving instead:
             // the granule stays DELEGATED (still zero) and the host gets an error.
-            log::error!("EL3 refused to undelegate {pa:#x}: {status:?}; granule stays DELEGATED");
+            log::error!(
+                "EL3 refused to undelegate {pa:#x}: status {}; granule stays DELEGATED",
+                status.value()
+            );
             Err(RmiError::Input.into())
         }
     }

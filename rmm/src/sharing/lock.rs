@@ -185,7 +185,10 @@ impl<'t> LockedRds<'t> {
             out.len += 1;
         }
         if !out.holds(named) {
-            invariant::broken(format_args!("{named:?} is not among the RDs it involves"));
+            invariant::broken(format_args!(
+                "{:#x} is not among the RDs it involves",
+                named.get()
+            ));
         }
         Ok(out)
     }
