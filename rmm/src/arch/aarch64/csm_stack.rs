@@ -57,8 +57,8 @@ pub fn area() -> StackArea {
 }
 
 /// Runs `f` on the CSM stack and returns when it does (waiting first while another CPU is
-/// still on it). The caller holds the CSM lock. Before
-/// the MMU is on (no realm exists yet, so no CSM operation can run) `f` runs where it is.
+/// still on it). The caller holds the CSM lock. Before the MMU is on (no realm exists yet,
+/// so no CSM operation can run) `f` runs where it is.
 pub fn run(f: &mut dyn FnMut()) {
     if !mmu_on() {
         f();
@@ -81,10 +81,11 @@ pub fn run(f: &mut dyn FnMut()) {
     let mut f = f;
     // SAFETY: the stack window maps the CSM stack below `stack_va_top(SLOT)` (16-byte
     // aligned) as Normal write-back memory whenever the MMU is on with the RMM's tables, and
-    // `OWNER` makes this CPU its only user until the release below. SP moves there for the call and back after it:
-    // x20 (callee-saved, so the trampoline keeps it) holds the caller's SP, and the
-    // clobber_abi covers every register the call may change. Everything the closure refers
-    // to stays where it is (on the caller's stack or in statics), addressed by pointers.
+    // `OWNER` makes this CPU its only user until the release below. SP moves there for the
+    // call and back after it: x20 (callee-saved, so the trampoline keeps it) holds the
+    // caller's SP, and the clobber_abi covers every register the call may change. Everything
+    // the closure refers to stays where it is (on the caller's stack or in statics),
+    // addressed by pointers.
     unsafe {
         core::arch::asm!(
             "mov x20, sp",
