@@ -51,7 +51,7 @@ const GROUPS: &[Group] = &[
         name: "fault",
         flavour: Flavour::FaultInjection,
         mode: Mode::Fault,
-        smp: 3,
+        smp: 4,
         extra: rmm_reported_the_faults,
         // The hypervisor's vectors turn an undefined instruction (EC 0) into a FAIL line.
         expected_failures: &[ExpectedFailure {
@@ -218,8 +218,12 @@ pub(crate) fn parse_csm_lines(
 /// 0x7f_c003_0000, its stack the top 24 KiB from 0x7f_c002_a000), reported as one fatal line
 /// and nothing else from that CPU: no `unexpected exception` line (the vectors did not fault
 /// again), no panic.
+///
+/// CPU 3: the same on the CSM stack (slot 32, the one after the last CPU's: 0x7f_c020_0000..
+/// 0x7f_c021_0000, the stack the top 40 KiB from 0x7f_c020_6000), reported as `stack overflow
+/// on the CSM stack (CPU 3)`.
 fn rmm_reported_the_faults(output: &str) -> Vec<String> {
-    let expected: [&[&str]; 2] = [
+    let expected: [&[&str]; 3] = [
         &[
             "RMM[1] ERROR unexpected exception (sync, current EL, SP_ELx)",
             "ESR_EL2=0x0000000096000028",
@@ -230,6 +234,11 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
             "RMM[2] ERROR stack overflow on CPU 2: SP=0x0000007fc002",
             "FAR_EL2=0x0000007fc0029",
             "below its stack [0x7fc002a000, 0x7fc0030000); this CPU stops",
+        ],
+        &[
+            "RMM[3] ERROR stack overflow on the CSM stack (CPU 3): SP=0x0000007fc020",
+            "FAR_EL2=0x0000007fc0205",
+            "below it [0x7fc0206000, 0x7fc0210000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected
@@ -246,14 +255,16 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
             )
         })
         .collect();
-    let cpu2_lines = output
-        .lines()
-        .filter(|line| line.contains("RMM[2] ERROR"))
-        .count();
-    if cpu2_lines != 1 {
-        problems.push(format!(
-            "the RMM logged {cpu2_lines} error lines on CPU 2, not exactly the stack overflow"
-        ));
+    for cpu in [2, 3] {
+        let lines = output
+            .lines()
+            .filter(|line| line.contains(&format!("RMM[{cpu}] ERROR")))
+            .count();
+        if lines != 1 {
+            problems.push(format!(
+                "the RMM logged {lines} error lines on CPU {cpu}, not exactly the stack overflow"
+            ));
+        }
     }
     problems
 }

@@ -4,6 +4,11 @@
 //! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
+//! First, CPU 0 asks the RMM (mode 4) to use 32 KiB of the CSM stack, more than a CPU's own
+//! 24 KiB stack has, and gets the answer: CSM operations have a stack of their own. CPU 3
+//! later asks for 1 MiB of it, which the RMM must report as `stack overflow on the CSM stack
+//! (CPU 3)` before stopping that CPU.
+//!
 //! CPU 1 makes the call and must never come back. CPU 2 asks the RMM (mode 3) to recurse
 //! through 1 MiB of stack: its stack overflows into the unmapped guard hole below it, which the
 //! RMM must report as `stack overflow on CPU 2` before stopping that CPU, without touching the
@@ -75,17 +80,36 @@ fn undefined_instruction() -> Outcome {
 /// What CPU 2 asks the RMM to use of its 24 KiB stack: far more than there is.
 const OVERFLOW_BYTES: u64 = 1 << 20;
 
+/// What CPU 0 asks of the 40 KiB CSM stack: more than a CPU's 24 KiB stack holds.
+const CSM_STACK_BYTES: u64 = 32 * 1024;
+
+const CSM_STACK_ON_CPU0: &[Scenario] = &[Scenario {
+    name: "rmm_csm_stack_is_its_own",
+    run: csm_stack_holds_more_than_a_cpu_stack,
+}];
+
+fn csm_stack_holds_more_than_a_cpu_stack() -> Outcome {
+    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 4, CSM_STACK_BYTES, 7]).0;
+    ensure_eq!(
+        out,
+        [0, CSM_STACK_BYTES, 0, 0, 7],
+        "32 KiB on the CSM stack"
+    );
+    Ok(())
+}
+
 const ON_SECONDARIES: &[&[Scenario]] = &[&[Scenario {
     name: "rmm_fault_never_returns",
     run: inject,
 }]];
 
-/// CPU 1: a Granule Protection Fault at R-EL2; CPU 2: a stack overflow at R-EL2.
+/// CPU 1: a Granule Protection Fault at R-EL2; CPU 2: a stack overflow at R-EL2; CPU 3: an
+/// overflow of the CSM stack.
 fn inject() -> Outcome {
-    let out = if crate::regs::cpu_slot() == 2 {
-        rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 3, OVERFLOW_BYTES, 0])
-    } else {
-        rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0])
+    let out = match crate::regs::cpu_slot() {
+        2 => rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 3, OVERFLOW_BYTES, 0]),
+        3 => rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 4, OVERFLOW_BYTES, 0]),
+        _ => rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0]),
     };
     fail!(
         "the RMM returned x0={:#x} x1={:#x} instead of stopping (is this the \
@@ -96,17 +120,21 @@ fn inject() -> Outcome {
 }
 
 /// The CPUs that fault (one call each, never returning).
-const FAULTING: usize = 2;
+const FAULTING: usize = 3;
 
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
-    // cpu<n>.warm_boot and cpu<n>.stopped_in_rmm for CPUs 1 and 2, then CPU 0's lists.
-    let plan = 2 * FAULTING
+    // CPU 0's CSM stack check, cpu<n>.warm_boot and cpu<n>.stopped_in_rmm for CPUs 1 to 3,
+    // then CPU 0's lists.
+    let plan = CSM_STACK_ON_CPU0.len()
+        + 2 * FAULTING
         + SERVED_ON_CPU0.len()
         + FIXUP_ON_CPU0.len()
         + scenarios::RIM_PROBE.len()
         + LAST_ON_CPU0.len();
     println!("PLAN {plan} tests on {} CPUs", FAULTING + 1);
+    // Before CPU 3 stops on the CSM stack (after which nothing may use it).
+    runner::run(CSM_STACK_ON_CPU0);
     cpus::set_secondary_scenarios(ON_SECONDARIES);
     let started = cpus::start_secondaries(all, FAULTING + 1);
     cpus::wait_arrivals(started);
@@ -122,7 +150,7 @@ pub fn run(all: &Cpus) -> ! {
         };
         report(slot, "stopped_in_rmm", &outcome);
     }
-    // One passing line from CPU 1 or 2 would be wrong; the FAIL comes from `inject` if it
+    // One passing line from CPUs 1 to 3 would be wrong; the FAIL comes from `inject` if it
     // returns.
     runner::run(SERVED_ON_CPU0);
     runner::run(FIXUP_ON_CPU0);
