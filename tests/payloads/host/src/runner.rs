@@ -149,3 +149,19 @@ pub fn unexpected_exception(kind: u64, esr: u64, elr: u64, far: u64) -> ! {
         regs::wfe();
     }
 }
+
+/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
+pub struct Words<'a>(pub &'a [u64]);
+
+impl core::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("[")?;
+        for (i, word) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{word:#x}")?;
+        }
+        f.write_str("]")
+    }
+}

@@ -7,11 +7,12 @@
 //! the window still holds the consumer's own granule (nothing mapped over it, no success);
 //! once the host served the exit, ACCEPT succeeds and the window shows the provider's bytes.
 
-use super::csm_realm::{CsmSpec, Host, Realms, Words, rsi_status, with_realms};
+use super::csm_realm::{CsmSpec, Host, Realms, rsi_status, with_realms};
 use super::csm_share::{MODE_RO, PROVIDER_RAM, SEED, SMALL, accept, accept_refused, offer, verify};
 use super::pool::Hex;
 use crate::ensure;
 use crate::rmi::{entry_state, ripas, status};
+use crate::runner::Words;
 use crate::runner::{Outcome, Scenario};
 use realm_protocol::csm::{Op, REGION_IPA, WINDOW_IPA};
 

@@ -18,10 +18,11 @@
 
 use super::attestation::{print_hex, print_token_bytes};
 use super::csm_realm::Host;
-use super::csm_realm::{CsmRealm, Realms, Words, expect, rsi_status, with_realms};
+use super::csm_realm::{CsmRealm, Realms, expect, rsi_status, with_realms};
 use super::csm_share::{Grant, MODE_RW, PAIR, SEED, SMALL, accept, offer};
 use super::realm_vm::POPULATE_IPA;
 use crate::println;
+use crate::runner::Words;
 use crate::runner::{Failure, Outcome, Scenario};
 use core::fmt::Write;
 use realm_protocol::attest::challenge;

@@ -27,6 +27,7 @@ use super::realm_vm::{TestVm, VmSpec};
 use crate::platform::{CSM_POOL, CSM_POOL_SIZE};
 use crate::realm::{PAGE, align_down};
 use crate::rmi::{self, entry_state, ripas, status};
+use crate::runner::Words;
 use crate::runner::{Failure, Outcome, and_cleanup};
 use crate::timer_irq::HostTimerIrq;
 use crate::{ensure, fail, println};
@@ -63,22 +64,6 @@ const EXIT_RIPAS_CHANGE: u64 = 4;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 /// Output-address bits of a stage-2 descriptor.
 const DESC_PA: u64 = 0x0000_FFFF_FFFF_F000;
-
-/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
-pub struct Words<'a>(pub &'a [u64]);
-
-impl core::fmt::Display for Words<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("[")?;
-        for (i, word) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{word:#x}")?;
-        }
-        f.write_str("]")
-    }
-}
 
 /// RSI status codes, written out from the RMM specification.
 pub mod rsi_status {

@@ -13,13 +13,12 @@
 //! - the host reading a shared page takes a Granule Protection Fault at NS-EL2, and sees the
 //!   consumer's alias as assigned RAM without an address.
 
-use super::csm_realm::{
-    CsmRealm, CsmSpec, Exits, Host, Realms, Words, expect, rsi_status, with_realms,
-};
+use super::csm_realm::{CsmRealm, CsmSpec, Exits, Host, Realms, expect, rsi_status, with_realms};
 use super::pool::{Hex, check};
 use super::realms::expect_gpf;
 use crate::realm::PAGE;
 use crate::rmi::{self, entry_state, ripas, status};
+use crate::runner::Words;
 use crate::runner::{self, Failure, Outcome, Scenario};
 use crate::{cpus, ensure, fail};
 use realm_protocol::csm::{

@@ -13,7 +13,7 @@
 //!   second APT_DESTROY are refused.
 
 use super::csm_realm::Host;
-use super::csm_realm::{CsmSpec, Realms, Words, expect, rsi_status, with_realms};
+use super::csm_realm::{CsmSpec, Realms, expect, rsi_status, with_realms};
 use super::csm_share::{
     MODE_RO, PAIR, PROVIDER_RAM, SEED, SMALL, accept, accept_refused, expect_sea, offer, query,
     verify,
@@ -21,6 +21,7 @@ use super::csm_share::{
 use super::pool::{Hex, check};
 use crate::ensure;
 use crate::rmi::{self, entry_state, ripas, status};
+use crate::runner::Words;
 use crate::runner::{Outcome, Scenario};
 use realm_protocol::csm::{Op, REGION_IPA, WINDOW_IPA};
 

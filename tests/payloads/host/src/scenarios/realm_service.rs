@@ -21,7 +21,7 @@
 
 use super::realm_vm::TestVm;
 use crate::rmi::{self, status};
-use crate::runner::{self, Failure, Outcome};
+use crate::runner::{self, Failure, Outcome, Words};
 use crate::{ensure, fail, fp_regs, println, regs};
 use attest::measurement::extend_rem;
 use attest::sha::SOFT as SOFT_ENGINE;
@@ -415,22 +415,6 @@ fn emulate_mmio(
         }
         SEA_OFFSET => Ok(INJECT_SEA),
         _ => fail!("MMIO at unknown offset {offset:#x} (ESR {esr:#x})"),
-    }
-}
-
-/// Words shown on one line as `[0x1, 0x2]` (a `TEST` line's reason must be one line).
-struct Words<'a>(&'a [u64]);
-
-impl core::fmt::Display for Words<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("[")?;
-        for (i, word) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{word:#x}")?;
-        }
-        f.write_str("]")
     }
 }
 
