@@ -173,12 +173,9 @@ impl<'a> RealmClaims<'a> {
         let csm_len = match &self.csm {
             None => 0,
             Some(csm) => {
-                let mut enc = Encoder::new(StoreWriter::new(store));
-                csm.write(&mut enc)
-                    .map_err(|_| TokenError::BufferTooSmall)?;
-                enc.into_writer()
-                    .finish()
-                    .map_err(|_| TokenError::BufferTooSmall)?
+                let mut out = StoreWriter::new(store);
+                csm.write_to(&mut out)?;
+                out.finish().map_err(|_| TokenError::BufferTooSmall)?
             }
         };
         Ok((inline_len, csm_len))

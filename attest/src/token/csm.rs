@@ -35,8 +35,10 @@
 
 use super::cbor::bstr_item_len;
 use super::claims::{hash_algo_name, uint_len};
+use super::error::TokenError;
+use super::store::{ClaimsStore, StoreWriter};
 use minicbor::Encoder;
-use minicbor::encode::write::Write;
+use minicbor::encode::write::{Cursor, EndOfSlice};
 use rmm_abi::measurement::Measurement;
 use rmm_abi::rmi::states::HashAlgorithm;
 
@@ -213,41 +215,66 @@ impl CsmClaims<'_> {
         claims_len_with(self.realm_id, self.shares.len(), total)
     }
 
-    /// Writes the two claims (keys and values).
-    pub(crate) fn write<W: Write>(
+    /// Writes the two claims (keys and values) to `out`, one share map at a time: each piece
+    /// is encoded into a buffer on the stack by the same encoder type as the rest of the token
+    /// (a [`Cursor`] over a byte slice), so the firmware carries one copy of minicbor's code,
+    /// not a second one for the store's writer.
+    pub(crate) fn write_to<S: ClaimsStore + ?Sized>(
         &self,
-        enc: &mut Encoder<W>,
-    ) -> Result<(), minicbor::encode::Error<W::Error>> {
-        use share_keys as k;
-        enc.u64(keys::REALM_ID)?
-            .u64(self.realm_id)?
-            .u64(keys::SHARES)?
-            .array(self.shares.len() as u64)?;
+        out: &mut StoreWriter<'_, S>,
+    ) -> Result<(), TokenError> {
+        let mut buf = [0u8; SHARE_MAX_LEN];
+        let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
+        enc.u64(keys::REALM_ID)
+            .and_then(|e| e.u64(self.realm_id))
+            .and_then(|e| e.u64(keys::SHARES))
+            .and_then(|e| e.array(self.shares.len() as u64))
+            .map_err(|_| TokenError::BufferTooSmall)?;
+        let len = enc.into_writer().position();
+        out.write_bytes(buf.get(..len).unwrap_or(&[]))
+            .map_err(|_| TokenError::BufferTooSmall)?;
         for share in self.shares {
-            let h = share.peer_hash.digest_len();
-            let rim = share.peer_rim.get(..h).unwrap_or(&share.peer_rim);
-            enc.map(SHARE_MAP_LEN)?
-                .u64(k::ROLE)?
-                .u64(share.role as u64)?
-                .u64(k::REGION_ID)?
-                .u64(share.region_id)?
-                .u64(k::SHARE_ID)?
-                .u64(share.share_id)?
-                .u64(k::PEER_REALM_ID)?
-                .u64(share.peer_realm_id)?
-                .u64(k::PEER_RIM)?
-                .bytes(rim)?
-                .u64(k::PEER_RPV)?
-                .bytes(&share.peer_rpv)?
-                .u64(k::PEER_HASH_ALGO)?
-                .str(hash_algo_name(share.peer_hash))?
-                .u64(k::SIZE)?
-                .u64(share.size)?
-                .u64(k::MODE)?
-                .u64(share.mode as u64)?
-                .u64(k::ATTACHED)?
-                .bool(share.attached)?;
+            let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
+            write_share(&mut enc, share).map_err(|_| TokenError::BufferTooSmall)?;
+            let len = enc.into_writer().position();
+            out.write_bytes(buf.get(..len).unwrap_or(&[]))
+                .map_err(|_| TokenError::BufferTooSmall)?;
         }
         Ok(())
     }
 }
+
+/// Encodes one share map.
+fn write_share(
+    enc: &mut Encoder<Cursor<&mut [u8]>>,
+    share: &CsmShare,
+) -> Result<(), minicbor::encode::Error<EndOfSlice>> {
+    use share_keys as k;
+    let h = share.peer_hash.digest_len();
+    let rim = share.peer_rim.get(..h).unwrap_or(&share.peer_rim);
+    enc.map(SHARE_MAP_LEN)?
+        .u64(k::ROLE)?
+        .u64(share.role as u64)?
+        .u64(k::REGION_ID)?
+        .u64(share.region_id)?
+        .u64(k::SHARE_ID)?
+        .u64(share.share_id)?
+        .u64(k::PEER_REALM_ID)?
+        .u64(share.peer_realm_id)?
+        .u64(k::PEER_RIM)?
+        .bytes(rim)?
+        .u64(k::PEER_RPV)?
+        .bytes(&share.peer_rpv)?
+        .u64(k::PEER_HASH_ALGO)?
+        .str(hash_algo_name(share.peer_hash))?
+        .u64(k::SIZE)?
+        .u64(share.size)?
+        .u64(k::MODE)?
+        .u64(share.mode as u64)?
+        .u64(k::ATTACHED)?
+        .bool(share.attached)?;
+    Ok(())
+}
+
+// The claims' head (RealmId, key and array head) fits the share buffer too.
+const _: () = assert!(claims_len_with(u64::MAX, MAX_SHARES, 0) <= SHARE_MAX_LEN);

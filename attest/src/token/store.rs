@@ -7,8 +7,6 @@
 //! time, to hash them and to copy them out. The RMM's store is a run of the REC's auxiliary
 //! granules (`rmm/src/realm/rec_attest.rs`); tests use a byte slice.
 
-use minicbor::encode::write::Write;
-
 /// Byte storage of a known capacity. Offsets and lengths are any; the session only asks for
 /// ranges inside [`ClaimsStore::capacity`].
 pub trait ClaimsStore {
@@ -67,7 +65,7 @@ const WRITE_CHUNK: usize = 256;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreFull;
 
-/// A minicbor writer into a [`ClaimsStore`] from offset 0, in whole 256-byte writes (each at
+/// A byte writer into a [`ClaimsStore`] from offset 0, in whole 256-byte writes (each at
 /// a multiple of 256) and a last shorter one ([`StoreWriter::finish`]).
 pub struct StoreWriter<'s, S: ClaimsStore + ?Sized> {
     store: &'s mut S,
@@ -106,10 +104,9 @@ impl<'s, S: ClaimsStore + ?Sized> StoreWriter<'s, S> {
     }
 }
 
-impl<S: ClaimsStore + ?Sized> Write for StoreWriter<'_, S> {
-    type Error = StoreFull;
-
-    fn write_all(&mut self, mut data: &[u8]) -> Result<(), StoreFull> {
+impl<S: ClaimsStore + ?Sized> StoreWriter<'_, S> {
+    /// Appends `data`.
+    pub fn write_bytes(&mut self, mut data: &[u8]) -> Result<(), StoreFull> {
         while !data.is_empty() {
             let room = WRITE_CHUNK - self.buffered;
             let (now, rest) = data.split_at(room.min(data.len()));
