@@ -13,6 +13,7 @@
 //! [`MAX_REGION_SIZE`] caps a region (and so a window) at 8 MiB: an `RSI_CSM_ACCEPT` then
 //! checks and maps at most 2,048 pages, and 64 MiB is shared as 8 regions.
 
+use crate::codec::GRANULE_WORDS;
 use crate::table::Apt;
 
 /// Size of the APT granule.
@@ -37,16 +38,16 @@ const _: () = assert!(FwApt::ENCODED_LEN <= GRANULE_SIZE);
 const _: () = assert!(FwApt::ENCODED_LEN == 1856);
 
 impl FwApt {
-    /// [`Apt::decode`] for the firmware capacities, compiled once, here (for size: the
+    /// [`Apt::decode_words`] for the firmware capacities, compiled once, here (for size: the
     /// workspace release profile builds this crate with its own optimisation level).
     #[inline(never)]
-    pub fn fw_decode(bytes: &[u8]) -> Result<Self, crate::codec::DecodeError> {
-        Self::decode(bytes)
+    pub fn fw_decode(words: &[u64; GRANULE_WORDS]) -> Result<Self, crate::codec::DecodeError> {
+        Self::decode_words(words)
     }
 
-    /// [`Apt::encode`] for the firmware capacities, compiled once, here.
+    /// [`Apt::encode_words`] for the firmware capacities, compiled once, here.
     #[inline(never)]
-    pub fn fw_encode(&self, out: &mut [u8; GRANULE_SIZE]) {
-        self.encode(out)
+    pub fn fw_encode(&self, out: &mut [u64; GRANULE_WORDS]) {
+        self.encode_words(out)
     }
 }

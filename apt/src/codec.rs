@@ -22,6 +22,13 @@
 //! provider, region, size, window base (zero unless attached). A free record is all zero. Decoding checks every byte
 //! and then [`Apt::validate`]; it returns an error on anything else and never panics.
 //!
+//! Every field is whole 64-bit words (the header's version and capacities share two), so the
+//! codec works on the granule as 512 aligned little-endian words ([`Apt::decode_words`],
+//! [`Apt::encode_words`]): the monitor decodes and encodes in place in the granule's mapping,
+//! a word per load or store, no byte accesses and no copies (the RMM is built for strict
+//! alignment, where a byte-array read costs eight loads). [`Apt::decode`] and
+//! [`Apt::encode`] are the same encoding over bytes.
+//!
 //! The APT granule is in the realm PAS, so only a monitor bug (or a hardware fault) can
 //! corrupt it; the checks make such corruption an error rather than a trusted table.
 
@@ -68,6 +75,9 @@ pub enum DecodeError {
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
 const VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
+const HEADER_WORDS: usize = HEADER_LEN / 8;
+/// The granule as little-endian 64-bit words.
+pub const GRANULE_WORDS: usize = GRANULE_SIZE / 8;
 const CHECKSUM_OFFSET: usize = 32;
 const _: () = assert!(
     CHECKSUM_OFFSET.is_multiple_of(8),
@@ -76,6 +86,10 @@ const _: () = assert!(
 const REGION_LEN: usize = 32;
 const GRANT_LEN: usize = 24;
 const ATTACHMENT_LEN: usize = 48;
+const _: () = assert!(
+    REGION_LEN.is_multiple_of(8) && GRANT_LEN.is_multiple_of(8) && ATTACHMENT_LEN.is_multiple_of(8),
+    "every record is whole words"
+);
 
 impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// Bytes used by the encoded table (the rest of the granule is zero).
@@ -90,18 +104,27 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
 
     /// Writes the table into a granule (every byte of it).
     pub fn encode(&self, out: &mut [u8; GRANULE_SIZE]) {
+        let mut words = [0u64; GRANULE_WORDS];
+        self.encode_words(&mut words);
+        for (dst, word) in out.as_chunks_mut::<8>().0.iter_mut().zip(words) {
+            *dst = word.to_le_bytes();
+        }
+    }
+
+    /// [`Apt::encode`] into the granule's 512 words (each the little-endian value of its eight
+    /// bytes): what the monitor writes, whole aligned words, no byte stores.
+    pub fn encode_words(&self, out: &mut [u64; GRANULE_WORDS]) {
         let () = Self::FITS;
         let mut w = Writer { buf: out, pos: 0 };
-        w.bytes(&MAGIC);
-        w.u32(VERSION);
-        for cap in [NR, NG, NA] {
-            w.u16(cap as u16); // FITS bounds each capacity by 0xFFFF
-        }
-        w.zeros(6);
-        w.u64(self.owner.get());
-        w.zeros(8); // checksum, filled in below
-        w.u64(self.par_size);
-        w.zeros(HEADER_LEN - 48);
+        w.bytes(MAGIC);
+        // Version and the first two capacities, then the third and six zero bytes (FITS
+        // bounds each capacity by 0xFFFF).
+        w.word(u64::from(VERSION) | (NR as u64) << 32 | (NG as u64) << 48);
+        w.word(NA as u64);
+        w.word(self.owner.get());
+        w.zeros(1); // checksum, filled in below
+        w.word(self.par_size);
+        w.zeros(HEADER_WORDS - 6);
         for region in &self.regions {
             match region {
                 Some(r) => {
@@ -109,64 +132,73 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
                         RegionState::Live => 0,
                         RegionState::Damaged => 1,
                     };
-                    w.bytes(&[1, state, 0, 0, 0, 0, 0, 0]);
-                    w.u64(r.id.get());
-                    w.u64(r.range.base());
-                    w.u64(r.range.size());
+                    w.bytes([1, state, 0, 0, 0, 0, 0, 0]);
+                    w.word(r.id.get());
+                    w.word(r.range.base());
+                    w.word(r.range.size());
                     for grant in &r.grants {
                         encode_grant(&mut w, grant.as_ref());
                     }
                 }
-                None => w.zeros(REGION_LEN + NG * GRANT_LEN),
+                None => w.zeros((REGION_LEN + NG * GRANT_LEN) / 8),
             }
         }
         for attachment in &self.attachments {
             match attachment {
                 Some(a) => {
                     let attached = u8::from(a.window.is_some());
-                    w.bytes(&[1, a.mode as u8, attached, 0, 0, 0, 0, 0]);
-                    w.u64(a.share.get());
-                    w.u64(a.provider.get());
-                    w.u64(a.region.get());
-                    w.u64(a.size);
-                    w.u64(a.window.map_or(0, IpaRange::base));
+                    w.bytes([1, a.mode as u8, attached, 0, 0, 0, 0, 0]);
+                    w.word(a.share.get());
+                    w.word(a.provider.get());
+                    w.word(a.region.get());
+                    w.word(a.size);
+                    w.word(a.window.map_or(0, IpaRange::base));
                 }
-                None => w.zeros(ATTACHMENT_LEN),
+                None => w.zeros(ATTACHMENT_LEN / 8),
             }
         }
-        let rest = GRANULE_SIZE - w.pos;
+        let rest = GRANULE_WORDS.saturating_sub(w.pos);
         w.zeros(rest);
         let sum = checksum(out);
-        let mut w = Writer {
-            buf: out,
-            pos: CHECKSUM_OFFSET,
-        };
-        w.u64(sum);
+        if let Some(word) = out.get_mut(CHECKSUM_OFFSET / 8) {
+            *word = sum;
+        }
     }
 
     /// Reads a table back from granule bytes, checking everything; never panics.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let () = Self::FITS;
         let granule: &[u8; GRANULE_SIZE] = bytes.try_into().map_err(|_| DecodeError::Length)?;
-        let mut r = Reader {
-            buf: granule,
-            pos: 0,
-        };
-        if r.take::<8>() != MAGIC {
+        let mut words = [0u64; GRANULE_WORDS];
+        for (word, chunk) in words.iter_mut().zip(granule.as_chunks::<8>().0) {
+            *word = u64::from_le_bytes(*chunk);
+        }
+        Self::decode_words(&words)
+    }
+
+    /// [`Apt::decode`] from the granule's 512 words (each the little-endian value of its eight
+    /// bytes): what the monitor reads, whole aligned words, no byte loads.
+    pub fn decode_words(words: &[u64; GRANULE_WORDS]) -> Result<Self, DecodeError> {
+        let () = Self::FITS;
+        let mut r = Reader { buf: words, pos: 0 };
+        if r.bytes() != MAGIC {
             return Err(DecodeError::Magic);
         }
-        if r.u32() != VERSION {
+        let [version, caps] = [r.word(), r.word()];
+        if version as u32 != VERSION {
             return Err(DecodeError::Version);
         }
-        if [r.u16(), r.u16(), r.u16()] != [NR as u16, NG as u16, NA as u16] {
+        let capacities = [(version >> 32) as u16, (version >> 48) as u16, caps as u16];
+        if capacities != [NR as u16, NG as u16, NA as u16] {
             return Err(DecodeError::Capacity);
         }
-        r.zeros(6)?;
-        let owner = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-        let stored_sum = r.u64();
-        let par_size = r.u64();
-        r.zeros(HEADER_LEN - 48)?;
-        if stored_sum != checksum(granule) {
+        if caps >> 16 != 0 {
+            return Err(DecodeError::NonZero);
+        }
+        let owner = RealmId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+        let stored_sum = r.word();
+        let par_size = r.word();
+        r.zeros(HEADER_WORDS - 6)?;
+        if stored_sum != checksum(words) {
             return Err(DecodeError::Checksum);
         }
         let mut apt = Self::new(owner, par_size);
@@ -176,7 +208,7 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         for slot in apt.attachments.iter_mut() {
             *slot = decode_attachment(&mut r)?;
         }
-        r.zeros(GRANULE_SIZE - Self::ENCODED_LEN)?;
+        r.zeros(GRANULE_WORDS - Self::ENCODED_LEN / 8)?;
         apt.validate()?;
         Ok(apt)
     }
@@ -189,21 +221,21 @@ fn encode_grant(w: &mut Writer<'_>, grant: Option<&Grant>) {
                 GrantState::Offered => 0,
                 GrantState::Attached => 1,
             };
-            w.bytes(&[1, g.mode as u8, state, 0, 0, 0, 0, 0]);
-            w.u64(g.share.get());
-            w.u64(g.consumer.get());
+            w.bytes([1, g.mode as u8, state, 0, 0, 0, 0, 0]);
+            w.word(g.share.get());
+            w.word(g.consumer.get());
         }
-        None => w.zeros(GRANT_LEN),
+        None => w.zeros(GRANT_LEN / 8),
     }
 }
 
 fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG>>, DecodeError> {
-    let [used, state, pad @ ..] = r.take::<8>();
+    let [used, state, pad @ ..] = r.bytes();
     if used == 0 {
         if state != 0 || pad != [0; 6] {
             return Err(DecodeError::NonZero);
         }
-        r.zeros(REGION_LEN - 8 + NG * GRANT_LEN)?;
+        r.zeros((REGION_LEN - 8 + NG * GRANT_LEN) / 8)?;
         return Ok(None);
     }
     if used != 1 || pad != [0; 6] {
@@ -218,8 +250,8 @@ fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG
         1 => RegionState::Damaged,
         _ => return Err(DecodeError::BadEnum),
     };
-    let id = RegionId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let (base, size) = (r.u64(), r.u64());
+    let id = RegionId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+    let (base, size) = (r.word(), r.word());
     let range = IpaRange::new(base, size).ok_or(DecodeError::BadRange)?;
     let mut region = Region::new(id, range);
     region.state = state;
@@ -230,12 +262,12 @@ fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG
 }
 
 fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
-    let [used, mode, state, pad @ ..] = r.take::<8>();
+    let [used, mode, state, pad @ ..] = r.bytes();
     if used == 0 {
         if mode != 0 || state != 0 || pad != [0; 5] {
             return Err(DecodeError::NonZero);
         }
-        r.zeros(GRANT_LEN - 8)?;
+        r.zeros((GRANT_LEN - 8) / 8)?;
         return Ok(None);
     }
     if pad != [0; 5] {
@@ -247,8 +279,8 @@ fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
         _ => return Err(DecodeError::BadEnum),
     };
     let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
-    let share = ShareId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let consumer = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
+    let share = ShareId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+    let consumer = RealmId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     Ok(Some(Grant {
         share,
         consumer,
@@ -258,12 +290,12 @@ fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
 }
 
 fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeError> {
-    let [used, mode, attached, pad @ ..] = r.take::<8>();
+    let [used, mode, attached, pad @ ..] = r.bytes();
     if used == 0 {
         if mode != 0 || attached != 0 || pad != [0; 5] {
             return Err(DecodeError::NonZero);
         }
-        r.zeros(ATTACHMENT_LEN - 8)?;
+        r.zeros((ATTACHMENT_LEN - 8) / 8)?;
         return Ok(None);
     }
     if used != 1 || attached > 1 {
@@ -273,10 +305,10 @@ fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeErr
         return Err(DecodeError::NonZero);
     }
     let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
-    let share = ShareId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let provider = RealmId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let region = RegionId::new(r.u64()).ok_or(DecodeError::ZeroId)?;
-    let (size, base) = (r.u64(), r.u64());
+    let share = ShareId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+    let provider = RealmId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+    let region = RegionId::new(r.word()).ok_or(DecodeError::ZeroId)?;
+    let (size, base) = (r.word(), r.word());
     let window = if attached == 1 {
         Some(IpaRange::new(base, size).ok_or(DecodeError::BadRange)?)
     } else if base != 0 {
@@ -295,106 +327,75 @@ fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeErr
 }
 
 /// FNV-1a 64 over the granule's words, reading the checksum word as zero.
-fn checksum(granule: &[u8; GRANULE_SIZE]) -> u64 {
+fn checksum(words: &[u64; GRANULE_WORDS]) -> u64 {
     // FNV-1a over the granule's 512 little-endian 64-bit words (the checksum word read as
     // zero): a word at a time, eight times fewer steps than bytewise (the monitor decodes an
     // APT several times per CSM operation). Each step is a bijection of the state for a given
     // word, so any change to one word changes the result.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, chunk) in granule.chunks_exact(8).enumerate() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = if i == CHECKSUM_OFFSET / 8 {
-            0
-        } else {
-            u64::from_le_bytes(word)
-        };
+    for (i, &word) in words.iter().enumerate() {
+        let w = if i == CHECKSUM_OFFSET / 8 { 0 } else { word };
         hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3);
     }
     hash
 }
 
-/// Sequential writer; positions are fixed by the layout and bounded by `FITS`, and every
-/// write goes through `get_mut`, so a layout bug truncates rather than panics.
+/// Sequential writer of whole words; positions are fixed by the layout and bounded by `FITS`,
+/// and every write goes through `get_mut`, so a layout bug truncates rather than panics.
 struct Writer<'a> {
-    buf: &'a mut [u8; GRANULE_SIZE],
+    buf: &'a mut [u64; GRANULE_WORDS],
     pos: usize,
 }
 
 impl Writer<'_> {
-    fn bytes(&mut self, src: &[u8]) {
-        let end = self.pos.saturating_add(src.len());
-        if let Some(dst) = self.buf.get_mut(self.pos..end) {
-            dst.copy_from_slice(src);
+    fn word(&mut self, v: u64) {
+        if let Some(dst) = self.buf.get_mut(self.pos) {
+            *dst = v;
         }
-        self.pos = end;
+        self.pos = self.pos.saturating_add(1);
     }
-    fn zeros(&mut self, len: usize) {
-        let end = self.pos.saturating_add(len);
+    /// A word given as its eight bytes in memory order.
+    fn bytes(&mut self, b: [u8; 8]) {
+        self.word(u64::from_le_bytes(b));
+    }
+    fn zeros(&mut self, words: usize) {
+        let end = self.pos.saturating_add(words);
         if let Some(dst) = self.buf.get_mut(self.pos..end) {
             dst.fill(0);
         }
         self.pos = end;
     }
-    fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_le_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
-    }
 }
 
-/// True if every byte of `bytes` is zero (compared a word at a time).
-fn all_zero_bytes(bytes: &[u8]) -> bool {
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    words.fold(0u64, |acc, w| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        acc | u64::from_ne_bytes(word)
-    }) == 0
-        && tail.iter().all(|b| *b == 0)
-}
-
-/// Sequential reader; reading past the end yields zeros (only reachable through a layout bug,
-/// since `FITS` bounds the layout by the granule).
+/// Sequential reader of whole words; reading past the end yields zeros (only reachable through
+/// a layout bug, since `FITS` bounds the layout by the granule).
 struct Reader<'a> {
-    buf: &'a [u8; GRANULE_SIZE],
+    buf: &'a [u64; GRANULE_WORDS],
     pos: usize,
 }
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> [u8; N] {
-        let end = self.pos.saturating_add(N);
-        let out = self
+    fn word(&mut self) -> u64 {
+        let v = self.buf.get(self.pos).copied().unwrap_or(0);
+        self.pos = self.pos.saturating_add(1);
+        v
+    }
+    /// A word as its eight bytes in memory order.
+    fn bytes(&mut self) -> [u8; 8] {
+        self.word().to_le_bytes()
+    }
+    fn zeros(&mut self, words: usize) -> Result<(), DecodeError> {
+        let end = self.pos.saturating_add(words);
+        let all_zero = self
             .buf
             .get(self.pos..end)
-            .and_then(|s| <[u8; N]>::try_from(s).ok())
-            .unwrap_or([0; N]);
-        self.pos = end;
-        out
-    }
-    fn zeros(&mut self, len: usize) -> Result<(), DecodeError> {
-        let end = self.pos.saturating_add(len);
-        let all_zero = self.buf.get(self.pos..end).is_some_and(all_zero_bytes);
+            .is_some_and(|w| w.iter().fold(0, |acc, w| acc | w) == 0);
         self.pos = end;
         if all_zero {
             Ok(())
         } else {
             Err(DecodeError::NonZero)
         }
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes(self.take())
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.take())
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.take())
     }
 }
 

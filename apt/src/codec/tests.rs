@@ -64,8 +64,27 @@ fn encoded<const NR: usize, const NG: usize, const NA: usize>(
 
 /// Recomputes the checksum so that the field checks behind it are reached.
 fn reseal(buf: &mut [u8; GRANULE_SIZE]) {
-    let sum = checksum(buf);
+    let mut words = [0u64; GRANULE_WORDS];
+    for (word, chunk) in words.iter_mut().zip(buf.as_chunks::<8>().0) {
+        *word = u64::from_le_bytes(*chunk);
+    }
+    let sum = checksum(&words);
     buf[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// The word form is the byte form read as little-endian words, both ways.
+#[test]
+fn words_and_bytes_are_the_same_encoding() {
+    let t = sample();
+    let bytes = encoded(&t);
+    let mut words = [0xAAAA_AAAA_AAAA_AAAA; GRANULE_WORDS];
+    t.encode_words(&mut words);
+    for (word, chunk) in words.iter().zip(bytes.as_chunks::<8>().0) {
+        assert_eq!(*word, u64::from_le_bytes(*chunk));
+    }
+    assert_eq!(Small::decode_words(&words), Ok(t));
+    words[GRANULE_WORDS - 1] = 1 << 63;
+    assert_eq!(Small::decode_words(&words), Err(DecodeError::Checksum));
 }
 
 fn corrupt(at: usize, value: u8) -> Result<Small, DecodeError> {

@@ -8,6 +8,7 @@
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS, FwApt};
+use apt::codec::GRANULE_WORDS;
 use csm::{AptStore, MAX_INVOLVED};
 
 /// The APT granules of the locked realms.
@@ -52,17 +53,18 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
 impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStore<'_, M> {
     fn load(&self, rd: apt::Rd) -> Option<FwApt> {
         let granule = self.granule(rd)?;
+        // In place, as aligned words (the codec reads whole words, no byte loads or copies).
         self.machine
-            .with_realm_value(granule, 0, |bytes: &mut [u8; crate::GRANULE_SIZE]| {
-                FwApt::fw_decode(bytes).ok()
+            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                FwApt::fw_decode(words).ok()
             })
     }
 
     fn store(&mut self, rd: apt::Rd, apt: &FwApt) {
         if let Some(granule) = self.granule(rd) {
             self.machine
-                .with_realm_value(granule, 0, |bytes: &mut [u8; crate::GRANULE_SIZE]| {
-                    apt.fw_encode(bytes)
+                .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                    apt.fw_encode(words)
                 });
         }
     }
