@@ -41,15 +41,14 @@ impl<'a, M: Machine> Operation<'a, M> {
         call: Option<&Call>,
     ) -> Result<Self, RdLockError> {
         let rd = super::csm_rd(named);
-        // One store for the whole operation: the caller's table, decoded here to find the
-        // RDs involved, is then answered from the store's cache.
-        let mut store = GranuleStore::new(machine);
+        let mut probe = GranuleStore::new(machine);
         if let Some(apt) = apt_of(&csm, rd) {
-            store.add(rd, apt);
+            probe.add(rd, apt);
         }
-        let involved = csm.csm.fw_involved(&store, rd, call);
+        let involved = csm.csm.fw_involved(&probe, rd, call);
         let rds = LockedRds::lock(granules, involved.rds(), named)?;
-        for &peer in involved.rds().iter().filter(|&&peer| peer != rd) {
+        let mut store = GranuleStore::new(machine);
+        for &peer in involved.rds() {
             if let Some(apt) = apt_of(&csm, peer) {
                 store.add(peer, apt);
             }

@@ -3,33 +3,19 @@
 //! live encoded in its APT granule (`apt::Apt`, one 4 KiB granule, Realm PAS). The store
 //! reaches only the APTs of the realms the operation locked (it is built from them), so a
 //! plan that reaches further finds nothing there and is refused as corrupt instead of
-//! touching an unlocked realm. Every table is decoded with every check of `Apt::decode`.
-//!
-//! A store lives for one operation, under the CSM lock, during which APT granules change
-//! only through it: so it keeps the last [`CACHED`] tables it decoded and answers a second
-//! load of one from there (an operation loads its tables several times: for the RDs it
-//! involves, the check, the dry run and the commit). `store` and `clear` drop the table's
-//! cached copy, so the next load decodes the granule again.
+//! touching an unlocked realm. Every load decodes with every check of `Apt::decode`.
 
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS, FwApt};
 use apt::codec::GRANULE_WORDS;
-use core::cell::{Cell, RefCell};
 use csm::{AptStore, MAX_INVOLVED};
-
-/// Decoded tables a store keeps: an RSI call involves the caller and at most one peer.
-pub const CACHED: usize = 2;
 
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
     machine: &'m M,
     apts: [(apt::Rd, Option<GranuleAddr>); MAX_INVOLVED],
     len: usize,
-    /// Tables decoded by this store and not stored or cleared since.
-    cache: RefCell<[Option<(apt::Rd, FwApt)>; CACHED]>,
-    /// The cache slot the next decoded table replaces.
-    victim: Cell<usize>,
 }
 
 impl<'m, M: Machine> GranuleStore<'m, M> {
@@ -39,8 +25,6 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
             machine,
             apts: [(apt::Rd(0), None); MAX_INVOLVED],
             len: 0,
-            cache: RefCell::new([None; CACHED]),
-            victim: Cell::new(0),
         }
     }
 
@@ -57,17 +41,6 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
         }
     }
 
-    /// Forgets the cached copy of `rd`'s table (its granule is about to change).
-    fn forget(&self, rd: apt::Rd) {
-        if let Ok(mut cache) = self.cache.try_borrow_mut() {
-            for slot in cache.iter_mut() {
-                if slot.as_ref().is_some_and(|(r, _)| *r == rd) {
-                    *slot = None;
-                }
-            }
-        }
-    }
-
     fn granule(&self, rd: apt::Rd) -> Option<GranuleAddr> {
         self.apts
             .iter()
@@ -80,24 +53,14 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
 impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStore<'_, M> {
     fn load(&self, rd: apt::Rd) -> Option<FwApt> {
         let granule = self.granule(rd)?;
-        if let Ok(cache) = self.cache.try_borrow()
-            && let Some((_, apt)) = cache.iter().flatten().find(|(r, _)| *r == rd)
-        {
-            return Some(*apt);
-        }
-        let apt = self.decode(granule)?;
-        if let Ok(mut cache) = self.cache.try_borrow_mut() {
-            let victim = self.victim.get() % CACHED;
-            if let Some(slot) = cache.get_mut(victim) {
-                *slot = Some((rd, apt));
-            }
-            self.victim.set(victim + 1);
-        }
-        Some(apt)
+        // In place, as aligned words (the codec reads whole words, no byte loads or copies).
+        self.machine
+            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                FwApt::fw_decode(words).ok()
+            })
     }
 
     fn store(&mut self, rd: apt::Rd, apt: &FwApt) {
-        self.forget(rd);
         if let Some(granule) = self.granule(rd) {
             self.machine
                 .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
@@ -107,20 +70,8 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
     }
 
     fn clear(&mut self, rd: apt::Rd) {
-        self.forget(rd);
         if let Some(granule) = self.granule(rd) {
             self.machine.zero_granule(granule);
         }
-    }
-}
-
-impl<M: Machine> GranuleStore<'_, M> {
-    /// Decodes the table in `granule`, every check made.
-    fn decode(&self, granule: GranuleAddr) -> Option<FwApt> {
-        // In place, as aligned words (the codec reads whole words, no byte loads or copies).
-        self.machine
-            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-                FwApt::fw_decode(words).ok()
-            })
     }
 }
