@@ -139,7 +139,7 @@ impl Machine for HwMachine {
                 f(unsafe { &mut *(start as *mut T) })
             }
             // A caller bug (the offsets are constants): work on a zero value, store nothing.
-            _ => f(&mut T::new_zeroed()),
+            _ => on_zero_value(f),
         }
     }
 
@@ -246,4 +246,13 @@ fn realm_range(addr: GranuleAddr, offset: usize, len: usize) -> Option<usize> {
 /// Word `index` (taken modulo the granule's 512 words) of granule `addr`, in the Realm window.
 fn word_ptr(addr: GranuleAddr, index: usize) -> *mut u64 {
     (realm_va(addr.get()) as usize + (index % GRANULE_WORDS) * 8) as *mut u64
+}
+
+/// `f` on a zeroed `T` (the fallback of `with_realm_value` for a range outside the granule).
+/// Out of line and cold, so that the zeroed value (up to a whole granule) takes room only in
+/// this frame, not in the frame of every caller of `with_realm_value`.
+#[cold]
+#[inline(never)]
+fn on_zero_value<T: FromBytes, R>(f: impl FnOnce(&mut T) -> R) -> R {
+    f(&mut T::new_zeroed())
 }
