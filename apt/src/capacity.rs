@@ -38,11 +38,14 @@ const _: () = assert!(FwApt::ENCODED_LEN <= GRANULE_SIZE);
 const _: () = assert!(FwApt::ENCODED_LEN == 1856);
 
 impl FwApt {
-    /// [`Apt::decode_words`] for the firmware capacities, compiled once, here (for size: the
-    /// workspace release profile builds this crate with its own optimisation level).
+    /// [`Apt::decode_words_into`] for the firmware capacities, compiled once, here (for size:
+    /// the workspace release profile builds this crate with its own optimisation level).
     #[inline(never)]
-    pub fn fw_decode(words: &[u64; GRANULE_WORDS]) -> Result<Self, crate::codec::DecodeError> {
-        Self::decode_words(words)
+    pub fn fw_decode_into(
+        &mut self,
+        words: &[u64; GRANULE_WORDS],
+    ) -> Result<(), crate::codec::DecodeError> {
+        self.decode_words_into(words)
     }
 
     /// [`Apt::encode_words`] for the firmware capacities, compiled once, here.

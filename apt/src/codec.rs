@@ -73,6 +73,11 @@ pub enum DecodeError {
 }
 
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
+/// The owner of a table before [`Apt::decode_words_into`] fills it in.
+pub const PLACEHOLDER_OWNER: RealmId = match RealmId::new(1) {
+    Some(id) => id,
+    None => panic!("1 is a RealmId"),
+};
 const VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
 const HEADER_WORDS: usize = HEADER_LEN / 8;
@@ -178,6 +183,15 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// [`Apt::decode`] from the granule's 512 words (each the little-endian value of its eight
     /// bytes): what the monitor reads, whole aligned words, no byte loads.
     pub fn decode_words(words: &[u64; GRANULE_WORDS]) -> Result<Self, DecodeError> {
+        let mut apt = Self::new(PLACEHOLDER_OWNER, 0);
+        apt.decode_words_into(words)?;
+        Ok(apt)
+    }
+
+    /// [`Apt::decode_words`] into `self` (no table-sized temporary or return value: the
+    /// monitor decodes into storage it keeps). On an error `self` holds a partly decoded
+    /// table, which the caller must not use.
+    pub fn decode_words_into(&mut self, words: &[u64; GRANULE_WORDS]) -> Result<(), DecodeError> {
         let () = Self::FITS;
         let mut r = Reader { buf: words, pos: 0 };
         if r.bytes() != MAGIC {
@@ -201,16 +215,16 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         if stored_sum != checksum(words) {
             return Err(DecodeError::Checksum);
         }
-        let mut apt = Self::new(owner, par_size);
-        for slot in apt.regions.iter_mut() {
+        self.owner = owner;
+        self.par_size = par_size;
+        for slot in self.regions.iter_mut() {
             *slot = decode_region(&mut r)?;
         }
-        for slot in apt.attachments.iter_mut() {
+        for slot in self.attachments.iter_mut() {
             *slot = decode_attachment(&mut r)?;
         }
         r.zeros(GRANULE_WORDS - Self::ENCODED_LEN / 8)?;
-        apt.validate()?;
-        Ok(apt)
+        self.validate()
     }
 }
 

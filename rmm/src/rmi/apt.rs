@@ -103,7 +103,8 @@ fn destroy_locked(
     named: GranuleAddr,
     csm: CsmGuard<'_>,
 ) -> Handled {
-    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+    let mut store = GranuleStore::new(machine);
+    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store)
         .map_err(|_| RmiError::Input)?;
     op.check(HostError::AptCorrupt, |csm, store, _, plan| {
         csm.fw_check_apt_destroy(store, csm_rd(named), args.apt, plan)

@@ -25,6 +25,7 @@ use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
+use crate::sharing::store::GranuleStore;
 use attest::measurement::{MEASURE_CONTENT, extend_data};
 use csm::HostError;
 use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
@@ -188,7 +189,8 @@ fn destroy_csm_locked(
     ipa: u64,
     csm: CsmGuard<'_>,
 ) -> Handled<2> {
-    let mut op = Operation::begin(&monitor.granules, machine, csm, named, None)
+    let mut store = GranuleStore::new(machine);
+    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store)
         .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {

@@ -14,6 +14,7 @@ use crate::exec::RecEnv;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
+use crate::sharing::store::GranuleStore;
 use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
@@ -39,7 +40,8 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
 fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let Ok(mut op) = Operation::begin(&env.monitor.granules, env.machine, csm, env.rd, Some(&call))
+    let mut store = GranuleStore::new(env.machine);
+    let Ok(mut op) = Operation::begin(&env.monitor.granules, csm, env.rd, Some(&call), &mut store)
     else {
         return status(RsiStatus::ErrorUnknown);
     };

@@ -19,36 +19,40 @@ use crate::granule::GranuleTable;
 use crate::invariant;
 use csm::{Call, Effect, FwCsm, Outcome, Plan};
 
-/// The locks of one operation and the APTs they make reachable.
-pub struct Operation<'a, M: Machine> {
+/// The locks of one operation and the APTs they make reachable (through the caller's store,
+/// which keeps the tables it decoded: it stays in the caller's frame and is only borrowed, so
+/// its cached tables are never copied from frame to frame).
+pub struct Operation<'a, 's, M: Machine> {
     granules: &'a GranuleTable,
     machine: &'a M,
     /// The CSM lock, held.
     pub csm: CsmGuard<'a>,
     /// The RDs involved, locked.
     pub rds: LockedRds<'a>,
-    store: GranuleStore<'a, M>,
+    store: &'s mut GranuleStore<'a, M>,
 }
 
-impl<'a, M: Machine> Operation<'a, M> {
+impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     /// With the CSM lock `csm` held, locks the RDs an operation by (RSI `call`) or on (host
-    /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD.
+    /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD. `store`
+    /// is a new, empty store of the caller's (`GranuleStore::new`), used for the whole
+    /// operation: the caller's table, decoded here to find the RDs involved, is answered
+    /// from its cache afterwards.
     pub fn begin(
         granules: &'a GranuleTable,
-        machine: &'a M,
         csm: CsmGuard<'a>,
         named: GranuleAddr,
         call: Option<&Call>,
+        store: &'s mut GranuleStore<'a, M>,
     ) -> Result<Self, RdLockError> {
         let rd = super::csm_rd(named);
-        let mut probe = GranuleStore::new(machine);
+        let machine = store.machine();
         if let Some(apt) = apt_of(&csm, rd) {
-            probe.add(rd, apt);
+            store.add(rd, apt);
         }
-        let involved = csm.csm.fw_involved(&probe, rd, call);
+        let involved = csm.csm.fw_involved(&*store, rd, call);
         let rds = LockedRds::lock(granules, involved.rds(), named)?;
-        let mut store = GranuleStore::new(machine);
-        for &peer in involved.rds() {
+        for &peer in involved.rds().iter().filter(|&&peer| peer != rd) {
             if let Some(apt) = apt_of(&csm, peer) {
                 store.add(peer, apt);
             }
@@ -76,7 +80,7 @@ impl<'a, M: Machine> Operation<'a, M> {
             rds: &self.rds,
         };
         let state = &mut *self.csm;
-        let result = check(&state.csm, &self.store, &view, state.scratch.plan());
+        let result = check(&state.csm, self.store, &view, state.scratch.plan());
         if result.as_ref().err() == Some(&corrupt) {
             invariant::broken(format_args!(
                 "an APT does not decode or contradicts another"
@@ -92,7 +96,7 @@ impl<'a, M: Machine> Operation<'a, M> {
         let state = &mut *self.csm;
         if state
             .csm
-            .fw_commit(state.scratch.plan(), &mut self.store)
+            .fw_commit(state.scratch.plan(), self.store)
             .is_err()
         {
             invariant::broken(format_args!("a checked CSM plan did not commit"));
