@@ -220,7 +220,7 @@ pub(crate) fn parse_csm_lines(
 /// again), no panic.
 ///
 /// CPU 3: the same on the CSM stack (slot 32, the one after the last CPU's: 0x7f_c020_0000..
-/// 0x7f_c021_0000, the stack the top 40 KiB from 0x7f_c020_6000), reported as `stack overflow
+/// 0x7f_c021_0000, the stack the top 32 KiB from 0x7f_c020_8000), reported as `stack overflow
 /// on the CSM stack (CPU 3)`.
 fn rmm_reported_the_faults(output: &str) -> Vec<String> {
     let expected: [&[&str]; 3] = [
@@ -237,8 +237,8 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
         ],
         &[
             "RMM[3] ERROR stack overflow on the CSM stack (CPU 3): SP=0x0000007fc020",
-            "FAR_EL2=0x0000007fc0205",
-            "below it [0x7fc0206000, 0x7fc0210000); this CPU stops",
+            "FAR_EL2=0x0000007fc0207",
+            "below it [0x7fc0208000, 0x7fc0210000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected

@@ -568,7 +568,7 @@ mod tests {
         assert_eq!(b.translate(stack_va_top(s.count) - 8), None);
     }
 
-    /// A 40 KiB CSM stack right after `QEMU_STACKS`, in the slot after the last CPU's.
+    /// A 40 KiB CSM stack (a test layout) right after `QEMU_STACKS`, in the slot after the last CPU's.
     const CSM_STACK: StackArea = StackArea {
         pa: 0x4012_8000,
         size: 0xA000,
