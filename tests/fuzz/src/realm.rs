@@ -37,7 +37,8 @@ pub const IPAS: [u64; 16] = [
     0x1000 + 0x100,
 ];
 
-const RSI_FIDS: [u64; 12] = [
+/// The RSI function ids the realm calls (and two outside RSI).
+pub const RSI_FIDS: [u64; 12] = [
     rsi::VERSION as u64,
     rsi::FEATURES as u64,
     rsi::MEASUREMENT_READ as u64,

@@ -59,7 +59,7 @@ impl Stats {
 }
 
 /// Levels: mostly valid ones, and the two just outside.
-const LEVELS: [u64; 9] = [1, 2, 3, 2, 3, 3, 0, u64::MAX, 4];
+pub const LEVELS: [u64; 9] = [1, 2, 3, 2, 3, 3, 0, u64::MAX, 4];
 /// Host descriptors' attribute parts for RTT_MAP_UNPROTECTED: MemAttr (normal WB, device,
 /// reserved) and S2AP.
 const NS_ATTRS: [u64; 6] = [
@@ -78,6 +78,12 @@ const START_LEVEL: [u64; 6] = [1, 1, 2, 0, 3, u64::MAX];
 const NUM_ROOTS: [u64; 5] = [2, 1, 2, 16, 0];
 const VMIDS: [u64; 6] = [1, 2, 0x100, 0x101, 0xFFFF, 0];
 const HASH: [u64; 3] = [0, 1, 2];
+
+/// Whether `RMM_FUZZ_TRACE` is set: every RMI call is printed (for writing seeds).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("RMM_FUZZ_TRACE").is_some())
+}
 
 /// Runs the program in `data` from `start`; panics on a broken invariant.
 pub fn run(start: Start, data: &[u8]) -> Stats {
@@ -252,7 +258,11 @@ impl<'l> Engine<'l> {
         if self.log.len() > 4096 {
             self.log.drain(..2048);
         }
-        self.log.push(format!("{fid:#x} {args:x?} -> {out:x?}"));
+        let line = format!("{fid:#x} {args:x?} -> {out:x?}");
+        if trace() {
+            eprintln!("{line}");
+        }
+        self.log.push(line);
         out
     }
 
