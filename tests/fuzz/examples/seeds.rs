@@ -20,11 +20,14 @@ fn main() {
         };
         let stats = rmi::run(start, &bytes);
         println!(
-            "{target}/{name}: {} bytes, {} calls, successes {:x?}, exits {:?}",
+            "{target}/{name}: {} bytes, {} calls, successes {:x?}, exits {:?}, RSI (fid, \
+             status) {:x?}, interrupted CONTINUEs {}",
             bytes.len(),
             stats.calls,
             stats.successes,
-            stats.exits
+            stats.exits,
+            stats.rsi,
+            stats.interrupted
         );
     }
 }

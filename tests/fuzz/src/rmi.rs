@@ -13,7 +13,7 @@
 
 use crate::check::{self, Leaves, RealmInfo, World};
 use crate::input::Input;
-use crate::realm::{self, IPAS, UNPROTECTED};
+use crate::realm::{self, IPAS, Seen, UNPROTECTED};
 use crate::rig::Lease;
 use rmm::arch::RmiRequest;
 use rmm_abi::rmi::fid;
@@ -21,6 +21,7 @@ use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::rec_params::{RecMpidr, RecParams};
 use rmm_integration_tests::host::{Host, Shape};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use zerocopy::IntoBytes;
 
 /// Where a run starts.
@@ -43,6 +44,10 @@ pub struct Stats {
     pub exits: BTreeMap<u64, u64>,
     /// RMI calls made.
     pub calls: u64,
+    /// RSI results the realm saw, by (function id, status).
+    pub rsi: BTreeMap<(u64, u64), u64>,
+    /// RSI_ATTEST_TOKEN_CONTINUE calls stopped by a host interrupt.
+    pub interrupted: u64,
 }
 
 impl Stats {
@@ -55,6 +60,19 @@ impl Stats {
             *self.exits.entry(*k).or_default() += v;
         }
         self.calls += other.calls;
+        for (k, v) in &other.rsi {
+            *self.rsi.entry(*k).or_default() += v;
+        }
+        self.interrupted += other.interrupted;
+    }
+
+    /// Adds what the realm saw.
+    fn merge_realm(&mut self, seen: &Mutex<Seen>) {
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in &seen.rsi {
+            *self.rsi.entry(*k).or_default() += v;
+        }
+        self.interrupted += seen.interrupted;
     }
 }
 
@@ -90,7 +108,10 @@ pub fn run(start: Start, data: &[u8]) -> Stats {
     let mut lease = Lease::take();
     let mut engine = Engine::new(&mut lease, start, Input::new(data));
     engine.go();
-    engine.stats
+    let mut stats = std::mem::take(&mut engine.stats);
+    stats.merge_realm(&engine.seen);
+    engine.lease.keep_attestation(&mut engine.host.rig);
+    stats
 }
 
 struct Engine<'l> {
@@ -110,12 +131,14 @@ struct Engine<'l> {
     ns_target: u64,
     leaves: Leaves,
     stats: Stats,
+    /// What the fake realm saw.
+    seen: Arc<Mutex<Seen>>,
     log: Vec<String>,
 }
 
 impl<'l> Engine<'l> {
     fn new(lease: &'l mut Lease, start: Start, input: Input) -> Self {
-        let host = Host::on(lease.boot());
+        let host = Host::on(lease.boot_attested());
         lease.note_vmid(Shape::default().vmid as u16);
         let mut pool = Vec::new();
         let mut realms = Vec::new();
@@ -163,7 +186,7 @@ impl<'l> Engine<'l> {
         let src_page = host.ns_page(&[0x5A; 4096]);
         let run_page = host.alloc(1);
         let ns_target = host.alloc_aligned(512);
-        realm::install(&host.rig.machine, &input);
+        let seen = realm::install(&host.rig.machine, &input);
         let mut engine = Self {
             lease,
             host,
@@ -178,6 +201,7 @@ impl<'l> Engine<'l> {
             ns_target,
             leaves: Leaves::new(),
             stats: Stats::default(),
+            seen,
             log: Vec::new(),
         };
         engine.host.rig.machine.take_ipa_invalidations();
@@ -603,6 +627,8 @@ impl<'l> Engine<'l> {
             *self.stats.exits.entry(reason).or_default() += 1;
         }
         let m = &self.host.rig.machine;
+        // The host handles an interrupt the realm's CONTINUE left pending.
+        m.set_host_irq_pending(false);
         m.take_realm_entries();
         m.take_vgic_loads();
         m.take_timer_masks();

@@ -34,7 +34,8 @@ pub enum Live {
 pub enum Arg {
     /// A value of [`IPAS`].
     Ipa(u64),
-    /// The `n`th small value (`realm::SMALL`: 0, 1, 2, 3, …).
+    /// The `n`th small value (`realm::SMALL`: 0, 1, 2, 3, 0x100, 0x40, 0x1_0000,
+    /// 0xFFFF_FFFF).
     Small(u8),
 }
 
@@ -203,9 +204,10 @@ impl Program {
 pub type Seed = (&'static str, &'static str, fn() -> Program);
 
 /// The hand-written seeds.
-pub const SEEDS: [Seed; 2] = [
+pub const SEEDS: [Seed; 3] = [
     ("rmi", "seed-set-ripas", set_ripas_from_empty),
     ("rsi", "seed-set-ripas", set_ripas_running),
+    ("rsi", "seed-attest", attest_running),
 ];
 
 /// `rmi`: build a realm from nothing (RD, two roots, tables to level 3 at IPA 0, RAM at
@@ -259,5 +261,49 @@ fn set_ripas_running() -> Program {
         )
         .set_ripas(rd, rec, 0x1000, 0x3000)
         .rec_enter(rec, 0);
+    p
+}
+
+/// `rsi`: the running realm's REC 0 asks for an attestation token: ATTEST_TOKEN_INIT, then
+/// a CONTINUE that a host interrupt stops (x4 = 1: RSI_INCOMPLETE with nothing copied, exit
+/// IRQ); entered again, CONTINUE signs and copies 0x100 bytes to 0x2000 (RSI_INCOMPLETE),
+/// and a last CONTINUE copies the rest to 0x1000 (RSI_SUCCESS: the whole token).
+fn attest_running() -> Program {
+    use rmm_abi::rsi::fid::{ATTEST_TOKEN_CONTINUE, ATTEST_TOKEN_INIT};
+    let rec = Live::Nth(0);
+    let mut p = Program::new();
+    p.rec_enter(rec, 0)
+        .rsi(
+            ATTEST_TOKEN_INIT,
+            [Arg::Small(3), Arg::Small(2), Arg::Small(1), Arg::Small(0)],
+        )
+        .rsi(
+            ATTEST_TOKEN_CONTINUE,
+            [
+                Arg::Ipa(0x2000),
+                Arg::Small(0),
+                Arg::Small(4),
+                Arg::Small(1),
+            ],
+        )
+        .rec_enter(rec, 0)
+        .rsi(
+            ATTEST_TOKEN_CONTINUE,
+            [
+                Arg::Ipa(0x2000),
+                Arg::Small(0),
+                Arg::Small(4),
+                Arg::Small(0),
+            ],
+        )
+        .rsi(
+            ATTEST_TOKEN_CONTINUE,
+            [
+                Arg::Ipa(0x1000),
+                Arg::Small(0),
+                Arg::Ipa(0x1000),
+                Arg::Small(0),
+            ],
+        );
     p
 }

@@ -132,15 +132,37 @@ fn generated_seeds_are_committed() {
     }
 }
 
-/// The same figures for the RSI corpus (informational: REC exits by reason).
+/// The RSI corpus's REC exits and RSI results (run with `--nocapture` for the counts), and
+/// attestation: RSI_ATTEST_TOKEN_INIT succeeds, CONTINUE answers RSI_INCOMPLETE (a partial
+/// copy, and a signature a host interrupt stopped) and completes a token.
 #[test]
-fn rsi_corpus_exits() {
+fn rsi_corpus_exits_and_reaches_attestation_tokens() {
+    use rmm_abi::rsi::fid as rsi;
     let total = stats(Start::Running, "rsi");
     println!(
         "RSI corpus: {} RMI calls, REC exits by reason {:?}",
         total.calls, total.exits
     );
+    println!("  RSI results (fid, status): {:x?}", total.rsi);
+    println!(
+        "  CONTINUEs stopped by a host interrupt: {}",
+        total.interrupted
+    );
     assert!(total.exits.len() > 1);
+    let seen = |f: u32, status: u64| total.rsi.get(&(u64::from(f), status)).copied().unwrap_or(0);
+    assert!(
+        seen(rsi::ATTEST_TOKEN_INIT, 0) > 0,
+        "no token INIT succeeded"
+    );
+    assert!(
+        seen(rsi::ATTEST_TOKEN_CONTINUE, 3) > 0,
+        "no CONTINUE was INCOMPLETE"
+    );
+    assert!(total.interrupted > 0, "no CONTINUE was interrupted");
+    assert!(
+        seen(rsi::ATTEST_TOKEN_CONTINUE, 0) > 0,
+        "no token was completed"
+    );
 }
 
 /// The CSM corpus replays clean and keeps reaching sharing: ACCEPT, REVOKE and a DATA_DESTROY
