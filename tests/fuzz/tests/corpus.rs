@@ -143,7 +143,9 @@ fn rsi_corpus_exits_and_reaches_attestation_tokens() {
         "RSI corpus: {} RMI calls, REC exits by reason {:?}",
         total.calls, total.exits
     );
-    println!("  RSI results (fid, status): {:x?}", total.rsi);
+    for ((f, status), n) in &total.rsi {
+        println!("  RSI {f:#x} status {status}: {n}");
+    }
     println!(
         "  CONTINUEs stopped by a host interrupt: {}",
         total.interrupted
