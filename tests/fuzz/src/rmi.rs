@@ -22,7 +22,7 @@ use rmm_abi::rmi::rec_params::{RecMpidr, RecParams};
 use rmm_integration_tests::host::{Host, Shape};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use zerocopy::IntoBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 /// Where a run starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +278,7 @@ impl<'l> Engine<'l> {
         self.stats.calls += 1;
         if out[0] == 0 {
             *self.stats.successes.entry(fid).or_default() += 1;
+            self.note_success(fid, args);
         }
         if self.log.len() > 4096 {
             self.log.drain(..2048);
@@ -288,6 +289,40 @@ impl<'l> Engine<'l> {
         }
         self.log.push(line);
         out
+    }
+
+    /// Keeps the harness's live realms and RECs (what the checks walk, and the VMIDs the
+    /// next boot releases) in step with a successful call, whichever step made it: the
+    /// commands' own steps, and the step that calls any function id with pool arguments
+    /// (a REALM_DESTROY made there once left a destroyed realm in the list: the
+    /// `regression-harness-generic-realm-destroy` input).
+    fn note_success(&mut self, fid: u32, args: &[u64]) {
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        match fid {
+            fid::REALM_CREATE => {
+                // The parameters as the RMM read them (the page may hold a byte the input
+                // changed after the harness built them).
+                let Ok(page) = self.host.rig.machine.host_read(arg(1)) else {
+                    self.fail("REALM_CREATE succeeded with a parameter page the host cannot read")
+                };
+                let p = RealmParams::read_from_prefix(&page[..])
+                    .expect("a granule holds RealmParams")
+                    .0;
+                self.lease.note_vmid(p.vmid as u16);
+                self.realms.push(RealmInfo {
+                    rd: arg(0),
+                    rtt_base: p.rtt_base,
+                    num_roots: p.rtt_num_start,
+                    start_level: p.rtt_level_start,
+                    s2sz: p.s2sz,
+                    vmid: p.vmid as u16,
+                });
+            }
+            fid::REALM_DESTROY => self.realms.retain(|r| r.rd != arg(0)),
+            fid::REC_CREATE => self.recs.push((arg(1), arg(0))),
+            fid::REC_DESTROY => self.recs.retain(|r| r.0 != arg(0)),
+            _ => {}
+        }
     }
 
     fn granule(&self) -> u64 {
@@ -365,9 +400,7 @@ impl<'l> Engine<'l> {
             }
             4 => {
                 let rd = self.rd();
-                if self.call(fid::REALM_DESTROY, &[rd])[0] == 0 {
-                    self.realms.retain(|r| r.rd != rd);
-                }
+                self.call(fid::REALM_DESTROY, &[rd]);
             }
             5 => {
                 let rd = self.rd();
@@ -376,9 +409,7 @@ impl<'l> Engine<'l> {
             6 => self.rec_create(),
             7 => {
                 let rec = self.rec();
-                if self.call(fid::REC_DESTROY, &[rec])[0] == 0 {
-                    self.recs.retain(|r| r.0 != rec);
-                }
+                self.call(fid::REC_DESTROY, &[rec]);
             }
             8 => {
                 let (rd, g, ipa, level) = (self.rd(), self.granule(), self.ipa(), self.level());
@@ -538,17 +569,7 @@ impl<'l> Engine<'l> {
         } else {
             self.granule()
         };
-        self.lease.note_vmid(p.vmid as u16);
-        if self.call(fid::REALM_CREATE, &[rd, params])[0] == 0 {
-            self.realms.push(RealmInfo {
-                rd,
-                rtt_base: p.rtt_base,
-                num_roots: p.rtt_num_start,
-                start_level: p.rtt_level_start,
-                s2sz: p.s2sz,
-                vmid: p.vmid as u16,
-            });
-        }
+        self.call(fid::REALM_CREATE, &[rd, params]);
     }
 
     fn rec_create(&mut self) {
@@ -585,9 +606,7 @@ impl<'l> Engine<'l> {
             .machine
             .host_write(self.params_page, &page)
             .expect("NS page");
-        if self.call(fid::REC_CREATE, &[rd, rec, self.params_page])[0] == 0 {
-            self.recs.push((rec, rd));
-        }
+        self.call(fid::REC_CREATE, &[rd, rec, self.params_page]);
     }
 
     fn rec_enter(&mut self) {
