@@ -28,6 +28,7 @@ pub mod input;
 pub mod realm;
 pub mod rig;
 pub mod rmi;
+pub mod seed;
 
 /// The fuzz targets, by the name `cargo xtask fuzz` and `fuzz/fuzz_targets/` use.
 pub const TARGETS: [&str; 5] = ["rmi", "rsi", "csm", "boot", "el3_attest"];

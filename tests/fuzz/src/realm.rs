@@ -6,12 +6,21 @@
 //! When the input is used up it takes an IRQ, so every REC_ENTER returns to the host. Each
 //! run first reads every IPA of the pool through the fake's TLB model, so the checker can
 //! look for stale translations after every command.
+//!
+//! An RSI_ATTEST_TOKEN_CONTINUE whose (unused) x4 is 1 has a host interrupt arrive while the
+//! RMM handles it (the fake's host IRQ line, which the signing loop polls), so the
+//! interrupted-signature path is reachable; the interrupt is taken as soon as the realm runs
+//! again, and the host handles it when REC_ENTER returns. What each RSI call returned is
+//! read when its REC next runs and counted in [`Seen`].
 
 use crate::input::Input;
+use rmm::arch::Machine;
 use rmm::arch::fake::FakeMachine;
 use rmm::arch::world::{RealmTrap, TrapKind};
 use rmm_abi::psci;
 use rmm_abi::rsi::fid as rsi;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// The unprotected half of the harness's 40-bit realms.
 pub const UNPROTECTED: u64 = 1 << 39;
@@ -37,7 +46,8 @@ pub const IPAS: [u64; 16] = [
     0x1000 + 0x100,
 ];
 
-const RSI_FIDS: [u64; 12] = [
+/// The RSI function ids the realm calls (and two outside RSI).
+pub const RSI_FIDS: [u64; 12] = [
     rsi::VERSION as u64,
     rsi::FEATURES as u64,
     rsi::MEASUREMENT_READ as u64,
@@ -87,14 +97,47 @@ const ESRS: [u64; 10] = [
     0x16 << 26 | 1 << 25 | 0x1234,                                     // HVC
 ];
 
-/// Installs a realm on `machine` that plays its part from `input`.
-pub fn install(machine: &FakeMachine, input: &Input) {
+/// RSI status values (`RsiStatus`): SUCCESS, ERROR_INPUT, ERROR_STATE, INCOMPLETE.
+const RSI_INCOMPLETE: u64 = 3;
+
+/// What the realm saw of its RSI calls.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// RSI results by (function id, status in x0), read when the calling REC next ran (calls
+    /// the RMM restarts, or whose REC never ran again, are not counted).
+    pub rsi: BTreeMap<(u64, u64), u64>,
+    /// RSI_ATTEST_TOKEN_CONTINUE calls a host interrupt stopped (RSI_INCOMPLETE, x1 = 0).
+    pub interrupted: u64,
+}
+
+/// Installs a realm on `machine` that plays its part from `input`; returns what it sees.
+pub fn install(machine: &FakeMachine, input: &Input) -> Arc<Mutex<Seen>> {
     let input = input.clone();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let record = seen.clone();
+    // The RSI call each REC (VTTBR, MPIDR) made last, and whether an interrupt came with it.
+    let mut outstanding: HashMap<(u64, u64), (u64, bool)> = HashMap::new();
     machine.set_realm(Box::new(move |m, config, ctx| {
+        if let Some((fid, irq)) = outstanding.remove(&(config.vttbr, config.vmpidr)) {
+            let (x0, x1) = (ctx.gprs.x[0], ctx.gprs.x[1]);
+            // An RSI status; a restarted call still has its function id in x0.
+            if x0 <= RSI_INCOMPLETE {
+                let mut seen = record.lock().unwrap_or_else(|e| e.into_inner());
+                *seen.rsi.entry((fid, x0)).or_default() += 1;
+                if irq && x0 == RSI_INCOMPLETE && x1 == 0 {
+                    seen.interrupted += 1;
+                }
+            }
+        }
         // The realm first reads every IPA of the pool through this CPU's TLB (faults
         // ignored), so the fake's TLB model holds what it could use; this takes no input.
         for ipa in IPAS {
             let _ = m.realm_read_ipa(config, ipa, &mut [0u8; 8]);
+        }
+        if m.host_irq_pending() {
+            // The interrupt of a CONTINUE below, still pending: taken at once.
+            m.set_host_irq_pending(false);
+            return trap(TrapKind::Irq, 0, 0, 0);
         }
         if input.is_empty() {
             return trap(TrapKind::Irq, 0, 0, 0);
@@ -121,6 +164,12 @@ pub fn install(machine: &FakeMachine, input: &Input) {
                         input.pick(&SMALL)
                     };
                 }
+                let fid = ctx.gprs.x[0];
+                let irq = fid == u64::from(rsi::ATTEST_TOKEN_CONTINUE) && ctx.gprs.x[4] == 1;
+                if irq {
+                    m.set_host_irq_pending(true);
+                }
+                outstanding.insert((config.vttbr, config.vmpidr), (fid, irq));
                 trap(TrapKind::Sync, SMC, 0, 0)
             }
             0x40..=0x4F => {
@@ -154,6 +203,7 @@ pub fn install(machine: &FakeMachine, input: &Input) {
             _ => trap(TrapKind::Irq, 0, 0, 0),
         }
     }));
+    seen
 }
 
 fn trap(kind: TrapKind, esr: u64, far: u64, hpfar: u64) -> RealmTrap {

@@ -7,6 +7,7 @@
 use core::sync::atomic::{AtomicU16, Ordering};
 use rmm::GRANULE_SIZE;
 use rmm::arch::fake::{FakeMachine, ManifestBuilder};
+use rmm::attestation::{self, Attestation};
 use rmm::boot;
 use rmm::granule::GranuleTable;
 use rmm::monitor::Monitor;
@@ -27,6 +28,10 @@ struct Shared {
     csm: &'static rmm::sharing::SharedMemory,
     /// VMIDs the last run's realms may have claimed.
     used: Vec<u16>,
+    /// The realm attestation key and platform token [`Lease::boot_attested`] gives the next
+    /// monitor: provisioned from the fake EL3 once per process (the P-384 import is the
+    /// expensive part), handed from monitor to monitor ([`Lease::keep_attestation`]).
+    attestation: Option<Attestation>,
 }
 
 static SHARED: OnceLock<Mutex<Shared>> = OnceLock::new();
@@ -48,6 +53,7 @@ impl Lease {
                 vmids: Box::leak(Box::new(VmidSet::new())),
                 csm: Box::leak(Box::new(rmm::sharing::SharedMemory::new())),
                 used: Vec::new(),
+                attestation: None,
             })
         });
         Self {
@@ -82,6 +88,34 @@ impl Lease {
             .expect("storage sized for the table");
         let monitor = Monitor::new(config, granules, self.guard.vmids, self.guard.csm);
         Rig::on(monitor, FakeMachine::new(&BANKS, CARVEOUT))
+    }
+
+    /// [`Lease::boot`] with attestation provisioned: the key and platform token of an earlier
+    /// run given back with [`Lease::keep_attestation`], or (the first time in a process, or
+    /// after a run that panicked) provisioned from the fake EL3's sample key and token. They
+    /// never change after provisioning (the token sessions live in the RECs), so the monitor
+    /// is as fresh as [`Lease::boot`]'s.
+    pub fn boot_attested(&mut self) -> Rig {
+        let rig = self.boot();
+        let material = match self.guard.attestation.take() {
+            Some(material) => material,
+            None => {
+                let buffer = vec![0u8; attest::token::collection::PLATFORM_TOKEN_MAX];
+                attestation::provision(&rig.machine, buffer.leak())
+                    .expect("the fake EL3's sample key and token provision")
+            }
+        };
+        rig.monitor.attestation.call_once(|| material);
+        rig
+    }
+
+    /// Takes the attestation material back from `rig` (a run's monitor, about to be
+    /// dropped) for the next [`Lease::boot_attested`].
+    pub fn keep_attestation(&mut self, rig: &mut Rig) {
+        let once = std::mem::take(&mut rig.monitor.attestation);
+        if let Some(material) = once.try_into_inner() {
+            self.guard.attestation = Some(material);
+        }
     }
 
     /// Notes that a realm of this run may claim `vmid` (released at the next boot).

@@ -13,7 +13,7 @@
 
 use crate::check::{self, Leaves, RealmInfo, World};
 use crate::input::Input;
-use crate::realm::{self, IPAS, UNPROTECTED};
+use crate::realm::{self, IPAS, Seen, UNPROTECTED};
 use crate::rig::Lease;
 use rmm::arch::RmiRequest;
 use rmm_abi::rmi::fid;
@@ -21,7 +21,8 @@ use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::rec_params::{RecMpidr, RecParams};
 use rmm_integration_tests::host::{Host, Shape};
 use std::collections::BTreeMap;
-use zerocopy::IntoBytes;
+use std::sync::{Arc, Mutex};
+use zerocopy::{FromBytes, IntoBytes};
 
 /// Where a run starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,10 @@ pub struct Stats {
     pub exits: BTreeMap<u64, u64>,
     /// RMI calls made.
     pub calls: u64,
+    /// RSI results the realm saw, by (function id, status).
+    pub rsi: BTreeMap<(u64, u64), u64>,
+    /// RSI_ATTEST_TOKEN_CONTINUE calls stopped by a host interrupt.
+    pub interrupted: u64,
 }
 
 impl Stats {
@@ -55,11 +60,24 @@ impl Stats {
             *self.exits.entry(*k).or_default() += v;
         }
         self.calls += other.calls;
+        for (k, v) in &other.rsi {
+            *self.rsi.entry(*k).or_default() += v;
+        }
+        self.interrupted += other.interrupted;
+    }
+
+    /// Adds what the realm saw.
+    fn merge_realm(&mut self, seen: &Mutex<Seen>) {
+        let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in &seen.rsi {
+            *self.rsi.entry(*k).or_default() += v;
+        }
+        self.interrupted += seen.interrupted;
     }
 }
 
 /// Levels: mostly valid ones, and the two just outside.
-const LEVELS: [u64; 9] = [1, 2, 3, 2, 3, 3, 0, u64::MAX, 4];
+pub const LEVELS: [u64; 9] = [1, 2, 3, 2, 3, 3, 0, u64::MAX, 4];
 /// Host descriptors' attribute parts for RTT_MAP_UNPROTECTED: MemAttr (normal WB, device,
 /// reserved) and S2AP.
 const NS_ATTRS: [u64; 6] = [
@@ -79,12 +97,21 @@ const NUM_ROOTS: [u64; 5] = [2, 1, 2, 16, 0];
 const VMIDS: [u64; 6] = [1, 2, 0x100, 0x101, 0xFFFF, 0];
 const HASH: [u64; 3] = [0, 1, 2];
 
+/// Whether `RMM_FUZZ_TRACE` is set: every RMI call is printed (for writing seeds).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("RMM_FUZZ_TRACE").is_some())
+}
+
 /// Runs the program in `data` from `start`; panics on a broken invariant.
 pub fn run(start: Start, data: &[u8]) -> Stats {
     let mut lease = Lease::take();
     let mut engine = Engine::new(&mut lease, start, Input::new(data));
     engine.go();
-    engine.stats
+    let mut stats = std::mem::take(&mut engine.stats);
+    stats.merge_realm(&engine.seen);
+    engine.lease.keep_attestation(&mut engine.host.rig);
+    stats
 }
 
 struct Engine<'l> {
@@ -104,12 +131,14 @@ struct Engine<'l> {
     ns_target: u64,
     leaves: Leaves,
     stats: Stats,
+    /// What the fake realm saw.
+    seen: Arc<Mutex<Seen>>,
     log: Vec<String>,
 }
 
 impl<'l> Engine<'l> {
     fn new(lease: &'l mut Lease, start: Start, input: Input) -> Self {
-        let host = Host::on(lease.boot());
+        let host = Host::on(lease.boot_attested());
         lease.note_vmid(Shape::default().vmid as u16);
         let mut pool = Vec::new();
         let mut realms = Vec::new();
@@ -157,7 +186,7 @@ impl<'l> Engine<'l> {
         let src_page = host.ns_page(&[0x5A; 4096]);
         let run_page = host.alloc(1);
         let ns_target = host.alloc_aligned(512);
-        realm::install(&host.rig.machine, &input);
+        let seen = realm::install(&host.rig.machine, &input);
         let mut engine = Self {
             lease,
             host,
@@ -172,6 +201,7 @@ impl<'l> Engine<'l> {
             ns_target,
             leaves: Leaves::new(),
             stats: Stats::default(),
+            seen,
             log: Vec::new(),
         };
         engine.host.rig.machine.take_ipa_invalidations();
@@ -248,12 +278,51 @@ impl<'l> Engine<'l> {
         self.stats.calls += 1;
         if out[0] == 0 {
             *self.stats.successes.entry(fid).or_default() += 1;
+            self.note_success(fid, args);
         }
         if self.log.len() > 4096 {
             self.log.drain(..2048);
         }
-        self.log.push(format!("{fid:#x} {args:x?} -> {out:x?}"));
+        let line = format!("{fid:#x} {args:x?} -> {out:x?}");
+        if trace() {
+            eprintln!("{line}");
+        }
+        self.log.push(line);
         out
+    }
+
+    /// Keeps the harness's live realms and RECs (what the checks walk, and the VMIDs the
+    /// next boot releases) in step with a successful call, whichever step made it: the
+    /// commands' own steps, and the step that calls any function id with pool arguments
+    /// (a REALM_DESTROY made there once left a destroyed realm in the list: the
+    /// `regression-harness-generic-realm-destroy` input).
+    fn note_success(&mut self, fid: u32, args: &[u64]) {
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        match fid {
+            fid::REALM_CREATE => {
+                // The parameters as the RMM read them (the page may hold a byte the input
+                // changed after the harness built them).
+                let Ok(page) = self.host.rig.machine.host_read(arg(1)) else {
+                    self.fail("REALM_CREATE succeeded with a parameter page the host cannot read")
+                };
+                let p = RealmParams::read_from_prefix(&page[..])
+                    .expect("a granule holds RealmParams")
+                    .0;
+                self.lease.note_vmid(p.vmid as u16);
+                self.realms.push(RealmInfo {
+                    rd: arg(0),
+                    rtt_base: p.rtt_base,
+                    num_roots: p.rtt_num_start,
+                    start_level: p.rtt_level_start,
+                    s2sz: p.s2sz,
+                    vmid: p.vmid as u16,
+                });
+            }
+            fid::REALM_DESTROY => self.realms.retain(|r| r.rd != arg(0)),
+            fid::REC_CREATE => self.recs.push((arg(1), arg(0))),
+            fid::REC_DESTROY => self.recs.retain(|r| r.0 != arg(0)),
+            _ => {}
+        }
     }
 
     fn granule(&self) -> u64 {
@@ -331,9 +400,7 @@ impl<'l> Engine<'l> {
             }
             4 => {
                 let rd = self.rd();
-                if self.call(fid::REALM_DESTROY, &[rd])[0] == 0 {
-                    self.realms.retain(|r| r.rd != rd);
-                }
+                self.call(fid::REALM_DESTROY, &[rd]);
             }
             5 => {
                 let rd = self.rd();
@@ -342,9 +409,7 @@ impl<'l> Engine<'l> {
             6 => self.rec_create(),
             7 => {
                 let rec = self.rec();
-                if self.call(fid::REC_DESTROY, &[rec])[0] == 0 {
-                    self.recs.retain(|r| r.0 != rec);
-                }
+                self.call(fid::REC_DESTROY, &[rec]);
             }
             8 => {
                 let (rd, g, ipa, level) = (self.rd(), self.granule(), self.ipa(), self.level());
@@ -504,17 +569,7 @@ impl<'l> Engine<'l> {
         } else {
             self.granule()
         };
-        self.lease.note_vmid(p.vmid as u16);
-        if self.call(fid::REALM_CREATE, &[rd, params])[0] == 0 {
-            self.realms.push(RealmInfo {
-                rd,
-                rtt_base: p.rtt_base,
-                num_roots: p.rtt_num_start,
-                start_level: p.rtt_level_start,
-                s2sz: p.s2sz,
-                vmid: p.vmid as u16,
-            });
-        }
+        self.call(fid::REALM_CREATE, &[rd, params]);
     }
 
     fn rec_create(&mut self) {
@@ -551,9 +606,7 @@ impl<'l> Engine<'l> {
             .machine
             .host_write(self.params_page, &page)
             .expect("NS page");
-        if self.call(fid::REC_CREATE, &[rd, rec, self.params_page])[0] == 0 {
-            self.recs.push((rec, rd));
-        }
+        self.call(fid::REC_CREATE, &[rd, rec, self.params_page]);
     }
 
     fn rec_enter(&mut self) {
@@ -593,6 +646,8 @@ impl<'l> Engine<'l> {
             *self.stats.exits.entry(reason).or_default() += 1;
         }
         let m = &self.host.rig.machine;
+        // The host handles an interrupt the realm's CONTINUE left pending.
+        m.set_host_irq_pending(false);
         m.take_realm_entries();
         m.take_vgic_loads();
         m.take_timer_masks();
