@@ -532,7 +532,8 @@ pub fn print(m: &Measured) -> Result {
             if saved == 0 {
                 "never".to_string()
             } else {
-                format!("{} messages", grouped(cost.div_ceil(saved)))
+                let n = cost.div_ceil(saved);
+                format!("{} message{}", grouped(n), if n == 1 { "" } else { "s" })
             }
         };
         println!(
