@@ -70,6 +70,9 @@ impl SessionSlot {
     }
 
     /// Reads the session.
+    // Out of line: its buffer would otherwise stay in the caller's frame under every signing
+    // step (the deepest path on a CPU's own stack).
+    #[inline(never)]
     pub fn load<M: Machine>(&self, machine: &M) -> TokenSession {
         let mut bytes = [0u8; SESSION_BYTES];
         machine.read_realm(self.session, SESSION_OFFSET, &mut bytes);

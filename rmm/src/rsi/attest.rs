@@ -214,7 +214,10 @@ pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer 
 
 /// Signs `session`, asking `pending` after every step (the last one included) whether a host
 /// interrupt waits: `InProgress` means stop for the host (what is signed so far is kept in
-/// the session), `Done` means signed and nothing pending.
+/// the session), `Done` means signed and nothing pending. Out of line: the signing steps are
+/// the deepest path on a CPU's own stack, and inlined here their temporaries would sit in
+/// `continue_token`'s frame under every step.
+#[inline(never)]
 fn sign(
     attestation: &Attestation,
     engine: &dyn Sha2Engine,

@@ -29,7 +29,7 @@ use core::sync::atomic::AtomicU64;
 use rmm_abi::el3::{BootError, RMM_BOOT_COMPLETE};
 
 /// Bytes of stack per CPU. The deepest path on a CPU's own stack is signing an attestation
-/// token inside REC_ENTER (16,416 bytes measured on QEMU; `docs/architecture.md`): CSM
+/// token inside REC_ENTER (15,248 bytes measured on QEMU; `docs/architecture.md`): CSM
 /// operations, deeper, run on the one CSM stack (`csm_stack`). 24 KiB leaves a 40 KiB guard
 /// hole in each 64 KiB slot.
 pub const STACK_SIZE: usize = 24 * 1024;
