@@ -18,8 +18,8 @@ use spin::mutex::{SpinMutex, SpinMutexGuard};
 
 /// What the CSM lock protects: the global state, and the one plan being checked and
 /// committed (8 KiB: kept here, once, rather than on every CPU's stack; only the lock holder
-/// uses it).
-#[derive(Debug)]
+/// uses it). `Clone` for rigs that save and restore a monitor's state.
+#[derive(Debug, Clone)]
 pub struct CsmState {
     /// Id counters and the RealmId → RD index.
     pub csm: FwCsm,
@@ -31,7 +31,7 @@ pub struct CsmState {
 /// the CSM lock: the plan an operation checks and commits, or the CSM claims
 /// RSI_ATTEST_TOKEN_INIT snapshots (never both at once). About 8 KiB, kept here once rather
 /// than on every CPU's stack.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)]
 pub enum Scratch {
     /// An operation's plan.

@@ -13,15 +13,16 @@
 //! - no stale translation: a valid leaf that a command removed or changed was invalidated
 //!   (by IPA within it, or the whole VMID) under its realm's VMID during that command.
 
-use rmm::arch::fake::FakePas;
+use rmm::arch::fake::{FakePas, MemoryView};
 use rmm::granule::GranuleAddr;
 use rmm::rtt::entry::Entry;
 use rmm::rtt::level::RttLevel;
 use rmm_abi::rmi::states::GranuleState;
 use rmm_integration_tests::Rig;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-type HashMap<K, V> = BTreeMap<K, V>;
 type HashSet<K> = BTreeSet<K>;
 
 /// A live realm as the harness created it.
@@ -51,15 +52,81 @@ fn level_shift(level: i64) -> u64 {
     12 + 9 * (3 - level) as u64
 }
 
+/// The state and refcount of every granule of [`World::granules`], indexed by granule number
+/// over the range they span (a lookup is an index, not a tree search: the checks look up
+/// every table and DATA granule after every command).
+struct States {
+    lo: u64,
+    slots: Vec<Option<(GranuleState, u16)>>,
+}
+
+impl States {
+    fn new(granules: &[(u64, GranuleState, u16)]) -> Self {
+        let lo = granules.first().map_or(0, |g| g.0);
+        let hi = granules.last().map_or(0, |g| g.0);
+        let mut slots = vec![None; granules.len().min(1) + ((hi - lo) / 0x1000) as usize];
+        for &(pa, state, count) in granules {
+            slots[((pa - lo) / 0x1000) as usize] = Some((state, count));
+        }
+        Self { lo, slots }
+    }
+
+    fn slot(&self, pa: u64) -> Option<usize> {
+        let offset = pa.checked_sub(self.lo)?;
+        offset
+            .is_multiple_of(0x1000)
+            .then_some((offset / 0x1000) as usize)
+            .filter(|i| *i < self.slots.len())
+    }
+
+    fn get(&self, pa: u64) -> Option<(GranuleState, u16)> {
+        self.slot(pa).and_then(|i| self.slots[i])
+    }
+}
+
+/// Granules referenced by a table entry (or as a root): a flag per granule of [`States`]'s
+/// range, a set for anything outside it.
+struct Refs<'s> {
+    states: &'s States,
+    flags: Vec<bool>,
+    others: HashSet<u64>,
+}
+
+impl<'s> Refs<'s> {
+    fn new(states: &'s States) -> Self {
+        Self {
+            states,
+            flags: vec![false; states.slots.len()],
+            others: HashSet::new(),
+        }
+    }
+
+    /// Records a reference to `pa`; `false` if it was referenced already.
+    fn insert(&mut self, pa: u64) -> bool {
+        match self.states.slot(pa) {
+            Some(i) => !std::mem::replace(&mut self.flags[i], true),
+            None => self.others.insert(pa),
+        }
+    }
+
+    fn contains(&self, pa: u64) -> bool {
+        match self.states.slot(pa) {
+            Some(i) => self.flags[i],
+            None => self.others.contains(&pa),
+        }
+    }
+}
+
 /// Walks every live realm's tables. Returns the valid leaves; records in `refs` every granule
-/// an entry references (with what references it) and checks the tables' reference counts.
+/// an entry references (each at most once) and checks the tables' reference counts.
 fn walk(
-    rig: &Rig,
+    mem: &MemoryView<'_>,
     realms: &[RealmInfo],
-    states: &HashMap<u64, (GranuleState, u16)>,
-    refs: &mut HashMap<u64, String>,
+    states: &States,
+    refs: &mut Refs<'_>,
 ) -> Result<Leaves, String> {
     let mut leaves = Leaves::new();
+    let mut live = Vec::new();
     for r in realms {
         let mut stack: Vec<(u64, i64, u64)> = (0..r.num_roots)
             .map(|n| {
@@ -68,24 +135,58 @@ fn walk(
             })
             .collect();
         for (root, _, _) in &stack {
-            if refs
-                .insert(*root, format!("root of RD {:#x}", r.rd))
-                .is_some()
-            {
+            if !refs.insert(*root) {
                 return Err(format!("root {root:#x} referenced twice"));
             }
         }
         let unprotected = 1u64 << (r.s2sz - 1);
         while let Some((table, level, base)) = stack.pop() {
             let lvl = RttLevel::new(level).ok_or("bad level")?;
-            match states.get(&table) {
+            match states.get(table) {
                 Some((GranuleState::Rtt, _)) => {}
                 other => return Err(format!("table {table:#x} of RD {:#x} is {other:?}", r.rd)),
             }
-            let raw = rig.machine.inspect(table);
+            let raw = mem.page(table).unwrap_or(&ZERO_PAGE);
             let mut counted = 0u16;
-            for (i, e) in raw.chunks_exact(8).enumerate() {
-                let desc = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+            // What the loop below does nothing with (not counted, no table, no memory, not
+            // valid): runs of one such descriptor are skipped whole.
+            let inert = |desc: u64| {
+                desc == 0
+                    || (desc & 1 == 0
+                        && !(desc & 0b11 == 0b11 && level < 3)
+                        && !matches!(
+                            Entry::decode(desc, lvl),
+                            Entry::Assigned { .. } | Entry::Table(_) | Entry::Alias { .. }
+                        ))
+            };
+            live.clear();
+            // A table byte for byte as it was when last walked at this level has the same
+            // descriptors that may matter (the check below still looks at every one of them).
+            let known = WALKED.with_borrow(|walked| {
+                let (bytes, found) = walked.get(&(table, level))?;
+                (bytes[..] == raw[..]).then(|| live.extend_from_slice(found))
+            });
+            if known.is_none() {
+                live_descriptors(raw, 0, &inert, &mut live);
+                WALKED.with_borrow_mut(|walked| {
+                    if walked.len() >= 1024 {
+                        walked.clear();
+                    }
+                    walked.insert((table, level), (Box::new(*raw), live.clone()))
+                });
+            }
+            if SELF_CHECK.load(Ordering::Relaxed) {
+                let mut seen = [false; 512];
+                for &(i, desc) in &live {
+                    assert_eq!(raw[i * 8..i * 8 + 8], desc.to_le_bytes(), "descriptor {i}");
+                    seen[i] = true;
+                }
+                for (i, e) in raw.chunks_exact(8).enumerate() {
+                    let desc = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+                    assert!(seen[i] || inert(desc), "skipped descriptor {i}: {desc:#x}");
+                }
+            }
+            for &(i, desc) in &live {
                 if desc == 0 {
                     // Unassigned, RIPAS EMPTY: not counted, not valid, references nothing.
                     continue;
@@ -98,7 +199,7 @@ fn walk(
                 let is_table = desc & 0b11 == 0b11 && level < 3;
                 if is_table {
                     let next = desc & OA;
-                    if refs.insert(next, format!("table entry {ipa:#x}")).is_some() {
+                    if !refs.insert(next) {
                         return Err(format!("table {next:#x} referenced twice"));
                     }
                     stack.push((next, level + 1, ipa));
@@ -107,13 +208,13 @@ fn walk(
                 if let Entry::Assigned { pa, .. } = entry {
                     let size = 1u64 << level_shift(level);
                     for g in (pa..pa + size).step_by(0x1000) {
-                        if states.get(&g).map(|s| s.0) != Some(GranuleState::Data) {
+                        if states.get(g).map(|s| s.0) != Some(GranuleState::Data) {
                             return Err(format!(
                                 "RD {:#x} IPA {ipa:#x} level {level}: {g:#x} is not DATA",
                                 r.rd
                             ));
                         }
-                        if refs.insert(g, format!("assigned {ipa:#x}")).is_some() {
+                        if !refs.insert(g) {
                             return Err(format!("DATA {g:#x} mapped twice"));
                         }
                     }
@@ -136,7 +237,7 @@ fn walk(
                     leaves.insert((r.vmid, ipa, level), desc);
                 }
             }
-            let count = states[&table].1;
+            let count = states.get(table).map_or(0, |s| s.1);
             if count != counted {
                 return Err(format!(
                     "RTT {table:#x} (level {level}, RD {:#x}): refcount {count}, {counted} counted \
@@ -149,8 +250,57 @@ fn walk(
     Ok(leaves)
 }
 
+static ZERO_PAGE: [u8; 4096] = [0; 4096];
+
+/// What a table's bytes held when last walked on this thread, and which of its descriptors
+/// [`live_descriptors`] found may matter: (table, level) → (bytes, (index, descriptor)).
+type Walked = BTreeMap<(u64, i64), (Box<[u8; 4096]>, Vec<(usize, u64)>)>;
+
+thread_local! {
+    static WALKED: RefCell<Walked> = const { RefCell::new(BTreeMap::new()) };
+}
+
+static SELF_CHECK: AtomicBool = AtomicBool::new(false);
+
+/// From now on every check also compares [`World::granules`] with the granule table's own
+/// snapshot and the descriptors the table walk skipped with every descriptor (the corpus
+/// replay tests turn it on; the fuzzer, for speed, does not).
+pub fn self_check() {
+    SELF_CHECK.store(true, Ordering::Relaxed);
+}
+
+/// Pushes on `out` (index, descriptor) of the descriptors of `raw` (a table, or a run of it
+/// starting at descriptor `first`) that may matter: it skips every run of one descriptor that
+/// is `inert` (the unprotected half's 512 `UnassignedNs` roots, the zeros of a sparse table)
+/// by testing the run against itself shifted by one descriptor — one `memcmp`, where testing
+/// the descriptors one by one costs an instrumented comparison each in a fuzz build — and
+/// then halves of halves down to eight descriptors.
+fn live_descriptors(
+    raw: &[u8],
+    first: usize,
+    inert: &dyn Fn(u64) -> bool,
+    out: &mut Vec<(usize, u64)>,
+) {
+    let n = raw.len() / 8;
+    let word = |k: usize| u64::from_le_bytes(raw[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+    if n == 0 || (raw[..raw.len() - 8] == raw[8..] && inert(word(0))) {
+        return;
+    }
+    if n <= 8 {
+        out.extend((0..n).map(|k| (first + k, word(k))));
+        return;
+    }
+    let half = n / 2 * 8;
+    live_descriptors(&raw[..half], first, inert, out);
+    live_descriptors(&raw[half..], first + half / 8, inert, out);
+}
+
 /// What the invariants need to know besides the machine.
 pub struct World<'a> {
+    /// Every granule not UNDELEGATED with refcount 0, by ascending address
+    /// (`Lease::tracked_granules`; compared with the granule table's own snapshot after
+    /// [`self_check`]).
+    pub granules: &'a [(u64, GranuleState, u16)],
     /// Live realms.
     pub realms: &'a [RealmInfo],
     /// Live RECs: (REC, its RD).
@@ -161,18 +311,31 @@ pub struct World<'a> {
 
 /// Checks the invariants; returns the valid leaves for the next call's TLB check.
 pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
-    let states: HashMap<u64, (GranuleState, u16)> = rig
-        .monitor
-        .granules
-        .snapshot()
-        .filter(|(_, s, c)| *s != GranuleState::Undelegated || *c != 0)
-        .map(|(a, s, c)| (a.get(), (s, c)))
-        .collect();
-    let mut refs = HashMap::new();
-    let leaves = walk(rig, world.realms, &states, &mut refs)?;
+    rig.machine.view(|mem| check_memory(rig, mem, world))
+}
+
+/// [`check`] with the machine's memory lent (`rig.machine` must not be called: its lock is
+/// held).
+fn check_memory(rig: &Rig, mem: &MemoryView<'_>, world: &World<'_>) -> Result<Leaves, String> {
+    if SELF_CHECK.load(Ordering::Relaxed) {
+        let table: Vec<(u64, GranuleState, u16)> = rig
+            .monitor
+            .granules
+            .snapshot()
+            .filter(|(_, s, c)| *s != GranuleState::Undelegated || *c != 0)
+            .map(|(a, s, c)| (a.get(), s, c))
+            .collect();
+        assert_eq!(
+            world.granules, table,
+            "World::granules is not the granule table"
+        );
+    }
+    let states = States::new(world.granules);
+    let mut refs = Refs::new(&states);
+    let leaves = walk(mem, world.realms, &states, &mut refs)?;
     let rds: HashSet<u64> = world.realms.iter().map(|r| r.rd).collect();
-    for (&pa, &(state, count)) in &states {
-        if rig.machine.pas(pa) != Some(FakePas::Realm) {
+    for &(pa, state, count) in world.granules {
+        if mem.pas(pa) != Some(FakePas::Realm) {
             return Err(format!("{state:?} granule {pa:#x} is not in the Realm PAS"));
         }
         match state {
@@ -183,11 +346,16 @@ pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
                 if count != 0 {
                     return Err(format!("DELEGATED {pa:#x} with refcount {count}"));
                 }
-                if rig.machine.inspect(pa) != [0; 4096] {
+                // A slice comparison against a page the optimiser cannot see is one
+                // `memcmp` (against a known zero page it becomes an instrumented loop).
+                if mem
+                    .page(pa)
+                    .is_some_and(|page| page[..] != std::hint::black_box(&ZERO_PAGE)[..])
+                {
                     return Err(format!("DELEGATED {pa:#x} is not zero"));
                 }
             }
-            GranuleState::Rtt | GranuleState::Data if !refs.contains_key(&pa) => {
+            GranuleState::Rtt | GranuleState::Data if !refs.contains(pa) => {
                 return Err(format!("{state:?} {pa:#x} is referenced by no live realm"));
             }
             GranuleState::Rd => {
@@ -206,7 +374,7 @@ pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
         }
     }
     for r in world.realms {
-        if states.get(&r.rd).map(|s| s.0) != Some(GranuleState::Rd) {
+        if states.get(r.rd).map(|s| s.0) != Some(GranuleState::Rd) {
             return Err(format!("live realm's RD {:#x} is not an RD", r.rd));
         }
         if !rig.monitor.vmids.is_claimed(r.vmid) {
@@ -214,9 +382,9 @@ pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
         }
     }
     for &pa in world.pool {
-        if !states.contains_key(&pa)
+        if states.get(pa).is_none()
             && GranuleAddr::new(pa).is_some_and(|a| rig.monitor.granules.is_tracked(a))
-            && rig.machine.pas(pa) != Some(FakePas::NonSecure)
+            && mem.pas(pa) != Some(FakePas::NonSecure)
         {
             return Err(format!("UNDELEGATED {pa:#x} is not in the NS PAS"));
         }

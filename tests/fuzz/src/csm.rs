@@ -38,7 +38,7 @@
 
 use crate::check::{self, Leaves, RealmInfo, World};
 use crate::input::Input;
-use crate::rig::Lease;
+use crate::rig::{Image, Lease};
 use rmm::arch::RmiRequest;
 use rmm::arch::fake::{FakeMachine, FakeRecId};
 use rmm::arch::world::{RealmTrap, TrapKind};
@@ -48,8 +48,9 @@ use rmm_abi::rmi::fid;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 use rmm_abi::rsi::fid as rsi;
 use rmm_integration_tests::host::{Host, Shape};
+use rmm_integration_tests::snapshot::Snapshot;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The CSM RSI function ids, CREATE..QUERY.
 pub const CSM_FIDS: [u32; 7] = [
@@ -163,7 +164,7 @@ const TOUCHED: [u64; 16] = [
 ];
 
 /// What a run did.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
     /// RMI_SUCCESS results by RMI function id.
     pub rmi: BTreeMap<u32, u64>,
@@ -202,13 +203,69 @@ impl Stats {
     }
 }
 
+/// Where a run starts: the setup (boot, four realms, eight RECs, the QUERYs) is the same for
+/// every input, so it is built once per process and its image restored per input
+/// (`Restored`); `Built` builds it for the run as the first runs of a process do.
+/// `RMM_FUZZ_FRESH=1` makes [`run`] build it for every input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// From the process's image of the setup.
+    Restored,
+    /// Booted and built for this run.
+    Built,
+}
+
+/// What a run did and left, to compare two runs of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The run's figures.
+    pub stats: Stats,
+    /// Every call, result and exit, the setup's QUERYs included (the last 2,048 to 4,096).
+    pub log: Vec<String>,
+    /// The monitor and machine at the end: granules, memory, PAS, VMIDs, counters.
+    pub end: Snapshot,
+}
+
 /// Runs the program in `data`; panics on a finding.
 pub fn run(data: &[u8]) -> Stats {
+    static FRESH: OnceLock<bool> = OnceLock::new();
+    let fresh = *FRESH.get_or_init(|| std::env::var_os("RMM_FUZZ_FRESH").is_some());
     let mut lease = Lease::take();
-    let mut engine = Engine::new(&mut lease, Input::new(data));
+    let setup = if fresh { Setup::Built } else { Setup::Restored };
+    let mut engine = Engine::new(&mut lease, Input::new(data), setup);
     engine.go();
     engine.stats
 }
+
+/// Runs the program in `data` from `setup` and returns what it did and left; panics on a
+/// finding.
+pub fn run_from(data: &[u8], setup: Setup) -> Outcome {
+    let mut lease = Lease::take();
+    let mut engine = Engine::new(&mut lease, Input::new(data), setup);
+    engine.go();
+    Outcome {
+        end: Snapshot::take(&engine.host, &[]),
+        stats: engine.stats,
+        log: lines(&engine.log),
+    }
+}
+
+/// The harness's side of the setup, saved with the monitor's image.
+#[derive(Clone)]
+struct Start {
+    image: Image,
+    next_free: u64,
+    realms: Vec<Realm>,
+    pool: Vec<u64>,
+    setup_apts: Vec<u64>,
+    named: Vec<u64>,
+    run_page: u64,
+    leaves: Leaves,
+    log: Vec<Note>,
+}
+
+/// The process's setup, built by its first run that restores one.
+static START: OnceLock<Start> = OnceLock::new();
 
 /// A call the fake realm makes: x0..x4.
 #[derive(Debug, Clone, Copy)]
@@ -291,6 +348,57 @@ fn install(machine: &FakeMachine, side: &Arc<Mutex<RealmSide>>) {
     }));
 }
 
+/// A line of the run's log, formatted only when printed (most runs never print theirs).
+#[derive(Debug, Clone)]
+enum Note {
+    /// An RMI call: function, arguments (the first `.1` of `.0`), x0..x4.
+    Rmi {
+        f: u32,
+        args: ([u64; 6], usize),
+        out: [u64; 5],
+    },
+    /// A REC exit and the call that returned during the entry.
+    Exit {
+        reason: u64,
+        base: u64,
+        top: u64,
+        returned: Option<(Call, [u64; 5])>,
+    },
+    /// A call set up for a realm's REC.
+    Rsi {
+        r: usize,
+        k: usize,
+        f: u32,
+        args: [u64; 4],
+    },
+}
+
+impl core::fmt::Display for Note {
+    fn fmt(&self, out: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Note::Rmi {
+                f,
+                args: (args, len),
+                out: regs,
+            } => write!(out, "RMI {f:#x} {:x?} -> {regs:x?}", &args[..*len]),
+            Note::Exit {
+                reason,
+                base,
+                top,
+                returned,
+            } => write!(
+                out,
+                "  exit {reason} [{base:#x}, {top:#x}) returned {returned:x?}"
+            ),
+            Note::Rsi { r, k, f, args } => write!(out, "realm {r} REC {k}: RSI {f:#x} {args:x?}"),
+        }
+    }
+}
+
+fn lines(log: &[Note]) -> Vec<String> {
+    log.iter().map(Note::to_string).collect()
+}
+
 /// A region a CREATE returned.
 #[derive(Debug, Clone, Copy)]
 struct Region {
@@ -320,6 +428,7 @@ struct Window {
 }
 
 /// One realm of the run.
+#[derive(Debug, Clone)]
 struct Realm {
     info: RealmInfo,
     /// RECs 0 and 1 (both runnable).
@@ -332,7 +441,7 @@ struct Realm {
 }
 
 struct Engine<'l> {
-    _lease: &'l mut Lease,
+    lease: &'l mut Lease,
     host: Host,
     input: Input,
     side: Arc<Mutex<RealmSide>>,
@@ -349,11 +458,75 @@ struct Engine<'l> {
     windows: Vec<Window>,
     leaves: Leaves,
     stats: Stats,
-    log: Vec<String>,
+    log: Vec<Note>,
 }
 
 impl<'l> Engine<'l> {
-    fn new(lease: &'l mut Lease, input: Input) -> Self {
+    fn new(lease: &'l mut Lease, input: Input, setup: Setup) -> Self {
+        if setup == Setup::Built {
+            return Self::build(lease, input);
+        }
+        let start = match START.get() {
+            Some(start) => start,
+            None => {
+                let start = Engine::build(&mut *lease, Input::new(&[])).start();
+                START.get_or_init(|| start)
+            }
+        };
+        Self::restore(lease, start, input)
+    }
+
+    /// The engine at the end of the setup, from `start`.
+    fn restore(lease: &'l mut Lease, start: &Start, input: Input) -> Self {
+        let host = Host::resume(lease.restore(&start.image), start.next_free);
+        let side = Arc::new(Mutex::new(RealmSide::default()));
+        install(&host.rig.machine, &side);
+        Self {
+            lease,
+            host,
+            input,
+            side,
+            realms: start.realms.clone(),
+            pool: start.pool.clone(),
+            setup_apts: start.setup_apts.clone(),
+            named: start.named.clone(),
+            run_page: start.run_page,
+            regions: Vec::new(),
+            shares: Vec::new(),
+            windows: Vec::new(),
+            leaves: start.leaves.clone(),
+            stats: Stats::default(),
+            log: start.log.clone(),
+        }
+    }
+
+    /// What [`Self::restore`] needs to give another run this engine as [`Self::build`] left
+    /// it (before it read any input).
+    fn start(&self) -> Start {
+        let side = self.side.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(
+            side.pending.is_none() && side.outstanding.is_empty() && side.returned.is_none(),
+            "the setup left a realm call outstanding"
+        );
+        assert!(
+            self.regions.is_empty() && self.shares.is_empty() && self.windows.is_empty(),
+            "the setup created CSM objects"
+        );
+        Start {
+            image: self.lease.image(&self.host.rig),
+            next_free: self.host.next_free(),
+            realms: self.realms.clone(),
+            pool: self.pool.clone(),
+            setup_apts: self.setup_apts.clone(),
+            named: self.named.clone(),
+            run_page: self.run_page,
+            leaves: self.leaves.clone(),
+            log: self.log.clone(),
+        }
+    }
+
+    /// Boots a monitor and builds the setup on it.
+    fn build(lease: &'l mut Lease, input: Input) -> Self {
         let host = Host::on(lease.boot());
         let mut realms = Vec::new();
         let mut named = Vec::new();
@@ -422,7 +595,7 @@ impl<'l> Engine<'l> {
         let side = Arc::new(Mutex::new(RealmSide::default()));
         install(&host.rig.machine, &side);
         let mut engine = Self {
-            _lease: lease,
+            lease,
             host,
             input,
             side,
@@ -459,7 +632,7 @@ impl<'l> Engine<'l> {
             self.after();
         }
         if std::env::var_os("RMM_FUZZ_TRACE").is_some() {
-            eprintln!("{}", self.log.join("\n"));
+            eprintln!("{}", lines(&self.log).join("\n"));
         }
     }
 
@@ -467,11 +640,11 @@ impl<'l> Engine<'l> {
         let tail = self.log.len().saturating_sub(40);
         panic!(
             "csm fuzz invariant broken: {what}\nlast calls:\n{}",
-            self.log[tail..].join("\n")
+            lines(&self.log[tail..]).join("\n")
         )
     }
 
-    fn note(&mut self, line: String) {
+    fn note(&mut self, line: Note) {
         if self.log.len() > 4096 {
             self.log.drain(..2048);
         }
@@ -490,7 +663,9 @@ impl<'l> Engine<'l> {
             .iter()
             .flat_map(|r| r.recs.map(|rec| (rec, r.info.rd)))
             .collect();
+        let granules = self.lease.tracked_granules();
         let world = World {
+            granules: &granules,
             realms: &infos,
             recs: &recs,
             pool: &self.pool,
@@ -585,12 +760,15 @@ impl<'l> Engine<'l> {
     /// The bytes of every APT granule now (by address).
     fn apts(&self) -> Vec<(u64, [u8; 4096])> {
         let rig = &self.host.rig;
-        self.setup_apts
+        let apts = self
+            .setup_apts
             .iter()
             .chain(&self.pool)
-            .filter(|&&g| rig.state(g) == Some(GranuleState::Apt))
-            .map(|&g| (g, rig.machine.inspect(g)))
-            .collect()
+            .filter(|&&g| self.lease.granule_state(g) == Some(GranuleState::Apt));
+        rig.machine.view(|mem| {
+            apts.map(|&g| (g, mem.page(g).map_or([0; 4096], |page| *page)))
+                .collect()
+        })
     }
 
     fn unchanged(&self, before: &[(u64, [u8; 4096])], what: &str) {
@@ -624,7 +802,14 @@ impl<'l> Engine<'l> {
             .monitor
             .handle_rmi(&self.host.rig.machine, &RmiRequest::new(u64::from(f), args))
             .regs;
-        self.note(format!("RMI {f:#x} {args:x?} -> {out:x?}"));
+        let mut regs = [0; 6];
+        let len = args.len().min(6);
+        regs[..len].copy_from_slice(&args[..len]);
+        self.note(Note::Rmi {
+            f,
+            args: (regs, len),
+            out,
+        });
         if out[0] == 0 {
             *self.stats.rmi.entry(f).or_default() += 1;
         } else {
@@ -665,9 +850,12 @@ impl<'l> Engine<'l> {
         let word = |at: usize| u64::from_le_bytes(exit[at..at + 8].try_into().expect("8"));
         let (reason, base, top) = (word(0x800), word(0xD00), word(0xD08));
         *self.stats.exits.entry(reason).or_default() += 1;
-        self.note(format!(
-            "  exit {reason} [{base:#x}, {top:#x}) returned {returned:x?}"
-        ));
+        self.note(Note::Exit {
+            reason,
+            base,
+            top,
+            returned,
+        });
         if matches!(reason, 4 | 7 | 8) {
             self.realms[r].exits[k] = Some((reason, base, top));
         }
@@ -693,7 +881,7 @@ impl<'l> Engine<'l> {
     fn rsi_call(&mut self, r: usize, k: usize, f: u32, args: [u64; 4]) {
         *self.stats.rsi_calls.entry(f).or_default() += 1;
         self.side.lock().unwrap_or_else(|e| e.into_inner()).pending = Some(Call { fid: f, args });
-        self.note(format!("realm {r} REC {k}: RSI {f:#x} {args:x?}"));
+        self.note(Note::Rsi { r, k, f, args });
         self.enter(r, k, 0);
     }
 

@@ -226,7 +226,9 @@ impl<'l> Engine<'l> {
 
     fn checked_with(&self, full: bool) -> Leaves {
         let pool = self.world_pool(full);
+        let granules = self.lease.tracked_granules();
         let world = World {
+            granules: &granules,
             realms: &self.realms,
             recs: &self.recs,
             pool: &pool,

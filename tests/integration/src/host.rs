@@ -102,6 +102,20 @@ impl Host {
         }
     }
 
+    /// A host on `rig` whose allocator goes on from `next` (what [`Self::next_free`] said of
+    /// the host whose state `rig` was restored from).
+    pub fn resume(rig: Rig, next: u64) -> Self {
+        Self {
+            rig,
+            next: Cell::new(next),
+        }
+    }
+
+    /// The granule the allocator hands out next.
+    pub fn next_free(&self) -> u64 {
+        self.next.get()
+    }
+
     /// `n` fresh contiguous NS granules; returns the first.
     pub fn alloc(&self, n: u64) -> u64 {
         let pa = self.next.get();

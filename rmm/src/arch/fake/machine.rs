@@ -32,6 +32,7 @@
 
 extern crate std;
 
+use super::hash::FastMap;
 use super::tlb::{Access, Leaf, Regime, Stage2Fault, StaleTranslation, Tlbs};
 use crate::GRANULE_SIZE;
 use crate::arch::world::{
@@ -62,12 +63,15 @@ pub enum FakePas {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostFault;
 
-#[derive(Debug, Default)]
+/// A map keyed by granule address.
+type PageMap<V> = FastMap<u64, V>;
+
+#[derive(Debug, Default, Clone)]
 struct Memory {
     /// Granules whose PAS differs from their default.
-    pas: HashMap<u64, FakePas>,
+    pas: PageMap<FakePas>,
     /// Granules that were ever written (others read as zero).
-    contents: HashMap<u64, Box<[u8; GRANULE_SIZE]>>,
+    contents: PageMap<Box<[u8; GRANULE_SIZE]>>,
     /// The next GTSI call(s) fail with this status, if set.
     gtsi_failure: Option<El3Status>,
     /// Number of GTSI calls made.
@@ -192,6 +196,28 @@ pub struct MemorySnapshot {
     pub stage2_invalidations: usize,
 }
 
+/// The memory of a [`FakeMachine`] as [`FakeMachine::view`] lends it.
+pub struct MemoryView<'a> {
+    machine: &'a FakeMachine,
+    memory: &'a Memory,
+}
+
+impl MemoryView<'_> {
+    /// The PAS of the granule holding `pa` (`None` outside memory), as [`FakeMachine::pas`].
+    pub fn pas(&self, pa: u64) -> Option<FakePas> {
+        self.machine.pas_in(self.memory, pa)
+    }
+
+    /// The contents of the granule holding `pa` whatever its PAS, as
+    /// [`FakeMachine::inspect`]: `None` for a granule never written (all zero).
+    pub fn page(&self, pa: u64) -> Option<&[u8; GRANULE_SIZE]> {
+        self.memory
+            .contents
+            .get(&(pa & !(GRANULE - 1)))
+            .map(|page| &**page)
+    }
+}
+
 /// Simulated memory and EL3 GTSI.
 pub struct FakeMachine {
     dram: Vec<(u64, u64)>,
@@ -203,7 +229,7 @@ pub struct FakeMachine {
 }
 
 /// The simulated virtual CPU interfaces and timers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct FakeVgic {
     /// The ICH_* registers of each simulated CPU (thread) with a realm loaded.
     live: HashMap<ThreadId, VgicState>,
@@ -214,6 +240,22 @@ struct FakeVgic {
     conditions: Option<TimerOutputs>,
     /// Which timers each entry into the realm masked (all RECs, in order).
     masks: Vec<TimerOutputs>,
+}
+
+/// Everything a [`FakeMachine`] holds but its realm scripts: the PAS and contents of every
+/// granule, the GTSI and TLB-invalidation records, every simulated CPU's TLB, EL3's services,
+/// the virtual CPU interfaces. A rig that runs many inputs from one start (the fuzz targets)
+/// builds the start once, takes its image ([`FakeMachine::image`]) and gives each input a
+/// machine made from it ([`FakeMachine::from_image`]): the same machine, built in a copy.
+#[derive(Debug, Clone)]
+pub struct MachineImage {
+    dram: Vec<(u64, u64)>,
+    carveout: (u64, u64),
+    memory: Memory,
+    entries: Vec<RealmEntryConfig>,
+    vgic: FakeVgic,
+    /// The simulated CPU (thread) that took the image.
+    cpu: ThreadId,
 }
 
 impl core::fmt::Debug for FakeMachine {
@@ -241,6 +283,49 @@ impl FakeMachine {
             scripts: Mutex::new(Scripts::default()),
             entries: Mutex::new(Vec::new()),
             vgic: Mutex::new(FakeVgic::default()),
+        }
+    }
+
+    /// The machine's image, taken between realm runs (a REC running now panics: its CPU's
+    /// state would be half in the image).
+    pub fn image(&self) -> MachineImage {
+        assert!(
+            self.scripts().running.is_empty(),
+            "a machine image taken while a realm runs"
+        );
+        let vgic = self.fake_vgic().clone();
+        assert!(
+            vgic.live.is_empty(),
+            "a machine image with a CPU interface loaded"
+        );
+        MachineImage {
+            dram: self.dram.clone(),
+            carveout: self.carveout,
+            memory: self.memory().clone(),
+            entries: self
+                .entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            vgic,
+            cpu: std::thread::current().id(),
+        }
+    }
+
+    /// A machine in the state `image` was taken in, without realm scripts (install them
+    /// again). The TLB of the CPU (thread) that took the image is this thread's.
+    pub fn from_image(image: &MachineImage) -> Self {
+        let mut memory = image.memory.clone();
+        memory
+            .tlbs
+            .swap_cpus(image.cpu, std::thread::current().id());
+        Self {
+            dram: image.dram.clone(),
+            carveout: image.carveout,
+            memory: Mutex::new(memory),
+            scripts: Mutex::new(Scripts::default()),
+            entries: Mutex::new(image.entries.clone()),
+            vgic: Mutex::new(image.vgic.clone()),
         }
     }
 
@@ -440,8 +525,8 @@ impl FakeMachine {
     /// anywhere else is a Granule Protection Fault of the walk).
     fn walk_reader<'a>(
         &'a self,
-        pas: &'a HashMap<u64, FakePas>,
-        contents: &'a HashMap<u64, Box<[u8; GRANULE_SIZE]>>,
+        pas: &'a PageMap<FakePas>,
+        contents: &'a PageMap<Box<[u8; GRANULE_SIZE]>>,
     ) -> impl FnMut(u64) -> Result<u64, Stage2Fault> + 'a {
         move |pa| {
             let granule = pa & !(GRANULE - 1);
@@ -470,6 +555,16 @@ impl FakeMachine {
             Ok(())
         } else {
             Err(Stage2Fault::GranuleProtection { pa })
+        }
+    }
+
+    /// The end of a [`Machine::read_realm`]/[`Machine::write_realm`] range: whole words inside
+    /// one granule (anything else is a caller bug and panics, as `read_word` does).
+    fn word_range(offset: usize, len: usize) -> usize {
+        let end = offset.checked_add(len).filter(|end| *end <= GRANULE_SIZE);
+        match end {
+            Some(end) if offset.is_multiple_of(8) && len.is_multiple_of(8) => end,
+            _ => panic!("the RMM accessed {len} bytes at offset {offset} of a granule"),
         }
     }
 
@@ -600,6 +695,17 @@ impl FakeMachine {
         self.memory().gtsi_calls
     }
 
+    /// Runs `f` on a read-only view of the memory (test inspection, as [`Self::inspect`] and
+    /// [`Self::pas`] but under one lock and without copying pages: for checks that look at
+    /// every granule after every command). `f` must not call the machine.
+    pub fn view<R>(&self, f: impl FnOnce(&MemoryView<'_>) -> R) -> R {
+        let memory = self.memory();
+        f(&MemoryView {
+            machine: self,
+            memory: &memory,
+        })
+    }
+
     /// The contents of a granule whatever its PAS (test inspection; no world can do this).
     pub fn inspect(&self, pa: u64) -> [u8; GRANULE_SIZE] {
         self.memory()
@@ -692,6 +798,29 @@ impl Machine for FakeMachine {
     fn zero_granule(&self, addr: GranuleAddr) {
         let mut memory = self.realm_access(addr, "zeroed");
         memory.contents.remove(&addr.get());
+    }
+
+    /// One lock and one lookup for the whole range (the default reads word by word), with
+    /// the checks [`Machine::read_word`] makes for each word: Realm PAS, outside the
+    /// carve-out, inside the granule; the range must be 8-byte aligned as documented.
+    fn read_realm(&self, addr: GranuleAddr, offset: usize, buf: &mut [u8]) {
+        let end = Self::word_range(offset, buf.len());
+        let memory = self.realm_access(addr, "read");
+        match memory.contents.get(&addr.get()) {
+            Some(page) => buf.copy_from_slice(&page[offset..end]),
+            None => buf.fill(0),
+        }
+    }
+
+    /// As [`Machine::read_realm`] for [`Machine::write_word`].
+    fn write_realm(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
+        let end = Self::word_range(offset, buf.len());
+        let mut memory = self.realm_access(addr, "wrote");
+        let page = memory
+            .contents
+            .entry(addr.get())
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        page[offset..end].copy_from_slice(buf);
     }
 
     fn read_word(&self, addr: GranuleAddr, index: usize) -> u64 {

@@ -9,10 +9,13 @@
 
 extern crate std;
 
+mod hash;
 pub mod machine;
 pub mod tlb;
 
-pub use machine::{FakeMachine, FakePas, FakeRecId, HostFault, MemorySnapshot};
+pub use machine::{
+    FakeMachine, FakePas, FakeRecId, HostFault, MachineImage, MemorySnapshot, MemoryView,
+};
 pub use tlb::{Access, Leaf, Stage2Fault, StaleTranslation};
 
 use crate::GRANULE_SIZE;

@@ -22,6 +22,7 @@
 
 extern crate std;
 
+use super::hash::FastMap;
 use std::collections::HashMap;
 use std::format;
 use std::string::String;
@@ -270,9 +271,9 @@ impl Key {
 #[derive(Debug, Default, Clone)]
 struct CpuTlb {
     /// Leaf entries, with the regime whose walk filled them.
-    leaves: HashMap<Key, (Regime, Leaf)>,
+    leaves: FastMap<Key, (Regime, Leaf)>,
     /// Walk-cache entries: the next-level table a table descriptor at `level` named.
-    tables: HashMap<Key, (Regime, u64)>,
+    tables: FastMap<Key, (Regime, u64)>,
 }
 
 /// A cached entry that no longer matches what a fresh walk of its realm's tables gives.
@@ -291,7 +292,7 @@ pub struct StaleTranslation {
 }
 
 /// Every simulated CPU's stage-2 TLB.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Tlbs {
     cpus: HashMap<ThreadId, CpuTlb>,
 }
@@ -330,6 +331,19 @@ impl Tlbs {
         Ok(leaf)
     }
 
+    /// Swaps the TLBs of CPUs `a` and `b`: a machine image taken on one thread and restored
+    /// on another keeps its CPU's translations on the CPU that now runs it.
+    pub fn swap_cpus(&mut self, a: ThreadId, b: ThreadId) {
+        let first = self.cpus.remove(&a);
+        let second = self.cpus.remove(&b);
+        if let Some(tlb) = first {
+            self.cpus.insert(b, tlb);
+        }
+        if let Some(tlb) = second {
+            self.cpus.insert(a, tlb);
+        }
+    }
+
     /// `TLBI VMALLS12E1IS`: drops every entry tagged `tag` on every CPU.
     pub fn invalidate_vmid(&mut self, tag: u16) {
         for tlb in self.cpus.values_mut() {
@@ -363,38 +377,32 @@ impl Tlbs {
         &self,
         read: &mut dyn FnMut(u64) -> Result<u64, Stage2Fault>,
     ) -> Vec<StaleTranslation> {
-        let mut stale = Vec::new();
-        let mut cpus: Vec<_> = self.cpus.iter().collect();
-        cpus.sort_by_key(|(cpu, _)| format!("{cpu:?}"));
-        for (cpu, tlb) in cpus {
-            let mut leaves: Vec<_> = tlb.leaves.iter().collect();
-            leaves.sort_by_key(|(key, _)| **key);
-            for (key, (regime, leaf)) in leaves {
+        // Checked in any order (`read` only reads), reported in a fixed one: by CPU, leaves
+        // before tables, by key. Sorting only what is found keeps the check cheap.
+        let mut found = Vec::new();
+        for (cpu, tlb) in &self.cpus {
+            for (key, (regime, leaf)) in &tlb.leaves {
                 if let Err(what) = leaf_holds(regime, key.ipa(), leaf, read) {
-                    stale.push(StaleTranslation {
-                        cpu: *cpu,
-                        vmid: regime.vmid,
-                        tag: key.tag,
-                        ipa: key.ipa(),
-                        what,
-                    });
+                    found.push((*cpu, 0, *key, *regime, what));
                 }
             }
-            let mut tables: Vec<_> = tlb.tables.iter().collect();
-            tables.sort_by_key(|(key, _)| **key);
-            for (key, (regime, next)) in tables {
+            for (key, (regime, next)) in &tlb.tables {
                 if let Err(what) = table_holds(regime, key, *next, read) {
-                    stale.push(StaleTranslation {
-                        cpu: *cpu,
-                        vmid: regime.vmid,
-                        tag: key.tag,
-                        ipa: key.ipa(),
-                        what,
-                    });
+                    found.push((*cpu, 1, *key, *regime, what));
                 }
             }
         }
-        stale
+        found.sort_by_cached_key(|(cpu, kind, key, _, _)| (format!("{cpu:?}"), *kind, *key));
+        found
+            .into_iter()
+            .map(|(cpu, _, key, regime, what)| StaleTranslation {
+                cpu,
+                vmid: regime.vmid,
+                tag: key.tag,
+                ipa: key.ipa(),
+                what,
+            })
+            .collect()
     }
 }
 
