@@ -111,6 +111,23 @@ impl Program {
         self.b(pick(i))
     }
 
+    /// The running REC asks RSI_IPA_STATE_SET(0x1000, 0x3000, EMPTY) over its two DATA
+    /// pages; the host answers with RTT_SET_RIPAS over exactly that range and enters the REC
+    /// again.
+    pub fn release_two_pages(&mut self, rd: Live, rec: Live) -> &mut Self {
+        self.rsi(
+            rmm_abi::rsi::fid::IPA_STATE_SET,
+            [
+                Arg::Ipa(0x1000),
+                Arg::Ipa(0x3000),
+                Arg::Small(0),
+                Arg::Small(0),
+            ],
+        )
+        .set_ripas(rd, rec, 0x1000, 0x3000)
+        .rec_enter(rec, 0)
+    }
+
     /// Op 25: GRANULE_DELEGATE of `n` (1..=32) pool granules from `first`.
     pub fn delegate_run(&mut self, first: u8, n: u8) -> &mut Self {
         assert!((1..=32).contains(&n));
@@ -228,17 +245,7 @@ fn set_ripas_from_empty() -> Program {
         .rec_create(rd, Granule::Pool(7), 0, 0x1000, 8)
         .realm_activate(rd)
         .rec_enter(rec, 0)
-        .rsi(
-            rmm_abi::rsi::fid::IPA_STATE_SET,
-            [
-                Arg::Ipa(0x1000),
-                Arg::Ipa(0x3000),
-                Arg::Small(0),
-                Arg::Small(0),
-            ],
-        )
-        .set_ripas(rd, rec, 0x1000, 0x3000)
-        .rec_enter(rec, 0);
+        .release_two_pages(rd, rec);
     p
 }
 
@@ -249,18 +256,7 @@ fn set_ripas_running() -> Program {
     let rd = Live::Nth(0);
     let rec = Live::Nth(0);
     let mut p = Program::new();
-    p.rec_enter(rec, 0)
-        .rsi(
-            rmm_abi::rsi::fid::IPA_STATE_SET,
-            [
-                Arg::Ipa(0x1000),
-                Arg::Ipa(0x3000),
-                Arg::Small(0),
-                Arg::Small(0),
-            ],
-        )
-        .set_ripas(rd, rec, 0x1000, 0x3000)
-        .rec_enter(rec, 0);
+    p.rec_enter(rec, 0).release_two_pages(rd, rec);
     p
 }
 

@@ -93,6 +93,15 @@ struct Memory {
     irq_checks: usize,
 }
 
+impl Memory {
+    /// The contents of the granule at `pa`, created zeroed on first write.
+    fn page_mut(&mut self, pa: u64) -> &mut [u8; GRANULE_SIZE] {
+        self.contents
+            .entry(pa)
+            .or_insert_with(|| Box::new([0; GRANULE_SIZE]))
+    }
+}
+
 /// TF-A's fixed sample realm attestation key on QEMU and FVP (48-byte P-384 scalar).
 pub const SAMPLE_REALM_KEY: &[u8; 48] =
     include_bytes!("../../../../attest/tests/data/tfa-sample-realm-attest-key.bin");
@@ -431,10 +440,7 @@ impl FakeMachine {
             Some(FakePas::Realm),
             "Granule Protection Fault: realm wrote {pa:#x}"
         );
-        let page = memory
-            .contents
-            .entry(granule)
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(granule);
         let at = (pa % GRANULE) as usize;
         page[at..at + bytes.len()].copy_from_slice(bytes);
     }
@@ -496,10 +502,7 @@ impl FakeMachine {
         let at = Self::within_granule(pa, bytes.len());
         let mut memory = self.memory();
         self.check_output_pas(&memory, pa, &leaf)?;
-        let page = memory
-            .contents
-            .entry(pa & !(GRANULE - 1))
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(pa & !(GRANULE - 1));
         page[at..at + bytes.len()].copy_from_slice(bytes);
         Ok(())
     }
@@ -816,10 +819,7 @@ impl Machine for FakeMachine {
     fn write_realm(&self, addr: GranuleAddr, offset: usize, buf: &[u8]) {
         let end = Self::word_range(offset, buf.len());
         let mut memory = self.realm_access(addr, "wrote");
-        let page = memory
-            .contents
-            .entry(addr.get())
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(addr.get());
         page[offset..end].copy_from_slice(buf);
     }
 
@@ -843,10 +843,7 @@ impl Machine for FakeMachine {
             "word index {index} outside a granule"
         );
         let mut memory = self.realm_access(addr, "wrote");
-        let page = memory
-            .contents
-            .entry(addr.get())
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(addr.get());
         page[index * 8..index * 8 + 8].copy_from_slice(&value.to_le_bytes());
     }
 
@@ -861,10 +858,7 @@ impl Machine for FakeMachine {
             );
         };
         let mut memory = self.realm_access(addr, "wrote");
-        let page = memory
-            .contents
-            .entry(addr.get())
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(addr.get());
         page[offset..end].copy_from_slice(buf);
     }
 
@@ -912,10 +906,7 @@ impl Machine for FakeMachine {
         {
             return Err(NsAccessFault);
         }
-        let page = memory
-            .contents
-            .entry(addr.get())
-            .or_insert_with(|| Box::new([0; GRANULE_SIZE]));
+        let page = memory.page_mut(addr.get());
         page[offset..offset + buf.len()].copy_from_slice(buf);
         Ok(())
     }
