@@ -74,10 +74,7 @@ pub enum DecodeError {
 
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
 /// The owner of a table before [`Apt::decode_words_into`] fills it in.
-pub const PLACEHOLDER_OWNER: RealmId = match RealmId::new(1) {
-    Some(id) => id,
-    None => panic!("1 is a RealmId"),
-};
+pub const PLACEHOLDER_OWNER: RealmId = RealmId::MIN;
 const VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
 const HEADER_WORDS: usize = HEADER_LEN / 8;

@@ -12,6 +12,9 @@ macro_rules! id_type {
         pub struct $name(NonZeroU64);
 
         impl $name {
+            /// The smallest id, 1.
+            pub const MIN: Self = Self(NonZeroU64::MIN);
+
             /// The id with this register value; `None` for 0, which never names anything.
             pub const fn new(value: u64) -> Option<Self> {
                 match NonZeroU64::new(value) {

@@ -318,13 +318,7 @@ pub fn check(rig: &Rig, world: &World<'_>) -> Result<Leaves, String> {
 /// held).
 fn check_memory(rig: &Rig, mem: &MemoryView<'_>, world: &World<'_>) -> Result<Leaves, String> {
     if SELF_CHECK.load(Ordering::Relaxed) {
-        let table: Vec<(u64, GranuleState, u16)> = rig
-            .monitor
-            .granules
-            .snapshot()
-            .filter(|(_, s, c)| *s != GranuleState::Undelegated || *c != 0)
-            .map(|(a, s, c)| (a.get(), s, c))
-            .collect();
+        let table = rmm_integration_tests::snapshot::tracked_granules(&rig.monitor.granules);
         assert_eq!(
             world.granules, table,
             "World::granules is not the granule table"

@@ -25,17 +25,20 @@ pub struct Snapshot {
     entries: Vec<(Probe, [u64; 5])>,
 }
 
+/// Every granule that is not UNDELEGATED with no references, as (address, state, refcount),
+/// in address order: what a snapshot or a check compares.
+pub fn tracked_granules(granules: &rmm::granule::GranuleTable) -> Vec<(u64, GranuleState, u16)> {
+    granules
+        .snapshot()
+        .filter(|(_, state, count)| *state != GranuleState::Undelegated || *count != 0)
+        .map(|(addr, state, count)| (addr.get(), state, count))
+        .collect()
+}
+
 impl Snapshot {
     /// Takes a snapshot of `host`'s monitor and machine, reading the RTT entries `probes`.
     pub fn take(host: &Host, probes: &[Probe]) -> Self {
-        let granules = host
-            .rig
-            .monitor
-            .granules
-            .snapshot()
-            .filter(|(_, state, count)| *state != GranuleState::Undelegated || *count != 0)
-            .map(|(addr, state, count)| (addr.get(), state, count))
-            .collect();
+        let granules = tracked_granules(&host.rig.monitor.granules);
         let vmids = (0..=u16::MAX)
             .filter(|v| host.rig.monitor.vmids.is_claimed(*v))
             .collect();
