@@ -178,7 +178,9 @@ pub trait Machine: Sync + world::RealmCpu {
     /// Runs `f` on the `T` kept at byte `offset` of the Realm-PAS granule `addr` (within the
     /// granule, aligned for `T`), which the caller holds so that nothing else reads or writes
     /// those bytes until `f` returns (a REC referenced by REC_ENTER, say). This default copies
-    /// the value out and back; hardware lends it in place, saving both copies.
+    /// the value out and back; hardware lends it in place, saving both copies, and stops the
+    /// monitor if the value does not fit the granule (callers pass constant offsets, so only a
+    /// monitor bug can get there).
     fn with_realm_value<T, R>(
         &self,
         addr: GranuleAddr,

@@ -138,8 +138,13 @@ impl Machine for HwMachine {
                 // access to those bytes until `f` returns, so the `&mut` is exclusive.
                 f(unsafe { &mut *(start as *mut T) })
             }
-            // A caller bug (the offsets are constants): work on a zero value, store nothing.
-            _ => on_zero_value(f),
+            // Only a monitor bug gets here (every caller's offset and type are constants that
+            // fit a granule): stop, rather than work on a value that is not the granule's.
+            _ => super::fatal::stop(format_args!(
+                "with_realm_value: {} bytes at offset {offset:#x} do not fit granule {:#x}",
+                core::mem::size_of::<T>(),
+                addr.get()
+            )),
         }
     }
 
@@ -246,13 +251,4 @@ fn realm_range(addr: GranuleAddr, offset: usize, len: usize) -> Option<usize> {
 /// Word `index` (taken modulo the granule's 512 words) of granule `addr`, in the Realm window.
 fn word_ptr(addr: GranuleAddr, index: usize) -> *mut u64 {
     (realm_va(addr.get()) as usize + (index % GRANULE_WORDS) * 8) as *mut u64
-}
-
-/// `f` on a zeroed `T` (the fallback of `with_realm_value` for a range outside the granule).
-/// Out of line and cold, so that the zeroed value (up to a whole granule) takes room only in
-/// this frame, not in the frame of every caller of `with_realm_value`.
-#[cold]
-#[inline(never)]
-fn on_zero_value<T: FromBytes, R>(f: impl FnOnce(&mut T) -> R) -> R {
-    f(&mut T::new_zeroed())
 }
