@@ -72,13 +72,41 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
         // guarded alias of its stack (see `entry`).
         entry::continue_on_guarded_stack(raw.cpu_index as usize, move || -> Infallible {
             let mut el3 = el3;
-            let first = cold_boot(platform, raw, &cpu, booted, &mut el3);
-            serve_forever(first, &mut el3)
+            match cold_boot(platform, raw, &cpu, booted, &mut el3) {
+                // The boot's frames (its configuration, the closure moved here) are done
+                // with: the request loop starts at the top of the stack, as on a warm boot.
+                Some(first) => {
+                    entry::serve_on_empty_stack(raw.cpu_index as usize, first.regs, serve_cold)
+                }
+                None => halt(),
+            }
         })
     } else {
         let first = warm_boot(raw, &mut el3);
         serve_forever(first, &mut el3)
     }
+}
+
+/// The cold boot CPU's request loop, from the registers of its first request, on an empty
+/// stack (`entry::serve_on_empty_stack`).
+extern "C" fn serve_cold(
+    x0: u64,
+    x1: u64,
+    x2: u64,
+    x3: u64,
+    x4: u64,
+    x5: u64,
+    x6: u64,
+    x7: u64,
+) -> ! {
+    #[cfg(feature = "fault-injection")]
+    let mut el3 = fault_injection::FaultInjectingEl3(El3Smc);
+    #[cfg(not(feature = "fault-injection"))]
+    let mut el3 = El3Smc;
+    let first = RmiRequest {
+        regs: [x0, x1, x2, x3, x4, x5, x6, x7],
+    };
+    serve_forever(Some(first), &mut el3)
 }
 
 fn serve_forever(first: Option<RmiRequest>, el3: &mut impl El3Port) -> ! {

@@ -152,6 +152,45 @@ pub(super) fn mmu_on() -> bool {
     sctlr & 1 != 0
 }
 
+/// The function [`serve_on_empty_stack`] continues in: x0..x7 of a host request.
+pub type ServeFromRegisters = extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64) -> !;
+
+/// Runs `serve(x0..x7)` on an empty guarded stack: SP moves to the top of CPU `cpu`'s alias in
+/// the stack window, discarding every frame on this CPU's stack (the cold boot's, which would
+/// otherwise stay under every later command for good). The request travels in registers, so
+/// nothing is read from the discarded frames after the switch; `serve` must not refer to them
+/// either (what it needs is static). If the MMU is off or `cpu` is out of range, `serve` just
+/// runs where it is.
+pub fn serve_on_empty_stack(cpu: usize, request: [u64; 8], serve: ServeFromRegisters) -> ! {
+    let [x0, x1, x2, x3, x4, x5, x6, x7] = request;
+    if cpu >= MAX_CPUS || !mmu_on() {
+        serve(x0, x1, x2, x3, x4, x5, x6, x7)
+    }
+    // SAFETY: the MMU is on with the RMM's tables, which map CPU `cpu`'s stack in the stack
+    // window just below `stack_va_top(cpu)` (Normal write-back memory, a guard hole below it),
+    // and this CPU is the only user of that stack. SP moves to its top, 16-byte aligned: every
+    // frame on the stack is abandoned (the block never returns into them), and `serve` gets
+    // its arguments in x0..x7, loaded before the switch.
+    unsafe {
+        core::arch::asm!(
+            "mov sp, x9",
+            "blr x10",
+            "brk #0",
+            in("x9") stack_va_top(cpu as u64),
+            in("x10") serve as *const () as u64,
+            in("x0") x0,
+            in("x1") x1,
+            in("x2") x2,
+            in("x3") x3,
+            in("x4") x4,
+            in("x5") x5,
+            in("x6") x6,
+            in("x7") x7,
+            options(noreturn),
+        )
+    }
+}
+
 /// Runs `f` on the stack-window alias of the current stack: SP moves from CPU `cpu`'s
 /// identity-mapped stack to the same physical bytes in the stack window, so the frames
 /// already on the stack stay where they are (and stay reachable through the identity map)
