@@ -295,6 +295,10 @@ pub fn run_tests(options: &Options) -> Result {
                 verdicts.push(msg_smoke()?);
                 continue;
             }
+            if name == STACK_BOUND {
+                verdicts.push(stack_bounds()?);
+                continue;
+            }
             let Some(group) = GROUPS.iter().find(|g| g.name == name.as_str()) else {
                 let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
@@ -310,7 +314,7 @@ pub fn run_tests(options: &Options) -> Result {
     crate::tfa::build_fvp()?;
     // The Shrinkwrap overlays, through Shrinkwrap's own config processing.
     crate::shrinkwrap::check()?;
-    let mut verdicts = Vec::new();
+    let mut verdicts = vec![stack_bounds()?];
     for group in GROUPS {
         verdicts.push(run_group(group, Display::Results, options)?);
     }
@@ -347,6 +351,38 @@ pub fn run_tests(options: &Options) -> Result {
     }
     summarise(&verdicts, skipped)
 }
+
+/// The static bound on each stack of the release RMM (`stack_depth`): one result per stack,
+/// failed if the bound and the margin do not fit (`--group stack-bound`).
+fn stack_bounds() -> Result<Verdict> {
+    let boot = images::build_qemu_boot(Flavour::Release)?;
+    let bounds = crate::stack_depth::check(&boot.images.rmm_elf)?;
+    let mut verdict = Verdict {
+        group: STACK_BOUND,
+        problems: Vec::new(),
+        passed: 0,
+        failed: 0,
+    };
+    for bound in &bounds {
+        if bound.fits() {
+            println!("TEST {STACK_BOUND}/{} PASS", bound.id);
+            verdict.passed += 1;
+        } else {
+            println!(
+                "TEST {STACK_BOUND}/{} FAIL bound {} + margin {} > {} bytes",
+                bound.id,
+                bound.chain.bytes,
+                crate::stack_depth::MARGIN,
+                bound.size
+            );
+            verdict.failed += 1;
+        }
+    }
+    Ok(verdict)
+}
+
+/// The static stack bounds' group name.
+const STACK_BOUND: &str = "stack-bound";
 
 /// The message benchmark's smoke test (`--group msg-smoke`).
 const MSG_SMOKE: &str = "msg-smoke";

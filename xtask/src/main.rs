@@ -44,6 +44,7 @@ mod setup;
 mod shrinkwrap;
 mod size;
 mod size_report;
+mod stack_depth;
 mod tfa;
 mod token;
 mod token_check;

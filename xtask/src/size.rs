@@ -2,7 +2,8 @@
 //! `cargo xtask size`: section sizes of the firmware images (from their ELF files), what
 //! CSM costs (the QEMU RMM built with and without the `csm` feature, `rmm/csm`, on by
 //! default: text + rodata of each and the difference), and the lean-monitor report
-//! (`size_report`: by crate, the largest symbols, the targets).
+//! (`size_report`: by crate, the largest symbols, the targets), and a static bound on each
+//! stack's use (`stack_depth`).
 
 use crate::cmd::{self, Result};
 use crate::images::{self, Platform};
@@ -82,6 +83,11 @@ pub fn run() -> Result {
     print!(
         "{}",
         crate::size_report::report(&symbols, &with, &without, 20)
+    );
+    println!();
+    print!(
+        "{}",
+        crate::stack_depth::report(&crate::stack_depth::bounds(&elf)?)
     );
     Ok(())
 }

@@ -76,20 +76,26 @@ pub fn start(platform: &PlatformConfig, x0: u64, x1: u64, x2: u64, x3: u64, cold
                 // The boot's frames (its configuration, the closure moved here) are done
                 // with: the request loop starts at the top of the stack, as on a warm boot.
                 Some(first) => {
-                    entry::serve_on_empty_stack(raw.cpu_index as usize, first.regs, serve_cold)
+                    entry::serve_on_empty_stack(raw.cpu_index as usize, first.regs, serve_requests)
                 }
                 None => halt(),
             }
         })
     } else {
-        let first = warm_boot(raw, &mut el3);
-        serve_forever(first, &mut el3)
+        match warm_boot(raw, &mut el3) {
+            // As after the cold boot: the request loop starts at the top of the stack, with
+            // none of this function's frame (sized for the cold boot) under it.
+            Some(first) => {
+                entry::serve_on_empty_stack(raw.cpu_index as usize, first.regs, serve_requests)
+            }
+            None => halt(),
+        }
     }
 }
 
-/// The cold boot CPU's request loop, from the registers of its first request, on an empty
+/// A CPU's request loop after its boot, from the registers of its first request, on an empty
 /// stack (`entry::serve_on_empty_stack`).
-extern "C" fn serve_cold(
+extern "C" fn serve_requests(
     x0: u64,
     x1: u64,
     x2: u64,

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! A static bound on the RMM's stack use, from the disassembly of `rmm.elf`: each function's
+//! frame (its `sub sp, sp, #n` and pre-indexed pushes), its direct calls (`bl`) and tail calls
+//! (`b` to another function), and for every indirect call (`blr`) the deepest function whose
+//! address the image takes (a vtable entry or a function pointer) that runs on the same
+//! stack. The bound along a chain is the sum of the frames; a tail call replaces the caller's
+//! frame. Recursion is cut (reported); a function with two frames on different paths is
+//! counted with both, so the bound errs high, never low.
+//!
+//! What the code cannot show, stated here: the functions that switch stacks (the boot's
+//! trampolines, the boot's `serve_requests`, the CSM stack's closures) are roots of their own
+//! stack, not callees; and `rmi::set_ripas::csm_allows` is reached only with the CSM lock held,
+//! on the CSM stack (its per-CPU caller passes no lock and returns before it).
+//!
+//! `cargo xtask size` prints the bound of each stack against its size; `cargo xtask test`
+//! fails if a bound does not fit ([`check`]).
+
+use crate::cmd::{self, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+/// Name fragments of the functions the CSM stack starts with: the closures `csm_stack::run`
+/// calls through `&mut dyn FnMut()` (the firmware's only `dyn FnMut`/`FnOnce`, so every
+/// closure vtable entry is one of them).
+const CSM_ROOTS: [&str; 3] = [
+    "on_csm_stack::{{closure}}",
+    "{{vtable.shim}}",
+    "as core::ops::function::FnMut",
+];
+/// Name fragments of the other functions that start a stack of their own (module docs).
+const STACK_ROOTS: [&str; 2] = ["::trampoline", "serve_requests"];
+/// The panic path: followed from the monitor's own code, not again from inside an indirect
+/// call's allowance (which adds one panic of its own: [`Graph::indirect_allowance`]).
+const PANIC_PATH: [&str; 3] = [
+    "core::panicking::",
+    "rust_begin_unwind",
+    "rmm::arch::aarch64::fatal::stop",
+];
+/// Reached only on the CSM stack, though a per-CPU function names it (module docs).
+const CSM_ONLY: [&str; 1] = ["rmi::set_ripas::csm_allows"];
+/// Bytes each stack keeps free beyond the bound (the exception entry's register frame and
+/// what the analysis cannot see, such as `br` tail calls through a register).
+pub const MARGIN: u64 = 512;
+/// Indirect calls nested inside an indirect call that the bound follows (a log line, a
+/// `Display` impl inside it, one more inside that).
+const NESTING: usize = 3;
+/// The CPUs the measured image has stacks for (the default build's `MAX_CPUS`).
+const CPUS: u64 = 32;
+
+/// One function of the image.
+#[derive(Debug, Default, Clone)]
+struct Function {
+    name: String,
+    frame: u64,
+    calls: Vec<u64>,
+    tail_calls: Vec<u64>,
+    indirect: bool,
+}
+
+/// The call graph of an image.
+#[derive(Debug, Default)]
+pub struct Graph {
+    functions: BTreeMap<u64, Function>,
+    address_taken: HashSet<u64>,
+}
+
+/// A chain of calls and its bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// Bytes of stack at the deepest point.
+    pub bytes: u64,
+    /// (function, its frame) from the root down; `(indirect)` marks the allowance.
+    pub steps: Vec<(String, u64)>,
+}
+
+fn hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s, 16).ok()
+}
+
+fn immediate(s: &str) -> Option<u64> {
+    let s = s.trim().trim_start_matches('#');
+    match s.strip_prefix("0x") {
+        Some(h) => hex(h),
+        None => s.parse().ok(),
+    }
+}
+
+/// The bytes an instruction takes off SP (0 for any other instruction).
+fn stack_bytes(mnemonic: &str, operands: &str) -> u64 {
+    if mnemonic == "sub" {
+        if let Some(rest) = operands.strip_prefix("sp, sp, ") {
+            let mut parts = rest.split(',');
+            let value = parts.next().and_then(immediate).unwrap_or(0);
+            let shift = parts.next().is_some_and(|p| p.contains("lsl #12"));
+            return if shift { value << 12 } else { value };
+        }
+        return 0;
+    }
+    if (mnemonic == "stp" || mnemonic == "str")
+        && operands.ends_with("]!")
+        && let Some(at) = operands.find("[sp, #-")
+    {
+        let digits = &operands[at + 7..operands.len() - 2];
+        return immediate(digits).unwrap_or(0);
+    }
+    0
+}
+
+/// A branch target `hex <name>` that is a function's start (no `+0x` offset).
+fn function_target(operands: &str) -> Option<u64> {
+    let (addr, name) = operands.split_once(' ')?;
+    if name.contains("+0x") {
+        return None;
+    }
+    hex(addr)
+}
+
+impl Graph {
+    /// Parses `objdump -d --no-show-raw-insn -C` output and `objdump -s` of the data sections.
+    pub fn parse(disassembly: &str, data_dump: &str) -> Graph {
+        let mut graph = Graph::default();
+        let mut current: Option<u64> = None;
+        let mut pages: HashMap<String, u64> = HashMap::new();
+        let mut taken = Vec::new();
+        for line in disassembly.lines() {
+            if let Some((addr, rest)) = line.split_once(" <")
+                && let (Some(addr), Some(name)) = (hex(addr.trim()), rest.strip_suffix(">:"))
+            {
+                graph.functions.insert(
+                    addr,
+                    Function {
+                        name: name.to_string(),
+                        ..Function::default()
+                    },
+                );
+                current = Some(addr);
+                pages.clear();
+                continue;
+            }
+            let Some(f) = current.and_then(|c| graph.functions.get_mut(&c)) else {
+                continue;
+            };
+            let Some((_, instruction)) = line.split_once(":\t") else {
+                continue;
+            };
+            let (mnemonic, operands) = instruction
+                .split_once('\t')
+                .map_or((instruction.trim(), ""), |(m, o)| (m.trim(), o.trim()));
+            let operands = operands.split("\t//").next().unwrap_or("").trim();
+            f.frame += stack_bytes(mnemonic, operands);
+            match mnemonic {
+                "bl" => f.calls.extend(function_target(operands)),
+                "b" => f.tail_calls.extend(function_target(operands)),
+                "blr" => f.indirect = true,
+                "adrp" => {
+                    if let Some((reg, target)) = operands.split_once(", ")
+                        && let Some(page) = target.split(' ').next().and_then(hex)
+                    {
+                        pages.insert(reg.to_string(), page);
+                    }
+                }
+                "add" => {
+                    let parts: Vec<&str> = operands.split(", ").collect();
+                    if let [_, src, imm] = parts[..]
+                        && let (Some(page), Some(offset)) = (pages.get(src), immediate(imm))
+                    {
+                        taken.push(page + offset);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Function pointers in the data sections (vtables): aligned little-endian words.
+        let mut bytes: Vec<(u64, u8)> = Vec::new();
+        for line in data_dump.lines() {
+            let mut fields = line.split_whitespace();
+            let Some(addr) = fields.next().and_then(hex) else {
+                continue;
+            };
+            let mut at = addr;
+            for group in fields.take(4) {
+                if group.len() != 8 || hex(group).is_none() {
+                    break;
+                }
+                for i in 0..4 {
+                    if let Some(b) = group.get(i * 2..i * 2 + 2).and_then(hex) {
+                        bytes.push((at, b as u8));
+                        at += 1;
+                    }
+                }
+            }
+        }
+        for window in bytes.windows(8) {
+            if window[0].0 % 8 == 0 && window[7].0 == window[0].0 + 7 {
+                let word = window
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, (_, b)| (acc << 8) | u64::from(*b));
+                taken.push(word);
+            }
+        }
+        graph.address_taken = taken
+            .into_iter()
+            .filter(|a| graph.functions.contains_key(a))
+            .collect();
+        graph
+    }
+
+    fn name(&self, addr: u64) -> &str {
+        self.functions.get(&addr).map_or("?", |f| f.name.as_str())
+    }
+
+    /// True if `addr` does not run on the caller's stack: it starts a stack of its own, or
+    /// it runs only on the CSM stack and the caller is not on it, or it is the panic path
+    /// and the walk does not follow it.
+    fn excluded(&self, addr: u64, context: &Context) -> bool {
+        let name = self.name(addr);
+        STACK_ROOTS
+            .iter()
+            .chain(&CSM_ROOTS)
+            .any(|r| name.contains(r))
+            || (!context.on_csm_stack && CSM_ONLY.iter().any(|r| name.contains(r)))
+            || (!context.follow_panics && PANIC_PATH.iter().any(|r| name.contains(r)))
+    }
+
+    /// The functions whose name contains `fragment`, by address.
+    pub fn find(&self, fragment: &str) -> Vec<u64> {
+        self.functions
+            .iter()
+            .filter(|(_, f)| f.name.contains(fragment))
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
+    /// The deepest chain from `root`, callees that start their own stack excluded, and every
+    /// indirect call charged `allowance` (a chain of its own).
+    fn deepest(&self, root: u64, context: &Context, memo: &mut HashMap<u64, Chain>) -> Chain {
+        let mut on_path = HashSet::new();
+        self.walk(root, context, memo, &mut on_path)
+    }
+
+    fn walk(
+        &self,
+        addr: u64,
+        context: &Context,
+        memo: &mut HashMap<u64, Chain>,
+        on_path: &mut HashSet<u64>,
+    ) -> Chain {
+        if let Some(chain) = memo.get(&addr) {
+            return chain.clone();
+        }
+        let Some(f) = self.functions.get(&addr) else {
+            return Chain::default();
+        };
+        if !on_path.insert(addr) {
+            // Recursion: cut here (the caller's frame is already counted once).
+            return Chain::default();
+        }
+        let mut below = if f.indirect {
+            context.allowance.at(&f.name).clone()
+        } else {
+            Chain::default()
+        };
+        for &callee in &f.calls {
+            if callee == addr || self.excluded(callee, context) {
+                continue;
+            }
+            let chain = self.walk(callee, context, memo, on_path);
+            if chain.bytes > below.bytes {
+                below = chain;
+            }
+        }
+        let mut own = Chain {
+            bytes: f.frame + below.bytes,
+            steps: vec![(f.name.clone(), f.frame)],
+        };
+        own.steps.extend(below.steps);
+        for &callee in &f.tail_calls {
+            if callee == addr
+                || self.excluded(callee, context)
+                || !self.functions.contains_key(&callee)
+            {
+                continue;
+            }
+            let chain = self.walk(callee, context, memo, on_path);
+            if chain.bytes > own.bytes {
+                own = chain;
+            }
+        }
+        on_path.remove(&addr);
+        memo.insert(addr, own.clone());
+        own
+    }
+
+    /// The allowance for indirect calls: from formatting code (`core::fmt`), the deepest
+    /// address-taken formatting function (a `Display` or `Write` impl); from anywhere else, the
+    /// deepest other address-taken function that runs on the caller's stack (a `Log` impl,
+    /// a hash engine, ...), since the monitor formats only through `core::fmt` and
+    /// `core::fmt` calls nothing else. Indirect calls inside those are charged the same way up
+    /// to [`NESTING`] levels (a log line's `fmt::write` calls a `Display` impl that may call
+    /// `fmt::write` again); panics inside them are not followed, and one panic at the deepest
+    /// point is added instead (the fatal stop and its log line; a panic while logging a panic
+    /// would recurse, and is counted once).
+    pub fn indirect_allowance(&self) -> Allowance {
+        let mut allowance = Allowance::default();
+        for _ in 0..NESTING {
+            let context = Context {
+                allowance: allowance.clone(),
+                on_csm_stack: false,
+                follow_panics: false,
+            };
+            let mut memo = HashMap::new();
+            let mut next = Allowance::default();
+            for &addr in &self.address_taken {
+                if self.excluded(addr, &context) {
+                    continue;
+                }
+                let mut chain = self.deepest(addr, &context, &mut memo);
+                if let Some(first) = chain.steps.first_mut() {
+                    first.0 = format!("(indirect) {}", first.0);
+                }
+                let slot = if is_formatting(self.name(addr)) {
+                    &mut next.formatting
+                } else {
+                    &mut next.other
+                };
+                if chain.bytes > slot.bytes {
+                    *slot = chain;
+                }
+            }
+            allowance = next;
+        }
+        // One panic at the bottom: the fatal stop's own chain, its indirect calls charged the
+        // allowance without panics.
+        let context = Context {
+            allowance: allowance.clone(),
+            on_csm_stack: false,
+            follow_panics: false,
+        };
+        let mut memo = HashMap::new();
+        let panic = self
+            .find("rmm::arch::aarch64::fatal::stop")
+            .into_iter()
+            .map(|stop| self.deepest(stop, &context, &mut memo))
+            .max_by_key(|c| c.bytes)
+            .unwrap_or_default();
+        for chain in [&mut allowance.formatting, &mut allowance.other] {
+            chain.bytes += panic.bytes;
+            chain.steps.extend(panic.steps.iter().cloned());
+        }
+        allowance
+    }
+
+    /// The deepest chain from any function whose name contains `fragment`.
+    pub fn deepest_from(&self, fragment: &str, allowance: &Allowance, on_csm_stack: bool) -> Chain {
+        let context = Context {
+            allowance: allowance.clone(),
+            on_csm_stack,
+            follow_panics: true,
+        };
+        let mut memo = HashMap::new();
+        self.find(fragment)
+            .into_iter()
+            .map(|root| {
+                // A root is not excluded from itself.
+                let f = &self.functions[&root];
+                let mut below = if f.indirect {
+                    allowance.at(&f.name).clone()
+                } else {
+                    Chain::default()
+                };
+                for &callee in &f.calls {
+                    if callee != root && !self.excluded(callee, &context) {
+                        let chain = self.deepest(callee, &context, &mut memo);
+                        if chain.bytes > below.bytes {
+                            below = chain;
+                        }
+                    }
+                }
+                let mut chain = Chain {
+                    bytes: f.frame + below.bytes,
+                    steps: vec![(f.name.clone(), f.frame)],
+                };
+                chain.steps.extend(below.steps);
+                chain
+            })
+            .max_by_key(|c| c.bytes)
+            .unwrap_or_default()
+    }
+}
+
+/// True for `core::fmt`'s functions and the impls of its traits.
+fn is_formatting(name: &str) -> bool {
+    name.contains("core::fmt::")
+}
+
+/// What an indirect call is charged (see [`Graph::indirect_allowance`]).
+#[derive(Debug, Clone, Default)]
+pub struct Allowance {
+    /// From formatting code.
+    pub formatting: Chain,
+    /// From anywhere else.
+    pub other: Chain,
+}
+
+impl Allowance {
+    /// The allowance for an indirect call made by `caller`.
+    fn at(&self, caller: &str) -> &Chain {
+        if is_formatting(caller) {
+            &self.formatting
+        } else {
+            &self.other
+        }
+    }
+}
+
+/// What a walk charges: the allowance for an indirect call, and which stack it is on.
+struct Context {
+    allowance: Allowance,
+    on_csm_stack: bool,
+    follow_panics: bool,
+}
+
+/// One stack's bound.
+#[derive(Debug, Clone)]
+pub struct StackBound {
+    /// A short name (the test's).
+    pub id: &'static str,
+    /// Which stack, which path.
+    pub what: &'static str,
+    /// The stack's size in bytes.
+    pub size: u64,
+    /// The deepest chain.
+    pub chain: Chain,
+}
+
+impl StackBound {
+    /// True if the bound and [`MARGIN`] fit the stack.
+    pub fn fits(&self) -> bool {
+        self.chain.bytes + MARGIN <= self.size
+    }
+}
+
+/// The bounds of the RMM image `elf`: each CPU's stack in the request loop and in the cold
+/// boot, and the CSM stack (if the image has one).
+pub fn bounds(elf: &Path) -> Result<Vec<StackBound>> {
+    let disassembly = cmd::output(
+        Command::new("aarch64-linux-gnu-objdump")
+            .args(["-d", "--no-show-raw-insn", "-C"])
+            .arg(elf),
+    )
+    .ok_or("aarch64-linux-gnu-objdump -d failed")?;
+    let data = cmd::output(
+        Command::new("aarch64-linux-gnu-objdump")
+            .args(["-s", "-j", ".rodata", "-j", ".data"])
+            .arg(elf),
+    )
+    .ok_or("aarch64-linux-gnu-objdump -s failed")?;
+    let nm = cmd::output(
+        Command::new("aarch64-linux-gnu-nm")
+            .args(["-C", "-S"])
+            .arg(elf),
+    )
+    .ok_or("aarch64-linux-gnu-nm failed")?;
+    // `address size type name`.
+    let size_of = |name: &str| {
+        nm.lines()
+            .filter_map(|l| {
+                let fields: Vec<&str> = l.splitn(4, ' ').collect();
+                (fields.len() == 4 && fields[3] == name).then(|| hex(fields[1]))
+            })
+            .flatten()
+            .next()
+            .unwrap_or(0)
+    };
+    let cpu_stack = size_of("rmm::arch::aarch64::entry::STACKS") / CPUS;
+    let csm_stack = size_of("rmm::arch::aarch64::csm_stack::CSM_STACK");
+    Ok(analyse(&disassembly, &data, cpu_stack, csm_stack))
+}
+
+/// [`bounds`] from the tool outputs.
+pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) -> Vec<StackBound> {
+    let graph = Graph::parse(disassembly, data);
+    let allowance = graph.indirect_allowance();
+    let mut out = vec![
+        StackBound {
+            id: "cpu-stack.request-loop",
+            what: "a CPU's stack, request loop (every RMI command; RSI calls and exits inside REC_ENTER)",
+            size: cpu_stack,
+            chain: graph.deepest_from("rmm::firmware::serve_requests", &allowance, false),
+        },
+        StackBound {
+            id: "cpu-stack.boot",
+            what: "a CPU's stack, cold or warm boot (until the request loop starts afresh)",
+            size: cpu_stack,
+            chain: graph.deepest_from("rmm::firmware::start", &allowance, false),
+        },
+    ];
+    if csm_stack > 0 {
+        let mut chain = CSM_ROOTS
+            .iter()
+            .map(|root| graph.deepest_from(root, &allowance, true))
+            .max_by_key(|c| c.bytes)
+            .unwrap_or_default();
+        let trampoline =
+            graph.deepest_from("csm_stack::run::trampoline", &Allowance::default(), true);
+        chain.bytes += trampoline.steps.first().map_or(0, |s| s.1);
+        out.push(StackBound {
+            id: "csm-stack",
+            what: "the CSM stack (every CSM operation, under the CSM lock)",
+            size: csm_stack,
+            chain,
+        });
+    }
+    out
+}
+
+/// The bounds as a markdown table, each with its deepest chain.
+pub fn report(bounds: &[StackBound]) -> String {
+    let mut out = format!(
+        "Stack use, static bound from the disassembly (`xtask/src/stack_depth.rs`; each stack \
+         keeps {MARGIN} bytes beyond it):\n\n\
+         | stack and path | size | bound | free | verdict |\n|---|---:|---:|---:|---|\n"
+    );
+    for b in bounds {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            b.what,
+            b.size,
+            b.chain.bytes,
+            b.size as i64 - b.chain.bytes as i64,
+            if b.fits() { "fits" } else { "**does not fit**" }
+        ));
+    }
+    out.push_str("\nDeepest chains (frame bytes):\n\n");
+    for b in bounds {
+        let steps: Vec<String> = b
+            .chain
+            .steps
+            .iter()
+            .filter(|(_, frame)| *frame >= 64)
+            .map(|(name, frame)| {
+                let short: String = name.chars().take(70).collect();
+                format!("{short} {frame}")
+            })
+            .collect();
+        out.push_str(&format!("- {}: {}\n", b.what, steps.join(" → ")));
+    }
+    out
+}
+
+/// Fails if a stack's bound does not fit (`cargo xtask test`).
+pub fn check(elf: &Path) -> Result<Vec<StackBound>> {
+    let bounds = bounds(elf)?;
+    print!("{}", report(&bounds));
+    if bounds.iter().any(|b| b.size == 0) {
+        return Err("stack sizes not found in the image's symbols".into());
+    }
+    Ok(bounds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIS: &str = "\
+0000000040100000 <rmm::firmware::serve_requests>:
+    40100000:\tsub\tsp, sp, #0x60
+    40100004:\tbl\t40100100 <rmm::firmware::serve_forever>
+0000000040100100 <rmm::firmware::serve_forever>:
+    40100100:\tstp\tx29, x30, [sp, #-32]!
+    40100104:\tbl\t40100200 <rmm::rmi::run>
+    40100108:\tbl\t40100400 <rmm::rmi::set_ripas::csm_allows>
+    4010010c:\tbl\t40100500 <rmm::sharing::lock::on_csm_stack::{{closure}}>
+0000000040100200 <rmm::rmi::run>:
+    40100200:\tsub\tsp, sp, #0x1, lsl #12
+    40100204:\tsub\tsp, sp, #0x10
+    40100208:\tadrp\tx8, 40100000 <rmm::firmware::serve_requests>
+    4010020c:\tadd\tx8, x8, #0x600
+    40100210:\tblr\tx8
+    40100214:\tb\t40100300 <leaf>
+    40100218:\tb\t40100220 <rmm::rmi::run+0x20>
+    4010021c:\tbl\t40100200 <rmm::rmi::run>
+0000000040100300 <leaf>:
+    40100300:\tsub\tsp, sp, #1024
+0000000040100400 <rmm::rmi::set_ripas::csm_allows>:
+    40100400:\tsub\tsp, sp, #0x10, lsl #12
+0000000040100500 <rmm::sharing::lock::on_csm_stack::{{closure}}>:
+    40100500:\tsub\tsp, sp, #0x100
+    40100504:\tbl\t40100400 <rmm::rmi::set_ripas::csm_allows>
+0000000040100600 <pointer_target>:
+    40100600:\tstr\tx30, [sp, #-16]!
+    40100604:\tbl\t40100800 <helper>
+0000000040100700 <vtable_target>:
+    40100700:\tsub\tsp, sp, #32
+0000000040100800 <helper>:
+    40100800:\tsub\tsp, sp, #256
+";
+
+    // A vtable in .rodata naming `vtable_target` (0x40100700, little-endian).
+    const DATA: &str = "\
+Contents of section .rodata:
+ 40132000 00071040 00000000 00000000 00000000  ................
+";
+
+    #[test]
+    fn frames_calls_tail_calls_and_indirect_calls_add_up() {
+        let graph = Graph::parse(DIS, DATA);
+        assert_eq!(graph.address_taken.len(), 2, "{:?}", graph.address_taken);
+        // The deepest address-taken function: `pointer_target` (16) calling `helper` (256).
+        assert_eq!(graph.indirect_allowance().other.bytes, 16 + 256);
+        let bounds = analyse(DIS, DATA, 24_576, 0);
+        let request_loop = &bounds[0];
+        // serve_requests 0x60, serve_forever 32, rmi::run 4096 + 16 with its indirect call (272),
+        // deeper than its tail call to `leaf` (1024); the self-call is cut.
+        assert_eq!(request_loop.chain.bytes, 0x60 + 32 + 4096 + 16 + 272);
+        let names: Vec<&str> = request_loop
+            .chain
+            .steps
+            .iter()
+            .map(|s| s.0.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "rmm::firmware::serve_requests",
+                "rmm::firmware::serve_forever",
+                "rmm::rmi::run",
+                "(indirect) pointer_target",
+                "helper"
+            ]
+        );
+        assert!(request_loop.fits());
+        let small = analyse(DIS, DATA, 4_096, 0);
+        assert!(!small[0].fits(), "{:?}", small[0]);
+        assert!(report(&small).contains("**does not fit**"));
+    }
+
+    #[test]
+    fn the_csm_stack_counts_its_closures_and_the_csm_only_callee() {
+        let bounds = analyse(DIS, DATA, 24_576, 32_768);
+        let csm = bounds.last().map(|b| b.chain.bytes);
+        assert_eq!(csm, Some(0x100 + (0x10 << 12)));
+        assert!(!bounds.last().is_some_and(StackBound::fits));
+    }
+
+    #[test]
+    fn stack_bytes_reads_subtractions_and_pushes() {
+        assert_eq!(stack_bytes("sub", "sp, sp, #0x60"), 0x60);
+        assert_eq!(stack_bytes("sub", "sp, sp, #0x2, lsl #12"), 0x2000);
+        assert_eq!(stack_bytes("sub", "x0, sp, #0x60"), 0);
+        assert_eq!(stack_bytes("stp", "x29, x30, [sp, #-96]!"), 96);
+        assert_eq!(stack_bytes("stp", "x29, x30, [sp, #16]"), 0);
+        assert_eq!(stack_bytes("str", "x30, [sp, #-16]!"), 16);
+    }
+}
