@@ -221,7 +221,7 @@ impl Graph {
             .chain(&CSM_ROOTS)
             .any(|r| name.contains(r))
             || (!context.on_csm_stack && CSM_ONLY.iter().any(|r| name.contains(r)))
-            || (!context.follow_panics && PANIC_PATH.iter().any(|r| name.contains(r)))
+            || (!context.follow_panics && is_panic_path(name))
     }
 
     /// The functions whose name contains `fragment`, by address.
@@ -258,7 +258,7 @@ impl Graph {
             return Chain::default();
         }
         let mut below = if f.indirect {
-            context.allowance.at(&f.name).clone()
+            context.indirect(&f.name)
         } else {
             Chain::default()
         };
@@ -266,7 +266,7 @@ impl Graph {
             if callee == addr || self.excluded(callee, context) {
                 continue;
             }
-            let chain = self.walk(callee, context, memo, on_path);
+            let chain = self.step(callee, context, memo, on_path);
             if chain.bytes > below.bytes {
                 below = chain;
             }
@@ -283,7 +283,7 @@ impl Graph {
             {
                 continue;
             }
-            let chain = self.walk(callee, context, memo, on_path);
+            let chain = self.step(callee, context, memo, on_path);
             if chain.bytes > own.bytes {
                 own = chain;
             }
@@ -291,6 +291,29 @@ impl Graph {
         on_path.remove(&addr);
         memo.insert(addr, own.clone());
         own
+    }
+
+    /// [`Graph::walk`] into `callee`; entering the panic path from ordinary code switches to a
+    /// panicking walk, whose indirect calls are charged no further panic.
+    fn step(
+        &self,
+        callee: u64,
+        context: &Context,
+        memo: &mut HashMap<u64, Chain>,
+        on_path: &mut HashSet<u64>,
+    ) -> Chain {
+        if context.panic.bytes > 0 && is_panic_path(self.name(callee)) {
+            let panicking = Context {
+                allowance: context.allowance.clone(),
+                panic: Chain::default(),
+                on_csm_stack: context.on_csm_stack,
+                follow_panics: true,
+            };
+            let mut panic_memo = HashMap::new();
+            let mut panic_path = HashSet::new();
+            return self.walk(callee, &panicking, &mut panic_memo, &mut panic_path);
+        }
+        self.walk(callee, context, memo, on_path)
     }
 
     /// The allowance for indirect calls: from formatting code (`core::fmt`), the deepest
@@ -302,11 +325,12 @@ impl Graph {
     /// `fmt::write` again); panics inside them are not followed, and one panic at the deepest
     /// point is added instead (the fatal stop and its log line; a panic while logging a panic
     /// would recurse, and is counted once).
-    pub fn indirect_allowance(&self) -> Allowance {
+    pub fn indirect_allowance(&self) -> (Allowance, Chain) {
         let mut allowance = Allowance::default();
         for _ in 0..NESTING {
             let context = Context {
                 allowance: allowance.clone(),
+                panic: Chain::default(),
                 on_csm_stack: false,
                 follow_panics: false,
             };
@@ -335,6 +359,7 @@ impl Graph {
         // allowance without panics.
         let context = Context {
             allowance: allowance.clone(),
+            panic: Chain::default(),
             on_csm_stack: false,
             follow_panics: false,
         };
@@ -345,17 +370,19 @@ impl Graph {
             .map(|stop| self.deepest(stop, &context, &mut memo))
             .max_by_key(|c| c.bytes)
             .unwrap_or_default();
-        for chain in [&mut allowance.formatting, &mut allowance.other] {
-            chain.bytes += panic.bytes;
-            chain.steps.extend(panic.steps.iter().cloned());
-        }
-        allowance
+        (allowance, panic)
     }
 
     /// The deepest chain from any function whose name contains `fragment`.
-    pub fn deepest_from(&self, fragment: &str, allowance: &Allowance, on_csm_stack: bool) -> Chain {
+    pub fn deepest_from(
+        &self,
+        fragment: &str,
+        allowance: &(Allowance, Chain),
+        on_csm_stack: bool,
+    ) -> Chain {
         let context = Context {
-            allowance: allowance.clone(),
+            allowance: allowance.0.clone(),
+            panic: allowance.1.clone(),
             on_csm_stack,
             follow_panics: true,
         };
@@ -366,13 +393,14 @@ impl Graph {
                 // A root is not excluded from itself.
                 let f = &self.functions[&root];
                 let mut below = if f.indirect {
-                    allowance.at(&f.name).clone()
+                    context.indirect(&f.name)
                 } else {
                     Chain::default()
                 };
                 for &callee in &f.calls {
                     if callee != root && !self.excluded(callee, &context) {
-                        let chain = self.deepest(callee, &context, &mut memo);
+                        let mut on_path = HashSet::new();
+                        let chain = self.step(callee, &context, &mut memo, &mut on_path);
                         if chain.bytes > below.bytes {
                             below = chain;
                         }
@@ -388,6 +416,11 @@ impl Graph {
             .max_by_key(|c| c.bytes)
             .unwrap_or_default()
     }
+}
+
+/// True for the functions of the panic path ([`PANIC_PATH`]).
+fn is_panic_path(name: &str) -> bool {
+    PANIC_PATH.iter().any(|r| name.contains(r))
 }
 
 /// True for `core::fmt`'s functions and the impls of its traits.
@@ -417,9 +450,23 @@ impl Allowance {
 
 /// What a walk charges: the allowance for an indirect call, and which stack it is on.
 struct Context {
+    /// Charged for an indirect call.
     allowance: Allowance,
+    /// Added to an indirect call from ordinary code (a panic inside the callee); empty on the
+    /// panic path itself and while computing the allowance.
+    panic: Chain,
     on_csm_stack: bool,
     follow_panics: bool,
+}
+
+impl Context {
+    /// The chain an indirect call made by `caller` is charged.
+    fn indirect(&self, caller: &str) -> Chain {
+        let mut chain = self.allowance.at(caller).clone();
+        chain.bytes += self.panic.bytes;
+        chain.steps.extend(self.panic.steps.iter().cloned());
+        chain
+    }
 }
 
 /// One stack's bound.
@@ -504,7 +551,7 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) ->
             .max_by_key(|c| c.bytes)
             .unwrap_or_default();
         let trampoline =
-            graph.deepest_from("csm_stack::run::trampoline", &Allowance::default(), true);
+            graph.deepest_from("csm_stack::run::trampoline", &Default::default(), true);
         chain.bytes += trampoline.steps.first().map_or(0, |s| s.1);
         out.push(StackBound {
             id: "csm-stack",
@@ -609,7 +656,7 @@ Contents of section .rodata:
         let graph = Graph::parse(DIS, DATA);
         assert_eq!(graph.address_taken.len(), 2, "{:?}", graph.address_taken);
         // The deepest address-taken function: `pointer_target` (16) calling `helper` (256).
-        assert_eq!(graph.indirect_allowance().other.bytes, 16 + 256);
+        assert_eq!(graph.indirect_allowance().0.other.bytes, 16 + 256);
         let bounds = analyse(DIS, DATA, 24_576, 0);
         let request_loop = &bounds[0];
         // serve_requests 0x60, serve_forever 32, rmi::run 4096 + 16 with its indirect call (272),
