@@ -246,14 +246,23 @@ impl TimerOutputs {
     }
 }
 
-/// Where a realm CPU's FP/SIMD registers are kept between runs (its REC). The world switch
-/// loads them only when the realm first uses FP/SIMD in a run, and stores them back at the
-/// end of that run, so runs that never touch FP/SIMD cost nothing for it.
+/// Whose FP/SIMD registers a [`RealmFp`] slot keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FpSlot {
+    /// The realm CPU's, between runs.
+    Realm,
+    /// The host's, while the realm's are in the CPU (within one run).
+    Host,
+}
+
+/// Where a realm CPU's FP/SIMD registers are kept between runs, and the host's while the
+/// realm's are loaded (both in its REC). The world switch loads the realm's only when the
+/// realm first uses FP/SIMD in a run, and stores them back at the end of that run, so runs
+/// that never touch FP/SIMD cost nothing for it; the registers move straight between the
+/// CPU and the slots, with no copy on the stack.
 pub trait RealmFp {
-    /// Reads the saved registers into `regs`.
-    fn load(&self, regs: &mut FpRegs);
-    /// Saves `regs`.
-    fn store(&self, regs: &FpRegs);
+    /// Runs `f` on the registers kept in `slot` (in place where the memory allows it).
+    fn with_slot<R>(&self, slot: FpSlot, f: impl FnOnce(&mut FpRegs) -> R) -> R;
 }
 
 /// How the realm's translation and traps are configured for a run (EL2 registers the RMM
@@ -353,7 +362,7 @@ pub trait RealmCpu {
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
         gic: &mut VgicState,
-        fp: &dyn RealmFp,
+        fp: &impl RealmFp,
         on_trap: F,
     ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction;

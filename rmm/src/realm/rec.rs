@@ -10,7 +10,7 @@
 //! between runs.
 
 use crate::arch::Machine;
-use crate::arch::world::{FpRegs, RealmContext, RealmFp, VgicState};
+use crate::arch::world::{FpRegs, FpSlot, RealmContext, RealmFp, VgicState};
 use crate::granule::GranuleAddr;
 use crate::vcpu::gic::INITIAL_HCR;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
@@ -42,6 +42,9 @@ mod word {
     /// The saved [`FpRegs`](crate::arch::world::FpRegs) (zero from REC_CREATE's zeroed
     /// granule until the realm first uses FP/SIMD).
     pub const FP: usize = 192;
+    /// The host's FP/SIMD registers while the realm's are in the CPU (during a REC_ENTER that
+    /// loaded them; stale otherwise, and never read then).
+    pub const HOST_FP: usize = 258;
 }
 
 /// What a REC keeps of its realm CPU between runs and REC_ENTER works on in place: the
@@ -327,19 +330,21 @@ impl<'m, M: Machine> Rec<'m, M> {
 }
 
 impl<M: Machine> RealmFp for Rec<'_, M> {
-    fn load(&self, regs: &mut FpRegs) {
-        self.machine
-            .read_realm(self.addr, word::FP * 8, regs.as_mut_bytes());
-    }
-
-    fn store(&self, regs: &FpRegs) {
-        self.machine
-            .write_realm(self.addr, word::FP * 8, regs.as_bytes());
+    fn with_slot<R>(&self, slot: FpSlot, f: impl FnOnce(&mut FpRegs) -> R) -> R {
+        let word = match slot {
+            FpSlot::Realm => word::FP,
+            FpSlot::Host => word::HOST_FP,
+        };
+        self.machine.with_realm_value(self.addr, word * 8, f)
     }
 }
 
 const _: () = assert!(
     word::CONTEXT * 8 + core::mem::size_of::<RecRunState>() <= word::FP * 8
-        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE,
-    "the saved run state and FP/SIMD registers must fit in the REC granule, apart"
+        && word::FP * 8 + core::mem::size_of::<FpRegs>() <= word::HOST_FP * 8
+        && word::HOST_FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE
+        && (word::FP * 8) % 16 == 0
+        && (word::HOST_FP * 8) % 16 == 0,
+    "the saved run state and both FP/SIMD slots must fit in the REC granule, apart and \
+     16-byte aligned"
 );

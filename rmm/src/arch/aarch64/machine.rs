@@ -232,7 +232,7 @@ impl RealmCpu for HwMachine {
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
         gic: &mut VgicState,
-        fp: &dyn RealmFp,
+        fp: &impl RealmFp,
         on_trap: F,
     ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,

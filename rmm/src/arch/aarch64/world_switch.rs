@@ -18,7 +18,7 @@
 use super::realm_sysregs::{mrs, msr};
 use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
-    El1Sysregs, FpRegs, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, PAUTH_KEY_REGS, PauthKeys,
+    El1Sysregs, FpSlot, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, PAUTH_KEY_REGS, PauthKeys,
     RealmContext, RealmEntryConfig, RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction,
     TrapKind, VgicState, is_pauth_trap,
 };
@@ -284,17 +284,16 @@ const LAZY_CLASSES: u64 = 1 << EC_FP_ACCESS | 1 << 0x09 | 1 << 0x18;
 #[inline(never)]
 fn first_use(
     esr: u64,
-    fp_state: &mut Option<(FpRegs, FpRegs)>,
-    fp: &dyn RealmFp,
+    fp_loaded: &mut bool,
+    fp: &impl RealmFp,
     host_keys: &mut Option<[u64; PAUTH_KEY_REGS]>,
     pauth: &mut PauthKeys,
     hcr: u64,
 ) -> bool {
-    if fp_state.is_none() && (esr >> 26) & 0x3F == EC_FP_ACCESS {
-        let (host_fp, realm_fp) = fp_state.insert((FpRegs::default(), FpRegs::default()));
-        fp_regs::save(host_fp);
-        fp.load(realm_fp);
-        fp_regs::load(realm_fp);
+    if !*fp_loaded && (esr >> 26) & 0x3F == EC_FP_ACCESS {
+        fp.with_slot(FpSlot::Host, fp_regs::save);
+        fp.with_slot(FpSlot::Realm, |regs| fp_regs::load(regs));
+        *fp_loaded = true;
         return true;
     }
     if host_keys.is_none() && is_pauth_trap(esr) {
@@ -418,7 +417,7 @@ pub fn run_realm<F>(
     config: &RealmEntryConfig,
     ctx: &mut RealmContext,
     gic: &mut VgicState,
-    fp: &dyn RealmFp,
+    fp: &impl RealmFp,
     mut on_trap: F,
 ) where
     F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
@@ -450,8 +449,8 @@ pub fn run_realm<F>(
     };
     // FP/SIMD is switched lazily: the host's registers stay in the CPU until the realm's
     // first FP/SIMD access traps, then go aside while the realm's are loaded.
-    // (host's, realm's) once loaded; `None` costs nothing in runs that never use FP/SIMD.
-    let mut fp_state: Option<(FpRegs, FpRegs)> = None;
+    // Whether the realm's are in the CPU (and the host's in the REC's host slot).
+    let mut fp_loaded = false;
     // The host's PAuth keys once the realm's are in the CPU: from the realm's first use in
     // this run, or from the start if the REC has used PAuth before (see `PauthKeys`).
     let mut host_keys = if ctx.pauth.in_use != 0 {
@@ -483,7 +482,7 @@ pub fn run_realm<F>(
             // FP/SIMD registers in `on_trap`). The ERET synchronises this write.
             msr!(
                 "cptr_el2",
-                if fp_state.is_some() {
+                if fp_loaded {
                     CPTR_EL2_REALM
                 } else {
                     CPTR_EL2_REALM_FP_UNLOADED
@@ -519,7 +518,7 @@ pub fn run_realm<F>(
                 && (LAZY_CLASSES >> class) & 1 != 0
                 && first_use(
                     trap.esr,
-                    &mut fp_state,
+                    &mut fp_loaded,
                     fp,
                     &mut host_keys,
                     &mut ctx.pauth,
@@ -544,10 +543,9 @@ pub fn run_realm<F>(
     }
     save_el1(&mut ctx.el1);
     vgic_regs::save_and_clear(gic, config.vgic_lrs, config.vgic_aprs, lrs_in_use);
-    if let Some((host_fp, realm_fp)) = &mut fp_state {
-        fp_regs::save(realm_fp);
-        fp.store(realm_fp);
-        fp_regs::load(host_fp);
+    if fp_loaded {
+        fp.with_slot(FpSlot::Realm, fp_regs::save);
+        fp.with_slot(FpSlot::Host, |regs| fp_regs::load(regs));
     }
     if let Some(host_keys) = &host_keys {
         unload_realm_keys(&mut ctx.pauth, host_keys);

@@ -996,7 +996,7 @@ impl RealmCpu for FakeMachine {
         config: &RealmEntryConfig,
         ctx: &mut RealmContext,
         gic: &mut VgicState,
-        _fp: &dyn RealmFp,
+        _fp: &impl RealmFp,
         mut on_trap: F,
     ) where
         F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
