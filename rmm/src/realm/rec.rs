@@ -343,8 +343,8 @@ const _: () = assert!(
     word::CONTEXT * 8 + core::mem::size_of::<RecRunState>() <= word::FP * 8
         && word::FP * 8 + core::mem::size_of::<FpRegs>() <= word::HOST_FP * 8
         && word::HOST_FP * 8 + core::mem::size_of::<FpRegs>() <= crate::GRANULE_SIZE
-        && (word::FP * 8) % 16 == 0
-        && (word::HOST_FP * 8) % 16 == 0,
+        && (word::FP * 8).is_multiple_of(16)
+        && (word::HOST_FP * 8).is_multiple_of(16),
     "the saved run state and both FP/SIMD slots must fit in the REC granule, apart and \
      16-byte aligned"
 );

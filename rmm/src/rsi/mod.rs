@@ -55,6 +55,11 @@ pub enum RsiAction {
     /// re-enters the REC (the CSM exits 7 and 8, and `RMI_EXIT_IRQ` while a CSM call waited
     /// for the CSM lock).
     Restart(ExitRecord),
+    /// Not handled inside the world switch: the call is made once the world switch has
+    /// returned, with [`dispatch_deferred`], and the realm is entered again if it resumes.
+    /// RSI_ATTEST_TOKEN_CONTINUE, whose signing steps are the deepest path on a CPU's stack:
+    /// without the world switch's frame under them, a CPU's stack can be smaller.
+    Deferred,
 }
 
 impl RsiAction {
@@ -114,6 +119,12 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
     }
 }
 
+/// Handles the SMC the realm in `ctx` made, which [`dispatch`] deferred
+/// ([`RsiAction::Deferred`]): called outside the world switch.
+pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
+    attest::continue_token(env, &ctx.gprs.x).action()
+}
+
 /// Handles RSI 1.0 `command` with the realm's registers `x`.
 #[inline(always)]
 fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 31]) -> RsiAction {
@@ -134,7 +145,7 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         RsiCommand::HostCall => host_call::exit(env, x[1]),
         RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
         RsiCommand::AttestTokenInit => attest::init(env, x).action(),
-        RsiCommand::AttestTokenContinue => attest::continue_token(env, x).action(),
+        RsiCommand::AttestTokenContinue => RsiAction::Deferred,
         RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
     }
 }

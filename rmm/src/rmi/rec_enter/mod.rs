@@ -19,7 +19,7 @@ use crate::rmi::args::RecEnterArgs;
 pub mod complete;
 pub mod trap;
 use crate::arch::Machine;
-use crate::arch::world::TrapAction;
+use crate::arch::world::{RealmTrap, TrapAction};
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::{RecEnv, config};
 use crate::granule::GranuleAddr;
@@ -231,20 +231,36 @@ fn run_in_place<M: Machine>(
         flags.contains(RecEnterFlags::TRAP_WFE),
     );
     let mut outcome: Option<(ExitRecord, Option<LastExit>)> = None;
-    machine.run_realm(
-        &entry,
-        ctx,
-        &mut state.gic,
-        rec,
-        |ctx, realm_trap| match trap::handle(env, ctx, realm_trap) {
-            trap::Outcome::Resume => TrapAction::Resume,
-            trap::Outcome::Injected => TrapAction::ResumeInjected,
-            trap::Outcome::Exit { exit, last } => {
-                outcome = Some((exit, last));
-                TrapAction::Stop
-            }
-        },
-    );
+    let mut deferred: Option<RealmTrap> = None;
+    loop {
+        machine.run_realm(
+            &entry,
+            &mut state.ctx,
+            &mut state.gic,
+            rec,
+            |ctx, realm_trap| match trap::handle(env, ctx, realm_trap) {
+                trap::Outcome::Resume => TrapAction::Resume,
+                trap::Outcome::Injected => TrapAction::ResumeInjected,
+                trap::Outcome::Exit { exit, last } => {
+                    outcome = Some((exit, last));
+                    TrapAction::Stop
+                }
+                trap::Outcome::Deferred(realm_trap) => {
+                    deferred = Some(realm_trap);
+                    TrapAction::Stop
+                }
+            },
+        );
+        // A deferred call runs here, with the world switch's frame popped, and the realm runs
+        // on if it resumes (its whole context, an injected exception's included, is in
+        // `state` for the next entry).
+        let Some(realm_trap) = deferred.take() else {
+            break;
+        };
+        if !trap::deferred(env, &mut state.ctx, &realm_trap, &mut outcome) {
+            break;
+        }
+    }
     // Used where it was stored (moving the 344-byte exit out of the option cost a copy per
     // entry once the trap handler was no longer inlined here).
     let Some((exit, last)) = outcome.as_mut() else {

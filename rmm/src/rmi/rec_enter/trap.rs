@@ -48,6 +48,9 @@ pub enum Outcome {
         /// The syndrome to remember (`None` leaves the REC's record as it was).
         last: Option<LastExit>,
     },
+    /// Out of the world switch (not to the host): the realm's SMC is handled by [`deferred`]
+    /// (`RsiAction::Deferred`), and the realm entered again if it resumes.
+    Deferred(RealmTrap),
 }
 
 fn exit(exit: ExitRecord, last: Option<LastExit>) -> Outcome {
@@ -192,7 +195,35 @@ fn sysreg<M: Machine>(
 }
 
 fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
-    match rsi::dispatch(env, ctx) {
+    answer(rsi::dispatch(env, ctx), ctx, trap)
+}
+
+/// Handles the SMC of a [`Outcome::Deferred`] trap, outside the world switch: `true` if the
+/// realm resumes, `false` if it exits to the host with `exit` (written in place, as the
+/// world switch's trap handler writes it).
+#[inline(never)]
+pub fn deferred<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    exit: &mut Option<(ExitRecord, Option<LastExit>)>,
+) -> bool {
+    match answer(rsi::dispatch_deferred(env, ctx), ctx, trap) {
+        Outcome::Resume | Outcome::Injected => true,
+        Outcome::Exit { exit: record, last } => {
+            *exit = Some((record, last));
+            false
+        }
+        Outcome::Deferred(_) => {
+            crate::invariant::broken(format_args!("a deferred RSI call was deferred again"))
+        }
+    }
+}
+
+/// What an RSI call's action does to the realm's registers, and what follows.
+#[inline(always)]
+fn answer(action: RsiAction, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
+    match action {
         RsiAction::Return(regs) => {
             ctx.gprs.x[..4].copy_from_slice(&regs);
             ctx.gprs.advance_pc();
@@ -214,6 +245,7 @@ fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap
         }
         RsiAction::Stage2Abort(record) => sync_exit(trap, record),
         RsiAction::Restart(record) => exit(record, None),
+        RsiAction::Deferred => Outcome::Deferred(*trap),
     }
 }
 
