@@ -380,41 +380,51 @@ impl Graph {
         allowance: &(Allowance, Chain),
         on_csm_stack: bool,
     ) -> Chain {
+        self.find(fragment)
+            .into_iter()
+            .map(|root| self.deepest_at(root, allowance, on_csm_stack))
+            .max_by_key(|c| c.bytes)
+            .unwrap_or_default()
+    }
+
+    /// The deepest chain from the function at `root` (which may itself be one that starts a
+    /// stack of its own).
+    pub fn deepest_at(
+        &self,
+        root: u64,
+        allowance: &(Allowance, Chain),
+        on_csm_stack: bool,
+    ) -> Chain {
         let context = Context {
             allowance: allowance.0.clone(),
             panic: allowance.1.clone(),
             on_csm_stack,
             follow_panics: true,
         };
+        let Some(f) = self.functions.get(&root) else {
+            return Chain::default();
+        };
         let mut memo = HashMap::new();
-        self.find(fragment)
-            .into_iter()
-            .map(|root| {
-                // A root is not excluded from itself.
-                let f = &self.functions[&root];
-                let mut below = if f.indirect {
-                    context.indirect(&f.name)
-                } else {
-                    Chain::default()
-                };
-                for &callee in &f.calls {
-                    if callee != root && !self.excluded(callee, &context) {
-                        let mut on_path = HashSet::new();
-                        let chain = self.step(callee, &context, &mut memo, &mut on_path);
-                        if chain.bytes > below.bytes {
-                            below = chain;
-                        }
-                    }
+        let mut below = if f.indirect {
+            context.indirect(&f.name)
+        } else {
+            Chain::default()
+        };
+        for &callee in &f.calls {
+            if callee != root && !self.excluded(callee, &context) {
+                let mut on_path = HashSet::new();
+                let chain = self.step(callee, &context, &mut memo, &mut on_path);
+                if chain.bytes > below.bytes {
+                    below = chain;
                 }
-                let mut chain = Chain {
-                    bytes: f.frame + below.bytes,
-                    steps: vec![(f.name.clone(), f.frame)],
-                };
-                chain.steps.extend(below.steps);
-                chain
-            })
-            .max_by_key(|c| c.bytes)
-            .unwrap_or_default()
+            }
+        }
+        let mut chain = Chain {
+            bytes: f.frame + below.bytes,
+            steps: vec![(f.name.clone(), f.frame)],
+        };
+        chain.steps.extend(below.steps);
+        chain
     }
 }
 
@@ -473,9 +483,9 @@ impl Context {
 #[derive(Debug, Clone)]
 pub struct StackBound {
     /// A short name (the test's).
-    pub id: &'static str,
+    pub id: String,
     /// Which stack, which path.
-    pub what: &'static str,
+    pub what: String,
     /// The stack's size in bytes.
     pub size: u64,
     /// The deepest chain.
@@ -532,14 +542,14 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) ->
     let allowance = graph.indirect_allowance();
     let mut out = vec![
         StackBound {
-            id: "cpu-stack.request-loop",
-            what: "a CPU's stack, request loop (every RMI command; RSI calls and exits inside REC_ENTER)",
+            id: "cpu-stack.request-loop".into(),
+            what: "a CPU's stack, request loop (every RMI command; RSI calls and exits inside REC_ENTER)".into(),
             size: cpu_stack,
             chain: graph.deepest_from("rmm::firmware::serve_requests", &allowance, false),
         },
         StackBound {
-            id: "cpu-stack.boot",
-            what: "a CPU's stack, cold or warm boot (until the request loop starts afresh)",
+            id: "cpu-stack.boot".into(),
+            what: "a CPU's stack, cold or warm boot (until the request loop starts afresh)".into(),
             size: cpu_stack,
             chain: graph.deepest_from("rmm::firmware::start", &allowance, false),
         },
@@ -553,14 +563,66 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) ->
         let trampoline =
             graph.deepest_from("csm_stack::run::trampoline", &Default::default(), true);
         chain.bytes += trampoline.steps.first().map_or(0, |s| s.1);
+        out.insert(
+            2,
+            StackBound {
+                id: "csm-stack".into(),
+                what: "the CSM stack (every CSM operation, under the CSM lock)".into(),
+                size: csm_stack,
+                chain,
+            },
+        );
+    }
+    // The deepest command handlers, each from the request loop's frames down.
+    let above: u64 = [
+        "rmm::firmware::serve_requests",
+        "rmm::firmware::serve_forever",
+    ]
+    .iter()
+    .filter_map(|name| graph.find(name).first().map(|a| graph.functions[a].frame))
+    .sum();
+    let mut handlers: Vec<Chain> = graph
+        .find("rmm::rmi::run")
+        .into_iter()
+        .filter(|a| graph.functions[a].name == "rmm::rmi::run")
+        .map(|a| {
+            let mut chain = graph.deepest_at(a, &allowance, false);
+            chain.bytes += above;
+            chain
+        })
+        .collect();
+    handlers.sort_by_key(|c| std::cmp::Reverse(c.bytes));
+    for (n, chain) in handlers.into_iter().take(HANDLERS).enumerate() {
+        let via = chain
+            .steps
+            .get(1)
+            .map_or("", |s| s.0.as_str())
+            .chars()
+            .take(60)
+            .collect::<String>();
         out.push(StackBound {
-            id: "csm-stack",
-            what: "the CSM stack (every CSM operation, under the CSM lock)",
-            size: csm_stack,
+            id: format!("cpu-stack.handler-{}", n + 1),
+            what: format!(
+                "a CPU's stack, the {} deepest command handler (`rmi::run` → `{via}`)",
+                ordinal(n + 1)
+            ),
+            size: cpu_stack,
             chain,
         });
     }
     out
+}
+
+/// How many command handlers the report lists.
+const HANDLERS: usize = 6;
+
+fn ordinal(n: usize) -> String {
+    match n {
+        1 => "1st".into(),
+        2 => "2nd".into(),
+        3 => "3rd".into(),
+        _ => format!("{n}th"),
+    }
 }
 
 /// The bounds as a markdown table, each with its deepest chain.
@@ -687,9 +749,15 @@ Contents of section .rodata:
     #[test]
     fn the_csm_stack_counts_its_closures_and_the_csm_only_callee() {
         let bounds = analyse(DIS, DATA, 24_576, 32_768);
-        let csm = bounds.last().map(|b| b.chain.bytes);
-        assert_eq!(csm, Some(0x100 + (0x10 << 12)));
-        assert!(!bounds.last().is_some_and(StackBound::fits));
+        let csm = bounds.iter().find(|b| b.id == "csm-stack");
+        assert_eq!(csm.map(|b| b.chain.bytes), Some(0x100 + (0x10 << 12)));
+        assert!(!csm.is_some_and(StackBound::fits));
+        // The one command handler: from the request loop's frames (0x60 + 32) down.
+        let handler = bounds.iter().find(|b| b.id == "cpu-stack.handler-1");
+        assert_eq!(
+            handler.map(|b| b.chain.bytes),
+            Some(0x60 + 32 + 4096 + 16 + 272)
+        );
     }
 
     #[test]

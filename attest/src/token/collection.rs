@@ -27,8 +27,11 @@ pub const HEAD: [u8; 7] = [0xd9, 0x01, 0x8f, 0xa2, 0x19, 0xac, 0xca];
 /// Key 44241: the bytes between the platform token and the realm token's bstr head.
 pub const REALM_KEY: [u8; 3] = [0x19, 0xac, 0xd1];
 
-/// The longest platform token the RMM accepts from EL3 (TF-A's sample is 1,518 bytes).
-pub const PLATFORM_TOKEN_MAX: usize = 0x4000;
+/// The longest platform token the RMM accepts from EL3: 8 KiB, twice TF-RMM's default
+/// buffer (`ATTEST_PLAT_TOKEN_SIZE`, 0x1000) and twice the bound TF-A asserts for tokens it
+/// fetches from an RSE (TF-A's sample token is 1,518 bytes). Static memory: the RMM keeps
+/// one buffer of this size.
+pub const PLATFORM_TOKEN_MAX: usize = 0x2000;
 
 /// Length of the collection holding tokens of these lengths.
 pub const fn cca_token_len(platform_len: usize, realm_len: usize) -> usize {
