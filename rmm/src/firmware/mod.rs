@@ -187,23 +187,32 @@ fn cold_boot(
     }
 }
 
-/// The boot checks and the memory set-up, in a frame of their own (the shared page's copy
-/// is 4 KiB of it), popped before the attestation key is imported.
+/// The boot checks and the memory set-up, in a frame of their own, popped before the
+/// attestation key is imported.
 #[inline(never)]
 fn validate_and_set_up(
     platform: &PlatformConfig,
     raw: RawBootArgs,
     cpu: &crate::cpu_features::CpuIdRegisters,
 ) -> Result<(crate::boot::BootConfig, BootMemory), BootError> {
-    boot::cold_boot(raw, image_range(), copy_shared_page, cpu).and_then(|config| {
-        match boot_memory::set_up(&config, platform.early_console_base) {
-            Ok(memory) => Ok((config, memory)),
-            Err(error) => {
-                log::error!("memory set-up failed: {error}");
-                Err(BootError::Unknown)
-            }
+    let config = validate(raw, cpu)?;
+    match boot_memory::set_up(&config, platform.early_console_base) {
+        Ok(memory) => Ok((config, memory)),
+        Err(error) => {
+            log::error!("memory set-up failed: {error}");
+            Err(BootError::Unknown)
         }
-    })
+    }
+}
+
+/// The boot checks, the manifest parsed from the shared page's copy: out of line, so the
+/// 4 KiB copy is popped before the memory set-up runs.
+#[inline(never)]
+fn validate(
+    raw: RawBootArgs,
+    cpu: &crate::cpu_features::CpuIdRegisters,
+) -> Result<crate::boot::BootConfig, BootError> {
+    boot::cold_boot(raw, image_range(), copy_shared_page, cpu)
 }
 
 /// Obtains the attestation key and platform token from EL3 (see
