@@ -26,6 +26,18 @@ use crate::state::{Csm, IndexEntry};
 pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
     /// The table bound to `rd`, or `None` if there is none or it does not decode.
     fn load(&self, rd: Rd) -> Option<Apt<NR, NG, NA>>;
+    /// [`AptStore::load`] into `apt`: `false` (and `apt` unspecified) if there is no table.
+    /// A store that keeps decoded tables overrides it to copy once, with no table-sized
+    /// temporary.
+    fn load_into(&self, rd: Rd, apt: &mut Apt<NR, NG, NA>) -> bool {
+        match self.load(rd) {
+            Some(loaded) => {
+                *apt = loaded;
+                true
+            }
+            None => false,
+        }
+    }
     /// Writes `apt` into the granule bound to `rd`.
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
     /// Zeroes the granule bound to `rd` (its APT is gone).
@@ -95,7 +107,7 @@ impl Change {
     ) -> bool {
         match self {
             Change::Init { owner, par_size } => {
-                *apt = Apt::new(owner, par_size);
+                apt.reset(owner, par_size);
                 true
             }
             Change::AddRegion { id, range } => {
@@ -355,18 +367,25 @@ impl Plan {
             .all(|e| e.change.apply(apt))
     }
 
-    /// The table of `rd` after this plan, starting from the store (or empty before an Init).
-    fn result<const NR: usize, const NG: usize, const NA: usize>(
+    /// Writes into `apt` the table of `rd` after this plan, starting from the store (or empty
+    /// before an Init); `false` if it does not load, an edit does not apply or the result is
+    /// not a valid table. Into the caller's table, not returned: a returned table and the
+    /// loaded one were two more table-sized temporaries on the CSM stack.
+    fn result_into<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         first: usize,
         rd: Rd,
-    ) -> Option<Apt<NR, NG, NA>> {
-        let mut apt = match self.edits().nth(first).map(|e| e.change) {
-            Some(Change::Init { owner, par_size }) => Apt::new(owner, par_size),
-            _ => store.load(rd)?,
+        apt: &mut Apt<NR, NG, NA>,
+    ) -> bool {
+        let loaded = match self.edits().nth(first).map(|e| e.change) {
+            Some(Change::Init { owner, par_size }) => {
+                apt.reset(owner, par_size);
+                true
+            }
+            _ => store.load_into(rd, apt),
         };
-        (self.apply_to(rd, &mut apt) && apt.validate().is_ok()).then_some(apt)
+        loaded && self.apply_to(rd, apt) && apt.validate().is_ok()
     }
 
     /// The dry run of the commit: every edited table loads, every edit applies and every
@@ -375,8 +394,11 @@ impl Plan {
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
+        let mut apt = Apt::new(RealmId::MIN, 0);
         for (first, rd) in self.edited() {
-            self.result(store, first, rd).ok_or(Corrupt)?;
+            if !self.result_into(store, first, rd, &mut apt) {
+                return Err(Corrupt);
+            }
         }
         Ok(())
     }
@@ -420,10 +442,12 @@ impl<const R: usize> Csm<R> {
             }
         }
         let mut ok = true;
+        let mut apt = Apt::new(RealmId::MIN, 0);
         for (first, rd) in plan.edited() {
-            match plan.result(store, first, rd) {
-                Some(apt) => store.store(rd, &apt),
-                None => ok = false,
+            if plan.result_into(store, first, rd, &mut apt) {
+                store.store(rd, &apt);
+            } else {
+                ok = false;
             }
         }
         if ok { Ok(()) } else { Err(Corrupt) }

@@ -77,23 +77,15 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
         self.cached.set(cached);
     }
 
-    fn granule(&self, rd: apt::Rd) -> Option<GranuleAddr> {
-        self.apts
-            .iter()
-            .take(self.len)
-            .find(|(r, _)| *r == rd)
-            .and_then(|(_, a)| *a)
-    }
-}
-
-impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStore<'_, M> {
-    fn load(&self, rd: apt::Rd) -> Option<FwApt> {
+    /// `f` on the decoded table bound to `rd`, decoding it into a cache slot unless it is
+    /// cached already; `None` if there is no table or it does not decode.
+    fn with_decoded<R>(&self, rd: apt::Rd, f: impl FnOnce(&FwApt) -> R) -> Option<R> {
         let granule = self.granule(rd)?;
         let mut cached = self.cached.get();
         // Only this store borrows its tables, and never across a call: the borrow succeeds.
         let mut tables = self.tables.try_borrow_mut().ok()?;
         if let Some(i) = cached.iter().position(|r| *r == Some(rd)) {
-            return tables.get(i).copied();
+            return tables.get(i).map(f);
         }
         let victim = self.victim.get() % CACHED;
         self.victim.set(victim + 1);
@@ -109,7 +101,25 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
             *slot = decoded.then_some(rd);
         }
         self.cached.set(cached);
-        decoded.then_some(*table)
+        decoded.then(|| f(table))
+    }
+
+    fn granule(&self, rd: apt::Rd) -> Option<GranuleAddr> {
+        self.apts
+            .iter()
+            .take(self.len)
+            .find(|(r, _)| *r == rd)
+            .and_then(|(_, a)| *a)
+    }
+}
+
+impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStore<'_, M> {
+    fn load(&self, rd: apt::Rd) -> Option<FwApt> {
+        self.with_decoded(rd, |table| *table)
+    }
+
+    fn load_into(&self, rd: apt::Rd, apt: &mut FwApt) -> bool {
+        self.with_decoded(rd, |table| *apt = *table).is_some()
     }
 
     fn store(&mut self, rd: apt::Rd, apt: &FwApt) {
