@@ -129,6 +129,11 @@ fn data_create_failures_in_order() {
         status::INPUT
     );
     assert_eq!(host.rig.state(data), Some(GranuleState::Delegated));
+    assert_eq!(
+        host.rig.machine.inspect(data),
+        [0; 4096],
+        "what the copy wrote before the fault is cleared: a DELEGATED granule reads as zero"
+    );
     assert_eq!(host.read_entry(r.rd, 0x1000, 3)[2], 0, "still unassigned");
     assert_eq!(rim(&host, &r), before, "RIM untouched");
     // Realm state is checked before the IPA: an active realm refuses even a bad IPA with
