@@ -14,8 +14,14 @@
 //! | REC_CREATE (runnable) | the REC descriptor: current RIM and H(`RmiRecParams` zero except `flags`, `pc`, `gprs`) |
 //! | RTT_INIT_RIPAS | the RIPAS descriptor, once per RTT entry: current RIM, entry base and top |
 //! | RSI_MEASUREMENT_EXTEND | H(REM\[0..hash length\] ‖ value\[0..size\]) |
+//!
+//! The two parameter pages (REALM_CREATE's and REC_CREATE's) are hashed without being built:
+//! both are zero past their first few hundred bytes, so [`digest_zero_extended`] keeps only
+//! half a page and those bytes, and hashes the page as two views of it. The digest is that of
+//! the whole 4 KiB page, byte for byte.
 
 use crate::sha::{SOFT, Sha2Engine, sha256, sha512};
+use core::mem::{offset_of, size_of};
 use rmm_abi::measurement::{
     MAX_MEASUREMENT_SIZE, Measurement, MeasurementDescData, MeasurementDescRec,
     MeasurementDescRipas,
@@ -76,17 +82,57 @@ pub struct MeasuredRealmParams {
     pub hash_algo: HashAlgorithm,
 }
 
-/// The initial RIM of a realm created with `params`.
+/// Size of the parameter pages REALM_CREATE and REC_CREATE measure.
+const PARAMS_PAGE_SIZE: usize = 4096;
+
+const _: () = assert!(size_of::<RealmParams>() == PARAMS_PAGE_SIZE);
+const _: () = assert!(size_of::<RecParams>() == PARAMS_PAGE_SIZE);
+
+/// Half a parameter page: a whole number of SHA-256 (64-byte) and SHA-512 (128-byte) blocks.
+const HALF_PAGE: usize = PARAMS_PAGE_SIZE / 2;
+
+const _: () = assert!(HALF_PAGE.is_multiple_of(128));
+
+/// H(a parameter page that is zero past its first `N - HALF_PAGE` bytes) with `engine`,
+/// zero-padded to 64 bytes, without building the page. `page` holds those bytes and then
+/// [`HALF_PAGE`] zeros; the page is `page[..HALF_PAGE]` (its first half: the head, then zeros)
+/// followed by `page[N - HALF_PAGE..]` (its second half, all zeros). Each view is whole hash
+/// blocks and goes to the engine in one call straight from `page`.
+fn digest_zero_extended<const N: usize>(
+    engine: &dyn Sha2Engine,
+    algorithm: HashAlgorithm,
+    page: &[u8; N],
+) -> Measurement {
+    const { assert!(N >= HALF_PAGE && N <= PARAMS_PAGE_SIZE) };
+    digest_with(
+        engine,
+        algorithm,
+        &[&page[..HALF_PAGE], &page[N - HALF_PAGE..]],
+    )
+}
+
+/// The bytes of `RmiRealmParams` that REALM_CREATE measures: its first seven fields, one run
+/// of 64-bit slots from offset 0 (the rest of the page is zero).
+const REALM_HEAD: usize = offset_of!(RealmParams, hash_algo) + 8;
+
+const _: () = assert!(offset_of!(RealmParams, flags) == 0);
+const _: () = assert!(REALM_HEAD == 7 * 8);
+
+/// The initial RIM of a realm created with `params`: the hash of a 4 KiB `RmiRealmParams`
+/// that is zero except for the seven measured fields.
 pub fn rim_init(engine: &dyn Sha2Engine, params: &MeasuredRealmParams) -> Measurement {
-    let mut page = RealmParams::zeroed();
-    page.flags = params.flags;
-    page.s2sz = u64::from(params.s2sz);
-    page.sve_vl = u64::from(params.sve_vl);
-    page.num_bps = u64::from(params.num_bps);
-    page.num_wps = u64::from(params.num_wps);
-    page.pmu_num_ctrs = u64::from(params.pmu_num_ctrs);
-    page.hash_algo = params.hash_algo as u64;
-    digest_with(engine, params.hash_algo, &[page.as_bytes()])
+    let head: [u64; 7] = [
+        params.flags,
+        u64::from(params.s2sz),
+        u64::from(params.sve_vl),
+        u64::from(params.num_bps),
+        u64::from(params.num_wps),
+        u64::from(params.pmu_num_ctrs),
+        params.hash_algo as u64,
+    ];
+    let mut page = [0u8; REALM_HEAD + HALF_PAGE];
+    page[..REALM_HEAD].copy_from_slice(head.as_bytes());
+    digest_zero_extended(engine, params.hash_algo, &page)
 }
 
 /// The RIM after DATA_CREATE of `content` at `ipa` with `flags` (content is hashed only if
@@ -108,6 +154,13 @@ pub fn extend_data(
     digest_with(engine, algorithm, &[desc.as_bytes()])
 }
 
+/// The bytes of `RmiRecParams` that REC_CREATE's measurement may find non-zero: up to the end
+/// of `gprs`, after `flags` and `pc`.
+const REC_HEAD: usize = offset_of!(RecParams, gprs) + 8 * REC_CREATE_NR_GPRS;
+
+const _: () = assert!(offset_of!(RecParams, flags) < offset_of!(RecParams, gprs));
+const _: () = assert!(offset_of!(RecParams, pc) < offset_of!(RecParams, gprs));
+
 /// The RIM after REC_CREATE of a runnable REC with these initial `flags`, `pc` and `gprs`.
 pub fn extend_rec(
     engine: &dyn Sha2Engine,
@@ -117,11 +170,17 @@ pub fn extend_rec(
     pc: u64,
     gprs: &[u64; REC_CREATE_NR_GPRS],
 ) -> Measurement {
-    let mut params = RecParams::zeroed();
-    params.flags = flags;
-    params.pc = pc;
-    params.gprs = *gprs;
-    let content = digest_with(engine, algorithm, &[params.as_bytes()]);
+    // The hash of a 4 KiB `RmiRecParams` that is zero except for these three fields.
+    let mut page = [0u8; REC_HEAD + HALF_PAGE];
+    let mut put = |offset: usize, bytes: &[u8]| {
+        if let Some(slot) = page.get_mut(offset..offset + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+    };
+    put(offset_of!(RecParams, flags), flags.as_bytes());
+    put(offset_of!(RecParams, pc), pc.as_bytes());
+    put(offset_of!(RecParams, gprs), gprs.as_bytes());
+    let content = digest_zero_extended(engine, algorithm, &page);
     let desc = MeasurementDescRec::new(*rim, content);
     digest_with(engine, algorithm, &[desc.as_bytes()])
 }

@@ -158,3 +158,127 @@ fn rem_extension_hashes_the_digest_length_of_the_old_value() {
         assert_eq!(extend_rem(&SOFT, algorithm, &rem, &[0; 65]), None);
     }
 }
+
+/// The RIM of REALM_CREATE as it was computed before the page was hashed without being built: a whole
+/// zeroed `RmiRealmParams` with the seven fields set, hashed in one piece.
+fn materialised_rim_init(params: &MeasuredRealmParams) -> Measurement {
+    let mut page = RealmParams::zeroed();
+    page.flags = params.flags;
+    page.s2sz = u64::from(params.s2sz);
+    page.sve_vl = u64::from(params.sve_vl);
+    page.num_bps = u64::from(params.num_bps);
+    page.num_wps = u64::from(params.num_wps);
+    page.pmu_num_ctrs = u64::from(params.pmu_num_ctrs);
+    page.hash_algo = params.hash_algo as u64;
+    digest(params.hash_algo, &[page.as_bytes()])
+}
+
+/// REC_CREATE's content hash as it was computed before: a whole zeroed `RmiRecParams`.
+fn materialised_rec_content(
+    algorithm: HashAlgorithm,
+    flags: u64,
+    pc: u64,
+    gprs: &[u64; REC_CREATE_NR_GPRS],
+) -> Measurement {
+    let mut page = RecParams::zeroed();
+    page.flags = flags;
+    page.pc = pc;
+    page.gprs = *gprs;
+    digest(algorithm, &[page.as_bytes()])
+}
+
+#[test]
+fn rim_init_equals_the_materialised_page() {
+    let sets = [
+        (0, 32, 0, 2, 2, 0),
+        (0b10, 40, 3, 5, 3, 7),
+        (0b111, 48, 15, 16, 16, 31),
+        (u64::MAX, u32::MAX, u32::MAX, u32::MAX, u32::MAX, u32::MAX),
+        (1 << 63, 0, 0, 0, 0, 0),
+    ];
+    for algorithm in BOTH {
+        for (flags, s2sz, sve_vl, num_bps, num_wps, pmu_num_ctrs) in sets {
+            let params = MeasuredRealmParams {
+                flags,
+                s2sz,
+                sve_vl,
+                num_bps,
+                num_wps,
+                pmu_num_ctrs,
+                hash_algo: algorithm,
+            };
+            assert_eq!(
+                rim_init(&SOFT, &params),
+                materialised_rim_init(&params),
+                "{params:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rec_content_equals_the_materialised_page() {
+    let sets: [(u64, u64, [u64; 8]); 4] = [
+        (1, 0x8008_0000, [1, 2, 3, 4, 5, 6, 7, 0xFFFF_FFFF_FFFF_FFFF]),
+        (0, 0, [0; 8]),
+        (u64::MAX, u64::MAX, [u64::MAX; 8]),
+        (
+            3,
+            0x4000_0000_0000,
+            core::array::from_fn(|i| (i as u64) << 60),
+        ),
+    ];
+    for algorithm in BOTH {
+        let rim = digest(algorithm, &[b"rim"]);
+        for (flags, pc, gprs) in sets {
+            let content = materialised_rec_content(algorithm, flags, pc, &gprs);
+            let desc = MeasurementDescRec::new(rim, content);
+            assert_eq!(
+                extend_rec(&SOFT, algorithm, &rim, flags, pc, &gprs),
+                digest(algorithm, &[desc.as_bytes()]),
+                "{algorithm:?} {flags:#x} {pc:#x}"
+            );
+        }
+    }
+}
+
+/// [`digest_zero_extended`] of a page holding the first `N - HALF_PAGE` bytes of `bytes`.
+fn zero_extended<const N: usize>(algorithm: HashAlgorithm, bytes: &[u8]) -> Measurement {
+    let mut page = [0u8; N];
+    let head = N - HALF_PAGE;
+    page[..head].copy_from_slice(&bytes[..head]);
+    digest_zero_extended(&SOFT, algorithm, &page)
+}
+
+#[test]
+fn zero_extended_pages_hash_as_the_whole_page() {
+    // Heads of whole blocks and of odd lengths, none, and half the page: each digest is that
+    // of the head followed by zeros to 4 KiB.
+    let bytes: [u8; HALF_PAGE] = core::array::from_fn(|i| (i as u8) | 1);
+    for algorithm in BOTH {
+        let cases = [
+            (0, zero_extended::<{ HALF_PAGE }>(algorithm, &bytes)),
+            (1, zero_extended::<{ HALF_PAGE + 1 }>(algorithm, &bytes)),
+            (56, zero_extended::<{ HALF_PAGE + 56 }>(algorithm, &bytes)),
+            (128, zero_extended::<{ HALF_PAGE + 128 }>(algorithm, &bytes)),
+            (832, zero_extended::<{ HALF_PAGE + 832 }>(algorithm, &bytes)),
+            (
+                2047,
+                zero_extended::<{ HALF_PAGE + 2047 }>(algorithm, &bytes),
+            ),
+            (
+                HALF_PAGE,
+                zero_extended::<{ 2 * HALF_PAGE }>(algorithm, &bytes),
+            ),
+        ];
+        for (head, digest) in cases {
+            let mut page = [0u8; PARAMS_PAGE_SIZE];
+            page[..head].copy_from_slice(&bytes[..head]);
+            assert_eq!(
+                digest,
+                padded(reference_hash(algorithm, &page)),
+                "{algorithm:?} head of {head} bytes"
+            );
+        }
+    }
+}

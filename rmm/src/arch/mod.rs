@@ -142,6 +142,13 @@ pub trait Machine: Sync + world::RealmCpu {
         page: &mut [u8; GRANULE_SIZE],
     ) -> Result<(), NsAccessFault>;
 
+    /// Copies the host (Non-secure) granule `src` straight into the Realm-PAS granule `dst`,
+    /// which the caller holds locked, once, with no buffer in between (DATA_CREATE: what the
+    /// realm gets is what was read, and can be measured in place). If `src` is not in the
+    /// Non-secure PAS when read, the copy stops, possibly part way, and this returns
+    /// [`NsAccessFault`]; `dst` then holds partial data, which the caller must clear.
+    fn copy_ns_to_realm(&self, src: GranuleAddr, dst: GranuleAddr) -> Result<(), NsAccessFault>;
+
     /// Reads `buf.len()` bytes at `offset` of the host granule `addr` (both multiples of 16,
     /// within the granule), once, like [`Machine::copy_from_ns`].
     fn read_ns(

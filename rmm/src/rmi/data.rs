@@ -4,9 +4,11 @@
 //! Check order is the reference RMM's (`docs/reference/tf-rmm-rel0-facts.md` §11.8–11.10):
 //! DATA_CREATE checks its flags and the source page first, then locks the data granule and
 //! the RD, then refuses a realm that is not NEW *before* looking at the IPA; a fault reading
-//! the source is `RMI_ERROR_INPUT` after the table checks. The source is copied once onto
-//! the stack, measured from there, and written to the data granule: the host cannot change
-//! what is measured after the fact.
+//! the source is `RMI_ERROR_INPUT` after the table checks. The source is copied once,
+//! straight into the data granule (no copy on the stack), and measured there: what is
+//! measured is exactly what the realm gets, and the host cannot change it after the fact. A
+//! fault part way through the copy leaves the granule DELEGATED, so it is zeroed again before
+//! the error (every unlocked DELEGATED granule reads as zero: `rmi/granule.rs`).
 
 use super::apt::host_error;
 use super::args::{DataCreateArgs, DataCreateUnknownArgs, DataDestroyArgs};
@@ -113,21 +115,19 @@ fn populate(
     let pa = data.addr().get();
     let entry = match content {
         Content::Copy { src, flags } => {
-            let mut page = [0u8; GRANULE_SIZE];
             let src = tracked(&monitor.granules, src)?;
-            machine
-                .copy_from_ns(src, &mut page)
-                .map_err(|_| RmiError::Input)?;
-            let rim = extend_data(
-                machine.sha2_engine(),
-                config.hash,
-                &realm.rim(),
-                ipa,
-                flags,
-                &page,
-            );
+            if machine.copy_ns_to_realm(src, data.addr()).is_err() {
+                // The granule stays DELEGATED: clear what the copy wrote before the fault.
+                machine.zero_granule(data.addr());
+                return Err(RmiError::Input);
+            }
+            // Measured in place (on hardware the granule is lent, not copied).
+            let engine = machine.sha2_engine();
+            let rim = realm.rim();
+            let rim = machine.with_realm_value(data.addr(), 0, |page: &mut [u8; GRANULE_SIZE]| {
+                extend_data(engine, config.hash, &rim, ipa, flags, page)
+            });
             realm.set_rim(&rim);
-            machine.write_page(data.addr(), &page);
             // Measured content is always mapped as RAM, whatever the RIPAS was.
             Entry::Assigned {
                 pa,

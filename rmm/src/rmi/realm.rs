@@ -8,8 +8,7 @@
 use super::args::{RdArgs, RealmCreateArgs};
 use super::error::{Handled, RmiError};
 use super::locks::{LockedRun, lock_one};
-use super::ns_page;
-use super::realm_params::{self, ValidParams};
+use super::realm_params::{self, HostRealmParams, ValidParams};
 use crate::GRANULE_SIZE;
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, LockedGranule};
@@ -19,7 +18,6 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::ENTRIES;
 use crate::rtt::walk::Stage2;
 use attest::measurement::rim_init;
-use rmm_abi::rmi::realm_params::RealmParams;
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Handles RMI_REALM_CREATE(x1 = rd, x2 = params PA).
@@ -29,8 +27,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RealmCreateArgs) 
         rd: rd_pa,
         params: params_pa,
     } = args;
-    let mut params = RealmParams::zeroed();
-    ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
+    let params = HostRealmParams::read(&monitor.granules, machine, params_pa)?;
     let valid = realm_params::validate(&params, monitor.config.features, monitor.config.vmid_bits)?;
     // The VMID is reserved last in validation; from here on every failure releases it.
     if !monitor.vmids.claim(valid.vmid) {
@@ -48,7 +45,7 @@ fn lock_and_build(
     machine: &impl Machine,
     rd_pa: u64,
     valid: &ValidParams,
-    params: &RealmParams,
+    params: &HostRealmParams,
 ) -> Result<(), RmiError> {
     let s2 = valid.s2;
     let base = s2.rtt_base.get();

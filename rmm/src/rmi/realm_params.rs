@@ -6,15 +6,105 @@
 //! Field widths follow TF-RMM: `s2sz`, `sve_vl`, `num_bps`, `num_wps`, `pmu_num_ctrs` and
 //! `rtt_num_start` are read as 32 bits, `hash_algo` as 8 and `vmid` as 16; the bytes above
 //! them are ignored. Every failure is `RMI_ERROR_INPUT`.
+//!
+//! Only the fields the monitor uses are read from the host's page ([`HostRealmParams::read`]:
+//! three reads of 64, 64 and 32 bytes, each field once), never the whole 4 KiB structure.
 
 use super::error::RmiError;
-use crate::granule::GranuleAddr;
+use super::ns_page;
+use crate::arch::Machine;
+use crate::granule::{GranuleAddr, GranuleTable};
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::{MAX_ROOTS, Stage2};
 use attest::measurement::MeasuredRealmParams;
+use core::mem::offset_of;
 use rmm_abi::rmi::features::FeatureRegister0;
-use rmm_abi::rmi::realm_params::{RealmFlags, RealmParams};
+use rmm_abi::rmi::realm_params::{RPV_SIZE, RealmFlags, RealmParams};
 use rmm_abi::rmi::states::HashAlgorithm;
+
+/// The fields of the host's `RmiRealmParams` that REALM_CREATE uses, as read (once) from its
+/// page; the reserved bytes are not read (but the 8 after `hash_algo`, which the first read
+/// takes to stay in 16-byte units, and ignores).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRealmParams {
+    /// `flags`.
+    pub flags: u64,
+    /// `s2sz`.
+    pub s2sz: u64,
+    /// `sve_vl`.
+    pub sve_vl: u64,
+    /// `num_bps`.
+    pub num_bps: u64,
+    /// `num_wps`.
+    pub num_wps: u64,
+    /// `pmu_num_ctrs`.
+    pub pmu_num_ctrs: u64,
+    /// `hash_algo`.
+    pub hash_algo: u64,
+    /// `rpv`.
+    pub rpv: [u8; RPV_SIZE],
+    /// `vmid`.
+    pub vmid: u64,
+    /// `rtt_base`.
+    pub rtt_base: u64,
+    /// `rtt_level_start`.
+    pub rtt_level_start: i64,
+    /// `rtt_num_start`.
+    pub rtt_num_start: u64,
+}
+
+// The reads below take `flags`..`hash_algo` (and one reserved slot) as eight consecutive
+// 64-bit slots from offset 0, and `vmid`..`rtt_num_start` as four; each read starts on a
+// 16-byte boundary, as host reads must.
+const _: () = assert!(offset_of!(RealmParams, flags) == 0);
+const _: () = assert!(offset_of!(RealmParams, hash_algo) == 6 * 8);
+const _: () = assert!(offset_of!(RealmParams, rpv).is_multiple_of(16));
+const _: () = assert!(offset_of!(RealmParams, vmid).is_multiple_of(16));
+const _: () =
+    assert!(offset_of!(RealmParams, rtt_num_start) == offset_of!(RealmParams, vmid) + 3 * 8);
+
+impl HostRealmParams {
+    /// Reads the fields from the host page at `pa` (tracked and UNDELEGATED, else
+    /// `RMI_ERROR_INPUT`; so is a fault while reading).
+    pub fn read(
+        granules: &GranuleTable,
+        machine: &impl Machine,
+        pa: u64,
+    ) -> Result<Self, RmiError> {
+        let page = ns_page::host_page(granules, pa)?;
+        let mut head = [0u64; 8];
+        let mut rpv = [0u8; RPV_SIZE];
+        let mut tail = [0u64; 4];
+        ns_page::read(machine, page, offset_of!(RealmParams, flags), &mut head)?;
+        ns_page::read(machine, page, offset_of!(RealmParams, rpv), &mut rpv)?;
+        ns_page::read(machine, page, offset_of!(RealmParams, vmid), &mut tail)?;
+        let [
+            flags,
+            s2sz,
+            sve_vl,
+            num_bps,
+            num_wps,
+            pmu_num_ctrs,
+            hash_algo,
+            _,
+        ] = head;
+        let [vmid, rtt_base, rtt_level_start, rtt_num_start] = tail;
+        Ok(Self {
+            flags,
+            s2sz,
+            sve_vl,
+            num_bps,
+            num_wps,
+            pmu_num_ctrs,
+            hash_algo,
+            rpv,
+            vmid,
+            rtt_base,
+            rtt_level_start: rtt_level_start as i64,
+            rtt_num_start,
+        })
+    }
+}
 
 /// Smallest IPA width a realm may have.
 pub const MIN_IPA_BITS: u32 = 32;
@@ -49,7 +139,7 @@ fn roots_needed(ipa_bits: u32, level: RttLevel) -> u64 {
 
 /// Checks `p` against the features this RMM offers (`features`, with `vmid_bits` VMIDs).
 pub fn validate(
-    p: &RealmParams,
+    p: &HostRealmParams,
     features: FeatureRegister0,
     vmid_bits: u8,
 ) -> Result<ValidParams, RmiError> {

@@ -18,7 +18,10 @@ use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{Rec, RecInit};
 use attest::measurement::extend_rec;
-use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, RecFlags, RecMpidr, RecParams};
+use core::mem::offset_of;
+use rmm_abi::rmi::rec_params::{
+    MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecFlags, RecMpidr, RecParams,
+};
 use rmm_abi::rmi::states::{GranuleState, RealmState};
 
 /// Auxiliary granules every REC needs (TF-RMM's constant `MAX_REC_AUX_GRANULES`).
@@ -75,6 +78,61 @@ impl Drop for ClaimedAux<'_> {
     }
 }
 
+/// The fields of the host's `RmiRecParams` that REC_CREATE uses, as read (once, before any
+/// is checked) from its page: five reads of 16 to 144 bytes instead of the 4 KiB structure.
+/// Each read starts on a 16-byte boundary and is a whole number of 16-byte units, so `flags`,
+/// `mpidr` and `pc` come with the reserved slot after them, which is ignored.
+struct HostRecParams {
+    flags: u64,
+    mpidr: u64,
+    pc: u64,
+    gprs: [u64; REC_CREATE_NR_GPRS],
+    /// `num_aux`, then `aux[0..16]`, then the reserved slot after them.
+    aux: [u64; 1 + MAX_REC_AUX_GRANULES + 1],
+}
+
+const _: () = assert!(offset_of!(RecParams, flags).is_multiple_of(16));
+const _: () = assert!(offset_of!(RecParams, mpidr).is_multiple_of(16));
+const _: () = assert!(offset_of!(RecParams, pc).is_multiple_of(16));
+const _: () = assert!(offset_of!(RecParams, gprs).is_multiple_of(16));
+const _: () = assert!(offset_of!(RecParams, num_aux).is_multiple_of(16));
+const _: () = assert!(offset_of!(RecParams, aux) == offset_of!(RecParams, num_aux) + 8);
+
+impl HostRecParams {
+    /// Reads the fields from the host page at `pa` (tracked and UNDELEGATED, else
+    /// `RMI_ERROR_INPUT`; so is a fault while reading).
+    fn read(granules: &GranuleTable, machine: &impl Machine, pa: u64) -> Result<Self, RmiError> {
+        let page = ns_page::host_page(granules, pa)?;
+        let mut flags = [0u64; 2];
+        let mut mpidr = [0u64; 2];
+        let mut pc = [0u64; 2];
+        let mut gprs = [0u64; REC_CREATE_NR_GPRS];
+        let mut aux = [0u64; 1 + MAX_REC_AUX_GRANULES + 1];
+        ns_page::read(machine, page, offset_of!(RecParams, flags), &mut flags)?;
+        ns_page::read(machine, page, offset_of!(RecParams, mpidr), &mut mpidr)?;
+        ns_page::read(machine, page, offset_of!(RecParams, pc), &mut pc)?;
+        ns_page::read(machine, page, offset_of!(RecParams, gprs), &mut gprs)?;
+        ns_page::read(machine, page, offset_of!(RecParams, num_aux), &mut aux)?;
+        Ok(Self {
+            flags: flags[0],
+            mpidr: mpidr[0],
+            pc: pc[0],
+            gprs,
+            aux,
+        })
+    }
+
+    /// `num_aux`.
+    fn num_aux(&self) -> u64 {
+        self.aux[0]
+    }
+
+    /// `aux[0..16]`.
+    fn aux(&self) -> &[u64] {
+        &self.aux[1..=MAX_REC_AUX_GRANULES]
+    }
+}
+
 /// Handles RMI_REC_CREATE(x1 = rd, x2 = rec, x3 = params PA).
 #[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) -> Handled {
@@ -83,12 +141,12 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) ->
         rec: rec_pa,
         params: params_pa,
     } = args;
-    let mut params = RecParams::zeroed();
-    ns_page::read(&monitor.granules, machine, params_pa, &mut params)?;
-    if params.num_aux > REC_AUX_COUNT {
+    let params = HostRecParams::read(&monitor.granules, machine, params_pa)?;
+    let num_aux = params.num_aux();
+    if num_aux > REC_AUX_COUNT {
         return Err(RmiError::Input.into());
     }
-    let aux = ClaimedAux::claim(&monitor.granules, &params.aux[..params.num_aux as usize])?;
+    let aux = ClaimedAux::claim(&monitor.granules, &params.aux()[..num_aux as usize])?;
     let (mut rec, mut rd) = lock_two(
         &monitor.granules,
         (rec_pa, GranuleState::Delegated),
@@ -107,7 +165,7 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) ->
     if mpidr.index() != realm.rec_count() {
         return Err(RmiError::Input.into());
     }
-    if params.num_aux != REC_AUX_COUNT {
+    if num_aux != REC_AUX_COUNT {
         return Err(RmiError::Input.into());
     }
     rd.get_ref().map_err(|_| RmiError::Realm(0))?;

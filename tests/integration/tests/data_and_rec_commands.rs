@@ -5,10 +5,14 @@
 
 use attest::measurement::{MeasuredRealmParams, extend_data, extend_rec, extend_ripas, rim_init};
 use attest::sha::SOFT;
+use rmm::arch::fake::FakePas;
 use rmm::granule::GranuleAddr;
 use rmm::realm::descriptor::Rd;
+use rmm_abi::rmi::fid;
 use rmm_abi::rmi::states::{GranuleState, HashAlgorithm};
 use rmm_integration_tests::host::{Host, Shape, TestRealm, X4, status};
+use rmm_integration_tests::snapshot::Snapshot;
+use zerocopy::IntoBytes;
 
 fn page(seed: u8) -> [u8; 4096] {
     core::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -125,6 +129,11 @@ fn data_create_failures_in_order() {
         status::INPUT
     );
     assert_eq!(host.rig.state(data), Some(GranuleState::Delegated));
+    assert_eq!(
+        host.rig.machine.inspect(data),
+        [0; 4096],
+        "what the copy wrote before the fault is cleared: a DELEGATED granule reads as zero"
+    );
     assert_eq!(host.read_entry(r.rd, 0x1000, 3)[2], 0, "still unassigned");
     assert_eq!(rim(&host, &r), before, "RIM untouched");
     // Realm state is checked before the IPA: an active realm refuses even a bad IPA with
@@ -259,6 +268,41 @@ fn rim_of_a_known_realm_matches_a_fixed_vector() {
     let expected = attest::measurement::digest(HashAlgorithm::Sha256, &[&params]);
     assert_eq!(rim(&host, &r), expected);
     assert_eq!(&expected[32..], &[0; 32], "SHA-256 fills 32 bytes");
+}
+
+/// A parameter page the host moves out of the Non-secure PAS behind the granule table's back,
+/// so that reading its fields faults, is ERROR_INPUT for REALM_CREATE and REC_CREATE and
+/// changes nothing; the same page read again once it is back is accepted.
+#[test]
+fn parameter_pages_that_fault_while_read_change_nothing() {
+    let host = Host::new();
+    let shape = Shape::default();
+    let rd = host.must_delegated();
+    let rtt_base = host.must_delegated_run(shape.num_roots);
+    let page = host.ns_page(Host::realm_params(&shape, rtt_base).as_bytes());
+    host.rig.machine.set_pas(page, FakePas::Realm);
+    let before = Snapshot::take(&host, &[]);
+    let out = host.call(fid::REALM_CREATE, &[rd, page, 0, X4]);
+    assert_eq!(out, [status::INPUT, 0, 0, 0, X4]);
+    assert_eq!(
+        before.differences(&Snapshot::take(&host, &[])),
+        Vec::<String>::new()
+    );
+    host.rig.machine.set_pas(page, FakePas::NonSecure);
+    assert_eq!(host.call(fid::REALM_CREATE, &[rd, page, 0, X4])[0], 0);
+
+    let rec = host.must_delegated();
+    let page = host.ns_page(host.must_rec_params(0, true).as_bytes());
+    host.rig.machine.set_pas(page, FakePas::Realm);
+    let before = Snapshot::take(&host, &[]);
+    let out = host.call(fid::REC_CREATE, &[rd, rec, page, X4]);
+    assert_eq!(out, [status::INPUT, 0, 0, 0, X4]);
+    assert_eq!(
+        before.differences(&Snapshot::take(&host, &[])),
+        Vec::<String>::new()
+    );
+    host.rig.machine.set_pas(page, FakePas::NonSecure);
+    assert_eq!(host.call(fid::REC_CREATE, &[rd, rec, page, X4])[0], 0);
 }
 
 #[test]

@@ -87,6 +87,15 @@ impl Machine for HwMachine {
         ns_access::copy_granule_in(addr.get(), page)
     }
 
+    fn copy_ns_to_realm(&self, src: GranuleAddr, dst: GranuleAddr) -> Result<(), NsAccessFault> {
+        let page = realm_va(dst.get()) as *mut [u8; GRANULE_SIZE];
+        // SAFETY: `page` is the 4 KiB mapping of the Realm-PAS granule `dst` in the Realm
+        // window (Normal memory, granule-aligned), so stores to it cannot fault; the caller
+        // holds `dst` locked, so nothing else reads or writes it while the `&mut` lives, and
+        // a delegated granule cannot be the host page the copy reads.
+        ns_access::copy_granule_in(src.get(), unsafe { &mut *page })
+    }
+
     fn read_ns(
         &self,
         addr: GranuleAddr,

@@ -83,7 +83,9 @@ pub fn write(pa: u64, offset: usize, buf: &[u8]) -> Result<(), NsAccessFault> {
     }
 }
 
-/// Copies the host granule at `pa` into `page` through the NS window.
+/// Copies the host granule at `pa` into `page` through the NS window. `page` is RMM memory or
+/// (DATA_CREATE) a locked Realm-PAS granule through the Realm window: stores to either cannot
+/// fault.
 ///
 /// Any address is safe: one the NS window does not map (not DRAM) faults like one in the
 /// wrong PAS, and both come back as [`NsAccessFault`].
@@ -91,7 +93,7 @@ pub fn copy_granule_in(pa: u64, page: &mut [u8; GRANULE_SIZE]) -> Result<(), NsA
     if pa >= MAP_SPAN {
         return Err(NsAccessFault);
     }
-    // SAFETY: `page` is a valid, writable 4 KiB buffer in RMM memory, which cannot fault. The
+    // SAFETY: `page` is a valid, writable 4 KiB buffer that cannot fault (see above). The
     // source is inside the NS window's virtual range; every load from it either reads host
     // memory or takes a data abort that the vectors fix up into a return value of 1.
     let faulted = unsafe { rmm_ns_copy(page.as_mut_ptr(), ns_va(pa) as *const u8, GRANULE_SIZE) };

@@ -923,6 +923,27 @@ impl Machine for FakeMachine {
         Ok(())
     }
 
+    /// The destination must be one the RMM may write (Realm PAS, outside its carve-out: else a
+    /// panic, as for every write); the source must be Non-secure when read, else the copy
+    /// fails. The hardware copy stops at the first load that faults, having written what it
+    /// read before: here the first half of the source as it is, so a caller that does not
+    /// clear the destination after the error leaves a DELEGATED granule that is not zero.
+    fn copy_ns_to_realm(&self, src: GranuleAddr, dst: GranuleAddr) -> Result<(), NsAccessFault> {
+        let mut memory = self.realm_access(dst, "wrote");
+        let copied = memory
+            .contents
+            .get(&src.get())
+            .map_or([0; GRANULE_SIZE], |page| **page);
+        let faulted = self.pas_in(&memory, src.get()) != Some(FakePas::NonSecure);
+        let page = memory.page_mut(dst.get());
+        if faulted {
+            page[..GRANULE_SIZE / 2].copy_from_slice(&copied[..GRANULE_SIZE / 2]);
+            return Err(NsAccessFault);
+        }
+        *page = copied;
+        Ok(())
+    }
+
     fn el3_realm_key(&self, out: &mut [u8; 48]) -> Result<usize, El3Status> {
         let mut memory = self.memory();
         let el3 = &mut memory.el3_attest;
