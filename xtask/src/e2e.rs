@@ -232,13 +232,13 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
         ],
         &[
             "RMM[2] ERROR stack overflow on CPU 2: SP=0x0000007fc002",
-            "FAR_EL2=0x0000007fc0029",
-            "below its stack [0x7fc002a000, 0x7fc0030000); this CPU stops",
+            "FAR_EL2=0x0000007fc002c",
+            "below its stack [0x7fc002d000, 0x7fc0030000); this CPU stops",
         ],
         &[
             "RMM[3] ERROR stack overflow on the CSM stack (CPU 3): SP=0x0000007fc020",
-            "FAR_EL2=0x0000007fc0207",
-            "below it [0x7fc0208000, 0x7fc0210000); this CPU stops",
+            "FAR_EL2=0x0000007fc0209",
+            "below it [0x7fc020a000, 0x7fc0210000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected

@@ -219,9 +219,6 @@ pub trait Machine: Sync + world::RealmCpu {
     /// holds locked. Stage-2 table entries are written with one single-copy-atomic store.
     fn write_word(&self, addr: GranuleAddr, index: usize, value: u64);
 
-    /// Fills the Realm-PAS granule `addr` (locked by the caller) with `page`.
-    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]);
-
     /// Puts this CPU's resting EL2 controls in place instead of relying on what EL3 left
     /// there (on hardware also the realm-facing registers the world switch does not install:
     /// VPIDR_EL2, the fine-grained traps, HCRX_EL2): above all VTCR_EL2.VS for realms with

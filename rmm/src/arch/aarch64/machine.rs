@@ -177,13 +177,6 @@ impl Machine for HwMachine {
         unsafe { word.write_volatile(value) }
     }
 
-    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]) {
-        let base = realm_va(addr.get()) as *mut u8;
-        // SAFETY: the destination is the locked Realm-PAS granule's 4 KiB mapping in the
-        // Realm window; `page` is RMM memory (stack or image), so the two do not overlap.
-        unsafe { core::ptr::copy_nonoverlapping(page.as_ptr(), base, GRANULE_SIZE) };
-    }
-
     fn install_resting_controls(&self, width: VmidWidth) {
         let cpu = sysreg::cpu_id_registers();
         world_switch::init_cpu(cpu.id_aa64mmfr0, cpu.id_aa64mmfr1);

@@ -862,11 +862,6 @@ impl Machine for FakeMachine {
         page[offset..end].copy_from_slice(buf);
     }
 
-    fn write_page(&self, addr: GranuleAddr, page: &[u8; GRANULE_SIZE]) {
-        let mut memory = self.realm_access(addr, "wrote");
-        memory.contents.insert(addr.get(), Box::new(*page));
-    }
-
     fn install_resting_controls(&self, width: VmidWidth) {
         self.memory().vmid_width = Some(width);
     }
