@@ -245,8 +245,8 @@ fn run_in_place<M: Machine>(
                     outcome = Some((exit, last));
                     TrapAction::Stop
                 }
-                trap::Outcome::Deferred(realm_trap) => {
-                    deferred = Some(realm_trap);
+                trap::Outcome::Deferred => {
+                    deferred = Some(*realm_trap);
                     TrapAction::Stop
                 }
             },

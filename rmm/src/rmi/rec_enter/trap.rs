@@ -50,7 +50,7 @@ pub enum Outcome {
     },
     /// Out of the world switch (not to the host): the realm's SMC is handled by [`deferred`]
     /// (`RsiAction::Deferred`), and the realm entered again if it resumes.
-    Deferred(RealmTrap),
+    Deferred,
 }
 
 fn exit(exit: ExitRecord, last: Option<LastExit>) -> Outcome {
@@ -214,7 +214,7 @@ pub fn deferred<M: Machine>(
             *exit = Some((record, last));
             false
         }
-        Outcome::Deferred(_) => {
+        Outcome::Deferred => {
             crate::invariant::broken(format_args!("a deferred RSI call was deferred again"))
         }
     }
@@ -245,7 +245,7 @@ fn answer(action: RsiAction, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcom
         }
         RsiAction::Stage2Abort(record) => sync_exit(trap, record),
         RsiAction::Restart(record) => exit(record, None),
-        RsiAction::Deferred => Outcome::Deferred(*trap),
+        RsiAction::Deferred => Outcome::Deferred,
     }
 }
 
