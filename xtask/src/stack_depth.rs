@@ -401,30 +401,9 @@ impl Graph {
             on_csm_stack,
             follow_panics: true,
         };
-        let Some(f) = self.functions.get(&root) else {
-            return Chain::default();
-        };
-        let mut memo = HashMap::new();
-        let mut below = if f.indirect {
-            context.indirect(&f.name)
-        } else {
-            Chain::default()
-        };
-        for &callee in &f.calls {
-            if callee != root && !self.excluded(callee, &context) {
-                let mut on_path = HashSet::new();
-                let chain = self.step(callee, &context, &mut memo, &mut on_path);
-                if chain.bytes > below.bytes {
-                    below = chain;
-                }
-            }
-        }
-        let mut chain = Chain {
-            bytes: f.frame + below.bytes,
-            steps: vec![(f.name.clone(), f.frame)],
-        };
-        chain.steps.extend(below.steps);
-        chain
+        // `walk` checks a function's callees, never the function itself, so a root that
+        // starts a stack of its own is walked like any other.
+        self.walk(root, &context, &mut HashMap::new(), &mut HashSet::new())
     }
 }
 
