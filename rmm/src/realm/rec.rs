@@ -36,6 +36,9 @@ mod word {
     pub const RIPAS_ADDR: usize = 39;
     pub const RIPAS_VALUE: usize = 40;
     pub const RIPAS_CHANGE_DESTROYED: usize = 41;
+    /// Non-zero while the realm's SMC waits to be handled outside the world switch
+    /// (RSI_ATTEST_TOKEN_CONTINUE), within one REC_ENTER.
+    pub const CALL_DEFERRED: usize = 42;
     /// The saved [`RecRunState`](super::RecRunState): the
     /// [`RealmContext`](crate::arch::world::RealmContext), then the virtual CPU interface.
     pub const CONTEXT: usize = 64;
@@ -271,6 +274,20 @@ impl<'m, M: Machine> Rec<'m, M> {
         m.write_word(self.addr, word::LAST_ESR, last.esr);
         m.write_word(self.addr, word::LAST_FAR, last.far);
         m.write_word(self.addr, word::LAST_HPFAR, last.hpfar);
+    }
+
+    /// Marks the realm's SMC as one to handle once the world switch has returned.
+    pub fn defer_call(&self) {
+        self.machine.write_word(self.addr, word::CALL_DEFERRED, 1);
+    }
+
+    /// Whether the realm's SMC waits to be handled outside the world switch; clears it.
+    pub fn take_deferred_call(&self) -> bool {
+        let deferred = self.machine.read_word(self.addr, word::CALL_DEFERRED) != 0;
+        if deferred {
+            self.machine.write_word(self.addr, word::CALL_DEFERRED, 0);
+        }
+        deferred
     }
 
     /// Whether a PSCI CPU_ON or AFFINITY_INFO waits for the host's RMI_PSCI_COMPLETE.

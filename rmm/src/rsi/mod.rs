@@ -24,6 +24,7 @@ use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use rmm_abi::csm::CsmRsiCommand;
+use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::RsiCommand;
 use rmm_abi::rsi::status::RsiStatus;
 use rmm_abi::smc::{SMC_SVE_HINT, SMC_UNKNOWN, SMCCC_VERSION};
@@ -55,11 +56,6 @@ pub enum RsiAction {
     /// re-enters the REC (the CSM exits 7 and 8, and `RMI_EXIT_IRQ` while a CSM call waited
     /// for the CSM lock).
     Restart(ExitRecord),
-    /// Not handled inside the world switch: the call is made once the world switch has
-    /// returned, with [`dispatch_deferred`], and the realm is entered again if it resumes.
-    /// RSI_ATTEST_TOKEN_CONTINUE, whose signing steps are the deepest path on a CPU's stack:
-    /// without the world switch's frame under them, a CPU's stack can be smaller.
-    Deferred,
 }
 
 impl RsiAction {
@@ -119,8 +115,8 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
     }
 }
 
-/// Handles the SMC the realm in `ctx` made, which [`dispatch`] deferred
-/// ([`RsiAction::Deferred`]): called outside the world switch.
+/// Handles the SMC the realm in `ctx` made, which [`dispatch`] deferred: called outside the
+/// world switch.
 pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
     attest::continue_token(env, &ctx.gprs.x).action()
 }
@@ -145,7 +141,16 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         RsiCommand::HostCall => host_call::exit(env, x[1]),
         RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
         RsiCommand::AttestTokenInit => attest::init(env, x).action(),
-        RsiCommand::AttestTokenContinue => RsiAction::Deferred,
+        // Handled outside the world switch: its signing steps are the deepest path on a CPU's
+        // stack, and without the world switch's frame under them a CPU's stack can be
+        // smaller. The world switch stops as for a restart (the call not made, PC unchanged),
+        // the REC says why, and REC_ENTER makes the call with `dispatch_deferred` and enters
+        // the realm again if it resumes. (Told apart through the REC, not a variant of the
+        // action or the trap's outcome: either made every resuming trap's decode longer.)
+        RsiCommand::AttestTokenContinue => {
+            env.rec.defer_call();
+            RsiAction::Restart(ExitRecord::new(RecExitReason::Sync))
+        }
         RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
     }
 }

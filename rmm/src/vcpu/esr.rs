@@ -46,6 +46,8 @@ pub struct Esr(u64);
 
 /// `ESR_ELx.EC` mask.
 pub const EC_MASK: u64 = 0x3F << 26;
+/// The exception class of a trapped SMC (AArch64), in place.
+pub const EC_SMC64: u64 = 0x17 << 26;
 /// `ESR_ELx.IL` (32-bit instruction).
 pub const IL: u64 = 1 << 25;
 /// Data abort `ISV`: the syndrome describes the access.

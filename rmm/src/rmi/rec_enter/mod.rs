@@ -19,7 +19,7 @@ use crate::rmi::args::RecEnterArgs;
 pub mod complete;
 pub mod trap;
 use crate::arch::Machine;
-use crate::arch::world::{RealmTrap, TrapAction};
+use crate::arch::world::TrapAction;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::{RecEnv, config};
 use crate::granule::GranuleAddr;
@@ -231,7 +231,6 @@ fn run_in_place<M: Machine>(
         flags.contains(RecEnterFlags::TRAP_WFE),
     );
     let mut outcome: Option<(ExitRecord, Option<LastExit>)> = None;
-    let mut deferred: Option<RealmTrap> = None;
     loop {
         machine.run_realm(
             &entry,
@@ -245,19 +244,16 @@ fn run_in_place<M: Machine>(
                     outcome = Some((exit, last));
                     TrapAction::Stop
                 }
-                trap::Outcome::Deferred => {
-                    deferred = Some(*realm_trap);
-                    TrapAction::Stop
-                }
             },
         );
-        // A deferred call runs here, with the world switch's frame popped, and the realm runs
-        // on if it resumes (its whole context, an injected exception's included, is in
-        // `state` for the next entry).
-        let Some(realm_trap) = deferred.take() else {
+        // A deferred call (`rsi::dispatch`) runs here, with the world switch's frame popped,
+        // and the realm runs on if it resumes (its whole context, an injected exception's
+        // included, is in `state` for the next entry).
+        if !rec.take_deferred_call() {
             break;
-        };
-        if !trap::deferred(env, &mut state.ctx, &realm_trap, &mut outcome) {
+        }
+        outcome = None;
+        if !trap::deferred(env, &mut state.ctx, &mut outcome) {
             break;
         }
     }
