@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! A static bound on the RMM's stack use, from the disassembly of `rmm.elf`: each function's
 //! frame (its `sub sp, sp, #n` and pre-indexed pushes), its direct calls (`bl`) and tail calls
-//! (`b` to another function), and for every indirect call (`blr`) the deepest function whose
+//! (`b` to another function), and for every indirect call (`blr`, and `br` other than a jump
+//! table's, an indirect tail call) the deepest function whose
 //! address the image takes (a vtable entry or a function pointer) that runs on the same
 //! stack. The bound along a chain is the sum of the frames; a tail call replaces the caller's
 //! frame. Recursion is cut (reported); a function with two frames on different paths is
@@ -56,6 +57,8 @@ struct Function {
     calls: Vec<u64>,
     tail_calls: Vec<u64>,
     indirect: bool,
+    /// A `br` that is not a jump table's: an indirect tail call.
+    indirect_tail: bool,
 }
 
 /// The call graph of an image.
@@ -122,6 +125,9 @@ impl Graph {
         let mut graph = Graph::default();
         let mut current: Option<u64> = None;
         let mut pages: HashMap<String, u64> = HashMap::new();
+        // The mnemonics just before, to tell a jump table's `br` (after its `adr`) from an
+        // indirect tail call.
+        let mut recent: [String; 4] = Default::default();
         let mut taken = Vec::new();
         for line in disassembly.lines() {
             if let Some((addr, rest)) = line.split_once(" <")
@@ -136,6 +142,7 @@ impl Graph {
                 );
                 current = Some(addr);
                 pages.clear();
+                recent = Default::default();
                 continue;
             }
             let Some(f) = current.and_then(|c| graph.functions.get_mut(&c)) else {
@@ -149,6 +156,11 @@ impl Graph {
                 .map_or((instruction.trim(), ""), |(m, o)| (m.trim(), o.trim()));
             let operands = operands.split("\t//").next().unwrap_or("").trim();
             f.frame += stack_bytes(mnemonic, operands);
+            if mnemonic == "br" && !recent.iter().any(|m| m == "adr") {
+                f.indirect_tail = true;
+            }
+            recent.rotate_left(1);
+            recent[3] = mnemonic.to_string();
             match mnemonic {
                 "bl" => f.calls.extend(function_target(operands)),
                 "b" => f.tail_calls.extend(function_target(operands)),
@@ -284,6 +296,13 @@ impl Graph {
                 continue;
             }
             let chain = self.step(callee, context, memo, on_path);
+            if chain.bytes > own.bytes {
+                own = chain;
+            }
+        }
+        if f.indirect_tail {
+            // The caller's frame is popped before the branch.
+            let chain = context.indirect(&f.name);
             if chain.bytes > own.bytes {
                 own = chain;
             }
@@ -737,6 +756,35 @@ Contents of section .rodata:
             handler.map(|b| b.chain.bytes),
             Some(0x60 + 32 + 4096 + 16 + 272)
         );
+    }
+
+    #[test]
+    fn a_br_is_a_tail_call_unless_a_jump_table_precedes_it() {
+        let dis = "\
+0000000040100000 <root>:
+    40100000:\tsub\tsp, sp, #0x10
+    40100004:\tbl\t40100100 <switch>
+    40100008:\tbl\t40100200 <tail_through_register>
+0000000040100100 <switch>:
+    40100100:\tsub\tsp, sp, #0x20
+    40100104:\tadr\tx9, 40100110 <switch+0x10>
+    40100108:\tldrsw\tx11, [x12, x10, lsl #2]
+    4010010c:\tadd\tx9, x9, x11
+    40100110:\tbr\tx9
+0000000040100200 <tail_through_register>:
+    40100200:\tstp\tx29, x30, [sp, #-16]!
+    40100204:\tldp\tx29, x30, [sp], #16
+    40100208:\tbr\tx3
+0000000040100300 <target>:
+    40100300:\tsub\tsp, sp, #0x100
+";
+        // `target` is in a vtable; the jump table adds nothing, the register tail call is
+        // charged it (its own frame popped).
+        let data = "Contents of section .rodata:\n 40132000 00031040 00000000  ........\n";
+        let graph = Graph::parse(dis, data);
+        let root = graph.find("root")[0];
+        let chain = graph.deepest_at(root, &graph.indirect_allowance(), false);
+        assert_eq!(chain.bytes, 0x10 + 0x100);
     }
 
     #[test]
