@@ -347,6 +347,10 @@ impl<'m, M: Machine> Rec<'m, M> {
 }
 
 impl<M: Machine> RealmFp for Rec<'_, M> {
+    // Out of line: inlined at its four call sites in the world switch, it cost every trap that
+    // resumes 2 instructions (register allocation in the world switch's loop), RSI_VERSION
+    // 141 instead of 139.
+    #[inline(never)]
     fn with_slot<R>(&self, slot: FpSlot, f: impl FnOnce(&mut FpRegs) -> R) -> R {
         let word = match slot {
             FpSlot::Realm => word::FP,
