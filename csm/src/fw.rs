@@ -43,14 +43,13 @@ impl FwCsm {
     #[inline(never)]
     pub fn fw_check_apt_create(
         &self,
-        store: &FwStore<'_>,
         rd: Rd,
         apt_pa: u64,
         state: RealmState,
         par_size: u64,
         plan: &mut Plan,
     ) -> Result<(), HostError> {
-        self.check_apt_create(store, rd, apt_pa, state, par_size, plan)
+        self.check_apt_create(rd, apt_pa, state, par_size, plan)
     }
 
     /// [`FwCsm::check_apt_destroy`].

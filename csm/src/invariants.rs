@@ -119,7 +119,7 @@ impl<const R: usize> Csm<R> {
                     return fail(Invariant::S4, "an indexed realm's APT does not load")
                         .map(|()| Tables { all: [None; R] });
                 };
-                *slot = Some((*e, apt));
+                *slot = Some((*e, *apt));
             }
         }
         Ok(Tables { all })

@@ -2,13 +2,14 @@
 //! Check, then commit. Every operation is split in two:
 //!
 //! * a **check** (`Csm::check_*`, `&self`): reads the global state, the APTs of the realms
-//!   involved (through an [`AptStore`]) and the stage-2 summaries, makes every check, and
-//!   returns a [`Plan`] — the effects and reply, the new counters and index entry, and the
-//!   [`Edit`]s to the involved realms' tables. Before returning, it applies the edits to
-//!   freshly loaded copies of those tables and validates the results ([`Apt::validate`]), so
-//!   a plan can always be committed. Nothing is written; an error changes nothing (S10).
-//! * a **commit** ([`Csm::commit`], `&mut self`): writes the counters and the index, then
-//!   loads each edited table, applies its edits and stores it. It makes no decision.
+//!   involved (lent by an [`AptStore`], never copied) and the stage-2 summaries, makes every
+//!   check, and writes a [`Plan`] — the effects and reply, the new counters and index entry,
+//!   and the [`Edit`]s to the involved realms' tables. Nothing is written; an error changes
+//!   nothing (S10).
+//! * a **commit** ([`Csm::commit`], `&mut self`): first the dry run ([`Plan::verify`]: every
+//!   edited table loads, every edit applies, every result is a valid table — a plan that fails
+//!   it is refused as [`Corrupt`] with nothing written), then the counters and the index, then
+//!   each edited table (load, apply its edits, store). It makes no decision.
 //!
 //! The monitor holds the CSM lock from the check to the end of the commit, so the tables the
 //! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,
@@ -20,19 +21,31 @@ use crate::effect::{Effects, Outcome, Reply};
 use crate::ops::call::Call;
 use crate::state::{Csm, IndexEntry};
 
-/// The monitor's access to APT granules. `load` decodes the granule bound to the realm with
-/// this RD (`apt::Apt::decode`, every byte checked); `store` encodes a table into it;
-/// `clear` zeroes it after `RMI_APT_DESTROY`.
+/// The monitor's access to APT granules. A store lends decoded tables (`table`: decoded with
+/// every check of `apt::Apt::decode`, never copied to the caller), writes a table into its
+/// granule (`store`) and zeroes it after `RMI_APT_DESTROY` (`clear`).
+///
+/// A store need lend no more than [`MAX_LENT`] tables during one check — the caller's own and
+/// one peer's: an operation that reaches many peers (`RMI_APT_DESTROY`, a damaged or
+/// destroyed region) reads each peer's received grant with [`AptStore::received`] instead,
+/// which borrows nothing. Lent tables stay as they are until the store is written (`&mut`).
 pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
-    /// The table bound to `rd`, or `None` if there is none or it does not decode.
-    fn load(&self, rd: Rd) -> Option<Apt<NR, NG, NA>>;
-    /// [`AptStore::load`] into `apt`: `false` (and `apt` unspecified) if there is no table.
-    /// A store that keeps decoded tables overrides it to copy once, with no table-sized
-    /// temporary.
+    /// The table bound to `rd`, lent; `None` if there is none, it does not decode or the
+    /// store has lent [`MAX_LENT`] other tables already.
+    fn table(&self, rd: Rd) -> Option<Lent<'_, Apt<NR, NG, NA>>>;
+    /// The owner of the table bound to `rd` and its received grant `share` (`None` inside if
+    /// it has none), read without lending the table; `None` if there is no table or it does
+    /// not decode.
+    fn received(&self, rd: Rd, share: ShareId) -> Option<(RealmId, Option<Attachment>)> {
+        self.table(rd)
+            .map(|apt| (apt.owner, apt.attachment(share).copied()))
+    }
+    /// The table bound to `rd` written into `apt` (a copy, for the commit to edit): `false`
+    /// (and `apt` unspecified) if there is no table or it does not decode.
     fn load_into(&self, rd: Rd, apt: &mut Apt<NR, NG, NA>) -> bool {
-        match self.load(rd) {
-            Some(loaded) => {
-                *apt = loaded;
+        match self.table(rd) {
+            Some(table) => {
+                *apt = *table;
                 true
             }
             None => false,
@@ -42,6 +55,29 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
     /// Zeroes the granule bound to `rd` (its APT is gone).
     fn clear(&mut self, rd: Rd);
+}
+
+/// Most tables a check borrows from its store at once: the caller's and one peer's.
+pub const MAX_LENT: usize = 2;
+
+/// A table an [`AptStore`] lends: a plain borrow of a table the store keeps decoded, or a
+/// borrow of a cell the store decoded it into (the firmware's store, which decodes in place).
+#[derive(Debug)]
+pub enum Lent<'s, T> {
+    /// Borrowed from the store.
+    Borrowed(&'s T),
+    /// Borrowed from one of the store's cells.
+    Cell(core::cell::Ref<'s, T>),
+}
+
+impl<T> core::ops::Deref for Lent<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Lent::Borrowed(table) => table,
+            Lent::Cell(table) => table,
+        }
+    }
 }
 
 /// An APT that the index names could not be loaded, or its contents contradict another
@@ -389,14 +425,14 @@ impl Plan {
     }
 
     /// The dry run of the commit: every edited table loads, every edit applies and every
-    /// result is a valid table. The last step of every check.
+    /// result is a valid table. The first step of every commit.
     pub(crate) fn verify<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
+        apt: &mut Apt<NR, NG, NA>,
     ) -> Result<(), Corrupt> {
-        let mut apt = Apt::new(RealmId::MIN, 0);
         for (first, rd) in self.edited() {
-            if !self.result_into(store, first, rd, &mut apt) {
+            if !self.result_into(store, first, rd, apt) {
                 return Err(Corrupt);
             }
         }
@@ -405,11 +441,11 @@ impl Plan {
 }
 
 impl<const R: usize> Csm<R> {
-    /// Commits a checked plan: counters, index, then each edited table (load, edit, store).
-    /// Returns the effects for the monitor to apply and the reply. Under the CSM lock held
-    /// since the check, every table loads and every edit applies (the check made sure); if the
-    /// store nonetheless fails to load one, the others are still written and `Err(Corrupt)`
-    /// reports the monitor bug.
+    /// Commits a checked plan: the dry run, counters, index, then each edited table (load,
+    /// edit, store). Returns the effects for the monitor to apply and the reply. A plan whose
+    /// dry run fails (a table that does not load, an edit that does not apply, an invalid
+    /// result: only a monitor bug gets there) is refused with `Err(Corrupt)` and nothing
+    /// written.
     pub fn commit<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
         plan: Plan,
@@ -426,6 +462,10 @@ impl<const R: usize> Csm<R> {
         plan: &Plan,
         store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
+        // One working table for the dry run and the commit, initialised from a constant
+        // straight into place (building it field by field made a second, temporary table).
+        let mut apt = const { Apt::new(apt::codec::PLACEHOLDER_OWNER, 0) };
+        plan.verify(store, &mut apt)?;
         (self.next_realm, self.next_region, self.next_share) = plan.counters;
         match plan.index {
             IndexChange::None => {}
@@ -441,16 +481,14 @@ impl<const R: usize> Csm<R> {
                 store.clear(rd);
             }
         }
-        let mut ok = true;
-        let mut apt = Apt::new(RealmId::MIN, 0);
         for (first, rd) in plan.edited() {
             if plan.result_into(store, first, rd, &mut apt) {
                 store.store(rd, &apt);
             } else {
-                ok = false;
+                return Err(Corrupt);
             }
         }
-        if ok { Ok(()) } else { Err(Corrupt) }
+        Ok(())
     }
 
     /// The RDs an operation by (or on) `rd` may read or change, ascending: the monitor locks

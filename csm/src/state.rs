@@ -6,10 +6,10 @@
 //! start at 1 and never go back, so no id is ever reused (S5). This file also holds the
 //! lookups the operations share.
 
-use apt::{Apt, IpaRange, Rd, RealmId};
+use apt::{Apt, Attachment, IpaRange, Rd, RealmId, ShareId};
 
 use crate::effect::{Effect, Effects, MAX_EFFECTS};
-use crate::plan::{AptStore, Corrupt};
+use crate::plan::{AptStore, Corrupt, Lent};
 
 /// CSM realms the firmware supports at once.
 pub const FW_REALMS: usize = 256;
@@ -125,24 +125,24 @@ impl<const R: usize> Csm<R> {
         (self.next_realm, self.next_region, self.next_share)
     }
 
-    /// Loads the table of an indexed realm; its owner must be the indexed id.
-    pub(crate) fn load<const NR: usize, const NG: usize, const NA: usize>(
+    /// The table of an indexed realm, lent by the store; its owner must be the indexed id.
+    pub(crate) fn load<'s, const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
+        store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
         entry: &IndexEntry,
-    ) -> Result<Apt<NR, NG, NA>, Corrupt> {
-        match store.load(entry.rd) {
+    ) -> Result<Lent<'s, Apt<NR, NG, NA>>, Corrupt> {
+        match store.table(entry.rd) {
             Some(apt) if apt.owner == entry.id => Ok(apt),
             _ => Err(Corrupt),
         }
     }
 
     /// The index entry and table of `rd`: `Ok(None)` if it has no APT.
-    pub(crate) fn own<const NR: usize, const NG: usize, const NA: usize>(
+    pub(crate) fn own<'s, const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
+        store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
-    ) -> Result<Option<(IndexEntry, Apt<NR, NG, NA>)>, Corrupt> {
+    ) -> Result<Option<(IndexEntry, Lent<'s, Apt<NR, NG, NA>>)>, Corrupt> {
         match self.entry(rd) {
             Some(e) => Ok(Some((*e, self.load(store, e)?))),
             None => Ok(None),
@@ -151,20 +151,36 @@ impl<const R: usize> Csm<R> {
 
     /// The index entry and table of the realm `id`, which another table names (so it must
     /// exist: S4).
-    pub(crate) fn peer<const NR: usize, const NG: usize, const NA: usize>(
+    pub(crate) fn peer<'s, const NR: usize, const NG: usize, const NA: usize>(
+        &self,
+        store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
+        id: RealmId,
+    ) -> Result<(IndexEntry, Lent<'s, Apt<NR, NG, NA>>), Corrupt> {
+        let e = self.by_id(id).ok_or(Corrupt)?;
+        Ok((*e, self.load(store, e)?))
+    }
+
+    /// The index entry of the realm `id`, which another table names, and its received grant
+    /// `share` (`None` if it has none), read without borrowing its table.
+    pub(crate) fn peer_received<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         id: RealmId,
-    ) -> Result<(IndexEntry, Apt<NR, NG, NA>), Corrupt> {
+        share: ShareId,
+    ) -> Result<(IndexEntry, Option<Attachment>), Corrupt> {
         let e = self.by_id(id).ok_or(Corrupt)?;
-        Ok((*e, self.load(store, e)?))
+        match store.received(e.rd, share) {
+            Some((owner, received)) if owner == e.id => Ok((*e, received)),
+            _ => Err(Corrupt),
+        }
     }
 }
 
 impl<const R: usize> Csm<R> {
     /// Plans the removal of `grants` from their consumers' tables: each attached window is
     /// unmapped (its pages become unassigned with RIPAS `ripas`) and invalidated, and each
-    /// received grant is dropped. The provider's side is the caller's to edit.
+    /// received grant is dropped. The provider's side is the caller's to edit. Reads each
+    /// consumer's received grant without borrowing its table (there may be many).
     pub(crate) fn drop_grants<'g, const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
@@ -173,8 +189,8 @@ impl<const R: usize> Csm<R> {
         ripas: rmm_abi::rmi::states::Ripas,
     ) -> Result<(), Corrupt> {
         for grant in grants {
-            let (consumer, capt) = self.peer(store, grant.consumer)?;
-            if let Some(window) = capt.attachment(grant.share).and_then(|a| a.window) {
+            let (consumer, received) = self.peer_received(store, grant.consumer, grant.share)?;
+            if let Some(window) = received.and_then(|a| a.window) {
                 push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, ripas)?;
             }
             plan.edit(

@@ -215,12 +215,12 @@ pub(crate) fn parse_csm_lines(
 ///
 /// CPU 2: the stack overflow, a translation fault in the unmapped guard hole below CPU 2's
 /// stack in the RMM's stack window (`rmm::mmu::layout`: slot 2 is 0x7f_c002_0000..
-/// 0x7f_c003_0000, its stack the top 24 KiB from 0x7f_c002_a000), reported as one fatal line
+/// 0x7f_c003_0000, its stack the top 12 KiB from 0x7f_c002_d000), reported as one fatal line
 /// and nothing else from that CPU: no `unexpected exception` line (the vectors did not fault
 /// again), no panic.
 ///
 /// CPU 3: the same on the CSM stack (slot 32, the one after the last CPU's: 0x7f_c020_0000..
-/// 0x7f_c021_0000, the stack the top 32 KiB from 0x7f_c020_8000), reported as `stack overflow
+/// 0x7f_c021_0000, the stack the top 16 KiB from 0x7f_c020_c000), reported as `stack overflow
 /// on the CSM stack (CPU 3)`.
 fn rmm_reported_the_faults(output: &str) -> Vec<String> {
     let expected: [&[&str]; 3] = [

@@ -247,8 +247,8 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
                 Life::New => RealmState::New,
                 _ => RealmState::Active,
             };
-            let result = run(&mut n, rd(i), None, |c, s| {
-                Plan::of(|p| c.check_apt_create(s, rd(i), apt_pa(i), state, super::world::PAR, p))
+            let result = run(&mut n, rd(i), None, |c, _| {
+                Plan::of(|p| c.check_apt_create(rd(i), apt_pa(i), state, super::world::PAR, p))
             })?;
             unchanged(&result, w, &n)?;
         }

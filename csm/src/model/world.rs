@@ -39,8 +39,9 @@ pub struct Apts {
 }
 
 impl AptStore<2, 2, 2> for Apts {
-    fn load(&self, rd: Rd) -> Option<ModelApt> {
-        slot(rd).and_then(|i| self.tables.get(i).copied().flatten())
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, ModelApt>> {
+        let table = slot(rd).and_then(|i| self.tables.get(i)?.as_ref());
+        table.map(crate::Lent::Borrowed)
     }
     fn store(&mut self, rd: Rd, apt: &ModelApt) {
         if let Some(t) = slot(rd).and_then(|i| self.tables.get_mut(i)) {

@@ -168,7 +168,7 @@ impl<const R: usize> Csm<R> {
                 apt_pa,
                 state,
                 par_size,
-            } => Plan::of(|p| self.check_apt_create(&*store, rd, apt_pa, state, par_size, p)),
+            } => Plan::of(|p| self.check_apt_create(rd, apt_pa, state, par_size, p)),
             HostEvent::AptDestroy { rd, apt_pa } => {
                 Plan::of(|p| self.check_apt_destroy(&*store, rd, apt_pa, p))
             }

@@ -48,7 +48,7 @@ impl<const R: usize> Csm<R> {
         plan.start(self, Reply::Done);
         self.drop_grants(store, plan, region.grants(), Ripas::Destroyed)?;
         plan.edit(rd, Change::Damage(region.id))?;
-        Ok(plan.verify(store)?)
+        Ok(())
     }
 
     /// Check of `RMI_DATA_CREATE` / `RMI_DATA_CREATE_UNKNOWN(rd, ipa)`: refused at an alias.

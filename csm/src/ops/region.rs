@@ -51,7 +51,7 @@ impl<const R: usize> Csm<R> {
         plan.start(self, Reply::Region(id));
         plan.counters.1 = next;
         plan.edit(caller, Change::AddRegion { id, range })?;
-        Ok(plan.verify(store)?)
+        Ok(())
     }
 
     /// Check of `RSI_CSM_DESTROY(region)`: revokes every remaining grant (attached consumers'
@@ -70,6 +70,6 @@ impl<const R: usize> Csm<R> {
         plan.start(self, Reply::Done);
         self.drop_grants(store, plan, reg.grants(), Ripas::Empty)?;
         plan.edit(caller, Change::RemoveRegion(region))?;
-        Ok(plan.verify(store)?)
+        Ok(())
     }
 }

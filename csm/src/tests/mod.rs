@@ -29,16 +29,29 @@ use crate::plan::{AptStore, Corrupt, Plan};
 use crate::state::IndexEntry;
 use crate::view::{RangeSummary, Stage2View};
 
-/// An [`AptStore`] that keeps every table as its encoded granule, as the monitor does: `load`
-/// decodes (every check of `Apt::decode`), `store` encodes, `clear` zeroes. Any capacity.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct GranuleStore {
+/// An [`AptStore`] that keeps every table as its encoded granule, as the monitor does: `store`
+/// encodes and then decodes the granule again (every check of `Apt::decode`), and `table`
+/// lends that decoded copy; `clear` removes the granule. Any capacity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GranuleStore<const NR: usize = 8, const NG: usize = 4, const NA: usize = 16> {
     pub(crate) granules: std::collections::BTreeMap<Rd, std::boxed::Box<[u8; GRANULE_SIZE]>>,
+    decoded: std::collections::BTreeMap<Rd, Option<std::boxed::Box<Apt<NR, NG, NA>>>>,
 }
 
-impl<const NR: usize, const NG: usize, const NA: usize> AptStore<NR, NG, NA> for GranuleStore {
-    fn load(&self, rd: Rd) -> Option<Apt<NR, NG, NA>> {
-        Apt::decode(&self.granules.get(&rd)?[..]).ok()
+impl<const NR: usize, const NG: usize, const NA: usize> Default for GranuleStore<NR, NG, NA> {
+    fn default() -> Self {
+        Self {
+            granules: Default::default(),
+            decoded: Default::default(),
+        }
+    }
+}
+
+impl<const NR: usize, const NG: usize, const NA: usize> AptStore<NR, NG, NA>
+    for GranuleStore<NR, NG, NA>
+{
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, Apt<NR, NG, NA>>> {
+        self.decoded.get(&rd)?.as_deref().map(crate::Lent::Borrowed)
     }
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>) {
         let granule = self
@@ -46,9 +59,12 @@ impl<const NR: usize, const NG: usize, const NA: usize> AptStore<NR, NG, NA> for
             .entry(rd)
             .or_insert_with(|| std::boxed::Box::new([0; GRANULE_SIZE]));
         apt.encode(granule);
+        let decoded = Apt::decode(&granule[..]).ok().map(std::boxed::Box::new);
+        self.decoded.insert(rd, decoded);
     }
     fn clear(&mut self, rd: Rd) {
         self.granules.remove(&rd);
+        self.decoded.remove(&rd);
     }
 }
 
@@ -174,10 +190,7 @@ impl System {
         state: RealmState,
         par: u64,
     ) -> Result<Outcome, HostError> {
-        let p = Plan::of(|p| {
-            self.global
-                .check_apt_create(&self.apts, d, pa, state, par, p)
-        });
+        let p = Plan::of(|p| self.global.check_apt_create(d, pa, state, par, p));
         self.done(p)
     }
     pub(crate) fn apt_destroy(&mut self, d: Rd, pa: u64) -> Result<Outcome, HostError> {
@@ -198,7 +211,7 @@ impl System {
     }
     /// The table of the realm with this RD.
     pub(crate) fn apt(&self, d: Rd) -> Option<ModelApt> {
-        crate::plan::AptStore::load(&self.apts, d)
+        crate::plan::AptStore::table(&self.apts, d).map(|t| *t)
     }
 }
 

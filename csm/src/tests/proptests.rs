@@ -135,7 +135,7 @@ impl Big {
     fn tables(&self) -> Vec<(IndexEntry, FwApt)> {
         self.csm
             .realms()
-            .filter_map(|e| Some((*e, AptStore::load(&self.apts, e.rd)?)))
+            .filter_map(|e| Some((*e, *self.apts.table(e.rd)?)))
             .collect()
     }
 

@@ -143,12 +143,12 @@ impl crate::view::Stage2View for Populated {
 fn share_is_full_with_every_grant_slot_used() {
     // Tables of one region with one grant and one received grant, kept encoded.
     let mut c: crate::Csm<4> = crate::Csm::new();
-    let mut s = GranuleStore::default();
-    let create = |c: &mut crate::Csm<4>, s: &mut GranuleStore, r: IpaRange| {
+    let mut s = GranuleStore::<1, 1, 1>::default();
+    let create = |c: &mut crate::Csm<4>, s: &mut GranuleStore<1, 1, 1>, r: IpaRange| {
         let p = Plan::of(|p| c.check_create::<1, 1, 1>(s, rd(0), r, &Populated, p))?;
         Ok::<_, RealmError>(c.commit::<1, 1, 1>(p, s)?)
     };
-    let share = |c: &mut crate::Csm<4>, s: &mut GranuleStore, region, to| {
+    let share = |c: &mut crate::Csm<4>, s: &mut GranuleStore<1, 1, 1>, region, to| {
         let p = Plan::of(|p| {
             c.check_share::<1, 1, 1>(s, rd(0), region, to, CsmMode::Read, &Populated, p)
         })?;
@@ -156,8 +156,7 @@ fn share_is_full_with_every_grant_slot_used() {
     };
     for i in 0..3 {
         let p = Plan::of(|p| {
-            c.check_apt_create::<1, 1, 1>(
-                &s,
+            c.check_apt_create(
                 rd(i),
                 i as u64,
                 rmm_abi::rmi::states::RealmState::New,

@@ -41,11 +41,11 @@ fn ring_rd(i: usize) -> Rd {
 
 /// Granules holding firmware-capacity tables only.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Store(GranuleStore);
+struct Store(GranuleStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>);
 
 impl AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for Store {
-    fn load(&self, rd: Rd) -> Option<FwApt> {
-        self.0.load(rd)
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, FwApt>> {
+        self.0.table(rd)
     }
     fn store(&mut self, rd: Rd, apt: &FwApt) {
         self.0.store(rd, apt)
@@ -84,14 +84,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     let mut ids = std::vec::Vec::new();
     for i in 0..FW_REALMS {
         let p = Plan::of(|p| {
-            csm.check_apt_create(
-                &store,
-                ring_rd(i),
-                0x1000 + i as u64,
-                RealmState::New,
-                par,
-                p,
-            )
+            csm.check_apt_create(ring_rd(i), 0x1000 + i as u64, RealmState::New, par, p)
         });
         let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
             panic!()
@@ -101,16 +94,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(csm.realms().count(), FW_REALMS);
     // The 257th is refused, and nothing changes.
     let before = (csm.clone(), store.clone());
-    let p = Plan::of(|p| {
-        csm.check_apt_create::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(
-            &store,
-            ring_rd(FW_REALMS),
-            0x1000,
-            RealmState::New,
-            par,
-            p,
-        )
-    });
+    let p = Plan::of(|p| csm.check_apt_create(ring_rd(FW_REALMS), 0x1000, RealmState::New, par, p));
     assert_eq!(p.map(|_| ()), Err(HostError::Full));
     assert_eq!((csm.clone(), store.clone()), before);
 
@@ -160,7 +144,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
         .unwrap();
     for i in 0..FW_REALMS {
-        let t: FwApt = AptStore::load(&store, ring_rd(i)).unwrap();
+        let t: FwApt = *store.table(ring_rd(i)).unwrap();
         assert_eq!(t.windows().count(), 1);
         assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 1);
     }
@@ -189,15 +173,13 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(csm.realms().count(), FW_REALMS - 1);
     csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
         .unwrap();
-    let six: FwApt = AptStore::load(&store, ring_rd(6)).unwrap();
+    let six: FwApt = *store.table(ring_rd(6)).unwrap();
     assert_eq!(six.regions().flat_map(|r| r.grants()).count(), 0);
-    let eight: FwApt = AptStore::load(&store, ring_rd(8)).unwrap();
+    let eight: FwApt = *store.table(ring_rd(8)).unwrap();
     assert_eq!(eight.attachments().count(), 0);
 
     // The freed index slot takes a new realm, with a RealmId never used before.
-    let p = Plan::of(|p| {
-        csm.check_apt_create(&store, ring_rd(FW_REALMS), 0x1000, RealmState::New, par, p)
-    });
+    let p = Plan::of(|p| csm.check_apt_create(ring_rd(FW_REALMS), 0x1000, RealmState::New, par, p));
     let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
         panic!()
     };

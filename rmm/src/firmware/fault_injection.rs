@@ -22,7 +22,7 @@
 //!   stopping this CPU, instead of the recursion silently writing over the stack of the CPU
 //!   below (see `arch::aarch64::entry`).
 //! - mode 4: as mode 3, on the CSM stack (`arch::aarch64::csm_stack`, entered as a CSM
-//!   operation enters it): a request above a CPU's 12 KiB that fits the CSM stack's 24 KiB
+//!   operation enters it): a request above a CPU's 12 KiB that fits the CSM stack's 16 KiB
 //!   shows the switch happened; 1 MiB overflows into the CSM stack's own guard hole, reported
 //!   as `stack overflow on the CSM stack`. The CPU stops on the CSM stack, so no CSM
 //!   operation can run after that: the fault group makes this its last CSM use.

@@ -18,9 +18,11 @@ use crate::granule::GranuleAddr;
 use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
+use crate::sharing::csm_rd;
+use crate::sharing::lock::LockedRds;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::{csm_rd, store::GranuleStore};
+use crate::sharing::store::{GranuleStore, Tables};
 use csm::HostError;
 use rmm_abi::rmi::states::GranuleState;
 
@@ -60,13 +62,14 @@ fn create_locked(
         (args.apt, GranuleState::Delegated),
     )?;
     let realm = Rd::new(machine, rd.addr());
-    let mut store = GranuleStore::new(machine);
+    // APT_CREATE only writes the new, empty table: no cell to decode into.
+    let tables = Tables::<0>::EMPTY;
+    let mut store = GranuleStore::new(machine, &tables);
     store.add(csm_rd(rd.addr()), apt.addr());
     let state = &mut *guard;
     state
         .csm
         .fw_check_apt_create(
-            &store,
             csm_rd(rd.addr()),
             apt.addr().get(),
             realm.state(),
@@ -103,8 +106,10 @@ fn destroy_locked(
     named: GranuleAddr,
     csm: CsmGuard<'_>,
 ) -> Handled {
-    let mut store = GranuleStore::new(machine);
-    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store)
+    let tables: Tables = Tables::EMPTY;
+    let mut store = GranuleStore::new(machine, &tables);
+    let mut rds = LockedRds::new();
+    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store, &mut rds)
         .map_err(|_| RmiError::Input)?;
     op.check(HostError::AptCorrupt, |csm, store, _, plan| {
         csm.fw_check_apt_destroy(store, csm_rd(named), args.apt, plan)

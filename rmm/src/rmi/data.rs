@@ -25,9 +25,10 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::LockedRds;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::store::GranuleStore;
+use crate::sharing::store::{GranuleStore, Tables};
 use attest::measurement::{MEASURE_CONTENT, extend_data};
 use csm::HostError;
 use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
@@ -189,8 +190,10 @@ fn destroy_csm_locked(
     ipa: u64,
     csm: CsmGuard<'_>,
 ) -> Handled<2> {
-    let mut store = GranuleStore::new(machine);
-    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store)
+    let tables: Tables = Tables::EMPTY;
+    let mut store = GranuleStore::new(machine, &tables);
+    let mut rds = LockedRds::new();
+    let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store, &mut rds)
         .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
     destroy_locked(monitor, machine, &config, ipa, |ipa| {

@@ -28,7 +28,7 @@ use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
-use crate::sharing::store::GranuleStore;
+use crate::sharing::store::{GranuleStore, Tables};
 use csm::RealmError;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 
@@ -168,7 +168,8 @@ fn csm_allows(
     base: u64,
     top: u64,
 ) -> Result<(), RmiError> {
-    let mut store = GranuleStore::new(machine);
+    let tables: Tables = Tables::EMPTY;
+    let mut store = GranuleStore::new(machine, &tables);
     store.add(csm_rd(rd), apt);
     let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
     let state = &mut **csm;

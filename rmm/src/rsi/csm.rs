@@ -12,9 +12,10 @@ use super::answer::Answer;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::LockedRds;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::store::GranuleStore;
+use crate::sharing::store::{GranuleStore, Tables};
 use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
@@ -40,9 +41,17 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
 fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let mut store = GranuleStore::new(env.machine);
-    let Ok(mut op) = Operation::begin(&env.monitor.granules, csm, env.rd, Some(&call), &mut store)
-    else {
+    let tables: Tables = Tables::EMPTY;
+    let mut store = GranuleStore::new(env.machine, &tables);
+    let mut rds = LockedRds::new();
+    let Ok(mut op) = Operation::begin(
+        &env.monitor.granules,
+        csm,
+        env.rd,
+        Some(&call),
+        &mut store,
+        &mut rds,
+    ) else {
         return status(RsiStatus::ErrorUnknown);
     };
     let caller = csm_rd(env.rd);

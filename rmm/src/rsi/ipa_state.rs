@@ -17,7 +17,7 @@ use crate::realm::descriptor::Rd;
 use crate::realm::rec::RipasChange;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::{CsmGuard, on_csm_stack};
-use crate::sharing::store::GranuleStore;
+use crate::sharing::store::{GranuleStore, Tables};
 use csm::RealmError;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
@@ -113,7 +113,8 @@ fn csm_memory_locked<M: Machine>(
     let (Some(apt), Some(range)) = (rd.apt(), apt::IpaRange::new(base, top - base)) else {
         return Gate::Open;
     };
-    let mut store = GranuleStore::new(env.machine);
+    let tables: Tables = Tables::EMPTY;
+    let mut store = GranuleStore::new(env.machine, &tables);
     store.add(csm_rd(env.rd), apt);
     let state = &mut *guard;
     match state

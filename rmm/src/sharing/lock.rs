@@ -159,38 +159,57 @@ pub struct LockedRds<'t> {
     len: usize,
 }
 
+impl Default for LockedRds<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<'t> LockedRds<'t> {
-    /// Locks `rds` (ascending, as `csm::Csm::involved` returns them). `named`, the RD the
-    /// command or the running REC names, must be among them: if it is not an RD the locks are
-    /// released and `NotRd` returned. Every other RD was named by an APT the CSM lock
-    /// protects, so it is an RD (an APT keeps its realm alive): one that is not can only be
-    /// an RMM bug, and stops the monitor.
+    /// No RD locked: storage the operation's owner keeps in its frame, so the locks are
+    /// taken in place and never moved.
+    pub const fn new() -> Self {
+        Self {
+            slots: [const { None }; MAX_INVOLVED],
+            len: 0,
+        }
+    }
+
+    /// Locks `rds` (ascending, as `csm::Csm::involved` returns them) into this empty list.
+    /// `named`, the RD the command or the running REC names, must be among them: if it is not
+    /// an RD the locks are released and `NotRd` returned. Every other RD was named by an APT
+    /// the CSM lock protects, so it is an RD (an APT keeps its realm alive): one that is not
+    /// can only be an RMM bug, and stops the monitor.
     pub fn lock(
+        &mut self,
         granules: &'t GranuleTable,
         rds: &[apt::Rd],
         named: GranuleAddr,
-    ) -> Result<Self, RdLockError> {
-        let mut out = Self {
-            slots: [const { None }; MAX_INVOLVED],
-            len: 0,
-        };
-        for (slot, rd) in out.slots.iter_mut().zip(rds) {
+    ) -> Result<(), RdLockError> {
+        for rd in rds {
             let addr = GranuleAddr::new(rd.0).filter(|a| granules.is_tracked(*a));
             let locked = addr.and_then(|a| granules.lock(a, GranuleState::Rd).ok());
+            let Some(slot) = self.slots.get_mut(self.len) else {
+                invariant::broken(format_args!("more RDs than an operation involves"));
+            };
             match locked {
                 Some(granule) => *slot = Some(granule),
-                None if rd.0 == named.get() => return Err(RdLockError::NotRd),
+                None if rd.0 == named.get() => {
+                    self.slots.iter_mut().for_each(|slot| *slot = None);
+                    self.len = 0;
+                    return Err(RdLockError::NotRd);
+                }
                 None => invariant::broken(format_args!("an APT names {:#x}, not an RD", rd.0)),
             }
-            out.len += 1;
+            self.len += 1;
         }
-        if !out.holds(named) {
+        if !self.holds(named) {
             invariant::broken(format_args!(
                 "{:#x} is not among the RDs it involves",
                 named.get()
             ));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// True if `addr` is one of the locked RDs.

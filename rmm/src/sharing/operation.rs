@@ -27,8 +27,8 @@ pub struct Operation<'a, 's, M: Machine> {
     machine: &'a M,
     /// The CSM lock, held.
     pub csm: CsmGuard<'a>,
-    /// The RDs involved, locked.
-    pub rds: LockedRds<'a>,
+    /// The RDs involved, locked (in the caller's storage).
+    pub rds: &'s LockedRds<'a>,
     store: &'s mut GranuleStore<'a, M>,
 }
 
@@ -36,14 +36,16 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     /// With the CSM lock `csm` held, locks the RDs an operation by (RSI `call`) or on (host
     /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD. `store`
     /// is a new, empty store of the caller's (`GranuleStore::new`), used for the whole
-    /// operation: the caller's table, decoded here to find the RDs involved, is answered
-    /// from its cache afterwards.
+    /// operation: the caller's table, decoded here to find the RDs involved, stays lent
+    /// from it afterwards. `rds` is the caller's empty `LockedRds::new()`: the locks are
+    /// taken into it, in the caller's frame, and released when the caller drops it.
     pub fn begin(
         granules: &'a GranuleTable,
         csm: CsmGuard<'a>,
         named: GranuleAddr,
         call: Option<&Call>,
         store: &'s mut GranuleStore<'a, M>,
+        rds: &'s mut LockedRds<'a>,
     ) -> Result<Self, RdLockError> {
         let rd = super::csm_rd(named);
         let machine = store.machine();
@@ -51,7 +53,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
             store.add(rd, apt);
         }
         let involved = csm.csm.fw_involved(&*store, rd, call);
-        let rds = LockedRds::lock(granules, involved.rds(), named)?;
+        rds.lock(granules, involved.rds(), named)?;
         for &peer in involved.rds().iter().filter(|&&peer| peer != rd) {
             if let Some(apt) = apt_of(&csm, peer) {
                 store.add(peer, apt);
@@ -77,7 +79,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
         let view = TableView {
             granules: self.granules,
             machine: self.machine,
-            rds: &self.rds,
+            rds: self.rds,
         };
         let state = &mut *self.csm;
         let result = check(&state.csm, self.store, &view, state.scratch.plan());
@@ -103,7 +105,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
         }
         let plan = state.scratch.plan();
         for effect in plan.outcome().effects.iter() {
-            effects::apply(self.granules, self.machine, &self.rds, effect);
+            effects::apply(self.granules, self.machine, self.rds, effect);
         }
         plan.outcome()
     }

@@ -6,45 +6,56 @@
 //! touching an unlocked realm. Every table is decoded with every check of `Apt::decode`.
 //!
 //! A store lives for one operation, under the CSM lock, during which APT granules change
-//! only through it: so it keeps the last [`CACHED`] tables it decoded and answers a second
-//! load of one from there (an operation loads its tables several times: for the RDs it
-//! involves, the check, the dry run and the commit). `store` and `clear` drop the table's
-//! cached copy, so the next load decodes the granule again.
+//! only through it. It lends the tables a check reads ([`csm::MAX_LENT`]: the caller's and one
+//! peer's), decoded once into place and never copied to the caller; it reads a peer's
+//! received grant without lending its table (`received`, for operations that reach many
+//! peers); `store` and `clear` forget a lent table, so the next use decodes the granule again.
+//! The lent tables are the only table-sized storage of an operation, in the frame of the
+//! operation's owner (no CSM operation copies a table onto the stack besides the commit's
+//! one working copy).
 
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS, FwApt};
 use apt::codec::{GRANULE_WORDS, PLACEHOLDER_OWNER};
 use core::cell::{Cell, RefCell};
-use csm::{AptStore, MAX_INVOLVED};
+use csm::{AptStore, Lent, MAX_INVOLVED, MAX_LENT};
 
-/// Decoded tables a store keeps: an RSI call involves the caller and at most one peer.
-pub const CACHED: usize = 2;
+/// The cells a store decodes the tables it lends into: declared by the operation's owner in
+/// its own frame (`let tables = Tables::EMPTY;`, which initialises them in place) and lent to
+/// the store, so that the store itself is small and moves cost nothing.
+/// `N` cells: [`MAX_LENT`] for an operation, one for a reader of its own table alone.
+pub struct Tables<const N: usize = MAX_LENT>([RefCell<FwApt>; N]);
+
+impl<const N: usize> Tables<N> {
+    /// Cells holding no table. A constant, not a constructor, so that `let` initialises the
+    /// cells in place from it (a constructor built them in a temporary and copied them):
+    /// every use is a fresh value, which is what this constant is for.
+    #[allow(clippy::declare_interior_mutable_const)]
+    pub const EMPTY: Self = Self([const { RefCell::new(FwApt::new(PLACEHOLDER_OWNER, 0)) }; N]);
+}
 
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
     machine: &'m M,
     apts: [(apt::Rd, Option<GranuleAddr>); MAX_INVOLVED],
     len: usize,
-    /// Whose table each cache slot holds, decoded by this store and not stored or cleared
-    /// since (`None`: the slot holds nothing valid).
-    cached: Cell<[Option<apt::Rd>; CACHED]>,
-    /// The cache slots: tables are decoded straight into them.
-    tables: RefCell<[FwApt; CACHED]>,
-    /// The cache slot the next decoded table replaces.
-    victim: Cell<usize>,
+    /// Whose table each cell holds, decoded by this store and not stored or cleared since
+    /// (`None`: the cell holds nothing valid and nobody borrows it).
+    lent_to: Cell<[Option<apt::Rd>; MAX_LENT]>,
+    /// The cells tables are decoded into, in place, and lent from.
+    cells: &'m [RefCell<FwApt>],
 }
 
 impl<'m, M: Machine> GranuleStore<'m, M> {
-    /// No APT reachable yet.
-    pub fn new(machine: &'m M) -> Self {
+    /// No APT reachable yet; tables are decoded into `tables`.
+    pub fn new<const N: usize>(machine: &'m M, tables: &'m Tables<N>) -> Self {
         Self {
             machine,
             apts: [(apt::Rd(0), None); MAX_INVOLVED],
             len: 0,
-            cached: Cell::new([None; CACHED]),
-            tables: RefCell::new([FwApt::new(PLACEHOLDER_OWNER, 0); CACHED]),
-            victim: Cell::new(0),
+            lent_to: Cell::new([None; MAX_LENT]),
+            cells: tables.0.get(..MAX_LENT).unwrap_or(&tables.0),
         }
     }
 
@@ -66,42 +77,33 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
         self.machine
     }
 
-    /// Forgets the cached copy of `rd`'s table (its granule is about to change).
-    fn forget(&self, rd: apt::Rd) {
-        let mut cached = self.cached.get();
-        for slot in cached.iter_mut() {
+    /// The cell holding `rd`'s decoded table, if one does.
+    fn cell_of(&self, rd: apt::Rd) -> Option<&RefCell<FwApt>> {
+        let i = self.lent_to.get().iter().position(|r| *r == Some(rd))?;
+        self.cells.get(i)
+    }
+
+    /// Forgets the decoded copy of `rd`'s table (its granule is about to change).
+    fn forget(&mut self, rd: apt::Rd) {
+        let lent_to = self.lent_to.get_mut();
+        for slot in lent_to.iter_mut() {
             if *slot == Some(rd) {
                 *slot = None;
             }
         }
-        self.cached.set(cached);
     }
 
-    /// `f` on the decoded table bound to `rd`, decoding it into a cache slot unless it is
-    /// cached already; `None` if there is no table or it does not decode.
-    fn with_decoded<R>(&self, rd: apt::Rd, f: impl FnOnce(&FwApt) -> R) -> Option<R> {
-        let granule = self.granule(rd)?;
-        let mut cached = self.cached.get();
-        // Only this store borrows its tables, and never across a call: the borrow succeeds.
-        let mut tables = self.tables.try_borrow_mut().ok()?;
-        if let Some(i) = cached.iter().position(|r| *r == Some(rd)) {
-            return tables.get(i).map(f);
-        }
-        let victim = self.victim.get() % CACHED;
-        self.victim.set(victim + 1);
-        let table = tables.get_mut(victim)?;
-        // In place, as aligned words (the codec reads whole words, no byte loads or copies),
-        // straight into the cache slot.
-        let decoded =
-            self.machine
-                .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-                    table.fw_decode_into(words).is_ok()
-                });
-        if let Some(slot) = cached.get_mut(victim) {
-            *slot = decoded.then_some(rd);
-        }
-        self.cached.set(cached);
-        decoded.then(|| f(table))
+    /// Decodes the table bound to `rd` into `table`, in place, as aligned words (the codec
+    /// reads whole words: no byte loads, no copy of the granule); `false` if there is no
+    /// table or it does not decode.
+    fn decode_into(&self, rd: apt::Rd, table: &mut FwApt) -> bool {
+        let Some(granule) = self.granule(rd) else {
+            return false;
+        };
+        self.machine
+            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                table.fw_decode_into(words).is_ok()
+            })
     }
 
     fn granule(&self, rd: apt::Rd) -> Option<GranuleAddr> {
@@ -114,12 +116,46 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
 }
 
 impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStore<'_, M> {
-    fn load(&self, rd: apt::Rd) -> Option<FwApt> {
-        self.with_decoded(rd, |table| *table)
+    fn table(&self, rd: apt::Rd) -> Option<Lent<'_, FwApt>> {
+        if let Some(cell) = self.cell_of(rd) {
+            return cell.try_borrow().ok().map(Lent::Cell);
+        }
+        // A cell nobody holds a table in is borrowed by nobody: decode into it in place.
+        let mut lent_to = self.lent_to.get();
+        let free = lent_to.iter().position(Option::is_none)?;
+        let cell = self.cells.get(free)?;
+        let decoded = self.decode_into(rd, &mut *cell.try_borrow_mut().ok()?);
+        if !decoded {
+            return None;
+        }
+        *lent_to.get_mut(free)? = Some(rd);
+        self.lent_to.set(lent_to);
+        cell.try_borrow().ok().map(Lent::Cell)
+    }
+
+    fn received(
+        &self,
+        rd: apt::Rd,
+        share: apt::ShareId,
+    ) -> Option<(apt::RealmId, Option<apt::Attachment>)> {
+        let read = |table: &FwApt| (table.owner, table.attachment(share).copied());
+        if let Some(cell) = self.cell_of(rd) {
+            return cell.try_borrow().ok().map(|table| read(&table));
+        }
+        // Many peers, one at a time, through one cell nobody holds a table in.
+        let free = self.lent_to.get().iter().position(Option::is_none)?;
+        let mut table = self.cells.get(free)?.try_borrow_mut().ok()?;
+        self.decode_into(rd, &mut table).then(|| read(&table))
     }
 
     fn load_into(&self, rd: apt::Rd, apt: &mut FwApt) -> bool {
-        self.with_decoded(rd, |table| *apt = *table).is_some()
+        match self.cell_of(rd).and_then(|cell| cell.try_borrow().ok()) {
+            Some(table) => {
+                *apt = *table;
+                true
+            }
+            None => self.decode_into(rd, apt),
+        }
     }
 
     fn store(&mut self, rd: apt::Rd, apt: &FwApt) {

@@ -10,7 +10,7 @@
 //! lock is held (an APT keeps its realm, and APT_DESTROY takes the CSM lock).
 
 use super::lock::CsmState;
-use super::store::GranuleStore;
+use super::store::{GranuleStore, Tables};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
@@ -53,9 +53,11 @@ pub fn snapshot(
     let shares = scratch.shares();
     let me = super::csm_rd(rd);
     let entry = *csm.entry(me)?;
-    let mut store = GranuleStore::new(machine);
+    // Its own table only: one cell.
+    let tables = Tables::<1>::EMPTY;
+    let mut store = GranuleStore::new(machine, &tables);
     store.add(me, GranuleAddr::new(entry.apt_pa)?);
-    let apt = store.load(me)?;
+    let apt = store.table(me)?;
     let peer = |id: apt::RealmId| -> Option<(Measurement64, [u8; 64], HashAlgorithm)> {
         let e = csm.by_id(id)?;
         let rd = Rd::new(machine, GranuleAddr::new(e.rd.0)?);

@@ -24,8 +24,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes of the CSM stack: the deepest CSM operation (a CSM RSI call with its decoded
 /// tables; `docs/csm.md`, "The CSM stack") within the static bound `cargo xtask test` checks
-/// (`xtask/src/stack_depth.rs`); the 40 KiB below it in its 64 KiB slot are the guard hole.
-pub const CSM_STACK_SIZE: usize = 24 * 1024;
+/// (`xtask/src/stack_depth.rs`); the 48 KiB below it in its 64 KiB slot are the guard hole.
+pub const CSM_STACK_SIZE: usize = 16 * 1024;
 
 /// The stack, in the NOLOAD `.stacks` section (not cleared, not in the image file).
 #[repr(C, align(4096))]

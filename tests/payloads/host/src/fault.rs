@@ -4,7 +4,7 @@
 //! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
-//! First, CPU 0 asks the RMM (mode 4) to use 20 KiB of the CSM stack, more than a CPU's own
+//! First, CPU 0 asks the RMM (mode 4) to use 14 KiB of the CSM stack, more than a CPU's own
 //! 12 KiB stack has, and gets the answer: CSM operations have a stack of their own. CPU 3
 //! later asks for 1 MiB of it, which the RMM must report as `stack overflow on the CSM stack
 //! (CPU 3)` before stopping that CPU.
@@ -80,8 +80,8 @@ fn undefined_instruction() -> Outcome {
 /// What CPU 2 asks the RMM to use of its 12 KiB stack: far more than there is.
 const OVERFLOW_BYTES: u64 = 1 << 20;
 
-/// What CPU 0 asks of the 24 KiB CSM stack: more than a CPU's 12 KiB stack holds.
-const CSM_STACK_BYTES: u64 = 20 * 1024;
+/// What CPU 0 asks of the 16 KiB CSM stack: more than a CPU's 12 KiB stack holds.
+const CSM_STACK_BYTES: u64 = 14 * 1024;
 
 const CSM_STACK_ON_CPU0: &[Scenario] = &[Scenario {
     name: "rmm_csm_stack_is_its_own",
