@@ -237,8 +237,8 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
         ],
         &[
             "RMM[3] ERROR stack overflow on the CSM stack (CPU 3): SP=0x0000007fc020",
-            "FAR_EL2=0x0000007fc0209",
-            "below it [0x7fc020a000, 0x7fc0210000); this CPU stops",
+            "FAR_EL2=0x0000007fc020b",
+            "below it [0x7fc020c000, 0x7fc0210000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected
