@@ -8,11 +8,14 @@ use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
 
-/// Largest effect list any operation produces with the firmware capacities: `RMI_APT_DESTROY`
-/// of a realm whose every grant is attached and every attachment used (an unmap and a TLB
-/// invalidation per relation).
-pub const MAX_EFFECTS: usize =
-    2 * (apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS);
+/// Largest effect list any one step produces with the firmware capacities: an unmap and a TLB
+/// invalidation for each attached grant of a region (`RSI_CSM_DESTROY`, a damaged region) or
+/// for each relation of one batch of `RMI_APT_DESTROY` ([`crate::APT_DESTROY_BATCH`]).
+pub const MAX_EFFECTS: usize = 2 * if apt::capacity::FW_GRANTS > crate::APT_DESTROY_BATCH {
+    apt::capacity::FW_GRANTS
+} else {
+    crate::APT_DESTROY_BATCH
+};
 
 /// Which CSM REC exit to take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -167,6 +170,11 @@ pub enum Reply {
     Done,
     /// The call exits to the host and restarts afterwards (see [`Effect::ExitToHost`]).
     Restart,
+    /// `RMI_APT_DESTROY` removed one batch of the realm's grants and received grants
+    /// ([`crate::APT_DESTROY_BATCH`]) and more remain: the monitor checks and commits it
+    /// again, under the same locks, until it answers [`Reply::Done`]. The host sees only the
+    /// end.
+    Partial,
     /// `RMI_APT_CREATE`: the new RealmId (the monitor records it in the RD).
     Realm(RealmId),
     /// `RSI_CSM_CREATE`: x1.
@@ -188,7 +196,7 @@ impl Reply {
     /// The values for x1..x4.
     pub fn registers(&self) -> [u64; 4] {
         match *self {
-            Reply::Done | Reply::Restart => [0; 4],
+            Reply::Done | Reply::Restart | Reply::Partial => [0; 4],
             Reply::Realm(id) => [id.get(), 0, 0, 0],
             Reply::Region(id) => [id.get(), 0, 0, 0],
             Reply::Share(id) => [id.get(), 0, 0, 0],

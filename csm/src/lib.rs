@@ -41,7 +41,8 @@ pub use error::{HostError, RealmError};
 pub use fw::FwStore;
 pub use ops::call::{Call, HostEvent};
 pub use plan::{
-    AptStore, Change, Corrupt, Edit, Involved, Lent, MAX_EDITS, MAX_INVOLVED, MAX_LENT, Plan,
+    APT_DESTROY_BATCH, AptStore, Change, Corrupt, Edit, Involved, Lent, MAX_EDITS, MAX_INVOLVED,
+    MAX_LENT, Plan,
 };
 pub use state::{Csm, FW_REALMS, FW_STATIC_LIMIT, Fault, FwCsm, IndexEntry};
 pub use view::{RangeSummary, Stage2View};

@@ -221,14 +221,24 @@ pub struct Edit {
     pub change: Change,
 }
 
-/// Most edits any plan holds with the firmware capacities: `RMI_APT_DESTROY` of a realm
-/// with every grant slot and every attachment slot in use (one edit in each peer's table).
-pub const MAX_EDITS: usize =
-    apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS;
+/// Most edits any one plan holds with the firmware capacities: one batch of
+/// `RMI_APT_DESTROY` ([`APT_DESTROY_BATCH`] relations, an edit in the peer's table and one in
+/// the realm's own for each), or the removal of a region with a grant in every slot.
+pub const MAX_EDITS: usize = if 2 * APT_DESTROY_BATCH > apt::capacity::FW_GRANTS + 1 {
+    2 * APT_DESTROY_BATCH
+} else {
+    apt::capacity::FW_GRANTS + 1
+};
+
+/// Grants and received grants `RMI_APT_DESTROY` removes in one step (check and commit): a
+/// realm with more is destroyed in several steps under the same locks ([`Reply::Partial`]),
+/// so that one plan stays small.
+pub const APT_DESTROY_BATCH: usize = 4;
 
 /// Most realms one operation involves: the realm itself and one peer per grant and received
 /// grant (`RMI_APT_DESTROY`, firmware capacities).
-pub const MAX_INVOLVED: usize = 1 + MAX_EDITS;
+pub const MAX_INVOLVED: usize =
+    1 + apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS;
 
 /// A bounded list of RDs, ascending and without duplicates: the order in which the monitor
 /// locks them.

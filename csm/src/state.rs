@@ -62,10 +62,10 @@ impl<const R: usize> Default for Csm<R> {
 }
 
 impl<const R: usize> Csm<R> {
-    /// Checked at compile time for the firmware capacities: the largest effect list fits.
+    /// Checked at compile time for the firmware capacities: the largest effect list of one
+    /// step fits (a region's attached grants; one batch of `RMI_APT_DESTROY`).
     const EFFECTS_FIT: () = assert!(
-        2 * (apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS)
-            <= MAX_EFFECTS,
+        2 * apt::capacity::FW_GRANTS <= MAX_EFFECTS && 2 * crate::APT_DESTROY_BATCH <= MAX_EFFECTS,
         "effect list too small"
     );
 

@@ -252,15 +252,23 @@ pub fn step(w: &World, action: Action) -> Result<World, Violation> {
             })?;
             unchanged(&result, w, &n)?;
         }
-        Action::AptDestroy(i) => {
+        Action::AptDestroy(i) => loop {
+            // Step after step, as the monitor runs them under the same locks.
+            let before = n.clone();
             let result = run(&mut n, rd(i), None, |c, s| {
                 Plan::of(|p| c.check_apt_destroy(s, rd(i), apt_pa(i), p))
             })?;
-            unchanged(&result, w, &n)?;
-            if let Ok(out) = result {
-                n.apply(&out)?;
+            unchanged(&result, &before, &n)?;
+            match result {
+                Ok(out) => {
+                    n.apply(&out)?;
+                    if out.reply != crate::Reply::Partial {
+                        break;
+                    }
+                }
+                Err(_) => break,
             }
-        }
+        },
         Action::Populate(i, t) => {
             n.realms[i].tables[t] = true;
             for p in t * TABLE_PAGES..(t + 1) * TABLE_PAGES {

@@ -6,7 +6,7 @@ use rmm_abi::rmi::states::{RealmState, Ripas};
 
 use crate::effect::Reply;
 use crate::error::HostError;
-use crate::plan::{AptStore, Change, IndexChange, Plan};
+use crate::plan::{APT_DESTROY_BATCH, AptStore, Change, IndexChange, Plan};
 use crate::state::{Csm, IndexEntry, push_unmap_window, take_id};
 
 impl<const R: usize> Csm<R> {
@@ -56,9 +56,12 @@ impl<const R: usize> Csm<R> {
     /// Check of `RMI_APT_DESTROY(rd, apt)`, in any realm state: removes every relation of the
     /// realm. As provider, each attached consumer loses its aliases (window → RIPAS
     /// DESTROYED) and every consumer's record of a grant goes; as consumer, its own aliases go
-    /// (→ DESTROYED) and every grant naming it is dropped from its provider. The commit
-    /// removes the index entry and clears the granule; the monitor then returns it to
-    /// DELEGATED.
+    /// (→ DESTROYED) and every grant naming it is dropped from its provider. One step removes
+    /// at most [`APT_DESTROY_BATCH`] relations (grants first, then received grants), from both
+    /// sides, and answers [`Reply::Partial`] while more remain; the step that removes the last
+    /// of them also removes the index entry and clears the granule (answering
+    /// [`Reply::Done`]), and the monitor then returns it to DELEGATED. The monitor runs the
+    /// steps one after the other under the same locks, so nobody sees the states between.
     /// Writes the plan into `plan` (the caller's storage: the monitor's is not on a stack);
     /// on error `plan` holds nothing meaningful and nothing changed.
     pub fn check_apt_destroy<const NR: usize, const NG: usize, const NA: usize>(
@@ -73,21 +76,33 @@ impl<const R: usize> Csm<R> {
         if me.apt_pa != apt_pa {
             return Err(HostError::WrongApt);
         }
-        plan.start(self, Reply::Done);
-        self.drop_grants(
-            store,
-            plan,
-            apt.regions().flat_map(|r| r.grants()),
-            Ripas::Destroyed,
-        )?;
-        for received in apt.attachments() {
+        let grants = || apt.regions().flat_map(|r| r.grants());
+        let relations = grants().count() + apt.attachments().count();
+        // The last step removes the table itself, so it edits only the peers' tables; an
+        // earlier one also removes its batch from the realm's own table.
+        let last = relations <= APT_DESTROY_BATCH;
+        plan.start(self, if last { Reply::Done } else { Reply::Partial });
+        let batch = || grants().take(APT_DESTROY_BATCH);
+        let taken = batch().count();
+        self.drop_grants(store, plan, batch(), Ripas::Destroyed)?;
+        if !last {
+            for grant in batch() {
+                plan.edit(rd, Change::RemoveGrant(grant.share))?;
+            }
+        }
+        for received in apt.attachments().take(APT_DESTROY_BATCH - taken) {
             if let Some(window) = received.window {
                 push_unmap_window(&mut plan.outcome.effects, rd, window, Ripas::Destroyed)?;
             }
             let provider = self.by_id(received.provider).ok_or(crate::Corrupt)?;
             plan.edit(provider.rd, Change::RemoveGrant(received.share))?;
+            if !last {
+                plan.edit(rd, Change::RemoveAttachment(received.share))?;
+            }
         }
-        plan.index = IndexChange::Remove(slot, rd);
+        if last {
+            plan.index = IndexChange::Remove(slot, rd);
+        }
         Ok(())
     }
 

@@ -319,17 +319,25 @@ fn run_big(ops: Vec<Op>) -> Result<usize, TestCaseError> {
                     .map(Some)
                     .map_err(|_| ())
             }
-            Op::AptDestroy(i) => b
-                .csm
-                .host::<8, 4, 16>(
-                    &mut b.apts,
-                    HostEvent::AptDestroy {
-                        rd: big_rd(i),
-                        apt_pa: i as u64,
-                    },
-                )
-                .map(Some)
-                .map_err(|_| ()),
+            Op::AptDestroy(i) => {
+                let event = HostEvent::AptDestroy {
+                    rd: big_rd(i),
+                    apt_pa: i as u64,
+                };
+                // Step after step, as the monitor runs them: every step but the last applied
+                // here, the last below.
+                loop {
+                    match b.csm.host::<8, 4, 16>(&mut b.apts, event) {
+                        Ok(out) if out.reply == crate::Reply::Partial => {
+                            b.apply(&out).map_err(|e| fail(e.into()))?;
+                            b.csm
+                                .check(&b.apts)
+                                .map_err(|v| fail(std::format!("{v:?}")))?;
+                        }
+                        other => break other.map(Some).map_err(|_| ()),
+                    }
+                }
+            }
             Op::Populate(i, p, len) => {
                 for q in p..(p + len).min(BIG_PAGES) {
                     let event = HostEvent::DataCreate {

@@ -186,3 +186,101 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert!(ids.iter().all(|old| old.get() < id.get()));
     assert_eq!(csm.realms().count(), FW_REALMS);
 }
+
+#[test]
+fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
+    let mut csm = FwCsm::new();
+    let mut store = Store::default();
+    let par = 4 * WINDOW;
+    let mut ids = std::vec::Vec::new();
+    for i in 0..7 {
+        let p = Plan::of(|p| {
+            csm.check_apt_create(ring_rd(i), 0x1000 + i as u64, RealmState::New, par, p)
+        });
+        let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
+            panic!()
+        };
+        ids.push(id);
+    }
+    let region = |csm: &mut FwCsm, store: &mut Store, i: usize, base: u64| {
+        let p = Plan::of(|p| csm.check_create(&*store, ring_rd(i), pages(base, 4), &Ring, p));
+        let Reply::Region(r) = run(csm, store, p).unwrap().reply else {
+            panic!()
+        };
+        r
+    };
+    let share = |csm: &mut FwCsm, store: &mut Store, i: usize, r, to| {
+        let p = Plan::of(|p| csm.check_share(&*store, ring_rd(i), r, to, CsmMode::Read, &Ring, p));
+        let Reply::Share(s) = run(csm, store, p).unwrap().reply else {
+            panic!()
+        };
+        s
+    };
+    let accept = |csm: &mut FwCsm, store: &mut Store, i: usize, s, from| {
+        let p = Plan::of(|p| {
+            csm.check_accept(
+                &*store,
+                ring_rd(i),
+                s,
+                from,
+                WINDOW,
+                4 * PAGE_SIZE,
+                &Ring,
+                p,
+            )
+        });
+        run(csm, store, p).unwrap();
+    };
+    // Realm 0 shares two regions with realms 1–4 (8 grants; realms 1 and 2 accept the
+    // first), and receives a grant from realm 5 (accepted) and one from realm 6 (offered):
+    // 10 relations, more than two batches.
+    let a = region(&mut csm, &mut store, 0, 0);
+    let b = region(&mut csm, &mut store, 0, 4);
+    for c in 1..5 {
+        let s = share(&mut csm, &mut store, 0, a, ids[c]);
+        if c <= 2 {
+            accept(&mut csm, &mut store, c, s, ids[0]);
+        }
+        share(&mut csm, &mut store, 0, b, ids[c]);
+    }
+    for p in [5, 6] {
+        let r = region(&mut csm, &mut store, p, 0);
+        let s = share(&mut csm, &mut store, p, r, ids[0]);
+        if p == 5 {
+            accept(&mut csm, &mut store, 0, s, ids[5]);
+        }
+    }
+    csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
+        .unwrap();
+
+    let mut replies = std::vec::Vec::new();
+    let mut unmapped = std::vec::Vec::new();
+    loop {
+        let p = Plan::of(|p| csm.check_apt_destroy(&store, ring_rd(0), 0x1000, p));
+        let out = run(&mut csm, &mut store, p).unwrap();
+        assert!(out.effects.iter().count() <= crate::MAX_EFFECTS);
+        for e in out.effects.iter() {
+            if let Effect::UnmapAliases { consumer, .. } = *e {
+                unmapped.push(consumer);
+            }
+        }
+        // Every step leaves a consistent state behind it.
+        csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
+            .unwrap();
+        replies.push(out.reply);
+        if out.reply != Reply::Partial {
+            break;
+        }
+    }
+    assert_eq!(replies, [Reply::Partial, Reply::Partial, Reply::Done]);
+    unmapped.sort();
+    assert_eq!(unmapped, [ring_rd(0), ring_rd(1), ring_rd(2)]);
+    assert!(csm.entry(ring_rd(0)).is_none());
+    for c in 1..5 {
+        assert_eq!(store.table(ring_rd(c)).unwrap().attachments().count(), 0);
+    }
+    for p in [5, 6] {
+        let t = store.table(ring_rd(p)).unwrap();
+        assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 0);
+    }
+}

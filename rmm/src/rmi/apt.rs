@@ -123,8 +123,17 @@ fn destroy_locked(
         .granules
         .lock(apt_addr, GranuleState::Apt)
         .unwrap_or_else(|_| invariant::broken(format_args!("{:#x} is not an APT", apt_addr.get())));
-    // Commits (the APT is zeroed) and unmaps every alias of and into the realm, invalidating.
-    op.commit();
+    // Commits and unmaps every alias of and into the realm, invalidating, a batch of
+    // relations per step, under the same locks (the last step zeroes the APT). A step after
+    // the first that is refused can only be an RMM bug: the first made every check.
+    while op.commit().reply == csm::Reply::Partial {
+        op.check(HostError::AptCorrupt, |csm, store, _, plan| {
+            csm.fw_check_apt_destroy(store, csm_rd(named), args.apt, plan)
+        })
+        .unwrap_or_else(|_| {
+            invariant::broken(format_args!("a later APT_DESTROY step was refused"))
+        });
+    }
     Rd::new(machine, named).set_apt(None);
     apt.set_state(GranuleState::Delegated);
     Ok([])

@@ -70,6 +70,7 @@ fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -
         Reply::Query(_) => Answer::ReturnWide([ok, x1, x2, x3, x4]),
         Reply::Done
         | Reply::Restart
+        | Reply::Partial
         | Reply::Realm(_)
         | Reply::Region(_)
         | Reply::Share(_)

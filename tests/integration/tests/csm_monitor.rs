@@ -574,3 +574,43 @@ fn tokens_carry_the_csm_claims_of_both_sides() {
     let claims = realm_claims(&token(&plain, 0));
     assert!(claim(&claims, 65001).is_none() && claim(&claims, 65002).is_none());
 }
+
+#[test]
+fn apt_destroy_of_a_realm_with_more_relations_than_one_batch_tears_all_down() {
+    // Realm 0 shares its region with realms 1–4 (1 and 2 accept) and accepts a grant from
+    // realm 5: five relations, more than `csm::APT_DESTROY_BATCH`, so the monitor takes
+    // several steps under the same locks.
+    assert!(5 > csm::APT_DESTROY_BATCH);
+    let w = World::new(6);
+    let region = w.call(0, CREATE, &[REGION, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let mut shares = Vec::new();
+    for c in 1..5 {
+        let share = w.call(0, SHARE, &[region[1], w.realm_id(c), READ]).regs();
+        assert_eq!(share[0], rsi::SUCCESS, "SHARE to {c}");
+        if c <= 2 {
+            let out = w.call(c, ACCEPT, &[share[1], w.realm_id(0), WINDOW, SIZE]);
+            assert_eq!(out.status(), rsi::SUCCESS, "ACCEPT by {c}");
+        }
+        shares.push((c, share[1]));
+    }
+    let r5 = w.call(5, CREATE, &[REGION, SIZE]).regs()[1];
+    let s5 = w.call(5, SHARE, &[r5, w.realm_id(0), READ]).regs();
+    assert_eq!(s5[0], rsi::SUCCESS);
+    let out = w.call(0, ACCEPT, &[s5[1], w.realm_id(5), WINDOW, SIZE]);
+    assert_eq!(out.status(), rsi::SUCCESS);
+
+    assert_eq!(apt_destroy(&w.host, w.rd(0), w.apts[0])[0], status::SUCCESS);
+    // Every window into and out of realm 0 is DESTROYED, with no stale translation.
+    for i in [0, 1, 2] {
+        assert_eq!(w.entry(i, WINDOW)[..2], [3, UNASSIGNED], "realm {i}");
+        assert_eq!(w.entry(i, WINDOW)[3], DESTROYED, "realm {i}");
+    }
+    assert!(w.machine().stale_translations().is_empty());
+    // Every relation is gone on the peers' side; realm 0 is no CSM realm any more.
+    for (c, share) in shares {
+        assert_eq!(w.call(c, QUERY, &[share]).status(), rsi::INPUT, "realm {c}");
+    }
+    assert_eq!(w.call(5, QUERY, &[s5[1]]).status(), rsi::INPUT);
+    assert_eq!(w.call(0, QUERY, &[]).status(), rsi::STATE); // no APT: ERROR_STATE
+}
