@@ -38,7 +38,7 @@ pub mod stream;
 
 pub use claims::RealmClaims;
 pub use cose_key::CoseKey;
-pub use csm::{CsmClaims, CsmShare, Role, ShareMode};
+pub use csm::{CsmClaims, CsmShare, CsmShares, Role, ShareMode, ShareSlice};
 pub use error::TokenError;
 pub use key::RealmSigningKey;
 pub use session::{Continue, SignStatus, TokenSession};

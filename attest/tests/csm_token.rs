@@ -14,7 +14,7 @@ use attest::token::session::{
 };
 use attest::token::{
     Continue, CoseKey, CsmClaims, CsmShare, RealmClaims, RealmSigningKey, Role, ShareMode,
-    SignStatus, TokenError, TokenSession,
+    ShareSlice, SignStatus, TokenError, TokenSession,
 };
 use ciborium::Value;
 use coset::{CoseSign1, TaggedCborSerializable};
@@ -257,11 +257,12 @@ fn check_csm_claims(claims: &[(i128, Value)], realm_id: u64, shares: &[CsmShare]
 fn csm_claims_decode_field_by_field() {
     let key = sample_key();
     let shares: Vec<CsmShare> = (0..7).map(share).collect();
+    let source = ShareSlice(&shares);
     for algo in [HashAlgorithm::Sha256, HashAlgorithm::Sha512] {
         let inputs = Inputs::new(algo);
         let csm = CsmClaims {
             realm_id: 7,
-            shares: &shares,
+            shares: &source,
         };
         let claims = inputs.claims(key.public_key(), Some(csm));
         let mut store = vec![0u8; STORE_BYTES];
@@ -294,7 +295,7 @@ fn a_csm_realm_without_shares_has_an_empty_array() {
     let inputs = Inputs::new(HashAlgorithm::Sha256);
     let csm = CsmClaims {
         realm_id: u64::MAX,
-        shares: &[],
+        shares: &ShareSlice(&[]),
     };
     let claims = inputs.claims(key.public_key(), Some(csm));
     assert_eq!(csm.encoded_len(), 3 + 9 + 3 + 1);
@@ -354,10 +355,11 @@ fn the_largest_token_48_shares() {
     const { assert!(SESSION_BYTES <= 4096, "the session stays in one granule") };
     let key = sample_key();
     let shares: Vec<CsmShare> = (0..MAX_SHARES).map(largest_share).collect();
+    let source = ShareSlice(&shares);
     let inputs = Inputs::new(HashAlgorithm::Sha512);
     let csm = CsmClaims {
         realm_id: u64::MAX,
-        shares: &shares,
+        shares: &source,
     };
     assert_eq!(csm.encoded_len(), CSM_CLAIMS_MAX_LEN);
     let claims = inputs.claims(key.public_key(), Some(csm));
@@ -387,13 +389,14 @@ fn too_many_shares_or_too_small_a_store_is_refused() {
     let key = sample_key();
     let inputs = Inputs::new(HashAlgorithm::Sha256);
     let shares: Vec<CsmShare> = (0..MAX_SHARES + 1).map(share).collect();
+    let source = ShareSlice(&shares);
     let mut store = vec![0u8; 4 * STORE_BYTES];
     let mut session = TokenSession::new();
     let too_many = inputs.claims(
         key.public_key(),
         Some(CsmClaims {
             realm_id: 1,
-            shares: &shares,
+            shares: &source,
         }),
     );
     assert_eq!(
@@ -403,7 +406,7 @@ fn too_many_shares_or_too_small_a_store_is_refused() {
     assert_eq!(session.token_len(), 0, "Idle after a refused INIT");
     let csm = CsmClaims {
         realm_id: 1,
-        shares: &shares[..3],
+        shares: &ShareSlice(&shares[..3]),
     };
     let claims = inputs.claims(key.public_key(), Some(csm));
     // No store: the plain INIT refuses CSM claims.
@@ -448,11 +451,12 @@ fn a_corrupt_saved_hash_restores_idle() {
     let key = sample_key();
     let inputs = Inputs::new(HashAlgorithm::Sha512);
     let shares: Vec<CsmShare> = (0..MAX_SHARES).map(share).collect();
+    let source = ShareSlice(&shares);
     let claims = inputs.claims(
         key.public_key(),
         Some(CsmClaims {
             realm_id: 3,
-            shares: &shares,
+            shares: &source,
         }),
     );
     let mut store = vec![0u8; STORE_BYTES];
@@ -509,11 +513,12 @@ fn the_message_is_hashed_with_the_engine_the_caller_gives() {
     let key = sample_key();
     let inputs = Inputs::new(HashAlgorithm::Sha256);
     let shares: Vec<CsmShare> = (0..3).map(share).collect();
+    let source = ShareSlice(&shares);
     let claims = inputs.claims(
         key.public_key(),
         Some(CsmClaims {
             realm_id: 9,
-            shares: &shares,
+            shares: &source,
         }),
     );
     let sign = |engine: &dyn attest::sha::Sha2Engine| {

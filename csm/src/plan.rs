@@ -475,7 +475,19 @@ impl<const R: usize> Csm<R> {
         // One working table for the dry run and the commit, initialised from a constant
         // straight into place (building it field by field made a second, temporary table).
         let mut apt = const { Apt::new(apt::codec::PLACEHOLDER_OWNER, 0) };
-        plan.verify(store, &mut apt)?;
+        self.commit_using(plan, store, &mut apt)
+    }
+
+    /// [`Csm::commit_in_place`] with the caller's working table `apt` (its contents are
+    /// overwritten): the monitor lends one of its store's cells, so the commit adds no table
+    /// to the stack.
+    pub fn commit_using<const NR: usize, const NG: usize, const NA: usize>(
+        &mut self,
+        plan: &Plan,
+        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
+        apt: &mut Apt<NR, NG, NA>,
+    ) -> Result<(), Corrupt> {
+        plan.verify(store, apt)?;
         (self.next_realm, self.next_region, self.next_share) = plan.counters;
         match plan.index {
             IndexChange::None => {}
@@ -492,8 +504,8 @@ impl<const R: usize> Csm<R> {
             }
         }
         for (first, rd) in plan.edited() {
-            if plan.result_into(store, first, rd, &mut apt) {
-                store.store(rd, &apt);
+            if plan.result_into(store, first, rd, apt) {
+                store.store(rd, apt);
             } else {
                 return Err(Corrupt);
             }

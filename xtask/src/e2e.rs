@@ -219,9 +219,8 @@ pub(crate) fn parse_csm_lines(
 /// and nothing else from that CPU: no `unexpected exception` line (the vectors did not fault
 /// again), no panic.
 ///
-/// CPU 3: the same on the CSM stack (slot 32, the one after the last CPU's: 0x7f_c020_0000..
-/// 0x7f_c021_0000, the stack the top 16 KiB from 0x7f_c020_c000), reported as `stack overflow
-/// on the CSM stack (CPU 3)`.
+/// CPU 3: the same below its own stack (slot 3, 0x7f_c003_0000..0x7f_c004_0000, its stack the
+/// top 12 KiB from 0x7f_c003_d000).
 fn rmm_reported_the_faults(output: &str) -> Vec<String> {
     let expected: [&[&str]; 3] = [
         &[
@@ -236,9 +235,9 @@ fn rmm_reported_the_faults(output: &str) -> Vec<String> {
             "below its stack [0x7fc002d000, 0x7fc0030000); this CPU stops",
         ],
         &[
-            "RMM[3] ERROR stack overflow on the CSM stack (CPU 3): SP=0x0000007fc020",
-            "FAR_EL2=0x0000007fc020b",
-            "below it [0x7fc020c000, 0x7fc0210000); this CPU stops",
+            "RMM[3] ERROR stack overflow on CPU 3: SP=0x0000007fc003",
+            "FAR_EL2=0x0000007fc003c",
+            "below its stack [0x7fc003d000, 0x7fc0040000); this CPU stops",
         ],
     ];
     let mut problems: Vec<String> = expected

@@ -122,7 +122,7 @@ pub fn by_crate(symbols: &[Symbol]) -> Vec<(String, u64)> {
 
 /// Static memory of an RMM built for 32 CPUs, for 4 GiB of DRAM: image data and BSS (the
 /// platform-token buffer, the VMID bitmap, the CSM state), every stack (the `.stacks`
-/// section: the per-CPU stacks and the CSM stack), the granule table and the stage-1 tables
+/// section: the per-CPU stacks), the granule table and the stage-1 tables
 /// from the carve-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StaticMemory {
@@ -197,7 +197,7 @@ pub fn report(symbols: &[Symbol], with: &Sizes, without: &Sizes, largest: usize)
          | CSM ≤ {CSM_TARGET_PERCENT}% of text + rodata | {csm} B = {csm_percent:.2}% | {} |\n\
          | static memory ≤ {STATIC_TARGET} B for 4 GiB and 32 CPUs | {} B | {} |\n\
          \n\
-         Static memory: data + bss {} B, stacks {} B (32 per-CPU stacks and the CSM stack), \
+         Static memory: data + bss {} B, stacks {} B (32 per-CPU stacks), \
          granule table {} B (2 bytes per 4 KiB granule of 4 GiB), stage-1 tables ≤ {} B.\n",
         verdict(code <= CODE_TARGET),
         verdict(csm_percent <= CSM_TARGET_PERCENT),

@@ -9,9 +9,9 @@
 //! counted with both, so the bound errs high, never low.
 //!
 //! What the code cannot show, stated here: the functions that switch stacks (the boot's
-//! trampolines, the boot's `serve_requests`, the CSM stack's closures) are roots of their own
-//! stack, not callees; and `rmi::set_ripas::csm_allows` is reached only with the CSM lock held,
-//! on the CSM stack (its per-CPU caller passes no lock and returns before it).
+//! trampolines, the boot's `serve_requests`) are roots of their own stack, not callees.
+//! Everything else, Confidential Shared Memory's operations included, runs on a CPU's own
+//! stack.
 //!
 //! `cargo xtask size` prints the bound of each stack against its size; `cargo xtask test`
 //! fails if a bound does not fit ([`check`]).
@@ -21,15 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
-/// Name fragments of the functions the CSM stack starts with: the closures `csm_stack::run`
-/// calls through `&mut dyn FnMut()` (the firmware's only `dyn FnMut`/`FnOnce`, so every
-/// closure vtable entry is one of them).
-const CSM_ROOTS: [&str; 3] = [
-    "on_csm_stack::{{closure}}",
-    "{{vtable.shim}}",
-    "as core::ops::function::FnMut",
-];
-/// Name fragments of the other functions that start a stack of their own (module docs).
+/// Name fragments of the functions that start a stack of their own (module docs).
 const STACK_ROOTS: [&str; 2] = ["::trampoline", "serve_requests"];
 /// The panic path: followed from the monitor's own code, not again from inside an indirect
 /// call's allowance (which adds one panic of its own: [`Graph::indirect_allowance`]).
@@ -38,8 +30,6 @@ const PANIC_PATH: [&str; 3] = [
     "rust_begin_unwind",
     "rmm::arch::aarch64::fatal::stop",
 ];
-/// Reached only on the CSM stack, though a per-CPU function names it (module docs).
-const CSM_ONLY: [&str; 1] = ["rmi::set_ripas::csm_allows"];
 /// Bytes each stack keeps free beyond the bound (the exception entry's register frame and
 /// what the analysis cannot see, such as `br` tail calls through a register).
 pub const MARGIN: u64 = 512;
@@ -223,16 +213,11 @@ impl Graph {
         self.functions.get(&addr).map_or("?", |f| f.name.as_str())
     }
 
-    /// True if `addr` does not run on the caller's stack: it starts a stack of its own, or
-    /// it runs only on the CSM stack and the caller is not on it, or it is the panic path
-    /// and the walk does not follow it.
+    /// True if `addr` does not run on the caller's stack: it starts a stack of its own, or it
+    /// is the panic path and the walk does not follow it.
     fn excluded(&self, addr: u64, context: &Context) -> bool {
         let name = self.name(addr);
-        STACK_ROOTS
-            .iter()
-            .chain(&CSM_ROOTS)
-            .any(|r| name.contains(r))
-            || (!context.on_csm_stack && CSM_ONLY.iter().any(|r| name.contains(r)))
+        STACK_ROOTS.iter().any(|r| name.contains(r))
             || (!context.follow_panics && is_panic_path(name))
     }
 
@@ -325,7 +310,6 @@ impl Graph {
             let panicking = Context {
                 allowance: context.allowance.clone(),
                 panic: Chain::default(),
-                on_csm_stack: context.on_csm_stack,
                 follow_panics: true,
             };
             let mut panic_memo = HashMap::new();
@@ -350,7 +334,6 @@ impl Graph {
             let context = Context {
                 allowance: allowance.clone(),
                 panic: Chain::default(),
-                on_csm_stack: false,
                 follow_panics: false,
             };
             let mut memo = HashMap::new();
@@ -379,7 +362,6 @@ impl Graph {
         let context = Context {
             allowance: allowance.clone(),
             panic: Chain::default(),
-            on_csm_stack: false,
             follow_panics: false,
         };
         let mut memo = HashMap::new();
@@ -393,31 +375,20 @@ impl Graph {
     }
 
     /// The deepest chain from any function whose name contains `fragment`.
-    pub fn deepest_from(
-        &self,
-        fragment: &str,
-        allowance: &(Allowance, Chain),
-        on_csm_stack: bool,
-    ) -> Chain {
+    pub fn deepest_from(&self, fragment: &str, allowance: &(Allowance, Chain)) -> Chain {
         self.find(fragment)
             .into_iter()
-            .map(|root| self.deepest_at(root, allowance, on_csm_stack))
+            .map(|root| self.deepest_at(root, allowance))
             .max_by_key(|c| c.bytes)
             .unwrap_or_default()
     }
 
     /// The deepest chain from the function at `root` (which may itself be one that starts a
     /// stack of its own).
-    pub fn deepest_at(
-        &self,
-        root: u64,
-        allowance: &(Allowance, Chain),
-        on_csm_stack: bool,
-    ) -> Chain {
+    pub fn deepest_at(&self, root: u64, allowance: &(Allowance, Chain)) -> Chain {
         let context = Context {
             allowance: allowance.0.clone(),
             panic: allowance.1.clone(),
-            on_csm_stack,
             follow_panics: true,
         };
         // `walk` checks a function's callees, never the function itself, so a root that
@@ -456,14 +427,13 @@ impl Allowance {
     }
 }
 
-/// What a walk charges: the allowance for an indirect call, and which stack it is on.
+/// What a walk charges: the allowance for an indirect call, and whether it follows panics.
 struct Context {
     /// Charged for an indirect call.
     allowance: Allowance,
     /// Added to an indirect call from ordinary code (a panic inside the callee); empty on the
     /// panic path itself and while computing the allowance.
     panic: Chain,
-    on_csm_stack: bool,
     follow_panics: bool,
 }
 
@@ -498,7 +468,7 @@ impl StackBound {
 }
 
 /// The bounds of the RMM image `elf`: each CPU's stack in the request loop and in the cold
-/// boot, and the CSM stack (if the image has one).
+/// boot, and under the deepest command handlers.
 pub fn bounds(elf: &Path) -> Result<Vec<StackBound>> {
     let disassembly = cmd::output(
         Command::new("aarch64-linux-gnu-objdump")
@@ -530,12 +500,11 @@ pub fn bounds(elf: &Path) -> Result<Vec<StackBound>> {
             .unwrap_or(0)
     };
     let cpu_stack = size_of("rmm::arch::aarch64::entry::STACKS") / CPUS;
-    let csm_stack = size_of("rmm::arch::aarch64::csm_stack::CSM_STACK");
-    Ok(analyse(&disassembly, &data, cpu_stack, csm_stack))
+    Ok(analyse(&disassembly, &data, cpu_stack))
 }
 
 /// [`bounds`] from the tool outputs.
-pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) -> Vec<StackBound> {
+pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64) -> Vec<StackBound> {
     let graph = Graph::parse(disassembly, data);
     let allowance = graph.indirect_allowance();
     let mut out = vec![
@@ -543,34 +512,15 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) ->
             id: "cpu-stack.request-loop".into(),
             what: "a CPU's stack, request loop (every RMI command; RSI calls and exits inside REC_ENTER)".into(),
             size: cpu_stack,
-            chain: graph.deepest_from("rmm::firmware::serve_requests", &allowance, false),
+            chain: graph.deepest_from("rmm::firmware::serve_requests", &allowance),
         },
         StackBound {
             id: "cpu-stack.boot".into(),
             what: "a CPU's stack, cold or warm boot (until the request loop starts afresh)".into(),
             size: cpu_stack,
-            chain: graph.deepest_from("rmm::firmware::start", &allowance, false),
+            chain: graph.deepest_from("rmm::firmware::start", &allowance),
         },
     ];
-    if csm_stack > 0 {
-        let mut chain = CSM_ROOTS
-            .iter()
-            .map(|root| graph.deepest_from(root, &allowance, true))
-            .max_by_key(|c| c.bytes)
-            .unwrap_or_default();
-        let trampoline =
-            graph.deepest_from("csm_stack::run::trampoline", &Default::default(), true);
-        chain.bytes += trampoline.steps.first().map_or(0, |s| s.1);
-        out.insert(
-            2,
-            StackBound {
-                id: "csm-stack".into(),
-                what: "the CSM stack (every CSM operation, under the CSM lock)".into(),
-                size: csm_stack,
-                chain,
-            },
-        );
-    }
     // The deepest command handlers, each from the request loop's frames down.
     let above: u64 = [
         "rmm::firmware::serve_requests",
@@ -584,7 +534,7 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64, csm_stack: u64) ->
         .into_iter()
         .filter(|a| graph.functions[a].name == "rmm::rmi::run")
         .map(|a| {
-            let mut chain = graph.deepest_at(a, &allowance, false);
+            let mut chain = graph.deepest_at(a, &allowance);
             chain.bytes += above;
             chain
         })
@@ -678,8 +628,6 @@ mod tests {
 0000000040100100 <rmm::firmware::serve_forever>:
     40100100:\tstp\tx29, x30, [sp, #-32]!
     40100104:\tbl\t40100200 <rmm::rmi::run>
-    40100108:\tbl\t40100400 <rmm::rmi::set_ripas::csm_allows>
-    4010010c:\tbl\t40100500 <rmm::sharing::lock::on_csm_stack::{{closure}}>
 0000000040100200 <rmm::rmi::run>:
     40100200:\tsub\tsp, sp, #0x1, lsl #12
     40100204:\tsub\tsp, sp, #0x10
@@ -691,11 +639,6 @@ mod tests {
     4010021c:\tbl\t40100200 <rmm::rmi::run>
 0000000040100300 <leaf>:
     40100300:\tsub\tsp, sp, #1024
-0000000040100400 <rmm::rmi::set_ripas::csm_allows>:
-    40100400:\tsub\tsp, sp, #0x10, lsl #12
-0000000040100500 <rmm::sharing::lock::on_csm_stack::{{closure}}>:
-    40100500:\tsub\tsp, sp, #0x100
-    40100504:\tbl\t40100400 <rmm::rmi::set_ripas::csm_allows>
 0000000040100600 <pointer_target>:
     40100600:\tstr\tx30, [sp, #-16]!
     40100604:\tbl\t40100800 <helper>
@@ -717,7 +660,7 @@ Contents of section .rodata:
         assert_eq!(graph.address_taken.len(), 2, "{:?}", graph.address_taken);
         // The deepest address-taken function: `pointer_target` (16) calling `helper` (256).
         assert_eq!(graph.indirect_allowance().0.other.bytes, 16 + 256);
-        let bounds = analyse(DIS, DATA, 24_576, 0);
+        let bounds = analyse(DIS, DATA, 12_288);
         let request_loop = &bounds[0];
         // serve_requests 0x60, serve_forever 32, rmi::run 4096 + 16 with its indirect call (272),
         // deeper than its tail call to `leaf` (1024); the self-call is cut.
@@ -739,18 +682,14 @@ Contents of section .rodata:
             ]
         );
         assert!(request_loop.fits());
-        let small = analyse(DIS, DATA, 4_096, 0);
+        let small = analyse(DIS, DATA, 4_096);
         assert!(!small[0].fits(), "{:?}", small[0]);
         assert!(report(&small).contains("**does not fit**"));
     }
 
     #[test]
-    fn the_csm_stack_counts_its_closures_and_the_csm_only_callee() {
-        let bounds = analyse(DIS, DATA, 24_576, 32_768);
-        let csm = bounds.iter().find(|b| b.id == "csm-stack");
-        assert_eq!(csm.map(|b| b.chain.bytes), Some(0x100 + (0x10 << 12)));
-        assert!(!csm.is_some_and(StackBound::fits));
-        // The one command handler: from the request loop's frames (0x60 + 32) down.
+    fn the_deepest_command_handler_is_counted_from_the_request_loop_down() {
+        let bounds = analyse(DIS, DATA, 12_288);
         let handler = bounds.iter().find(|b| b.id == "cpu-stack.handler-1");
         assert_eq!(
             handler.map(|b| b.chain.bytes),
@@ -783,7 +722,7 @@ Contents of section .rodata:
         let data = "Contents of section .rodata:\n 40132000 00031040 00000000  ........\n";
         let graph = Graph::parse(dis, data);
         let root = graph.find("root")[0];
-        let chain = graph.deepest_at(root, &graph.indirect_allowance(), false);
+        let chain = graph.deepest_at(root, &graph.indirect_allowance());
         assert_eq!(chain.bytes, 0x10 + 0x100);
     }
 

@@ -139,7 +139,7 @@ pub const CLAIMS_MAX_LEN: usize = claims_len(HashAlgorithm::Sha512);
 
 impl<'a> RealmClaims<'a> {
     /// Exact encoded length: [`claims_len`] of the hash algorithm, plus the CSM claims'.
-    pub const fn encoded_len(&self) -> usize {
+    pub fn encoded_len(&self) -> usize {
         claims_len(self.hash_algo)
             + match &self.csm {
                 Some(csm) => csm.encoded_len(),

@@ -130,13 +130,47 @@ pub struct CsmShare {
     pub attached: bool,
 }
 
-/// The CSM claims of one token: the snapshot RSI_ATTEST_TOKEN_INIT takes, borrowed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the shares of a token's CSM claims come from. They are read by index as they are
+/// encoded (twice: once for the length, once to write them), so no list of them need exist:
+/// the firmware builds each from the realm's APT when asked, under the CSM lock, instead of
+/// keeping a snapshot of up to [`MAX_SHARES`] shares (8 KiB) anywhere.
+pub trait CsmShares {
+    /// How many shares there are.
+    fn count(&self) -> usize;
+    /// The share at `index` (`0..count()`), in the order to encode.
+    fn share(&self, index: usize) -> Option<CsmShare>;
+}
+
+/// Shares kept in a slice (tests, verifiers).
+#[derive(Clone, Copy, Debug)]
+pub struct ShareSlice<'a>(pub &'a [CsmShare]);
+
+impl CsmShares for ShareSlice<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+    fn share(&self, index: usize) -> Option<CsmShare> {
+        self.0.get(index).copied()
+    }
+}
+
+/// The CSM claims of one token: the realm's RealmId and its shares as RSI_ATTEST_TOKEN_INIT
+/// reads them.
+#[derive(Clone, Copy)]
 pub struct CsmClaims<'a> {
     /// The realm's RealmId.
     pub realm_id: u64,
     /// Every grant the realm gave and every grant it received, in the order to encode.
-    pub shares: &'a [CsmShare],
+    pub shares: &'a dyn CsmShares,
+}
+
+impl core::fmt::Debug for CsmClaims<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CsmClaims")
+            .field("realm_id", &self.realm_id)
+            .field("shares", &self.shares.count())
+            .finish()
+    }
 }
 
 /// Length of a text string item of `len` bytes (same head sizes as byte strings).
@@ -205,14 +239,13 @@ pub const CSM_CLAIMS_MAX_LEN: usize =
 
 impl CsmClaims<'_> {
     /// Exact encoded length of the two claims (what follows the REMs in the map).
-    pub const fn encoded_len(&self) -> usize {
-        let mut total = 0;
-        let mut i = 0;
-        while i < self.shares.len() {
-            total += share_len(&self.shares[i]);
-            i += 1;
-        }
-        claims_len_with(self.realm_id, self.shares.len(), total)
+    pub fn encoded_len(&self) -> usize {
+        let n = self.shares.count();
+        let total = (0..n)
+            .filter_map(|i| self.shares.share(i))
+            .map(|share| share_len(&share))
+            .sum();
+        claims_len_with(self.realm_id, n, total)
     }
 
     /// Writes the two claims (keys and values) to `out`, one share map at a time: each piece
@@ -228,14 +261,17 @@ impl CsmClaims<'_> {
         enc.u64(keys::REALM_ID)
             .and_then(|e| e.u64(self.realm_id))
             .and_then(|e| e.u64(keys::SHARES))
-            .and_then(|e| e.array(self.shares.len() as u64))
+            .and_then(|e| e.array(self.shares.count() as u64))
             .map_err(|_| TokenError::BufferTooSmall)?;
         let len = enc.into_writer().position();
         out.write_bytes(buf.get(..len).unwrap_or(&[]))
             .map_err(|_| TokenError::BufferTooSmall)?;
-        for share in self.shares {
+        for i in 0..self.shares.count() {
+            // A source that has fewer shares than it counted can only be a caller bug; the
+            // array head already promised `count` of them, so the token is refused.
+            let share = self.shares.share(i).ok_or(TokenError::BufferTooSmall)?;
             let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
-            write_share(&mut enc, share).map_err(|_| TokenError::BufferTooSmall)?;
+            write_share(&mut enc, &share).map_err(|_| TokenError::BufferTooSmall)?;
             let len = enc.into_writer().position();
             out.write_bytes(buf.get(..len).unwrap_or(&[]))
                 .map_err(|_| TokenError::BufferTooSmall)?;

@@ -261,7 +261,10 @@ impl TokenSession {
         if platform_token_len > PLATFORM_TOKEN_MAX {
             return Err(TokenError::PlatformTokenTooLarge);
         }
-        if claims.csm.is_some_and(|csm| csm.shares.len() > MAX_SHARES) {
+        if claims
+            .csm
+            .is_some_and(|csm| csm.shares.count() > MAX_SHARES)
+        {
             return Err(TokenError::BufferTooSmall);
         }
         let (inline_len, csm_len) = claims.encode_split(&mut self.claims, store)?;

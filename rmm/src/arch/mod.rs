@@ -268,14 +268,6 @@ pub trait Machine: Sync + world::RealmCpu {
     fn sha2_engine(&self) -> &dyn Sha2Engine {
         &attest::sha::SOFT
     }
-
-    /// Runs `f` on the one CSM stack and returns when it does. Only the holder of the CSM
-    /// lock calls it (`sharing::lock::on_csm_stack`), so the per-CPU stacks need not be deep
-    /// enough for a CSM operation. The real machine switches stacks (and stops if the stack
-    /// is already in use, an RMM bug); a fake, whose threads have deep stacks, just calls `f`.
-    fn on_csm_stack(&self, f: &mut dyn FnMut()) {
-        f()
-    }
 }
 
 /// Words in a granule, for [`Machine::read_word`] and [`Machine::write_word`].

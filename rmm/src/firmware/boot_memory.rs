@@ -108,10 +108,6 @@ pub fn set_up(config: &BootConfig, early_console: u64) -> Result<BootMemory, Boo
         consoles: &[early_console, config.manifest.console.base],
         dram,
         stacks: entry::stack_area(),
-        #[cfg(feature = "csm")]
-        csm_stack: Some(crate::arch::aarch64::csm_stack::area()),
-        #[cfg(not(feature = "csm"))]
-        csm_stack: None,
     })
     .map_err(BootMemoryError::Layout)?;
 

@@ -21,11 +21,6 @@
 //!   stack turns that into a fault that the vectors report as `stack overflow on CPU n` before
 //!   stopping this CPU, instead of the recursion silently writing over the stack of the CPU
 //!   below (see `arch::aarch64::entry`).
-//! - mode 4: as mode 3, on the CSM stack (`arch::aarch64::csm_stack`, entered as a CSM
-//!   operation enters it): a request above a CPU's 12 KiB that fits the CSM stack's 16 KiB
-//!   shows the switch happened; 1 MiB overflows into the CSM stack's own guard hole, reported
-//!   as `stack overflow on the CSM stack`. The CPU stops on the CSM stack, so no CSM
-//!   operation can run after that: the fault group makes this its last CSM use.
 
 use super::monitor;
 use crate::GRANULE_SIZE;
@@ -117,20 +112,6 @@ fn stack_probe(request: &RmiRequest) -> RmiResult {
     }
 }
 
-/// Mode 4: [`stack_probe`]'s recursion on the CSM stack.
-fn csm_stack_probe(request: &RmiRequest) -> RmiResult {
-    log::warn!(
-        "fault injection: using {} bytes of the CSM stack on CPU {}",
-        request.arg(3),
-        crate::arch::aarch64::sysreg::cpu_index()
-    );
-    let mut used = 0;
-    crate::arch::aarch64::csm_stack::run(&mut || used = consume_stack(request.arg(3)));
-    RmiResult {
-        regs: [RmiReturn::success().pack(), used, 0, 0, request.arg(4)],
-    }
-}
-
 impl<E: El3Port> FaultInjectingEl3<E> {
     fn inspect(&mut self, mut request: Option<RmiRequest>) -> Option<RmiRequest> {
         while let Some(req) = request.filter(is_injection) {
@@ -144,10 +125,6 @@ impl<E: El3Port> FaultInjectingEl3<E> {
             }
             if req.arg(2) == 3 {
                 request = self.0.rmi_complete(&stack_probe(&req));
-                continue;
-            }
-            if req.arg(2) == 4 {
-                request = self.0.rmi_complete(&csm_stack_probe(&req));
                 continue;
             }
             let va = realm_va(req.arg(1));

@@ -75,9 +75,8 @@ pub struct ImageSections {
     pub rw: (u64, u64),
 }
 
-/// Stacks of one kind: `count` stacks of `size` bytes each, contiguous from `pa`, in the
-/// stack window's slots `first_slot ..`: the per-CPU stacks (slot n is CPU n's), or the one
-/// CSM stack (in the slot after the last CPU's).
+/// Stacks: `count` stacks of `size` bytes each, contiguous from `pa`, in the stack window's
+/// slots `first_slot ..`: the per-CPU stacks (slot n is CPU n's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StackArea {
     /// Physical (and identity) address of the first stack.
@@ -147,9 +146,6 @@ pub struct LayoutInput<'a> {
     pub dram: &'a DramLayout,
     /// The per-CPU stacks (inside the image's writable section), mapped again with guards.
     pub stacks: StackArea,
-    /// The CSM stack (one, used by the holder of the CSM lock), in the slot after the
-    /// per-CPU stacks; `None` without the `csm` feature.
-    pub csm_stack: Option<StackArea>,
 }
 
 /// One mapped range.
@@ -174,8 +170,6 @@ pub struct MemoryMap {
     len: usize,
     /// Mapped into the stack window by [`MemoryMap::build`], one region per CPU.
     stacks: StackArea,
-    /// Mapped after them, if present.
-    csm_stack: Option<StackArea>,
 }
 
 /// Why the memory map cannot be built.
@@ -207,10 +201,7 @@ impl core::fmt::Display for LayoutError {
 impl MemoryMap {
     /// The regions, the stack window's last.
     pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {
-        let stack_regions = self
-            .stacks
-            .regions()
-            .chain(self.csm_stack.into_iter().flat_map(StackArea::regions));
+        let stack_regions = self.stacks.regions();
         self.regions[..self.len]
             .iter()
             .flatten()
@@ -273,14 +264,7 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         return Err(LayoutError::MalformedImage);
     }
     let stacks = input.stacks;
-    let stacks_fit = stacks.fits(rw)
-        && stacks.first_slot == 0
-        && input.csm_stack.is_none_or(|csm| {
-            csm.fits(rw)
-                && csm.first_slot >= stacks.count
-                && csm.pa.max(stacks.pa)
-                    >= (csm.pa + csm.count * csm.size).min(stacks.pa + stacks.count * stacks.size)
-        });
+    let stacks_fit = stacks.fits(rw) && stacks.first_slot == 0;
     if !stacks_fit {
         return Err(LayoutError::MalformedImage);
     }
@@ -292,7 +276,6 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         regions: [None; MAX_REGIONS],
         len: 0,
         stacks,
-        csm_stack: input.csm_stack,
     };
     let identity = |map: &mut MemoryMap, (start, end): (u64, u64), attrs| {
         map.push(start, start, end - start, attrs)
@@ -370,7 +353,6 @@ mod tests {
             consoles: &[0x0900_0000, 0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
-            csm_stack: None,
         };
         let map = memory_map(&input).expect("layout");
         let mut pool = vec![PageTable::EMPTY; 32];
@@ -446,12 +428,6 @@ mod tests {
                 count: 8,
                 first_slot: 0,
             },
-            csm_stack: Some(StackArea {
-                pa: 0xFDC4_0000,
-                size: 0xA000,
-                count: 1,
-                first_slot: 8,
-            }),
         };
         let used = tables_needed(&input);
         assert!(used <= 16, "{used} tables");
@@ -466,7 +442,6 @@ mod tests {
             consoles: &[0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
-            csm_stack: None,
         };
         let mut bad = good;
         bad.image.text.1 = 0x4010_6800;
@@ -515,8 +490,8 @@ mod tests {
         }
     }
 
-    /// Builds the QEMU test map with `csm_stack` into `pool`'s tables.
-    fn stack_map(pool: &mut [PageTable], csm_stack: Option<StackArea>) -> TableBuilder<'_> {
+    /// Builds the QEMU test map into `pool`'s tables.
+    fn stack_map(pool: &mut [PageTable]) -> TableBuilder<'_> {
         let dram = qemu_dram();
         let input = LayoutInput {
             image: QEMU_IMAGE,
@@ -524,7 +499,6 @@ mod tests {
             consoles: &[0x0900_0000],
             dram: &dram,
             stacks: QEMU_STACKS,
-            csm_stack,
         };
         let map = memory_map(&input).expect("layout");
         let mut b = TableBuilder::new(pool, 0x4019_0000).expect("pool");
@@ -559,54 +533,12 @@ mod tests {
     #[test]
     fn every_stack_is_mapped_again_with_an_unmapped_hole_below_it() {
         let mut pool = vec![PageTable::EMPTY; 32];
-        let b = stack_map(&mut pool, None);
+        let b = stack_map(&mut pool);
         let s = QEMU_STACKS;
         for cpu in 0..s.count {
             assert_guarded(&b, s, cpu);
         }
         assert_eq!(b.translate(stack_va_top(s.count)), None);
         assert_eq!(b.translate(stack_va_top(s.count) - 8), None);
-    }
-
-    /// A 40 KiB CSM stack (a test layout) right after `QEMU_STACKS`, in the slot after the last CPU's.
-    const CSM_STACK: StackArea = StackArea {
-        pa: 0x4012_8000,
-        size: 0xA000,
-        count: 1,
-        first_slot: 4,
-    };
-
-    #[test]
-    fn the_csm_stack_gets_the_slot_after_the_cpus_with_its_own_hole() {
-        let mut pool = vec![PageTable::EMPTY; 32];
-        let b = stack_map(&mut pool, Some(CSM_STACK));
-        assert_guarded(&b, CSM_STACK, 0);
-        assert_eq!(CSM_STACK.guard_range(0).0, stack_va_top(3));
-        let at = |va| b.translate(va).map(|t| (t.pa, t.attrs));
-        // CPU 3's stack is untouched, and nothing is mapped above the CSM stack.
-        assert_eq!(at(stack_va_top(3) - 8).map(|t| t.0), Some(0x4012_8000 - 8));
-        assert_eq!(at(stack_va_top(5) - 8), None);
-        // A CSM stack in a CPU's slot, or on a CPU's stack memory, is refused.
-        let dram = qemu_dram();
-        for csm in [
-            StackArea {
-                first_slot: 3,
-                ..CSM_STACK
-            },
-            StackArea {
-                pa: 0x4012_0000,
-                ..CSM_STACK
-            },
-        ] {
-            let bad = LayoutInput {
-                image: QEMU_IMAGE,
-                carveout_end: QEMU_CARVEOUT_END,
-                consoles: &[0x0900_0000],
-                dram: &dram,
-                stacks: QEMU_STACKS,
-                csm_stack: Some(csm),
-            };
-            assert_eq!(memory_map(&bad).unwrap_err(), LayoutError::MalformedImage);
-        }
     }
 }

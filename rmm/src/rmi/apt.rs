@@ -7,8 +7,7 @@
 //! Locks (`docs/locking.md`): the CSM lock first; CREATE then locks the RD and the DELEGATED
 //! granule as external granules in ascending address order; DESTROY locks every RD the
 //! realm's table names, ascending, then the APT granule. Every check is made before anything
-//! changes; errors in the order `docs/csm.md` lists them. Both run on the CSM stack once the
-//! CSM lock is held.
+//! changes; errors in the order `docs/csm.md` lists them. Both take the CSM lock first.
 
 use super::args::AptArgs;
 use super::error::{Handled, RmiError};
@@ -19,10 +18,10 @@ use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{GranuleStore, Tables};
+use crate::sharing::store::{EMPTY_CELL, GranuleStore};
 use csm::HostError;
 use rmm_abi::rmi::states::GranuleState;
 
@@ -44,12 +43,10 @@ pub fn host_error(error: HostError) -> RmiError {
 /// Handles RMI_APT_CREATE(x1 = rd, x2 = apt).
 #[inline(always)]
 pub fn create(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
-    on_csm_stack(machine, monitor.csm.lock(), |guard| {
-        create_locked(monitor, machine, args, guard)
-    })
+    create_locked(monitor, machine, args, monitor.csm.lock())
 }
 
-/// [`create`] with the CSM lock held, on the CSM stack.
+/// [`create`] with the CSM lock held.
 fn create_locked(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -62,9 +59,10 @@ fn create_locked(
         (args.apt, GranuleState::Delegated),
     )?;
     let realm = Rd::new(machine, rd.addr());
-    // APT_CREATE only writes the new, empty table: no cell to decode into.
-    let tables = Tables::<0>::EMPTY;
-    let mut store = GranuleStore::new(machine, &tables);
+    // APT_CREATE only writes the new, empty table: one cell, the commit's working table.
+    let working = EMPTY_CELL;
+    let cells = [&working];
+    let mut store = GranuleStore::new(machine, &cells);
     store.add(csm_rd(rd.addr()), apt.addr());
     let state = &mut *guard;
     state
@@ -74,13 +72,16 @@ fn create_locked(
             apt.addr().get(),
             realm.state(),
             realm.config().s2.par_end(),
-            state.scratch.plan(),
+            &mut state.plan,
         )
         .map_err(checked(host_error))?;
     apt.set_state(GranuleState::Apt);
+    let Some(mut table) = store.workspace() else {
+        invariant::broken(format_args!("a CSM store without a working table"));
+    };
     if state
         .csm
-        .fw_commit(state.scratch.plan(), &mut store)
+        .fw_commit(&state.plan, &mut store, &mut table)
         .is_err()
     {
         invariant::broken(format_args!("a checked APT_CREATE did not commit"));
@@ -93,12 +94,10 @@ fn create_locked(
 #[inline(always)]
 pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: AptArgs) -> Handled {
     let named = tracked(&monitor.granules, args.rd)?;
-    on_csm_stack(machine, monitor.csm.lock(), |csm| {
-        destroy_locked(monitor, machine, args, named, csm)
-    })
+    destroy_locked(monitor, machine, args, named, monitor.csm.lock())
 }
 
-/// [`destroy`] with the CSM lock held, on the CSM stack.
+/// [`destroy`] with the CSM lock held.
 fn destroy_locked(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -106,8 +105,9 @@ fn destroy_locked(
     named: GranuleAddr,
     csm: CsmGuard<'_>,
 ) -> Handled {
-    let tables: Tables = Tables::EMPTY;
-    let mut store = GranuleStore::new(machine, &tables);
+    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let cells = [&own, &peer];
+    let mut store = GranuleStore::new(machine, &cells);
     let mut rds = LockedRds::new();
     let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store, &mut rds)
         .map_err(|_| RmiError::Input)?;

@@ -25,10 +25,10 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{GranuleStore, Tables};
+use crate::sharing::store::{EMPTY_CELL, GranuleStore};
 use attest::measurement::{MEASURE_CONTENT, extend_data};
 use csm::HostError;
 use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
@@ -177,12 +177,10 @@ fn destroy_csm(
     named: GranuleAddr,
     ipa: u64,
 ) -> Handled<2> {
-    on_csm_stack(machine, monitor.csm.lock(), |csm| {
-        destroy_csm_locked(monitor, machine, named, ipa, csm)
-    })
+    destroy_csm_locked(monitor, machine, named, ipa, monitor.csm.lock())
 }
 
-/// [`destroy_csm`] with the CSM lock held, on the CSM stack.
+/// [`destroy_csm`] with the CSM lock held.
 fn destroy_csm_locked(
     monitor: &Monitor,
     machine: &impl Machine,
@@ -190,8 +188,9 @@ fn destroy_csm_locked(
     ipa: u64,
     csm: CsmGuard<'_>,
 ) -> Handled<2> {
-    let tables: Tables = Tables::EMPTY;
-    let mut store = GranuleStore::new(machine, &tables);
+    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let cells = [&own, &peer];
+    let mut store = GranuleStore::new(machine, &cells);
     let mut rds = LockedRds::new();
     let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store, &mut rds)
         .map_err(|_| RmiError::Input)?;

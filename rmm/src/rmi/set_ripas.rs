@@ -27,8 +27,8 @@ use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
-use crate::sharing::store::{GranuleStore, Tables};
+use crate::sharing::lock::CsmGuard;
+use crate::sharing::store::{EMPTY_CELL, GranuleStore};
 use csm::RealmError;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 
@@ -40,20 +40,19 @@ use rmm_abi::rmi::states::{GranuleState, Ripas};
 /// have created a region or accepted a window in the range since. A range that touches the
 /// realm's regions or windows is `RMI_ERROR_INPUT` and changes nothing. The CSM lock comes
 /// before the RD (`docs/locking.md`): the binding is read under the RD lock, and for a CSM
-/// realm the command starts again with the CSM lock held, on the CSM stack.
+/// realm the command starts again with the CSM lock held.
 #[inline(always)]
 pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> Handled<1> {
     match apply(monitor, machine, args, None) {
         Err(Retry::WithCsmLock) => {
-            on_csm_stack(machine, monitor.csm.lock(), |mut csm| {
-                match apply(monitor, machine, args, Some(&mut csm)) {
-                    Ok(out) => Ok(out),
-                    Err(Retry::Refused(refusal)) => Err(refusal),
-                    Err(Retry::WithCsmLock) => invariant::broken(format_args!(
-                        "RTT_SET_RIPAS asked twice for the CSM lock"
-                    )),
+            let mut csm = monitor.csm.lock();
+            match apply(monitor, machine, args, Some(&mut csm)) {
+                Ok(out) => Ok(out),
+                Err(Retry::Refused(refusal)) => Err(refusal),
+                Err(Retry::WithCsmLock) => {
+                    invariant::broken(format_args!("RTT_SET_RIPAS asked twice for the CSM lock"))
                 }
-            })
+            }
         }
         Err(Retry::Refused(refusal)) => Err(refusal),
         Ok(out) => Ok(out),
@@ -168,14 +167,16 @@ fn csm_allows(
     base: u64,
     top: u64,
 ) -> Result<(), RmiError> {
-    let tables: Tables = Tables::EMPTY;
-    let mut store = GranuleStore::new(machine, &tables);
+    // Its own table only: one cell.
+    let own = EMPTY_CELL;
+    let cells = [&own];
+    let mut store = GranuleStore::new(machine, &cells);
     store.add(csm_rd(rd), apt);
     let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
     let state = &mut **csm;
     match state
         .csm
-        .fw_check_ipa_state_set(&store, csm_rd(rd), range, state.scratch.plan())
+        .fw_check_ipa_state_set(&store, csm_rd(rd), range, &mut state.plan)
     {
         Ok(()) => Ok(()),
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),

@@ -33,7 +33,8 @@ use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
+use crate::sharing::store::EMPTY_CELL;
+use crate::sharing::token::AptShares;
 use attest::sha::Sha2Engine;
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
 use attest::token::session::Phase;
@@ -57,41 +58,37 @@ const COPY_CHUNK: usize = 256;
 // stays off REC_ENTER's, which every exit pays.
 #[inline(never)]
 pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
-    // Unlocked hint (the REC keeps its RD an RD); the snapshot reads the index again. The
-    // CSM part is out of line and returns only the lock and counts, so that this path (and
-    // REC_ENTER, into which it is inlined) keeps its registers and copies as without CSM.
-    let mut guard = None;
-    let mut claims = None;
+    // Unlocked hint (the REC keeps its RD an RD); the CSM part reads the index again under
+    // the CSM lock. It is out of line, so that this path (and its frame) stays as it is
+    // without CSM.
     if cfg!(feature = "csm") && Rd::new(env.machine, env.rd).apt().is_some() {
-        match csm_snapshot(env) {
-            Some((held, snapshot)) => {
-                guard = Some(held);
-                claims = snapshot;
-            }
-            None => return Answer::Restart(RecExitReason::Irq, 0, 0),
-        }
+        return init_csm(env, x);
     }
-    let csm = match (&mut guard, claims) {
-        (Some(held), Some((realm_id, n))) => {
-            let shares = held.scratch.written_shares().get(..n).unwrap_or(&[]);
-            Some(CsmClaims { realm_id, shares })
-        }
-        _ => None,
-    };
-    init_with_csm(env, x, csm)
+    init_with_csm(env, x, None)
 }
 
-/// The CSM lock and, for a CSM realm, its RealmId and the number of shares the snapshot wrote
-/// under it; `None` if a host interrupt became pending while waiting for the lock.
+/// [`init`] of a realm with an APT: under the CSM lock (a host interrupt while waiting for it
+/// exits with `RMI_EXIT_IRQ`, the call not made), its table decoded into this frame and its
+/// shares read from it as the token encoder asks (`sharing::token::AptShares`).
 #[inline(never)]
-fn csm_snapshot<'a, M: Machine>(
-    env: &RecEnv<'a, M>,
-) -> Option<(CsmGuard<'a>, Option<(u64, usize)>)> {
-    let guard = env.monitor.csm.lock_for_realm(env.machine)?;
-    Some(on_csm_stack(env.machine, guard, |mut guard| {
-        let snapshot = crate::sharing::token::snapshot(&mut guard, env.machine, env.rd);
-        (guard, snapshot)
-    }))
+fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
+    let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {
+        return Answer::Restart(RecExitReason::Irq, 0, 0);
+    };
+    let cell = EMPTY_CELL;
+    let mut table = cell.borrow_mut();
+    match AptShares::read(&guard, env.machine, env.rd, &mut table) {
+        Some((realm_id, shares)) => init_with_csm(
+            env,
+            x,
+            Some(CsmClaims {
+                realm_id,
+                shares: &shares,
+            }),
+        ),
+        // The APT went between the hint and the lock: no CSM claims.
+        None => init_with_csm(env, x, None),
+    }
 }
 
 /// [`init`] with the realm's CSM claims (`Some` exactly when the realm has an APT), which go

@@ -12,18 +12,18 @@ use super::answer::Answer;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::sharing::csm_rd;
+use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{GranuleStore, Tables};
+use crate::sharing::store::{EMPTY_CELL, GranuleStore};
 use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
 
-/// Handles CSM call `command` with the realm's registers `x`. Out of line, and the operation
-/// itself runs on the CSM stack: its frames hold the locks and the stores, which no other RSI
-/// call (and no CPU's own stack) should pay for.
+/// Handles CSM call `command` with the realm's registers `x`. Out of line and outside the
+/// world switch (`rsi::dispatch` defers it): its frame holds the RD locks and the decoded
+/// tables, which no other RSI call should pay for.
 #[inline(never)]
 pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
@@ -34,15 +34,16 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
     let Some(csm) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Answer::Restart(RecExitReason::Irq, 0, 0);
     };
-    on_csm_stack(env.machine, csm, |csm| operate(env, call, csm))
+    operate(env, call, csm)
 }
 
-/// [`handle`]'s operation, with the CSM lock held, on the CSM stack.
+/// [`handle`]'s operation, with the CSM lock held.
 fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let tables: Tables = Tables::EMPTY;
-    let mut store = GranuleStore::new(env.machine, &tables);
+    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let cells = [&own, &peer];
+    let mut store = GranuleStore::new(env.machine, &cells);
     let mut rds = LockedRds::new();
     let Ok(mut op) = Operation::begin(
         &env.monitor.granules,

@@ -16,8 +16,8 @@ use crate::invariant;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::RipasChange;
 use crate::sharing::csm_rd;
-use crate::sharing::lock::{CsmGuard, on_csm_stack};
-use crate::sharing::store::{GranuleStore, Tables};
+use crate::sharing::lock::CsmGuard;
+use crate::sharing::store::{EMPTY_CELL, GranuleStore};
 use csm::RealmError;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
@@ -97,12 +97,10 @@ fn csm_memory<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> Gate {
     let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Gate::Irq;
     };
-    on_csm_stack(env.machine, guard, |guard| {
-        csm_memory_locked(env, base, top, guard)
-    })
+    csm_memory_locked(env, base, top, guard)
 }
 
-/// [`csm_memory`] with the CSM lock held, on the CSM stack.
+/// [`csm_memory`] with the CSM lock held.
 fn csm_memory_locked<M: Machine>(
     env: &RecEnv<'_, M>,
     base: u64,
@@ -113,13 +111,15 @@ fn csm_memory_locked<M: Machine>(
     let (Some(apt), Some(range)) = (rd.apt(), apt::IpaRange::new(base, top - base)) else {
         return Gate::Open;
     };
-    let tables: Tables = Tables::EMPTY;
-    let mut store = GranuleStore::new(env.machine, &tables);
+    // Its own table only: one cell.
+    let own = EMPTY_CELL;
+    let cells = [&own];
+    let mut store = GranuleStore::new(env.machine, &cells);
     store.add(csm_rd(env.rd), apt);
     let state = &mut *guard;
     match state
         .csm
-        .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, state.scratch.plan())
+        .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, &mut state.plan)
     {
         Ok(()) => Gate::Open,
         Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),

@@ -23,6 +23,7 @@ use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
+use crate::invariant;
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::RsiCommand;
@@ -108,17 +109,40 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
         RealmCall::Rsi(command) => rsi_command(env, command, x),
         RealmCall::Psci => psci::handle(env, ctx),
         RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
-        RealmCall::Csm(command) if cfg!(feature = "csm") => csm::handle(env, command, x).action(),
+        // Handled outside the world switch, as RSI_ATTEST_TOKEN_CONTINUE is (below): a CSM
+        // operation's decoded tables and RD locks are the deepest frames of a CSM realm's
+        // calls, and without the world switch's frame under them they fit a CPU's stack.
+        RealmCall::Csm(_) if cfg!(feature = "csm") => defer(env),
         // Without the `csm` feature the CSM calls are unknown.
         RealmCall::Csm(_) => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
         RealmCall::Unknown => RsiAction::Return([SMC_UNKNOWN, 0, 0, 0]),
     }
 }
 
+/// Stops the world switch for the realm's SMC, to be made outside it by [`dispatch_deferred`]:
+/// as for a restart (the call not made, PC unchanged), with the REC saying why.
+fn defer<M: Machine>(env: &RecEnv<'_, M>) -> RsiAction {
+    env.rec.defer_call();
+    RsiAction::Restart(ExitRecord::new(RecExitReason::Sync))
+}
+
 /// Handles the SMC the realm in `ctx` made, which [`dispatch`] deferred: called outside the
-/// world switch.
+/// world switch. The realm's registers are as they were (the REC did not run since), so the
+/// call decodes as it did; one [`dispatch`] does not defer can only be an RMM bug.
 pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
-    attest::continue_token(env, &ctx.gprs.x).action()
+    let x = &ctx.gprs.x;
+    match RealmCall::decode(x[0]) {
+        RealmCall::Csm(command) if cfg!(feature = "csm") => csm::handle(env, command, x).action(),
+        RealmCall::Rsi(RsiCommand::AttestTokenContinue) => attest::continue_token(env, x).action(),
+        RealmCall::Rsi(_)
+        | RealmCall::Csm(_)
+        | RealmCall::Psci
+        | RealmCall::SmcccVersion
+        | RealmCall::Unknown => invariant::broken(format_args!(
+            "realm call {:#x} was deferred, but is not one to defer",
+            x[0]
+        )),
+    }
 }
 
 /// Handles RSI 1.0 `command` with the realm's registers `x`.
@@ -147,10 +171,7 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         // the REC says why, and REC_ENTER makes the call with `dispatch_deferred` and enters
         // the realm again if it resumes. (Told apart through the REC, not a variant of the
         // action or the trap's outcome: either made every resuming trap's decode longer.)
-        RsiCommand::AttestTokenContinue => {
-            env.rec.defer_call();
-            RsiAction::Restart(ExitRecord::new(RecExitReason::Sync))
-        }
+        RsiCommand::AttestTokenContinue => defer(env),
         RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
     }
 }

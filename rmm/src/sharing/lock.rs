@@ -3,7 +3,7 @@
 //! RDs an operation involves in ascending physical address order, then tables.
 //!
 //! [`SharedMemory`] owns the global CSM state (`csm::FwCsm`: id counters and the
-//! RealmId → RD index, 6,168 bytes) and the plan in progress (8,176 bytes) behind the one
+//! RealmId → RD index, 6,168 bytes) and the plan in progress (about 1 KiB) behind the one
 //! CSM lock. Host commands wait for it; a
 //! REC waiting for it in an RSI call stops waiting when a host interrupt is pending, so the
 //! call can exit with `RMI_EXIT_IRQ` before it changes anything and simply run again.
@@ -17,61 +17,14 @@ use rmm_abi::rmi::states::GranuleState;
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
 /// What the CSM lock protects: the global state, and the one plan being checked and
-/// committed (8 KiB: kept here, once, rather than on every CPU's stack; only the lock holder
-/// uses it). `Clone` for rigs that save and restore a monitor's state.
+/// committed (about 1 KiB, kept here once rather than on every CPU's stack; only the lock
+/// holder uses it). `Clone` for rigs that save and restore a monitor's state.
 #[derive(Debug, Clone)]
 pub struct CsmState {
     /// Id counters and the RealmId → RD index.
     pub csm: FwCsm,
-    /// The plan of the operation in progress, or the token snapshot being taken.
-    pub scratch: Scratch,
-}
-
-/// The one piece of working storage CSM needs beyond the stack, used only by the holder of
-/// the CSM lock: the plan an operation checks and commits, or the CSM claims
-/// RSI_ATTEST_TOKEN_INIT snapshots (never both at once). About 8 KiB, kept here once rather
-/// than on every CPU's stack.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)]
-pub enum Scratch {
-    /// An operation's plan.
-    Plan(Plan),
-    /// A token's CSM claims.
-    Shares([attest::token::CsmShare; super::token::MAX_SHARES]),
-}
-
-impl Scratch {
-    /// The storage as a plan (its contents are whatever the last check left).
-    pub fn plan(&mut self) -> &mut Plan {
-        if !matches!(self, Scratch::Plan(_)) {
-            *self = Scratch::Plan(Plan::empty());
-        }
-        match self {
-            Scratch::Plan(plan) => plan,
-            Scratch::Shares(_) => invariant::broken(format_args!("CSM scratch is not a plan")),
-        }
-    }
-
-    /// The token claims the last snapshot wrote (it is the holder's bug if the storage holds
-    /// a plan now). Reads in place: converting here would build an 8 KiB temporary on the
-    /// caller's stack, which is a CPU's own stack for `RSI_ATTEST_TOKEN_INIT`.
-    pub fn written_shares(&self) -> &[attest::token::CsmShare; super::token::MAX_SHARES] {
-        match self {
-            Scratch::Shares(shares) => shares,
-            Scratch::Plan(_) => invariant::broken(format_args!("CSM scratch holds no claims")),
-        }
-    }
-
-    /// The storage as token claims.
-    pub fn shares(&mut self) -> &mut [attest::token::CsmShare; super::token::MAX_SHARES] {
-        if !matches!(self, Scratch::Shares(_)) {
-            *self = Scratch::Shares([super::token::NO_SHARE; super::token::MAX_SHARES]);
-        }
-        match self {
-            Scratch::Shares(shares) => shares,
-            Scratch::Plan(_) => invariant::broken(format_args!("CSM scratch is not claims")),
-        }
-    }
+    /// The plan of the operation in progress.
+    pub plan: Plan,
 }
 
 /// The global CSM state behind the CSM lock.
@@ -95,7 +48,7 @@ impl SharedMemory {
         Self {
             state: SpinMutex::new(CsmState {
                 csm: FwCsm::new(),
-                scratch: Scratch::Plan(Plan::empty()),
+                plan: Plan::empty(),
             }),
         }
     }
@@ -124,25 +77,6 @@ impl SharedMemory {
             core::hint::spin_loop();
         }
     }
-}
-
-/// Runs `f` with the CSM lock `guard` held on the one CSM stack ([`Machine::on_csm_stack`]):
-/// every CSM operation's deep frames (its RD locks, the decoded tables, the checks and the
-/// effects) go there, so that no CPU's own stack needs room for them. `f` owns the guard and
-/// releases the lock when it is done with it.
-pub fn on_csm_stack<'a, M: Machine, R>(
-    machine: &M,
-    guard: CsmGuard<'a>,
-    f: impl FnOnce(CsmGuard<'a>) -> R,
-) -> R {
-    let mut input = Some((guard, f));
-    let mut output = None;
-    machine.on_csm_stack(&mut || {
-        if let Some((guard, f)) = input.take() {
-            output = Some(f(guard));
-        }
-    });
-    output.unwrap_or_else(|| invariant::broken(format_args!("the CSM stack ran nothing")))
 }
 
 /// Why the RDs could not be locked.
@@ -235,18 +169,16 @@ impl<'t> LockedRds<'t> {
 mod tests {
     use super::*;
 
-    /// CSM's static memory: the index and counters, and one scratch (plan or token claims).
+    /// CSM's static memory: the index and counters, and one plan, within the 8 KiB that
+    /// `docs/csm.md` allows CSM's static memory (there is no other: CSM operations run on the
+    /// CPU's own stack).
     #[test]
-    fn the_csm_state_is_one_index_and_one_scratch() {
+    fn the_csm_state_is_one_index_and_one_plan() {
         let total = core::mem::size_of::<SharedMemory>();
         let index = core::mem::size_of::<FwCsm>();
-        let scratch = core::mem::size_of::<Scratch>();
-        std::println!("SharedMemory {total} B = FwCsm {index} B + Scratch {scratch} B + lock");
-        assert!(
-            scratch <= core::mem::size_of::<Plan>() + 16,
-            "the claims share the plan's room"
-        );
-        assert!(total <= index + scratch + 16);
-        assert!(total <= 14 * 1024 + 512);
+        let plan = core::mem::size_of::<Plan>();
+        std::println!("SharedMemory {total} B = FwCsm {index} B + Plan {plan} B + lock");
+        assert!(total <= index + plan + 16);
+        assert!(total <= csm::FW_STATIC_LIMIT, "{total} bytes");
     }
 }

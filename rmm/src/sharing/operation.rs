@@ -82,7 +82,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
             rds: self.rds,
         };
         let state = &mut *self.csm;
-        let result = check(&state.csm, self.store, &view, state.scratch.plan());
+        let result = check(&state.csm, self.store, &view, &mut state.plan);
         if result.as_ref().err() == Some(&corrupt) {
             invariant::broken(format_args!(
                 "an APT does not decode or contradicts another"
@@ -96,14 +96,18 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     /// (kept under the lock: read it before the operation ends).
     pub fn commit(&mut self) -> &Outcome {
         let state = &mut *self.csm;
+        let Some(mut apt) = self.store.workspace() else {
+            invariant::broken(format_args!("a CSM store without a working table"));
+        };
         if state
             .csm
-            .fw_commit(state.scratch.plan(), self.store)
+            .fw_commit(&state.plan, self.store, &mut apt)
             .is_err()
         {
             invariant::broken(format_args!("a checked CSM plan did not commit"));
         }
-        let plan = state.scratch.plan();
+        drop(apt);
+        let plan = &mut state.plan;
         for effect in plan.outcome().effects.iter() {
             effects::apply(self.granules, self.machine, self.rds, effect);
         }

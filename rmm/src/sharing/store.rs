@@ -18,22 +18,16 @@ use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS, FwApt};
 use apt::codec::{GRANULE_WORDS, PLACEHOLDER_OWNER};
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell, RefMut};
 use csm::{AptStore, Lent, MAX_INVOLVED, MAX_LENT};
 
-/// The cells a store decodes the tables it lends into: declared by the operation's owner in
-/// its own frame (`let tables = Tables::EMPTY;`, which initialises them in place) and lent to
-/// the store, so that the store itself is small and moves cost nothing.
-/// `N` cells: [`MAX_LENT`] for an operation, one for a reader of its own table alone.
-pub struct Tables<const N: usize = MAX_LENT>([RefCell<FwApt>; N]);
-
-impl<const N: usize> Tables<N> {
-    /// Cells holding no table. A constant, not a constructor, so that `let` initialises the
-    /// cells in place from it (a constructor built them in a temporary and copied them):
-    /// every use is a fresh value, which is what this constant is for.
-    #[allow(clippy::declare_interior_mutable_const)]
-    pub const EMPTY: Self = Self([const { RefCell::new(FwApt::new(PLACEHOLDER_OWNER, 0)) }; N]);
-}
+/// An empty cell for a store to decode a table into. The operation's owner keeps its cells in
+/// its own frame (`let cell = EMPTY_CELL;` initialises one in place, from the one constant
+/// all cells share) and lends them to its store: two for an operation (the caller's table and
+/// a peer's, or a peer's read and then the commit's working table), one for an operation on
+/// the caller's own table alone.
+#[allow(clippy::declare_interior_mutable_const)]
+pub const EMPTY_CELL: RefCell<FwApt> = RefCell::new(FwApt::new(PLACEHOLDER_OWNER, 0));
 
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
@@ -43,19 +37,19 @@ pub struct GranuleStore<'m, M: Machine> {
     /// Whose table each cell holds, decoded by this store and not stored or cleared since
     /// (`None`: the cell holds nothing valid and nobody borrows it).
     lent_to: Cell<[Option<apt::Rd>; MAX_LENT]>,
-    /// The cells tables are decoded into, in place, and lent from.
-    cells: &'m [RefCell<FwApt>],
+    /// The cells tables are decoded into, in place, and lent from (at most [`MAX_LENT`]).
+    cells: &'m [&'m RefCell<FwApt>],
 }
 
 impl<'m, M: Machine> GranuleStore<'m, M> {
-    /// No APT reachable yet; tables are decoded into `tables`.
-    pub fn new<const N: usize>(machine: &'m M, tables: &'m Tables<N>) -> Self {
+    /// No APT reachable yet; tables are decoded into `cells` (see [`EMPTY_CELL`]).
+    pub fn new(machine: &'m M, cells: &'m [&'m RefCell<FwApt>]) -> Self {
         Self {
             machine,
             apts: [(apt::Rd(0), None); MAX_INVOLVED],
             len: 0,
             lent_to: Cell::new([None; MAX_LENT]),
-            cells: tables.0.get(..MAX_LENT).unwrap_or(&tables.0),
+            cells: cells.get(..MAX_LENT).unwrap_or(cells),
         }
     }
 
@@ -77,10 +71,24 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
         self.machine
     }
 
+    /// The commit's working table: the last cell, which no check borrows any more by then
+    /// (its table, if any, is forgotten); `None` if the store has no cell or it is borrowed
+    /// (a caller bug). Borrowed from the cells, not from the store, so the store stays free
+    /// to load and store tables meanwhile (a table lent in this cell is then decoded afresh).
+    pub fn workspace(&self) -> Option<RefMut<'m, FwApt>> {
+        let last = self.cells.len().checked_sub(1)?;
+        let mut lent_to = self.lent_to.get();
+        if let Some(slot) = lent_to.get_mut(last) {
+            *slot = None;
+        }
+        self.lent_to.set(lent_to);
+        self.cells.get(last)?.try_borrow_mut().ok()
+    }
+
     /// The cell holding `rd`'s decoded table, if one does.
     fn cell_of(&self, rd: apt::Rd) -> Option<&RefCell<FwApt>> {
         let i = self.lent_to.get().iter().position(|r| *r == Some(rd))?;
-        self.cells.get(i)
+        self.cells.get(i).copied()
     }
 
     /// Forgets the decoded copy of `rd`'s table (its granule is about to change).

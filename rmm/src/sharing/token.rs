@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CSM claims of a realm token (65001 `csm-realm-id`, 65002 `csm-shares`, `docs/csm.md`):
-//! a snapshot of the realm's APT taken by RSI_ATTEST_TOKEN_INIT under the CSM lock — every
-//! grant it gave (role provider) and every grant it received (role consumer), each with the
-//! peer's RealmId, RIM, RPV and hash algorithm, the size, the mode and whether it is attached.
+//! read from the realm's APT by RSI_ATTEST_TOKEN_INIT under the CSM lock — every grant it
+//! gave (role provider) and every grant it received (role consumer), each with the peer's
+//! RealmId, RIM, RPV and hash algorithm, the size, the mode and whether it is attached.
+//! [`AptShares`] hands them to the token encoder one at a time, built from the decoded table
+//! when asked: no list of them is kept anywhere (it was an 8 KiB snapshot).
 //!
 //! The peers' RD fields are read without their RD locks: a peer named by an APT is ACTIVE (a
 //! consumer must be ACTIVE to be offered a grant, a provider to make one), so its RIM is
@@ -10,12 +12,14 @@
 //! lock is held (an APT keeps its realm, and APT_DESTROY takes the CSM lock).
 
 use super::lock::CsmState;
-use super::store::{GranuleStore, Tables};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
+use crate::invariant;
 use crate::realm::descriptor::Rd;
-use attest::token::{CsmShare, Role, ShareMode};
-use csm::AptStore;
+use apt::capacity::FwApt;
+use apt::codec::GRANULE_WORDS;
+use attest::token::{CsmShare, CsmShares, Role, ShareMode};
+use csm::FwCsm;
 use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::states::HashAlgorithm;
 
@@ -27,81 +31,100 @@ const _: () = assert!(
         == apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS
 );
 
-/// An unused entry of the snapshot storage.
-pub const NO_SHARE: CsmShare = CsmShare {
-    role: Role::Provider,
-    region_id: 0,
-    share_id: 0,
-    peer_realm_id: 0,
-    peer_rim: [0; 64],
-    peer_rpv: [0; 64],
-    peer_hash: HashAlgorithm::Sha256,
-    size: 0,
-    mode: ShareMode::Read,
-    attached: false,
-};
+/// The shares of one CSM realm's token, read from its decoded APT as the encoder asks (under
+/// the CSM lock, which the caller holds for as long as this lives).
+pub struct AptShares<'a, M: Machine> {
+    csm: &'a FwCsm,
+    machine: &'a M,
+    apt: &'a FwApt,
+}
 
-/// Writes the CSM claims of the realm with RD `rd` into `state.shares`; returns its RealmId
-/// and how many shares were written, or `None` if it has no APT. The caller holds the CSM
-/// lock (`state`).
-pub fn snapshot(
-    state: &mut CsmState,
-    machine: &impl Machine,
-    rd: GranuleAddr,
-) -> Option<(u64, usize)> {
-    let CsmState { csm, scratch } = state;
-    let shares = scratch.shares();
-    let me = super::csm_rd(rd);
-    let entry = *csm.entry(me)?;
-    // Its own table only: one cell.
-    let tables = Tables::<1>::EMPTY;
-    let mut store = GranuleStore::new(machine, &tables);
-    store.add(me, GranuleAddr::new(entry.apt_pa)?);
-    let apt = store.table(me)?;
-    let peer = |id: apt::RealmId| -> Option<(Measurement64, [u8; 64], HashAlgorithm)> {
-        let e = csm.by_id(id)?;
-        let rd = Rd::new(machine, GranuleAddr::new(e.rd.0)?);
-        Some((rd.rim(), rd.rpv(), rd.config().hash))
-    };
-    let mut n = 0;
-    for region in apt.regions() {
-        for grant in region.grants() {
-            if let (Some(slot), Some((rim, rpv, hash))) = (shares.get_mut(n), peer(grant.consumer))
-            {
-                *slot = CsmShare {
-                    role: Role::Provider,
-                    region_id: region.id.get(),
-                    share_id: grant.share.get(),
-                    peer_realm_id: grant.consumer.get(),
-                    peer_rim: rim,
-                    peer_rpv: rpv,
-                    peer_hash: hash,
-                    size: region.range.size(),
-                    mode: mode(grant.mode),
-                    attached: grant.state == apt::GrantState::Attached,
-                };
-                n += 1;
-            }
+impl<'a, M: Machine> AptShares<'a, M> {
+    /// Decodes the APT of the realm with RD `rd` into `table` and returns its RealmId and its
+    /// shares; `None` if the realm has no APT. The caller holds the CSM lock (`state`). A
+    /// table that does not decode can only be an RMM bug (APT granules are Realm PAS and
+    /// written only by CSM operations): the monitor stops.
+    pub fn read(
+        state: &'a CsmState,
+        machine: &'a M,
+        rd: GranuleAddr,
+        table: &'a mut FwApt,
+    ) -> Option<(u64, Self)> {
+        let entry = *state.csm.entry(super::csm_rd(rd))?;
+        let granule = GranuleAddr::new(entry.apt_pa)?;
+        let decoded = machine.with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+            table.fw_decode_into(words).is_ok()
+        });
+        if !decoded || table.owner != entry.id {
+            invariant::broken(format_args!("the APT of {:#x} does not decode", rd.get()));
         }
+        let shares = Self {
+            csm: &state.csm,
+            machine,
+            apt: table,
+        };
+        Some((entry.id.get(), shares))
     }
-    for received in apt.attachments() {
-        if let (Some(slot), Some((rim, rpv, hash))) = (shares.get_mut(n), peer(received.provider)) {
-            *slot = CsmShare {
-                role: Role::Consumer,
-                region_id: received.region.get(),
-                share_id: received.share.get(),
-                peer_realm_id: received.provider.get(),
+
+    /// The peer's RIM, RPV and hash algorithm. Every realm an APT names is a CSM realm (S4):
+    /// one that is not can only be an RMM bug, and stops the monitor.
+    fn peer(&self, id: apt::RealmId) -> (Measurement64, [u8; 64], HashAlgorithm) {
+        let Some(rd) = self.csm.by_id(id).and_then(|e| GranuleAddr::new(e.rd.0)) else {
+            invariant::broken(format_args!(
+                "an APT names RealmId {}, not a CSM realm",
+                id.get()
+            ));
+        };
+        let rd = Rd::new(self.machine, rd);
+        (rd.rim(), rd.rpv(), rd.config().hash)
+    }
+
+    fn grants(
+        &self,
+    ) -> impl Iterator<Item = (&apt::Region<{ apt::capacity::FW_GRANTS }>, &apt::Grant)> {
+        self.apt
+            .regions()
+            .flat_map(|region| region.grants().map(move |grant| (region, grant)))
+    }
+}
+
+impl<M: Machine> CsmShares for AptShares<'_, M> {
+    fn count(&self) -> usize {
+        self.grants().count() + self.apt.attachments().count()
+    }
+
+    fn share(&self, index: usize) -> Option<CsmShare> {
+        let given = self.grants().count();
+        if let Some((region, grant)) = self.grants().nth(index) {
+            let (rim, rpv, hash) = self.peer(grant.consumer);
+            return Some(CsmShare {
+                role: Role::Provider,
+                region_id: region.id.get(),
+                share_id: grant.share.get(),
+                peer_realm_id: grant.consumer.get(),
                 peer_rim: rim,
                 peer_rpv: rpv,
                 peer_hash: hash,
-                size: received.size,
-                mode: mode(received.mode),
-                attached: received.window.is_some(),
-            };
-            n += 1;
+                size: region.range.size(),
+                mode: mode(grant.mode),
+                attached: grant.state == apt::GrantState::Attached,
+            });
         }
+        let received = self.apt.attachments().nth(index.checked_sub(given)?)?;
+        let (rim, rpv, hash) = self.peer(received.provider);
+        Some(CsmShare {
+            role: Role::Consumer,
+            region_id: received.region.get(),
+            share_id: received.share.get(),
+            peer_realm_id: received.provider.get(),
+            peer_rim: rim,
+            peer_rpv: rpv,
+            peer_hash: hash,
+            size: received.size,
+            mode: mode(received.mode),
+            attached: received.window.is_some(),
+        })
     }
-    Some((entry.id.get(), n))
 }
 
 type Measurement64 = rmm_abi::measurement::Measurement;

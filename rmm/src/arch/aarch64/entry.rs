@@ -30,9 +30,9 @@ use rmm_abi::el3::{BootError, RMM_BOOT_COMPLETE};
 
 /// Bytes of stack per CPU. `cargo xtask test` bounds every path on it from the disassembly
 /// (`xtask/src/stack_depth.rs`: the deepest is signing an attestation token for
-/// RSI_ATTEST_TOKEN_CONTINUE, which REC_ENTER makes outside the world switch) and fails if a
-/// bound plus 512 bytes does not fit; CSM operations, deeper, run on the one CSM stack
-/// (`csm_stack`). 12 KiB leaves a 52 KiB guard hole in each 64 KiB slot.
+/// RSI_ATTEST_TOKEN_CONTINUE, which REC_ENTER makes outside the world switch, as it makes the
+/// CSM calls) and fails if a bound plus 512 bytes does not fit. 12 KiB leaves a 52 KiB guard
+/// hole in each 64 KiB slot.
 pub const STACK_SIZE: usize = 12 * 1024;
 
 // At least one guard page below every stack in the stack window.

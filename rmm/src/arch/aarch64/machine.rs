@@ -195,11 +195,6 @@ impl Machine for HwMachine {
         sha2_hw::engine()
     }
 
-    #[cfg(feature = "csm")]
-    fn on_csm_stack(&self, f: &mut dyn FnMut()) {
-        super::csm_stack::run(f)
-    }
-
     fn el3_realm_key(&self, out: &mut [u8; 48]) -> Result<usize, El3Status> {
         el3_attest::realm_key(out)
     }

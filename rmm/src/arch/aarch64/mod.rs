@@ -6,8 +6,6 @@
 //! - [`vectors`]: the exception vector table: the NS-copy fault fix-up, the realm's exits;
 //!   every other
 //!   exception is reported with ESR/ELR/FAR before the CPU stops.
-//! - `csm_stack` (with the `csm` feature): the one stack CSM operations run on, under the
-//!   CSM lock, so the per-CPU stacks need not be deep enough for them.
 //! - [`fatal`]: the fatal stop for inconsistencies only an RMM bug can cause.
 //! - [`smc`]: the SMC instruction and the [`El3Smc`](smc::El3Smc) port.
 //! - [`mem`]: `memcpy` and `memset` (assembly, general-purpose registers only), four times
@@ -32,8 +30,6 @@
 //!   the EL1 register swap and the realm's EL2 configuration around it.
 //! - [`pl011`]: the console driver.
 
-#[cfg(feature = "csm")]
-pub mod csm_stack;
 pub mod el3_attest;
 pub mod entry;
 pub mod fatal;

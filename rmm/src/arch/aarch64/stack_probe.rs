@@ -39,24 +39,6 @@ pub fn paint(boot_cpu: usize) {
             at += 8;
         }
     }
-    #[cfg(feature = "csm")]
-    {
-        let base = super::csm_stack::CSM_STACK.0.get() as usize;
-        let mut at = base;
-        while at + 8 <= base + super::csm_stack::CSM_STACK_SIZE {
-            // SAFETY: inside the CSM stack, which no CPU uses before the first realm exists
-            // (long after this cold-boot call).
-            unsafe { (at as *mut u64).write_volatile(PAINT) };
-            at += 8;
-        }
-    }
-}
-
-/// Bytes of the CSM stack used at its deepest since [`paint`].
-#[cfg(feature = "csm")]
-pub fn csm_high_water() -> usize {
-    let base = super::csm_stack::CSM_STACK.0.get() as usize;
-    used(base, super::csm_stack::CSM_STACK_SIZE)
 }
 
 /// Bytes of `cpu`'s stack used at its deepest since [`paint`].
@@ -68,7 +50,7 @@ pub fn high_water(cpu: usize) -> usize {
 fn used(base: usize, size: usize) -> usize {
     let mut at = base;
     while at < base + size {
-        // SAFETY: inside a painted stack (a CPU's in STACKS, or the CSM stack); an aligned read of memory that is either
+        // SAFETY: inside a painted stack (a CPU's in STACKS); an aligned read of memory that is either
         // still paint (never used) or was used below the current frames, which no one
         // writes concurrently except the CPU using it (a racy read only makes the result stale).
         if unsafe { (at as *const u64).read_volatile() } != PAINT {

@@ -20,8 +20,7 @@
 //! not as a recursive fault; if that SP, or the faulting address of a data abort, lies in
 //! this CPU's guard hole, the report is the one fatal line
 //! `stack overflow on CPU n: SP=… FAR_EL2=… ELR_EL2=…, below its stack [bottom, top); this
-//! CPU stops` (for the CSM stack, whose hole is checked first: `stack overflow on the CSM
-//! stack (CPU n): …`). The frames of the overflowed stack are overwritten by the report (they are
+//! CPU stops`. The frames of the overflowed stack are overwritten by the report (they are
 //! lost anyway) and the CPU halts like any other fatal stop ([`super::fatal`]): no other
 //! CPU's stack has been touched. The realm-exit vectors (8 to 11) are unchanged and push 16
 //! bytes onto the SP the world switch left (a few KiB above the bottom of the stack), so
@@ -134,18 +133,6 @@ extern "C" fn rmm_unexpected_exception(
     sp: u64,
 ) {
     let cpu = super::sysreg::cpu_index() as u64;
-    #[cfg(feature = "csm")]
-    {
-        let ((bottom, top), (hole, _)) = super::csm_stack::ranges();
-        let in_hole = |a: u64| (hole..bottom).contains(&a);
-        if in_hole(sp) || (esr >> 26 == EC_DATA_ABORT_SAME_EL && in_hole(far)) {
-            log::error!(
-                "stack overflow on the CSM stack (CPU {cpu}): SP={sp:#018x} FAR_EL2={far:#018x} \
-                 ELR_EL2={elr:#018x}, below it [{bottom:#x}, {top:#x}); this CPU stops"
-            );
-            return;
-        }
-    }
     if is_stack_overflow(cpu, esr, far, sp) {
         let (bottom, top) = stack_area().va_range(cpu);
         log::error!(

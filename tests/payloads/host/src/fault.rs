@@ -4,16 +4,11 @@
 //! `rmm_abi::rmi::fid::TEST_FAULT_INJECTION` into a load from the NS address in x1 at R-EL2 (a Granule
 //! Protection Fault). `cargo xtask test` checks the RMM's report on the UART.
 //!
-//! First, CPU 0 asks the RMM (mode 4) to use 14 KiB of the CSM stack, more than a CPU's own
-//! 12 KiB stack has, and gets the answer: CSM operations have a stack of their own. CPU 3
-//! later asks for 1 MiB of it, which the RMM must report as `stack overflow on the CSM stack
-//! (CPU 3)` before stopping that CPU.
-//!
-//! CPU 1 makes the call and must never come back. CPU 2 asks the RMM (mode 3) to recurse
-//! through 1 MiB of stack: its stack overflows into the unmapped guard hole below it, which the
-//! RMM must report as `stack overflow on CPU 2` before stopping that CPU, without touching the
-//! stacks of CPUs 0 and 1 (without the guard the recursion runs on through them and the
-//! RMM's data). CPU 0 then checks that the RMM still
+//! CPU 1 makes the call and must never come back. CPUs 2 and 3 ask the RMM (mode 3) to
+//! recurse through 1 MiB of stack: each one's stack overflows into the unmapped guard hole
+//! below it, which the RMM must report as `stack overflow on CPU n` before stopping that CPU,
+//! without touching the stacks of the CPUs below (without the guard the recursion runs on
+//! through them and the RMM's data). CPU 0 then checks that the RMM still
 //! serves RMI on its own CPU, and that the RMM's fault-tolerant NS copy (mode 1 of the same
 //! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running, and that the
 //! RIM the RMM computed (read with mode 2) equals the host's own software computation. Last,
@@ -77,38 +72,18 @@ fn undefined_instruction() -> Outcome {
     fail!("the undefined instruction did not trap")
 }
 
-/// What CPU 2 asks the RMM to use of its 12 KiB stack: far more than there is.
+/// What CPUs 2 and 3 ask the RMM to use of their 12 KiB stacks: far more than there is.
 const OVERFLOW_BYTES: u64 = 1 << 20;
-
-/// What CPU 0 asks of the 16 KiB CSM stack: more than a CPU's 12 KiB stack holds.
-const CSM_STACK_BYTES: u64 = 14 * 1024;
-
-const CSM_STACK_ON_CPU0: &[Scenario] = &[Scenario {
-    name: "rmm_csm_stack_is_its_own",
-    run: csm_stack_holds_more_than_a_cpu_stack,
-}];
-
-fn csm_stack_holds_more_than_a_cpu_stack() -> Outcome {
-    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 4, CSM_STACK_BYTES, 7]).0;
-    ensure_eq!(
-        out,
-        [0, CSM_STACK_BYTES, 0, 0, 7],
-        "20 KiB on the CSM stack"
-    );
-    Ok(())
-}
 
 const ON_SECONDARIES: &[&[Scenario]] = &[&[Scenario {
     name: "rmm_fault_never_returns",
     run: inject,
 }]];
 
-/// CPU 1: a Granule Protection Fault at R-EL2; CPU 2: a stack overflow at R-EL2; CPU 3: an
-/// overflow of the CSM stack.
+/// CPU 1: a Granule Protection Fault at R-EL2; CPUs 2 and 3: a stack overflow at R-EL2.
 fn inject() -> Outcome {
     let out = match crate::regs::cpu_slot() {
-        2 => rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 3, OVERFLOW_BYTES, 0]),
-        3 => rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 4, OVERFLOW_BYTES, 0]),
+        2 | 3 => rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 3, OVERFLOW_BYTES, 0]),
         _ => rmi::call(u64::from(TEST_FAULT_INJECTION), &[NS_TARGET, 0]),
     };
     fail!(
@@ -124,17 +99,13 @@ const FAULTING: usize = 3;
 
 /// Runs the fault-mode checks and powers off.
 pub fn run(all: &Cpus) -> ! {
-    // CPU 0's CSM stack check, cpu<n>.warm_boot and cpu<n>.stopped_in_rmm for CPUs 1 to 3,
-    // then CPU 0's lists.
-    let plan = CSM_STACK_ON_CPU0.len()
-        + 2 * FAULTING
+    // cpu<n>.warm_boot and cpu<n>.stopped_in_rmm for CPUs 1 to 3, then CPU 0's lists.
+    let plan = 2 * FAULTING
         + SERVED_ON_CPU0.len()
         + FIXUP_ON_CPU0.len()
         + scenarios::RIM_PROBE.len()
         + LAST_ON_CPU0.len();
     println!("PLAN {plan} tests on {} CPUs", FAULTING + 1);
-    // Before CPU 3 stops on the CSM stack (after which nothing may use it).
-    runner::run(CSM_STACK_ON_CPU0);
     cpus::set_secondary_scenarios(ON_SECONDARIES);
     let started = cpus::start_secondaries(all, FAULTING + 1);
     cpus::wait_arrivals(started);

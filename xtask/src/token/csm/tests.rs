@@ -8,7 +8,7 @@ use super::*;
 use crate::token::verify;
 use attest::token::{
     CsmClaims as InCsm, CsmShare, RealmClaims, RealmSigningKey, Role as InRole, ShareMode,
-    TokenSession,
+    ShareSlice, TokenSession,
 };
 use rmm_abi::rmi::states::HashAlgorithm;
 
@@ -75,6 +75,7 @@ pub(crate) fn csm_token(challenge: [u8; 64], csm: Option<(u64, usize)>) -> Vec<u
     let rim = [0x11; 64];
     let rems = [[0x21; 64], [0x22; 64], [0x23; 64], [0x24; 64]];
     let shares: Vec<CsmShare> = (0..csm.map_or(0, |(_, n)| n)).map(input_share).collect();
+    let source = ShareSlice(&shares);
     let claims = RealmClaims {
         challenge: &challenge,
         personalization: &rpv,
@@ -84,7 +85,7 @@ pub(crate) fn csm_token(challenge: [u8; 64], csm: Option<(u64, usize)>) -> Vec<u
         rems: &rems,
         csm: csm.map(|(realm_id, _)| InCsm {
             realm_id,
-            shares: &shares,
+            shares: &source,
         }),
     };
     let mut store = vec![0u8; attest::token::session::STORE_BYTES];
