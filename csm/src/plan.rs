@@ -6,10 +6,11 @@
 //!   check, and writes a [`Plan`] — the effects and reply, the new counters and index entry,
 //!   and the [`Edit`]s to the involved realms' tables. Nothing is written; an error changes
 //!   nothing (S10).
-//! * a **commit** ([`Csm::commit`], `&mut self`): first the dry run ([`Plan::verify`]: every
-//!   edited table loads, every edit applies, every result is a valid table — a plan that fails
-//!   it is refused as [`Corrupt`] with nothing written), then the counters and the index, then
-//!   each edited table (load, apply its edits, store). It makes no decision.
+//! * a **commit** ([`Csm::commit`], `&mut self`): first the dry run (every edited table
+//!   loads, every edit applies, every result is a valid table — a plan that fails it is
+//!   refused as [`Corrupt`] with nothing written; a table the store keeps lent is edited in
+//!   place, the others on a working copy), then the counters and the index, then each edited
+//!   table is written. It makes no decision.
 //!
 //! The monitor holds the CSM lock from the check to the end of the commit, so the tables the
 //! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,
@@ -51,6 +52,28 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
             None => false,
         }
     }
+    /// Applies `edit` in place to the table of `rd` that the store keeps lent (decoded and
+    /// unchanged since), keeping the result for [`AptStore::store_lent`]: `Some` with what
+    /// `edit` answered, or `None` if the store keeps no table of `rd` (the commit then works
+    /// on a copy). A store may always answer `None`. When `edit` answers `false` the store
+    /// forgets that table.
+    fn edit_lent(
+        &self,
+        rd: Rd,
+        edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
+    ) -> Option<bool> {
+        let _ = (rd, edit);
+        None
+    }
+    /// Writes the table [`AptStore::edit_lent`] edited into the granule bound to `rd`;
+    /// `false` if no table of `rd` was edited in place.
+    fn store_lent(&mut self, rd: Rd) -> bool {
+        let _ = rd;
+        false
+    }
+    /// Forgets every table [`AptStore::edit_lent`] edited and [`AptStore::store_lent`] has not
+    /// written (a refused commit: the granules stay as they were).
+    fn drop_edited(&mut self) {}
     /// Writes `apt` into the granule bound to `rd`.
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
     /// Zeroes the granule bound to `rd` (its APT is gone).
@@ -433,21 +456,6 @@ impl Plan {
         };
         loaded && self.apply_to(rd, apt) && apt.validate().is_ok()
     }
-
-    /// The dry run of the commit: every edited table loads, every edit applies and every
-    /// result is a valid table. The first step of every commit.
-    pub(crate) fn verify<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
-        apt: &mut Apt<NR, NG, NA>,
-    ) -> Result<(), Corrupt> {
-        for (first, rd) in self.edited() {
-            if !self.result_into(store, first, rd, apt) {
-                return Err(Corrupt);
-            }
-        }
-        Ok(())
-    }
 }
 
 impl<const R: usize> Csm<R> {
@@ -487,7 +495,30 @@ impl<const R: usize> Csm<R> {
         store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
         apt: &mut Apt<NR, NG, NA>,
     ) -> Result<(), Corrupt> {
-        plan.verify(store, apt)?;
+        // The dry run: every edited table loads, every edit applies and every result is a
+        // valid table. A table the store keeps lent is edited in place and kept for the
+        // writes below; any other on the working copy, and again for its write.
+        for (first, rd) in plan.edited() {
+            let init = matches!(
+                plan.edits().nth(first),
+                Some(Edit {
+                    change: Change::Init { .. },
+                    ..
+                })
+            );
+            let in_place = if init {
+                None
+            } else {
+                store.edit_lent(rd, &mut |table| {
+                    plan.apply_to(rd, table) && table.validate().is_ok()
+                })
+            };
+            let ok = in_place.unwrap_or_else(|| plan.result_into(store, first, rd, apt));
+            if !ok {
+                store.drop_edited();
+                return Err(Corrupt);
+            }
+        }
         (self.next_realm, self.next_region, self.next_share) = plan.counters;
         match plan.index {
             IndexChange::None => {}
@@ -504,6 +535,9 @@ impl<const R: usize> Csm<R> {
             }
         }
         for (first, rd) in plan.edited() {
+            if store.store_lent(rd) {
+                continue;
+            }
             if plan.result_into(store, first, rd, apt) {
                 store.store(rd, apt);
             } else {

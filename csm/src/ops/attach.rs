@@ -117,7 +117,8 @@ impl<const R: usize> Csm<R> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let received = apt.attachment(share).ok_or(RealmError::UnknownShare)?;
         let window = received.window.ok_or(RealmError::NotAttached)?;
-        let provider = *self.by_id(received.provider).ok_or(Corrupt)?;
+        // The provider's table is borrowed so that the commit edits it in place.
+        let (provider, _) = self.peer(store, received.provider)?;
         plan.start(self, Reply::Done);
         if self.faulty(Fault::DetachSkipsTlbi) {
             plan.outcome.effects.push(Effect::UnmapAliases {

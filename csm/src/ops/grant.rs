@@ -83,9 +83,11 @@ impl<const R: usize> Csm<R> {
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
         let (_, grant) = apt.grant(share).ok_or(RealmError::UnknownShare)?;
-        let (consumer, received) = self.peer_received(store, grant.consumer, share)?;
+        // The consumer's table is borrowed (not just its received grant read): the commit
+        // then edits it in place instead of decoding it again.
+        let (consumer, capt) = self.peer(store, grant.consumer)?;
         plan.start(self, Reply::Done);
-        if let Some(window) = received.and_then(|a| a.window)
+        if let Some(window) = capt.attachment(share).and_then(|a| a.window)
             && !self.faulty(Fault::RevokeKeepsAliases)
         {
             push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, Ripas::Empty)?;

@@ -37,6 +37,8 @@ pub struct GranuleStore<'m, M: Machine> {
     /// Whose table each cell holds, decoded by this store and not stored or cleared since
     /// (`None`: the cell holds nothing valid and nobody borrows it).
     lent_to: Cell<[Option<apt::Rd>; MAX_LENT]>,
+    /// Which cells hold a table the commit edited in place and has not written yet.
+    edited: Cell<[bool; MAX_LENT]>,
     /// The cells tables are decoded into, in place, and lent from (at most [`MAX_LENT`]).
     cells: &'m [&'m RefCell<FwApt>],
 }
@@ -49,6 +51,7 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
             apts: [(apt::Rd(0), None); MAX_INVOLVED],
             len: 0,
             lent_to: Cell::new([None; MAX_LENT]),
+            edited: Cell::new([false; MAX_LENT]),
             cells: cells.get(..MAX_LENT).unwrap_or(cells),
         }
     }
@@ -71,18 +74,24 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
         self.machine
     }
 
-    /// The commit's working table: the last cell, which no check borrows any more by then
-    /// (its table, if any, is forgotten); `None` if the store has no cell or it is borrowed
-    /// (a caller bug). Borrowed from the cells, not from the store, so the store stays free
-    /// to load and store tables meanwhile (a table lent in this cell is then decoded afresh).
+    /// The commit's working table, for the tables it does not edit in place: a cell that
+    /// holds no table, or else the last cell (its table forgotten, so it is decoded afresh
+    /// if the commit needs it); `None` if the store has no cell or it is borrowed (a caller
+    /// bug). Borrowed from the cells, not from the store, so the store stays free to load
+    /// and store tables meanwhile.
     pub fn workspace(&self) -> Option<RefMut<'m, FwApt>> {
-        let last = self.cells.len().checked_sub(1)?;
         let mut lent_to = self.lent_to.get();
-        if let Some(slot) = lent_to.get_mut(last) {
+        let count = self.cells.len().min(MAX_LENT);
+        let cell = lent_to
+            .iter()
+            .take(count)
+            .position(Option::is_none)
+            .or(count.checked_sub(1))?;
+        if let Some(slot) = lent_to.get_mut(cell) {
             *slot = None;
         }
         self.lent_to.set(lent_to);
-        self.cells.get(last)?.try_borrow_mut().ok()
+        self.cells.get(cell)?.try_borrow_mut().ok()
     }
 
     /// The cell holding `rd`'s decoded table, if one does.
@@ -94,11 +103,19 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
     /// Forgets the decoded copy of `rd`'s table (its granule is about to change).
     fn forget(&mut self, rd: apt::Rd) {
         let lent_to = self.lent_to.get_mut();
-        for slot in lent_to.iter_mut() {
+        let edited = self.edited.get_mut();
+        for (slot, edited) in lent_to.iter_mut().zip(edited.iter_mut()) {
             if *slot == Some(rd) {
                 *slot = None;
+                *edited = false;
             }
         }
+    }
+
+    /// The index of the cell holding `rd`'s table, if one does.
+    fn index_of(&self, rd: apt::Rd) -> Option<usize> {
+        let i = self.lent_to.get().iter().position(|r| *r == Some(rd))?;
+        (i < self.cells.len()).then_some(i)
     }
 
     /// Decodes the table bound to `rd` into `table`, in place, as aligned words (the codec
@@ -163,6 +180,61 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
                 true
             }
             None => self.decode_into(rd, apt),
+        }
+    }
+
+    fn edit_lent(&self, rd: apt::Rd, edit: &mut dyn FnMut(&mut FwApt) -> bool) -> Option<bool> {
+        let i = self.index_of(rd)?;
+        let mut table = self.cells.get(i)?.try_borrow_mut().ok()?;
+        let ok = edit(&mut table);
+        let mut lent_to = self.lent_to.get();
+        let mut edited = self.edited.get();
+        if let (Some(slot), Some(edited)) = (lent_to.get_mut(i), edited.get_mut(i)) {
+            if ok {
+                *edited = true;
+            } else {
+                // What the edit left behind is not the granule's table any more.
+                *slot = None;
+                *edited = false;
+            }
+        }
+        self.lent_to.set(lent_to);
+        self.edited.set(edited);
+        Some(ok)
+    }
+
+    fn store_lent(&mut self, rd: apt::Rd) -> bool {
+        let Some(i) = self.index_of(rd) else {
+            return false;
+        };
+        if !self.edited.get().get(i).copied().unwrap_or(false) {
+            return false;
+        }
+        let (Some(granule), Some(cell)) = (self.granule(rd), self.cells.get(i)) else {
+            return false;
+        };
+        let Ok(table) = cell.try_borrow() else {
+            return false;
+        };
+        self.machine
+            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                table.fw_encode(words)
+            });
+        // The cell now holds what the granule holds: still a good copy to lend.
+        if let Some(edited) = self.edited.get_mut().get_mut(i) {
+            *edited = false;
+        }
+        true
+    }
+
+    fn drop_edited(&mut self) {
+        let lent_to = self.lent_to.get_mut();
+        let edited = self.edited.get_mut();
+        for (slot, edited) in lent_to.iter_mut().zip(edited.iter_mut()) {
+            if *edited {
+                *slot = None;
+                *edited = false;
+            }
         }
     }
 
