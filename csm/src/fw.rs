@@ -88,14 +88,9 @@ impl FwCsm {
         self.check_ipa_state_set(store, caller, range, plan)
     }
 
-    /// [`FwCsm::commit_using`]: the monitor lends the working table.
+    /// [`FwCsm::commit_in_place`].
     #[inline(never)]
-    pub fn fw_commit(
-        &mut self,
-        plan: &Plan,
-        store: &mut FwStore<'_>,
-        apt: &mut apt::capacity::FwApt,
-    ) -> Result<(), Corrupt> {
-        self.commit_using(plan, store, apt)
+    pub fn fw_commit(&mut self, plan: &Plan, store: &mut FwStore<'_>) -> Result<(), Corrupt> {
+        self.commit_in_place(plan, store)
     }
 }

@@ -74,6 +74,32 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
     /// Forgets every table [`AptStore::edit_lent`] edited and [`AptStore::store_lent`] has not
     /// written (a refused commit: the granules stay as they were).
     fn drop_edited(&mut self) {}
+    /// Applies `edit` to a working copy of the table of `rd` — loaded, or the empty table of
+    /// `init` (owner, protected IPA size) — and, if `edit` answers `true` and `write` is set,
+    /// writes the copy into the granule. Answers what `edit` did (`false` if the table does
+    /// not load). This default keeps the copy on the stack; a store with room of its own
+    /// overrides it (the firmware's uses a cell it holds no lent or edited table in).
+    fn edit_copy(
+        &mut self,
+        rd: Rd,
+        init: Option<(RealmId, u64)>,
+        edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
+        write: bool,
+    ) -> bool {
+        let mut apt = const { Apt::new(RealmId::MIN, 0) };
+        let loaded = match init {
+            Some((owner, par_size)) => {
+                apt.reset(owner, par_size);
+                true
+            }
+            None => self.load_into(rd, &mut apt),
+        };
+        let ok = loaded && edit(&mut apt);
+        if ok && write {
+            self.store(rd, &apt);
+        }
+        ok
+    }
     /// Writes `apt` into the granule bound to `rd`.
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
     /// Zeroes the granule bound to `rd` (its APT is gone).
@@ -436,25 +462,22 @@ impl Plan {
             .all(|e| e.change.apply(apt))
     }
 
-    /// Writes into `apt` the table of `rd` after this plan, starting from the store (or empty
-    /// before an Init); `false` if it does not load, an edit does not apply or the result is
-    /// not a valid table. Into the caller's table, not returned: a returned table and the
-    /// loaded one were two more table-sized temporaries on the CSM stack.
-    fn result_into<const NR: usize, const NG: usize, const NA: usize>(
+    /// The `Init` of `rd`'s first edit, the `first`th, if it is one.
+    fn init_of(&self, first: usize) -> Option<(RealmId, u64)> {
+        match self.edits().nth(first).map(|e| e.change) {
+            Some(Change::Init { owner, par_size }) => Some((owner, par_size)),
+            _ => None,
+        }
+    }
+
+    /// The edits of `rd` applied to `table`, and the result checked: `false` if an edit does
+    /// not apply or the result is not a valid table.
+    fn edited_table<const NR: usize, const NG: usize, const NA: usize>(
         &self,
-        store: &(impl AptStore<NR, NG, NA> + ?Sized),
-        first: usize,
         rd: Rd,
-        apt: &mut Apt<NR, NG, NA>,
+        table: &mut Apt<NR, NG, NA>,
     ) -> bool {
-        let loaded = match self.edits().nth(first).map(|e| e.change) {
-            Some(Change::Init { owner, par_size }) => {
-                apt.reset(owner, par_size);
-                true
-            }
-            _ => store.load_into(rd, apt),
-        };
-        loaded && self.apply_to(rd, apt) && apt.validate().is_ok()
+        self.apply_to(rd, table) && table.validate().is_ok()
     }
 }
 
@@ -480,40 +503,19 @@ impl<const R: usize> Csm<R> {
         plan: &Plan,
         store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
-        // One working table for the dry run and the commit, initialised from a constant
-        // straight into place (building it field by field made a second, temporary table).
-        let mut apt = const { Apt::new(apt::codec::PLACEHOLDER_OWNER, 0) };
-        self.commit_using(plan, store, &mut apt)
-    }
-
-    /// [`Csm::commit_in_place`] with the caller's working table `apt` (its contents are
-    /// overwritten): the monitor lends one of its store's cells, so the commit adds no table
-    /// to the stack.
-    pub fn commit_using<const NR: usize, const NG: usize, const NA: usize>(
-        &mut self,
-        plan: &Plan,
-        store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
-        apt: &mut Apt<NR, NG, NA>,
-    ) -> Result<(), Corrupt> {
         // The dry run: every edited table loads, every edit applies and every result is a
         // valid table. A table the store keeps lent is edited in place and kept for the
-        // writes below; any other on the working copy, and again for its write.
+        // writes below; any other on a working copy, and again for its write.
         for (first, rd) in plan.edited() {
-            let init = matches!(
-                plan.edits().nth(first),
-                Some(Edit {
-                    change: Change::Init { .. },
-                    ..
-                })
-            );
-            let in_place = if init {
-                None
-            } else {
-                store.edit_lent(rd, &mut |table| {
-                    plan.apply_to(rd, table) && table.validate().is_ok()
-                })
+            let init = plan.init_of(first);
+            let in_place = match init {
+                Some(_) => None,
+                None => store.edit_lent(rd, &mut |table| plan.edited_table(rd, table)),
             };
-            let ok = in_place.unwrap_or_else(|| plan.result_into(store, first, rd, apt));
+            let ok = match in_place {
+                Some(ok) => ok,
+                None => store.edit_copy(rd, init, &mut |table| plan.edited_table(rd, table), false),
+            };
             if !ok {
                 store.drop_edited();
                 return Err(Corrupt);
@@ -535,12 +537,14 @@ impl<const R: usize> Csm<R> {
             }
         }
         for (first, rd) in plan.edited() {
-            if store.store_lent(rd) {
-                continue;
-            }
-            if plan.result_into(store, first, rd, apt) {
-                store.store(rd, apt);
-            } else {
+            let written = store.store_lent(rd)
+                || store.edit_copy(
+                    rd,
+                    plan.init_of(first),
+                    &mut |table| plan.edited_table(rd, table),
+                    true,
+                );
+            if !written {
                 return Err(Corrupt);
             }
         }

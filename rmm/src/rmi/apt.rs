@@ -76,14 +76,7 @@ fn create_locked(
         )
         .map_err(checked(host_error))?;
     apt.set_state(GranuleState::Apt);
-    let Some(mut table) = store.workspace() else {
-        invariant::broken(format_args!("a CSM store without a working table"));
-    };
-    if state
-        .csm
-        .fw_commit(&state.plan, &mut store, &mut table)
-        .is_err()
-    {
+    if state.csm.fw_commit(&state.plan, &mut store).is_err() {
         invariant::broken(format_args!("a checked APT_CREATE did not commit"));
     }
     realm.set_apt(Some(apt.addr()));

@@ -96,17 +96,9 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     /// (kept under the lock: read it before the operation ends).
     pub fn commit(&mut self) -> &Outcome {
         let state = &mut *self.csm;
-        let Some(mut apt) = self.store.workspace() else {
-            invariant::broken(format_args!("a CSM store without a working table"));
-        };
-        if state
-            .csm
-            .fw_commit(&state.plan, self.store, &mut apt)
-            .is_err()
-        {
+        if state.csm.fw_commit(&state.plan, self.store).is_err() {
             invariant::broken(format_args!("a checked CSM plan did not commit"));
         }
-        drop(apt);
         let plan = &mut state.plan;
         for effect in plan.outcome().effects.iter() {
             effects::apply(self.granules, self.machine, self.rds, effect);

@@ -18,7 +18,7 @@ use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS, FwApt};
 use apt::codec::{GRANULE_WORDS, PLACEHOLDER_OWNER};
-use core::cell::{Cell, RefCell, RefMut};
+use core::cell::{Cell, RefCell};
 use csm::{AptStore, Lent, MAX_INVOLVED, MAX_LENT};
 
 /// An empty cell for a store to decode a table into. The operation's owner keeps its cells in
@@ -72,26 +72,6 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
     /// The machine the granules are read through.
     pub fn machine(&self) -> &'m M {
         self.machine
-    }
-
-    /// The commit's working table, for the tables it does not edit in place: a cell that
-    /// holds no table, or else the last cell (its table forgotten, so it is decoded afresh
-    /// if the commit needs it); `None` if the store has no cell or it is borrowed (a caller
-    /// bug). Borrowed from the cells, not from the store, so the store stays free to load
-    /// and store tables meanwhile.
-    pub fn workspace(&self) -> Option<RefMut<'m, FwApt>> {
-        let mut lent_to = self.lent_to.get();
-        let count = self.cells.len().min(MAX_LENT);
-        let cell = lent_to
-            .iter()
-            .take(count)
-            .position(Option::is_none)
-            .or(count.checked_sub(1))?;
-        if let Some(slot) = lent_to.get_mut(cell) {
-            *slot = None;
-        }
-        self.lent_to.set(lent_to);
-        self.cells.get(cell)?.try_borrow_mut().ok()
     }
 
     /// The cell holding `rd`'s decoded table, if one does.
@@ -225,6 +205,48 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
             *edited = false;
         }
         true
+    }
+
+    fn edit_copy(
+        &mut self,
+        rd: apt::Rd,
+        init: Option<(apt::RealmId, u64)>,
+        edit: &mut dyn FnMut(&mut FwApt) -> bool,
+        write: bool,
+    ) -> bool {
+        // A cell with no table, or else one whose table was not edited in place (forgotten).
+        let lent_to = self.lent_to.get();
+        let edited = self.edited.get();
+        let count = self.cells.len().min(MAX_LENT);
+        let free = (0..count).find(|&i| lent_to.get(i).is_some_and(Option::is_none));
+        let unedited = || (0..count).rev().find(|&i| edited.get(i) == Some(&false));
+        let Some(i) = free.or_else(unedited) else {
+            return false;
+        };
+        if let Some(slot) = self.lent_to.get_mut().get_mut(i) {
+            *slot = None;
+        }
+        let Some(Ok(mut table)) = self.cells.get(i).map(|cell| cell.try_borrow_mut()) else {
+            return false;
+        };
+        let loaded = match init {
+            Some((owner, par_size)) => {
+                table.reset(owner, par_size);
+                true
+            }
+            None => self.decode_into(rd, &mut table),
+        };
+        let ok = loaded && edit(&mut table);
+        if ok && write {
+            self.forget(rd);
+            if let Some(granule) = self.granule(rd) {
+                self.machine
+                    .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                        table.fw_encode(words)
+                    });
+            }
+        }
+        ok
     }
 
     fn drop_edited(&mut self) {
