@@ -82,7 +82,13 @@ pub fn run() -> Result {
     let symbols = crate::size_report::symbols(&elf)?;
     print!(
         "{}",
-        crate::size_report::report(&symbols, &with, &without, 20)
+        crate::size_report::report(
+            &symbols,
+            &with,
+            &without,
+            20,
+            crate::size_report::csm_static(&elf)?
+        )
     );
     println!();
     print!(
