@@ -34,12 +34,12 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
     /// The table bound to `rd`, lent; `None` if there is none, it does not decode or the
     /// store has lent [`MAX_LENT`] other tables already.
     fn table(&self, rd: Rd) -> Option<Lent<'_, Apt<NR, NG, NA>>>;
-    /// The owner of the table bound to `rd` and its received grant `share` (`None` inside if
-    /// it has none), read without lending the table; `None` if there is no table or it does
-    /// not decode.
-    fn received(&self, rd: Rd, share: ShareId) -> Option<(RealmId, Option<Attachment>)> {
+    /// The owner of the table bound to `rd` and the window of its received grant `share`
+    /// (`None` inside if it has no such grant or the grant is not attached), read without
+    /// lending the table; `None` if there is no table or it does not decode.
+    fn received(&self, rd: Rd, share: ShareId) -> Option<(RealmId, Option<IpaRange>)> {
         self.table(rd)
-            .map(|apt| (apt.owner, apt.attachment(share).copied()))
+            .map(|apt| (apt.owner, apt.attachment(share).and_then(|a| a.window)))
     }
     /// The table bound to `rd` written into `apt` (a copy, for the commit to edit): `false`
     /// (and `apt` unspecified) if there is no table or it does not decode.

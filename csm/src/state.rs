@@ -6,7 +6,7 @@
 //! start at 1 and never go back, so no id is ever reused (S5). This file also holds the
 //! lookups the operations share.
 
-use apt::{Apt, Attachment, IpaRange, Rd, RealmId, ShareId};
+use apt::{Apt, IpaRange, Rd, RealmId, ShareId};
 
 use crate::effect::{Effect, Effects, MAX_EFFECTS};
 use crate::plan::{AptStore, Corrupt, Lent};
@@ -160,14 +160,15 @@ impl<const R: usize> Csm<R> {
         Ok((*e, self.load(store, e)?))
     }
 
-    /// The index entry of the realm `id`, which another table names, and its received grant
-    /// `share` (`None` if it has none), read without borrowing its table.
+    /// The index entry of the realm `id`, which another table names, and the window of its
+    /// received grant `share` (`None` if it has none or it is not attached), read without
+    /// borrowing its table.
     pub(crate) fn peer_received<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         id: RealmId,
         share: ShareId,
-    ) -> Result<(IndexEntry, Option<Attachment>), Corrupt> {
+    ) -> Result<(IndexEntry, Option<IpaRange>), Corrupt> {
         let e = self.by_id(id).ok_or(Corrupt)?;
         match store.received(e.rd, share) {
             Some((owner, received)) if owner == e.id => Ok((*e, received)),
@@ -189,8 +190,8 @@ impl<const R: usize> Csm<R> {
         ripas: rmm_abi::rmi::states::Ripas,
     ) -> Result<(), Corrupt> {
         for grant in grants {
-            let (consumer, received) = self.peer_received(store, grant.consumer, grant.share)?;
-            if let Some(window) = received.and_then(|a| a.window) {
+            let (consumer, window) = self.peer_received(store, grant.consumer, grant.share)?;
+            if let Some(window) = window {
                 push_unmap_window(&mut plan.outcome.effects, consumer.rd, window, ripas)?;
             }
             plan.edit(

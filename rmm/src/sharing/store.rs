@@ -142,8 +142,11 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         &self,
         rd: apt::Rd,
         share: apt::ShareId,
-    ) -> Option<(apt::RealmId, Option<apt::Attachment>)> {
-        let read = |table: &FwApt| (table.owner, table.attachment(share).copied());
+    ) -> Option<(apt::RealmId, Option<apt::IpaRange>)> {
+        let read = |table: &FwApt| {
+            let window = table.attachment(share).and_then(|a| a.window);
+            (table.owner, window)
+        };
         if let Some(cell) = self.cell_of(rd) {
             return cell.try_borrow().ok().map(|table| read(&table));
         }

@@ -94,35 +94,45 @@ impl<M: Machine> CsmShares for AptShares<'_, M> {
     }
 
     fn share(&self, index: usize) -> Option<CsmShare> {
+        // The share's own fields first, then one peer read and one construction for both
+        // roles.
         let given = self.grants().count();
-        if let Some((region, grant)) = self.grants().nth(index) {
-            let (rim, rpv, hash) = self.peer(grant.consumer);
-            return Some(CsmShare {
-                role: Role::Provider,
-                region_id: region.id.get(),
-                share_id: grant.share.get(),
-                peer_realm_id: grant.consumer.get(),
-                peer_rim: rim,
-                peer_rpv: rpv,
-                peer_hash: hash,
-                size: region.range.size(),
-                mode: mode(grant.mode),
-                attached: grant.state == apt::GrantState::Attached,
-            });
-        }
-        let received = self.apt.attachments().nth(index.checked_sub(given)?)?;
-        let (rim, rpv, hash) = self.peer(received.provider);
+        let (role, region, share, peer, size, grant_mode, attached) = match self.grants().nth(index)
+        {
+            Some((region, grant)) => (
+                Role::Provider,
+                region.id,
+                grant.share,
+                grant.consumer,
+                region.range.size(),
+                grant.mode,
+                grant.state == apt::GrantState::Attached,
+            ),
+            None => {
+                let received = self.apt.attachments().nth(index.checked_sub(given)?)?;
+                (
+                    Role::Consumer,
+                    received.region,
+                    received.share,
+                    received.provider,
+                    received.size,
+                    received.mode,
+                    received.window.is_some(),
+                )
+            }
+        };
+        let (peer_rim, peer_rpv, peer_hash) = self.peer(peer);
         Some(CsmShare {
-            role: Role::Consumer,
-            region_id: received.region.get(),
-            share_id: received.share.get(),
-            peer_realm_id: received.provider.get(),
-            peer_rim: rim,
-            peer_rpv: rpv,
-            peer_hash: hash,
-            size: received.size,
-            mode: mode(received.mode),
-            attached: received.window.is_some(),
+            role,
+            region_id: region.get(),
+            share_id: share.get(),
+            peer_realm_id: peer.get(),
+            peer_rim,
+            peer_rpv,
+            peer_hash,
+            size,
+            mode: mode(grant_mode),
+            attached,
         })
     }
 }
