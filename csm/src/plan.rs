@@ -41,17 +41,6 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
         self.table(rd)
             .map(|apt| (apt.owner, apt.attachment(share).and_then(|a| a.window)))
     }
-    /// The table bound to `rd` written into `apt` (a copy, for the commit to edit): `false`
-    /// (and `apt` unspecified) if there is no table or it does not decode.
-    fn load_into(&self, rd: Rd, apt: &mut Apt<NR, NG, NA>) -> bool {
-        match self.table(rd) {
-            Some(table) => {
-                *apt = *table;
-                true
-            }
-            None => false,
-        }
-    }
     /// Applies `edit` in place to the table of `rd` that the store keeps lent (decoded and
     /// unchanged since), keeping the result for [`AptStore::store_lent`]: `Some` with what
     /// `edit` answered, or `None` if the store keeps no table of `rd` (the commit then works
@@ -87,14 +76,14 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
         write: bool,
     ) -> bool {
         let mut apt = const { Apt::new(RealmId::MIN, 0) };
-        let loaded = match init {
-            Some((owner, par_size)) => {
-                apt.reset(owner, par_size);
+        let load = |apt: &mut Apt<NR, NG, NA>| match self.table(rd) {
+            Some(table) => {
+                *apt = *table;
                 true
             }
-            None => self.load_into(rd, &mut apt),
+            None => false,
         };
-        let ok = loaded && edit(&mut apt);
+        let ok = edit_working_copy(&mut apt, init, load, edit);
         if ok && write {
             self.store(rd, &apt);
         }
@@ -104,6 +93,25 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
     fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
     /// Zeroes the granule bound to `rd` (its APT is gone).
     fn clear(&mut self, rd: Rd);
+}
+
+/// The step every [`AptStore::edit_copy`] shares: `apt` becomes the empty table of `init`
+/// (owner, protected IPA size) or, without one, what `load` writes into it; then `edit`
+/// runs on it. `false` if the table does not load or `edit` answers `false`.
+pub fn edit_working_copy<const NR: usize, const NG: usize, const NA: usize>(
+    apt: &mut Apt<NR, NG, NA>,
+    init: Option<(RealmId, u64)>,
+    load: impl FnOnce(&mut Apt<NR, NG, NA>) -> bool,
+    edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
+) -> bool {
+    let loaded = match init {
+        Some((owner, par_size)) => {
+            apt.reset(owner, par_size);
+            true
+        }
+        None => load(apt),
+    };
+    loaded && edit(apt)
 }
 
 /// Most tables a check borrows from its store at once: the caller's and one peer's.

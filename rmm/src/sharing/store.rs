@@ -156,16 +156,6 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         self.decode_into(rd, &mut table).then(|| read(&table))
     }
 
-    fn load_into(&self, rd: apt::Rd, apt: &mut FwApt) -> bool {
-        match self.cell_of(rd).and_then(|cell| cell.try_borrow().ok()) {
-            Some(table) => {
-                *apt = *table;
-                true
-            }
-            None => self.decode_into(rd, apt),
-        }
-    }
-
     fn edit_lent(&self, rd: apt::Rd, edit: &mut dyn FnMut(&mut FwApt) -> bool) -> Option<bool> {
         let i = self.index_of(rd)?;
         let mut table = self.cells.get(i)?.try_borrow_mut().ok()?;
@@ -232,14 +222,8 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         let Some(Ok(mut table)) = self.cells.get(i).map(|cell| cell.try_borrow_mut()) else {
             return false;
         };
-        let loaded = match init {
-            Some((owner, par_size)) => {
-                table.reset(owner, par_size);
-                true
-            }
-            None => self.decode_into(rd, &mut table),
-        };
-        let ok = loaded && edit(&mut table);
+        let load = |table: &mut FwApt| self.decode_into(rd, table);
+        let ok = csm::plan::edit_working_copy(&mut table, init, load, edit);
         if ok && write {
             self.forget(rd);
             if let Some(granule) = self.granule(rd) {
