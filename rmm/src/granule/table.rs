@@ -32,6 +32,12 @@ struct IndexedBank {
     first_index: usize,
 }
 
+impl IndexedBank {
+    fn contains(&self, pa: u64) -> bool {
+        pa >= self.base && pa < self.end
+    }
+}
+
 /// Descriptors for every granule of the DRAM banks.
 #[derive(Debug)]
 pub struct GranuleTable {
@@ -89,9 +95,15 @@ impl GranuleTable {
 
     fn entry(&self, addr: GranuleAddr) -> Option<&AtomicU16> {
         let pa = addr.get();
-        let bank = self.banks[..self.bank_count]
-            .iter()
-            .find(|b| pa >= b.base && pa < b.end)?;
+        // The first bank before the others, outside the loop: it is the only one on most
+        // platforms and the largest on the rest, and every RMI command that names a granule
+        // comes here. The firmware is linked at a size level, which does not peel the loop
+        // itself (DELEGATE and UNDELEGATE paid 4 instructions of loop set-up).
+        let banks = &self.banks[..self.bank_count];
+        let bank = match banks.first() {
+            Some(first) if first.contains(pa) => first,
+            _ => banks.get(1..)?.iter().find(|b| b.contains(pa))?,
+        };
         let index = bank.first_index + ((pa - bank.base) / GRANULE) as usize;
         self.entries.get(index)
     }
