@@ -21,6 +21,12 @@
 //!   stack turns that into a fault that the vectors report as `stack overflow on CPU n` before
 //!   stopping this CPU, instead of the recursion silently writing over the stack of the CPU
 //!   below (see `arch::aarch64::entry`).
+//! - mode 4 (a check, not a fault): the RMM runs its `memcpy` and `memset`
+//!   (`arch::aarch64::mem`, assembly) over every length 0..=[`MEM_CHECK_MAX_LEN`] and every
+//!   source and destination offset 0..8 from an 8-byte boundary, between guard bytes, and
+//!   compares each result with the bytes it should hold. Answers x0 = 0 and x1 = the cases
+//!   checked, or x0 = `RMI_ERROR_INPUT` and x1 = the first wrong case
+//!   (`memset << 32 | len << 16 | src_offset << 8 | dst_offset`).
 
 use super::monitor;
 use crate::GRANULE_SIZE;
@@ -112,6 +118,86 @@ fn stack_probe(request: &RmiRequest) -> RmiResult {
     }
 }
 
+/// Longest copy [`mem_check`] tries: three times through the 64-byte loop and every tail.
+pub const MEM_CHECK_MAX_LEN: usize = 200;
+
+/// Room for the longest copy at the largest offset, with guard bytes after it.
+const MEM_CHECK_BUF: usize = MEM_CHECK_MAX_LEN + 32;
+
+/// What surrounds every copy and fill.
+const GUARD: u8 = 0xE5;
+
+/// The source's byte `i`: no two neighbours equal, and never the guard.
+fn source_byte(i: usize) -> u8 {
+    (i as u8).wrapping_mul(7).wrapping_add(1) | 0x80
+}
+
+/// Mode 4: `memcpy` and `memset` against byte-by-byte expectations. `Err` holds the first
+/// case that went wrong, packed as mode 4's x1.
+fn mem_check() -> Result<u64, u64> {
+    let mut src = [0u8; MEM_CHECK_BUF];
+    for (i, byte) in src.iter_mut().enumerate() {
+        *byte = source_byte(i);
+    }
+    let mut dst = [0u8; MEM_CHECK_BUF];
+    let mut cases = 0u64;
+    for len in 0..=MEM_CHECK_MAX_LEN {
+        for src_off in 0..8 {
+            for dst_off in 0..8 {
+                let case = (len as u64) << 16 | (src_off as u64) << 8 | dst_off as u64;
+                dst.fill(GUARD);
+                // The length is opaque to the compiler, so this is a call to the image's
+                // `memcpy`, not code of its own.
+                let n = core::hint::black_box(len);
+                // SAFETY: both ranges lie inside their arrays (offset < 8, length ≤
+                // MEM_CHECK_MAX_LEN, arrays MEM_CHECK_MAX_LEN + 32 long) and do not overlap.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        src.as_ptr().add(src_off),
+                        dst.as_mut_ptr().add(dst_off),
+                        n,
+                    );
+                }
+                let copied = dst[dst_off..dst_off + len] == src[src_off..src_off + len];
+                let guarded = dst[..dst_off].iter().all(|&b| b == GUARD)
+                    && dst[dst_off + len..].iter().all(|&b| b == GUARD);
+                if !(copied && guarded) {
+                    return Err(case);
+                }
+                cases += 1;
+            }
+        }
+        for dst_off in 0..8 {
+            let case = 1 << 32 | (len as u64) << 16 | dst_off as u64;
+            dst.fill(GUARD);
+            let n = core::hint::black_box(len);
+            // SAFETY: the range lies inside `dst` (as for the copies above).
+            unsafe { core::ptr::write_bytes(dst.as_mut_ptr().add(dst_off), 0x3C, n) };
+            let filled = dst[dst_off..dst_off + len].iter().all(|&b| b == 0x3C);
+            let guarded = dst[..dst_off].iter().all(|&b| b == GUARD)
+                && dst[dst_off + len..].iter().all(|&b| b == GUARD);
+            if !(filled && guarded) {
+                return Err(case);
+            }
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}
+
+fn mem_probe(request: &RmiRequest) -> RmiResult {
+    let (x0, x1) = match mem_check() {
+        Ok(cases) => (RmiReturn::success().pack(), cases),
+        Err(case) => {
+            log::error!("fault injection: memory routines wrong in case {case:#x}");
+            (RmiReturn::error(RmiStatus::ErrorInput).pack(), case)
+        }
+    };
+    RmiResult {
+        regs: [x0, x1, 0, 0, request.arg(4)],
+    }
+}
+
 impl<E: El3Port> FaultInjectingEl3<E> {
     fn inspect(&mut self, mut request: Option<RmiRequest>) -> Option<RmiRequest> {
         while let Some(req) = request.filter(is_injection) {
@@ -125,6 +211,10 @@ impl<E: El3Port> FaultInjectingEl3<E> {
             }
             if req.arg(2) == 3 {
                 request = self.0.rmi_complete(&stack_probe(&req));
+                continue;
+            }
+            if req.arg(2) == 4 {
+                request = self.0.rmi_complete(&mem_probe(&req));
                 continue;
             }
             let va = realm_va(req.arg(1));

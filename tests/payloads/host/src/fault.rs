@@ -11,7 +11,9 @@
 //! through them and the RMM's data). CPU 0 then checks that the RMM still
 //! serves RMI on its own CPU, and that the RMM's fault-tolerant NS copy (mode 1 of the same
 //! id) turns a Granule Protection Fault into `RMI_ERROR_INPUT` and keeps running, and that the
-//! RIM the RMM computed (read with mode 2) equals the host's own software computation. Last,
+//! RIM the RMM computed (read with mode 2) equals the host's own software computation, and
+//! that the RMM's assembly `memcpy` and `memset` give the bytes they should for every short
+//! length and alignment (mode 4). Last,
 //! CPU 0 proves the hypervisor's own safety net: it executes
 //! an undefined instruction outside any expected-fault window, which must become a FAIL line
 //! for that scenario followed by the summary and power-off (xtask expects exactly that
@@ -30,10 +32,30 @@ const WAIT_S: u64 = 1;
 /// CPU 0's checks that the RMM still serves it (the first two per-CPU scenarios).
 const SERVED_ON_CPU0: &[Scenario] = scenarios::RMI_BASICS.split_at(2).0;
 
-const FIXUP_ON_CPU0: &[Scenario] = &[Scenario {
-    name: "rmm_ns_copy_fault_becomes_error_input",
-    run: ns_copy_fixup,
-}];
+const FIXUP_ON_CPU0: &[Scenario] = &[
+    Scenario {
+        name: "rmm_ns_copy_fault_becomes_error_input",
+        run: ns_copy_fixup,
+    },
+    Scenario {
+        name: "rmm_memcpy_and_memset_match_bytewise",
+        run: memory_routines,
+    },
+];
+
+/// Cases the RMM's check of its `memcpy` and `memset` runs (mode 4): 201 lengths, 64
+/// offset pairs for the copy and 8 offsets for the fill.
+const MEM_CASES: u64 = 201 * (64 + 8);
+
+fn memory_routines() -> Outcome {
+    let out = rmi::call(u64::from(TEST_FAULT_INJECTION), &[0, 4, 0, 7]).0;
+    ensure_eq!(
+        out,
+        [0, MEM_CASES, 0, 0, 7],
+        "memcpy/memset check (x1 = the cases checked, or the first wrong case)"
+    );
+    Ok(())
+}
 
 /// The page CPU 0 hands the RMM's NS copy: NS, then delegated, then NS again.
 const COPY_PAGE: u64 = crate::platform::GRANULE_POOL + 0x40_0000;
