@@ -64,6 +64,20 @@ fn run<E: core::fmt::Debug + From<Corrupt>>(
     Ok(csm.commit::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(plan, store)?)
 }
 
+/// Creates the APT of ring realm `i` (RD `ring_rd(i)`, parameter window `par`) and returns its
+/// RealmId.
+fn create_realm(csm: &mut FwCsm, store: &mut Store, i: usize, par: u64) -> RealmId {
+    let p =
+        Plan::of(|p| csm.check_apt_create(ring_rd(i), 0x1000 + i as u64, RealmState::New, par, p));
+    match run(csm, store, p)
+        .expect("APT_CREATE of a ring realm")
+        .reply
+    {
+        Reply::Realm(id) => id,
+        other => panic!("APT_CREATE replied {other:?}"),
+    }
+}
+
 #[test]
 fn the_firmware_state_fits_its_static_budget() {
     let size = core::mem::size_of::<FwCsm>();
@@ -81,16 +95,9 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     let mut csm = FwCsm::new();
     let mut store = Store::default();
     let par = 2 * WINDOW;
-    let mut ids = std::vec::Vec::new();
-    for i in 0..FW_REALMS {
-        let p = Plan::of(|p| {
-            csm.check_apt_create(ring_rd(i), 0x1000 + i as u64, RealmState::New, par, p)
-        });
-        let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
-            panic!()
-        };
-        ids.push(id);
-    }
+    let ids: std::vec::Vec<_> = (0..FW_REALMS)
+        .map(|i| create_realm(&mut csm, &mut store, i, par))
+        .collect();
     assert_eq!(csm.realms().count(), FW_REALMS);
     // The 257th is refused, and nothing changes.
     let before = (csm.clone(), store.clone());
@@ -179,10 +186,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(eight.attachments().count(), 0);
 
     // The freed index slot takes a new realm, with a RealmId never used before.
-    let p = Plan::of(|p| csm.check_apt_create(ring_rd(FW_REALMS), 0x1000, RealmState::New, par, p));
-    let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
-        panic!()
-    };
+    let id = create_realm(&mut csm, &mut store, FW_REALMS, par);
     assert!(ids.iter().all(|old| old.get() < id.get()));
     assert_eq!(csm.realms().count(), FW_REALMS);
 }
@@ -192,29 +196,22 @@ fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
     let mut csm = FwCsm::new();
     let mut store = Store::default();
     let par = 4 * WINDOW;
-    let mut ids = std::vec::Vec::new();
-    for i in 0..7 {
-        let p = Plan::of(|p| {
-            csm.check_apt_create(ring_rd(i), 0x1000 + i as u64, RealmState::New, par, p)
-        });
-        let Reply::Realm(id) = run(&mut csm, &mut store, p).unwrap().reply else {
-            panic!()
-        };
-        ids.push(id);
-    }
+    let ids: std::vec::Vec<_> = (0..7)
+        .map(|i| create_realm(&mut csm, &mut store, i, par))
+        .collect();
     let region = |csm: &mut FwCsm, store: &mut Store, i: usize, base: u64| {
         let p = Plan::of(|p| csm.check_create(&*store, ring_rd(i), pages(base, 4), &Ring, p));
-        let Reply::Region(r) = run(csm, store, p).unwrap().reply else {
-            panic!()
-        };
-        r
+        match run(csm, store, p).expect("RSI_CSM_CREATE").reply {
+            Reply::Region(r) => r,
+            other => panic!("RSI_CSM_CREATE replied {other:?}"),
+        }
     };
     let share = |csm: &mut FwCsm, store: &mut Store, i: usize, r, to| {
         let p = Plan::of(|p| csm.check_share(&*store, ring_rd(i), r, to, CsmMode::Read, &Ring, p));
-        let Reply::Share(s) = run(csm, store, p).unwrap().reply else {
-            panic!()
-        };
-        s
+        match run(csm, store, p).expect("RSI_CSM_SHARE").reply {
+            Reply::Share(s) => s,
+            other => panic!("RSI_CSM_SHARE replied {other:?}"),
+        }
     };
     let accept = |csm: &mut FwCsm, store: &mut Store, i: usize, s, from| {
         let p = Plan::of(|p| {
