@@ -132,6 +132,11 @@ fn source_byte(i: usize) -> u8 {
     (i as u8).wrapping_mul(7).wrapping_add(1) | 0x80
 }
 
+/// Whether every byte of `buf` outside `offset..offset + len` is still the guard.
+fn guarded(buf: &[u8], offset: usize, len: usize) -> bool {
+    buf[..offset].iter().all(|&b| b == GUARD) && buf[offset + len..].iter().all(|&b| b == GUARD)
+}
+
 /// Mode 4: `memcpy` and `memset` against byte-by-byte expectations. `Err` holds the first
 /// case that went wrong, packed as mode 4's x1.
 fn mem_check() -> Result<u64, u64> {
@@ -159,9 +164,7 @@ fn mem_check() -> Result<u64, u64> {
                     );
                 }
                 let copied = dst[dst_off..dst_off + len] == src[src_off..src_off + len];
-                let guarded = dst[..dst_off].iter().all(|&b| b == GUARD)
-                    && dst[dst_off + len..].iter().all(|&b| b == GUARD);
-                if !(copied && guarded) {
+                if !(copied && guarded(&dst, dst_off, len)) {
                     return Err(case);
                 }
                 cases += 1;
@@ -174,9 +177,7 @@ fn mem_check() -> Result<u64, u64> {
             // SAFETY: the range lies inside `dst` (as for the copies above).
             unsafe { core::ptr::write_bytes(dst.as_mut_ptr().add(dst_off), 0x3C, n) };
             let filled = dst[dst_off..dst_off + len].iter().all(|&b| b == 0x3C);
-            let guarded = dst[..dst_off].iter().all(|&b| b == GUARD)
-                && dst[dst_off + len..].iter().all(|&b| b == GUARD);
-            if !(filled && guarded) {
+            if !(filled && guarded(&dst, dst_off, len)) {
                 return Err(case);
             }
             cases += 1;
