@@ -17,6 +17,7 @@ use crate::cmd::{self, Result};
 use crate::demo;
 use crate::images::{self, Flavour};
 use crate::options::{Deadline, Options};
+use crate::path_remap;
 use crate::paths::{self, FIRMWARE_TARGET};
 use crate::qemu::{self, Mode};
 use crate::token_check;
@@ -499,6 +500,8 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
     };
     let boot = images::build_qemu_boot(flavour)?;
     images::check_no_fp_simd(&boot.images.rmm_elf)?;
+    path_remap::check_image(&boot.images.rmm_bin)?;
+    path_remap::check_image(&boot.images.host_bin)?;
     // `--smp` applies to the suite, and to the demo of `run` (which needs a second CPU for
     // B); the fault group's expectations are per CPU.
     let smp = match (group.mode, options.smp) {

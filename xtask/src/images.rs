@@ -3,6 +3,7 @@
 
 use crate::cmd::{self, Result};
 use crate::options::BuildSettings;
+use crate::path_remap;
 use crate::paths::{self, FIRMWARE_TARGET, MSG_REALM_TARGET};
 use crate::tfa;
 use std::path::PathBuf;
@@ -139,6 +140,7 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         .current_dir(paths::root())
         .args(["build", &profile, "--target", FIRMWARE_TARGET])
         .args(["-p", &format!("rmm-{name}"), "-p", "ns-test-host"])
+        .args(path_remap::firmware_config_args())
         .arg("--target-dir")
         .arg(&target_dir);
     if let Some(feature) = settings.log_level.and_then(|l| l.feature()) {
@@ -192,7 +194,9 @@ fn build_realm(
     cargo
         .current_dir(paths::root())
         .args(["build", &format!("--profile={}", flavour.profile())])
-        .args(["--target", target, "-p", "realm-payload", "--target-dir"])
+        .args(["--target", target, "-p", "realm-payload"])
+        .args(path_remap::firmware_config_args())
+        .arg("--target-dir")
         .arg(target_dir);
     if let Some(features) = features {
         cargo.args(["--features", features]);
@@ -241,6 +245,7 @@ pub fn build_rmm_without_csm(platform: Platform) -> Result<PathBuf> {
             FIRMWARE_TARGET,
         ])
         .args(["-p", &format!("rmm-{name}"), "--no-default-features"])
+        .args(path_remap::firmware_config_args())
         .arg("--target-dir")
         .arg(&target_dir);
     if let Some(feature) = settings().log_level.and_then(|l| l.feature()) {

@@ -12,6 +12,7 @@
 use crate::cmd::{self, Result};
 use crate::images::{self, Flavour, Images, Platform};
 use crate::options::TfaOptions;
+use crate::path_remap;
 use crate::{paths, setup};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -210,6 +211,10 @@ pub fn check_fvp(images: &Images, fip: &Path) -> Result<Vec<String>> {
     let source = source()?;
     let tool = fiptool(&source);
     let mut passed = Vec::new();
+    for image in [&images.rmm_bin, &images.host_bin] {
+        path_remap::check_image(image)?;
+    }
+    passed.push("the RMM and BL33 carry no path of this machine (xtask/src/path_remap.rs)".into());
     let info = cmd::output(Command::new(&tool).arg("info").arg(fip))
         .ok_or_else(|| format!("fiptool info {} failed", fip.display()))?;
     let unpacked = images.dir.join("fip-unpacked");
