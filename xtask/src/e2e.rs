@@ -467,12 +467,15 @@ fn print_gdb_recipe(images: &images::Images) {
     println!(
         "xtask: QEMU starts halted and waits for gdb on localhost:1234. In another terminal:\n  \
          gdb-multiarch -q {rmm} -ex 'set confirm off' \\\n    \
-         -ex 'add-symbol-file {host}' \\\n    \
+         -ex 'add-symbol-file {host}' {sources}\\\n    \
          -ex 'target remote :1234' -ex 'hbreak rmm_platform_main' -ex 'continue'\n\
          xtask: the RMM is entered first at 0x40100000 (rmm_entry, cold boot, CPU 0); ending \
          QEMU from gdb or with Ctrl-C here makes the run count as failed.",
         rmm = images.rmm_elf.display(),
         host = images.host_elf.display(),
+        sources = path_remap::gdb_source_option()
+            .map(|option| format!("\\\n    {option} "))
+            .unwrap_or_default(),
     );
 }
 

@@ -88,6 +88,15 @@ pub fn firmware_config_args() -> Vec<String> {
     config_args_for(&registry_sources())
 }
 
+/// gdb's `-ex` option that maps [`REMAPPED`] back to this machine's registry sources, so that
+/// stepping into a dependency of a `--gdb` build shows its source (gdb keeps one rule per
+/// prefix: the first registry directory, which on most machines is the only one).
+pub fn gdb_source_option() -> Option<String> {
+    registry_sources()
+        .first()
+        .map(|dir| format!("-ex 'set substitute-path {REMAPPED} {}'", dir.display()))
+}
+
 /// Where `needle` first occurs in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
