@@ -15,6 +15,7 @@ use crate::arch::Machine;
 use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
+use crate::invariant;
 use crate::realm::descriptor::Rd;
 use rmm_abi::psci::{
     PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_SMC32, PSCI_AFFINITY_ON, PSCI_CPU_OFF, PSCI_CPU_ON,
@@ -152,8 +153,11 @@ fn affinity_info<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
 fn system_off<M: Machine>(env: &RecEnv<'_, M>) {
     match env.monitor.granules.lock(env.rd, GranuleState::Rd) {
         Ok(_rd) => Rd::new(env.machine, env.rd).set_state(RealmState::SystemOff),
-        // The RD outlives its RECs, so only an RMM bug gets here; nothing is written to a
-        // granule that is not an RD.
-        Err(_) => log::error!("SYSTEM_OFF: the RD of a running REC is not an RD"),
+        // The RD outlives its RECs, so only an RMM bug gets here: the monitor stops rather
+        // than let the realm run on as if it had powered off.
+        Err(_) => invariant::broken(format_args!(
+            "SYSTEM_OFF: the RD {:#x} of a running REC is not an RD",
+            env.rd.get()
+        )),
     }
 }

@@ -76,3 +76,26 @@ fn find_leaf_table(host: &Host, realm: &TestRealm) -> GranuleAddr {
     assert_eq!(out[0], status::SUCCESS);
     GranuleAddr::new(out[3]).expect("a table's address")
 }
+
+#[test]
+#[should_panic(expected = "RMM invariant broken: SYSTEM_OFF")]
+fn a_running_rec_whose_rd_is_not_an_rd_stops_the_monitor_at_system_off() {
+    use rmm_abi::psci::PSCI_SYSTEM_OFF;
+    use rmm_integration_tests::running::{rsi_call, script, setup_with};
+    let rig = setup_with(true, 1);
+    script(
+        rig.machine(),
+        vec![Box::new(|_, _, ctx| rsi_call(ctx, PSCI_SYSTEM_OFF, &[]))],
+    );
+    // An RMM bug elsewhere changed the RD's granule state while its REC runs: SYSTEM_OFF must
+    // not carry on as if the realm had powered off (it used to log a line and exit).
+    let rd = GranuleAddr::new(rig.realm.rd).expect("aligned");
+    rig.host
+        .rig
+        .monitor
+        .granules
+        .lock(rd, GranuleState::Rd)
+        .expect("RD")
+        .set_state(GranuleState::Delegated);
+    rig.enter(0, &[]);
+}
