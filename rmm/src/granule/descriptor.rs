@@ -4,6 +4,7 @@
 //! Two bytes per 4 KiB granule keeps tracking at 0.05% of DRAM. The layout is private to the
 //! granule table; everything else sees [`GranuleState`] and a count.
 
+use crate::invariant;
 use rmm_abi::rmi::states::GranuleState;
 
 /// Bit set while a CPU holds the granule's lock.
@@ -24,10 +25,14 @@ pub const fn encode_state(state: GranuleState) -> u16 {
 }
 
 /// The decoded state of `word`. Only [`encode_state`] ever writes the field, so every stored
-/// value decodes; an impossible value reads as `Undelegated`, the state that allows nothing
-/// but delegation (which EL3 then refuses for a granule that is not NS).
+/// value decodes: a value that does not (8..=15) means the RMM's own memory was overwritten,
+/// and the monitor stops ([`invariant::broken`]) rather than guess a state.
 pub fn decode_state(word: u16) -> GranuleState {
-    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or(GranuleState::Undelegated)
+    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or_else(|| {
+        invariant::broken(format_args!(
+            "granule descriptor {word:#06x} holds no granule state"
+        ))
+    })
 }
 
 /// The reference count of `word`.
@@ -67,6 +72,12 @@ mod tests {
         for state in GranuleState::ALL {
             assert_eq!(state_bits(encode_state(state)), state as u16);
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "RMM invariant broken: granule descriptor 0x4000 holds no")]
+    fn a_field_no_state_encodes_stops_the_monitor() {
+        decode_state(8 << STATE_SHIFT);
     }
 
     #[test]
