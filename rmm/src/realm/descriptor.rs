@@ -9,6 +9,7 @@
 
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
+use crate::invariant;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::Stage2;
 use rmm_abi::measurement::{MAX_MEASUREMENT_SIZE, Measurement};
@@ -107,20 +108,33 @@ impl<'m, M: Machine> Rd<'m, M> {
         self.set_rim(rim);
     }
 
-    /// The realm's configuration.
+    /// The realm's configuration. Every value was validated by REALM_CREATE before it was
+    /// stored and the RD is written only by this type: a field that no longer holds such a
+    /// value means the RMM overwrote its own memory, and the monitor stops ([`corrupt`]).
     pub fn config(&self) -> RealmConfig {
-        // Every value below was validated by REALM_CREATE before it was stored; the
-        // fallbacks only keep a corrupted RD from panicking.
+        let num_roots = self.read(word::NUM_ROOTS);
+        let ipa_bits = self.read(word::IPA_BITS);
+        if !(1..=16).contains(&num_roots) {
+            corrupt(self.addr, "starting-table count", num_roots);
+        }
+        if !(13..=48).contains(&ipa_bits) {
+            corrupt(self.addr, "IPA width", ipa_bits);
+        }
+        let rtt_base = self.read(word::RTT_BASE);
+        let start_level = self.read(word::START_LEVEL);
+        let hash = self.read(word::HASH);
         RealmConfig {
             s2: Stage2 {
-                rtt_base: GranuleAddr::new(self.read(word::RTT_BASE)).unwrap_or(self.addr),
-                start_level: RttLevel::new(self.read(word::START_LEVEL) as i64)
-                    .unwrap_or(RttLevel::LEAF),
-                num_roots: self.read(word::NUM_ROOTS).clamp(1, 16),
-                ipa_bits: self.read(word::IPA_BITS).clamp(13, 48) as u8,
+                rtt_base: GranuleAddr::new(rtt_base)
+                    .unwrap_or_else(|| corrupt(self.addr, "RTT base", rtt_base)),
+                start_level: RttLevel::new(start_level as i64)
+                    .unwrap_or_else(|| corrupt(self.addr, "starting level", start_level)),
+                num_roots,
+                ipa_bits: ipa_bits as u8,
             },
             vmid: self.read(word::VMID) as u16,
-            hash: HashAlgorithm::from_u64(self.read(word::HASH)).unwrap_or(HashAlgorithm::Sha256),
+            hash: HashAlgorithm::from_u64(hash)
+                .unwrap_or_else(|| corrupt(self.addr, "hash algorithm", hash)),
             flags: self.read(word::FLAGS),
             sve_vl: self.read(word::SVE_VL) as u8,
             num_bps: self.read(word::NUM_BPS) as u8,
@@ -129,9 +143,11 @@ impl<'m, M: Machine> Rd<'m, M> {
         }
     }
 
-    /// The realm's lifecycle state.
+    /// The realm's lifecycle state (a value no state has stops the monitor, as in
+    /// [`Rd::config`]).
     pub fn state(&self) -> RealmState {
-        RealmState::from_u64(self.read(word::STATE)).unwrap_or(RealmState::SystemOff)
+        let raw = self.read(word::STATE);
+        RealmState::from_u64(raw).unwrap_or_else(|| corrupt(self.addr, "realm state", raw))
     }
 
     /// Changes the lifecycle state.
@@ -203,4 +219,14 @@ impl<'m, M: Machine> Rd<'m, M> {
             self.write(first + i, u64::from_le_bytes(word));
         }
     }
+}
+
+/// Stops the monitor: the RD at `rd` holds `value` in its `field`, which REALM_CREATE never
+/// stores (only an RMM bug writes an RD).
+#[cold]
+fn corrupt(rd: GranuleAddr, field: &str, value: u64) -> ! {
+    invariant::broken(format_args!(
+        "the RD at {:#x} holds {value:#x} as its {field}",
+        rd.get()
+    ))
 }

@@ -12,6 +12,7 @@
 use crate::arch::Machine;
 use crate::arch::world::{FpRegs, FpSlot, RealmContext, RealmFp, VgicState};
 use crate::granule::GranuleAddr;
+use crate::invariant;
 use crate::vcpu::gic::INITIAL_HCR;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
@@ -188,10 +189,17 @@ impl<'m, M: Machine> Rec<'m, M> {
         }
     }
 
-    /// The owning realm's RD.
+    /// The owning realm's RD. REC_CREATE stored a granule address there and only this type
+    /// writes a REC: anything else means the RMM overwrote its own memory, and the monitor
+    /// stops.
     pub fn rd(&self) -> GranuleAddr {
         let raw = self.machine.read_word(self.addr, word::RD);
-        GranuleAddr::new(raw).unwrap_or(self.addr)
+        GranuleAddr::new(raw).unwrap_or_else(|| {
+            invariant::broken(format_args!(
+                "the REC at {:#x} names {raw:#x} as its RD",
+                self.addr.get()
+            ))
+        })
     }
 
     /// The REC's MPIDR.

@@ -99,3 +99,32 @@ fn a_running_rec_whose_rd_is_not_an_rd_stops_the_monitor_at_system_off() {
         .set_state(GranuleState::Delegated);
     rig.enter(0, &[]);
 }
+
+/// Overwrites word `index` of the RMM-owned granule `addr` behind the monitor's back, as a
+/// stray write of an RMM bug would.
+fn overwrite(host: &Host, addr: u64, index: usize, value: u64) {
+    use rmm::arch::Machine;
+    let addr = GranuleAddr::new(addr).expect("aligned");
+    host.rig.machine.write_word(addr, index, value);
+}
+
+#[test]
+#[should_panic(expected = "RMM invariant broken: the RD at")]
+fn an_rd_whose_state_word_holds_no_state_stops_the_monitor() {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    // Word 0 of an RD is its lifecycle state (`realm/descriptor.rs`); 9 is none of them. It
+    // used to read as SYSTEM_OFF.
+    overwrite(&host, realm.rd, 0, 9);
+    host.realm_activate(realm.rd);
+}
+
+#[test]
+#[should_panic(expected = "RMM invariant broken: the RD at")]
+fn an_rd_whose_hash_word_holds_no_algorithm_stops_the_monitor() {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    // Word 6 is the measurement algorithm; it used to read as SHA-256.
+    overwrite(&host, realm.rd, 6, 0x77);
+    host.must_tables_to(&realm, IPA, 3);
+}
