@@ -27,12 +27,19 @@ pub const fn encode_state(state: GranuleState) -> u16 {
 /// The decoded state of `word`. Only [`encode_state`] ever writes the field, so every stored
 /// value decodes: a value that does not (8..=15) means the RMM's own memory was overwritten,
 /// and the monitor stops ([`invariant::broken`]) rather than guess a state.
+#[inline(always)]
 pub fn decode_state(word: u16) -> GranuleState {
-    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or_else(|| {
-        invariant::broken(format_args!(
-            "granule descriptor {word:#06x} holds no granule state"
-        ))
-    })
+    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or_else(|| no_state(word))
+}
+
+/// Stops the monitor over `word`. Out of line, so that the lock paths that decode a state
+/// carry one compare and a call, not the message's formatting.
+#[cold]
+#[inline(never)]
+fn no_state(word: u16) -> ! {
+    invariant::broken(format_args!(
+        "granule descriptor {word:#06x} holds no granule state"
+    ))
 }
 
 /// The reference count of `word`.

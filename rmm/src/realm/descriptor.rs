@@ -224,6 +224,7 @@ impl<'m, M: Machine> Rd<'m, M> {
 /// Stops the monitor: the RD at `rd` holds `value` in its `field`, which REALM_CREATE never
 /// stores (only an RMM bug writes an RD).
 #[cold]
+#[inline(never)]
 fn corrupt(rd: GranuleAddr, field: &str, value: u64) -> ! {
     invariant::broken(format_args!(
         "the RD at {:#x} holds {value:#x} as its {field}",
