@@ -24,6 +24,11 @@ pub const fn encode_state(state: GranuleState) -> u16 {
     (state as u16) << STATE_SHIFT
 }
 
+/// True if `word`'s state field is `state`.
+pub const fn holds_state(word: u16, state: GranuleState) -> bool {
+    state_bits(word) == state as u16
+}
+
 /// The decoded state of `word`. Only [`encode_state`] ever writes the field, so every stored
 /// value decodes: a value that does not (8..=15) means the RMM's own memory was overwritten,
 /// and the monitor stops ([`invariant::broken`]) rather than guess a state.

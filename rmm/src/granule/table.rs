@@ -134,7 +134,9 @@ impl GranuleTable {
         expected: GranuleState,
     ) -> Result<LockedGranule<'_>, GranuleLockError> {
         let locked = self.lock_any(addr).ok_or(GranuleLockError::NotTracked)?;
-        if locked.state() == expected {
+        // The raw field against the expected state's encoding: exact, and no decoding (and
+        // so no fatal-stop branch) on the path every command takes.
+        if descriptor::holds_state(locked.value, expected) {
             Ok(locked)
         } else {
             Err(GranuleLockError::WrongState)

@@ -111,30 +111,28 @@ impl<'m, M: Machine> Rd<'m, M> {
     /// The realm's configuration. Every value was validated by REALM_CREATE before it was
     /// stored and the RD is written only by this type: a field that no longer holds such a
     /// value means the RMM overwrote its own memory, and the monitor stops ([`corrupt`]).
+    /// One combined test and one out-of-line stop, so that the accessor stays small enough
+    /// to be inlined into the handlers that read one or two fields.
     pub fn config(&self) -> RealmConfig {
         let num_roots = self.read(word::NUM_ROOTS);
         let ipa_bits = self.read(word::IPA_BITS);
-        if !(1..=16).contains(&num_roots) {
-            corrupt(self.addr, "starting-table count", num_roots);
-        }
-        if !(13..=48).contains(&ipa_bits) {
-            corrupt(self.addr, "IPA width", ipa_bits);
-        }
-        let rtt_base = self.read(word::RTT_BASE);
-        let start_level = self.read(word::START_LEVEL);
-        let hash = self.read(word::HASH);
+        let rtt_base = GranuleAddr::new(self.read(word::RTT_BASE));
+        let start_level = RttLevel::new(self.read(word::START_LEVEL) as i64);
+        let hash = HashAlgorithm::from_u64(self.read(word::HASH));
+        let (Some(rtt_base), Some(start_level), Some(hash), 1..=16, 13..=48) =
+            (rtt_base, start_level, hash, num_roots, ipa_bits)
+        else {
+            corrupt(self.addr, "configuration")
+        };
         RealmConfig {
             s2: Stage2 {
-                rtt_base: GranuleAddr::new(rtt_base)
-                    .unwrap_or_else(|| corrupt(self.addr, "RTT base", rtt_base)),
-                start_level: RttLevel::new(start_level as i64)
-                    .unwrap_or_else(|| corrupt(self.addr, "starting level", start_level)),
+                rtt_base,
+                start_level,
                 num_roots,
                 ipa_bits: ipa_bits as u8,
             },
             vmid: self.read(word::VMID) as u16,
-            hash: HashAlgorithm::from_u64(hash)
-                .unwrap_or_else(|| corrupt(self.addr, "hash algorithm", hash)),
+            hash,
             flags: self.read(word::FLAGS),
             sve_vl: self.read(word::SVE_VL) as u8,
             num_bps: self.read(word::NUM_BPS) as u8,
@@ -147,7 +145,7 @@ impl<'m, M: Machine> Rd<'m, M> {
     /// [`Rd::config`]).
     pub fn state(&self) -> RealmState {
         let raw = self.read(word::STATE);
-        RealmState::from_u64(raw).unwrap_or_else(|| corrupt(self.addr, "realm state", raw))
+        RealmState::from_u64(raw).unwrap_or_else(|| corrupt(self.addr, "realm state"))
     }
 
     /// Changes the lifecycle state.
@@ -221,13 +219,13 @@ impl<'m, M: Machine> Rd<'m, M> {
     }
 }
 
-/// Stops the monitor: the RD at `rd` holds `value` in its `field`, which REALM_CREATE never
-/// stores (only an RMM bug writes an RD).
+/// Stops the monitor: the RD at `rd` holds a `what` that REALM_CREATE never stores (only an
+/// RMM bug writes an RD).
 #[cold]
 #[inline(never)]
-fn corrupt(rd: GranuleAddr, field: &str, value: u64) -> ! {
+fn corrupt(rd: GranuleAddr, what: &str) -> ! {
     invariant::broken(format_args!(
-        "the RD at {:#x} holds {value:#x} as its {field}",
+        "the RD at {:#x} holds a {what} that REALM_CREATE never stores",
         rd.get()
     ))
 }
