@@ -19,12 +19,31 @@ pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
     panic!("RMM invariant broken: {what}")
 }
 
+/// Stops the monitor over `value` (an address, a raw word): `what` names the rule an RMM bug
+/// broke. Out of line, so that a check on a hot path costs a compare and a call, not the
+/// building of a message (which made the handlers' frames bigger and kept the firmware's
+/// size-level link from inlining them).
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub fn broken_at(what: &'static str, value: u64) -> ! {
+    broken(format_args!("{what} ({value:#x})"))
+}
+
 /// Stops the monitor if `result` is an error: for operations whose failure only an RMM bug
 /// can cause (a table's reference count leaving 0..=512, say).
 #[inline(always)]
 #[track_caller]
-pub fn holds<E: core::fmt::Display>(result: Result<(), E>, what: &str) {
+pub fn holds<E: core::fmt::Display>(result: Result<(), E>, what: &'static str) {
     if let Err(error) = result {
-        broken(format_args!("{what}: {error}"));
+        failed(what, &error);
     }
+}
+
+/// [`holds`]'s stop, out of line as [`broken_at`] is.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn failed(what: &'static str, error: &dyn core::fmt::Display) -> ! {
+    broken(format_args!("{what}: {error}"))
 }

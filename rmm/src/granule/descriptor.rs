@@ -34,17 +34,12 @@ pub const fn holds_state(word: u16, state: GranuleState) -> bool {
 /// and the monitor stops ([`invariant::broken`]) rather than guess a state.
 #[inline(always)]
 pub fn decode_state(word: u16) -> GranuleState {
-    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or_else(|| no_state(word))
-}
-
-/// Stops the monitor over `word`. Out of line, so that the lock paths that decode a state
-/// carry one compare and a call, not the message's formatting.
-#[cold]
-#[inline(never)]
-fn no_state(word: u16) -> ! {
-    invariant::broken(format_args!(
-        "granule descriptor {word:#06x} holds no granule state"
-    ))
+    GranuleState::from_u64(u64::from(state_bits(word))).unwrap_or_else(|| {
+        invariant::broken_at(
+            "a granule descriptor holds no granule state",
+            u64::from(word),
+        )
+    })
 }
 
 /// The reference count of `word`.
@@ -87,7 +82,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "RMM invariant broken: granule descriptor 0x4000 holds no")]
+    #[should_panic(
+        expected = "RMM invariant broken: a granule descriptor holds no granule state (0x4000)"
+    )]
     fn a_field_no_state_encodes_stops_the_monitor() {
         decode_state(8 << STATE_SHIFT);
     }

@@ -110,7 +110,7 @@ impl<'m, M: Machine> Rd<'m, M> {
 
     /// The realm's configuration. Every value was validated by REALM_CREATE before it was
     /// stored and the RD is written only by this type: a field that no longer holds such a
-    /// value means the RMM overwrote its own memory, and the monitor stops ([`corrupt`]).
+    /// value means the RMM overwrote its own memory, and the monitor stops.
     /// One combined test and one out-of-line stop, so that the accessor stays small enough
     /// to be inlined into the handlers that read one or two fields.
     pub fn config(&self) -> RealmConfig {
@@ -122,7 +122,10 @@ impl<'m, M: Machine> Rd<'m, M> {
         let (Some(rtt_base), Some(start_level), Some(hash), 1..=16, 13..=48) =
             (rtt_base, start_level, hash, num_roots, ipa_bits)
         else {
-            corrupt(self.addr, "configuration")
+            invariant::broken_at(
+                "an RD holds a configuration REALM_CREATE never stores",
+                self.addr.get(),
+            )
         };
         RealmConfig {
             s2: Stage2 {
@@ -145,7 +148,12 @@ impl<'m, M: Machine> Rd<'m, M> {
     /// [`Rd::config`]).
     pub fn state(&self) -> RealmState {
         let raw = self.read(word::STATE);
-        RealmState::from_u64(raw).unwrap_or_else(|| corrupt(self.addr, "realm state"))
+        RealmState::from_u64(raw).unwrap_or_else(|| {
+            invariant::broken_at(
+                "an RD holds a realm state REALM_CREATE never stores",
+                self.addr.get(),
+            )
+        })
     }
 
     /// Changes the lifecycle state.
@@ -217,15 +225,4 @@ impl<'m, M: Machine> Rd<'m, M> {
             self.write(first + i, u64::from_le_bytes(word));
         }
     }
-}
-
-/// Stops the monitor: the RD at `rd` holds a `what` that REALM_CREATE never stores (only an
-/// RMM bug writes an RD).
-#[cold]
-#[inline(never)]
-fn corrupt(rd: GranuleAddr, what: &str) -> ! {
-    invariant::broken(format_args!(
-        "the RD at {:#x} holds a {what} that REALM_CREATE never stores",
-        rd.get()
-    ))
 }

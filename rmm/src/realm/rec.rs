@@ -194,7 +194,9 @@ impl<'m, M: Machine> Rec<'m, M> {
     /// stops.
     pub fn rd(&self) -> GranuleAddr {
         let raw = self.machine.read_word(self.addr, word::RD);
-        GranuleAddr::new(raw).unwrap_or_else(|| bad_rd_link(self.addr, raw))
+        GranuleAddr::new(raw).unwrap_or_else(|| {
+            invariant::broken_at("a REC's RD link is not a granule address", raw)
+        })
     }
 
     /// The REC's MPIDR.
@@ -372,12 +374,3 @@ const _: () = assert!(
     "the saved run state and both FP/SIMD slots must fit in the REC granule, apart and \
      16-byte aligned"
 );
-/// Stops the monitor: the REC at `rec` names `raw`, not a granule, as its RD.
-#[cold]
-#[inline(never)]
-fn bad_rd_link(rec: GranuleAddr, raw: u64) -> ! {
-    invariant::broken(format_args!(
-        "the REC at {:#x} names {raw:#x} as its RD",
-        rec.get()
-    ))
-}

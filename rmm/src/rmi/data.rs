@@ -227,9 +227,7 @@ fn destroy_locked(
     };
     let mut data = GranuleAddr::new(pa)
         .and_then(|addr| monitor.granules.lock(addr, GranuleState::Data).ok())
-        .unwrap_or_else(|| {
-            invariant::broken(format_args!("{ipa:#x} maps {pa:#x}, which is not DATA"))
-        });
+        .unwrap_or_else(|| invariant::broken_at("an assigned entry maps a non-DATA granule", pa));
     csm(ipa)?;
     let after = match ripas {
         Ripas::Empty => Ripas::Empty,

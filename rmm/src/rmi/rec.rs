@@ -224,7 +224,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Hand
     // REC lock is released (RD before REC would be the external-granule order otherwise).
     let mut rd = granules
         .lock(rd_addr, GranuleState::Rd)
-        .unwrap_or_else(|_| invariant::broken(format_args!("a REC's RD stopped being an RD")));
+        .unwrap_or_else(|_| invariant::broken_at("a REC's RD stopped being an RD", rd_addr.get()));
     invariant::holds(rd.put_ref(), "RD reference count");
     Ok([])
 }

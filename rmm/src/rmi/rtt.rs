@@ -158,7 +158,7 @@ fn lock_table(monitor: &Monitor, table: GranuleAddr) -> LockedGranule<'_> {
     monitor
         .granules
         .lock(table, GranuleState::Rtt)
-        .unwrap_or_else(|_| invariant::broken(format_args!("{:#x} is not an RTT", table.get())))
+        .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
 }
 
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.

@@ -52,7 +52,7 @@ impl Walk<'_> {
     #[inline(always)]
     pub fn break_at(&self, machine: &impl Machine, index: usize, new: Entry) {
         if Entry::is_valid(new.encode(self.level)) {
-            invariant::broken(format_args!("a break writes a valid entry"));
+            invariant::broken_at("a break writes a valid entry", new.encode(self.level));
         }
         self.set_at(machine, index, new);
     }

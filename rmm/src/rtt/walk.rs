@@ -129,7 +129,7 @@ impl Walk<'_> {
 fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
     granules
         .lock(table, GranuleState::Rtt)
-        .unwrap_or_else(|_| invariant::broken(format_args!("{:#x} is not an RTT", table.get())))
+        .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
 }
 
 /// Walks `s2` for `ipa` (in the IPA space) down to `target` at most, stopping early at the

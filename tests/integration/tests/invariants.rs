@@ -109,7 +109,7 @@ fn overwrite(host: &Host, addr: u64, index: usize, value: u64) {
 }
 
 #[test]
-#[should_panic(expected = "RMM invariant broken: the RD at")]
+#[should_panic(expected = "RMM invariant broken: an RD holds a")]
 fn an_rd_whose_state_word_holds_no_state_stops_the_monitor() {
     let host = Host::new();
     let realm = host.must_create_realm(Shape::default());
@@ -120,7 +120,7 @@ fn an_rd_whose_state_word_holds_no_state_stops_the_monitor() {
 }
 
 #[test]
-#[should_panic(expected = "RMM invariant broken: the RD at")]
+#[should_panic(expected = "RMM invariant broken: an RD holds a")]
 fn an_rd_whose_hash_word_holds_no_algorithm_stops_the_monitor() {
     let host = Host::new();
     let realm = host.must_create_realm(Shape::default());

@@ -140,7 +140,9 @@ fn enter<M: Machine>(
     // The reference taken above keeps the REC a REC (REC_DESTROY refuses a referenced one).
     let mut rec = granules
         .lock(rec_addr, GranuleState::Rec)
-        .unwrap_or_else(|_| invariant::broken(format_args!("a running REC stopped being a REC")));
+        .unwrap_or_else(|_| {
+            invariant::broken_at("a running REC stopped being a REC", rec_addr.get())
+        });
     invariant::holds(rec.put_ref(), "REC reference count");
     result
 }
