@@ -12,10 +12,18 @@
 //! CPU can act on it. In host tests the panic fails the test. `docs/architecture.md` lists
 //! which checks are which.
 
-/// Stops the monitor: `what` names the rule an RMM bug broke.
+/// Stops the monitor: `what` names the rule an RMM bug broke. Out of line, as [`broken_at`].
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub fn broken(what: &'static str) -> ! {
+    stop(format_args!("{what}"))
+}
+
+/// The stop itself: every path above ends here.
 #[cold]
 #[track_caller]
-pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
+fn stop(what: core::fmt::Arguments<'_>) -> ! {
     panic!("RMM invariant broken: {what}")
 }
 
@@ -27,7 +35,7 @@ pub fn broken(what: core::fmt::Arguments<'_>) -> ! {
 #[inline(never)]
 #[track_caller]
 pub fn broken_at(what: &'static str, value: u64) -> ! {
-    broken(format_args!("{what} ({value:#x})"))
+    stop(format_args!("{what} ({value:#x})"))
 }
 
 /// Stops the monitor if `result` is an error: for operations whose failure only an RMM bug
@@ -45,5 +53,5 @@ pub fn holds<E: core::fmt::Display>(result: Result<(), E>, what: &'static str) {
 #[inline(never)]
 #[track_caller]
 fn failed(what: &'static str, error: &dyn core::fmt::Display) -> ! {
-    broken(format_args!("{what}: {error}"))
+    stop(format_args!("{what}: {error}"))
 }

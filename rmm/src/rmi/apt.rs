@@ -77,7 +77,7 @@ fn create_locked(
         .map_err(checked(host_error))?;
     apt.set_state(GranuleState::Apt);
     if state.csm.fw_commit(&state.plan, &mut store).is_err() {
-        invariant::broken(format_args!("a checked APT_CREATE did not commit"));
+        invariant::broken_at("a checked APT_CREATE did not commit", apt.addr().get());
     }
     realm.set_apt(Some(apt.addr()));
     Ok([])
@@ -110,12 +110,14 @@ fn destroy_locked(
     .map_err(host_error)?;
     // The bound granule (the check compared it with x2): after the RD locks.
     let Some(apt_addr) = Rd::new(machine, named).apt() else {
-        invariant::broken(format_args!("a CSM realm's RD names no APT"));
+        invariant::broken_at("a CSM realm's RD names no APT", named.get());
     };
     let mut apt = monitor
         .granules
         .lock(apt_addr, GranuleState::Apt)
-        .unwrap_or_else(|_| invariant::broken(format_args!("{:#x} is not an APT", apt_addr.get())));
+        .unwrap_or_else(|_| {
+            invariant::broken_at("an RD's APT is not an APT granule", apt_addr.get())
+        });
     // Commits and unmaps every alias of and into the realm, invalidating, a batch of
     // relations per step, under the same locks (the last step zeroes the APT). A step after
     // the first that is refused can only be an RMM bug: the first made every check.
@@ -124,7 +126,7 @@ fn destroy_locked(
             csm.fw_check_apt_destroy(store, csm_rd(named), args.apt, plan)
         })
         .unwrap_or_else(|_| {
-            invariant::broken(format_args!("a later APT_DESTROY step was refused"))
+            invariant::broken_at("a later APT_DESTROY step was refused", named.get())
         });
     }
     Rd::new(machine, named).set_apt(None);
@@ -136,7 +138,7 @@ fn destroy_locked(
 fn checked(map: fn(HostError) -> RmiError) -> impl Fn(HostError) -> RmiError {
     move |error| {
         if error == HostError::AptCorrupt {
-            invariant::broken(format_args!("an APT does not decode"));
+            invariant::broken("an APT does not decode");
         }
         map(error)
     }

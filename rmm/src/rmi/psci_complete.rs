@@ -96,9 +96,10 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs)
         }
         // Only CPU_ON and AFFINITY_INFO leave a request pending (and a REC waiting for its
         // completion does not run): anything else is an RMM bug.
-        other => invariant::broken(format_args!(
-            "PSCI_COMPLETE: pending request {other:#x} is not CPU_ON or AFFINITY_INFO"
-        )),
+        other => invariant::broken_at(
+            "PSCI_COMPLETE: a pending request other than CPU_ON or AFFINITY_INFO",
+            u64::from(other),
+        ),
     };
     ctx.gprs.x[..4].copy_from_slice(&[result, 0, 0, 0]);
     calling.set_context(&ctx);

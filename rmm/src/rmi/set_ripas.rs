@@ -50,7 +50,7 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: SetRipasArgs) -> 
                 Ok(out) => Ok(out),
                 Err(Retry::Refused(refusal)) => Err(refusal),
                 Err(Retry::WithCsmLock) => {
-                    invariant::broken(format_args!("RTT_SET_RIPAS asked twice for the CSM lock"))
+                    invariant::broken("RTT_SET_RIPAS asked twice for the CSM lock")
                 }
             }
         }
@@ -179,7 +179,7 @@ fn csm_allows(
         .fw_check_ipa_state_set(&store, csm_rd(rd), range, &mut state.plan)
     {
         Ok(()) => Ok(()),
-        Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
+        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode"),
         Err(_) => Err(RmiError::Input),
     }
 }

@@ -122,7 +122,7 @@ fn csm_memory_locked<M: Machine>(
         .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, &mut state.plan)
     {
         Ok(()) => Gate::Open,
-        Err(RealmError::AptCorrupt) => invariant::broken(format_args!("an APT does not decode")),
+        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode"),
         Err(error) => Gate::Refused(error.status()),
     }
 }

@@ -138,10 +138,9 @@ pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) ->
         | RealmCall::Csm(_)
         | RealmCall::Psci
         | RealmCall::SmcccVersion
-        | RealmCall::Unknown => invariant::broken(format_args!(
-            "realm call {:#x} was deferred, but is not one to defer",
-            x[0]
-        )),
+        | RealmCall::Unknown => {
+            invariant::broken_at("a realm call was deferred that is not one to defer", x[0])
+        }
     }
 }
 

@@ -155,9 +155,9 @@ fn system_off<M: Machine>(env: &RecEnv<'_, M>) {
         Ok(_rd) => Rd::new(env.machine, env.rd).set_state(RealmState::SystemOff),
         // The RD outlives its RECs, so only an RMM bug gets here: the monitor stops rather
         // than let the realm run on as if it had powered off.
-        Err(_) => invariant::broken(format_args!(
-            "SYSTEM_OFF: the RD {:#x} of a running REC is not an RD",
-            env.rd.get()
-        )),
+        Err(_) => invariant::broken_at(
+            "SYSTEM_OFF: the RD of a running REC is not an RD",
+            env.rd.get(),
+        ),
     }
 }

@@ -61,10 +61,7 @@ pub fn apply(
                     let offset = stretch.ipa - window.base();
                     let leaf = stretch.walk;
                     if leaf.level != RttLevel::LEAF {
-                        invariant::broken(format_args!(
-                            "CSM window {:#x} has no level-3 table",
-                            stretch.ipa
-                        ));
+                        invariant::broken_at("a CSM window has no level-3 table", stretch.ipa);
                     }
                     // One provider walk per provider table (or block): [lo, hi) is what it maps.
                     let mut source_walk: Option<(Walk<'_>, u64, u64)> = None;
@@ -87,10 +84,10 @@ pub fn apply(
                         let pa = provider_page(machine, src, src_ipa);
                         let index = leaf.index + i as usize;
                         if leaf.entry_at(machine, index) != Entry::Unassigned(Ripas::Empty) {
-                            invariant::broken(format_args!(
-                                "CSM alias over a used entry at {:#x}",
-                                stretch.ipa + i * PAGE
-                            ));
+                            invariant::broken_at(
+                                "a CSM alias over a used entry",
+                                stretch.ipa + i * PAGE,
+                            );
                         }
                         leaf.set_at(machine, index, Entry::Alias { pa, writable });
                         leaf.count_entry();
@@ -113,18 +110,15 @@ pub fn apply(
                 |stretch| {
                     let leaf = stretch.walk;
                     if leaf.level != RttLevel::LEAF {
-                        invariant::broken(format_args!(
-                            "CSM window {:#x} has no level-3 table",
-                            stretch.ipa
-                        ));
+                        invariant::broken_at("a CSM window has no level-3 table", stretch.ipa);
                     }
                     for i in 0..stretch.pages as usize {
                         let index = leaf.index + i;
                         if !matches!(leaf.entry_at(machine, index), Entry::Alias { .. }) {
-                            invariant::broken(format_args!(
-                                "CSM unmap of a non-alias at {:#x}",
-                                stretch.ipa + i as u64 * PAGE
-                            ));
+                            invariant::broken_at(
+                                "a CSM unmap of a non-alias",
+                                stretch.ipa + i as u64 * PAGE,
+                            );
                         }
                         // Invalid from here on; the InvalidateTlbs after this effect removes
                         // every cached translation before the operation returns.
@@ -157,6 +151,6 @@ fn provider_page(machine: &impl Machine, src: &Walk<'_>, ipa: u64) -> u64 {
             pa,
             ripas: Ripas::Ram,
         } => pa + (ipa - src.level.align_down(ipa)) / PAGE * PAGE,
-        _ => invariant::broken(format_args!("CSM source {ipa:#x} is not assigned RAM")),
+        _ => invariant::broken_at("a CSM source page is not assigned RAM", ipa),
     }
 }

@@ -124,7 +124,7 @@ impl<'t> LockedRds<'t> {
             let addr = GranuleAddr::new(rd.0).filter(|a| granules.is_tracked(*a));
             let locked = addr.and_then(|a| granules.lock(a, GranuleState::Rd).ok());
             let Some(slot) = self.slots.get_mut(self.len) else {
-                invariant::broken(format_args!("more RDs than an operation involves"));
+                invariant::broken("more RDs than an operation involves");
             };
             match locked {
                 Some(granule) => *slot = Some(granule),
@@ -133,15 +133,12 @@ impl<'t> LockedRds<'t> {
                     self.len = 0;
                     return Err(RdLockError::NotRd);
                 }
-                None => invariant::broken(format_args!("an APT names {:#x}, not an RD", rd.0)),
+                None => invariant::broken_at("an APT names a granule that is not an RD", rd.0),
             }
             self.len += 1;
         }
         if !self.holds(named) {
-            invariant::broken(format_args!(
-                "{:#x} is not among the RDs it involves",
-                named.get()
-            ));
+            invariant::broken_at("the named RD is not among the RDs it involves", named.get());
         }
         Ok(())
     }
@@ -160,7 +157,7 @@ impl<'t> LockedRds<'t> {
     pub fn get(&self, rd: apt::Rd) -> GranuleAddr {
         match GranuleAddr::new(rd.0).filter(|a| self.holds(*a)) {
             Some(addr) => addr,
-            None => invariant::broken(format_args!("{:#x} is not locked", rd.0)),
+            None => invariant::broken_at("a plan reached an RD it did not lock", rd.0),
         }
     }
 }

@@ -84,9 +84,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
         let state = &mut *self.csm;
         let result = check(&state.csm, self.store, &view, &mut state.plan);
         if result.as_ref().err() == Some(&corrupt) {
-            invariant::broken(format_args!(
-                "an APT does not decode or contradicts another"
-            ));
+            invariant::broken("an APT does not decode or contradicts another");
         }
         result
     }
@@ -97,7 +95,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     pub fn commit(&mut self) -> &Outcome {
         let state = &mut *self.csm;
         if state.csm.fw_commit(&state.plan, self.store).is_err() {
-            invariant::broken(format_args!("a checked CSM plan did not commit"));
+            invariant::broken("a checked CSM plan did not commit");
         }
         let plan = &mut state.plan;
         for effect in plan.outcome().effects.iter() {

@@ -56,7 +56,7 @@ impl<'a, M: Machine> AptShares<'a, M> {
             table.fw_decode_into(words).is_ok()
         });
         if !decoded || table.owner != entry.id {
-            invariant::broken(format_args!("the APT of {:#x} does not decode", rd.get()));
+            invariant::broken_at("a realm's APT does not decode", rd.get());
         }
         let shares = Self {
             csm: &state.csm,
@@ -70,10 +70,7 @@ impl<'a, M: Machine> AptShares<'a, M> {
     /// one that is not can only be an RMM bug, and stops the monitor.
     fn peer(&self, id: apt::RealmId) -> (Measurement64, [u8; 64], HashAlgorithm) {
         let Some(rd) = self.csm.by_id(id).and_then(|e| GranuleAddr::new(e.rd.0)) else {
-            invariant::broken(format_args!(
-                "an APT names RealmId {}, not a CSM realm",
-                id.get()
-            ));
+            invariant::broken_at("an APT names a RealmId that is no CSM realm", id.get());
         };
         let rd = Rd::new(self.machine, rd);
         (rd.rim(), rd.rpv(), rd.config().hash)
