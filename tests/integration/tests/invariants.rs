@@ -108,23 +108,37 @@ fn overwrite(host: &Host, addr: u64, index: usize, value: u64) {
     host.rig.machine.write_word(addr, index, value);
 }
 
+/// A realm whose RD word `index` was then overwritten with `value`.
+fn realm_with_rd_word(index: usize, value: u64) -> (Host, TestRealm) {
+    let host = Host::new();
+    let realm = host.must_create_realm(Shape::default());
+    overwrite(&host, realm.rd, index, value);
+    (host, realm)
+}
+
 #[test]
 #[should_panic(expected = "RMM invariant broken: an RD holds a")]
 fn an_rd_whose_state_word_holds_no_state_stops_the_monitor() {
-    let host = Host::new();
-    let realm = host.must_create_realm(Shape::default());
     // Word 0 of an RD is its lifecycle state (`realm/descriptor.rs`); 9 is none of them. It
     // used to read as SYSTEM_OFF.
-    overwrite(&host, realm.rd, 0, 9);
+    let (host, realm) = realm_with_rd_word(0, 9);
     host.realm_activate(realm.rd);
 }
 
 #[test]
 #[should_panic(expected = "RMM invariant broken: an RD holds a")]
 fn an_rd_whose_hash_word_holds_no_algorithm_stops_the_monitor() {
-    let host = Host::new();
-    let realm = host.must_create_realm(Shape::default());
     // Word 6 is the measurement algorithm; it used to read as SHA-256.
-    overwrite(&host, realm.rd, 6, 0x77);
+    let (host, realm) = realm_with_rd_word(6, 0x77);
     host.must_tables_to(&realm, IPA, 3);
+}
+
+#[test]
+#[should_panic(expected = "RMM invariant broken: a REC's RD link is not a granule address")]
+fn a_rec_whose_rd_link_is_not_a_granule_stops_the_monitor() {
+    use rmm_integration_tests::running::setup_with;
+    let rig = setup_with(true, 1);
+    // Word 0 of a REC is its RD's address (`realm/rec.rs`); it used to read as the REC itself.
+    overwrite(&rig.host, rig.rec, 0, 0x123);
+    rig.enter(0, &[]);
 }
