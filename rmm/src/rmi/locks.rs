@@ -55,8 +55,9 @@ pub fn lock_two(
 }
 
 /// Locks the RD at `raw` (state RD) and reads its configuration. Always inlined: out of line
-/// it returns the configuration through memory, a `memcpy` of about 50 instructions on every
-/// RTT and DATA command (the size-level link left it out of line in DATA_DESTROY: 771 → 803).
+/// it returns the lock and the configuration through memory and the caller copies them out,
+/// a `memcpy` of about 50 instructions (DATA_DESTROY 803 out of line, 702 inlined, for 2,160
+/// bytes of text; `docs/benchmarks.md`, "The lean monitor, sixth steps").
 #[inline(always)]
 pub fn lock_rd<'t, M: Machine>(
     monitor: &'t Monitor,
