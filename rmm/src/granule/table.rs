@@ -96,8 +96,9 @@ impl GranuleTable {
     fn entry(&self, addr: GranuleAddr) -> Option<&AtomicU16> {
         let pa = addr.get();
         // The first bank before the others, outside the loop: it is the only one on many
-        // platforms (QEMU's `virt`), and every RMI command that names a granule comes here. The firmware is linked at a size level, which does not peel the loop
-        // itself (DELEGATE and UNDELEGATE paid 4 instructions of loop set-up).
+        // platforms (QEMU's `virt`), and every RMI command that names a granule comes here.
+        // The firmware is linked at a size level, which does not peel the loop itself
+        // (DELEGATE and UNDELEGATE paid 4 instructions of loop set-up).
         let banks = &self.banks[..self.bank_count];
         let bank = match banks.first() {
             Some(first) if first.contains(pa) => first,

@@ -16,13 +16,12 @@ use super::error::{Handled, RmiError};
 use super::locks::{lock_rd, lock_two};
 use super::rtt_args::{PA_LIMIT, entry_args, table_args};
 use crate::arch::Machine;
-use crate::granule::{GranuleAddr, LockedGranule};
-use crate::invariant;
+use crate::granule::GranuleAddr;
 use crate::monitor::Monitor;
 use crate::rtt::change::{add_entries, remove_entries};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
-use crate::rtt::walk::walk;
+use crate::rtt::walk::{lock_table, walk};
 use rmm_abi::rmi::states::{GranuleState, Ripas, RttEntryState};
 
 /// Entries of a full table, as a reference count.
@@ -126,7 +125,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) ->
             return Err(RmiError::Rtt(parent.level).with([0, top]));
         }
     };
-    let mut child = lock_table(monitor, child);
+    let mut child = lock_table(&monitor.granules, child);
     if child.refcount() != 0 {
         return Err(RmiError::Rtt(level).with([0, ipa]));
     }
@@ -152,15 +151,6 @@ fn holds_valid_entry(machine: &impl Machine, table: GranuleAddr) -> bool {
     (0..ENTRIES).any(|index| Entry::is_valid(machine.read_word(table, index)))
 }
 
-/// Locks `table`, which a table entry points to: a granule that is not an RTT there can only
-/// be an RMM bug.
-fn lock_table(monitor: &Monitor, table: GranuleAddr) -> LockedGranule<'_> {
-    monitor
-        .granules
-        .lock(table, GranuleState::Rtt)
-        .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
-}
-
 /// Handles RMI_RTT_FOLD(x1 = rd, x2 = ipa, x3 = level of the table) → x1 = RTT PA.
 #[inline(always)]
 pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Handled<1> {
@@ -179,7 +169,7 @@ pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Ha
     let Entry::Table(child) = parent.entry(machine) else {
         return Err(RmiError::Rtt(parent_level).into());
     };
-    let mut child = lock_table(monitor, child);
+    let mut child = lock_table(&monitor.granules, child);
     let read = |index| Entry::decode(machine.read_word(child.addr(), index), level);
     let first = read(0);
     let uniform = |want: Entry| (0..ENTRIES).all(|i| read(i) == want);

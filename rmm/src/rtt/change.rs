@@ -51,8 +51,9 @@ impl Walk<'_> {
     /// changes hands (CSM's `UnmapAliases`, always followed by its `InvalidateTlbs`).
     #[inline(always)]
     pub fn break_at(&self, machine: &impl Machine, index: usize, new: Entry) {
-        if Entry::is_valid(new.encode(self.level)) {
-            invariant::broken_at("a break writes a valid entry", new.encode(self.level));
+        let raw = new.encode(self.level);
+        if Entry::is_valid(raw) {
+            invariant::broken_at("a break writes a valid entry", raw);
         }
         self.set_at(machine, index, new);
     }

@@ -121,12 +121,13 @@ impl Walk<'_> {
     }
 }
 
-/// Locks `table`, a root or a table an entry points to. The tables are the RMM's own: one
-/// that is not in the RTT state can only be an RMM bug, and stops the monitor. Always inlined
+/// Locks `table`, a root or a table an entry points to (the walk's, and RTT_DESTROY's and
+/// RTT_FOLD's child table). The tables are the RMM's own: one that is not in the RTT state
+/// can only be an RMM bug, and stops the monitor. Always inlined
 /// into the walk's loop: the firmware's link at a size level left it out of line, a call per
 /// level on every walk (REC_ENTER's round trip +5%, RTT_CREATE +11%).
 #[inline(always)]
-fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
+pub fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
     granules
         .lock(table, GranuleState::Rtt)
         .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
