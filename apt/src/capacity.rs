@@ -14,7 +14,7 @@
 //! checks and maps at most 2,048 pages, and 64 MiB is shared as 8 regions.
 
 use crate::codec::GRANULE_WORDS;
-use crate::table::Apt;
+use crate::table::{Apt, Relation};
 
 /// Size of the APT granule.
 pub const GRANULE_SIZE: usize = 4096;
@@ -52,5 +52,24 @@ impl FwApt {
     #[inline(never)]
     pub fn fw_encode(&self, out: &mut [u64; GRANULE_WORDS]) {
         self.encode_words(out)
+    }
+
+    /// How many relations [`Apt::relations`] lists, compiled once, here (a loop, where the
+    /// monitor's own optimisation level would unroll it over every slot).
+    #[inline(never)]
+    pub fn fw_relation_count(&self) -> usize {
+        self.relations().count()
+    }
+
+    /// The relation at `index` of [`Apt::relations`], compiled once, here.
+    #[inline(never)]
+    pub fn fw_relation(&self, index: usize) -> Option<Relation> {
+        self.relations().nth(index)
+    }
+
+    /// [`Apt::attachment`] for the firmware capacities, compiled once, here.
+    #[inline(never)]
+    pub fn fw_attachment(&self, share: crate::ShareId) -> Option<&crate::Attachment> {
+        self.attachment(share)
     }
 }

@@ -28,4 +28,4 @@ pub use capacity::{FwApt, GRANULE_SIZE};
 pub use codec::DecodeError;
 pub use ids::{Rd, RealmId, RegionId, ShareId};
 pub use range::{IpaRange, PAGE_SIZE};
-pub use table::{Apt, Attachment, Grant, GrantState, Region, RegionState};
+pub use table::{Apt, Attachment, Grant, GrantState, Region, RegionState, Relation};

@@ -43,6 +43,27 @@ pub struct Grant {
     pub state: GrantState,
 }
 
+/// One relation of a table, as the realm's attestation token lists it (`csm-shares`): a grant
+/// the realm gave (`given`: the region is its own, `peer` the consumer) or a grant it received
+/// (the region is the peer's, `peer` the provider).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relation {
+    /// True for a grant the realm gave, false for one it received.
+    pub given: bool,
+    /// The provider's region.
+    pub region: RegionId,
+    /// The grant.
+    pub share: ShareId,
+    /// The other realm of the grant.
+    pub peer: RealmId,
+    /// The region's size in bytes.
+    pub size: u64,
+    /// The grant's mode.
+    pub mode: CsmMode,
+    /// Whether the consumer has the region mapped.
+    pub attached: bool,
+}
+
 /// A provider region with its grants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Region<const NG: usize> {
@@ -163,6 +184,32 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// The attached windows: `(attachment, window)`.
     pub fn windows(&self) -> impl Iterator<Item = (&Attachment, IpaRange)> {
         self.attachments().filter_map(|a| a.window.map(|w| (a, w)))
+    }
+
+    /// Every relation of the table, in token order: the grants it gave (regions and grants in
+    /// slot order), then the grants it received (in slot order).
+    pub fn relations(&self) -> impl Iterator<Item = Relation> + '_ {
+        let given = self.regions().flat_map(|region| {
+            region.grants().map(move |grant| Relation {
+                given: true,
+                region: region.id,
+                share: grant.share,
+                peer: grant.consumer,
+                size: region.range.size(),
+                mode: grant.mode,
+                attached: grant.state == GrantState::Attached,
+            })
+        });
+        let received = self.attachments().map(|a| Relation {
+            given: false,
+            region: a.region,
+            share: a.share,
+            peer: a.provider,
+            size: a.size,
+            mode: a.mode,
+            attached: a.window.is_some(),
+        });
+        given.chain(received)
     }
 
     /// The received grant with this id.
@@ -362,6 +409,56 @@ mod tests {
             "an offered grant occupies no IPA"
         );
         assert!(offered.validate().is_ok());
+    }
+
+    #[test]
+    fn relations_list_given_grants_then_received_ones() {
+        let mut t = sample();
+        t.regions[0] = Some(Region::new(
+            RegionId::new(4).unwrap(),
+            range(0x8000, 0x3000),
+        ));
+        if let Some(r) = t.regions[0].as_mut() {
+            r.grants[0] = Some(Grant {
+                state: GrantState::Attached,
+                mode: CsmMode::ReadWrite,
+                ..grant(7, 3)
+            });
+        }
+        let all: [Relation; 3] = [
+            Relation {
+                given: true,
+                region: RegionId::new(4).unwrap(),
+                share: ShareId::new(7).unwrap(),
+                peer: rid(3),
+                size: 0x3000,
+                mode: CsmMode::ReadWrite,
+                attached: true,
+            },
+            Relation {
+                given: true,
+                region: RegionId::new(5).unwrap(),
+                share: ShareId::new(9).unwrap(),
+                peer: rid(2),
+                size: 0x2000,
+                mode: CsmMode::Read,
+                attached: false,
+            },
+            Relation {
+                given: false,
+                region: RegionId::new(6).unwrap(),
+                share: ShareId::new(10).unwrap(),
+                peer: rid(3),
+                size: 0x1000,
+                mode: CsmMode::ReadWrite,
+                attached: true,
+            },
+        ];
+        assert!(t.relations().eq(all));
+        let mut offered = t;
+        offered.attachments[0].as_mut().unwrap().window = None;
+        assert!(!offered.relations().nth(2).unwrap().attached);
+        assert_eq!(T::new(rid(1), 0x1000).relations().count(), 0);
     }
 
     #[test]

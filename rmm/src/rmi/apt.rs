@@ -21,7 +21,7 @@ use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{EMPTY_CELL, GranuleStore};
+use crate::sharing::store::{GranuleStore, empty_cell};
 use csm::HostError;
 use rmm_abi::rmi::states::GranuleState;
 
@@ -60,7 +60,7 @@ fn create_locked(
     )?;
     let realm = Rd::new(machine, rd.addr());
     // APT_CREATE only writes the new, empty table: one cell, the commit's working table.
-    let working = EMPTY_CELL;
+    let working = empty_cell();
     let cells = [&working];
     let mut store = GranuleStore::new(machine, &cells);
     store.add(csm_rd(rd.addr()), apt.addr());
@@ -98,7 +98,7 @@ fn destroy_locked(
     named: GranuleAddr,
     csm: CsmGuard<'_>,
 ) -> Handled {
-    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let (own, peer) = (empty_cell(), empty_cell());
     let cells = [&own, &peer];
     let mut store = GranuleStore::new(machine, &cells);
     let mut rds = LockedRds::new();

@@ -28,7 +28,7 @@ use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{EMPTY_CELL, GranuleStore};
+use crate::sharing::store::{GranuleStore, empty_cell};
 use attest::measurement::{MEASURE_CONTENT, extend_data};
 use csm::HostError;
 use rmm_abi::rmi::states::{GranuleState, RealmState, Ripas};
@@ -188,7 +188,7 @@ fn destroy_csm_locked(
     ipa: u64,
     csm: CsmGuard<'_>,
 ) -> Handled<2> {
-    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let (own, peer) = (empty_cell(), empty_cell());
     let cells = [&own, &peer];
     let mut store = GranuleStore::new(machine, &cells);
     let mut rds = LockedRds::new();

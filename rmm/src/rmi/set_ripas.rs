@@ -26,10 +26,8 @@ use crate::realm::rec::Rec;
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
-use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
-use crate::sharing::store::{EMPTY_CELL, GranuleStore};
-use csm::RealmError;
+use crate::sharing::ripas::check_ripas_change;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 
 /// Handles RMI_RTT_SET_RIPAS(x1 = rd, x2 = rec, x3 = base, x4 = top) → x1 = the first
@@ -157,8 +155,8 @@ fn apply(
 }
 
 /// S11 under the CSM lock: `[base, top)` may not touch the realm's regions or windows
-/// (`RMI_ERROR_INPUT`). Out of line: the state machine's plan is not on every call's stack.
-#[inline(never)]
+/// (`RMI_ERROR_INPUT`; the check itself is out of line, so the state machine's plan is not
+/// on every call's stack).
 fn csm_allows(
     csm: &mut CsmGuard<'_>,
     machine: &impl Machine,
@@ -167,21 +165,8 @@ fn csm_allows(
     base: u64,
     top: u64,
 ) -> Result<(), RmiError> {
-    // Its own table only: one cell.
-    let own = EMPTY_CELL;
-    let cells = [&own];
-    let mut store = GranuleStore::new(machine, &cells);
-    store.add(csm_rd(rd), apt);
     let range = apt::IpaRange::new(base, top - base).ok_or(RmiError::Input)?;
-    let state = &mut **csm;
-    match state
-        .csm
-        .fw_check_ipa_state_set(&store, csm_rd(rd), range, &mut state.plan)
-    {
-        Ok(()) => Ok(()),
-        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode"),
-        Err(_) => Err(RmiError::Input),
-    }
+    check_ripas_change(csm, machine, rd, apt, range).map_err(|_| RmiError::Input)
 }
 
 /// What RTT_SET_RIPAS may do to one entry.

@@ -33,7 +33,7 @@ use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::granule::GranuleAddr;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
-use crate::sharing::store::EMPTY_CELL;
+use crate::sharing::store::empty_cell;
 use crate::sharing::token::AptShares;
 use attest::sha::Sha2Engine;
 use attest::token::rsi::{ContinueArgs, challenge_from_regs};
@@ -75,9 +75,8 @@ fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Answer::Restart(RecExitReason::Irq, 0, 0);
     };
-    let cell = EMPTY_CELL;
-    let mut table = cell.borrow_mut();
-    match AptShares::read(&guard, env.machine, env.rd, &mut table) {
+    let mut cell = empty_cell();
+    match AptShares::read(&guard, env.machine, env.rd, cell.get_mut()) {
         Some((realm_id, shares)) => init_with_csm(
             env,
             x,

@@ -15,7 +15,7 @@ use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
 use crate::sharing::operation::Operation;
-use crate::sharing::store::{EMPTY_CELL, GranuleStore};
+use crate::sharing::store::{GranuleStore, empty_cell};
 use csm::{Call, RealmError, Reply};
 use rmm_abi::csm::CsmRsiCommand;
 use rmm_abi::rmi::exit::RecExitReason;
@@ -41,7 +41,7 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64;
 fn operate<'a, M: Machine>(env: &RecEnv<'a, M>, call: Call, csm: CsmGuard<'a>) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
     // The REC keeps its RD an RD, so the lock of the caller's RD cannot fail.
-    let (own, peer) = (EMPTY_CELL, EMPTY_CELL);
+    let (own, peer) = (empty_cell(), empty_cell());
     let cells = [&own, &peer];
     let mut store = GranuleStore::new(env.machine, &cells);
     let mut rds = LockedRds::new();

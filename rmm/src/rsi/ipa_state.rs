@@ -12,13 +12,10 @@ use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::ripas_run;
-use crate::invariant;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::RipasChange;
-use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
-use crate::sharing::store::{EMPTY_CELL, GranuleStore};
-use csm::RealmError;
+use crate::sharing::ripas::check_ripas_change;
 use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
@@ -111,18 +108,8 @@ fn csm_memory_locked<M: Machine>(
     let (Some(apt), Some(range)) = (rd.apt(), apt::IpaRange::new(base, top - base)) else {
         return Gate::Open;
     };
-    // Its own table only: one cell.
-    let own = EMPTY_CELL;
-    let cells = [&own];
-    let mut store = GranuleStore::new(env.machine, &cells);
-    store.add(csm_rd(env.rd), apt);
-    let state = &mut *guard;
-    match state
-        .csm
-        .fw_check_ipa_state_set(&store, csm_rd(env.rd), range, &mut state.plan)
-    {
+    match check_ripas_change(&mut guard, env.machine, env.rd, apt, range) {
         Ok(()) => Gate::Open,
-        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode"),
         Err(error) => Gate::Refused(error.status()),
     }
 }

@@ -11,6 +11,7 @@
 //! - [`effects`]: mapping and unmapping aliases through the `rtt` primitives, and the TLB
 //!   invalidations after them;
 //! - [`token`]: the CSM claims of a realm token, a snapshot of the realm's APT;
+//! - [`ripas`]: S11, the check both RIPAS paths make against the realm's own table;
 //! - [`operation`]: one operation from lock to effects ([`operation::Operation`]), which the
 //!   RMI handlers (`rmi::apt`, DATA_DESTROY, RTT_SET_RIPAS) and the RSI calls (`rsi::csm`,
 //!   RSI_IPA_STATE_SET, RSI_ATTEST_TOKEN_INIT) use.
@@ -22,6 +23,7 @@
 pub mod effects;
 pub mod lock;
 pub mod operation;
+pub mod ripas;
 pub mod store;
 pub mod token;
 pub mod view;

@@ -22,12 +22,14 @@ use core::cell::{Cell, RefCell};
 use csm::{AptStore, Lent, MAX_INVOLVED, MAX_LENT};
 
 /// An empty cell for a store to decode a table into. The operation's owner keeps its cells in
-/// its own frame (`let cell = EMPTY_CELL;` initialises one in place, from the one constant
-/// all cells share) and lends them to its store: two for an operation (the caller's table and
-/// a peer's, or a peer's read and then the commit's working table), one for an operation on
-/// the caller's own table alone.
-#[allow(clippy::declare_interior_mutable_const)]
-pub const EMPTY_CELL: RefCell<FwApt> = RefCell::new(FwApt::new(PLACEHOLDER_OWNER, 0));
+/// its own frame (`let cell = empty_cell();`) and lends them to its store: two for an
+/// operation (the caller's table and a peer's, or a peer's read and then the commit's working
+/// table), one for an operation on the caller's own table alone. Out of line: an empty table
+/// is some 150 stores of code (every slot's `None`), written once, here, not at each caller.
+#[inline(never)]
+pub fn empty_cell() -> RefCell<FwApt> {
+    RefCell::new(FwApt::new(PLACEHOLDER_OWNER, 0))
+}
 
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
@@ -44,7 +46,7 @@ pub struct GranuleStore<'m, M: Machine> {
 }
 
 impl<'m, M: Machine> GranuleStore<'m, M> {
-    /// No APT reachable yet; tables are decoded into `cells` (see [`EMPTY_CELL`]).
+    /// No APT reachable yet; tables are decoded into `cells` (see [`empty_cell`]).
     pub fn new(machine: &'m M, cells: &'m [&'m RefCell<FwApt>]) -> Self {
         Self {
             machine,
@@ -144,7 +146,7 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         share: apt::ShareId,
     ) -> Option<(apt::RealmId, Option<apt::IpaRange>)> {
         let read = |table: &FwApt| {
-            let window = table.attachment(share).and_then(|a| a.window);
+            let window = table.fw_attachment(share).and_then(|a| a.window);
             (table.owner, window)
         };
         if let Some(cell) = self.cell_of(rd) {

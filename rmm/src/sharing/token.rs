@@ -75,61 +75,31 @@ impl<'a, M: Machine> AptShares<'a, M> {
         let rd = Rd::new(self.machine, rd);
         (rd.rim(), rd.rpv(), rd.config().hash)
     }
-
-    fn grants(
-        &self,
-    ) -> impl Iterator<Item = (&apt::Region<{ apt::capacity::FW_GRANTS }>, &apt::Grant)> {
-        self.apt
-            .regions()
-            .flat_map(|region| region.grants().map(move |grant| (region, grant)))
-    }
 }
 
 impl<M: Machine> CsmShares for AptShares<'_, M> {
     fn count(&self) -> usize {
-        self.grants().count() + self.apt.attachments().count()
+        self.apt.fw_relation_count()
     }
 
     fn share(&self, index: usize) -> Option<CsmShare> {
-        // The share's own fields first, then one peer read and one construction for both
-        // roles.
-        let given = self.grants().count();
-        let (role, region, share, peer, size, grant_mode, attached) = match self.grants().nth(index)
-        {
-            Some((region, grant)) => (
-                Role::Provider,
-                region.id,
-                grant.share,
-                grant.consumer,
-                region.range.size(),
-                grant.mode,
-                grant.state == apt::GrantState::Attached,
-            ),
-            None => {
-                let received = self.apt.attachments().nth(index.checked_sub(given)?)?;
-                (
-                    Role::Consumer,
-                    received.region,
-                    received.share,
-                    received.provider,
-                    received.size,
-                    received.mode,
-                    received.window.is_some(),
-                )
-            }
-        };
-        let (peer_rim, peer_rpv, peer_hash) = self.peer(peer);
+        let relation = self.apt.fw_relation(index)?;
+        let (peer_rim, peer_rpv, peer_hash) = self.peer(relation.peer);
         Some(CsmShare {
-            role,
-            region_id: region.get(),
-            share_id: share.get(),
-            peer_realm_id: peer.get(),
+            role: if relation.given {
+                Role::Provider
+            } else {
+                Role::Consumer
+            },
+            region_id: relation.region.get(),
+            share_id: relation.share.get(),
+            peer_realm_id: relation.peer.get(),
             peer_rim,
             peer_rpv,
             peer_hash,
-            size,
-            mode: mode(grant_mode),
-            attached,
+            size: relation.size,
+            mode: mode(relation.mode),
+            attached: relation.attached,
         })
     }
 }
