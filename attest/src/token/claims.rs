@@ -25,7 +25,7 @@ use super::cbor::bstr_item_len;
 use super::cose_key::{COSE_KEY_LEN, CoseKey};
 use super::csm::CsmClaims;
 use super::error::TokenError;
-use super::store::{ClaimsStore, Forward};
+use super::store::{ClaimsStore, StoreWriter};
 use minicbor::Encoder;
 use minicbor::encode::write::{Cursor, Write};
 use rmm_abi::measurement::{Measurement, NUM_REMS};
@@ -172,7 +172,11 @@ impl<'a> RealmClaims<'a> {
         let inline_len = enc.into_writer().position();
         let csm_len = match &self.csm {
             None => 0,
-            Some(csm) => csm.write_to_store(&mut Forward(store))?,
+            Some(csm) => {
+                let mut out = StoreWriter::new(store);
+                csm.write_to(&mut out)?;
+                out.finish().map_err(|_| TokenError::BufferTooSmall)?
+            }
         };
         Ok((inline_len, csm_len))
     }

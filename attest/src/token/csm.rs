@@ -239,8 +239,8 @@ pub const CSM_CLAIMS_MAX_LEN: usize =
 
 impl CsmClaims<'_> {
     /// Exact encoded length of the two claims (what follows the REMs in the map). Out of
-    /// line, like [`CsmClaims::write_to_store`]: compiled once, here, and not into every
-    /// session type's instance in the caller's crate.
+    /// line: compiled once, here, and not into every session type's instance in the caller's
+    /// crate.
     #[inline(never)]
     pub fn encoded_len(&self) -> usize {
         let n = self.shares.count();
@@ -251,20 +251,14 @@ impl CsmClaims<'_> {
         claims_len_with(self.realm_id, n, total)
     }
 
-    /// Writes the two claims (keys and values) at the start of `store`; returns their length.
-    /// Not generic over the store, so compiled once, in this crate.
-    #[inline(never)]
-    pub(crate) fn write_to_store(&self, store: &mut dyn ClaimsStore) -> Result<usize, TokenError> {
-        let mut out = StoreWriter::new(store);
-        self.write_to(&mut out)?;
-        out.finish().map_err(|_| TokenError::BufferTooSmall)
-    }
-
     /// Writes the two claims (keys and values) to `out`, one share map at a time: each piece
     /// is encoded into a buffer on the stack by the same encoder type as the rest of the token
     /// (a [`Cursor`] over a byte slice), so the firmware carries one copy of minicbor's code,
     /// not a second one for the store's writer.
-    fn write_to(&self, out: &mut StoreWriter<'_, dyn ClaimsStore + '_>) -> Result<(), TokenError> {
+    pub(crate) fn write_to<S: ClaimsStore + ?Sized>(
+        &self,
+        out: &mut StoreWriter<'_, S>,
+    ) -> Result<(), TokenError> {
         let mut buf = [0u8; SHARE_MAX_LEN];
         let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
         enc.u64(keys::REALM_ID)

@@ -58,24 +58,6 @@ impl ClaimsStore for NoStore {
     fn write(&mut self, _offset: usize, _data: &[u8]) {}
 }
 
-/// Any store behind a sized handle, so that a store of any type (a byte slice too) can be
-/// passed on as `&mut dyn ClaimsStore` to code compiled once, in this crate.
-pub(crate) struct Forward<'a, S: ?Sized>(pub &'a mut S);
-
-impl<S: ClaimsStore + ?Sized> ClaimsStore for Forward<'_, S> {
-    fn capacity(&self) -> usize {
-        self.0.capacity()
-    }
-
-    fn read(&self, offset: usize, out: &mut [u8]) {
-        self.0.read(offset, out)
-    }
-
-    fn write(&mut self, offset: usize, data: &[u8]) {
-        self.0.write(offset, data)
-    }
-}
-
 /// Bytes a [`StoreWriter`] gathers before writing them to the store.
 const WRITE_CHUNK: usize = 256;
 

@@ -46,7 +46,9 @@ pub struct GranuleStore<'m, M: Machine> {
 }
 
 impl<'m, M: Machine> GranuleStore<'m, M> {
-    /// No APT reachable yet; tables are decoded into `cells` (see [`empty_cell`]).
+    /// No APT reachable yet; tables are decoded into `cells` (see [`empty_cell`]). Out of
+    /// line: clearing the list of every RD an operation may involve is code of its own.
+    #[inline(never)]
     pub fn new(machine: &'m M, cells: &'m [&'m RefCell<FwApt>]) -> Self {
         Self {
             machine,
