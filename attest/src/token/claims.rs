@@ -166,10 +166,7 @@ impl<'a> RealmClaims<'a> {
         inline: &mut [u8],
         store: &mut S,
     ) -> Result<(usize, usize), TokenError> {
-        let mut enc = Encoder::new(Cursor::new(inline));
-        self.write(&mut enc)
-            .map_err(|_| TokenError::BufferTooSmall)?;
-        let inline_len = enc.into_writer().position();
+        let inline_len = self.encode_inline(inline)?;
         let csm_len = match &self.csm {
             None => 0,
             Some(csm) => {
@@ -179,6 +176,16 @@ impl<'a> RealmClaims<'a> {
             }
         };
         Ok((inline_len, csm_len))
+    }
+
+    /// Encodes the map up to the REMs (included) at the start of `inline`; returns its length.
+    /// Not generic: the encoder's code is instantiated once, in this crate, and not again in
+    /// the crate of each session's store type.
+    fn encode_inline(&self, inline: &mut [u8]) -> Result<usize, TokenError> {
+        let mut enc = Encoder::new(Cursor::new(inline));
+        self.write(&mut enc)
+            .map_err(|_| TokenError::BufferTooSmall)?;
+        Ok(enc.into_writer().position())
     }
 
     fn write<W: Write>(
