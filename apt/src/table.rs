@@ -425,34 +425,19 @@ mod tests {
                 ..grant(7, 3)
             });
         }
-        let all: [Relation; 3] = [
-            Relation {
-                given: true,
-                region: RegionId::new(4).unwrap(),
-                share: ShareId::new(7).unwrap(),
-                peer: rid(3),
-                size: 0x3000,
-                mode: CsmMode::ReadWrite,
-                attached: true,
-            },
-            Relation {
-                given: true,
-                region: RegionId::new(5).unwrap(),
-                share: ShareId::new(9).unwrap(),
-                peer: rid(2),
-                size: 0x2000,
-                mode: CsmMode::Read,
-                attached: false,
-            },
-            Relation {
-                given: false,
-                region: RegionId::new(6).unwrap(),
-                share: ShareId::new(10).unwrap(),
-                peer: rid(3),
-                size: 0x1000,
-                mode: CsmMode::ReadWrite,
-                attached: true,
-            },
+        let relation = |given, region, share, peer, size, mode, attached| Relation {
+            given,
+            region: RegionId::new(region).unwrap(),
+            share: ShareId::new(share).unwrap(),
+            peer: rid(peer),
+            size,
+            mode,
+            attached,
+        };
+        let all = [
+            relation(true, 4, 7, 3, 0x3000, CsmMode::ReadWrite, true),
+            relation(true, 5, 9, 2, 0x2000, CsmMode::Read, false),
+            relation(false, 6, 10, 3, 0x1000, CsmMode::ReadWrite, true),
         ];
         assert!(t.relations().eq(all));
         let mut offered = t;
