@@ -18,6 +18,7 @@
 //! calls); Rust gives no way to build it in place without `unsafe`.
 
 use crate::arch::Machine;
+use crate::log_line::{Arg, Message, dec, int};
 use attest::sha::Sha2Engine;
 use attest::token::collection::PLATFORM_TOKEN_MAX;
 use attest::token::{ClaimsStore, Continue, CoseKey, RealmSigningKey, TokenError, TokenSession};
@@ -62,24 +63,26 @@ pub enum ProvisionError {
     TooManyCalls,
 }
 
-impl core::fmt::Display for ProvisionError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl ProvisionError {
+    /// What went wrong, for the boot log.
+    pub fn message(self) -> Message<1> {
+        let text = |what| Message::new(what, [Arg::Str("")]);
         match self {
-            ProvisionError::RealmKey(status) => {
-                write!(f, "EL3 refused the realm key (status {})", status.value())
+            ProvisionError::RealmKey(status) => Message::new(
+                "EL3 refused the realm key (status {})",
+                [int(status.value())],
+            ),
+            ProvisionError::KeyLength(len) => {
+                Message::new("EL3 gave a {}-byte realm key", [dec(len as u64)])
             }
-            ProvisionError::KeyLength(len) => write!(f, "EL3 gave a {len}-byte realm key"),
-            ProvisionError::InvalidKey => f.write_str("the realm key is not a P-384 scalar"),
-            ProvisionError::PlatformToken(status) => {
-                write!(
-                    f,
-                    "EL3 refused the platform token (status {})",
-                    status.value()
-                )
-            }
-            ProvisionError::PlatformTokenTooLarge => f.write_str("the platform token is too large"),
-            ProvisionError::PlatformTokenEmpty => f.write_str("the platform token is empty"),
-            ProvisionError::TooManyCalls => f.write_str("the platform token took too many calls"),
+            ProvisionError::InvalidKey => text("the realm key is not a P-384 scalar"),
+            ProvisionError::PlatformToken(status) => Message::new(
+                "EL3 refused the platform token (status {})",
+                [int(status.value())],
+            ),
+            ProvisionError::PlatformTokenTooLarge => text("the platform token is too large"),
+            ProvisionError::PlatformTokenEmpty => text("the platform token is empty"),
+            ProvisionError::TooManyCalls => text("the platform token took too many calls"),
         }
     }
 }
@@ -183,18 +186,19 @@ pub fn provision_into<M: Machine>(
 ) -> Result<(), ProvisionError> {
     match store.try_call_once(|| provision(machine, buffer)) {
         Ok(attestation) => {
-            log::info!(
+            crate::log_info!(
                 "attestation: realm key (P-384) from EL3; platform token {} bytes in {} call(s), \
                  bound to SHA-256 of the realm public key",
-                attestation.platform_token().len(),
-                attestation.platform_token_calls()
+                dec(attestation.platform_token().len() as u64),
+                dec(attestation.platform_token_calls() as u64),
             );
             Ok(())
         }
         Err(error) => {
-            log::error!(
-                "attestation unavailable: {error}; realms get RSI_ERROR_UNKNOWN from \
-                 RSI_ATTEST_TOKEN_INIT, everything else works"
+            crate::log_error!(
+                "attestation unavailable: {}; realms get RSI_ERROR_UNKNOWN from \
+                 RSI_ATTEST_TOKEN_INIT, everything else works",
+                Arg::Line(&error.message().line()),
             );
             Err(error)
         }

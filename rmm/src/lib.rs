@@ -19,7 +19,9 @@
 //! - [`attestation`]: the realm attestation key and platform token from EL3, and signing.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`invariant`]: the fatal stop for inconsistencies only an RMM bug can cause.
-//! - [`logger`]: a `log` backend that prints whole lines under a lock.
+//! - [`log_line`]: log lines without `core::fmt` (levels, pieces, the global sink) and the
+//!   `log_*!` macros every floor logs with.
+//! - [`logger`]: the console logger that prints whole lines under a lock.
 //! - [`arch`]: the boundary (traits), its aarch64 implementation and the host fake.
 //! - `firmware` (bare-metal builds only): the composition root, cold and warm boot wiring the
 //!   monitor to `arch::aarch64`, then the RMI loop.
@@ -34,6 +36,7 @@ pub mod exec;
 pub mod firmware;
 pub mod granule;
 pub mod invariant;
+pub mod log_line;
 pub mod logger;
 pub mod mmu;
 pub mod monitor;

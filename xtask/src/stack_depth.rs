@@ -321,9 +321,11 @@ impl Graph {
 
     /// The allowance for indirect calls: from formatting code (`core::fmt`), the deepest
     /// address-taken formatting function (a `Display` or `Write` impl); from anywhere else, the
-    /// deepest other address-taken function that runs on the caller's stack (a `Log` impl,
-    /// a hash engine, ...), since the monitor formats only through `core::fmt` and
-    /// `core::fmt` calls nothing else. Indirect calls inside those are charged the same way up
+    /// deepest log line sink (`LineSink::write_line`) from the one function that calls it
+    /// (`rmm::log_line::emit`, whose `&dyn LineSink` reaches nothing else); from anywhere
+    /// else, the deepest other address-taken function that runs on the caller's stack (a hash
+    /// engine, ...), since `core::fmt` (left only in the core library's panic messages, which
+    /// the panic handler does not format) calls nothing else. Indirect calls inside those are charged the same way up
     /// to [`NESTING`] levels (a log line's `fmt::write` calls a `Display` impl that may call
     /// `fmt::write` again); panics inside them are not followed, and one panic at the deepest
     /// point is added instead (the fatal stop and its log line; a panic while logging a panic
@@ -345,6 +347,9 @@ impl Graph {
                 let mut chain = self.deepest(addr, &context, &mut memo);
                 if let Some(first) = chain.steps.first_mut() {
                     first.0 = format!("(indirect) {}", first.0);
+                }
+                if is_line_sink(self.name(addr)) && chain.bytes > next.line_sink.bytes {
+                    next.line_sink = chain.clone();
                 }
                 let slot = if is_formatting(self.name(addr)) {
                     &mut next.formatting
@@ -407,6 +412,15 @@ fn is_formatting(name: &str) -> bool {
     name.contains("core::fmt::")
 }
 
+/// The one function that calls the log line sink (through `&dyn LineSink`).
+const LINE_EMIT: &str = "rmm::log_line::emit";
+
+/// True for the impls of the log line sink: the only functions [`LINE_EMIT`]'s indirect call
+/// can reach (its trait object's one method).
+fn is_line_sink(name: &str) -> bool {
+    name.contains("as rmm::log_line::LineSink>::write_line")
+}
+
 /// What an indirect call is charged (see [`Graph::indirect_allowance`]).
 #[derive(Debug, Clone, Default)]
 pub struct Allowance {
@@ -414,6 +428,8 @@ pub struct Allowance {
     pub formatting: Chain,
     /// From anywhere else.
     pub other: Chain,
+    /// From [`LINE_EMIT`]: the deepest log line sink.
+    pub line_sink: Chain,
 }
 
 impl Allowance {
@@ -421,6 +437,8 @@ impl Allowance {
     fn at(&self, caller: &str) -> &Chain {
         if is_formatting(caller) {
             &self.formatting
+        } else if caller.contains(LINE_EMIT) {
+            &self.line_sink
         } else {
             &self.other
         }
@@ -724,6 +742,30 @@ Contents of section .rodata:
         let root = graph.find("root")[0];
         let chain = graph.deepest_at(root, &graph.indirect_allowance());
         assert_eq!(chain.bytes, 0x10 + 0x100);
+    }
+
+    #[test]
+    fn the_line_emitter_is_charged_only_the_deepest_line_sink() {
+        let dis = "\
+0000000040100000 <root>:
+    40100000:\tsub\tsp, sp, #0x10
+    40100004:\tbl\t40100100 <rmm::log_line::emit>
+0000000040100100 <rmm::log_line::emit>:
+    40100100:\tldr\tx8, [x0, #24]
+    40100104:\tbr\tx8
+0000000040100200 <<rmm::logger::ConsoleLogger<S> as rmm::log_line::LineSink>::write_line>:
+    40100200:\tsub\tsp, sp, #0x100
+0000000040100300 <big_callback>:
+    40100300:\tsub\tsp, sp, #0x1000
+";
+        // Both are in vtables; only the sink is reachable from `emit`.
+        let data = "Contents of section .rodata:\n 40132000 00021040 00000000 00031040 00000000  ................\n";
+        let graph = Graph::parse(dis, data);
+        let allowance = graph.indirect_allowance();
+        assert_eq!(allowance.0.line_sink.bytes, 0x100);
+        assert_eq!(allowance.0.other.bytes, 0x1000);
+        let root = graph.find("root")[0];
+        assert_eq!(graph.deepest_at(root, &allowance).bytes, 0x10 + 0x100);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::arch::aarch64::mmu::{self, MmuRegs};
 use crate::arch::aarch64::{entry, sysreg};
 use crate::boot::BootConfig;
 use crate::granule::GranuleTable;
+use crate::log_line::{Message, dec};
 use crate::mmu::attrs::{HCR_EL2_RMM, MAIR_EL2, SCTLR_EL2_MMU_ON, tcr_el2};
 use crate::mmu::layout::{ImageSections, LayoutError, LayoutInput, memory_map};
 use crate::mmu::tables::{PageTable, TableBuilder};
@@ -48,14 +49,20 @@ pub enum BootMemoryError {
     },
 }
 
-impl core::fmt::Display for BootMemoryError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl BootMemoryError {
+    /// What went wrong, for the boot log.
+    pub fn message(self) -> Message<2> {
         match self {
-            BootMemoryError::NoCarveout => f.write_str("no carve-out after the image"),
-            BootMemoryError::Layout(error) => write!(f, "memory map: {error}"),
-            BootMemoryError::GranuleTableTooLarge { needed, available } => write!(
-                f,
-                "the granule table needs {needed} bytes, the carve-out has {available}"
+            BootMemoryError::NoCarveout => {
+                Message::new("no carve-out after the image", ["".into(), "".into()])
+            }
+            BootMemoryError::Layout(error) => {
+                let [what, detail] = error.as_strs();
+                Message::new("memory map: {}{}", [what.into(), detail.into()])
+            }
+            BootMemoryError::GranuleTableTooLarge { needed, available } => Message::new(
+                "the granule table needs {} bytes, the carve-out has {}",
+                [dec(needed), dec(available)],
             ),
         }
     }

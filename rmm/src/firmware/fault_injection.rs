@@ -33,6 +33,7 @@ use crate::GRANULE_SIZE;
 use crate::arch::aarch64::machine::HwMachine;
 use crate::arch::{El3Port, Machine};
 use crate::granule::GranuleAddr;
+use crate::log_line::{dec, hex};
 use crate::mmu::layout::realm_va;
 use crate::realm::descriptor::Rd;
 use crate::rmi::locks::lock_rd;
@@ -60,9 +61,10 @@ fn copy_probe(request: &RmiRequest) -> RmiResult {
         }
         Err(()) => (RmiReturn::error(RmiStatus::ErrorInput).pack(), 0),
     };
-    log::info!(
-        "fault injection: NS copy of {:#x} gave x0={x0}",
-        request.arg(1)
+    crate::log_info!(
+        "fault injection: NS copy of {} gave x0={}",
+        hex(request.arg(1)),
+        dec(x0)
     );
     RmiResult {
         regs: [x0, x1, 0, 0, request.arg(4)],
@@ -107,10 +109,10 @@ fn consume_stack(bytes: u64) -> u64 {
 }
 
 fn stack_probe(request: &RmiRequest) -> RmiResult {
-    log::warn!(
+    crate::log_warn!(
         "fault injection: using {} bytes of stack on CPU {}",
-        request.arg(3),
-        crate::arch::aarch64::sysreg::cpu_index()
+        dec(request.arg(3)),
+        dec(crate::arch::aarch64::sysreg::cpu_index() as u64),
     );
     let used = consume_stack(request.arg(3));
     RmiResult {
@@ -190,7 +192,10 @@ fn mem_probe(request: &RmiRequest) -> RmiResult {
     let (x0, x1) = match mem_check() {
         Ok(cases) => (RmiReturn::success().pack(), cases),
         Err(case) => {
-            log::error!("fault injection: memory routines wrong in case {case:#x}");
+            crate::log_error!(
+                "fault injection: memory routines wrong in case {}",
+                hex(case)
+            );
             (RmiReturn::error(RmiStatus::ErrorInput).pack(), case)
         }
     };
@@ -219,9 +224,9 @@ impl<E: El3Port> FaultInjectingEl3<E> {
                 continue;
             }
             let va = realm_va(req.arg(1));
-            log::warn!(
-                "fault injection: loading from PA {:#x} through the Realm window",
-                req.arg(1)
+            crate::log_warn!(
+                "fault injection: loading from PA {} through the Realm window",
+                hex(req.arg(1)),
             );
             // SAFETY: a one-word read changes no memory. For an NS address it takes the
             // expected Granule Protection Fault, which the vectors report before stopping

@@ -24,12 +24,14 @@ use crate::arch::aarch64::pl011::Pl011;
 use crate::arch::aarch64::smc::El3Smc;
 use crate::arch::aarch64::{el3_attest, entry, sha2_hw, stack_probe, sysreg, vgic_regs};
 use crate::boot::{self, args::RawBootArgs};
+use crate::log_line::{self, Arg, dec, hex, int};
 use crate::logger::{ConsoleLogger, DEFAULT_LEVEL};
 use crate::monitor::Monitor;
 use crate::platform::PlatformConfig;
 use crate::realm::vmid::VmidSet;
 use crate::rmi::RmiRequest;
 use crate::rmi::serve;
+use crate::{log_error, log_info};
 use attest::token::collection::PLATFORM_TOKEN_MAX;
 use boot_memory::BootMemory;
 use core::convert::Infallible;
@@ -130,8 +132,8 @@ fn cold_boot_early(
     cpu: &crate::cpu_features::CpuIdRegisters,
 ) -> Result<(crate::boot::BootConfig, BootMemory), BootError> {
     LOGGER.sink().set_base(platform.early_console_base);
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(DEFAULT_LEVEL);
+    if log_line::set_sink(&LOGGER) {
+        log_line::set_max_level(DEFAULT_LEVEL);
     }
     stack_probe::paint(raw.cpu_index as usize);
     validate_and_set_up(platform, raw, cpu)
@@ -165,21 +167,22 @@ fn cold_boot(
             attest::sha384_digest::install(sha2_hw::engine());
             vgic_regs::init_cpu();
             provision_attestation(monitor, raw.cpu_index as usize);
-            log::info!(
-                "stage 1 on, caches on: {tables} translation tables; granule table {} KiB for \
-                 {} granules; {} KiB of the carve-out spare",
-                granule_table_bytes >> 10,
-                monitor.granules.len(),
-                spare >> 10
+            log_info!(
+                "stage 1 on, caches on: {} translation tables; granule table {} KiB for {} \
+                 granules; {} KiB of the carve-out spare",
+                dec(tables),
+                dec(granule_table_bytes >> 10),
+                dec(monitor.granules.len() as u64),
+                dec(spare >> 10),
             );
             el3.boot_complete(0)
         }
         Err(error) => {
-            log::error!(
+            log_error!(
                 "cold boot on CPU {} failed: {}; reporting RMM_BOOT_COMPLETE({})",
-                raw.cpu_index,
+                dec(raw.cpu_index),
                 error.name(),
-                error.code() as i64
+                int(error.code() as i64),
             );
             el3.boot_complete(error.code());
             None
@@ -199,7 +202,10 @@ fn validate_and_set_up(
     match boot_memory::set_up(&config, platform.early_console_base) {
         Ok(memory) => Ok((config, memory)),
         Err(error) => {
-            log::error!("memory set-up failed: {error}");
+            log_error!(
+                "memory set-up failed: {}",
+                Arg::Line(&error.message().line())
+            );
             Err(BootError::Unknown)
         }
     }
@@ -225,10 +231,10 @@ fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
         &HwMachine,
         spin::MutexGuard::leak(PLATFORM_TOKEN.lock()).as_mut_slice(),
     );
-    log::info!(
+    log_info!(
         "stack high-water mark after the boot: {} of {} bytes",
-        stack_probe::high_water(cpu_index),
-        entry::STACK_SIZE
+        dec(stack_probe::high_water(cpu_index) as u64),
+        dec(entry::STACK_SIZE as u64),
     );
 }
 
@@ -243,13 +249,13 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
     };
     match result {
         Ok(()) => {
-            log::info!("CPU {} warm boot: RMI ready", raw.cpu_index);
+            log_info!("CPU {} warm boot: RMI ready", dec(raw.cpu_index));
             el3.boot_complete(0)
         }
         Err(error) => {
-            log::error!(
+            log_error!(
                 "warm boot of CPU {} failed: {}",
-                raw.cpu_index,
+                dec(raw.cpu_index),
                 error.name()
             );
             el3.boot_complete(error.code());
@@ -261,35 +267,36 @@ fn warm_boot(raw: RawBootArgs, el3: &mut impl El3Port) -> Option<RmiRequest> {
 fn print_banner(platform: &PlatformConfig, monitor: &Monitor) {
     let b = &monitor.config.boot;
     let m = &monitor.config.manifest;
-    log::info!(
+    log_info!(
         "Rust RMM {} on {}: cold boot on CPU {}",
         env!("CARGO_PKG_VERSION"),
         platform.name,
-        b.cpu_index
+        dec(b.cpu_index as u64),
     );
-    log::info!(
-        "RMM-EL3 interface {}.{}, boot manifest {}.{}, {} CPUs, shared page {:#x}",
-        b.ifc_version.major,
-        b.ifc_version.minor,
-        m.version.major,
-        m.version.minor,
-        b.cpu_count,
-        b.shared_page
+    log_info!(
+        "RMM-EL3 interface {}.{}, boot manifest {}.{}, {} CPUs, shared page {}",
+        dec(u64::from(b.ifc_version.major)),
+        dec(u64::from(b.ifc_version.minor)),
+        dec(u64::from(m.version.major)),
+        dec(u64::from(m.version.minor)),
+        dec(b.cpu_count as u64),
+        hex(b.shared_page),
     );
     for (i, bank) in m.dram.banks().iter().enumerate() {
-        log::info!(
-            "NS DRAM bank {i}: {:#x}..{:#x} ({} MiB)",
-            bank.base,
-            bank.end(),
-            bank.size >> 20
+        log_info!(
+            "NS DRAM bank {}: {}..{} ({} MiB)",
+            dec(i as u64),
+            hex(bank.base),
+            hex(bank.end()),
+            dec(bank.size >> 20),
         );
     }
-    log::info!("console: PL011 at {:#x}", m.console.base);
-    log::info!(
-        "RMI ABI {}.{} ready, feature register 0 = {:#x}",
-        RMI_ABI_VERSION.major,
-        RMI_ABI_VERSION.minor,
-        monitor.config.features.0
+    log_info!("console: PL011 at {}", hex(m.console.base));
+    log_info!(
+        "RMI ABI {}.{} ready, feature register 0 = {}",
+        dec(u64::from(RMI_ABI_VERSION.major)),
+        dec(u64::from(RMI_ABI_VERSION.minor)),
+        hex(monitor.config.features.0),
     );
 }
 
@@ -310,7 +317,21 @@ fn copy_shared_page(pa: u64, page: &mut [u8; GRANULE_SIZE]) {
     }
 }
 
+/// A panic is an RMM bug ([`crate::invariant`] panics on purpose): stop this CPU with
+/// `RMM FATAL: panic at <file>:<line>:<column>: <message>; this CPU stops`. The message is
+/// shown when it is plain text (every panic the monitor raises itself); a formatted one
+/// (the core library's index checks) would need `core::fmt` and shows only its location.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    crate::arch::aarch64::fatal::stop(format_args!("panic: {info}"))
+    let (file, line, column) = info
+        .location()
+        .map_or(("?", 0, 0), |at| (at.file(), at.line(), at.column()));
+    let message = info.message().as_str().unwrap_or("(a formatted message)");
+    crate::arch::aarch64::fatal::stop(&crate::line_of!(
+        "panic at {}:{}:{}: {}",
+        file,
+        dec(u64::from(line)),
+        dec(u64::from(column)),
+        message,
+    ))
 }

@@ -185,12 +185,12 @@ pub enum RefcountError {
     Underflow,
 }
 
-impl core::fmt::Display for RefcountError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl crate::invariant::BrokenRule for RefcountError {
+    fn what(self) -> &'static str {
+        match self {
             RefcountError::Overflow => "overflow",
             RefcountError::Underflow => "underflow",
-        })
+        }
     }
 }
 

@@ -185,15 +185,14 @@ pub enum LayoutError {
     Map(MapError),
 }
 
-impl core::fmt::Display for LayoutError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl LayoutError {
+    /// What went wrong, for the boot log: one or two pieces of text.
+    pub const fn as_strs(self) -> [&'static str; 2] {
         match self {
-            LayoutError::MalformedImage => {
-                f.write_str("the image's sections or stacks are malformed")
-            }
-            LayoutError::AddressTooHigh => f.write_str("an address is beyond the DRAM windows"),
-            LayoutError::TooManyRegions => f.write_str("too many regions"),
-            LayoutError::Map(error) => write!(f, "mapping failed: {error}"),
+            LayoutError::MalformedImage => ["the image's sections or stacks are malformed", ""],
+            LayoutError::AddressTooHigh => ["an address is beyond the DRAM windows", ""],
+            LayoutError::TooManyRegions => ["too many regions", ""],
+            LayoutError::Map(error) => ["mapping failed: ", error.as_str()],
         }
     }
 }

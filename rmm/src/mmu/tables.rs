@@ -41,14 +41,15 @@ pub enum MapError {
     PoolExhausted,
 }
 
-impl core::fmt::Display for MapError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl MapError {
+    /// What went wrong, for the boot log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
             MapError::Unaligned => "a range is not page aligned",
             MapError::OutOfRange => "a range is beyond 48 bits",
             MapError::Overlap => "a range is already mapped",
             MapError::PoolExhausted => "no translation table left",
-        })
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::args::GranuleArgs;
 use super::error::{Handled, RmiError};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
+use crate::log_line::{hex, int};
 use crate::monitor::Monitor;
 use rmm_abi::el3::El3Status;
 use rmm_abi::rmi::states::GranuleState;
@@ -61,9 +62,10 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) 
             // The reference RMM panics here: EL3 refused to return a granule that our table
             // says is Realm, which only a broken platform can cause. We keep serving instead:
             // the granule stays DELEGATED (still zero) and the host gets an error.
-            log::error!(
-                "EL3 refused to undelegate {pa:#x}: status {}; granule stays DELEGATED",
-                status.value()
+            crate::log_error!(
+                "EL3 refused to undelegate {}: status {}; granule stays DELEGATED",
+                hex(pa),
+                int(status.value()),
             );
             Err(RmiError::Input.into())
         }

@@ -3,32 +3,30 @@
 //! raise makes the RMM log at the default level (INFO) or above, and whatever it logs below
 //! that is a bounded line with none of the realm's values (PC, syndrome, registers).
 //!
-//! Its own test binary: it installs the process's `log` backend, which records every line.
+//! Its own test binary: it installs the process's line sink (`rmm::log_line`), which records
+//! every line.
 
 use rmm::arch::world::{RealmTrap, TrapKind};
+use rmm::log_line::{Level, Line, LineBuffer, LineSink};
 use rmm_integration_tests::host::status;
 use rmm_integration_tests::running::*;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Every record logged: (level, text).
-static LINES: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
+static LINES: Mutex<Vec<(Level, String)>> = Mutex::new(Vec::new());
 
 struct Recorder;
 
-impl log::Log for Recorder {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
+impl LineSink for Recorder {
+    fn write_line(&self, level: Level, text: &Line<'_>) {
+        let mut line = LineBuffer::new();
+        line.push_line(text);
         LINES
             .lock()
             .expect("not poisoned")
-            .push((record.level(), record.args().to_string()));
+            .push((level, line.text().to_string()));
     }
-
-    fn flush(&self) {}
 }
 
 static RECORDER: Recorder = Recorder;
@@ -41,8 +39,11 @@ const ISS: u64 = 0x1FF_FFFF;
 
 #[test]
 fn no_realm_trap_reaches_the_console_or_shows_realm_values() {
-    log::set_logger(&RECORDER).expect("the only logger of this binary");
-    log::set_max_level(log::LevelFilter::Trace);
+    assert!(
+        rmm::log_line::set_sink(&RECORDER),
+        "the only sink of this binary"
+    );
+    rmm::log_line::set_max_level(Level::Trace);
     let rig = setup(true);
     // Every exception class, each with every ISS bit set and then with none, then an IRQ.
     let next = AtomicU64::new(0);
@@ -81,10 +82,17 @@ fn no_realm_trap_reaches_the_console_or_shows_realm_values() {
     }
     assert_eq!(rig.exit(0), 1, "every trap handled, then the IRQ");
     let lines = LINES.lock().expect("not poisoned");
+    // The classes the RMM does not handle are logged, at debug: the recorder saw them.
+    assert!(
+        lines
+            .iter()
+            .any(|(level, text)| *level == Level::Debug && text.contains("not handled")),
+        "no debug line for an unhandled exception class: {lines:?}"
+    );
     for (level, text) in lines.iter() {
         assert!(
-            *level > log::Level::Info,
-            "a realm trap logged at {level}: {text}"
+            *level > Level::Info,
+            "a realm trap logged at {level:?}: {text}"
         );
         let lower = text.to_lowercase();
         for value in [REALM_PC, REALM_SECRET] {

@@ -7,13 +7,15 @@
 //! again, and every lock it held stays held, so no other CPU can act on the half-changed
 //! state either. Going on instead could hand memory to the wrong party.
 
+use crate::log_line::{Arg, Line};
 use aarch64_cpu::asm::wfe;
 
-/// Stops this CPU for good, after logging `what` (which rule broke) as an error.
+/// Stops this CPU for good, after logging `what` (which rule broke) as an error:
+/// `RMM FATAL: <what>; this CPU stops`.
 #[cold]
 #[inline(never)]
-pub fn stop(what: core::fmt::Arguments<'_>) -> ! {
-    log::error!("RMM FATAL: {what}; this CPU stops");
+pub fn stop(what: &Line<'_>) -> ! {
+    crate::log_error!("RMM FATAL: {}; this CPU stops", Arg::Line(what));
     halt()
 }
 

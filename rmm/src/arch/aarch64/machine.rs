@@ -12,6 +12,7 @@ use crate::arch::world::{
 };
 use crate::arch::{GRANULE_WORDS, Machine, NsAccessFault, PlatformTokenHunk, VmidWidth};
 use crate::granule::GranuleAddr;
+use crate::log_line::{dec, hex};
 use crate::mmu::layout::realm_va;
 use attest::sha::Sha2Engine;
 use rmm_abi::el3::{El3Status, RMM_GTSI_DELEGATE, RMM_GTSI_UNDELEGATE};
@@ -149,10 +150,11 @@ impl Machine for HwMachine {
             }
             // Only a monitor bug gets here (every caller's offset and type are constants that
             // fit a granule): stop, rather than work on a value that is not the granule's.
-            _ => super::fatal::stop(format_args!(
-                "with_realm_value: {} bytes at offset {offset:#x} do not fit granule {:#x}",
-                core::mem::size_of::<T>(),
-                addr.get()
+            _ => super::fatal::stop(&crate::line_of!(
+                "with_realm_value: {} bytes at offset {} do not fit granule {}",
+                dec(core::mem::size_of::<T>() as u64),
+                hex(offset as u64),
+                hex(addr.get()),
             )),
         }
     }
@@ -213,10 +215,11 @@ impl Machine for HwMachine {
             core::sync::atomic::AtomicBool::new(false);
         if !REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
             let cpu = super::sysreg::cpu_index();
-            log::info!(
-                "attestation: signing a token took CPU {cpu}'s stack to {} of {} bytes",
-                super::stack_probe::high_water(cpu),
-                super::entry::STACK_SIZE
+            crate::log_info!(
+                "attestation: signing a token took CPU {}'s stack to {} of {} bytes",
+                dec(cpu as u64),
+                dec(super::stack_probe::high_water(cpu) as u64),
+                dec(super::entry::STACK_SIZE as u64),
             );
         }
         interrupts::interrupt_pending()

@@ -28,6 +28,7 @@
 //! drop back to software if they lack the instructions the boot CPU had.
 
 use crate::cpu_features::{CpuIdRegisters, Sha2Instructions, sha2_instructions};
+use crate::log_line::{dec, hex};
 use attest::sha::{KatFailure, SOFT, Sha2Engine, known_answer_test};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -543,13 +544,16 @@ fn self_test(instructions: Sha2Instructions) -> Result<u8, KatFailure> {
 pub fn init_cold(cpu: &CpuIdRegisters) {
     let cptr = enable_fp_simd();
     if cptr & CPTR_EL2_TFP != 0 {
-        log::info!("FP/SIMD was trapped at R-EL2 (CPTR_EL2 = {cptr:#x}); enabled for hashing");
+        crate::log_info!(
+            "FP/SIMD was trapped at R-EL2 (CPTR_EL2 = {}); enabled for hashing",
+            hex(cptr),
+        );
     }
     let instructions = sha2_instructions(cpu);
     let chosen = match self_test(instructions) {
         Ok(level) => level,
         Err(failure) => {
-            log::error!(
+            crate::log_error!(
                 "hash engine: the {} instructions gave a wrong {} digest of the {} vector; \
                  measuring in software",
                 if instructions == Sha2Instructions::Sha256 {
@@ -558,7 +562,7 @@ pub fn init_cold(cpu: &CpuIdRegisters) {
                     "SHA-256/512"
                 },
                 failure.algorithm,
-                failure.vector
+                failure.vector,
             );
             // A SHA-256-only retry would keep half the speed-up; a CPU that fails its
             // self-test is not trusted with either.
@@ -566,13 +570,13 @@ pub fn init_cold(cpu: &CpuIdRegisters) {
         }
     };
     SELECTED.store(chosen, Ordering::Release);
-    log::info!(
+    crate::log_info!(
         "hash engine: {}",
         match chosen {
             HARDWARE_SHA256_512 => "SHA-256 and SHA-512 instructions (self-test passed)",
             HARDWARE_SHA256 => "SHA-256 instructions (self-test passed), SHA-512 in software",
             _ => "software",
-        }
+        },
     );
 }
 
@@ -583,8 +587,9 @@ pub fn init_warm(cpu: &CpuIdRegisters, cpu_index: u64) {
     let here = level(sha2_instructions(cpu));
     let selected = SELECTED.load(Ordering::Acquire);
     if here < selected {
-        log::error!(
-            "CPU {cpu_index} lacks SHA-2 instructions the boot CPU has; measuring in software"
+        crate::log_error!(
+            "CPU {} lacks SHA-2 instructions the boot CPU has; measuring in software",
+            dec(cpu_index),
         );
         SELECTED.store(SOFTWARE, Ordering::Release);
     }

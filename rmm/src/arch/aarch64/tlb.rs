@@ -11,6 +11,7 @@
 
 use super::fatal;
 use crate::arch::VmidWidth;
+use crate::log_line::{dec, hex};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// VTCR_EL2.VS: 16-bit VMIDs.
@@ -50,15 +51,18 @@ fn check_regime(vmid: u16) {
     let width = match REALM_VMID_BITS.load(Ordering::Relaxed) {
         16 => VmidWidth::Bits16,
         8 => VmidWidth::Bits8,
-        _ => fatal::stop(format_args!(
-            "TLB invalidation for VMID {vmid:#x} before the VMID width was set"
+        _ => fatal::stop(&crate::line_of!(
+            "TLB invalidation for VMID {} before the VMID width was set",
+            hex(u64::from(vmid)),
         )),
     };
     if vtcr & VTCR_VS != resting_vtcr(width) & VTCR_VS || !width.holds(vmid) {
-        fatal::stop(format_args!(
-            "TLB invalidation for VMID {vmid:#x} under VTCR_EL2 {vtcr:#x}, but realms use \
-             {}-bit VMIDs: it would miss the realm's entries",
-            width.bits()
+        fatal::stop(&crate::line_of!(
+            "TLB invalidation for VMID {} under VTCR_EL2 {}, but realms use {}-bit VMIDs: it \
+             would miss the realm's entries",
+            hex(u64::from(vmid)),
+            hex(vtcr),
+            dec(u64::from(width.bits())),
         ));
     }
 }

@@ -27,6 +27,7 @@
 //! they need no check.
 
 use super::entry::{STACK_SIZE, STACKS, stack_area};
+use crate::log_line::{dec, hex, hex64};
 
 /// Exception class of a data abort taken without a change in exception level.
 const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
@@ -135,9 +136,15 @@ extern "C" fn rmm_unexpected_exception(
     let cpu = super::sysreg::cpu_index() as u64;
     if is_stack_overflow(cpu, esr, far, sp) {
         let (bottom, top) = stack_area().va_range(cpu);
-        log::error!(
-            "stack overflow on CPU {cpu}: SP={sp:#018x} FAR_EL2={far:#018x} \
-             ELR_EL2={elr:#018x}, below its stack [{bottom:#x}, {top:#x}); this CPU stops"
+        crate::log_error!(
+            "stack overflow on CPU {}: SP={} FAR_EL2={} ELR_EL2={}, below its stack [{}, {}); \
+             this CPU stops",
+            dec(cpu),
+            hex64(sp),
+            hex64(far),
+            hex64(elr),
+            hex(bottom),
+            hex(top),
         );
         return;
     }
@@ -146,8 +153,12 @@ extern "C" fn rmm_unexpected_exception(
         .and_then(|k| VECTOR_NAMES.get(k))
         .copied()
         .unwrap_or("unknown vector");
-    log::error!(
-        "unexpected exception ({name}): ESR_EL2={esr:#018x} ELR_EL2={elr:#018x} \
-         FAR_EL2={far:#018x} SPSR_EL2={spsr:#018x}; this CPU stops"
+    crate::log_error!(
+        "unexpected exception ({}): ESR_EL2={} ELR_EL2={} FAR_EL2={} SPSR_EL2={}; this CPU stops",
+        name,
+        hex64(esr),
+        hex64(elr),
+        hex64(far),
+        hex64(spsr),
     );
 }

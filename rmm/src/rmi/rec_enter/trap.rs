@@ -9,6 +9,7 @@ use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::inject;
 use crate::exec::realm_memory::ripas_run;
+use crate::log_line::hex8;
 use crate::realm::rec::LastExit;
 use crate::rsi::{self, RsiAction};
 use crate::vcpu::esr::{
@@ -127,7 +128,10 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
             // A realm can raise these at will (BRK, illegal execution state...), so they must
             // not reach the shared console at the default level, and the line carries only
             // the 6-bit class, never the realm's PC, syndrome or registers.
-            log::debug!("realm exception class {class:#04x} not handled: a SYNC exit");
+            crate::log_debug!(
+                "realm exception class {} not handled: a SYNC exit",
+                hex8(u64::from(class)),
+            );
             sync_exit(trap, ExitRecord::new(RecExitReason::Sync))
         }
     }
