@@ -192,64 +192,76 @@ impl LineBuffer {
 
     #[inline(never)]
     fn push_line_at(&mut self, line: &Line<'_>, depth: usize) {
-        let bytes = line.template.as_bytes();
+        let mut rest = line.template.as_bytes();
         let mut args = line.args.iter();
-        let (mut from, mut i) = (0, 0);
-        while i + 1 < bytes.len() {
-            if bytes[i] == b'{' && bytes[i + 1] == b'}' {
-                self.push_bytes(&bytes[from..i]);
-                match args.next() {
-                    Some(Arg::Line(inner)) if depth == 0 => self.push_line_at(inner, 1),
-                    Some(Arg::Line(_)) => self.push_str("..."),
-                    Some(arg) => self.push_arg(*arg),
-                    None => {}
-                }
-                i += 2;
-                from = i;
-            } else {
-                i += 1;
+        while let Some(at) = rest.iter().position(|&byte| byte == b'{') {
+            if rest.get(at + 1) != Some(&b'}') {
+                self.push_bytes(&rest[..=at]);
+                rest = &rest[at + 1..];
+                continue;
+            }
+            self.push_bytes(&rest[..at]);
+            rest = &rest[at + 2..];
+            match args.next() {
+                Some(Arg::Line(inner)) if depth == 0 => self.push_line_at(inner, 1),
+                Some(Arg::Line(_)) => self.push_str("..."),
+                Some(arg) => self.push_arg(*arg),
+                None => {}
             }
         }
-        self.push_bytes(&bytes[from..]);
+        self.push_bytes(rest);
     }
 
     fn push_arg(&mut self, arg: Arg<'_>) {
-        let (value, base, digits) = match arg {
-            Arg::Str(text) => return self.push_str(text),
-            Arg::Line(_) => return,
-            Arg::Dec(value) => (value, 10, 1),
+        match arg {
+            Arg::Str(text) => self.push_str(text),
+            Arg::Line(_) => {}
+            Arg::Dec(value) => self.push_decimal(value),
             Arg::Int(value) => {
                 if value < 0 {
                     self.push_str("-");
                 }
-                (value.unsigned_abs(), 10, 1)
+                self.push_decimal(value.unsigned_abs());
             }
-            Arg::Hex(value) => (value, 16, 1),
-            Arg::HexDigits(value, digits) => (value, 16, digits),
-        };
-        if base == 16 {
-            self.push_str("0x");
+            Arg::Hex(value) => self.push_hex(value, 1),
+            Arg::HexDigits(value, digits) => self.push_hex(value, usize::from(digits)),
         }
-        self.push_number(value, base, digits);
     }
 
-    /// `value` in `base` (10 or 16, lower-case), at least `min_digits` (1 to 20) digits.
-    fn push_number(&mut self, mut value: u64, base: u64, min_digits: u8) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        // u64::MAX has 20 decimal digits; the widest padding asked for is 16.
-        let mut scratch = [b'0'; 20];
-        let mut start = scratch.len();
-        let mut written = 0;
-        while value != 0 || written < min_digits {
+    /// `value` in decimal.
+    fn push_decimal(&mut self, mut value: u64) {
+        // u64::MAX has 20 decimal digits.
+        let mut digits = [0; 20];
+        let mut start = digits.len();
+        loop {
             start -= 1;
-            scratch[start] = DIGITS[(value % base) as usize];
-            value /= base;
-            written = written.saturating_add(1);
-            if start == 0 {
+            digits[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 || start == 0 {
                 break;
             }
         }
-        self.push_bytes(&scratch[start..]);
+        self.push_bytes(&digits[start..]);
+    }
+
+    /// `0x` and `value` in lower-case hexadecimal, at least `min_digits` (1 to 16) digits.
+    fn push_hex(&mut self, mut value: u64, min_digits: usize) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = *b"0x0000000000000000";
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = HEX[(value & 0xf) as usize];
+            value >>= 4;
+            if value == 0 || start == 2 {
+                break;
+            }
+        }
+        // The padding is the template's zeros; the prefix goes just before the first digit.
+        let start = start.min(digits.len() - min_digits.clamp(1, 16));
+        digits[start - 2] = b'0';
+        digits[start - 1] = b'x';
+        self.push_bytes(&digits[start - 2..]);
     }
 
     /// The text so far (no newline).
