@@ -226,7 +226,7 @@ fn destroy_locked(
         return Err(RmiError::Rtt(RttLevel::LEAF).with([0, top]));
     };
     let mut data = GranuleAddr::new(pa)
-        .and_then(|addr| monitor.granules.lock(addr, GranuleState::Data).ok())
+        .and_then(|addr| monitor.granules.lock_inline(addr, GranuleState::Data).ok())
         .unwrap_or_else(|| invariant::broken_at("an assigned entry maps a non-DATA granule", pa));
     csm(ipa)?;
     let after = match ripas {

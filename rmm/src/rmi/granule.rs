@@ -25,7 +25,10 @@ pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) ->
     let Some(addr) = GranuleAddr::new(pa) else {
         return Err(RmiError::Input.into());
     };
-    let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Undelegated) else {
+    let Ok(mut granule) = monitor
+        .granules
+        .lock_inline(addr, GranuleState::Undelegated)
+    else {
         return Err(RmiError::Input.into());
     };
     // EL3 refuses granules that are not NS (the RMM's own carve-out, secure memory): the
@@ -45,7 +48,7 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) 
     let Some(addr) = GranuleAddr::new(pa) else {
         return Err(RmiError::Input.into());
     };
-    let Ok(mut granule) = monitor.granules.lock(addr, GranuleState::Delegated) else {
+    let Ok(mut granule) = monitor.granules.lock_inline(addr, GranuleState::Delegated) else {
         return Err(RmiError::Input.into());
     };
     match machine.gtsi_undelegate(addr) {

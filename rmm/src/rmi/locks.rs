@@ -20,29 +20,43 @@ pub fn tracked(granules: &GranuleTable, raw: u64) -> Result<GranuleAddr, RmiErro
         .ok_or(RmiError::Input)
 }
 
-/// Locks the granule at `raw`, which must be in `state`.
+/// `raw` as a granule address (aligned; whether the table tracks it is the lock's check, which
+/// answers the same `RMI_ERROR_INPUT`, so the lookup is done once).
+fn aligned(raw: u64) -> Result<GranuleAddr, RmiError> {
+    GranuleAddr::new(raw).ok_or(RmiError::Input)
+}
+
+/// Locks the granule at `raw`, which must be tracked and in `state`. Out of line with the
+/// lock inlined into it: one call on the commands' paths, as for [`lock_two`].
+#[inline(never)]
 pub fn lock_one(
     granules: &GranuleTable,
     raw: u64,
     state: GranuleState,
 ) -> Result<LockedGranule<'_>, RmiError> {
-    let addr = tracked(granules, raw)?;
-    granules.lock(addr, state).map_err(|_| RmiError::Input)
+    granules
+        .lock_inline(aligned(raw)?, state)
+        .map_err(|_| RmiError::Input)
 }
 
 /// Locks the two distinct granules `a` and `b` (address, expected state) in ascending
-/// address order and returns them in argument order.
+/// address order and returns them in argument order. Out of line, the locks inlined.
+#[inline(never)]
 pub fn lock_two(
     granules: &GranuleTable,
     a: (u64, GranuleState),
     b: (u64, GranuleState),
 ) -> Result<(LockedGranule<'_>, LockedGranule<'_>), RmiError> {
-    let addr_a = tracked(granules, a.0)?;
-    let addr_b = tracked(granules, b.0)?;
+    let addr_a = aligned(a.0)?;
+    let addr_b = aligned(b.0)?;
     if addr_a == addr_b {
         return Err(RmiError::Input);
     }
-    let lock = |addr, state| granules.lock(addr, state).map_err(|_| RmiError::Input);
+    let lock = |addr, state| {
+        granules
+            .lock_inline(addr, state)
+            .map_err(|_| RmiError::Input)
+    };
     if addr_a < addr_b {
         let first = lock(addr_a, a.1)?;
         let second = lock(addr_b, b.1)?;
@@ -74,10 +88,9 @@ pub fn lock_rd<'t, M: Machine>(
 /// bulk of it, and only the configuration needs to be read where it is used.
 #[inline(never)]
 fn lock_rd_granule(monitor: &Monitor, raw: u64) -> Result<LockedGranule<'_>, RmiError> {
-    let addr = tracked(&monitor.granules, raw)?;
     monitor
         .granules
-        .lock(addr, GranuleState::Rd)
+        .lock_inline(aligned(raw)?, GranuleState::Rd)
         .map_err(|_| RmiError::Input)
 }
 

@@ -129,7 +129,7 @@ impl Walk<'_> {
 #[inline(always)]
 pub fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
     granules
-        .lock(table, GranuleState::Rtt)
+        .lock_inline(table, GranuleState::Rtt)
         .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
 }
 

@@ -139,7 +139,7 @@ fn enter<M: Machine>(
     let result = run_rec(monitor, machine, rec_addr, run);
     // The reference taken above keeps the REC a REC (REC_DESTROY refuses a referenced one).
     let mut rec = granules
-        .lock(rec_addr, GranuleState::Rec)
+        .lock_inline(rec_addr, GranuleState::Rec)
         .unwrap_or_else(|_| {
             invariant::broken_at("a running REC stopped being a REC", rec_addr.get())
         });
