@@ -41,7 +41,7 @@ use args::{
     InitRipasArgs, MapUnprotectedArgs, PsciCompleteArgs, RdArgs, RealmCreateArgs, RecArgs,
     RecCreateArgs, RecEnterArgs, RttCreateArgs, RttEntryArgs, SetRipasArgs, VersionArgs,
 };
-use error::{Handled, outputs};
+use error::{Handled, outputs, outputs_inline};
 use rmm_abi::rmi::RmiCommand;
 use rmm_abi::smc::SMC_UNKNOWN;
 
@@ -102,7 +102,7 @@ impl RmiOutputs {
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
     let (m, h, r) = (monitor, machine, request);
     let outputs = match RmiCommand::from_fid(r.regs[0]) {
-        Some(RmiCommand::Version) => outputs(version::handle(VersionArgs::decode(r))),
+        Some(RmiCommand::Version) => outputs_inline(version::handle(VersionArgs::decode(r))),
         Some(RmiCommand::Features) => run(|a| features::handle(m, a), FeaturesArgs::decode(r)),
         Some(RmiCommand::GranuleDelegate) => {
             run(|a| granule::delegate(m, h, a), GranuleArgs::decode(r))

@@ -106,7 +106,9 @@ impl Walk<'_> {
     /// The "top of the non-live region" the destroy commands report for `ipa` (the address
     /// that was walked): `ipa` itself if its entry is live; otherwise the IPA of the next live
     /// entry in the same table, or the end of the range the table maps. Like the reference
-    /// RMM, the scan never looks past this table.
+    /// RMM, the scan never looks past this table. Out of line: seven commands report it,
+    /// mostly on their error paths, and each inlined copy carried the scan.
+    #[inline(never)]
     pub fn nonlive_top(&self, machine: &impl Machine, ipa: u64) -> u64 {
         let live = |index| {
             Entry::decode(machine.read_word(self.table.addr(), index), self.level).is_live()

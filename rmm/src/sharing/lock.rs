@@ -65,7 +65,9 @@ impl SharedMemory {
     }
 
     /// Takes the CSM lock for a running REC: `None` if a host interrupt became pending while
-    /// it waited (the caller exits with `RMI_EXIT_IRQ`, having changed nothing).
+    /// it waited (the caller exits with `RMI_EXIT_IRQ`, having changed nothing). Out of line
+    /// (three CSM calls take it).
+    #[inline(never)]
     pub fn lock_for_realm(&self, machine: &impl Machine) -> Option<CsmGuard<'_>> {
         loop {
             if let Some(guard) = self.state.try_lock() {
@@ -145,7 +147,9 @@ impl<'t> LockedRds<'t> {
         Ok(())
     }
 
-    /// True if `addr` is one of the locked RDs.
+    /// True if `addr` is one of the locked RDs. Out of line, as [`LockedRds::get`]: each
+    /// of the seven places that asked inlined the search.
+    #[inline(never)]
     pub fn holds(&self, addr: GranuleAddr) -> bool {
         self.slots
             .iter()
@@ -156,6 +160,7 @@ impl<'t> LockedRds<'t> {
 
     /// The locked RD with the state machine's name `rd`; an RD that is not locked can only be
     /// asked for by an RMM bug (the state machine's plan reached outside what it involved).
+    #[inline(never)]
     pub fn get(&self, rd: apt::Rd) -> GranuleAddr {
         match GranuleAddr::new(rd.0).filter(|a| self.holds(*a)) {
             Some(addr) => addr,

@@ -73,7 +73,7 @@ impl<'a, M: Machine> AptShares<'a, M> {
             invariant::broken_at("an APT names a RealmId that is no CSM realm", id.get());
         };
         let rd = Rd::new(self.machine, rd);
-        (rd.rim(), rd.rpv(), rd.config().hash)
+        (rd.rim(), rd.rpv(), rd.config_out_of_line().hash)
     }
 }
 

@@ -27,7 +27,7 @@ pub struct TableView<'a, M: Machine> {
 impl<M: Machine> Stage2View for TableView<'_, M> {
     fn summarize(&self, realm: apt::Rd, range: apt::IpaRange) -> RangeSummary {
         let rd = Rd::new(self.machine, self.rds.get(realm));
-        let s2 = rd.config().s2;
+        let s2 = rd.config_out_of_line().s2;
         let mut sum = RangeSummary::default();
         // The state machine asks only about ranges inside the protected half it checked;
         // anything else is summarised as DESTROYED, the most restrictive reading.
