@@ -177,14 +177,10 @@ pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Ha
     let block_allowed = parent_level.get() >= super::rtt_args::MIN_BLOCK_LEVEL;
     let folded = match child.refcount() {
         0 => {
-            let unassigned = [
-                Entry::Unassigned(Ripas::Destroyed),
-                Entry::Unassigned(Ripas::Empty),
-                Entry::Unassigned(Ripas::Ram),
-                Entry::UnassignedNs,
-            ];
-            if let Some(entry) = unassigned.into_iter().find(|e| uniform(*e)) {
-                entry
+            // Uniform means equal to the first entry: one scan, for the first entry's kind.
+            let unassigned = matches!(first, Entry::Unassigned(_) | Entry::UnassignedNs);
+            if unassigned && uniform(first) {
+                first
             } else if let Some(block) = contiguous_block(&read, first, level, parent_level) {
                 if !block_allowed {
                     return Err(RmiError::Rtt(parent_level).into());
