@@ -4,10 +4,10 @@
 //!
 //! A line is a template with a `{}` for each argument ([`Line`], [`Arg`]: text, decimal and
 //! hexadecimal numbers, an error's own line) that [`LineBuffer`] writes with a few
-//! fixed-format writers. Formatting through `core::fmt`
-//! cost the firmware about 10 KiB of code (its padding and integer machinery, a `Display`
-//! impl per error, an argument table at every call site), for lines that only ever print
-//! text and numbers (`docs/benchmarks.md`, "The lean monitor, eighth steps").
+//! fixed-format writers. Formatting through `core::fmt` cost the firmware about 5 KiB of
+//! code (its padding and integer machinery, a `Display` impl per error, an argument table at
+//! every call site), for lines that only ever print text and numbers (`docs/benchmarks.md`,
+//! "The lean monitor, eighth steps").
 //!
 //! Where the lines go is a [`LineSink`] installed once ([`set_sink`]); the firmware installs
 //! the console logger (`logger`), host tests a recorder. This file is a leaf: it imports
@@ -343,7 +343,7 @@ pub fn enabled(level: Level) -> bool {
 }
 
 /// Writes one line at `level` to the installed sink (nowhere before one is installed).
-/// Out of line: a log call costs its pieces and a call.
+/// Out of line: a log call costs its arguments and a call.
 #[inline(never)]
 pub fn emit(level: Level, line: &Line<'_>) {
     if enabled(level)
