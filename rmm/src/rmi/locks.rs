@@ -15,15 +15,32 @@ use rmm_abi::rmi::states::GranuleState;
 
 /// `raw` as a granule address the table tracks.
 pub fn tracked(granules: &GranuleTable, raw: u64) -> Result<GranuleAddr, RmiError> {
-    GranuleAddr::new(raw)
-        .filter(|addr| granules.is_tracked(*addr))
-        .ok_or(RmiError::Input)
+    aligned(raw).and_then(|addr| {
+        if granules.is_tracked(addr) {
+            Ok(addr)
+        } else {
+            Err(RmiError::Input)
+        }
+    })
 }
 
 /// `raw` as a granule address (aligned; whether the table tracks it is the lock's check, which
 /// answers the same `RMI_ERROR_INPUT`, so the lookup is done once).
 fn aligned(raw: u64) -> Result<GranuleAddr, RmiError> {
     GranuleAddr::new(raw).ok_or(RmiError::Input)
+}
+
+/// Locks `addr` in `state`, inlined (the helpers below are out of line themselves); not
+/// tracked or in another state is `RMI_ERROR_INPUT`.
+#[inline(always)]
+fn lock_input(
+    granules: &GranuleTable,
+    addr: GranuleAddr,
+    state: GranuleState,
+) -> Result<LockedGranule<'_>, RmiError> {
+    granules
+        .lock_inline(addr, state)
+        .map_err(|_| RmiError::Input)
 }
 
 /// Locks the granule at `raw`, which must be tracked and in `state`. Out of line with the
@@ -34,9 +51,7 @@ pub fn lock_one(
     raw: u64,
     state: GranuleState,
 ) -> Result<LockedGranule<'_>, RmiError> {
-    granules
-        .lock_inline(aligned(raw)?, state)
-        .map_err(|_| RmiError::Input)
+    lock_input(granules, aligned(raw)?, state)
 }
 
 /// Locks the two distinct granules `a` and `b` (address, expected state) in ascending
@@ -52,11 +67,7 @@ pub fn lock_two(
     if addr_a == addr_b {
         return Err(RmiError::Input);
     }
-    let lock = |addr, state| {
-        granules
-            .lock_inline(addr, state)
-            .map_err(|_| RmiError::Input)
-    };
+    let lock = |addr, state| lock_input(granules, addr, state);
     if addr_a < addr_b {
         let first = lock(addr_a, a.1)?;
         let second = lock(addr_b, b.1)?;
@@ -88,10 +99,7 @@ pub fn lock_rd<'t, M: Machine>(
 /// bulk of it, and only the configuration needs to be read where it is used.
 #[inline(never)]
 fn lock_rd_granule(monitor: &Monitor, raw: u64) -> Result<LockedGranule<'_>, RmiError> {
-    monitor
-        .granules
-        .lock_inline(aligned(raw)?, GranuleState::Rd)
-        .map_err(|_| RmiError::Input)
+    lock_input(&monitor.granules, aligned(raw)?, GranuleState::Rd)
 }
 
 /// Up to this many granules locked together (a realm's 16 root tables).
