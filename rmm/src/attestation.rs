@@ -204,3 +204,38 @@ pub fn provision_into<M: Machine>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log_line::LineBuffer;
+
+    fn shown(error: ProvisionError) -> String {
+        let mut line = LineBuffer::new();
+        line.push_line(&error.message().line());
+        line.text().to_string()
+    }
+
+    #[test]
+    fn every_provisioning_failure_reads_as_one_plain_sentence() {
+        assert_eq!(
+            shown(ProvisionError::RealmKey(El3Status::BadPas)),
+            format!(
+                "EL3 refused the realm key (status {})",
+                El3Status::BadPas.value()
+            )
+        );
+        assert_eq!(
+            shown(ProvisionError::KeyLength(32)),
+            "EL3 gave a 32-byte realm key"
+        );
+        assert_eq!(
+            shown(ProvisionError::InvalidKey),
+            "the realm key is not a P-384 scalar"
+        );
+        assert_eq!(
+            shown(ProvisionError::PlatformTokenEmpty),
+            "the platform token is empty"
+        );
+    }
+}

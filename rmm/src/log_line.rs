@@ -94,8 +94,11 @@ pub struct Message<const N: usize> {
 }
 
 impl<const N: usize> Message<N> {
-    /// `template` with `args` at its `{}`s.
+    /// `template` with `args` at its `{}`s. Every marker has its argument (checked in debug
+    /// builds, where the host tests render the messages); arguments beyond the markers pad a
+    /// message to the fixed count its error type returns, and are not shown.
     pub const fn new(template: &'static str, args: [Arg<'static>; N]) -> Self {
+        debug_assert!(markers(template) <= N, "a message's marker has no argument");
         Self { template, args }
     }
 
