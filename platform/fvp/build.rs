@@ -8,7 +8,7 @@ fn main() {
         format!("-T{root}/linker.ld"),
         "--defsym=IMAGE_BASE=0xFDC00000".into(),
         "--defsym=IMAGE_MAX_SIZE=0x1FFF000".into(),
-        "--entry=rmm_entry".into(),
+        "--entry=rmm_vectors".into(),
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

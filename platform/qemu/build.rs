@@ -8,7 +8,7 @@ fn main() {
         format!("-T{root}/linker.ld"),
         "--defsym=IMAGE_BASE=0x40100000".into(),
         "--defsym=IMAGE_MAX_SIZE=0x17FF000".into(),
-        "--entry=rmm_entry".into(),
+        "--entry=rmm_vectors".into(),
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

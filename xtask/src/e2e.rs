@@ -469,7 +469,7 @@ fn print_gdb_recipe(images: &images::Images) {
          gdb-multiarch -q {rmm} -ex 'set confirm off' \\\n    \
          -ex 'add-symbol-file {host}' {sources}\\\n    \
          -ex 'target remote :1234' -ex 'hbreak rmm_platform_main' -ex 'continue'\n\
-         xtask: the RMM is entered first at 0x40100000 (rmm_entry, cold boot, CPU 0); ending \
+         xtask: the RMM is entered first at 0x40100000 (its vector table, which branches to rmm_entry: cold boot, CPU 0); ending \
          QEMU from gdb or with Ctrl-C here makes the run count as failed.",
         rmm = images.rmm_elf.display(),
         host = images.host_elf.display(),

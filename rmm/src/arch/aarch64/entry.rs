@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RMM image entry point, shared by cold and warm boot.
 //!
-//! EL3 enters at the image base at R-EL2 with the MMU and caches off, all exceptions masked
+//! EL3 enters at the image base (the vector table's first word, a branch to `rmm_entry`: see
+//! [`super::vectors`]) at R-EL2 with the MMU and caches off, all exceptions masked
 //! and no stack, with x0 = CPU index and x1..x3 = boot arguments (zero on warm boot). The
 //! first entry ever is the cold boot (a flag in `.data` says so); it clears BSS exactly once.
 //! Every CPU gets its own stack from [`STACKS`], records its index in TPIDR_EL2 and installs
@@ -56,9 +57,12 @@ pub static STACKS: Stacks = Stacks(UnsafeCell::new([[0; STACK_SIZE]; MAX_CPUS]))
 pub static RMM_COLD_BOOT_PENDING: AtomicU64 = AtomicU64::new(1);
 
 core::arch::global_asm!(
-    ".section .text.entry, \"ax\"",
+    ".section .text.rmm_entry, \"ax\"",
     ".global rmm_entry",
     "rmm_entry:",
+    // Run on SP_EL2 from here on (EL3 enters in EL2h; this makes it so): the vectors for
+    // exceptions taken on SP_EL0 hold code (`super::vectors`).
+    "msr spsel, #1",
     // Keep the boot arguments in callee-saved registers.
     "mov x19, x0",
     "mov x20, x1",

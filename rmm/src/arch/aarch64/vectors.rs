@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The R-EL2 exception vector table.
+//! The R-EL2 exception vector table, which is also the image's first 2 KiB: EL3 enters at the
+//! image base, vector 0, which branches to `rmm_entry` ([`super::entry`]). The four
+//! current-EL SP_EL0 vectors can never be taken (the RMM runs on SP_EL2 from its first
+//! instruction), so their 512 bytes hold that branch and the handlers below instead of
+//! padding, and the table needs no alignment padding before it (`cargo xtask size` counts
+//! 2 KiB less).
 //!
 //! One exception is expected: a synchronous data abort (EC 0x25) taken by the NS-memory copy
 //! routine (its PC between `rmm_ns_access_start` and `rmm_ns_access_end`), which resumes at
@@ -33,24 +38,16 @@ use crate::log_line::{dec, hex, hex64};
 const EC_DATA_ABORT_SAME_EL: u64 = 0x25;
 
 core::arch::global_asm!(
-    ".section .text.vectors, \"ax\"",
+    // The image's first bytes (the linker script puts `.text.entry` first).
+    ".section .text.entry, \"ax\"",
     ".balign 0x800",
     ".global rmm_vectors",
     "rmm_vectors:",
-    ".irp kind, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
-    ".balign 0x80",
-    ".if \\kind == 4",
-    "b rmm_sync_current_el",
-    ".elseif \\kind >= 8 && \\kind <= 11",
-    // From the realm (AArch64 at EL1/EL0): back into `rmm_realm_run`'s caller.
-    "stp x0, x1, [sp, #-16]!",
-    "mov x1, #(\\kind - 8)",
-    "b rmm_realm_exit",
-    ".else",
-    "mov x0, #\\kind",
-    "b rmm_vector_common",
-    ".endif",
-    ".endr",
+    // Vectors 0 to 3 (current EL with SP_EL0) can never be taken: `rmm_entry` selects SP_EL2
+    // before anything else and nothing selects SP_EL0 again. Their 512 bytes hold the image
+    // entry (EL3 enters at the image base: a branch to `rmm_entry`) and the current-EL
+    // handlers below, so the table costs no alignment padding.
+    "b rmm_entry",
     // Synchronous, current EL: fix up a data abort in the NS copy routine.
     "rmm_sync_current_el:",
     "mrs x9, esr_el2",
@@ -88,6 +85,23 @@ core::arch::global_asm!(
     "1:",
     "wfe",
     "b 1b",
+    ".ltorg",
+    // Fails to assemble if the code above ran past vector 3.
+    ".org rmm_vectors + 0x200",
+    ".irp kind, 4,5,6,7,8,9,10,11,12,13,14,15",
+    ".balign 0x80",
+    ".if \\kind == 4",
+    "b rmm_sync_current_el",
+    ".elseif \\kind >= 8 && \\kind <= 11",
+    // From the realm (AArch64 at EL1/EL0): back into `rmm_realm_run`'s caller.
+    "stp x0, x1, [sp, #-16]!",
+    "mov x1, #(\\kind - 8)",
+    "b rmm_realm_exit",
+    ".else",
+    "mov x0, #\\kind",
+    "b rmm_vector_common",
+    ".endif",
+    ".endr",
     stacks = sym STACKS,
     stack_size = const STACK_SIZE,
     ec_data_abort = const EC_DATA_ABORT_SAME_EL,
