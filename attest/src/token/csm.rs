@@ -33,12 +33,12 @@
 //! [`CsmClaims::encoded_len`], at most [`CSM_CLAIMS_MAX_LEN`] with at most [`MAX_SHARES`]
 //! shares.
 
-use super::cbor::bstr_item_len;
+use super::cbor::{
+    MAJOR_ARRAY, MAJOR_BSTR, MAJOR_SIMPLE, MAJOR_TSTR, MAJOR_UINT, bstr_item_len, head,
+};
 use super::claims::{hash_algo_name, uint_len};
 use super::error::TokenError;
 use super::store::{ClaimsStore, StoreWriter};
-use minicbor::Encoder;
-use minicbor::encode::write::{Cursor, EndOfSlice};
 use rmm_abi::measurement::Measurement;
 use rmm_abi::rmi::states::HashAlgorithm;
 
@@ -251,69 +251,87 @@ impl CsmClaims<'_> {
         claims_len_with(self.realm_id, n, total)
     }
 
-    /// Writes the two claims (keys and values) to `out`, one share map at a time: each piece
-    /// is encoded into a buffer on the stack by the same encoder type as the rest of the token
-    /// (a [`Cursor`] over a byte slice), so the firmware carries one copy of minicbor's code,
-    /// not a second one for the store's writer.
+    /// Writes the two claims (keys and values) to `out`: CBOR heads ([`head`]) and contents,
+    /// item by item, in the shortest form (the deterministic encoding the rest of the token
+    /// uses); no encoder is needed, since every item is an integer, a string or a flag.
     pub(crate) fn write_to<S: ClaimsStore + ?Sized>(
         &self,
         out: &mut StoreWriter<'_, S>,
     ) -> Result<(), TokenError> {
-        let mut buf = [0u8; SHARE_MAX_LEN];
-        let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
-        enc.u64(keys::REALM_ID)
-            .and_then(|e| e.u64(self.realm_id))
-            .and_then(|e| e.u64(keys::SHARES))
-            .and_then(|e| e.array(self.shares.count() as u64))
-            .map_err(|_| TokenError::BufferTooSmall)?;
-        let len = enc.into_writer().position();
-        out.write_bytes(buf.get(..len).unwrap_or(&[]))
-            .map_err(|_| TokenError::BufferTooSmall)?;
-        for i in 0..self.shares.count() {
+        let count = self.shares.count();
+        let prefix = [
+            (MAJOR_UINT, keys::REALM_ID),
+            (MAJOR_UINT, self.realm_id),
+            (MAJOR_UINT, keys::SHARES),
+            (MAJOR_ARRAY, count as u64),
+        ];
+        for (major, value) in prefix {
+            put(out, major, value, &[])?;
+        }
+        for i in 0..count {
             // A source that has fewer shares than it counted can only be a caller bug; the
             // array head already promised `count` of them, so the token is refused.
             let share = self.shares.share(i).ok_or(TokenError::BufferTooSmall)?;
-            let mut enc = Encoder::new(Cursor::new(&mut buf[..]));
-            write_share(&mut enc, &share).map_err(|_| TokenError::BufferTooSmall)?;
-            let len = enc.into_writer().position();
-            out.write_bytes(buf.get(..len).unwrap_or(&[]))
-                .map_err(|_| TokenError::BufferTooSmall)?;
+            write_share(out, &share)?;
         }
         Ok(())
     }
 }
 
-/// Encodes one share map.
-fn write_share(
-    enc: &mut Encoder<Cursor<&mut [u8]>>,
+/// Writes one item: the head of major type `major` with argument `value`, then `content`.
+fn put<S: ClaimsStore + ?Sized>(
+    out: &mut StoreWriter<'_, S>,
+    major: u8,
+    value: u64,
+    content: &[u8],
+) -> Result<(), TokenError> {
+    out.write_bytes(head(major, value).as_bytes())
+        .and_then(|()| out.write_bytes(content))
+        .map_err(|_| TokenError::BufferTooSmall)
+}
+
+/// Major type 5 (map).
+const MAJOR_MAP: u8 = 5;
+/// The simple values false (20) and true (21).
+const SIMPLE_FALSE: u64 = 20;
+
+/// Writes one share map: its ten claims as (key, major type, argument, content), by one loop.
+fn write_share<S: ClaimsStore + ?Sized>(
+    out: &mut StoreWriter<'_, S>,
     share: &CsmShare,
-) -> Result<(), minicbor::encode::Error<EndOfSlice>> {
+) -> Result<(), TokenError> {
     use share_keys as k;
     let h = share.peer_hash.digest_len();
     let rim = share.peer_rim.get(..h).unwrap_or(&share.peer_rim);
-    enc.map(SHARE_MAP_LEN)?
-        .u64(k::ROLE)?
-        .u64(share.role as u64)?
-        .u64(k::REGION_ID)?
-        .u64(share.region_id)?
-        .u64(k::SHARE_ID)?
-        .u64(share.share_id)?
-        .u64(k::PEER_REALM_ID)?
-        .u64(share.peer_realm_id)?
-        .u64(k::PEER_RIM)?
-        .bytes(rim)?
-        .u64(k::PEER_RPV)?
-        .bytes(&share.peer_rpv)?
-        .u64(k::PEER_HASH_ALGO)?
-        .str(hash_algo_name(share.peer_hash))?
-        .u64(k::SIZE)?
-        .u64(share.size)?
-        .u64(k::MODE)?
-        .u64(share.mode as u64)?
-        .u64(k::ATTACHED)?
-        .bool(share.attached)?;
+    let algo = hash_algo_name(share.peer_hash).as_bytes();
+    let none: &[u8] = &[];
+    let claims = [
+        (k::ROLE, MAJOR_UINT, share.role as u64, none),
+        (k::REGION_ID, MAJOR_UINT, share.region_id, none),
+        (k::SHARE_ID, MAJOR_UINT, share.share_id, none),
+        (k::PEER_REALM_ID, MAJOR_UINT, share.peer_realm_id, none),
+        (k::PEER_RIM, MAJOR_BSTR, rim.len() as u64, rim),
+        (
+            k::PEER_RPV,
+            MAJOR_BSTR,
+            PEER_RPV_LEN as u64,
+            &share.peer_rpv[..],
+        ),
+        (k::PEER_HASH_ALGO, MAJOR_TSTR, algo.len() as u64, algo),
+        (k::SIZE, MAJOR_UINT, share.size, none),
+        (k::MODE, MAJOR_UINT, share.mode as u64, none),
+        (
+            k::ATTACHED,
+            MAJOR_SIMPLE,
+            SIMPLE_FALSE + u64::from(share.attached),
+            none,
+        ),
+    ];
+    const _: () = assert!(SHARE_MAP_LEN == 10);
+    put(out, MAJOR_MAP, SHARE_MAP_LEN, none)?;
+    for (key, major, value, content) in claims {
+        put(out, MAJOR_UINT, key, none)?;
+        put(out, major, value, content)?;
+    }
     Ok(())
 }
-
-// The claims' head (RealmId, key and array head) fits the share buffer too.
-const _: () = assert!(claims_len_with(u64::MAX, MAX_SHARES, 0) <= SHARE_MAX_LEN);

@@ -106,6 +106,62 @@ fn bstr_heads_match_minicbor() {
 }
 
 #[test]
+fn heads_of_every_major_type_match_minicbor() {
+    use super::cbor::{MAJOR_ARRAY, MAJOR_SIMPLE, MAJOR_TSTR, MAJOR_UINT, head};
+    for value in [
+        0u64,
+        1,
+        20,
+        21,
+        23,
+        24,
+        255,
+        256,
+        0xFFFF,
+        0x1_0000,
+        0xFFFF_FFFF,
+        0x1_0000_0000,
+        u64::MAX,
+    ] {
+        let mut buf = [0u8; 9];
+        let mut enc = Encoder::new(&mut buf[..]);
+        enc.u64(value).unwrap();
+        let n = 9 - enc.into_writer().len();
+        assert_eq!(
+            head(MAJOR_UINT, value).as_bytes(),
+            &buf[..n],
+            "uint {value}"
+        );
+        let mut buf = [0u8; 9];
+        let mut enc = Encoder::new(&mut buf[..]);
+        enc.str_len(value).unwrap();
+        let n = 9 - enc.into_writer().len();
+        assert_eq!(
+            head(MAJOR_TSTR, value).as_bytes(),
+            &buf[..n],
+            "tstr {value}"
+        );
+        let mut buf = [0u8; 9];
+        let mut enc = Encoder::new(&mut buf[..]);
+        enc.array(value).unwrap();
+        let n = 9 - enc.into_writer().len();
+        assert_eq!(
+            head(MAJOR_ARRAY, value).as_bytes(),
+            &buf[..n],
+            "array {value}"
+        );
+    }
+    for flag in [false, true] {
+        let mut buf = [0u8; 1];
+        Encoder::new(&mut buf[..]).bool(flag).unwrap();
+        assert_eq!(
+            head(MAJOR_SIMPLE, 20 + u64::from(flag)).as_bytes(),
+            &buf[..]
+        );
+    }
+}
+
+#[test]
 fn cose_key_of_sample_key_is_the_107_byte_golden() {
     let key = sample_key();
     let (x, _) = hex(SAMPLE_X);
