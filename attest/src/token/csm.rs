@@ -285,8 +285,21 @@ fn put<S: ClaimsStore + ?Sized>(
     value: u64,
     content: &[u8],
 ) -> Result<(), TokenError> {
-    out.write_bytes(head(major, value).as_bytes())
-        .and_then(|()| out.write_bytes(content))
+    // Head and content in one piece (the writer's loop inlined once): a content is at most
+    // the peer's RPV or RIM, 64 bytes.
+    let head = head(major, value);
+    let head = head.as_bytes();
+    let mut item = [0u8; 9 + PEER_RPV_LEN];
+    let len = head.len() + content.len();
+    let Some((h, c)) = item
+        .get_mut(..len)
+        .map(|bytes| bytes.split_at_mut(head.len()))
+    else {
+        return Err(TokenError::BufferTooSmall);
+    };
+    h.copy_from_slice(head);
+    c.copy_from_slice(content);
+    out.write_bytes(item.get(..len).unwrap_or(&[]))
         .map_err(|_| TokenError::BufferTooSmall)
 }
 
