@@ -11,6 +11,8 @@ pub const MAJOR_BSTR: u8 = 2;
 pub const MAJOR_TSTR: u8 = 3;
 /// Major type 4: array.
 pub const MAJOR_ARRAY: u8 = 4;
+/// Major type 5: map.
+pub const MAJOR_MAP: u8 = 5;
 /// Major type 7: simple values (20 false, 21 true).
 pub const MAJOR_SIMPLE: u8 = 7;
 

@@ -34,7 +34,7 @@
 //! shares.
 
 use super::cbor::{
-    MAJOR_ARRAY, MAJOR_BSTR, MAJOR_SIMPLE, MAJOR_TSTR, MAJOR_UINT, bstr_item_len, head,
+    MAJOR_ARRAY, MAJOR_BSTR, MAJOR_MAP, MAJOR_SIMPLE, MAJOR_TSTR, MAJOR_UINT, bstr_item_len, head,
 };
 use super::claims::{hash_algo_name, uint_len};
 use super::error::TokenError;
@@ -303,8 +303,6 @@ fn put<S: ClaimsStore + ?Sized>(
         .map_err(|_| TokenError::BufferTooSmall)
 }
 
-/// Major type 5 (map).
-const MAJOR_MAP: u8 = 5;
 /// The simple values false (20) and true (21).
 const SIMPLE_FALSE: u64 = 20;
 
