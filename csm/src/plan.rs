@@ -6,11 +6,12 @@
 //!   check, and writes a [`Plan`] — the effects and reply, the new counters and index entry,
 //!   and the [`Edit`]s to the involved realms' tables. Nothing is written; an error changes
 //!   nothing (S10).
-//! * a **commit** ([`Csm::commit`], `&mut self`): first the dry run (every edited table
-//!   loads, every edit applies, every result is a valid table — a plan that fails it is
-//!   refused as [`Corrupt`] with nothing written; a table the store keeps lent is edited in
-//!   place, the others on a working copy), then the counters and the index, then each edited
-//!   table is written. It makes no decision.
+//! * a **commit** ([`Csm::commit`], `&mut self`): one pass over the edited tables, each
+//!   loaded, edited, checked to be a valid table and written in turn (a table the store keeps
+//!   lent is edited in place, the others on a working copy), then the counters and the index.
+//!   It makes no decision. A plan that fails part way ([`Corrupt`]: a table that does not
+//!   load, an edit that does not apply, an invalid result) can only come from a monitor bug,
+//!   which stops the monitor: the tables written before it are never used.
 //!
 //! The monitor holds the CSM lock from the check to the end of the commit, so the tables the
 //! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,
@@ -42,38 +43,28 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
             .map(|apt| (apt.owner, apt.attachment(share).and_then(|a| a.window)))
     }
     /// Applies `edit` in place to the table of `rd` that the store keeps lent (decoded and
-    /// unchanged since), keeping the result for [`AptStore::store_lent`]: `Some` with what
-    /// `edit` answered, or `None` if the store keeps no table of `rd` (the commit then works
-    /// on a copy). A store may always answer `None`. When `edit` answers `false` the store
-    /// forgets that table.
+    /// unchanged since) and, if `edit` answers `true`, writes the result into the granule
+    /// (the lent table then still equals it): `Some` with what `edit` answered, or `None` if
+    /// the store keeps no table of `rd` (the commit then works on a copy). A store may always
+    /// answer `None`. When `edit` answers `false` the store forgets that table.
     fn edit_lent(
-        &self,
+        &mut self,
         rd: Rd,
         edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
     ) -> Option<bool> {
         let _ = (rd, edit);
         None
     }
-    /// Writes the table [`AptStore::edit_lent`] edited into the granule bound to `rd`;
-    /// `false` if no table of `rd` was edited in place.
-    fn store_lent(&mut self, rd: Rd) -> bool {
-        let _ = rd;
-        false
-    }
-    /// Forgets every table [`AptStore::edit_lent`] edited and [`AptStore::store_lent`] has not
-    /// written (a refused commit: the granules stay as they were).
-    fn drop_edited(&mut self) {}
     /// Applies `edit` to a working copy of the table of `rd` — loaded, or the empty table of
-    /// `init` (owner, protected IPA size) — and, if `edit` answers `true` and `write` is set,
-    /// writes the copy into the granule. Answers what `edit` did (`false` if the table does
-    /// not load). This default keeps the copy on the stack; a store with room of its own
-    /// overrides it (the firmware's uses a cell it holds no lent or edited table in).
+    /// `init` (owner, protected IPA size) — and, if `edit` answers `true`, writes the copy into
+    /// the granule. Answers what `edit` did (`false` if the table does not load). This default
+    /// keeps the copy on the stack; a store with room of its own overrides it (the firmware's
+    /// uses a cell it holds no lent table in).
     fn edit_copy(
         &mut self,
         rd: Rd,
         init: Option<(RealmId, u64)>,
         edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
-        write: bool,
     ) -> bool {
         let mut apt = const { Apt::new(RealmId::MIN, 0) };
         let load = |apt: &mut Apt<NR, NG, NA>| match self.table(rd) {
@@ -84,7 +75,7 @@ pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
             None => false,
         };
         let ok = edit_working_copy(&mut apt, init, load, edit);
-        if ok && write {
+        if ok {
             self.store(rd, &apt);
         }
         ok
@@ -490,11 +481,11 @@ impl Plan {
 }
 
 impl<const R: usize> Csm<R> {
-    /// Commits a checked plan: the dry run, counters, index, then each edited table (load,
-    /// edit, store). Returns the effects for the monitor to apply and the reply. A plan whose
-    /// dry run fails (a table that does not load, an edit that does not apply, an invalid
-    /// result: only a monitor bug gets there) is refused with `Err(Corrupt)` and nothing
-    /// written.
+    /// Commits a checked plan: each edited table (load, edit, check, write), then the counters
+    /// and the index. Returns the effects for the monitor to apply and the reply. A plan that
+    /// fails (a table that does not load, an edit that does not apply, an invalid result:
+    /// only a monitor bug gets there) answers `Err(Corrupt)` where it failed, with the counters
+    /// and the index unchanged and the tables before it written: the monitor stops on it.
     pub fn commit<const NR: usize, const NG: usize, const NA: usize>(
         &mut self,
         plan: Plan,
@@ -511,21 +502,20 @@ impl<const R: usize> Csm<R> {
         plan: &Plan,
         store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
-        // The dry run: every edited table loads, every edit applies and every result is a
-        // valid table. A table the store keeps lent is edited in place and kept for the
-        // writes below; any other on a working copy, and again for its write.
+        // One pass: a table the store keeps lent is edited in place and written; any other
+        // on a working copy, written.
         for (first, rd) in plan.edited() {
             let init = plan.init_of(first);
+            let edit = &mut |table: &mut Apt<NR, NG, NA>| plan.edited_table(rd, table);
             let in_place = match init {
                 Some(_) => None,
-                None => store.edit_lent(rd, &mut |table| plan.edited_table(rd, table)),
+                None => store.edit_lent(rd, edit),
             };
             let ok = match in_place {
                 Some(ok) => ok,
-                None => store.edit_copy(rd, init, &mut |table| plan.edited_table(rd, table), false),
+                None => store.edit_copy(rd, init, edit),
             };
             if !ok {
-                store.drop_edited();
                 return Err(Corrupt);
             }
         }
@@ -542,18 +532,6 @@ impl<const R: usize> Csm<R> {
                     *s = None;
                 }
                 store.clear(rd);
-            }
-        }
-        for (first, rd) in plan.edited() {
-            let written = store.store_lent(rd)
-                || store.edit_copy(
-                    rd,
-                    plan.init_of(first),
-                    &mut |table| plan.edited_table(rd, table),
-                    true,
-                );
-            if !written {
-                return Err(Corrupt);
             }
         }
         Ok(())

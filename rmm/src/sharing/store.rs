@@ -36,11 +36,10 @@ pub struct GranuleStore<'m, M: Machine> {
     machine: &'m M,
     apts: [(apt::Rd, Option<GranuleAddr>); MAX_INVOLVED],
     len: usize,
-    /// Whose table each cell holds, decoded by this store and not stored or cleared since
-    /// (`None`: the cell holds nothing valid and nobody borrows it).
+    /// Whose table each cell holds, as its granule holds it (decoded by this store, or
+    /// edited in place and written back since; `None`: the cell holds nothing valid and
+    /// nobody borrows it).
     lent_to: Cell<[Option<apt::Rd>; MAX_LENT]>,
-    /// Which cells hold a table the commit edited in place and has not written yet.
-    edited: Cell<[bool; MAX_LENT]>,
     /// The cells tables are decoded into, in place, and lent from (at most [`MAX_LENT`]).
     cells: &'m [&'m RefCell<FwApt>],
 }
@@ -55,7 +54,6 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
             apts: [(apt::Rd(0), None); MAX_INVOLVED],
             len: 0,
             lent_to: Cell::new([None; MAX_LENT]),
-            edited: Cell::new([false; MAX_LENT]),
             cells: cells.get(..MAX_LENT).unwrap_or(cells),
         }
     }
@@ -86,13 +84,20 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
 
     /// Forgets the decoded copy of `rd`'s table (its granule is about to change).
     fn forget(&mut self, rd: apt::Rd) {
-        let lent_to = self.lent_to.get_mut();
-        let edited = self.edited.get_mut();
-        for (slot, edited) in lent_to.iter_mut().zip(edited.iter_mut()) {
+        for slot in self.lent_to.get_mut() {
             if *slot == Some(rd) {
                 *slot = None;
-                *edited = false;
             }
+        }
+    }
+
+    /// Encodes `table` into the granule bound to `rd`, a word per store.
+    fn write(&self, rd: apt::Rd, table: &FwApt) {
+        if let Some(granule) = self.granule(rd) {
+            self.machine
+                .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
+                    table.fw_encode(words)
+                });
         }
     }
 
@@ -160,48 +165,18 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         self.decode_into(rd, &mut table).then(|| read(&table))
     }
 
-    fn edit_lent(&self, rd: apt::Rd, edit: &mut dyn FnMut(&mut FwApt) -> bool) -> Option<bool> {
+    fn edit_lent(&mut self, rd: apt::Rd, edit: &mut dyn FnMut(&mut FwApt) -> bool) -> Option<bool> {
         let i = self.index_of(rd)?;
         let mut table = self.cells.get(i)?.try_borrow_mut().ok()?;
         let ok = edit(&mut table);
-        let mut lent_to = self.lent_to.get();
-        let mut edited = self.edited.get();
-        if let (Some(slot), Some(edited)) = (lent_to.get_mut(i), edited.get_mut(i)) {
-            if ok {
-                *edited = true;
-            } else {
-                // What the edit left behind is not the granule's table any more.
-                *slot = None;
-                *edited = false;
-            }
+        if ok {
+            // The cell now holds what the granule holds: still a good copy to lend.
+            self.write(rd, &table);
+        } else if let Some(slot) = self.lent_to.get_mut().get_mut(i) {
+            // What the edit left behind is not the granule's table any more.
+            *slot = None;
         }
-        self.lent_to.set(lent_to);
-        self.edited.set(edited);
         Some(ok)
-    }
-
-    fn store_lent(&mut self, rd: apt::Rd) -> bool {
-        let Some(i) = self.index_of(rd) else {
-            return false;
-        };
-        if !self.edited.get().get(i).copied().unwrap_or(false) {
-            return false;
-        }
-        let (Some(granule), Some(cell)) = (self.granule(rd), self.cells.get(i)) else {
-            return false;
-        };
-        let Ok(table) = cell.try_borrow() else {
-            return false;
-        };
-        self.machine
-            .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-                table.fw_encode(words)
-            });
-        // The cell now holds what the granule holds: still a good copy to lend.
-        if let Some(edited) = self.edited.get_mut().get_mut(i) {
-            *edited = false;
-        }
-        true
     }
 
     fn edit_copy(
@@ -209,15 +184,12 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         rd: apt::Rd,
         init: Option<(apt::RealmId, u64)>,
         edit: &mut dyn FnMut(&mut FwApt) -> bool,
-        write: bool,
     ) -> bool {
-        // A cell with no table, or else one whose table was not edited in place (forgotten).
+        // A cell with no table, or else the last one (its table forgotten).
         let lent_to = self.lent_to.get();
-        let edited = self.edited.get();
         let count = self.cells.len().min(MAX_LENT);
         let free = (0..count).find(|&i| lent_to.get(i).is_some_and(Option::is_none));
-        let unedited = || (0..count).rev().find(|&i| edited.get(i) == Some(&false));
-        let Some(i) = free.or_else(unedited) else {
+        let Some(i) = free.or(count.checked_sub(1)) else {
             return false;
         };
         if let Some(slot) = self.lent_to.get_mut().get_mut(i) {
@@ -228,37 +200,16 @@ impl<M: Machine> AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for GranuleStor
         };
         let load = |table: &mut FwApt| self.decode_into(rd, table);
         let ok = csm::plan::edit_working_copy(&mut table, init, load, edit);
-        if ok && write {
+        if ok {
             self.forget(rd);
-            if let Some(granule) = self.granule(rd) {
-                self.machine
-                    .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-                        table.fw_encode(words)
-                    });
-            }
+            self.write(rd, &table);
         }
         ok
     }
 
-    fn drop_edited(&mut self) {
-        let lent_to = self.lent_to.get_mut();
-        let edited = self.edited.get_mut();
-        for (slot, edited) in lent_to.iter_mut().zip(edited.iter_mut()) {
-            if *edited {
-                *slot = None;
-                *edited = false;
-            }
-        }
-    }
-
     fn store(&mut self, rd: apt::Rd, apt: &FwApt) {
         self.forget(rd);
-        if let Some(granule) = self.granule(rd) {
-            self.machine
-                .with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-                    apt.fw_encode(words)
-                });
-        }
+        self.write(rd, apt);
     }
 
     fn clear(&mut self, rd: apt::Rd) {
