@@ -285,43 +285,58 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// one per (region, consumer), no grant in a damaged region, no received grant from the
     /// owner itself, every window of its grant's size.
     pub fn validate(&self) -> Result<(), DecodeError> {
+        // Slot-index loops rather than iterator chains: the firmware runs this on every table
+        // it decodes and writes, and the chains' code was twice the size.
         if !valid_size(self.par_size, u64::MAX) {
             return Err(DecodeError::BadRange);
         }
-        let regions = || self.regions();
-        let grants = || regions().flat_map(|r| r.grants());
-        let attachments = || self.attachments();
-        let windows = || self.windows().map(|(_, w)| w);
-        for (i, r) in regions().enumerate() {
+        let region = |i: usize| self.regions.get(i).and_then(Option::as_ref);
+        let grant = |flat: usize| {
+            region(flat / NG.max(1))
+                .and_then(|r| r.grants.get(flat % NG.max(1)))
+                .and_then(Option::as_ref)
+        };
+        let attachment = |i: usize| self.attachments.get(i).and_then(Option::as_ref);
+        for i in 0..NR {
+            let Some(r) = region(i) else { continue };
             if !r.range.below(self.par_size) || r.range.size() > MAX_REGION_SIZE {
                 return Err(DecodeError::BadRange);
             }
-            if regions().skip(i + 1).any(|o| o.id == r.id) {
-                return Err(DecodeError::DuplicateId);
+            for o in (i + 1..NR).filter_map(region) {
+                if o.id == r.id {
+                    return Err(DecodeError::DuplicateId);
+                }
+                if o.range.overlaps(r.range) {
+                    return Err(DecodeError::Overlap);
+                }
             }
-            if regions().skip(i + 1).any(|o| o.range.overlaps(r.range))
-                || windows().any(|w| w.overlaps(r.range))
-            {
-                return Err(DecodeError::Overlap);
+            for a in (0..NA).filter_map(attachment) {
+                if a.window.is_some_and(|w| w.overlaps(r.range)) {
+                    return Err(DecodeError::Overlap);
+                }
             }
-            if r.state == RegionState::Damaged && r.grants().next().is_some() {
+            if r.state == RegionState::Damaged && r.grants.iter().any(Option::is_some) {
                 return Err(DecodeError::GrantInDamagedRegion);
             }
-            for (j, g) in r.grants().enumerate() {
-                if g.consumer == self.owner {
-                    return Err(DecodeError::SelfReference);
+        }
+        for flat in 0..NR * NG {
+            let Some(g) = grant(flat) else { continue };
+            if g.consumer == self.owner {
+                return Err(DecodeError::SelfReference);
+            }
+            for later in flat + 1..NR * NG {
+                let Some(o) = grant(later) else { continue };
+                if o.share == g.share {
+                    return Err(DecodeError::DuplicateId);
                 }
-                if r.grants().skip(j + 1).any(|o| o.consumer == g.consumer) {
+                // The same region (flat indices in one run of NG slots): one grant per consumer.
+                if later / NG == flat / NG && o.consumer == g.consumer {
                     return Err(DecodeError::DuplicateGrant);
                 }
             }
         }
-        for (i, g) in grants().enumerate() {
-            if grants().skip(i + 1).any(|o| o.share == g.share) {
-                return Err(DecodeError::DuplicateId);
-            }
-        }
-        for (i, a) in attachments().enumerate() {
+        for i in 0..NA {
+            let Some(a) = attachment(i) else { continue };
             if a.provider == self.owner {
                 return Err(DecodeError::SelfReference);
             }
@@ -331,15 +346,15 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
             {
                 return Err(DecodeError::BadRange);
             }
-            if attachments().skip(i + 1).any(|o| o.share == a.share) {
-                return Err(DecodeError::DuplicateId);
-            }
-            if let Some(w) = a.window
-                && attachments()
-                    .skip(i + 1)
-                    .any(|o| o.window.is_some_and(|o| o.overlaps(w)))
-            {
-                return Err(DecodeError::Overlap);
+            for o in (i + 1..NA).filter_map(attachment) {
+                if o.share == a.share {
+                    return Err(DecodeError::DuplicateId);
+                }
+                if let (Some(w), Some(ow)) = (a.window, o.window)
+                    && w.overlaps(ow)
+                {
+                    return Err(DecodeError::Overlap);
+                }
             }
         }
         Ok(())
