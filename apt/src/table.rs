@@ -290,13 +290,8 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         if !valid_size(self.par_size, u64::MAX) {
             return Err(DecodeError::BadRange);
         }
-        let region = |i: usize| self.regions.get(i).and_then(Option::as_ref);
-        let grant = |flat: usize| {
-            region(flat / NG.max(1))
-                .and_then(|r| r.grants.get(flat % NG.max(1)))
-                .and_then(Option::as_ref)
-        };
-        let attachment = |i: usize| self.attachments.get(i).and_then(Option::as_ref);
+        let region = |i: usize| used(&self.regions, i);
+        let attachment = |i: usize| used(&self.attachments, i);
         for i in 0..NR {
             let Some(r) = region(i) else { continue };
             if !r.range.below(self.par_size) || r.range.size() > MAX_REGION_SIZE {
@@ -318,20 +313,25 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
             if r.state == RegionState::Damaged && r.grants.iter().any(Option::is_some) {
                 return Err(DecodeError::GrantInDamagedRegion);
             }
-        }
-        for flat in 0..NR * NG {
-            let Some(g) = grant(flat) else { continue };
-            if g.consumer == self.owner {
-                return Err(DecodeError::SelfReference);
-            }
-            for later in flat + 1..NR * NG {
-                let Some(o) = grant(later) else { continue };
-                if o.share == g.share {
-                    return Err(DecodeError::DuplicateId);
+            for j in 0..NG {
+                let Some(g) = used(&r.grants, j) else {
+                    continue;
+                };
+                if g.consumer == self.owner {
+                    return Err(DecodeError::SelfReference);
                 }
-                // The same region (flat indices in one run of NG slots): one grant per consumer.
-                if later / NG == flat / NG && o.consumer == g.consumer {
-                    return Err(DecodeError::DuplicateGrant);
+                // Every later grant, of this region and of the later regions in use.
+                for k in i..NR {
+                    let Some(other) = region(k) else { continue };
+                    let first = if k == i { j + 1 } else { 0 };
+                    for o in (first..NG).filter_map(|l| used(&other.grants, l)) {
+                        if o.share == g.share {
+                            return Err(DecodeError::DuplicateId);
+                        }
+                        if k == i && o.consumer == g.consumer {
+                            return Err(DecodeError::DuplicateGrant);
+                        }
+                    }
                 }
             }
         }
@@ -359,6 +359,11 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         }
         Ok(())
     }
+}
+
+/// The value in slot `i` of `slots`, if that slot is in use.
+fn used<T>(slots: &[Option<T>], i: usize) -> Option<&T> {
+    slots.get(i)?.as_ref()
 }
 
 /// A non-zero page multiple no larger than `max`.
@@ -499,6 +504,19 @@ mod tests {
         let mut t = sample();
         t.regions[1].as_mut().unwrap().grants[0] = Some(grant(9, 3));
         assert_eq!(t.validate(), Err(DecodeError::DuplicateId), "share ids");
+
+        // The same share id in two regions.
+        let mut t = sample();
+        let mut other = Region::new(RegionId::new(4).unwrap(), range(0x8000, 0x1000));
+        other.grants[1] = Some(grant(9, 3));
+        t.regions[0] = Some(other);
+        assert_eq!(
+            t.validate(),
+            Err(DecodeError::DuplicateId),
+            "share ids across regions"
+        );
+        t.regions[0].as_mut().unwrap().grants[1] = Some(grant(8, 3));
+        assert!(t.validate().is_ok(), "another id in the other region");
 
         let mut t = sample();
         t.attachments[0].as_mut().unwrap().provider = rid(1);

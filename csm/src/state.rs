@@ -105,11 +105,13 @@ impl<const R: usize> Csm<R> {
     }
 
     /// The CSM realm with this RD (the realm has an APT bound).
+    #[inline(never)]
     pub fn entry(&self, rd: Rd) -> Option<&IndexEntry> {
         self.realms().find(|e| e.rd == rd)
     }
 
     /// The CSM realm with this id.
+    #[inline(never)]
     pub fn by_id(&self, id: RealmId) -> Option<&IndexEntry> {
         self.realms().find(|e| e.id == id)
     }
