@@ -231,33 +231,30 @@ impl Change {
     }
 }
 
+// The slots by the table's own index searches (`Apt::region_slot` and the others), which the
+// operations' checks use too.
 fn region_slot<const NR: usize, const NG: usize, const NA: usize>(
     apt: &mut Apt<NR, NG, NA>,
     id: RegionId,
 ) -> Option<&mut Option<Region<NG>>> {
-    apt.regions
-        .iter_mut()
-        .find(|r| r.as_ref().is_some_and(|r| r.id == id))
+    let i = apt.region_slot(id)?;
+    apt.regions.get_mut(i)
 }
 
 fn grant_slot<const NR: usize, const NG: usize, const NA: usize>(
     apt: &mut Apt<NR, NG, NA>,
     share: ShareId,
 ) -> Option<&mut Option<Grant>> {
-    apt.regions
-        .iter_mut()
-        .flatten()
-        .flat_map(|r| r.grants.iter_mut())
-        .find(|g| g.is_some_and(|g| g.share == share))
+    let (r, g) = apt.grant_slot(share)?;
+    apt.regions.get_mut(r)?.as_mut()?.grants.get_mut(g)
 }
 
 fn attachment_slot<const NR: usize, const NG: usize, const NA: usize>(
     apt: &mut Apt<NR, NG, NA>,
     share: ShareId,
 ) -> Option<&mut Option<Attachment>> {
-    apt.attachments
-        .iter_mut()
-        .find(|a| a.is_some_and(|a| a.share == share))
+    let i = apt.attachment_slot(share)?;
+    apt.attachments.get_mut(i)
 }
 
 /// A change to the table of the realm with RD `rd`.
@@ -444,10 +441,16 @@ impl Plan {
     /// The distinct RDs whose tables are edited, in first-edit order, each with its first edit's
     /// index.
     fn edited(&self) -> impl Iterator<Item = (usize, Rd)> + '_ {
-        self.edits()
-            .enumerate()
-            .filter(|(i, e)| !self.edits().take(*i).any(|p| p.rd == e.rd))
-            .map(|(i, e)| (i, e.rd))
+        (0..self.edit_count).filter_map(move |i| {
+            let rd = self.edit_at(i)?.rd;
+            let first = (0..i).all(|p| self.edit_at(p).is_none_or(|e| e.rd != rd));
+            first.then_some((i, rd))
+        })
+    }
+
+    /// The `i`th edit.
+    fn edit_at(&self, i: usize) -> Option<&Edit> {
+        self.edits.get(i)?.as_ref()
     }
 
     /// Applies this plan's edits for `rd` to `apt` (loaded, or empty before an `Init`).
@@ -456,14 +459,15 @@ impl Plan {
         rd: Rd,
         apt: &mut Apt<NR, NG, NA>,
     ) -> bool {
-        self.edits()
+        (0..self.edit_count)
+            .filter_map(|i| self.edit_at(i))
             .filter(|e| e.rd == rd)
             .all(|e| e.change.apply(apt))
     }
 
     /// The `Init` of `rd`'s first edit, the `first`th, if it is one.
     fn init_of(&self, first: usize) -> Option<(RealmId, u64)> {
-        match self.edits().nth(first).map(|e| e.change) {
+        match self.edit_at(first).map(|e| e.change) {
             Some(Change::Init { owner, par_size }) => Some((owner, par_size)),
             _ => None,
         }
