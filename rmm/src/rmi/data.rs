@@ -23,7 +23,7 @@ use crate::monitor::Monitor;
 use crate::realm::descriptor::{Rd, RealmConfig};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
-use crate::rtt::walk::{Stage2, walk};
+use crate::rtt::walk::walk;
 use crate::sharing::csm_rd;
 use crate::sharing::lock::CsmGuard;
 use crate::sharing::lock::LockedRds;
@@ -160,17 +160,16 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
     let named = {
         let (rd, config) = lock_rd(monitor, machine, rd)?;
         if !cfg!(feature = "csm") || Rd::new(machine, rd.addr()).apt().is_none() {
-            return destroy_locked(monitor, machine, &config, ipa);
+            return destroy_locked(monitor, machine, &config, ipa, |_| Ok(()));
         }
         rd.addr()
     };
     destroy_csm(monitor, machine, named, ipa)
 }
 
-/// DATA_DESTROY of a CSM realm: the CSM lock, every RD its table names; then, if the entry
-/// maps a DATA granule, the state machine's check and effects; then the destroy itself, as
-/// for any realm, before any lock is released. Out of line, and with the plan and the locks
-/// in its own frame, not in every DATA_DESTROY's.
+/// DATA_DESTROY of a CSM realm: the CSM lock, every RD its table names, then the walk, with
+/// the state machine's check and effects before the page changes. Out of line, and on the CSM
+/// stack: the plan and the locks are not on the stack of every DATA_DESTROY.
 #[inline(never)]
 fn destroy_csm(
     monitor: &Monitor,
@@ -196,34 +195,24 @@ fn destroy_csm_locked(
     let mut op = Operation::begin(&monitor.granules, csm, named, None, &mut store, &mut rds)
         .map_err(|_| RmiError::Input)?;
     let config = Rd::new(machine, named).config();
-    // Only a page the destroy will take can damage a region; any other entry (an alias
-    // included) is refused below exactly as for a realm without CSM, changing nothing. The
-    // RD lock keeps the entry as it is between this walk and the destroy's.
-    if maps_data(monitor, machine, &config.s2, ipa) {
+    destroy_locked(monitor, machine, &config, ipa, |ipa| {
         op.check(HostError::AptCorrupt, |csm, store, _, plan| {
             csm.fw_check_data_destroy(store, csm_rd(named), ipa, plan)
         })
         .map_err(host_error)?;
         op.commit();
-    }
-    destroy_locked(monitor, machine, &config, ipa)
+        Ok(())
+    })
 }
 
-/// True if `ipa` is a protected IPA whose level-3 entry is assigned (maps a DATA granule).
-fn maps_data(monitor: &Monitor, machine: &impl Machine, s2: &Stage2, ipa: u64) -> bool {
-    data_ipa(s2, ipa).is_ok() && {
-        let leaf = walk(&monitor.granules, machine, s2, ipa, RttLevel::LEAF);
-        leaf.level == RttLevel::LEAF && matches!(leaf.entry(machine), Entry::Assigned { .. })
-    }
-}
-
-/// DATA_DESTROY with the realm's RD held (and, for a CSM realm, the CSM lock and its peers'
-/// RDs, the state machine's effects already applied).
+/// DATA_DESTROY with the realm's RD (and, for a CSM realm, the CSM lock and its peers' RDs)
+/// held; `csm` runs once the entry is known to be assigned and before it changes.
 fn destroy_locked(
     monitor: &Monitor,
     machine: &impl Machine,
     config: &RealmConfig,
     ipa: u64,
+    csm: impl FnOnce(u64) -> Result<(), RmiError>,
 ) -> Handled<2> {
     let s2 = config.s2;
     data_ipa(&s2, ipa)?;
@@ -239,6 +228,7 @@ fn destroy_locked(
     let mut data = GranuleAddr::new(pa)
         .and_then(|addr| monitor.granules.lock_inline(addr, GranuleState::Data).ok())
         .unwrap_or_else(|| invariant::broken_at("an assigned entry maps a non-DATA granule", pa));
+    csm(ipa)?;
     let after = match ripas {
         Ripas::Empty => Ripas::Empty,
         Ripas::Ram | Ripas::Destroyed => Ripas::Destroyed,
