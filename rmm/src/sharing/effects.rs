@@ -48,6 +48,8 @@ pub fn apply(
             source,
             mode,
         } => {
+            // Inline here (out of line the link reshaped the per-page loop below: ACCEPT
+            // 8 MiB +2.6%); the other effects read it out of line.
             let provider_s2 = Rd::new(machine, rds.get(provider)).config().s2;
             let consumer_s2 = Rd::new(machine, rds.get(consumer)).config().s2;
             let writable = mode == CsmMode::ReadWrite;
@@ -100,7 +102,7 @@ pub fn apply(
             window,
             ripas,
         } => {
-            let s2 = Rd::new(machine, rds.get(consumer)).config().s2;
+            let s2 = Rd::new(machine, rds.get(consumer)).config_out_of_line().s2;
             for_each_stretch(
                 granules,
                 machine,
@@ -129,7 +131,7 @@ pub fn apply(
             );
         }
         Effect::InvalidateTlbs { realm, range } => {
-            let vmid = Rd::new(machine, rds.get(realm)).config().vmid;
+            let vmid = Rd::new(machine, rds.get(realm)).config_out_of_line().vmid;
             if range.pages() <= PER_IPA_LIMIT {
                 for i in 0..range.pages() {
                     machine.invalidate_stage2_ipa(vmid, range.base() + i * PAGE);
