@@ -145,9 +145,9 @@ impl<'m, M: Machine> Rd<'m, M> {
     }
 
     /// [`Rd::config`], out of line (inlined it is about 120 bytes): for Confidential Shared
-    /// Memory's stage-2 views and token shares, which read it once per question. Its
-    /// effects read it inline: with this call there, the link changed ACCEPT's per-page loop
-    /// and cost it 1.8% at 8 MiB.
+    /// Memory's stage-2 views, token shares, unmapping and invalidation, which read it once per
+    /// question. Its mapping effect reads it inline: with this call there, the link changed
+    /// ACCEPT's per-page loop and cost it 2.6% at 8 MiB.
     #[inline(never)]
     pub fn config_out_of_line(&self) -> RealmConfig {
         self.config()
