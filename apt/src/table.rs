@@ -231,9 +231,9 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     }
 
     /// Slot and value of the region with this id.
-    pub fn region(&self, id: RegionId) -> Option<(usize, Region<NG>)> {
+    pub fn region(&self, id: RegionId) -> Option<(usize, &Region<NG>)> {
         let slot = self.region_slot(id)?;
-        Some((slot, self.regions.get(slot).copied().flatten()?))
+        Some((slot, self.regions.get(slot)?.as_ref()?))
     }
 
     /// The grant with this id, to change it in place.
