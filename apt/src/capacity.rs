@@ -40,6 +40,7 @@ const _: () = assert!(FwApt::ENCODED_LEN == 1856);
 impl FwApt {
     /// [`Apt::decode_words_into`] for the firmware capacities, compiled once, here (for size:
     /// the workspace release profile builds this crate with its own optimisation level).
+    #[cold]
     #[inline(never)]
     pub fn fw_decode_into(
         &mut self,
@@ -49,6 +50,7 @@ impl FwApt {
     }
 
     /// [`Apt::encode_words`] for the firmware capacities, compiled once, here.
+    #[cold]
     #[inline(never)]
     pub fn fw_encode(&self, out: &mut [u64; GRANULE_WORDS]) {
         self.encode_words(out)

@@ -4,7 +4,9 @@
 //! that the state machine is compiled once, here, and built for size with this crate's own
 //! optimisation level (the workspace release profile sets it), instead of being instantiated
 //! and inlined into every caller in the monitor at the monitor's level. Each function is the
-//! generic operation of the same name; nothing else.
+//! generic operation of the same name; nothing else. Each is `#[cold]` (no hot path of the
+//! monitor runs it), which lets the link's outliner share their repeated instruction sequences
+//! with the monitor's other cold code (`.cargo/config.toml`).
 
 use apt::Rd;
 use apt::capacity::{FW_ATTACHMENTS, FW_GRANTS, FW_REGIONS};
@@ -21,12 +23,14 @@ pub type FwStore<'a> = dyn AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> + 'a;
 
 impl FwCsm {
     /// [`FwCsm::involved`].
+    #[cold]
     #[inline(never)]
     pub fn fw_involved(&self, store: &FwStore<'_>, rd: Rd, call: Option<&Call>) -> Involved {
         self.involved(store, rd, call)
     }
 
     /// [`FwCsm::check_rsi`].
+    #[cold]
     #[inline(never)]
     pub fn fw_check_rsi(
         &self,
@@ -40,6 +44,7 @@ impl FwCsm {
     }
 
     /// [`FwCsm::check_apt_create`].
+    #[cold]
     #[inline(never)]
     pub fn fw_check_apt_create(
         &self,
@@ -53,6 +58,7 @@ impl FwCsm {
     }
 
     /// [`FwCsm::check_apt_destroy`].
+    #[cold]
     #[inline(never)]
     pub fn fw_check_apt_destroy(
         &self,
@@ -65,6 +71,7 @@ impl FwCsm {
     }
 
     /// [`FwCsm::check_data_destroy`].
+    #[cold]
     #[inline(never)]
     pub fn fw_check_data_destroy(
         &self,
@@ -77,6 +84,7 @@ impl FwCsm {
     }
 
     /// [`FwCsm::check_ipa_state_set`].
+    #[cold]
     #[inline(never)]
     pub fn fw_check_ipa_state_set(
         &self,
@@ -89,6 +97,7 @@ impl FwCsm {
     }
 
     /// [`FwCsm::commit_in_place`].
+    #[cold]
     #[inline(never)]
     pub fn fw_commit(&mut self, plan: &Plan, store: &mut FwStore<'_>) -> Result<(), Corrupt> {
         self.commit_in_place(plan, store)

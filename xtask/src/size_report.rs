@@ -102,9 +102,13 @@ pub fn parse_nm(out: &str) -> Vec<Symbol> {
 }
 
 /// The crate a demangled symbol belongs to: the first path segment (of the type, for an
-/// `impl`); names without a path are the assembly and C-ABI routines; primitives and
-/// references go with `core`.
+/// `impl`); the link's outlined sequences (`OUTLINED_FUNCTION_n`, shared by cold functions of
+/// any crate, `.cargo/config.toml`) are a group of their own; other names without a path are
+/// the assembly and C-ABI routines; primitives and references go with `core`.
 pub fn crate_of(name: &str) -> &str {
+    if name.starts_with("OUTLINED_FUNCTION_") {
+        return "(outlined from cold code)";
+    }
     let bare = name.trim_start_matches('<').trim_start_matches("impl ");
     let bare = bare.trim_start_matches('&').trim_start_matches("mut ");
     let Some((first, _)) = bare.split_once("::") else {
@@ -270,6 +274,10 @@ mod tests {
         assert_eq!(crate_of("<&T as core::fmt::Debug>::fmt"), "core");
         assert_eq!(crate_of("u64::fmt"), "core");
         assert_eq!(crate_of("memcpy"), "(assembly, C ABI)");
+        assert_eq!(
+            crate_of("OUTLINED_FUNCTION_12"),
+            "(outlined from cold code)"
+        );
         assert_eq!(crate_of("rmm_sha512_compress_hw"), "(assembly, C ABI)");
     }
 

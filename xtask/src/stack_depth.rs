@@ -547,10 +547,17 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64) -> Vec<StackBound>
     .iter()
     .filter_map(|name| graph.find(name).first().map(|a| graph.functions[a].frame))
     .sum();
+    // A command runs in an instance of `rmi::run`, or of `rmi::run_cold` for the commands no
+    // hot path measures.
     let mut handlers: Vec<Chain> = graph
         .find("rmm::rmi::run")
         .into_iter()
-        .filter(|a| graph.functions[a].name == "rmm::rmi::run")
+        .filter(|a| {
+            matches!(
+                graph.functions[a].name.as_str(),
+                "rmm::rmi::run" | "rmm::rmi::run_cold"
+            )
+        })
         .map(|a| {
             let mut chain = graph.deepest_at(a, &allowance);
             chain.bytes += above;
@@ -559,6 +566,11 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64) -> Vec<StackBound>
         .collect();
     handlers.sort_by_key(|c| std::cmp::Reverse(c.bytes));
     for (n, chain) in handlers.into_iter().take(HANDLERS).enumerate() {
+        let runner = chain
+            .steps
+            .first()
+            .map_or("rmi::run", |s| s.0.trim_start_matches("rmm::"))
+            .to_string();
         let via = chain
             .steps
             .get(1)
@@ -569,7 +581,7 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64) -> Vec<StackBound>
         out.push(StackBound {
             id: format!("cpu-stack.handler-{}", n + 1),
             what: format!(
-                "a CPU's stack, the {} deepest command handler (`rmi::run` → `{via}`)",
+                "a CPU's stack, the {} deepest command handler (`{runner}` → `{via}`)",
                 ordinal(n + 1)
             ),
             size: cpu_stack,

@@ -307,6 +307,7 @@ fn put<S: ClaimsStore + ?Sized>(
 const SIMPLE_FALSE: u64 = 20;
 
 /// Writes one share map: its ten claims as (key, major type, argument, content), by one loop.
+#[cold]
 #[inline(never)]
 fn write_share<S: ClaimsStore + ?Sized>(
     out: &mut StoreWriter<'_, S>,

@@ -100,6 +100,7 @@ pub fn image_sections() -> ImageSections {
 /// Builds the translation tables, turns the MMU on and sets up the granule table.
 ///
 /// Call once, on the boot CPU, with the MMU off.
+#[cold]
 #[inline(never)]
 pub fn set_up(config: &BootConfig, early_console: u64) -> Result<BootMemory, BootMemoryError> {
     let image = image_sections();

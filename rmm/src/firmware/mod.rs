@@ -192,6 +192,7 @@ fn cold_boot(
 
 /// The boot checks and the memory set-up, in a frame of their own, popped before the
 /// attestation key is imported.
+#[cold]
 #[inline(never)]
 fn validate_and_set_up(
     platform: &PlatformConfig,
@@ -213,6 +214,7 @@ fn validate_and_set_up(
 
 /// The boot checks, the manifest parsed from the shared page's copy: out of line, so the
 /// 4 KiB copy is popped before the memory set-up runs.
+#[cold]
 #[inline(never)]
 fn validate(
     raw: RawBootArgs,
@@ -223,6 +225,7 @@ fn validate(
 
 /// Obtains the attestation key and platform token from EL3 (see
 /// [`crate::attestation`]); a failure is logged and the boot goes on without attestation.
+#[cold]
 #[inline(never)]
 fn provision_attestation(monitor: &Monitor, cpu_index: usize) {
     el3_attest::set_shared_page(monitor.config.boot.shared_page);

@@ -170,6 +170,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: DataDestroyArgs)
 /// DATA_DESTROY of a CSM realm: the CSM lock, every RD its table names, then the walk, with
 /// the state machine's check and effects before the page changes. Out of line, and on the CSM
 /// stack: the plan and the locks are not on the stack of every DATA_DESTROY.
+#[cold]
 #[inline(never)]
 fn destroy_csm(
     monitor: &Monitor,

@@ -96,14 +96,14 @@ impl RmiOutputs {
 
 /// Handles one RMI request.
 ///
-/// Every handler but RMI_VERSION's runs in its own out-of-line [`run`] frame: inlined into
-/// this one they gave it a 6.5 KiB frame and twelve saved registers that every command
-/// paid, RMI_VERSION included, and put that frame under REC_ENTER's stack too.
+/// Every handler but RMI_VERSION's runs in its own out-of-line [`run`] (or [`run_cold`])
+/// frame: inlined into this one they gave it a 6.5 KiB frame and twelve saved registers that
+/// every command paid, RMI_VERSION included, and put that frame under REC_ENTER's stack too.
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
     let (m, h, r) = (monitor, machine, request);
     let outputs = match RmiCommand::from_fid(r.regs[0]) {
         Some(RmiCommand::Version) => outputs_inline(version::handle(VersionArgs::decode(r))),
-        Some(RmiCommand::Features) => run(|a| features::handle(m, a), FeaturesArgs::decode(r)),
+        Some(RmiCommand::Features) => run_cold(|a| features::handle(m, a), FeaturesArgs::decode(r)),
         Some(RmiCommand::GranuleDelegate) => {
             run(|a| granule::delegate(m, h, a), GranuleArgs::decode(r))
         }
@@ -111,25 +111,29 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
             run(|a| granule::undelegate(m, h, a), GranuleArgs::decode(r))
         }
         Some(RmiCommand::RealmCreate) => {
-            run(|a| realm::create(m, h, a), RealmCreateArgs::decode(r))
+            run_cold(|a| realm::create(m, h, a), RealmCreateArgs::decode(r))
         }
-        Some(RmiCommand::RealmActivate) => run(|a| realm::activate(m, h, a), RdArgs::decode(r)),
-        Some(RmiCommand::RealmDestroy) => run(|a| realm::destroy(m, h, a), RdArgs::decode(r)),
-        Some(RmiCommand::RecAuxCount) => run(|a| rec::aux_count(m, h, a), RdArgs::decode(r)),
-        Some(RmiCommand::RecCreate) => run(|a| rec::create(m, h, a), RecCreateArgs::decode(r)),
-        Some(RmiCommand::RecDestroy) => run(|a| rec::destroy(m, h, a), RecArgs::decode(r)),
+        Some(RmiCommand::RealmActivate) => {
+            run_cold(|a| realm::activate(m, h, a), RdArgs::decode(r))
+        }
+        Some(RmiCommand::RealmDestroy) => run_cold(|a| realm::destroy(m, h, a), RdArgs::decode(r)),
+        Some(RmiCommand::RecAuxCount) => run_cold(|a| rec::aux_count(m, h, a), RdArgs::decode(r)),
+        Some(RmiCommand::RecCreate) => run_cold(|a| rec::create(m, h, a), RecCreateArgs::decode(r)),
+        Some(RmiCommand::RecDestroy) => run_cold(|a| rec::destroy(m, h, a), RecArgs::decode(r)),
         Some(RmiCommand::RttCreate) => run(|a| rtt::create(m, h, a), RttCreateArgs::decode(r)),
-        Some(RmiCommand::RttDestroy) => run(|a| rtt::destroy(m, h, a), RttEntryArgs::decode(r)),
-        Some(RmiCommand::RttFold) => run(|a| rtt::fold(m, h, a), RttEntryArgs::decode(r)),
+        Some(RmiCommand::RttDestroy) => {
+            run_cold(|a| rtt::destroy(m, h, a), RttEntryArgs::decode(r))
+        }
+        Some(RmiCommand::RttFold) => run_cold(|a| rtt::fold(m, h, a), RttEntryArgs::decode(r)),
         Some(RmiCommand::RttReadEntry) => {
             run(|a| rtt::read_entry(m, h, a), RttEntryArgs::decode(r))
         }
         Some(RmiCommand::RttInitRipas) => run(|a| ripas::init(m, h, a), InitRipasArgs::decode(r)),
         Some(RmiCommand::RttMapUnprotected) => {
-            run(|a| unprotected::map(m, h, a), MapUnprotectedArgs::decode(r))
+            run_cold(|a| unprotected::map(m, h, a), MapUnprotectedArgs::decode(r))
         }
         Some(RmiCommand::RttUnmapUnprotected) => {
-            run(|a| unprotected::unmap(m, h, a), RttEntryArgs::decode(r))
+            run_cold(|a| unprotected::unmap(m, h, a), RttEntryArgs::decode(r))
         }
         Some(RmiCommand::DataCreate) => run(|a| data::create(m, h, a), DataCreateArgs::decode(r)),
         Some(RmiCommand::DataCreateUnknown) => run(
@@ -143,15 +147,15 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
         Some(RmiCommand::RttSetRipas) => {
             run(|a| set_ripas::handle(m, h, a), SetRipasArgs::decode(r))
         }
-        Some(RmiCommand::PsciComplete) => run(
+        Some(RmiCommand::PsciComplete) => run_cold(
             |a| psci_complete::handle(m, h, a),
             PsciCompleteArgs::decode(r),
         ),
         Some(RmiCommand::AptCreate) if cfg!(feature = "csm") => {
-            run(|a| apt::create(m, h, a), AptArgs::decode(r))
+            run_cold(|a| apt::create(m, h, a), AptArgs::decode(r))
         }
         Some(RmiCommand::AptDestroy) if cfg!(feature = "csm") => {
-            run(|a| apt::destroy(m, h, a), AptArgs::decode(r))
+            run_cold(|a| apt::destroy(m, h, a), AptArgs::decode(r))
         }
         // Without the `csm` feature the CSM commands are unknown.
         Some(RmiCommand::AptCreate | RmiCommand::AptDestroy) => RmiOutputs::status(SMC_UNKNOWN),
@@ -164,6 +168,17 @@ pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest)
 /// still in registers (one instance per command: each handler is inlined into its own).
 #[inline(never)]
 fn run<A, const N: usize>(handler: impl FnOnce(A) -> Handled<N>, args: A) -> RmiOutputs {
+    outputs(handler(args))
+}
+
+/// [`run`] for a command off the hot paths (a realm's or REC's set-up and teardown, the
+/// configuration commands, CSM's APT commands): its instance is `#[cold]`, so the link's
+/// outliner shares its repeated instruction sequences with the other cold code
+/// (`.cargo/config.toml`). REALM_CREATE and REC_CREATE pay 0.1% for it, every other measured
+/// command nothing (`docs/benchmarks.md`, "The lean monitor, tenth steps").
+#[cold]
+#[inline(never)]
+fn run_cold<A, const N: usize>(handler: impl FnOnce(A) -> Handled<N>, args: A) -> RmiOutputs {
     outputs(handler(args))
 }
 
