@@ -3,9 +3,12 @@
 //!
 //! `rmm_realm_run(gprs)` saves the RMM's callee-saved registers and `gprs` pointer on this
 //! CPU's stack, loads the realm's x0..x30, ELR_EL2 and SPSR_EL2 from `gprs` and `eret`s. The
-//! four lower-EL AArch64 vectors (see [`super::vectors`]) come back on the same stack (SP_EL2
-//! is untouched while the realm runs): they stash x0/x1 below it, store the realm's registers
-//! through the saved pointer, and return from `rmm_realm_run` with the vector's number.
+//! four lower-EL AArch64 vectors come back on the same stack (SP_EL2 is untouched while the
+//! realm runs): each holds the whole exit path, which stashes x0/x1 below the frame, stores
+//! the realm's registers through the saved pointer and returns from `rmm_realm_run` with the
+//! vector's number, with no branch on the way. Both halves are assembly in the exception
+//! vector table's spare bytes ([`super::vectors`]), on this module's frame layout ([`FRAME`],
+//! [`FRAME_GPRS`]).
 //!
 //! Around those runs, [`HwMachine::run_realm`](super::machine::HwMachine) swaps the EL1
 //! system registers and the FP/SIMD registers (the host's out, the realm's in, and back),
@@ -18,92 +21,15 @@
 use super::realm_sysregs::{mrs, msr};
 use super::{fp_regs, vgic_regs};
 use crate::arch::world::{
-    El1Sysregs, FpSlot, GPRS_PC_OFFSET, GPRS_PSTATE_OFFSET, PAUTH_KEY_REGS, PauthKeys,
-    RealmContext, RealmEntryConfig, RealmFp, RealmGprs, RealmTrap, TimerOutputs, TrapAction,
-    TrapKind, VgicState, is_pauth_trap,
+    El1Sysregs, FpSlot, PAUTH_KEY_REGS, PauthKeys, RealmContext, RealmEntryConfig, RealmFp,
+    RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState, is_pauth_trap,
 };
 
-/// Bytes the run routine keeps on the stack: x19..x30 and the `gprs` pointer (at 96).
-const FRAME: usize = 112;
+/// Bytes the run routine keeps on the stack: x19..x30 (x19..x28 at 0, x29 and x30 at 80) and
+/// the `gprs` pointer. The realm-exit vectors pop it.
+pub(super) const FRAME: usize = 112;
 /// Offset of the `gprs` pointer in that frame.
-const FRAME_GPRS: usize = 96;
-
-core::arch::global_asm!(
-    ".section .text.realm_switch, \"ax\"",
-    ".global rmm_realm_run",
-    ".global rmm_realm_exit",
-    // x0 = *mut RealmGprs. Returns the vector number (0 sync, 1 IRQ, 2 FIQ, 3 SError).
-    "rmm_realm_run:",
-    "sub sp, sp, #{frame}",
-    "stp x19, x20, [sp, #0]",
-    "stp x21, x22, [sp, #16]",
-    "stp x23, x24, [sp, #32]",
-    "stp x25, x26, [sp, #48]",
-    "stp x27, x28, [sp, #64]",
-    "stp x29, x30, [sp, #80]",
-    "str x0, [sp, #{frame_gprs}]",
-    "ldr x1, [x0, #{pc}]",
-    "msr elr_el2, x1",
-    "ldr x1, [x0, #{pstate}]",
-    "msr spsr_el2, x1",
-    "ldp x2, x3, [x0, #16]",
-    "ldp x4, x5, [x0, #32]",
-    "ldp x6, x7, [x0, #48]",
-    "ldp x8, x9, [x0, #64]",
-    "ldp x10, x11, [x0, #80]",
-    "ldp x12, x13, [x0, #96]",
-    "ldp x14, x15, [x0, #112]",
-    "ldp x16, x17, [x0, #128]",
-    "ldp x18, x19, [x0, #144]",
-    "ldp x20, x21, [x0, #160]",
-    "ldp x22, x23, [x0, #176]",
-    "ldp x24, x25, [x0, #192]",
-    "ldp x26, x27, [x0, #208]",
-    "ldp x28, x29, [x0, #224]",
-    "ldr x30, [x0, #240]",
-    "ldp x0, x1, [x0, #0]",
-    "eret",
-    // No straight-line speculation past the eret.
-    "dsb nsh",
-    "isb",
-    // Entered from a lower-EL vector with the realm's x0/x1 pushed and x1 = vector number.
-    "rmm_realm_exit:",
-    "ldr x0, [sp, #16 + {frame_gprs}]",
-    "stp x2, x3, [x0, #16]",
-    "stp x4, x5, [x0, #32]",
-    "stp x6, x7, [x0, #48]",
-    "stp x8, x9, [x0, #64]",
-    "stp x10, x11, [x0, #80]",
-    "stp x12, x13, [x0, #96]",
-    "stp x14, x15, [x0, #112]",
-    "stp x16, x17, [x0, #128]",
-    "stp x18, x19, [x0, #144]",
-    "stp x20, x21, [x0, #160]",
-    "stp x22, x23, [x0, #176]",
-    "stp x24, x25, [x0, #192]",
-    "stp x26, x27, [x0, #208]",
-    "stp x28, x29, [x0, #224]",
-    "str x30, [x0, #240]",
-    "ldp x2, x3, [sp], #16",
-    "stp x2, x3, [x0, #0]",
-    "mrs x2, elr_el2",
-    "str x2, [x0, #{pc}]",
-    "mrs x2, spsr_el2",
-    "str x2, [x0, #{pstate}]",
-    "mov x0, x1",
-    "ldp x19, x20, [sp, #0]",
-    "ldp x21, x22, [sp, #16]",
-    "ldp x23, x24, [sp, #32]",
-    "ldp x25, x26, [sp, #48]",
-    "ldp x27, x28, [sp, #64]",
-    "ldp x29, x30, [sp, #80]",
-    "add sp, sp, #{frame}",
-    "ret",
-    frame = const FRAME,
-    frame_gprs = const FRAME_GPRS,
-    pc = const GPRS_PC_OFFSET,
-    pstate = const GPRS_PSTATE_OFFSET,
-);
+pub(super) const FRAME_GPRS: usize = 96;
 
 unsafe extern "C" {
     fn rmm_realm_run(gprs: *mut RealmGprs) -> u64;
