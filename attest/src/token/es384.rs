@@ -57,9 +57,16 @@ use rfc6979::KGenerator;
 use rfc6979::hmac::digest::Digest;
 use zeroize::Zeroize;
 
-/// `G, 2G, …, 8G`: public, the same for every signature, so built once (on the first signing
-/// step) and kept, instead of 7 point additions and its 1,152 bytes on the stack in every step.
+/// `G, 2G, …, 8G`: public, the same for every signature, so built once and kept, instead of 7
+/// point additions and its 1,152 bytes on the stack in every step. Importing a key builds it
+/// ([`generator_table`]; the firmware imports its key at boot), so no token pays for it, not
+/// even the first after boot (it cost that one about 99,500 instructions).
 static GENERATOR_TABLE: spin::Once<LookupTable<ProjectivePoint>> = spin::Once::new();
+
+/// [`GENERATOR_TABLE`], built on first use.
+pub(crate) fn generator_table() -> &'static LookupTable<ProjectivePoint> {
+    GENERATOR_TABLE.call_once(|| LookupTable::new(ProjectivePoint::GENERATOR))
+}
 
 /// Signed radix-16 digits of a P-384 scalar (two per byte and a carry digit).
 pub const DIGITS: usize = 97;
@@ -301,7 +308,7 @@ fn run(
     let mut q = state.partial().ok_or(TokenError::Signing)?;
 
     // primeorder's `lincomb` for one point, from digit `top - 1` down to `bottom`.
-    let table = GENERATOR_TABLE.call_once(|| LookupTable::new(ProjectivePoint::GENERATOR));
+    let table = generator_table();
     let digits = Radix16Decomposition::<Radix16Digits<NistP384>>::new(&*k);
     let top = remaining_before(index);
     let bottom = top - SCHEDULE[index] as usize;

@@ -30,11 +30,14 @@ pub struct RealmSigningKey {
 }
 
 impl RealmSigningKey {
-    /// Imports the raw 48-byte scalar and wipes `raw`, also on failure.
+    /// Imports the raw 48-byte scalar and wipes `raw`, also on failure. A valid key also gets
+    /// the signer's table of generator multiples ready (built once), so that signing with it
+    /// never builds it.
     pub fn from_raw_scalar(raw: &mut [u8; PRIVATE_KEY_LEN]) -> Result<Self, TokenError> {
         let key = SigningKey::from_slice(raw.as_slice());
         raw.zeroize();
         let key = key.map_err(|_| TokenError::InvalidKey)?;
+        super::es384::generator_table();
         let point = key.verifying_key().as_affine();
         let x: [u8; COORD_LEN] = point.x().into();
         let y: [u8; COORD_LEN] = point.y().into();

@@ -34,7 +34,8 @@ pub fn empty_cell() -> RefCell<FwApt> {
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
     machine: &'m M,
-    apts: [(apt::Rd, Option<GranuleAddr>); MAX_INVOLVED],
+    /// The first `len` are the reachable APTs: (RD, APT granule).
+    apts: [(apt::Rd, GranuleAddr); MAX_INVOLVED],
     len: usize,
     /// Whose table each cell holds, as its granule holds it (decoded by this store, or
     /// edited in place and written back since; `None`: the cell holds nothing valid and
@@ -51,7 +52,7 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
     pub fn new(machine: &'m M, cells: &'m [&'m RefCell<FwApt>]) -> Self {
         Self {
             machine,
-            apts: [(apt::Rd(0), None); MAX_INVOLVED],
+            apts: [(apt::Rd(0), GranuleAddr::ZERO); MAX_INVOLVED],
             len: 0,
             lent_to: Cell::new([None; MAX_LENT]),
             cells: cells.get(..MAX_LENT).unwrap_or(cells),
@@ -63,7 +64,7 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
     pub fn add(&mut self, rd: apt::Rd, apt: GranuleAddr) -> bool {
         match self.apts.get_mut(self.len) {
             Some(slot) => {
-                *slot = (rd, Some(apt));
+                *slot = (rd, apt);
                 self.len += 1;
                 true
             }
@@ -125,7 +126,7 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
             .iter()
             .take(self.len)
             .find(|(r, _)| *r == rd)
-            .and_then(|(_, a)| *a)
+            .map(|(_, a)| *a)
     }
 }
 
