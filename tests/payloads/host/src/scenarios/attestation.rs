@@ -406,8 +406,21 @@ fn two_recs() -> Outcome {
     result.and(torn)
 }
 
+/// One token of the bench realm, untimed by the host: the realm's reports.
+fn bench_token() -> Result<Reports, Failure> {
+    let vm = build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
+    vm.populate(buffer(0))?;
+    let mut reports = Reports::default();
+    let stop = run_rec(&vm, 0, &mut reports);
+    let torn = vm.tear_down();
+    let stop = stop?;
+    torn?;
+    ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
+    Ok(reports)
+}
+
 /// `cargo xtask bench`, two runs of one token (SHA-256 realm, TF-A's sample platform token,
-/// the buffer page populated beforehand):
+/// the buffer page populated beforehand), after a warm-up token that is not measured:
 ///
 /// 1. No host interrupt: the realm times each RSI call itself, so every CONTINUE signs in
 ///    one go. Prints `BENCH attest_init`, `attest_continue_all`, `attest_token` (INIT +
@@ -432,27 +445,8 @@ pub fn bench() {
         // first signing since it booted, with a scan of the CPU's unused stack whose length
         // depends on the deepest stack use so far. Measured, that report moved the token's
         // count with frames anywhere in the RMM.
-        {
-            let vm = build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
-            vm.populate(buffer(0))?;
-            let mut reports = Reports::default();
-            let stop = run_rec(&vm, 0, &mut reports);
-            let torn = vm.tear_down();
-            let stop = stop?;
-            torn?;
-            ensure!(
-                stop == Stop::Done(0),
-                "the warm-up realm finished with {stop:?}"
-            );
-        }
-        let vm = build(1, MODE_BENCH, HashAlgorithm::Sha256)?;
-        vm.populate(buffer(0))?;
-        let mut reports = Reports::default();
-        let stop = run_rec(&vm, 0, &mut reports);
-        let torn = vm.tear_down();
-        let stop = stop?;
-        torn?;
-        ensure!(stop == Stop::Done(0), "the realm finished with {stop:?}");
+        bench_token()?;
+        let reports = bench_token()?;
         let Some([init, all, longest, calls, len, empty, interrupted]) = reports.bench else {
             fail!("the realm reported no numbers");
         };
