@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The R-EL2 exception vector table, which is also the image's first 2 KiB and holds the world
-//! switch's assembly: EL3 enters at the
-//! image base, vector 0, which branches to `rmm_entry` ([`super::entry`]). The four
-//! current-EL SP_EL0 vectors can never be taken (the RMM runs on SP_EL2 from its first
-//! instruction), so their 512 bytes hold that branch and the handlers below instead of
-//! padding, and the table needs no alignment padding before it (`cargo xtask size` counts
-//! 2 KiB less).
+//! switch's assembly (below): EL3 enters at the image base, vector 0, which branches to
+//! `rmm_entry` ([`super::entry`]). The four current-EL SP_EL0 vectors can never be taken (the
+//! RMM runs on SP_EL2 from its first instruction), so their 512 bytes hold that branch and the
+//! handlers below instead of padding, and the table needs no alignment padding before it
+//! (`cargo xtask size` counts 2 KiB less).
 //!
 //! One exception is expected: a synchronous data abort (EC 0x25) taken by the NS-memory copy
 //! routine (its PC between `rmm_ns_access_start` and `rmm_ns_access_end`), which resumes at
