@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The exit record REC_ENTER hands the host: built zeroed, filled with only what the exit's
-//! kind allows, and written to the `RmiRecExit` half of the host's run page together with
+//! The exit record REC_ENTER hands the host: built zeroed once per entry, filled in place by
+//! the one path that leaves the realm with only what the exit's kind allows, and written to the `RmiRecExit` half of the host's run page together with
 //! the GIC group ([`ExitGic`], which REC_ENTER fills from the run).
 
 use crate::arch::{Machine, NsAccessFault};

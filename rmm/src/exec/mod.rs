@@ -46,9 +46,8 @@ pub struct RecEnv<'a, M: Machine> {
 /// The exit the reference RMM reports when an RSI argument's page is not mapped: a data
 /// abort (EC 0x24, IL clear) with a translation fault at the level the walk stopped, HPFAR
 /// from the realm's argument (`ipa >> 8`, unaligned bits included), FAR zero.
-pub fn stage2_abort(level: RttLevel, ipa: u64) -> ExitRecord {
-    let mut exit = ExitRecord::new(RecExitReason::Sync);
+pub fn stage2_abort(exit: &mut ExitRecord, level: RttLevel, ipa: u64) {
+    exit.reason = RecExitReason::Sync;
     exit.esr = 0x24 << 26 | (0x04 + level.as_u64());
     exit.hpfar = ipa >> 8;
-    exit
 }

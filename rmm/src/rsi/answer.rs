@@ -3,11 +3,8 @@
 //! extension) returns, a few words, instead of a whole [`RsiAction`].
 //!
 //! REC_ENTER's exit loop is one function with the RSI dispatcher inlined into it. An
-//! `RsiAction` carries an exit record of several hundred bytes; when an out-of-line handler
-//! returned one, the dispatcher had to keep every action in memory and move it with `memcpy`
-//! on every exit, the hot host call and RSI_VERSION included (measured: +526 instructions
-//! per host-call round trip). Returning an `Answer` keeps the big value inside the
-//! dispatcher, where [`Answer::action`] builds it in place.
+//! out-of-line handler returns a few words; [`Answer::action`], inlined into the dispatcher,
+//! writes an exit into REC_ENTER's record and gives the dispatcher's action.
 
 use super::RsiAction;
 use crate::exec::exit_record::ExitRecord;
@@ -39,23 +36,27 @@ impl Answer {
         Self::Return([status.as_u64(), 0, 0, 0])
     }
 
-    /// The dispatcher's action for this answer.
+    /// The dispatcher's action for this answer; an exit is written into `exit`.
     #[inline(always)]
-    pub fn action(self) -> RsiAction {
+    pub fn action(self, exit: &mut ExitRecord) -> RsiAction {
         match self {
             Answer::Return(regs) => RsiAction::Return(regs),
             Answer::ReturnWide([x0, x1, x2, x3, x4]) => {
                 RsiAction::ReturnWide([x0, x1, x2, x3, x4, 0, 0, 0, 0])
             }
             Answer::Restart(reason, base, top) => {
-                let mut record = ExitRecord::new(reason);
-                record.ripas = [base, top, 0];
-                RsiAction::Restart(record)
+                exit.reason = reason;
+                exit.ripas = [base, top, 0];
+                RsiAction::Restart
             }
             Answer::ReturnAndExit(regs, reason) => {
-                RsiAction::ReturnAndExit(regs, ExitRecord::new(reason))
+                exit.reason = reason;
+                RsiAction::ReturnAndExit(regs)
             }
-            Answer::Stage2Abort(level, ipa) => RsiAction::Stage2Abort(stage2_abort(level, ipa)),
+            Answer::Stage2Abort(level, ipa) => {
+                stage2_abort(exit, level, ipa);
+                RsiAction::Stage2Abort
+            }
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn set<M: Machine>(
     top: u64,
     ripas: u64,
     flags: u64,
+    exit: &mut ExitRecord,
 ) -> RsiAction {
     let granule = crate::GRANULE_SIZE as u64;
     let ripas = match ripas {
@@ -55,7 +56,10 @@ pub fn set<M: Machine>(
         match csm_memory(env, base, top) {
             Gate::Open => {}
             Gate::Refused(status) => return RsiAction::status(status),
-            Gate::Irq => return RsiAction::Restart(ExitRecord::new(RecExitReason::Irq)),
+            Gate::Irq => {
+                exit.reason = RecExitReason::Irq;
+                return RsiAction::Restart;
+            }
         }
     }
     env.rec.set_ripas_change(&RipasChange {
@@ -65,9 +69,9 @@ pub fn set<M: Machine>(
         ripas,
         change_destroyed: flags == RSI_CHANGE_DESTROYED,
     });
-    let mut exit = ExitRecord::new(RecExitReason::RipasChange);
+    exit.reason = RecExitReason::RipasChange;
     exit.ripas = [base, top, ripas as u64];
-    RsiAction::ReturnAndExit([RsiStatus::Success.as_u64(), top, 0, 0], exit)
+    RsiAction::ReturnAndExit([RsiStatus::Success.as_u64(), top, 0, 0])
 }
 
 /// Whether a RIPAS change may go ahead (small: returned from out of line into REC_ENTER).

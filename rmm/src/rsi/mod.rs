@@ -3,7 +3,9 @@
 //!
 //! [`dispatch`] decodes the function id once into a [`RealmCall`] (low 32 bits of x0, SVE hint
 //! cleared, as the reference RMM does) and returns an [`RsiAction`] saying what happens to
-//! the realm: back to it with new x0..x3, or out to the host. The matches are exhaustive (and
+//! the realm: back to it with new x0..x3, or out to the host with the exit the handler wrote
+//! into REC_ENTER's record (lent to every handler as `exit`: zeroed, reason SYNC, written
+//! only on the path that leaves the realm). The matches are exhaustive (and
 //! `clippy::wildcard_enum_match_arm` is denied here), so a new command in `rmm-abi` fails to
 //! compile until it is handled. Every handler validates every argument; nothing a realm
 //! passes can make the RMM fail.
@@ -25,7 +27,6 @@ use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::invariant;
 use rmm_abi::csm::CsmRsiCommand;
-use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::RsiCommand;
 use rmm_abi::rsi::status::RsiStatus;
 use rmm_abi::smc::{SMC_SVE_HINT, SMC_UNKNOWN, SMCCC_VERSION};
@@ -36,9 +37,9 @@ pub const RSI_VERSION_1_0: u64 = 1 << 16;
 /// SMCCC version 1.2, what SMCCC_VERSION reports.
 pub const SMCCC_VERSION_1_2: u64 = 0x1_0002;
 
-/// What an RSI call does to the realm.
-// The exit record travels by value once per exit; the RMM has no heap to box it in.
-#[allow(clippy::large_enum_variant)]
+/// What an RSI call does to the realm. The exits carry no record: the handler wrote it in
+/// place (an exit record is 344 bytes; built by value at every exit site and moved out, it
+/// cost REC_ENTER about 2 KB of code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RsiAction {
     /// Back to the realm after the call: x0..x3 become these (x4..x30 kept).
@@ -46,17 +47,17 @@ pub enum RsiAction {
     /// Back to the realm with x0..x8 set (RSI_MEASUREMENT_READ).
     ReturnWide([u64; 9]),
     /// Out to the host after the call (the realm's registers unchanged, PC past the SMC).
-    Exit(ExitRecord),
+    Exit,
     /// Out to the host after the call, with the realm's x0..x3 already set to these (PC past
     /// the SMC): RSI_IPA_STATE_SET, PSCI CPU_SUSPEND and CPU_OFF.
-    ReturnAndExit([u64; 4], ExitRecord),
+    ReturnAndExit([u64; 4]),
     /// Out to the host with an emulated stage-2 abort; the realm will retry the SMC.
-    Stage2Abort(ExitRecord),
-    /// Out to the host with this (non-synchronous) exit, the call not made: the realm's
+    Stage2Abort,
+    /// Out to the host with a (non-synchronous) exit, the call not made: the realm's
     /// registers and PC unchanged, so the SMC runs again from the start when the host
     /// re-enters the REC (the CSM exits 7 and 8, and `RMI_EXIT_IRQ` while a CSM call waited
     /// for the CSM lock).
-    Restart(ExitRecord),
+    Restart,
 }
 
 impl RsiAction {
@@ -102,12 +103,16 @@ impl RealmCall {
     }
 }
 
-/// Handles the SMC the realm in `ctx` made.
-pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
+/// Handles the SMC the realm in `ctx` made; an exit is written into `exit`.
+pub fn dispatch<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &RealmContext,
+    exit: &mut ExitRecord,
+) -> RsiAction {
     let x = &ctx.gprs.x;
     match RealmCall::decode(x[0]) {
-        RealmCall::Rsi(command) => rsi_command(env, command, x),
-        RealmCall::Psci => psci::handle(env, ctx),
+        RealmCall::Rsi(command) => rsi_command(env, command, x, exit),
+        RealmCall::Psci => psci::handle(env, ctx, exit),
         RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
         // Handled outside the world switch, as RSI_ATTEST_TOKEN_CONTINUE is (below): a CSM
         // operation's decoded tables and RD locks are the deepest frames of a CSM realm's
@@ -120,20 +125,29 @@ pub fn dispatch<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiActio
 }
 
 /// Stops the world switch for the realm's SMC, to be made outside it by [`dispatch_deferred`]:
-/// as for a restart (the call not made, PC unchanged), with the REC saying why.
+/// as for a restart (the call not made, PC unchanged), with the REC saying why. The exit
+/// record is left alone: REC_ENTER makes the call before anything reads it.
 fn defer<M: Machine>(env: &RecEnv<'_, M>) -> RsiAction {
     env.rec.defer_call();
-    RsiAction::Restart(ExitRecord::new(RecExitReason::Sync))
+    RsiAction::Restart
 }
 
 /// Handles the SMC the realm in `ctx` made, which [`dispatch`] deferred: called outside the
 /// world switch. The realm's registers are as they were (the REC did not run since), so the
 /// call decodes as it did; one [`dispatch`] does not defer can only be an RMM bug.
-pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
+pub fn dispatch_deferred<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &RealmContext,
+    exit: &mut ExitRecord,
+) -> RsiAction {
     let x = &ctx.gprs.x;
     match RealmCall::decode(x[0]) {
-        RealmCall::Csm(command) if cfg!(feature = "csm") => csm::handle(env, command, x).action(),
-        RealmCall::Rsi(RsiCommand::AttestTokenContinue) => attest::continue_token(env, x).action(),
+        RealmCall::Csm(command) if cfg!(feature = "csm") => {
+            csm::handle(env, command, x).action(exit)
+        }
+        RealmCall::Rsi(RsiCommand::AttestTokenContinue) => {
+            attest::continue_token(env, x).action(exit)
+        }
         RealmCall::Rsi(_)
         | RealmCall::Csm(_)
         | RealmCall::Psci
@@ -146,7 +160,12 @@ pub fn dispatch_deferred<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) ->
 
 /// Handles RSI 1.0 `command` with the realm's registers `x`.
 #[inline(always)]
-fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 31]) -> RsiAction {
+fn rsi_command<M: Machine>(
+    env: &RecEnv<'_, M>,
+    command: RsiCommand,
+    x: &[u64; 31],
+    exit: &mut ExitRecord,
+) -> RsiAction {
     match command {
         RsiCommand::Version => {
             let status = if x[1] == RSI_VERSION_1_0 {
@@ -159,11 +178,11 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         // Every feature register index reads as zero in RMM 1.0.
         RsiCommand::Features => RsiAction::status(RsiStatus::Success),
         RsiCommand::MeasurementRead => measurement::read(env, x[1]),
-        RsiCommand::MeasurementExtend => measurement::extend(env, x).action(),
-        RsiCommand::RealmConfig => realm_config::handle(env, x[1]),
-        RsiCommand::HostCall => host_call::exit(env, x[1]),
+        RsiCommand::MeasurementExtend => measurement::extend(env, x).action(exit),
+        RsiCommand::RealmConfig => realm_config::handle(env, x[1], exit),
+        RsiCommand::HostCall => host_call::exit(env, x[1], exit),
         RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
-        RsiCommand::AttestTokenInit => attest::init(env, x).action(),
+        RsiCommand::AttestTokenInit => attest::init(env, x).action(exit),
         // Handled outside the world switch: its signing steps are the deepest path on a CPU's
         // stack, and without the world switch's frame under them a CPU's stack can be
         // smaller. The world switch stops as for a restart (the call not made, PC unchanged),
@@ -171,6 +190,6 @@ fn rsi_command<M: Machine>(env: &RecEnv<'_, M>, command: RsiCommand, x: &[u64; 3
         // the realm again if it resumes. (Told apart through the REC, not a variant of the
         // action or the trap's outcome: either made every resuming trap's decode longer.)
         RsiCommand::AttestTokenContinue => defer(env),
-        RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4]),
+        RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4], exit),
     }
 }

@@ -64,23 +64,30 @@ const FEATURES: [u32; 10] = [
 
 /// Handles the PSCI call in `ctx` (x0 = function id, with the SVE hint bit not cleared: a
 /// PSCI id with it set is not supported, as in the reference RMM).
-pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction {
+pub fn handle<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &RealmContext,
+    exit: &mut ExitRecord,
+) -> RsiAction {
     let x = &ctx.gprs.x;
     match x[0] as u32 {
         PSCI_VERSION => RsiAction::Return([PSCI_VERSION_1_1, 0, 0, 0]),
         PSCI_CPU_SUSPEND_SMC32 | PSCI_CPU_SUSPEND => {
             // Every power state is treated as standby: done at once, the host only told.
-            RsiAction::ReturnAndExit([0; 4], forward(x, 1))
+            forward(x, 1, exit);
+            RsiAction::ReturnAndExit([0; 4])
         }
         PSCI_CPU_OFF => {
             env.rec.set_runnable(false);
-            RsiAction::ReturnAndExit([0; 4], forward(x, 1))
+            forward(x, 1, exit);
+            RsiAction::ReturnAndExit([0; 4])
         }
-        PSCI_CPU_ON_SMC32 | PSCI_CPU_ON => cpu_on(env, x),
-        PSCI_AFFINITY_INFO_SMC32 | PSCI_AFFINITY_INFO => affinity_info(env, x),
+        PSCI_CPU_ON_SMC32 | PSCI_CPU_ON => cpu_on(env, x, exit),
+        PSCI_AFFINITY_INFO_SMC32 | PSCI_AFFINITY_INFO => affinity_info(env, x, exit),
         PSCI_SYSTEM_OFF | PSCI_SYSTEM_RESET => {
             system_off(env);
-            RsiAction::Exit(forward(x, 1))
+            forward(x, 1, exit);
+            RsiAction::Exit
         }
         PSCI_FEATURES => {
             let asked = x[1] as u32;
@@ -95,11 +102,11 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ctx: &RealmContext) -> RsiAction 
     }
 }
 
-/// The exit that tells the host about the call: `gprs[0..n]` = the realm's x0..x(n-1).
-fn forward(x: &[u64; 31], n: usize) -> ExitRecord {
-    let mut exit = ExitRecord::new(RecExitReason::Psci);
+/// Writes the exit that tells the host about the call: `gprs[0..n]` = the realm's
+/// x0..x(n-1).
+fn forward(x: &[u64; 31], n: usize, exit: &mut ExitRecord) {
+    exit.reason = RecExitReason::Psci;
     exit.gprs[..n].copy_from_slice(&x[..n]);
-    exit
 }
 
 fn answer(ret: PsciReturn) -> RsiAction {
@@ -116,7 +123,7 @@ fn rec_count<M: Machine>(env: &RecEnv<'_, M>) -> u64 {
 /// target or the caller itself; otherwise the host decides (RMI_PSCI_COMPLETE). Only the
 /// function id and the target are shown to the host: the entry point and context id stay
 /// in the calling REC until the completion copies them into the target.
-fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31], exit: &mut ExitRecord) -> RsiAction {
     if !env.realm.s2.in_par(x[2]) {
         return answer(PsciReturn::InvalidAddress);
     }
@@ -128,12 +135,17 @@ fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
         return answer(PsciReturn::AlreadyOn);
     }
     env.rec.set_psci_pending(true);
-    RsiAction::Exit(forward(x, 2))
+    forward(x, 2, exit);
+    RsiAction::Exit
 }
 
 /// AFFINITY_INFO(x1 = target, x2 = lowest affinity level): only level 0 exists; the caller
 /// itself is on; any other REC's state is settled by RMI_PSCI_COMPLETE.
-fn affinity_info<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
+fn affinity_info<M: Machine>(
+    env: &RecEnv<'_, M>,
+    x: &[u64; 31],
+    exit: &mut ExitRecord,
+) -> RsiAction {
     if x[2] != 0 {
         return answer(PsciReturn::InvalidParameters);
     }
@@ -145,7 +157,8 @@ fn affinity_info<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> RsiAction {
         return RsiAction::Return([PSCI_AFFINITY_ON, 0, 0, 0]);
     }
     env.rec.set_psci_pending(true);
-    RsiAction::Exit(forward(x, 2))
+    forward(x, 2, exit);
+    RsiAction::Exit
 }
 
 /// SYSTEM_OFF and SYSTEM_RESET: the realm is in SYSTEM_OFF from now on, so no REC of it

@@ -5,6 +5,7 @@
 use super::RsiAction;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
+use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::exec::stage2_abort;
 use crate::realm::descriptor::Rd;
@@ -14,7 +15,7 @@ use rmm_abi::rsi::status::RsiStatus;
 /// Handles RSI_REALM_CONFIG(x1 = IPA of a protected granule). Only the three defined fields
 /// are written (`hash_algo` as a whole 8-byte slot); the rest of the page is left alone, as
 /// the reference RMM does.
-pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> RsiAction {
+pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) -> RsiAction {
     let machine = env.machine;
     let rpv = {
         let Ok(_rd) = env
@@ -41,7 +42,8 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64) -> RsiAction {
     match written {
         Ok(()) => RsiAction::status(RsiStatus::Success),
         Err(Unreachable::NotMapped { level, ripas }) if ripas != Ripas::Empty => {
-            RsiAction::Stage2Abort(stage2_abort(level, ipa))
+            stage2_abort(exit, level, ipa);
+            RsiAction::Stage2Abort
         }
         Err(_) => RsiAction::status(RsiStatus::ErrorInput),
     }

@@ -59,14 +59,15 @@ pub fn emulation(
     Ok(())
 }
 
-/// Delivers a pending host call's results (`RecEnter.gprs`); `Some(exit)` if the realm cannot
-/// run yet.
+/// Delivers a pending host call's results (`RecEnter.gprs`); `true` if the realm cannot run
+/// yet, with the exit written into `exit`.
 pub fn host_call<M: Machine>(
     env: &RecEnv<'_, M>,
     gprs: &[u64; REC_RUN_NR_GPRS],
     ctx: &mut RealmContext,
-) -> Option<ExitRecord> {
-    host_call::complete(env, gprs, &mut ctx.gprs.x)
+    exit: &mut ExitRecord,
+) -> bool {
+    host_call::complete(env, gprs, &mut ctx.gprs.x, exit)
 }
 
 /// Finishes a pending RIPAS change: the realm learns how far RTT_SET_RIPAS got (x1 = the

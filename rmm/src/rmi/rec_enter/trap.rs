@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a realm's exception means (the reference RMM's `handle_realm_exit`): most are
 //! handled here and the realm resumes; the rest become an exit to the host carrying only the
-//! syndrome bits the host needs to act (sanitised ESR, page offset of FAR, HPFAR).
+//! syndrome bits the host needs to act (sanitised ESR, page offset of FAR, HPFAR), written
+//! into REC_ENTER's exit record (`exit`: zeroed, reason SYNC) only on the path that leaves.
 
 use crate::arch::Machine;
 use crate::arch::world::{RealmContext, RealmTrap, TrapKind};
@@ -34,43 +35,45 @@ pub const SERROR_MASK: u64 = 1 << 24 | 0b111 << 10 | EA | FSC_MASK;
 const PSTATE_NRW: u64 = 1 << 4;
 
 /// What happens after a trap.
-// The exit record travels by value once per exit; the RMM has no heap to box it in.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Back into the realm.
     Resume,
     /// Back into the realm, which now takes an exception the RMM injected.
     Injected,
-    /// Out to the host with this exit; `last` is what the next REC_ENTER may complete.
+    /// Out to the host with the exit written into the record; `last` is what the next
+    /// REC_ENTER may complete.
     Exit {
-        /// The exit record.
-        exit: ExitRecord,
         /// The syndrome to remember (`None` leaves the REC's record as it was).
         last: Option<LastExit>,
     },
 }
 
-fn exit(exit: ExitRecord, last: Option<LastExit>) -> Outcome {
-    Outcome::Exit { exit, last }
+/// An exit for `reason` with nothing else to show (the record's other fields stay zero).
+fn exit_for(record: &mut ExitRecord, reason: RecExitReason) -> Outcome {
+    record.reason = reason;
+    Outcome::Exit { last: None }
 }
 
-/// Handles one trap of the realm running with `ctx`.
+/// Handles one trap of the realm running with `ctx`; an exit is written into `record`.
 pub fn handle<M: Machine>(
     env: &RecEnv<'_, M>,
     ctx: &mut RealmContext,
     trap: &RealmTrap,
+    record: &mut ExitRecord,
 ) -> Outcome {
     match trap.kind {
-        TrapKind::Sync => sync(env, ctx, trap),
+        TrapKind::Sync => sync(env, ctx, trap, record),
         // A timer's output changed while the host had the CPU: the host hears of it as an
         // interrupt, before the realm runs.
-        TrapKind::Irq | TrapKind::TimerChanged => exit(ExitRecord::new(RecExitReason::Irq), None),
-        TrapKind::Fiq => exit(ExitRecord::new(RecExitReason::Fiq), None),
+        TrapKind::Irq | TrapKind::TimerChanged => exit_for(record, RecExitReason::Irq),
+        TrapKind::Fiq => exit_for(record, RecExitReason::Fiq),
         TrapKind::SError => {
-            let mut record = ExitRecord::new(RecExitReason::SError);
+            record.reason = RecExitReason::SError;
             record.esr = trap.esr & SERROR_MASK;
-            exit(record, Some(raw_last(trap, trap.esr)))
+            Outcome::Exit {
+                last: Some(raw_last(trap, trap.esr)),
+            }
         }
     }
 }
@@ -83,24 +86,30 @@ fn raw_last(trap: &RealmTrap, esr: u64) -> LastExit {
     }
 }
 
-/// A synchronous exit: remember the raw syndrome, with ISV cleared unless the host saw it.
-fn sync_exit(trap: &RealmTrap, record: ExitRecord) -> Outcome {
+/// A synchronous exit (`record` written): remember the raw syndrome, with ISV cleared
+/// unless the host saw it.
+fn sync_exit(trap: &RealmTrap, record: &ExitRecord) -> Outcome {
     let esr = if record.esr & ISV == 0 {
         trap.esr & !ISV
     } else {
         trap.esr
     };
-    let last = raw_last(trap, esr);
-    exit(record, Some(last))
+    Outcome::Exit {
+        last: Some(raw_last(trap, esr)),
+    }
 }
 
 #[inline(always)]
-fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
+fn sync<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    record: &mut ExitRecord,
+) -> Outcome {
     let esr = Esr::new(trap.esr);
     match esr.class() {
         ExceptionClass::Wfx => {
             ctx.gprs.advance_pc();
-            let mut record = ExitRecord::new(RecExitReason::Sync);
             record.esr = trap.esr & WFX_MASK;
             sync_exit(trap, record)
         }
@@ -111,10 +120,10 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
             inject::undefined(ctx, next);
             Outcome::Injected
         }
-        ExceptionClass::Smc64 => smc(env, ctx, trap),
-        ExceptionClass::SysReg => sysreg(env, ctx, trap, esr),
-        ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr),
-        ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr),
+        ExceptionClass::Smc64 => smc(env, ctx, trap, record),
+        ExceptionClass::SysReg => sysreg(env, ctx, trap, esr, record),
+        ExceptionClass::InstructionAbort => instruction_abort(env, ctx, trap, esr, record),
+        ExceptionClass::DataAbort => data_abort(env, ctx, trap, esr, record),
         // SVE (0x19), SME (0x1D): the realm has neither, so the access is UNDEFINED for it.
         // FP/SIMD (0x07) and pointer authentication (0x09) trap only until the world switch
         // loads the realm's registers or keys on its first use, and never reach here then;
@@ -132,7 +141,7 @@ fn sync<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTra
                 "realm exception class {} not handled: a SYNC exit",
                 hex8(u64::from(class)),
             );
-            sync_exit(trap, ExitRecord::new(RecExitReason::Sync))
+            sync_exit(trap, record)
         }
     }
 }
@@ -169,6 +178,7 @@ fn sysreg<M: Machine>(
     ctx: &mut RealmContext,
     trap: &RealmTrap,
     esr: Esr,
+    record: &mut ExitRecord,
 ) -> Outcome {
     let iss = esr.raw();
     let is_read = iss & 1 != 0;
@@ -180,7 +190,6 @@ fn sysreg<M: Machine>(
     let crm = ((iss >> 1) & 0xF) as u8;
     ctx.gprs.advance_pc();
     if !is_read && is_gic_cpu_interface(iss) {
-        let mut record = ExitRecord::new(RecExitReason::Sync);
         record.esr = trap.esr & SYSREG_MASK;
         record.gprs[0] = if rt < 31 { ctx.gprs.x[rt] } else { 0 };
         return sync_exit(trap, record);
@@ -200,7 +209,7 @@ fn sysreg<M: Machine>(
 /// each call's constant action straight to the resuming branch; through a shared function
 /// (inlined or not) the RSI path of a resuming trap took 10 instructions more.
 macro_rules! answer {
-    ($action:expr, $ctx:expr, $trap:expr) => {
+    ($action:expr, $ctx:expr, $trap:expr, $record:expr) => {
         match $action {
             RsiAction::Return(regs) => {
                 $ctx.gprs.x[..4].copy_from_slice(&regs);
@@ -212,33 +221,39 @@ macro_rules! answer {
                 $ctx.gprs.advance_pc();
                 Outcome::Resume
             }
-            RsiAction::Exit(record) => {
+            RsiAction::Exit => {
                 $ctx.gprs.advance_pc();
-                sync_exit($trap, record)
+                sync_exit($trap, $record)
             }
-            RsiAction::ReturnAndExit(regs, record) => {
+            RsiAction::ReturnAndExit(regs) => {
                 $ctx.gprs.x[..4].copy_from_slice(&regs);
                 $ctx.gprs.advance_pc();
-                sync_exit($trap, record)
+                sync_exit($trap, $record)
             }
-            RsiAction::Stage2Abort(record) => sync_exit($trap, record),
-            RsiAction::Restart(record) => exit(record, None),
+            RsiAction::Stage2Abort => sync_exit($trap, $record),
+            RsiAction::Restart => Outcome::Exit { last: None },
         }
     };
 }
 
-fn smc<M: Machine>(env: &RecEnv<'_, M>, ctx: &mut RealmContext, trap: &RealmTrap) -> Outcome {
-    answer!(rsi::dispatch(env, ctx), ctx, trap)
+fn smc<M: Machine>(
+    env: &RecEnv<'_, M>,
+    ctx: &mut RealmContext,
+    trap: &RealmTrap,
+    record: &mut ExitRecord,
+) -> Outcome {
+    answer!(rsi::dispatch(env, ctx, record), ctx, trap, record)
 }
 
 /// Handles the SMC the REC deferred (`Rec::take_deferred_call`), outside the world switch:
-/// `true` if the realm resumes, `false` if it exits to the host with `exit` (written in
-/// place, as the world switch's trap handler writes it).
+/// `true` if the realm resumes, `false` if it exits to the host with the exit written into
+/// `record` and what the next REC_ENTER may complete in `outcome`.
 #[inline(never)]
 pub fn deferred<M: Machine>(
     env: &RecEnv<'_, M>,
     ctx: &mut RealmContext,
-    exit: &mut Option<(ExitRecord, Option<LastExit>)>,
+    record: &mut ExitRecord,
+    outcome: &mut Option<Option<LastExit>>,
 ) -> bool {
     // The syndrome the world switch read for the SMC: its class, 32-bit instruction length
     // (the immediate is not kept, and nothing reads it back).
@@ -248,10 +263,10 @@ pub fn deferred<M: Machine>(
         far: 0,
         hpfar: 0,
     };
-    match answer!(rsi::dispatch_deferred(env, ctx), ctx, &trap) {
+    match answer!(rsi::dispatch_deferred(env, ctx, record), ctx, &trap, record) {
         Outcome::Resume | Outcome::Injected => true,
-        Outcome::Exit { exit: record, last } => {
-            *exit = Some((record, last));
+        Outcome::Exit { last } => {
+            *outcome = Some(last);
             false
         }
     }
@@ -299,9 +314,9 @@ fn abort_prelude<M: Machine>(
     trap: &RealmTrap,
     esr: Esr,
     unprotected_too: bool,
+    record: &mut ExitRecord,
 ) -> ControlFlow<Outcome, u64> {
     if esr.external() {
-        let mut record = ExitRecord::new(RecExitReason::Sync);
         record.esr = trap.esr & NONEMULATED_MASK;
         return ControlFlow::Break(sync_exit(trap, record));
     }
@@ -318,12 +333,12 @@ fn instruction_abort<M: Machine>(
     ctx: &mut RealmContext,
     trap: &RealmTrap,
     esr: Esr,
+    record: &mut ExitRecord,
 ) -> Outcome {
     // Instructions cannot be fetched from the unprotected half.
-    if let ControlFlow::Break(handled) = abort_prelude(env, ctx, trap, esr, true) {
+    if let ControlFlow::Break(handled) = abort_prelude(env, ctx, trap, esr, true, record) {
         return handled;
     }
-    let mut record = ExitRecord::new(RecExitReason::Sync);
     if esr.fault_status() == FaultStatus::Translation {
         record.esr = trap.esr & NONEMULATED_MASK;
         record.hpfar = trap.hpfar;
@@ -336,12 +351,12 @@ fn data_abort<M: Machine>(
     ctx: &mut RealmContext,
     trap: &RealmTrap,
     esr: Esr,
+    record: &mut ExitRecord,
 ) -> Outcome {
-    let fipa = match abort_prelude(env, ctx, trap, esr, false) {
+    let fipa = match abort_prelude(env, ctx, trap, esr, false, record) {
         ControlFlow::Continue(fipa) => fipa,
         ControlFlow::Break(handled) => return handled,
     };
-    let mut record = ExitRecord::new(RecExitReason::Sync);
     record.hpfar = trap.hpfar;
     let aarch32 = ctx.gprs.pstate & PSTATE_NRW != 0;
     if aarch32 || env.realm.s2.in_par(fipa) {
