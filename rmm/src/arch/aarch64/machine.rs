@@ -150,12 +150,7 @@ impl Machine for HwMachine {
             }
             // Only a monitor bug gets here (every caller's offset and type are constants that
             // fit a granule): stop, rather than work on a value that is not the granule's.
-            _ => super::fatal::stop(&crate::line_of!(
-                "with_realm_value: {} bytes at offset {} do not fit granule {}",
-                dec(core::mem::size_of::<T>() as u64),
-                hex(offset as u64),
-                hex(addr.get()),
-            )),
+            _ => value_does_not_fit(core::mem::size_of::<T>(), offset, addr),
         }
     }
 
@@ -251,6 +246,19 @@ impl RealmCpu for HwMachine {
     {
         world_switch::run_realm(config, ctx, gic, fp, on_trap);
     }
+}
+
+/// [`HwMachine::with_realm_value`]'s stop, out of line and not generic: one copy of the line,
+/// not one per value type and caller.
+#[cold]
+#[inline(never)]
+fn value_does_not_fit(size: usize, offset: usize, addr: GranuleAddr) -> ! {
+    super::fatal::stop(&crate::line_of!(
+        "with_realm_value: {} bytes at offset {} do not fit granule {}",
+        dec(size as u64),
+        hex(offset as u64),
+        hex(addr.get()),
+    ))
 }
 
 /// The Realm-window address of `len` bytes at `offset` of granule `addr`, if the range lies

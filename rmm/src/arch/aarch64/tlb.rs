@@ -43,7 +43,9 @@ pub fn install_resting_vtcr(width: VmidWidth) {
 }
 
 /// Stops the monitor unless this CPU's VTCR_EL2.VS is the one realms run with and `vmid`
-/// fits that width: otherwise an invalidation would miss the realm's entries.
+/// fits that width: otherwise an invalidation would miss the realm's entries. The checks are
+/// inlined into each invalidation; the stops, with their log lines, are not.
+#[inline(always)]
 fn check_regime(vmid: u16) {
     let vtcr: u64;
     // SAFETY: reading VTCR_EL2 has no side effects.
@@ -51,20 +53,34 @@ fn check_regime(vmid: u16) {
     let width = match REALM_VMID_BITS.load(Ordering::Relaxed) {
         16 => VmidWidth::Bits16,
         8 => VmidWidth::Bits8,
-        _ => fatal::stop(&crate::line_of!(
-            "TLB invalidation for VMID {} before the VMID width was set",
-            hex(u64::from(vmid)),
-        )),
+        _ => width_unset(vmid),
     };
     if vtcr & VTCR_VS != resting_vtcr(width) & VTCR_VS || !width.holds(vmid) {
-        fatal::stop(&crate::line_of!(
-            "TLB invalidation for VMID {} under VTCR_EL2 {}, but realms use {}-bit VMIDs: it \
-             would miss the realm's entries",
-            hex(u64::from(vmid)),
-            hex(vtcr),
-            dec(u64::from(width.bits())),
-        ));
+        wrong_regime(vmid, vtcr, width);
     }
+}
+
+/// [`check_regime`]'s stop when no VMID width was installed.
+#[cold]
+#[inline(never)]
+fn width_unset(vmid: u16) -> ! {
+    fatal::stop(&crate::line_of!(
+        "TLB invalidation for VMID {} before the VMID width was set",
+        hex(u64::from(vmid)),
+    ))
+}
+
+/// [`check_regime`]'s stop when VTCR_EL2.VS or `vmid` does not match the realms' width.
+#[cold]
+#[inline(never)]
+fn wrong_regime(vmid: u16, vtcr: u64, width: VmidWidth) -> ! {
+    fatal::stop(&crate::line_of!(
+        "TLB invalidation for VMID {} under VTCR_EL2 {}, but realms use {}-bit VMIDs: it \
+         would miss the realm's entries",
+        hex(u64::from(vmid)),
+        hex(vtcr),
+        dec(u64::from(width.bits())),
+    ))
 }
 
 /// Invalidates the TLB entries of the realm with `vmid` for `ipa` on every CPU: the stage-2
