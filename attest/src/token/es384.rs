@@ -55,6 +55,7 @@ use p384::{AffinePoint, FieldBytes, NistP384, NonZeroScalar, ProjectivePoint, Sc
 use primeorder::{Double, LookupTable, Radix16Decomposition, Radix16Digits};
 use rfc6979::KGenerator;
 use rfc6979::hmac::digest::Digest;
+use zerocopy::IntoBytes;
 use zeroize::Zeroize;
 
 /// `G, 2G, …, 8G`: public, the same for every signature, so built once and kept, instead of 7
@@ -101,6 +102,10 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// Bytes of the 48-byte values.
 const LEN: usize = 48;
 
+/// A 48-byte value of a [`SignState`], kept as six words: its bytes in memory order (viewed
+/// with `zerocopy`), and wiped with six word stores where a byte array took 48.
+type Value = [u64; LEN / 8];
+
 /// Size of [`SignState`]'s serialised form: step, identity flag and attempt (one word), then
 /// `k`, `h`, and `Q`'s x and y.
 pub const STATE_BYTES: usize = 8 + 4 * LEN;
@@ -118,10 +123,10 @@ pub struct SignState {
     /// exactly when its step is not 0). Lets [`Self::wipe`] skip a state that holds nothing,
     /// the common case (INIT, and every CONTINUE once signed).
     dirty: bool,
-    k: [u8; LEN],
-    h: [u8; LEN],
-    x: [u8; LEN],
-    y: [u8; LEN],
+    k: Value,
+    h: Value,
+    x: Value,
+    y: Value,
 }
 
 impl SignState {
@@ -132,10 +137,10 @@ impl SignState {
             identity: 0,
             attempt: 0,
             dirty: false,
-            k: [0; LEN],
-            h: [0; LEN],
-            x: [0; LEN],
-            y: [0; LEN],
+            k: [0; LEN / 8],
+            h: [0; LEN / 8],
+            x: [0; LEN / 8],
+            y: [0; LEN / 8],
         }
     }
 
@@ -144,7 +149,9 @@ impl SignState {
         self.step as usize
     }
 
-    /// Forgets everything (the nonce, the hash, the partial point).
+    /// Forgets everything (the nonce, the hash, the partial point). Out of line: a drop of
+    /// every state runs it.
+    #[inline(never)]
     pub fn wipe(&mut self) {
         self.step = 0;
         self.identity = 0;
@@ -165,7 +172,7 @@ impl SignState {
         out[2..4].fill(0);
         out[4..8].copy_from_slice(&self.attempt.to_le_bytes());
         for (i, part) in [&self.k, &self.h, &self.x, &self.y].into_iter().enumerate() {
-            out[8 + i * LEN..8 + (i + 1) * LEN].copy_from_slice(part);
+            out[8 + i * LEN..8 + (i + 1) * LEN].copy_from_slice(part.as_bytes());
         }
     }
 
@@ -175,8 +182,9 @@ impl SignState {
     /// anything else.
     pub fn restore(bytes: &[u8; STATE_BYTES]) -> Option<Self> {
         let part = |i: usize| {
-            let mut v = [0u8; LEN];
-            v.copy_from_slice(&bytes[8 + i * LEN..8 + (i + 1) * LEN]);
+            let mut v: Value = [0; LEN / 8];
+            v.as_mut_bytes()
+                .copy_from_slice(&bytes[8 + i * LEN..8 + (i + 1) * LEN]);
             v
         };
         let mut attempt = [0u8; 4];
@@ -201,13 +209,14 @@ impl SignState {
 
     /// The nonce, if it is a valid one.
     fn nonce(&self) -> Option<NonZeroScalar> {
-        NonZeroScalar::from_repr(self.k.into()).into_option()
+        NonZeroScalar::from_repr(bytes_of(&self.k).into()).into_option()
     }
 
     /// `Q`, if it is the identity or a point on the curve.
     fn partial(&self) -> Option<ProjectivePoint> {
         let identity = Choice::from(self.identity & 1);
-        let point = AffinePoint::from_coordinates(&self.x.into(), &self.y.into());
+        let point =
+            AffinePoint::from_coordinates(&bytes_of(&self.x).into(), &bytes_of(&self.y).into());
         let valid = point.is_some() | identity;
         let point = AffinePoint::conditional_select(
             &point.unwrap_or(AffinePoint::IDENTITY),
@@ -221,10 +230,15 @@ impl SignState {
     fn keep(&mut self, q: &ProjectivePoint) {
         let mut affine = q.to_affine();
         self.identity = affine.is_identity().unwrap_u8();
-        self.x.copy_from_slice(&affine.x());
-        self.y.copy_from_slice(&affine.y());
+        self.x.as_mut_bytes().copy_from_slice(&affine.x());
+        self.y.as_mut_bytes().copy_from_slice(&affine.y());
         affine.zeroize();
     }
+}
+
+/// The bytes of a [`Value`], in memory order.
+fn bytes_of(value: &Value) -> [u8; LEN] {
+    zerocopy::transmute!(*value)
 }
 
 impl Default for SignState {
@@ -327,7 +341,7 @@ fn run(
         state.step += 1;
         return Ok(None);
     }
-    let done = finish(d, &k, &state.h, &q);
+    let done = finish(d, &k, &bytes_of(&state.h), &q);
     q.zeroize();
     match done {
         Some(signature) => {
@@ -351,17 +365,15 @@ fn run(
 /// The first step's extra work: `h` and the nonce of the current attempt; `Q` = identity.
 fn start(d: &NonZeroScalar, state: &mut SignState, h: [u8; LEN]) {
     state.dirty = true;
-    state.h = h;
+    state.h.as_mut_bytes().copy_from_slice(&h);
 
     let mut secret = d.to_repr();
     let order: U384 = *NistP384::ORDER;
-    let mut kgen = KGenerator::<Sha384Digest, U384>::new(&secret, &state.h, &[], &order);
-    let mut k = FieldBytes::default();
+    let mut kgen = KGenerator::<Sha384Digest, U384>::new(&secret, state.h.as_bytes(), &[], &order);
+    // Drawn straight into the state (which the wipe clears), not through a copy to wipe.
     for _ in 0..=state.attempt {
-        kgen.fill_next_k(&mut k);
+        kgen.fill_next_k(state.k.as_mut_bytes());
     }
-    state.k.copy_from_slice(&k);
-    k.zeroize();
     secret.zeroize();
     state.identity = 1;
     state.x.zeroize();

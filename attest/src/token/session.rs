@@ -136,14 +136,34 @@ pub const STORE_BYTES: usize = CSM_CLAIMS_MAX_LEN;
 /// Words of the hashing part of the saved form: CSM claims length, bytes hashed, state.
 const HASH_WORDS: usize = 2 + 8;
 
+/// Words of a session's saved form.
+pub const SESSION_WORDS: usize = SESSION_BYTES / 8;
+
+/// A session's saved form in the caller's memory, as words: aligned, so that
+/// [`wipe_saved_secrets`] clears it a word at a time (a byte array took a store per byte).
+/// [`saved_bytes`] and [`saved_bytes_mut`] view it as the bytes [`TokenSession::save`] and
+/// [`TokenSession::restore`] take.
+pub type SavedSession = [u64; SESSION_WORDS];
+
+/// The bytes of `saved`.
+pub fn saved_bytes(saved: &SavedSession) -> &[u8; SESSION_BYTES] {
+    zerocopy::transmute_ref!(saved)
+}
+
+/// The bytes of `saved`, to write.
+pub fn saved_bytes_mut(saved: &mut SavedSession) -> &mut [u8; SESSION_BYTES] {
+    zerocopy::transmute_mut!(saved)
+}
+
 /// Wipes the part of a saved session that can hold secrets (the signature in progress: its
-/// nonce, hash and partial point), for the caller's copies of the saved form once used. The
+/// nonce, hash and partial point), from the word its first byte is in (with the signature's
+/// last bytes, in that word too), for the caller's copies of the saved form once used. The
 /// claims and the signature are not secret. A saved signature in progress holds secrets
 /// exactly when its step is not 0 (the first byte of its part), so an idle, freshly
 /// initialised or signed session costs nothing here.
-pub fn wipe_saved_secrets(bytes: &mut [u8; SESSION_BYTES]) {
-    if bytes[STATE_AT] != 0 {
-        bytes[STATE_AT..].zeroize();
+pub fn wipe_saved_secrets(saved: &mut SavedSession) {
+    if saved_bytes(saved)[STATE_AT] != 0 {
+        saved[STATE_AT / 8..].zeroize();
     }
 }
 
@@ -152,6 +172,10 @@ const CLAIMS_AT: usize = 4 * 8;
 const SIGNATURE_AT: usize = CLAIMS_AT + CLAIMS_MAX_LEN;
 const STATE_AT: usize = SIGNATURE_AT + SIGNATURE_LEN;
 const HASH_AT: usize = STATE_AT + STATE_BYTES;
+const _: () = assert!(
+    SESSION_BYTES.is_multiple_of(8),
+    "the saved form is whole words"
+);
 
 const PHASE_IDLE: u64 = 0;
 const PHASE_UNSIGNED: u64 = 1;

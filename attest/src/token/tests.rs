@@ -10,7 +10,7 @@ use super::cbor::{bstr_head, bstr_item_len};
 use super::claims::{CLAIMS_MAX_LEN, claims_len};
 use super::collection::{PLATFORM_TOKEN_MAX, token_len};
 use super::rsi::{ContinueArgs, challenge_from_regs};
-use super::session::Phase;
+use super::session::{Phase, SESSION_WORDS, SavedSession, saved_bytes, saved_bytes_mut};
 use super::*;
 use minicbor::Encoder;
 use rmm_abi::measurement::Measurement;
@@ -526,11 +526,15 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     assert_eq!(TokenSession::restore(&saved).phase(), Phase::Unsigned);
     assert_eq!(TokenSession::restore(&saved).signing_steps_done(), 1);
     assert_eq!(TokenSession::restore(&bad).phase(), Phase::Idle);
-    // The caller's copy of the saved form loses the signature in progress, nothing else.
-    let mut wiped = saved;
+    // The caller's copy of the saved form loses the signature in progress (from the word its
+    // first byte is in), nothing before it.
+    let mut wiped: SavedSession = [0; SESSION_WORDS];
+    saved_bytes_mut(&mut wiped).copy_from_slice(&saved);
     super::session::wipe_saved_secrets(&mut wiped);
-    assert_eq!(wiped[..nonce_at - 8], saved[..nonce_at - 8]);
-    assert!(wiped[nonce_at - 8..].iter().all(|&b| b == 0));
+    let wiped = saved_bytes(&wiped);
+    let from = (nonce_at - 8) & !7;
+    assert_eq!(wiped[..from], saved[..from]);
+    assert!(wiped[from..].iter().all(|&b| b == 0));
     assert!(saved[nonce_at..nonce_at + 48].iter().any(|&b| b != 0));
     sign_all(&mut direct, &key);
     direct.save(&mut saved);

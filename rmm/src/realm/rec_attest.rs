@@ -28,7 +28,10 @@
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::realm::rec::Rec;
-use attest::token::session::{SESSION_BYTES, STORE_BYTES, wipe_saved_secrets};
+use attest::token::session::{
+    SESSION_BYTES, SESSION_WORDS, STORE_BYTES, SavedSession, saved_bytes, saved_bytes_mut,
+    wipe_saved_secrets,
+};
 use attest::token::{ClaimsStore, TokenSession};
 use rmm_abi::rmi::rec_params::MAX_REC_AUX_GRANULES;
 
@@ -74,19 +77,19 @@ impl SessionSlot {
     // step (the deepest path on a CPU's own stack).
     #[inline(never)]
     pub fn load<M: Machine>(&self, machine: &M) -> TokenSession {
-        let mut bytes = [0u8; SESSION_BYTES];
-        machine.read_realm(self.session, SESSION_OFFSET, &mut bytes);
-        let session = TokenSession::restore(&bytes);
-        wipe_saved_secrets(&mut bytes);
+        let mut saved: SavedSession = [0; SESSION_WORDS];
+        machine.read_realm(self.session, SESSION_OFFSET, saved_bytes_mut(&mut saved));
+        let session = TokenSession::restore(saved_bytes(&saved));
+        wipe_saved_secrets(&mut saved);
         session
     }
 
     /// Writes the session back.
     pub fn store<M: Machine>(&self, machine: &M, session: &TokenSession) {
-        let mut bytes = [0u8; SESSION_BYTES];
-        session.save(&mut bytes);
-        machine.write_realm(self.session, SESSION_OFFSET, &bytes);
-        wipe_saved_secrets(&mut bytes);
+        let mut saved: SavedSession = [0; SESSION_WORDS];
+        session.save(saved_bytes_mut(&mut saved));
+        machine.write_realm(self.session, SESSION_OFFSET, saved_bytes(&saved));
+        wipe_saved_secrets(&mut saved);
     }
 
     /// The store of the session's CSM claims.
