@@ -472,8 +472,9 @@ fn a_corrupt_saved_hash_restores_idle() {
     let mut saved = [0u8; SESSION_BYTES];
     session.save(&mut saved);
     assert_eq!(TokenSession::restore(&saved).signing_steps_done(), 1);
-    // The words after the signature in progress: CSM length, bytes hashed, state.
-    let hash_at = 4 * 8 + CLAIMS_MAX_LEN + 96 + es384::STATE_BYTES;
+    // The words after the signature in progress: CSM length, bytes hashed, state (the claims
+    // are padded to a whole number of words).
+    let hash_at = (4 * 8 + CLAIMS_MAX_LEN).next_multiple_of(8) + 96 + es384::STATE_BYTES;
     assert_eq!(
         saved[hash_at..hash_at + 8],
         (session.csm_len() as u64).to_le_bytes()

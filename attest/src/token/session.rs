@@ -122,13 +122,15 @@ pub enum Continue {
 
 /// Size of a session's saved form ([`TokenSession::save`], [`TokenSession::restore`]): four
 /// little-endian words (phase, bytes copied, platform token length, inline claims length),
-/// the inline claims buffer, the signature and the signature in progress
-/// ([`super::es384::STATE_BYTES`]), then ten more words (the CSM claims' length in the
-/// store, the message bytes hashed, the SHA-384 state), padded to a multiple of 8 bytes. The
-/// RMM keeps it in a REC auxiliary granule between RSI calls; the CSM claims themselves are
-/// in the store ([`STORE_BYTES`]).
-pub const SESSION_BYTES: usize =
-    (4 * 8 + CLAIMS_MAX_LEN + SIGNATURE_LEN + STATE_BYTES + HASH_WORDS * 8 + 7) & !7;
+/// the inline claims buffer padded to a whole number of words, the signature and the
+/// signature in progress ([`super::es384::STATE_BYTES`]), then ten more words (the CSM
+/// claims' length in the store, the message bytes hashed, the SHA-384 state). Everything
+/// after the claims starts on a word, so that the RMM's word-aligned copy of it
+/// ([`SavedSession`]) is read and written a word at a time (this target faults on unaligned
+/// accesses until the MMU is on and is built for strict alignment: a misaligned word is
+/// eight byte accesses). The RMM keeps it in a REC auxiliary granule between RSI calls; the
+/// CSM claims themselves are in the store ([`STORE_BYTES`]).
+pub const SESSION_BYTES: usize = HASH_AT + HASH_WORDS * 8;
 
 /// The store a session needs for the largest CSM claims.
 pub const STORE_BYTES: usize = CSM_CLAIMS_MAX_LEN;
@@ -156,9 +158,8 @@ pub fn saved_bytes_mut(saved: &mut SavedSession) -> &mut [u8; SESSION_BYTES] {
 }
 
 /// Wipes the part of a saved session that can hold secrets (the signature in progress: its
-/// nonce, hash and partial point), from the word its first byte is in (with the signature's
-/// last bytes, in that word too), for the caller's copies of the saved form once used. The
-/// claims and the signature are not secret. A saved signature in progress holds secrets
+/// nonce, hash and partial point; from its first word to the end), for the caller's copies of
+/// the saved form once used. The claims and the signature are not secret. A saved signature in progress holds secrets
 /// exactly when its step is not 0 (the first byte of its part), so an idle, freshly
 /// initialised or signed session costs nothing here.
 pub fn wipe_saved_secrets(saved: &mut SavedSession) {
@@ -169,12 +170,16 @@ pub fn wipe_saved_secrets(saved: &mut SavedSession) {
 
 /// Where the claims, the signature and the signature in progress start in the saved form.
 const CLAIMS_AT: usize = 4 * 8;
-const SIGNATURE_AT: usize = CLAIMS_AT + CLAIMS_MAX_LEN;
-const STATE_AT: usize = SIGNATURE_AT + SIGNATURE_LEN;
+const SIGNATURE_AT: usize = (CLAIMS_AT + CLAIMS_MAX_LEN).next_multiple_of(8);
+/// Where the signature in progress starts in the saved form.
+pub(crate) const STATE_AT: usize = SIGNATURE_AT + SIGNATURE_LEN;
 const HASH_AT: usize = STATE_AT + STATE_BYTES;
 const _: () = assert!(
-    SESSION_BYTES.is_multiple_of(8),
-    "the saved form is whole words"
+    SIGNATURE_AT.is_multiple_of(8)
+        && STATE_AT.is_multiple_of(8)
+        && HASH_AT.is_multiple_of(8)
+        && SESSION_BYTES.is_multiple_of(8),
+    "everything after the claims starts on a word"
 );
 
 const PHASE_IDLE: u64 = 0;
@@ -511,7 +516,7 @@ impl TokenSession {
         for (chunk, word) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
-        out[CLAIMS_AT..SIGNATURE_AT].copy_from_slice(&self.claims);
+        out[CLAIMS_AT..CLAIMS_AT + CLAIMS_MAX_LEN].copy_from_slice(&self.claims);
         out[SIGNATURE_AT..STATE_AT].copy_from_slice(&self.signature);
         if self.phase == Phase::Unsigned
             && let Some((state, _)) = out[STATE_AT..].split_first_chunk_mut()
@@ -551,7 +556,7 @@ impl TokenSession {
         }
         session
             .claims
-            .copy_from_slice(&bytes[CLAIMS_AT..SIGNATURE_AT]);
+            .copy_from_slice(&bytes[CLAIMS_AT..CLAIMS_AT + CLAIMS_MAX_LEN]);
         session
             .signature
             .copy_from_slice(&bytes[SIGNATURE_AT..STATE_AT]);

@@ -521,20 +521,18 @@ fn sessions_survive_save_and_restore_and_garbage_restores_idle() {
     direct.sign_step(&key).unwrap();
     direct.save(&mut saved);
     let mut bad = saved;
-    let nonce_at = 4 * 8 + CLAIMS_MAX_LEN + key::SIGNATURE_LEN + 8;
+    let nonce_at = super::session::STATE_AT + 8;
     bad[nonce_at..nonce_at + 48].fill(0xff); // k >= n
     assert_eq!(TokenSession::restore(&saved).phase(), Phase::Unsigned);
     assert_eq!(TokenSession::restore(&saved).signing_steps_done(), 1);
     assert_eq!(TokenSession::restore(&bad).phase(), Phase::Idle);
-    // The caller's copy of the saved form loses the signature in progress (from the word its
-    // first byte is in), nothing before it.
+    // The caller's copy of the saved form loses the signature in progress, nothing else.
     let mut wiped: SavedSession = [0; SESSION_WORDS];
     saved_bytes_mut(&mut wiped).copy_from_slice(&saved);
     super::session::wipe_saved_secrets(&mut wiped);
     let wiped = saved_bytes(&wiped);
-    let from = (nonce_at - 8) & !7;
-    assert_eq!(wiped[..from], saved[..from]);
-    assert!(wiped[from..].iter().all(|&b| b == 0));
+    assert_eq!(wiped[..nonce_at - 8], saved[..nonce_at - 8]);
+    assert!(wiped[nonce_at - 8..].iter().all(|&b| b == 0));
     assert!(saved[nonce_at..nonce_at + 48].iter().any(|&b| b != 0));
     sign_all(&mut direct, &key);
     direct.save(&mut saved);

@@ -209,6 +209,12 @@ impl<'m, M: Machine> Rd<'m, M> {
         self.read_bytes(word::RPV)
     }
 
+    /// The Realm Personalization Value as the eight little-endian words it is stored as, for
+    /// copying it on as words (RSI_REALM_CONFIG).
+    pub fn rpv_words(&self) -> [u64; 8] {
+        core::array::from_fn(|i| self.read(word::RPV + i))
+    }
+
     /// REM `slot` (0..4, for REM1..REM4).
     pub fn rem(&self, slot: usize) -> Measurement {
         self.read_bytes(word::REM + (slot % REM_COUNT) * MEASUREMENT_WORDS)

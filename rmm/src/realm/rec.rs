@@ -16,7 +16,7 @@ use crate::invariant;
 use crate::vcpu::gic::INITIAL_HCR;
 use rmm_abi::rmi::rec_params::{MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RecMpidr};
 use rmm_abi::rmi::states::Ripas;
-use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Word indices in the REC granule.
 mod word {
@@ -173,13 +173,14 @@ impl<'m, M: Machine> Rec<'m, M> {
             m.write_word(self.addr, word::GPRS + i, *gpr);
         }
         m.write_word(self.addr, word::NUM_AUX, init.num_aux as u64);
-        let mut ctx = RealmContext::new_zeroed();
-        ctx.gprs.x[..REC_CREATE_NR_GPRS].copy_from_slice(&init.gprs);
-        ctx.gprs.pc = init.pc;
-        ctx.gprs.pstate = INITIAL_PSTATE;
-        ctx.el1.sctlr = INITIAL_SCTLR_EL1;
-        ctx.el1.mdscr = INITIAL_MDSCR_EL1;
-        self.set_context(&ctx);
+        // The context's other registers are the granule's zeros.
+        self.with_context(|ctx| {
+            ctx.gprs.x[..REC_CREATE_NR_GPRS].copy_from_slice(&init.gprs);
+            ctx.gprs.pc = init.pc;
+            ctx.gprs.pstate = INITIAL_PSTATE;
+            ctx.el1.sctlr = INITIAL_SCTLR_EL1;
+            ctx.el1.mdscr = INITIAL_MDSCR_EL1;
+        });
         m.write_word(self.addr, GIC_OFFSET / 8, INITIAL_HCR);
         for (i, aux) in init.aux[..init.num_aux.min(MAX_REC_AUX_GRANULES)]
             .iter()
@@ -231,18 +232,17 @@ impl<'m, M: Machine> Rec<'m, M> {
             .write_word(self.addr, word::RUNNABLE, u64::from(runnable));
     }
 
-    /// The realm CPU's saved context.
-    pub fn context(&self) -> RealmContext {
-        let mut ctx = RealmContext::new_zeroed();
-        self.machine
-            .read_realm(self.addr, word::CONTEXT * 8, ctx.as_mut_bytes());
-        ctx
-    }
-
     /// Saves the realm CPU's context.
     pub fn set_context(&self, ctx: &RealmContext) {
         self.machine
             .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
+    }
+
+    /// Runs `f` on the realm CPU's saved context where it is kept (no copy of the whole
+    /// context out and back). The caller holds the REC, so nothing else touches it meanwhile.
+    pub fn with_context<R>(&self, f: impl FnOnce(&mut RealmContext) -> R) -> R {
+        self.machine
+            .with_realm_value(self.addr, word::CONTEXT * 8, f)
     }
 
     /// Runs `f` on the REC's run state where it is kept. The caller holds the REC so that

@@ -50,13 +50,18 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs)
     if !calling.psci_pending() || calling.rd() != target.rd() {
         return Err(RmiError::Input.into());
     }
-    let mut ctx = calling.context();
-    if target_index(ctx.gprs.x[1]) != target.index() {
+    // The request, read where the caller's context is kept: the function id, the target,
+    // CPU_ON's entry point and context id, and the caller's SCTLR_EL1 (for its endianness).
+    let (function, target_mpidr, entry, context_id, caller_sctlr) = calling.with_context(|ctx| {
+        let x = &ctx.gprs.x;
+        (x[0], x[1], x[2], x[3], ctx.el1.sctlr)
+    });
+    if target_index(target_mpidr) != target.index() {
         return Err(RmiError::Input.into());
     }
     let target_on = target_granule.refcount() != 0 || target.runnable();
     let denied = code(PsciReturn::Denied);
-    let (result, rmi) = match ctx.gprs.x[0] as u32 {
+    let (result, rmi) = match function as u32 {
         PSCI_CPU_ON | PSCI_CPU_ON_SMC32 => {
             if status != 0 && status != denied {
                 return Err(RmiError::Input.into());
@@ -73,12 +78,12 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs)
             } else if status == denied {
                 (denied, Ok(()))
             } else {
-                let mut reset = target.context();
-                reset.gprs.pstate = INITIAL_PSTATE;
-                reset.el1.sctlr = INITIAL_SCTLR_EL1 | (ctx.el1.sctlr & SCTLR_EE);
-                reset.gprs.x[0] = ctx.gprs.x[3];
-                reset.gprs.pc = ctx.gprs.x[2];
-                target.set_context(&reset);
+                target.with_context(|reset| {
+                    reset.gprs.pstate = INITIAL_PSTATE;
+                    reset.el1.sctlr = INITIAL_SCTLR_EL1 | (caller_sctlr & SCTLR_EE);
+                    reset.gprs.x[0] = context_id;
+                    reset.gprs.pc = entry;
+                });
                 target.set_runnable(true);
                 (code(PsciReturn::Success), Ok(()))
             }
@@ -101,8 +106,7 @@ pub fn handle(monitor: &Monitor, machine: &impl Machine, args: PsciCompleteArgs)
             u64::from(other),
         ),
     };
-    ctx.gprs.x[..4].copy_from_slice(&[result, 0, 0, 0]);
-    calling.set_context(&ctx);
+    calling.with_context(|ctx| ctx.gprs.x[..4].copy_from_slice(&[result, 0, 0, 0]));
     calling.set_psci_pending(false);
     rmi?;
     Ok([])

@@ -12,6 +12,9 @@ use crate::realm::descriptor::Rd;
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
 
+/// The word of `RsiRealmConfig.rpv` (offset 0x200).
+const RPV_WORD: usize = 0x200 / 8;
+
 /// Handles RSI_REALM_CONFIG(x1 = IPA of a protected granule). Only the three defined fields
 /// are written (`hash_algo` as a whole 8-byte slot); the rest of the page is left alone, as
 /// the reference RMM does.
@@ -25,7 +28,7 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) 
         else {
             return RsiAction::status(RsiStatus::ErrorInput);
         };
-        Rd::new(machine, env.rd).rpv()
+        Rd::new(machine, env.rd).rpv_words()
     };
     let written = with_granule(
         &env.monitor.granules,
@@ -36,7 +39,11 @@ pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) 
         |page| {
             machine.write_word(page, 0, u64::from(env.realm.s2.ipa_bits));
             machine.write_word(page, 1, env.realm.hash as u64);
-            machine.write_realm(page, 0x200, &rpv);
+            // As words: the page's mapping is not known to be aligned where the compiler
+            // inlines a copy, which on this strict-alignment target it made a byte at a time.
+            for (i, word) in rpv.into_iter().enumerate() {
+                machine.write_word(page, RPV_WORD + i, word);
+            }
         },
     );
     match written {
