@@ -135,8 +135,11 @@ macro_rules! hasher {
             /// the digest. The one or two final blocks go to the engine in one call.
             pub fn finalize(self) -> [u8; $out] {
                 let mut state = self.state;
-                let mut tail = [[0u8; $block]; 2];
-                let flat = tail.as_flattened_mut();
+                // The one or two final blocks as words, so that the length goes in as whole
+                // aligned words (this target is built for strict alignment: into a byte
+                // array, each length byte was a store of its own).
+                let mut tail = [[0u64; $block / 8]; 2];
+                let flat = zerocopy::IntoBytes::as_mut_bytes(&mut tail);
                 if let Some(slot) = flat.get_mut(..self.buffered) {
                     slot.copy_from_slice(&self.buffer[..self.buffered.min($block)]);
                 }
@@ -145,11 +148,19 @@ macro_rules! hasher {
                 }
                 let blocks = if self.buffered < $block - $len_bytes { 1 } else { 2 };
                 let bits = u128::from(self.length) * 8;
-                let bits = bits.to_be_bytes();
-                let end = blocks * $block;
-                if let Some(slot) = flat.get_mut(end - $len_bytes..end) {
-                    slot.copy_from_slice(&bits[16 - $len_bytes..]);
+                // The length in bits, big-endian, ends the last block: its low word last, and
+                // for SHA-512's 16-byte length its high word before that.
+                let words = tail.as_flattened_mut();
+                let end = blocks * $block / 8;
+                if let Some(low) = words.get_mut(end - 1) {
+                    *low = (bits as u64).to_be();
                 }
+                if $len_bytes == 16
+                    && let Some(high) = words.get_mut(end - 2)
+                {
+                    *high = ((bits >> 64) as u64).to_be();
+                }
+                let tail: &[[u8; $block]; 2] = zerocopy::transmute_ref!(&tail);
                 self.engine.$compress(&mut state, &tail[..blocks]);
                 let mut out = [0u8; $out];
                 for (chunk, word) in out.chunks_exact_mut(size_of::<$word>()).zip(state) {
