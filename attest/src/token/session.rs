@@ -499,7 +499,10 @@ impl TokenSession {
     }
 
     /// Writes the session into `out` (see [`SESSION_BYTES`]). All zeros is an Idle session,
-    /// so a freshly zeroed granule holds one.
+    /// so a freshly zeroed granule holds one. Inline: its one caller in the RMM passes a
+    /// word-aligned buffer ([`SavedSession`]), and only where that is known are the saved
+    /// form's words stored as words (out of line, each was eight byte stores).
+    #[inline]
     pub fn save(&self, out: &mut [u8; SESSION_BYTES]) {
         let (phase, copied) = match self.phase {
             Phase::Idle => (PHASE_IDLE, 0),
