@@ -41,6 +41,7 @@ use super::sign1::{realm_token_len, sig_structure_prefix};
 use super::store::{ClaimsStore, NoStore};
 use super::stream::{Segment, TokenStream, read_segments};
 use crate::sha::{SHA384_IV, SOFT, Sha2Engine};
+use zerocopy::IntoBytes;
 use zeroize::Zeroize;
 
 /// SHA-384 block length.
@@ -368,11 +369,14 @@ impl TokenSession {
     /// then remains, pads and finishes (`hashed` = the message length).
     fn hash_step<S: ClaimsStore + ?Sized>(&mut self, store: &S, engine: &dyn Sha2Engine) {
         let total = self.message_len();
-        let mut block = [[0u8; HASH_BLOCK]; 2];
+        // Two blocks as words: aligned, so that the message is read in, and the length
+        // written, a word at a time (this target is built for strict alignment).
+        let mut block = [[0u64; HASH_BLOCK / 8]; 2];
         let mut done = 0;
         while total - self.hashed >= HASH_BLOCK && done < HASH_STEP_BLOCKS {
-            self.read_message(store, self.hashed, &mut block[0]);
-            engine.compress512(&mut self.hash, &block[..1]);
+            self.read_message(store, self.hashed, block[0].as_mut_bytes());
+            let blocks: &[[u8; HASH_BLOCK]; 2] = zerocopy::transmute_ref!(&block);
+            engine.compress512(&mut self.hash, &blocks[..1]);
             self.hashed += HASH_BLOCK;
             done += 1;
         }
@@ -380,14 +384,18 @@ impl TokenSession {
         if tail >= HASH_BLOCK {
             return;
         }
-        block = [[0u8; HASH_BLOCK]; 2];
-        let flat = block.as_flattened_mut();
+        block = [[0u64; HASH_BLOCK / 8]; 2];
+        let flat = block.as_mut_bytes();
         self.read_message(store, self.hashed, &mut flat[..tail]);
         flat[tail] = 0x80;
-        // 16 bytes of length at the end of the last block.
+        // 16 bytes of length, big-endian, at the end of the last block: two words.
         let blocks = if tail < HASH_BLOCK - 16 { 1 } else { 2 };
         let bits = (total as u128) * 8;
-        flat[blocks * HASH_BLOCK - 16..blocks * HASH_BLOCK].copy_from_slice(&bits.to_be_bytes());
+        let words = block.as_flattened_mut();
+        let end = blocks * HASH_BLOCK / 8;
+        words[end - 2] = ((bits >> 64) as u64).to_be();
+        words[end - 1] = (bits as u64).to_be();
+        let block: &[[u8; HASH_BLOCK]; 2] = zerocopy::transmute_ref!(&block);
         engine.compress512(&mut self.hash, &block[..blocks]);
         self.hashed = total;
     }
