@@ -73,6 +73,40 @@ pub const SHA384_IV: [u64; 8] = [
     0x47b5_481d_befa_4fa4,
 ];
 
+/// Pads a message whose last `tail_len` bytes (less than a block) are already at the start of
+/// `tail`, the rest of it zero: the 1 bit after them, then the message length `length` (in
+/// bytes) in bits, big-endian, in the last `len_bytes` (8 or 16) bytes of the first or second
+/// block. Returns how many blocks of `tail` hold the padded end (1 or 2). The blocks are
+/// words, so that the length goes in as whole aligned words (this target is built for strict
+/// alignment: into a byte array each length byte was a store of its own). Shared by the
+/// hashers here and the token session's stepped SHA-384 (`token::session`).
+#[inline(always)]
+pub(crate) fn pad<const W: usize>(
+    tail: &mut [[u64; W]; 2],
+    tail_len: usize,
+    len_bytes: usize,
+    length: u64,
+) -> usize {
+    let block = W * 8;
+    if let Some(byte) = zerocopy::IntoBytes::as_mut_bytes(&mut *tail).get_mut(tail_len) {
+        *byte = 0x80;
+    }
+    let blocks = if tail_len < block - len_bytes { 1 } else { 2 };
+    let bits = u128::from(length) * 8;
+    // The low word of the length ends the last block; a 16-byte length's high word precedes it.
+    let words = tail.as_flattened_mut();
+    let end = blocks * W;
+    if let Some(low) = words.get_mut(end - 1) {
+        *low = (bits as u64).to_be();
+    }
+    if len_bytes == 16
+        && let Some(high) = words.get_mut(end - 2)
+    {
+        *high = ((bits >> 64) as u64).to_be();
+    }
+    blocks
+}
+
 macro_rules! hasher {
     (
         $(#[$doc:meta])*
@@ -135,31 +169,13 @@ macro_rules! hasher {
             /// the digest. The one or two final blocks go to the engine in one call.
             pub fn finalize(self) -> [u8; $out] {
                 let mut state = self.state;
-                // The one or two final blocks as words, so that the length goes in as whole
-                // aligned words (this target is built for strict alignment: into a byte
-                // array, each length byte was a store of its own).
+                // The one or two final blocks, as words ([`pad`]).
                 let mut tail = [[0u64; $block / 8]; 2];
                 let flat = zerocopy::IntoBytes::as_mut_bytes(&mut tail);
                 if let Some(slot) = flat.get_mut(..self.buffered) {
                     slot.copy_from_slice(&self.buffer[..self.buffered.min($block)]);
                 }
-                if let Some(byte) = flat.get_mut(self.buffered) {
-                    *byte = 0x80;
-                }
-                let blocks = if self.buffered < $block - $len_bytes { 1 } else { 2 };
-                let bits = u128::from(self.length) * 8;
-                // The length in bits, big-endian, ends the last block: its low word last, and
-                // for SHA-512's 16-byte length its high word before that.
-                let words = tail.as_flattened_mut();
-                let end = blocks * $block / 8;
-                if let Some(low) = words.get_mut(end - 1) {
-                    *low = (bits as u64).to_be();
-                }
-                if $len_bytes == 16
-                    && let Some(high) = words.get_mut(end - 2)
-                {
-                    *high = ((bits >> 64) as u64).to_be();
-                }
+                let blocks = pad(&mut tail, self.buffered, $len_bytes, self.length);
                 let tail: &[[u8; $block]; 2] = zerocopy::transmute_ref!(&tail);
                 self.engine.$compress(&mut state, &tail[..blocks]);
                 let mut out = [0u8; $out];

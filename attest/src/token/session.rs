@@ -160,9 +160,9 @@ pub fn saved_bytes_mut(saved: &mut SavedSession) -> &mut [u8; SESSION_BYTES] {
 
 /// Wipes the part of a saved session that can hold secrets (the signature in progress: its
 /// nonce, hash and partial point; from its first word to the end), for the caller's copies of
-/// the saved form once used. The claims and the signature are not secret. A saved signature in progress holds secrets
-/// exactly when its step is not 0 (the first byte of its part), so an idle, freshly
-/// initialised or signed session costs nothing here.
+/// the saved form once used. The claims and the signature are not secret. A saved signature
+/// in progress holds secrets exactly when its step is not 0 (the first byte of its part), so
+/// an idle, freshly initialised or signed session costs nothing here.
 pub fn wipe_saved_secrets(saved: &mut SavedSession) {
     if saved_bytes(saved)[STATE_AT] != 0 {
         saved[STATE_AT / 8..].zeroize();
@@ -387,14 +387,7 @@ impl TokenSession {
         block = [[0u64; HASH_BLOCK / 8]; 2];
         let flat = block.as_mut_bytes();
         self.read_message(store, self.hashed, &mut flat[..tail]);
-        flat[tail] = 0x80;
-        // 16 bytes of length, big-endian, at the end of the last block: two words.
-        let blocks = if tail < HASH_BLOCK - 16 { 1 } else { 2 };
-        let bits = (total as u128) * 8;
-        let words = block.as_flattened_mut();
-        let end = blocks * HASH_BLOCK / 8;
-        words[end - 2] = ((bits >> 64) as u64).to_be();
-        words[end - 1] = (bits as u64).to_be();
+        let blocks = crate::sha::pad(&mut block, tail, 16, total as u64);
         let block: &[[u8; HASH_BLOCK]; 2] = zerocopy::transmute_ref!(&block);
         engine.compress512(&mut self.hash, &block[..blocks]);
         self.hashed = total;

@@ -232,12 +232,6 @@ impl<'m, M: Machine> Rec<'m, M> {
             .write_word(self.addr, word::RUNNABLE, u64::from(runnable));
     }
 
-    /// Saves the realm CPU's context.
-    pub fn set_context(&self, ctx: &RealmContext) {
-        self.machine
-            .write_realm(self.addr, word::CONTEXT * 8, ctx.as_bytes());
-    }
-
     /// Runs `f` on the realm CPU's saved context where it is kept (no copy of the whole
     /// context out and back). The caller holds the REC, so nothing else touches it meanwhile.
     pub fn with_context<R>(&self, f: impl FnOnce(&mut RealmContext) -> R) -> R {

@@ -30,11 +30,10 @@ pub fn exit<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) ->
     }
     let machine = env.machine;
     let offset = (ipa & GRANULE_MASK) as usize;
-    // The immediate and the registers are read straight into the exit record: both fields
-    // are 8-byte aligned there and in the structure, so the copy takes the fast path (through
-    // a `RsiHostCall` on the stack, the registers were moved twice, once misaligned).
-    // The immediate's whole word (the fake machine checks accesses are whole words); its
-    // reserved bytes are not shown.
+    // The registers are read straight into the exit record, 8-byte aligned there and in the
+    // structure (through a `RsiHostCall` on the stack they were moved twice, once
+    // misaligned); the immediate as its whole word (the fake machine checks that accesses are
+    // whole words), its reserved bytes not shown.
     let mut imm = 0u64;
     let read = with_granule(
         &env.monitor.granules,
