@@ -152,6 +152,14 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     if flavour == Flavour::FaultInjection {
         cargo.args(["--features", &format!("rmm-{name}/fault-injection")]);
     }
+    if flavour == Flavour::DebugInfo {
+        // The firmware keeps no frame records (`.cargo/config.toml`) and has no call-frame
+        // information; gdb's backtraces walk frame records, so the gdb build keeps them.
+        cargo.args([
+            "--config",
+            &format!("target.{FIRMWARE_TARGET}.rustflags=[\"-C\", \"force-frame-pointers=yes\"]"),
+        ]);
+    }
     cmd::run(&mut cargo)?;
 
     let images = Images {
