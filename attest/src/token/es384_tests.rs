@@ -191,3 +191,50 @@ fn the_state_is_wiped_when_done_and_corruption_is_refused() {
     assert_eq!(saved, [0; STATE_BYTES], "nothing of the nonce is left");
     assert!(std::format!("{state:?}").starts_with("SignState { step: 0"));
 }
+
+/// The realm public key (`d·G` with the signer's fixed-base multiplication) is p384's own
+/// public key for the sample key, for the scalars at both ends of the range and for a spread
+/// of others; scalars 0 and `n` and beyond are refused as keys.
+#[test]
+fn the_public_key_is_p384s() {
+    use p384::elliptic_curve::point::AffineCoordinates;
+    let n_minus_1 = unhex::<48>(
+        "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52972",
+    );
+    let mut scalars: Vec<[u8; 48]> = std::vec![*SAMPLE_KEY, n_minus_1];
+    let mut one = [0u8; 48];
+    one[47] = 1;
+    scalars.push(one);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..16 {
+        let mut raw = [0u8; 48];
+        for chunk in raw.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_be_bytes());
+        }
+        raw[0] &= 0x7f; // below n
+        scalars.push(raw);
+    }
+    for raw in &scalars {
+        let ours = key(raw);
+        let theirs = *SigningKey::from_slice(raw)
+            .unwrap()
+            .verifying_key()
+            .as_affine();
+        let x: [u8; 48] = theirs.x().into();
+        let y: [u8; 48] = theirs.y().into();
+        assert_eq!(
+            ours.public_key(),
+            &super::cose_key::CoseKey::from_coordinates(&x, &y),
+            "{raw:02x?}"
+        );
+    }
+    let mut n = n_minus_1;
+    n[47] += 1;
+    for mut bad in [[0u8; 48], n, [0xff; 48]] {
+        assert!(RealmSigningKey::from_raw_scalar(&mut bad).is_err());
+        assert_eq!(bad, [0; 48], "the raw scalar is wiped on failure too");
+    }
+}

@@ -2,9 +2,8 @@
 //! The realm attestation key (RAK): the P-384 private scalar EL3 hands over once at boot
 //! (`RMM_ATTEST_GET_REALM_KEY`, curve 0, 48 raw big-endian bytes), held only here.
 //!
-//! [`RealmSigningKey`] is neither `Clone` nor `Copy`; its scalar is wiped when it is dropped
-//! (p384's `SigningKey` is `ZeroizeOnDrop`), and the raw bytes it was made from are wiped by
-//! the constructor. Moving the value can leave a stale copy on the stack, so the RMM should
+//! [`RealmSigningKey`] is neither `Clone` nor `Copy`; its scalar is wiped when it is dropped,
+//! and the raw bytes it was made from are wiped by the constructor. Moving the value can leave a stale copy on the stack, so the RMM should
 //! build it directly in its final home (for example inside `spin::Once::call_once`) and wipe
 //! the shared-page buffer EL3 wrote it to.
 
@@ -12,6 +11,7 @@ use super::cose_key::{COORD_LEN, CoseKey};
 use super::error::TokenError;
 use super::es384::{self, SignState};
 use core::fmt;
+use p384::NonZeroScalar;
 use p384::ecdsa::signature::MultipartSigner;
 use p384::ecdsa::{Signature, SigningKey};
 use p384::elliptic_curve::point::AffineCoordinates;
@@ -25,20 +25,22 @@ pub const SIGNATURE_LEN: usize = 96;
 
 /// The realm attestation key and its public COSE_Key.
 pub struct RealmSigningKey {
-    key: SigningKey,
+    /// The private scalar `d` (not p384's `SigningKey`: that computes the public key with a
+    /// scalar multiplication of its own, code the signer's `d·G` already has).
+    key: NonZeroScalar,
     public: CoseKey,
 }
 
 impl RealmSigningKey {
-    /// Imports the raw 48-byte scalar and wipes `raw`, also on failure. A valid key also gets
-    /// the signer's table of generator multiples ready (built once), so that signing with it
-    /// never builds it.
+    /// Imports the raw 48-byte scalar (big-endian, in `[1, n)`) and wipes `raw`, also on
+    /// failure. The public key `d·G` is computed with the signer's own constant-time
+    /// fixed-base multiplication ([`es384::mul_generator`]), which also builds its table of
+    /// generator multiples, once, so that no signature builds it.
     pub fn from_raw_scalar(raw: &mut [u8; PRIVATE_KEY_LEN]) -> Result<Self, TokenError> {
-        let key = SigningKey::from_slice(raw.as_slice());
+        let key = NonZeroScalar::from_repr((*raw).into()).into_option();
         raw.zeroize();
-        let key = key.map_err(|_| TokenError::InvalidKey)?;
-        super::es384::generator_table();
-        let point = key.verifying_key().as_affine();
+        let key = key.ok_or(TokenError::InvalidKey)?;
+        let point = es384::mul_generator(&key).to_affine();
         let x: [u8; COORD_LEN] = point.x().into();
         let y: [u8; COORD_LEN] = point.y().into();
         Ok(Self {
@@ -68,8 +70,7 @@ impl RealmSigningKey {
     /// `try_multipart_sign`). The RMM signs in steps instead ([`Self::sign_step`]); this is
     /// the reference the steps are tested against.
     pub fn sign(&self, parts: &[&[u8]]) -> Result<[u8; SIGNATURE_LEN], TokenError> {
-        let signature: Signature = self
-            .key
+        let signature: Signature = SigningKey::from(self.key)
             .try_multipart_sign(parts)
             .map_err(|_| TokenError::Signing)?;
         Ok(signature.to_bytes().into())
@@ -84,7 +85,7 @@ impl RealmSigningKey {
         state: &mut SignState,
         parts: &[&[u8]],
     ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
-        es384::step(self.key.as_nonzero_scalar(), state, parts)
+        es384::step(&self.key, state, parts)
     }
 
     /// [`Self::sign_step`] for a message whose SHA-384 is `digest` ([`es384::step_prehashed`]):
@@ -94,7 +95,13 @@ impl RealmSigningKey {
         state: &mut SignState,
         digest: &[u8; es384::DIGEST_LEN],
     ) -> Result<Option<[u8; SIGNATURE_LEN]>, TokenError> {
-        es384::step_prehashed(self.key.as_nonzero_scalar(), state, digest)
+        es384::step_prehashed(&self.key, state, digest)
+    }
+}
+
+impl Drop for RealmSigningKey {
+    fn drop(&mut self) {
+        self.key.zeroize();
     }
 }
 
