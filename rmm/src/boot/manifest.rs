@@ -4,8 +4,10 @@
 //!
 //! EL3 places the manifest at the start of the shared page and points at its DRAM-bank and
 //! console arrays with physical addresses that must lie inside that same page. This module
-//! works only on a private 4 KiB copy of the page (the caller copies it in once), reads every
-//! structure through its typed `rmm-abi` layout, and returns either a validated
+//! works only on a private 4 KiB copy of the page, as 512 aligned words (the caller copies it
+//! in once), reads every structure in place through its typed `rmm-abi` layout (aligned word
+//! loads: this target is built for strict alignment, where a copy out of a byte buffer of
+//! unknown alignment takes a load per byte), and returns either a validated
 //! [`BootManifest`] or the `RMM_BOOT_COMPLETE` error EL3 must see: `-6` for a version we do not
 //! speak, `-7` for any malformed content. It never panics and never touches memory.
 //!
@@ -15,7 +17,20 @@
 
 use crate::GRANULE_SIZE;
 use rmm_abi::el3::{BootError, BootManifestHeader, ConsoleInfo, El3IfcVersion, NsDramBank};
-use zerocopy::FromBytes;
+use zerocopy::{FromBytes, IntoBytes};
+
+/// The shared page's copy: 512 little-endian words.
+pub type PageWords = [u64; GRANULE_SIZE / 8];
+
+/// The words of a page given as bytes (little-endian): for callers that build a manifest as
+/// bytes (the tests, the fuzz targets).
+pub fn page_words(bytes: &[u8; GRANULE_SIZE]) -> PageWords {
+    let mut words = [0u64; GRANULE_SIZE / 8];
+    for (word, chunk) in words.iter_mut().zip(bytes.as_chunks::<8>().0) {
+        *word = u64::from_le_bytes(*chunk);
+    }
+    words
+}
 
 /// The oldest manifest version we read; newer 0.x manifests only append fields we ignore.
 pub const MIN_MANIFEST_VERSION: El3IfcVersion = El3IfcVersion { major: 0, minor: 3 };
@@ -27,7 +42,6 @@ pub const MAX_CONSOLES: usize = 4;
 pub const PL011_NAME: &[u8] = b"pl011";
 
 const GRANULE: u64 = GRANULE_SIZE as u64;
-const BANK_SIZE: usize = core::mem::size_of::<NsDramBank>();
 const CONSOLE_SIZE: usize = core::mem::size_of::<ConsoleInfo>();
 
 /// One validated, granule-aligned, non-empty range of NS DRAM.
@@ -117,9 +131,9 @@ pub struct BootManifest {
 }
 
 /// Parses and validates the manifest in `page`, a copy of the shared page at PA `page_pa`.
-pub fn parse(page: &[u8; GRANULE_SIZE], page_pa: u64) -> Result<BootManifest, BootError> {
-    let (header, _) =
-        BootManifestHeader::read_from_prefix(page).map_err(|_| BootError::ManifestDataError)?;
+pub fn parse(page: &PageWords, page_pa: u64) -> Result<BootManifest, BootError> {
+    let (header, _) = BootManifestHeader::ref_from_prefix(page.as_bytes())
+        .map_err(|_| BootError::ManifestDataError)?;
     let version = El3IfcVersion::decode(u64::from(header.version))
         .filter(|v| v.major == MIN_MANIFEST_VERSION.major && v.minor >= MIN_MANIFEST_VERSION.minor)
         .ok_or(BootError::ManifestVersionNotSupported)?;
@@ -144,27 +158,30 @@ pub fn parse(page: &[u8; GRANULE_SIZE], page_pa: u64) -> Result<BootManifest, Bo
     })
 }
 
-/// Returns the bytes of an array of `count` entries of `entry_size` bytes at PA `ptr`, which
-/// must lie entirely inside the shared page and be 8-byte aligned.
-fn array_in_page(
-    page: &[u8; GRANULE_SIZE],
+/// The array of `count` entries of type `T` at PA `ptr`, which must lie entirely inside the
+/// shared page and be 8-byte aligned, read in place.
+fn array_in_page<T: FromBytes + zerocopy::KnownLayout + zerocopy::Immutable>(
+    page: &PageWords,
     page_pa: u64,
     ptr: u64,
     count: usize,
-    entry_size: usize,
-) -> Result<&[u8], BootError> {
+) -> Result<&[T], BootError> {
     let offset = ptr
         .checked_sub(page_pa)
         .filter(|off| off.is_multiple_of(8))
         .and_then(|off| usize::try_from(off).ok())
         .ok_or(BootError::ManifestDataError)?;
     let len = count
-        .checked_mul(entry_size)
+        .checked_mul(core::mem::size_of::<T>())
         .ok_or(BootError::ManifestDataError)?;
     let end = offset
         .checked_add(len)
         .ok_or(BootError::ManifestDataError)?;
-    page.get(offset..end).ok_or(BootError::ManifestDataError)
+    let bytes = page
+        .as_bytes()
+        .get(offset..end)
+        .ok_or(BootError::ManifestDataError)?;
+    <[T]>::ref_from_bytes(bytes).map_err(|_| BootError::ManifestDataError)
 }
 
 fn count_in(raw: u64, max: usize) -> Result<usize, BootError> {
@@ -175,18 +192,17 @@ fn count_in(raw: u64, max: usize) -> Result<usize, BootError> {
 }
 
 fn parse_dram(
-    page: &[u8; GRANULE_SIZE],
+    page: &PageWords,
     page_pa: u64,
     num: u64,
     ptr: u64,
     checksum: u64,
 ) -> Result<DramLayout, BootError> {
     let count = count_in(num, MAX_DRAM_BANKS)?;
-    let bytes = array_in_page(page, page_pa, ptr, count, BANK_SIZE)?;
+    let banks = array_in_page::<NsDramBank>(page, page_pa, ptr, count)?;
     let mut raw_banks = [(0u64, 0u64); MAX_DRAM_BANKS];
     let mut sum = num.wrapping_add(ptr).wrapping_add(checksum);
-    for (slot, raw) in raw_banks.iter_mut().zip(bytes.chunks_exact(BANK_SIZE)) {
-        let bank = NsDramBank::read_from_bytes(raw).map_err(|_| BootError::ManifestDataError)?;
+    for (slot, bank) in raw_banks.iter_mut().zip(banks) {
         sum = sum.wrapping_add(bank.base).wrapping_add(bank.size);
         *slot = (bank.base, bank.size);
     }
@@ -198,19 +214,18 @@ fn parse_dram(
 }
 
 fn parse_console(
-    page: &[u8; GRANULE_SIZE],
+    page: &PageWords,
     page_pa: u64,
     num: u64,
     ptr: u64,
     checksum: u64,
 ) -> Result<ConsoleConfig, BootError> {
     let count = count_in(num, MAX_CONSOLES)?;
-    let bytes = array_in_page(page, page_pa, ptr, count, CONSOLE_SIZE)?;
+    let entries = array_in_page::<ConsoleInfo>(page, page_pa, ptr, count)?;
     let base_sum = num.wrapping_add(ptr).wrapping_add(checksum);
     let (mut qemu_sum, mut full_sum) = (base_sum, base_sum);
     let mut chosen = None;
-    for raw in bytes.chunks_exact(CONSOLE_SIZE) {
-        let entry = ConsoleInfo::read_from_bytes(raw).map_err(|_| BootError::ManifestDataError)?;
+    for entry in entries {
         let counted = [
             entry.base,
             entry.map_pages,
@@ -218,10 +233,10 @@ fn parse_console(
             entry.baud_rate,
         ];
         qemu_sum = counted.iter().fold(qemu_sum, |s, w| s.wrapping_add(*w));
-        full_sum = raw
-            .chunks_exact(8)
-            .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-            .fold(full_sum, u64::wrapping_add);
+        let words: &[u64; CONSOLE_SIZE / 8] = zerocopy::transmute_ref!(entry);
+        full_sum = words
+            .iter()
+            .fold(full_sum, |s, w| s.wrapping_add(u64::from_le(*w)));
         let usable = entry.base != 0
             && entry.base.is_multiple_of(GRANULE)
             && entry.map_pages != 0

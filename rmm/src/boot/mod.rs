@@ -46,11 +46,11 @@ pub struct BootConfig {
 pub fn cold_boot(
     raw: RawBootArgs,
     image: (u64, u64),
-    copy_shared_page: impl FnOnce(u64, &mut [u8; GRANULE_SIZE]),
+    copy_shared_page: impl FnOnce(u64, &mut manifest::PageWords),
     cpu: &CpuIdRegisters,
 ) -> Result<BootConfig, BootError> {
     let boot = args::validate_cold(raw, image)?;
-    let mut page = [0u8; GRANULE_SIZE];
+    let mut page = [0u64; GRANULE_SIZE / 8];
     copy_shared_page(boot.shared_page, &mut page);
     let manifest = manifest::parse(&page, boot.shared_page)?;
     Ok(BootConfig {

@@ -16,7 +16,6 @@ pub mod boot_memory;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;
 
-use crate::GRANULE_SIZE;
 use crate::arch::El3Port;
 use crate::arch::aarch64::fatal::halt;
 use crate::arch::aarch64::machine::HwMachine;
@@ -310,13 +309,12 @@ fn image_range() -> (u64, u64) {
 }
 
 /// Copies the EL3-RMM shared page in, once, with volatile reads.
-fn copy_shared_page(pa: u64, page: &mut [u8; GRANULE_SIZE]) {
-    for (i, chunk) in page.chunks_exact_mut(8).enumerate() {
+fn copy_shared_page(pa: u64, page: &mut crate::boot::manifest::PageWords) {
+    for (i, word) in page.iter_mut().enumerate() {
         // SAFETY: `pa` was validated by `boot::args` (non-zero, granule aligned, outside the
         // image) and is the shared page EL3 set up for us in Realm PAS; with the MMU off this
         // is an aligned 8-byte load inside that page.
-        let word = unsafe { core::ptr::read_volatile((pa as *const u64).add(i)) };
-        chunk.copy_from_slice(&word.to_le_bytes());
+        *word = unsafe { core::ptr::read_volatile((pa as *const u64).add(i)) };
     }
 }
 

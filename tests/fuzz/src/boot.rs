@@ -81,9 +81,9 @@ pub fn run(data: &[u8]) {
         boot::cold_boot(
             args,
             QEMU_IMAGE,
-            |pa, out: &mut [u8; GRANULE_SIZE]| {
+            |pa, out: &mut boot::manifest::PageWords| {
                 assert_eq!(pa, args.shared_page, "copied a page other than x3");
-                *out = page;
+                *out = boot::manifest::page_words(&page);
             },
             &cpu,
         )

@@ -106,7 +106,7 @@ impl Lease {
         let config = boot::cold_boot(
             args,
             QEMU_IMAGE,
-            |_, out: &mut [u8; GRANULE_SIZE]| *out = page,
+            |_, out: &mut boot::manifest::PageWords| *out = boot::manifest::page_words(&page),
             &qemu_cpu(),
         )
         .expect("the fuzz rig's manifest is valid");

@@ -10,7 +10,6 @@ pub mod running;
 pub mod snapshot;
 
 use core::sync::atomic::AtomicU16;
-use rmm::GRANULE_SIZE;
 use rmm::arch::fake::{FakeMachine, ManifestBuilder};
 use rmm::boot::{self, args::RawBootArgs};
 use rmm::cpu_features::{CpuIdRegisters, MoreIdRegisters};
@@ -94,9 +93,9 @@ pub fn boot_on_cpu(
     let config = boot::cold_boot(
         args,
         image,
-        |pa, out: &mut [u8; GRANULE_SIZE]| {
+        |pa, out: &mut boot::manifest::PageWords| {
             assert_eq!(pa, args.shared_page, "copied a page other than x3");
-            *out = page;
+            *out = boot::manifest::page_words(&page);
         },
         cpu,
     )?;

@@ -236,7 +236,8 @@ fn garbage_pages_never_panic_and_never_pass() {
         page[0..8].copy_from_slice(&3u64.to_le_bytes());
         page[16..24].copy_from_slice(&(next() % 4).to_le_bytes());
         page[24..32].copy_from_slice(&(0x418F_F000 + (next() % 512) * 8).to_le_bytes());
-        let result = rmm::boot::manifest::parse(&page, 0x418F_F000);
+        let words = rmm::boot::manifest::page_words(&page);
+        let result = rmm::boot::manifest::parse(&words, 0x418F_F000);
         assert_eq!(result.map(|_| ()), Err(BootError::ManifestDataError));
     }
 }
