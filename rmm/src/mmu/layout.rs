@@ -163,10 +163,25 @@ pub struct Region {
 
 const MAX_REGIONS: usize = 40;
 
+/// What the unused slots of a [`MemoryMap`] hold (never read: the map's length says which
+/// slots are used). All its bits are zero, so an empty map is one zeroing (a slot of
+/// `Option<Region>` took a store of its own).
+const UNUSED: Region = Region {
+    va: 0,
+    pa: 0,
+    size: 0,
+    attrs: Attributes {
+        kind: crate::mmu::attrs::MemoryKind::Device,
+        access: crate::mmu::attrs::Access::ReadExecute,
+        pas: crate::mmu::attrs::Pas::Realm,
+    },
+};
+
 /// The regions of the map, in the order they are mapped.
 #[derive(Debug, Clone)]
 pub struct MemoryMap {
-    regions: [Option<Region>; MAX_REGIONS],
+    /// The first `len` are the regions.
+    regions: [Region; MAX_REGIONS],
     len: usize,
     /// Mapped into the stack window by [`MemoryMap::build`], one region per CPU.
     stacks: StackArea,
@@ -203,7 +218,6 @@ impl MemoryMap {
         let stack_regions = self.stacks.regions();
         self.regions[..self.len]
             .iter()
-            .flatten()
             .copied()
             .chain(stack_regions)
     }
@@ -216,12 +230,12 @@ impl MemoryMap {
             .regions
             .get_mut(self.len)
             .ok_or(LayoutError::TooManyRegions)?;
-        *slot = Some(Region {
+        *slot = Region {
             va,
             pa,
             size,
             attrs,
-        });
+        };
         self.len += 1;
         Ok(())
     }
@@ -272,7 +286,7 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         return Err(LayoutError::AddressTooHigh);
     }
     let mut map = MemoryMap {
-        regions: [None; MAX_REGIONS],
+        regions: [UNUSED; MAX_REGIONS],
         len: 0,
         stacks,
     };
