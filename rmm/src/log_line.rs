@@ -248,23 +248,17 @@ impl LineBuffer {
     }
 
     /// `0x` and `value` in lower-case hexadecimal, at least `min_digits` (1 to 16) digits.
-    fn push_hex(&mut self, mut value: u64, min_digits: usize) {
+    fn push_hex(&mut self, value: u64, min_digits: usize) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Digits the value needs (none for 0), at least `min_digits`: a loop of that many
+        // steps, where a loop until the value ran out was unrolled sixteen times.
+        let needed = 16 - value.leading_zeros() as usize / 4;
+        let count = needed.max(min_digits.clamp(1, 16));
         let mut digits = *b"0x0000000000000000";
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = HEX[(value & 0xf) as usize];
-            value >>= 4;
-            if value == 0 || start == 2 {
-                break;
-            }
+        for (i, digit) in digits[2..2 + count].iter_mut().rev().enumerate() {
+            *digit = HEX[((value >> (4 * i)) & 0xf) as usize];
         }
-        // The padding is the template's zeros; the prefix goes just before the first digit.
-        let start = start.min(digits.len() - min_digits.clamp(1, 16));
-        digits[start - 2] = b'0';
-        digits[start - 1] = b'x';
-        self.push_bytes(&digits[start - 2..]);
+        self.push_bytes(&digits[..2 + count]);
     }
 
     /// The text so far (no newline).
