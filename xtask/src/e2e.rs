@@ -314,6 +314,12 @@ pub fn run_tests(options: &Options) -> Result {
     crate::tfa::build_fvp()?;
     // The Shrinkwrap overlays, through Shrinkwrap's own config processing.
     crate::shrinkwrap::check()?;
+    // The largest RMM a user can build (`--max-cpus 256`) links under the tiny code model.
+    let stacks = images::build_rmm_for_most_cpus()?;
+    println!(
+        "xtask: the RMM for {} CPUs links ({stacks} bytes of stacks)",
+        crate::options::MAX_RMM_CPUS
+    );
     let mut verdicts = vec![stack_bounds()?];
     for group in GROUPS {
         verdicts.push(run_group(group, Display::Results, options)?);

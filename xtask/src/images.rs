@@ -432,6 +432,48 @@ fn uses_fp_simd(operands: &str) -> bool {
         })
 }
 
+/// Builds the QEMU RMM for the most CPUs a build may support
+/// ([`crate::options::MAX_RMM_CPUS`], `--max-cpus`), in a target directory of its own, and returns
+/// the size of its per-CPU stacks: the largest image a user can build must link. The
+/// firmware's tiny code model (`.cargo/config.toml`) reaches ±1 MiB around each
+/// instruction, and this build's 3 MiB of stacks put the image's end beyond that: a reference
+/// to a symbol past the stacks fails this link and nothing else in the test command.
+pub fn build_rmm_for_most_cpus() -> Result<u64> {
+    let target_dir = paths::target().join("firmware-qemu-most-cpus");
+    let mut cargo = cmd::cargo();
+    cargo
+        .current_dir(paths::root())
+        .env("RMM_MAX_CPUS", crate::options::MAX_RMM_CPUS.to_string())
+        .args([
+            "build",
+            "--release",
+            "--target",
+            FIRMWARE_TARGET,
+            "-p",
+            "rmm-qemu",
+        ])
+        .args(path_remap::firmware_config_args())
+        .arg("--target-dir")
+        .arg(&target_dir);
+    cmd::run(&mut cargo)?;
+    let elf = target_dir
+        .join(FIRMWARE_TARGET)
+        .join("release")
+        .join("rmm-qemu");
+    let output = Command::new("aarch64-linux-gnu-size")
+        .arg("-A")
+        .arg(&elf)
+        .output()?;
+    let sizes = String::from_utf8_lossy(&output.stdout);
+    sizes
+        .lines()
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next()? == ".stacks").then(|| words.next()?.parse().ok())?
+        })
+        .ok_or_else(|| format!("{} has no .stacks section", elf.display()).into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{check_fp_simd_listing, uses_fp_simd};

@@ -162,6 +162,15 @@ impl Graph {
                         pages.insert(reg.to_string(), page);
                     }
                 }
+                // One instruction for an address within 1 MiB: the firmware's tiny code model,
+                // and the link's relaxation of an `adrp`+`add` pair.
+                "adr" => {
+                    if let Some((_, target)) = operands.split_once(", ")
+                        && let Some(address) = target.split(' ').next().and_then(hex)
+                    {
+                        taken.push(address);
+                    }
+                }
                 "add" => {
                     let parts: Vec<&str> = operands.split(", ").collect();
                     if let [_, src, imm] = parts[..]
@@ -683,6 +692,20 @@ mod tests {
 Contents of section .rodata:
  40132000 00071040 00000000 00000000 00000000  ................
 ";
+
+    /// The tiny code model takes addresses with one `adr` (absolute target in GNU objdump's
+    /// output): a function whose address only an `adr` takes is charged to indirect calls.
+    #[test]
+    fn an_address_taken_by_adr_counts() {
+        let dis = DIS.replace(
+            "    40100208:\tadrp\tx8, 40100000 <rmm::firmware::serve_requests>\n    4010020c:\tadd\tx8, x8, #0x600\n",
+            "    40100208:\tnop\n    4010020c:\tadr\tx8, 40100600 <pointer_target>\n",
+        );
+        assert_ne!(dis, DIS);
+        let graph = Graph::parse(&dis, DATA);
+        assert!(graph.address_taken.contains(&0x4010_0600));
+        assert_eq!(graph.indirect_allowance().0.other.bytes, 16 + 256);
+    }
 
     #[test]
     fn frames_calls_tail_calls_and_indirect_calls_add_up() {

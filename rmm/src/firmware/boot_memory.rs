@@ -30,7 +30,9 @@ unsafe extern "C" {
     static __rodata_start: u8;
     static __rodata_end: u8;
     static __rw_start: u8;
-    static __image_end: u8;
+    /// `__image_end`'s address, a word in `.rodata` (`linker.ld`): the firmware's tiny code
+    /// model reaches ±1 MiB, and the end of a build for many CPUs lies further away.
+    static __image_end_word: u64;
 }
 
 /// Why memory set-up failed.
@@ -87,12 +89,13 @@ fn addr(symbol: &u8) -> u64 {
 
 /// The image's sections, from the linker script.
 pub fn image_sections() -> ImageSections {
-    // SAFETY: only the addresses of these linker symbols are taken, never their contents.
+    // SAFETY: only the addresses of these linker symbols are taken, never their contents,
+    // except `__image_end_word`'s, an initialised, aligned word of `.rodata`.
     unsafe {
         ImageSections {
             text: (addr(&__image_start), addr(&__text_end)),
             rodata: (addr(&__rodata_start), addr(&__rodata_end)),
-            rw: (addr(&__rw_start), addr(&__image_end)),
+            rw: (addr(&__rw_start), __image_end_word),
         }
     }
 }
