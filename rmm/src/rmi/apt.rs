@@ -138,7 +138,7 @@ fn destroy_locked(
 fn checked(map: fn(HostError) -> RmiError) -> impl Fn(HostError) -> RmiError {
     move |error| {
         if error == HostError::AptCorrupt {
-            invariant::broken("an APT does not decode");
+            invariant::broken("an APT does not decode (APT command)");
         }
         map(error)
     }

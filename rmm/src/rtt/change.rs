@@ -61,24 +61,24 @@ impl Walk<'_> {
     /// Counts one more entry of the walked table (an entry became a table or assigned).
     #[inline(always)]
     pub fn count_entry(&mut self) {
-        invariant::holds(self.table.get_ref(), "RTT reference count");
+        invariant::holds(self.table.get_ref(), "RTT reference count, one entry more");
     }
 
     /// Counts one entry of the walked table less.
     #[inline(always)]
     pub fn uncount_entry(&mut self) {
-        invariant::holds(self.table.put_ref(), "RTT reference count");
+        invariant::holds(self.table.put_ref(), "RTT reference count, one entry less");
     }
 }
 
 /// Adds `n` to the reference count of `table`, a table being built or taken apart.
 #[inline(always)]
 pub fn add_entries(table: &mut LockedGranule<'_>, n: u16) {
-    invariant::holds(table.add_refs(n), "RTT reference count");
+    invariant::holds(table.add_refs(n), "RTT reference count, entries added");
 }
 
 /// Takes `n` from the reference count of `table`.
 #[inline(always)]
 pub fn remove_entries(table: &mut LockedGranule<'_>, n: u16) {
-    invariant::holds(table.sub_refs(n), "RTT reference count");
+    invariant::holds(table.sub_refs(n), "RTT reference count, entries removed");
 }

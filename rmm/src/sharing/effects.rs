@@ -63,7 +63,10 @@ pub fn apply(
                     let offset = stretch.ipa - window.base();
                     let leaf = stretch.walk;
                     if leaf.level != RttLevel::LEAF {
-                        invariant::broken_at("a CSM window has no level-3 table", stretch.ipa);
+                        invariant::broken_at(
+                            "a CSM window to map has no level-3 table",
+                            stretch.ipa,
+                        );
                     }
                     // One provider walk per provider table (or block): [lo, hi) is what it maps.
                     let mut source_walk: Option<(Walk<'_>, u64, u64)> = None;
@@ -112,7 +115,10 @@ pub fn apply(
                 |stretch| {
                     let leaf = stretch.walk;
                     if leaf.level != RttLevel::LEAF {
-                        invariant::broken_at("a CSM window has no level-3 table", stretch.ipa);
+                        invariant::broken_at(
+                            "a CSM window to unmap has no level-3 table",
+                            stretch.ipa,
+                        );
                     }
                     for i in 0..stretch.pages as usize {
                         let index = leaf.index + i;

@@ -37,7 +37,7 @@ pub fn check_ripas_change(
         .csm
         .fw_check_ipa_state_set(&store, csm_rd(rd), range, &mut state.plan)
     {
-        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode"),
+        Err(RealmError::AptCorrupt) => invariant::broken("an APT does not decode (RIPAS change)"),
         result => result,
     }
 }
