@@ -211,9 +211,17 @@ impl Graph {
                 taken.push(word);
             }
         }
+        // A linker script's boundary symbols (`__image_start`, `__rodata_start`, ...) share
+        // their address with the code there (the vector table at the image's base) but name
+        // memory, not a function: taking them is never a call.
         graph.address_taken = taken
             .into_iter()
-            .filter(|a| graph.functions.contains_key(a))
+            .filter(|a| {
+                graph
+                    .functions
+                    .get(a)
+                    .is_some_and(|f| !f.name.starts_with("__"))
+            })
             .collect();
         graph
     }
@@ -705,6 +713,23 @@ Contents of section .rodata:
         let graph = Graph::parse(&dis, DATA);
         assert!(graph.address_taken.contains(&0x4010_0600));
         assert_eq!(graph.indirect_allowance().0.other.bytes, 16 + 256);
+    }
+
+    /// The image's base address taken by `adr` is a linker symbol, not a function pointer,
+    /// even where objdump names the code at that address after it.
+    #[test]
+    fn a_linker_symbol_is_not_a_function_pointer() {
+        let dis = DIS
+            .replace(
+                "0000000040100000 <rmm::firmware::serve_requests>:",
+                "0000000040100000 <__image_start>:",
+            )
+            .replace(
+                "    4010020c:\tadd\tx8, x8, #0x600\n",
+                "    4010020c:\tadr\tx9, 40100000 <__image_start>\n",
+            );
+        let graph = Graph::parse(&dis, DATA);
+        assert!(!graph.address_taken.contains(&0x4010_0000));
     }
 
     #[test]
