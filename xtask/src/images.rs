@@ -67,6 +67,22 @@ impl Flavour {
             _ => "release",
         }
     }
+
+    /// Extra `--config` arguments of every build of this flavour (the RMM, the hypervisor and
+    /// the realms alike, so that the crates they share are built once): the firmware keeps
+    /// no frame records (`.cargo/config.toml`) and has no call-frame information, and gdb's
+    /// backtraces walk frame records, so the gdb build keeps them.
+    fn extra_config(self) -> Vec<String> {
+        match self {
+            Flavour::DebugInfo => vec![
+                "--config".to_string(),
+                format!(
+                    "target.{FIRMWARE_TARGET}.rustflags=[\"-C\", \"force-frame-pointers=yes\"]"
+                ),
+            ],
+            Flavour::Release | Flavour::FaultInjection => Vec::new(),
+        }
+    }
 }
 
 /// The images for one platform.
@@ -152,14 +168,7 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
     if flavour == Flavour::FaultInjection {
         cargo.args(["--features", &format!("rmm-{name}/fault-injection")]);
     }
-    if flavour == Flavour::DebugInfo {
-        // The firmware keeps no frame records (`.cargo/config.toml`) and has no call-frame
-        // information; gdb's backtraces walk frame records, so the gdb build keeps them.
-        cargo.args([
-            "--config",
-            &format!("target.{FIRMWARE_TARGET}.rustflags=[\"-C\", \"force-frame-pointers=yes\"]"),
-        ]);
-    }
+    cargo.args(flavour.extra_config());
     cmd::run(&mut cargo)?;
 
     let images = Images {
@@ -208,6 +217,9 @@ fn build_realm(
         .arg(target_dir);
     if let Some(features) = features {
         cargo.args(["--features", features]);
+    }
+    if target == FIRMWARE_TARGET {
+        cargo.args(flavour.extra_config());
     }
     cmd::run(&mut cargo)?;
     let elf = out.join(format!("{stem}.elf"));
