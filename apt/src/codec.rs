@@ -6,11 +6,11 @@
 //! | offset | size | content |
 //! |---|---|---|
 //! | 0 | 8 | magic `"CSM-APT\0"` |
-//! | 8 | 4 | layout version (3) |
+//! | 8 | 4 | layout version (4) |
 //! | 12 | 2 × 3 | capacities `NR`, `NG`, `NA` (must match the decoder's type) |
 //! | 18 | 6 | zero |
 //! | 24 | 8 | owner `RealmId` |
-//! | 32 | 8 | checksum: FNV-1a 64 over the granule's 512 little-endian words, this one read as zero |
+//! | 32 | 8 | checksum: FNV-1a 64 over the table's words (the first `ENCODED_LEN` bytes), this one read as zero |
 //! | 40 | 8 | the owner's protected IPA size |
 //! | 48 | 16 | zero |
 //! | 64 | `NR` × (32 + `NG` × 24) | regions, each followed by its grants |
@@ -75,7 +75,7 @@ pub enum DecodeError {
 const MAGIC: [u8; 8] = *b"CSM-APT\0";
 /// The owner of a table before [`Apt::decode_words_into`] fills it in.
 pub const PLACEHOLDER_OWNER: RealmId = RealmId::MIN;
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 const HEADER_LEN: usize = 64;
 const HEADER_WORDS: usize = HEADER_LEN / 8;
 /// The granule as little-endian 64-bit words.
@@ -161,7 +161,7 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         }
         let rest = GRANULE_WORDS.saturating_sub(w.pos);
         w.zeros(rest);
-        let sum = checksum(out);
+        let sum = checksum(out, Self::ENCODED_LEN / 8);
         if let Some(word) = out.get_mut(CHECKSUM_OFFSET / 8) {
             *word = sum;
         }
@@ -209,7 +209,7 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         let stored_sum = r.word();
         let par_size = r.word();
         r.zeros(HEADER_WORDS - 6)?;
-        if stored_sum != checksum(words) {
+        if stored_sum != checksum(words, Self::ENCODED_LEN / 8) {
             return Err(DecodeError::Checksum);
         }
         self.owner = owner;
@@ -338,17 +338,18 @@ fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeErr
 }
 
 /// FNV-1a 64 over the granule's words, reading the checksum word as zero.
-fn checksum(words: &[u64; GRANULE_WORDS]) -> u64 {
-    // FNV-1a over the granule's 512 little-endian 64-bit words (the checksum word read as
-    // zero): a word at a time, eight times fewer steps than bytewise (the monitor decodes an
-    // APT several times per CSM operation). Each step is a bijection of the state for a given
-    // word, so any change to one word changes the result.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, &word) in words.iter().enumerate() {
-        let w = if i == CHECKSUM_OFFSET / 8 { 0 } else { word };
-        hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+fn checksum(words: &[u64; GRANULE_WORDS], used: usize) -> u64 {
+    // FNV-1a over the table's first `used` little-endian 64-bit words (the checksum word read
+    // as zero): a word at a time, eight times fewer steps than bytewise, and only the words
+    // the table uses (the monitor decodes and encodes an APT several times per CSM operation;
+    // the rest of the granule must be zero, which the decoder checks word by word). Each step
+    // is a bijection of the state for a given word, so any change to one word changes the
+    // result.
+    let step = |hash: u64, word: &u64| (hash ^ word).wrapping_mul(0x0100_0000_01b3);
+    let (head, rest) = words.split_at(CHECKSUM_OFFSET / 8);
+    let body = rest.get(1..used.saturating_sub(head.len())).unwrap_or(&[]);
+    let hash = head.iter().fold(0xcbf2_9ce4_8422_2325, step);
+    body.iter().fold(step(hash, &0), step)
 }
 
 /// Sequential writer of whole words; positions are fixed by the layout and bounded by `FITS`,

@@ -68,7 +68,7 @@ fn reseal(buf: &mut [u8; GRANULE_SIZE]) {
     for (word, chunk) in words.iter_mut().zip(buf.as_chunks::<8>().0) {
         *word = u64::from_le_bytes(*chunk);
     }
-    let sum = checksum(&words);
+    let sum = checksum(&words, Small::ENCODED_LEN / 8);
     buf[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
 }
 
@@ -83,8 +83,13 @@ fn words_and_bytes_are_the_same_encoding() {
         assert_eq!(*word, u64::from_le_bytes(*chunk));
     }
     assert_eq!(Small::decode_words(&words), Ok(t));
+    // A changed word of the table fails the checksum; one beyond the table is not summed but
+    // must be zero.
+    let mut changed = words;
+    changed[Small::ENCODED_LEN / 8 - 1] ^= 1 << 63;
+    assert_eq!(Small::decode_words(&changed), Err(DecodeError::Checksum));
     words[GRANULE_WORDS - 1] = 1 << 63;
-    assert_eq!(Small::decode_words(&words), Err(DecodeError::Checksum));
+    assert_eq!(Small::decode_words(&words), Err(DecodeError::NonZero));
 }
 
 fn corrupt(at: usize, value: u8) -> Result<Small, DecodeError> {
