@@ -38,7 +38,7 @@ const _: () = assert!(FwApt::ENCODED_LEN <= GRANULE_SIZE);
 const _: () = assert!(FwApt::ENCODED_LEN == 1856);
 
 impl FwApt {
-    /// [`Apt::decode_words_into`] for the firmware capacities, compiled once, here (for size:
+    /// [`Apt::read_words_into`] for the firmware capacities, compiled once, here (for size:
     /// the workspace release profile builds this crate with its own optimisation level).
     #[cold]
     #[inline(never)]
@@ -46,7 +46,7 @@ impl FwApt {
         &mut self,
         words: &[u64; GRANULE_WORDS],
     ) -> Result<(), crate::codec::DecodeError> {
-        self.decode_words_into(words)
+        self.read_words_into(words)
     }
 
     /// [`Apt::encode_words`] for the firmware capacities, compiled once, here.

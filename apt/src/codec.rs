@@ -20,7 +20,9 @@
 //! Region record: `[used, state, 0 × 6]`, id, base, size. Grant record: `[used, mode, state,
 //! 0 × 5]`, share id, consumer. Attachment record: `[used, mode, attached, 0 × 5]`, share id,
 //! provider, region, size, window base (zero unless attached). A free record is all zero. Decoding checks every byte
-//! and then [`Apt::validate`]; it returns an error on anything else and never panics.
+//! and then [`Apt::validate`]; it returns an error on anything else and never panics. The
+//! monitor reads with [`Apt::read_words_into`], every byte and the checksum but not the rules,
+//! which it checks before it writes a table.
 //!
 //! Every field is whole 64-bit words (the header's version and capacities share two), so the
 //! codec works on the granule as 512 aligned little-endian words ([`Apt::decode_words`],
@@ -185,10 +187,20 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         Ok(apt)
     }
 
-    /// [`Apt::decode_words`] into `self` (no table-sized temporary or return value: the
-    /// monitor decodes into storage it keeps). On an error `self` holds a partly decoded
-    /// table, which the caller must not use.
+    /// [`Apt::decode_words`] into `self` (no table-sized temporary or return value). On an
+    /// error `self` holds a partly decoded table, which the caller must not use.
     pub fn decode_words_into(&mut self, words: &[u64; GRANULE_WORDS]) -> Result<(), DecodeError> {
+        self.read_words_into(words)?;
+        self.validate()
+    }
+
+    /// [`Apt::decode_words_into`] without the table rules ([`Apt::validate`]): every field
+    /// and the checksum are checked, so the words are the ones an encoder wrote. What the
+    /// monitor reads its APT granules with: it encodes no table it has not validated (the
+    /// commit checks each edited table before writing it), so the rules hold of whatever the
+    /// checksum proves it wrote, and checking them again on every read cost each CSM call
+    /// about 2,000 instructions per table.
+    pub fn read_words_into(&mut self, words: &[u64; GRANULE_WORDS]) -> Result<(), DecodeError> {
         let () = Self::FITS;
         let mut r = Reader { buf: words, pos: 0 };
         if r.bytes() != MAGIC {
@@ -220,8 +232,7 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         for slot in self.attachments.iter_mut() {
             *slot = decode_attachment(&mut r)?;
         }
-        r.zeros(GRANULE_WORDS - Self::ENCODED_LEN / 8)?;
-        self.validate()
+        r.zeros(GRANULE_WORDS - Self::ENCODED_LEN / 8)
     }
 }
 

@@ -24,7 +24,8 @@ use crate::ops::call::Call;
 use crate::state::{Csm, IndexEntry};
 
 /// The monitor's access to APT granules. A store lends decoded tables (`table`: decoded with
-/// every check of `apt::Apt::decode`, never copied to the caller), writes a table into its
+/// every field and checksum check of `apt::Apt::decode`, the table rules having been checked
+/// when the table was written; never copied to the caller), writes a table into its
 /// granule (`store`) and zeroes it after `RMI_APT_DESTROY` (`clear`).
 ///
 /// A store need lend no more than [`MAX_LENT`] tables during one check — the caller's own and

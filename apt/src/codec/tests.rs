@@ -106,6 +106,43 @@ fn corrupt_u64(at: usize, value: u64) -> Result<Small, DecodeError> {
     Small::decode(&buf)
 }
 
+/// The monitor's read checks every field and the checksum but not the table rules, which the
+/// full decode adds: a sealed table whose regions overlap reads, and does not decode; a field
+/// or checksum error fails both.
+#[test]
+fn reading_checks_fields_and_checksum_decoding_also_the_rules() {
+    let words_of = |buf: &[u8; GRANULE_SIZE]| {
+        let mut words = [0u64; GRANULE_WORDS];
+        for (word, chunk) in words.iter_mut().zip(buf.as_chunks::<8>().0) {
+            *word = u64::from_le_bytes(*chunk);
+        }
+        words
+    };
+    let mut overlapping = encoded(&sample());
+    overlapping[REGION0 + 16..REGION0 + 24].copy_from_slice(&0x10_1000u64.to_le_bytes());
+    reseal(&mut overlapping);
+    let words = words_of(&overlapping);
+    let mut table = Small::new(rid(1), PAR);
+    assert_eq!(table.read_words_into(&words), Ok(()));
+    assert_eq!(
+        Small::new(rid(1), PAR).decode_words_into(&words),
+        Err(DecodeError::Overlap)
+    );
+    let mut unsealed = words;
+    unsealed[REGION0 / 8 + 3] ^= 1;
+    assert_eq!(
+        Small::new(rid(1), PAR).read_words_into(&unsealed),
+        Err(DecodeError::Checksum)
+    );
+    let mut bad_enum = encoded(&sample());
+    bad_enum[R1_GRANT1 + 2] = 2;
+    reseal(&mut bad_enum);
+    assert_eq!(
+        Small::new(rid(1), PAR).read_words_into(&words_of(&bad_enum)),
+        Err(DecodeError::BadEnum)
+    );
+}
+
 // Offsets in `sample()`'s layout.
 const REGION0: usize = HEADER_LEN;
 const REGION1: usize = HEADER_LEN + REGION_LEN + 2 * GRANT_LEN;

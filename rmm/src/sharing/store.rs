@@ -3,7 +3,9 @@
 //! live encoded in its APT granule (`apt::Apt`, one 4 KiB granule, Realm PAS). The store
 //! reaches only the APTs of the realms the operation locked (it is built from them), so a
 //! plan that reaches further finds nothing there and is refused as corrupt instead of
-//! touching an unlocked realm. Every table is decoded with every check of `Apt::decode`.
+//! touching an unlocked realm. Every table is read with every field and checksum check of
+//! `Apt::decode` (`Apt::read_words_into`: the rules of `Apt::validate` were checked when the
+//! commit wrote it).
 //!
 //! A store lives for one operation, under the CSM lock, during which APT granules change
 //! only through it. It lends the tables a check reads ([`csm::MAX_LENT`]: the caller's and one
