@@ -472,18 +472,7 @@ pub fn build_rmm_for_most_cpus() -> Result<u64> {
         .join(FIRMWARE_TARGET)
         .join("release")
         .join("rmm-qemu");
-    let output = Command::new("aarch64-linux-gnu-size")
-        .arg("-A")
-        .arg(&elf)
-        .output()?;
-    let sizes = String::from_utf8_lossy(&output.stdout);
-    sizes
-        .lines()
-        .find_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next()? == ".stacks").then(|| words.next()?.parse().ok())?
-        })
-        .ok_or_else(|| format!("{} has no .stacks section", elf.display()).into())
+    Ok(crate::size::of(&elf)?.stacks)
 }
 
 #[cfg(test)]

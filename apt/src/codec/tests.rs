@@ -62,12 +62,18 @@ fn encoded<const NR: usize, const NG: usize, const NA: usize>(
     buf
 }
 
-/// Recomputes the checksum so that the field checks behind it are reached.
-fn reseal(buf: &mut [u8; GRANULE_SIZE]) {
+/// A granule's bytes as the codec's little-endian words.
+fn words_of(buf: &[u8; GRANULE_SIZE]) -> [u64; GRANULE_WORDS] {
     let mut words = [0u64; GRANULE_WORDS];
     for (word, chunk) in words.iter_mut().zip(buf.as_chunks::<8>().0) {
         *word = u64::from_le_bytes(*chunk);
     }
+    words
+}
+
+/// Recomputes the checksum so that the field checks behind it are reached.
+fn reseal(buf: &mut [u8; GRANULE_SIZE]) {
+    let words = words_of(buf);
     let sum = checksum(&words, Small::ENCODED_LEN / 8);
     buf[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
 }
@@ -111,13 +117,6 @@ fn corrupt_u64(at: usize, value: u64) -> Result<Small, DecodeError> {
 /// or checksum error fails both.
 #[test]
 fn reading_checks_fields_and_checksum_decoding_also_the_rules() {
-    let words_of = |buf: &[u8; GRANULE_SIZE]| {
-        let mut words = [0u64; GRANULE_WORDS];
-        for (word, chunk) in words.iter_mut().zip(buf.as_chunks::<8>().0) {
-            *word = u64::from_le_bytes(*chunk);
-        }
-        words
-    };
     let mut overlapping = encoded(&sample());
     overlapping[REGION0 + 16..REGION0 + 24].copy_from_slice(&0x10_1000u64.to_le_bytes());
     reseal(&mut overlapping);
