@@ -251,26 +251,42 @@ fn encode_grant(w: &mut Writer<'_>, grant: Option<&Grant>) {
     }
 }
 
+/// The tag word of a record (`used`, then `fields` field bytes, then zero padding): `None` for
+/// a free record (the caller checks that the rest of it is zero too), else the field bytes,
+/// the first in the low byte. A free record's tag must be all zero, a used one's `used` byte 1.
+fn tag(word: u64, fields: u32) -> Result<Option<u64>, DecodeError> {
+    match word as u8 {
+        0 if word == 0 => Ok(None),
+        0 => Err(DecodeError::NonZero),
+        1 if word >> (8 * (1 + fields)) == 0 => Ok(Some(word >> 8)),
+        1 => Err(DecodeError::NonZero),
+        _ => Err(DecodeError::BadEnum),
+    }
+}
+
+/// A mode byte of a tag.
+fn mode_of(field: u64) -> Result<CsmMode, DecodeError> {
+    CsmMode::from_u64(field & 0xFF).ok_or(DecodeError::BadEnum)
+}
+
+/// A flag byte of a tag (0 or 1).
+fn flag_of(field: u64) -> Result<bool, DecodeError> {
+    match field & 0xFF {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(DecodeError::BadEnum),
+    }
+}
+
 fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG>>, DecodeError> {
-    let [used, state, pad @ ..] = r.bytes();
-    if used == 0 {
-        if state != 0 || pad != [0; 6] {
-            return Err(DecodeError::NonZero);
-        }
+    let Some(fields) = tag(r.word(), 1)? else {
         r.zeros((REGION_LEN - 8 + NG * GRANT_LEN) / 8)?;
         return Ok(None);
-    }
-    if used != 1 || pad != [0; 6] {
-        return Err(if used != 1 {
-            DecodeError::BadEnum
-        } else {
-            DecodeError::NonZero
-        });
-    }
-    let state = match state {
-        0 => RegionState::Live,
-        1 => RegionState::Damaged,
-        _ => return Err(DecodeError::BadEnum),
+    };
+    let state = if flag_of(fields)? {
+        RegionState::Damaged
+    } else {
+        RegionState::Live
     };
     let id = RegionId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     let (base, size) = (r.word(), r.word());
@@ -284,23 +300,16 @@ fn decode_region<const NG: usize>(r: &mut Reader<'_>) -> Result<Option<Region<NG
 }
 
 fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
-    let [used, mode, state, pad @ ..] = r.bytes();
-    if used == 0 {
-        if mode != 0 || state != 0 || pad != [0; 5] {
-            return Err(DecodeError::NonZero);
-        }
+    let Some(fields) = tag(r.word(), 2)? else {
         r.zeros((GRANT_LEN - 8) / 8)?;
         return Ok(None);
-    }
-    if pad != [0; 5] {
-        return Err(DecodeError::NonZero);
-    }
-    let state = match (used, state) {
-        (1, 0) => GrantState::Offered,
-        (1, 1) => GrantState::Attached,
-        _ => return Err(DecodeError::BadEnum),
     };
-    let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
+    let mode = mode_of(fields)?;
+    let state = if flag_of(fields >> 8)? {
+        GrantState::Attached
+    } else {
+        GrantState::Offered
+    };
     let share = ShareId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     let consumer = RealmId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     Ok(Some(Grant {
@@ -312,26 +321,17 @@ fn decode_grant(r: &mut Reader<'_>) -> Result<Option<Grant>, DecodeError> {
 }
 
 fn decode_attachment(r: &mut Reader<'_>) -> Result<Option<Attachment>, DecodeError> {
-    let [used, mode, attached, pad @ ..] = r.bytes();
-    if used == 0 {
-        if mode != 0 || attached != 0 || pad != [0; 5] {
-            return Err(DecodeError::NonZero);
-        }
+    let Some(fields) = tag(r.word(), 2)? else {
         r.zeros((ATTACHMENT_LEN - 8) / 8)?;
         return Ok(None);
-    }
-    if used != 1 || attached > 1 {
-        return Err(DecodeError::BadEnum);
-    }
-    if pad != [0; 5] {
-        return Err(DecodeError::NonZero);
-    }
-    let mode = CsmMode::from_u64(u64::from(mode)).ok_or(DecodeError::BadEnum)?;
+    };
+    let mode = mode_of(fields)?;
+    let attached = flag_of(fields >> 8)?;
     let share = ShareId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     let provider = RealmId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     let region = RegionId::new(r.word()).ok_or(DecodeError::ZeroId)?;
     let (size, base) = (r.word(), r.word());
-    let window = if attached == 1 {
+    let window = if attached {
         Some(IpaRange::new(base, size).ok_or(DecodeError::BadRange)?)
     } else if base != 0 {
         return Err(DecodeError::NonZero);
