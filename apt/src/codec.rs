@@ -82,6 +82,7 @@ const HEADER_LEN: usize = 64;
 const HEADER_WORDS: usize = HEADER_LEN / 8;
 /// The granule as little-endian 64-bit words.
 pub const GRANULE_WORDS: usize = GRANULE_SIZE / 8;
+const _: () = assert!(GRANULE_WORDS * 8 == GRANULE_SIZE && GRANULE_WORDS == 512);
 const CHECKSUM_OFFSET: usize = 32;
 const _: () = assert!(
     CHECKSUM_OFFSET.is_multiple_of(8),

@@ -255,6 +255,25 @@ fn region_and_grant_fields() {
     assert_eq!(corrupt_u64(REGION0 + 8, 5), Err(DecodeError::DuplicateId));
 }
 
+/// Two equal non-zero words where zeros must be (they cancel under an exclusive or, not under
+/// the inclusive or the zero checks use): in the header's reserved words, a free record and
+/// the granule's tail past the table, which the checksum does not cover.
+#[test]
+fn equal_words_in_a_zero_stretch_are_found() {
+    let free_grant = REGION1 + REGION_LEN;
+    for (first, second) in [
+        (48, 56),
+        (free_grant + 8, free_grant + 16),
+        (GRANULE_SIZE - 16, GRANULE_SIZE - 8),
+    ] {
+        let mut buf = encoded(&sample());
+        buf[first..first + 8].copy_from_slice(&0x55u64.to_le_bytes());
+        buf[second..second + 8].copy_from_slice(&0x55u64.to_le_bytes());
+        reseal(&mut buf);
+        assert_eq!(Small::decode(&buf), Err(DecodeError::NonZero), "{first}");
+    }
+}
+
 #[test]
 fn free_records_must_be_zero() {
     // Grant 0 of region 1 and attachment 0 are free.
