@@ -302,6 +302,31 @@ fn accept_errors() {
     });
 }
 
+/// ACCEPT reads the grant from both tables. Where the consumer's record disagrees with the
+/// provider's in the region, its size or the mode, each alone (only a monitor bug could
+/// write such tables), the call is refused as a corrupt table and nothing changes.
+#[test]
+fn accept_refuses_a_grant_whose_two_records_disagree() {
+    let (w, _, share) = offered(CsmMode::Read);
+    let p = id_of(&w, 0);
+    let base = 2 * PAGE_SIZE;
+    let edits: [fn(&mut apt::Attachment); 3] = [
+        |a| a.region = RegionId::new(a.region.get() + 100).unwrap(),
+        |a| a.size = PAGE_SIZE,
+        |a| a.mode = CsmMode::ReadWrite,
+    ];
+    for edit in edits {
+        let mut bad = w.clone();
+        let table = bad.csm.apts.tables[1].as_mut().unwrap();
+        let record = table.attachments.iter_mut().flatten();
+        edit(record.into_iter().find(|a| a.share == share).unwrap());
+        let size = table.attachment(share).unwrap().size;
+        refused(&bad, RealmError::AptCorrupt, |c, v| {
+            c.accept_sized(rd(1), share, p, base, size, v)
+        });
+    }
+}
+
 /// A received grant takes one of the consumer's attachment slots from SHARE on (offered or
 /// attached), so ACCEPT never runs out of room: SHARE to a consumer whose slots are all used
 /// is refused (`Full`), and attaching does not free or use a slot.

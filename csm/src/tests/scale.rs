@@ -191,6 +191,71 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(csm.realms().count(), FW_REALMS);
 }
 
+/// RSI_CSM_CREATE of four populated pages at page `base` of ring realm `i`.
+fn ring_region(csm: &mut FwCsm, store: &mut Store, i: usize, base: u64) -> RegionId {
+    let p = Plan::of(|p| csm.check_create(&*store, ring_rd(i), pages(base, 4), &Ring, p));
+    match run(csm, store, p).expect("RSI_CSM_CREATE").reply {
+        Reply::Region(r) => r,
+        other => panic!("RSI_CSM_CREATE replied {other:?}"),
+    }
+}
+
+/// RSI_CSM_SHARE of ring realm `i`'s region `r` with `to`, read only.
+fn ring_share(csm: &mut FwCsm, store: &mut Store, i: usize, r: RegionId, to: RealmId) -> ShareId {
+    let p = Plan::of(|p| csm.check_share(&*store, ring_rd(i), r, to, CsmMode::Read, &Ring, p));
+    match run(csm, store, p).expect("RSI_CSM_SHARE").reply {
+        Reply::Share(s) => s,
+        other => panic!("RSI_CSM_SHARE replied {other:?}"),
+    }
+}
+
+/// RSI_CSM_ACCEPT by ring realm `i` of `s` from `from`, at the window.
+fn ring_accept(csm: &mut FwCsm, store: &mut Store, i: usize, s: ShareId, from: RealmId) {
+    let p = Plan::of(|p| {
+        csm.check_accept(
+            &*store,
+            ring_rd(i),
+            s,
+            from,
+            WINDOW,
+            4 * PAGE_SIZE,
+            &Ring,
+            p,
+        )
+    });
+    run(csm, store, p).unwrap();
+}
+
+/// RMI_APT_DESTROY of ring realm `i`, step after step until it is done, checking the whole
+/// state after each: the replies and the consumers whose aliases went, sorted.
+fn destroy_in_steps(
+    csm: &mut FwCsm,
+    store: &mut Store,
+    i: usize,
+) -> (std::vec::Vec<Reply>, std::vec::Vec<Rd>) {
+    let mut replies = std::vec::Vec::new();
+    let mut unmapped = std::vec::Vec::new();
+    loop {
+        let p = Plan::of(|p| csm.check_apt_destroy(&*store, ring_rd(i), 0x1000 + i as u64, p));
+        let out = run(csm, store, p).unwrap();
+        assert!(out.effects.iter().count() <= crate::MAX_EFFECTS);
+        for e in out.effects.iter() {
+            if let Effect::UnmapAliases { consumer, .. } = *e {
+                unmapped.push(consumer);
+            }
+        }
+        // Every step leaves a consistent state behind it.
+        csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(store)
+            .unwrap();
+        replies.push(out.reply);
+        if out.reply != Reply::Partial || replies.len() > 64 {
+            break;
+        }
+    }
+    unmapped.sort();
+    (replies, unmapped)
+}
+
 #[test]
 fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
     let mut csm = FwCsm::new();
@@ -199,78 +264,30 @@ fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
     let ids: std::vec::Vec<_> = (0..7)
         .map(|i| create_realm(&mut csm, &mut store, i, par))
         .collect();
-    let region = |csm: &mut FwCsm, store: &mut Store, i: usize, base: u64| {
-        let p = Plan::of(|p| csm.check_create(&*store, ring_rd(i), pages(base, 4), &Ring, p));
-        match run(csm, store, p).expect("RSI_CSM_CREATE").reply {
-            Reply::Region(r) => r,
-            other => panic!("RSI_CSM_CREATE replied {other:?}"),
-        }
-    };
-    let share = |csm: &mut FwCsm, store: &mut Store, i: usize, r, to| {
-        let p = Plan::of(|p| csm.check_share(&*store, ring_rd(i), r, to, CsmMode::Read, &Ring, p));
-        match run(csm, store, p).expect("RSI_CSM_SHARE").reply {
-            Reply::Share(s) => s,
-            other => panic!("RSI_CSM_SHARE replied {other:?}"),
-        }
-    };
-    let accept = |csm: &mut FwCsm, store: &mut Store, i: usize, s, from| {
-        let p = Plan::of(|p| {
-            csm.check_accept(
-                &*store,
-                ring_rd(i),
-                s,
-                from,
-                WINDOW,
-                4 * PAGE_SIZE,
-                &Ring,
-                p,
-            )
-        });
-        run(csm, store, p).unwrap();
-    };
     // Realm 0 shares two regions with realms 1–4 (8 grants; realms 1 and 2 accept the
     // first), and receives a grant from realm 5 (accepted) and one from realm 6 (offered):
     // 10 relations, more than two batches.
-    let a = region(&mut csm, &mut store, 0, 0);
-    let b = region(&mut csm, &mut store, 0, 4);
+    let a = ring_region(&mut csm, &mut store, 0, 0);
+    let b = ring_region(&mut csm, &mut store, 0, 4);
     for c in 1..5 {
-        let s = share(&mut csm, &mut store, 0, a, ids[c]);
+        let s = ring_share(&mut csm, &mut store, 0, a, ids[c]);
         if c <= 2 {
-            accept(&mut csm, &mut store, c, s, ids[0]);
+            ring_accept(&mut csm, &mut store, c, s, ids[0]);
         }
-        share(&mut csm, &mut store, 0, b, ids[c]);
+        ring_share(&mut csm, &mut store, 0, b, ids[c]);
     }
     for p in [5, 6] {
-        let r = region(&mut csm, &mut store, p, 0);
-        let s = share(&mut csm, &mut store, p, r, ids[0]);
+        let r = ring_region(&mut csm, &mut store, p, 0);
+        let s = ring_share(&mut csm, &mut store, p, r, ids[0]);
         if p == 5 {
-            accept(&mut csm, &mut store, 0, s, ids[5]);
+            ring_accept(&mut csm, &mut store, 0, s, ids[5]);
         }
     }
     csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
         .unwrap();
 
-    let mut replies = std::vec::Vec::new();
-    let mut unmapped = std::vec::Vec::new();
-    loop {
-        let p = Plan::of(|p| csm.check_apt_destroy(&store, ring_rd(0), 0x1000, p));
-        let out = run(&mut csm, &mut store, p).unwrap();
-        assert!(out.effects.iter().count() <= crate::MAX_EFFECTS);
-        for e in out.effects.iter() {
-            if let Effect::UnmapAliases { consumer, .. } = *e {
-                unmapped.push(consumer);
-            }
-        }
-        // Every step leaves a consistent state behind it.
-        csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
-            .unwrap();
-        replies.push(out.reply);
-        if out.reply != Reply::Partial {
-            break;
-        }
-    }
+    let (replies, unmapped) = destroy_in_steps(&mut csm, &mut store, 0);
     assert_eq!(replies, [Reply::Partial, Reply::Partial, Reply::Done]);
-    unmapped.sort();
     assert_eq!(unmapped, [ring_rd(0), ring_rd(1), ring_rd(2)]);
     assert!(csm.entry(ring_rd(0)).is_none());
     for c in 1..5 {
@@ -280,4 +297,58 @@ fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
         let t = store.table(ring_rd(p)).unwrap();
         assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 0);
     }
+}
+
+/// The batches count a realm's relations on both sides together: a provider with more grants
+/// than one batch and nothing received, and a consumer with more received grants than one
+/// batch and no region, each take two steps.
+#[test]
+fn apt_destroy_batches_one_sided_realms_too() {
+    let mut csm = FwCsm::new();
+    let mut store = Store::default();
+    let ids: std::vec::Vec<_> = (0..7)
+        .map(|i| create_realm(&mut csm, &mut store, i, 4 * WINDOW))
+        .collect();
+    // Realm 0 gives five grants, realm 6 receives five.
+    let a = ring_region(&mut csm, &mut store, 0, 0);
+    let b = ring_region(&mut csm, &mut store, 0, 4);
+    for c in 1..6 {
+        ring_share(&mut csm, &mut store, 0, if c < 4 { a } else { b }, ids[c]);
+        let r = ring_region(&mut csm, &mut store, c, 0);
+        ring_share(&mut csm, &mut store, c, r, ids[6]);
+    }
+    for realm in [0, 6] {
+        let (replies, _) = destroy_in_steps(&mut csm, &mut store, realm);
+        assert_eq!(replies, [Reply::Partial, Reply::Done], "realm {realm}");
+        assert!(csm.entry(ring_rd(realm)).is_none());
+    }
+    for c in 1..6 {
+        let t = store.table(ring_rd(c)).unwrap();
+        assert_eq!(t.attachments().count(), 0, "realm {c}");
+        assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 0, "realm {c}");
+    }
+}
+
+/// A region may be exactly `MAX_REGION_SIZE` long (the firmware's largest share), not a page
+/// more.
+#[test]
+fn a_region_may_be_as_large_as_the_bound_and_no_larger() {
+    let mut csm = FwCsm::new();
+    let mut store = Store::default();
+    create_realm(&mut csm, &mut store, 0, 4 * apt::capacity::MAX_REGION_SIZE);
+    let largest = apt::capacity::MAX_REGION_SIZE / PAGE_SIZE;
+    let create = |csm: &mut FwCsm, store: &mut Store, base: u64, pages_count: u64| {
+        let p =
+            Plan::of(|p| csm.check_create(&*store, ring_rd(0), pages(base, pages_count), &Ring, p));
+        run(csm, store, p).map(|out| out.reply)
+    };
+    // The ring counts a range that starts below 1 MiB as populated.
+    assert_eq!(
+        create(&mut csm, &mut store, 0, largest + 1),
+        Err(RealmError::TooLarge)
+    );
+    assert!(matches!(
+        create(&mut csm, &mut store, 0, largest),
+        Ok(Reply::Region(_))
+    ));
 }
