@@ -236,17 +236,6 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         Some((slot, self.regions.get(slot)?.as_ref()?))
     }
 
-    /// The grant with this id, to change it in place.
-    pub fn grant_mut(&mut self, share: ShareId) -> Option<&mut Grant> {
-        let (r, g) = self.grant_slot(share)?;
-        self.regions
-            .get_mut(r)?
-            .as_mut()?
-            .grants
-            .get_mut(g)?
-            .as_mut()
-    }
-
     /// Region slot and grant slot of the grant with this id.
     pub fn grant_slot(&self, share: ShareId) -> Option<(usize, usize)> {
         self.regions
