@@ -185,6 +185,28 @@ fn share_is_full_with_every_grant_slot_used() {
     assert_eq!((c, s), before);
 }
 
+/// The monitor keeps one plan under the CSM lock and reuses it for every operation: a check
+/// starts from nothing, whatever the plan held before (effects, edits, counters, reply).
+#[test]
+fn a_reused_plan_holds_only_the_last_checks_work() {
+    let (w, _, share) = offered(CsmMode::Read);
+    let (p, size) = (id_of(&w, 0), 2 * PAGE_SIZE);
+    let (global, apts) = (&w.csm.global, &w.csm.apts);
+    let mut plan = Plan::empty();
+    global
+        .check_accept(apts, rd(1), share, p, size, size, &w, &mut plan)
+        .unwrap();
+    assert_eq!(plan.outcome().effects.len(), 1);
+    assert!(!plan.outcome().effects.is_empty());
+    global
+        .check_query(apts, rd(0), Some(share), &mut plan)
+        .unwrap();
+    let fresh = Plan::of(|f| global.check_query(apts, rd(0), Some(share), f)).unwrap();
+    assert_eq!(plan, fresh);
+    assert!(plan.outcome().effects.is_empty());
+    assert_eq!(plan.outcome().effects.len(), 0);
+}
+
 #[test]
 fn accept_success() {
     let (mut w, _, share) = offered(CsmMode::ReadWrite);
@@ -504,7 +526,8 @@ fn query() {
             p.get(),
             c.get(),
             2 * PAGE_SIZE,
-            1 | crate::effect::QUERY_ATTACHED
+            // Bits 1:0 the mode (read), bit 8 attached: the ABI's numbers, not the constant's.
+            0x101
         ]
     );
     assert_eq!(

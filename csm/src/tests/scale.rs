@@ -352,3 +352,41 @@ fn a_region_may_be_as_large_as_the_bound_and_no_larger() {
         Ok(Reply::Region(_))
     ));
 }
+
+/// The most realms one operation can involve with the firmware capacities (`MAX_INVOLVED`,
+/// 49): a realm whose 8 regions each have 4 grants to distinct consumers and whose 16
+/// attachment slots hold grants of 16 distinct providers. Its APT_DESTROY involves every one
+/// of them and runs to the end in batches, every step leaving a consistent state.
+#[test]
+fn a_realm_with_every_relation_slot_used_involves_max_involved_realms() {
+    let mut csm = FwCsm::new();
+    let mut store = Store::default();
+    let ids: std::vec::Vec<_> = (0..crate::MAX_INVOLVED)
+        .map(|i| create_realm(&mut csm, &mut store, i, 4 * WINDOW))
+        .collect();
+    let mut consumer = 1;
+    for r in 0..FW_REGIONS as u64 {
+        let region = ring_region(&mut csm, &mut store, 0, 4 * r);
+        for _ in 0..FW_GRANTS {
+            ring_share(&mut csm, &mut store, 0, region, ids[consumer]);
+            consumer += 1;
+        }
+    }
+    for provider in consumer..crate::MAX_INVOLVED {
+        let region = ring_region(&mut csm, &mut store, provider, 0);
+        ring_share(&mut csm, &mut store, provider, region, ids[0]);
+    }
+    assert_eq!(
+        crate::MAX_INVOLVED,
+        1 + FW_REGIONS * FW_GRANTS + FW_ATTACHMENTS
+    );
+    let involved = csm.involved(&store, ring_rd(0), None);
+    let mut all: std::vec::Vec<_> = (0..crate::MAX_INVOLVED).map(ring_rd).collect();
+    all.sort();
+    assert_eq!(involved.rds(), &all[..]);
+    let (replies, _) = destroy_in_steps(&mut csm, &mut store, 0);
+    let steps = (crate::MAX_INVOLVED - 1).div_ceil(crate::APT_DESTROY_BATCH);
+    assert_eq!(replies.len(), steps);
+    assert_eq!(replies.last(), Some(&Reply::Done));
+    assert!(csm.entry(ring_rd(0)).is_none());
+}
