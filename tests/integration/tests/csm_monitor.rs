@@ -40,10 +40,9 @@ fn accept(w: &World, share: u64) -> Outcome {
     w.call(1, ACCEPT, &[share, provider, WINDOW, SIZE])
 }
 
+/// The raw level-3 entry of realm `i` at `ipa`, read from the table its level-2 entry names.
 fn raw_entry(w: &World, i: usize, ipa: u64) -> u64 {
-    let table = w.host.read_entry(w.rd(i), ipa, 3)[3];
-    let _ = table;
-    let l3 = w.host.read_entry(w.rd(i), 0, 2);
+    let l3 = w.host.read_entry(w.rd(i), ipa & !0x1F_FFFF, 2);
     let mut word = [0; 8];
     w.machine()
         .realm_read(l3[3] + ((ipa >> 12) & 511) * 8, &mut word);
@@ -154,6 +153,36 @@ fn read_only_share_maps_read_only_execute_never_aliases_of_the_provider_pages() 
         },
     );
     assert_eq!(out.status(), rsi::SUCCESS);
+}
+
+/// A window across two level-3 tables: ACCEPT walks the consumer's tables once per table,
+/// each walk at its own offset into the region, and every alias must map the provider's page
+/// at the same offset (the second table's first page is the region's third).
+#[test]
+fn a_window_across_two_tables_maps_each_page_to_the_provider_page_at_its_offset() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ_WRITE);
+    let window = 0x20_0000 - 2 * PAGE;
+    let provider = w.realm_id(0);
+    let accept_at = || w.call(1, ACCEPT, &[share, provider, window, SIZE]);
+    // The second level-3 table does not exist yet: exit 7 names the window; the host makes it.
+    assert_eq!(
+        accept_at(),
+        Outcome::Exited(exit::PREPARE, window, window + SIZE)
+    );
+    w.host.must_tables_to(&w.realms[1].realm, 0x20_0000, 3);
+    assert_eq!(accept_at().status(), rsi::SUCCESS);
+    for p in 0..REGION_PAGES {
+        let ipa = window + p * PAGE;
+        assert_eq!(
+            Entry::decode(raw_entry(&w, 1, ipa), RttLevel::LEAF),
+            Entry::Alias {
+                pa: w.region_pas[0][p as usize],
+                writable: true
+            },
+            "page {p}"
+        );
+    }
 }
 
 #[test]
