@@ -21,6 +21,8 @@ pub const REGION_PAGES: u64 = 4;
 pub const WINDOW: u64 = 0x20000;
 /// 4 KiB.
 pub const PAGE: u64 = 4096;
+/// Where [`World::with_provider_block`] maps realm 0's 2 MiB block.
+pub const BLOCK: u64 = 0x20_0000;
 
 /// RSI status values.
 pub mod rsi {
@@ -91,6 +93,24 @@ impl World {
 
     /// `n` realms as [`World::new`], with an APT only if `apt`.
     pub fn with(n: usize, apt: bool) -> Self {
+        Self::build(n, apt, false)
+    }
+
+    /// [`World::new`], and realm 0 also maps [`BLOCK`] (2 MiB) as one level-2 block of
+    /// DATA (512 pages measured in, then folded) before it is activated: its PA is
+    /// [`World::block_pa`].
+    pub fn with_provider_block(n: usize) -> Self {
+        Self::build(n, true, true)
+    }
+
+    /// The PA of realm 0's 2 MiB block (a world from [`World::with_provider_block`]).
+    pub fn block_pa(&self) -> u64 {
+        let entry = self.host.read_entry(self.rd(0), BLOCK, 2);
+        assert_eq!(entry[..3], [0, 2, 1], "an assigned level-2 entry");
+        entry[3]
+    }
+
+    fn build(n: usize, apt: bool, block: bool) -> Self {
         let host = Host::new();
         let mut realms = Vec::new();
         let mut apts = Vec::new();
@@ -116,6 +136,16 @@ impl World {
                     status::SUCCESS
                 );
                 pas.push(data);
+            }
+            if block && i == 0 {
+                host.must_tables_to(&r.realm, BLOCK, 3);
+                let run = host.must_delegated_run(512);
+                let src = host.ns_page(&[0xB0; 4096]);
+                for p in 0..512 {
+                    let out = host.data_create(rd, run + p * PAGE, BLOCK + p * PAGE, src, 0);
+                    assert_eq!(out[0], status::SUCCESS);
+                }
+                assert_eq!(host.rtt_fold(rd, BLOCK, 3)[0], status::SUCCESS, "fold");
             }
             assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
             realms.push(r);

@@ -12,8 +12,8 @@ use rmm::rtt::level::RttLevel;
 use rmm_abi::rmi::states::GranuleState;
 use rmm_abi::rsi::fid as rsi_fid;
 use rmm_integration_tests::csm::{
-    ACCEPT, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE, REGION, REGION_PAGES,
-    REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
+    ACCEPT, BLOCK, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE, REGION,
+    REGION_PAGES, REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
 };
 use rmm_integration_tests::host::status;
 
@@ -179,6 +179,60 @@ fn a_window_across_two_tables_maps_each_page_to_the_provider_page_at_its_offset(
             Entry::Alias {
                 pa: w.region_pas[0][p as usize],
                 writable: true
+            },
+            "page {p}"
+        );
+    }
+}
+
+/// A window that ends exactly at the top of the consumer's protected IPA space (2^39 for
+/// its 40-bit IPA space) is inside it: ACCEPT asks for its tables and then maps it.
+#[test]
+fn a_window_may_end_at_the_top_of_the_protected_space() {
+    let w = World::new(2);
+    let (_, share) = offer(&w, READ);
+    let window = (1u64 << 39) - SIZE;
+    let provider = w.realm_id(0);
+    // One page further is outside: refused before anything is looked at.
+    assert_eq!(
+        w.call(1, ACCEPT, &[share, provider, window + PAGE, SIZE])
+            .status(),
+        rsi::INPUT
+    );
+    let accept_at = || w.call(1, ACCEPT, &[share, provider, window, SIZE]);
+    assert_eq!(
+        accept_at(),
+        Outcome::Exited(exit::PREPARE, window, window + SIZE)
+    );
+    w.host.must_tables_to(&w.realms[1].realm, window, 3);
+    assert_eq!(accept_at().status(), rsi::SUCCESS);
+    assert_eq!(
+        Entry::decode(raw_entry(&w, 1, window + SIZE - PAGE), RttLevel::LEAF),
+        Entry::Alias {
+            pa: w.region_pas[0][REGION_PAGES as usize - 1],
+            writable: false
+        }
+    );
+}
+
+/// A region inside a provider's 2 MiB block (its pages folded into one level-2 entry): every
+/// alias maps the block's page at the region's offset in it.
+#[test]
+fn a_region_inside_a_provider_block_maps_the_blocks_pages() {
+    let w = World::with_provider_block(2);
+    let block = w.block_pa();
+    assert_eq!(block % 0x20_0000, 0, "a 2 MiB block");
+    let base = BLOCK + 8 * PAGE;
+    let region = w.call(0, CREATE, &[base, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    for p in 0..REGION_PAGES {
+        assert_eq!(
+            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
+            Entry::Alias {
+                pa: block + (8 + p) * PAGE,
+                writable: false
             },
             "page {p}"
         );
