@@ -434,11 +434,6 @@ impl Plan {
         self.edits.iter().take(self.edit_count).flatten()
     }
 
-    /// True if committing changes nothing (a query, a refusal-free check, an exit).
-    pub fn is_read_only(&self) -> bool {
-        self.edit_count == 0 && self.index == IndexChange::None
-    }
-
     /// The distinct RDs whose tables are edited, in first-edit order, each with its first edit's
     /// index.
     fn edited(&self) -> impl Iterator<Item = (usize, Rd)> + '_ {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The RSI calls: each success and each error.
 
-use crate::plan::Plan;
+use crate::plan::{Change, Plan};
 use rmm_abi::csm::CsmMode;
 use rmm_abi::rmi::states::Ripas;
 
@@ -183,6 +183,39 @@ fn share_is_full_with_every_grant_slot_used() {
         Err(RealmError::Full)
     );
     assert_eq!((c, s), before);
+}
+
+/// A plan whose edit does not apply (a grant that is not there) or leaves a table that breaks
+/// the table rules (a second region over the first) does not commit, and its tables stay as
+/// they were: only a monitor bug could make such a plan, and the monitor stops on it.
+#[test]
+fn a_plan_that_does_not_apply_or_breaks_a_table_does_not_commit() {
+    let (w, region, _) = offered(CsmMode::Read);
+    let range = w.csm.apts.tables[0]
+        .as_ref()
+        .unwrap()
+        .region(region)
+        .unwrap()
+        .1
+        .range;
+    let changes = [
+        Change::RemoveGrant(ShareId::new(999).unwrap()),
+        Change::AddRegion {
+            id: RegionId::new(999).unwrap(),
+            range,
+        },
+    ];
+    for change in changes {
+        let mut csm = w.csm.clone();
+        let mut plan = Plan::empty();
+        plan.edit(rd(0), change).unwrap();
+        assert_eq!(
+            csm.global.commit(plan, &mut csm.apts),
+            Err(Corrupt),
+            "{change:?}"
+        );
+        assert_eq!(csm.apts, w.csm.apts, "{change:?}");
+    }
 }
 
 /// The monitor keeps one plan under the CSM lock and reuses it for every operation: a check

@@ -15,7 +15,8 @@ use rmm_integration_tests::csm::{
     ACCEPT, BLOCK, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE, REGION,
     REGION_PAGES, REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
 };
-use rmm_integration_tests::host::status;
+use rmm_integration_tests::host::{Shape, status};
+use rmm_integration_tests::running::add_realm;
 
 const SIZE: u64 = REGION_PAGES * PAGE;
 const ASSIGNED: u64 = 1;
@@ -237,6 +238,27 @@ fn a_region_inside_a_provider_block_maps_the_blocks_pages() {
             "page {p}"
         );
     }
+}
+
+/// SHARE reads the consumer's realm state from its RD: a consumer that has an APT but is still
+/// NEW cannot be offered a grant (RSI_ERROR_STATE), and can once it is ACTIVE.
+#[test]
+fn share_waits_for_the_consumer_to_be_active() {
+    let w = World::new(2);
+    let shape = Shape {
+        vmid: 0x1ff,
+        ..Shape::default()
+    };
+    let late = add_realm(&w.host, shape, 1, false, false);
+    let apt = w.host.must_delegated();
+    assert_eq!(apt_create(&w.host, late.realm.rd, apt)[0], status::SUCCESS);
+    // RealmIds are handed out in order: the new realm's is one past the world's last.
+    let late_id = w.realm_id(0).max(w.realm_id(1)) + 1;
+    let region = w.call(0, CREATE, &[REGION, SIZE]).regs()[1];
+    let share = || w.call(0, SHARE, &[region, late_id, READ]).status();
+    assert_eq!(share(), rsi::STATE, "a NEW consumer");
+    assert_eq!(w.host.realm_activate(late.realm.rd)[0], status::SUCCESS);
+    assert_eq!(share(), rsi::SUCCESS, "an ACTIVE one");
 }
 
 #[test]
