@@ -93,14 +93,19 @@ impl World {
 
     /// `n` realms as [`World::new`], with an APT only if `apt`.
     pub fn with(n: usize, apt: bool) -> Self {
-        Self::build(n, apt, false)
+        Self::build(n, apt, false, 1)
+    }
+
+    /// [`World::new`] with two runnable RECs in each realm ([`World::call_from`]).
+    pub fn with_two_recs(n: usize) -> Self {
+        Self::build(n, true, false, 2)
     }
 
     /// [`World::new`], and realm 0 also maps [`BLOCK`] (2 MiB) as one level-2 block of
     /// DATA (512 pages measured in, then folded) before it is activated: its PA is
     /// [`World::block_pa`].
     pub fn with_provider_block(n: usize) -> Self {
-        Self::build(n, true, true)
+        Self::build(n, true, true, 1)
     }
 
     /// The PA of realm 0's 2 MiB block (a world from [`World::with_provider_block`]).
@@ -110,7 +115,7 @@ impl World {
         entry[3]
     }
 
-    fn build(n: usize, apt: bool, block: bool) -> Self {
+    fn build(n: usize, apt: bool, block: bool, recs: u64) -> Self {
         let host = Host::new();
         let mut realms = Vec::new();
         let mut apts = Vec::new();
@@ -120,7 +125,7 @@ impl World {
                 vmid: 0x100 + i as u64,
                 ..Shape::default()
             };
-            let r = add_realm(&host, shape, 1, false, false);
+            let r = add_realm(&host, shape, recs, true, false);
             let rd = r.realm.rd;
             if apt {
                 let granule = host.must_delegated();
@@ -201,6 +206,19 @@ impl World {
         call_on(&self.host.rig, &self.realms[i], run, fid, args, after)
     }
 
+    /// [`World::call`] from REC `rec` of realm `i`.
+    pub fn call_from(&self, i: usize, rec: usize, fid: u32, args: &[u64]) -> Outcome {
+        call_on_rec(
+            &self.host.rig,
+            &self.realms[i],
+            rec,
+            self.run,
+            fid,
+            args,
+            |_, _, _| {},
+        )
+    }
+
     /// Realm `i`'s CSM RealmId (RSI_CSM_QUERY(0)).
     pub fn realm_id(&self, i: usize) -> u64 {
         let regs = self.call(i, QUERY, &[0]).regs();
@@ -256,6 +274,19 @@ pub fn call_on(
     args: &[u64],
     after: impl FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) + Send + 'static,
 ) -> Outcome {
+    call_on_rec(rig, realm, 0, run, fid, args, after)
+}
+
+/// [`call_on`] from REC `rec` of the realm.
+pub fn call_on_rec(
+    rig: &crate::Rig,
+    realm: &RunnableRealm,
+    rec: usize,
+    run: u64,
+    fid: u32,
+    args: &[u64],
+    after: impl FnMut(&FakeMachine, &RealmEntryConfig, &mut RealmContext) + Send + 'static,
+) -> Outcome {
     let got: Arc<Mutex<Option<[u64; 5]>>> = Arc::new(Mutex::new(None));
     let seen = got.clone();
     let args = args.to_vec();
@@ -270,8 +301,8 @@ pub fn call_on(
             irq()
         }),
     ];
-    script_rec(&rig.machine, realm.rec_id(0), steps);
-    let out = rec_enter(rig, realm.recs[0], run, 0, &[], 0, &[]);
+    script_rec(&rig.machine, realm.rec_id(rec as u64), steps);
+    let out = rec_enter(rig, realm.recs[rec], run, 0, &[], 0, &[]);
     assert_eq!(out[0], status::SUCCESS, "REC_ENTER");
     let reason = exit_word(rig, run, 0);
     match *got.lock().expect("not poisoned") {

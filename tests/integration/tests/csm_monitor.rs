@@ -512,6 +512,47 @@ fn rtt_set_ripas_checks_csm_memory_again() {
     assert_eq!(applied[0], status::SUCCESS);
 }
 
+/// The race S11's second check is for: REC 0 asks to make `[REGION, REGION + SIZE)` EMPTY
+/// (exit 4, the change pending), then REC 1 of the same realm makes a region there; the
+/// host's RTT_SET_RIPAS for REC 0 must now be refused (RMI_ERROR_INPUT), the pages staying
+/// RAM.
+#[test]
+fn rtt_set_ripas_is_refused_over_a_region_made_while_the_change_was_pending() {
+    let w = World::with_two_recs(1);
+    let out = w.call_from(
+        0,
+        0,
+        rsi_fid::IPA_STATE_SET,
+        &[REGION, REGION + SIZE, EMPTY, 0],
+    );
+    assert_eq!(out, Outcome::Exited(4, REGION, REGION + SIZE));
+    assert_eq!(
+        w.call_from(0, 1, CREATE, &[REGION, SIZE]).status(),
+        rsi::SUCCESS
+    );
+    let rec = w.realms[0].recs[0];
+    let applied = w.host.call(
+        rmm_abi::rmi::fid::RTT_SET_RIPAS,
+        &[w.rd(0), rec, REGION, REGION + SIZE],
+    );
+    assert_eq!(applied[0], status::INPUT);
+    for p in 0..REGION_PAGES {
+        assert_eq!(
+            w.entry(0, REGION + p * PAGE)[..4],
+            [3, ASSIGNED, w.region_pas[0][p as usize], RAM]
+        );
+    }
+    // A change that ends where the region begins touches none of it: it applies.
+    let below = REGION - 8 * PAGE;
+    let out = w.call_from(0, 1, rsi_fid::IPA_STATE_SET, &[below, REGION, RAM, 0]);
+    assert_eq!(out, Outcome::Exited(4, below, REGION));
+    let applied = w.host.call(
+        rmm_abi::rmi::fid::RTT_SET_RIPAS,
+        &[w.rd(0), w.realms[0].recs[1], below, REGION],
+    );
+    assert_eq!(applied[..2], [status::SUCCESS, REGION]);
+}
+
 #[test]
 fn realm_destroy_waits_for_apt_destroy_which_tears_down_every_alias() {
     let w = World::new(3);

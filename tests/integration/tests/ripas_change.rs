@@ -74,6 +74,43 @@ fn bad_requests_never_reach_the_host() {
     );
 }
 
+/// RSI_IPA_STATE_GET refuses each bad range on its own (a misaligned base or top, an empty or
+/// inverted range, a top of 0, a top past the protected half) with RSI_ERROR_INPUT, and
+/// answers a good one, up to the protected half's last page.
+#[test]
+fn ipa_state_get_refuses_every_bad_range() {
+    let rig = setup(true);
+    let par_end = 1u64 << 39;
+    let get = |base: u64, top: u64| -> Step {
+        Box::new(move |_, _, ctx| rsi_call(ctx, rsi::IPA_STATE_GET, &[base, top]))
+    };
+    let mut steps: Vec<Step> = vec![get(0x4001, 0x5000)];
+    for (base, top) in [
+        (0x4000, 0x5008),
+        (0x5000, 0x5000),
+        (0x6000, 0x5000),
+        (0, 0),
+        (par_end - 0x1000, par_end + 0x1000),
+        (par_end - 0x1000, par_end),
+    ] {
+        steps.push(Box::new(move |_, _, ctx| {
+            assert_eq!(
+                ctx.gprs.x[0], 1,
+                "RSI_ERROR_INPUT before [{base:#x}, {top:#x})"
+            );
+            rsi_call(ctx, rsi::IPA_STATE_GET, &[base, top])
+        }));
+    }
+    steps.push(Box::new(move |_, _, ctx| {
+        assert_eq!(ctx.gprs.x[..2], [0, par_end], "the last page answered");
+        // Something that exits, to end the run.
+        rsi_call(ctx, rsi::IPA_STATE_SET, &[0x4000, 0x5000, RAM, 0])
+    }));
+    script(rig.machine(), steps);
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), RIPAS_EXIT);
+}
+
 #[test]
 fn accepted_change_in_several_steps() {
     let rig = setup(true);
