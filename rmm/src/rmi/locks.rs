@@ -149,3 +149,35 @@ impl<'t> LockedRun<'t> {
         self.slots[..self.len].iter().flatten()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::boot::manifest::DramLayout;
+    use core::sync::atomic::AtomicU16;
+    use std::vec::Vec;
+
+    #[test]
+    fn a_run_is_one_to_max_run_granules() {
+        let granules = MAX_RUN + 1;
+        let dram =
+            DramLayout::from_banks(&[(0x8000_0000, granules as u64 * 0x1000)]).expect("valid bank");
+        let storage = (0..granules).map(|_| AtomicU16::new(0)).collect::<Vec<_>>();
+        let table = GranuleTable::new(&dram, storage.leak()).expect("fits");
+        let lock = |count| LockedRun::lock(&table, 0x8000_0000, count, GranuleState::Undelegated);
+        for count in [0, MAX_RUN as u64 + 1, u64::MAX] {
+            assert!(
+                matches!(lock(count), Err(RmiError::Input)),
+                "{count} granules"
+            );
+        }
+        for count in [1, MAX_RUN as u64] {
+            let run = lock(count).expect("a run of tracked granules");
+            let addrs: Vec<u64> = run.iter().map(|g| g.addr().get()).collect();
+            let expected: Vec<u64> = (0..count).map(|i| 0x8000_0000 + i * 0x1000).collect();
+            assert_eq!(addrs, expected, "{count} granules, ascending");
+        }
+    }
+}

@@ -419,3 +419,55 @@ fn data_destroy_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
     });
     assert_eq!(out[..2], [status::SUCCESS, data]);
 }
+
+#[test]
+fn a_realm_holds_at_most_1023_live_recs() {
+    // MAX_RECS_ORDER is 10 (feature register 0): the RD's reference count, one per live
+    // REC, stops at 2^10 - 1. The test stands in for 1,022 live RECs by raising that count
+    // (16 auxiliary granules each would be 68 MiB of pages to delegate).
+    let host = Host::new();
+    let r = host.must_create_realm(Shape::default());
+    let rd = GranuleAddr::new(r.rd).unwrap();
+    let stand_ins = 1022;
+    let add = |refs| {
+        let mut rd = host
+            .rig
+            .monitor
+            .granules
+            .lock(rd, GranuleState::Rd)
+            .unwrap();
+        rd.add_refs(refs).unwrap();
+    };
+    add(stand_ins);
+    let last = host.must_delegated();
+    let out = host.rec_create(r.rd, last, &host.must_rec_params(0, true));
+    assert_eq!(out[0], status::SUCCESS, "the 1,023rd");
+    assert_eq!(host.refcount(r.rd), 1023);
+    let refused = host.must_delegated();
+    let params = host.must_rec_params(1, true);
+    let out = host.rec_create(r.rd, refused, &params);
+    assert_eq!(out[0], status::realm(0), "the 1,024th");
+    assert_eq!(host.refcount(r.rd), 1023);
+    for pa in [refused].iter().chain(&params.aux) {
+        assert_eq!(
+            host.rig.state(*pa),
+            Some(GranuleState::Delegated),
+            "{pa:#x}"
+        );
+    }
+    // Once a REC is gone there is room again.
+    assert_eq!(host.rec_destroy(last)[0], status::SUCCESS);
+    let params = host.must_rec_params(1, true);
+    let out = host.rec_create(r.rd, refused, &params);
+    assert_eq!(out[0], status::SUCCESS, "room for one");
+    assert_eq!(host.rec_destroy(refused)[0], status::SUCCESS);
+    let mut rd_lock = host
+        .rig
+        .monitor
+        .granules
+        .lock(rd, GranuleState::Rd)
+        .unwrap();
+    rd_lock.sub_refs(stand_ins).unwrap();
+    drop(rd_lock);
+    assert_eq!(host.realm_destroy(r.rd)[0], status::SUCCESS);
+}

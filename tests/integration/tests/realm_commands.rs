@@ -276,6 +276,56 @@ fn roots_in_the_unprotected_half_are_unassigned_ns() {
 }
 
 #[test]
+fn a_root_spanning_both_halves_is_split_at_the_protected_top() {
+    // One level-1 root maps 2^39 bytes in 1 GiB entries: at 39 bits the protected half is
+    // entries 0..256 and the unprotected half 256..512; at 36 bits only entries 0..64 are in
+    // the IPA space, 32..64 of them unprotected, and the rest stay zero.
+    for (s2sz, protected, ipa_space) in [(39, 256, 512), (36, 32, 64)] {
+        let host = Host::new();
+        let realm = host.must_create_realm(Shape {
+            s2sz,
+            num_roots: 1,
+            ..Shape::default()
+        });
+        let root = host.rig.machine.inspect(realm.rtt_base);
+        for (index, entry) in root.chunks_exact(8).enumerate() {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap());
+            let unassigned_ns = (protected..ipa_space).contains(&index);
+            let expected = if unassigned_ns { 1 << 55 } else { 0 };
+            assert_eq!(entry, expected, "{s2sz} bits, entry {index}");
+        }
+    }
+}
+
+#[test]
+fn the_rd_may_be_no_root_but_may_follow_them() {
+    let host = Host::new();
+    let shape = Shape {
+        s2sz: 41,
+        num_roots: 4,
+        ..Shape::default()
+    };
+    let roots = host.must_delegated_run(4);
+    let after = host.must_delegated();
+    assert_eq!(after, roots + 0x4000, "the allocator is contiguous here");
+    let params = Host::realm_params(&shape, roots);
+    for n in 0..4 {
+        let rd = roots + n * 0x1000;
+        assert_eq!(
+            host.realm_create(rd, &params),
+            err(status::INPUT),
+            "root {n}"
+        );
+        assert_eq!(host.rig.state(rd), Some(GranuleState::Delegated));
+    }
+    assert_eq!(
+        host.realm_create(after, &params),
+        ok(),
+        "the granule after them"
+    );
+}
+
+#[test]
 fn activate_only_from_new() {
     let host = Host::new();
     let realm = host.must_create_realm(Shape::default());

@@ -87,7 +87,8 @@ fn cpu_on_waits_for_the_host_and_starts_the_target() {
         rig.machine(),
         vec![
             Box::new(|_, _, ctx| {
-                ctx.el1.sctlr |= 1 << 25;
+                // A caller with its MMU and caches on, big-endian data (EE).
+                ctx.el1.sctlr = 0x30D0_199D | 1 << 25;
                 ctx.gprs.x[9] = 0x99;
                 rsi_call(ctx, PSCI_CPU_ON, &[1, SECONDARY_PC, CONTEXT_ID])
             }),
@@ -102,7 +103,11 @@ fn cpu_on_waits_for_the_host_and_starts_the_target() {
                 assert_eq!(ctx.gprs.pc, SECONDARY_PC);
                 assert_eq!(ctx.gprs.x[0], CONTEXT_ID);
                 assert_eq!(ctx.gprs.pstate, 0x3C5);
-                assert_eq!(ctx.el1.sctlr, 0x00C5_0878 | 1 << 25, "EE from the caller");
+                assert_eq!(
+                    ctx.el1.sctlr,
+                    0x00C5_0878 | 1 << 25,
+                    "MMU and caches off, EE from the caller and nothing else of its SCTLR"
+                );
                 irq()
             }),
         ],
