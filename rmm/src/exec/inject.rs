@@ -109,4 +109,24 @@ mod tests {
         assert_eq!(ctx.el1.elr, 0x8_1234, "returns to the faulting instruction");
         assert_eq!(ctx.gprs.pc, 0x8_0A00);
     }
+
+    #[test]
+    fn external_abort_from_el0_or_aarch32_stays_a_lower_el_abort() {
+        // (PSTATE, vector offset): EL0t; AArch32 User (M[4] set, M[3:0] = 0); AArch32 SVC
+        // (M[3:0] = 3, which alone would read as EL0h-like: M[4] decides).
+        for (pstate, vector) in [(0x3C0, 0x400), (0x10, 0x600), (0x13, 0x600)] {
+            let mut ctx = realm_at_el1h();
+            ctx.gprs.pstate = pstate;
+            let esr = Esr::new(0x24 << 26 | IL | 1 << 24 | 0x07);
+            external_abort(&mut ctx, esr, 0x8000_1010);
+            assert_eq!(
+                ctx.el1.esr >> 26,
+                0x24,
+                "{pstate:#x}: still from a lower EL"
+            );
+            assert_eq!(ctx.el1.esr & FSC_MASK, FSC_SEA, "{pstate:#x}");
+            assert_eq!(ctx.el1.spsr, pstate);
+            assert_eq!(ctx.gprs.pc, 0x8_0800 + vector, "{pstate:#x}");
+        }
+    }
 }

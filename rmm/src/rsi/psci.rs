@@ -174,3 +174,29 @@ fn system_off<M: Machine>(env: &RecEnv<'_, M>) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_index_packs_the_affinity_fields_as_rec_create_numbers_recs() {
+        // (MPIDR, REC index): each field alone, all together, and the ignored bits.
+        for (mpidr, index) in [
+            (0x0, 0),
+            (0x7, 7),
+            (0x1_00, 1 << 4),
+            (0xAB_00, 0xAB << 4),
+            (0x1_0000, 1 << 12),
+            (0xCD_0000, 0xCD << 12),
+            (0x1_0000_0000, 1 << 20),
+            (0xEF_0000_0000, 0xEF << 20),
+            (0xEF_00CD_AB05, 0xEF << 20 | 0xCD << 12 | 0xAB << 4 | 5),
+            // Aff0[7:4], bits [31:24] and [63:40]: ignored.
+            (0xFFFF_FF00_FF00_00F0, 0),
+            (0xFFFF_FF00_FF00_00F3, 3),
+        ] {
+            assert_eq!(target_index(mpidr), index, "{mpidr:#x}");
+        }
+    }
+}

@@ -230,7 +230,16 @@ fn realm_config_is_written_through_a_read_write_alias() {
     running::script(
         rig.machine(),
         vec![
+            // Not at a misaligned address in it (the alias names a whole page).
             Box::new(|_, _, ctx| {
+                running::rsi_call(ctx, rsi::REALM_CONFIG, &[running::UNPOPULATED_IPA + 8])
+            }),
+            Box::new(move |m, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 1, "RSI_ERROR_INPUT: misaligned");
+                assert!(
+                    m.inspect(pa).iter().all(|b| *b == 0xA5),
+                    "the provider's page is untouched"
+                );
                 running::rsi_call(ctx, rsi::REALM_CONFIG, &[running::UNPOPULATED_IPA])
             }),
             Box::new(|_, _, ctx| {

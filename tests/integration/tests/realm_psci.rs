@@ -67,6 +67,12 @@ fn answered_by_the_rmm_without_the_host() {
             call(0xC401_0003, &[1, SECONDARY_PC], NOT_SUPPORTED, "MIGRATE"),
             Box::new(|_, _, ctx| {
                 assert_eq!(ctx.gprs.x[0], NOT_SUPPORTED, "a PSCI id with the SVE hint");
+                // SMCCC_VERSION: function 0 of the Arm architecture range, not a PSCI id
+                // although its function number is below PSCI's last.
+                rsi_call(ctx, 0x8000_0000, &[])
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 0x1_0002, "SMCCC 1.2");
                 irq()
             }),
         ],

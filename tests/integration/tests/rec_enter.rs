@@ -326,3 +326,417 @@ fn id_registers_read_sanitised() {
     assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), 1, "only the IRQ reached the host");
 }
+
+#[test]
+fn rsi_buffers_inside_a_2_mib_block_are_the_blocks_own_pages() {
+    // 512 DATA pages folded into one level-2 block at 2 MiB: REALM_CONFIG writes, and
+    // HOST_CALL reads, the page of the block at the IPA's offset in it, and no other.
+    const BLOCK: u64 = 0x20_0000;
+    let rig = setup(false);
+    let (host, rd) = (&rig.host, rig.realm.rd);
+    host.must_tables_to(&rig.realm, BLOCK, 3);
+    let block_pa = host.must_delegated_run(512);
+    let src = host.ns_page(&[0xB0; 4096]);
+    for p in 0..512 {
+        let out = host.data_create(rd, block_pa + p * 0x1000, BLOCK + p * 0x1000, src, 0);
+        assert_eq!(out[0], status::SUCCESS);
+    }
+    assert_eq!(host.rtt_fold(rd, BLOCK, 3)[0], status::SUCCESS);
+    assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::REALM_CONFIG, &[BLOCK + 0x3000])),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 0, "REALM_CONFIG");
+                rsi_call(ctx, rsi::HOST_CALL, &[BLOCK + 0x5100])
+            }),
+            Box::new(|_, _, _| irq()),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    let page = |p: u64| rig.machine().inspect(block_pa + p * 0x1000);
+    assert_eq!(page(3)[..8], 40u64.to_le_bytes(), "the IPA width");
+    for p in [2, 4] {
+        assert_eq!(page(p), [0xB0; 4096], "page {p} untouched");
+    }
+    assert_eq!(rig.exit(0), 5, "HOST_CALL exit");
+    assert_eq!(rig.exit(0x600), 0xB0B0, "imm from the block's page 5");
+    assert_eq!(rig.exit(0x200), 0xB0B0_B0B0_B0B0_B0B0, "gprs[0]");
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+}
+
+#[test]
+fn rsi_buffers_in_destroyed_memory_are_the_hosts_to_fix() {
+    // A buffer whose RIPAS is DESTROYED (the host took the page) fails the call as a
+    // stage-2 abort the host sees, whether the IPA is unassigned or has a page again; only
+    // EMPTY memory fails it with RSI_ERROR_INPUT (`rsi_calls_answer_the_realm`).
+    let rig = setup(true);
+    let (host, rd) = (&rig.host, rig.realm.rd);
+    assert_eq!(host.data_destroy(rd, CALL_IPA)[0], status::SUCCESS);
+    let page = host.must_delegated();
+    assert_eq!(
+        host.data_create_unknown(rd, page, UNPOPULATED_IPA)[0],
+        status::SUCCESS
+    );
+    assert_eq!(host.data_destroy(rd, UNPOPULATED_IPA)[0], status::SUCCESS);
+    let page = host.must_delegated();
+    assert_eq!(
+        host.data_create_unknown(rd, page, UNPOPULATED_IPA)[0],
+        status::SUCCESS,
+        "assigned again, still DESTROYED"
+    );
+    // RTT_READ_ENTRY: level 3, UNASSIGNED (0) or ASSIGNED (1), RIPAS DESTROYED (2).
+    assert_eq!(host.read_entry(rd, CALL_IPA, 3), [0, 3, 0, 0, 2]);
+    assert_eq!(host.read_entry(rd, UNPOPULATED_IPA, 3), [0, 3, 1, page, 2]);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::REALM_CONFIG, &[CALL_IPA])),
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::REALM_CONFIG, &[UNPOPULATED_IPA])),
+            Box::new(|_, _, _| irq()),
+        ],
+    );
+    for ipa in [CALL_IPA, UNPOPULATED_IPA] {
+        assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+        assert_eq!(rig.exit(0), 0, "a synchronous exit, {ipa:#x}");
+        assert_eq!(rig.exit(0x100), 0x9000_0007, "a level-3 translation fault");
+        assert_eq!(rig.exit(0x110), ipa >> 8, "HPFAR");
+    }
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "IRQ exit");
+}
+
+#[test]
+fn token_init_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
+    // Only a realm with an APT takes the global CSM lock for its token's CSM claims: one
+    // without must not queue behind other realms' sharing.
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::ATTEST_TOKEN_INIT, &[1, 2, 3, 4, 5, 6, 7, 8])),
+            Box::new(|_, _, _| irq()),
+        ],
+    );
+    let (monitor, rec, run) = (&rig.host.rig, rig.rec, rig.run);
+    let csm = monitor.monitor.csm.lock();
+    let done = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        let entry = s.spawn(|| {
+            let out = monitor.call(u64::from(fid::REC_ENTER), &[rec, run, 0, X4]);
+            done.store(true, Ordering::Release);
+            out
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let finished = done.load(Ordering::Acquire);
+        // Let an entry that did wait finish, so the scope can end.
+        drop(csm);
+        let out = entry.join().expect("REC_ENTER returned");
+        assert!(finished, "RSI_ATTEST_TOKEN_INIT waited for the CSM lock");
+        out
+    });
+    assert_eq!(out[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "the IRQ exit after the call");
+}
+
+#[test]
+fn every_rem_is_extended_and_read_at_its_own_index() {
+    use attest::measurement::extend_rem;
+    use rmm_abi::rmi::states::HashAlgorithm;
+    let rig = setup(true);
+    let value: [u64; 8] = core::array::from_fn(|i| 0x0101_0101_0101_0101 * (i as u64 + 1));
+    let bytes: Vec<u8> = value.iter().flat_map(|w| w.to_le_bytes()).collect();
+    // REM n (1..=4) extended once with the first `sizes[n - 1]` bytes of `value`.
+    let sizes = [1, 8, 33, 64];
+    let expected: Vec<[u64; 8]> = sizes
+        .iter()
+        .map(|&size| {
+            let rem = extend_rem(
+                &attest::sha::SOFT,
+                HashAlgorithm::Sha256,
+                &[0; 64],
+                &bytes[..size],
+            )
+            .expect("at most 64 bytes");
+            core::array::from_fn(|w| u64::from_le_bytes(rem[w * 8..w * 8 + 8].try_into().unwrap()))
+        })
+        .collect();
+    // The calls, each followed by a check of its result in the next step.
+    type Check = Box<dyn Fn(&[u64; 31]) + Send>;
+    let mut calls: Vec<(u32, Vec<u64>, Check)> = Vec::new();
+    for (n, size) in sizes.into_iter().enumerate() {
+        let mut args = vec![n as u64 + 1, size as u64];
+        args.extend(value);
+        calls.push((
+            rsi::MEASUREMENT_EXTEND,
+            args,
+            Box::new(move |x| assert_eq!(x[0], 0, "EXTEND REM {}", n + 1)),
+        ));
+    }
+    // READ 0 is the RIM (`rsi_calls_answer_the_realm`); 1..=4 the REMs.
+    for (index, rem) in (1..).zip(expected) {
+        calls.push((
+            rsi::MEASUREMENT_READ,
+            vec![index],
+            Box::new(move |x| {
+                assert_eq!(x[0], 0, "READ {index}");
+                assert_eq!(x[1..9], rem, "REM {index}");
+            }),
+        ));
+    }
+    for (call, args, what) in [
+        (rsi::MEASUREMENT_READ, vec![5], "READ 5"),
+        (rsi::MEASUREMENT_EXTEND, vec![5, 8], "EXTEND 5"),
+        (rsi::MEASUREMENT_EXTEND, vec![0, 8], "EXTEND the RIM"),
+        (rsi::MEASUREMENT_EXTEND, vec![1, 65], "EXTEND 65 bytes"),
+    ] {
+        calls.push((
+            call,
+            args,
+            Box::new(move |x| assert_eq!(x[0], 1, "{what}: RSI_ERROR_INPUT")),
+        ));
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    let mut check: Option<Check> = None;
+    for (call, args, then) in calls {
+        let before = check.replace(then);
+        steps.push(Box::new(move |_, _, ctx| {
+            if let Some(before) = &before {
+                before(&ctx.gprs.x);
+            }
+            rsi_call(ctx, call, &args)
+        }));
+    }
+    steps.push(Box::new(move |_, _, ctx| {
+        if let Some(last) = &check {
+            last(&ctx.gprs.x);
+        }
+        irq()
+    }));
+    script(rig.machine(), steps);
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "only the IRQ reached the host");
+}
+
+#[test]
+fn host_call_results_for_a_destroyed_page_are_a_stage_2_abort() {
+    // The host took the page holding the RsiHostCall structure before the results were
+    // written back: completing the call is a stage-2 abort the host sees, at every entry,
+    // rather than results dropped as for a page the realm itself made EMPTY.
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::HOST_CALL, &[CALL_IPA + 0x100])),
+            Box::new(|_, _, _| panic!("the realm ran although its results were not written")),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 5, "HOST_CALL exit");
+    let (host, rd) = (&rig.host, rig.realm.rd);
+    assert_eq!(host.data_destroy(rd, CALL_IPA)[0], status::SUCCESS);
+    for entry in 0..2 {
+        assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+        assert_eq!(rig.exit(0), 0, "entry {entry}: a synchronous exit");
+        assert_eq!(rig.exit(0x100), 0x9000_0007, "a level-3 translation fault");
+        // The structure's address shifted as the reference RMM does (x1 >> 8), low bits
+        // and all.
+        assert_eq!(rig.exit(0x110), (CALL_IPA + 0x100) >> 8, "HPFAR");
+    }
+}
+
+#[test]
+fn host_call_structures_must_be_aligned_protected_and_not_empty() {
+    // RSI_ERROR_INPUT, no exit: a structure not 256-byte aligned, one in EMPTY memory, one
+    // in the unprotected half. (An unpopulated RAM page is a stage-2 abort instead:
+    // `rsi_calls_answer_the_realm`.)
+    let rig = setup(true);
+    let refused = [
+        CALL_IPA + 0x80,
+        CALL_IPA + 8,
+        EMPTY_IPA,
+        UNPROTECTED + 0x1000,
+    ];
+    let mut steps: Vec<Step> = Vec::new();
+    for (i, ipa) in refused.into_iter().enumerate() {
+        steps.push(Box::new(move |_, _, ctx| {
+            if i > 0 {
+                assert_eq!(ctx.gprs.x[0], 1, "HOST_CALL at {:#x}", refused[i - 1]);
+            }
+            rsi_call(ctx, rsi::HOST_CALL, &[ipa])
+        }));
+    }
+    steps.push(Box::new(move |_, _, ctx| {
+        assert_eq!(ctx.gprs.x[0], 1, "HOST_CALL at {:#x}", refused[3]);
+        irq()
+    }));
+    script(rig.machine(), steps);
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "only the IRQ reached the host");
+}
+
+#[test]
+fn host_call_results_for_a_page_made_empty_meanwhile_are_dropped() {
+    // REC 0's host call is pending while REC 1 gives the structure's page up (RIPAS EMPTY,
+    // applied by the host): at REC 0's next entry its results are dropped, as the reference
+    // RMM drops them, and x0 still holds the function id. Nothing is written to the page.
+    use rmm_integration_tests::host::{Host, Shape};
+    let host = Host::new();
+    let realm = add_realm(&host, Shape::default(), 2, true, true);
+    let run = host.ns_page(&[0u8; 4096]);
+    let (rec0, rec1) = (realm.recs[0], realm.recs[1]);
+    let call_pa = realm.call_pa;
+    let (id0, id1) = (realm.rec_id(0), realm.rec_id(1));
+    let rig = Rig {
+        host,
+        realm: realm.realm,
+        rec: rec0,
+        recs: realm.recs,
+        run,
+        call_pa,
+    };
+    script_rec(
+        rig.machine(),
+        id0,
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::HOST_CALL, &[CALL_IPA + 0x100])),
+            Box::new(move |m, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], u64::from(rsi::HOST_CALL), "results dropped");
+                let mut back = [0u8; 0x100];
+                m.realm_read(call_pa + 0x100, &mut back);
+                assert_eq!(back, [0; 0x100], "nothing written");
+                irq()
+            }),
+        ],
+    );
+    script_rec(
+        rig.machine(),
+        id1,
+        vec![
+            Box::new(|_, _, ctx| {
+                rsi_call(
+                    ctx,
+                    rsi::IPA_STATE_SET,
+                    &[CALL_IPA, CALL_IPA + 0x1000, 0, 0],
+                )
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(&ctx.gprs.x[..2], &[0, CALL_IPA + 0x1000], "changed");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 5, "HOST_CALL exit");
+    assert_eq!(rig.enter_rec(rec1, 0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 4, "RIPAS_CHANGE exit");
+    let (rd, top) = (rig.realm.rd, CALL_IPA + 0x1000);
+    let out = rig
+        .host
+        .call(fid::RTT_SET_RIPAS, &[rd, rec1, CALL_IPA, top]);
+    assert_eq!(out[..2], [0, top]);
+    assert_eq!(
+        rig.host.read_entry(rd, CALL_IPA, 3)[..5],
+        [0, 3, 1, call_pa, 0]
+    );
+    let results: Vec<u64> = (0..31).map(|i| 100 + i).collect();
+    assert_eq!(rig.enter(0, &results)[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "REC 0 ran on: IRQ exit");
+    assert_eq!(rig.enter_rec(rec1, 0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "REC 1 too");
+}
+
+#[test]
+fn ipa_state_get_stops_at_the_end_of_the_last_level_table() {
+    // [0x4000, 2 MiB) is EMPTY to the last entry of the level-3 table at IPA 0; the answer
+    // stops there, as the reference RMM's does, however far the range goes.
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::IPA_STATE_GET, &[0x4000, 0x40_0000])),
+            Box::new(|_, _, ctx| {
+                assert_eq!(&ctx.gprs.x[..3], &[0, 0x20_0000, 0], "EMPTY up to 2 MiB");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1);
+}
+
+#[test]
+fn realm_config_writes_the_rpv_where_the_abi_puts_it() {
+    // RsiRealmConfig: ipa_width at 0, hash_algo at 8, rpv at 0x200 (64 bytes); the rest of
+    // the page zero.
+    use rmm_integration_tests::host::{Host, Shape};
+    use zerocopy::IntoBytes;
+    let host = Host::new();
+    let shape = Shape {
+        hash: 1,
+        ..Shape::default()
+    };
+    let rd = host.must_delegated();
+    let rtt_base = host.must_delegated_run(shape.num_roots);
+    let mut params = Host::realm_params(&shape, rtt_base);
+    let rpv: [u8; 64] = core::array::from_fn(|i| 0xA0 ^ i as u8);
+    params.rpv = rpv;
+    let page = host.ns_page(params.as_bytes());
+    assert_eq!(host.call(fid::REALM_CREATE, &[rd, page])[0], 0);
+    let realm = rmm_integration_tests::host::TestRealm {
+        rd,
+        rtt_base,
+        shape,
+    };
+    host.must_tables_to(&realm, 0, 3);
+    assert_eq!(host.init_ripas(rd, IMAGE_IPA, 0x3000)[0], status::SUCCESS);
+    let mut pas = [0; 2];
+    for (pa, ipa) in pas.iter_mut().zip([IMAGE_IPA, CALL_IPA]) {
+        *pa = host.must_delegated();
+        let src = host.ns_page(&[0x5A; 4096]);
+        assert_eq!(host.data_create(rd, *pa, ipa, src, 0)[0], status::SUCCESS);
+    }
+    let rec = host.must_delegated();
+    let mut rec_params = host.must_rec_params(0, true);
+    rec_params.pc = IMAGE_IPA;
+    assert_eq!(host.rec_create(rd, rec, &rec_params)[0], status::SUCCESS);
+    assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
+    let run = host.ns_page(&[0u8; 4096]);
+    let rig = Rig {
+        host,
+        realm,
+        rec,
+        recs: vec![rec],
+        run,
+        call_pa: pas[1],
+    };
+    script(
+        rig.machine(),
+        vec![
+            Box::new(|_, _, ctx| rsi_call(ctx, rsi::REALM_CONFIG, &[CALL_IPA])),
+            Box::new(|_, _, ctx| {
+                assert_eq!(ctx.gprs.x[0], 0, "REALM_CONFIG");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    let config = rig.machine().inspect(pas[1]);
+    let mut expected = [0u8; 4096];
+    expected[..8].copy_from_slice(&40u64.to_le_bytes());
+    expected[8..16].copy_from_slice(&1u64.to_le_bytes());
+    expected[0x200..0x240].copy_from_slice(&rpv);
+    // Everything REALM_CONFIG does not define keeps what DATA_CREATE copied in.
+    for (i, byte) in expected.iter_mut().enumerate() {
+        if !(i < 16 || (0x200..0x240).contains(&i)) {
+            *byte = 0x5A;
+        }
+    }
+    assert_eq!(config, expected);
+}
