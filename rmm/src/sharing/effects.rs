@@ -74,6 +74,11 @@ pub fn apply(
                         let src_ipa = source + offset + i * PAGE;
                         if !matches!(&source_walk, Some((_, lo, hi)) if (*lo..*hi).contains(&src_ipa))
                         {
+                            // Release the previous provider table first: a walk that stopped
+                            // at a block holds the level-2 table the next walk passes through
+                            // (keeping it while walking again deadlocked this CPU on its own
+                            // lock at a region running from a block into the table after it).
+                            drop(source_walk.take());
                             let w = walk(granules, machine, &provider_s2, src_ipa, RttLevel::LEAF);
                             let span = if w.level == RttLevel::LEAF {
                                 RttLevel::LEAF.table_span()

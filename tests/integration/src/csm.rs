@@ -23,6 +23,8 @@ pub const WINDOW: u64 = 0x20000;
 pub const PAGE: u64 = 4096;
 /// Where [`World::with_provider_block`] maps realm 0's 2 MiB block.
 pub const BLOCK: u64 = 0x20_0000;
+/// Where [`World::with_provider_block`] maps two DATA pages of realm 0 right after the block.
+pub const AFTER_BLOCK: u64 = BLOCK + 0x20_0000;
 
 /// RSI status values.
 pub mod rsi {
@@ -102,8 +104,8 @@ impl World {
     }
 
     /// [`World::new`], and realm 0 also maps [`BLOCK`] (2 MiB) as one level-2 block of
-    /// DATA (512 pages measured in, then folded) before it is activated: its PA is
-    /// [`World::block_pa`].
+    /// DATA (512 pages measured in, then folded) and two DATA pages at [`AFTER_BLOCK`] under
+    /// a level-3 table before it is activated: the block's PA is [`World::block_pa`].
     pub fn with_provider_block(n: usize) -> Self {
         Self::build(n, true, true, 1)
     }
@@ -151,6 +153,13 @@ impl World {
                     assert_eq!(out[0], status::SUCCESS);
                 }
                 assert_eq!(host.rtt_fold(rd, BLOCK, 3)[0], status::SUCCESS, "fold");
+                // Two DATA pages right after the block, under a level-3 table.
+                host.must_tables_to(&r.realm, AFTER_BLOCK, 3);
+                for p in 0..2 {
+                    let data = host.must_delegated();
+                    let out = host.data_create(rd, data, AFTER_BLOCK + p * PAGE, src, 0);
+                    assert_eq!(out[0], status::SUCCESS);
+                }
             }
             assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);
             realms.push(r);

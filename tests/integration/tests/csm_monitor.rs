@@ -12,8 +12,8 @@ use rmm::rtt::level::RttLevel;
 use rmm_abi::rmi::states::GranuleState;
 use rmm_abi::rsi::fid as rsi_fid;
 use rmm_integration_tests::csm::{
-    ACCEPT, BLOCK, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE, REGION,
-    REGION_PAGES, REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
+    ACCEPT, AFTER_BLOCK, BLOCK, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE,
+    REGION, REGION_PAGES, REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
 };
 use rmm_integration_tests::host::{Shape, status};
 use rmm_integration_tests::running::add_realm;
@@ -233,6 +233,44 @@ fn a_region_inside_a_provider_block_maps_the_blocks_pages() {
             Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
             Entry::Alias {
                 pa: block + (8 + p) * PAGE,
+                writable: false
+            },
+            "page {p}"
+        );
+    }
+}
+
+/// A region from the last pages of a provider's 2 MiB block into the level-3 table after
+/// it: each alias names the page its own provider entry maps (the block's pages, then the
+/// table's), never a page past the block's end. (ACCEPT of it once deadlocked the CPU: the
+/// provider walk that stopped at the block kept the level-2 table while walking to the
+/// table after it.)
+#[test]
+fn a_region_across_the_end_of_a_provider_block_maps_each_page_from_its_own_entry() {
+    let w = World::with_provider_block(2);
+    let block = w.block_pa();
+    let after: Vec<u64> = (0..2)
+        .map(|p| w.host.read_entry(w.rd(0), AFTER_BLOCK + p * PAGE, 3)[3])
+        .collect();
+    let base = AFTER_BLOCK - 2 * PAGE;
+    // The summary of the block's pages stops at its end: two more pages after the two DATA
+    // ones are EMPTY, and a region over them is refused, not read as the block's.
+    let too_far = w.call(0, CREATE, &[base, SIZE + 2 * PAGE]).regs();
+    assert_eq!(
+        too_far[0],
+        rsi::INPUT,
+        "CREATE over EMPTY pages after the block"
+    );
+    let region = w.call(0, CREATE, &[base, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    let expected = [block + 510 * PAGE, block + 511 * PAGE, after[0], after[1]];
+    for (p, pa) in (0..).zip(expected) {
+        assert_eq!(
+            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
+            Entry::Alias {
+                pa,
                 writable: false
             },
             "page {p}"
