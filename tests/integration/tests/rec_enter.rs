@@ -740,3 +740,30 @@ fn realm_config_writes_the_rpv_where_the_abi_puts_it() {
     }
     assert_eq!(config, expected);
 }
+
+#[test]
+fn an_emulated_mmio_load_into_xzr_writes_no_register() {
+    // `ldr xzr, [x0]` on an unprotected IPA: the host's value is discarded, every register
+    // keeps its value and the load is done.
+    let rig = setup(true);
+    let esr = DABT | ISV | 0b11 << 22 | 31 << 16 | 1 << 15 | 0x07;
+    script(
+        rig.machine(),
+        vec![
+            Box::new(move |_, _, ctx| {
+                ctx.gprs.x = core::array::from_fn(|i| 0x1000 + i as u64);
+                abort_at(UNPROTECTED + 0x1010, esr)
+            }),
+            Box::new(|_, _, ctx| {
+                let kept: [u64; 31] = core::array::from_fn(|i| 0x1000 + i as u64);
+                assert_eq!(ctx.gprs.x, kept, "no register written");
+                assert_eq!(ctx.gprs.pc, IMAGE_IPA + 4, "past the load");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 0, "SYNC");
+    assert_eq!(rig.enter(1, &[0xFFFF_FFFF])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), 1, "IRQ exit");
+}

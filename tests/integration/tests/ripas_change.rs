@@ -382,3 +382,37 @@ fn a_running_rec_is_refused_before_its_arguments() {
         "not running"
     );
 }
+
+/// A completed change is reported once: the entry after it (here an IRQ exit's) leaves
+/// x0..x2 as the realm set them, and the host can apply nothing more of it.
+#[test]
+fn a_completed_change_is_not_reported_again() {
+    let rig = setup(true);
+    script(
+        rig.machine(),
+        vec![
+            ask(0x4000, 0x5000, RAM, 0),
+            Box::new(|_, _, ctx| {
+                assert_eq!(&ctx.gprs.x[..3], &[0, 0x5000, ACCEPT], "reported");
+                ctx.gprs.x[..3].copy_from_slice(&[0x70, 0x71, 0x72]);
+                irq()
+            }),
+            Box::new(|_, _, ctx| {
+                assert_eq!(&ctx.gprs.x[..3], &[0x70, 0x71, 0x72], "not reported again");
+                irq()
+            }),
+        ],
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), RIPAS_EXIT);
+    assert_eq!(set_ripas(&rig, rig.rec, 0x4000, 0x5000)[..2], [0, 0x5000]);
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), IRQ_EXIT);
+    assert_eq!(
+        set_ripas(&rig, rig.rec, 0x4000, 0x5000)[0],
+        status::INPUT,
+        "nothing pending to apply again"
+    );
+    assert_eq!(rig.enter(0, &[])[0], status::SUCCESS);
+    assert_eq!(rig.exit(0), IRQ_EXIT);
+}
