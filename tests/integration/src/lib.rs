@@ -5,6 +5,7 @@
 //! The tests themselves live in `tests/*.rs`; this library only sets the scene.
 
 pub mod csm;
+pub mod held;
 pub mod host;
 pub mod running;
 pub mod snapshot;

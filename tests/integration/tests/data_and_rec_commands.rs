@@ -388,8 +388,8 @@ fn rec_create_destroy_and_failures_in_order() {
 /// operations of other realms.
 #[test]
 fn data_destroy_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
+    use rmm_integration_tests::held::call_while_held;
+    use std::time::Duration;
     let host = Host::new();
     let r = host.must_create_realm(Shape::default());
     host.must_tables_to(&r, 0, 3);
@@ -397,26 +397,11 @@ fn data_destroy_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
     let src = host.ns_page(&page(3));
     assert_eq!(host.data_create(r.rd, data, 0x3000, src, 0)[0], 0);
     let (rig, rd) = (&host.rig, r.rd);
-    let csm = rig.monitor.csm.lock();
-    let done = AtomicBool::new(false);
-    let out = std::thread::scope(|s| {
-        let destroyer = s.spawn(|| {
-            let fid = u64::from(rmm_abi::rmi::fid::DATA_DESTROY);
-            let out = rig.call(fid, &[rd, 0x3000, 0, X4]);
-            done.store(true, Ordering::Release);
-            out
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !done.load(Ordering::Acquire) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let finished = done.load(Ordering::Acquire);
-        // Let a DATA_DESTROY that did wait finish, so the scope can end.
-        drop(csm);
-        let out = destroyer.join().expect("DATA_DESTROY returned");
-        assert!(finished, "DATA_DESTROY waited for the CSM lock");
-        out
+    let fid = u64::from(rmm_abi::rmi::fid::DATA_DESTROY);
+    let (out, finished) = call_while_held(rig.monitor.csm.lock(), Duration::from_secs(10), || {
+        rig.call(fid, &[rd, 0x3000, 0, X4])
     });
+    assert!(finished, "DATA_DESTROY waited for the CSM lock");
     assert_eq!(out[..2], [status::SUCCESS, data]);
 }
 

@@ -411,8 +411,8 @@ fn rsi_buffers_in_destroyed_memory_are_the_hosts_to_fix() {
 fn token_init_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
     // Only a realm with an APT takes the global CSM lock for its token's CSM claims: one
     // without must not queue behind other realms' sharing.
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
+    use rmm_integration_tests::held::call_while_held;
+    use std::time::Duration;
     let rig = setup(true);
     script(
         rig.machine(),
@@ -422,25 +422,11 @@ fn token_init_of_a_realm_without_csm_does_not_wait_for_the_csm_lock() {
         ],
     );
     let (monitor, rec, run) = (&rig.host.rig, rig.rec, rig.run);
-    let csm = monitor.monitor.csm.lock();
-    let done = AtomicBool::new(false);
-    let out = std::thread::scope(|s| {
-        let entry = s.spawn(|| {
-            let out = monitor.call(u64::from(fid::REC_ENTER), &[rec, run, 0, X4]);
-            done.store(true, Ordering::Release);
-            out
+    let (out, finished) =
+        call_while_held(monitor.monitor.csm.lock(), Duration::from_secs(10), || {
+            monitor.call(u64::from(fid::REC_ENTER), &[rec, run, 0, X4])
         });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !done.load(Ordering::Acquire) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let finished = done.load(Ordering::Acquire);
-        // Let an entry that did wait finish, so the scope can end.
-        drop(csm);
-        let out = entry.join().expect("REC_ENTER returned");
-        assert!(finished, "RSI_ATTEST_TOKEN_INIT waited for the CSM lock");
-        out
-    });
+    assert!(finished, "RSI_ATTEST_TOKEN_INIT waited for the CSM lock");
     assert_eq!(out[0], status::SUCCESS);
     assert_eq!(rig.exit(0), 1, "the IRQ exit after the call");
 }
