@@ -912,3 +912,29 @@ fn provisioning_failures_leave_no_attestation() {
         Some(ProvisionError::PlatformTokenTooLarge)
     );
 }
+
+#[test]
+fn a_platform_token_that_exactly_fills_the_buffer_is_taken_whole() {
+    // 5,000 bytes in hunks of 1,000: a 5,000-byte buffer holds it (the last hunk fills it to
+    // the byte), a 4,999-byte one does not.
+    let token: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    for (size, fits) in [(5000, true), (4999, false)] {
+        let machine = FakeMachine::qemu();
+        machine.configure_el3_attest(|e| {
+            e.platform_token = token.clone();
+            e.hunk = 1000;
+        });
+        let buffer: &'static mut [u8] = Box::leak(vec![0u8; size].into_boxed_slice());
+        match attestation::provision(&machine, buffer) {
+            Ok(provisioned) => {
+                assert!(fits, "{size} bytes");
+                assert_eq!(provisioned.platform_token(), &token[..]);
+                assert_eq!(provisioned.platform_token_calls(), 5);
+            }
+            Err(error) => {
+                assert!(!fits, "{size} bytes: {error:?}");
+                assert_eq!(error, ProvisionError::PlatformTokenTooLarge);
+            }
+        }
+    }
+}
