@@ -25,6 +25,8 @@ pub const PAGE: u64 = 4096;
 pub const BLOCK: u64 = 0x20_0000;
 /// Where [`World::with_provider_block`] maps two DATA pages of realm 0 right after the block.
 pub const AFTER_BLOCK: u64 = BLOCK + 0x20_0000;
+/// Where [`World::with_provider_block`] maps two more 2 MiB blocks of realm 0, side by side.
+pub const TWIN_BLOCKS: u64 = 0x60_0000;
 
 /// RSI status values.
 pub mod rsi {
@@ -104,8 +106,9 @@ impl World {
     }
 
     /// [`World::new`], and realm 0 also maps [`BLOCK`] (2 MiB) as one level-2 block of
-    /// DATA (512 pages measured in, then folded) and two DATA pages at [`AFTER_BLOCK`] under
-    /// a level-3 table before it is activated: the block's PA is [`World::block_pa`].
+    /// DATA (512 pages measured in, then folded), two DATA pages at [`AFTER_BLOCK`] under a
+    /// level-3 table and two more blocks side by side at [`TWIN_BLOCKS`] before it is
+    /// activated: the first block's PA is [`World::block_pa`].
     pub fn with_provider_block(n: usize) -> Self {
         Self::build(n, true, true, 1)
     }
@@ -159,6 +162,16 @@ impl World {
                     let data = host.must_delegated();
                     let out = host.data_create(rd, data, AFTER_BLOCK + p * PAGE, src, 0);
                     assert_eq!(out[0], status::SUCCESS);
+                }
+                // Two blocks side by side.
+                for block in [TWIN_BLOCKS, TWIN_BLOCKS + 0x20_0000] {
+                    host.must_tables_to(&r.realm, block, 3);
+                    let run = host.must_delegated_run(512);
+                    for p in 0..512 {
+                        let out = host.data_create(rd, run + p * PAGE, block + p * PAGE, src, 0);
+                        assert_eq!(out[0], status::SUCCESS);
+                    }
+                    assert_eq!(host.rtt_fold(rd, block, 3)[0], status::SUCCESS, "fold");
                 }
             }
             assert_eq!(host.realm_activate(rd)[0], status::SUCCESS);

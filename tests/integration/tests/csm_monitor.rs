@@ -13,7 +13,8 @@ use rmm_abi::rmi::states::GranuleState;
 use rmm_abi::rsi::fid as rsi_fid;
 use rmm_integration_tests::csm::{
     ACCEPT, AFTER_BLOCK, BLOCK, CREATE, DESTROY, DETACH, Outcome, PAGE, QUERY, READ, READ_WRITE,
-    REGION, REGION_PAGES, REVOKE, SHARE, WINDOW, World, apt_create, apt_destroy, exit, rsi,
+    REGION, REGION_PAGES, REVOKE, SHARE, TWIN_BLOCKS, WINDOW, World, apt_create, apt_destroy, exit,
+    rsi,
 };
 use rmm_integration_tests::host::{Shape, status};
 use rmm_integration_tests::running::add_realm;
@@ -266,6 +267,44 @@ fn a_region_across_the_end_of_a_provider_block_maps_each_page_from_its_own_entry
     let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
     assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
     let expected = [block + 510 * PAGE, block + 511 * PAGE, after[0], after[1]];
+    for (p, pa) in (0..).zip(expected) {
+        assert_eq!(
+            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
+            Entry::Alias {
+                pa,
+                writable: false
+            },
+            "page {p}"
+        );
+    }
+}
+
+/// The same across two blocks side by side: the walk that stopped at the first block holds
+/// the level-2 table the walk to the second stops at.
+#[test]
+fn a_region_across_two_provider_blocks_maps_each_page_from_its_own_block() {
+    let w = World::with_provider_block(2);
+    let pa_of = |ipa: u64| {
+        let entry = w.host.read_entry(w.rd(0), ipa, 2);
+        assert_eq!(
+            entry[..3],
+            [0, 2, 1],
+            "an assigned level-2 entry at {ipa:#x}"
+        );
+        entry[3]
+    };
+    let (first, second) = (pa_of(TWIN_BLOCKS), pa_of(TWIN_BLOCKS + 0x20_0000));
+    let base = TWIN_BLOCKS + 0x20_0000 - 2 * PAGE;
+    let region = w.call(0, CREATE, &[base, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
+    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
+    let expected = [
+        first + 510 * PAGE,
+        first + 511 * PAGE,
+        second,
+        second + PAGE,
+    ];
     for (p, pa) in (0..).zip(expected) {
         assert_eq!(
             Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
