@@ -196,6 +196,12 @@ mod tests {
             (big.nr_lrs, big.pri_bits, big.id_bits, big.nr_aprs),
             (16, 8, 24, 4)
         );
+        // Six preemption bits use two active-priority registers per group, five or fewer one.
+        let six = VgicShape::from_ich_vtr(0x5 << 29 | 0x5 << 26 | 0x7);
+        assert_eq!((six.nr_lrs, six.pri_bits, six.nr_aprs), (8, 6, 2));
+        assert_eq!(VgicShape::from_ich_vtr(0x4 << 26).nr_aprs, 1);
+        // A ListRegs field above 15 (not architected) is held to the 16 the ABI has room for.
+        assert_eq!(VgicShape::from_ich_vtr(0x1F).nr_lrs, MAX_LRS);
     }
 
     #[test]
