@@ -115,11 +115,6 @@ impl RipasChange {
         ripas: Ripas::Empty,
         change_destroyed: false,
     };
-
-    /// Whether a change is pending.
-    pub const fn is_pending(&self) -> bool {
-        self.base != self.top
-    }
 }
 
 /// What REC_CREATE stores.
@@ -213,17 +208,6 @@ impl<'m, M: Machine> Rec<'m, M> {
     /// Whether the REC is runnable.
     pub fn runnable(&self) -> bool {
         self.machine.read_word(self.addr, word::RUNNABLE) != 0
-    }
-
-    /// Entry point.
-    pub fn pc(&self) -> u64 {
-        self.machine.read_word(self.addr, word::PC)
-    }
-
-    /// Initial x`n` (0..8).
-    pub fn gpr(&self, n: usize) -> u64 {
-        self.machine
-            .read_word(self.addr, word::GPRS + n % REC_CREATE_NR_GPRS)
     }
 
     /// Marks the REC runnable or not (PSCI CPU_ON / CPU_OFF).
