@@ -217,6 +217,26 @@ fn a_window_may_end_at_the_top_of_the_protected_space() {
     );
 }
 
+/// Realm 0 creates the region of [`SIZE`] at `base` and shares it read-only with realm 1,
+/// which accepts it at [`WINDOW`]: each window page must then be an alias of the PA
+/// `expected` names for it.
+fn share_and_expect_aliases(w: &World, base: u64, expected: [u64; REGION_PAGES as usize]) {
+    let region = w.call(0, CREATE, &[base, SIZE]).regs();
+    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
+    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
+    assert_eq!(accept(w, share).status(), rsi::SUCCESS);
+    for (p, pa) in (0..).zip(expected) {
+        assert_eq!(
+            Entry::decode(raw_entry(w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
+            Entry::Alias {
+                pa,
+                writable: false
+            },
+            "page {p}"
+        );
+    }
+}
+
 /// A region inside a provider's 2 MiB block (its pages folded into one level-2 entry): every
 /// alias maps the block's page at the region's offset in it.
 #[test]
@@ -224,21 +244,8 @@ fn a_region_inside_a_provider_block_maps_the_blocks_pages() {
     let w = World::with_provider_block(2);
     let block = w.block_pa();
     assert_eq!(block % 0x20_0000, 0, "a 2 MiB block");
-    let base = BLOCK + 8 * PAGE;
-    let region = w.call(0, CREATE, &[base, SIZE]).regs();
-    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
-    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
-    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
-    for p in 0..REGION_PAGES {
-        assert_eq!(
-            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
-            Entry::Alias {
-                pa: block + (8 + p) * PAGE,
-                writable: false
-            },
-            "page {p}"
-        );
-    }
+    let expected = core::array::from_fn(|p| block + (8 + p as u64) * PAGE);
+    share_and_expect_aliases(&w, BLOCK + 8 * PAGE, expected);
 }
 
 /// A region from the last pages of a provider's 2 MiB block into the level-3 table after
@@ -250,9 +257,7 @@ fn a_region_inside_a_provider_block_maps_the_blocks_pages() {
 fn a_region_across_the_end_of_a_provider_block_maps_each_page_from_its_own_entry() {
     let w = World::with_provider_block(2);
     let block = w.block_pa();
-    let after: Vec<u64> = (0..2)
-        .map(|p| w.host.read_entry(w.rd(0), AFTER_BLOCK + p * PAGE, 3)[3])
-        .collect();
+    let after = |p: u64| w.host.read_entry(w.rd(0), AFTER_BLOCK + p * PAGE, 3)[3];
     let base = AFTER_BLOCK - 2 * PAGE;
     // The summary of the block's pages stops at its end: two more pages after the two DATA
     // ones are EMPTY, and a region over them is refused, not read as the block's.
@@ -262,21 +267,8 @@ fn a_region_across_the_end_of_a_provider_block_maps_each_page_from_its_own_entry
         rsi::INPUT,
         "CREATE over EMPTY pages after the block"
     );
-    let region = w.call(0, CREATE, &[base, SIZE]).regs();
-    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
-    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
-    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
-    let expected = [block + 510 * PAGE, block + 511 * PAGE, after[0], after[1]];
-    for (p, pa) in (0..).zip(expected) {
-        assert_eq!(
-            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
-            Entry::Alias {
-                pa,
-                writable: false
-            },
-            "page {p}"
-        );
-    }
+    let expected = [block + 510 * PAGE, block + 511 * PAGE, after(0), after(1)];
+    share_and_expect_aliases(&w, base, expected);
 }
 
 /// The same across two blocks side by side: the walk that stopped at the first block holds
@@ -294,27 +286,13 @@ fn a_region_across_two_provider_blocks_maps_each_page_from_its_own_block() {
         entry[3]
     };
     let (first, second) = (pa_of(TWIN_BLOCKS), pa_of(TWIN_BLOCKS + 0x20_0000));
-    let base = TWIN_BLOCKS + 0x20_0000 - 2 * PAGE;
-    let region = w.call(0, CREATE, &[base, SIZE]).regs();
-    assert_eq!(region[0], rsi::SUCCESS, "CREATE");
-    let share = w.call(0, SHARE, &[region[1], w.realm_id(1), READ]).regs()[1];
-    assert_eq!(accept(&w, share).status(), rsi::SUCCESS);
     let expected = [
         first + 510 * PAGE,
         first + 511 * PAGE,
         second,
         second + PAGE,
     ];
-    for (p, pa) in (0..).zip(expected) {
-        assert_eq!(
-            Entry::decode(raw_entry(&w, 1, WINDOW + p * PAGE), RttLevel::LEAF),
-            Entry::Alias {
-                pa,
-                writable: false
-            },
-            "page {p}"
-        );
-    }
+    share_and_expect_aliases(&w, TWIN_BLOCKS + 0x20_0000 - 2 * PAGE, expected);
 }
 
 /// SHARE reads the consumer's realm state from its RD: a consumer that has an APT but is still
