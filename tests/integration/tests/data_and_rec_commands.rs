@@ -414,16 +414,17 @@ fn a_realm_holds_at_most_1023_live_recs() {
     let r = host.must_create_realm(Shape::default());
     let rd = GranuleAddr::new(r.rd).unwrap();
     let stand_ins = 1022;
-    let add = |refs| {
-        let mut rd = host
-            .rig
-            .monitor
-            .granules
-            .lock(rd, GranuleState::Rd)
-            .unwrap();
-        rd.add_refs(refs).unwrap();
+    let with_rd = |change: &dyn Fn(&mut rmm::granule::LockedGranule<'_>)| {
+        change(
+            &mut host
+                .rig
+                .monitor
+                .granules
+                .lock(rd, GranuleState::Rd)
+                .unwrap(),
+        );
     };
-    add(stand_ins);
+    with_rd(&|rd| rd.add_refs(stand_ins).unwrap());
     let last = host.must_delegated();
     let out = host.rec_create(r.rd, last, &host.must_rec_params(0, true));
     assert_eq!(out[0], status::SUCCESS, "the 1,023rd");
@@ -446,13 +447,6 @@ fn a_realm_holds_at_most_1023_live_recs() {
     let out = host.rec_create(r.rd, refused, &params);
     assert_eq!(out[0], status::SUCCESS, "room for one");
     assert_eq!(host.rec_destroy(refused)[0], status::SUCCESS);
-    let mut rd_lock = host
-        .rig
-        .monitor
-        .granules
-        .lock(rd, GranuleState::Rd)
-        .unwrap();
-    rd_lock.sub_refs(stand_ins).unwrap();
-    drop(rd_lock);
+    with_rd(&|rd| rd.sub_refs(stand_ins).unwrap());
     assert_eq!(host.realm_destroy(r.rd)[0], status::SUCCESS);
 }
