@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The error type of every xtask step: a message for the person at the terminal.
 pub type Error = Box<dyn std::error::Error>;
@@ -19,6 +20,74 @@ pub fn run(command: &mut Command) -> Result {
         Ok(())
     } else {
         Err(format!("`{}` failed with {status}", describe(command)).into())
+    }
+}
+
+/// [`run`] with a deadline: a command still running after `limit` (a test that deadlocks
+/// spins for ever: the monitor's locks are spinlocks, in the host fake too) is killed with
+/// every process it started and fails. The command stays in the terminal's process group, so
+/// Ctrl-C still reaches it.
+pub fn run_within(command: &mut Command, limit: Duration) -> Result {
+    eprintln!(
+        "xtask: $ {} (deadline {} s)",
+        describe(command),
+        limit.as_secs()
+    );
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", describe(command)))?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            // Cargo and the test binaries it runs.
+            kill_tree(child.id());
+            let _ = child.wait();
+            return Err(format!(
+                "`{}` did not finish within {} s (a hung test?): killed",
+                describe(command),
+                limit.as_secs()
+            )
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed with {status}", describe(command)).into())
+    }
+}
+
+/// Kills process `root` and every process descended from it (found through `/proc`).
+fn kill_tree(root: u32) {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ppid ...`; the command name may hold spaces and parentheses.
+        let after = stat.get(stat.rfind(')')? + 1..)?;
+        after.split_whitespace().nth(1)?.parse().ok()
+    };
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while let Some(&pid) = tree.get(i) {
+        tree.extend(pids.iter().filter(|&&p| parent_of(p) == Some(pid)));
+        i += 1;
+    }
+    // Parents first, so none of them starts another child meanwhile.
+    for pid in tree {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -56,4 +125,35 @@ pub fn describe(command: &Command) -> String {
         text.push_str(&arg.to_string_lossy());
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_within_its_deadline_passes_and_a_failing_one_fails() {
+        assert!(run_within(&mut Command::new("true"), Duration::from_secs(10)).is_ok());
+        assert!(run_within(&mut Command::new("false"), Duration::from_secs(10)).is_err());
+    }
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_with_its_children() {
+        let marker = std::env::temp_dir().join(format!("xtask-deadline-{}", std::process::id()));
+        let _ = std::fs::remove_file(&marker);
+        // A child of the command outlives the shell's wait only if the group is not killed.
+        let script = format!("(sleep 3; touch {}) & wait", marker.display());
+        let started = Instant::now();
+        let result = run_within(
+            Command::new("sh").args(["-c", &script]),
+            Duration::from_millis(500),
+        );
+        assert!(result.is_err(), "past its deadline");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "killed at the deadline"
+        );
+        std::thread::sleep(Duration::from_secs(4));
+        assert!(!marker.exists(), "the command's child was killed too");
+    }
 }

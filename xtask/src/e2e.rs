@@ -286,6 +286,9 @@ pub fn run_demo(options: &Options) -> Result {
     }
 }
 
+/// How long the host tests (`cargo test`, compile included) may take.
+const HOST_TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1_800);
+
 /// `cargo xtask test`; with `--group`, only the QEMU groups named.
 pub fn run_tests(options: &Options) -> Result {
     if !options.groups.is_empty() {
@@ -308,7 +311,12 @@ pub fn run_tests(options: &Options) -> Result {
         return summarise(&verdicts, 0);
     }
     lint()?;
-    cmd::run(cmd::cargo().current_dir(paths::root()).arg("test"))?;
+    // Host tests under a deadline too: a deadlock (the monitor's locks spin) must fail the run
+    // rather than hold it until CI's own limit. They take about 3 minutes from a cold build.
+    cmd::run_within(
+        cmd::cargo().current_dir(paths::root()).arg("test"),
+        HOST_TEST_DEADLINE,
+    )?;
     // The FVP cannot run here, but its images must keep building and stay right: built and
     // checked (fiptool info and unpack, dtc on HW_CONFIG, RMM_BASE).
     crate::tfa::build_fvp()?;

@@ -13,6 +13,9 @@ use crate::cmd;
 use crate::paths;
 use std::process::Command;
 
+/// Seconds one input may run before libFuzzer reports it as a hang (`-timeout`).
+const INPUT_TIMEOUT_S: u32 = 30;
+
 /// The targets, in the order `cargo xtask fuzz` runs them (as in `rmm_fuzz::TARGETS`).
 const TARGETS: [&str; 5] = ["rmi", "rsi", "csm", "boot", "el3_attest"];
 
@@ -86,7 +89,11 @@ pub fn run(args: &[String]) -> cmd::Result {
             command.arg(&working).arg(&committed).arg("--");
             command
                 .args(&budget)
-                .args(["-max_len=4096", "-print_final_stats=1"]);
+                .args(["-max_len=4096", "-print_final_stats=1"])
+                // An input takes milliseconds; one that runs for seconds is a hang (the
+                // monitor's locks spin: a deadlock never returns), reported as a finding
+                // instead of after libFuzzer's default 20 minutes.
+                .arg(format!("-timeout={INPUT_TIMEOUT_S}"));
             command.arg(format!("-artifact_prefix={}/", artifacts.display()));
             if let Some(jobs) = jobs {
                 command.args([format!("-fork={jobs}"), "-ignore_crashes=0".to_string()]);
