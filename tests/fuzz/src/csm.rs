@@ -5,6 +5,7 @@
 //! **Start.** Three ACTIVE CSM realms (VMIDs 0x100..0x102; each an APT bound while NEW,
 //! tables at IPA 0 down to level 3, RIPAS RAM at [0x1000, 0x4000) with DATA at 0x1000 and
 //! 0x2000, DATA at [`REGION`] (4 pages), unpopulated RIPAS RAM at [`RAM_EXTRA`] (4 pages),
+//! realm 0 also 2 MiB of DATA in one level-2 block at [`BLOCK`] and two pages after it,
 //! RECs 0 and 1 runnable, so one REC's RIPAS change can race the other's CREATE or ACCEPT) whose RealmIds the harness learns with `RSI_CSM_QUERY(0)`, and a fourth
 //! realm (VMID 0x103) laid out the same but NEW and without an APT, so `RMI_APT_CREATE` and
 //! `RSI_CSM_SHARE` to a realm that is not ACTIVE have something to succeed or fail on.
@@ -47,7 +48,7 @@ use rmm::rtt::level::RttLevel;
 use rmm_abi::rmi::fid;
 use rmm_abi::rmi::states::{GranuleState, Ripas};
 use rmm_abi::rsi::fid as rsi;
-use rmm_integration_tests::host::{Host, Shape};
+use rmm_integration_tests::host::{Host, Shape, TestRealm};
 use rmm_integration_tests::snapshot::Snapshot;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -87,6 +88,12 @@ pub const RAM_EXTRA: u64 = REGION + REGION_PAGES * PAGE;
 pub const WINDOW: u64 = 0x20000;
 /// 4 KiB.
 pub const PAGE: u64 = 0x1000;
+/// Realm 0's 2 MiB of DATA mapped by one level-2 block entry (512 DATA granules created under
+/// a level-3 table, then folded), so regions can start, end and run across provider blocks.
+pub const BLOCK: u64 = 0x40_0000;
+/// Two DATA pages of realm 0 right after [`BLOCK`], under a level-3 table: a region from the
+/// block's last pages into these takes its pages from a block and from a table.
+pub const AFTER_BLOCK: u64 = BLOCK + 0x20_0000;
 /// The realms (three CSM realms and the NEW one).
 pub const REALMS: usize = 4;
 /// The unprotected half of the 40-bit realms.
@@ -97,7 +104,7 @@ const SERVE_PAGES: u64 = 64;
 const MAX_STEPS: usize = 192;
 
 /// Region bases a provider names.
-const BASES: [u64; 12] = [
+const BASES: [u64; 15] = [
     REGION,
     REGION,
     REGION + PAGE,
@@ -110,9 +117,12 @@ const BASES: [u64; 12] = [
     UNPROTECTED,
     (1 << 40) - PAGE,
     REGION + 0x100,
+    BLOCK,
+    AFTER_BLOCK - 2 * PAGE,
+    BLOCK + 0x10000,
 ];
 /// Region, window and ACCEPT sizes.
-const SIZES: [u64; 10] = [
+const SIZES: [u64; 11] = [
     4 * PAGE,
     PAGE,
     2 * PAGE,
@@ -123,6 +133,7 @@ const SIZES: [u64; 10] = [
     8 << 20,
     (8 << 20) + PAGE,
     !0xFFF,
+    0x20_0000,
 ];
 /// Window bases a consumer names.
 const WINDOWS: [u64; 12] = [
@@ -144,7 +155,7 @@ const MODES: [u64; 6] = [1, 3, 1, 3, 0, 2];
 /// RTT levels.
 const LEVELS: [u64; 7] = [3, 3, 2, 3, 1, 0, 4];
 /// IPAs the realms read through their TLB on every entry (faults ignored).
-const TOUCHED: [u64; 16] = [
+const TOUCHED: [u64; 19] = [
     0x1000,
     0x2000,
     0x3000,
@@ -161,6 +172,9 @@ const TOUCHED: [u64; 16] = [
     WINDOW + 8 * PAGE,
     0x1F_F000,
     0x20_0000,
+    BLOCK,
+    AFTER_BLOCK - PAGE,
+    AFTER_BLOCK,
 ];
 
 /// What a run did.
@@ -346,6 +360,39 @@ fn install(machine: &FakeMachine, side: &Arc<Mutex<RealmSide>>) {
         }
         irq()
     }));
+}
+
+/// Realm `r`'s [`BLOCK`] (512 DATA granules folded into one level-2 entry) and its two pages
+/// at [`AFTER_BLOCK`]; returns the granules the host may name by mistake.
+fn provider_block(host: &Host, r: &TestRealm, src: u64) -> Vec<u64> {
+    let rd = r.rd;
+    let mut named = host.must_tables_to(r, BLOCK, 3);
+    let run = host.must_delegated_run(512);
+    // RIPAS RAM, then unmeasured DATA: the harness builds this setup once per input when it
+    // compares restored and built setups, and measuring 2 MiB of contents would treble that.
+    assert_eq!(host.init_ripas(rd, BLOCK, BLOCK + 0x20_0000)[0], 0);
+    for p in 0..512 {
+        assert_eq!(
+            host.data_create_unknown(rd, run + p * PAGE, BLOCK + p * PAGE)[0],
+            0
+        );
+    }
+    assert_eq!(
+        host.rtt_fold(rd, BLOCK, 3)[0],
+        0,
+        "fold of the provider block"
+    );
+    named.extend([run, run + 511 * PAGE]);
+    named.extend(host.must_tables_to(r, AFTER_BLOCK, 3));
+    for p in 0..2 {
+        let data = host.must_delegated();
+        assert_eq!(
+            host.data_create(rd, data, AFTER_BLOCK + p * PAGE, src, 0)[0],
+            0
+        );
+        named.push(data);
+    }
+    named
 }
 
 /// A line of the run's log, formatted only when printed (most runs never print theirs).
@@ -564,6 +611,9 @@ impl<'l> Engine<'l> {
                 assert_eq!(host.data_create(rd, data, ipa, src, 0)[0], 0);
                 named.push(data);
             }
+            if i == 0 {
+                named.extend(provider_block(&host, &r, src));
+            }
             let recs = [0, 1].map(|index| {
                 let rec = host.must_delegated();
                 let mut params = host.must_rec_params(index, true);
@@ -690,28 +740,34 @@ impl<'l> Engine<'l> {
     /// assigned RAM page at the same offset of the region, writable only if granted so.
     fn check_aliases(&mut self, leaves: &Leaves) {
         let realm_of = |vmid: u16| usize::from(vmid.wrapping_sub(0x100));
-        // Assigned RAM: PA → (VMID, IPA) of every page that maps it.
-        let mut assigned: BTreeMap<u64, Vec<(u16, u64)>> = BTreeMap::new();
+        let decoded = |(&(vmid, ipa, level), &desc): (&(u16, u64, i64), &u64)| {
+            RttLevel::new(level).map(|lvl| (vmid, ipa, level, Entry::decode(desc, lvl)))
+        };
         let mut aliases = Vec::new();
-        for (&(vmid, ipa, level), &desc) in leaves {
-            let Some(lvl) = RttLevel::new(level) else {
-                continue;
-            };
-            match Entry::decode(desc, lvl) {
-                Entry::Assigned {
+        for (vmid, ipa, level, entry) in leaves.iter().filter_map(decoded) {
+            if let Entry::Alias { pa, writable } = entry {
+                aliases.push((vmid, ipa, level, pa, writable));
+            }
+        }
+        // Assigned RAM at the aliased PAs: PA → (VMID, IPA) of every page that maps it (a
+        // block's pages only where an alias points, not all 512 of them on every step).
+        let aliased: std::collections::BTreeSet<u64> = aliases.iter().map(|a| a.3).collect();
+        let mut assigned: BTreeMap<u64, Vec<(u16, u64)>> = BTreeMap::new();
+        if !aliased.is_empty() {
+            for (vmid, ipa, level, entry) in leaves.iter().filter_map(decoded) {
+                if let Entry::Assigned {
                     pa,
                     ripas: Ripas::Ram,
-                } => {
+                } = entry
+                {
                     let size = 1u64 << (12 + 9 * (3 - level) as u64);
-                    for off in (0..size).step_by(PAGE as usize) {
+                    for &target in aliased.range(pa..pa + size) {
                         assigned
-                            .entry(pa + off)
+                            .entry(target)
                             .or_default()
-                            .push((vmid, ipa + off));
+                            .push((vmid, ipa + (target - pa)));
                     }
                 }
-                Entry::Alias { pa, writable } => aliases.push((vmid, ipa, level, pa, writable)),
-                _ => {}
             }
         }
         self.stats.max_aliases = self.stats.max_aliases.max(aliases.len());
@@ -990,7 +1046,17 @@ impl<'l> Engine<'l> {
         match s % 4 {
             0 => REGION + (b % 8) * PAGE,
             1 => WINDOW + (b % 16) * PAGE,
-            2 => [0x1000, 0x2000, 0x3000, 0x1F_F000, 0x20_0000, 0x4000_0000][(b % 6) as usize],
+            2 => [
+                0x1000,
+                0x2000,
+                0x3000,
+                0x1F_F000,
+                0x20_0000,
+                0x4000_0000,
+                BLOCK,
+                AFTER_BLOCK - PAGE,
+                AFTER_BLOCK,
+            ][(b % 9) as usize],
             _ => self.input.pick(&TOUCHED),
         }
     }
