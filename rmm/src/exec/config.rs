@@ -181,6 +181,9 @@ mod tests {
         assert_eq!(v >> 19 & 1, 1, "VS");
         assert_eq!(v >> 12 & 0b11, 0b11, "SH0 inner");
         assert_eq!(v >> 31 & 1, 1, "RES1");
+        // The whole value: T0SZ 16, SL0 2 << 6, IRGN0 and ORGN0 write-back (0b01 << 8 and
+        // << 10), SH0 inner (0b11 << 12), PS 5 << 16, VS 1 << 19, RES1 1 << 31.
+        assert_eq!(v, 0x800D_3590);
         // 32-bit IPA from level 2, 8-bit VMIDs.
         let v = vtcr_el2(&s2(32, 2), 2, false);
         assert_eq!(v & 0x3F, 32);
@@ -211,5 +214,20 @@ mod tests {
         assert_eq!(h & hcr::TWI, 0);
         assert_ne!(h & hcr::TWE, 0);
         assert_eq!(vmpidr_el2(0x0001_0203), 0x8001_0203);
+    }
+
+    /// The whole of HCR_EL2, written out from the Arm ARM's bit positions (D19.2.49) rather
+    /// than from this module's constants, so a constant at the wrong bit is caught: VM 0,
+    /// SWIO 1, PTW 2, FMO 3, IMO 4, AMO 5, FB 9, BSU 10 (inner shareable), TID3 18, TSC 19,
+    /// TIDCP 20, TACR 21, HCD 29, RW 31, TLOR 35, TERR 36, TEA 37, FWB 46; TWI 13 and TWE 14 as
+    /// asked; APK 40 and API 41 never.
+    #[test]
+    fn hcr_is_exactly_the_documented_bits() {
+        let always = 0x0000_4038_A03C_063F;
+        assert_eq!(hcr_el2(false, false), always);
+        assert_eq!(hcr_el2(true, false), always | 1 << 13);
+        assert_eq!(hcr_el2(false, true), always | 1 << 14);
+        assert_eq!(hcr_el2(true, true), always | 1 << 13 | 1 << 14);
+        assert_eq!(hcr::APK | hcr::API, 0b11 << 40);
     }
 }
