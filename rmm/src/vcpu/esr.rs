@@ -60,8 +60,6 @@ pub const SSE: u64 = 1 << 21;
 pub const SRT_MASK: u64 = 0x1F << 16;
 /// Data abort `SF`: 64-bit register.
 pub const SF: u64 = 1 << 15;
-/// Data abort `AR`: acquire/release semantics.
-pub const AR: u64 = 1 << 14;
 /// Data abort `FnV`: FAR not valid.
 pub const FNV: u64 = 1 << 10;
 /// Data abort `EA`: external abort.
@@ -102,11 +100,6 @@ impl Esr {
     /// The exception class.
     pub fn class(self) -> ExceptionClass {
         ExceptionClass::from_ec(((self.0 & EC_MASK) >> 26) as u8)
-    }
-
-    /// The SMC/HVC immediate (ISS[15:0]).
-    pub const fn imm16(self) -> u16 {
-        self.0 as u16
     }
 
     /// Whether a data abort's syndrome describes the access (ISV).

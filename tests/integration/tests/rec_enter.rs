@@ -753,3 +753,38 @@ fn an_emulated_mmio_load_into_xzr_writes_no_register() {
     assert_eq!(rig.enter(1, &[0xFFFF_FFFF])[0], status::SUCCESS);
     assert_eq!(rig.exit(0), 1, "IRQ exit");
 }
+
+/// REC_ENTER writes the exit half of the run page and nothing else: the host's entry half
+/// (here full of 0x5A, around the fields it must set) comes back byte for byte, the reserved
+/// words of the exit half between the groups the RMM writes are left as the host had them,
+/// and the groups' own reserved words — the PMU pair at exit + 0x700 among them — are zero.
+#[test]
+fn an_exit_writes_the_exit_half_and_leaves_the_entry_half_alone() {
+    let rig = setup(true);
+    script(rig.machine(), vec![Box::new(|_, _, _| irq())]);
+    let mut page = [0x5Au8; 4096];
+    page[..8].fill(0); // entry flags
+    page[0x300..0x400].fill(0); // gicv3_hcr and the list registers
+    let machine = &rig.host.rig.machine;
+    machine.host_write(rig.run, &page).expect("NS run page");
+    let out = rig.host.call(fid::REC_ENTER, &[rig.rec, rig.run, 0, X4]);
+    assert_eq!(out[0], status::SUCCESS);
+    let after = machine.host_read(rig.run).expect("NS run page");
+    assert_eq!(
+        after[..0x800],
+        page[..0x800],
+        "the entry half is the host's"
+    );
+    assert_eq!(rig.exit(0), 1, "IRQ exit");
+    assert_eq!(
+        after[0x810..0x900],
+        page[0x810..0x900],
+        "between reason and fault"
+    );
+    assert_eq!(
+        after[0xF00..0xF10],
+        [0; 16],
+        "PMU overflow status and reserved word"
+    );
+    assert_eq!(after[0xF10..], page[0xF10..], "after the last group");
+}
