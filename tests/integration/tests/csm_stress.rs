@@ -2,7 +2,9 @@
 //! Four CPUs at once (issue 17, test 11): four CSM realms in a ring, each on its own thread,
 //! each sharing its region with the next and accepting from the previous, reading the
 //! provider's bytes through the alias (translated through that thread's simulated TLB),
-//! revoking, sharing again — while the calls race for the CSM lock and the RD locks. Every
+//! revoking, sharing again — while the calls race for the CSM lock and the RD locks. Realm
+//! 0's region runs from the last two pages of its 2 MiB block into the table after it, so one
+//! ACCEPT in four walks a provider block and then a table under contention. Every
 //! call must answer success or a spec error (never stop the monitor); afterwards no CPU may
 //! hold a stale translation, every window is back to unassigned RIPAS EMPTY, and every
 //! table's reference count matches its live entries.
@@ -12,8 +14,8 @@ use rmm::arch::world::{RealmContext, RealmEntryConfig};
 use rmm::rtt::entry::Entry;
 use rmm::rtt::level::RttLevel;
 use rmm_integration_tests::csm::{
-    ACCEPT, CREATE, Outcome, PAGE, QUERY, READ_WRITE, REGION, REGION_PAGES, REVOKE, SHARE, WINDOW,
-    World, call_on, rsi,
+    ACCEPT, AFTER_BLOCK, CREATE, Outcome, PAGE, QUERY, READ_WRITE, REGION, REGION_PAGES, REVOKE,
+    SHARE, WINDOW, World, call_on, rsi,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,11 +25,16 @@ const SIZE: u64 = REGION_PAGES * PAGE;
 
 #[test]
 fn four_realms_share_in_a_ring_on_four_cpus() {
-    let w = World::new(REALMS);
+    let w = World::with_provider_block(REALMS);
     let ids: Vec<u64> = (0..REALMS).map(|i| w.realm_id(i)).collect();
     let regions: Vec<u64> = (0..REALMS)
         .map(|i| {
-            let r = w.call(i, CREATE, &[REGION, SIZE]).regs();
+            let base = if i == 0 {
+                AFTER_BLOCK - 2 * PAGE
+            } else {
+                REGION
+            };
+            let r = w.call(i, CREATE, &[base, SIZE]).regs();
             assert_eq!(r[0], rsi::SUCCESS);
             r[1]
         })
@@ -59,7 +66,8 @@ fn four_realms_share_in_a_ring_on_four_cpus() {
                     // Consumer: accept what the previous realm offers.
                     let share = offered[prev].load(Ordering::Acquire);
                     if share != 0 {
-                        let byte = 0xA0 + prev as u8;
+                        // Realm 0's block and the pages after it hold 0xB0.
+                        let byte = if prev == 0 { 0xB0 } else { 0xA0 + prev as u8 };
                         let out = call_on(
                             rig,
                             realm,
@@ -68,10 +76,12 @@ fn four_realms_share_in_a_ring_on_four_cpus() {
                             &[share, ids[prev], WINDOW, SIZE],
                             move |m: &FakeMachine, c: &RealmEntryConfig, ctx: &mut RealmContext| {
                                 if ctx.gprs.x[0] == rsi::SUCCESS {
-                                    let mut b = [0u8; 4];
-                                    m.realm_read_ipa(c, WINDOW + PAGE, &mut b)
-                                        .expect("an attached window reads");
-                                    assert_eq!(b, [byte; 4], "the provider's bytes");
+                                    for page in [1, 2] {
+                                        let mut b = [0u8; 4];
+                                        m.realm_read_ipa(c, WINDOW + page * PAGE, &mut b)
+                                            .expect("an attached window reads");
+                                        assert_eq!(b, [byte; 4], "the provider's bytes");
+                                    }
                                 }
                             },
                         );
