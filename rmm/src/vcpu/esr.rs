@@ -70,8 +70,6 @@ pub const S1PTW: u64 = 1 << 7;
 pub const WNR: u64 = 1 << 6;
 /// Abort `DFSC`/`IFSC`: the fault status code.
 pub const FSC_MASK: u64 = 0x3F;
-/// WFx `TI` field (bits [1:0]): 0 WFI, 1 WFE.
-pub const WFX_TI_MASK: u64 = 0b11;
 
 /// A fault status code's kind, from `DFSC`/`IFSC`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,12 +138,6 @@ impl Esr {
             0b00_1101..=0b00_1111 => FaultStatus::Permission,
             _ => FaultStatus::Other,
         }
-    }
-
-    /// Whether the abort came from a stage-1 table walk (the realm's own tables live in
-    /// memory the stage-2 walk could not reach).
-    pub const fn on_stage1_walk(self) -> bool {
-        self.0 & S1PTW != 0
     }
 
     /// Whether the abort is an external abort.
