@@ -200,6 +200,7 @@ mod tests {
         assert_eq!(esr.access_bytes(), 4);
         assert_eq!(esr.fault_status(), FaultStatus::Translation);
         assert_eq!(dabt(0b00_1111).fault_status(), FaultStatus::Permission);
+        assert_eq!(dabt(0b00_1011).fault_status(), FaultStatus::AccessFlag);
         assert_eq!(dabt(0b01_0000).fault_status(), FaultStatus::Other);
     }
 
@@ -220,6 +221,9 @@ mod tests {
         // 4-byte, zero-extended.
         let esr = dabt(ISV | 0b10 << 22 | SF);
         assert_eq!(load_value(esr, 0xDEAD_BEEF_1234_5678), 0x1234_5678);
+        // Without SSE the top bit of the access stays a value bit.
+        assert_eq!(load_value(esr, 0x8000_0000), 0x8000_0000);
+        assert_eq!(load_value(dabt(ISV | SF), 0x1FF), 0xFF, "unsigned byte");
         // 8-byte.
         let esr = dabt(ISV | 0b11 << 22 | SF);
         assert_eq!(load_value(esr, u64::MAX - 1), u64::MAX - 1);

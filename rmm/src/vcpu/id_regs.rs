@@ -44,9 +44,6 @@ pub const PFR1_HIDDEN: u64 = field(8) | field(24);
 pub const DFR0_HIDDEN: u64 = 0x0FF0_FF0F_FF0F_00F0;
 /// ID_AA64DFR1_EL1: ICNTR \[39:36\], EBEP \[51:48\].
 pub const DFR1_HIDDEN: u64 = field(36) | field(48);
-/// ID_AA64ISAR1_EL1's pointer-authentication fields: APA \[7:4\], API \[11:8\], GPA
-/// \[27:24\], GPI \[31:28\] (shown: see the module documentation).
-pub const ISAR1_PAUTH: u64 = field(4) | field(8) | field(24) | field(28);
 /// ID_AA64ISAR2_EL1's pointer-authentication fields, the only ones a realm reads: GPA3
 /// \[11:8\], APA3 \[15:12\], PAC_frac \[27:24\].
 pub const ISAR2_PAUTH: u64 = field(8) | field(12) | field(24);
