@@ -311,12 +311,16 @@ impl<'l> Engine<'l> {
                     .expect("a granule holds RealmParams")
                     .0;
                 self.lease.note_vmid(p.vmid as u16);
+                // Each field as wide as the RMM reads it (TF-RMM's widths: `s2sz` and
+                // `rtt_num_start` 32 bits, `vmid` 16; the bytes above are ignored): an
+                // `s2sz` of 0x1_0000_0028 made a 40-bit realm and once shifted the checks
+                // past 64 bits (`regression-harness-s2sz-upper-bytes`).
                 self.realms.push(RealmInfo {
                     rd: arg(0),
                     rtt_base: p.rtt_base,
-                    num_roots: p.rtt_num_start,
+                    num_roots: u64::from(p.rtt_num_start as u32),
                     start_level: p.rtt_level_start,
-                    s2sz: p.s2sz,
+                    s2sz: u64::from(p.s2sz as u32),
                     vmid: p.vmid as u16,
                 });
             }
