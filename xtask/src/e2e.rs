@@ -286,6 +286,9 @@ pub fn run_demo(options: &Options) -> Result {
     }
 }
 
+/// The host test of the monitor built without the `csm` feature.
+const WITHOUT_CSM_TEST: &str = "without_csm";
+
 /// How long the host tests (`cargo test`, compile included) may take.
 const HOST_TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1_800);
 
@@ -315,6 +318,19 @@ pub fn run_tests(options: &Options) -> Result {
     // rather than hold it until CI's own limit. They take about 3 minutes from a cold build.
     cmd::run_within(
         cmd::cargo().current_dir(paths::root()).arg("test"),
+        HOST_TEST_DEADLINE,
+    )?;
+    // The monitor a user builds with `--no-default-features` (no CSM): its own build, since
+    // one cargo invocation unifies features.
+    cmd::run_within(
+        cmd::cargo().current_dir(paths::root()).args([
+            "test",
+            "-p",
+            "rmm-integration-tests",
+            "--no-default-features",
+            "--test",
+            WITHOUT_CSM_TEST,
+        ]),
         HOST_TEST_DEADLINE,
     )?;
     // The FVP cannot run here, but its images must keep building and stay right: built and
@@ -425,6 +441,18 @@ fn lint() -> Result {
     cmd::run(cmd::cargo().current_dir(&root).args([
         "clippy",
         "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The test of the monitor without CSM compiles only without the feature.
+    cmd::run(cmd::cargo().current_dir(&root).args([
+        "clippy",
+        "-p",
+        "rmm-integration-tests",
+        "--no-default-features",
+        "--test",
+        WITHOUT_CSM_TEST,
         "--",
         "-D",
         "warnings",
