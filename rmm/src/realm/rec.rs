@@ -352,3 +352,48 @@ const _: () = assert!(
     "the saved run state and both FP/SIMD slots must fit in the REC granule, apart and \
      16-byte aligned"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::fake::{FakeMachine, FakePas};
+
+    /// The two FP/SIMD slots are where the layout puts them, apart from each other and from
+    /// every other word of the REC: what is saved in one slot reads back from it and leaves
+    /// all other words of the granule as they were.
+    #[test]
+    fn each_fp_slot_keeps_its_own_words() {
+        let machine = FakeMachine::qemu();
+        let pa = 0x8000_0000;
+        machine.set_pas(pa, FakePas::Realm);
+        let addr = GranuleAddr::new(pa).unwrap();
+        let marker = |w: usize| 0xA000 + w as u64;
+        for w in 0..512 {
+            machine.write_word(addr, w, marker(w));
+        }
+        let rec = Rec::new(&machine, addr);
+        rec.with_slot(FpSlot::Realm, |fp| {
+            fp.v[0] = [1, 2];
+            fp.fpsr = 3;
+        });
+        rec.with_slot(FpSlot::Host, |fp| fp.v[31] = [4, 5]);
+        // V0 is the slot's first two words, FPSR its 66th, V31 words 62 and 63.
+        let written = [
+            (word::FP, 1),
+            (word::FP + 1, 2),
+            (word::FP + 65, 3),
+            (word::HOST_FP + 62, 4),
+            (word::HOST_FP + 63, 5),
+        ];
+        for w in 0..512 {
+            let expected = written
+                .iter()
+                .find(|(at, _)| *at == w)
+                .map_or(marker(w), |(_, v)| *v);
+            assert_eq!(machine.read_word(addr, w), expected, "word {w}");
+        }
+        let realm = rec.with_slot(FpSlot::Realm, |fp| (fp.v[0], fp.fpsr));
+        assert_eq!(realm, ([1, 2], 3));
+        assert_eq!(rec.with_slot(FpSlot::Host, |fp| fp.v[31]), [4, 5]);
+    }
+}
