@@ -315,7 +315,7 @@ pub fn run_tests(options: &Options) -> Result {
     }
     lint()?;
     // Host tests under a deadline too: a deadlock (the monitor's locks spin) must fail the run
-    // rather than hold it until CI's own limit. They take about 3 minutes from a cold build.
+    // rather than hold it until CI's own limit (CI's whole run, cold, takes about 7 minutes).
     cmd::run_within(
         cmd::cargo().current_dir(paths::root()).arg("test"),
         HOST_TEST_DEADLINE,
