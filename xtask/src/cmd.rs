@@ -69,17 +69,24 @@ fn kill_tree(root: u32) {
         let after = stat.get(stat.rfind(')')? + 1..)?;
         after.split_whitespace().nth(1)?.parse().ok()
     };
-    let pids: Vec<u32> = std::fs::read_dir("/proc")
+    // Every process's parent, read once.
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .map(|dir| {
             dir.flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .filter_map(|pid| Some((pid, parent_of(pid)?)))
                 .collect()
         })
         .unwrap_or_default();
     let mut tree = vec![root];
     let mut i = 0;
     while let Some(&pid) = tree.get(i) {
-        tree.extend(pids.iter().filter(|&&p| parent_of(p) == Some(pid)));
+        tree.extend(
+            parents
+                .iter()
+                .filter(|&&(_, parent)| parent == pid)
+                .map(|&(child, _)| child),
+        );
         i += 1;
     }
     // Parents first, so none of them starts another child meanwhile.
