@@ -49,11 +49,11 @@ impl FwApt {
         self.read_words_into(words)
     }
 
-    /// [`Apt::encode_words`] for the firmware capacities, compiled once, here.
+    /// [`Apt::write_table_words`] for the firmware capacities, compiled once, here.
     #[cold]
     #[inline(never)]
     pub fn fw_encode(&self, out: &mut [u64; GRANULE_WORDS]) {
-        self.encode_words(out)
+        self.write_table_words(out)
     }
 
     /// How many relations [`Apt::relations`] lists, compiled once, here (a loop, where the

@@ -21,7 +21,9 @@
 //! 0 × 5]`, share id, consumer. Attachment record: `[used, mode, attached, 0 × 5]`, share id,
 //! provider, region, size, window base (zero unless attached). A free record is all zero. Decoding checks every byte
 //! and then [`Apt::validate`]; it returns an error on anything else and never panics. The
-//! monitor reads with [`Apt::read_words_into`], every byte and the checksum but not the rules,
+//! monitor writes with [`Apt::write_table_words`] and reads with [`Apt::read_words_into`]:
+//! the table's words only (its granules are zero beyond the table from creation to
+//! destruction, and nothing reads there), every field and the checksum but not the rules,
 //! which it checks before it writes a table.
 //!
 //! Every field is whole 64-bit words (the header's version and capacities share two), so the
@@ -117,8 +119,21 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     }
 
     /// [`Apt::encode`] into the granule's 512 words (each the little-endian value of its eight
-    /// bytes): what the monitor writes, whole aligned words, no byte stores.
+    /// bytes), whole aligned words, no byte stores.
     pub fn encode_words(&self, out: &mut [u64; GRANULE_WORDS]) {
+        self.write_table_words(out);
+        if let Some(rest) = out.get_mut(Self::ENCODED_LEN / 8..) {
+            rest.fill(0);
+        }
+    }
+
+    /// [`Apt::encode_words`] of the table's own words only (the first
+    /// [`Apt::ENCODED_LEN`] bytes), leaving the rest of the granule as it is: what the
+    /// monitor writes. Its APT granules are zero beyond the table already and stay so (an APT
+    /// is created in a DELEGATED granule, which is all zeros, nothing but this writes it, and
+    /// `RMI_APT_DESTROY` zeroes it whole), so the 280 words after the table are neither
+    /// rewritten on every store nor checked on every read ([`Apt::read_words_into`]).
+    pub fn write_table_words(&self, out: &mut [u64; GRANULE_WORDS]) {
         let () = Self::FITS;
         let mut w = Writer { buf: out, pos: 0 };
         w.bytes(MAGIC);
@@ -167,7 +182,6 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
                 None => w.zeros::<{ ATTACHMENT_LEN / 8 }>(),
             }
         }
-        w.zero_rest();
         let sum = checksum(out, Self::ENCODED_LEN / 8);
         if let Some(word) = out.get_mut(CHECKSUM_OFFSET / 8) {
             *word = sum;
@@ -196,15 +210,18 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// error `self` holds a partly decoded table, which the caller must not use.
     pub fn decode_words_into(&mut self, words: &[u64; GRANULE_WORDS]) -> Result<(), DecodeError> {
         self.read_words_into(words)?;
+        zero_after(words, Self::ENCODED_LEN / 8)?;
         self.validate()
     }
 
-    /// [`Apt::decode_words_into`] without the table rules ([`Apt::validate`]): every field
-    /// and the checksum are checked, so the words are the ones an encoder wrote. What the
-    /// monitor reads its APT granules with: it encodes no table it has not validated (the
-    /// commit checks each edited table before writing it), so the rules hold of whatever the
-    /// checksum proves it wrote, and checking them again on every read cost each CSM call
-    /// about 2,000 instructions per table.
+    /// [`Apt::decode_words_into`] of the table's own words (the first [`Apt::ENCODED_LEN`]
+    /// bytes), without the table rules ([`Apt::validate`]) and without the zero check of the
+    /// rest of the granule: every field and the checksum are checked, so the words are the
+    /// ones an encoder wrote. What the monitor reads its APT granules with: it encodes no
+    /// table it has not validated (the commit checks each edited table before writing it), so
+    /// the rules hold of whatever the checksum proves it wrote, and checking them again on
+    /// every read cost each CSM call about 2,000 instructions per table; and it never writes
+    /// beyond the table ([`Apt::write_table_words`]), where nothing is read.
     pub fn read_words_into(&mut self, words: &[u64; GRANULE_WORDS]) -> Result<(), DecodeError> {
         let () = Self::FITS;
         let mut r = Reader { buf: words, pos: 0 };
@@ -237,7 +254,23 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         for slot in self.attachments.iter_mut() {
             decode_attachment_into(&mut r, slot)?;
         }
-        r.zero_rest()
+        Ok(())
+    }
+}
+
+/// Checks that every word of the granule from `start` on is zero, four words a step (a word a
+/// step was four instructions each, 280 words per table).
+fn zero_after(words: &[u64; GRANULE_WORDS], start: usize) -> Result<(), DecodeError> {
+    let rest = words.get(start..).unwrap_or(&[]);
+    let (quads, tail) = rest.as_chunks::<4>();
+    let or4 = |acc: u64, [a, b, c, d]: &[u64; 4]| acc | a | b | c | d;
+    let any = tail
+        .iter()
+        .fold(quads.iter().fold(0, or4), |acc, w| acc | w);
+    if any == 0 {
+        Ok(())
+    } else {
+        Err(DecodeError::NonZero)
     }
 }
 
@@ -417,13 +450,6 @@ impl Writer<'_> {
     fn bytes(&mut self, b: [u8; 8]) {
         self.word(u64::from_le_bytes(b));
     }
-    /// Zeroes the rest of the granule (one `memset`).
-    fn zero_rest(&mut self) {
-        if let Some(dst) = self.buf.get_mut(self.pos..) {
-            dst.fill(0);
-        }
-        self.pos = GRANULE_WORDS;
-    }
     /// `N` zero words: stores the compiler writes out (the runs are a free record's few
     /// words, where a call to `memset` cost more than the stores).
     fn zeros<const N: usize>(&mut self) {
@@ -462,22 +488,6 @@ impl Reader<'_> {
             .is_some_and(|w| w.iter().fold(0, |acc, w| acc | w) == 0);
         self.pos = end;
         if all_zero {
-            Ok(())
-        } else {
-            Err(DecodeError::NonZero)
-        }
-    }
-    /// The rest of the granule, after the table: it must be zero. Four words a step (a word
-    /// a step was four instructions each, 280 words per read).
-    fn zero_rest(&mut self) -> Result<(), DecodeError> {
-        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        let (quads, tail) = rest.as_chunks::<4>();
-        let or4 = |acc: u64, [a, b, c, d]: &[u64; 4]| acc | a | b | c | d;
-        let any = tail
-            .iter()
-            .fold(quads.iter().fold(0, or4), |acc, w| acc | w);
-        self.pos = GRANULE_WORDS;
-        if any == 0 {
             Ok(())
         } else {
             Err(DecodeError::NonZero)

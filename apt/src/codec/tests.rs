@@ -98,6 +98,39 @@ fn words_and_bytes_are_the_same_encoding() {
     assert_eq!(Small::decode_words(&words), Err(DecodeError::NonZero));
 }
 
+/// The monitor's pair writes and reads the table's own words only: the words after the table
+/// are left as they are and never read, where the full decode requires them zero.
+#[test]
+fn the_monitor_writes_and_reads_the_table_words_only() {
+    let t = sample();
+    let table_words = Small::ENCODED_LEN / 8;
+    let mut words = [0xAAAA_AAAA_AAAA_AAAA; GRANULE_WORDS];
+    t.write_table_words(&mut words);
+    let mut full = [0u64; GRANULE_WORDS];
+    t.encode_words(&mut full);
+    assert_eq!(words[..table_words], full[..table_words]);
+    assert!(
+        words[table_words..]
+            .iter()
+            .all(|w| *w == 0xAAAA_AAAA_AAAA_AAAA)
+    );
+    let mut read = Small::new(rid(1), PAR);
+    assert_eq!(read.read_words_into(&words), Ok(()));
+    assert_eq!(read, t);
+    assert_eq!(Small::decode_words(&words), Err(DecodeError::NonZero));
+    // Every word after the table, alone: ignored by the read, refused by the decode.
+    for i in table_words..GRANULE_WORDS {
+        let mut one = full;
+        one[i] = 1;
+        assert_eq!(Small::new(rid(1), PAR).read_words_into(&one), Ok(()));
+        assert_eq!(
+            Small::decode_words(&one),
+            Err(DecodeError::NonZero),
+            "word {i}"
+        );
+    }
+}
+
 fn corrupt(at: usize, value: u8) -> Result<Small, DecodeError> {
     let mut buf = encoded(&sample());
     buf[at] = value;
