@@ -305,6 +305,23 @@ fn equal_words_in_a_zero_stretch_are_found() {
         reseal(&mut buf);
         assert_eq!(Small::decode(&buf), Err(DecodeError::NonZero), "{first}");
     }
+    // After the table, every pair of equal words up to four apart: the zero check there takes
+    // four words a step, and an `^` in place of an `|` would cancel any such pair.
+    let table_words = Small::ENCODED_LEN / 8;
+    let mut words = [0u64; GRANULE_WORDS];
+    sample().encode_words(&mut words);
+    for first in table_words..GRANULE_WORDS {
+        for second in first + 1..(first + 5).min(GRANULE_WORDS) {
+            let mut pair = words;
+            pair[first] = 0x55;
+            pair[second] = 0x55;
+            assert_eq!(
+                Small::decode_words(&pair),
+                Err(DecodeError::NonZero),
+                "words {first} and {second}"
+            );
+        }
+    }
 }
 
 #[test]
