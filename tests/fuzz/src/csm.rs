@@ -33,7 +33,9 @@
 //! every realm entry fills by reading the region, window and RAM pages), every alias is a
 //! level-3 entry inside a window an ACCEPT returned, pointing at a DATA granule that the
 //! window's provider maps as assigned RAM at the same offset of the region, writable only for
-//! a read-write grant; and **after every call** that was refused (RMI x0 ≠ 0, RSI x0 ≠ 0, or a
+//! a read-write grant, every APT granule decodes with the full decoder (every field, the
+//! checksum, the zeros after the table, which the monitor neither writes nor reads, and the
+//! table rules); and **after every call** that was refused (RMI x0 ≠ 0, RSI x0 ≠ 0, or a
 //! CSM call that exited for the host) every APT granule is byte for byte what it was. Any
 //! panic (the monitor's `invariant::broken` included) is a finding.
 
@@ -726,14 +728,29 @@ impl<'l> Engine<'l> {
         }
     }
 
-    /// After a step: the invariants, the aliases, no stale translation.
+    /// After a step: the invariants, the aliases, the APT granules, no stale translation.
     fn after(&mut self) {
         let leaves = self.checked();
         self.check_aliases(&leaves);
+        self.check_apt_granules();
         if let Err(stale) = check::tlbs_after(&self.host.rig.machine, &self.leaves, &leaves) {
             self.fail(&stale);
         }
         self.leaves = leaves;
+    }
+
+    /// Every APT granule decodes with the full decoder: every field and the checksum (what the
+    /// monitor reads), the zeros after the table (which the monitor neither writes nor reads:
+    /// it relies on the granule being zero there from APT_CREATE, in a DELEGATED granule, to
+    /// APT_DESTROY) and the table rules (which the monitor checks only before it writes).
+    fn check_apt_granules(&self) {
+        for (granule, bytes) in self.apts() {
+            if let Err(error) = apt::FwApt::decode(&bytes) {
+                self.fail(&format!(
+                    "the APT granule {granule:#x} does not decode in full: {error:?}"
+                ));
+            }
+        }
     }
 
     /// Every alias: level 3, DATA, inside the window an ACCEPT returned, at the provider's
