@@ -6,8 +6,9 @@
 //! 0's region runs from the last two pages of its 2 MiB block into the table after it, so one
 //! ACCEPT in four walks a provider block and then a table under contention. Every
 //! call must answer success or a spec error (never stop the monitor); afterwards no CPU may
-//! hold a stale translation, every window is back to unassigned RIPAS EMPTY, and every
-//! table's reference count matches its live entries.
+//! hold a stale translation, every window is back to unassigned RIPAS EMPTY, every table's
+//! reference count matches its live entries, and every APT granule decodes in full (fields,
+//! checksum, rules and the zeros after the table) with no grant or received grant left.
 
 use rmm::arch::fake::FakeMachine;
 use rmm::arch::world::{RealmContext, RealmEntryConfig};
@@ -146,5 +147,11 @@ fn four_realms_share_in_a_ring_on_four_cpus() {
                 "window of {i}"
             );
         }
+        let mut granule = [0u8; 4096];
+        w.machine().realm_read(w.apts[i], &mut granule);
+        let table = apt::FwApt::decode(&granule)
+            .unwrap_or_else(|e| panic!("realm {i}'s APT does not decode in full: {e:?}"));
+        assert_eq!(table.owner.get(), w.realm_id(i), "realm {i}'s APT owner");
+        assert_eq!(table.relations().count(), 0, "realm {i}: a grant survived");
     }
 }
