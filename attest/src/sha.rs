@@ -172,8 +172,11 @@ macro_rules! hasher {
                 // The one or two final blocks, as words ([`pad`]).
                 let mut tail = [[0u64; $block / 8]; 2];
                 let flat = zerocopy::IntoBytes::as_mut_bytes(&mut tail);
-                if let Some(slot) = flat.get_mut(..self.buffered) {
-                    slot.copy_from_slice(&self.buffer[..self.buffered.min($block)]);
+                let buffered = self.buffered.min($block);
+                if let (Some(slot), Some(bytes)) =
+                    (flat.get_mut(..buffered), self.buffer.get(..buffered))
+                {
+                    slot.copy_from_slice(bytes);
                 }
                 let blocks = pad(&mut tail, self.buffered, $len_bytes, self.length);
                 let tail: &[[u8; $block]; 2] = zerocopy::transmute_ref!(&tail);

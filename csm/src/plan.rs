@@ -311,11 +311,15 @@ impl Involved {
             return false;
         };
         *slot = rd;
+        // Insertion into the sorted prefix (a general sort would add 2 KiB of firmware), a
+        // pair at a time through `get_mut`: no bounds-check panic in the firmware.
+        let mut i = self.len;
         self.len += 1;
-        // Insertion into the sorted prefix (a general sort would add 2 KiB of firmware).
-        let mut i = self.len - 1;
-        while i > 0 && self.rds[i - 1] > self.rds[i] {
-            self.rds.swap(i - 1, i);
+        while let Some(pair) = i.checked_sub(1).and_then(|j| self.rds.get_mut(j..=i)) {
+            match pair {
+                [before, after] if *before > *after => core::mem::swap(before, after),
+                _ => break,
+            }
             i -= 1;
         }
         true

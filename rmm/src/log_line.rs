@@ -177,10 +177,15 @@ impl LineBuffer {
     /// formatting code.
     #[inline(never)]
     fn push_bytes(&mut self, bytes: &[u8]) {
-        let room = LINE_CAPACITY - 1 - self.len;
-        let take = bytes.len().min(room);
-        self.bytes[self.len..self.len + take].copy_from_slice(&bytes[..take]);
-        self.len += take;
+        // `len` never passes the last byte (kept for the newline); taking the minimum lets
+        // the compiler see it, so the copy carries no bounds-check panic.
+        let start = self.len.min(LINE_CAPACITY - 1);
+        let take = bytes.len().min(LINE_CAPACITY - 1 - start);
+        if let (Some(to), Some(from)) = (self.bytes.get_mut(start..start + take), bytes.get(..take))
+        {
+            to.copy_from_slice(from);
+        }
+        self.len = start + take;
         if take < bytes.len() {
             self.truncated = true;
         }
@@ -276,15 +281,18 @@ impl LineBuffer {
     /// The finished line, ending in `\n` (with `...` before it if it was cut).
     pub fn finish(&mut self) -> &[u8] {
         const MARK: &[u8] = b"...\n";
-        if self.truncated {
-            self.len = self.len.min(LINE_CAPACITY - MARK.len());
-            self.bytes[self.len..self.len + MARK.len()].copy_from_slice(MARK);
-            self.len += MARK.len();
+        // `get`s, with `len` kept below the capacity: no bounds-check panic on the way out.
+        let (at, end) = if self.truncated {
+            let at = self.len.min(LINE_CAPACITY - MARK.len());
+            (at, MARK)
         } else {
-            self.bytes[self.len] = b'\n';
-            self.len += 1;
+            (self.len.min(LINE_CAPACITY - 1), &MARK[MARK.len() - 1..])
+        };
+        if let Some(to) = self.bytes.get_mut(at..at + end.len()) {
+            to.copy_from_slice(end);
         }
-        &self.bytes[..self.len]
+        self.len = at + end.len();
+        self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
 

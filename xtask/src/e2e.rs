@@ -305,6 +305,10 @@ pub fn run_tests(options: &Options) -> Result {
                 verdicts.push(stack_bounds()?);
                 continue;
             }
+            if name == PANIC_SITES {
+                verdicts.push(panic_sites()?);
+                continue;
+            }
             let Some(group) = GROUPS.iter().find(|g| g.name == name.as_str()) else {
                 let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
@@ -344,7 +348,7 @@ pub fn run_tests(options: &Options) -> Result {
         "xtask: the RMM for {} CPUs links ({stacks} bytes of stacks)",
         crate::options::MAX_RMM_CPUS
     );
-    let mut verdicts = vec![stack_bounds()?];
+    let mut verdicts = vec![stack_bounds()?, panic_sites()?];
     for group in GROUPS {
         verdicts.push(run_group(group, Display::Results, options)?);
     }
@@ -413,6 +417,47 @@ fn stack_bounds() -> Result<Verdict> {
 
 /// The static stack bounds' group name.
 const STACK_BOUND: &str = "stack-bound";
+
+/// The panic sites' group name.
+const PANIC_SITES: &str = "panic-sites";
+
+/// The calls from the monitor's code into core's panic entry points in the release RMM
+/// (`panic_sites`): one result per site, failed unless `panic_sites::ALLOWED` lists it
+/// (`--group panic-sites`).
+fn panic_sites() -> Result<Verdict> {
+    let boot = images::build_qemu_boot(Flavour::Release)?;
+    let sites = crate::panic_sites::of_image(&boot.images.rmm_elf)?;
+    let mut verdict = Verdict {
+        group: PANIC_SITES,
+        problems: Vec::new(),
+        passed: 0,
+        failed: 0,
+    };
+    for site in &sites {
+        if crate::panic_sites::allowed(site) {
+            println!("TEST {PANIC_SITES}/{} PASS (listed)", site.caller);
+            verdict.passed += 1;
+        } else {
+            println!(
+                "TEST {PANIC_SITES}/{} FAIL calls {}: prove it unreachable and list it, or \
+                 remove it",
+                site.caller, site.callee
+            );
+            verdict.failed += 1;
+        }
+    }
+    for (caller, _) in crate::panic_sites::ALLOWED {
+        if !sites.iter().any(|s| s.caller == caller) {
+            println!("xtask: {PANIC_SITES}: {caller} is listed but no longer panics");
+        }
+    }
+    if sites.is_empty() {
+        verdict
+            .problems
+            .push("no panic site found at all, not even the monitor's own stop".into());
+    }
+    Ok(verdict)
+}
 
 /// The message benchmark's smoke test (`--group msg-smoke`).
 const MSG_SMOKE: &str = "msg-smoke";

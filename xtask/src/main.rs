@@ -37,6 +37,7 @@ mod mirror;
 mod model_check;
 mod mutants;
 mod options;
+mod panic_sites;
 mod path_remap;
 mod paths;
 mod plot;

@@ -29,6 +29,8 @@ impl<S: ClaimsStore + ?Sized> Segment<'_, S> {
 
 /// Copies the concatenation of `segments` from `offset` into `dst`, as many bytes as fit or
 /// remain; returns how many were copied (0 at or past the end).
+// Out of line: inlined, it was copied into each of its two callers.
+#[inline(never)]
 pub(crate) fn read_segments<S: ClaimsStore + ?Sized>(
     segments: &[Segment<'_, S>],
     offset: usize,
@@ -41,11 +43,18 @@ pub(crate) fn read_segments<S: ClaimsStore + ?Sized>(
         let pos = offset.saturating_add(written);
         if written < dst.len() && pos < seg_end && pos >= seg_start {
             let at = pos - seg_start;
-            let to = &mut dst[written..];
+            // `get`s, not indexing: no bounds-check panic on this path, which copies a token
+            // into a realm's buffer.
+            let to = dst.get_mut(written..).unwrap_or(&mut []);
             let n = (seg.len() - at).min(to.len());
+            let to = to.get_mut(..n).unwrap_or(&mut []);
             match seg {
-                Segment::Bytes(b) => to[..n].copy_from_slice(&b[at..at + n]),
-                Segment::Store(store, _) => store.read(at, &mut to[..n]),
+                Segment::Bytes(b) => {
+                    if let Some(from) = b.get(at..at + n) {
+                        to.copy_from_slice(from);
+                    }
+                }
+                Segment::Store(store, _) => store.read(at, to),
             }
             written += n;
         }

@@ -390,3 +390,23 @@ fn a_realm_with_every_relation_slot_used_involves_max_involved_realms() {
     assert_eq!(replies.last(), Some(&Reply::Done));
     assert!(csm.entry(ring_rd(0)).is_none());
 }
+
+/// The lock order: `Involved` keeps its RDs ascending and unique whatever order they come
+/// in (each inserted into the sorted prefix), and refuses one more than `MAX_INVOLVED`.
+#[test]
+fn involved_rds_stay_ascending_and_unique_up_to_the_limit() {
+    let mut involved = crate::plan::Involved::new();
+    for rd in [5, 3, 9, 3, 1, 7, 5, 2] {
+        assert!(involved.add(Rd(rd)));
+    }
+    assert_eq!(involved.rds(), [1, 2, 3, 5, 7, 9].map(Rd));
+    let mut full = crate::plan::Involved::new();
+    for rd in (1..=crate::MAX_INVOLVED as u64).rev() {
+        assert!(full.add(Rd(2 * rd)));
+    }
+    assert!(full.rds().windows(2).all(|pair| pair[0] < pair[1]));
+    assert_eq!(full.rds().len(), crate::MAX_INVOLVED);
+    assert!(full.add(Rd(4)), "one it holds is no addition");
+    assert!(!full.add(Rd(3)), "one more than the limit");
+    assert!(!full.contains(Rd(3)));
+}

@@ -70,7 +70,9 @@ pub struct DramLayout {
 impl DramLayout {
     /// The banks in ascending address order.
     pub fn banks(&self) -> &[DramBank] {
-        &self.banks[..self.len]
+        // `from_banks` keeps `len` within the array; a `get`, so that none of the many callers
+        // this is inlined into carries a bounds-check panic.
+        self.banks.get(..self.len).unwrap_or(&[])
     }
 
     /// The layout of `banks` (base, size), if it is well formed: one to
@@ -206,7 +208,10 @@ fn parse_dram(
         sum = sum.wrapping_add(bank.base).wrapping_add(bank.size);
         *slot = (bank.base, bank.size);
     }
-    let layout = DramLayout::from_banks(&raw_banks[..count]).ok_or(BootError::ManifestDataError)?;
+    let layout = raw_banks
+        .get(..count)
+        .and_then(DramLayout::from_banks)
+        .ok_or(BootError::ManifestDataError)?;
     if sum != 0 {
         return Err(BootError::ManifestDataError);
     }
@@ -260,5 +265,5 @@ fn parse_console(
 /// True if the NUL-padded 8-byte `field` holds exactly `name`.
 fn name_is(field: &[u8; 8], name: &[u8]) -> bool {
     let len = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-    &field[..len] == name
+    field.get(..len) == Some(name)
 }

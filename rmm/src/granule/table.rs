@@ -81,9 +81,15 @@ impl GranuleTable {
         })
     }
 
+    /// The banks in use (`new` copied at most [`MAX_DRAM_BANKS`] of them; a `get`, so that no
+    /// caller carries a bounds-check panic for a count the constructor bounds).
+    fn banks(&self) -> &[IndexedBank] {
+        self.banks.get(..self.bank_count).unwrap_or(&self.banks)
+    }
+
     /// Number of granules tracked.
     pub fn len(&self) -> usize {
-        self.banks[..self.bank_count]
+        self.banks()
             .last()
             .map_or(0, |b| b.first_index + ((b.end - b.base) / GRANULE) as usize)
     }
@@ -99,7 +105,7 @@ impl GranuleTable {
         // platforms (QEMU's `virt`), and every RMI command that names a granule comes here.
         // The firmware is linked at a size level, which does not peel the loop itself
         // (DELEGATE and UNDELEGATE paid 4 instructions of loop set-up).
-        let banks = &self.banks[..self.bank_count];
+        let banks = self.banks();
         let bank = match banks.first() {
             Some(first) if first.contains(pa) => first,
             _ => banks.get(1..)?.iter().find(|b| b.contains(pa))?,
@@ -164,7 +170,7 @@ impl GranuleTable {
     /// Every tracked granule's address with its state and reference count, read without
     /// locking. For tests and invariant checks on a quiescent table.
     pub fn snapshot(&self) -> impl Iterator<Item = (GranuleAddr, GranuleState, u16)> + '_ {
-        self.banks[..self.bank_count].iter().flat_map(move |bank| {
+        self.banks().iter().flat_map(move |bank| {
             (bank.base..bank.end)
                 .step_by(GRANULE_SIZE)
                 .enumerate()

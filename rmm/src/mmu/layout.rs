@@ -216,7 +216,9 @@ impl MemoryMap {
     /// The regions, the stack window's last.
     pub fn regions(&self) -> impl Iterator<Item = Region> + '_ {
         let stack_regions = self.stacks.regions();
-        self.regions[..self.len]
+        self.regions
+            .get(..self.len)
+            .unwrap_or(&[])
             .iter()
             .copied()
             .chain(stack_regions)
@@ -302,7 +304,12 @@ pub fn memory_map(input: &LayoutInput<'_>) -> Result<MemoryMap, LayoutError> {
         if page >= STACK_VA_BASE {
             return Err(LayoutError::AddressTooHigh);
         }
-        if !input.consoles[..i].iter().any(|&b| b & !(PAGE - 1) == page) {
+        if !input
+            .consoles
+            .iter()
+            .take(i)
+            .any(|&b| b & !(PAGE - 1) == page)
+        {
             map.push(page, page, PAGE, Attributes::DEVICE)?;
         }
     }

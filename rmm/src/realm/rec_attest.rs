@@ -115,6 +115,13 @@ impl<M: Machine> AuxClaims<'_, M> {
         let in_granule = at % crate::GRANULE_SIZE;
         Some((*granule, in_granule / 8, in_granule % 8))
     }
+
+    /// The `n` bytes at `skip` of a word's eight (`skip` < 8 and `n` ≤ 8 − `skip`, as the
+    /// callers compute them; a `get`, so that neither carries a bounds-check panic).
+    fn bytes_at(word: &mut [u8; 8], skip: usize, n: usize) -> &mut [u8] {
+        word.get_mut(skip..skip.saturating_add(n))
+            .unwrap_or(&mut [])
+    }
 }
 
 impl<M: Machine> ClaimsStore for AuxClaims<'_, M> {
@@ -128,9 +135,13 @@ impl<M: Machine> ClaimsStore for AuxClaims<'_, M> {
             let Some((granule, word, skip)) = self.locate(offset + done) else {
                 return;
             };
-            let bytes = self.machine.read_word(granule, word).to_le_bytes();
-            let n = (8 - skip).min(out.len() - done);
-            out[done..done + n].copy_from_slice(&bytes[skip..skip + n]);
+            let mut bytes = self.machine.read_word(granule, word).to_le_bytes();
+            let (_, rest) = out.split_at_mut(done);
+            let from = Self::bytes_at(&mut bytes, skip, rest.len());
+            let n = from.len();
+            if let Some(to) = rest.get_mut(..n) {
+                to.copy_from_slice(from);
+            }
             done += n;
         }
     }

@@ -139,14 +139,14 @@ impl<'t> LockedRun<'t> {
         Ok(run)
     }
 
-    /// The locked granules, in address order.
+    /// The locked granules, in address order (`take`, not a slice: no bounds-check panic).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut LockedGranule<'t>> {
-        self.slots[..self.len].iter_mut().flatten()
+        self.slots.iter_mut().take(self.len).flatten()
     }
 
     /// The locked granules, in address order.
     pub fn iter(&self) -> impl Iterator<Item = &LockedGranule<'t>> {
-        self.slots[..self.len].iter().flatten()
+        self.slots.iter().take(self.len).flatten()
     }
 }
 

@@ -47,16 +47,18 @@ struct ClaimedAux<'t> {
 }
 
 impl<'t> ClaimedAux<'t> {
+    /// Claims the granules of `aux` (at most [`MAX_REC_AUX_GRANULES`]: `HostRecParams::aux`
+    /// holds no more) in order; on an error the ones claimed so far go back to DELEGATED.
     fn claim(granules: &'t GranuleTable, aux: &[u64]) -> Result<Self, RmiError> {
         let mut claimed = Self {
             granules,
             addrs: [GranuleAddr::ZERO; MAX_REC_AUX_GRANULES],
             count: 0,
         };
-        for &pa in aux {
+        for (slot, &pa) in claimed.addrs.iter_mut().zip(aux) {
             let mut granule = lock_one(granules, pa, GranuleState::Delegated)?;
             granule.set_state(GranuleState::RecAux);
-            claimed.addrs[claimed.count] = granule.addr();
+            *slot = granule.addr();
             claimed.count += 1;
         }
         Ok(claimed)
@@ -70,7 +72,7 @@ impl<'t> ClaimedAux<'t> {
 
 impl Drop for ClaimedAux<'_> {
     fn drop(&mut self) {
-        for addr in &self.addrs[..self.count] {
+        for addr in self.addrs.iter().take(self.count) {
             if let Ok(mut granule) = self.granules.lock(*addr, GranuleState::RecAux) {
                 granule.set_state(GranuleState::Delegated);
             }
@@ -129,7 +131,7 @@ impl HostRecParams {
 
     /// `aux[0..16]`.
     fn aux(&self) -> &[u64] {
-        &self.aux[1..=MAX_REC_AUX_GRANULES]
+        self.aux.get(1..=MAX_REC_AUX_GRANULES).unwrap_or(&[])
     }
 }
 
@@ -142,11 +144,15 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RecCreateArgs) ->
         params: params_pa,
     } = args;
     let params = HostRecParams::read(&monitor.granules, machine, params_pa)?;
+    // `num_aux` above the aux count (16) is refused here, before any lock (TF-RMM's order).
     let num_aux = params.num_aux();
-    if num_aux > REC_AUX_COUNT {
+    let Some(aux) = usize::try_from(num_aux)
+        .ok()
+        .and_then(|n| params.aux().get(..n))
+    else {
         return Err(RmiError::Input.into());
-    }
-    let aux = ClaimedAux::claim(&monitor.granules, &params.aux()[..num_aux as usize])?;
+    };
+    let aux = ClaimedAux::claim(&monitor.granules, aux)?;
     let (mut rec, mut rd) = lock_two(
         &monitor.granules,
         (rec_pa, GranuleState::Delegated),

@@ -251,7 +251,9 @@ fn copy_to_realm<M: Machine>(
             &mut chunk[..want],
             || false,
         )?;
-        let n = step.written() as usize;
+        // At most `want` (what the session was given); the bound also spares the copy a
+        // bounds check.
+        let n = (step.written() as usize).min(want);
         machine.write_realm_bytes(page, args.offset + written, &chunk[..n]);
         written += n;
         match step {

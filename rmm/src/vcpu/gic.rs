@@ -92,7 +92,9 @@ pub fn validate(shape: &VgicShape, hcr: u64, lrs: &[u64; MAX_LRS]) -> Result<(),
             || priority & unused_priority != 0
             || lr & LR_PINTID_NOT_EOI != 0
             || !shape.vintid_ok(vintid(lr))
-            || implemented[i + 1..]
+            || implemented
+                .get(i + 1..)
+                .unwrap_or(&[])
                 .iter()
                 .any(|&other| valid(other) && vintid(other) == vintid(lr))
         {

@@ -64,14 +64,16 @@ pub fn init_cpu() {
 /// each group, the first `lrs` list registers, VMCR and (last, since it enables the
 /// interface) HCR. Returns whether any list register is in use (not all-zero).
 pub fn load(gic: &VgicState, lrs: usize, aprs: usize) -> bool {
-    for n in 0..aprs.min(VGIC_MAX_APRS) {
-        write_ap0r(n, gic.ap0r[n]);
-        write_ap1r(n, gic.ap1r[n]);
+    // Iterators, not indexing: no bounds check (and no panic path) in the world switch.
+    let groups = gic.ap0r.iter().zip(&gic.ap1r);
+    for (n, (&ap0r, &ap1r)) in groups.enumerate().take(aprs.min(VGIC_MAX_APRS)) {
+        write_ap0r(n, ap0r);
+        write_ap1r(n, ap1r);
     }
     let mut in_use = 0;
-    for n in 0..lrs.min(VGIC_MAX_LRS) {
-        write_lr(n, gic.lrs[n]);
-        in_use |= gic.lrs[n];
+    for (n, &lr) in gic.lrs.iter().enumerate().take(lrs.min(VGIC_MAX_LRS)) {
+        write_lr(n, lr);
+        in_use |= lr;
     }
     msr!("S3_4_C12_C11_7", gic.vmcr);
     msr!("S3_4_C12_C11_0", gic.hcr);
@@ -88,15 +90,16 @@ pub fn save_and_clear(gic: &mut VgicState, lrs: usize, aprs: usize, lrs_in_use: 
     gic.hcr = mrs!("S3_4_C12_C11_0");
     gic.vmcr = mrs!("S3_4_C12_C11_7");
     msr!("S3_4_C12_C11_0", 0);
-    for n in 0..aprs.min(VGIC_MAX_APRS) {
-        gic.ap0r[n] = read_ap0r(n);
-        gic.ap1r[n] = read_ap1r(n);
+    let groups = gic.ap0r.iter_mut().zip(&mut gic.ap1r);
+    for (n, (ap0r, ap1r)) in groups.enumerate().take(aprs.min(VGIC_MAX_APRS)) {
+        *ap0r = read_ap0r(n);
+        *ap1r = read_ap1r(n);
         write_ap0r(n, 0);
         write_ap1r(n, 0);
     }
     if lrs_in_use {
-        for n in 0..lrs.min(VGIC_MAX_LRS) {
-            gic.lrs[n] = read_lr(n);
+        for (n, lr) in gic.lrs.iter_mut().enumerate().take(lrs.min(VGIC_MAX_LRS)) {
+            *lr = read_lr(n);
             write_lr(n, 0);
         }
     }
