@@ -391,12 +391,7 @@ pub fn run_tests(options: &Options) -> Result {
 fn stack_bounds() -> Result<Verdict> {
     let boot = images::build_qemu_boot(Flavour::Release)?;
     let bounds = crate::stack_depth::check(&boot.images.rmm_elf)?;
-    let mut verdict = Verdict {
-        group: STACK_BOUND,
-        problems: Vec::new(),
-        passed: 0,
-        failed: 0,
-    };
+    let mut verdict = Verdict::new(STACK_BOUND);
     for bound in &bounds {
         if bound.fits() {
             println!("TEST {STACK_BOUND}/{} PASS", bound.id);
@@ -427,12 +422,7 @@ const PANIC_SITES: &str = "panic-sites";
 fn panic_sites() -> Result<Verdict> {
     let boot = images::build_qemu_boot(Flavour::Release)?;
     let sites = crate::panic_sites::of_image(&boot.images.rmm_elf)?;
-    let mut verdict = Verdict {
-        group: PANIC_SITES,
-        problems: Vec::new(),
-        passed: 0,
-        failed: 0,
-    };
+    let mut verdict = Verdict::new(PANIC_SITES);
     for site in &sites {
         if crate::panic_sites::allowed(site) {
             println!("TEST {PANIC_SITES}/{} PASS (listed)", site.caller);
@@ -571,6 +561,18 @@ struct Verdict {
     problems: Vec<String>,
     passed: usize,
     failed: usize,
+}
+
+impl Verdict {
+    /// A group's verdict before any result: nothing passed, failed or wrong yet.
+    fn new(group: &'static str) -> Self {
+        Self {
+            group,
+            problems: Vec::new(),
+            passed: 0,
+            failed: 0,
+        }
+    }
 }
 
 /// What the terminal shows of a group's run.

@@ -13,9 +13,8 @@
 //! function that carries it, so a new one is seen the day it is written. (Code of other
 //! crates is not checked: the crypto crates keep a few of their own.)
 
-use crate::cmd::{self, Result};
+use crate::cmd::Result;
 use std::path::Path;
-use std::process::Command;
 
 /// Name prefixes of the monitor's own crates.
 const OWN: [&str; 4] = ["rmm::", "csm::", "apt::", "attest::"];
@@ -156,13 +155,7 @@ pub fn allowed(site: &Site) -> bool {
 
 /// The panic sites of the RMM image `elf`.
 pub fn of_image(elf: &Path) -> Result<Vec<Site>> {
-    let disassembly = cmd::output(
-        Command::new("aarch64-linux-gnu-objdump")
-            .args(["-d", "--no-show-raw-insn", "-C"])
-            .arg(elf),
-    )
-    .ok_or("aarch64-linux-gnu-objdump -d failed")?;
-    Ok(sites(&disassembly))
+    Ok(sites(&crate::stack_depth::disassembly(elf)?))
 }
 
 #[cfg(test)]

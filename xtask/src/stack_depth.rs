@@ -502,15 +502,21 @@ impl StackBound {
     }
 }
 
-/// The bounds of the RMM image `elf`: each CPU's stack in the request loop and in the cold
-/// boot, and under the deepest command handlers.
-pub fn bounds(elf: &Path) -> Result<Vec<StackBound>> {
-    let disassembly = cmd::output(
+/// `objdump -d --no-show-raw-insn -C` of `elf`: what [`Graph::parse`] and the panic-site
+/// check (`panic_sites`) read.
+pub fn disassembly(elf: &Path) -> Result<String> {
+    Ok(cmd::output(
         Command::new("aarch64-linux-gnu-objdump")
             .args(["-d", "--no-show-raw-insn", "-C"])
             .arg(elf),
     )
-    .ok_or("aarch64-linux-gnu-objdump -d failed")?;
+    .ok_or("aarch64-linux-gnu-objdump -d failed")?)
+}
+
+/// The bounds of the RMM image `elf`: each CPU's stack in the request loop and in the cold
+/// boot, and under the deepest command handlers.
+pub fn bounds(elf: &Path) -> Result<Vec<StackBound>> {
+    let disassembly = disassembly(elf)?;
     let data = cmd::output(
         Command::new("aarch64-linux-gnu-objdump")
             .args(["-s", "-j", ".rodata", "-j", ".data"])
