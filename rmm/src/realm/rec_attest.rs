@@ -137,8 +137,12 @@ impl<M: Machine> ClaimsStore for AuxClaims<'_, M> {
             };
             let mut bytes = self.machine.read_word(granule, word).to_le_bytes();
             let (_, rest) = out.split_at_mut(done);
-            let from = Self::bytes_at(&mut bytes, skip, rest.len());
+            let from = Self::bytes_at(&mut bytes, skip, (8 - skip).min(rest.len()));
             let n = from.len();
+            if n == 0 {
+                // Only if `locate` broke its bound (`skip` < 8): stop rather than spin.
+                return;
+            }
             if let Some(to) = rest.get_mut(..n) {
                 to.copy_from_slice(from);
             }
