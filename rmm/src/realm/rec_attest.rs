@@ -115,13 +115,6 @@ impl<M: Machine> AuxClaims<'_, M> {
         let in_granule = at % crate::GRANULE_SIZE;
         Some((*granule, in_granule / 8, in_granule % 8))
     }
-
-    /// The `n` bytes at `skip` of a word's eight (`skip` < 8 and `n` ≤ 8 − `skip`, as the
-    /// callers compute them; a `get`, so that neither carries a bounds-check panic).
-    fn bytes_at(word: &mut [u8; 8], skip: usize, n: usize) -> &mut [u8] {
-        word.get_mut(skip..skip.saturating_add(n))
-            .unwrap_or(&mut [])
-    }
 }
 
 impl<M: Machine> ClaimsStore for AuxClaims<'_, M> {
@@ -135,17 +128,14 @@ impl<M: Machine> ClaimsStore for AuxClaims<'_, M> {
             let Some((granule, word, skip)) = self.locate(offset + done) else {
                 return;
             };
-            let mut bytes = self.machine.read_word(granule, word).to_le_bytes();
-            let (_, rest) = out.split_at_mut(done);
-            let from = Self::bytes_at(&mut bytes, skip, (8 - skip).min(rest.len()));
-            let n = from.len();
-            if n == 0 {
-                // Only if `locate` broke its bound (`skip` < 8): stop rather than spin.
+            let bytes = self.machine.read_word(granule, word).to_le_bytes();
+            let n = (8 - skip).min(out.len() - done);
+            // `get`s (`skip` < 8 and `n` fit by construction): no bounds-check panic here.
+            let (Some(to), Some(from)) = (out.get_mut(done..done + n), bytes.get(skip..skip + n))
+            else {
                 return;
-            }
-            if let Some(to) = rest.get_mut(..n) {
-                to.copy_from_slice(from);
-            }
+            };
+            to.copy_from_slice(from);
             done += n;
         }
     }
