@@ -9,9 +9,12 @@
 //! * [`range`] — a checked, page-aligned IPA range;
 //! * [`table`] — the typed table ([`Apt`], [`Region`], [`Grant`], [`Attachment`]) and its
 //!   slot helpers;
-//! * [`codec`] — encoding to the granule and decoding with validation: a table read back from
-//!   a granule is checked completely (magic, version, capacities, checksum, every field and
-//!   every cross-record rule) and never trusted; decoding never panics on any input.
+//! * [`words`] — the table as its granule holds it, read and edited in place record by record
+//!   (what the monitor uses): the record offsets, decoders and writers;
+//! * [`codec`] — the whole table to and from its granule, with validation: a table decoded
+//!   from a granule is checked completely (magic, version, capacities, every field and every
+//!   cross-record rule); decoding never panics on any input (the tests', the model
+//!   checker's and the fuzz targets' view of a granule).
 //!
 //! The crate never touches memory or hardware: the monitor hands it bytes. The CSM semantics
 //! (who may change what) live in the `csm` crate; `docs/csm.md` is the specification.
@@ -23,9 +26,11 @@ pub mod codec;
 pub mod ids;
 pub mod range;
 pub mod table;
+pub mod words;
 
 pub use capacity::{FwApt, GRANULE_SIZE};
 pub use codec::DecodeError;
 pub use ids::{Rd, RealmId, RegionId, ShareId};
 pub use range::{IpaRange, PAGE_SIZE};
 pub use table::{Apt, Attachment, Grant, GrantState, Region, RegionState, Relation};
+pub use words::{AptWords, AptWordsMut};

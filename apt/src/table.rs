@@ -64,6 +64,34 @@ pub struct Relation {
     pub attached: bool,
 }
 
+impl Relation {
+    /// The relation of a grant the realm gave, from its region `region` over `range`.
+    pub fn given(region: RegionId, range: IpaRange, grant: &Grant) -> Self {
+        Self {
+            given: true,
+            region,
+            share: grant.share,
+            peer: grant.consumer,
+            size: range.size(),
+            mode: grant.mode,
+            attached: grant.state == GrantState::Attached,
+        }
+    }
+
+    /// The relation of a grant the realm received.
+    pub fn received(a: &Attachment) -> Self {
+        Self {
+            given: false,
+            region: a.region,
+            share: a.share,
+            peer: a.provider,
+            size: a.size,
+            mode: a.mode,
+            attached: a.window.is_some(),
+        }
+    }
+}
+
 /// A provider region with its grants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Region<const NG: usize> {
@@ -190,25 +218,11 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
     /// slot order), then the grants it received (in slot order).
     pub fn relations(&self) -> impl Iterator<Item = Relation> + '_ {
         let given = self.regions().flat_map(|region| {
-            region.grants().map(move |grant| Relation {
-                given: true,
-                region: region.id,
-                share: grant.share,
-                peer: grant.consumer,
-                size: region.range.size(),
-                mode: grant.mode,
-                attached: grant.state == GrantState::Attached,
-            })
+            region
+                .grants()
+                .map(move |grant| Relation::given(region.id, region.range, grant))
         });
-        let received = self.attachments().map(|a| Relation {
-            given: false,
-            region: a.region,
-            share: a.share,
-            peer: a.provider,
-            size: a.size,
-            mode: a.mode,
-            attached: a.window.is_some(),
-        });
+        let received = self.attachments().map(Relation::received);
         given.chain(received)
     }
 

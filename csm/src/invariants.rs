@@ -115,11 +115,15 @@ impl<const R: usize> Csm<R> {
         let mut all = [None; R];
         for (slot, e) in all.iter_mut().zip(self.index.iter()) {
             if let Some(e) = e {
-                let Ok(apt) = self.load(store, e) else {
-                    return fail(Invariant::S4, "an indexed realm's APT does not load")
-                        .map(|()| Tables { all: [None; R] });
+                let table = self.load(store, e).ok();
+                let Some(apt) = table.and_then(|t| Apt::from_table_words(&t).ok()) else {
+                    return fail(
+                        Invariant::S4,
+                        "an indexed realm's APT does not load, or breaks a rule",
+                    )
+                    .map(|()| Tables { all: [None; R] });
                 };
-                *slot = Some((*e, *apt));
+                *slot = Some((*e, apt));
             }
         }
         Ok(Tables { all })
@@ -132,8 +136,9 @@ impl<const R: usize> Csm<R> {
         share: ShareId,
     ) -> Option<(IndexEntry, Region<NG>, Grant)> {
         self.realms().find_map(|e| {
-            let apt = self.load(store, e).ok()?;
-            apt.grant(share).map(|(r, g)| (*e, *r, *g))
+            let words = self.load(store, e).ok()?;
+            let apt = crate::plan::view::<NR, NG, NA>(&words);
+            apt.grant(share).map(|(r, g)| (*e, r, g))
         })
     }
 

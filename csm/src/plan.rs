@@ -17,109 +17,61 @@
 //! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,
 //! which RDs to lock (ascending) so it can compute the stage-2 summaries under their locks.
 
-use apt::{Apt, Attachment, Grant, GrantState, IpaRange, Rd, RealmId, Region, RegionId, ShareId};
+use apt::{
+    AptWords, AptWordsMut, Attachment, Grant, GrantState, IpaRange, Rd, RealmId, RegionId,
+    RegionState, ShareId,
+};
 
 use crate::effect::{Effects, Outcome, Reply};
 use crate::ops::call::Call;
 use crate::state::{Csm, IndexEntry};
 
-/// The monitor's access to APT granules. A store lends decoded tables (`table`: decoded with
-/// every field and checksum check of `apt::Apt::decode`, the table rules having been checked
-/// when the table was written; never copied to the caller), writes a table into its
-/// granule (`store`) and zeroes it after `RMI_APT_DESTROY` (`clear`).
+/// The monitor's access to APT granules, which hold their tables as words
+/// (`apt::words`): a store lends a table's words (`table`: the first `Apt::TABLE_WORDS` of
+/// its granule, their header and every record's fields checked with `AptWords::new`, the
+/// table rules having been kept by the operations that wrote them), edits them in place
+/// (`edit`) and zeroes the granule after `RMI_APT_DESTROY` (`clear`).
 ///
 /// A store need lend no more than [`MAX_LENT`] tables during one check — the caller's own and
 /// one peer's: an operation that reaches many peers (`RMI_APT_DESTROY`, a damaged or
 /// destroyed region) reads each peer's received grant with [`AptStore::received`] instead,
-/// which borrows nothing. Lent tables stay as they are until the store is written (`&mut`).
+/// which borrows nothing. Lent tables stay as they are until the store is edited (`&mut`).
 pub trait AptStore<const NR: usize, const NG: usize, const NA: usize> {
-    /// The table bound to `rd`, lent; `None` if there is none, it does not decode or the
-    /// store has lent [`MAX_LENT`] other tables already.
-    fn table(&self, rd: Rd) -> Option<Lent<'_, Apt<NR, NG, NA>>>;
+    /// The words of the table bound to `rd`, lent (checked: see the trait); `None` if there
+    /// is none, its fields do not check or the store has lent [`MAX_LENT`] other tables
+    /// already.
+    fn table(&self, rd: Rd) -> Option<Lent<'_, [u64]>>;
     /// The owner of the table bound to `rd` and the window of its received grant `share`
     /// (`None` inside if it has no such grant or the grant is not attached), read without
-    /// lending the table; `None` if there is no table or it does not decode.
+    /// lending the table; `None` if there is no table or its fields do not check.
     fn received(&self, rd: Rd, share: ShareId) -> Option<(RealmId, Option<IpaRange>)> {
-        self.table(rd)
-            .map(|apt| (apt.owner, apt.attachment(share).and_then(|a| a.window)))
+        let words = self.table(rd)?;
+        let apt = view::<NR, NG, NA>(&words);
+        Some((apt.owner(), apt.attachment(share).and_then(|a| a.window)))
     }
-    /// Applies `edit` in place to the table of `rd` that the store keeps lent (decoded and
-    /// unchanged since) and, if `edit` answers `true`, writes the result into the granule
-    /// (the lent table then still equals it): `Some` with what `edit` answered, or `None` if
-    /// the store keeps no table of `rd` (the commit then works on a copy). A store may always
-    /// answer `None`. When `edit` answers `false` the store forgets that table.
-    fn edit_lent(
-        &mut self,
-        rd: Rd,
-        edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
-    ) -> Option<bool> {
-        let _ = (rd, edit);
-        None
-    }
-    /// Applies `edit` to a working copy of the table of `rd` — loaded, or the empty table of
-    /// `init` (owner, protected IPA size) — and, if `edit` answers `true`, writes the copy into
-    /// the granule. Answers what `edit` did (`false` if the table does not load). This default
-    /// keeps the copy on the stack; a store with room of its own overrides it (the firmware's
-    /// uses a cell it holds no lent table in).
-    fn edit_copy(
-        &mut self,
-        rd: Rd,
-        init: Option<(RealmId, u64)>,
-        edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
-    ) -> bool {
-        let mut apt = const { Apt::new(RealmId::MIN, 0) };
-        let load = |apt: &mut Apt<NR, NG, NA>| match self.table(rd) {
-            Some(table) => {
-                *apt = *table;
-                true
-            }
-            None => false,
-        };
-        let ok = edit_working_copy(&mut apt, init, load, edit);
-        if ok {
-            self.store(rd, &apt);
-        }
-        ok
-    }
-    /// Writes `apt` into the granule bound to `rd`.
-    fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>);
+    /// Applies `edit` to the words of `rd`'s table — as its granule holds them, or all zero
+    /// when `fresh` (`RMI_APT_CREATE` writes the table) — and, if `edit` answers `true`,
+    /// makes them the granule's. Answers what `edit` did (`false` if there is no table or its
+    /// fields do not check).
+    fn edit(&mut self, rd: Rd, fresh: bool, edit: &mut dyn FnMut(&mut [u64]) -> bool) -> bool;
     /// Zeroes the granule bound to `rd` (its APT is gone).
     fn clear(&mut self, rd: Rd);
-}
-
-/// The step every [`AptStore::edit_copy`] shares: `apt` becomes the empty table of `init`
-/// (owner, protected IPA size) or, without one, what `load` writes into it; then `edit`
-/// runs on it. `false` if the table does not load or `edit` answers `false`.
-pub fn edit_working_copy<const NR: usize, const NG: usize, const NA: usize>(
-    apt: &mut Apt<NR, NG, NA>,
-    init: Option<(RealmId, u64)>,
-    load: impl FnOnce(&mut Apt<NR, NG, NA>) -> bool,
-    edit: &mut dyn FnMut(&mut Apt<NR, NG, NA>) -> bool,
-) -> bool {
-    let loaded = match init {
-        Some((owner, par_size)) => {
-            apt.reset(owner, par_size);
-            true
-        }
-        None => load(apt),
-    };
-    loaded && edit(apt)
 }
 
 /// Most tables a check borrows from its store at once: the caller's and one peer's.
 pub const MAX_LENT: usize = 2;
 
-/// A table an [`AptStore`] lends: a plain borrow of a table the store keeps decoded, or a
-/// borrow of a cell the store decoded it into (the firmware's store, which decodes in place).
+/// A table's words an [`AptStore`] lends: a plain borrow of words the store keeps, or a
+/// borrow of a cell the store copied them into (the firmware's store).
 #[derive(Debug)]
-pub enum Lent<'s, T> {
+pub enum Lent<'s, T: ?Sized> {
     /// Borrowed from the store.
     Borrowed(&'s T),
     /// Borrowed from one of the store's cells.
     Cell(core::cell::Ref<'s, T>),
 }
 
-impl<T> core::ops::Deref for Lent<'_, T> {
+impl<T: ?Sized> core::ops::Deref for Lent<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         match self {
@@ -127,6 +79,16 @@ impl<T> core::ops::Deref for Lent<'_, T> {
             Lent::Cell(table) => table,
         }
     }
+}
+
+/// A table's words, lent by a store.
+pub type Table<'s> = Lent<'s, [u64]>;
+
+/// The table in words a store lent (and so checked), read in place.
+pub fn view<const NR: usize, const NG: usize, const NA: usize>(
+    words: &[u64],
+) -> AptWords<'_, NR, NG, NA> {
+    AptWords::from_checked(words)
 }
 
 /// An APT that the index names could not be loaded, or its contents contradict another
@@ -185,77 +147,101 @@ pub enum Change {
 }
 
 impl Change {
-    /// Applies the change; `false` if it does not apply (nothing found, no free slot).
+    /// Applies the change to a table's words in place (`apt::words`); `false` if it does not
+    /// apply (nothing found, no free slot).
     pub fn apply<const NR: usize, const NG: usize, const NA: usize>(
         self,
-        apt: &mut Apt<NR, NG, NA>,
+        words: &mut [u64],
     ) -> bool {
+        let mut apt = AptWordsMut::<NR, NG, NA>::new(words);
         match self {
             Change::Init { owner, par_size } => {
-                apt.reset(owner, par_size);
+                apt.init(owner, par_size);
                 true
             }
             Change::AddRegion { id, range } => {
-                let free = apt.regions.iter_mut().find(|r| r.is_none());
-                free.map(|r| *r = Some(Region::new(id, range))).is_some()
+                // A free region slot's grant slots are free too (`AptWords::new`).
+                let Some(i) = apt.read().free_region_slot() else {
+                    return false;
+                };
+                apt.set_region(i, Some((id, range, RegionState::Live)));
+                true
             }
-            Change::RemoveRegion(id) => region_slot(apt, id).map(|r| *r = None).is_some(),
-            Change::Damage(id) => region_slot(apt, id)
-                .and_then(Option::as_mut)
-                .map(|r| {
-                    r.grants = [None; NG];
-                    r.state = apt::RegionState::Damaged;
-                })
-                .is_some(),
-            Change::AddGrant { region, grant } => region_slot(apt, region)
-                .and_then(Option::as_mut)
-                .and_then(|r| r.grants.iter_mut().find(|g| g.is_none()))
-                .map(|g| *g = Some(grant))
-                .is_some(),
-            Change::RemoveGrant(share) => grant_slot(apt, share).map(|g| *g = None).is_some(),
-            Change::SetGrant { share, state } => grant_slot(apt, share)
-                .and_then(Option::as_mut)
-                .map(|g| g.state = state)
-                .is_some(),
+            Change::RemoveRegion(id) => {
+                let Some(i) = apt.read().region_slot(id) else {
+                    return false;
+                };
+                apt.clear_region(i);
+                true
+            }
+            Change::Damage(id) => {
+                let read = apt.read();
+                let Some((i, (id, range, _))) = read
+                    .region_slot(id)
+                    .and_then(|i| Some((i, read.region_head(i)?)))
+                else {
+                    return false;
+                };
+                apt.clear_region(i);
+                apt.set_region(i, Some((id, range, RegionState::Damaged)));
+                true
+            }
+            Change::AddGrant { region, grant } => {
+                let read = apt.read();
+                let Some((i, j)) = read
+                    .region_slot(region)
+                    .and_then(|i| Some((i, read.free_grant_slot(i)?)))
+                else {
+                    return false;
+                };
+                apt.set_grant(i, j, Some(&grant));
+                true
+            }
+            Change::RemoveGrant(share) => {
+                let Some((i, j)) = apt.read().grant_slot(share) else {
+                    return false;
+                };
+                apt.set_grant(i, j, None);
+                true
+            }
+            Change::SetGrant { share, state } => {
+                let read = apt.read();
+                let Some(((i, j), grant)) = read
+                    .grant_slot(share)
+                    .and_then(|(i, j)| Some(((i, j), read.grant_in(i, j)?)))
+                else {
+                    return false;
+                };
+                apt.set_grant(i, j, Some(&Grant { state, ..grant }));
+                true
+            }
             Change::AddAttachment(a) => {
-                let free = apt.attachments.iter_mut().find(|x| x.is_none());
-                free.map(|x| *x = Some(a)).is_some()
+                let Some(k) = apt.read().free_attachment_slot() else {
+                    return false;
+                };
+                apt.set_attachment(k, Some(&a));
+                true
             }
             Change::RemoveAttachment(share) => {
-                attachment_slot(apt, share).map(|a| *a = None).is_some()
+                let Some(k) = apt.read().attachment_slot(share) else {
+                    return false;
+                };
+                apt.set_attachment(k, None);
+                true
             }
-            Change::SetWindow { share, window } => attachment_slot(apt, share)
-                .and_then(Option::as_mut)
-                .map(|a| a.window = window)
-                .is_some(),
+            Change::SetWindow { share, window } => {
+                let read = apt.read();
+                let Some((k, a)) = read
+                    .attachment_slot(share)
+                    .and_then(|k| Some((k, read.attachment_in(k)?)))
+                else {
+                    return false;
+                };
+                apt.set_attachment(k, Some(&Attachment { window, ..a }));
+                true
+            }
         }
     }
-}
-
-// The slots by the table's own index searches (`Apt::region_slot` and the others), which the
-// operations' checks use too.
-fn region_slot<const NR: usize, const NG: usize, const NA: usize>(
-    apt: &mut Apt<NR, NG, NA>,
-    id: RegionId,
-) -> Option<&mut Option<Region<NG>>> {
-    let i = apt.region_slot(id)?;
-    apt.regions.get_mut(i)
-}
-
-fn grant_slot<const NR: usize, const NG: usize, const NA: usize>(
-    apt: &mut Apt<NR, NG, NA>,
-    share: ShareId,
-) -> Option<&mut Option<Grant>> {
-    let (r, g) = apt.grant_slot(share)?;
-    apt.regions.get_mut(r)?.as_mut()?.grants.get_mut(g)
-}
-
-fn attachment_slot<const NR: usize, const NG: usize, const NA: usize>(
-    apt: &mut Apt<NR, NG, NA>,
-    share: ShareId,
-) -> Option<&mut Option<Attachment>> {
-    let i = apt.attachment_slot(share)?;
-    apt.attachments.get_mut(i)
 }
 
 /// A change to the table of the realm with RD `rd`.
@@ -453,40 +439,52 @@ impl Plan {
         self.edits.get(i)?.as_ref()
     }
 
-    /// Applies this plan's edits for `rd` to `apt` (loaded, or empty before an `Init`).
+    /// Applies this plan's edits for `rd` to its table's words in place (as its granule holds
+    /// them, or zero before an `Init`): `false` if an edit does not apply. In test, debug and
+    /// model-checker builds the result must also be a valid table (every field and rule,
+    /// `Apt::from_table_words`); the firmware relies on the checks that made the plan (the
+    /// model checker, the property tests, the fuzz target and the stress run decode every
+    /// table in full after every step).
     fn apply_to<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         rd: Rd,
-        apt: &mut Apt<NR, NG, NA>,
+        words: &mut [u64],
     ) -> bool {
-        (0..self.edit_count)
+        let applied = (0..self.edit_count)
             .filter_map(|i| self.edit_at(i))
             .filter(|e| e.rd == rd)
-            .all(|e| e.change.apply(apt))
+            .all(|e| e.change.apply::<NR, NG, NA>(words));
+        applied && valid_in_checked_builds::<NR, NG, NA>(words)
     }
 
-    /// The `Init` of `rd`'s first edit, the `first`th, if it is one.
-    fn init_of(&self, first: usize) -> Option<(RealmId, u64)> {
-        match self.edit_at(first).map(|e| e.change) {
-            Some(Change::Init { owner, par_size }) => Some((owner, par_size)),
-            _ => None,
-        }
-    }
-
-    /// The edits of `rd` applied to `table`, and the result checked: `false` if an edit does
-    /// not apply or the result is not a valid table.
-    fn edited_table<const NR: usize, const NG: usize, const NA: usize>(
-        &self,
-        rd: Rd,
-        table: &mut Apt<NR, NG, NA>,
-    ) -> bool {
-        self.apply_to(rd, table) && table.validate().is_ok()
+    /// True if `rd`'s first edit, the `first`th, creates its table.
+    fn creates(&self, first: usize) -> bool {
+        matches!(
+            self.edit_at(first).map(|e| e.change),
+            Some(Change::Init { .. })
+        )
     }
 }
 
+/// In test, debug and model-checker builds: the words are a valid table.
+#[cfg(any(test, debug_assertions, feature = "invariants", feature = "model"))]
+fn valid_in_checked_builds<const NR: usize, const NG: usize, const NA: usize>(
+    words: &[u64],
+) -> bool {
+    apt::Apt::<NR, NG, NA>::from_table_words(words).is_ok()
+}
+
+/// In the firmware's release build: the plan's checks are trusted (see `Plan::apply_to`).
+#[cfg(not(any(test, debug_assertions, feature = "invariants", feature = "model")))]
+const fn valid_in_checked_builds<const NR: usize, const NG: usize, const NA: usize>(
+    _: &[u64],
+) -> bool {
+    true
+}
+
 impl<const R: usize> Csm<R> {
-    /// Commits a checked plan: each edited table (load, edit, check, write), then the counters
-    /// and the index. Returns the effects for the monitor to apply and the reply. A plan that
+    /// Commits a checked plan: each edited table (edited in place by the store), then the
+    /// counters and the index. Returns the effects for the monitor to apply and the reply. A plan that
     /// fails (a table that does not load, an edit that does not apply, an invalid result:
     /// only a monitor bug gets there) answers `Err(Corrupt)` where it failed, with the counters
     /// and the index unchanged and the tables before it written: the monitor stops on it.
@@ -506,20 +504,11 @@ impl<const R: usize> Csm<R> {
         plan: &Plan,
         store: &mut (impl AptStore<NR, NG, NA> + ?Sized),
     ) -> Result<(), Corrupt> {
-        // One pass: a table the store keeps lent is edited in place and written; any other
-        // on a working copy, written.
         for (first, rd) in plan.edited() {
-            let init = plan.init_of(first);
-            let edit = &mut |table: &mut Apt<NR, NG, NA>| plan.edited_table(rd, table);
-            let in_place = match init {
-                Some(_) => None,
-                None => store.edit_lent(rd, edit),
-            };
-            let ok = match in_place {
-                Some(ok) => ok,
-                None => store.edit_copy(rd, init, edit),
-            };
-            if !ok {
+            let fresh = plan.creates(first);
+            if !store.edit(rd, fresh, &mut |words| {
+                plan.apply_to::<NR, NG, NA>(rd, words)
+            }) {
                 return Err(Corrupt);
             }
         }
@@ -554,9 +543,10 @@ impl<const R: usize> Csm<R> {
     ) -> Involved {
         let mut out = Involved::new();
         out.add(rd);
-        let Ok(Some((_, apt))) = self.own(store, rd) else {
+        let Ok(Some((_, words))) = self.own(store, rd) else {
             return out;
         };
+        let apt = view::<NR, NG, NA>(&words);
         let add_id = |id: RealmId, out: &mut Involved| {
             if let Some(e) = self.by_id(id) {
                 out.add(e.rd);
@@ -571,21 +561,19 @@ impl<const R: usize> Csm<R> {
                 }
             }
             Some(Call::Revoke { share }) => {
-                if let Some((_, g)) = apt.grant(*share) {
+                if let Some((_, _, g)) = apt.grant_of(*share) {
                     add_id(g.consumer, &mut out);
                 }
             }
             Some(Call::Destroy { region }) => {
-                for g in apt
-                    .regions()
-                    .filter(|r| r.id == *region)
-                    .flat_map(|r| r.grants())
-                {
-                    add_id(g.consumer, &mut out);
+                if let Some((_, r)) = apt.region(*region) {
+                    for g in r.grants() {
+                        add_id(g.consumer, &mut out);
+                    }
                 }
             }
             None => {
-                for g in apt.regions().flat_map(|r| r.grants()) {
+                for g in apt.grants() {
                     add_id(g.consumer, &mut out);
                 }
                 for a in apt.attachments() {

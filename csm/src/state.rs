@@ -6,10 +6,10 @@
 //! start at 1 and never go back, so no id is ever reused (S5). This file also holds the
 //! lookups the operations share.
 
-use apt::{Apt, IpaRange, Rd, RealmId, ShareId};
+use apt::{AptWords, IpaRange, Rd, RealmId, ShareId};
 
 use crate::effect::{Effect, Effects, MAX_EFFECTS};
-use crate::plan::{AptStore, Corrupt, Lent};
+use crate::plan::{AptStore, Corrupt, Table};
 
 /// CSM realms the firmware supports at once.
 pub const FW_REALMS: usize = 256;
@@ -132,10 +132,12 @@ impl<const R: usize> Csm<R> {
         &self,
         store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
         entry: &IndexEntry,
-    ) -> Result<Lent<'s, Apt<NR, NG, NA>>, Corrupt> {
-        match store.table(entry.rd) {
-            Some(apt) if apt.owner == entry.id => Ok(apt),
-            _ => Err(Corrupt),
+    ) -> Result<Table<'s>, Corrupt> {
+        let words = store.table(entry.rd).ok_or(Corrupt)?;
+        if AptWords::<NR, NG, NA>::from_checked(&words).owner() == entry.id {
+            Ok(words)
+        } else {
+            Err(Corrupt)
         }
     }
 
@@ -144,7 +146,7 @@ impl<const R: usize> Csm<R> {
         &self,
         store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
         rd: Rd,
-    ) -> Result<Option<(IndexEntry, Lent<'s, Apt<NR, NG, NA>>)>, Corrupt> {
+    ) -> Result<Option<(IndexEntry, Table<'s>)>, Corrupt> {
         match self.entry(rd) {
             Some(e) => Ok(Some((*e, self.load(store, e)?))),
             None => Ok(None),
@@ -157,7 +159,7 @@ impl<const R: usize> Csm<R> {
         &self,
         store: &'s (impl AptStore<NR, NG, NA> + ?Sized),
         id: RealmId,
-    ) -> Result<(IndexEntry, Lent<'s, Apt<NR, NG, NA>>), Corrupt> {
+    ) -> Result<(IndexEntry, Table<'s>), Corrupt> {
         let e = self.by_id(id).ok_or(Corrupt)?;
         Ok((*e, self.load(store, e)?))
     }
@@ -184,11 +186,11 @@ impl<const R: usize> Csm<R> {
     /// unmapped (its pages become unassigned with RIPAS `ripas`) and invalidated, and each
     /// received grant is dropped. The provider's side is the caller's to edit. Reads each
     /// consumer's received grant without borrowing its table (there may be many).
-    pub(crate) fn drop_grants<'g, const NR: usize, const NG: usize, const NA: usize>(
+    pub(crate) fn drop_grants<const NR: usize, const NG: usize, const NA: usize>(
         &self,
         store: &(impl AptStore<NR, NG, NA> + ?Sized),
         plan: &mut crate::plan::Plan,
-        grants: impl Iterator<Item = &'g apt::Grant>,
+        grants: impl Iterator<Item = apt::Grant>,
         ripas: rmm_abi::rmi::states::Ripas,
     ) -> Result<(), Corrupt> {
         for grant in grants {

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Codec tests: round trips, every kind of corruption (with and without a resealed checksum),
-//! and property tests over random bytes.
+//! Codec tests: round trips, every kind of corruption, and property tests over random bytes.
 
 use super::*;
+use crate::ids::{RealmId, RegionId, ShareId};
+use crate::range::IpaRange;
+use crate::table::{Attachment, Grant, GrantState, Region, RegionState};
+use crate::words::AptWordsMut;
+extern crate std;
 use proptest::prelude::*;
+use rmm_abi::csm::CsmMode;
+use std::format;
 
 type Small = Apt<2, 2, 3>;
 type Fw = crate::FwApt;
@@ -71,13 +77,6 @@ fn words_of(buf: &[u8; GRANULE_SIZE]) -> [u64; GRANULE_WORDS] {
     words
 }
 
-/// Recomputes the checksum so that the field checks behind it are reached.
-fn reseal(buf: &mut [u8; GRANULE_SIZE]) {
-    let words = words_of(buf);
-    let sum = checksum(&words, Small::ENCODED_LEN / 8);
-    buf[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 8].copy_from_slice(&sum.to_le_bytes());
-}
-
 /// The word form is the byte form read as little-endian words, both ways.
 #[test]
 fn words_and_bytes_are_the_same_encoding() {
@@ -89,19 +88,16 @@ fn words_and_bytes_are_the_same_encoding() {
         assert_eq!(*word, u64::from_le_bytes(*chunk));
     }
     assert_eq!(Small::decode_words(&words), Ok(t));
-    // A changed word of the table fails the checksum; one beyond the table is not summed but
-    // must be zero.
-    let mut changed = words;
-    changed[Small::ENCODED_LEN / 8 - 1] ^= 1 << 63;
-    assert_eq!(Small::decode_words(&changed), Err(DecodeError::Checksum));
+    // A word beyond the table must be zero.
     words[GRANULE_WORDS - 1] = 1 << 63;
     assert_eq!(Small::decode_words(&words), Err(DecodeError::NonZero));
 }
 
-/// The monitor's pair writes and reads the table's own words only: the words after the table
-/// are left as they are and never read, where the full decode requires them zero.
+/// The table's words alone are written and read by `write_table_words` and
+/// `from_table_words`: the words after the table are left as they are and never read, where
+/// the full decode requires them zero.
 #[test]
-fn the_monitor_writes_and_reads_the_table_words_only() {
+fn the_table_words_alone_are_written_and_read() {
     let t = sample();
     let table_words = Small::ENCODED_LEN / 8;
     let mut words = [0xAAAA_AAAA_AAAA_AAAA; GRANULE_WORDS];
@@ -114,15 +110,17 @@ fn the_monitor_writes_and_reads_the_table_words_only() {
             .iter()
             .all(|w| *w == 0xAAAA_AAAA_AAAA_AAAA)
     );
-    let mut read = Small::new(rid(1), PAR);
-    assert_eq!(read.read_words_into(&words), Ok(()));
-    assert_eq!(read, t);
+    assert_eq!(Small::from_table_words(&words), Ok(t));
+    assert_eq!(
+        Small::from_table_words(&words[..table_words - 1]),
+        Err(DecodeError::Length)
+    );
     assert_eq!(Small::decode_words(&words), Err(DecodeError::NonZero));
-    // Every word after the table, alone: ignored by the read, refused by the decode.
+    // Every word after the table, alone: ignored by the table read, refused by the decode.
     for i in table_words..GRANULE_WORDS {
         let mut one = full;
         one[i] = 1;
-        assert_eq!(Small::new(rid(1), PAR).read_words_into(&one), Ok(()));
+        assert_eq!(Small::from_table_words(&one), Ok(t));
         assert_eq!(
             Small::decode_words(&one),
             Err(DecodeError::NonZero),
@@ -134,46 +132,49 @@ fn the_monitor_writes_and_reads_the_table_words_only() {
 fn corrupt(at: usize, value: u8) -> Result<Small, DecodeError> {
     let mut buf = encoded(&sample());
     buf[at] = value;
-    reseal(&mut buf);
     Small::decode(&buf)
 }
 
 fn corrupt_u64(at: usize, value: u64) -> Result<Small, DecodeError> {
     let mut buf = encoded(&sample());
     buf[at..at + 8].copy_from_slice(&value.to_le_bytes());
-    reseal(&mut buf);
     Small::decode(&buf)
 }
 
-/// The monitor's read checks every field and the checksum but not the table rules, which the
-/// full decode adds: a sealed table whose regions overlap reads, and does not decode; a field
-/// or checksum error fails both.
+/// The monitor's read in place (`AptWords::new`) checks every field but not the table rules,
+/// which the full decode adds: a table whose regions overlap reads, and does not decode; a
+/// field error fails both.
 #[test]
-fn reading_checks_fields_and_checksum_decoding_also_the_rules() {
+fn reading_in_place_checks_fields_decoding_also_the_rules() {
     let mut overlapping = encoded(&sample());
     overlapping[REGION0 + 16..REGION0 + 24].copy_from_slice(&0x10_1000u64.to_le_bytes());
-    reseal(&mut overlapping);
     let words = words_of(&overlapping);
-    let mut table = Small::new(rid(1), PAR);
-    assert_eq!(table.read_words_into(&words), Ok(()));
-    assert_eq!(
-        Small::new(rid(1), PAR).decode_words_into(&words),
-        Err(DecodeError::Overlap)
-    );
-    let mut unsealed = words;
-    unsealed[REGION0 / 8 + 3] ^= 1;
-    assert_eq!(
-        Small::new(rid(1), PAR).read_words_into(&unsealed),
-        Err(DecodeError::Checksum)
-    );
+    assert!(AptWords::<2, 2, 3>::new(&words[..]).is_ok());
+    assert_eq!(Small::decode_words(&words), Err(DecodeError::Overlap));
     let mut bad_enum = encoded(&sample());
     bad_enum[R1_GRANT1 + 2] = 2;
-    reseal(&mut bad_enum);
     assert_eq!(
-        Small::new(rid(1), PAR).read_words_into(&words_of(&bad_enum)),
-        Err(DecodeError::BadEnum)
+        AptWords::<2, 2, 3>::new(&words_of(&bad_enum)[..]).err(),
+        Some(DecodeError::BadEnum)
+    );
+    // A free region slot holding a used grant.
+    let mut orphan = encoded(&sample());
+    let free = Small::grant_at(0, 0) * 8;
+    orphan[REGION0..REGION0 + REGION_LEN].fill(0);
+    orphan[free + GRANT_LEN..free + 2 * GRANT_LEN].fill(0);
+    orphan[free..free + GRANT_LEN]
+        .copy_from_slice(&encoded(&sample())[R1_GRANT1..R1_GRANT1 + GRANT_LEN]);
+    assert_eq!(
+        AptWords::<2, 2, 3>::new(&words_of(&orphan)[..]).err(),
+        Some(DecodeError::NonZero)
     );
 }
+
+// Record sizes in bytes.
+const HEADER_LEN: usize = crate::words::HEADER_WORDS * 8;
+const REGION_LEN: usize = crate::words::REGION_WORDS * 8;
+const GRANT_LEN: usize = crate::words::GRANT_WORDS * 8;
+const ATTACHMENT_LEN: usize = crate::words::ATTACHMENT_WORDS * 8;
 
 // Offsets in `sample()`'s layout.
 const REGION0: usize = HEADER_LEN;
@@ -202,16 +203,27 @@ fn encode_overwrites_every_byte() {
     assert_eq!(a, b);
 }
 
+/// Every byte counts: a changed byte is refused, or gives another table that encodes to
+/// exactly the changed bytes (no byte is ignored, none decodes two ways).
 #[test]
-fn every_single_byte_change_is_detected() {
+fn every_single_byte_change_is_refused_or_read_exactly() {
     let good = encoded(&sample());
+    let mut refused = 0;
     for at in 0..GRANULE_SIZE {
         for flip in [0x01u8, 0x80, 0xFF] {
             let mut buf = good;
             buf[at] ^= flip;
-            assert!(Small::decode(&buf).is_err(), "byte {at} ^ {flip:#x}");
+            match Small::decode(&buf) {
+                Err(_) => refused += 1,
+                Ok(t) => {
+                    assert_ne!(t, sample(), "byte {at} ^ {flip:#x}");
+                    assert_eq!(encoded(&t), buf, "byte {at} ^ {flip:#x}");
+                }
+            }
         }
     }
+    // Most changes hit a zero that must stay zero or a field that must stay valid.
+    assert!(refused > 3 * GRANULE_SIZE * 9 / 10, "{refused}");
 }
 
 #[test]
@@ -226,6 +238,11 @@ fn length_and_header() {
     assert_eq!(corrupt(18, 1), Err(DecodeError::NonZero));
     assert_eq!(corrupt_u64(24, 0), Err(DecodeError::ZeroId));
     assert_eq!(corrupt(48, 1), Err(DecodeError::NonZero));
+    assert_eq!(
+        corrupt(32, 1),
+        Err(DecodeError::NonZero),
+        "the word version 4 kept its checksum in"
+    );
     assert_eq!(corrupt_u64(40, 0), Err(DecodeError::BadRange), "no PAR");
     assert_eq!(
         corrupt_u64(40, 0x10_0000),
@@ -237,9 +254,7 @@ fn length_and_header() {
         Err(DecodeError::Capacity),
         "a table of other capacities is never reinterpreted"
     );
-    let mut bad_sum = good;
-    bad_sum[CHECKSUM_OFFSET] ^= 1;
-    assert_eq!(Small::decode(&bad_sum), Err(DecodeError::Checksum));
+    assert_eq!(corrupt(8, 4), Err(DecodeError::Version), "layout 4");
 }
 
 #[test]
@@ -290,7 +305,7 @@ fn region_and_grant_fields() {
 
 /// Two equal non-zero words where zeros must be (they cancel under an exclusive or, not under
 /// the inclusive or the zero checks use): in the header's reserved words, a free record and
-/// the granule's tail past the table, which the checksum does not cover.
+/// the granule's tail past the table.
 #[test]
 fn equal_words_in_a_zero_stretch_are_found() {
     let free_grant = REGION1 + REGION_LEN;
@@ -302,11 +317,10 @@ fn equal_words_in_a_zero_stretch_are_found() {
         let mut buf = encoded(&sample());
         buf[first..first + 8].copy_from_slice(&0x55u64.to_le_bytes());
         buf[second..second + 8].copy_from_slice(&0x55u64.to_le_bytes());
-        reseal(&mut buf);
         assert_eq!(Small::decode(&buf), Err(DecodeError::NonZero), "{first}");
     }
-    // After the table, every pair of equal words up to four apart: the zero check there takes
-    // four words a step, and an `^` in place of an `|` would cancel any such pair.
+    // After the table, every pair of equal words up to four apart: an `^` in place of an `|`
+    // would cancel any such pair.
     let table_words = Small::ENCODED_LEN / 8;
     let mut words = [0u64; GRANULE_WORDS];
     sample().encode_words(&mut words);
@@ -489,14 +503,13 @@ proptest! {
         prop_assert!(Fw::decode(&bytes).is_err());
     }
 
-    /// Random bytes behind a valid header and checksum reach every field check; they never
-    /// panic, and whatever decodes is a valid table that re-encodes to the same bytes.
+    /// Random bytes behind a valid header reach every field check; they never panic, and
+    /// whatever decodes is a valid table that re-encodes to the same bytes.
     #[test]
     fn random_body_never_panics(body in proptest::collection::vec(
         prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => any::<u8>()], GRANULE_SIZE - HEADER_LEN)) {
         let mut buf = encoded(&Small::new(rid(1), PAR));
         buf[HEADER_LEN..].copy_from_slice(&body);
-        reseal(&mut buf);
         if let Ok(t) = Small::decode(&buf) {
             prop_assert!(t.validate().is_ok());
             prop_assert_eq!(encoded(&t), buf);
@@ -513,12 +526,239 @@ proptest! {
         }
     }
 
-    /// Any change to an encoded valid table is detected.
+    /// Any change to an encoded valid table is refused, or read as another table that
+    /// encodes to exactly the changed bytes.
     #[test]
-    fn corruption_is_detected(t in arb_table(), at in 0..GRANULE_SIZE, flip in 1u8..=255) {
+    fn corruption_is_refused_or_read_exactly(t in arb_table(), at in 0..GRANULE_SIZE, flip in 1u8..=255) {
         let t = make_valid(t);
         let mut buf = encoded(&t);
         buf[at] ^= flip;
-        prop_assert!(Small::decode(&buf).is_err());
+        if let Ok(changed) = Small::decode(&buf) {
+            prop_assert_ne!(changed, t);
+            prop_assert_eq!(encoded(&changed), buf);
+        }
+    }
+}
+
+/// What `AptWords` reads of a valid table is what the typed table holds, lookup by lookup.
+fn words_agree(t: &Small) -> Result<(), TestCaseError> {
+    let mut words = [0u64; GRANULE_WORDS];
+    t.encode_words(&mut words);
+    let w =
+        AptWords::<2, 2, 3>::new(&words[..]).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+    prop_assert_eq!(w.owner(), t.owner);
+    prop_assert_eq!(w.par_size(), t.par_size);
+    prop_assert!(w.regions().eq(t.regions().copied()));
+    prop_assert!(w.attachments().eq(t.attachments().copied()));
+    prop_assert!(w.windows().eq(t.windows().map(|(a, r)| (*a, r))));
+    prop_assert!(w.relations().eq(t.relations()));
+    prop_assert_eq!(w.relation_count(), t.relations().count());
+    for (n, r) in t.relations().enumerate() {
+        prop_assert_eq!(w.relation(n), Some(r));
+    }
+    prop_assert_eq!(w.relation(t.relations().count()), None);
+    prop_assert_eq!(w.free_region_slot(), t.free_region_slot());
+    prop_assert_eq!(w.free_attachment_slot(), t.free_attachment_slot());
+    prop_assert!(w.grants().eq(t.regions().flat_map(|r| r.grants().copied())));
+    for (i, r) in t.regions.iter().enumerate() {
+        if let Some(r) = r {
+            prop_assert_eq!(w.free_grant_slot(i), r.free_grant_slot());
+            prop_assert_eq!(w.region_head(i), Some((r.id, r.range, r.state)));
+        } else {
+            prop_assert_eq!(w.region_head(i), None);
+        }
+    }
+    for id in 1..10 {
+        let region = RegionId::new(id).unwrap();
+        prop_assert_eq!(w.region_slot(region), t.region_slot(region));
+        prop_assert_eq!(w.region(region), t.region(region).map(|(i, r)| (i, *r)));
+        let share = ShareId::new(id).unwrap();
+        prop_assert_eq!(w.grant_slot(share), t.grant_slot(share));
+        prop_assert_eq!(w.grant(share), t.grant(share).map(|(r, g)| (*r, *g)));
+        prop_assert_eq!(
+            w.grant_of(share),
+            t.grant(share).map(|(r, g)| (r.id, r.range, *g))
+        );
+        prop_assert_eq!(w.attachment_slot(share), t.attachment_slot(share));
+        prop_assert_eq!(w.attachment(share), t.attachment(share).copied());
+    }
+    for page in 0..0x120 {
+        let range = IpaRange::new(page * 0x1000, 0x2000).unwrap();
+        prop_assert_eq!(w.overlaps_own(range), t.overlaps_own(range), "{:?}", range);
+    }
+    Ok(())
+}
+
+/// One record edit, as `AptWordsMut` makes it and as the typed table does.
+#[derive(Clone, Debug)]
+enum RecordEdit {
+    Region(usize, Option<Region<2>>),
+    Grant(usize, usize, Option<Grant>),
+    Attachment(usize, Option<Attachment>),
+    ClearRegion(usize),
+    Init(u64, u64),
+}
+
+fn arb_edit() -> impl Strategy<Value = RecordEdit> {
+    let table = arb_table();
+    (
+        0usize..5,
+        table,
+        0usize..3,
+        0usize..2,
+        any::<bool>(),
+        1u64..5,
+        1u64..64,
+    )
+        .prop_map(|(kind, t, slot, grant, none, owner, pages)| match kind {
+            0 => RecordEdit::Region(
+                slot % 2,
+                if none {
+                    None
+                } else {
+                    t.regions[1].or(t.regions[0])
+                },
+            ),
+            1 => RecordEdit::Grant(
+                slot % 2,
+                grant,
+                if none {
+                    None
+                } else {
+                    t.regions
+                        .iter()
+                        .flatten()
+                        .find_map(|r| r.grants().next().copied())
+                },
+            ),
+            2 => RecordEdit::Attachment(
+                slot,
+                if none {
+                    None
+                } else {
+                    t.attachments().next().copied()
+                },
+            ),
+            3 => RecordEdit::ClearRegion(slot % 2),
+            _ => RecordEdit::Init(owner, pages * 0x1000),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Every lookup of a table read in place answers what the decoded table answers.
+    #[test]
+    fn words_read_what_the_table_holds(t in arb_table()) {
+        words_agree(&make_valid(t))?;
+    }
+
+    /// Every record edit in place leaves the words the typed table with the same edit encodes
+    /// to (the table's words; those after it untouched).
+    #[test]
+    fn edits_in_place_write_what_the_table_encodes_to(t in arb_table(), edits in proptest::collection::vec(arb_edit(), 1..6)) {
+        let mut t = make_valid(t);
+        let mut words = [0x5555_5555_5555_5555u64; GRANULE_WORDS];
+        t.write_table_words(&mut words);
+        for edit in edits {
+            let mut w = AptWordsMut::<2, 2, 3>::new(&mut words);
+            match edit {
+                RecordEdit::Region(i, r) => {
+                    w.set_region(i, r.map(|r| (r.id, r.range, r.state)));
+                    match (t.regions[i].as_mut(), r) {
+                        (Some(old), Some(r)) => {
+                            old.id = r.id;
+                            old.range = r.range;
+                            old.state = r.state;
+                        }
+                        (None, Some(r)) => {
+                            // The record alone: the slot's grant records stay as they were (free).
+                            t.regions[i] = Some(Region { grants: [None; 2], ..r });
+                        }
+                        (_, None) => {
+                            // Only a free region's own record was written: its grants must be
+                            // free too for the typed table to say the same.
+                            if t.regions[i].is_some_and(|r| r.grants().next().is_some()) {
+                                w.clear_region(i);
+                            }
+                            t.regions[i] = None;
+                        }
+                    }
+                }
+                RecordEdit::Grant(i, j, g) => {
+                    if let Some(r) = t.regions[i].as_mut() {
+                        w.set_grant(i, j, g.as_ref());
+                        r.grants[j] = g;
+                    }
+                }
+                RecordEdit::Attachment(k, a) => {
+                    w.set_attachment(k, a.as_ref());
+                    t.attachments[k] = a;
+                }
+                RecordEdit::ClearRegion(i) => {
+                    w.clear_region(i);
+                    t.regions[i] = None;
+                }
+                RecordEdit::Init(owner, par) => {
+                    w.init(rid(owner), par);
+                    t = Small::new(rid(owner), par);
+                }
+            }
+            let mut expected = [0x5555_5555_5555_5555u64; GRANULE_WORDS];
+            t.write_table_words(&mut expected);
+            prop_assert_eq!(&words[..], &expected[..]);
+            // Whatever the edits left is read back as the typed table (fields; rules apart).
+            let read = AptWords::<2, 2, 3>::new(&words[..]).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert!(read.regions().eq(t.regions().copied()));
+            prop_assert!(read.attachments().eq(t.attachments().copied()));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The field check's fast path accepts exactly the tables the record decoders accept:
+    /// random words behind a valid header, mostly zeros and ones and small values where
+    /// the tags and ids are.
+    #[test]
+    fn the_fast_field_check_agrees_with_the_decoders(body in proptest::collection::vec(
+        prop_oneof![4 => Just(0u64), 2 => Just(1u64), 1 => 0u64..0x400, 1 => Just(0x1000u64),
+                    1 => Just(0x0101u64), 1 => Just(0x0301u64), 1 => Just(0x1_0301u64),
+                    1 => Just(u64::MAX - 0xFFF), 1 => any::<u64>()],
+        Small::TABLE_WORDS - crate::words::HEADER_WORDS)) {
+        let mut words = [0u64; GRANULE_WORDS];
+        Small::new(rid(1), PAR).write_table_words(&mut words);
+        words[crate::words::HEADER_WORDS..Small::TABLE_WORDS].copy_from_slice(&body);
+        let fast = crate::words::fields_hold::<2, 2, 3>(&words);
+        let precise = (0..2).all(|i| {
+            let region = crate::words::decode_region(words[Small::region_at(i)..][..4].try_into().unwrap());
+            region.is_ok() && (0..2).all(|j| {
+                let g = crate::words::decode_grant(words[Small::grant_at(i, j)..][..3].try_into().unwrap());
+                g.is_ok() && !(region.as_ref().is_ok_and(Option::is_none) && g.is_ok_and(|g| g.is_some()))
+            })
+        }) && (0..3).all(|k| crate::words::decode_attachment(words[Small::attachment_at(k)..][..6].try_into().unwrap()).is_ok());
+        prop_assert_eq!(fast, precise);
+        prop_assert_eq!(AptWords::<2, 2, 3>::new(&words[..]).is_ok(), precise);
+    }
+}
+
+/// The firmware's check refuses what `AptWords::new` refuses (with one error for all fields).
+#[test]
+fn the_firmware_check_refuses_what_the_precise_one_refuses() {
+    let mut words = [0u64; GRANULE_WORDS];
+    Fw::new(rid(1), PAR).write_table_words(&mut words);
+    assert_eq!(crate::capacity::fw::check(&words), Ok(()));
+    for at in 0..Fw::TABLE_WORDS {
+        for value in [1u64, 0x0101, 0x1000, u64::MAX] {
+            let mut bad = words;
+            bad[at] ^= value;
+            let precise = AptWords::<8, 4, 16>::new(&bad[..]).map(|_| ());
+            assert_eq!(
+                crate::capacity::fw::check(&bad).is_ok(),
+                precise.is_ok(),
+                "word {at} ^ {value:#x}: {precise:?}"
+            );
+        }
     }
 }

@@ -68,10 +68,12 @@ pub fn actions(w: &World) -> Vec<Action> {
     let mut shares: Vec<ShareId> = w
         .csm
         .apts
-        .tables
-        .iter()
-        .flatten()
-        .flat_map(|t| t.regions().flat_map(|r| r.grants().map(|g| g.share)))
+        .all()
+        .flat_map(|t| {
+            t.regions()
+                .flat_map(|r| r.grants().map(|g| g.share))
+                .collect::<Vec<_>>()
+        })
         .collect();
     shares.extend(ShareId::new(next_share));
     for i in 0..super::world::REALMS {
@@ -409,8 +411,8 @@ fn unchanged<T, E>(result: &Result<T, E>, before: &World, after: &World) -> Resu
     Ok(())
 }
 
-fn tables(w: &World) -> impl Iterator<Item = &ModelApt> {
-    w.csm.apts.tables.iter().flatten()
+fn tables(w: &World) -> impl Iterator<Item = ModelApt> + '_ {
+    w.csm.apts.all()
 }
 
 /// S5: every id that appears in the successor and not before is fresh.
@@ -497,13 +499,13 @@ fn check_rsi_transition(
                 {
                     return s7("ACCEPT attached another provider than expected");
                 }
-                check_grant_flip(b, a, my_id)?;
+                check_grant_flip(&b, &a, my_id)?;
             }
             Call::Detach { .. } => {
                 if consumer_side_changed && s != i {
                     return s7("DETACH changed another realm's windows");
                 }
-                check_grant_flip(b, a, my_id)?;
+                check_grant_flip(&b, &a, my_id)?;
             }
             Call::Query { .. } => {
                 if before.csm != after.csm {

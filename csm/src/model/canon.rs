@@ -55,7 +55,7 @@ fn rename_ids(w: &mut World) {
     let mut realms: Vec<u64> = w.csm.realms().map(|e| e.id.get()).collect();
     let mut regions: Vec<u64> = Vec::new();
     let mut shares: Vec<u64> = Vec::new();
-    for t in w.csm.apts.tables.iter().flatten() {
+    for t in w.csm.apts.all() {
         for r in t.regions() {
             regions.push(r.id.get());
             shares.extend(r.grants().map(|g| g.share.get()));
@@ -70,7 +70,10 @@ fn rename_ids(w: &mut World) {
     for e in w.csm.index.iter_mut().flatten() {
         e.id = realm(e.id);
     }
-    for t in w.csm.apts.tables.iter_mut().flatten() {
+    for i in 0..REALMS {
+        let Some(mut t) = w.csm.apts.get(i) else {
+            continue;
+        };
         t.owner = realm(t.owner);
         for r in t.regions.iter_mut().flatten() {
             r.id = region(r.id);
@@ -90,6 +93,7 @@ fn rename_ids(w: &mut World) {
         }
         t.attachments
             .sort_by_key(|a| a.map_or(u64::MAX, |a| a.share.get()));
+        w.csm.apts.set(i, Some(&t));
     }
     w.csm.next_realm = realms.len() as u64 + 1;
     w.csm.next_region = regions.len() as u64 + 1;
@@ -107,8 +111,8 @@ fn permute(w: &World, perm: [usize; REALMS]) -> World {
             }
         }
         out.realms[perm[i]] = r;
-        out.csm.apts.tables[perm[i]] = w.csm.apts.tables[i];
     }
+    out.csm.apts = w.csm.apts.permuted(perm);
     for e in out.csm.index.iter_mut().flatten() {
         if let Some(i) = slot(e.rd) {
             e.rd = rd(perm[i]);

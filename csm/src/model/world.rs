@@ -30,23 +30,84 @@ pub type ModelCsm = Csm<REALMS>;
 /// The model's table: 2 regions of 2 grants, 2 attachment slots.
 pub type ModelApt = Apt<2, 2, 2>;
 
-/// The model's APT granules, one per RD slot (decoded: the codec is tested on its own and by
-/// the granule-store tests; here the tables are hashed for every state).
+/// Words of the model's table (the first words of its granule).
+pub const MODEL_WORDS: usize = ModelApt::TABLE_WORDS;
+
+/// The model's APT granules, one per RD slot, as the words of their tables: the operations
+/// read and edit them in place as the monitor does (`apt::words`); the checks and the
+/// canonical form read them decoded ([`Apts::get`], every check of `Apt::from_table_words`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Apts {
-    /// The table bound to each RD slot.
-    pub tables: [Option<ModelApt>; REALMS],
+    tables: [Option<[u64; MODEL_WORDS]>; REALMS],
+}
+
+impl Apts {
+    /// No table.
+    pub const fn new() -> Self {
+        Self {
+            tables: [None; REALMS],
+        }
+    }
+
+    /// The table of slot `i`, decoded; `None` if there is none or it does not decode.
+    pub fn get(&self, i: usize) -> Option<ModelApt> {
+        ModelApt::from_table_words(self.tables.get(i)?.as_ref()?).ok()
+    }
+
+    /// Every table, decoded, in slot order.
+    pub fn all(&self) -> impl Iterator<Item = ModelApt> + '_ {
+        (0..REALMS).filter_map(|i| self.get(i))
+    }
+
+    /// Replaces the table of slot `i`.
+    pub fn set(&mut self, i: usize, table: Option<&ModelApt>) {
+        if let Some(slot) = self.tables.get_mut(i) {
+            *slot = table.map(|t| {
+                let mut words = [0; MODEL_WORDS];
+                t.write_table_words(&mut words);
+                words
+            });
+        }
+    }
+
+    /// The tables with slot `i`'s moved to slot `perm[i]`.
+    pub fn permuted(&self, perm: [usize; REALMS]) -> Self {
+        let mut out = *self;
+        for (i, &to) in perm.iter().enumerate() {
+            if let (Some(dst), Some(src)) = (out.tables.get_mut(to), self.tables.get(i)) {
+                *dst = *src;
+            }
+        }
+        out
+    }
+}
+
+impl Default for Apts {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl AptStore<2, 2, 2> for Apts {
-    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, ModelApt>> {
-        let table = slot(rd).and_then(|i| self.tables.get(i)?.as_ref());
-        table.map(crate::Lent::Borrowed)
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, [u64]>> {
+        let words = slot(rd).and_then(|i| self.tables.get(i)?.as_ref())?;
+        apt::AptWords::<2, 2, 2>::new(&words[..]).ok()?;
+        Some(crate::Lent::Borrowed(&words[..]))
     }
-    fn store(&mut self, rd: Rd, apt: &ModelApt) {
-        if let Some(t) = slot(rd).and_then(|i| self.tables.get_mut(i)) {
-            *t = Some(*apt);
+    fn edit(&mut self, rd: Rd, fresh: bool, edit: &mut dyn FnMut(&mut [u64]) -> bool) -> bool {
+        let Some(table) = slot(rd).and_then(|i| self.tables.get_mut(i)) else {
+            return false;
+        };
+        let mut words = match (fresh, *table) {
+            (true, _) => [0; MODEL_WORDS],
+            (false, Some(words)) if apt::AptWords::<2, 2, 2>::new(&words[..]).is_ok() => words,
+            (false, _) => return false,
+        };
+        let ok = edit(&mut words);
+        if ok {
+            *table = Some(words);
         }
+        ok
     }
     fn clear(&mut self, rd: Rd) {
         if let Some(t) = slot(rd).and_then(|i| self.tables.get_mut(i)) {
@@ -165,9 +226,7 @@ impl World {
         Self {
             csm: System {
                 global: ModelCsm::new(),
-                apts: Apts {
-                    tables: [None; REALMS],
-                },
+                apts: Apts::new(),
             },
             realms: [Realm::ABSENT; REALMS],
         }
@@ -211,9 +270,9 @@ impl World {
         self.csm.entry(rd(i)).map(|e| e.id)
     }
 
-    /// The table of slot `i`.
-    pub fn apt(&self, i: usize) -> Option<&ModelApt> {
-        self.csm.apts.tables.get(i).and_then(Option::as_ref)
+    /// The table of slot `i`, decoded.
+    pub fn apt(&self, i: usize) -> Option<ModelApt> {
+        self.csm.apts.get(i)
     }
 
     /// [`World::ready`], then realm 0 creates a region over pages 0–1 and shares it read-write

@@ -35,7 +35,8 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
-        let received = *apt.attachment(share).ok_or(RealmError::UnknownShare)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
+        let received = apt.attachment(share).ok_or(RealmError::UnknownShare)?;
         if received.provider != expected_provider {
             return Err(RealmError::WrongProvider);
         }
@@ -46,22 +47,23 @@ impl<const R: usize> Csm<R> {
             return Err(RealmError::AlreadyAttached);
         }
         let window = IpaRange::new(window_base, received.size).ok_or(RealmError::BadRange)?;
-        if !window.below(apt.par_size) {
+        if !window.below(apt.par_size()) {
             return Err(RealmError::OutsidePar);
         }
         if apt.overlaps_own(window) {
             return Err(RealmError::Overlap);
         }
         let (provider, papt) = self.peer(store, received.provider)?;
-        let (region, grant) = papt.grant(share).ok_or(Corrupt)?;
-        if region.id != received.region
-            || region.range.size() != received.size
+        let papt = crate::plan::view::<NR, NG, NA>(&papt);
+        let (region, source_range, grant) = papt.grant_of(share).ok_or(Corrupt)?;
+        if region != received.region
+            || source_range.size() != received.size
             || grant.mode != received.mode
         {
             return Err(RealmError::AptCorrupt);
         }
-        let source = view.summarize(provider.rd, region.range);
-        if source.assigned_ram != region.range.pages() {
+        let source = view.summarize(provider.rd, source_range);
+        if source.assigned_ram != source_range.pages() {
             return Err(RealmError::ProviderNotReady);
         }
         let target = view.summarize(caller, window);
@@ -83,7 +85,7 @@ impl<const R: usize> Csm<R> {
             consumer: caller,
             window,
             provider: provider.rd,
-            source: region.range.base(),
+            source: source_range.base(),
             mode: grant.mode,
         });
         plan.edit(
@@ -115,6 +117,7 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         let received = apt.attachment(share).ok_or(RealmError::UnknownShare)?;
         let window = received.window.ok_or(RealmError::NotAttached)?;
         // The provider's table is borrowed so that the commit edits it in place.

@@ -30,6 +30,7 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
         if reg.state == RegionState::Damaged {
             return Err(RealmError::RegionDamaged);
@@ -46,6 +47,7 @@ impl<const R: usize> Csm<R> {
         }
         reg.free_grant_slot().ok_or(RealmError::Full)?;
         let (_, capt) = self.peer(store, consumer)?;
+        let capt = crate::plan::view::<NR, NG, NA>(&capt);
         capt.free_attachment_slot().ok_or(RealmError::Full)?;
         let (id, next) = take_id(self.next_share).ok_or(RealmError::IdsExhausted)?;
         let share = ShareId::new(id).ok_or(RealmError::IdsExhausted)?;
@@ -82,10 +84,12 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
-        let (_, grant) = apt.grant(share).ok_or(RealmError::UnknownShare)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
+        let (_, _, grant) = apt.grant_of(share).ok_or(RealmError::UnknownShare)?;
         // The consumer's table is borrowed (not just its received grant read): the commit
         // then edits it in place instead of decoding it again.
         let (consumer, capt) = self.peer(store, grant.consumer)?;
+        let capt = crate::plan::view::<NR, NG, NA>(&capt);
         plan.start(self, Reply::Done);
         if let Some(window) = capt.attachment(share).and_then(|a| a.window)
             && !self.faulty(Fault::RevokeKeepsAliases)

@@ -33,6 +33,7 @@ impl<const R: usize> Csm<R> {
                 return Ok(());
             }
         };
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         if apt.windows().any(|(_, w)| w.contains(ipa)) {
             return Err(HostError::AliasEntry);
         }
@@ -46,7 +47,7 @@ impl<const R: usize> Csm<R> {
             }
         };
         plan.start(self, Reply::Done);
-        self.drop_grants(store, plan, region.grants(), Ripas::Destroyed)?;
+        self.drop_grants(store, plan, region.grants().copied(), Ripas::Destroyed)?;
         plan.edit(rd, Change::Damage(region.id))?;
         Ok(())
     }
@@ -85,7 +86,13 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), HostError> {
         match self.own(store, rd)? {
-            Some((_, apt)) if apt.windows().any(|(_, w)| hits(w)) => Err(HostError::AliasEntry),
+            Some((_, apt))
+                if crate::plan::view::<NR, NG, NA>(&apt)
+                    .windows()
+                    .any(|(_, w)| hits(w)) =>
+            {
+                Err(HostError::AliasEntry)
+            }
             _ => {
                 plan.start(self, Reply::Done);
                 Ok(())
@@ -105,7 +112,9 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         match self.own(store, caller)? {
-            Some((_, apt)) if apt.overlaps_own(range) => Err(RealmError::CsmMemory),
+            Some((_, apt)) if crate::plan::view::<NR, NG, NA>(&apt).overlaps_own(range) => {
+                Err(RealmError::CsmMemory)
+            }
             _ => {
                 plan.start(self, Reply::Done);
                 Ok(())

@@ -73,10 +73,11 @@ impl<const R: usize> Csm<R> {
     ) -> Result<(), HostError> {
         let slot = self.slot_of(rd).ok_or(HostError::NoApt)?;
         let (me, apt) = self.own(store, rd)?.ok_or(HostError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         if me.apt_pa != apt_pa {
             return Err(HostError::WrongApt);
         }
-        let grants = || apt.regions().flat_map(|r| r.grants());
+        let grants = || apt.grants();
         let relations = grants().count() + apt.attachments().count();
         // The last step removes the table itself, so it edits only the peers' tables; an
         // earlier one also removes its batch from the realm's own table.

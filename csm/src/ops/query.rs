@@ -25,6 +25,7 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (me, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         let info = match share {
             None => QueryInfo {
                 realm: me.id,
@@ -34,11 +35,11 @@ impl<const R: usize> Csm<R> {
                 attached: false,
             },
             Some(share) => {
-                if let Some((region, grant)) = apt.grant(share) {
+                if let Some((_, range, grant)) = apt.grant_of(share) {
                     QueryInfo {
                         realm: me.id,
                         consumer: Some(grant.consumer),
-                        size: region.range.size(),
+                        size: range.size(),
                         mode: Some(grant.mode),
                         attached: grant.state == GrantState::Attached,
                     }

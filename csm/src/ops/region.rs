@@ -26,10 +26,11 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         if range.size() > apt::capacity::MAX_REGION_SIZE {
             return Err(RealmError::TooLarge);
         }
-        if !range.below(apt.par_size) {
+        if !range.below(apt.par_size()) {
             return Err(RealmError::OutsidePar);
         }
         if apt.overlaps_own(range) {
@@ -66,9 +67,10 @@ impl<const R: usize> Csm<R> {
         plan: &mut Plan,
     ) -> Result<(), RealmError> {
         let (_, apt) = self.own(store, caller)?.ok_or(RealmError::NoApt)?;
+        let apt = crate::plan::view::<NR, NG, NA>(&apt);
         let (_, reg) = apt.region(region).ok_or(RealmError::UnknownRegion)?;
         plan.start(self, Reply::Done);
-        self.drop_grants(store, plan, reg.grants(), Ripas::Empty)?;
+        self.drop_grants(store, plan, reg.grants().copied(), Ripas::Empty)?;
         plan.edit(caller, Change::RemoveRegion(region))?;
         Ok(())
     }

@@ -14,6 +14,7 @@ mod scale;
 extern crate std;
 
 use apt::capacity::GRANULE_SIZE;
+use apt::codec::GRANULE_WORDS;
 use apt::{Apt, IpaRange, PAGE_SIZE, Rd, RealmId, RegionId, ShareId};
 use rmm_abi::csm::CsmMode;
 
@@ -29,42 +30,63 @@ use crate::plan::{AptStore, Corrupt, Plan};
 use crate::state::IndexEntry;
 use crate::view::{RangeSummary, Stage2View};
 
-/// An [`AptStore`] that keeps every table as its encoded granule, as the monitor does: `store`
-/// encodes and then decodes the granule again (every check of `Apt::decode`), and `table`
-/// lends that decoded copy; `clear` removes the granule. Any capacity.
+/// An [`AptStore`] that keeps every table in its granule's words, as the monitor does: `table`
+/// lends the table's words after the field checks of `AptWords::new`, `edit` edits a copy of
+/// the granule in place and keeps it only if the whole granule then decodes with every check
+/// of `Apt::decode` (the rules, and zeros after the table); `clear` removes the granule. Any
+/// capacity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct GranuleStore<const NR: usize = 8, const NG: usize = 4, const NA: usize = 16> {
-    pub(crate) granules: std::collections::BTreeMap<Rd, std::boxed::Box<[u8; GRANULE_SIZE]>>,
-    decoded: std::collections::BTreeMap<Rd, Option<std::boxed::Box<Apt<NR, NG, NA>>>>,
+    pub(crate) granules: std::collections::BTreeMap<Rd, std::boxed::Box<[u64; GRANULE_WORDS]>>,
 }
 
 impl<const NR: usize, const NG: usize, const NA: usize> Default for GranuleStore<NR, NG, NA> {
     fn default() -> Self {
         Self {
             granules: Default::default(),
-            decoded: Default::default(),
         }
+    }
+}
+
+impl<const NR: usize, const NG: usize, const NA: usize> GranuleStore<NR, NG, NA> {
+    /// The table bound to `rd`, decoded from its whole granule with every check.
+    pub(crate) fn decoded(&self, rd: Rd) -> Option<Apt<NR, NG, NA>> {
+        Apt::decode_words(self.granules.get(&rd)?).ok()
+    }
+
+    /// The granule bound to `rd`, as bytes.
+    pub(crate) fn bytes(&self, rd: Rd) -> Option<[u8; GRANULE_SIZE]> {
+        let words = self.granules.get(&rd)?;
+        let mut out = [0u8; GRANULE_SIZE];
+        for (chunk, word) in out.as_chunks_mut::<8>().0.iter_mut().zip(words.iter()) {
+            *chunk = word.to_le_bytes();
+        }
+        Some(out)
     }
 }
 
 impl<const NR: usize, const NG: usize, const NA: usize> AptStore<NR, NG, NA>
     for GranuleStore<NR, NG, NA>
 {
-    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, Apt<NR, NG, NA>>> {
-        self.decoded.get(&rd)?.as_deref().map(crate::Lent::Borrowed)
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, [u64]>> {
+        let words = &self.granules.get(&rd)?[..];
+        apt::AptWords::<NR, NG, NA>::new(words).ok()?;
+        Some(crate::Lent::Borrowed(words))
     }
-    fn store(&mut self, rd: Rd, apt: &Apt<NR, NG, NA>) {
-        let granule = self
-            .granules
-            .entry(rd)
-            .or_insert_with(|| std::boxed::Box::new([0; GRANULE_SIZE]));
-        apt.encode(granule);
-        let decoded = Apt::decode(&granule[..]).ok().map(std::boxed::Box::new);
-        self.decoded.insert(rd, decoded);
+    fn edit(&mut self, rd: Rd, fresh: bool, edit: &mut dyn FnMut(&mut [u64]) -> bool) -> bool {
+        let mut granule = match (fresh, self.granules.get(&rd)) {
+            (true, _) => std::boxed::Box::new([0; GRANULE_WORDS]),
+            (false, Some(g)) if apt::AptWords::<NR, NG, NA>::new(&g[..]).is_ok() => g.clone(),
+            (false, _) => return false,
+        };
+        let ok = edit(&mut granule[..]) && Apt::<NR, NG, NA>::decode_words(&granule).is_ok();
+        if ok {
+            self.granules.insert(rd, granule);
+        }
+        ok
     }
     fn clear(&mut self, rd: Rd) {
         self.granules.remove(&rd);
-        self.decoded.remove(&rd);
     }
 }
 
@@ -114,9 +136,7 @@ impl System {
     ) -> Result<Outcome, RealmError> {
         let size = self
             .apts
-            .tables
-            .iter()
-            .flatten()
+            .all()
             .find_map(|t| t.attachment(share).map(|a| a.size))
             .unwrap_or(PAGE_SIZE);
         self.accept_sized(c, share, provider, base, size, v)
@@ -209,9 +229,9 @@ impl System {
     pub(crate) fn find_grant(&self, share: ShareId) -> Option<(IndexEntry, Region<2>, Grant)> {
         self.global.find_grant(&self.apts, share)
     }
-    /// The table of the realm with this RD.
+    /// The table of the realm with this RD, decoded.
     pub(crate) fn apt(&self, d: Rd) -> Option<ModelApt> {
-        crate::plan::AptStore::table(&self.apts, d).map(|t| *t)
+        crate::model::world::slot(d).and_then(|i| self.apts.get(i))
     }
 }
 

@@ -191,13 +191,7 @@ fn share_is_full_with_every_grant_slot_used() {
 #[test]
 fn a_plan_that_does_not_apply_or_breaks_a_table_does_not_commit() {
     let (w, region, _) = offered(CsmMode::Read);
-    let range = w.csm.apts.tables[0]
-        .as_ref()
-        .unwrap()
-        .region(region)
-        .unwrap()
-        .1
-        .range;
+    let range = w.apt(0).unwrap().region(region).unwrap().1.range;
     let changes = [
         Change::RemoveGrant(ShareId::new(999).unwrap()),
         Change::AddRegion {
@@ -372,10 +366,11 @@ fn accept_refuses_a_grant_whose_two_records_disagree() {
     ];
     for edit in edits {
         let mut bad = w.clone();
-        let table = bad.csm.apts.tables[1].as_mut().unwrap();
+        let mut table = bad.apt(1).unwrap();
         let record = table.attachments.iter_mut().flatten();
         edit(record.into_iter().find(|a| a.share == share).unwrap());
         let size = table.attachment(share).unwrap().size;
+        bad.csm.apts.set(1, Some(&table));
         refused(&bad, RealmError::AptCorrupt, |c, v| {
             c.accept_sized(rd(1), share, p, base, size, v)
         });

@@ -44,11 +44,11 @@ fn ring_rd(i: usize) -> Rd {
 struct Store(GranuleStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>);
 
 impl AptStore<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS> for Store {
-    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, FwApt>> {
+    fn table(&self, rd: Rd) -> Option<crate::Lent<'_, [u64]>> {
         self.0.table(rd)
     }
-    fn store(&mut self, rd: Rd, apt: &FwApt) {
-        self.0.store(rd, apt)
+    fn edit(&mut self, rd: Rd, fresh: bool, edit: &mut dyn FnMut(&mut [u64]) -> bool) -> bool {
+        self.0.edit(rd, fresh, edit)
     }
     fn clear(&mut self, rd: Rd) {
         AptStore::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>::clear(&mut self.0, rd)
@@ -151,7 +151,7 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
         .unwrap();
     for i in 0..FW_REALMS {
-        let t: FwApt = *store.table(ring_rd(i)).unwrap();
+        let t: FwApt = store.0.decoded(ring_rd(i)).unwrap();
         assert_eq!(t.windows().count(), 1);
         assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 1);
     }
@@ -180,9 +180,9 @@ fn two_hundred_and_fifty_six_csm_realms_at_once() {
     assert_eq!(csm.realms().count(), FW_REALMS - 1);
     csm.check::<FW_REGIONS, FW_GRANTS, FW_ATTACHMENTS>(&store)
         .unwrap();
-    let six: FwApt = *store.table(ring_rd(6)).unwrap();
+    let six: FwApt = store.0.decoded(ring_rd(6)).unwrap();
     assert_eq!(six.regions().flat_map(|r| r.grants()).count(), 0);
-    let eight: FwApt = *store.table(ring_rd(8)).unwrap();
+    let eight: FwApt = store.0.decoded(ring_rd(8)).unwrap();
     assert_eq!(eight.attachments().count(), 0);
 
     // The freed index slot takes a new realm, with a RealmId never used before.
@@ -291,10 +291,13 @@ fn apt_destroy_of_a_realm_with_many_relations_runs_in_batches() {
     assert_eq!(unmapped, [ring_rd(0), ring_rd(1), ring_rd(2)]);
     assert!(csm.entry(ring_rd(0)).is_none());
     for c in 1..5 {
-        assert_eq!(store.table(ring_rd(c)).unwrap().attachments().count(), 0);
+        assert_eq!(
+            store.0.decoded(ring_rd(c)).unwrap().attachments().count(),
+            0
+        );
     }
     for p in [5, 6] {
-        let t = store.table(ring_rd(p)).unwrap();
+        let t = store.0.decoded(ring_rd(p)).unwrap();
         assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 0);
     }
 }
@@ -323,7 +326,7 @@ fn apt_destroy_batches_one_sided_realms_too() {
         assert!(csm.entry(ring_rd(realm)).is_none());
     }
     for c in 1..6 {
-        let t = store.table(ring_rd(c)).unwrap();
+        let t = store.0.decoded(ring_rd(c)).unwrap();
         assert_eq!(t.attachments().count(), 0, "realm {c}");
         assert_eq!(t.regions().flat_map(|r| r.grants()).count(), 0, "realm {c}");
     }

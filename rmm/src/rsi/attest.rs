@@ -68,8 +68,8 @@ pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
 }
 
 /// [`init`] of a realm with an APT: under the CSM lock (a host interrupt while waiting for it
-/// exits with `RMI_EXIT_IRQ`, the call not made), its table decoded into this frame and its
-/// shares read from it as the token encoder asks (`sharing::token::AptShares`).
+/// exits with `RMI_EXIT_IRQ`, the call not made), its table's words copied into this frame and
+/// its shares read from them as the token encoder asks (`sharing::token::AptShares`).
 #[inline(never)]
 fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {

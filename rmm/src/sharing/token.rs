@@ -3,8 +3,8 @@
 //! read from the realm's APT by RSI_ATTEST_TOKEN_INIT under the CSM lock — every grant it
 //! gave (role provider) and every grant it received (role consumer), each with the peer's
 //! RealmId, RIM, RPV and hash algorithm, the size, the mode and whether it is attached.
-//! [`AptShares`] hands them to the token encoder one at a time, built from the decoded table
-//! when asked: no list of them is kept anywhere (it was an 8 KiB snapshot).
+//! [`AptShares`] hands them to the token encoder one at a time, read from a copy of the
+//! table's words when asked: no list of them is kept anywhere (it was an 8 KiB snapshot).
 //!
 //! The peers' RD fields are read without their RD locks: a peer named by an APT is ACTIVE (a
 //! consumer must be ACTIVE to be offered a grant, a provider to make one), so its RIM is
@@ -16,7 +16,7 @@ use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::invariant;
 use crate::realm::descriptor::Rd;
-use apt::capacity::FwApt;
+use apt::capacity::FW_TABLE_WORDS;
 use apt::codec::GRANULE_WORDS;
 use attest::token::{CsmShare, CsmShares, Role, ShareMode};
 use csm::FwCsm;
@@ -31,37 +31,44 @@ const _: () = assert!(
         == apt::capacity::FW_REGIONS * apt::capacity::FW_GRANTS + apt::capacity::FW_ATTACHMENTS
 );
 
-/// The shares of one CSM realm's token, read from its decoded APT as the encoder asks (under
-/// the CSM lock, which the caller holds for as long as this lives).
+/// The shares of one CSM realm's token, read from a checked copy of its APT's words as the
+/// encoder asks (under the CSM lock, which the caller holds for as long as this lives).
 pub struct AptShares<'a, M: Machine> {
     csm: &'a FwCsm,
     machine: &'a M,
-    apt: &'a FwApt,
+    words: &'a [u64; FW_TABLE_WORDS],
 }
 
 impl<'a, M: Machine> AptShares<'a, M> {
-    /// Decodes the APT of the realm with RD `rd` into `table` and returns its RealmId and its
-    /// shares; `None` if the realm has no APT. The caller holds the CSM lock (`state`). A
-    /// table that does not decode can only be an RMM bug (APT granules are Realm PAS and
-    /// written only by CSM operations): the monitor stops.
+    /// Copies the table words of the APT of the realm with RD `rd` into `words`, checks them,
+    /// and returns its RealmId and its shares; `None` if the realm has no APT. The caller
+    /// holds the CSM lock (`state`). A table whose fields do not check, or of another owner,
+    /// can only be an RMM bug (APT granules are Realm PAS and written only by CSM
+    /// operations): the monitor stops.
     pub fn read(
         state: &'a CsmState,
         machine: &'a M,
         rd: GranuleAddr,
-        table: &'a mut FwApt,
+        words: &'a mut [u64; FW_TABLE_WORDS],
     ) -> Option<(u64, Self)> {
         let entry = *state.csm.entry(super::csm_rd(rd))?;
         let granule = GranuleAddr::new(entry.apt_pa)?;
-        let decoded = machine.with_realm_value(granule, 0, |words: &mut [u64; GRANULE_WORDS]| {
-            table.fw_decode_into(words).is_ok()
+        machine.with_realm_value(granule, 0, |granule: &mut [u64; GRANULE_WORDS]| {
+            words
+                .iter_mut()
+                .zip(granule.iter())
+                .for_each(|(w, g)| *w = *g);
         });
-        if !decoded || table.owner != entry.id {
-            invariant::broken_at("a realm's APT does not decode", rd.get());
+        let owner = apt::capacity::fw::check(&words[..])
+            .ok()
+            .map(|()| apt::capacity::FwAptWords::from_checked(&words[..]).owner());
+        if owner != Some(entry.id) {
+            invariant::broken_at("a realm's APT does not check", rd.get());
         }
         let shares = Self {
             csm: &state.csm,
             machine,
-            apt: table,
+            words,
         };
         Some((entry.id.get(), shares))
     }
@@ -79,11 +86,11 @@ impl<'a, M: Machine> AptShares<'a, M> {
 
 impl<M: Machine> CsmShares for AptShares<'_, M> {
     fn count(&self) -> usize {
-        self.apt.fw_relation_count()
+        apt::capacity::fw::relation_count(&self.words[..])
     }
 
     fn share(&self, index: usize) -> Option<CsmShare> {
-        let relation = self.apt.fw_relation(index)?;
+        let relation = apt::capacity::fw::relation(&self.words[..], index)?;
         let (peer_rim, peer_rpv, peer_hash) = self.peer(relation.peer);
         Some(CsmShare {
             role: if relation.given {
