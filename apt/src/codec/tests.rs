@@ -310,6 +310,7 @@ fn region_and_grant_fields() {
 fn equal_words_in_a_zero_stretch_are_found() {
     let free_grant = REGION1 + REGION_LEN;
     for (first, second) in [
+        (32, 48),
         (48, 56),
         (free_grant + 8, free_grant + 16),
         (GRANULE_SIZE - 16, GRANULE_SIZE - 8),
@@ -787,4 +788,47 @@ fn the_header_is_the_documented_layout() {
     assert_eq!(words[Small::grant_at(1, 1)], 1 | 3 << 8 | 1 << 16);
     assert_eq!(words[Small::attachment_at(1)], 1 | 3 << 8);
     assert_eq!(words[Small::attachment_at(2)], 1 | 1 << 8 | 1 << 16);
+}
+
+/// At the firmware's capacities (8 regions of 4 grants: lookups that confuse the two counts
+/// miss the later slots), a grant in the last region's last slot and a received grant in the
+/// last slot are found, listed and edited where they are.
+#[test]
+fn the_last_slots_of_a_firmware_table_are_reached() {
+    let mut t = Fw::new(rid(1), 0x1_0000_0000);
+    let mut r = Region::new(
+        RegionId::new(8).unwrap(),
+        IpaRange::new(0x80_0000, 0x1000).unwrap(),
+    );
+    let grant = Grant {
+        share: ShareId::new(32).unwrap(),
+        consumer: rid(2),
+        mode: CsmMode::Read,
+        state: GrantState::Offered,
+    };
+    r.grants[3] = Some(grant);
+    t.regions[7] = Some(r);
+    let received = Attachment {
+        share: ShareId::new(48).unwrap(),
+        provider: rid(3),
+        region: RegionId::new(9).unwrap(),
+        size: 0x1000,
+        mode: CsmMode::ReadWrite,
+        window: None,
+    };
+    t.attachments[15] = Some(received);
+    let mut words = [0u64; GRANULE_WORDS];
+    t.encode_words(&mut words);
+    let w = AptWords::<8, 4, 16>::new(&words[..]).unwrap();
+    assert_eq!(w.grants().collect::<std::vec::Vec<_>>(), [grant]);
+    assert_eq!(w.grant_slot(grant.share), Some((7, 3)));
+    assert_eq!(w.grant_of(grant.share), Some((r.id, r.range, grant)));
+    assert_eq!(w.region_slot(r.id), Some(7));
+    assert_eq!(w.attachment_slot(received.share), Some(15));
+    assert_eq!(w.relation_count(), 2);
+    assert!(w.relations().eq(t.relations()));
+    assert_eq!(w.free_grant_slot(7), Some(0));
+    AptWordsMut::<8, 4, 16>::new(&mut words).set_grant(7, 3, None);
+    t.regions[7].as_mut().unwrap().grants[3] = None;
+    assert_eq!(Fw::decode_words(&words), Ok(t));
 }
