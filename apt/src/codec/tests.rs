@@ -832,3 +832,39 @@ fn the_last_slots_of_a_firmware_table_are_reached() {
     t.regions[7].as_mut().unwrap().grants[3] = None;
     assert_eq!(Fw::decode_words(&words), Ok(t));
 }
+
+/// Equal non-zero words in pairs where a free record must be zero (they cancel under an
+/// exclusive or, not under the inclusive or the checks use), in every kind of free record:
+/// the firmware's fast check and the precise one both refuse them.
+#[test]
+fn equal_words_in_a_free_record_are_found() {
+    let mut t = Small::new(rid(1), PAR);
+    t.attachments[0] = sample().attachments[2];
+    let mut words = [0u64; GRANULE_WORDS];
+    t.encode_words(&mut words);
+    // Region slot 1 with its grants, and received-grant slots 1 and 2, are free.
+    let free_records = [
+        (Small::region_at(1), 4),
+        (Small::grant_at(1, 0), 3),
+        (Small::attachment_at(1), 6),
+    ];
+    for (at, len) in free_records {
+        for first in at + 1..at + len {
+            for second in first + 1..at + len {
+                let mut pair = words;
+                pair[first] = 0x55_000;
+                pair[second] = 0x55_000;
+                assert!(
+                    crate::words::check_fast::<2, 2, 3>(&pair).is_err(),
+                    "words {first} and {second}"
+                );
+                assert_eq!(
+                    AptWords::<2, 2, 3>::new(&pair[..]).err(),
+                    Some(DecodeError::NonZero),
+                    "words {first} and {second}"
+                );
+            }
+        }
+    }
+    assert_eq!(crate::words::check_fast::<2, 2, 3>(&words), Ok(()));
+}
