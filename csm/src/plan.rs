@@ -2,16 +2,16 @@
 //! Check, then commit. Every operation is split in two:
 //!
 //! * a **check** (`Csm::check_*`, `&self`): reads the global state, the APTs of the realms
-//!   involved (lent by an [`AptStore`], never copied) and the stage-2 summaries, makes every
-//!   check, and writes a [`Plan`] — the effects and reply, the new counters and index entry,
-//!   and the [`Edit`]s to the involved realms' tables. Nothing is written; an error changes
-//!   nothing (S10).
+//!   involved (their words lent by an [`AptStore`] and read in place, `apt::AptWords`) and
+//!   the stage-2 summaries, makes every check, and writes a [`Plan`] — the effects and reply,
+//!   the new counters and index entry, and the [`Edit`]s to the involved realms' tables.
+//!   Nothing is written; an error changes nothing (S10).
 //! * a **commit** ([`Csm::commit`], `&mut self`): one pass over the edited tables, each
-//!   loaded, edited, checked to be a valid table and written in turn (a table the store keeps
-//!   lent is edited in place, the others on a working copy), then the counters and the index.
-//!   It makes no decision. A plan that fails part way ([`Corrupt`]: a table that does not
-//!   load, an edit that does not apply, an invalid result) can only come from a monitor bug,
-//!   which stops the monitor: the tables written before it are never used.
+//!   edited in place by the store (record by record, [`Change::apply`]; in test, debug and
+//!   model-checker builds the result must also be a valid table), then the counters and the
+//!   index. It makes no decision. A plan that fails part way ([`Corrupt`]: a table that does
+//!   not load, an edit that does not apply, an invalid result) can only come from a monitor
+//!   bug, which stops the monitor: the tables written before it are never used.
 //!
 //! The monitor holds the CSM lock from the check to the end of the commit, so the tables the
 //! commit loads are the ones the check loaded. [`Csm::involved`] tells it, before the check,

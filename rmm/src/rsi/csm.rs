@@ -22,8 +22,8 @@ use rmm_abi::rmi::exit::RecExitReason;
 use rmm_abi::rsi::status::RsiStatus;
 
 /// Handles CSM call `command` with the realm's registers `x`. Out of line and outside the
-/// world switch (`rsi::dispatch` defers it): its frame holds the RD locks and the decoded
-/// tables, which no other RSI call should pay for.
+/// world switch (`rsi::dispatch` defers it): its frame holds the RD locks and the tables'
+/// cells, which no other RSI call should pay for.
 #[inline(never)]
 pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);

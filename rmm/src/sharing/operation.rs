@@ -6,7 +6,7 @@
 //! finished its own checks, the commit and every effect ([`Operation::commit`]) before any
 //! lock is released (S9, S10).
 //!
-//! A table that does not decode, or a checked plan that does not commit, can only be an RMM
+//! A table whose fields do not check, or a checked plan that does not commit, can only be an RMM
 //! bug (APT granules are Realm PAS and written only here): the monitor stops.
 
 use super::effects;
@@ -20,8 +20,8 @@ use crate::invariant;
 use csm::{Call, Effect, FwCsm, Outcome, Plan};
 
 /// The locks of one operation and the APTs they make reachable (through the caller's store,
-/// which keeps the tables it decoded: it stays in the caller's frame and is only borrowed, so
-/// its cached tables are never copied from frame to frame).
+/// which keeps the tables' words it copied into its cells: it stays in the caller's frame and
+/// is only borrowed, so its cells are never copied from frame to frame).
 pub struct Operation<'a, 's, M: Machine> {
     granules: &'a GranuleTable,
     machine: &'a M,
@@ -36,7 +36,7 @@ impl<'a, 's, M: Machine> Operation<'a, 's, M> {
     /// With the CSM lock `csm` held, locks the RDs an operation by (RSI `call`) or on (host
     /// event, `None`) the realm `named` involves. `NotRd` if `named` is not an RD. `store`
     /// is a new, empty store of the caller's (`GranuleStore::new`), used for the whole
-    /// operation: the caller's table, decoded here to find the RDs involved, stays lent
+    /// operation: the caller's table, read here to find the RDs involved, stays lent
     /// from it afterwards. `rds` is the caller's empty `LockedRds::new()`: the locks are
     /// taken into it, in the caller's frame, and released when the caller drops it.
     pub fn begin(

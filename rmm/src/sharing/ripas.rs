@@ -17,8 +17,8 @@ use csm::RealmError;
 
 /// Whether `range` of the realm with RD `rd` and APT `apt` stays clear of its regions and
 /// windows: `Err` with the state machine's refusal if not. The caller holds the CSM lock
-/// (`state`). A table that does not decode can only be an RMM bug: the monitor stops. Out of
-/// line (and once for both callers): the plan and the decoded table are not on either
+/// (`state`). A table whose fields do not check can only be an RMM bug: the monitor stops.
+/// Out of line (and once for both callers): the plan and the table's cell are not on either
 /// caller's frame.
 #[inline(never)]
 pub fn check_ripas_change(
