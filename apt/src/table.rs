@@ -191,14 +191,6 @@ impl<const NR: usize, const NG: usize, const NA: usize> Apt<NR, NG, NA> {
         }
     }
 
-    /// Makes this the empty table [`Apt::new`] gives, in place (no table-sized temporary).
-    pub fn reset(&mut self, owner: RealmId, par_size: u64) {
-        self.owner = owner;
-        self.par_size = par_size;
-        self.regions.iter_mut().for_each(|r| *r = None);
-        self.attachments.iter_mut().for_each(|a| *a = None);
-    }
-
     /// The regions in use.
     pub fn regions(&self) -> impl Iterator<Item = &Region<NG>> {
         self.regions.iter().flatten()

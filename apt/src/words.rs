@@ -287,11 +287,6 @@ impl<'a, const NR: usize, const NG: usize, const NA: usize> AptWords<'a, NR, NG,
         Self { words }
     }
 
-    /// The words.
-    pub fn words(&self) -> &'a [u64] {
-        self.words
-    }
-
     /// The realm this table belongs to.
     pub fn owner(&self) -> RealmId {
         RealmId::new(word(self.words, OWNER_WORD)).unwrap_or(RealmId::MIN)

@@ -33,6 +33,23 @@ pub const fn empty_cell() -> WordCell {
     RefCell::new([0; FW_TABLE_WORDS])
 }
 
+/// Copies the table words of the APT granule `granule` into `words` and checks them (header
+/// and every record's fields, `apt::capacity::fw::check`); `false` if they do not check. The
+/// caller holds the CSM lock, under which APT granules change only through a store.
+pub fn load_checked(
+    machine: &impl Machine,
+    granule: GranuleAddr,
+    words: &mut [u64; FW_TABLE_WORDS],
+) -> bool {
+    machine.with_realm_value(granule, 0, |granule: &mut [u64; GRANULE_WORDS]| {
+        words
+            .iter_mut()
+            .zip(granule.iter())
+            .for_each(|(w, g)| *w = *g);
+    });
+    apt::capacity::fw::check(words).is_ok()
+}
+
 /// The APT granules of the locked realms.
 pub struct GranuleStore<'m, M: Machine> {
     machine: &'m M,
@@ -103,17 +120,8 @@ impl<'m, M: Machine> GranuleStore<'m, M> {
     /// Copies the table words of `rd`'s granule into `words` and checks them; `false` if
     /// there is no granule or its words do not check.
     fn load(&self, rd: apt::Rd, words: &mut [u64; FW_TABLE_WORDS]) -> bool {
-        let Some(granule) = self.granule(rd) else {
-            return false;
-        };
-        self.machine
-            .with_realm_value(granule, 0, |granule: &mut [u64; GRANULE_WORDS]| {
-                words
-                    .iter_mut()
-                    .zip(granule.iter())
-                    .for_each(|(w, g)| *w = *g);
-            });
-        apt::capacity::fw::check(words).is_ok()
+        self.granule(rd)
+            .is_some_and(|granule| load_checked(self.machine, granule, words))
     }
 
     /// Writes `words` into the table words of `rd`'s granule (the words after them stay

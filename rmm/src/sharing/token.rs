@@ -17,7 +17,6 @@ use crate::granule::GranuleAddr;
 use crate::invariant;
 use crate::realm::descriptor::Rd;
 use apt::capacity::FW_TABLE_WORDS;
-use apt::codec::GRANULE_WORDS;
 use attest::token::{CsmShare, CsmShares, Role, ShareMode};
 use csm::FwCsm;
 use rmm_abi::csm::CsmMode;
@@ -53,16 +52,8 @@ impl<'a, M: Machine> AptShares<'a, M> {
     ) -> Option<(u64, Self)> {
         let entry = *state.csm.entry(super::csm_rd(rd))?;
         let granule = GranuleAddr::new(entry.apt_pa)?;
-        machine.with_realm_value(granule, 0, |granule: &mut [u64; GRANULE_WORDS]| {
-            words
-                .iter_mut()
-                .zip(granule.iter())
-                .for_each(|(w, g)| *w = *g);
-        });
-        let owner = apt::capacity::fw::check(&words[..])
-            .ok()
-            .map(|()| apt::capacity::FwAptWords::from_checked(&words[..]).owner());
-        if owner != Some(entry.id) {
+        let checked = super::store::load_checked(machine, granule, words);
+        if !checked || apt::capacity::FwAptWords::from_checked(&words[..]).owner() != entry.id {
             invariant::broken_at("a realm's APT does not check", rd.get());
         }
         let shares = Self {
