@@ -297,6 +297,9 @@ pub fn run_tests(options: &Options) -> Result {
     if !options.groups.is_empty() {
         let mut verdicts = Vec::new();
         for name in &options.groups {
+            if options.gdb && [MSG_SMOKE, STACK_BOUND, PANIC_SITES].contains(&name.as_str()) {
+                return Err(format!("--gdb: `{name}` is not a boot of the RMM under QEMU").into());
+            }
             if name == MSG_SMOKE {
                 verdicts.push(msg_smoke()?);
                 continue;
@@ -310,7 +313,8 @@ pub fn run_tests(options: &Options) -> Result {
                 continue;
             }
             let Some(group) = GROUPS.iter().find(|g| g.name == name.as_str()) else {
-                let names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
+                let mut names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
+                names.extend([MSG_SMOKE, STACK_BOUND, PANIC_SITES]);
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
             };
             verdicts.push(run_group(group, Display::Results, options)?);

@@ -2,13 +2,15 @@
 //! `cargo xtask <command> [options]`: everything needed to set up, build, boot and test the RMM.
 //!
 //! Commands (each one does the set-up it needs first, idempotently):
-//! - `setup`: apt sources and packages, the TF-A source, the rustup target.
+//! - `setup`: apt sources and packages, the TF-A source (unless `--tfa-dir`), the rustup
+//!   target, and the Linux guest (Debian's arm64 kernel and busybox, [`linux`]).
 //! - `build`: the QEMU firmware: RMM and test hypervisor for QEMU, packed with TF-A `PLAT=qemu`
 //!   into `target/images/qemu/qemu_fw.bios`.
 //! - `run`: build, then boot QEMU (RME, 4 CPUs) and show the Confidential Shared Memory demo
 //!   ([`demo`]): the RMM's banner and a short story, checked as the `demo` test group checks it.
-//! - `test`: formatting and clippy, host tests, the FVP images built and checked, then the
-//!   QEMU end-to-end suite.
+//! - `test`: formatting and clippy, host tests, the corpus replays, the FVP images built and
+//!   checked, the Shrinkwrap overlays checked with Shrinkwrap, then the QEMU end-to-end groups
+//!   and the scripted Linux realm boots.
 //! - `bench`: instruction counts under `-icount shift=0 -smp 1`, image sizes, and the message
 //!   benchmark between two realms counted by a QEMU plugin ([`bench_msg`]).
 //! - `size`: image section sizes.
@@ -57,7 +59,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command> [options]
 commands: setup, build, run, test, bench, size, fvp, shrinkwrap, model-check [args],
           token <file>, linux [--no-initrd] [--smp2] [--scripted [--icount]],
-          fuzz [target] [--runs N|--seconds S], mutants [file.rs...] [--quick] [--jobs N], help";
+          fuzz [target] [--runs N|--seconds S] [--jobs J] [--merge], mutants [file.rs...] [--quick] [--jobs N], help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -11,8 +11,9 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// QEMU CPUs the test hypervisor can drive (`tests/payloads/host/src/platform.rs`, `MAX_CPUS`).
 pub const MAX_SMP: u32 = 8;
 
-/// The most CPUs an RMM build may be configured for: 24 KiB of stack each must fit the image
-/// (QEMU's whole carve-out is 24 MiB).
+/// The most CPUs an RMM build may be configured for: a 12 KiB stack each (`rmm::arch`'s
+/// `STACK_SIZE`) must fit the Realm carve-out beside the image and the granule table (QEMU's
+/// whole carve-out is 24 MiB).
 pub const MAX_RMM_CPUS: u32 = 256;
 
 /// How long a QEMU boot may take.
@@ -123,6 +124,7 @@ fn allowed(command: &str) -> &'static [&'static str] {
             "--deadline",
             "--no-deadline",
             "--print-qemu",
+            "--gdb",
             "--tfa-dir",
             "--tfa-flag",
         ],
@@ -138,9 +140,11 @@ options (each command takes only those that make sense for it; see the README):
   --deadline SECS   kill a QEMU boot after SECS seconds (run, test; default 60)
   --no-deadline     never kill QEMU (run, test)
   --print-qemu      print QEMU's command line before booting (run, test)
-  --group NAME      boot only this QEMU group (suite, fault, csm, demo, msg-smoke), skipping the
-                    lint, host tests, FVP build and Linux groups (test; repeatable)
-  --gdb             debug-info build, QEMU waits for gdb on :1234 (-s -S), no deadline (run)
+  --group NAME      run only this group (QEMU boots: suite, fault, csm, demo, msg-smoke; image
+                    checks: stack-bound, panic-sites), skipping the lint, host tests, FVP build
+                    and Linux groups (test; repeatable)
+  --gdb             debug-info build, QEMU waits for gdb on :1234 (-s -S), no deadline (run;
+                    test with exactly one --group, judged as usual when QEMU exits)
   --max-cpus N      RMM built for at most N CPUs (build, run, fvp; default 32; QEMU needs 32)
   --log-level L     RMM log level at compile time: off, error, warn, info (build, run, fvp)
   --tfa-dir DIR     build this TF-A source tree instead of Debian's 2.12 package
@@ -227,6 +231,11 @@ pub fn parse(command: &str, args: &[String]) -> Result<Options, String> {
             _ => unreachable!("every allowed option is handled"),
         }
     }
+    if options.gdb && command == "test" && options.groups.len() != 1 {
+        return Err(
+            "`test --gdb` debugs one boot: name exactly one QEMU group with --group".into(),
+        );
+    }
     if options.gdb {
         if deadline_set {
             return Err("--gdb runs without a deadline; drop --deadline/--no-deadline".into());
@@ -296,6 +305,10 @@ mod tests {
         let o = parse("test", &args("--group csm --group=suite --deadline 90")).unwrap();
         assert_eq!(o.groups, ["csm", "suite"]);
         assert!(parse("test", &args("--group")).is_err());
+        let o = parse("test", &args("--group suite --gdb")).unwrap();
+        assert!(o.gdb && o.deadline == Deadline::Never);
+        assert!(parse("test", &args("--gdb")).is_err());
+        assert!(parse("test", &args("--group suite --group csm --gdb")).is_err());
         assert!(parse("run", &args("--group csm")).is_err());
     }
 

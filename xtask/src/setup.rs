@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask setup`: installs what the build and the QEMU runs need, idempotently.
 //!
-//! Supported: Debian 12 (bookworm) on x86_64 or aarch64, as root or with `sudo`. On any other
+//! Supported: Debian 12 (bookworm) on x86_64 (the only host tested), as root or with `sudo`. On any other
 //! system the apt steps are skipped with a message saying so, and setup only checks that the
 //! tools are there (see the README for the list).
 //!
@@ -60,7 +60,10 @@ pub fn run() -> Result {
         }
         Err(why) => check_tools_without_apt(&why)?,
     }
-    tfa_source()?;
+    // With `--tfa-dir` the user's tree is built and Debian's source package is not needed.
+    if !crate::tfa::has_own_tree() {
+        tfa_source()?;
+    }
     ensure_rust_target()?;
     crate::linux::setup_guest();
     Ok(())
@@ -93,6 +96,8 @@ fn check_tools_without_apt(why: &str) -> Result {
     eprintln!("xtask: warning: {why}. Skipping the apt steps; checking the tools instead.");
     let mut missing: Vec<String> = TOOLS
         .iter()
+        // `dpkg-source` only unpacks Debian's TF-A source, which `--tfa-dir` replaces.
+        .filter(|t| !(**t == "dpkg-source" && crate::tfa::has_own_tree()))
         .filter(|t| !cmd::have(t))
         .map(|t| t.to_string())
         .collect();

@@ -36,6 +36,11 @@ fn options() -> &'static TfaOptions {
     OPTIONS.get_or_init(TfaOptions::default)
 }
 
+/// Whether this run builds a TF-A tree of the user's (`--tfa-dir`) instead of Debian's.
+pub fn has_own_tree() -> bool {
+    options().source.is_some()
+}
+
 fn make_flags(platform: Platform) -> Vec<String> {
     let mut flags = vec![
         "CROSS_COMPILE=aarch64-linux-gnu-".to_string(),
