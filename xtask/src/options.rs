@@ -138,8 +138,9 @@ options (each command takes only those that make sense for it; see the README):
   --deadline SECS   kill a QEMU boot after SECS seconds (run, test; default 60)
   --no-deadline     never kill QEMU (run, test)
   --print-qemu      print QEMU's command line before booting (run, test)
-  --group NAME      boot only this QEMU group (suite, fault, csm, demo, msg-smoke), skipping the
-                    lint, host tests, FVP build and Linux groups (test; repeatable)
+  --group NAME      run only this group (suite, fault, csm, demo, msg-smoke, stack-bound,
+                    panic-sites, linux, linux-smp2), skipping the lint, host tests and FVP
+                    build (test; repeatable)
   --gdb             debug-info build, QEMU waits for gdb on :1234 (-s -S), no deadline (run)
   --max-cpus N      RMM built for at most N CPUs (build, run, fvp; default 32; QEMU needs 32)
   --log-level L     RMM log level at compile time: off, error, warn, info (build, run, fvp)
