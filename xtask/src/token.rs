@@ -259,10 +259,11 @@ pub fn decode_input(raw: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// The bytes of `hexdump -C` output, or `None` if `text` is not that: every line an offset
-/// of 8 or more hex digits (the next byte's), up to 16 bytes as pairs of hex digits, and the
-/// ASCII column between `|`s; `*` alone repeats the line before up to the next offset; a last
-/// line with the offset only gives the length.
+/// The bytes of `hexdump -C` output, or `None` if `text` is not that: every line that starts
+/// with an offset of 8 to 16 hex digits (the next byte's) has up to 16 bytes as pairs of hex
+/// digits and the ASCII column between `|`s; `*` alone repeats the line before up to the next
+/// offset; a last line with the offset only gives the length. Other lines (a shell prompt, a
+/// log line the console interleaved) are skipped; the offsets must follow on without a gap.
 fn hexdump_canonical(text: &str) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
     let mut last: Vec<u8> = Vec::new();
@@ -275,7 +276,8 @@ fn hexdump_canonical(text: &str) -> Option<Vec<u8>> {
         }
         let (offset, rest) = line.split_once(' ').unwrap_or((line, ""));
         if !(8..=16).contains(&offset.len()) || !offset.chars().all(|c| c.is_ascii_hexdigit()) {
-            return None;
+            // Not a hexdump line: the console's other output (a prompt, the RMM's log).
+            continue;
         }
         let offset = usize::from_str_radix(offset, 16).ok()?;
         if repeat {

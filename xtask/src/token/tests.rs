@@ -134,8 +134,15 @@ fn hexdump_c_output_is_decoded() {
     let text = hexdump_c(&bytes);
     assert!(text.contains("*\n"), "{text}");
     assert_eq!(decode_input(text.as_bytes()), bytes);
-    // Pasted with leading blanks and a blank line.
-    let pasted = format!("\n  {}", hexdump_c(&t).replace('\n', "\n  "));
+    // Pasted with leading blanks, a blank line, the shell's prompt and a log line the console
+    // put between the hexdump's lines.
+    let mut pasted = format!("\n~ # cat outblob | hexdump -C\n  {}", hexdump_c(&t));
+    pasted = pasted.replacen(
+        "\n00000010",
+        "\nRMM[0] INFO  attestation: signing\n00000010",
+        1,
+    );
+    assert!(pasted.contains("RMM[0]"));
     assert_eq!(decode_input(pasted.as_bytes()), t);
     // A gap in the offsets is not hexdump output (it is read as plain hex digits instead).
     let broken = "00000000  01 02\n00000010  03\n";
