@@ -339,7 +339,11 @@ impl Vm {
     }
 
     /// A protected RAM page without DATA was touched: back the chunk around it with
-    /// DATA_CREATE_UNKNOWN (pages already backed, or no longer RIPAS RAM, are skipped).
+    /// DATA_CREATE_UNKNOWN (pages already backed are skipped). DATA_CREATE_UNKNOWN keeps an
+    /// entry's RIPAS, so a neighbour the realm made EMPTY gets a granule too (ASSIGNED_EMPTY,
+    /// which the realm cannot touch); the ranges Linux makes EMPTY at boot (the swiotlb pool,
+    /// 2 MiB aligned here, and the atomic pool, an order-5 buddy block) are 64 KiB aligned, so
+    /// the chunks do not straddle them.
     pub fn populate(&mut self, ipa: u64) -> Result<(), Error> {
         self.stats.protected_faults += 1;
         let chunk = FAULT_CHUNK * PAGE;
