@@ -296,9 +296,15 @@ const HOST_TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1
 pub fn run_tests(options: &Options) -> Result {
     if !options.groups.is_empty() {
         let mut verdicts = Vec::new();
+        let mut skipped = 0;
         for name in &options.groups {
-            if options.gdb && [MSG_SMOKE, STACK_BOUND, PANIC_SITES].contains(&name.as_str()) {
-                return Err(format!("--gdb: `{name}` is not a boot of the RMM under QEMU").into());
+            let not_a_boot = [MSG_SMOKE, STACK_BOUND, PANIC_SITES].contains(&name.as_str())
+                || LINUX_GROUPS.iter().any(|(_, g)| *g == name.as_str());
+            if options.gdb && not_a_boot {
+                return Err(format!(
+                    "--gdb: `{name}` cannot run under gdb (only suite, fault, csm, demo)"
+                )
+                .into());
             }
             if name == MSG_SMOKE {
                 verdicts.push(msg_smoke()?);
@@ -312,14 +318,24 @@ pub fn run_tests(options: &Options) -> Result {
                 verdicts.push(panic_sites()?);
                 continue;
             }
+            if let Some(&(vcpus, group)) = LINUX_GROUPS.iter().find(|(_, g)| *g == name.as_str()) {
+                let (verdict, was_skipped) = linux_group(group, crate::linux::scripted(vcpus));
+                skipped += usize::from(was_skipped);
+                verdicts.extend(verdict);
+                continue;
+            }
             let Some(group) = GROUPS.iter().find(|g| g.name == name.as_str()) else {
-                let mut names: Vec<&str> = GROUPS.iter().map(|g| g.name).collect();
-                names.extend([MSG_SMOKE, STACK_BOUND, PANIC_SITES]);
+                let names: Vec<&str> = GROUPS
+                    .iter()
+                    .map(|g| g.name)
+                    .chain(LINUX_GROUPS.iter().map(|(_, g)| *g))
+                    .chain([MSG_SMOKE, STACK_BOUND, PANIC_SITES])
+                    .collect();
                 return Err(format!("--group {name}: no such group ({})", names.join(", ")).into());
             };
             verdicts.push(run_group(group, Display::Results, options)?);
         }
-        return summarise(&verdicts, 0);
+        return summarise(&verdicts, skipped);
     }
     lint()?;
     // Host tests under a deadline too: a deadlock (the monitor's locks spin) must fail the run
@@ -359,35 +375,56 @@ pub fn run_tests(options: &Options) -> Result {
     verdicts.push(msg_smoke()?);
     // Debian's kernel in a realm, on one vCPU and on two (PSCI CPU_ON, IPIs as SGI exits).
     let mut skipped = 0;
-    for (vcpus, group) in [(1, "linux"), (2, "linux-smp2")] {
-        let linux = crate::linux::scripted(vcpus)?;
-        if let Some(reason) = &linux.skipped {
-            println!("xtask: ************************************************************");
-            println!("xtask: SKIPPED {group}: no usable kernel: {reason}");
-            println!("xtask: ************************************************************");
-            skipped += 1;
-            continue;
-        }
-        for r in &linux.results {
-            match r.passed {
-                true => println!("TEST {group}/{} PASS", r.name),
-                false => println!("TEST {group}/{} FAIL {}", r.name, r.reason),
-            }
-        }
-        let failed = linux.results.iter().filter(|r| !r.passed).count();
-        println!(
-            "xtask: Linux realm, {vcpus} vCPU(s): {} passed, {failed} failed, {:.1} s",
-            linux.results.len() - failed,
-            linux.elapsed.as_secs_f64()
-        );
-        verdicts.push(Verdict {
-            group,
-            problems: Vec::new(),
-            passed: linux.results.len() - failed,
-            failed,
-        });
+    for &(vcpus, group) in LINUX_GROUPS {
+        let (verdict, was_skipped) = linux_group(group, crate::linux::scripted(vcpus));
+        skipped += usize::from(was_skipped);
+        verdicts.extend(verdict);
     }
     summarise(&verdicts, skipped)
+}
+
+/// The Linux groups (Debian's kernel in a realm): vCPUs and name.
+const LINUX_GROUPS: &[(u64, &str)] = &[(1, "linux"), (2, "linux-smp2")];
+
+/// A Linux group's verdict from its scripted boot, and whether it was skipped (no usable
+/// kernel: no verdict). An error before or around the boot (preparing the initramfs or
+/// device tree, building the images, starting QEMU) is one failed test, `<group>/linux.run`,
+/// with the error as its reason, so the summary line still comes.
+fn linux_group(
+    group: &'static str,
+    outcome: Result<crate::linux::Scripted>,
+) -> (Option<Verdict>, bool) {
+    let linux = match outcome {
+        Ok(linux) => linux,
+        Err(e) => {
+            println!("TEST {group}/linux.run FAIL {e}");
+            let mut verdict = Verdict::new(group);
+            verdict.failed = 1;
+            return (Some(verdict), false);
+        }
+    };
+    if let Some(reason) = &linux.skipped {
+        println!("xtask: ************************************************************");
+        println!("xtask: SKIPPED {group}: no usable kernel: {reason}");
+        println!("xtask: ************************************************************");
+        return (None, true);
+    }
+    for r in &linux.results {
+        match r.passed {
+            true => println!("TEST {group}/{} PASS", r.name),
+            false => println!("TEST {group}/{} FAIL {}", r.name, r.reason),
+        }
+    }
+    let failed = linux.results.iter().filter(|r| !r.passed).count();
+    println!(
+        "xtask: Linux realm, group {group}: {} passed, {failed} failed, {:.1} s",
+        linux.results.len() - failed,
+        linux.elapsed.as_secs_f64()
+    );
+    let mut verdict = Verdict::new(group);
+    verdict.passed = linux.results.len() - failed;
+    verdict.failed = failed;
+    (Some(verdict), false)
 }
 
 /// The static bound on each stack of the release RMM (`stack_depth`): one result per stack,
@@ -705,20 +742,13 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
 /// with problems but no FAIL line (a hang, a missing summary) counts as one failure. Skipped
 /// scenarios (the Linux realm without a usable kernel) are counted on the summary line.
 fn summarise(verdicts: &[Verdict], skipped: usize) -> Result {
-    let mut passed = 0;
-    let mut failed = 0;
     for v in verdicts {
         for problem in &v.problems {
             println!("xtask: problem in `{}`: {problem}", v.group);
         }
-        passed += v.passed;
-        failed += v.failed + usize::from(v.failed == 0 && !v.problems.is_empty());
     }
-    if skipped == 0 {
-        println!("{passed} passed, {failed} failed");
-    } else {
-        println!("{passed} passed, {failed} failed, {skipped} skipped");
-    }
+    let (line, failed) = summary_line(verdicts, skipped);
+    println!("{line}");
     if failed == 0 {
         Ok(())
     } else {
@@ -726,9 +756,46 @@ fn summarise(verdicts: &[Verdict], skipped: usize) -> Result {
     }
 }
 
+/// The summary line and the number of failures (a group with problems but no failed test
+/// counts as one).
+fn summary_line(verdicts: &[Verdict], skipped: usize) -> (String, usize) {
+    let mut passed = 0;
+    let mut failed = 0;
+    for v in verdicts {
+        passed += v.passed;
+        failed += v.failed + usize::from(v.failed == 0 && !v.problems.is_empty());
+    }
+    let line = if skipped == 0 {
+        format!("{passed} passed, {failed} failed")
+    } else {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    };
+    (line, failed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_linux_group_error_is_a_failed_test_and_the_summary_still_comes() {
+        let mut suite = Verdict::new("suite");
+        suite.passed = 3;
+        let (linux, skipped) = linux_group("linux", Err("dtc: not found".into()));
+        assert!(!skipped);
+        let linux = linux.expect("a verdict");
+        assert_eq!((linux.passed, linux.failed), (0, 1));
+        let skipped_run = crate::linux::Scripted {
+            results: Vec::new(),
+            skipped: Some("no kernel".into()),
+            elapsed: std::time::Duration::ZERO,
+        };
+        let (none, skipped) = linux_group("linux-smp2", Ok(skipped_run));
+        assert!(none.is_none() && skipped);
+        let (line, failed) = summary_line(&[suite, linux], 1);
+        assert_eq!(line, "3 passed, 1 failed, 1 skipped");
+        assert_eq!(failed, 1);
+    }
     use crate::token::csm::Role;
 
     #[test]

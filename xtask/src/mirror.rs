@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The Debian mirror this machine uses, read from its own apt sources, so nothing the set-up
-//! writes (`/etc/apt/sources.list.d/rmm-project.sources` from `scripts/debian-extra.sources`,
-//! the arm64 guest's apt configuration under `target/linux/apt/`) names a mirror host: a
-//! machine behind a local mirror keeps using it.
+//! The Debian mirror this machine uses, read from its own apt sources, for the arm64 guest's
+//! apt configuration under `target/linux/apt/` (`linux/fetch.rs`): any Debian release suite
+//! will do, since the guest's sources name trixie and trixie-backports themselves. The
+//! system-wide `/etc/apt/sources.list.d/rmm-project.sources` (from
+//! `scripts/debian-extra.sources`) takes its mirror from `setup::debian_mirror` instead,
+//! which asks for the entry of bookworm's `main` component, the supported host's own. Either
+//! way no mirror host is written into the repository, and a machine behind a local mirror
+//! keeps using it.
 
 use std::path::PathBuf;
 

@@ -141,10 +141,11 @@ options (each command takes only those that make sense for it; see the README):
   --no-deadline     never kill QEMU (run, test)
   --print-qemu      print QEMU's command line before booting (run, test)
   --group NAME      run only this group (QEMU boots: suite, fault, csm, demo, msg-smoke; image
-                    checks: stack-bound, panic-sites), skipping the lint, host tests, FVP build
-                    and Linux groups (test; repeatable)
+                    checks: stack-bound, panic-sites; Linux realms: linux, linux-smp2),
+                    skipping the lint, host tests and FVP build (test; repeatable)
   --gdb             debug-info build, QEMU waits for gdb on :1234 (-s -S), no deadline (run;
-                    test with exactly one --group, judged as usual when QEMU exits)
+                    test with exactly one --group of suite, fault, csm, demo, judged as usual
+                    when QEMU exits)
   --max-cpus N      RMM built for at most N CPUs (build, run, fvp; default 32; QEMU needs 32)
   --log-level L     RMM log level at compile time: off, error, warn, info (build, run, fvp)
   --tfa-dir DIR     build this TF-A source tree instead of Debian's 2.12 package

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask token <file>`: decodes a CCA attestation token (binary, or hex text) and
+//! `cargo xtask token <file>`: decodes a CCA attestation token (binary, hex text, or the
+//! output of `hexdump -C`, as pasted from a realm's console) and
 //! prints the collection, a summary of the platform token, the realm claims, and whether the
 //! realm signature verifies under the realm public key claim and the platform token's
 //! challenge binds that key (SHA-256 of the claim's bytes).
@@ -231,10 +232,15 @@ pub fn verify(token: &[u8]) -> Result<Report> {
     })
 }
 
-/// The token bytes in `text`: hex digits (whitespace and a `0x` prefix allowed) or else the
-/// raw bytes.
+/// The token bytes in `text`: `hexdump -C` output (offsets, hex bytes and the ASCII column,
+/// with `*` for repeated lines, as busybox's and util-linux's `hexdump -C` print it, e.g.
+/// pasted from a realm's console), hex digits (whitespace and a `0x` prefix allowed), or else
+/// the raw bytes.
 pub fn decode_input(raw: &[u8]) -> Vec<u8> {
     let text = std::str::from_utf8(raw).unwrap_or("");
+    if let Some(bytes) = hexdump_canonical(text) {
+        return bytes;
+    }
     let digits: String = text
         .trim()
         .trim_start_matches("0x")
@@ -251,6 +257,60 @@ pub fn decode_input(raw: &[u8]) -> Vec<u8> {
         .step_by(2)
         .filter_map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
         .collect()
+}
+
+/// The bytes of `hexdump -C` output, or `None` if `text` is not that: every line that starts
+/// with an offset of 8 to 16 hex digits (the next byte's) has up to 16 bytes as pairs of hex
+/// digits and the ASCII column between `|`s; `*` alone repeats the line before up to the next
+/// offset; a last line with the offset only gives the length. Other lines (a shell prompt, a
+/// log line the console interleaved) are skipped; the offsets must follow on without a gap.
+fn hexdump_canonical(text: &str) -> Option<Vec<u8>> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut last: Vec<u8> = Vec::new();
+    let mut repeat = false;
+    let mut lines = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line == "*" {
+            repeat = true;
+            continue;
+        }
+        let (offset, rest) = line.split_once(' ').unwrap_or((line, ""));
+        if !(8..=16).contains(&offset.len()) || !offset.chars().all(|c| c.is_ascii_hexdigit()) {
+            // Not a hexdump line: the console's other output (a prompt, the RMM's log).
+            continue;
+        }
+        let offset = usize::from_str_radix(offset, 16).ok()?;
+        if repeat {
+            if last.is_empty() || offset < out.len() {
+                return None;
+            }
+            while out.len() < offset {
+                out.extend_from_slice(&last);
+            }
+            out.truncate(offset);
+            repeat = false;
+        }
+        if offset != out.len() {
+            return None;
+        }
+        let hex_part = rest.split('|').next().unwrap_or("");
+        let mut bytes = Vec::new();
+        for word in hex_part.split_whitespace() {
+            if word.len() != 2 {
+                return None;
+            }
+            bytes.push(u8::from_str_radix(word, 16).ok()?);
+        }
+        if bytes.len() > 16 || (bytes.is_empty() && !rest.trim().is_empty()) {
+            return None;
+        }
+        lines += 1;
+        out.extend_from_slice(&bytes);
+        if !bytes.is_empty() {
+            last = bytes;
+        }
+    }
+    (lines > 0 && !out.is_empty()).then_some(out)
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {
@@ -347,7 +407,9 @@ pub fn render(r: &Report) -> String {
 /// `cargo xtask token <file>`.
 pub fn run(args: &[String]) -> Result {
     let [path] = args else {
-        return Err(err("usage: cargo xtask token <file (binary or hex)>"));
+        return Err(err(
+            "usage: cargo xtask token <file (binary, hex, or `hexdump -C` output)>",
+        ));
     };
     let raw = std::fs::read(Path::new(path)).map_err(|e| err(format!("{path}: {e}")))?;
     let report = verify(&decode_input(&raw))?;

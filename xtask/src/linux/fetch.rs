@@ -7,8 +7,9 @@
 //! unpacked with `dpkg-deb -x`. The mirror is the machine's own
 //! ([`crate::mirror::debian_mirror`]).
 //!
-//! Version: [`PINNED`] if the archive still has it, else the newest plain `-arm64` flavour. The
-//! chosen kernel must request RSI 1.0 ([`requested_rsi_version`]).
+//! Version: [`PINNED`] if the archive still has it, else the newest plain `-arm64` flavour
+//! (of `linux-binary-`, or, if none, of `linux-image-<v>-arm64`, which holds the `Image` and
+//! the modules together). The chosen kernel must request RSI 1.0 ([`requested_rsi_version`]).
 
 use super::image;
 use std::path::{Path, PathBuf};
@@ -109,21 +110,72 @@ fn version_key(v: &str) -> (u32, u32, u32) {
     )
 }
 
-/// The kernel version to use among the `linux-binary-<v>-arm64` packages the index lists.
-pub fn choose_version(names: &[String]) -> Option<String> {
-    let versions: Vec<&str> = names
+/// Which package a kernel version comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packaging {
+    /// `linux-binary-<v>-arm64` (the `Image`) and `linux-modules-<v>-arm64`.
+    Split,
+    /// `linux-image-<v>-arm64` alone (the `Image`, possibly compressed, and the modules).
+    Image,
+}
+
+/// The plain-flavour (not -cloud, -rt, -16k) `+deb13` versions among `names` with `prefix`.
+fn versions<'a>(names: &'a [String], prefix: &str) -> Vec<&'a str> {
+    names
         .iter()
-        .filter_map(|n| n.strip_prefix("linux-binary-")?.strip_suffix("-arm64"))
-        // The plain flavour only (not -cloud, -rt, -16k).
+        .filter_map(|n| n.strip_prefix(prefix)?.strip_suffix("-arm64"))
         .filter(|v| v.ends_with("+deb13") && !v.contains('-'))
-        .collect();
-    if versions.contains(&PINNED) {
-        return Some(PINNED.to_string());
+        .collect()
+}
+
+/// The kernel version to use among the packages the index lists: [`PINNED`] if there,
+/// else the newest `linux-binary-<v>-arm64`, else (a kernel shipped only as
+/// `linux-image-<v>-arm64`) the newest of those.
+pub fn choose_version(names: &[String]) -> Option<(String, Packaging)> {
+    let split = versions(names, "linux-binary-");
+    let image = versions(names, "linux-image-");
+    if split.contains(&PINNED) {
+        return Some((PINNED.to_string(), Packaging::Split));
     }
-    versions
-        .into_iter()
-        .max_by_key(|v| version_key(v))
-        .map(str::to_string)
+    if image.contains(&PINNED) {
+        return Some((PINNED.to_string(), Packaging::Image));
+    }
+    let newest = |v: Vec<&str>| {
+        v.into_iter()
+            .max_by_key(|v| version_key(v))
+            .map(str::to_string)
+    };
+    newest(split)
+        .map(|v| (v, Packaging::Split))
+        .or_else(|| newest(image).map(|v| (v, Packaging::Image)))
+}
+
+/// A `linux-image-<v>-arm64` package puts the kernel at `boot/vmlinuz-<release>`, gzip-
+/// compressed on arm64: the raw `Image` goes where [`unpacked`] expects it.
+fn place_image(root: &Path, release: &str) -> Result<(), String> {
+    let want = root.join("usr/lib/modules").join(release).join("vmlinuz");
+    if want.is_file() {
+        return Ok(());
+    }
+    let from = root.join("boot").join(format!("vmlinuz-{release}"));
+    let bytes = std::fs::read(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+    let raw = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let out = Command::new("gzip")
+            .arg("-dc")
+            .arg(&from)
+            .output()
+            .map_err(|e| format!("cannot run gzip: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("gzip -dc {} failed", from.display()));
+        }
+        out.stdout
+    } else {
+        bytes
+    };
+    if let Some(parent) = want.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&want, raw).map_err(|e| format!("{}: {e}", want.display()))
 }
 
 fn unpacked(release: &str) -> Guest {
@@ -162,14 +214,23 @@ pub fn ensure() -> Result<Guest, String> {
     std::fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
     eprintln!("xtask: fetching the arm64 guest (apt index of trixie-backports and trixie)");
     apt("apt-get", &["update", "-q"], &debs)?;
-    let names: Vec<String> = apt("apt-cache", &["pkgnames", "linux-binary-"], &debs)?
-        .lines()
-        .map(str::to_string)
-        .collect();
-    let version = choose_version(&names)
-        .ok_or("the archive lists no linux-binary-<version>+deb13-arm64 package")?;
+    let mut names: Vec<String> = Vec::new();
+    for prefix in ["linux-binary-", "linux-image-"] {
+        names.extend(
+            apt("apt-cache", &["pkgnames", prefix], &debs)?
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    let (version, packaging) = choose_version(&names).ok_or(
+        "the archive lists no linux-binary-<version>+deb13-arm64 or \
+         linux-image-<version>+deb13-arm64 package",
+    )?;
     if version != PINNED {
-        eprintln!("xtask: kernel {PINNED} is gone from the archive; using the newest, {version}");
+        eprintln!(
+            "xtask: kernel {PINNED} is gone from the archive; using the newest, {version} \
+             ({packaging:?} packaging)"
+        );
     }
     let release = format!("{version}-arm64");
     for old in std::fs::read_dir(&debs)
@@ -178,17 +239,17 @@ pub fn ensure() -> Result<Guest, String> {
     {
         let _ = std::fs::remove_file(old.path());
     }
-    apt(
-        "apt-get",
-        &[
-            "download",
-            "-q",
-            &format!("linux-binary-{release}"),
-            &format!("linux-modules-{release}"),
-            "busybox-static",
+    let packages = match packaging {
+        Packaging::Split => vec![
+            format!("linux-binary-{release}"),
+            format!("linux-modules-{release}"),
         ],
-        &debs,
-    )?;
+        Packaging::Image => vec![format!("linux-image-{release}")],
+    };
+    let mut args = vec!["download", "-q"];
+    args.extend(packages.iter().map(String::as_str));
+    args.push("busybox-static");
+    apt("apt-get", &args, &debs)?;
     let root = dir().join("root");
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
@@ -201,6 +262,9 @@ pub fn ensure() -> Result<Guest, String> {
             crate::cmd::run(Command::new("dpkg-deb").arg("-x").arg(&path).arg(&root))
                 .map_err(|e| e.to_string())?;
         }
+    }
+    if packaging == Packaging::Image {
+        place_image(&root, &release)?;
     }
     let g = unpacked(&release);
     if !complete(&g) {
@@ -217,34 +281,55 @@ pub fn check(g: &Guest) -> Result<image::Header, String> {
     let bytes = std::fs::read(&g.image).map_err(|e| format!("{}: {e}", g.image.display()))?;
     let header = image::Header::parse(&bytes)?;
     match requested_rsi_version(&bytes) {
-        Some(RSI_1_0) => Ok(header),
-        Some(v) => Err(format!(
+        Ok(RSI_1_0) => Ok(header),
+        Ok(v) => Err(format!(
             "kernel {} requests RSI {}.{} (RSI_VERSION with x1 = {v:#x}); this RMM implements \
              RSI 1.0 only",
             g.release,
             v >> 16,
             v & 0xFFFF
         )),
-        None => Err(format!(
+        Err(RsiScan::NotFound) => Err(format!(
             "kernel {}: no RSI_VERSION call found in its Image (arm64_rsi_init's \
              `mov x0, #0x190; movk x0, #0xc400, lsl #16` ... `mov x1, #imm`)",
             g.release
         )),
+        Err(RsiScan::Ambiguous(calls)) => Err(format!(
+            "kernel {}: the RSI_VERSION pattern matches {} times in its Image ({}), so which \
+             version arm64_rsi_init requests is ambiguous; look at the disassembly and teach \
+             `requested_rsi_version` the new code",
+            g.release,
+            calls.len(),
+            calls
+                .iter()
+                .map(|(at, v)| format!("at byte {at:#x}: x1 = {v:#x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
+}
+
+/// Why [`requested_rsi_version`] found no single version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RsiScan {
+    /// No RSI_VERSION call with an immediate x1.
+    NotFound,
+    /// More than one: each one's byte offset in the `Image` and its x1.
+    Ambiguous(Vec<(usize, u64)>),
 }
 
 /// The RSI version a kernel `Image` requests: in `arm64_rsi_init`, x0 is built as
 /// 0xC400_0190 (RSI_VERSION) with `movz x0, #0x190` and `movk x0, #0xc400, lsl #16`, then x1
 /// is set with a `movz` before the `bl` to the SMC helper. Returns that x1 if exactly one
 /// such call exists.
-pub fn requested_rsi_version(image: &[u8]) -> Option<u64> {
+pub fn requested_rsi_version(image: &[u8]) -> Result<u64, RsiScan> {
     const MOVZ_X0_190: u32 = 0xD280_3200;
     const MOVK_X0_C400_16: u32 = 0xF2B8_8000;
     let words: Vec<u32> = image
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    let mut found = None;
+    let mut found = Vec::new();
     for (i, &w) in words.iter().enumerate() {
         if w != MOVZ_X0_190 || !words[i + 1..].iter().take(4).any(|&k| k == MOVK_X0_C400_16) {
             continue;
@@ -263,13 +348,14 @@ pub fn requested_rsi_version(image: &[u8]) -> Option<u64> {
             }
         }
         if let Some(v) = x1 {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(v);
+            found.push((i * 4, v));
         }
     }
-    found
+    match found[..] {
+        [] => Err(RsiScan::NotFound),
+        [(_, v)] => Ok(v),
+        _ => Err(RsiScan::Ambiguous(found)),
+    }
 }
 
 #[cfg(test)]
@@ -284,13 +370,23 @@ mod tests {
             0xd2800006, 0xd2800004, 0xd2800003, 0xd2a00021, 0x976ac1c8,
         ];
         let bytes: Vec<u8> = seq.iter().flat_map(|w| w.to_le_bytes()).collect();
-        assert_eq!(requested_rsi_version(&bytes), Some(RSI_1_0));
+        assert_eq!(requested_rsi_version(&bytes), Ok(RSI_1_0));
         // RSI 1.1 would be movz x1, #0x1, lsl #16 then movk...; a 2.0 request:
         let mut v2 = seq;
         v2[10] = 0xd2a00041;
         let bytes: Vec<u8> = v2.iter().flat_map(|w| w.to_le_bytes()).collect();
-        assert_eq!(requested_rsi_version(&bytes), Some(0x2_0000));
-        assert_eq!(requested_rsi_version(&[0; 64]), None);
+        assert_eq!(requested_rsi_version(&bytes), Ok(0x2_0000));
+        assert_eq!(requested_rsi_version(&[0; 64]), Err(RsiScan::NotFound));
+        // The pattern twice: ambiguous, with where and what each one asks for.
+        let twice: Vec<u8> = seq
+            .iter()
+            .chain(v2.iter())
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(
+            requested_rsi_version(&twice),
+            Err(RsiScan::Ambiguous(vec![(0, RSI_1_0), (48, 0x2_0000)]))
+        );
     }
 
     #[test]
@@ -302,13 +398,48 @@ mod tests {
             "linux-binary-7.3.4+deb13-cloud-arm64",
             "linux-binary-7.3.4+deb13-arm64",
         ]);
-        assert_eq!(choose_version(&all).as_deref(), Some(PINNED));
+        assert_eq!(
+            choose_version(&all),
+            Some((PINNED.to_string(), Packaging::Split))
+        );
         let later = names(&[
             "linux-binary-7.10.1+deb13-arm64",
             "linux-binary-7.9.4+deb13-arm64",
             "linux-binary-7.11.0+deb13-rt-arm64",
         ]);
-        assert_eq!(choose_version(&later).as_deref(), Some("7.10.1+deb13"));
+        assert_eq!(
+            choose_version(&later),
+            Some(("7.10.1+deb13".to_string(), Packaging::Split))
+        );
         assert_eq!(choose_version(&[]), None);
+        // A kernel shipped only as linux-image-<v>-arm64 (no linux-binary- package).
+        let image_only = names(&[
+            "linux-image-7.12.3+deb13-arm64",
+            "linux-image-7.13.1+deb13-arm64",
+            "linux-image-7.13.1+deb13-rt-arm64",
+            "linux-image-7.13.1+deb13-arm64-unsigned",
+            "linux-image-arm64",
+        ]);
+        assert_eq!(
+            choose_version(&image_only),
+            Some(("7.13.1+deb13".to_string(), Packaging::Image))
+        );
+        // The pinned version wins in either packaging; linux-binary- wins over linux-image-.
+        let pinned_image = names(&[
+            "linux-image-7.2.12+deb13-arm64",
+            "linux-binary-7.3.1+deb13-arm64",
+        ]);
+        assert_eq!(
+            choose_version(&pinned_image),
+            Some((PINNED.to_string(), Packaging::Image))
+        );
+        let both = names(&[
+            "linux-image-7.9.1+deb13-arm64",
+            "linux-binary-7.8.1+deb13-arm64",
+        ]);
+        assert_eq!(
+            choose_version(&both),
+            Some(("7.8.1+deb13".to_string(), Packaging::Split))
+        );
     }
 }

@@ -119,7 +119,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "INIT: reached /init: $(uname -a)"
-dmesg | grep -E "RME:|psci:" | sed 's/^/INIT: dmesg: /'
+dmesg | grep -E "RME:|psci:|software IO TLB" | sed 's/^/INIT: dmesg: /'
+echo "INIT: realm config: RSI_REALM_CONFIG is not visible to user space; the VMM prints the parameters and xtask decodes the token's claims"
 echo "INIT: CPUs online: $(cat /sys/devices/system/cpu/online)"
 grep -m1 Features /proc/cpuinfo | sed 's/^/INIT: cpuinfo: /'
 echo "INIT: $(grep MemTotal /proc/meminfo)"
@@ -146,6 +147,7 @@ if grep -q lr.scripted /proc/cmdline; then
     poweroff -f
 fi
 echo "INIT: attestation: mkdir $R; cat /challenge.bin > $R/inblob; cat $R/outblob | hexdump -C"
+echo "INIT: then paste the hexdump into a file on the host and run: cargo xtask token <file>"
 while true; do
     setsid cttyhack sh
 done

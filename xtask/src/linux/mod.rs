@@ -210,7 +210,9 @@ pub fn prepare(guest: &fetch::Guest, opts: Options) -> Result<Prepared> {
 /// The RIM of the realm the VMM builds from these files, computed here from the same inputs
 /// in the same order (`tests/payloads/host/src/linux/stage2.rs`): REALM_CREATE's parameters,
 /// RTT_INIT_RIPAS over RAM in level-2 blocks, measured DATA_CREATE of each blob's pages in IPA
-/// order, REC_CREATE of the one runnable REC.
+/// order, REC_CREATE of the one runnable REC. The VMM computes it too, from the NS pages it
+/// hands DATA_CREATE (`linux/rim.rs`, `LINUX VMM: RIM`), and `judge` wants both equal; this
+/// one is the reference, made from the files on the host independently of the machine.
 fn expected_rim(layout: &Layout, files: &[(PathBuf, u64)]) -> Result<Vec<u8>> {
     let algo = HashAlgorithm::Sha256;
     let mut rim = rim_init(
@@ -444,6 +446,128 @@ fn pauth_problem(output: &str) -> Option<String> {
     })
 }
 
+/// The realm parameters the VMM says it created (`LINUX VMM: realm parameters:`).
+fn expected_parameters(vcpus: u64) -> String {
+    format!(
+        "LINUX VMM: realm parameters: IPA width {S2SZ}, hash SHA-256, {vcpus} REC(s), PMU off \
+         (0 counters), SVE off (VL 0), 2 breakpoints, 2 watchpoints"
+    )
+}
+
+/// What is wrong with the realm's configuration: the VMM must have created the realm xtask
+/// described (its `LINUX VMM: realm parameters:` line), and the token's realm claims must
+/// say the same where they can (hash algorithm SHA-256, personalization value zero). Linux
+/// does not give user space RSI_REALM_CONFIG, so `/init` cannot print it; this is its
+/// substitute, and prints the decoded claims.
+fn realm_config_problem(p: &Prepared, output: &str) -> Option<String> {
+    let want = expected_parameters(p.layout.vcpus);
+    let Some(got) = output
+        .lines()
+        .map(str::trim_end)
+        .find(|l| l.starts_with("LINUX VMM: realm parameters:"))
+    else {
+        return Some("no `LINUX VMM: realm parameters:` line".into());
+    };
+    if got != want {
+        return Some(format!("the VMM created `{got}`, expected `{want}`"));
+    }
+    let printed = token_check::extract(output);
+    let report = printed
+        .get("linux")
+        .and_then(|t| crate::token::verify(&t.bytes).ok());
+    let Some(report) = report else {
+        return Some("no decodable token to read the realm claims from".into());
+    };
+    eprintln!(
+        "xtask: Linux realm config: the VMM's `{}`; the token's realm claims: hash algorithm \
+         {}, personalization value {}",
+        got.trim_start_matches("LINUX VMM: realm parameters: "),
+        report.hash_algo,
+        crate::token::hex(&report.rpv)
+    );
+    if report.hash_algo != "sha-256" {
+        return Some(format!(
+            "the token's realm hash algorithm is {:?}, the VMM asked for SHA-256",
+            report.hash_algo
+        ));
+    }
+    if report.rpv.iter().any(|&b| b != 0) {
+        return Some("the token's personalization value is not zero".into());
+    }
+    None
+}
+
+/// The RIM the VMM computed (`LINUX VMM: RIM <hex>`) must be the one xtask computed from the
+/// files it loaded (the token's RIM is checked against the latter in `attestation_token`).
+fn vmm_rim_problem(p: &Prepared, output: &str) -> Option<String> {
+    let want = crate::token::hex(&p.rim);
+    let Some(got) = output
+        .lines()
+        .find_map(|l| l.strip_prefix("LINUX VMM: RIM "))
+        .and_then(|rest| rest.split_whitespace().next())
+    else {
+        return Some("no `LINUX VMM: RIM` line".into());
+    };
+    (got != want).then(|| format!("the VMM computed RIM {got}, xtask {want}"))
+}
+
+/// The unsigned integers in `line`, in order.
+fn numbers(line: &str) -> Vec<u64> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// The swiotlb pool Linux made shared, in bytes, from its boot log as `/init` prints it
+/// (`software IO TLB: mapped [mem A-B] (8MB)`).
+fn swiotlb_bytes(output: &str) -> Option<u64> {
+    let line = output
+        .lines()
+        .find(|l| l.contains("software IO TLB: mapped"))?;
+    let size = line.rsplit_once('(')?.1;
+    let mib: u64 = size.strip_suffix(")")?.strip_suffix("MB")?.parse().ok()?;
+    Some(mib << 20)
+}
+
+/// What is inconsistent in the reclaim of RAM the realm made EMPTY (`LINUX reclaim:`): Linux
+/// makes its swiotlb pool shared (RIPAS EMPTY) at boot, so there must be EMPTY requests
+/// covering at least the pool, and pages reclaimed (the pool was written while protected),
+/// no more than the EMPTY range holds; reclaimed granules given out again cannot outnumber
+/// them.
+fn reclaim_problem(output: &str) -> Option<String> {
+    let Some(line) = output.lines().find(|l| l.starts_with("LINUX reclaim:")) else {
+        return Some("no `LINUX reclaim:` line".into());
+    };
+    let n = numbers(line);
+    let [changes, kib, reclaimed, _ticks, reused] = n[..] else {
+        return Some(format!("garbled `{line}`"));
+    };
+    let pool = swiotlb_bytes(output);
+    if let Some(pool) = pool
+        && kib << 10 < pool
+    {
+        return Some(format!(
+            "{kib} KiB made EMPTY, less than the {} KiB swiotlb pool Linux shares",
+            pool >> 10
+        ));
+    }
+    if changes == 0 {
+        return Some("Linux made nothing EMPTY (no swiotlb pool?)".into());
+    }
+    if reclaimed == 0 {
+        return Some(format!("{kib} KiB made EMPTY, but no page reclaimed"));
+    }
+    if reclaimed > kib / 4 {
+        return Some(format!(
+            "{reclaimed} pages reclaimed from {kib} KiB made EMPTY"
+        ));
+    }
+    if reused > reclaimed {
+        return Some(format!("{reused} reclaimed pages reused of {reclaimed}"));
+    }
+    None
+}
+
 fn result(name: &str, problem: Option<String>) -> TestLine {
     TestLine {
         name: format!("linux.{name}"),
@@ -483,6 +607,9 @@ pub fn judge(p: &Prepared, output: &str, exit_code: Option<i32>) -> Vec<TestLine
         ));
     }
     out.push(result("pointer_authentication", pauth_problem(output)));
+    out.push(result("realm_config", realm_config_problem(p, output)));
+    out.push(result("vmm_rim", vmm_rim_problem(p, output)));
+    out.push(result("ripas_reclaim", reclaim_problem(output)));
     // The token: the realm printed it; the challenge and RIM are what this side chose and
     // computed; RPV zero and REMs zero (nothing extends them).
     let mut printed = token_check::extract(output);
@@ -515,7 +642,79 @@ pub fn judge(p: &Prepared, output: &str, exit_code: Option<i32>) -> Vec<TestLine
 
 #[cfg(test)]
 mod tests {
-    use super::pauth_problem;
+    use super::{
+        Layout, Prepared, expected_parameters, pauth_problem, realm_config_problem,
+        reclaim_problem, swiotlb_bytes, vmm_rim_problem,
+    };
+
+    fn prepared(vcpus: u64) -> Prepared {
+        Prepared {
+            layout: Layout {
+                kernel_ipa: 0x4000_0000,
+                initrd_ipa: 0,
+                initrd_len: 0,
+                dtb_ipa: 0,
+                dtb_len: 0,
+                ram_ipa: 0x4000_0000,
+                ram_size: 256 << 20,
+                vcpus,
+            },
+            release: "test".into(),
+            files: Vec::new(),
+            rim: vec![0xab; 32],
+            challenge: [0; 64],
+        }
+    }
+
+    #[test]
+    fn the_vmm_must_state_the_realm_and_rim_xtask_expects() {
+        let p = prepared(2);
+        let rim = format!(
+            "LINUX VMM: RIM {} (computed by the VMM in 5 ticks)\n",
+            "ab".repeat(32)
+        );
+        assert_eq!(vmm_rim_problem(&p, &rim), None);
+        let other = rim.replace("abab (", "abac (");
+        assert!(vmm_rim_problem(&p, &other).unwrap().contains("xtask abab"));
+        assert!(vmm_rim_problem(&p, "").is_some());
+        // The parameters line: another REC count is wrong; the right one then wants a token.
+        let one = expected_parameters(1);
+        assert!(realm_config_problem(&p, &one).unwrap().contains("expected"));
+        let two = expected_parameters(2);
+        assert!(two.contains("IPA width 40, hash SHA-256, 2 REC(s)"));
+        assert!(
+            realm_config_problem(&p, &two)
+                .unwrap()
+                .contains("no decodable token")
+        );
+        assert!(realm_config_problem(&p, "").is_some());
+    }
+
+    #[test]
+    fn the_reclaim_must_cover_what_linux_made_empty() {
+        let swiotlb = "INIT: dmesg: [    0.000000] software IO TLB: mapped [mem \
+                       0x000000004f000000-0x000000004f800000] (8MB)\n";
+        assert_eq!(swiotlb_bytes(swiotlb), Some(8 << 20));
+        let line = |changes, kib, reclaimed, reused| {
+            format!(
+                "{swiotlb}LINUX reclaim: {changes} RIPAS changes to EMPTY ({kib} KiB), \
+                 {reclaimed} pages reclaimed (DATA_DESTROY + UNDELEGATE, 8174510 ticks), \
+                 {reused} of them given out again\n"
+            )
+        };
+        // The 2026-12-07 boot.
+        assert_eq!(reclaim_problem(&line(2, 8320, 2080, 2080)), None);
+        let problem = |out: &str| reclaim_problem(out).expect("a problem");
+        assert!(problem(&line(0, 0, 0, 0)).contains("less than"));
+        assert!(problem(&line(2, 8320, 0, 0)).contains("no page reclaimed"));
+        assert!(problem(&line(2, 8320, 2081, 0)).contains("2081 pages reclaimed"));
+        assert!(problem(&line(2, 8320, 100, 101)).contains("reused"));
+        assert!(problem(&line(1, 4096, 10, 0)).contains("less than the 8192 KiB"));
+        assert!(problem("no statistics\n").contains("no `LINUX reclaim:` line"));
+        // Without the kernel's swiotlb line, EMPTY requests are still required.
+        let bare = line(0, 0, 0, 0).replace(swiotlb, "");
+        assert!(problem(&bare).contains("made nothing EMPTY"));
+    }
 
     #[test]
     fn pac_must_be_in_the_cpuinfo_features() {

@@ -87,6 +87,68 @@ fn hex_input_is_decoded() {
     assert_eq!(decode_input(&t), t, "binary passes through");
 }
 
+/// `hexdump -C` of `bytes`, as util-linux and busybox print it (`*` for repeated lines).
+fn hexdump_c(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut previous: Option<&[u8]> = None;
+    let mut starred = false;
+    for (i, line) in bytes.chunks(16).enumerate() {
+        if previous == Some(line) && line.len() == 16 {
+            if !starred {
+                out.push_str("*\n");
+                starred = true;
+            }
+            continue;
+        }
+        starred = false;
+        previous = Some(line);
+        out.push_str(&format!("{:08x} ", i * 16));
+        for (j, b) in line.iter().enumerate() {
+            out.push_str(if j == 8 { "  " } else { " " });
+            out.push_str(&format!("{b:02x}"));
+        }
+        let ascii: String = line
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!("  |{ascii}|\r\n"));
+    }
+    out.push_str(&format!("{:08x}\n", bytes.len()));
+    out
+}
+
+#[test]
+fn hexdump_c_output_is_decoded() {
+    let key = key();
+    let t = token(&key, HashAlgorithm::Sha256);
+    assert_eq!(decode_input(hexdump_c(&t).as_bytes()), t);
+    // Repeated lines (`*`), a short last line, an ASCII column holding `|` and digits.
+    let mut bytes = vec![0u8; 80];
+    bytes.extend_from_slice(b"|12 34 56|");
+    let text = hexdump_c(&bytes);
+    assert!(text.contains("*\n"), "{text}");
+    assert_eq!(decode_input(text.as_bytes()), bytes);
+    // Pasted with leading blanks, a blank line, the shell's prompt and a log line the console
+    // put between the hexdump's lines.
+    let mut pasted = format!("\n~ # cat outblob | hexdump -C\n  {}", hexdump_c(&t));
+    pasted = pasted.replacen(
+        "\n00000010",
+        "\nRMM[0] INFO  attestation: signing\n00000010",
+        1,
+    );
+    assert!(pasted.contains("RMM[0]"));
+    assert_eq!(decode_input(pasted.as_bytes()), t);
+    // A gap in the offsets is not hexdump output (it is read as plain hex digits instead).
+    let broken = "00000000  01 02\n00000010  03\n";
+    assert_ne!(decode_input(broken.as_bytes()), [1, 2, 3]);
+}
+
 #[test]
 fn a_changed_byte_fails_the_signature_and_another_key_fails_the_binding() {
     let key = key();

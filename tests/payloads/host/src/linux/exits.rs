@@ -52,6 +52,7 @@ mod off {
     pub const CNTV_CVAL: u64 = 0xC18;
     pub const RIPAS_BASE: u64 = 0xD00;
     pub const RIPAS_TOP: u64 = 0xD08;
+    pub const RIPAS_VALUE: u64 = 0xD10;
 }
 
 fn rd(run: u64, offset: u64) -> u64 {
@@ -134,10 +135,17 @@ pub fn run(vm: &mut Vm) -> Result<(), Error> {
     };
     let s = m.vm.stats;
     println!(
-        "LINUX realm built: INIT_RIPAS {} ticks, DATA_CREATE {} ticks, RECs+ACTIVATE {} ticks, \
-         {} RTTs (counter {} Hz)",
+        "LINUX realm built: INIT_RIPAS {} ticks, DATA_CREATE {} ticks (kernel {} pages {} ticks, \
+         initrd {} pages {} ticks, DTB {} pages {} ticks), RECs+ACTIVATE {} ticks, {} RTTs \
+         (counter {} Hz)",
         s.build_ticks[0],
         s.build_ticks[1],
+        s.blob_pages[0],
+        s.blob_ticks[0],
+        s.blob_pages[1],
+        s.blob_ticks[1],
+        s.blob_pages[2],
+        s.blob_ticks[2],
         s.build_ticks[2],
         s.rtts,
         regs::cntfrq_el0()
@@ -168,14 +176,24 @@ pub fn run(vm: &mut Vm) -> Result<(), Error> {
     );
     println!(
         "LINUX memory: protected faults {} ({} pages), shared faults {} ({} pages), RIPAS \
-         changes {} ({} KiB), RTTs {}",
+         changes {} ({} KiB, {} ticks), RTTs {}",
         ms.protected_faults,
         ms.populated,
         ms.shared_faults,
         ms.shared,
         ms.ripas_changes,
         ms.ripas_bytes >> 10,
+        ms.ripas_ticks,
         ms.rtts
+    );
+    println!(
+        "LINUX reclaim: {} RIPAS changes to EMPTY ({} KiB), {} pages reclaimed (DATA_DESTROY + \
+         UNDELEGATE, {} ticks), {} of them given out again",
+        ms.empty_changes,
+        ms.empty_bytes >> 10,
+        ms.reclaimed,
+        ms.reclaim_ticks,
+        ms.reused
     );
     match stop? {
         Stop::Off => println!("LINUX realm powered off (PSCI SYSTEM_OFF)"),
@@ -297,7 +315,8 @@ impl Machine<'_> {
             4 => {
                 let base = rd(run, off::RIPAS_BASE);
                 let top = rd(run, off::RIPAS_TOP);
-                self.vm.set_ripas(rec, base, top)?;
+                let ripas = rd(run, off::RIPAS_VALUE) & 0xFF;
+                self.vm.set_ripas(rec, base, top, ripas)?;
                 None
             }
             5 => {

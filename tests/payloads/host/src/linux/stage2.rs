@@ -2,7 +2,7 @@
 //! The Linux realm's memory: granule pools, stage-2 tables created on demand, the realm
 //! build (REALM_CREATE, INIT_RIPAS, measured DATA_CREATE, REC_CREATE, ACTIVATE), and the
 //! three ways RAM is backed later: protected pages on first touch, shared pages on first
-//! touch, RIPAS changes.
+//! touch, RIPAS changes (and the reclaim of DATA granules the realm makes EMPTY).
 //!
 //! NS memory used (QEMU `virt`, DRAM 0x4000_0000..0x1_0000_0000): the blobs QEMU loaded
 //! (`xtask/src/linux.rs` puts them at 0x8000_0000..0x9000_0000), [`DELEGATED`] for every
@@ -14,7 +14,9 @@ use super::{Error, error};
 use crate::realm::{MEASURE_CONTENT, NS_NORMAL_RW, PAGE, Shape, align_down, write_page};
 use crate::rmi::{self, RmiRegs, status};
 use crate::vmm_bail;
+use attest::measurement::MeasuredRealmParams;
 use rmm_abi::rmi::rec_params::{RecFlags, RecMpidr, RecParams};
+use rmm_abi::rmi::states::HashAlgorithm;
 use zerocopy::IntoBytes;
 
 /// Granules delegated to the realm (RD, RTTs, RECs, DATA), bump-allocated.
@@ -29,6 +31,8 @@ const FAULT_CHUNK: u64 = 16;
 const START_LEVEL: i64 = 1;
 /// VMID of the Linux realm.
 const VMID: u64 = 7;
+/// `RmiRipas` EMPTY, as a RIPAS change exit's `ripas_value` gives it.
+const RIPAS_EMPTY: u64 = 0;
 /// REC auxiliary granules at most.
 const MAX_AUX: usize = 16;
 
@@ -58,8 +62,24 @@ pub struct MemStats {
     pub ripas_changes: u64,
     /// Bytes whose RIPAS changed.
     pub ripas_bytes: u64,
+    /// RIPAS change requests for EMPTY, and bytes they covered.
+    pub empty_changes: u64,
+    /// Bytes requested EMPTY.
+    pub empty_bytes: u64,
+    /// Counter ticks spent serving RIPAS changes (RTT_SET_RIPAS, tables, reclaim).
+    pub ripas_ticks: u64,
+    /// DATA granules reclaimed from RAM made EMPTY (DATA_DESTROY, GRANULE_UNDELEGATE).
+    pub reclaimed: u64,
+    /// Reclaimed granules given to the realm again.
+    pub reused: u64,
+    /// Counter ticks of the reclaim (part of `ripas_ticks`).
+    pub reclaim_ticks: u64,
     /// Counter ticks taken by the build phases: INIT_RIPAS, DATA_CREATE, RECs + activate.
     pub build_ticks: [u64; 3],
+    /// Counter ticks and pages of the measured DATA_CREATE of each blob: kernel, initrd, DTB.
+    pub blob_ticks: [u64; 3],
+    /// Pages of each blob.
+    pub blob_pages: [u64; 3],
 }
 
 /// The realm and its memory.
@@ -76,8 +96,12 @@ pub struct Vm {
     pub ram_end: u64,
     /// The unprotected half starts here (the top IPA bit).
     pub shared_bit: u64,
+    /// The measured fields of the parameters REALM_CREATE was given.
+    pub params: MeasuredRealmParams,
     next_delegated: u64,
     spare: Option<u64>,
+    /// Reclaimed (undelegated) granules, a list threaded through their first words.
+    free: Option<u64>,
     next_shared: u64,
     next_host: u64,
     /// Statistics.
@@ -110,11 +134,24 @@ impl Vm {
         if let Some(g) = self.spare.take() {
             return Ok(g);
         }
-        let g = self.next_delegated;
-        if g >= DELEGATED.1 {
-            vmm_bail!("out of granules to delegate");
-        }
-        self.next_delegated += PAGE;
+        let g = match self.free {
+            Some(g) => {
+                // SAFETY: `g` heads the free list: an NS page of [`DELEGATED`] this VMM
+                // undelegated in `reclaim` and owns; aligned load with the MMU off.
+                let next = unsafe { core::ptr::read_volatile(g as *const u64) };
+                self.free = (next != 0).then_some(next);
+                self.stats.reused += 1;
+                g
+            }
+            None => {
+                let g = self.next_delegated;
+                if g >= DELEGATED.1 {
+                    vmm_bail!("out of granules to delegate");
+                }
+                self.next_delegated += PAGE;
+                g
+            }
+        };
         ok(
             rmi::granule_delegate(g, rmi::X4),
             format_args!("GRANULE_DELEGATE {g:#x}"),
@@ -159,8 +196,18 @@ impl Vm {
             ram_ipa: desc.ram_ipa,
             ram_end: desc.ram_ipa + desc.ram_size,
             shared_bit: 1 << (desc.s2sz - 1),
+            params: MeasuredRealmParams {
+                flags: 0,
+                s2sz: 0,
+                sve_vl: 0,
+                num_bps: 0,
+                num_wps: 0,
+                pmu_num_ctrs: 0,
+                hash_algo: HashAlgorithm::Sha256,
+            },
             next_delegated: DELEGATED.0,
             spare: None,
+            free: None,
             next_shared: SHARED.0,
             next_host: HOST_PAGES.0,
             stats: MemStats::default(),
@@ -186,7 +233,20 @@ impl Vm {
             vm.delegated()?;
         }
         let params = vm.host_page()?;
-        crate::realm::write_realm_params(params, &shape.params(rtt_base));
+        let realm_params = shape.params(rtt_base);
+        let Some(hash_algo) = HashAlgorithm::from_u64(realm_params.hash_algo) else {
+            vmm_bail!("hash algorithm {} unknown", realm_params.hash_algo);
+        };
+        vm.params = MeasuredRealmParams {
+            flags: realm_params.flags,
+            s2sz: realm_params.s2sz as u32,
+            sve_vl: realm_params.sve_vl as u32,
+            num_bps: realm_params.num_bps as u32,
+            num_wps: realm_params.num_wps as u32,
+            pmu_num_ctrs: realm_params.pmu_num_ctrs as u32,
+            hash_algo,
+        };
+        crate::realm::write_realm_params(params, &realm_params);
         ok(
             rmi::realm_create(vm.rd, params),
             format_args!("REALM_CREATE"),
@@ -214,9 +274,10 @@ impl Vm {
         } else {
             0
         };
-        let mut blobs = [desc.kernel, desc.initrd, desc.dtb];
-        blobs.sort_unstable_by_key(|b| b.ipa);
-        for blob in blobs.iter().filter(|b| b.len > 0) {
+        let mut blobs = [(0, desc.kernel), (1, desc.initrd), (2, desc.dtb)];
+        blobs.sort_unstable_by_key(|(_, b)| b.ipa);
+        for (which, blob) in blobs.iter().filter(|(_, b)| b.len > 0) {
+            let blob_start = crate::regs::counter();
             let pages = blob.len.div_ceil(PAGE);
             for i in 0..pages {
                 let ipa = blob.ipa + i * PAGE;
@@ -232,6 +293,8 @@ impl Vm {
                     }
                 }
             }
+            vm.stats.blob_ticks[*which] = crate::regs::counter() - blob_start;
+            vm.stats.blob_pages[*which] = pages;
         }
         let t2 = crate::regs::counter();
         vm.stats.build_ticks[1] = t2 - t1;
@@ -276,7 +339,11 @@ impl Vm {
     }
 
     /// A protected RAM page without DATA was touched: back the chunk around it with
-    /// DATA_CREATE_UNKNOWN (pages already backed, or no longer RIPAS RAM, are skipped).
+    /// DATA_CREATE_UNKNOWN (pages already backed are skipped). DATA_CREATE_UNKNOWN keeps an
+    /// entry's RIPAS, so a neighbour the realm made EMPTY gets a granule too (ASSIGNED_EMPTY,
+    /// which the realm cannot touch); the ranges Linux makes EMPTY at boot (the swiotlb pool,
+    /// 2 MiB aligned here, and the atomic pool, an order-5 buddy block) are 64 KiB aligned, so
+    /// the chunks do not straddle them.
     pub fn populate(&mut self, ipa: u64) -> Result<(), Error> {
         self.stats.protected_faults += 1;
         let chunk = FAULT_CHUNK * PAGE;
@@ -365,9 +432,11 @@ impl Vm {
         Ok(())
     }
 
-    /// Serves a RIPAS change request of `rec` for `[base, top)`: RTT_SET_RIPAS until done,
-    /// creating tables where the range splits a block.
-    pub fn set_ripas(&mut self, rec: u64, base: u64, top: u64) -> Result<(), Error> {
+    /// Serves a RIPAS change request of `rec` for `[base, top)` to `ripas` (0 EMPTY, 1 RAM):
+    /// RTT_SET_RIPAS until done, creating tables where the range splits a block; then, for
+    /// EMPTY, the DATA granules mapped there are reclaimed ([`Self::reclaim`]).
+    pub fn set_ripas(&mut self, rec: u64, base: u64, top: u64, ripas: u64) -> Result<(), Error> {
+        let start = crate::regs::counter();
         self.stats.ripas_changes += 1;
         self.stats.ripas_bytes += top.saturating_sub(base);
         let mut at = base;
@@ -381,6 +450,45 @@ impl Vm {
                 },
             }
         }
+        if ripas == RIPAS_EMPTY {
+            self.stats.empty_changes += 1;
+            self.stats.empty_bytes += top.saturating_sub(base);
+            self.reclaim(base, top)?;
+        }
+        self.stats.ripas_ticks += crate::regs::counter() - start;
+        Ok(())
+    }
+
+    /// Reclaims the DATA granules of `[base, top)`, which the realm made RIPAS EMPTY: each
+    /// ASSIGNED entry is destroyed (RMI_DATA_DESTROY: ASSIGNED_EMPTY → UNASSIGNED_EMPTY, or
+    /// DESTROYED if the realm kept DESTROYED pages there) and its granule undelegated onto the
+    /// free list [`Self::delegated`] takes from. Entries without DATA are skipped with the
+    /// top of the non-live region DATA_DESTROY returns with ERROR_RTT.
+    fn reclaim(&mut self, base: u64, top: u64) -> Result<(), Error> {
+        let start = crate::regs::counter();
+        let mut at = base;
+        while at < top {
+            let r = rmi::data_destroy(self.rd, at);
+            match r.0[0] {
+                status::SUCCESS => {
+                    let g = r.0[1];
+                    ok(
+                        rmi::granule_undelegate(g, rmi::X4),
+                        format_args!("GRANULE_UNDELEGATE {g:#x}"),
+                    )?;
+                    // SAFETY: `g` was this realm's DATA granule and is NS again (undelegated,
+                    // scrubbed by the RMM); the VMM owns it. Aligned store with the MMU off.
+                    unsafe { core::ptr::write_volatile(g as *mut u64, self.free.unwrap_or(0)) };
+                    self.free = Some(g);
+                    self.stats.reclaimed += 1;
+                }
+                st if rtt_error_level(st).is_some() => {}
+                st => vmm_bail!("DATA_DESTROY {at:#x}: {st:#x}"),
+            }
+            // x2: the top of the non-live region from `at` (on success and on ERROR_RTT).
+            at = r.0[2].max(at + PAGE);
+        }
+        self.stats.reclaim_ticks += crate::regs::counter() - start;
         Ok(())
     }
 }
