@@ -3,9 +3,7 @@
 //! measuring it.
 //!
 //! Check order and semantics are the reference RMM's (`docs/reference/tf-rmm-rel0-facts.md`
-//! §11.5), but for a `base` that is not granule aligned, which fails the specification's
-//! `base_align` (ERROR_RTT at the walk's level) instead of ERROR_INPUT
-//! (`docs/conformance.md`): `top <= base` is refused before the RD is looked up; the walk from `base` stops at
+//! §11.5): `top <= base` is refused before the RD is looked up; the walk from `base` stops at
 //! the deepest existing table; whole entries of that table are processed while they fit
 //! under `top`, UNASSIGNED EMPTY becoming UNASSIGNED RAM and UNASSIGNED RAM left as it is,
 //! and every processed entry — already-RAM ones included — extends the RIM with one RIPAS
@@ -38,12 +36,12 @@ pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> H
     let (rd, config) = lock_rd(monitor, machine, rd_pa)?;
     let s2 = config.s2;
     let page = RttLevel::LEAF;
-    // `top` is exclusive: its last page must be in the protected half (`top_bound`), and it
-    // must be granule aligned (`top_gran_align`). Then `base < top <= ` the protected half's
-    // end. `base`'s alignment is no input condition: a misaligned `base` is not aligned to
-    // the walk's level either, `base_align` below (RMM 1.0 B4.3.18.2; TF-RMM rel0 answers
-    // ERROR_INPUT).
-    if !valid_map_addr(&s2, top, page) || !s2.in_par(base) || !s2.in_par(top - page.entry_size()) {
+    // `top` is exclusive: its last page must be in the protected half.
+    if !valid_map_addr(&s2, base, page)
+        || !valid_map_addr(&s2, top, page)
+        || !s2.in_par(base)
+        || !s2.in_par(top - page.entry_size())
+    {
         return Err(RmiError::Input.into());
     }
     let realm = Rd::new(machine, rd.addr());

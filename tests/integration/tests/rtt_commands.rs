@@ -570,8 +570,8 @@ fn init_ripas_marks_ram_and_measures_every_entry() {
     );
     assert_eq!(
         host.init_ripas(r.rd, 0x800, 0x2000),
-        err(status::rtt(3)),
-        "base misaligned: not aligned to the walk's level (base_align)"
+        err(status::INPUT),
+        "base misaligned (as TF-RMM; the specification's base_align says RTT(3))"
     );
     assert_eq!(
         host.init_ripas(r.rd, 0, UNPROTECTED + 0x1000),
