@@ -135,6 +135,73 @@ pub fn sha2_instructions(cpu: &CpuIdRegisters) -> Sha2Instructions {
     }
 }
 
+/// Whether the CPU implements the Scalable Matrix Extension (ID_AA64PFR1_EL1.SME
+/// \[27:24\] non-zero), and with it PSTATE.SM/ZA and SVCR.
+pub const fn sme_present(id_aa64pfr1: u64) -> bool {
+    field(id_aa64pfr1, 24, 4) != 0
+}
+
+/// `MDCR_EL2.HPMN` while a realm runs on a CPU with `id_aa64dfr0` whose `PMCR_EL0.N` is
+/// `pmcr_n` (its number of event counters).
+///
+/// Realms have no PMU (every access traps: `MDCR_EL2.TPM`, `TPMCR`), so what HPMN decides is
+/// only which counters may count while a realm runs. With HPMN = 0 every counter is in the
+/// EL2 range, disabled by `MDCR_EL2.HPME` = 0: nothing counts. HPMN = 0 is CONSTRAINED
+/// UNPREDICTABLE without FEAT_HPMN0 (ID_AA64DFR0_EL1.HPMN0 \[63:60\] = 1), so then HPMN is
+/// `PMCR_EL0.N`: every counter is in the EL1/EL0 range, which `PMCR_EL0.E` = 0 disables in
+/// the Realm world (the RMM clears E at boot, EL3 keeps a per-world PMCR_EL0 and realms
+/// cannot write it: TPMCR). Without a PMU (PMUVer \[11:8\] 0 or 0xF) the field is RES0: 0.
+pub const fn realm_hpmn(id_aa64dfr0: u64, pmcr_n: u64) -> u64 {
+    let pmu_ver = field(id_aa64dfr0, 8, 4);
+    if pmu_ver == 0 || pmu_ver == 0xF || field(id_aa64dfr0, 60, 4) == 1 {
+        0
+    } else {
+        pmcr_n & 0x1F
+    }
+}
+
+/// Whether the CPU has a PMUv3 (ID_AA64DFR0_EL1.PMUVer neither 0 nor IMPLEMENTATION
+/// DEFINED), so that PMCR_EL0 exists.
+pub const fn pmuv3_present(id_aa64dfr0: u64) -> bool {
+    !matches!(field(id_aa64dfr0, 8, 4), 0 | 0xF)
+}
+
+/// The fine-grained trap registers a CPU has, so the RMM writes exactly those (each is
+/// UNDEFINED without its feature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FineGrainedTraps {
+    /// FEAT_FGT (ID_AA64MMFR0_EL1.FGT \[59:56\] >= 1): HFGRTR_EL2, HFGWTR_EL2, HFGITR_EL2,
+    /// HDFGRTR_EL2, HDFGWTR_EL2.
+    pub fgt: bool,
+    /// FEAT_FGT with FEAT_AMUv1p1 (ID_AA64PFR0_EL1.AMU \[47:44\] >= 2): HAFGRTR_EL2.
+    pub hafgrtr: bool,
+    /// FEAT_FGT2 (FGT >= 2) and EL3 enabling it for the Realm world (SCR_EL3.FGTEn2, which
+    /// EL3 reports through SMCCC_ARCH_FEATURE_AVAILABILITY; without it EL2's accesses to
+    /// these registers trap to EL3): HFGRTR2_EL2, HFGWTR2_EL2, HFGITR2_EL2, HDFGRTR2_EL2,
+    /// HDFGWTR2_EL2.
+    pub fgt2: bool,
+}
+
+/// Whether the CPU with these ID registers has FEAT_FGT2 (before asking EL3 about it).
+pub const fn fgt2_present(id_aa64mmfr0: u64) -> bool {
+    field(id_aa64mmfr0, 56, 4) >= 2
+}
+
+/// The fine-grained trap registers to write on a CPU with these ID registers, `el3_fgt2`
+/// saying whether EL3 reported SCR_EL3.FGTEn2 set for the Realm world.
+pub const fn fine_grained_traps(
+    id_aa64mmfr0: u64,
+    id_aa64pfr0: u64,
+    el3_fgt2: bool,
+) -> FineGrainedTraps {
+    let fgt = field(id_aa64mmfr0, 56, 4) >= 1;
+    FineGrainedTraps {
+        fgt,
+        hafgrtr: fgt && field(id_aa64pfr0, 44, 4) >= 2,
+        fgt2: fgt2_present(id_aa64mmfr0) && el3_fgt2,
+    }
+}
+
 /// RMI feature register 0 for this CPU and these capabilities.
 pub fn feature_register_0(cpu: &CpuIdRegisters, caps: &Capabilities) -> FeatureRegister0 {
     let pa_bits = pa_range_bits(field(cpu.id_aa64mmfr0, 0, 4));
@@ -177,6 +244,56 @@ mod tests {
             id_aa64isar0: (1 << 16) | (2 << 12) | (1 << 8) | (2 << 4),
             more: MoreIdRegisters::default(),
         }
+    }
+
+    #[test]
+    fn hpmn_is_zero_only_with_hpmn0_or_without_a_pmu() {
+        // PMUv3 (PMUVer 1), no FEAT_HPMN0: every counter in the EL1 range.
+        assert_eq!(realm_hpmn(1 << 8, 6), 6);
+        assert_eq!(realm_hpmn(9 << 8, 31), 31);
+        // FEAT_HPMN0: 0.
+        assert_eq!(realm_hpmn(1 << 60 | 9 << 8, 6), 0);
+        // No PMU, or an IMPLEMENTATION DEFINED one: the field is RES0.
+        assert_eq!(realm_hpmn(0, 6), 0);
+        assert_eq!(realm_hpmn(0xF << 8, 6), 0);
+        // Only N's five bits count; other HPMN0 values are reserved (taken as "not 1").
+        assert_eq!(realm_hpmn(1 << 8, 0x3F), 0x1F);
+        assert_eq!(realm_hpmn(2 << 60 | 1 << 8, 4), 4);
+        assert!(pmuv3_present(1 << 8) && !pmuv3_present(0) && !pmuv3_present(0xF << 8));
+    }
+
+    #[test]
+    fn fine_grained_trap_registers_follow_the_id_fields_and_el3() {
+        let none = fine_grained_traps(0, 0, true);
+        assert_eq!(
+            none,
+            FineGrainedTraps {
+                fgt: false,
+                hafgrtr: false,
+                fgt2: false
+            }
+        );
+        // FEAT_FGT only; AMUv1 (1) is not AMUv1p1.
+        let fgt = fine_grained_traps(1 << 56, 1 << 44, true);
+        assert!(fgt.fgt && !fgt.hafgrtr && !fgt.fgt2);
+        // AMUv1p1 without FGT: no HAFGRTR_EL2.
+        assert!(!fine_grained_traps(0, 2 << 44, true).hafgrtr);
+        assert!(fine_grained_traps(1 << 56, 2 << 44, false).hafgrtr);
+        // FEAT_FGT2 only when EL3 enabled it for the Realm world.
+        assert!(fgt2_present(2 << 56) && !fgt2_present(1 << 56));
+        assert!(!fine_grained_traps(2 << 56, 0, false).fgt2);
+        let fgt2 = fine_grained_traps(2 << 56, 0, true);
+        assert!(fgt2.fgt && fgt2.fgt2);
+        // Neighbouring fields do not leak in: MMFR0.ECV [63:60] and ExS [47:44] around FGT,
+        // PFR0.MPAM [43:40] and DIT [51:48] around AMU.
+        assert!(!fine_grained_traps(0xF << 60 | 0xF << 44, 0, true).fgt);
+        assert!(!fine_grained_traps(1 << 56, 0xF << 40 | 0xF << 48, true).hafgrtr);
+    }
+
+    #[test]
+    fn sme_follows_pfr1_sme() {
+        assert!(sme_present(1 << 24) && sme_present(2 << 24));
+        assert!(!sme_present(0xF << 20 | 0xF << 28));
     }
 
     #[test]

@@ -22,7 +22,9 @@ mod hcr {
     pub const IMO: u64 = 1 << 4;
     /// See [`FMO`].
     pub const AMO: u64 = 1 << 5;
-    /// Broadcast TLB and cache maintenance inner shareable.
+    /// Broadcast TLB and cache maintenance inner shareable: a realm's own EL1 TLB
+    /// maintenance reaches every CPU its RECs ran on (the RMM does not track where a VMID
+    /// last ran; TF-RMM rel0 does not set it).
     pub const FB: u64 = 1 << 9;
     /// Barriers at least inner shareable.
     pub const BSU_IS: u64 = 1 << 10;
@@ -34,12 +36,13 @@ mod hcr {
     pub const TID3: u64 = 1 << 18;
     /// Trap SMC (RSI and PSCI reach the RMM this way).
     pub const TSC: u64 = 1 << 19;
-    /// Trap implementation-defined system registers.
+    /// Trap implementation-defined system registers: the RMM switches none, so a realm could
+    /// otherwise change IMPLEMENTATION DEFINED CPU state under the host or the next realm
+    /// (TF-RMM rel0 does not set it). They read as zero and ignore writes.
     pub const TIDCP: u64 = 1 << 20;
-    /// Trap ACTLR_EL1.
+    /// Trap ACTLR_EL1: the RMM does not switch it (TF-RMM rel0 does, and does not trap), so a
+    /// realm's write would land in the host's. Reads as zero, writes ignored.
     pub const TACR: u64 = 1 << 21;
-    /// HVC is UNDEFINED at EL1.
-    pub const HCD: u64 = 1 << 29;
     /// EL1 is AArch64.
     pub const RW: u64 = 1 << 31;
     /// Trap the LORegions registers (FEAT_LOR): the RMM does not switch them.
@@ -80,7 +83,6 @@ pub const fn hcr_el2(trap_wfi: bool, trap_wfe: bool) -> u64 {
         | hcr::TSC
         | hcr::TIDCP
         | hcr::TACR
-        | hcr::HCD
         | hcr::RW
         | hcr::TLOR
         | hcr::TERR
@@ -203,7 +205,11 @@ mod tests {
         );
         assert_ne!(h & hcr::VM, 0);
         assert_ne!(h & hcr::TID3, 0, "ID registers are sanitised");
-        assert_ne!(h & hcr::HCD, 0);
+        assert_eq!(
+            h & 1 << 29,
+            0,
+            "HCD is RES0 with EL3 implemented: SCR_EL3.HCE decides"
+        );
         assert_ne!(h & hcr::TLOR, 0, "LORegions registers trap");
         assert_ne!(h & hcr::TERR, 0, "RAS error record registers trap");
         assert_eq!(
@@ -219,11 +225,12 @@ mod tests {
     /// The whole of HCR_EL2, written out from the Arm ARM's bit positions (D19.2.49) rather
     /// than from this module's constants, so a constant at the wrong bit is caught: VM 0,
     /// SWIO 1, PTW 2, FMO 3, IMO 4, AMO 5, FB 9, BSU 10 (inner shareable), TID3 18, TSC 19,
-    /// TIDCP 20, TACR 21, HCD 29, RW 31, TLOR 35, TERR 36, TEA 37, FWB 46; TWI 13 and TWE 14 as
-    /// asked; APK 40 and API 41 never.
+    /// TIDCP 20, TACR 21, RW 31, TLOR 35, TERR 36, TEA 37, FWB 46; TWI 13 and TWE 14 as asked;
+    /// APK 40 and API 41 never; HCD 29 not (RES0 when EL3 is implemented, as with CCA always:
+    /// SCR_EL3.HCE decides, and a realm's HVC traps to the RMM, which injects UNDEFINED).
     #[test]
     fn hcr_is_exactly_the_documented_bits() {
-        let always = 0x0000_4038_A03C_063F;
+        let always = 0x0000_4038_803C_063F;
         assert_eq!(hcr_el2(false, false), always);
         assert_eq!(hcr_el2(true, false), always | 1 << 13);
         assert_eq!(hcr_el2(false, true), always | 1 << 14);

@@ -3,7 +3,10 @@
 //! taking apart a realm's stage-2 tables.
 //!
 //! Check order is the reference RMM's (TF-RMM `runtime/rmi/rtt.c` at rmm-spec-v1.0-rel0;
-//! `docs/reference/tf-rmm-rel0-facts.md` §11.1–11.4). Unlike the reference, the RD stays
+//! `docs/reference/tf-rmm-rel0-facts.md` §11.1–11.4), which meets the specification's
+//! failure-condition ordering (`docs/conformance.md`), except that RTT_FOLD of a level-1
+//! table that would make a block fails with the table's level, as the specification's
+//! `rtt_homo` says (the reference names the parent's). Unlike the reference, the RD stays
 //! locked for the whole command (the reference releases it once the root is locked): the
 //! lock order RD → tables is the same, and it keeps the realm's configuration stable.
 //!
@@ -182,8 +185,10 @@ pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Ha
             if unassigned && uniform(first) {
                 first
             } else if let Some(block) = contiguous_block(&read, first, level, parent_level) {
+                // A table below level 2 is not homogeneous for a block (RMM 1.0 A5.5.6):
+                // `rtt_homo`, the table's own level (TF-RMM rel0 names the parent's).
                 if !block_allowed {
-                    return Err(RmiError::Rtt(parent_level).into());
+                    return Err(RmiError::Rtt(level).into());
                 }
                 block
             } else {
@@ -192,7 +197,7 @@ pub fn fold(monitor: &Monitor, machine: &impl Machine, args: RttEntryArgs) -> Ha
         }
         FULL => {
             if !block_allowed {
-                return Err(RmiError::Rtt(parent_level).into());
+                return Err(RmiError::Rtt(level).into());
             }
             contiguous_block(&read, first, level, parent_level).ok_or(RmiError::Rtt(level))?
         }

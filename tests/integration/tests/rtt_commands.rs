@@ -564,9 +564,14 @@ fn init_ripas_marks_ram_and_measures_every_entry() {
     );
     assert_eq!(host.init_ripas(0, 0, 0x2000), err(status::INPUT), "bad RD");
     assert_eq!(
+        host.init_ripas(r.rd, 0, 0x2800),
+        err(status::INPUT),
+        "top misaligned (top_gran_align)"
+    );
+    assert_eq!(
         host.init_ripas(r.rd, 0x800, 0x2000),
         err(status::INPUT),
-        "misaligned"
+        "base misaligned (as TF-RMM; the specification's base_align says RTT(3))"
     );
     assert_eq!(
         host.init_ripas(r.rd, 0, UNPROTECTED + 0x1000),
@@ -603,4 +608,35 @@ fn init_ripas_marks_ram_and_measures_every_entry() {
     assert_eq!(host.realm_activate(r.rd)[0], 0);
     assert_eq!(host.init_ripas(r.rd, 0x4000, 0x5000), err(status::realm(0)));
     assert_eq!(tables.len(), 2);
+}
+
+/// A level-1 table is never homogeneous for an assigned block (RMM 1.0 A5.5.6: ASSIGNED and
+/// ASSIGNED_NS fold only from a level 2 or 3 table), so RTT_FOLD of one full of contiguous,
+/// aligned 1 GiB unprotected blocks fails `rtt_homo` with the table's own level
+/// (`ERROR_RTT(level)`, B4.3.17.2), not its parent's (TF-RMM rel0 answers `ERROR_RTT(L−1)`).
+#[test]
+fn a_level_1_table_of_blocks_does_not_fold_and_names_its_own_level() {
+    let host = Host::new();
+    let r = host.must_create_realm(Shape {
+        s2sz: 48,
+        start_level: 0,
+        num_roots: 1,
+        ..Shape::default()
+    });
+    // The unprotected half of a 48-bit realm starts at 2^47, a level-0 entry.
+    let ipa = 1 << 47;
+    let tables = host.must_tables_to(&r, ipa, 1);
+    for i in 0..512 {
+        assert_eq!(
+            host.map_unprotected(r.rd, ipa + i * GIB, 1, (i * GIB) | NS_ATTRS)[0],
+            0,
+            "block {i}"
+        );
+    }
+    assert_eq!(host.rtt_fold(r.rd, ipa, 1), [status::rtt(1), 0, 0, 0, X4]);
+    assert_eq!(host.rig.state(tables[0]), Some(GranuleState::Rtt));
+    assert_eq!(
+        host.read_entry(r.rd, ipa, 0),
+        [0, 0, TABLE, tables[0], EMPTY]
+    );
 }

@@ -176,7 +176,10 @@ impl Machine for HwMachine {
 
     fn install_resting_controls(&self, width: VmidWidth) {
         let cpu = sysreg::cpu_id_registers();
-        world_switch::init_cpu(cpu.id_aa64mmfr0, cpu.id_aa64mmfr1);
+        // EL3 is asked about FEAT_FGT2 only on a CPU that has it (one SMC at boot).
+        let el3_fgt2 =
+            crate::cpu_features::fgt2_present(cpu.id_aa64mmfr0) && super::smc::el3_fgt2_enabled();
+        world_switch::init_cpu(&cpu, el3_fgt2);
         tlb::install_resting_vtcr(width);
     }
 

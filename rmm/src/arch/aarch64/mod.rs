@@ -18,6 +18,8 @@
 //!   only code that touches vector registers, saving and restoring them), its boot-time
 //!   self-test and the choice between it and software.
 //! - [`sysreg`]: the system registers the core reads.
+//! - [`sme`]: leaving the Streaming SVE mode a host may call in (FEAT_SME), before the
+//!   RMM's own SIMD use and before every realm entry.
 //! - [`el3_attest`]: EL3's attestation services (realm attestation key, platform token)
 //!   through the locked shared page.
 //! - [`interrupts`]: whether a physical interrupt is pending (`ISR_EL1`).
@@ -43,6 +45,7 @@ pub mod pl011;
 mod realm_sysregs;
 pub mod sha2_hw;
 pub mod smc;
+pub mod sme;
 pub mod stack_probe;
 pub mod sysreg;
 pub mod tlb;

@@ -435,6 +435,8 @@ static HW_SHA256_512: HwSha2 = HwSha2 { sha512: true };
 
 impl Sha2Engine for HwSha2 {
     fn compress256(&self, state: &mut [u32; 8], blocks: &[[u8; 64]]) {
+        // The SHA-2 instructions are illegal in the host's Streaming SVE mode.
+        super::sme::leave_streaming_mode();
         // SAFETY: this engine exists only where FEAT_SHA256 was detected, and every CPU
         // enabled FP/SIMD at R-EL2 before serving (`init_cold`, `init_warm`); the pointers
         // come from references of exactly the sizes the routine reads and writes; it restores
@@ -454,6 +456,7 @@ impl Sha2Engine for HwSha2 {
             SOFT.compress512(state, blocks);
             return;
         }
+        super::sme::leave_streaming_mode();
         // SAFETY: as for `compress256`, with FEAT_SHA512 detected for this engine.
         unsafe {
             rmm_sha512_compress_hw(

@@ -60,3 +60,30 @@ impl El3Port for El3Smc {
         Some(RmiRequest { regs })
     }
 }
+
+/// `SMCCC_ARCH_FEATURE_AVAILABILITY` (SMCCC 1.5, SMC64): which features of an EL3 control
+/// register EL3 enabled for the caller's world.
+const SMCCC_ARCH_FEATURE_AVAILABILITY: u64 = 0xC000_0003;
+/// Its selector for SCR_EL3: the register's encoding (op0 3, op1 6, CRn 1, CRm 1, op2 0) as
+/// `op0 << 19 | op1 << 16 | CRn << 12 | CRm << 8 | op2 << 5`.
+const SCR_EL3_SELECTOR: u64 = 0x1E_1100;
+/// SCR_EL3.FGTEn2 (bit 59): EL2 may use the FEAT_FGT2 registers.
+const SCR_EL3_FGTEN2: u64 = 1 << 59;
+
+/// Whether EL3 says it enabled FEAT_FGT2 (SCR_EL3.FGTEn2) for the Realm world. An EL3
+/// without SMCCC_ARCH_FEATURE_AVAILABILITY (TF-A 2.12 has none; it answers `SMC_UNK`, -1)
+/// or with any other answer than success is taken as "not enabled". Asked only on a CPU
+/// that has FEAT_FGT2.
+pub fn el3_fgt2_enabled() -> bool {
+    let out = smc([
+        SMCCC_ARCH_FEATURE_AVAILABILITY,
+        SCR_EL3_SELECTOR,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    out[0] == 0 && out[1] & SCR_EL3_FGTEN2 != 0
+}

@@ -19,10 +19,13 @@
 //! keys at entry once the REC has used them: [`PauthKeys`]).
 
 use super::realm_sysregs::{mrs, msr};
-use super::{fp_regs, vgic_regs};
+use super::{fp_regs, sme, vgic_regs};
 use crate::arch::world::{
     El1Sysregs, FpSlot, PAUTH_KEY_REGS, PauthKeys, RealmContext, RealmEntryConfig, RealmFp,
     RealmGprs, RealmTrap, TimerOutputs, TrapAction, TrapKind, VgicState, is_pauth_trap,
+};
+use crate::cpu_features::{
+    CpuIdRegisters, fine_grained_traps, pmuv3_present, realm_hpmn, sme_present,
 };
 
 /// Bytes the run routine keeps on the stack: x19..x30 (x19..x28 at 0, x29 and x30 at 80) and
@@ -233,24 +236,33 @@ fn first_use(
 const MDCR_EL2_TPMS: u64 = 1 << 14;
 /// `MDCR_EL2.TTRF`: trace filter control (TRFCR_EL1) accesses trap.
 const MDCR_EL2_TTRF: u64 = 1 << 19;
+/// `MDCR_EL2.HPMN` \[4:0\].
+const MDCR_EL2_HPMN: u64 = 0x1F;
 
-/// `MDCR_EL2` while a realm runs: trap PMU (`TPM`, `TPMCR`), debug (`TDA`, `TDOSA`, `TDRA`),
-/// statistical profiling (`TPMS`) and trace filter (`TTRF`) register accesses; the realm gets
-/// none of the host's debug, PMU, SPE or trace state and leaves none behind (TPMS and TTRF
-/// are RES0, so ignored, without FEAT_SPE / FEAT_TRF). `HPMN` is 0, as in TF-RMM (with
-/// `TPM` every PMU access traps anyway).
+/// `MDCR_EL2` while a realm runs, but for `HPMN`: trap PMU (`TPM`, `TPMCR`), debug (`TDA`,
+/// `TDOSA`, `TDRA`), statistical profiling (`TPMS`) and trace filter (`TTRF`) register
+/// accesses; the realm gets none of the host's debug, PMU, SPE or trace state and leaves
+/// none behind (TPMS and TTRF are RES0, so ignored, without FEAT_SPE / FEAT_TRF). `HPME` is
+/// clear, so counters in the EL2 range do not count. `HPMN` is this CPU's
+/// [`crate::cpu_features::realm_hpmn`], which [`init_cpu`] puts in the RMM's own MDCR_EL2
+/// and [`run_realm`] copies from there (0 with FEAT_HPMN0, as TF-RMM; `PMCR_EL0.N` without,
+/// where 0 is CONSTRAINED UNPREDICTABLE).
 const MDCR_EL2_REALM: u64 =
     1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11 | MDCR_EL2_TPMS | MDCR_EL2_TTRF;
 
 const _: () = assert!(
     CPTR_EL2_REALM & (CPTR_EL2_TTA | CPTR_EL2_TAM) == CPTR_EL2_TTA | CPTR_EL2_TAM
         && MDCR_EL2_REALM & (MDCR_EL2_TPMS | MDCR_EL2_TTRF) == MDCR_EL2_TPMS | MDCR_EL2_TTRF
+        && MDCR_EL2_REALM & MDCR_EL2_HPMN == 0
 );
 
-/// ID_AA64MMFR0_EL1.FGT \[59:56\]: the fine-grained trap registers exist.
-const MMFR0_FGT_SHIFT: u32 = 56;
 /// ID_AA64MMFR1_EL1.HCX \[43:40\]: HCRX_EL2 exists.
 const MMFR1_HCX_SHIFT: u32 = 40;
+
+/// `PMCR_EL0.E`: the counters in the EL1/EL0 range (and the cycle counter) are enabled.
+const PMCR_EL0_E: u64 = 1;
+/// `PMCR_EL0.N` \[15:11\]: the number of event counters.
+const PMCR_EL0_N_SHIFT: u32 = 11;
 
 /// Puts the EL2 registers realms run under but the world switch does not install on this
 /// CPU into a known state, at cold and warm boot, instead of relying on what TF-A left in
@@ -260,24 +272,55 @@ const MMFR1_HCX_SHIFT: u32 = 40;
 ///   no fine-grained trap beyond the coarse ones, and every negative-polarity (`n…`) control
 ///   traps — the registers of newer features (PIR, POR, GCS, BRBE, ACCDATA, …), which the
 ///   RMM does not switch, read as zero and ignore writes for the realm;
+/// - with FEAT_FGT and FEAT_AMUv1p1, `HAFGRTR_EL2` = 0: no fine-grained AMU trap (every
+///   positive-polarity bit), as the coarse `CPTR_EL2.TAM` traps all AMU accesses of a realm;
+/// - with FEAT_FGT2 enabled for the Realm world by EL3 (`el3_fgt2`: SCR_EL3.FGTEn2, which
+///   EL3 reports through SMCCC_ARCH_FEATURE_AVAILABILITY), `HFGRTR2_EL2`, `HFGWTR2_EL2`,
+///   `HFGITR2_EL2`, `HDFGRTR2_EL2`, `HDFGWTR2_EL2` = 0: as for the FGT registers, every
+///   negative-polarity control traps (the registers of features the RMM does not switch)
+///   and no positive one does. Without FGTEn2 EL2 cannot access them (they trap to EL3) and
+///   they are left alone;
 /// - with FEAT_HCX, `HCRX_EL2` = 0: TCR2_EL1, SCTLR2_EL1 and the like trap, and the
 ///   instructions it enables (LS64, MOPS, …) are not enabled, matching the ID registers a
-///   realm reads (ISAR2 shows only its PAuth fields).
+///   realm reads (ISAR2 shows only its PAuth fields);
+/// - with a PMUv3, `PMCR_EL0.E` = 0 in the Realm world (EL3 keeps one PMCR_EL0 per world;
+///   realms cannot write it: `MDCR_EL2.TPMCR`) and `MDCR_EL2.HPMN` of the RMM's own MDCR_EL2
+///   = [`realm_hpmn`], which every realm run uses: no counter counts while the RMM or a realm
+///   runs;
+/// - with FEAT_SME, SVCR readable at R-EL2 ([`sme::init_cpu`]).
 ///
 /// The registers exist only with their feature, so each is written only if the ID register
 /// says so.
-pub fn init_cpu(id_aa64mmfr0: u64, id_aa64mmfr1: u64) {
+pub fn init_cpu(cpu: &CpuIdRegisters, el3_fgt2: bool) {
     msr!("vpidr_el2", mrs!("midr_el1"));
-    if (id_aa64mmfr0 >> MMFR0_FGT_SHIFT) & 0xF != 0 {
+    let fgt = fine_grained_traps(cpu.id_aa64mmfr0, cpu.id_aa64pfr0, el3_fgt2);
+    if fgt.fgt {
         msr!("S3_4_C1_C1_4", 0); // HFGRTR_EL2
         msr!("S3_4_C1_C1_5", 0); // HFGWTR_EL2
         msr!("S3_4_C1_C1_6", 0); // HFGITR_EL2
         msr!("S3_4_C3_C1_4", 0); // HDFGRTR_EL2
         msr!("S3_4_C3_C1_5", 0); // HDFGWTR_EL2
     }
-    if (id_aa64mmfr1 >> MMFR1_HCX_SHIFT) & 0xF != 0 {
+    if fgt.hafgrtr {
+        msr!("S3_4_C3_C1_6", 0); // HAFGRTR_EL2
+    }
+    if fgt.fgt2 {
+        msr!("S3_4_C3_C1_2", 0); // HFGRTR2_EL2
+        msr!("S3_4_C3_C1_3", 0); // HFGWTR2_EL2
+        msr!("S3_4_C3_C1_7", 0); // HFGITR2_EL2
+        msr!("S3_4_C3_C1_0", 0); // HDFGRTR2_EL2
+        msr!("S3_4_C3_C1_1", 0); // HDFGWTR2_EL2
+    }
+    if (cpu.id_aa64mmfr1 >> MMFR1_HCX_SHIFT) & 0xF != 0 {
         msr!("S3_4_C1_C2_2", 0); // HCRX_EL2
     }
+    if pmuv3_present(cpu.id_aa64dfr0) {
+        let pmcr = mrs!("pmcr_el0");
+        msr!("pmcr_el0", pmcr & !PMCR_EL0_E);
+        let hpmn = realm_hpmn(cpu.id_aa64dfr0, pmcr >> PMCR_EL0_N_SHIFT);
+        msr!("mdcr_el2", (mrs!("mdcr_el2") & !MDCR_EL2_HPMN) | hpmn);
+    }
+    sme::init_cpu(sme_present(cpu.more.id_aa64pfr1));
     isb();
 }
 
@@ -348,6 +391,9 @@ pub fn run_realm<F>(
 ) where
     F: FnMut(&mut RealmContext, &RealmTrap) -> TrapAction,
 {
+    // Neither the realm nor the FP/SIMD switch below may run in the host's Streaming SVE
+    // mode.
+    sme::leave_streaming_mode();
     let mut host = El1Sysregs::default();
     save_el1(&mut host);
     let rmm = El2Controls::save();
@@ -356,7 +402,7 @@ pub fn run_realm<F>(
         vttbr: config.vttbr,
         vtcr: config.vtcr,
         cptr: rmm.cptr,
-        mdcr: MDCR_EL2_REALM,
+        mdcr: MDCR_EL2_REALM | (rmm.mdcr & MDCR_EL2_HPMN),
         cnthctl: CNTHCTL_EL2_REALM,
         cntvoff: 0,
         vmpidr: config.vmpidr,
