@@ -62,7 +62,8 @@ pub const RSI_FIDS: [u64; 12] = [
     0x8400_0190,
 ];
 
-const PSCI_FIDS: [u64; 11] = [
+/// The PSCI function ids the realm calls (and two outside PSCI).
+pub const PSCI_FIDS: [u64; 11] = [
     psci::PSCI_VERSION as u64,
     psci::PSCI_CPU_SUSPEND as u64,
     psci::PSCI_CPU_OFF as u64,

@@ -167,19 +167,23 @@ impl Program {
         self.b(16).live(rd).granule(data).ipa(ipa, 0).b(0).b(0)
     }
 
-    /// Op 6: REC_CREATE of a runnable REC with MPIDR index `index`, PC `pc` (of [`IPAS`]),
-    /// the 16 aux granules the pool holds from `first_aux`, and zero GPRs.
+    /// Op 6: REC_CREATE of a REC, runnable or not, with MPIDR index `index`, PC `pc` (of
+    /// [`IPAS`]), the 16 aux granules the pool holds from `first_aux`, and zero GPRs.
     pub fn rec_create(
         &mut self,
         rd: Live,
         rec: Granule,
+        runnable: bool,
         index: u8,
         pc: u64,
         first_aux: u8,
     ) -> &mut Self {
         self.b(6).live(rd).granule(rec);
-        // flags: runnable; the MPIDR by index; the PC; aux from the pool.
-        self.b(1).b(index).b(pick(ipa_index(pc))).b(first_aux);
+        // flags: runnable or not; the MPIDR by index; the PC; aux from the pool.
+        self.b(u8::from(runnable))
+            .b(index)
+            .b(pick(ipa_index(pc)))
+            .b(first_aux);
         for _ in 0..8 * 8 {
             self.b(0);
         }
@@ -198,6 +202,35 @@ impl Program {
     pub fn rec_enter(&mut self, rec: Live, flags: u8) -> &mut Self {
         assert!(flags < 0x20);
         self.b(19).live(rec).b(flags)
+    }
+
+    /// Op 22: RMI_PSCI_COMPLETE of the calling REC `rec` for `target` with PSCI status
+    /// `status` (0: PSCI_SUCCESS; one of the harness's pool `[0, 1, 2, 3, 5, 6]`).
+    pub fn psci_complete(&mut self, rec: Live, target: Live, status: u64) -> &mut Self {
+        let i = [0, 1, 2, 3, 5, 6]
+            .iter()
+            .position(|&s| s == status)
+            .expect("a status of the pool");
+        self.b(22).live(rec).live(target).b(pick(i))
+    }
+
+    /// The running realm takes an IRQ: REC_ENTER returns to the host (exit IRQ).
+    pub fn irq(&mut self) -> &mut Self {
+        self.b(0x78)
+    }
+
+    /// The running realm makes PSCI call `fid` (one of `realm::PSCI_FIDS`) with x1 the
+    /// `target`th small value, x2 `entry` (of [`IPAS`]) and x3 the `context`th small value.
+    pub fn psci(&mut self, fid: u32, target: u8, entry: u64, context: u8) -> &mut Self {
+        let i = crate::realm::PSCI_FIDS
+            .iter()
+            .position(|&f| f == u64::from(fid))
+            .expect("a PSCI function of the pool");
+        self.b(0x40)
+            .b(pick(i))
+            .b(target)
+            .b(pick(ipa_index(entry)))
+            .b(context)
     }
 
     /// The running realm makes RSI call `fid` (one of `realm::RSI_FIDS`) with x1..x4.
@@ -221,8 +254,9 @@ impl Program {
 pub type Seed = (&'static str, &'static str, fn() -> Program);
 
 /// The hand-written seeds.
-pub const SEEDS: [Seed; 3] = [
+pub const SEEDS: [Seed; 4] = [
     ("rmi", "seed-set-ripas", set_ripas_from_empty),
+    ("rmi", "seed-psci-cpu-on", psci_cpu_on_from_empty),
     ("rsi", "seed-set-ripas", set_ripas_running),
     ("rsi", "seed-attest", attest_running),
 ];
@@ -242,10 +276,38 @@ fn set_ripas_from_empty() -> Program {
         .rtt_create(rd, Granule::Pool(5), 0, 3)
         .init_ripas(rd, 0x1000, 0x3000)
         .data_create(rd, Granule::Pool(6), 0x1000)
-        .rec_create(rd, Granule::Pool(7), 0, 0x1000, 8)
+        .rec_create(rd, Granule::Pool(7), true, 0, 0x1000, 8)
         .realm_activate(rd)
         .rec_enter(rec, 0)
         .release_two_pages(rd, rec);
+    p
+}
+
+/// `rmi`: build a realm from nothing (as [`set_ripas_from_empty`], with a second REC, MPIDR
+/// index 1, not runnable), activate it and run REC 0, whose realm calls PSCI_CPU_ON(1,
+/// 0x1000, 0): the RMM exits with RMI_EXIT_PSCI; the host answers with RMI_PSCI_COMPLETE(REC
+/// 0, REC 1, PSCI_SUCCESS), which makes REC 1 runnable, then enters REC 0 (which learns the
+/// call succeeded and takes an IRQ) and REC 1 (which starts at 0x1000).
+fn psci_cpu_on_from_empty() -> Program {
+    let rd = Live::Nth(0);
+    let (rec0, rec1) = (Live::Nth(0), Live::Nth(1));
+    let mut p = Program::new();
+    p.delegate_run(0, 32)
+        .delegate_run(32, 16)
+        .realm_create(Granule::Pool(0), Granule::Pool(2))
+        .rtt_create(rd, Granule::Pool(4), 0, 2)
+        .rtt_create(rd, Granule::Pool(5), 0, 3)
+        .init_ripas(rd, 0x1000, 0x3000)
+        .data_create(rd, Granule::Pool(6), 0x1000)
+        .rec_create(rd, Granule::Pool(7), true, 0, 0x1000, 8)
+        .rec_create(rd, Granule::Pool(24), false, 1, 0x1000, 25)
+        .realm_activate(rd)
+        .rec_enter(rec0, 0)
+        .psci(rmm_abi::psci::PSCI_CPU_ON, 1, 0x1000, 0)
+        .psci_complete(rec0, rec1, 0)
+        .rec_enter(rec0, 0)
+        .irq()
+        .rec_enter(rec1, 0);
     p
 }
 

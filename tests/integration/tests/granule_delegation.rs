@@ -172,3 +172,24 @@ fn four_cpus_delegating_at_once_agree_with_el3() {
         "successes match the final states"
     );
 }
+
+/// A reference count pushed out of range is an RMM bug: the monitor stops with a line naming
+/// the counter and the direction (`invariant::holds` with `RefcountError::what`).
+#[test]
+#[should_panic(expected = "RMM invariant broken: a table's count: underflow")]
+fn a_refcount_underflow_stops_naming_the_direction() {
+    rmm::invariant::holds(
+        Err(rmm::granule::table::RefcountError::Underflow),
+        "a table's count",
+    );
+}
+
+/// As above, for a count that would pass its maximum.
+#[test]
+#[should_panic(expected = "RMM invariant broken: a table's count: overflow")]
+fn a_refcount_overflow_stops_naming_the_direction() {
+    rmm::invariant::holds(
+        Err(rmm::granule::table::RefcountError::Overflow),
+        "a table's count",
+    );
+}
