@@ -2,7 +2,8 @@
 //! RSI: the calls a realm makes to the RMM with `smc`, and the SMCCC services around them.
 //!
 //! [`dispatch`] decodes the function id once into a [`RealmCall`] (low 32 bits of x0, SVE hint
-//! cleared, as the reference RMM does) and returns an [`RsiAction`] saying what happens to
+//! cleared, as the reference RMM does), names the handler's argument registers once into its
+//! struct ([`args`]), and returns an [`RsiAction`] saying what happens to
 //! the realm: back to it with new x0..x3, or out to the host with the exit the handler wrote
 //! into REC_ENTER's record (lent to every handler as `exit`: zeroed, reason SYNC, written
 //! only on the path that leaves the realm). The matches are exhaustive (and
