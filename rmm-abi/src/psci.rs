@@ -28,6 +28,47 @@ pub const PSCI_SYSTEM_RESET: u32 = 0x8400_0009;
 /// `PSCI_FEATURES` (SMC32 only).
 pub const PSCI_FEATURES: u32 = 0x8400_000A;
 
+/// A PSCI function a realm may call, decoded from its function identifier (both the SMC32 and
+/// the SMC64 identifier where PSCI defines both). Exhaustive matches on it make a function
+/// added here fail to compile until every handler decides what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PsciCommand {
+    /// `PSCI_VERSION`.
+    Version,
+    /// `CPU_SUSPEND` (SMC32 or SMC64).
+    CpuSuspend,
+    /// `CPU_OFF`.
+    CpuOff,
+    /// `CPU_ON` (SMC32 or SMC64).
+    CpuOn,
+    /// `AFFINITY_INFO` (SMC32 or SMC64).
+    AffinityInfo,
+    /// `SYSTEM_OFF`.
+    SystemOff,
+    /// `SYSTEM_RESET`.
+    SystemReset,
+    /// `PSCI_FEATURES`.
+    Features,
+}
+
+impl PsciCommand {
+    /// Decodes a 32-bit function identifier exactly as given (an identifier with the SVE hint
+    /// bit set is none of these); `None` for any other PSCI function.
+    pub const fn from_fid(fid: u32) -> Option<Self> {
+        Some(match fid {
+            PSCI_VERSION => Self::Version,
+            PSCI_CPU_SUSPEND_SMC32 | PSCI_CPU_SUSPEND => Self::CpuSuspend,
+            PSCI_CPU_OFF => Self::CpuOff,
+            PSCI_CPU_ON_SMC32 | PSCI_CPU_ON => Self::CpuOn,
+            PSCI_AFFINITY_INFO_SMC32 | PSCI_AFFINITY_INFO => Self::AffinityInfo,
+            PSCI_SYSTEM_OFF => Self::SystemOff,
+            PSCI_SYSTEM_RESET => Self::SystemReset,
+            PSCI_FEATURES => Self::Features,
+            _ => return None,
+        })
+    }
+}
+
 /// Highest PSCI function number (0x000–0x014 is the PSCI range).
 pub const PSCI_FNUM_LAST: u32 = 0x14;
 
@@ -89,6 +130,31 @@ mod tests {
         ];
         for (constant, expected) in table {
             assert_eq!(constant, expected, "{expected:#x}");
+        }
+    }
+
+    #[test]
+    fn commands_decode_from_both_identifiers() {
+        let table: [(u32, PsciCommand); 11] = [
+            (PSCI_VERSION, PsciCommand::Version),
+            (PSCI_CPU_SUSPEND_SMC32, PsciCommand::CpuSuspend),
+            (PSCI_CPU_SUSPEND, PsciCommand::CpuSuspend),
+            (PSCI_CPU_OFF, PsciCommand::CpuOff),
+            (PSCI_CPU_ON_SMC32, PsciCommand::CpuOn),
+            (PSCI_CPU_ON, PsciCommand::CpuOn),
+            (PSCI_AFFINITY_INFO_SMC32, PsciCommand::AffinityInfo),
+            (PSCI_AFFINITY_INFO, PsciCommand::AffinityInfo),
+            (PSCI_SYSTEM_OFF, PsciCommand::SystemOff),
+            (PSCI_SYSTEM_RESET, PsciCommand::SystemReset),
+            (PSCI_FEATURES, PsciCommand::Features),
+        ];
+        for (fid, command) in table {
+            assert_eq!(PsciCommand::from_fid(fid), Some(command), "{fid:#x}");
+            // The SVE hint (bit 16) is not cleared: such an id is no command.
+            assert_eq!(PsciCommand::from_fid(fid | 1 << 16), None, "{fid:#x}+hint");
+        }
+        for fid in [0x8400_0005, 0x8400_0014, 0xC400_0000, 0xC400_000A] {
+            assert_eq!(PsciCommand::from_fid(fid), None, "{fid:#x}");
         }
     }
 

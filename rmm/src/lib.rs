@@ -19,6 +19,7 @@
 //! - [`attestation`]: the realm attestation key and platform token from EL3, and signing.
 //! - [`cpu_features`]: raw ID registers in, RMI feature register 0 out.
 //! - [`invariant`]: the fatal stop for inconsistencies only an RMM bug can cause.
+//! - [`locks`]: the one module that takes granule locks (named and RMM-owned granules).
 //! - [`log_line`]: log lines without `core::fmt` (levels, pieces, the global sink) and the
 //!   `log_*!` macros every floor logs with.
 //! - [`logger`]: the console logger that prints whole lines under a lock.
@@ -36,6 +37,7 @@ pub mod exec;
 pub mod firmware;
 pub mod granule;
 pub mod invariant;
+pub mod locks;
 pub mod log_line;
 pub mod logger;
 pub mod mmu;

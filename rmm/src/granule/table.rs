@@ -134,7 +134,8 @@ impl GranuleTable {
     }
 
     /// Locks `addr` and checks that it is in `expected` state; on a state mismatch the lock
-    /// is released before returning.
+    /// is released before returning. Only [`crate::locks`] calls the lock functions (its unit
+    /// test checks it); everything else locks through it.
     ///
     /// Out of line: inlined, the lookup, the lock loop and the check were about 200 bytes at
     /// each of 26 places. The paths whose every instruction counts use

@@ -15,6 +15,7 @@ use super::locks::{lock_two, tracked};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::invariant;
+use crate::locks;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::sharing::csm_rd;
@@ -112,10 +113,8 @@ fn destroy_locked(
     let Some(apt_addr) = Rd::new(machine, named).apt() else {
         invariant::broken_at("a CSM realm's RD names no APT", named.get());
     };
-    let mut apt = monitor
-        .granules
-        .lock(apt_addr, GranuleState::Apt)
-        .unwrap_or_else(|_| {
+    let mut apt =
+        locks::owned(&monitor.granules, apt_addr, GranuleState::Apt).unwrap_or_else(|| {
             invariant::broken_at("an RD's APT is not an APT granule", apt_addr.get())
         });
     // Commits and unmaps every alias of and into the realm, invalidating, a batch of

@@ -19,6 +19,7 @@ use crate::GRANULE_SIZE;
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
 use crate::invariant;
+use crate::locks;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::{Rd, RealmConfig};
 use crate::rtt::entry::Entry;
@@ -227,7 +228,7 @@ fn destroy_locked(
         return Err(RmiError::Rtt(RttLevel::LEAF).with([0, top]));
     };
     let mut data = GranuleAddr::new(pa)
-        .and_then(|addr| monitor.granules.lock_inline(addr, GranuleState::Data).ok())
+        .and_then(|addr| locks::owned_inline(&monitor.granules, addr, GranuleState::Data))
         .unwrap_or_else(|| invariant::broken_at("an assigned entry maps a non-DATA granule", pa));
     csm(ipa)?;
     let after = match ripas {

@@ -4,11 +4,12 @@
 
 use super::args::FeaturesArgs;
 use super::error::Handled;
+use crate::arch::Machine;
 use crate::monitor::Monitor;
 
 /// Handles RMI_FEATURES(x1 = feature register index).
 #[inline(always)]
-pub fn handle(monitor: &Monitor, args: FeaturesArgs) -> Handled<1> {
+pub fn handle(monitor: &Monitor, _machine: &impl Machine, args: FeaturesArgs) -> Handled<1> {
     let FeaturesArgs { index } = args;
     let value = if index == 0 {
         monitor.config.features.0

@@ -13,6 +13,7 @@ use super::args::GranuleArgs;
 use super::error::{Handled, RmiError};
 use crate::arch::Machine;
 use crate::granule::GranuleAddr;
+use crate::locks;
 use crate::log_line::{hex, int};
 use crate::monitor::Monitor;
 use rmm_abi::el3::El3Status;
@@ -25,9 +26,7 @@ pub fn delegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) ->
     let Some(addr) = GranuleAddr::new(pa) else {
         return Err(RmiError::Input.into());
     };
-    let Ok(mut granule) = monitor
-        .granules
-        .lock_inline(addr, GranuleState::Undelegated)
+    let Ok(mut granule) = locks::lock_inline(&monitor.granules, addr, GranuleState::Undelegated)
     else {
         return Err(RmiError::Input.into());
     };
@@ -48,7 +47,8 @@ pub fn undelegate(monitor: &Monitor, machine: &impl Machine, args: GranuleArgs) 
     let Some(addr) = GranuleAddr::new(pa) else {
         return Err(RmiError::Input.into());
     };
-    let Ok(mut granule) = monitor.granules.lock_inline(addr, GranuleState::Delegated) else {
+    let Ok(mut granule) = locks::lock_inline(&monitor.granules, addr, GranuleState::Delegated)
+    else {
         return Err(RmiError::Input.into());
     };
     match machine.gtsi_undelegate(addr) {

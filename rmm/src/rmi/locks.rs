@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The locking module: every way an RMI command locks the granules it names, by the rules in
-//! `docs/locking.md`: external granules (named by arguments) in ascending PA order, each
-//! state checked once it is locked; an RD ([`lock_rd`]) before its tables; a run of roots.
+//! RMI's face of the locking module ([`crate::locks`]): every way an RMI command locks the
+//! granules its arguments name, by the rules in `docs/locking.md`: external granules in
+//! ascending PA order, each state checked once it is locked; an RD ([`lock_rd`]) before its
+//! tables; a run of roots.
 //!
 //! Every failure here is `RMI_ERROR_INPUT`: a misaligned or untracked address, the same
 //! granule named twice, or a granule in the wrong state.
@@ -9,6 +10,7 @@
 use super::error::RmiError;
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
+use crate::locks;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::{Rd, RealmConfig};
 use rmm_abi::rmi::states::GranuleState;
@@ -38,9 +40,7 @@ fn lock_input(
     addr: GranuleAddr,
     state: GranuleState,
 ) -> Result<LockedGranule<'_>, RmiError> {
-    granules
-        .lock_inline(addr, state)
-        .map_err(|_| RmiError::Input)
+    locks::lock_inline(granules, addr, state).map_err(|_| RmiError::Input)
 }
 
 /// Locks the granule at `raw`, which must be tracked and in `state`. Out of line with the

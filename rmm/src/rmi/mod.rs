@@ -102,8 +102,10 @@ impl RmiOutputs {
 pub fn dispatch(monitor: &Monitor, machine: &impl Machine, request: &RmiRequest) -> RmiResult {
     let (m, h, r) = (monitor, machine, request);
     let outputs = match RmiCommand::from_fid(r.regs[0]) {
-        Some(RmiCommand::Version) => outputs_inline(version::handle(VersionArgs::decode(r))),
-        Some(RmiCommand::Features) => run_cold(|a| features::handle(m, a), FeaturesArgs::decode(r)),
+        Some(RmiCommand::Version) => outputs_inline(version::handle(m, h, VersionArgs::decode(r))),
+        Some(RmiCommand::Features) => {
+            run_cold(|a| features::handle(m, h, a), FeaturesArgs::decode(r))
+        }
         Some(RmiCommand::GranuleDelegate) => {
             run(|a| granule::delegate(m, h, a), GranuleArgs::decode(r))
         }

@@ -11,9 +11,10 @@ use super::locks::{LockedRun, lock_one};
 use super::realm_params::{self, HostRealmParams, ValidParams};
 use crate::GRANULE_SIZE;
 use crate::arch::Machine;
-use crate::granule::{GranuleAddr, LockedGranule};
+use crate::granule::LockedGranule;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::{Rd, RealmConfig};
+use crate::rtt::change::{build_entry, invalidate_vmid};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::ENTRIES;
 use crate::rtt::walk::Stage2;
@@ -80,7 +81,7 @@ fn lock_and_build(
     let rim = rim_init(machine.sha2_engine(), &valid.measured);
     Rd::new(machine, rd.addr()).initialise(&config, &params.rpv, &rim);
     for (n, root) in roots.iter_mut().enumerate() {
-        init_root(machine, &s2, n as u64, root.addr());
+        init_root(machine, &s2, n as u64, root);
         root.set_state(GranuleState::Rtt);
     }
     rd.set_state(GranuleState::Rd);
@@ -90,17 +91,16 @@ fn lock_and_build(
 /// Fills root table `n`: entries in the protected half stay UNASSIGNED EMPTY (all-zero, as
 /// the delegated granule already is); entries in the unprotected half become UNASSIGNED_NS;
 /// entries past the IPA space stay zero.
-fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: GranuleAddr) {
+fn init_root(machine: &impl Machine, s2: &Stage2, n: u64, table: &LockedGranule<'_>) {
     let level = s2.start_level;
     let first_ipa = n * level.table_span();
-    let ns = Entry::UnassignedNs.encode(level);
     for index in 0..ENTRIES {
         let ipa = first_ipa + index as u64 * level.entry_size();
         if !s2.in_ipa_space(ipa) {
             break;
         }
         if !s2.in_par(ipa) {
-            machine.write_word(table, index, ns);
+            build_entry(machine, table, level, index, Entry::UnassignedNs);
         }
     }
 }
@@ -158,7 +158,7 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RdArgs) -> Handl
     }
     // Entries of the unprotected half may have been valid mappings: no TLB entry may outlive
     // them, and none may be inherited by the next realm with this VMID.
-    machine.invalidate_stage2(config.vmid);
+    invalidate_vmid(machine, config.vmid);
     monitor.vmids.release(config.vmid);
     machine.zero_granule(rd.addr());
     rd.set_state(GranuleState::Delegated);

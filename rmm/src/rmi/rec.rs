@@ -14,6 +14,7 @@ use super::ns_page;
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable};
 use crate::invariant;
+use crate::locks;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{Rec, RecInit};
@@ -73,9 +74,13 @@ impl<'t> ClaimedAux<'t> {
 impl Drop for ClaimedAux<'_> {
     fn drop(&mut self) {
         for addr in self.addrs.iter().take(self.count) {
-            if let Ok(mut granule) = self.granules.lock(*addr, GranuleState::RecAux) {
-                granule.set_state(GranuleState::Delegated);
-            }
+            // Claimed above and unlocked since, but no command moves a REC_AUX granule but
+            // REC_DESTROY, which cannot reach these (no REC names them yet).
+            let mut granule = locks::owned(self.granules, *addr, GranuleState::RecAux)
+                .unwrap_or_else(|| {
+                    invariant::broken_at("a claimed aux granule is not REC_AUX", addr.get())
+                });
+            granule.set_state(GranuleState::Delegated);
         }
     }
 }
@@ -216,11 +221,14 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Hand
     }
     let view = Rec::new(machine, rec.addr());
     let rd_addr = view.rd();
+    // REC_CREATE made them REC_AUX and only this command moves them back: one in another
+    // state can only be an RMM bug, and stops the monitor before anything is scrubbed.
     for aux in view.aux() {
-        if let Ok(mut granule) = granules.lock(aux, GranuleState::RecAux) {
-            machine.zero_granule(aux);
-            granule.set_state(GranuleState::Delegated);
-        }
+        let mut granule = locks::owned(granules, aux, GranuleState::RecAux).unwrap_or_else(|| {
+            invariant::broken_at("a REC's aux granule is not REC_AUX", aux.get())
+        });
+        machine.zero_granule(aux);
+        granule.set_state(GranuleState::Delegated);
     }
     machine.zero_granule(rec.addr());
     rec.set_state(GranuleState::Delegated);
@@ -228,9 +236,8 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Hand
     // The RD cannot go away while this REC counted in it; the reference drops the reference
     // with a release store and no lock. Here the RD lock is taken briefly instead, after the
     // REC lock is released (RD before REC would be the external-granule order otherwise).
-    let mut rd = granules
-        .lock(rd_addr, GranuleState::Rd)
-        .unwrap_or_else(|_| invariant::broken_at("a REC's RD stopped being an RD", rd_addr.get()));
+    let mut rd = locks::owned(granules, rd_addr, GranuleState::Rd)
+        .unwrap_or_else(|| invariant::broken_at("a REC's RD stopped being an RD", rd_addr.get()));
     invariant::holds(rd.put_ref(), "RD reference count");
     Ok([])
 }

@@ -63,11 +63,7 @@ pub fn init(monitor: &Monitor, machine: &impl Machine, args: InitRipasArgs) -> H
         }
         match Entry::decode(machine.read_word(at.table.addr(), index), level) {
             Entry::Unassigned(Ripas::Empty) => {
-                machine.write_word(
-                    at.table.addr(),
-                    index,
-                    Entry::Unassigned(Ripas::Ram).encode(level),
-                );
+                at.set_at(machine, index, Entry::Unassigned(Ripas::Ram));
             }
             Entry::Unassigned(Ripas::Ram) => {}
             Entry::Unassigned(Ripas::Destroyed)

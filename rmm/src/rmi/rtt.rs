@@ -19,9 +19,9 @@ use super::error::{Handled, RmiError};
 use super::locks::{lock_rd, lock_two};
 use super::rtt_args::{PA_LIMIT, entry_args, table_args};
 use crate::arch::Machine;
-use crate::granule::GranuleAddr;
+use crate::granule::{GranuleAddr, LockedGranule};
 use crate::monitor::Monitor;
-use crate::rtt::change::{add_entries, remove_entries};
+use crate::rtt::change::{add_entries, build_entry, remove_entries};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::{lock_table, walk};
@@ -60,23 +60,17 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) ->
         // refused as the entry's state.
         Entry::Table(_) | Entry::Alias { .. } => return Err(RmiError::Rtt(parent_level).into()),
         Entry::Unassigned(_) | Entry::UnassignedNs => {
-            fill(machine, rtt.addr(), level, old, 0);
+            fill(machine, &rtt, level, old, 0);
             parent.count_entry();
         }
         Entry::Assigned { pa, .. } => {
             // Unfolding a block: the parent's count for the block becomes the count for
             // the table; the new table counts its 512 entries.
-            fill(machine, rtt.addr(), level, old, pa);
+            fill(machine, &rtt, level, old, pa);
             add_entries(&mut rtt, FULL);
         }
         Entry::AssignedNs { desc } => {
-            fill(
-                machine,
-                rtt.addr(),
-                level,
-                old,
-                desc & crate::rtt::entry::OA_MASK,
-            );
+            fill(machine, &rtt, level, old, desc & crate::rtt::entry::OA_MASK);
             parent.count_entry();
         }
     }
@@ -88,19 +82,26 @@ pub fn create(monitor: &Monitor, machine: &impl Machine, args: RttCreateArgs) ->
 /// Fills the (zeroed) new table at `level` with what `parent` mapped: 512 copies of an
 /// unassigned entry, or 512 entries of an assigned block's kind at consecutive addresses
 /// from `pa`.
-fn fill(machine: &impl Machine, table: GranuleAddr, level: RttLevel, parent: Entry, pa: u64) {
+fn fill(
+    machine: &impl Machine,
+    table: &LockedGranule<'_>,
+    level: RttLevel,
+    parent: Entry,
+    pa: u64,
+) {
     // A zeroed granule already holds UNASSIGNED EMPTY everywhere: nothing to write.
     if parent == Entry::Unassigned(Ripas::Empty) {
         return;
     }
     let size = level.entry_size();
     for index in 0..ENTRIES {
-        let entry = parent.with_pa(pa + index as u64 * size, level);
-        let raw = entry.encode(level);
-        // A zeroed granule already holds UNASSIGNED EMPTY everywhere.
-        if raw != 0 {
-            machine.write_word(table, index, raw);
-        }
+        build_entry(
+            machine,
+            table,
+            level,
+            index,
+            parent.with_pa(pa + index as u64 * size, level),
+        );
     }
 }
 

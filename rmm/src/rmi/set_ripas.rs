@@ -23,6 +23,7 @@ use crate::invariant;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::Rec;
+use crate::rtt::change::invalidate_vmid;
 use crate::rtt::entry::Entry;
 use crate::rtt::level::{ENTRIES, RttLevel};
 use crate::rtt::walk::walk;
@@ -138,14 +139,13 @@ fn apply(
         else {
             break;
         };
-        machine.write_word(at.table.addr(), index, changed.encode(level));
-        invalidate |= Entry::is_valid(raw);
+        invalidate |= at.batch_at(machine, index, raw, changed);
         addr = next;
     }
     if invalidate {
         // RAM taken away from the realm: no CPU may keep using the old mapping once the
         // host is told the change is done.
-        machine.invalidate_stage2(config.vmid);
+        invalidate_vmid(machine, config.vmid);
     }
     if addr == base {
         return Err(RmiError::Rtt(level).into());

@@ -7,10 +7,14 @@
 
 use super::args::VersionArgs;
 use super::error::{Handled, RmiError};
+use crate::arch::Machine;
+use crate::monitor::Monitor;
 use rmm_abi::version::RMI_ABI_VERSION;
 
-/// Handles RMI_VERSION(x1 = requested version).
-pub fn handle(args: VersionArgs) -> Handled<2> {
+/// Handles RMI_VERSION(x1 = requested version). The shape of every handler; it needs neither
+/// the monitor nor the machine.
+#[inline(always)]
+pub fn handle(_monitor: &Monitor, _machine: &impl Machine, args: VersionArgs) -> Handled<2> {
     let VersionArgs { requested } = args;
     let ours = RMI_ABI_VERSION.encode();
     if requested == ours {

@@ -26,11 +26,13 @@
 //! (EL3 failed at boot) it answers RSI_ERROR_UNKNOWN.
 
 use super::answer::Answer;
+use super::args::{AttestContinueArgs, AttestInitArgs};
 use crate::arch::Machine;
 use crate::attestation::Attestation;
 use crate::exec::RecEnv;
 use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::granule::GranuleAddr;
+use crate::locks;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec_attest::SessionSlot;
 use crate::sharing::store::empty_cell;
@@ -43,7 +45,7 @@ use attest::token::{
 };
 use rmm_abi::measurement::{Measurement, NUM_REMS};
 use rmm_abi::rmi::exit::RecExitReason;
-use rmm_abi::rmi::states::{GranuleState, Ripas};
+use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
 
 /// Bytes copied per step from the token stream into the realm's page.
@@ -57,21 +59,21 @@ const COPY_CHUNK: usize = 256;
 // Out of line, answering in a few words (`Answer`): its frame (the token session, the claims)
 // stays off REC_ENTER's, which every exit pays.
 #[inline(never)]
-pub fn init<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
+pub fn init<M: Machine>(env: &RecEnv<'_, M>, args: &AttestInitArgs) -> Answer {
     // Unlocked hint (the REC keeps its RD an RD); the CSM part reads the index again under
     // the CSM lock. It is out of line, so that this path (and its frame) stays as it is
     // without CSM.
     if cfg!(feature = "csm") && Rd::new(env.machine, env.rd).apt().is_some() {
-        return init_csm(env, x);
+        return init_csm(env, args);
     }
-    init_with_csm(env, x, None)
+    init_with_csm(env, args, None)
 }
 
 /// [`init`] of a realm with an APT: under the CSM lock (a host interrupt while waiting for it
 /// exits with `RMI_EXIT_IRQ`, the call not made), its table's words copied into this frame and
 /// its shares read from them as the token encoder asks (`sharing::token::AptShares`).
 #[inline(never)]
-fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
+fn init_csm<M: Machine>(env: &RecEnv<'_, M>, args: &AttestInitArgs) -> Answer {
     let Some(guard) = env.monitor.csm.lock_for_realm(env.machine) else {
         return Answer::Restart(RecExitReason::Irq, 0, 0);
     };
@@ -79,14 +81,14 @@ fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
     match AptShares::read(&guard, env.machine, env.rd, cell.get_mut()) {
         Some((realm_id, shares)) => init_with_csm(
             env,
-            x,
+            args,
             Some(CsmClaims {
                 realm_id,
                 shares: &shares,
             }),
         ),
         // The APT went between the hint and the lock: no CSM claims.
-        None => init_with_csm(env, x, None),
+        None => init_with_csm(env, args, None),
     }
 }
 
@@ -94,7 +96,7 @@ fn init_csm<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
 /// into the token after the REMs and into the REC's claims store.
 pub fn init_with_csm<M: Machine>(
     env: &RecEnv<'_, M>,
-    x: &[u64; 31],
+    args: &AttestInitArgs,
     csm: Option<CsmClaims<'_>>,
 ) -> Answer {
     let Some(slot) = SessionSlot::of(&env.rec) else {
@@ -106,13 +108,9 @@ pub fn init_with_csm<M: Machine>(
         slot.store(env.machine, &session);
         return Answer::status(RsiStatus::ErrorUnknown);
     };
-    let mut regs = [0u64; 8];
-    regs.copy_from_slice(&x[1..9]);
-    let challenge = challenge_from_regs(&regs);
+    let challenge = challenge_from_regs(&args.challenge);
     let measured = {
-        let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
-            return Answer::status(RsiStatus::ErrorUnknown);
-        };
+        let _rd = locks::running_rd(&env.monitor.granules, env.rd);
         let rd = Rd::new(env.machine, env.rd);
         let rems: [Measurement; NUM_REMS] = core::array::from_fn(|i| rd.rem(i));
         (rd.rpv(), rd.rim(), rems)
@@ -143,8 +141,8 @@ pub fn init_with_csm<M: Machine>(
 // Out of line, answering in a few words (`Answer`): its frame (the token session, the claims)
 // stays off REC_ENTER's, which every exit pays.
 #[inline(never)]
-pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
-    let args = match ContinueArgs::from_regs(x[1], x[2], x[3]) {
+pub fn continue_token<M: Machine>(env: &RecEnv<'_, M>, args: AttestContinueArgs) -> Answer {
+    let args = match ContinueArgs::from_regs(args.ipa, args.offset, args.size) {
         Ok(args) => args,
         Err(status) => return Answer::status(status),
     };

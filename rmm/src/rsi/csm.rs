@@ -9,6 +9,7 @@
 //! again.
 
 use super::answer::Answer;
+use super::args::CsmArgs;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::sharing::csm_rd;
@@ -25,9 +26,9 @@ use rmm_abi::rsi::status::RsiStatus;
 /// world switch (`rsi::dispatch` defers it): its frame holds the RD locks and the tables'
 /// cells, which no other RSI call should pay for.
 #[inline(never)]
-pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, x: &[u64; 31]) -> Answer {
+pub fn handle<M: Machine>(env: &RecEnv<'_, M>, command: CsmRsiCommand, args: CsmArgs) -> Answer {
     let status = |s: RsiStatus| Answer::Return([s.as_u64(), 0, 0, 0]);
-    let call = match Call::decode(command, [x[1], x[2], x[3], x[4]]) {
+    let call = match Call::decode(command, args.regs) {
         Ok(call) => call,
         Err(error) => return status(error.status()),
     };

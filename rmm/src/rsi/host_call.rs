@@ -4,6 +4,7 @@
 //! next REC_ENTER ([`complete`]).
 
 use super::RsiAction;
+use super::args::HostCallArgs;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
@@ -23,7 +24,12 @@ const GPRS_OFFSET: usize = core::mem::offset_of!(RsiHostCall, gprs);
 
 /// Handles RSI_HOST_CALL(x1 = IPA of the structure): copies it into a host-call exit, read
 /// straight into `exit`'s registers.
-pub fn exit<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) -> RsiAction {
+pub fn exit<M: Machine>(
+    env: &RecEnv<'_, M>,
+    args: HostCallArgs,
+    exit: &mut ExitRecord,
+) -> RsiAction {
+    let HostCallArgs { ipa } = args;
     // 0x100-aligned, so it cannot cross a granule.
     if !ipa.is_multiple_of(RSI_HOST_CALL_ALIGN) || !env.realm.s2.in_par(ipa) {
         return RsiAction::status(RsiStatus::ErrorInput);

@@ -8,6 +8,7 @@
 //! the realm how far the change got (`rmi::rec_enter::complete::ripas_change`).
 
 use super::RsiAction;
+use super::args::{IpaStateGetArgs, IpaStateSetArgs};
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
@@ -33,12 +34,15 @@ pub const RSI_CHANGE_DESTROYED: u64 = 1;
 /// (it cannot be: the REC does not run until the host completes it).
 pub fn set<M: Machine>(
     env: &RecEnv<'_, M>,
-    base: u64,
-    top: u64,
-    ripas: u64,
-    flags: u64,
+    args: IpaStateSetArgs,
     exit: &mut ExitRecord,
 ) -> RsiAction {
+    let IpaStateSetArgs {
+        base,
+        top,
+        ripas,
+        flags,
+    } = args;
     let granule = crate::GRANULE_SIZE as u64;
     let ripas = match ripas {
         0 => Ripas::Empty,
@@ -121,7 +125,8 @@ fn csm_memory_locked<M: Machine>(
 /// Handles RSI_IPA_STATE_GET(x1 = base, x2 = top): x1 = the end of the run of entries from
 /// `base` with the same RIPAS (at most `top`, and never past the last-level table that maps
 /// `base`), x2 = that RIPAS.
-pub fn get<M: Machine>(env: &RecEnv<'_, M>, base: u64, top: u64) -> RsiAction {
+pub fn get<M: Machine>(env: &RecEnv<'_, M>, args: IpaStateGetArgs) -> RsiAction {
+    let IpaStateGetArgs { base, top } = args;
     let s2 = &env.realm.s2;
     let granule = crate::GRANULE_SIZE as u64;
     let valid = base.is_multiple_of(granule)

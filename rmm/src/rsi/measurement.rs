@@ -3,22 +3,22 @@
 
 use super::RsiAction;
 use super::answer::Answer;
+use super::args::{MeasurementExtendArgs, MeasurementReadArgs};
 use crate::arch::Machine;
 use crate::exec::RecEnv;
+use crate::locks;
 use crate::realm::descriptor::{REM_COUNT, Rd};
 use attest::measurement::extend_rem;
-use rmm_abi::rmi::states::GranuleState;
 use rmm_abi::rsi::status::RsiStatus;
 
 /// Handles RSI_MEASUREMENT_READ(x1 = index): x1..x8 = the measurement's little-endian words
 /// (zero past the hash length).
-pub fn read<M: Machine>(env: &RecEnv<'_, M>, index: u64) -> RsiAction {
+pub fn read<M: Machine>(env: &RecEnv<'_, M>, args: MeasurementReadArgs) -> RsiAction {
+    let MeasurementReadArgs { index } = args;
     if index > REM_COUNT as u64 {
         return RsiAction::status(RsiStatus::ErrorInput);
     }
-    let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
-        return RsiAction::status(RsiStatus::ErrorInput);
-    };
+    let _rd = locks::running_rd(&env.monitor.granules, env.rd);
     let realm = Rd::new(env.machine, env.rd);
     let value = match index {
         0 => realm.rim(),
@@ -37,16 +37,14 @@ pub fn read<M: Machine>(env: &RecEnv<'_, M>, index: u64) -> RsiAction {
 // Out of line, answering in a few words (`Answer`): its hashing frame stays off REC_ENTER's,
 // which every exit pays.
 #[inline(never)]
-pub fn extend<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31]) -> Answer {
-    let (index, size) = (x[1], x[2]);
-    let Ok(_rd) = env.monitor.granules.lock(env.rd, GranuleState::Rd) else {
-        return Answer::status(RsiStatus::ErrorInput);
-    };
+pub fn extend<M: Machine>(env: &RecEnv<'_, M>, args: &MeasurementExtendArgs) -> Answer {
+    let (index, size) = (args.index, args.size);
+    let _rd = locks::running_rd(&env.monitor.granules, env.rd);
     if index == 0 || index > REM_COUNT as u64 || size > 64 {
         return Answer::status(RsiStatus::ErrorInput);
     }
     let mut value = [0u8; 64];
-    for (chunk, word) in value.chunks_exact_mut(8).zip(&x[3..11]) {
+    for (chunk, word) in value.chunks_exact_mut(8).zip(&args.value) {
         chunk.copy_from_slice(&word.to_le_bytes());
     }
     let realm = Rd::new(env.machine, env.rd);

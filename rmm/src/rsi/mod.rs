@@ -2,7 +2,8 @@
 //! RSI: the calls a realm makes to the RMM with `smc`, and the SMCCC services around them.
 //!
 //! [`dispatch`] decodes the function id once into a [`RealmCall`] (low 32 bits of x0, SVE hint
-//! cleared, as the reference RMM does) and returns an [`RsiAction`] saying what happens to
+//! cleared, as the reference RMM does), names the handler's argument registers once into its
+//! struct ([`args`]), and returns an [`RsiAction`] saying what happens to
 //! the realm: back to it with new x0..x3, or out to the host with the exit the handler wrote
 //! into REC_ENTER's record (lent to every handler as `exit`: zeroed, reason SYNC, written
 //! only on the path that leaves the realm). The matches are exhaustive (and
@@ -13,6 +14,7 @@
 #![deny(clippy::wildcard_enum_match_arm)]
 
 pub mod answer;
+pub mod args;
 pub mod attest;
 pub mod csm;
 pub mod host_call;
@@ -26,7 +28,12 @@ use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::invariant;
+use args::{
+    AttestContinueArgs, AttestInitArgs, CsmArgs, HostCallArgs, IpaStateGetArgs, IpaStateSetArgs,
+    MeasurementExtendArgs, MeasurementReadArgs, PsciArgs, RealmConfigArgs, Regs, VersionArgs,
+};
 use rmm_abi::csm::CsmRsiCommand;
+use rmm_abi::psci::PsciCommand;
 use rmm_abi::rsi::RsiCommand;
 use rmm_abi::rsi::status::RsiStatus;
 use rmm_abi::smc::{SMC_SVE_HINT, SMC_UNKNOWN, SMCCC_VERSION};
@@ -76,8 +83,9 @@ pub enum RealmCall {
     Rsi(RsiCommand),
     /// A CSM extension call (SMCCC vendor hypervisor service range, OEN 6).
     Csm(CsmRsiCommand),
-    /// A PSCI call (either PSCI range); `psci::handle` tells the functions apart.
-    Psci,
+    /// A call in either PSCI range: the function, or `None` for one the RMM does not
+    /// implement (PSCI `NOT_SUPPORTED`), which includes every id with the SVE hint set.
+    Psci(Option<PsciCommand>),
     /// SMCCC_VERSION.
     SmcccVersion,
     /// Anything else: `SMC_UNKNOWN`.
@@ -92,7 +100,8 @@ impl RealmCall {
         if let Some(command) = RsiCommand::from_fid(u64::from(id)) {
             Self::Rsi(command)
         } else if psci::in_range(id) {
-            Self::Psci
+            // The id as the realm passed it (SVE hint not cleared), as the reference RMM.
+            Self::Psci(PsciCommand::from_fid(x0 as u32))
         } else if id == SMCCC_VERSION {
             Self::SmcccVersion
         } else if let Some(command) = CsmRsiCommand::from_fid(u64::from(id)) {
@@ -112,7 +121,7 @@ pub fn dispatch<M: Machine>(
     let x = &ctx.gprs.x;
     match RealmCall::decode(x[0]) {
         RealmCall::Rsi(command) => rsi_command(env, command, x, exit),
-        RealmCall::Psci => psci::handle(env, ctx, exit),
+        RealmCall::Psci(command) => psci::handle(env, command, PsciArgs::decode(x), exit),
         RealmCall::SmcccVersion => RsiAction::Return([SMCCC_VERSION_1_2, 0, 0, 0]),
         // Handled outside the world switch, as RSI_ATTEST_TOKEN_CONTINUE is (below): a CSM
         // operation's decoded tables and RD locks are the deepest frames of a CSM realm's
@@ -143,14 +152,14 @@ pub fn dispatch_deferred<M: Machine>(
     let x = &ctx.gprs.x;
     match RealmCall::decode(x[0]) {
         RealmCall::Csm(command) if cfg!(feature = "csm") => {
-            csm::handle(env, command, x).action(exit)
+            csm::handle(env, command, CsmArgs::decode(x)).action(exit)
         }
         RealmCall::Rsi(RsiCommand::AttestTokenContinue) => {
-            attest::continue_token(env, x).action(exit)
+            attest::continue_token(env, AttestContinueArgs::decode(x)).action(exit)
         }
         RealmCall::Rsi(_)
         | RealmCall::Csm(_)
-        | RealmCall::Psci
+        | RealmCall::Psci(_)
         | RealmCall::SmcccVersion
         | RealmCall::Unknown => {
             invariant::broken_at("a realm call was deferred that is not one to defer", x[0])
@@ -163,12 +172,12 @@ pub fn dispatch_deferred<M: Machine>(
 fn rsi_command<M: Machine>(
     env: &RecEnv<'_, M>,
     command: RsiCommand,
-    x: &[u64; 31],
+    x: &Regs,
     exit: &mut ExitRecord,
 ) -> RsiAction {
     match command {
         RsiCommand::Version => {
-            let status = if x[1] == RSI_VERSION_1_0 {
+            let status = if VersionArgs::decode(x).requested == RSI_VERSION_1_0 {
                 RsiStatus::Success
             } else {
                 RsiStatus::ErrorInput
@@ -177,12 +186,14 @@ fn rsi_command<M: Machine>(
         }
         // Every feature register index reads as zero in RMM 1.0.
         RsiCommand::Features => RsiAction::status(RsiStatus::Success),
-        RsiCommand::MeasurementRead => measurement::read(env, x[1]),
-        RsiCommand::MeasurementExtend => measurement::extend(env, x).action(exit),
-        RsiCommand::RealmConfig => realm_config::handle(env, x[1], exit),
-        RsiCommand::HostCall => host_call::exit(env, x[1], exit),
-        RsiCommand::IpaStateGet => ipa_state::get(env, x[1], x[2]),
-        RsiCommand::AttestTokenInit => attest::init(env, x).action(exit),
+        RsiCommand::MeasurementRead => measurement::read(env, MeasurementReadArgs::decode(x)),
+        RsiCommand::MeasurementExtend => {
+            measurement::extend(env, &MeasurementExtendArgs::decode(x)).action(exit)
+        }
+        RsiCommand::RealmConfig => realm_config::handle(env, RealmConfigArgs::decode(x), exit),
+        RsiCommand::HostCall => host_call::exit(env, HostCallArgs::decode(x), exit),
+        RsiCommand::IpaStateGet => ipa_state::get(env, IpaStateGetArgs::decode(x)),
+        RsiCommand::AttestTokenInit => attest::init(env, &AttestInitArgs::decode(x)).action(exit),
         // Handled outside the world switch: its signing steps are the deepest path on a CPU's
         // stack, and without the world switch's frame under them a CPU's stack can be
         // smaller. The world switch stops as for a restart (the call not made, PC unchanged),
@@ -190,6 +201,6 @@ fn rsi_command<M: Machine>(
         // the realm again if it resumes. (Told apart through the REC, not a variant of the
         // action or the trap's outcome: either made every resuming trap's decode longer.)
         RsiCommand::AttestTokenContinue => defer(env),
-        RsiCommand::IpaStateSet => ipa_state::set(env, x[1], x[2], x[3], x[4], exit),
+        RsiCommand::IpaStateSet => ipa_state::set(env, IpaStateSetArgs::decode(x), exit),
     }
 }

@@ -11,19 +11,19 @@
 //! touches another REC.
 
 use super::RsiAction;
+use super::args::PsciArgs;
 use crate::arch::Machine;
-use crate::arch::world::RealmContext;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
-use crate::invariant;
+use crate::locks;
 use crate::realm::descriptor::Rd;
 use rmm_abi::psci::{
     PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_SMC32, PSCI_AFFINITY_ON, PSCI_CPU_OFF, PSCI_CPU_ON,
     PSCI_CPU_ON_SMC32, PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_SMC32, PSCI_FEATURES, PSCI_FNUM_LAST,
-    PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_VERSION, PSCI_VERSION_1_1, PsciReturn,
+    PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_VERSION_1_1, PsciCommand, PsciReturn,
 };
 use rmm_abi::rmi::exit::RecExitReason;
-use rmm_abi::rmi::states::{GranuleState, RealmState};
+use rmm_abi::rmi::states::RealmState;
 use rmm_abi::smc::SMCCC_VERSION;
 
 /// Whether `id` (SVE hint cleared) is in one of the two PSCI ranges.
@@ -62,51 +62,58 @@ const FEATURES: [u32; 10] = [
     PSCI_FEATURES,
 ];
 
-/// Handles the PSCI call in `ctx` (x0 = function id, with the SVE hint bit not cleared: a
-/// PSCI id with it set is not supported, as in the reference RMM).
+/// Handles the PSCI call `command` (decoded by `rsi::RealmCall::decode` from x0 with the SVE
+/// hint bit not cleared: a PSCI id with it set is `None`, not supported, as in the reference
+/// RMM) with its arguments `args`. Exhaustive: a function added to [`PsciCommand`] does not
+/// compile until it is handled here.
 pub fn handle<M: Machine>(
     env: &RecEnv<'_, M>,
-    ctx: &RealmContext,
+    command: Option<PsciCommand>,
+    args: PsciArgs,
     exit: &mut ExitRecord,
 ) -> RsiAction {
-    let x = &ctx.gprs.x;
-    match x[0] as u32 {
-        PSCI_VERSION => RsiAction::Return([PSCI_VERSION_1_1, 0, 0, 0]),
-        PSCI_CPU_SUSPEND_SMC32 | PSCI_CPU_SUSPEND => {
+    let Some(command) = command else {
+        return answer(PsciReturn::NotSupported);
+    };
+    match command {
+        PsciCommand::Version => RsiAction::Return([PSCI_VERSION_1_1, 0, 0, 0]),
+        PsciCommand::CpuSuspend => {
             // Every power state is treated as standby: done at once, the host only told.
-            forward(x, 1, exit);
+            forward(&args, false, exit);
             RsiAction::ReturnAndExit([0; 4])
         }
-        PSCI_CPU_OFF => {
+        PsciCommand::CpuOff => {
             env.rec.set_runnable(false);
-            forward(x, 1, exit);
+            forward(&args, false, exit);
             RsiAction::ReturnAndExit([0; 4])
         }
-        PSCI_CPU_ON_SMC32 | PSCI_CPU_ON => cpu_on(env, x, exit),
-        PSCI_AFFINITY_INFO_SMC32 | PSCI_AFFINITY_INFO => affinity_info(env, x, exit),
-        PSCI_SYSTEM_OFF | PSCI_SYSTEM_RESET => {
+        PsciCommand::CpuOn => cpu_on(env, &args, exit),
+        PsciCommand::AffinityInfo => affinity_info(env, &args, exit),
+        PsciCommand::SystemOff | PsciCommand::SystemReset => {
             system_off(env);
-            forward(x, 1, exit);
+            forward(&args, false, exit);
             RsiAction::Exit
         }
-        PSCI_FEATURES => {
-            let asked = x[1] as u32;
+        PsciCommand::Features => {
+            let asked = args.target as u32;
             let ret = if FEATURES.contains(&asked) || asked == SMCCC_VERSION {
                 PsciReturn::Success
             } else {
                 PsciReturn::NotSupported
             };
-            RsiAction::Return([code(ret), 0, 0, 0])
+            answer(ret)
         }
-        _ => RsiAction::Return([code(PsciReturn::NotSupported), 0, 0, 0]),
     }
 }
 
-/// Writes the exit that tells the host about the call: `gprs[0..n]` = the realm's
-/// x0..x(n-1).
-fn forward(x: &[u64; 31], n: usize, exit: &mut ExitRecord) {
+/// Writes the exit that tells the host about the call: `gprs[0]` = the realm's x0 (the
+/// function id) and, with `target`, `gprs[1]` = its x1 (the target CPU).
+fn forward(args: &PsciArgs, target: bool, exit: &mut ExitRecord) {
     exit.reason = RecExitReason::Psci;
-    exit.gprs[..n].copy_from_slice(&x[..n]);
+    exit.gprs[0] = args.fid;
+    if target {
+        exit.gprs[1] = args.target;
+    }
 }
 
 fn answer(ret: PsciReturn) -> RsiAction {
@@ -123,11 +130,11 @@ fn rec_count<M: Machine>(env: &RecEnv<'_, M>) -> u64 {
 /// target or the caller itself; otherwise the host decides (RMI_PSCI_COMPLETE). Only the
 /// function id and the target are shown to the host: the entry point and context id stay
 /// in the calling REC until the completion copies them into the target.
-fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31], exit: &mut ExitRecord) -> RsiAction {
-    if !env.realm.s2.in_par(x[2]) {
+fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, args: &PsciArgs, exit: &mut ExitRecord) -> RsiAction {
+    if !env.realm.s2.in_par(args.entry) {
         return answer(PsciReturn::InvalidAddress);
     }
-    let target = target_index(x[1]);
+    let target = target_index(args.target);
     if target >= rec_count(env) {
         return answer(PsciReturn::InvalidParameters);
     }
@@ -135,7 +142,7 @@ fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31], exit: &mut ExitRecord)
         return answer(PsciReturn::AlreadyOn);
     }
     env.rec.set_psci_pending(true);
-    forward(x, 2, exit);
+    forward(args, true, exit);
     RsiAction::Exit
 }
 
@@ -143,13 +150,14 @@ fn cpu_on<M: Machine>(env: &RecEnv<'_, M>, x: &[u64; 31], exit: &mut ExitRecord)
 /// itself is on; any other REC's state is settled by RMI_PSCI_COMPLETE.
 fn affinity_info<M: Machine>(
     env: &RecEnv<'_, M>,
-    x: &[u64; 31],
+    args: &PsciArgs,
     exit: &mut ExitRecord,
 ) -> RsiAction {
-    if x[2] != 0 {
+    // The lowest affinity level, in x2.
+    if args.entry != 0 {
         return answer(PsciReturn::InvalidParameters);
     }
-    let target = target_index(x[1]);
+    let target = target_index(args.target);
     if target >= rec_count(env) {
         return answer(PsciReturn::InvalidParameters);
     }
@@ -157,22 +165,17 @@ fn affinity_info<M: Machine>(
         return RsiAction::Return([PSCI_AFFINITY_ON, 0, 0, 0]);
     }
     env.rec.set_psci_pending(true);
-    forward(x, 2, exit);
+    forward(args, true, exit);
     RsiAction::Exit
 }
 
 /// SYSTEM_OFF and SYSTEM_RESET: the realm is in SYSTEM_OFF from now on, so no REC of it
 /// enters again (REC_ENTER: RMI_ERROR_REALM, index 1). The host learns it from the exit.
+/// The RD outlives its RECs, so one that is not an RD can only be an RMM bug: the monitor
+/// stops ([`locks::running_rd`]) rather than let the realm run on as if it had powered off.
 fn system_off<M: Machine>(env: &RecEnv<'_, M>) {
-    match env.monitor.granules.lock(env.rd, GranuleState::Rd) {
-        Ok(_rd) => Rd::new(env.machine, env.rd).set_state(RealmState::SystemOff),
-        // The RD outlives its RECs, so only an RMM bug gets here: the monitor stops rather
-        // than let the realm run on as if it had powered off.
-        Err(_) => invariant::broken_at(
-            "SYSTEM_OFF: the RD of a running REC is not an RD",
-            env.rd.get(),
-        ),
-    }
+    let _rd = locks::running_rd(&env.monitor.granules, env.rd);
+    Rd::new(env.machine, env.rd).set_state(RealmState::SystemOff);
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 //! granule of its own memory.
 
 use super::RsiAction;
+use super::args::RealmConfigArgs;
 use crate::arch::Machine;
 use crate::exec::RecEnv;
 use crate::exec::exit_record::ExitRecord;
 use crate::exec::realm_memory::{Access, Unreachable, with_granule};
 use crate::exec::stage2_abort;
+use crate::locks;
 use crate::realm::descriptor::Rd;
 use rmm_abi::rmi::states::Ripas;
 use rmm_abi::rsi::status::RsiStatus;
@@ -18,16 +20,15 @@ const RPV_WORD: usize = 0x200 / 8;
 /// Handles RSI_REALM_CONFIG(x1 = IPA of a protected granule). Only the three defined fields
 /// are written (`hash_algo` as a whole 8-byte slot); the rest of the page is left alone, as
 /// the reference RMM does.
-pub fn handle<M: Machine>(env: &RecEnv<'_, M>, ipa: u64, exit: &mut ExitRecord) -> RsiAction {
+pub fn handle<M: Machine>(
+    env: &RecEnv<'_, M>,
+    args: RealmConfigArgs,
+    exit: &mut ExitRecord,
+) -> RsiAction {
+    let RealmConfigArgs { ipa } = args;
     let machine = env.machine;
     let rpv = {
-        let Ok(_rd) = env
-            .monitor
-            .granules
-            .lock(env.rd, rmm_abi::rmi::states::GranuleState::Rd)
-        else {
-            return RsiAction::status(RsiStatus::ErrorInput);
-        };
+        let _rd = locks::running_rd(&env.monitor.granules, env.rd);
         Rd::new(machine, env.rd).rpv_words()
     };
     let written = with_granule(

@@ -10,8 +10,7 @@ use super::entry::Entry;
 use super::level::{ENTRIES, RttLevel};
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
-use crate::invariant;
-use rmm_abi::rmi::states::GranuleState;
+use crate::locks;
 
 /// The largest number of concatenated starting-level tables (the architecture's limit).
 pub const MAX_ROOTS: u64 = 16;
@@ -91,18 +90,6 @@ impl Walk<'_> {
         Entry::decode(machine.read_word(self.table.addr(), index), self.level)
     }
 
-    /// Writes entry `index` of the walked table over one that is not valid (a neighbour of
-    /// the walked IPA's), with the rule of [`Walk::set`].
-    pub fn set_at(&self, machine: &impl Machine, index: usize, entry: Entry) {
-        machine.write_word(self.table.addr(), index, entry.encode(self.level));
-    }
-
-    /// Writes the entry for the walked IPA over one that is not valid (no TLB entry can hold
-    /// it); a valid entry is replaced with [`Walk::replace`], which invalidates.
-    pub fn set(&self, machine: &impl Machine, entry: Entry) {
-        machine.write_word(self.table.addr(), self.index, entry.encode(self.level));
-    }
-
     /// The "top of the non-live region" the destroy commands report for `ipa` (the address
     /// that was walked): `ipa` itself if its entry is live; otherwise the IPA of the next live
     /// entry in the same table, or the end of the range the table maps. Like the reference
@@ -124,15 +111,13 @@ impl Walk<'_> {
 }
 
 /// Locks `table`, a root or a table an entry points to (the walk's, and RTT_DESTROY's and
-/// RTT_FOLD's child table). The tables are the RMM's own: one that is not in the RTT state
-/// can only be an RMM bug, and stops the monitor. Always inlined
-/// into the walk's loop: the firmware's link at a size level left it out of line, a call per
-/// level on every walk (REC_ENTER's round trip +5%, RTT_CREATE +11%).
+/// RTT_FOLD's child table), through [`locks::table`]: one that is not in the RTT state can
+/// only be an RMM bug, and stops the monitor. Always inlined into the walk's loop: the
+/// firmware's link at a size level left it out of line, a call per level on every walk
+/// (REC_ENTER's round trip +5%, RTT_CREATE +11%).
 #[inline(always)]
 pub fn lock_table(granules: &GranuleTable, table: GranuleAddr) -> LockedGranule<'_> {
-    granules
-        .lock_inline(table, GranuleState::Rtt)
-        .unwrap_or_else(|_| invariant::broken_at("a table entry names a non-RTT", table.get()))
+    locks::table(granules, table)
 }
 
 /// Walks `s2` for `ipa` (in the IPA space) down to `target` at most, stopping early at the

@@ -19,6 +19,7 @@ use crate::arch::Machine;
 use crate::granule::GranuleTable;
 use crate::invariant;
 use crate::realm::descriptor::Rd;
+use crate::rtt::change::{invalidate_ipa, invalidate_vmid};
 use crate::rtt::entry::Entry;
 use crate::rtt::level::RttLevel;
 use crate::rtt::walk::{Walk, for_each_stretch, walk};
@@ -145,10 +146,10 @@ pub fn apply(
             let vmid = Rd::new(machine, rds.get(realm)).config_out_of_line().vmid;
             if range.pages() <= PER_IPA_LIMIT {
                 for i in 0..range.pages() {
-                    machine.invalidate_stage2_ipa(vmid, range.base() + i * PAGE);
+                    invalidate_ipa(machine, vmid, range.base() + i * PAGE);
                 }
             } else {
-                machine.invalidate_stage2(vmid);
+                invalidate_vmid(machine, vmid);
             }
         }
         Effect::ExitToHost { .. } => {}

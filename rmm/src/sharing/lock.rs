@@ -12,6 +12,7 @@
 use crate::arch::Machine;
 use crate::granule::{GranuleAddr, GranuleTable, LockedGranule};
 use crate::invariant;
+use crate::locks;
 use csm::{FwCsm, MAX_INVOLVED, Plan};
 use rmm_abi::rmi::states::GranuleState;
 use spin::mutex::{SpinMutex, SpinMutexGuard};
@@ -126,7 +127,7 @@ impl<'t> LockedRds<'t> {
     ) -> Result<(), RdLockError> {
         for rd in rds {
             let addr = GranuleAddr::new(rd.0).filter(|a| granules.is_tracked(*a));
-            let locked = addr.and_then(|a| granules.lock(a, GranuleState::Rd).ok());
+            let locked = addr.and_then(|a| locks::lock(granules, a, GranuleState::Rd).ok());
             let Some(slot) = self.slots.get_mut(self.len) else {
                 invariant::broken("more RDs than an operation involves");
             };

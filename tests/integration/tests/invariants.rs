@@ -78,7 +78,7 @@ fn find_leaf_table(host: &Host, realm: &TestRealm) -> GranuleAddr {
 }
 
 #[test]
-#[should_panic(expected = "RMM invariant broken: SYSTEM_OFF")]
+#[should_panic(expected = "RMM invariant broken: the RD of a running REC is not an RD")]
 fn a_running_rec_whose_rd_is_not_an_rd_stops_the_monitor_at_system_off() {
     use rmm_abi::psci::PSCI_SYSTEM_OFF;
     use rmm_integration_tests::running::{rsi_call, script, setup_with};

@@ -24,6 +24,7 @@ use crate::exec::exit_record::ExitRecord;
 use crate::exec::{RecEnv, config};
 use crate::granule::GranuleAddr;
 use crate::invariant;
+use crate::locks;
 use crate::monitor::Monitor;
 use crate::realm::descriptor::Rd;
 use crate::realm::rec::{LastExit, Rec, RecRunState};
@@ -139,11 +140,9 @@ fn enter<M: Machine>(
     };
     let result = run_rec(monitor, machine, rec_addr, run);
     // The reference taken above keeps the REC a REC (REC_DESTROY refuses a referenced one).
-    let mut rec = granules
-        .lock_inline(rec_addr, GranuleState::Rec)
-        .unwrap_or_else(|_| {
-            invariant::broken_at("a running REC stopped being a REC", rec_addr.get())
-        });
+    let mut rec = locks::owned_inline(granules, rec_addr, GranuleState::Rec).unwrap_or_else(|| {
+        invariant::broken_at("a running REC stopped being a REC", rec_addr.get())
+    });
     invariant::holds(rec.put_ref(), "REC reference count");
     result
 }
