@@ -13,7 +13,9 @@
 //!
 //! Whenever a vCPU executes a `mark=` PC, the plugin records (vCPU, marker index, totals since
 //! that vCPU's previous marker) and starts again from zero. At exit it writes one record a
-//! line: `vcpu marker own all aes pmull`, in order for each vCPU.
+//! line: `vcpu marker own all aes pmull`, in order for each vCPU. With `live=on` (the demo of
+//! `cargo xtask run`, which shows a count while QEMU still runs) it writes each record to the
+//! file as it is closed instead, in the order they were closed.
 //!
 //! Counting is done at translation time: each translation block gets an execution callback
 //! carrying its counts up to its first marker, and each marker an instruction callback
@@ -105,6 +107,8 @@ pub struct Config {
     pub skip: Vec<(u64, u64)>,
     /// Marker PCs, in the order of their index.
     pub marks: Vec<u64>,
+    /// Write each record as it is closed (`live=on`), not all at exit.
+    pub live: bool,
 }
 
 fn number(s: &str) -> Option<u64> {
@@ -132,6 +136,13 @@ impl Config {
                 "count" => config.count.push(range(value).ok_or_else(bad)?),
                 "skip" => config.skip.push(range(value).ok_or_else(bad)?),
                 "mark" => config.marks.push(number(value).ok_or_else(bad)?),
+                "live" => {
+                    config.live = match value {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(bad()),
+                    }
+                }
                 _ => return Err(bad()),
             }
         }
@@ -219,6 +230,8 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 static TOTALS: [Totals; MAX_VCPUS] = [const { Totals::new() }; MAX_VCPUS];
 /// (vCPU, marker index, counts) in the order they were closed.
 static RECORDS: Mutex<Vec<(usize, usize, Counts)>> = Mutex::new(Vec::new());
+/// The output file, with `live=on`.
+static LIVE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
 /// A marker's callback data: its index and the counts from it to the next marker or the
 /// block's end.
@@ -242,8 +255,14 @@ extern "C" fn mark_exec(vcpu: c_uint, userdata: *mut c_void) {
         return;
     };
     let closed = totals.take();
-    if let Ok(mut records) = RECORDS.lock() {
-        records.push((vcpu as usize, mark.index, closed));
+    let record = (vcpu as usize, mark.index, closed);
+    if let Ok(mut live) = LIVE.lock()
+        && let Some(file) = live.as_mut()
+    {
+        // One write per record: the file is whole up to the last closed record.
+        let _ = file.write_all(render(&[record]).as_bytes());
+    } else if let Ok(mut records) = RECORDS.lock() {
+        records.push(record);
     }
     totals.add(&mark.rest);
 }
@@ -317,6 +336,9 @@ extern "C" fn at_exit(_id: u64, _userdata: *mut c_void) {
     let (Some(config), Ok(records)) = (CONFIG.get(), RECORDS.lock()) else {
         return;
     };
+    if config.live {
+        return;
+    }
     let written = std::fs::File::create(&config.out)
         .and_then(|mut file| file.write_all(render(&records).as_bytes()));
     if let Err(e) = written {
@@ -367,6 +389,22 @@ pub unsafe extern "C" fn qemu_plugin_install(
     let _ = (info.target_name, info.system_emulation);
     match Config::parse(args.iter().map(String::as_str)) {
         Ok(config) => {
+            if config.live {
+                match std::fs::File::create(&config.out) {
+                    Ok(file) => {
+                        if let Ok(mut live) = LIVE.lock() {
+                            *live = Some(file);
+                        }
+                    }
+                    Err(e) => {
+                        say(&format!(
+                            "icount-plugin: cannot create {}: {e}\n",
+                            config.out
+                        ));
+                        return -1;
+                    }
+                }
+            }
             let _ = CONFIG.set(config);
         }
         Err(e) => {
@@ -400,6 +438,13 @@ mod tests {
         assert_eq!(c.marks, vec![0x81168, 528_748]);
         assert!(c.owns(0x80000) && !c.owns(0x81140) && c.owns(0x81168) && !c.owns(0xb3000));
         assert_eq!(c.marker(528_748), Some(1));
+        assert!(!c.live);
+        assert!(
+            Config::parse(["out=x", "count=1-2", "live=on"])
+                .unwrap()
+                .live
+        );
+        assert!(Config::parse(["out=x", "count=1-2", "live=yes"]).is_err());
         assert!(Config::parse(["count=0x10-0x8", "out=x"]).is_err());
         assert!(Config::parse(["out=x"]).is_err());
         assert!(Config::parse(["what=1", "out=x", "count=1-2"]).is_err());
