@@ -127,7 +127,7 @@ impl Measured {
 }
 
 /// Builds the plugin; returns the shared object.
-fn build_plugin() -> Result<PathBuf> {
+pub(crate) fn build_plugin() -> Result<PathBuf> {
     cmd::run(cmd::cargo().current_dir(paths::root()).args([
         "build",
         "--release",
