@@ -11,7 +11,7 @@
 //! set-up) execute. This module pairs the plugin's records with the hypervisor's `MSGBENCH`
 //! lines and takes medians.
 
-use crate::bench::{grouped, symbol, symbol_range};
+use crate::bench::{grouped, report, symbol, symbol_range};
 use crate::cmd::{self, Result};
 use crate::images::QemuBoot;
 use crate::paths;
@@ -429,7 +429,7 @@ pub fn run(boot: &QemuBoot) -> Result<Measured> {
     print(&m)?;
     let plot = paths::root().join("docs").join("msg-bench.png");
     crate::plot::messages(&plot, &m)?;
-    println!("\nPlot: {}", plot.display());
+    report!("\nPlot: {}", plot.display());
     Ok(m)
 }
 
@@ -450,24 +450,24 @@ pub fn print(m: &Measured) -> Result {
         .map(|r| r.size)
         .collect();
     let count = m.runs.first().map_or(0, |r| r.count);
-    println!(
+    report!(
         "\n## Messages between two realms: instructions per message (medians of {} round \
          trips, QEMU -smp 2, counted by the plugin)\n",
         grouped(count)
     );
-    println!(
+    report!(
         "| size | fill (sender) | CSM: send + receive | unprotected plain: send + receive | \
          AES-256-GCM: send + receive | AES-GCM / CSM | plain / CSM | AES-GCM / CSM, fill \
          included | AESE+AESD, PMULL per message |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    report!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &size in &sizes {
         let get = |mode: &str| {
             m.run(mode, size)
                 .ok_or(format!("no {mode} run of {size} B"))
         };
         let (csm, plain, aes) = (get("csm")?, get("plain")?, get("aes")?);
-        println!(
+        report!(
             "| {} | {} | {} ({} + {}) | {} ({} + {}) | {} ({} + {}) | **{}** | {} | {} | {}, {} |",
             size_label(size),
             grouped(csm.fill),
@@ -487,6 +487,7 @@ pub fn print(m: &Measured) -> Result {
             grouped(aes.pmull)
         );
     }
+    report!("\n{}", aes_backend(m));
     let (Some((setup_raw, setup)), Some((down_raw, down)), Some(empty)) =
         (m.segments(SETUP), m.segments(TEARDOWN), m.empty_command())
     else {
@@ -495,7 +496,7 @@ pub fn print(m: &Measured) -> Result {
     let (unprot_setup, _) = m.segment("unprotected_setup").unwrap_or_default();
     let (unprot_down, _) = m.segment("unprotected_teardown").unwrap_or_default();
     let net = |name| m.segment(name).map_or("–".into(), |(_, n)| grouped(n));
-    println!(
+    report!(
         "\nOne-time set-up, every instruction on the sender's CPU (hypervisor, EL3, RMM and \
          realms), less one remote-control round trip ({}) per call: CSM CREATE + SHARE + \
          ACCEPT of the {CHANNEL_KIB} KiB channel {} (CREATE {}, SHARE {}, ACCEPT {}; {} with \
@@ -516,13 +517,13 @@ pub fn print(m: &Measured) -> Result {
         grouped(unprot_down)
     );
     let once = setup + down;
-    println!(
+    report!(
         "| size | saved per message by CSM against AES-GCM | CSM set-up + teardown ({}) paid back \
          after | the same, less the unprotected channel's own ({}) |",
         grouped(once),
         grouped(unprot_setup + unprot_down)
     );
-    println!("|---:|---:|---:|---:|");
+    report!("|---:|---:|---:|---:|");
     for &size in &sizes {
         let (Some(csm), Some(aes)) = (m.run("csm", size), m.run("aes", size)) else {
             continue;
@@ -536,7 +537,7 @@ pub fn print(m: &Measured) -> Result {
                 format!("{} message{}", grouped(n), if n == 1 { "" } else { "s" })
             }
         };
-        println!(
+        report!(
             "| {} | {} | {} | {} |",
             size_label(size),
             grouped(saved),
@@ -544,7 +545,7 @@ pub fn print(m: &Measured) -> Result {
             after(once.saturating_sub(unprot_setup + unprot_down))
         );
     }
-    println!("\nRun time of the boot: {:.1} s.", m.elapsed.as_secs_f64());
+    report!("\nRun time of the boot: {:.1} s.", m.elapsed.as_secs_f64());
     Ok(())
 }
 
@@ -587,25 +588,25 @@ pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
         .ok_or("no AES-GCM run of 32 KiB")?;
     let shared_granules = pages + (1 + CONSUMERS) * tables;
     let private_granules = (1 + CONSUMERS) * (pages + tables);
-    println!(
+    report!(
         "\n## Sharing a {BLOB_MIB} MiB read-only blob with {CONSUMERS} consumers (extrapolated \
          from measured per-call costs)\n"
     );
-    println!("| | DATA granules | level-3 tables | granules delegated |");
-    println!("|---|---:|---:|---:|");
-    println!(
+    report!("| | DATA granules | level-3 tables | granules delegated |");
+    report!("|---|---:|---:|---:|");
+    report!(
         "| CSM: the provider's copy, a window in each consumer | {} | {} | {} |",
         grouped(pages),
         grouped((1 + CONSUMERS) * tables),
         grouped(shared_granules)
     );
-    println!(
+    report!(
         "| three private copies | {} | {} | {} |",
         grouped((1 + CONSUMERS) * pages),
         grouped((1 + CONSUMERS) * tables),
         grouped(private_granules)
     );
-    println!(
+    report!(
         "\nCSM delegates {:.1}% fewer granules for the blob ({} fewer).\n",
         100.0 * (private_granules - shared_granules) as f64 / private_granules as f64,
         grouped(private_granules - shared_granules)
@@ -615,11 +616,11 @@ pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
     let per_consumer_load = pages * rmm.data_create + tables * rmm.rtt_create_l3;
     let per_consumer_copy =
         messages * aes_32k + pages * rmm.data_create_unknown + tables * rmm.rtt_create_l3;
-    println!(
+    report!(
         "| giving {CONSUMERS} consumers the blob | instructions | per consumer | against CSM |"
     );
-    println!("|---|---:|---:|---:|");
-    println!(
+    report!("|---|---:|---:|---:|");
+    report!(
         "| CSM: {regions} × CREATE 8 MiB ({}), then per consumer {regions} × (SHARE {} + \
          ACCEPT 8 MiB {}) + {tables} × RTT_CREATE level 3 ({}) | {} | {} | 1.00× |",
         grouped(rmm.create_8m),
@@ -629,7 +630,7 @@ pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
         grouped(csm),
         grouped(per_consumer_csm),
     );
-    println!(
+    report!(
         "| private copy loaded by the host: per consumer {} × measured DATA_CREATE ({}) + \
          {tables} × RTT_CREATE | {} | {} | {} |",
         grouped(pages),
@@ -638,7 +639,7 @@ pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
         grouped(per_consumer_load),
         ratio(CONSUMERS * per_consumer_load, csm)
     );
-    println!(
+    report!(
         "| private copy sent by the provider over AES-256-GCM: per consumer {} messages of \
          32 KiB ({} each, sender + receiver) + {} × DATA_CREATE_UNKNOWN ({}) + {tables} × \
          RTT_CREATE for its RAM | {} | {} | {} |",
@@ -650,13 +651,66 @@ pub fn print_sharing(rmm: &RmmCosts, m: &Measured) -> Result {
         grouped(per_consumer_copy),
         ratio(CONSUMERS * per_consumer_copy, csm)
     );
-    println!(
+    report!(
         "\nThe provider's own copy (loaded once, {} × DATA_CREATE) is the same in every case \
          and left out. CSM's calls are whole calls from the RMM benchmarks above (CREATE and \
          ACCEPT at 8 MiB, the largest region) and SHARE from the message benchmark's set-up.",
         grouped(pages)
     );
     Ok(())
+}
+
+/// The version of crate `name` in `Cargo.lock`.
+fn locked_version(name: &str) -> String {
+    let lock = std::fs::read_to_string(paths::root().join("Cargo.lock")).unwrap_or_default();
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == wanted
+            && let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = "))
+        {
+            return v.trim_matches('"').to_string();
+        }
+    }
+    "?".into()
+}
+
+/// Which AES-GCM backend ran: how it was chosen, and what the plugin saw it execute.
+fn aes_backend(m: &Measured) -> String {
+    let largest = m
+        .runs
+        .iter()
+        .filter(|r| r.mode == "aes")
+        .max_by_key(|r| r.size);
+    let seen = match largest {
+        Some(r) if r.aes > 0 && r.pmull > 0 => format!(
+            "confirmed in this run: the plugin counted {} AESE/AESD and {} PMULL instructions \
+             per {} message (both sides), so the hardware backends ran",
+            grouped(r.aes),
+            grouped(r.pmull),
+            size_label(r.size)
+        ),
+        Some(r) => format!(
+            "NOT confirmed: the plugin counted {} AESE/AESD and {} PMULL per {} message, so a \
+             software backend ran",
+            r.aes,
+            r.pmull,
+            size_label(r.size)
+        ),
+        None => "no AES-GCM run".into(),
+    };
+    format!(
+        "AES-256-GCM backend: RustCrypto `aes-gcm` {} over `aes` {} and `ghash` {} / `polyval` \
+         {}, in the realm built for `{}` with `-C target-feature=+aes` (`.cargo/config.toml`): \
+         with the feature on at compile time `cpufeatures` {} selects the Armv8 AES and PMULL \
+         backends without run-time detection (bare metal has none); {seen}.",
+        locked_version("aes-gcm"),
+        locked_version("aes"),
+        locked_version("ghash"),
+        locked_version("polyval"),
+        paths::MSG_REALM_TARGET,
+        locked_version("cpufeatures"),
+    )
 }
 
 /// `64 B`, `1 KiB`, `32 KiB`.
@@ -710,6 +764,13 @@ mod tests {
         assert_eq!(m.segment("csm_setup"), Some((5_000, 3_500)));
         let short = &records[..records.len() - 4];
         assert!(pair(output, short).is_err());
+    }
+
+    #[test]
+    fn reads_locked_versions() {
+        let v = locked_version("aes-gcm");
+        assert!(v.starts_with(|c: char| c.is_ascii_digit()) && v.contains('.'), "{v}");
+        assert_eq!(locked_version("no-such-crate"), "?");
     }
 
     #[test]
