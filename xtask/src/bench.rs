@@ -666,8 +666,6 @@ pub fn run() -> Result {
         data_create: cost("data_create")?,
         data_create_unknown: cost("data_create_unknown")?,
         rtt_create_l3: cost("rtt_create_l3")?,
-        create_8m: cost("csm_create_8m")?,
-        accept_8m: cost("csm_accept_8m")?,
     };
     crate::bench_msg::print_sharing(&rmm_costs, &messages)?;
     write_results()
