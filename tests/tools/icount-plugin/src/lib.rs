@@ -7,7 +7,8 @@
 //!
 //! - `own`: those whose PC is in a `count=` range and in no `skip=` range (the realm image,
 //!   less its wait loop);
-//! - `all`: every instruction, at any exception level;
+//! - `all`: every instruction, at any exception level (with `all=off`, only the `own` ones:
+//!   then blocks outside the counted ranges get no callback, and QEMU runs them at full speed);
 //! - `aes` and `pmull`: `own` instructions that are AESE/AESD or PMULL/PMULL2, to show which
 //!   AES-GCM backend ran.
 //!
@@ -109,6 +110,8 @@ pub struct Config {
     pub marks: Vec<u64>,
     /// Write each record as it is closed (`live=on`), not all at exit.
     pub live: bool,
+    /// Count every instruction in `all` (the default), or only the `own` ones (`all=off`).
+    pub all: bool,
 }
 
 fn number(s: &str) -> Option<u64> {
@@ -127,7 +130,10 @@ fn range(s: &str) -> Option<(u64, u64)> {
 impl Config {
     /// Parses the plugin's `key=value` arguments.
     pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
-        let mut config = Config::default();
+        let mut config = Config {
+            all: true,
+            ..Config::default()
+        };
         for arg in args {
             let bad = || format!("icount-plugin: bad argument `{arg}`");
             let (key, value) = arg.split_once('=').ok_or_else(bad)?;
@@ -136,11 +142,16 @@ impl Config {
                 "count" => config.count.push(range(value).ok_or_else(bad)?),
                 "skip" => config.skip.push(range(value).ok_or_else(bad)?),
                 "mark" => config.marks.push(number(value).ok_or_else(bad)?),
-                "live" => {
-                    config.live = match value {
+                "live" | "all" => {
+                    let on = match value {
                         "on" => true,
                         "off" => false,
                         _ => return Err(bad()),
+                    };
+                    if key == "live" {
+                        config.live = on;
+                    } else {
+                        config.all = on;
                     }
                 }
                 _ => return Err(bad()),
@@ -190,8 +201,11 @@ pub fn is_pmull(word: u32) -> bool {
 impl Counts {
     /// Adds one instruction at `pc` with encoding `word`.
     pub fn add(&mut self, config: &Config, pc: u64, word: u32) {
-        self.all += 1;
-        if config.owns(pc) {
+        let owned = config.owns(pc);
+        if config.all || owned {
+            self.all += 1;
+        }
+        if owned {
             self.own += 1;
             self.aes += u64::from(is_aes(word));
             self.pmull += u64::from(is_pmull(word));
@@ -438,7 +452,12 @@ mod tests {
         assert_eq!(c.marks, vec![0x81168, 528_748]);
         assert!(c.owns(0x80000) && !c.owns(0x81140) && c.owns(0x81168) && !c.owns(0xb3000));
         assert_eq!(c.marker(528_748), Some(1));
-        assert!(!c.live);
+        assert!(!c.live && c.all);
+        assert!(
+            !Config::parse(["out=x", "count=1-2", "all=off"])
+                .unwrap()
+                .all
+        );
         assert!(
             Config::parse(["out=x", "count=1-2", "live=on"])
                 .unwrap()
@@ -479,5 +498,11 @@ mod tests {
             }
         );
         assert_eq!(render(&[(1, 2, n)]), "1 2 1 3 1 0\n");
+        let own_only = Config { all: false, ..c };
+        let mut n = Counts::default();
+        for pc in [0x1000, 0x1100, 0x3000] {
+            n.add(&own_only, pc, 0);
+        }
+        assert_eq!((n.own, n.all), (1, 1));
     }
 }
