@@ -30,6 +30,61 @@ use crate::paths;
 use crate::qemu::{self, Mode};
 use crate::size;
 use std::io::{BufRead, BufReader};
+use std::sync::Mutex;
+
+/// Everything the benchmark's report has printed so far ([`report!`]), for the results file.
+static REPORT: Mutex<String> = Mutex::new(String::new());
+
+/// `println!` for the benchmark's report: prints the line and keeps it for
+/// `target/bench/results.md` ([`results_file`]).
+macro_rules! report {
+    () => {
+        $crate::bench::keep(String::new())
+    };
+    ($($arg:tt)*) => {
+        $crate::bench::keep(format!($($arg)*))
+    };
+}
+pub(crate) use report;
+
+/// Prints `line` and keeps it for the results file.
+pub(crate) fn keep(line: String) {
+    println!("{line}");
+    if let Ok(mut report) = REPORT.lock() {
+        report.push_str(&line);
+        report.push('\n');
+    }
+}
+
+/// The commit the benchmark runs on (`git describe --always --dirty`).
+fn commit() -> String {
+    std::process::Command::new("git")
+        .current_dir(paths::root())
+        .args(["describe", "--always", "--dirty", "--abbrev=12"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("(unknown)".into(), |o| {
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+}
+
+/// Where `cargo xtask bench` writes its tables: `target/bench/results.md`.
+pub fn results_file() -> std::path::PathBuf {
+    paths::target().join("bench").join("results.md")
+}
+
+/// Writes everything reported so far to [`results_file`].
+fn write_results() -> Result {
+    let path = results_file();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let report = REPORT.lock().map(|r| r.clone()).unwrap_or_default();
+    std::fs::write(&path, report)?;
+    println!("\nThe tables above are in {}.", path.display());
+    Ok(())
+}
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -384,13 +439,13 @@ fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Resu
     };
     let (small, large, between) = CSM_UNMAP_SLOPE;
     let per_alias = (share_of(large, true)?.0 - share_of(small, true)?.0) / between as f64;
-    println!("\n## CSM (issue 17): RMM share per call and per page\n");
-    println!(
+    report!("\n## CSM (issue 17): RMM share per call and per page\n");
+    report!(
         "| measurement (instructions) | pages | realms | total | RMM share | NS share | \
          RMM per page | per-page target | worst case: pages, realms | RMM share extrapolated | \
          bound | met |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    report!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in CSM_ROWS {
         let total = bench_value(timed, row.bench, "instructions")
             .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
@@ -420,7 +475,7 @@ fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Resu
             }
             None => ("–".into(), "–".into(), "–".into()),
         };
-        println!(
+        report!(
             "| {} | {} | {} | {} | **{}** | {} | {} | {} | {} | {} | {} | {} |",
             row.label,
             grouped(row.pages),
@@ -440,7 +495,7 @@ fn print_csm(timed: &str, segments: &[(String, u64)], counts: &[Counts]) -> Resu
             met.join(", ")
         );
     }
-    println!(
+    report!(
         "\nRSI rows: one REC_ENTER holding the call, less an empty command's round trip (timed \
          {}, taken off by the hypervisor; traced, taken off here). Per unmapped alias ({} less \
          {}, / {}): {}. Extrapolated: the row itself where it is the worst case, else its share \
@@ -504,6 +559,10 @@ fn boot(bios: &Path, mode: Mode, extra: Vec<String>, log: &str) -> Result<String
 /// Runs the benchmarks and prints a markdown report.
 pub fn run() -> Result {
     let boot_images = images::build_qemu_boot(images::Flavour::Release)?;
+    if let Ok(mut report) = REPORT.lock() {
+        report.clear();
+    }
+    report!("# `cargo xtask bench` on commit {}\n", commit());
     // The message benchmark boots on its own (-smp 2, the counting plugin, no -icount).
     let messages = crate::bench_msg::run(&boot_images)?;
     let rmm = symbol_range(&boot_images.images.rmm_elf)?;
@@ -540,17 +599,17 @@ pub fn run() -> Result {
     let segments = traced_segments(&traced);
     let counts = count_segments(&trace, marker, rmm, host, segments.len())?;
 
-    println!("## Instruction counts (QEMU -icount shift=0 -smp 1, TF-A 2.12 from Debian)\n");
-    println!(
+    report!("## Instruction counts (QEMU -icount shift=0 -smp 1, TF-A 2.12 from Debian)\n");
+    report!(
         "| measurement (instructions) | ours: total | ours: RMM share | ours: NS share | \
          EL3 (rest) | TF-RMM total | TF-RMM share | target |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    report!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for row in ROWS {
         let total = bench_value(&timed, row.bench, "instructions")
             .ok_or_else(|| format!("no `BENCH {}` line in the transcript", row.bench))?;
         let (rmm_share, ns_share) = row_shares(row, &segments, &counts)?;
-        println!(
+        report!(
             "| {} | {} | **{}** | {} | {} | {} | {} | {} |",
             row.label,
             grouped(total),
@@ -562,7 +621,7 @@ pub fn run() -> Result {
             row.target
         );
     }
-    println!(
+    report!(
         "\nRMM share: instructions logged inside the RMM image per traced call (traced calls: \
          {}); total: median of the hypervisor's counter deltas ({}).",
         segments
@@ -581,9 +640,9 @@ pub fn run() -> Result {
     );
     print_csm(&timed, &segments, &counts)?;
     crate::bench_attest::print(&timed)?;
-    println!("\n## Image sizes (bytes)\n");
-    println!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    report!("\n## Image sizes (bytes)\n");
+    report!("| image | text | rodata | data | bss | stacks (NOLOAD) | flat binary |");
+    report!("|---|---:|---:|---:|---:|---:|---:|");
     size::print_row(
         "rmm-qemu",
         &boot_images.images.rmm_elf,
@@ -594,10 +653,10 @@ pub fn run() -> Result {
         &boot_images.images.host_elf,
         &boot_images.images.host_bin,
     )?;
-    println!();
+    report!();
     let with = size::of(&boot_images.images.rmm_elf)?;
     let without = size::of(&images::build_rmm_without_csm(images::Platform::Qemu)?)?;
-    print!("{}", size::csm_cost(&with, &without));
+    report!("{}", size::csm_cost(&with, &without).trim_end());
     crate::bench_msg::print(&messages)?;
     let cost = |name: &str| {
         bench_value(&timed, name, "instructions")
@@ -607,10 +666,9 @@ pub fn run() -> Result {
         data_create: cost("data_create")?,
         data_create_unknown: cost("data_create_unknown")?,
         rtt_create_l3: cost("rtt_create_l3")?,
-        create_8m: cost("csm_create_8m")?,
-        accept_8m: cost("csm_accept_8m")?,
     };
-    crate::bench_msg::print_sharing(&rmm_costs, &messages)
+    crate::bench_msg::print_sharing(&rmm_costs, &messages)?;
+    write_results()
 }
 
 /// The RMM's and the hypervisor's instructions per call of `row`: its own segment's, less one

@@ -11,6 +11,7 @@
 //!   step: the hypervisor times each REC_ENTER, and the longest is the longest stretch the
 //!   RMM keeps a pending host interrupt waiting.
 
+use crate::bench::report;
 use crate::cmd::Result;
 
 /// The value of `key=` on the `BENCH <name>` line.
@@ -51,31 +52,31 @@ pub fn print(timed: &str) -> Result {
     let irq_exits = get("attest_steps", "irq_exits")?;
     let long_entries = get("attest_steps", "long_entries")?;
     let signer_steps = get("attest_steps", "signer_steps")?;
-    println!(
+    report!(
         "\n## Attestation token ({} bytes, {calls} whole-page CONTINUE call(s); timed inside the \
          realm)\n",
         grouped(bytes)
     );
-    println!("| measurement (instructions) | ours | TF-RMM | target |");
-    println!("|---|---:|---:|---:|");
-    println!(
+    report!("| measurement (instructions) | ours | TF-RMM | target |");
+    report!("|---|---:|---:|---:|");
+    report!(
         "| RSI_ATTEST_TOKEN_INIT | {} | ~14,400 | – |",
         grouped(init)
     );
-    println!(
+    report!(
         "| all RSI_ATTEST_TOKEN_CONTINUE calls | {} | ~20,640,000 | – |",
         grouped(all)
     );
-    println!(
+    report!(
         "| INIT + all CONTINUE calls | **{}** | ~20,650,000 | ≤ 10,000,000 |",
         grouped(token)
     );
-    println!(
+    report!(
         "| longest CONTINUE, no interrupt pending ({signer_steps} signing steps back to back) | \
          {} | – | – |",
         grouped(longest_call)
     );
-    println!(
+    report!(
         "| longest uninterruptible stretch (longest REC_ENTER, host timer firing {} \
          instructions into each) | **{}** | ~20,600,000 | ≤ 2,000,000 while a host IRQ is \
          pending: **{}** |",
@@ -87,7 +88,7 @@ pub fn print(timed: &str) -> Result {
             "not met"
         }
     );
-    println!(
+    report!(
         "\nSigning steps: {signer_steps} (the signer's schedule); with the timer, {entries} \
          REC_ENTERs, {irq_exits} IRQ exits, {long_entries} entries longer than {} (those that \
          held a signing step).",
@@ -97,12 +98,12 @@ pub fn print(timed: &str) -> Result {
         .map_while(|k| value(timed, "attest_step_entries", &format!("step{k}")))
         .map(grouped)
         .collect();
-    println!(
+    report!(
         "The REC_ENTERs that held a signing step, in order: {}.",
         steps.join(", ")
     );
     if long_entries != signer_steps {
-        println!(
+        report!(
             "WARNING: {long_entries} long entries for {signer_steps} signing steps: an entry \
              held more than one step, or the timer missed one"
         );

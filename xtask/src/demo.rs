@@ -6,13 +6,26 @@
 //! story in `DEMO <step> <text>` lines. The terminal shows the RMM's boot banner, the text of
 //! those lines, and what xtask itself makes of the realms' attestation tokens (verified here,
 //! [`crate::token`]; B's second one also decoded, with its CSM claims); TF-A's boot, the
-//! `TEST` lines and the tokens' hex stay in the UART log under `target/e2e/`. [`problems`] checks that every step is there, in
-//! order, with sane numbers: the `demo` group of `cargo xtask test` runs it, so the demo
-//! cannot rot.
+//! `TEST` lines and the tokens' hex stay in the UART log under `target/e2e/`. [`problems`]
+//! checks that every step is there, in order, with sane numbers: the `demo` group of `cargo
+//! xtask test` runs it, so the demo cannot rot.
+//!
+//! The `cost` step's numbers are xtask's: the boot loads the QEMU plugin of the message
+//! benchmark (`tests/tools/icount-plugin`, [`counting`]), which counts each vCPU's
+//! instructions in the realm image between the message loop's markers, less its wait loop
+//! (`tests/payloads/realm/src/csm.rs`), and writes each record as it closes. [`Story`] reads
+//! them when the `cost` line arrives; after the boot xtask appends their medians per vCPU and
+//! marker to the UART log as `ICOUNT <vcpu> <marker> <records> <median>` lines, where
+//! [`problems`] finds them.
 
+use crate::bench::{symbol, symbol_range};
+use crate::cmd::Result;
 use crate::e2e::parse_csm_lines;
+use crate::images::Images;
+use crate::paths;
 use crate::token;
 use crate::token_check;
+use std::path::PathBuf;
 
 /// The token of B once it has accepted A's grant.
 const SHARED_TOKEN: &str = "demo.B.shared";
@@ -32,6 +45,142 @@ const STEPS: &[&str] = &[
 /// Messages each way the story exchanges.
 const MESSAGES: u64 = 1000;
 
+/// The plugin's markers in the realm's message loop; a record's marker is its index here.
+const MARKS: [&str; 3] = ["csm_mark_loop", "csm_mark_sent", "csm_mark_received"];
+/// A record closed at `csm_mark_loop`: the loop's own instructions between two round trips
+/// (the first closes everything before the loop).
+const MARK_LOOP: usize = 0;
+/// A record closed at `csm_mark_sent`: one message sent (written, sequence number bumped).
+const MARK_SENT: usize = 1;
+/// A record closed at `csm_mark_received`: one message received (its wait's exit, read and
+/// checked).
+const MARK_RECEIVED: usize = 2;
+/// The prefix of the plugin's records in the UART log, appended by xtask after the boot.
+pub const ICOUNT: &str = "ICOUNT ";
+
+/// The demo boot's counting: QEMU's `-plugin` arguments and where the records go.
+pub struct Counting {
+    /// `-plugin <shared object>,...`.
+    pub args: Vec<String>,
+    /// The plugin's records, written as they close (`live=on`).
+    pub counts: PathBuf,
+}
+
+/// Builds the plugin and names what it counts in the test realm of `images`: its image less
+/// `csm_wait`..`csm_wait_end`, closing a record at each of [`MARKS`]. Nothing else is counted
+/// (`all=off`), so code outside the realm image runs without the plugin's callbacks.
+pub fn counting(images: &Images) -> Result<Counting> {
+    let plugin = crate::bench_msg::build_plugin()?;
+    let realm = &images.realm_elf;
+    let image = symbol_range(realm)?;
+    let wait = (symbol(realm, "csm_wait")?, symbol(realm, "csm_wait_end")?);
+    let counts = paths::logs().join("demo.counts");
+    std::fs::create_dir_all(paths::logs())?;
+    let _ = std::fs::remove_file(&counts);
+    let mut arg = format!(
+        "{},out={},live=on,all=off,count={:#x}-{:#x},skip={:#x}-{:#x}",
+        plugin.display(),
+        counts.display(),
+        image.0,
+        image.1,
+        wait.0,
+        wait.1
+    );
+    for mark in MARKS {
+        arg.push_str(&format!(",mark={:#x}", symbol(realm, mark)?));
+    }
+    Ok(Counting {
+        args: vec!["-plugin".into(), arg],
+        counts,
+    })
+}
+
+/// What the plugin counted at one marker of one vCPU: (vCPU, marker, records, median of
+/// their `own` instructions).
+type Summary = (usize, usize, u64, u64);
+
+/// The plugin's records (`<vcpu> <marker> <own> <all> <aes> <pmull>` lines), summed up per
+/// vCPU and marker, in that order.
+fn summarise(counts: &str) -> Vec<Summary> {
+    let mut own: std::collections::BTreeMap<(usize, usize), Vec<u64>> = Default::default();
+    for line in counts.lines() {
+        let mut f = line.split_whitespace().map(|w| w.parse::<u64>().ok());
+        if let (Some(Some(vcpu)), Some(Some(marker)), Some(Some(n))) =
+            (f.next(), f.next(), f.next())
+        {
+            own.entry((vcpu as usize, marker as usize))
+                .or_default()
+                .push(n);
+        }
+    }
+    own.into_iter()
+        .map(|((vcpu, marker), mut own)| {
+            own.sort_unstable();
+            (vcpu, marker, own.len() as u64, own[own.len() / 2])
+        })
+        .collect()
+}
+
+/// The summaries as xtask appends them to the UART log after the boot:
+/// `ICOUNT <vcpu> <marker> <records> <median own>`.
+pub fn icount_lines(counts: &str) -> String {
+    summarise(counts)
+        .iter()
+        .map(|(vcpu, marker, n, median)| format!("{ICOUNT}{vcpu} {marker} {n} {median}\n"))
+        .collect()
+}
+
+/// The `ICOUNT` lines of a UART log.
+fn icounts(output: &str) -> Vec<Summary> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.strip_prefix(ICOUNT)?.split_whitespace();
+            let mut next = || f.next()?.parse::<u64>().ok();
+            Some((next()? as usize, next()? as usize, next()?, next()?))
+        })
+        .collect()
+}
+
+/// What xtask adds to the `cost` line: each direction's instructions per message, the
+/// sender's to send it and the receiver's to receive it (A runs on vCPU 0, B on vCPU 1).
+fn cost_words(counted: &[Summary]) -> String {
+    let get = |vcpu: usize, marker: usize| {
+        counted
+            .iter()
+            .find(|c| c.0 == vcpu && c.1 == marker)
+            .map(|c| (c.2, c.3))
+    };
+    let (Some(a_send), Some(b_receive), Some(b_send), Some(a_receive), Some(a_loop), Some(b_loop)) = (
+        get(0, MARK_SENT),
+        get(1, MARK_RECEIVED),
+        get(1, MARK_SENT),
+        get(0, MARK_RECEIVED),
+        get(0, MARK_LOOP),
+        get(1, MARK_LOOP),
+    ) else {
+        return "no instruction counts: the QEMU plugin recorded no message".into();
+    };
+    let n = [a_send.0, b_receive.0, b_send.0, a_receive.0];
+    let how_many = if n.iter().all(|&x| x == n[0]) {
+        format!("{} messages each way", n[0])
+    } else {
+        format!("unequal counts of messages: {n:?}")
+    };
+    format!(
+        "{} instructions per message from A to B (A sends it in {}, B receives it in {}) and {} \
+         from B to A ({} + {}); the loop adds {} (A) and {} (B) per round trip; medians of {how_many}",
+        a_send.1 + b_receive.1,
+        a_send.1,
+        b_receive.1,
+        b_send.1 + a_receive.1,
+        b_send.1,
+        a_receive.1,
+        a_loop.1,
+        b_loop.1
+    )
+}
+
 /// What the terminal shows of the UART, line by line.
 #[derive(Default)]
 pub struct Story {
@@ -41,9 +190,19 @@ pub struct Story {
     host_started: bool,
     /// Every line so far (the token is decoded from them).
     seen: String,
+    /// The plugin's records, read when the `cost` line arrives.
+    counts: Option<PathBuf>,
 }
 
 impl Story {
+    /// A story whose `cost` line takes its numbers from the plugin's records at `counts`.
+    pub fn with_counts(counts: PathBuf) -> Self {
+        Self {
+            counts: Some(counts),
+            ..Self::default()
+        }
+    }
+
     /// The terminal lines for one UART line (usually none).
     pub fn show(&mut self, line: &str) -> Vec<String> {
         self.seen.push_str(line);
@@ -63,6 +222,15 @@ impl Story {
             let mut text = text.to_string();
             if step == "realm" {
                 text.push_str(&attested(&self.seen, text.as_str()));
+            }
+            if step == "cost" {
+                let counts = self
+                    .counts
+                    .as_ref()
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .unwrap_or_default();
+                text.push(' ');
+                text.push_str(&cost_words(&summarise(&counts)));
             }
             out.extend(wrap(&text));
         } else if line.starts_with("RMM[") {
@@ -137,7 +305,9 @@ fn token_lines(output: &str) -> Vec<String> {
         Err(e) => return vec![format!("xtask: B's token does not decode: {e}")],
     };
     let mut lines = Vec::new();
-    let rim_of_a = realm_rims(output).into_iter().find(|(name, _)| name == "A");
+    let rim_of_a = realm_rims(steps(output))
+        .into_iter()
+        .find(|(name, _)| name == "A");
     match &report.csm {
         None => lines.push("B's token, decoded by xtask: no CSM claims".into()),
         Some(claims) => {
@@ -208,14 +378,13 @@ fn token_problems(output: &str, name: &str) -> Vec<String> {
     }
 }
 
-/// The realms' names and shortened RIMs, from their `DEMO realm` lines.
-fn realm_rims(output: &str) -> Vec<(String, String)> {
-    steps(output)
-        .filter(|(step, _)| *step == "realm")
+/// The realms' names and shortened RIMs, from the story's `realm` steps.
+fn realm_rims<'a>(told: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    told.filter(|(step, _)| *step == "realm")
         .filter_map(|(_, text)| {
             let name = text.strip_prefix("Realm ")?.split(' ').next()?;
             let rim = text.split(", RIM ").nth(1)?.split_whitespace().next()?;
-            Some((name.to_string(), rim.to_string()))
+            Some((name.to_string(), rim.trim_end_matches(';').to_string()))
         })
         .collect()
 }
@@ -240,11 +409,35 @@ fn number(text: &str, before: &str) -> Option<u64> {
     }
 }
 
+/// The story's steps as (step, text), xtask's numbers added to the `cost` line from the
+/// plugin's `ICOUNT` records.
+fn story_of(output: &str) -> Vec<(&str, String)> {
+    let counts = icounts(output);
+    steps(output)
+        .map(|(step, text)| match step {
+            "cost" => (step, format!("{text} {}", cost_words(&counts))),
+            _ => (step, text.to_string()),
+        })
+        .collect()
+}
+
 /// Every way the demo's transcript falls short: a step missing or out of order, a number
 /// that is not sane, B's token wrong.
 pub fn problems(output: &str) -> Vec<String> {
+    let mut problems = check_story(&story_of(output));
+    for name in TOKENS {
+        for p in token_problems(output, name) {
+            problems.push(format!("token {name}: {p}"));
+        }
+    }
+    problems
+}
+
+/// Every way the story's steps fall short: a step missing or out of order, a number that is
+/// not sane. The UART log's steps ([`problems`]) and the README's transcript (its test) go
+/// through this.
+fn check_story(told: &[(&str, String)]) -> Vec<String> {
     let mut problems = Vec::new();
-    let told: Vec<(&str, &str)> = steps(output).collect();
     let order: Vec<&str> = told.iter().map(|(step, _)| *step).collect();
     if order != STEPS {
         problems.push(format!(
@@ -254,7 +447,7 @@ pub fn problems(output: &str) -> Vec<String> {
     let text = |step: &str| {
         told.iter()
             .find(|(s, _)| *s == step)
-            .map_or("", |(_, text)| *text)
+            .map_or("", |(_, text)| text.as_str())
     };
     let mut want = |step: &str, what: &str, ok: bool| {
         if !ok {
@@ -263,7 +456,7 @@ pub fn problems(output: &str) -> Vec<String> {
     };
     let n = |step: &str, before: &str| number(text(step), before);
 
-    let rims = realm_rims(output);
+    let rims = realm_rims(told.iter().map(|(step, text)| (*step, text.as_str())));
     let mut ids: Vec<u64> = told
         .iter()
         .filter(|(s, _)| *s == "realm")
@@ -310,19 +503,28 @@ pub fn problems(output: &str) -> Vec<String> {
             && n("messages", "): ") == Some(0)
             && n("messages", "wrong, ") == Some(0),
     );
-    let total_us = n("cost", "");
-    let ticks = n("cost", "emulation speed, not the hardware's: ");
-    let hz = n("cost", "counter ticks at ");
+    let plausible = |x: Option<u64>| x.is_some_and(|x| (3..=500).contains(&x));
+    let (a_send, b_receive, b_send, a_receive) = (
+        n("cost", "sends it in "),
+        n("cost", "receives it in "),
+        n("cost", "from B to A ("),
+        n("cost", " + "),
+    );
+    let sum = |x: Option<u64>, y: Option<u64>| x.zip(y).map(|(x, y)| x + y);
     want(
         "cost",
-        "a time of 1 us to 30 s, the counter's ticks at its frequency",
-        total_us.is_some_and(|us| (1..=30_000_000).contains(&us))
-            && match (ticks, hz) {
-                (Some(ticks), Some(hz)) if hz > 0 => {
-                    total_us == Some((u128::from(ticks) * 1_000_000 / u128::from(hz)) as u64)
-                }
-                _ => false,
-            },
+        "instructions per message counted in this run, each way: to send and to receive, 3 to \
+         500 each, medians of 1000 messages",
+        [a_send, b_receive, b_send, a_receive]
+            .into_iter()
+            .all(plausible)
+            && n("cost", "left out: ") == sum(a_send, b_receive)
+            && n("cost", ") and ") == sum(b_send, a_receive)
+            && [n("cost", "the loop adds "), n("cost", "(A) and ")]
+                .into_iter()
+                .all(|l| l.is_some_and(|l| (1..=100).contains(&l)))
+            && n("cost", "medians of ") == Some(MESSAGES)
+            && text("cost").ends_with(" messages each way"),
     );
     want(
         "reader",
@@ -371,11 +573,6 @@ pub fn problems(output: &str) -> Vec<String> {
         "the same count back, and all 65536 granules of the 256 MiB readable",
         held.is_some() && n("returned", "All ") == held && n("returned", "of the ") == Some(65536),
     );
-    for name in TOKENS {
-        for p in token_problems(output, name) {
-            problems.push(format!("token {name}: {p}"));
-        }
-    }
     problems
 }
 

@@ -652,6 +652,14 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
         extra.extend(["-s".to_string(), "-S".to_string()]);
         print_gdb_recipe(&boot.images);
     }
+    // The demo's `cost` step: the plugin counts the realms' instructions per message.
+    let counting = match group.mode {
+        Mode::Demo => Some(demo::counting(&boot.images)?),
+        _ => None,
+    };
+    if let Some(c) = &counting {
+        extra.extend(c.args.iter().cloned());
+    }
     let run = qemu::Run {
         bios: &boot.bios,
         smp,
@@ -673,7 +681,10 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
                  goes to {}",
                 run.log.display()
             );
-            let mut story = demo::Story::default();
+            let mut story = counting
+                .as_ref()
+                .map(|c| demo::Story::with_counts(c.counts.clone()))
+                .unwrap_or_default();
             run.execute_with(&mut |line: &str| {
                 for shown in story.show(line) {
                     println!("{shown}");
@@ -681,6 +692,13 @@ fn run_group(group: &Group, display: Display, options: &Options) -> Result<Verdi
             })?
         }
     };
+    let mut outcome = outcome;
+    if let Some(c) = &counting {
+        // The plugin's records join the UART log, where `demo::problems` finds them.
+        let counts = std::fs::read_to_string(&c.counts).unwrap_or_default();
+        outcome.output.push_str(&demo::icount_lines(&counts));
+        std::fs::write(&run.log, &outcome.output)?;
+    }
     let mut t = transcript::parse(&outcome.output);
     let expect = Expectations {
         expected_failures: group.expected_failures,

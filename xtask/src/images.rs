@@ -96,6 +96,8 @@ pub struct Images {
     pub host_elf: PathBuf,
     /// Test hypervisor flat binary (BL33).
     pub host_bin: PathBuf,
+    /// The test realm's ELF (the CSM scenarios' and the demo's realms).
+    pub realm_elf: PathBuf,
     /// The message benchmark's realm ELF (`realm-payload --features msgbench`).
     pub msg_realm_elf: PathBuf,
     /// The directory holding all of the above (and TF-A's images built from them).
@@ -176,6 +178,7 @@ pub fn build(platform: Platform, flavour: Flavour) -> Result<Images> {
         rmm_bin: out.join("rmm.bin"),
         host_elf: out.join("host.elf"),
         host_bin: out.join("host.bin"),
+        realm_elf: out.join("realm.elf"),
         msg_realm_elf: out.join("realm-msg.elf"),
         dir: out.clone(),
     };

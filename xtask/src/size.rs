@@ -132,9 +132,13 @@ pub fn csm_cost(with: &Sizes, without: &Sizes) -> String {
 pub fn print_row(name: &str, elf: &Path, bin: &Path) -> Result {
     let s = of(elf)?;
     let flat = std::fs::metadata(bin)?.len();
-    println!(
+    crate::bench::report!(
         "| {name} | {} | {} | {} | {} | {} | {flat} |",
-        s.text, s.rodata, s.data, s.bss, s.stacks
+        s.text,
+        s.rodata,
+        s.data,
+        s.bss,
+        s.stacks
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The demo's checks and display on a real UART log (`demo.log`, from `cargo xtask run`).
+//! The demo's checks and display on a real UART log (`demo.log`, from `cargo xtask run`, the
+//! plugin's `ICOUNT` records appended), and on the README's transcript of the same run.
 
 use super::*;
 
@@ -24,7 +25,6 @@ fn a_missing_or_wrong_step_is_a_problem() {
         ("sequence number 1000", "sequence number 999"),
         ("RSI_ERROR_INPUT (1)", "RSI_ERROR_INPUT (0)"),
         ("ESR_EL2 0x96000028", "ESR_EL2 0x96000010"),
-        ("All 250 granules", "All 249 granules"),
         (
             "for the RMM's stage-2 permission fault; 0 exits",
             "fault; 1 exits",
@@ -40,6 +40,32 @@ fn a_missing_or_wrong_step_is_a_problem() {
         let log = LOG.replacen(from, to, 1);
         assert!(!problems(&log).is_empty(), "{from} -> {to} went unnoticed");
     }
+    // One granule fewer given back than held.
+    let held = number(LOG, "DEMO returned All ").unwrap();
+    let (from, to) = (
+        format!("DEMO returned All {held} granules"),
+        format!("DEMO returned All {} granules", held - 1),
+    );
+    assert!(LOG.contains(&from));
+    assert!(!problems(&LOG.replacen(&from, &to, 1)).is_empty());
+    // The plugin's records gone: no instructions per message.
+    let without: String = LOG
+        .lines()
+        .filter(|l| !l.starts_with(ICOUNT))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(without.len() < LOG.len());
+    assert!(!problems(&without).is_empty());
+    // One message fewer counted on CPU 0.
+    let line = LOG.lines().find(|l| l.starts_with("ICOUNT 0 1 ")).unwrap();
+    let fewer = line.replace("ICOUNT 0 1 1000 ", "ICOUNT 0 1 999 ");
+    assert_ne!(line, fewer);
+    assert!(!problems(&LOG.replace(line, &fewer)).is_empty());
+    // A count out of range: B's receipts take 100,000 instructions.
+    let line = LOG.lines().find(|l| l.starts_with("ICOUNT 1 2 ")).unwrap();
+    let big = "ICOUNT 1 2 1000 100000";
+    assert_ne!(line, big);
+    assert!(!problems(&LOG.replace(line, big)).is_empty());
     // The last byte of B's shared token (its realm signature) changed.
     let line = LOG
         .lines()
@@ -62,6 +88,8 @@ fn the_terminal_shows_the_story_and_not_the_noise() {
     assert!(text.contains("attested: xtask verified its token"));
     assert!(text.contains("csm-realm-id (65001) 2; csm-shares (65002): consumer of region 1"));
     assert!(text.contains("(A's, as measured at its build)"));
+    // Without the plugin's file the `cost` line says so, and the check fails on it.
+    assert!(text.contains("no instruction counts"));
     assert!(text.contains("CSM claims as the host expects: PASS"));
     for noise in [
         "NOTICE:",
@@ -109,4 +137,59 @@ fn numbers_and_wrapping() {
     let lines = wrap(&long);
     assert!(lines.len() > 1 && lines[1].starts_with("  word"));
     assert_eq!(short(&[0xAB; 32]), "abababab...abababab");
+}
+
+/// The README's transcript of `cargo xtask run` (between its story's title and xtask's
+/// verdict): its bullets, wrapped lines joined.
+fn readme_bullets() -> Vec<String> {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("Confidential Shared Memory: realm A shares memory")
+        .expect("the README's transcript");
+    let end = start
+        + readme[start..]
+            .find("xtask: the demo took")
+            .expect("the transcript's last line");
+    let mut bullets: Vec<String> = Vec::new();
+    for line in readme[start..end].lines() {
+        if let Some(text) = line.strip_prefix("- ") {
+            bullets.push(text.to_string());
+        } else if let Some(more) = line.strip_prefix("  ")
+            && let Some(last) = bullets.last_mut()
+        {
+            last.push(' ');
+            last.push_str(more.trim());
+        }
+    }
+    bullets
+}
+
+#[test]
+fn the_readme_tells_the_same_story() {
+    let bullets = readme_bullets();
+    // xtask's own two lines on B's token follow the `attest` step; the rest are the steps.
+    let (xtask, told): (Vec<&String>, Vec<&String>) = bullets
+        .iter()
+        .partition(|b| b.starts_with("B's token (") || b.starts_with("Independent verifier"));
+    assert_eq!(xtask.len(), 2, "{bullets:#?}");
+    assert!(xtask[1].ends_with(": PASS"), "{}", xtask[1]);
+    assert_eq!(told.len(), STEPS.len(), "{told:#?}");
+    let story: Vec<(&str, String)> = STEPS
+        .iter()
+        .zip(&told)
+        .map(|(step, text)| (*step, (*text).clone()))
+        .collect();
+    assert_eq!(check_story(&story), Vec::<String>::new());
+    // And it is the run of `demo.log`: the same steps' text, xtask's numbers included.
+    let logged: Vec<String> = story_of(LOG)
+        .into_iter()
+        .filter(|(step, _)| *step != "realm")
+        .map(|(_, text)| text)
+        .collect();
+    let readme: Vec<String> = story
+        .iter()
+        .filter(|(step, _)| *step != "realm")
+        .map(|(_, text)| text.clone())
+        .collect();
+    assert_eq!(readme, logged);
 }

@@ -54,6 +54,63 @@ fn ipa_state_set(base: u64, top: u64, ripas: u64, flags: u64) -> [u64; 3] {
     }
 }
 
+core::arch::global_asm!(
+    ".section .text.csm_messages, \"ax\"",
+    // csm_wait(x0 address, x1 wanted, x2 patience in ticks): spins until the word at x0 is
+    // at least x1 (0) or x2 ticks have passed (1). The demo's QEMU plugin leaves every
+    // instruction up to csm_wait_end out of its counts (`cargo xtask run`).
+    ".global csm_wait",
+    ".balign 64",
+    "csm_wait:",
+    "mrs x4, cntvct_el0",
+    "add x2, x2, x4",
+    "1:",
+    "ldr x3, [x0]",
+    "cmp x3, x1",
+    "b.hs 2f",
+    "mrs x4, cntvct_el0",
+    "cmp x4, x2",
+    "b.lo 1b",
+    "mov x0, #1",
+    "ret",
+    "2:",
+    "mov x0, #0",
+    "ret",
+    ".global csm_wait_end",
+    "csm_wait_end:",
+    // The markers: the plugin closes a count when one of them executes. `csm_mark_loop`
+    // starts each round trip (closing the loop's own instructions), `csm_mark_sent` ends a
+    // side's sending of one message, `csm_mark_received` its receiving of one.
+    ".global csm_mark_loop",
+    "csm_mark_loop:",
+    "ret",
+    ".global csm_mark_sent",
+    "csm_mark_sent:",
+    "ret",
+    ".global csm_mark_received",
+    "csm_mark_received:",
+    "ret",
+);
+
+unsafe extern "C" {
+    fn csm_wait(address: u64, wanted: u64, patience: u64) -> u64;
+    fn csm_mark_loop();
+    fn csm_mark_sent();
+    fn csm_mark_received();
+}
+
+fn mark(marker: unsafe extern "C" fn()) {
+    // SAFETY: the markers are a bare `ret`.
+    unsafe { marker() }
+}
+
+/// Waits until the word at `ipa` is at least `wanted`; false after `patience` ticks.
+fn wait(ipa: u64, wanted: u64, patience: u64) -> bool {
+    // SAFETY: `ipa` is a word of the page the hypervisor gave this command; the routine only
+    // loads it and reads CNTVCT.
+    unsafe { csm_wait(ipa, wanted, patience) == 0 }
+}
+
 /// Exchanges `count` messages through the page at `page`; gives up after `patience_us`
 /// without progress. Returns (completed, wrong payloads, ticks taken).
 fn messages(role: u64, page: u64, count: u64, patience_us: u64) -> [u64; 3] {
@@ -66,31 +123,45 @@ fn messages(role: u64, page: u64, count: u64, patience_us: u64) -> [u64; 3] {
         (MSG_C2P_SEQ, MSG_C2P_DATA, MSG_P2C_SEQ, MSG_P2C_DATA)
     };
     let peer = 1 - role.min(1);
-    let mut wrong = 0;
-    let mut done = 0;
-    for seq in 1..=count {
-        if provider {
-            write(page + my_data, message(role, seq));
-            barrier();
-            write(page + my_seq, seq);
-        }
-        let waited_from = irq::now();
-        while read(page + peer_seq) < seq {
-            if irq::now() - waited_from > patience {
-                return [done, wrong, irq::now() - start];
-            }
-            core::hint::spin_loop();
+    let send = |seq| {
+        write(page + my_data, message(role, seq));
+        barrier();
+        write(page + my_seq, seq);
+        mark(csm_mark_sent);
+    };
+    // Some(payload right) once the peer's message `seq` is there; None if it never came.
+    let receive = |seq| {
+        if !wait(page + peer_seq, seq, patience) {
+            return None;
         }
         barrier();
-        if read(page + peer_data) != message(peer, seq) {
-            wrong += 1;
+        let right = read(page + peer_data) == message(peer, seq);
+        mark(csm_mark_received);
+        Some(right)
+    };
+    let mut wrong = 0;
+    let mut done = 0;
+    // One loop per side, so that neither side's counts hold a test of its role.
+    if provider {
+        for seq in 1..=count {
+            mark(csm_mark_loop);
+            send(seq);
+            let Some(right) = receive(seq) else {
+                break;
+            };
+            wrong += u64::from(!right);
+            done = seq;
         }
-        if !provider {
-            write(page + my_data, message(role, seq));
-            barrier();
-            write(page + my_seq, seq);
+    } else {
+        for seq in 1..=count {
+            mark(csm_mark_loop);
+            let Some(right) = receive(seq) else {
+                break;
+            };
+            wrong += u64::from(!right);
+            send(seq);
+            done = seq;
         }
-        done = seq;
     }
     [done, wrong, irq::now() - start]
 }

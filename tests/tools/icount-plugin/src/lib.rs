@@ -7,13 +7,16 @@
 //!
 //! - `own`: those whose PC is in a `count=` range and in no `skip=` range (the realm image,
 //!   less its wait loop);
-//! - `all`: every instruction, at any exception level;
+//! - `all`: every instruction, at any exception level (with `all=off`, only the `own` ones:
+//!   then blocks outside the counted ranges get no callback, and QEMU runs them at full speed);
 //! - `aes` and `pmull`: `own` instructions that are AESE/AESD or PMULL/PMULL2, to show which
 //!   AES-GCM backend ran.
 //!
 //! Whenever a vCPU executes a `mark=` PC, the plugin records (vCPU, marker index, totals since
 //! that vCPU's previous marker) and starts again from zero. At exit it writes one record a
-//! line: `vcpu marker own all aes pmull`, in order for each vCPU.
+//! line: `vcpu marker own all aes pmull`, in order for each vCPU. With `live=on` (the demo of
+//! `cargo xtask run`, which shows a count while QEMU still runs) it writes each record to the
+//! file as it is closed instead, in the order they were closed.
 //!
 //! Counting is done at translation time: each translation block gets an execution callback
 //! carrying its counts up to its first marker, and each marker an instruction callback
@@ -105,6 +108,10 @@ pub struct Config {
     pub skip: Vec<(u64, u64)>,
     /// Marker PCs, in the order of their index.
     pub marks: Vec<u64>,
+    /// Write each record as it is closed (`live=on`), not all at exit.
+    pub live: bool,
+    /// Count every instruction in `all` (the default), or only the `own` ones (`all=off`).
+    pub all: bool,
 }
 
 fn number(s: &str) -> Option<u64> {
@@ -123,7 +130,10 @@ fn range(s: &str) -> Option<(u64, u64)> {
 impl Config {
     /// Parses the plugin's `key=value` arguments.
     pub fn parse<'a>(args: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
-        let mut config = Config::default();
+        let mut config = Config {
+            all: true,
+            ..Config::default()
+        };
         for arg in args {
             let bad = || format!("icount-plugin: bad argument `{arg}`");
             let (key, value) = arg.split_once('=').ok_or_else(bad)?;
@@ -132,6 +142,18 @@ impl Config {
                 "count" => config.count.push(range(value).ok_or_else(bad)?),
                 "skip" => config.skip.push(range(value).ok_or_else(bad)?),
                 "mark" => config.marks.push(number(value).ok_or_else(bad)?),
+                "live" | "all" => {
+                    let on = match value {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(bad()),
+                    };
+                    if key == "live" {
+                        config.live = on;
+                    } else {
+                        config.all = on;
+                    }
+                }
                 _ => return Err(bad()),
             }
         }
@@ -179,8 +201,11 @@ pub fn is_pmull(word: u32) -> bool {
 impl Counts {
     /// Adds one instruction at `pc` with encoding `word`.
     pub fn add(&mut self, config: &Config, pc: u64, word: u32) {
-        self.all += 1;
-        if config.owns(pc) {
+        let owned = config.owns(pc);
+        if config.all || owned {
+            self.all += 1;
+        }
+        if owned {
             self.own += 1;
             self.aes += u64::from(is_aes(word));
             self.pmull += u64::from(is_pmull(word));
@@ -219,6 +244,8 @@ static CONFIG: OnceLock<Config> = OnceLock::new();
 static TOTALS: [Totals; MAX_VCPUS] = [const { Totals::new() }; MAX_VCPUS];
 /// (vCPU, marker index, counts) in the order they were closed.
 static RECORDS: Mutex<Vec<(usize, usize, Counts)>> = Mutex::new(Vec::new());
+/// The output file, with `live=on`.
+static LIVE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
 /// A marker's callback data: its index and the counts from it to the next marker or the
 /// block's end.
@@ -242,8 +269,14 @@ extern "C" fn mark_exec(vcpu: c_uint, userdata: *mut c_void) {
         return;
     };
     let closed = totals.take();
-    if let Ok(mut records) = RECORDS.lock() {
-        records.push((vcpu as usize, mark.index, closed));
+    let record = (vcpu as usize, mark.index, closed);
+    if let Ok(mut live) = LIVE.lock()
+        && let Some(file) = live.as_mut()
+    {
+        // One write per record: the file is whole up to the last closed record.
+        let _ = file.write_all(render(&[record]).as_bytes());
+    } else if let Ok(mut records) = RECORDS.lock() {
+        records.push(record);
     }
     totals.add(&mark.rest);
 }
@@ -317,6 +350,9 @@ extern "C" fn at_exit(_id: u64, _userdata: *mut c_void) {
     let (Some(config), Ok(records)) = (CONFIG.get(), RECORDS.lock()) else {
         return;
     };
+    if config.live {
+        return;
+    }
     let written = std::fs::File::create(&config.out)
         .and_then(|mut file| file.write_all(render(&records).as_bytes()));
     if let Err(e) = written {
@@ -367,6 +403,22 @@ pub unsafe extern "C" fn qemu_plugin_install(
     let _ = (info.target_name, info.system_emulation);
     match Config::parse(args.iter().map(String::as_str)) {
         Ok(config) => {
+            if config.live {
+                match std::fs::File::create(&config.out) {
+                    Ok(file) => {
+                        if let Ok(mut live) = LIVE.lock() {
+                            *live = Some(file);
+                        }
+                    }
+                    Err(e) => {
+                        say(&format!(
+                            "icount-plugin: cannot create {}: {e}\n",
+                            config.out
+                        ));
+                        return -1;
+                    }
+                }
+            }
             let _ = CONFIG.set(config);
         }
         Err(e) => {
@@ -400,6 +452,18 @@ mod tests {
         assert_eq!(c.marks, vec![0x81168, 528_748]);
         assert!(c.owns(0x80000) && !c.owns(0x81140) && c.owns(0x81168) && !c.owns(0xb3000));
         assert_eq!(c.marker(528_748), Some(1));
+        assert!(!c.live && c.all);
+        assert!(
+            !Config::parse(["out=x", "count=1-2", "all=off"])
+                .unwrap()
+                .all
+        );
+        assert!(
+            Config::parse(["out=x", "count=1-2", "live=on"])
+                .unwrap()
+                .live
+        );
+        assert!(Config::parse(["out=x", "count=1-2", "live=yes"]).is_err());
         assert!(Config::parse(["count=0x10-0x8", "out=x"]).is_err());
         assert!(Config::parse(["out=x"]).is_err());
         assert!(Config::parse(["what=1", "out=x", "count=1-2"]).is_err());
@@ -434,5 +498,11 @@ mod tests {
             }
         );
         assert_eq!(render(&[(1, 2, n)]), "1 2 1 3 1 0\n");
+        let own_only = Config { all: false, ..c };
+        let mut n = Counts::default();
+        for pc in [0x1000, 0x1100, 0x3000] {
+            n.add(&own_only, pc, 0);
+        }
+        assert_eq!((n.own, n.all), (1, 1));
     }
 }

@@ -16,17 +16,25 @@
 //! (`tests/tools/icount-plugin`), not here: the realms execute marker routines at every
 //! message, and the host calls [`bench_marker`] before and after each one-time set-up and
 //! teardown it measures, printing `MSGBENCH segment <name> calls=<n>` after each, in order.
+//!
+//! The full benchmark (mailbox mask bit [`BLOB_BIT`] set: every bit, the default) then runs
+//! the memory-sharing experiment: the encrypted channel carries a blob's worth of 32 KiB
+//! messages (run `blob_aes`), and a provider realm publishes a [`BLOB_SIZE`] read-only blob to
+//! two consumers through CSM ([`blob`]), every set-up call measured, with a `MSGBENCH blob`
+//! line of the granules each realm holds.
 
 use super::csm_realm::{CsmRealm, CsmSpec, Host, Realms, with_realms_image};
-use super::csm_share::{Grant, MODE_RW, accept, create, share};
+use super::csm_share::{Grant, MODE_RO, MODE_RW, accept, create, share, verify};
 use super::pool::Hex;
 use crate::bench::bench_marker;
 use crate::realm::{NS_NORMAL_RW, PAGE, write_page};
 use crate::rmi::{self, status};
 use crate::runner::{self, Failure, Outcome, Scenario};
 use crate::{cpus, ensure, fail, mailbox, println, realm_image};
-use realm_protocol::csm::{Op, REGION_IPA, WINDOW_IPA};
-use realm_protocol::msg::{AES_GCM, CHANNEL_SIZE, PLAIN, ROLE_RECEIVER, ROLE_SENDER, SIZES};
+use realm_protocol::csm::{BLOB_IPA, IPA_LIMIT, MAX_REGION_SIZE, Op, REGION_IPA, WINDOW_IPA};
+use realm_protocol::msg::{
+    AES_GCM, CHANNEL_SIZE, MAX_SIZE, PLAIN, ROLE_RECEIVER, ROLE_SENDER, SIZES,
+};
 
 /// Run by the primary.
 pub const SCENARIOS: &[Scenario] = &[Scenario {
@@ -56,6 +64,26 @@ const PAIR: &[CsmSpec] = &[
     CsmSpec::new("sender", SENDER_RAM),
     CsmSpec::new("receiver", &[]),
 ];
+
+/// Mailbox mask bit: run the memory-sharing experiment too.
+const BLOB_BIT: u64 = 1 << 63;
+/// The experiment's blob: 6 regions of 8 MiB (the largest region) from [`BLOB_IPA`], 48 MiB.
+/// The most the CSM realm harness holds: its IPA range stops at [`IPA_LIMIT`] (64 MiB) and
+/// each realm gets 52 MiB of NS DRAM for its granules (`csm_realm.rs`).
+const BLOB_REGIONS: u64 = 6;
+const BLOB_SIZE: u64 = BLOB_REGIONS * MAX_REGION_SIZE;
+const _: () = assert!(BLOB_IPA + BLOB_SIZE <= IPA_LIMIT);
+/// The provider writes, and each consumer checks, one word per page of the blob.
+const BLOB_STRIDE: u64 = PAGE;
+const BLOB_SEED: u64 = 0xB10B_0000;
+const BLOB_RAM: &[(u64, u64)] = &[(BLOB_IPA, BLOB_IPA + BLOB_SIZE)];
+const BLOB_REALMS: &[CsmSpec] = &[
+    CsmSpec::new("blob provider", BLOB_RAM),
+    CsmSpec::new("blob consumer 1", &[]),
+    CsmSpec::new("blob consumer 2", &[]),
+];
+/// Messages of the largest size carry the blob.
+const BLOB_MESSAGE: u64 = MAX_SIZE;
 
 /// The receiver's command for the run in progress and, once its CPU is done, its results.
 static RECEIVER_ARGS: spin::Mutex<[u64; 7]> = spin::Mutex::new([0; 7]);
@@ -109,6 +137,11 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// `count` messages of `size` bytes over `channel`, the receiver on its own CPU.
     fn run(&self, channel: Channel, size: u64, count: u64) -> Outcome {
+        self.run_as(channel.name(), channel, size, count)
+    }
+
+    /// [`Bench::run`], its `MSGBENCH run` line naming it `mode`.
+    fn run_as(&self, mode: &str, channel: Channel, size: u64, count: u64) -> Outcome {
         let (sender, receiver) = (self.realms.get(0), self.realms.get(1));
         let (send_at, receive_at, cipher) = match channel {
             Channel::Csm => (REGION_IPA, WINDOW_IPA, PLAIN),
@@ -157,15 +190,12 @@ impl Bench<'_> {
         self.sent.set(first + count);
         let bad = sent[1].saturating_add(received[1]);
         println!(
-            "MSGBENCH run mode={} size={size} count={count} sent={} received={} bad={bad}",
-            channel.name(),
-            sent[0],
-            received[0]
+            "MSGBENCH run mode={mode} size={size} count={count} sent={} received={} bad={bad}",
+            sent[0], received[0]
         );
         ensure!(
             sent[0] == count && received[0] == count && bad == 0,
-            "{} {size} B: sent {}, received {} of {count}, {bad} wrong or failing their tag",
-            channel.name(),
+            "{mode} {size} B: sent {}, received {} of {count}, {bad} wrong or failing their tag",
             sent[0],
             received[0]
         );
@@ -272,6 +302,15 @@ fn bench() -> Outcome {
                     .try_for_each(|(_, &size)| bench.run(channel, size, count))
             });
         runs?;
+        if mask & BLOB_BIT != 0 {
+            // The blob sent over the encrypted channel, in messages of the largest size.
+            bench.run_as(
+                "blob_aes",
+                Channel::Aes,
+                BLOB_MESSAGE,
+                BLOB_SIZE / BLOB_MESSAGE,
+            )?;
+        }
 
         begin();
         map_unprotected(sender, unprotected, &ns, true)?;
@@ -290,8 +329,95 @@ fn bench() -> Outcome {
             revoked[0],
             destroyed[0]
         );
-        println!("MSGBENCH done");
         Ok(())
     })
+    .and_then(|()| if mask & BLOB_BIT != 0 { blob() } else { Ok(()) })
+    .map(|()| println!("MSGBENCH done"))
     .map_err(|f: Failure| f.context(format_args!("msg_bench")))
+}
+
+/// The memory-sharing experiment: a provider publishes the [`BLOB_SIZE`] blob read-only to
+/// two consumers (one region per 8 MiB, each shared with both), measured call by call.
+fn blob() -> Outcome {
+    with_realms_image(BLOB_REALMS, realm_image::MSG_IMAGE, &|r: &Realms<'_>| {
+        let (p, consumers) = (r.get(0), [r.get(1), r.get(2)]);
+        // The provider's own copy, as it would have it anyway: written, its pages given by
+        // the host on the faults. Not measured.
+        p.call(Op::Write, &[BLOB_IPA, BLOB_SIZE, BLOB_SEED, BLOB_STRIDE])?;
+        let before = [
+            p.granules(),
+            consumers[0].granules(),
+            consumers[1].granules(),
+        ];
+        // The calls alone are measured: the host's own bookkeeping (`create` checks every
+        // page it populated, twice) comes after.
+        let mut created = [[0u64; 8]; BLOB_REGIONS as usize];
+        begin();
+        for (k, out) in created.iter_mut().enumerate() {
+            let base = BLOB_IPA + k as u64 * MAX_REGION_SIZE;
+            *out = p.call(Op::Create, &[base, MAX_REGION_SIZE])?;
+        }
+        end("blob_create", BLOB_REGIONS);
+        let mut regions = [0u64; BLOB_REGIONS as usize];
+        for (region, out) in regions.iter_mut().zip(&created) {
+            ensure!(
+                out[0] == 0 && out[1] != 0,
+                "the blob provider's RSI_CSM_CREATE of 8 MiB gave status {:#x}, RegionId {}",
+                out[0],
+                out[1]
+            );
+            *region = out[1];
+        }
+        let mut grants = [[Grant {
+            region: 0,
+            share: 0,
+            size: MAX_REGION_SIZE,
+            mode: MODE_RO,
+        }; BLOB_REGIONS as usize]; 2];
+        begin();
+        for (c, grants) in consumers.iter().zip(grants.iter_mut()) {
+            for (g, &region) in grants.iter_mut().zip(&regions) {
+                g.region = region;
+                g.share = share(p, region, c, MODE_RO)?;
+            }
+        }
+        end("blob_share", 2 * BLOB_REGIONS);
+        // Each window at the IPA of its region in the provider. Its level-3 tables are the
+        // host's first (as a private copy of the RAM would need them too; counted with
+        // RTT_CREATE's per-call cost): the host's own exit-7 service reads every page's entry
+        // (RTT_READ_ENTRY) and would be measured with the calls.
+        for c in consumers {
+            for at in (BLOB_IPA..BLOB_IPA + BLOB_SIZE).step_by(2 << 20) {
+                c.ensure_table(at)?;
+            }
+        }
+        begin();
+        for (c, grants) in consumers.iter().zip(&grants) {
+            for (k, g) in grants.iter().enumerate() {
+                let window = BLOB_IPA + k as u64 * MAX_REGION_SIZE;
+                let exits = accept(c, p, g, window, &Host::default())?;
+                ensure!(
+                    exits.prepare == 0,
+                    "{}: ACCEPT of a window with its tables asked for them",
+                    c.name
+                );
+            }
+        }
+        end("blob_accept", 2 * BLOB_REGIONS);
+        for c in consumers {
+            verify(c, BLOB_IPA, BLOB_SIZE, BLOB_SEED, BLOB_STRIDE)?;
+        }
+        println!(
+            "MSGBENCH blob bytes={BLOB_SIZE} regions={BLOB_REGIONS} consumers=2 \
+             provider_before={} consumer1_before={} consumer2_before={} provider={} \
+             consumer1={} consumer2={}",
+            before[0],
+            before[1],
+            before[2],
+            p.granules(),
+            consumers[0].granules(),
+            consumers[1].granules()
+        );
+        Ok(())
+    })
 }
