@@ -25,8 +25,9 @@ pub const BLOB_IPA: u64 = 0x100_0000;
 pub const BLOB_WINDOW_IPA: u64 = 0x200_0000;
 /// The largest region (`MAX_REGION_SIZE`, docs/csm.md).
 pub const MAX_REGION_SIZE: u64 = 8 << 20;
-/// The end of the IPA range CSM realms use.
-pub const IPA_LIMIT: u64 = 0x400_0000;
+/// The end of the IPA range CSM realms use: 128 MiB, room for the benchmark's 64 MiB blob
+/// from [`BLOB_IPA`].
+pub const IPA_LIMIT: u64 = 0x800_0000;
 
 /// Results of the message loop ([`Op::Messages`]): words at these byte offsets of the shared
 /// page. The provider writes its sequence number and payload, the consumer its own, each in

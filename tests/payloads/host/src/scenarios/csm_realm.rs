@@ -18,8 +18,11 @@
 //! runs one of them at the same time as the primary needs them to outlive the scenario's
 //! stack frame) and tears them all down afterwards, keeping the first failure's reason.
 //!
-//! Memory: realm `i` uses `CSM_POOL + i × 64 MiB`: 4 MiB for its image and RECs, 4 MiB of NS
-//! pages, then 52 MiB for its APT, the tables and the DATA granules exits and faults ask for.
+//! Memory: each realm has [`CsmSpec::slots`] 64 MiB slots of `CSM_POOL` (one unless a
+//! scenario asks for more), the realms' slots one after another from the pool's start (at
+//! most [`MAX_REALMS`] slots in all). A realm's first 4 MiB hold its image and RECs, the next
+//! 4 MiB its NS pages and its last 4 MiB NS pages too; in between (52 MiB for one slot, 116
+//! MiB for two) go its APT, the tables and the DATA granules exits and faults ask for.
 
 use super::pool::{Hex, Pool, check_ok};
 use super::realm_service::{EXIT_HOST_CALL, change_ripas};
@@ -40,9 +43,9 @@ use rmm_abi::csm::{RMI_EXIT_CSM_POPULATE, RMI_EXIT_CSM_PREPARE};
 use rmm_abi::measurement::Measurement;
 use rmm_abi::rmi::states::HashAlgorithm;
 
-/// Most CSM realms alive at once.
+/// Most CSM realms alive at once, and the most 64 MiB slots they share.
 pub const MAX_REALMS: usize = 4;
-/// NS DRAM per realm.
+/// NS DRAM per slot; a realm has [`CsmSpec::slots`] of them.
 const SLOT: u64 = 64 << 20;
 const _: () = assert!(MAX_REALMS as u64 * SLOT <= CSM_POOL_SIZE);
 /// VMID of realm `i`: this base + `i`.
@@ -84,6 +87,8 @@ pub struct CsmSpec {
     pub ram: &'static [(u64, u64)],
     /// Bind an APT (a CSM realm) or not (an ordinary realm).
     pub apt: bool,
+    /// 64 MiB slots of NS DRAM it has (one; two for a provider of more than 48 MiB).
+    pub slots: u64,
 }
 
 impl CsmSpec {
@@ -93,7 +98,13 @@ impl CsmSpec {
             name,
             ram,
             apt: true,
+            slots: 1,
         }
+    }
+
+    /// This spec with `slots` slots of NS DRAM.
+    pub const fn with_slots(self, slots: u64) -> Self {
+        Self { slots, ..self }
     }
 }
 
@@ -179,11 +190,23 @@ pub fn expect(what: core::fmt::Arguments<'_>, got: u64, want: u64) -> Outcome {
 }
 
 impl CsmRealm {
-    /// Builds realm number `index` (its memory slot and VMID) as `spec` says, runs it to its
-    /// first `CsmNext` and learns its RealmId with `RSI_CSM_QUERY(0)`.
-    fn build(spec: &CsmSpec, index: usize, image: &'static [u8]) -> Result<Self, Failure> {
+    /// Builds realm number `index` (its VMID) in the memory from slot `slot` on as `spec`
+    /// says, runs it to its first `CsmNext` and learns its RealmId with `RSI_CSM_QUERY(0)`.
+    fn build(
+        spec: &CsmSpec,
+        index: usize,
+        slot: u64,
+        image: &'static [u8],
+    ) -> Result<Self, Failure> {
         ensure!(index < MAX_REALMS, "more than {MAX_REALMS} CSM realms");
-        let base = CSM_POOL + index as u64 * SLOT;
+        ensure!(
+            spec.slots >= 1 && slot + spec.slots <= MAX_REALMS as u64,
+            "{}: slots {slot}..{} beyond the {MAX_REALMS} there are",
+            spec.name,
+            slot + spec.slots
+        );
+        let base = CSM_POOL + slot * SLOT;
+        let end = base + spec.slots * SLOT;
         let shape = super::realms::shape(40, 1, 2, 0, 0);
         let vm = TestVm::from_image(
             &VmSpec {
@@ -205,7 +228,7 @@ impl CsmRealm {
         let mut this = Self {
             name: spec.name,
             vm,
-            pool: spin::Mutex::new(Pool::new(base + (8 << 20), base + (60 << 20), base + SLOT)),
+            pool: spin::Mutex::new(Pool::new(base + (8 << 20), end - (4 << 20), end)),
             apt: AtomicU64::new(0),
             id: 0,
             rim: [0; 64],
@@ -681,6 +704,8 @@ pub fn with_realms_image(
         abandoned: core::cell::Cell::new(false),
     };
     let mut outcome = Ok(());
+    // The first 64 MiB memory slot of the next realm.
+    let mut first = 0;
     for (i, spec) in specs.iter().enumerate() {
         let Some(mut slot) = SLOTS[i].try_lock() else {
             outcome = Err(Failure::new(format_args!(
@@ -694,7 +719,7 @@ pub fn with_realms_image(
             )));
             break;
         }
-        match CsmRealm::build(spec, i, image) {
+        match CsmRealm::build(spec, i, first, image) {
             Ok(realm) => *slot = Some(realm),
             Err(failure) => {
                 outcome = Err(failure);
@@ -702,6 +727,7 @@ pub fn with_realms_image(
             }
         }
         realms.slots[i] = Some(slot);
+        first += spec.slots;
     }
     if outcome.is_ok() {
         outcome = body(&realms);

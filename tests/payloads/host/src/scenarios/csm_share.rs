@@ -240,6 +240,7 @@ fn without_apt() -> Outcome {
         name: "plain",
         ram: PROVIDER_RAM,
         apt: false,
+        slots: 1,
     }];
     with_realms(SPECS, &|r: &Realms<'_>| {
         let a = r.get(0);

@@ -67,10 +67,10 @@ const PAIR: &[CsmSpec] = &[
 
 /// Mailbox mask bit: run the memory-sharing experiment too.
 const BLOB_BIT: u64 = 1 << 63;
-/// The experiment's blob: 6 regions of 8 MiB (the largest region) from [`BLOB_IPA`], 48 MiB.
-/// The most the CSM realm harness holds: its IPA range stops at [`IPA_LIMIT`] (64 MiB) and
-/// each realm gets 52 MiB of NS DRAM for its granules (`csm_realm.rs`).
-const BLOB_REGIONS: u64 = 6;
+/// The experiment's blob: 8 regions of 8 MiB (the largest region) from [`BLOB_IPA`], 64 MiB,
+/// below [`IPA_LIMIT`] (128 MiB). The provider has two of the harness's 64 MiB memory slots
+/// (116 MiB for its granules, `csm_realm.rs`), each consumer one: four in all.
+const BLOB_REGIONS: u64 = 8;
 const BLOB_SIZE: u64 = BLOB_REGIONS * MAX_REGION_SIZE;
 const _: () = assert!(BLOB_IPA + BLOB_SIZE <= IPA_LIMIT);
 /// The provider writes, and each consumer checks, one word per page of the blob.
@@ -78,7 +78,7 @@ const BLOB_STRIDE: u64 = PAGE;
 const BLOB_SEED: u64 = 0xB10B_0000;
 const BLOB_RAM: &[(u64, u64)] = &[(BLOB_IPA, BLOB_IPA + BLOB_SIZE)];
 const BLOB_REALMS: &[CsmSpec] = &[
-    CsmSpec::new("blob provider", BLOB_RAM),
+    CsmSpec::new("blob provider", BLOB_RAM).with_slots(2),
     CsmSpec::new("blob consumer 1", &[]),
     CsmSpec::new("blob consumer 2", &[]),
 ];
