@@ -191,18 +191,7 @@ pub fn measure(boot: &QemuBoot, count: u64, mask: u64, log: &str) -> Result<Meas
     ];
     let counts = paths::logs().join(format!("{log}.counts"));
     let _ = std::fs::remove_file(&counts);
-    let mut plugin_arg = format!(
-        "{},out={},count={:#x}-{:#x},skip={:#x}-{:#x}",
-        plugin.display(),
-        counts.display(),
-        image.0,
-        image.1,
-        wait.0,
-        wait.1
-    );
-    for m in marks {
-        plugin_arg.push_str(&format!(",mark={m:#x}"));
-    }
+    let plugin_arg = plugin_arg(&plugin, &counts, "", image, wait, &marks);
     let extra = vec![
         "-device".into(),
         qemu::loader(MAILBOX + 16, count),
@@ -795,6 +784,37 @@ pub fn size_label(size: u64) -> String {
     } else {
         format!("{size} B")
     }
+}
+
+/// The counting plugin's `-plugin` argument: write records to `counts`, count inside `image`,
+/// skip `wait` (the spin-wait loop), close a record at each of `marks`; `options` (e.g.
+/// `live=on,all=off`, or empty) go after `out=`.
+pub fn plugin_arg(
+    plugin: &Path,
+    counts: &Path,
+    options: &str,
+    image: (u64, u64),
+    wait: (u64, u64),
+    marks: &[u64],
+) -> String {
+    let options = if options.is_empty() {
+        String::new()
+    } else {
+        format!(",{options}")
+    };
+    let mut arg = format!(
+        "{},out={}{options},count={:#x}-{:#x},skip={:#x}-{:#x}",
+        plugin.display(),
+        counts.display(),
+        image.0,
+        image.1,
+        wait.0,
+        wait.1
+    );
+    for mark in marks {
+        arg.push_str(&format!(",mark={mark:#x}"));
+    }
+    arg
 }
 
 #[cfg(test)]

@@ -77,18 +77,12 @@ pub fn counting(images: &Images) -> Result<Counting> {
     let counts = paths::logs().join("demo.counts");
     std::fs::create_dir_all(paths::logs())?;
     let _ = std::fs::remove_file(&counts);
-    let mut arg = format!(
-        "{},out={},live=on,all=off,count={:#x}-{:#x},skip={:#x}-{:#x}",
-        plugin.display(),
-        counts.display(),
-        image.0,
-        image.1,
-        wait.0,
-        wait.1
-    );
-    for mark in MARKS {
-        arg.push_str(&format!(",mark={:#x}", symbol(realm, mark)?));
-    }
+    let marks = MARKS
+        .iter()
+        .map(|mark| symbol(realm, mark))
+        .collect::<Result<Vec<u64>>>()?;
+    let arg =
+        crate::bench_msg::plugin_arg(&plugin, &counts, "live=on,all=off", image, wait, &marks);
     Ok(Counting {
         args: vec!["-plugin".into(), arg],
         counts,
