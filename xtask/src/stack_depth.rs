@@ -8,8 +8,15 @@
 //! frame. Recursion is cut (reported); a function with two frames on different paths is
 //! counted with both, so the bound errs high, never low.
 //!
-//! What the code cannot show, stated here: the functions that switch stacks (the boot's
-//! trampolines, the boot's `serve_requests`) are roots of their own stack, not callees.
+//! A `blr` through a register that the same function loaded with `adr` of a function's start
+//! (`adr x10, <f>` ... `blr x10`) is a direct call of that function, and an address taken only
+//! for such calls is no indirect call's target. The boot's `continue_on_guarded_stack` calls
+//! its trampoline that way, on the same stack at the same depth (the stack pointer moves to
+//! the stack's guarded alias, not to its top), so the trampoline's frame counts.
+//!
+//! What the code cannot show, stated here: the function that starts a stack afresh (the
+//! request loop's `serve_requests`, after each CPU's boot) is a root of its own stack, not a
+//! callee.
 //! Everything else, Confidential Shared Memory's operations included, runs on a CPU's own
 //! stack.
 //!
@@ -22,7 +29,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Name fragments of the functions that start a stack of their own (module docs).
-const STACK_ROOTS: [&str; 2] = ["::trampoline", "serve_requests"];
+const STACK_ROOTS: [&str; 1] = ["serve_requests"];
 /// The panic path: followed from the monitor's own code, not again from inside an indirect
 /// call's allowance (which adds one panic of its own: [`Graph::indirect_allowance`]).
 const PANIC_PATH: [&str; 3] = [
@@ -119,6 +126,11 @@ impl Graph {
         // indirect tail call.
         let mut recent: [String; 4] = Default::default();
         let mut taken = Vec::new();
+        // Registers this function loaded with `adr` of a function's start, and how often each
+        // function's address was taken that way and how often such a load was called directly.
+        let mut adr_regs: HashMap<String, u64> = HashMap::new();
+        let mut adr_taken: HashMap<u64, usize> = HashMap::new();
+        let mut adr_called: HashMap<u64, usize> = HashMap::new();
         for line in disassembly.lines() {
             if let Some((addr, rest)) = line.split_once(" <")
                 && let (Some(addr), Some(name)) = (hex(addr.trim()), rest.strip_suffix(">:"))
@@ -132,6 +144,7 @@ impl Graph {
                 );
                 current = Some(addr);
                 pages.clear();
+                adr_regs.clear();
                 recent = Default::default();
                 continue;
             }
@@ -154,7 +167,13 @@ impl Graph {
             match mnemonic {
                 "bl" => f.calls.extend(function_target(operands)),
                 "b" => f.tail_calls.extend(function_target(operands)),
-                "blr" => f.indirect = true,
+                "blr" => match adr_regs.get(operands) {
+                    Some(&target) => {
+                        f.calls.push(target);
+                        *adr_called.entry(target).or_default() += 1;
+                    }
+                    None => f.indirect = true,
+                },
                 "adrp" => {
                     if let Some((reg, target)) = operands.split_once(", ")
                         && let Some(page) = target.split(' ').next().and_then(hex)
@@ -165,10 +184,16 @@ impl Graph {
                 // One instruction for an address within 1 MiB: the firmware's tiny code model,
                 // and the link's relaxation of an `adrp`+`add` pair.
                 "adr" => {
-                    if let Some((_, target)) = operands.split_once(", ")
+                    if let Some((reg, target)) = operands.split_once(", ")
                         && let Some(address) = target.split(' ').next().and_then(hex)
                     {
                         taken.push(address);
+                        if function_target(target).is_some() {
+                            adr_regs.insert(reg.to_string(), address);
+                            *adr_taken.entry(address).or_default() += 1;
+                        } else {
+                            adr_regs.remove(reg);
+                        }
                     }
                 }
                 "add" => {
@@ -214,8 +239,20 @@ impl Graph {
         // A linker script's boundary symbols (`__image_start`, `__rodata_start`, ...) share
         // their address with the code there (the vector table at the image's base) but name
         // memory, not a function: taking them is never a call.
+        // An address whose every taking was an `adr` that a `blr` then called is a callee,
+        // already an edge of the call graph, not a target of other indirect calls.
+        let mut occurrences: HashMap<u64, usize> = HashMap::new();
+        for a in &taken {
+            *occurrences.entry(*a).or_default() += 1;
+        }
+        let called_only = |a: &u64| {
+            adr_called.get(a).is_some_and(|called| {
+                adr_taken.get(a) == Some(called) && occurrences.get(a) == Some(called)
+            })
+        };
         graph.address_taken = taken
             .into_iter()
+            .filter(|a| !called_only(a))
             .filter(|a| {
                 graph
                     .functions
@@ -559,7 +596,16 @@ pub fn analyse(disassembly: &str, data: &str, cpu_stack: u64) -> Vec<StackBound>
             id: "cpu-stack.boot".into(),
             what: "a CPU's stack, cold or warm boot (until the request loop starts afresh)".into(),
             size: cpu_stack,
-            chain: graph.deepest_from("rmm::firmware::start", &allowance),
+            // From the platform's entry (`rmm_platform_main`, which `rmm_entry` calls on the
+            // CPU's stack and which calls `rmm::firmware::start`), so its frame counts too.
+            chain: graph.deepest_from(
+                if graph.find("rmm_platform_main").is_empty() {
+                    "rmm::firmware::start"
+                } else {
+                    "rmm_platform_main"
+                },
+                &allowance,
+            ),
         },
     ];
     // The deepest command handlers, each from the request loop's frames down.
@@ -713,7 +759,9 @@ Contents of section .rodata:
     fn an_address_taken_by_adr_counts() {
         let dis = DIS.replace(
             "    40100208:\tadrp\tx8, 40100000 <rmm::firmware::serve_requests>\n    4010020c:\tadd\tx8, x8, #0x600\n",
-            "    40100208:\tnop\n    4010020c:\tadr\tx8, 40100600 <pointer_target>\n",
+            // Into another register than the `blr` below uses: an `adr` that a `blr` of the
+            // same register calls is a direct call instead (the test after the next).
+            "    40100208:\tnop\n    4010020c:\tadr\tx9, 40100600 <pointer_target>\n",
         );
         assert_ne!(dis, DIS);
         let graph = Graph::parse(&dis, DATA);
@@ -842,5 +890,38 @@ Contents of section .rodata:
         assert_eq!(stack_bytes("stp", "x29, x30, [sp, #-96]!"), 96);
         assert_eq!(stack_bytes("stp", "x29, x30, [sp, #16]"), 0);
         assert_eq!(stack_bytes("str", "x30, [sp, #-16]!"), 16);
+    }
+
+    #[test]
+    fn a_call_through_a_register_loaded_by_adr_is_a_direct_call() {
+        // `switch` moves to another view of the same stack and calls `tramp` through x10, as
+        // the boot's `continue_on_guarded_stack` does: `tramp`'s frame is on the chain, and
+        // its address (taken only for that call) is no target of the other indirect call.
+        let dis = "\
+0000000040100000 <root>:
+    40100000:\tsub\tsp, sp, #0x10
+    40100004:\tbl\t40100100 <switch>
+    40100008:\tbl\t40100300 <other>
+0000000040100100 <switch>:
+    40100100:\tsub\tsp, sp, #0x20
+    40100104:\tadr\tx10, 40100200 <tramp>
+    40100108:\tmov\tsp, x9
+    4010010c:\tblr\tx10
+0000000040100200 <tramp>:
+    40100200:\tsub\tsp, sp, #0x340
+    40100204:\tbl\t40100400 <leaf>
+0000000040100300 <other>:
+    40100300:\tsub\tsp, sp, #0x30
+    40100304:\tblr\tx3
+0000000040100400 <leaf>:
+    40100400:\tsub\tsp, sp, #0x40
+";
+        let graph = Graph::parse(dis, "");
+        let root = graph.find("root")[0];
+        let chain = graph.deepest_at(root, &graph.indirect_allowance());
+        assert_eq!(chain.bytes, 0x10 + 0x20 + 0x340 + 0x40);
+        let other = graph.find("other")[0];
+        let chain = graph.deepest_at(other, &graph.indirect_allowance());
+        assert_eq!(chain.bytes, 0x30, "{chain:?}");
     }
 }
