@@ -18,7 +18,7 @@
 //! - `shrinkwrap`: check the Shrinkwrap overlays in `shrinkwrap/` with Shrinkwrap itself.
 //! - `model-check`: the CSM model checker's larger configuration (host only).
 //! - `token <file>`: decode and verify a CCA attestation token (binary or hex).
-//! - `linux [--no-initrd] [--smp2] [--scripted]`: boot Debian's arm64 kernel in a realm,
+//! - `linux [--no-initrd] [--smp2] [--scripted [--icount]]`: boot Debian's arm64 kernel in a realm,
 //!   console attached (`--scripted`: only the Linux scenario of `test`).
 //! - `fuzz [target] [--runs N|--seconds S]`: coverage-guided fuzzing on nightly ([`fuzz`]).
 //! - `mutants [file.rs...] [--quick] [--jobs N]`: mutation testing with cargo-mutants of the

@@ -2,7 +2,7 @@
 //! The boot descriptor `cargo xtask linux` (and the Linux scenario of `cargo xtask test`)
 //! writes into NS memory with QEMU's `-device loader` before reset, next to the run-mode
 //! mailbox: where QEMU put the kernel, initramfs and device tree, and where they go in the
-//! realm. The layout is `xtask/src/linux.rs`'s `Descriptor`; every field is a little-endian
+//! realm. The layout is the `words` array `prepare` builds in `xtask/src/linux/mod.rs`; every field is a little-endian
 //! u64.
 
 /// Where the descriptor sits (the mailbox page, after the mode words).

@@ -5,7 +5,7 @@
 //! touch, RIPAS changes (and the reclaim of DATA granules the realm makes EMPTY).
 //!
 //! NS memory used (QEMU `virt`, DRAM 0x4000_0000..0x1_0000_0000): the blobs QEMU loaded
-//! (`xtask/src/linux.rs` puts them at 0x8000_0000..0x9000_0000), [`DELEGATED`] for every
+//! (`xtask/src/linux/mod.rs` puts them at 0x8000_0000..0x9000_0000), [`DELEGATED`] for every
 //! granule given to the realm, [`SHARED`] for its unprotected pages, [`HOST_PAGES`] for
 //! parameter and run pages.
 
