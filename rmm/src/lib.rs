@@ -8,11 +8,13 @@
 //! Layout:
 //! - [`boot`]: the RMM-EL3 boot protocol: boot-argument and boot-manifest validation, the
 //!   error code each failure reports in `RMM_BOOT_COMPLETE`.
-//! - [`monitor`]: the state fixed at cold boot and the RMI service loop.
-//! - [`rmi`]: the RMI dispatcher and one module per implemented command.
+//! - [`monitor`]: the state fixed at cold boot.
+//! - [`rmi`]: the RMI service loop (`serve`), the dispatcher and one module per command
+//!   (REC_ENTER's run loop and trap handling in `rmi::rec_enter`).
 //! - [`realm`]: the Realm Descriptor and REC objects, and VMID allocation.
 //! - [`rtt`]: realm stage-2 tables: levels, entries, the locked walk.
-//! - [`exec`]: realm execution (REC_ENTER's run loop, trap handling, exit records).
+//! - [`exec`]: realm execution's environment (`RecEnv`, entry configuration, exit records,
+//!   injection, realm memory).
 //! - [`rsi`]: the realm's calls to the RMM.
 //! - [`sharing`]: Confidential Shared Memory in the monitor: the CSM lock, APT granules,
 //!   stage-2 summaries and alias effects for the `csm` state machine.

@@ -222,7 +222,8 @@ pub fn destroy(monitor: &Monitor, machine: &impl Machine, args: RecArgs) -> Hand
     let view = Rec::new(machine, rec.addr());
     let rd_addr = view.rd();
     // REC_CREATE made them REC_AUX and only this command moves them back: one in another
-    // state can only be an RMM bug, and stops the monitor before anything is scrubbed.
+    // state can only be an RMM bug, and stops the monitor (never returning) before that
+    // granule is scrubbed.
     for aux in view.aux() {
         let mut granule = locks::owned(granules, aux, GranuleState::RecAux).unwrap_or_else(|| {
             invariant::broken_at("a REC's aux granule is not REC_AUX", aux.get())
