@@ -199,6 +199,15 @@ const ROWS: &[Row] = &[
         also: &[],
     },
     Row {
+        bench: "rec_enter_host_call_pauth",
+        label: "REC_ENTER → exit on RSI_HOST_CALL → REC_ENTER, a REC that has used PAuth (keys \
+                switched every run)",
+        tf_rmm: ["–", "–"],
+        target: "–",
+        less_one: None,
+        also: &[],
+    },
+    Row {
         bench: "rsi_version",
         label: "RSI_VERSION, timed inside the realm",
         tf_rmm: ["277", "276"],

@@ -14,7 +14,8 @@
 //! Both boots set up the same realm first (untimed): s2sz 48, a level-0 root, SHA-256, with
 //! tables down to level 3 for [0, 2 MiB). The realm-execution benchmarks run the test realm
 //! (`tests/payloads/realm`) in a second realm of the same shape, one REC per benchmark
-//! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`, `RipasChangeLoop`), each entered up
+//! scenario (`HostCallLoop`, `RsiVersionLoop`, `MmioLoop`, `RipasChangeLoop`, and
+//! `HostCallLoop` again in a REC that reads a PAuth key register first), each entered up
 //! to its first synchronisation host call before anything is timed or traced; the RIPAS
 //! benchmark changes a 2 MiB region that has its own level-3 table. Only the calls being
 //! measured are inside a timed interval or a traced segment; set-up and tear-down calls are
@@ -202,15 +203,20 @@ fn write_rec_page(page: u64, index: u64, aux: u64) {
     write_rec_params(page, &rec_params(index, 0, &aux, true));
 }
 
-/// The realm-execution benchmark scenarios, one REC each, in REC index order.
-const EXEC_SCENARIOS: [RealmScenario; 4] = [
-    RealmScenario::HostCallLoop,
-    RealmScenario::RsiVersionLoop,
-    RealmScenario::MmioLoop,
-    RealmScenario::RipasChangeLoop,
+/// The realm-execution benchmark scenarios, one REC each, in REC index order, with the x1
+/// each REC starts with.
+const EXEC_SCENARIOS: [(RealmScenario, u64); EXEC_RECS] = [
+    (RealmScenario::HostCallLoop, 0),
+    (RealmScenario::RsiVersionLoop, 0),
+    (RealmScenario::MmioLoop, 0),
+    (RealmScenario::RipasChangeLoop, 0),
+    (RealmScenario::HostCallLoop, 1),
 ];
+const EXEC_RECS: usize = 5;
 /// The REC of [`RealmScenario::RipasChangeLoop`].
 const RIPAS_REC: usize = 3;
+/// The host-call REC that has used PAuth (its keys are switched at every entry and exit).
+const PAUTH_REC: usize = 4;
 
 /// `RmiRecExit.exit_reason` values.
 const EXIT_SYNC: u64 = 0;
@@ -227,7 +233,7 @@ const EC_DATA_ABORT_LOWER: u64 = 0x24;
 /// for [`RIPAS_BENCH_REGION`] (RIPAS EMPTY, no DATA).
 struct ExecRealm {
     rd: u64,
-    recs: [u64; 4],
+    recs: [u64; EXEC_RECS],
     run: u64,
 }
 
@@ -253,7 +259,7 @@ const PLAIN: Completion = Completion { flags: 0, x0: 0 };
 impl ExecRealm {
     /// Loads the test realm (unmeasured DATA_CREATE of every page of the image, RIPAS RAM over
     /// its whole footprint) and creates the RECs with `counts`.
-    fn build(mem: &mut Memory, counts: [u64; 4]) -> Option<Self> {
+    fn build(mem: &mut Memory, counts: [u64; EXEC_RECS]) -> Option<Self> {
         let Some(pages) = realm_image::pages() else {
             println!("BENCH error no test realm image embedded");
             return None;
@@ -274,13 +280,13 @@ impl ExecRealm {
             let out = rmi::data_create(rd, data, REALM_IMAGE_BASE + n * PAGE, src, 0);
             expect_success("exec set-up DATA_CREATE", out.0[0]);
         }
-        let mut recs = [0; 4];
-        for (i, (scenario, count)) in EXEC_SCENARIOS.iter().zip(counts).enumerate() {
+        let mut recs = [0; EXEC_RECS];
+        for (i, (&(scenario, x1), count)) in EXEC_SCENARIOS.iter().zip(counts).enumerate() {
             let rec = mem.delegate();
             let aux = mem.delegate_run(16);
             let aux: [u64; 16] = core::array::from_fn(|j| aux + j as u64 * PAGE);
             let mut params = rec_params(i as u64, REALM_IMAGE_BASE, &aux, true);
-            params.gprs = [*scenario as u64, 0, count, 0, 0, 0, 0, 0];
+            params.gprs = [scenario as u64, x1, count, 0, 0, 0, 0, 0];
             let page = mem.ns_page();
             write_rec_params(page, &params);
             expect_success(
@@ -465,7 +471,7 @@ impl ExecRealm {
 fn run_timed_exec(mem: &mut Memory, empty: u64) {
     let n = ITERATIONS as u64;
     let rounds = RIPAS_ITERATIONS as u64;
-    let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1, rounds]) else {
+    let Some(vm) = ExecRealm::build(mem, [n + 1, n, n + 1, rounds, n + 1]) else {
         return;
     };
     // Host calls: each timed entry completes one Echo and ends at the next.
@@ -506,6 +512,16 @@ fn run_timed_exec(mem: &mut Memory, empty: u64) {
     }
     vm.finish(RIPAS_REC, pending);
     report("rtt_set_ripas_2m", &mut ripas, empty);
+
+    // Host calls again, in a REC whose first run read a PAuth key register (untimed).
+    let first = vm.run_until(PAUTH_REC, PLAIN, EXIT_HOST_CALL);
+    vm.time_entries(
+        "rec_enter_host_call_pauth",
+        PAUTH_REC,
+        first,
+        EXIT_HOST_CALL,
+        empty,
+    );
 }
 
 /// Runs the timed benchmarks and powers off.
@@ -669,8 +685,14 @@ pub fn run_traced() -> ! {
     let recs: [(u64, u64); N] = core::array::from_fn(|i| rec_create_args(&mut mem, i as u64));
     let ripas_base = realm.table_at(&mut mem, RIPAS_FIRST_BLOCK);
     // The test realm: REC 0 waits at its first Echo, REC 1 at the Echo before its RSI_VERSION
-    // calls, REC 2 at its first MMIO load.
-    let counts = [TRACED_CALLS + 1, TRACED_CALLS, TRACED_CALLS + 1, 1];
+    // calls, REC 2 at its first MMIO load, REC 4 (PAuth) at its first Echo.
+    let counts = [
+        TRACED_CALLS + 1,
+        TRACED_CALLS,
+        TRACED_CALLS + 1,
+        1,
+        TRACED_CALLS + 1,
+    ];
     let Some(vm) = ExecRealm::build(&mut mem, counts) else {
         smc::system_off()
     };
@@ -679,6 +701,7 @@ pub fn run_traced() -> ! {
     let echo = vm.run_until(2, PLAIN, EXIT_HOST_CALL);
     let mmio_completion = vm.run_until(2, echo, EXIT_SYNC);
     let ripas_echo = vm.run_until(RIPAS_REC, PLAIN, EXIT_HOST_CALL);
+    let pauth_completion = vm.run_until(PAUTH_REC, PLAIN, EXIT_HOST_CALL);
 
     let granule = |i: u64| GRANULE_POOL + i * PAGE;
     // OR of every x0, checked after the last segment (0 if every call succeeded).
@@ -760,15 +783,32 @@ pub fn run_traced() -> ! {
     vm.prepare(PLAIN);
     failed |= vm.enter(RIPAS_REC) | set_ripas;
     bench_marker(16);
+    // The RIPAS round's end is read before the run page is reused (a segment of its own).
+    let ripas_end_code = vm.exit_word(0x600);
+    let ripas_end = vm.service(RIPAS_REC).unwrap_or(PLAIN);
+    bench_marker(17);
+    // As segment 10, in the REC that has used PAuth: its keys move at every entry and exit.
+    let mut pauth_answer = pauth_completion;
+    for _ in 0..TRACED_CALLS {
+        vm.prepare(pauth_answer);
+        failed |= vm.enter(PAUTH_REC);
+        pauth_answer.x0 = vm.exit_word(0x200) + 1;
+    }
+    bench_marker(18);
     expect_success("a traced call", failed);
     expect("last traced MMIO exit", mmio_exit, EXIT_SYNC);
     expect("traced RTT_SET_RIPAS top", done, top);
     expect(
         "traced RIPAS round's end",
+        ripas_end_code,
+        HostCallCode::Echo as u64,
+    );
+    expect(
+        "last traced PAuth host call",
         vm.exit_word(0x600),
         HostCallCode::Echo as u64,
     );
-    let ripas_end = vm.service(RIPAS_REC).unwrap_or(PLAIN);
+    vm.finish(PAUTH_REC, pauth_answer);
     vm.finish(RIPAS_REC, ripas_end);
     vm.finish(2, mmio_completion);
     vm.finish(1, PLAIN);
@@ -790,6 +830,8 @@ pub fn run_traced() -> ! {
         ("ripas_change_exit", 1),
         ("rtt_set_ripas_2m", 1),
         ("ripas_change_2m", 1),
+        ("pauth_gap", 1),
+        ("rec_enter_host_call_pauth", TRACED_CALLS),
     ] {
         println!("BENCH traced {name} calls={calls}");
     }

@@ -29,7 +29,8 @@ pub enum Scenario {
     /// Run the RSI checks; x2 = the realm's IPA width, x3 = its hash algorithm; the RPV is
     /// [`rpv_byte`] for every index.
     Rsi = 1,
-    /// Host-call round trips for the benchmark: x2 = how many.
+    /// Host-call round trips for the benchmark: x2 = how many; x1 non-zero = first read a
+    /// PAuth key register once, so that the RMM switches the REC's keys on every later run.
     HostCallLoop = 2,
     /// MMIO emulation checks (reads of every width, writes, injected SEA).
     Mmio = 3,
@@ -180,8 +181,9 @@ pub const RIPAS_REGION: (u64, u64) = (0x1C_0000, 0x1D_0000);
 /// (2 MiB, 512 entries), RIPAS EMPTY and without DATA at the start of every round.
 pub const RIPAS_BENCH_REGION: (u64, u64) = (0x20_0000, 0x40_0000);
 
-/// RECs the test realm supports (each has its own stack and host-call structure).
-pub const MAX_RECS: usize = 4;
+/// RECs the test realm supports (each has its own stack and host-call structure): a power of
+/// two, so that finding a REC's structure is an AND.
+pub const MAX_RECS: usize = 8;
 
 impl HostCallCode {
     /// The code with value `imm`.

@@ -19,9 +19,19 @@ const RIPAS_EMPTY: u64 = 0;
 const RIPAS_RAM: u64 = 1;
 const ACCEPT: u64 = 0;
 
-/// `count` echo host calls, checking each answer.
-pub fn host_call_loop(count: u64) -> u64 {
+/// `count` echo host calls, checking each answer; if `pauth`, after one read of APIAKeyLo_EL1
+/// (which traps to the RMM once; from then on the RMM switches this REC's PAuth keys at
+/// every entry and exit).
+pub fn host_call_loop(count: u64, pauth: bool) -> u64 {
     let mut failures = 0;
+    if pauth {
+        let key: u64;
+        // SAFETY: reading the realm's own APIAKeyLo_EL1 has no side effect.
+        unsafe {
+            core::arch::asm!("mrs {}, S3_0_C2_C1_0", out(reg) key, options(nomem, nostack));
+        }
+        core::hint::black_box(key);
+    }
     for n in 0..count {
         let answer = host_call::call(HostCallCode::Echo, &[n]);
         if answer[0] != n + 1 {

@@ -36,7 +36,7 @@ extern "C" fn realm_main(x0: u64, x1: u64, x2: u64, x3: u64) -> ! {
     let failures = match Scenario::from_u64(x0) {
         Some(Scenario::Hello) => scenarios::hello(),
         Some(Scenario::Rsi) => scenarios::rsi_checks(x2, x3),
-        Some(Scenario::HostCallLoop) => bench::host_call_loop(x2),
+        Some(Scenario::HostCallLoop) => bench::host_call_loop(x2, x1 != 0),
         Some(Scenario::Mmio) => scenarios::mmio(),
         Some(Scenario::Registers) => scenarios::registers(),
         Some(Scenario::Populate) => scenarios::populate(x2),
