@@ -46,6 +46,7 @@ pub mod mmu;
 pub mod monitor;
 pub mod platform;
 pub mod realm;
+pub mod register_args;
 pub mod rmi;
 pub mod rsi;
 pub mod rtt;

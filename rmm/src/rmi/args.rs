@@ -8,29 +8,10 @@
 
 use super::RmiRequest;
 
-/// Defines argument structs whose fields are the named argument registers.
-macro_rules! rmi_args {
-    ($(
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$fmeta:meta])* $field:ident = x $reg:literal ),+ $(,)? }
-    )+) => {$(
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: u64, )+
-        }
+use crate::register_args::register_args;
 
-        impl $name {
-            /// Names the argument registers of `request`.
-            #[inline(always)]
-            pub const fn decode(request: &RmiRequest) -> Self {
-                Self { $( $field: request.regs[$reg], )+ }
-            }
-        }
-    )+};
-}
-
-rmi_args! {
+register_args! {
+    RmiRequest, |request| request.regs;
     /// RMI_VERSION.
     VersionArgs {
         /// The interface version the host asks for.

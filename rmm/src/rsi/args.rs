@@ -10,29 +10,10 @@
 /// The realm's general-purpose registers x0..x30 as the world switch saved them.
 pub type Regs = [u64; 31];
 
-/// Defines argument structs whose fields are named argument registers.
-macro_rules! rsi_args {
-    ($(
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$fmeta:meta])* $field:ident = x $reg:literal ),+ $(,)? }
-    )+) => {$(
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: u64, )+
-        }
+use crate::register_args::register_args;
 
-        impl $name {
-            /// Names the argument registers of `x`.
-            #[inline(always)]
-            pub const fn decode(x: &Regs) -> Self {
-                Self { $( $field: x[$reg], )+ }
-            }
-        }
-    )+};
-}
-
-rsi_args! {
+register_args! {
+    Regs, |x| x;
     /// RSI_VERSION.
     VersionArgs {
         /// The interface version the realm asks for.
